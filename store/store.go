@@ -1,0 +1,247 @@
+// Package store holds mailroom's domain types and the Store interface that
+// the protocol servers (SMTP, POP3, IMAP) and the CLI use. Backends live in
+// sub-packages (store/sqlite, later store/postgres) and must all pass the
+// conformance suite in store/storetest.
+//
+// Model
+//   - An Account owns Mailboxes. Every account has INBOX plus the default
+//     special-use folders created with it.
+//   - A Mailbox has a UIDVALIDITY that never changes while it exists, a
+//     UIDNEXT, and a HIGHESTMODSEQ (RFC 7162). UIDs are strictly ascending and
+//     never reused within a UIDVALIDITY; every change to a message (append,
+//     flag change, expunge) gets a new modseq greater than all before it in
+//     that mailbox.
+//   - Expunged messages leave a tombstone (UID + modseq) so that sessions can
+//     learn about expunges by others (Changes) and QRESYNC can report VANISHED.
+//   - The raw bytes are stored exactly as received; the MIME structure is
+//     parsed once at delivery (message.Parse) and stored beside them.
+//
+// Change feed: Watch(accountID) wakes a subscriber after a change to one of
+// the account's mailboxes has been committed. It carries no state; the
+// subscriber asks Changes(mailbox, sinceModSeq) for what happened. That keeps
+// the feed cheap, lossless (coalescing is harmless) and able to span nodes.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/mailroom/mailroom/message"
+)
+
+// Errors returned by every backend. Callers test them with errors.Is.
+var (
+	ErrNotFound = errors.New("store: not found")
+	ErrExists   = errors.New("store: already exists")
+	// ErrInvalid reports a request the store refuses on principle, such as
+	// deleting or renaming onto INBOX, or an invalid mailbox name.
+	ErrInvalid = errors.New("store: invalid request")
+	// ErrHasChildren: DELETE of a mailbox that has inferior mailboxes
+	// (RFC 9051 §6.3.4 lets a server refuse; we keep \Noselect-free model).
+	ErrHasChildren = errors.New("store: mailbox has children")
+)
+
+// System flags (RFC 9051 §2.3.2). Keywords are any other atom.
+const (
+	FlagSeen     = `\Seen`
+	FlagAnswered = `\Answered`
+	FlagFlagged  = `\Flagged`
+	FlagDeleted  = `\Deleted`
+	FlagDraft    = `\Draft`
+)
+
+// Special-use attributes (RFC 6154) given to the default mailboxes.
+const (
+	UseDrafts  = `\Drafts`
+	UseSent    = `\Sent`
+	UseTrash   = `\Trash`
+	UseJunk    = `\Junk`
+	UseArchive = `\Archive`
+	UseAll     = `\All`
+	UseFlagged = `\Flagged`
+)
+
+// Inbox is the canonical name of every account's inbox (case-insensitive on
+// input, always stored and returned as "INBOX").
+const Inbox = "INBOX"
+
+// Delimiter separates the levels of mailbox names.
+const Delimiter = '/'
+
+// DefaultMailboxes are created (and subscribed) with every account, in order.
+var DefaultMailboxes = []struct{ Name, SpecialUse string }{
+	{Inbox, ""},
+	{"Drafts", UseDrafts},
+	{"Sent", UseSent},
+	{"Trash", UseTrash},
+	{"Junk", UseJunk},
+	{"Archive", UseArchive},
+}
+
+// Account is a user who can log in and owns mailboxes.
+type Account struct {
+	ID           int64
+	Email        string // lower-case "local@domain"
+	PasswordHash string // PHC-style hash from package auth; never plaintext
+	Created      time.Time
+}
+
+// Mailbox is one folder of an account.
+type Mailbox struct {
+	ID            int64
+	AccountID     int64
+	Name          string // UTF-8, levels separated by Delimiter; INBOX is "INBOX"
+	SpecialUse    string // one of the Use* constants or ""
+	UIDValidity   uint32
+	UIDNext       uint32
+	HighestModSeq uint64
+}
+
+// MailboxStatus is what STATUS and SELECT report.
+type MailboxStatus struct {
+	Messages      uint32
+	Unseen        uint32 // messages without \Seen
+	Deleted       uint32 // messages with \Deleted
+	Size          int64  // sum of RFC822.SIZE (STATUS=SIZE)
+	UIDNext       uint32
+	UIDValidity   uint32
+	HighestModSeq uint64
+}
+
+// MessageMeta is everything about a message except its bytes.
+type MessageMeta struct {
+	ID           int64 // store-wide id for MessageBody/MessagePart; differs per copy
+	UID          uint32
+	ModSeq       uint64
+	Flags        []string // system flags and keywords, sorted, no duplicates
+	InternalDate time.Time
+	Size         int64 // len(raw)
+}
+
+// HasFlag reports whether m carries flag (system flags compare
+// case-insensitively, as IMAP requires).
+func (m *MessageMeta) HasFlag(flag string) bool {
+	for _, f := range m.Flags {
+		if equalFold(f, flag) {
+			return true
+		}
+	}
+	return false
+}
+
+// NewMessage is a message to add to a mailbox.
+type NewMessage struct {
+	Raw          []byte
+	Part         *message.Part // message.Parse(Raw)
+	Flags        []string
+	InternalDate time.Time // zero means now
+}
+
+// Target names one mailbox a delivery goes to. MailboxID 0 means the
+// account's INBOX.
+type Target struct {
+	AccountID int64
+	MailboxID int64
+}
+
+// Delivered reports where one copy of a delivery landed.
+type Delivered struct {
+	AccountID   int64
+	MailboxID   int64
+	UIDValidity uint32
+	UID         uint32
+}
+
+// UIDPair maps a source UID to the UID of its copy (UIDPLUS COPYUID).
+type UIDPair struct{ Src, Dst uint32 }
+
+// FlagOp says how UpdateFlags applies its flags.
+type FlagOp int
+
+const (
+	FlagsReplace FlagOp = iota // STORE FLAGS
+	FlagsAdd                   // STORE +FLAGS
+	FlagsRemove                // STORE -FLAGS
+)
+
+// Change is sent on a Watch channel after a commit that touched one of the
+// account's mailboxes. MailboxID 0 means the mailbox list itself changed
+// (create, delete, rename).
+type Change struct {
+	AccountID int64
+	MailboxID int64
+}
+
+// Store is the durable mail store. All methods are safe for concurrent use.
+// Every method that changes data returns only after the change is durable
+// (committed and fsynced), and publishes on the change feed after the commit.
+type Store interface {
+	// Accounts.
+	CreateAccount(ctx context.Context, email, passwordHash string) (Account, error) // also creates DefaultMailboxes, subscribed
+	AccountByEmail(ctx context.Context, email string) (Account, error)              // case-insensitive
+	AccountByID(ctx context.Context, id int64) (Account, error)
+	Accounts(ctx context.Context) ([]Account, error) // sorted by email
+	SetPassword(ctx context.Context, email, passwordHash string) error
+	DeleteAccount(ctx context.Context, email string) error // removes its mailboxes and messages
+	// IsLocalDomain reports whether any account exists in domain (case-insensitive).
+	IsLocalDomain(ctx context.Context, domain string) (bool, error)
+
+	// Mailboxes. Names are matched case-sensitively except INBOX, which
+	// matches in any case.
+	Mailboxes(ctx context.Context, accountID int64) ([]Mailbox, error) // sorted by name
+	MailboxByName(ctx context.Context, accountID int64, name string) (Mailbox, error)
+	MailboxByID(ctx context.Context, mailboxID int64) (Mailbox, error)
+	CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (Mailbox, error)
+	// DeleteMailbox removes the mailbox and its messages. INBOX -> ErrInvalid;
+	// a mailbox with children -> ErrHasChildren.
+	DeleteMailbox(ctx context.Context, accountID int64, name string) error
+	// RenameMailbox renames a mailbox and all its inferiors, keeping UIDVALIDITY.
+	// Renaming INBOX moves all its messages into a new mailbox named to and
+	// leaves INBOX empty (RFC 9051 §6.3.6).
+	RenameMailbox(ctx context.Context, accountID int64, from, to string) error
+	Subscriptions(ctx context.Context, accountID int64) ([]string, error) // may name non-existent mailboxes
+	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
+	MailboxStatus(ctx context.Context, mailboxID int64) (MailboxStatus, error)
+
+	// Messages.
+	// Deliver stores one message into several mailboxes, possibly of several
+	// accounts, in one transaction: all copies are durable when it returns.
+	Deliver(ctx context.Context, targets []Target, msg NewMessage) ([]Delivered, error)
+	// Append adds messages to one mailbox atomically (MULTIAPPEND) and returns
+	// the mailbox's UIDVALIDITY and the new UIDs in order.
+	Append(ctx context.Context, mailboxID int64, msgs []NewMessage) (uidValidity uint32, uids []uint32, err error)
+	// MessageUIDs returns the UIDs of a mailbox in ascending order.
+	MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, error)
+	// ListMessages calls fn for each message whose UID is in uids (ascending;
+	// nil means all), in UID order, streaming from the backend.
+	ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(MessageMeta) error) error
+	// MessageBody returns the raw bytes of a message exactly as received.
+	MessageBody(ctx context.Context, messageID int64) ([]byte, error)
+	// MessagePart returns the MIME structure parsed at delivery.
+	MessagePart(ctx context.Context, messageID int64) (*message.Part, error)
+	// UpdateFlags changes the flags of the messages in uids. With
+	// unchangedSince > 0 (CONDSTORE), messages whose modseq is greater are
+	// left alone and returned in failed. changed holds the new metadata of
+	// every message whose flags actually changed, each with a new modseq.
+	UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) (changed []MessageMeta, failed []uint32, err error)
+	// Expunge removes the messages in uids (nil means every message) and
+	// returns the UIDs removed, ascending. With onlyDeleted, only messages
+	// flagged \Deleted are removed (IMAP EXPUNGE); POP3 passes false.
+	Expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) ([]uint32, error)
+	// Copy copies messages to dst, keeping flags and internal date.
+	Copy(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (dstUIDValidity uint32, pairs []UIDPair, err error)
+	// Move is Copy plus Expunge of the source messages, atomically.
+	Move(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (dstUIDValidity uint32, pairs []UIDPair, err error)
+	// Changes reports what happened in a mailbox after modseq since: the
+	// current metadata of messages added or changed, and the UIDs expunged.
+	// It also returns the mailbox's current HIGHESTMODSEQ.
+	Changes(ctx context.Context, mailboxID int64, since uint64) (changed []MessageMeta, vanished []uint32, highest uint64, err error)
+
+	// Watch subscribes to the change feed of one account. The channel is
+	// buffered and coalescing: a slow reader misses no state, because it
+	// reads state with Changes. cancel releases the subscription.
+	Watch(accountID int64) (changes <-chan Change, cancel func())
+
+	Close() error
+}
