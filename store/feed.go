@@ -1,0 +1,87 @@
+package store
+
+import "sync"
+
+// Feed is an in-process change feed that every backend can embed to
+// implement Store.Watch. Subscribers get a channel with a buffer of one;
+// Publish never blocks: when a subscriber has not yet read its pending
+// Change, the new one is merged into it (coalescing). If the pending and the
+// new Change name different mailboxes, the merged Change has MailboxID 0,
+// which subscribers already treat as "the mailbox list, and so possibly
+// anything, changed": they re-read what they care about with Changes.
+//
+// Backends call Publish only after the change has been committed. No
+// goroutine is started per subscriber. The zero Feed is ready to use.
+type Feed struct {
+	mu   sync.Mutex
+	subs map[int64]map[*feedSub]struct{} // by account ID
+}
+
+type feedSub struct {
+	ch     chan Change
+	closed bool
+}
+
+// Watch subscribes to the changes of one account. cancel releases the
+// subscription and closes the channel; calling it more than once is harmless.
+func (f *Feed) Watch(accountID int64) (changes <-chan Change, cancel func()) {
+	s := &feedSub{ch: make(chan Change, 1)}
+	f.mu.Lock()
+	if f.subs == nil {
+		f.subs = make(map[int64]map[*feedSub]struct{})
+	}
+	m := f.subs[accountID]
+	if m == nil {
+		m = make(map[*feedSub]struct{})
+		f.subs[accountID] = m
+	}
+	m[s] = struct{}{}
+	f.mu.Unlock()
+	cancel = func() {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if s.closed {
+			return
+		}
+		s.closed = true
+		delete(m, s)
+		if len(m) == 0 { // m is still f.subs[accountID]: it is dropped only when empty
+			delete(f.subs, accountID)
+		}
+		close(s.ch)
+	}
+	return s.ch, cancel
+}
+
+// Publish wakes every subscriber of c.AccountID without blocking.
+func (f *Feed) Publish(c Change) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for s := range f.subs[c.AccountID] {
+		select {
+		case s.ch <- c:
+			continue
+		default:
+		}
+		// The buffer is full: merge with the pending change. Sends happen
+		// only under f.mu, so after taking the pending value the send below
+		// cannot block.
+		merged := c
+		select {
+		case old := <-s.ch:
+			if old.MailboxID != c.MailboxID {
+				merged.MailboxID = 0
+			}
+		default:
+		}
+		s.ch <- merged
+	}
+}
+
+// Subscribers reports how many subscriptions an account has (for tests and
+// metrics).
+func (f *Feed) Subscribers(accountID int64) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.subs[accountID])
+}

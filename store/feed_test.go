@@ -1,0 +1,80 @@
+package store
+
+import (
+	"sync"
+	"testing"
+)
+
+func TestFeedDeliversAndCoalesces(t *testing.T) {
+	var f Feed
+	ch, cancel := f.Watch(1)
+	defer cancel()
+	other, cancelOther := f.Watch(2)
+	defer cancelOther()
+
+	f.Publish(Change{AccountID: 1, MailboxID: 5})
+	f.Publish(Change{AccountID: 1, MailboxID: 5}) // coalesces, must not block
+	if got := <-ch; got != (Change{AccountID: 1, MailboxID: 5}) {
+		t.Fatalf("got %+v", got)
+	}
+	select {
+	case c := <-ch:
+		t.Fatalf("expected coalesced notifications, got extra %+v", c)
+	default:
+	}
+	select {
+	case c := <-other:
+		t.Fatalf("account 2 got a change of account 1: %+v", c)
+	default:
+	}
+
+	// Different mailboxes coalesce into MailboxID 0.
+	f.Publish(Change{AccountID: 1, MailboxID: 5})
+	f.Publish(Change{AccountID: 1, MailboxID: 6})
+	if got := <-ch; got != (Change{AccountID: 1, MailboxID: 0}) {
+		t.Fatalf("merged change = %+v, want MailboxID 0", got)
+	}
+}
+
+func TestFeedCancel(t *testing.T) {
+	var f Feed
+	ch, cancel := f.Watch(1)
+	if n := f.Subscribers(1); n != 1 {
+		t.Fatalf("subscribers = %d", n)
+	}
+	cancel()
+	cancel()
+	if _, ok := <-ch; ok {
+		t.Fatal("channel not closed after cancel")
+	}
+	if n := f.Subscribers(1); n != 0 {
+		t.Fatalf("subscribers after cancel = %d", n)
+	}
+	f.Publish(Change{AccountID: 1}) // no subscriber: must not panic
+}
+
+func TestFeedConcurrent(t *testing.T) {
+	var f Feed
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 200; j++ {
+				f.Publish(Change{AccountID: 1, MailboxID: int64(j % 3)})
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				ch, cancel := f.Watch(1)
+				f.Publish(Change{AccountID: 1, MailboxID: 9})
+				if _, ok := <-ch; !ok {
+					t.Error("closed channel before cancel")
+				}
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+}
