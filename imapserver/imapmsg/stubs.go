@@ -1,0 +1,40 @@
+package imapmsg
+
+import (
+	"time"
+
+	"github.com/mailroom/mailroom/message"
+)
+
+// Temporary stubs; each moves to its own file as it is implemented.
+
+func ParseNumSet(s string) (NumSet, error)     { return NumSet{}, ErrSyntax }
+func (s NumSet) String() string                { return "" }
+func (s NumSet) Contains(n, max uint32) bool   { return false }
+func (s NumSet) Resolve(max uint32) []NumRange { return nil }
+func NumSetFromNums(nums []uint32) NumSet      { return NumSet{} }
+
+func (s Section) String() string               { return "" }
+func ParseSection(s string) (Section, error)   { return Section{}, ErrSyntax }
+func ApplyPartial(b []byte, p *Partial) []byte { return b }
+func SectionBytes(raw []byte, root *message.Part, s Section) ([]byte, error) {
+	return nil, ErrNoSuchPart
+}
+func BinaryBytes(raw []byte, root *message.Part, part []int) ([]byte, error) {
+	return nil, ErrNoSuchPart
+}
+func BinarySize(raw []byte, root *message.Part, part []int) (int64, error) { return 0, ErrNoSuchPart }
+
+func AppendString(dst []byte, s string) []byte                              { return dst }
+func AppendNString(dst []byte, s string) []byte                             { return dst }
+func AppendEnvelope(dst []byte, env *message.Envelope) []byte               { return dst }
+func AppendBodyStructure(dst []byte, p *message.Part, extended bool) []byte { return dst }
+
+func Match(k Key, m Message, env MatchEnv) (bool, error) { return false, nil }
+func NeedsBody(k Key) bool                               { return false }
+func NeedsPart(k Key) bool                               { return false }
+func UsesModSeq(k Key) bool                              { return false }
+
+func ParseDate(s string) (time.Time, error)     { return time.Time{}, ErrSyntax }
+func ParseDateTime(s string) (time.Time, error) { return time.Time{}, ErrSyntax }
+func FormatInternalDate(t time.Time) string     { return "" }
