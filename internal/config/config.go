@@ -1,0 +1,150 @@
+// Package config holds mailroom's typed configuration: defaults, the TOML
+// file (--config) and command-line flags, applied in that order. There is no
+// global configuration: the CLI builds a Config and passes its parts to the
+// servers.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is every setting of `mailroom serve`. Each field has a TOML key
+// (shown in the tags) and most have a flag of the same name.
+type Config struct {
+	// DataDir holds the SQLite store (mailroom.db) and, later, keys and
+	// certificates. Relative paths are relative to the working directory.
+	DataDir string `toml:"data"`
+	// Hostname is announced in greetings and trace headers.
+	Hostname string `toml:"hostname"`
+
+	// Listener addresses; "" disables a listener.
+	SMTP       string `toml:"smtp"`       // MX: mail for local domains, no auth needed
+	Submission string `toml:"submission"` // RFC 6409: authenticated users only
+	POP3       string `toml:"pop3"`
+	IMAP       string `toml:"imap"`
+
+	// LogLevel is debug, info, warn or error. debug logs protocol traces
+	// (credentials hidden).
+	LogLevel string `toml:"log_level"`
+
+	Limits Limits `toml:"limits"`
+}
+
+// Limits bound what clients may send and how long they may idle.
+type Limits struct {
+	MaxMessageBytes    int64    `toml:"max_message_bytes"`    // SMTP SIZE, IMAP APPENDLIMIT
+	MaxRecipients      int      `toml:"max_recipients"`       // per SMTP transaction
+	SMTPLineLength     int      `toml:"smtp_max_line_length"` // RFC 5321 §4.5.3.1.6 minimum is 1000
+	SMTPCommandTimeout Duration `toml:"smtp_command_timeout"` // RFC 5321 §4.5.3.2: 5 min
+	SMTPDataTimeout    Duration `toml:"smtp_data_timeout"`    // RFC 5321 §4.5.3.2.6: 10 min
+	POP3IdleTimeout    Duration `toml:"pop3_idle_timeout"`    // RFC 1939 §3: at least 10 min
+	IMAPIdleTimeout    Duration `toml:"imap_idle_timeout"`    // RFC 9051 §5.4: at least 30 min
+	IMAPMaxLineLength  int      `toml:"imap_max_line_length"`
+}
+
+// Duration is a time.Duration written in TOML as a string ("10m", "30s").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText formats the duration the way UnmarshalText reads it.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Default returns the zero-configuration settings: data in ./mailroom-data,
+// every listener on 127.0.0.1 with unprivileged ports.
+func Default() Config {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "localhost"
+	}
+	return Config{
+		DataDir:    "mailroom-data",
+		Hostname:   host,
+		SMTP:       "127.0.0.1:2525",
+		Submission: "127.0.0.1:2587",
+		POP3:       "127.0.0.1:2110",
+		IMAP:       "127.0.0.1:2143",
+		LogLevel:   "info",
+		Limits: Limits{
+			MaxMessageBytes:    50 << 20,
+			MaxRecipients:      100,
+			SMTPLineLength:     4096,
+			SMTPCommandTimeout: Duration{5 * time.Minute},
+			SMTPDataTimeout:    Duration{10 * time.Minute},
+			POP3IdleTimeout:    Duration{10 * time.Minute},
+			IMAPIdleTimeout:    Duration{30 * time.Minute},
+			IMAPMaxLineLength:  64 << 10,
+		},
+	}
+}
+
+// Load reads the TOML file at path over Default(). Keys absent from the
+// file keep their defaults; unknown keys are an error, so typos do not pass
+// silently. A relative data directory in the file is relative to the file.
+func Load(path string) (Config, error) {
+	c := Default()
+	if path == "" {
+		return c, nil
+	}
+	md, err := toml.DecodeFile(path, &c)
+	if err != nil {
+		return c, fmt.Errorf("config %s: %w", path, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return c, fmt.Errorf("config %s: unknown key %q", path, und[0].String())
+	}
+	if md.IsDefined("data") && !filepath.IsAbs(c.DataDir) {
+		c.DataDir = filepath.Join(filepath.Dir(path), c.DataDir)
+	}
+	return c, c.Validate()
+}
+
+// Validate checks values a server cannot run with.
+func (c *Config) Validate() error {
+	var errs []error
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data directory must not be empty"))
+	}
+	if c.Hostname == "" {
+		errs = append(errs, errors.New("hostname must not be empty"))
+	}
+	l := c.Limits
+	if l.MaxMessageBytes <= 0 {
+		errs = append(errs, errors.New("limits.max_message_bytes must be positive"))
+	}
+	if l.MaxRecipients <= 0 {
+		errs = append(errs, errors.New("limits.max_recipients must be positive"))
+	}
+	if l.SMTPLineLength < 1000 {
+		errs = append(errs, errors.New("limits.smtp_max_line_length must be at least 1000 (RFC 5321 §4.5.3.1.6)"))
+	}
+	if l.POP3IdleTimeout.Duration < 10*time.Minute {
+		errs = append(errs, errors.New("limits.pop3_idle_timeout must be at least 10m (RFC 1939 §3)"))
+	}
+	if l.IMAPIdleTimeout.Duration < 30*time.Minute {
+		errs = append(errs, errors.New("limits.imap_idle_timeout must be at least 30m (RFC 9051 §5.4)"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+// DBPath is the SQLite database file inside the data directory.
+func (c *Config) DBPath() string { return filepath.Join(c.DataDir, "mailroom.db") }
