@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/sqlite"
+)
+
+// shutdownGrace is how long in-flight transactions get to finish after
+// SIGINT/SIGTERM before their connections are closed.
+const shutdownGrace = 30 * time.Second
+
+func cmdServe(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("serve", e.stderr)
+	configPath := fs.String("config", "", "TOML config file")
+	def := config.Default()
+	fs.String("data", def.DataDir, "data directory")
+	fs.String("hostname", def.Hostname, "host name used in greetings and trace headers")
+	fs.String("smtp", def.SMTP, `SMTP (MX) listen address; "" disables`)
+	fs.String("submission", def.Submission, `submission listen address; "" disables`)
+	fs.String("pop3", def.POP3, `POP3 listen address; "" disables`)
+	fs.String("imap", def.IMAP, `IMAP listen address; "" disables`)
+	fs.String("log-level", def.LogLevel, "debug, info, warn or error")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(e.stderr, "mailroom serve: unexpected argument %q\n", pos[0])
+		return errUsage
+	}
+
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return err
+	}
+	// Flags given on the command line override the file.
+	for name, dst := range map[string]*string{
+		"data": &cfg.DataDir, "hostname": &cfg.Hostname, "smtp": &cfg.SMTP,
+		"submission": &cfg.Submission, "pop3": &cfg.POP3, "imap": &cfg.IMAP,
+		"log-level": &cfg.LogLevel,
+	} {
+		if wasSet(fs, name) {
+			*dst = fs.Lookup(name).Value.String()
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	return serve(ctx, cfg, e)
+}
+
+func newLogger(e env, level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// serve runs every configured listener until ctx is cancelled, then shuts
+// them down gracefully.
+func serve(ctx context.Context, cfg config.Config, e env) error {
+	log := newLogger(e, cfg.LogLevel)
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	st, err := sqlite.Open(ctx, cfg.DBPath(), log.With("component", "store"))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := ensureFirstAccount(ctx, st, cfg, e); err != nil {
+		return err
+	}
+
+	authn := auth.NewAuthenticator(st, log.With("component", "auth"), nil)
+	servers := buildServers(cfg, st, authn, log)
+
+	errc := make(chan error, len(servers))
+	var started []runner
+	for _, s := range servers {
+		if s.addr == "" {
+			log.Info("listener disabled", "protocol", s.name)
+			continue
+		}
+		l, err := net.Listen("tcp", s.addr)
+		if err != nil {
+			shutdownAll(started, log)
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		log.Info("listening", "protocol", s.name, "addr", l.Addr().String())
+		started = append(started, s)
+		go func() { errc <- s.serve(l) }()
+	}
+	if len(started) == 0 {
+		return errors.New("every listener is disabled")
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down", "grace", shutdownGrace)
+	case err := <-errc:
+		log.Error("listener failed", "err", err)
+		shutdownAll(started, log)
+		return err
+	}
+	shutdownAll(started, log)
+	log.Info("stopped")
+	return nil
+}
+
+func shutdownAll(rs []runner, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	done := make(chan struct{}, len(rs))
+	for _, r := range rs {
+		go func() {
+			if err := r.shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				log.Warn("shutdown", "protocol", r.name, "err", err)
+			}
+			done <- struct{}{}
+		}()
+	}
+	for range rs {
+		<-done
+	}
+}
+
+// ensureFirstAccount creates postmaster@localhost with a random password
+// when the store has no account at all, so a zero-configuration server can
+// be tried at once. The password is printed once.
+func ensureFirstAccount(ctx context.Context, st store.Store, cfg config.Config, e env) error {
+	accts, err := st.Accounts(ctx)
+	if err != nil || len(accts) > 0 {
+		return err
+	}
+	const email = "postmaster@localhost"
+	pw := rand.Text()
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if _, err := st.CreateAccount(ctx, email, hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Created account %s with password %s\n", email, pw)
+	fmt.Fprintf(e.stdout, "This password is shown only once. Change it with:\n  mailroom user passwd %s --data %s\n", email, cfg.DataDir)
+	return nil
+}

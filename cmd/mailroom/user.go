@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/mail"
+	"os"
+	"strings"
+
+	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/sqlite"
+)
+
+const userUsage = `Usage:
+  mailroom user add EMAIL [--password-stdin] [--data DIR | --config FILE]
+  mailroom user passwd EMAIL [--password-stdin] [--data DIR | --config FILE]
+  mailroom user delete EMAIL [--data DIR | --config FILE]
+  mailroom user list [--data DIR | --config FILE]
+`
+
+// storeFlags are the flags every store-managing command takes.
+type storeFlags struct {
+	fs     *flag.FlagSet
+	data   string
+	config string
+}
+
+func addStoreFlags(fs *flag.FlagSet) *storeFlags {
+	sf := &storeFlags{fs: fs}
+	fs.StringVar(&sf.data, "data", config.Default().DataDir, "data directory")
+	fs.StringVar(&sf.config, "config", "", "TOML config file (its data directory is used)")
+	return sf
+}
+
+// open opens the store the flags name. The user commands run while `serve`
+// runs on the same data directory: SQLite in WAL mode lets both write.
+func (sf *storeFlags) open(ctx context.Context) (store.Store, error) {
+	cfg, err := config.Load(sf.config)
+	if err != nil {
+		return nil, err
+	}
+	if sf.config == "" || wasSet(sf.fs, "data") {
+		cfg.DataDir = sf.data
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, cfg.DBPath(), slog.New(slog.DiscardHandler))
+}
+
+func cmdUser(ctx context.Context, args []string, e env) error {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, userUsage)
+		return errUsage
+	}
+	sub := args[0]
+	fs := newFlagSet("user "+sub, e.stderr)
+	sf := addStoreFlags(fs)
+	pwStdin := false
+	if sub == "add" || sub == "passwd" {
+		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password as one line from standard input")
+	}
+	pos, err := parseInterspersed(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	wantArgs := 1
+	if sub == "list" {
+		wantArgs = 0
+	}
+	switch sub {
+	case "add", "passwd", "delete", "list":
+	default:
+		fmt.Fprintf(e.stderr, "mailroom: unknown user command %q\n\n%s", sub, userUsage)
+		return errUsage
+	}
+	if len(pos) != wantArgs {
+		fmt.Fprint(e.stderr, userUsage)
+		return errUsage
+	}
+	var email string
+	if wantArgs == 1 {
+		if email, err = normalizeEmail(pos[0]); err != nil {
+			return err
+		}
+	}
+	var hash string
+	if sub == "add" || sub == "passwd" {
+		pw, err := readNewPassword(e, pwStdin)
+		if err != nil {
+			return err
+		}
+		if hash, err = auth.HashPassword(pw); err != nil {
+			return err
+		}
+	}
+
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch sub {
+	case "add":
+		if _, err := st.CreateAccount(ctx, email, hash); err != nil {
+			if errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("user %s already exists", email)
+			}
+			return err
+		}
+		fmt.Fprintf(e.stdout, "added %s\n", email)
+	case "passwd":
+		if err := st.SetPassword(ctx, email, hash); err != nil {
+			return notFound(err, email)
+		}
+		fmt.Fprintf(e.stdout, "password changed for %s\n", email)
+	case "delete":
+		if err := st.DeleteAccount(ctx, email); err != nil {
+			return notFound(err, email)
+		}
+		fmt.Fprintf(e.stdout, "deleted %s\n", email)
+	case "list":
+		accts, err := st.Accounts(ctx)
+		if err != nil {
+			return err
+		}
+		for _, a := range accts {
+			fmt.Fprintln(e.stdout, a.Email)
+		}
+	}
+	return nil
+}
+
+func notFound(err error, email string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no such user %s", email)
+	}
+	return err
+}
+
+// normalizeEmail checks that s is a bare address local@domain and returns it
+// lower-cased.
+func normalizeEmail(s string) (string, error) {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s || strings.Count(s, "@") != 1 {
+		return "", fmt.Errorf("%q is not an email address (want local@domain)", s)
+	}
+	local, domain, _ := strings.Cut(s, "@")
+	if local == "" || domain == "" || strings.ContainsAny(s, " \t\r\n<>") {
+		return "", fmt.Errorf("%q is not an email address (want local@domain)", s)
+	}
+	return strings.ToLower(s), nil
+}
+
+// readNewPassword reads a password: one line from stdin with
+// --password-stdin, otherwise from the terminal without echo, twice.
+func readNewPassword(e env, fromStdin bool) (string, error) {
+	if fromStdin {
+		pw, err := readLine(e.stdin)
+		if err != nil {
+			return "", fmt.Errorf("reading password from stdin: %w", err)
+		}
+		if pw == "" {
+			return "", errors.New("empty password")
+		}
+		return pw, nil
+	}
+	if !e.isTerminal() {
+		return "", errors.New("standard input is not a terminal: use --password-stdin")
+	}
+	fmt.Fprint(e.stderr, "Password: ")
+	a, err := e.readPassword()
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprint(e.stderr, "Repeat password: ")
+	b, err := e.readPassword()
+	fmt.Fprintln(e.stderr)
+	if err != nil {
+		return "", err
+	}
+	if string(a) != string(b) {
+		return "", errors.New("passwords do not match")
+	}
+	if len(a) == 0 {
+		return "", errors.New("empty password")
+	}
+	return string(a), nil
+}
+
+func readLine(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
+		return "", err
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
