@@ -104,6 +104,7 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 	if len(started) == 0 {
 		return errors.New("every listener is disabled")
 	}
+	log.Info("ready", "listeners", len(started))
 
 	select {
 	case <-ctx.Done():

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// buildBinary compiles mailroom once per test binary run.
+var buildOnce struct {
+	sync.Once
+	path string
+	err  error
+}
+
+func mailroomBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "mailroom-bin")
+		if err != nil {
+			buildOnce.err = err
+			return
+		}
+		buildOnce.path = filepath.Join(dir, "mailroom")
+		out, err := exec.Command("go", "build", "-o", buildOnce.path, ".").CombinedOutput()
+		if err != nil {
+			buildOnce.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildOnce.err != nil {
+		t.Fatal(buildOnce.err)
+	}
+	return buildOnce.path
+}
+
+// serverProc is a `mailroom serve` child process.
+type serverProc struct {
+	cmd    *exec.Cmd
+	addrs  map[string]string // protocol -> listen address
+	stdout *strings.Builder
+	mu     sync.Mutex
+	lines  []string
+	done   chan struct{}
+}
+
+var listenRE = regexp.MustCompile(`msg=listening protocol=(\S+) addr=(\S+)`)
+
+// startServe runs `mailroom serve args...` in dir and waits until every
+// listener that is not disabled has logged its address.
+func startServe(t *testing.T, dir string, args ...string) *serverProc {
+	t.Helper()
+	cmd := exec.Command(mailroomBinary(t), append([]string{"serve"}, args...)...)
+	cmd.Dir = dir
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &serverProc{cmd: cmd, addrs: map[string]string{}, stdout: &strings.Builder{}, done: make(chan struct{})}
+	cmd.Stdout = p.stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.done
+	})
+	ready := make(chan struct{})
+	go func() {
+		defer close(p.done)
+		sc := bufio.NewScanner(stderr)
+		isReady := false
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.lines = append(p.lines, line)
+			if m := listenRE.FindStringSubmatch(line); m != nil {
+				p.addrs[m[1]] = m[2]
+			}
+			p.mu.Unlock()
+			if !isReady && strings.Contains(line, "msg=ready") {
+				isReady = true
+				close(ready)
+			}
+		}
+		_ = cmd.Wait()
+		if !isReady {
+			close(ready)
+		}
+	}()
+	select {
+	case <-ready:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("server did not start; log:\n%s", p.log())
+	}
+	return p
+}
+
+func (p *serverProc) addr(t *testing.T, proto string) string {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a, ok := p.addrs[proto]
+	if !ok {
+		t.Fatalf("no %s listener; log:\n%s", proto, strings.Join(p.lines, "\n"))
+	}
+	return a
+}
+
+func (p *serverProc) log() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.lines, "\n")
+}
+
+// runCLI runs the mailroom binary with args and stdin, returning stdout.
+func runCLI(t *testing.T, dir, stdin string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, mailroomBinary(t), args...)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	if err != nil {
+		return out.String(), fmt.Errorf("%v: %s", err, errb.String())
+	}
+	return out.String(), nil
+}
+
+// loopbackPorts are flags that put every listener on a free loopback port.
+var loopbackPorts = []string{"--smtp", "127.0.0.1:0", "--submission", "127.0.0.1:0", "--pop3", "127.0.0.1:0", "--imap", "127.0.0.1:0"}
