@@ -1,0 +1,177 @@
+package message
+
+import (
+	"bytes"
+	"strings"
+)
+
+// field is one header field as it appears in a header section.
+type field struct {
+	name  string // as written, without trailing whitespace
+	raw   []byte // the whole field, continuation lines and final line ending included
+	value string // unfolded and trimmed, otherwise as written
+}
+
+// nextLine returns the end of the line content starting at i (line ending
+// excluded) and the start of the next line, looking no further than end.
+func nextLine(b []byte, i, end int) (contentEnd, next int) {
+	k := bytes.IndexByte(b[i:end], '\n')
+	if k < 0 {
+		return end, end
+	}
+	next = i + k + 1
+	contentEnd = i + k
+	if contentEnd > i && b[contentEnd-1] == '\r' {
+		contentEnd--
+	}
+	return contentEnd, next
+}
+
+// headerEnd returns the offset just past the blank line that ends the header
+// starting at start, or end when there is no blank line before end.
+func headerEnd(b []byte, start, end int) int {
+	for i := start; i < end; {
+		ce, next := nextLine(b, i, end)
+		if ce == i || (ce == i+1 && b[i] == '\r' && next == end) {
+			return next
+		}
+		i = next
+	}
+	return end
+}
+
+// validFieldName reports whether s (already stripped of trailing
+// whitespace) is an RFC 5322 field name: printable ASCII except colon.
+func validFieldName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f || s[i] == ':' {
+			return false
+		}
+	}
+	return true
+}
+
+// scanFields splits a header section into fields. Lines that are not a field
+// (no colon, invalid name, stray continuation lines) are skipped. Scanning
+// stops at the blank line.
+func scanFields(h []byte) []field {
+	var fs []field
+	for i := 0; i < len(h); {
+		ce, next := nextLine(h, i, len(h))
+		if ce == i {
+			break // blank line: end of header
+		}
+		start := i
+		// Gather continuation lines.
+		for next < len(h) && (h[next] == ' ' || h[next] == '\t') {
+			_, next = nextLine(h, next, len(h))
+		}
+		i = next
+		line := h[start:next]
+		if line[0] == ' ' || line[0] == '\t' {
+			continue // continuation without a field
+		}
+		colon := bytes.IndexByte(line, ':')
+		if colon < 0 {
+			continue
+		}
+		name := strings.TrimRight(string(line[:colon]), " \t")
+		if !validFieldName(name) {
+			continue
+		}
+		fs = append(fs, field{name: name, raw: line, value: unfold(line[colon+1:])})
+	}
+	return fs
+}
+
+// unfold removes the line breaks of a folded field value and trims
+// surrounding whitespace.
+func unfold(v []byte) string {
+	var sb strings.Builder
+	sb.Grow(len(v))
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if c == '\n' {
+			continue
+		}
+		if c == '\r' && i+1 < len(v) && v[i+1] == '\n' {
+			continue
+		}
+		if c == '\r' && i+1 == len(v) {
+			continue
+		}
+		sb.WriteByte(c)
+	}
+	return strings.Trim(sb.String(), " \t")
+}
+
+// firstValue returns the value of the first field named name
+// (case-insensitive) and whether there was one.
+func firstValue(fs []field, name string) (string, bool) {
+	for _, f := range fs {
+		if strings.EqualFold(f.name, name) {
+			return f.value, true
+		}
+	}
+	return "", false
+}
+
+// HeaderValues returns the unfolded, trimmed values of all fields named name
+// (case-insensitive) in header, in order. Values are not decoded; see
+// DecodeHeader.
+func HeaderValues(header []byte, name string) []string {
+	var vs []string
+	for _, f := range scanFields(header) {
+		if strings.EqualFold(f.name, name) {
+			vs = append(vs, f.value)
+		}
+	}
+	return vs
+}
+
+// HeaderFields returns the fields of header whose names are in names
+// (case-insensitive), or, with not set, the fields whose names are not, for
+// IMAP BODY[HEADER.FIELDS (...)] and BODY[HEADER.FIELDS.NOT (...)] (RFC 9051
+// §6.4.5). Fields keep their folded continuation lines; line endings are
+// written as CRLF and the result ends with the blank line CRLF, as IMAP
+// requires even when no field matched.
+func HeaderFields(header []byte, names []string, not bool) []byte {
+	var out []byte
+	for _, f := range scanFields(header) {
+		match := false
+		for _, n := range names {
+			if strings.EqualFold(f.name, n) {
+				match = true
+				break
+			}
+		}
+		if match == not {
+			continue
+		}
+		out = appendCRLF(out, f.raw)
+	}
+	return append(out, '\r', '\n')
+}
+
+// appendCRLF appends b to out with every line ending written as CRLF and a
+// final CRLF added when b does not end in a line ending.
+func appendCRLF(out, b []byte) []byte {
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '\r' && i+1 < len(b) && b[i+1] == '\n':
+			out = append(out, '\r', '\n')
+			i++
+		case c == '\n':
+			out = append(out, '\r', '\n')
+		default:
+			out = append(out, c)
+		}
+	}
+	if n := len(out); n < 2 || out[n-2] != '\r' || out[n-1] != '\n' {
+		out = append(out, '\r', '\n')
+	}
+	return out
+}
