@@ -8,12 +8,6 @@ import (
 
 // Temporary stubs; each moves to its own file as it is implemented.
 
-func ParseNumSet(s string) (NumSet, error)     { return NumSet{}, ErrSyntax }
-func (s NumSet) String() string                { return "" }
-func (s NumSet) Contains(n, max uint32) bool   { return false }
-func (s NumSet) Resolve(max uint32) []NumRange { return nil }
-func NumSetFromNums(nums []uint32) NumSet      { return NumSet{} }
-
 func (s Section) String() string               { return "" }
 func ParseSection(s string) (Section, error)   { return Section{}, ErrSyntax }
 func ApplyPartial(b []byte, p *Partial) []byte { return b }

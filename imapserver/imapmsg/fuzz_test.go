@@ -1,0 +1,43 @@
+package imapmsg
+
+import "testing"
+
+func FuzzParseNumSet(f *testing.F) {
+	for _, s := range []string{"1", "1:3,5", "2:*", "*", "$", "5:2,7", "4294967295", "0", "1,,2", "1:"} {
+		f.Add(s, uint32(5))
+	}
+	f.Fuzz(func(t *testing.T, s string, max uint32) {
+		set, err := ParseNumSet(s)
+		if err != nil {
+			return
+		}
+		// The canonical form parses back to the same set.
+		back, err := ParseNumSet(set.String())
+		if err != nil {
+			t.Fatalf("String() of %q = %q does not parse: %v", s, set.String(), err)
+		}
+		if back.String() != set.String() {
+			t.Fatalf("round trip %q -> %q -> %q", s, set.String(), back.String())
+		}
+		// Resolve agrees with Contains at the range ends.
+		for _, r := range set.Resolve(max) {
+			if r.Start == 0 || r.Start > r.Stop {
+				t.Fatalf("%q.Resolve(%d) has bad range %v", s, max, r)
+			}
+			if !set.Contains(r.Start, max) || !set.Contains(r.Stop, max) {
+				t.Fatalf("%q.Resolve(%d) range %v not contained", s, max, r)
+			}
+			if r.Start > 1 && set.Contains(r.Start-1, max) && len(set.Resolve(max)) == 1 {
+				t.Fatalf("%q.Resolve(%d) = %v misses %d", s, max, r, r.Start-1)
+			}
+		}
+		if !set.Saved && max <= 200 {
+			compact := NumSetFromNums(set.Nums(max))
+			for _, n := range compact.Nums(max) {
+				if !set.Contains(n, max) {
+					t.Fatalf("%q: compact form %q has %d", s, compact, n)
+				}
+			}
+		}
+	})
+}
