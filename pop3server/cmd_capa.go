@@ -1,0 +1,28 @@
+package pop3server
+
+import (
+	"strings"
+
+	"github.com/mailroom/mailroom/auth"
+)
+
+// cmdCapa handles CAPA (RFC 2449 §5). USER and SASL are listed only in the
+// AUTHORIZATION state and only where passwords may be sent.
+func (c *conn) cmdCapa(cmd command) error {
+	if len(cmd.args) != 0 {
+		return errBadArguments
+	}
+	c.ok("Capability list follows")
+	c.writeLine(capTop)
+	c.writeLine(capUIDL)
+	if c.state == stateAuthorization && c.plaintextOK() {
+		c.writeLine(capUser)
+		c.writeLine(capSASL + " " + strings.Join(auth.Mechanisms, " "))
+	}
+	c.writeLine(capRespCodes)
+	c.writeLine(capPipelining)
+	c.writeLine(capAuthRespCode)
+	c.writeLine(capImplementation + " " + implementation)
+	c.writeLine(".")
+	return nil
+}

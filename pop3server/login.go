@@ -1,0 +1,36 @@
+package pop3server
+
+import (
+	"context"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// checkPassword authenticates user with pass for this connection.
+func (c *conn) checkPassword(ctx context.Context, user, pass string) (store.Account, error) {
+	if c.srv.authenticate == nil {
+		return store.Account{}, errorf(codeSysPerm, "authentication is not configured")
+	}
+	return c.srv.authenticate(ctx, user, pass, c.nc.RemoteAddr())
+}
+
+// login locks the account's maildrop, takes the snapshot and enters the
+// TRANSACTION state (RFC 1939 §4).
+func (c *conn) login(acct store.Account) error {
+	if !c.srv.locks.tryLock(acct.ID) {
+		c.log.Info("maildrop in use", "account", acct.Email)
+		return errInUse
+	}
+	ctx, cancel := c.storeCtx()
+	defer cancel()
+	d, err := openMaildrop(ctx, c.srv.cfg.Maildrop, acct.ID)
+	if err != nil {
+		c.srv.locks.unlock(acct.ID)
+		return err
+	}
+	c.acct, c.drop, c.state, c.user = acct, d, stateTransaction, ""
+	c.log = c.log.With("account", acct.Email)
+	c.log.Info("login", "messages", len(d.msgs))
+	c.ok("maildrop locked and ready")
+	return nil
+}

@@ -1,0 +1,138 @@
+package pop3server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// maildrop is a session's view of the account's INBOX: the snapshot taken
+// at login (RFC 1939 §4: message numbers are fixed for the session) and
+// the messages marked deleted.
+type maildrop struct {
+	backend Backend
+	mailbox store.Mailbox
+	msgs    []*dropMessage // message n is msgs[n-1]
+}
+
+type dropMessage struct {
+	meta    store.MessageMeta
+	deleted bool
+	// size is the octet count RETR sends (line endings as CRLF, without
+	// dot-stuffing), or -1 until it has been computed from the body.
+	size int64
+}
+
+// openMaildrop snapshots the INBOX of accountID.
+func openMaildrop(ctx context.Context, b Backend, accountID int64) (*maildrop, error) {
+	mb, err := b.MailboxByName(ctx, accountID, store.Inbox)
+	if err != nil {
+		return nil, fmt.Errorf("open INBOX: %w", err)
+	}
+	d := &maildrop{backend: b, mailbox: mb}
+	err = b.ListMessages(ctx, mb.ID, nil, func(m store.MessageMeta) error {
+		d.msgs = append(d.msgs, &dropMessage{meta: m, size: -1})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list INBOX: %w", err)
+	}
+	return d, nil
+}
+
+// message returns message number arg, which must exist and not be deleted.
+func (d *maildrop) message(arg string) (int, *dropMessage, error) {
+	n, err := parseNumber(arg)
+	if err != nil {
+		return 0, nil, err
+	}
+	if n < 1 || n > len(d.msgs) {
+		return 0, nil, errNoSuchMessage
+	}
+	m := d.msgs[n-1]
+	if m.deleted {
+		return 0, nil, errorf("", "message %d already deleted", n)
+	}
+	return n, m, nil
+}
+
+// body reads a message's bytes and records its wire size.
+func (d *maildrop) body(ctx context.Context, m *dropMessage) ([]byte, error) {
+	raw, err := d.backend.MessageBody(ctx, m.meta.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errMessageGone
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.size < 0 {
+		m.size = wireSize(raw)
+	}
+	return raw, nil
+}
+
+// size returns the octet count RETR of m sends. The stored bytes may use
+// bare LFs, which go out as CRLF, so the size is counted from the body the
+// first time it is needed and remembered for the session.
+func (d *maildrop) size(ctx context.Context, m *dropMessage) (int64, error) {
+	if m.size < 0 {
+		_, err := d.body(ctx, m)
+		if errors.Is(err, errMessageGone) {
+			// Expunged by another protocol since login: RETR will fail,
+			// the listing keeps the stored size.
+			m.size = m.meta.Size
+		} else if err != nil {
+			return 0, err
+		}
+	}
+	return m.size, nil
+}
+
+// stat returns the number and total size of the messages not deleted.
+func (d *maildrop) stat(ctx context.Context) (count int, total int64, err error) {
+	for _, m := range d.msgs {
+		if m.deleted {
+			continue
+		}
+		sz, err := d.size(ctx, m)
+		if err != nil {
+			return 0, 0, err
+		}
+		count++
+		total += sz
+	}
+	return count, total, nil
+}
+
+// uidl is the unique-id listing of m (RFC 1939 §7): UIDVALIDITY and UID,
+// so it stays stable across sessions and matches what IMAP sees. It is at
+// most 21 characters in the range 0x21-0x7E.
+func (d *maildrop) uidl(m *dropMessage) string {
+	return fmt.Sprintf("%d.%d", d.mailbox.UIDValidity, m.meta.UID)
+}
+
+// reset unmarks every deleted message (RSET).
+func (d *maildrop) reset() {
+	for _, m := range d.msgs {
+		m.deleted = false
+	}
+}
+
+// commit expunges the messages marked deleted (the UPDATE state).
+func (d *maildrop) commit(ctx context.Context) (int, error) {
+	var uids []uint32
+	for _, m := range d.msgs {
+		if m.deleted {
+			uids = append(uids, m.meta.UID)
+		}
+	}
+	if len(uids) == 0 {
+		return 0, nil
+	}
+	if _, err := d.backend.Expunge(ctx, d.mailbox.ID, uids, false); err != nil {
+		return 0, err
+	}
+	return len(uids), nil
+}

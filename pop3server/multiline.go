@@ -1,0 +1,71 @@
+package pop3server
+
+import (
+	"bufio"
+	"bytes"
+)
+
+// eachLine calls fn for each line of raw without its line ending (CRLF or
+// a bare LF). A last line without an ending is passed like the others; an
+// empty remainder after the final line ending is not a line. fn returns
+// false to stop.
+func eachLine(raw []byte, fn func(line []byte) bool) {
+	for len(raw) > 0 {
+		var line []byte
+		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
+			line, raw = raw[:i], raw[i+1:]
+			line = bytes.TrimSuffix(line, []byte{'\r'})
+		} else {
+			line, raw = raw, nil
+		}
+		if !fn(line) {
+			return
+		}
+	}
+}
+
+// wireSize is the octet count of raw as RETR sends it: every line ends in
+// CRLF (one is added to a last line without), before dot-stuffing.
+func wireSize(raw []byte) int64 {
+	var n int64
+	eachLine(raw, func(line []byte) bool {
+		n += int64(len(line)) + 2
+		return true
+	})
+	return n
+}
+
+// writeMessage writes raw as the body of a multi-line response (RFC 1939
+// §3): line endings as CRLF, a "." doubled at the start of a line, then the
+// terminating ".". With bodyLines >= 0 only the header, the blank line
+// and that many lines of the body are sent (TOP); bodyLines < 0 sends all.
+// It returns the number of lines written, for the trace.
+func writeMessage(w *bufio.Writer, raw []byte, bodyLines int) int {
+	lines := 0
+	inHeader := true
+	eachLine(raw, func(line []byte) bool {
+		if !inHeader && bodyLines >= 0 {
+			if bodyLines == 0 {
+				return false
+			}
+			bodyLines--
+		}
+		if inHeader && len(line) == 0 {
+			inHeader = false
+		}
+		writeDataLine(w, line)
+		lines++
+		return true
+	})
+	w.WriteString(".\r\n")
+	return lines
+}
+
+// writeDataLine writes one line of a multi-line response, dot-stuffed.
+func writeDataLine(w *bufio.Writer, line []byte) {
+	if len(line) > 0 && line[0] == '.' {
+		w.WriteByte('.')
+	}
+	w.Write(line)
+	w.WriteString("\r\n")
+}

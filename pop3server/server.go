@@ -1,0 +1,243 @@
+// Package pop3server implements mailroom's POP3 server: RFC 1939 with the
+// RFC 2449 extension mechanism (CAPA, response codes, PIPELINING, TOP,
+// UIDL, USER), RFC 3206 response codes and RFC 5034 SASL authentication.
+//
+// The maildrop of an account is its INBOX. A session takes a snapshot of
+// the INBOX at login and holds an exclusive, in-process lock on the account
+// until it ends; DELE only marks messages, and the marked messages are
+// expunged in the UPDATE state after QUIT. A dropped connection, an
+// inactivity timeout or a server shutdown expunges nothing.
+package pop3server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/store"
+)
+
+// Backend is what the POP3 server needs from the mail store.
+type Backend interface {
+	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
+	ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error
+	MessageBody(ctx context.Context, messageID int64) ([]byte, error)
+	Expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) ([]uint32, error)
+}
+
+var _ Backend = (store.Store)(nil)
+
+// Config configures a Server. Maildrop and Auth are required.
+type Config struct {
+	Hostname string // in the greeting; default "localhost"
+	Maildrop Backend
+	Auth     *auth.Authenticator
+	Logger   *slog.Logger     // default slog.Default()
+	Now      func() time.Time // default time.Now
+	// IdleTimeout is the inactivity autologout timer, reset by every
+	// command. RFC 1939 §3 requires at least 10 minutes; shorter values
+	// (used by tests) are honoured, zero means 10 minutes.
+	IdleTimeout time.Duration
+	// MaxLineLength bounds a command line including CRLF (default 512).
+	// A longer line gets -ERR and the session continues.
+	MaxLineLength int
+	// AllowPlaintextAuth reports whether USER/PASS and AUTH may be used on
+	// a connection without TLS from addr. Default auth.IsLoopback.
+	AllowPlaintextAuth func(net.Addr) bool
+	// TLSConfig enables STLS when set (not implemented yet).
+	TLSConfig *tls.Config
+}
+
+// authFunc checks credentials; it is cfg.Auth.Authenticate, replaceable in
+// tests of the command loop.
+type authFunc func(ctx context.Context, user, pass string, remote net.Addr) (store.Account, error)
+
+// Server is a POP3 server. Create it with New.
+type Server struct {
+	cfg          Config
+	log          *slog.Logger
+	authenticate authFunc
+
+	ctx    context.Context // cancelled when Shutdown gives up waiting
+	cancel context.CancelFunc
+
+	closing atomic.Bool
+	locks   lockTable
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	wg        sync.WaitGroup
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("pop3server: server closed")
+
+// New returns a Server for cfg, filling in defaults.
+func New(cfg Config) *Server {
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = minIdleTimeout * time.Second
+	}
+	if cfg.MaxLineLength <= 0 {
+		cfg.MaxLineLength = defaultMaxLineLength
+	}
+	if cfg.AllowPlaintextAuth == nil {
+		cfg.AllowPlaintextAuth = auth.IsLoopback
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:       cfg,
+		log:       cfg.Logger.With("proto", "pop3"),
+		ctx:       ctx,
+		cancel:    cancel,
+		locks:     lockTable{held: make(map[int64]struct{})},
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*conn]struct{}),
+	}
+	if cfg.Auth != nil {
+		s.authenticate = cfg.Auth.Authenticate
+	}
+	return s
+}
+
+// Serve accepts connections on l until Shutdown, serving each on its own
+// goroutine. It returns ErrServerClosed after Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	if !s.trackListener(l, true) {
+		return ErrServerClosed
+	}
+	defer s.trackListener(l, false)
+
+	var backoff time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			if s.closing.Load() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("accept failed; retrying", "err", err, "delay", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return err
+		}
+		backoff = 0
+		c := newConn(s, nc)
+		if !s.trackConn(c, true) {
+			nc.Close()
+			return ErrServerClosed
+		}
+		go func() {
+			defer s.wg.Done()
+			defer s.trackConn(c, false)
+			c.serve()
+		}()
+	}
+}
+
+func (s *Server) trackListener(l net.Listener, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closing.Load() {
+			return false
+		}
+		s.listeners[l] = struct{}{}
+	} else {
+		delete(s.listeners, l)
+	}
+	return true
+}
+
+func (s *Server) trackConn(c *conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closing.Load() {
+			return false
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+	} else {
+		delete(s.conns, c)
+	}
+	return true
+}
+
+// Shutdown stops accepting connections, tells idle sessions the server is
+// going away and closes them, and waits for busy sessions to finish their
+// current command. Unfinished sessions enter no UPDATE state: their
+// deletions are discarded. If ctx ends first, the remaining connections are
+// closed forcibly and ctx's error is returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	for l := range s.listeners {
+		l.Close()
+	}
+	for c := range s.conns {
+		c.interrupt()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.cancel()
+		return nil
+	case <-ctx.Done():
+		s.cancel()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.nc.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// lockTable holds the exclusive maildrop locks of RFC 1939 §8, keyed by
+// account id. It only works within one process.
+type lockTable struct {
+	mu   sync.Mutex
+	held map[int64]struct{}
+}
+
+func (t *lockTable) tryLock(accountID int64) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.held[accountID]; ok {
+		return false
+	}
+	t.held[accountID] = struct{}{}
+	return true
+}
+
+func (t *lockTable) unlock(accountID int64) {
+	t.mu.Lock()
+	delete(t.held, accountID)
+	t.mu.Unlock()
+}
