@@ -21,6 +21,7 @@ func ParseAddressList(s string) []Address {
 	var out []Address
 	inGroup, inQuote, inAngle := false, false, false
 	comment := 0
+	quotePos, commentPos, anglePos := 0, 0, 0
 	item := 0
 	flush := func(i int) {
 		if a, ok := parseMailbox(s[item:i]); ok {
@@ -46,11 +47,11 @@ func ParseAddressList(s string) []Address {
 				comment--
 			}
 		case c == '"':
-			inQuote = true
+			inQuote, quotePos = true, i
 		case c == '(':
-			comment = 1
+			comment, commentPos = 1, i
 		case c == '<':
-			inAngle = true
+			inAngle, anglePos = true, i
 		case c == '>':
 			inAngle = false
 		case inAngle:
@@ -66,6 +67,21 @@ func ParseAddressList(s string) []Address {
 				out = append(out, Address{GroupEnd: true})
 				inGroup = false
 			}
+		}
+	}
+	// An unterminated quoted string or comment would swallow the rest of
+	// the list: read it again without the stray opener. An unterminated
+	// angle address is closed at the next comma. Each retry removes the
+	// last unbalanced opener, so there are at most three.
+	switch {
+	case inQuote:
+		return ParseAddressList(s[:quotePos] + s[quotePos+1:])
+	case comment > 0:
+		return ParseAddressList(s[:commentPos] + s[commentPos+1:])
+	case inAngle:
+		if k := strings.IndexByte(s[anglePos:], ','); k >= 0 {
+			k += anglePos
+			return ParseAddressList(s[:k] + ">" + s[k:])
 		}
 	}
 	if item < len(s) {
