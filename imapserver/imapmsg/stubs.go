@@ -19,9 +19,6 @@ func BinaryBytes(raw []byte, root *message.Part, part []int) ([]byte, error) {
 }
 func BinarySize(raw []byte, root *message.Part, part []int) (int64, error) { return 0, ErrNoSuchPart }
 
-func AppendString(dst []byte, s string) []byte                              { return dst }
-func AppendNString(dst []byte, s string) []byte                             { return dst }
-func AppendEnvelope(dst []byte, env *message.Envelope) []byte               { return dst }
 func AppendBodyStructure(dst []byte, p *message.Part, extended bool) []byte { return dst }
 
 func Match(k Key, m Message, env MatchEnv) (bool, error) { return false, nil }
