@@ -1,0 +1,85 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+const metaCols = "id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size"
+
+func scanMeta(row scanner) (store.MessageMeta, error) {
+	var m store.MessageMeta
+	var sys, date, tz int64
+	var kw string
+	if err := row.Scan(&m.ID, &m.UID, &m.ModSeq, &sys, &kw, &date, &tz, &m.Size); err != nil {
+		return m, err
+	}
+	m.Flags = decodeFlags(sys, kw)
+	m.InternalDate = decodeTime(date, tz)
+	return m, nil
+}
+
+// listChunk is how many rows ListMessages reads per query. Reading in
+// chunks keeps memory bounded and never holds a read transaction open
+// while the callback runs (it may write to a slow network peer).
+const listChunk = 512
+
+// ListMessages implements store.Store.
+func (s *Store) ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error {
+	if _, err := s.MailboxByID(ctx, mailboxID); err != nil {
+		return err
+	}
+	if uids != nil && !slices.IsSorted(uids) {
+		uids = slices.Clone(uids)
+		slices.Sort(uids)
+	}
+	buf := make([]store.MessageMeta, 0, listChunk)
+	var last uint32
+	for {
+		buf = buf[:0]
+		var err error
+		if uids == nil {
+			buf, err = s.readMetas(ctx, buf, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = ? AND uid > ? ORDER BY uid LIMIT ?", mailboxID, last, listChunk)
+		} else {
+			if len(uids) == 0 {
+				return nil
+			}
+			n := min(len(uids), listChunk)
+			buf, err = s.readMetas(ctx, buf, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid", mailboxID, uidsJSON(uids[:n]))
+			uids = uids[n:]
+		}
+		if err != nil {
+			return err
+		}
+		for _, m := range buf {
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		if uids == nil {
+			if len(buf) < listChunk {
+				return nil
+			}
+			last = buf[len(buf)-1].UID
+		}
+	}
+}
+
+func (s *Store) readMetas(ctx context.Context, buf []store.MessageMeta, query string, args ...any) ([]store.MessageMeta, error) {
+	rows, err := s.rdb.QueryContext(ctx, query, args...)
+	if err != nil {
+		return buf, fmt.Errorf("sqlite: list messages: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		m, err := scanMeta(rows)
+		if err != nil {
+			return buf, err
+		}
+		buf = append(buf, m)
+	}
+	return buf, rows.Err()
+}

@@ -1,0 +1,225 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+// prepared is a NewMessage encoded for the database, computed before the
+// write transaction starts.
+type prepared struct {
+	raw      []byte
+	part     string
+	sys      int64
+	keywords string
+	date, tz int64
+	blobID   int64 // set inside the transaction
+}
+
+func (s *Store) prepare(m store.NewMessage) (prepared, error) {
+	part, err := json.Marshal(m.Part)
+	if err != nil {
+		return prepared{}, fmt.Errorf("sqlite: encode message part: %w", err)
+	}
+	p := prepared{raw: m.Raw, part: string(part)}
+	if p.raw == nil {
+		p.raw = []byte{}
+	}
+	p.sys, p.keywords = encodeFlags(m.Flags)
+	if m.InternalDate.IsZero() {
+		p.date = s.now()
+	} else {
+		p.date, p.tz = encodeTime(m.InternalDate)
+	}
+	return p, nil
+}
+
+func insertBlob(tx *wtx, p *prepared) error {
+	res, err := tx.exec("INSERT INTO blobs(raw, part, size) VALUES (?, ?, ?)", p.raw, p.part, len(p.raw))
+	if err != nil {
+		return err
+	}
+	p.blobID, err = res.LastInsertId()
+	return err
+}
+
+// allocate reserves n UIDs and n modseqs in a mailbox and returns the
+// mailbox as it was before, so the new UIDs are m.UIDNext.. and the new
+// modseqs m.HighestModSeq+1...
+func allocate(tx *wtx, mailboxID int64, n int) (store.Mailbox, error) {
+	m, err := txMailboxByID(tx, mailboxID)
+	if err != nil {
+		return m, err
+	}
+	if uint64(m.UIDNext)+uint64(n) > math.MaxUint32 {
+		return m, fmt.Errorf("%w: mailbox %q has run out of UIDs", store.ErrInvalid, m.Name)
+	}
+	_, err = tx.exec("UPDATE mailboxes SET uidnext = uidnext + ?, highestmodseq = highestmodseq + ? WHERE id = ?", n, n, mailboxID)
+	return m, err
+}
+
+const insertMessageSQL = `INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, blob_id)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// Deliver implements store.Store. The bytes are stored once and shared by
+// all copies.
+func (s *Store) Deliver(ctx context.Context, targets []store.Target, msg store.NewMessage) ([]store.Delivered, error) {
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("%w: delivery without targets", store.ErrInvalid)
+	}
+	uniq := make([]store.Target, 0, len(targets))
+	for _, t := range targets {
+		if !slices.Contains(uniq, t) {
+			uniq = append(uniq, t)
+		}
+	}
+	p, err := s.prepare(msg)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Delivered
+	err = s.write(ctx, func(tx *wtx) error {
+		out = out[:0]
+		if err := insertBlob(tx, &p); err != nil {
+			return err
+		}
+		for _, t := range uniq {
+			mbID := t.MailboxID
+			if mbID == 0 {
+				if err := tx.queryRow("SELECT id FROM mailboxes WHERE account_id = ? AND name = ?", t.AccountID, store.Inbox).Scan(&mbID); err != nil {
+					if errors.Is(err, sql.ErrNoRows) {
+						return fmt.Errorf("%w: account %d", store.ErrNotFound, t.AccountID)
+					}
+					return err
+				}
+			}
+			m, err := allocate(tx, mbID, 1)
+			if err != nil {
+				return err
+			}
+			if m.AccountID != t.AccountID {
+				return fmt.Errorf("%w: mailbox %d of account %d", store.ErrNotFound, mbID, t.AccountID)
+			}
+			if _, err := tx.exec(insertMessageSQL, mbID, m.UIDNext, m.HighestModSeq+1, p.sys, p.keywords, p.date, p.tz, len(p.raw), p.blobID); err != nil {
+				return err
+			}
+			out = append(out, store.Delivered{AccountID: t.AccountID, MailboxID: mbID, UIDValidity: m.UIDValidity, UID: m.UIDNext})
+			tx.publish(t.AccountID, mbID)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Append implements store.Store.
+func (s *Store) Append(ctx context.Context, mailboxID int64, msgs []store.NewMessage) (uint32, []uint32, error) {
+	ps := make([]prepared, len(msgs))
+	for i, m := range msgs {
+		var err error
+		if ps[i], err = s.prepare(m); err != nil {
+			return 0, nil, err
+		}
+	}
+	var uidValidity uint32
+	var uids []uint32
+	err := s.write(ctx, func(tx *wtx) error {
+		uids = uids[:0]
+		m, err := allocate(tx, mailboxID, len(ps))
+		if err != nil {
+			return err
+		}
+		uidValidity = m.UIDValidity
+		for i := range ps {
+			if err := insertBlob(tx, &ps[i]); err != nil {
+				return err
+			}
+			uid := m.UIDNext + uint32(i)
+			if _, err := tx.exec(insertMessageSQL, mailboxID, uid, m.HighestModSeq+1+uint64(i), ps[i].sys, ps[i].keywords, ps[i].date, ps[i].tz, len(ps[i].raw), ps[i].blobID); err != nil {
+				return err
+			}
+			uids = append(uids, uid)
+		}
+		if len(ps) > 0 {
+			tx.publish(m.AccountID, mailboxID)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	return uidValidity, uids, nil
+}
+
+// MessageUIDs implements store.Store.
+func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, error) {
+	// One row with all UIDs as text is much faster to move through
+	// database/sql than one row per UID.
+	var list sql.NullString
+	var n int
+	err := s.rdb.QueryRowContext(ctx, `SELECT count(*), (SELECT group_concat(uid) FROM (SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid))
+		FROM mailboxes WHERE id = ?1`, mailboxID).Scan(&n, &list)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("%w: mailbox %d", store.ErrNotFound, mailboxID)
+	}
+	if !list.Valid || list.String == "" {
+		return []uint32{}, nil
+	}
+	str := list.String
+	uids := make([]uint32, 0, strings.Count(str, ",")+1)
+	for str != "" {
+		var f string
+		f, str, _ = strings.Cut(str, ",")
+		u, err := strconv.ParseUint(f, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: bad uid %q: %w", f, err)
+		}
+		uids = append(uids, uint32(u))
+	}
+	return uids, nil
+}
+
+// MessageBody implements store.Store.
+func (s *Store) MessageBody(ctx context.Context, messageID int64) ([]byte, error) {
+	var raw []byte
+	err := s.rdb.QueryRowContext(ctx, "SELECT b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = ?", messageID).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
+	}
+	if raw == nil && err == nil {
+		raw = []byte{}
+	}
+	return raw, err
+}
+
+// MessagePart implements store.Store.
+func (s *Store) MessagePart(ctx context.Context, messageID int64) (*message.Part, error) {
+	var js string
+	err := s.rdb.QueryRowContext(ctx, "SELECT b.part FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = ?", messageID).Scan(&js)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var p *message.Part
+	if err := json.Unmarshal([]byte(js), &p); err != nil {
+		return nil, fmt.Errorf("sqlite: decode part of message %d: %w", messageID, err)
+	}
+	return p, nil
+}

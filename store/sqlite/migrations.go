@@ -1,0 +1,132 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations is the ordered list of schema changes. migrations[i] takes the
+// schema from version i to version i+1. Never edit an entry once released;
+// append a new one (and a seed for the previous version in
+// migrations_test.go).
+var migrations = []string{
+	// 1: initial schema.
+	`
+CREATE TABLE settings (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+INSERT INTO settings(key, value) VALUES ('uidvalidity', 0);
+
+CREATE TABLE accounts (
+	id            INTEGER PRIMARY KEY,
+	email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	password_hash TEXT NOT NULL,
+	created       INTEGER NOT NULL -- unix nanoseconds
+);
+
+CREATE TABLE mailboxes (
+	id            INTEGER PRIMARY KEY,
+	account_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name          TEXT NOT NULL,
+	special_use   TEXT NOT NULL DEFAULT '',
+	uidvalidity   INTEGER NOT NULL,
+	uidnext       INTEGER NOT NULL,
+	highestmodseq INTEGER NOT NULL,
+	UNIQUE (account_id, name)
+);
+
+CREATE TABLE subscriptions (
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name       TEXT NOT NULL,
+	PRIMARY KEY (account_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE blobs (
+	id   INTEGER PRIMARY KEY,
+	raw  BLOB NOT NULL,
+	part TEXT NOT NULL, -- JSON of *message.Part
+	size INTEGER NOT NULL
+);
+
+CREATE TABLE messages (
+	id            INTEGER PRIMARY KEY,
+	mailbox_id    INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	uid           INTEGER NOT NULL,
+	modseq        INTEGER NOT NULL,
+	sysflags      INTEGER NOT NULL DEFAULT 0, -- bitmask, see flags.go
+	keywords      TEXT NOT NULL DEFAULT '',   -- space-separated, sorted
+	internal_date INTEGER NOT NULL,           -- unix nanoseconds
+	tz_offset     INTEGER NOT NULL DEFAULT 0, -- seconds east of UTC
+	size          INTEGER NOT NULL,
+	blob_id       INTEGER NOT NULL REFERENCES blobs(id),
+	UNIQUE (mailbox_id, uid)
+);
+CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+CREATE INDEX messages_blob ON messages(blob_id);
+
+CREATE TRIGGER messages_blob_gc AFTER DELETE ON messages
+WHEN NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = OLD.blob_id)
+BEGIN
+	DELETE FROM blobs WHERE id = OLD.blob_id;
+END;
+
+CREATE TABLE expunged (
+	mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	uid        INTEGER NOT NULL,
+	modseq     INTEGER NOT NULL,
+	PRIMARY KEY (mailbox_id, uid)
+) WITHOUT ROWID;
+CREATE INDEX expunged_modseq ON expunged(mailbox_id, modseq);
+`,
+	// 2: accounts.domain, indexed, for IsLocalDomain (SMTP asks it for every
+	// RCPT TO); backfilled from the email addresses.
+	`
+ALTER TABLE accounts ADD COLUMN domain TEXT NOT NULL DEFAULT '' COLLATE NOCASE;
+UPDATE accounts SET domain = lower(substr(email, instr(email, '@') + 1));
+CREATE INDEX accounts_domain ON accounts(domain);
+`,
+}
+
+// schemaVersion is the version a database has after Open.
+var schemaVersion = len(migrations)
+
+// migrate brings the database on conn up to version target, one transaction
+// per migration. It refuses a database newer than this binary.
+func migrate(ctx context.Context, db *sql.DB, target int) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for {
+		tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE (see dsn): re-read the version under the write lock
+		if err != nil {
+			return fmt.Errorf("sqlite: migrate: %w", err)
+		}
+		var v int
+		if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: read schema version: %w", err)
+		}
+		if v > len(migrations) {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: database schema version %d is newer than this program (%d)", v, len(migrations))
+		}
+		if v >= target {
+			return tx.Rollback()
+		}
+		if _, err := tx.ExecContext(ctx, migrations[v]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration %d: %w", v+1, err)
+		}
+		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration %d: %w", v+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("sqlite: migration %d: %w", v+1, err)
+		}
+	}
+}

@@ -1,0 +1,119 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"sync"
+
+	_ "modernc.org/sqlite" // registers driver "sqlite"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// ErrClosed is returned by methods called after Close.
+var ErrClosed = errors.New("sqlite: store closed")
+
+// busyTimeoutMS is how long a connection waits for a lock held by another
+// connection or process before failing with SQLITE_BUSY.
+const busyTimeoutMS = 10000
+
+// maxBatch caps how many waiting writes share one transaction.
+const maxBatch = 128
+
+// Store is a store.Store on one SQLite database file.
+type Store struct {
+	logger *slog.Logger
+	wdb    *sql.DB // the one write connection, used only by the writer goroutine
+	rdb    *sql.DB // read-only pool
+	feed   store.Feed
+	now    func() (unixNano int64)
+
+	jobs      chan *job
+	quit      chan struct{}
+	writerWG  sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens (creating if needed) the database at path, brings its schema
+// up to date and starts the writer. logger may be nil.
+func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	wdb, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	if err := migrate(ctx, wdb, schemaVersion); err != nil {
+		wdb.Close()
+		return nil, err
+	}
+	rdb, err := sql.Open("sqlite", dsn(path, true))
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// No cap on open read connections: a ListMessages callback may call
+	// MessageBody, and a cap would let many such sessions deadlock.
+	rdb.SetMaxIdleConns(8)
+	if err := rdb.PingContext(ctx); err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	s := &Store{
+		logger: logger,
+		wdb:    wdb,
+		rdb:    rdb,
+		now:    nowNano,
+		jobs:   make(chan *job), // unbuffered: a job is either taken by the writer or not sent
+		quit:   make(chan struct{}),
+	}
+	s.writerWG.Add(1)
+	go s.writer()
+	return s, nil
+}
+
+func dsn(path string, readOnly bool) string {
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
+	q.Add("_pragma", "foreign_keys(1)")
+	if readOnly {
+		q.Add("_pragma", "query_only(1)")
+	} else {
+		q.Add("_pragma", "journal_mode(WAL)")
+		q.Add("_pragma", "synchronous(FULL)")
+		// BEGIN IMMEDIATE takes the write lock up front, so busy_timeout
+		// applies instead of a deadlock-avoidance SQLITE_BUSY on upgrade.
+		q.Set("_txlock", "immediate")
+	}
+	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath(), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Close stops the writer and closes the database. Writes in progress finish
+// first.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.quit)
+		s.writerWG.Wait()
+		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+	})
+	return s.closeErr
+}
+
+// Watch implements store.Store.
+func (s *Store) Watch(accountID int64) (<-chan store.Change, func()) {
+	return s.feed.Watch(accountID)
+}

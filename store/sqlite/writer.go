@@ -1,0 +1,143 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// job is one write: fn runs inside the batch transaction, in its own
+// savepoint.
+type job struct {
+	ctx  context.Context
+	fn   func(tx *wtx) error
+	done chan error
+	tx   wtx
+}
+
+// wtx is the transaction a write job runs in. Its statements use the
+// writer's background context: cancelling a statement interrupts SQLite,
+// which would roll back the whole batch, so a job's own context is only
+// checked before the job starts.
+type wtx struct {
+	tx      *sql.Tx
+	changes []store.Change
+}
+
+func (t *wtx) exec(query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(context.Background(), query, args...)
+}
+
+func (t *wtx) query(query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(context.Background(), query, args...)
+}
+
+func (t *wtx) queryRow(query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(context.Background(), query, args...)
+}
+
+// publish records a change to publish after the commit.
+func (t *wtx) publish(accountID, mailboxID int64) {
+	for _, c := range t.changes {
+		if c.AccountID == accountID && c.MailboxID == mailboxID {
+			return
+		}
+	}
+	t.changes = append(t.changes, store.Change{AccountID: accountID, MailboxID: mailboxID})
+}
+
+// write runs fn in the writer goroutine and returns once its transaction
+// has committed (or failed). Prepare everything expensive (parsing, JSON)
+// before calling write: fn holds the database's single write lock.
+func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case s.jobs <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.quit:
+		return ErrClosed
+	}
+	// Once taken, wait for the outcome even if ctx ends: the caller must
+	// not believe a committed change failed.
+	return <-j.done
+}
+
+func (s *Store) writer() {
+	defer s.writerWG.Done()
+	batch := make([]*job, 0, maxBatch)
+	for {
+		select {
+		case j := <-s.jobs:
+			batch = append(batch[:0], j)
+		case <-s.quit:
+			return
+		}
+	collect:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+			default:
+				break collect
+			}
+		}
+		s.runBatch(batch)
+		clear(batch)
+	}
+}
+
+// runBatch runs jobs in one transaction, each in a savepoint, commits once
+// and then publishes the changes of the jobs that succeeded.
+func (s *Store) runBatch(batch []*job) {
+	errs := make([]error, len(batch))
+	tx, err := s.wdb.BeginTx(context.Background(), nil)
+	if err != nil {
+		err = fmt.Errorf("sqlite: begin: %w", err)
+		for _, j := range batch {
+			j.done <- err
+		}
+		return
+	}
+	for i, j := range batch {
+		if err := j.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		j.tx = wtx{tx: tx}
+		if _, err := tx.Exec("SAVEPOINT job"); err != nil {
+			errs[i] = err
+			continue
+		}
+		if err := j.fn(&j.tx); err != nil {
+			errs[i] = err
+			if _, rerr := tx.Exec("ROLLBACK TO job"); rerr != nil {
+				s.logger.Error("sqlite: rollback to savepoint", "err", rerr)
+			}
+		}
+		if _, err := tx.Exec("RELEASE job"); err != nil && errs[i] == nil {
+			errs[i] = err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		err = fmt.Errorf("sqlite: commit: %w", err)
+		s.logger.Error("sqlite: commit failed", "err", err, "batch", len(batch))
+		for _, j := range batch {
+			j.done <- err
+		}
+		return
+	}
+	for i, j := range batch {
+		if errs[i] == nil {
+			for _, c := range j.tx.changes {
+				s.feed.Publish(c)
+			}
+		}
+		j.done <- errs[i]
+	}
+}
