@@ -1,6 +1,10 @@
 package imapmsg
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/mailroom/mailroom/message"
+)
 
 func FuzzParseNumSet(f *testing.F) {
 	for _, s := range []string{"1", "1:3,5", "2:*", "*", "$", "5:2,7", "4294967295", "0", "1,,2", "1:"} {
@@ -38,6 +42,24 @@ func FuzzParseNumSet(f *testing.F) {
 					t.Fatalf("%q: compact form %q has %d", s, compact, n)
 				}
 			}
+		}
+	})
+}
+
+func FuzzBodyStructure(f *testing.F) {
+	f.Add([]byte(walkthroughMsg))
+	f.Add([]byte(nestedMsg))
+	f.Add([]byte("Subject: x\r\n\r\nbody\r\n"))
+	f.Add([]byte("Content-Type: message/rfc822\r\n\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n--b--\r\n"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		p := message.Parse(raw)
+		for _, ext := range []bool{false, true} {
+			if b := AppendBodyStructure(nil, p, ext); !balanced(b) {
+				t.Fatalf("AppendBodyStructure(ext=%v) = %q: unbalanced", ext, b)
+			}
+		}
+		if b := AppendEnvelope(nil, p.Envelope); !balanced(b) {
+			t.Fatalf("AppendEnvelope = %q: unbalanced", b)
 		}
 	})
 }

@@ -19,8 +19,6 @@ func BinaryBytes(raw []byte, root *message.Part, part []int) ([]byte, error) {
 }
 func BinarySize(raw []byte, root *message.Part, part []int) (int64, error) { return 0, ErrNoSuchPart }
 
-func AppendBodyStructure(dst []byte, p *message.Part, extended bool) []byte { return dst }
-
 func Match(k Key, m Message, env MatchEnv) (bool, error) { return false, nil }
 func NeedsBody(k Key) bool                               { return false }
 func NeedsPart(k Key) bool                               { return false }
