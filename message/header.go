@@ -88,7 +88,9 @@ func scanFields(h []byte) []field {
 }
 
 // unfold removes the line breaks of a folded field value and trims
-// surrounding whitespace.
+// surrounding whitespace. Invalid UTF-8 (raw 8-bit bytes in a charset other
+// than UTF-8) is replaced by U+FFFD, so that every string in a Part survives
+// JSON and can be sent as IMAP text.
 func unfold(v []byte) string {
 	var sb strings.Builder
 	sb.Grow(len(v))
@@ -105,7 +107,7 @@ func unfold(v []byte) string {
 		}
 		sb.WriteByte(c)
 	}
-	return strings.Trim(sb.String(), " \t")
+	return strings.ToValidUTF8(strings.Trim(sb.String(), " \t"), "\uFFFD")
 }
 
 // firstValue returns the value of the first field named name

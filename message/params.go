@@ -56,6 +56,10 @@ func parseParamHeader(v string) (value string, params []Param, ok bool) {
 	for _, k := range rest {
 		params = append(params, Param{Name: k, Value: m[k]})
 	}
+	for i := range params {
+		// mime decodes RFC 2231 UTF-8 values without validating them.
+		params[i].Value = strings.ToValidUTF8(params[i].Value, "\uFFFD")
+	}
 	return mt, params, true
 }
 

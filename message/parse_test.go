@@ -390,3 +390,10 @@ func TestParseLimits(t *testing.T) {
 		t.Errorf("%d parts, want %d", n, MaxParts-1)
 	}
 }
+
+func TestParseInvalidUTF8Params(t *testing.T) {
+	p := parseChecked(t, "Content-Type: text/plain; name*=utf-8''%FF%41\r\n\r\n")
+	if got := p.Param("name"); got != "\uFFFDA" {
+		t.Errorf("name %q", got)
+	}
+}
