@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -92,6 +93,18 @@ func applyFlags(sys int64, keywords string, op store.FlagOp, opSys int64, opKw [
 		}
 		return sys &^ opSys, strings.Join(kw, " ")
 	}
+}
+
+// sameKeywords reports whether two keyword lists name the same keywords;
+// keywords compare case-insensitively.
+func sameKeywords(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ka, kb := splitKeywords(strings.ToLower(a)), splitKeywords(strings.ToLower(b))
+	sort.Strings(ka)
+	sort.Strings(kb)
+	return slices.Equal(ka, kb)
 }
 
 func splitKeywords(s string) []string {

@@ -52,7 +52,7 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 			}
 			oldSys, oldKw := encodeFlags(m.Flags)
 			newSys, newKw := applyFlags(oldSys, oldKw, op, opSys, opKw)
-			if newSys == oldSys && newKw == oldKw {
+			if newSys == oldSys && sameKeywords(newKw, oldKw) {
 				continue
 			}
 			modseq++
