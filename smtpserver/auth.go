@@ -1,0 +1,73 @@
+package smtpserver
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailroom/mailroom/auth"
+)
+
+// AuthMechanisms lists the SASL mechanisms for EHLO's AUTH keyword (RFC
+// 4954 §3). They are advertised on every connection; where plaintext AUTH
+// is not allowed, AUTH answers 538 (RFC 4954 §6).
+func (ss *session) AuthMechanisms() []string {
+	return auth.Mechanisms
+}
+
+// Auth starts the AUTH command (RFC 4954 §4). go-smtp runs the exchange:
+// it sends our challenges as 334 lines, decodes the responses and answers
+// 235 when the mechanism completes without error; any error we return is
+// written as its *smtp.SMTPError, so every error goes through replyFor.
+func (ss *session) Auth(mech string) (sasl.Server, error) {
+	if _, isTLS := ss.c.TLSConnectionState(); !isTLS && !ss.s.cfg.AllowPlaintextAuth(ss.remote) {
+		ss.log.Info("smtp: plaintext auth refused")
+		return nil, ss.reply(errEncryptionRequired)
+	}
+	r := &saslReplies{ss: ss}
+	srv, err := auth.NewSASLServer(mech, func(username, password string) error {
+		acct, err := ss.s.cfg.Auth.Authenticate(ss.ctx, username, password, ss.remote)
+		if err != nil {
+			r.checkErr = err
+			return err
+		}
+		ss.account = &acct
+		ss.log = ss.log.With("user", acct.Email)
+		ss.log.Info("smtp: authenticated", "mech", strings.ToUpper(mech))
+		return nil
+	})
+	if errors.Is(err, auth.ErrUnknownMechanism) {
+		return nil, smtp.ErrAuthUnknownMechanism
+	}
+	if err != nil {
+		return nil, ss.reply(err)
+	}
+	r.srv = srv
+	return r, nil
+}
+
+// saslReplies maps the errors of a SASL exchange to replies, so that no
+// mechanism's error text reaches the client.
+type saslReplies struct {
+	srv      sasl.Server
+	ss       *session
+	checkErr error // what the credential check returned, if it failed
+}
+
+func (r *saslReplies) Next(response []byte) ([]byte, bool, error) {
+	challenge, done, err := r.srv.Next(response)
+	if err == nil {
+		return challenge, done, nil
+	}
+	if err != r.checkErr {
+		// The mechanism itself refused the exchange (bad encoding,
+		// unexpected response, foreign authorization identity).
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			return nil, true, r.ss.reply(err)
+		}
+		return nil, true, r.ss.reply(errAuthMalformed)
+	}
+	return nil, true, r.ss.reply(err)
+}

@@ -1,0 +1,126 @@
+package smtpserver
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailroom/mailroom/auth"
+)
+
+// Reply codes this package sends itself (go-smtp sends the others). Each
+// carries the RFC section that defines it.
+const (
+	codeOK                   = 250 // RFC 5321 §4.2.2: requested action okay, completed
+	codeServiceUnavailable   = 421 // RFC 5321 §3.8: service not available, closing channel
+	codeLocalError           = 451 // RFC 5321 §4.2.2: aborted, local error in processing
+	codeTempAuthFailure      = 454 // RFC 4954 §6: temporary authentication failure
+	codeAuthRequired         = 530 // RFC 4954 §6: authentication required
+	codeAuthInvalid          = 535 // RFC 4954 §6: authentication credentials invalid
+	codeEncryptionRequired   = 538 // RFC 4954 §6: encryption required for requested mechanism
+	codeMailboxUnavailable   = 550 // RFC 5321 §4.2.2: mailbox unavailable / policy refusal
+	codeExceededStorage      = 552 // RFC 5321 §4.2.2: exceeded storage allocation
+	codeMailboxNameInvalid   = 553 // RFC 5321 §4.2.2: mailbox name not allowed
+	codeTransactionFailed    = 554 // RFC 5321 §4.2.2: transaction failed
+	codeSyntaxErrorParameter = 501 // RFC 5321 §4.2.2: syntax error in parameters
+)
+
+// Enhanced status codes (RFC 3463, registry in RFC 5248).
+var (
+	enhOK                 = smtp.EnhancedCode{2, 0, 0}  // X.0.0 other/undefined (success)
+	enhSystemShutdown     = smtp.EnhancedCode{4, 3, 2}  // RFC 3463 §3.5 X.3.2 system not accepting messages
+	enhSystemError        = smtp.EnhancedCode{4, 3, 0}  // RFC 3463 §3.5 X.3.0 other mail system status
+	enhTempAuth           = smtp.EnhancedCode{4, 7, 0}  // RFC 4954 §6 4.7.0
+	enhAuthRequired       = smtp.EnhancedCode{5, 7, 0}  // RFC 4954 §6 5.7.0
+	enhAuthInvalid        = smtp.EnhancedCode{5, 7, 8}  // RFC 4954 §6 5.7.8
+	enhEncryptionRequired = smtp.EnhancedCode{5, 7, 11} // RFC 4954 §6 5.7.11
+	enhBadMailbox         = smtp.EnhancedCode{5, 1, 1}  // RFC 3463 §3.2 X.1.1 bad destination mailbox address
+	enhBadMailboxSyntax   = smtp.EnhancedCode{5, 1, 3}  // RFC 3463 §3.2 X.1.3 bad destination mailbox address syntax
+	enhNotAuthorized      = smtp.EnhancedCode{5, 7, 1}  // RFC 3463 §3.8 X.7.1 delivery not authorized
+	enhTooBig             = smtp.EnhancedCode{5, 3, 4}  // RFC 3463 §3.5 X.3.4 message too big for system
+	enhMediaError         = smtp.EnhancedCode{5, 6, 0}  // RFC 3463 §3.7 X.6.0 other or undefined media error
+	enhSyntax             = smtp.EnhancedCode{5, 5, 2}  // RFC 3463 §3.6 X.5.2 syntax error
+	enhAborted            = smtp.EnhancedCode{4, 4, 2}  // RFC 3463 §3.5 X.4.2 bad connection
+)
+
+// Typed protocol errors. Session methods return these (or errors wrapping
+// them); replyFor turns them into replies.
+var (
+	errAuthRequired        = errors.New("smtpserver: authentication required")
+	errEncryptionRequired  = errors.New("smtpserver: plaintext authentication refused")
+	errSenderNotOwned      = errors.New("smtpserver: sender address not owned by the authenticated account")
+	errUnknownUser         = errors.New("smtpserver: no such local user")
+	errBadAddress          = errors.New("smtpserver: bad address syntax")
+	errRelayDenied         = errors.New("smtpserver: relay denied")
+	errRelayUnavailable    = errors.New("smtpserver: relaying not available")
+	errBareLineEnding      = errors.New("smtpserver: bare CR or LF in message")
+	errLineTooLong         = errors.New("smtpserver: message line too long")
+	errMessageTooLarge     = errors.New("smtpserver: message too large")
+	errShuttingDown        = errors.New("smtpserver: shutting down")
+	errNoValidRecipients   = errors.New("smtpserver: no valid recipients")
+	errAuthMalformed       = errors.New("smtpserver: malformed SASL exchange")
+	errTransactionAborted  = errors.New("smtpserver: message transfer aborted")
+	errSubmissionNullSendr = errors.New("smtpserver: null sender on submission")
+)
+
+// replies maps each typed error to its reply. The texts are fixed: no error
+// text from lower layers ever reaches the client.
+var replies = map[error]*smtp.SMTPError{
+	errAuthRequired:            {Code: codeAuthRequired, EnhancedCode: enhAuthRequired, Message: "Authentication required"},
+	errEncryptionRequired:      {Code: codeEncryptionRequired, EnhancedCode: enhEncryptionRequired, Message: "Encryption required for requested authentication mechanism"},
+	auth.ErrInvalidCredentials: {Code: codeAuthInvalid, EnhancedCode: enhAuthInvalid, Message: "Authentication credentials invalid"},
+	auth.ErrThrottled:          {Code: codeTempAuthFailure, EnhancedCode: enhTempAuth, Message: "Too many failed attempts, try again later"},
+	errAuthMalformed:           {Code: codeSyntaxErrorParameter, EnhancedCode: enhSyntax, Message: "Malformed authentication exchange"},
+	errSenderNotOwned:          {Code: codeMailboxNameInvalid, EnhancedCode: enhNotAuthorized, Message: "Sender address is not yours"},
+	errSubmissionNullSendr:     {Code: codeMailboxNameInvalid, EnhancedCode: enhNotAuthorized, Message: "Null sender not allowed for submission"},
+	errUnknownUser:             {Code: codeMailboxUnavailable, EnhancedCode: enhBadMailbox, Message: "No such user here"},
+	errBadAddress:              {Code: codeMailboxNameInvalid, EnhancedCode: enhBadMailboxSyntax, Message: "Bad recipient address syntax"},
+	errRelayDenied:             {Code: codeTransactionFailed, EnhancedCode: enhNotAuthorized, Message: "Relay access denied"},
+	errRelayUnavailable:        {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Relaying to other domains is not available yet"},
+	errBareLineEnding:          {Code: codeTransactionFailed, EnhancedCode: enhMediaError, Message: "Message contains bare CR or LF; lines must end with CRLF"},
+	errLineTooLong:             {Code: codeTransactionFailed, EnhancedCode: enhMediaError, Message: "Message line too long"},
+	smtp.ErrTooLongLine:        {Code: codeTransactionFailed, EnhancedCode: enhMediaError, Message: "Message line too long"},
+	errMessageTooLarge:         {Code: codeExceededStorage, EnhancedCode: enhTooBig, Message: "Maximum message size exceeded"},
+	errShuttingDown:            {Code: codeServiceUnavailable, EnhancedCode: enhSystemShutdown, Message: "Server shutting down, try again later"},
+	errNoValidRecipients:       {Code: codeTransactionFailed, EnhancedCode: enhBadMailbox, Message: "No valid recipients"},
+	errTransactionAborted:      {Code: codeLocalError, EnhancedCode: enhAborted, Message: "Message transfer aborted"},
+}
+
+// errInternal is the reply for every error replyFor does not know.
+var errInternal = &smtp.SMTPError{Code: codeLocalError, EnhancedCode: enhSystemError, Message: "Internal error"}
+
+// replyFor maps err to the reply the client sees. Typed errors get their
+// fixed reply; replies go-smtp itself defines (*smtp.SMTPError) pass
+// through; anything else is logged and becomes 451 4.3.0 Internal error.
+func replyFor(log *slog.Logger, err error) *smtp.SMTPError {
+	if err == nil {
+		return nil
+	}
+	for e, r := range replies {
+		if errors.Is(err, e) {
+			return r
+		}
+	}
+	var se *smtp.SMTPError
+	if errors.As(err, &se) {
+		return se
+	}
+	if errors.Is(err, smtp.ErrDataReset) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return replies[errTransactionAborted]
+	}
+	if errors.Is(err, context.Canceled) {
+		return replies[errShuttingDown]
+	}
+	log.Error("smtp: internal error", "err", err)
+	return errInternal
+}
+
+// queuedReply is the 250 after DATA/BDAT LAST. go-smtp writes the code and
+// text of an *smtp.SMTPError returned by Session.Data verbatim, which is how
+// a backend names the queue id in the success reply.
+func queuedReply(id string) *smtp.SMTPError {
+	return &smtp.SMTPError{Code: codeOK, EnhancedCode: enhOK, Message: "OK: queued as " + id}
+}

@@ -1,0 +1,294 @@
+package smtpserver
+
+import (
+	"bytes"
+	"strconv"
+	"strings"
+)
+
+// rewriter makes go-smtp accept "RCPT TO:<Postmaster>" without a domain,
+// which RFC 5321 §4.1.1.3 and §4.5.1 require and go-smtp's address parser
+// refuses. It sits between the network and go-smtp and replaces the path
+// "<postmaster>" (any case) in such a command line with "<postmaster@host>";
+// Session.Rcpt then resolves it (see resolvePostmaster).
+//
+// Only command lines may be touched, never message data, so the rewriter
+// follows the SMTP framing the way go-smtp does: a command line ends at LF;
+// "DATA" switches to message data only if the server's reply to it is 354,
+// and the data ends at CRLF.CRLF (the same state machine as go-smtp's
+// dataReader); "BDAT n [LAST]" is followed by exactly n bytes of chunk
+// (go-smtp always consumes them); after STARTTLS answered by 220 the stream
+// is TLS and left alone. To learn a reply, the rewriter counts the client's
+// lines and the server's final reply lines: every line (and every complete
+// DATA message) gets exactly one reply. After the DATA line it stops
+// processing until that reply has been written, which go-smtp always does
+// before it reads again.
+type rewriter struct {
+	to []byte // replacement path, "<postmaster@host>"
+
+	mode  int
+	held  []byte // command mode: the current line so far (at most maxHeld)
+	chunk uint64 // chunk mode: bytes of BDAT chunk left
+	data  int    // data mode: dataReader state
+
+	sent    int // client units passed on (lines and DATA messages)
+	waitFor int // wait mode: the unit whose reply decides
+	waitTLS bool
+
+	// Server side.
+	greeted bool
+	replies int    // final reply lines after the greeting
+	lineLen int    // bytes of the current server line seen so far
+	code    []byte // first bytes of the current server line
+	last    int    // code of the last final reply line
+}
+
+const (
+	modeCommand = iota
+	modeLongLine
+	modeWait
+	modeData
+	modeChunk
+	modeOpaque
+)
+
+// maxHeld bounds a command line the rewriter buffers; longer lines pass
+// through untouched (no RCPT TO:<postmaster> is that long).
+const maxHeld = 64
+
+// dataReader states, as in go-smtp's data.go.
+const (
+	dataBeginLine = iota
+	dataDot
+	dataDotCR
+	dataCR
+	dataText
+)
+
+// client processes bytes from the client, appending what go-smtp should
+// read to dst. It returns the new dst and how many bytes of src it used;
+// it stops early after a line whose meaning depends on the server's reply.
+func (r *rewriter) client(dst, src []byte) ([]byte, int) {
+	if r.mode == modeWait {
+		// go-smtp asks for more before replying: cannot happen with
+		// go-smtp as it is; treat the command as refused.
+		r.resolve(false)
+	}
+	i := 0
+	for i < len(src) && r.mode != modeWait {
+		switch r.mode {
+		case modeOpaque:
+			dst = append(dst, src[i:]...)
+			i = len(src)
+		case modeChunk:
+			n := uint64(len(src) - i)
+			n = min(n, r.chunk)
+			dst = append(dst, src[i:i+int(n)]...)
+			i += int(n)
+			r.chunk -= n
+			if r.chunk == 0 {
+				r.mode = modeCommand
+			}
+		case modeData:
+			b := src[i]
+			i++
+			dst = append(dst, b)
+			if r.dataByte(b) {
+				r.sent++
+				r.mode = modeCommand
+			}
+		case modeLongLine:
+			j := bytes.IndexByte(src[i:], '\n')
+			if j < 0 {
+				dst = append(dst, src[i:]...)
+				i = len(src)
+				break
+			}
+			dst = append(dst, src[i:i+j+1]...)
+			i += j + 1
+			r.sent++
+			r.mode = modeCommand
+		case modeCommand:
+			b := src[i]
+			i++
+			r.held = append(r.held, b)
+			if b == '\n' {
+				dst = r.endLine(dst)
+			} else if len(r.held) > maxHeld {
+				dst = append(dst, r.held...)
+				r.held = r.held[:0]
+				r.mode = modeLongLine
+			}
+		}
+	}
+	return dst, i
+}
+
+// flush returns a partial command line held back, at end of input.
+func (r *rewriter) flush() []byte {
+	h := r.held
+	r.held = nil
+	return h
+}
+
+// endLine handles a complete command line in r.held.
+func (r *rewriter) endLine(dst []byte) []byte {
+	line := r.held[:len(r.held)-1]
+	line = bytes.TrimSuffix(line, []byte("\r"))
+	term := r.held[len(line):]
+	r.sent++
+	if start, end, ok := postmasterPath(line); ok {
+		dst = append(dst, line[:start]...)
+		dst = append(dst, r.to...)
+		dst = append(dst, line[end:]...)
+		dst = append(dst, term...)
+	} else {
+		dst = append(dst, r.held...)
+	}
+	s := string(line)
+	switch {
+	case strings.EqualFold(s, "DATA"):
+		r.mode, r.waitFor, r.waitTLS = modeWait, r.sent, false
+	case len(s) >= 8 && strings.EqualFold(s[:8], "STARTTLS"):
+		r.mode, r.waitFor, r.waitTLS = modeWait, r.sent, true
+	default:
+		if n, ok := bdatSize(s); ok && n > 0 {
+			r.mode, r.chunk = modeChunk, n
+		}
+	}
+	r.held = r.held[:0]
+	return dst
+}
+
+// resolve leaves wait mode given whether the command was accepted.
+func (r *rewriter) resolve(accepted bool) {
+	switch {
+	case !accepted:
+		r.mode = modeCommand
+	case r.waitTLS:
+		r.mode = modeOpaque
+	default:
+		r.mode, r.data = modeData, dataBeginLine
+	}
+}
+
+// dataByte advances the end-of-data state machine; it reports the end.
+func (r *rewriter) dataByte(c byte) bool {
+	switch r.data {
+	case dataBeginLine:
+		switch c {
+		case '.':
+			r.data = dataDot
+		case '\r':
+			r.data = dataCR
+		default:
+			r.data = dataText
+		}
+	case dataDot:
+		if c == '\r' {
+			r.data = dataDotCR
+		} else {
+			r.data = dataText
+		}
+	case dataDotCR:
+		if c == '\n' {
+			return true
+		}
+		r.data = dataText
+	case dataCR:
+		if c == '\n' {
+			r.data = dataBeginLine
+		} else {
+			r.data = dataText
+		}
+	case dataText:
+		if c == '\r' {
+			r.data = dataCR
+		}
+	}
+	return false
+}
+
+// server watches what the server writes, counting final reply lines.
+func (r *rewriter) server(p []byte) {
+	for _, b := range p {
+		if b == '\n' {
+			r.endReplyLine()
+			continue
+		}
+		if r.lineLen < 4 {
+			r.code = append(r.code, b)
+		}
+		r.lineLen++
+	}
+}
+
+func (r *rewriter) endReplyLine() {
+	final := len(r.code) < 4 || r.code[3] != '-'
+	code := 0
+	if len(r.code) >= 3 {
+		code, _ = strconv.Atoi(string(r.code[:3]))
+	}
+	r.code, r.lineLen = r.code[:0], 0
+	if !final {
+		return
+	}
+	if !r.greeted {
+		r.greeted = true
+		return
+	}
+	r.replies++
+	r.last = code
+	if r.mode == modeWait && r.replies >= r.waitFor {
+		r.resolve(r.replies == r.waitFor && (code == 354 && !r.waitTLS || code == 220 && r.waitTLS))
+	}
+}
+
+// postmasterPath finds "<postmaster>" in a line "RCPT TO:<postmaster>
+// [params]" as go-smtp would parse it (command, one space, argument
+// trimmed, "TO:" case-insensitive, spaces, path).
+func postmasterPath(line []byte) (start, end int, ok bool) {
+	if len(line) < 5 || !strings.EqualFold(string(line[:4]), "RCPT") || line[4] != ' ' {
+		return 0, 0, false
+	}
+	i := 5
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	if len(line)-i < 3 || !strings.EqualFold(string(line[i:i+3]), "TO:") {
+		return 0, 0, false
+	}
+	i += 3
+	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
+		i++
+	}
+	const path = "<postmaster>"
+	if len(line)-i < len(path) || !strings.EqualFold(string(line[i:i+len(path)]), path) {
+		return 0, 0, false
+	}
+	end = i + len(path)
+	if end < len(line) && line[end] != ' ' && line[end] != '\t' {
+		return 0, 0, false
+	}
+	return i, end, true
+}
+
+// bdatSize reports the chunk size of a BDAT line that go-smtp accepts far
+// enough to read its chunk (conn.go handleBdat).
+func bdatSize(line string) (uint64, bool) {
+	if len(line) < 5 || !strings.EqualFold(line[:4], "BDAT") || line[4] != ' ' {
+		return 0, false
+	}
+	args := strings.Fields(strings.TrimSpace(line[5:]))
+	if len(args) == 0 || len(args) > 2 {
+		return 0, false
+	}
+	if len(args) == 2 && !strings.EqualFold(args[1], "LAST") {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(args[0], 10, 32)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
+}

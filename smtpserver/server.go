@@ -1,0 +1,322 @@
+// Package smtpserver implements mailroom's SMTP server on top of
+// github.com/emersion/go-smtp: the MX listener (port 25 style, RFC 5321)
+// that accepts mail for local accounts, and the submission listener
+// (RFC 6409) that requires authentication.
+//
+// go-smtp runs the command loop; this package supplies the session
+// (AUTH, MAIL, RCPT, DATA/BDAT), the policy (local domains, relay refusal,
+// sender ownership), the trace headers, delivery into the store and a
+// graceful Shutdown. What go-smtp does for us and how we bend it:
+//   - the reply after DATA/BDAT LAST is the code and text of the
+//     *smtp.SMTPError that Session.Data returns, so success is a 250 error
+//     value naming the queue id;
+//   - AUTH is allowed after HELO as well as EHLO; go-smtp's TLS-only rule is
+//     switched off (AllowInsecureAuth) and replaced by our own check
+//     (Config.AllowPlaintextAuth) answering 538 5.7.11;
+//   - go-smtp's address parser insists on an '@', so the RFC 5321 §4.5.1
+//     "RCPT TO:<Postmaster>" is rewritten on the wire to
+//     <postmaster@Hostname> before go-smtp parses it (see rewrite.go);
+//   - go-smtp neither rejects bare CR/LF nor limits line length inside BDAT
+//     chunks; Session.Data does both while streaming.
+package smtpserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/store"
+)
+
+// Store is what the SMTP server needs from the mail store.
+type Store interface {
+	AccountByEmail(ctx context.Context, email string) (store.Account, error)
+	Accounts(ctx context.Context) ([]store.Account, error)
+	IsLocalDomain(ctx context.Context, domain string) (bool, error)
+	Deliver(ctx context.Context, targets []store.Target, msg store.NewMessage) ([]store.Delivered, error)
+}
+
+var _ Store = (store.Store)(nil)
+
+// Mode selects the policy of a listener.
+type Mode int
+
+const (
+	// ModeMX accepts mail for local recipients from anyone (port 25).
+	// AUTH is offered too; an authenticated session behaves like
+	// submission.
+	ModeMX Mode = iota
+	// ModeSubmission requires AUTH before MAIL (RFC 6409, port 587).
+	ModeSubmission
+)
+
+func (m Mode) String() string {
+	if m == ModeSubmission {
+		return "submission"
+	}
+	return "mx"
+}
+
+// Defaults for Config.
+const (
+	DefaultMaxMessageBytes = 50 << 20
+	DefaultMaxRecipients   = 100
+	DefaultMaxLineLength   = 4096             // RFC 5321 §4.5.3.1.6 requires at least 1000
+	DefaultReadTimeout     = 5 * time.Minute  // RFC 5321 §4.5.3.2.7 server timeout
+	DefaultWriteTimeout    = 5 * time.Minute  // RFC 5321 §4.5.3.2
+	DefaultDataTimeout     = 10 * time.Minute // RFC 5321 §4.5.3.2.6: per read while a message streams in
+)
+
+// Config configures a Server. Store and Auth are required.
+type Config struct {
+	Mode     Mode
+	Hostname string // in the greeting and trace headers; default "localhost"
+	Store    Store
+	Auth     *auth.Authenticator
+	Logger   *slog.Logger     // default slog.Default()
+	Now      func() time.Time // default time.Now
+
+	MaxMessageBytes int64 // advertised in SIZE; default DefaultMaxMessageBytes
+	MaxRecipients   int   // per message; default DefaultMaxRecipients
+	// MaxLineLength bounds every line including CRLF, commands and message
+	// text alike; default DefaultMaxLineLength.
+	MaxLineLength int
+
+	ReadTimeout  time.Duration // waiting for a command
+	WriteTimeout time.Duration // writing one reply
+	DataTimeout  time.Duration // waiting for each piece of message data
+
+	// AllowPlaintextAuth reports whether AUTH may be used without TLS on a
+	// connection from addr; default auth.IsLoopback. Elsewhere AUTH is
+	// refused with 538 5.7.11.
+	AllowPlaintextAuth func(net.Addr) bool
+	// LookupAddr resolves the client IP for the Received header; default
+	// net.DefaultResolver.LookupAddr, bounded by a short timeout.
+	LookupAddr func(ctx context.Context, ip string) ([]string, error)
+
+	// TLSConfig enables STARTTLS when set (not wired yet).
+	TLSConfig *tls.Config
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("smtpserver: server closed")
+
+// Server is an SMTP server for one Mode. Create it with New.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+	srv *smtp.Server
+
+	ctx    context.Context // parent of session contexts; cancelled if Shutdown gives up
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	closing bool
+	conns   map[*conn]struct{}
+}
+
+// New returns a Server for cfg, filling in defaults.
+func New(cfg Config) *Server {
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if cfg.MaxRecipients <= 0 {
+		cfg.MaxRecipients = DefaultMaxRecipients
+	}
+	if cfg.MaxLineLength <= 0 {
+		cfg.MaxLineLength = DefaultMaxLineLength
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.DataTimeout <= 0 {
+		cfg.DataTimeout = DefaultDataTimeout
+	}
+	if cfg.AllowPlaintextAuth == nil {
+		cfg.AllowPlaintextAuth = auth.IsLoopback
+	}
+	if cfg.LookupAddr == nil {
+		cfg.LookupAddr = net.DefaultResolver.LookupAddr
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:    cfg,
+		log:    cfg.Logger.With("proto", "smtp", "mode", cfg.Mode.String()),
+		ctx:    ctx,
+		cancel: cancel,
+		conns:  make(map[*conn]struct{}),
+	}
+	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
+	srv.Domain = cfg.Hostname
+	srv.MaxMessageBytes = cfg.MaxMessageBytes
+	srv.MaxRecipients = cfg.MaxRecipients
+	srv.MaxLineLength = cfg.MaxLineLength
+	srv.ReadTimeout = cfg.ReadTimeout
+	srv.WriteTimeout = cfg.WriteTimeout
+	srv.EnableSMTPUTF8 = true
+	// Our own AllowPlaintextAuth check replaces go-smtp's TLS-or-nothing
+	// rule, so that loopback clients can log in without TLS and others get
+	// the RFC 4954 538 reply rather than go-smtp's 523.
+	srv.AllowInsecureAuth = true
+	srv.TLSConfig = cfg.TLSConfig
+	srv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
+	s.srv = srv
+	return s
+}
+
+// Serve accepts connections on l until Shutdown, serving each on its own
+// goroutine. It returns ErrServerClosed after Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		l.Close()
+		return ErrServerClosed
+	}
+	err := s.srv.Serve(&listener{Listener: l, s: s})
+	s.mu.Lock()
+	closing = s.closing
+	s.mu.Unlock()
+	if closing {
+		return ErrServerClosed
+	}
+	return err
+}
+
+// Shutdown stops accepting connections, closes idle ones (with a 421
+// reply), and waits until every mail transaction in progress has ended
+// (its final reply sent), closing each connection then. If ctx ends
+// first, all remaining connections are closed and ctx's error returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	var idle []*conn
+	for c := range s.conns {
+		if !c.busy {
+			idle = append(idle, c)
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range idle {
+		c.closeShutdown()
+	}
+	err := s.srv.Shutdown(ctx)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		err = nil
+	}
+	if err != nil {
+		s.cancel()
+		s.mu.Lock()
+		var all []*conn
+		for c := range s.conns {
+			all = append(all, c)
+		}
+		s.mu.Unlock()
+		for _, c := range all {
+			c.Close()
+		}
+		return err
+	}
+	s.cancel()
+	return nil
+}
+
+// beginTransaction marks c busy (a MAIL was accepted). It fails once
+// Shutdown has begun.
+func (s *Server) beginTransaction(c *conn) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return errShuttingDown
+	}
+	if c != nil {
+		c.busy = true
+	}
+	return nil
+}
+
+// endTransaction marks c idle; during Shutdown it closes the connection,
+// whose final reply go-smtp has already written.
+func (s *Server) endTransaction(c *conn) {
+	if c == nil {
+		return
+	}
+	s.mu.Lock()
+	wasBusy := c.busy
+	c.busy = false
+	closing := s.closing
+	s.mu.Unlock()
+	if closing && wasBusy {
+		c.closeShutdown()
+	}
+}
+
+// listener registers each accepted connection with the server and refuses
+// connections once Shutdown has begun.
+type listener struct {
+	net.Listener
+	s *Server
+}
+
+func (l *listener) Accept() (net.Conn, error) {
+	for {
+		nc, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		c := newConn(nc, l.s)
+		l.s.mu.Lock()
+		closing := l.s.closing
+		if !closing {
+			l.s.conns[c] = struct{}{}
+		}
+		l.s.mu.Unlock()
+		if closing {
+			c.closeShutdown()
+			continue
+		}
+		return c, nil
+	}
+}
+
+func (s *Server) forget(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// connOf finds our conn under whatever go-smtp holds (a *tls.Conn after
+// STARTTLS).
+func connOf(nc net.Conn) *conn {
+	for nc != nil {
+		switch x := nc.(type) {
+		case *conn:
+			return x
+		case interface{ NetConn() net.Conn }:
+			nc = x.NetConn()
+		default:
+			return nil
+		}
+	}
+	return nil
+}

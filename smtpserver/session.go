@@ -1,0 +1,84 @@
+package smtpserver
+
+import (
+	"context"
+	"log/slog"
+	"net"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// session is one SMTP connection's state from HELO/EHLO on. go-smtp calls
+// its methods from the connection's goroutine (Data from a second
+// goroutine for BDAT, while the first waits).
+type session struct {
+	s      *Server
+	c      *smtp.Conn
+	conn   *conn // nil only in tests that bypass the listener
+	remote net.Addr
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	account *store.Account // set by a successful AUTH
+
+	// Current transaction.
+	from       string
+	recipients []recipient
+}
+
+// recipient is one accepted RCPT.
+type recipient struct {
+	addr    string // as the client gave it (after the postmaster rewrite)
+	account store.Account
+}
+
+var (
+	_ smtp.Session     = (*session)(nil)
+	_ smtp.AuthSession = (*session)(nil)
+)
+
+func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	remote := c.Conn().RemoteAddr()
+	return &session{
+		s:      s,
+		c:      c,
+		conn:   connOf(c.Conn()),
+		remote: remote,
+		log:    s.log.With("remote", remote.String()),
+		ctx:    ctx,
+		cancel: cancel,
+	}, nil
+}
+
+// submission reports whether the submission policy applies: always on the
+// submission listener, and on MX once the client has authenticated.
+func (ss *session) submission() bool {
+	return ss.s.cfg.Mode == ModeSubmission || ss.account != nil
+}
+
+// Reset discards the current transaction (RSET, a new EHLO, after DATA).
+func (ss *session) Reset() {
+	ss.from = ""
+	ss.recipients = nil
+	ss.s.endTransaction(ss.conn)
+}
+
+// Logout ends the session when the connection closes.
+func (ss *session) Logout() error {
+	ss.cancel()
+	ss.Reset()
+	return nil
+}
+
+// reply maps err for go-smtp: nil stays nil, everything else becomes the
+// *smtp.SMTPError the client sees.
+func (ss *session) reply(err error) error {
+	if err == nil {
+		return nil
+	}
+	return replyFor(ss.log, err)
+}

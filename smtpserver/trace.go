@@ -1,0 +1,143 @@
+package smtpserver
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"net"
+	"strings"
+	"time"
+)
+
+// rdnsTimeout bounds the reverse DNS lookup for the Received header.
+const rdnsTimeout = 2 * time.Second
+
+// rfc5322Date is the date-time format of RFC 5322 §3.3.
+const rfc5322Date = "Mon, 02 Jan 2006 15:04:05 -0700"
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newQueueID returns a random id naming one accepted message in logs, the
+// Received header and the 250 reply.
+func newQueueID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return idEncoding.EncodeToString(b[:])
+}
+
+// buildMessage prepends the trace fields (Return-Path, RFC 5321 §4.4, and
+// Received) and, for submission, the Message-ID and Date the message lacks
+// (RFC 6409 §8.2, §8.3) to body.
+func (ss *session) buildMessage(body []byte, id string, now time.Time) []byte {
+	var h bytes.Buffer
+	h.WriteString("Return-Path: <" + ss.from + ">\r\n")
+	h.WriteString(ss.received(id, now))
+	if ss.submission() {
+		hasID, hasDate := headerHas(body)
+		if !hasDate {
+			h.WriteString("Date: " + now.Format(rfc5322Date) + "\r\n")
+		}
+		if !hasID {
+			h.WriteString("Message-ID: <" + strings.ToLower(newQueueID()+newQueueID()) + "@" + ss.s.cfg.Hostname + ">\r\n")
+		}
+	}
+	raw := make([]byte, 0, h.Len()+len(body))
+	raw = append(raw, h.Bytes()...)
+	return append(raw, body...)
+}
+
+// received returns the Received field (RFC 5321 §4.4) with the protocol
+// type of RFC 3848. go-smtp does not tell HELO from EHLO, so the base
+// type is always ESMTP. The "for" clause names the recipient only when
+// there is exactly one: the copy is shared by all recipients and must not
+// disclose Bcc recipients to each other.
+func (ss *session) received(id string, now time.Time) string {
+	ip := remoteIP(ss.remote)
+	proto := "ESMTP"
+	if _, isTLS := ss.c.TLSConnectionState(); isTLS {
+		proto += "S"
+	}
+	if ss.account != nil {
+		proto += "A"
+	}
+	var b strings.Builder
+	b.WriteString("Received: from " + sanitize(ss.c.Hostname()) + " (" + ss.reverseName(ip) + " [" + ip + "])\r\n")
+	b.WriteString("\tby " + ss.s.cfg.Hostname + " with " + proto + " id " + id)
+	if len(ss.recipients) == 1 {
+		b.WriteString("\r\n\tfor <" + sanitize(ss.recipients[0].addr) + ">")
+	}
+	b.WriteString(";\r\n\t" + now.Format(rfc5322Date) + "\r\n")
+	return b.String()
+}
+
+// reverseName returns the client's reverse DNS name, or ip.
+func (ss *session) reverseName(ip string) string {
+	ctx, cancel := context.WithTimeout(ss.ctx, rdnsTimeout)
+	defer cancel()
+	names, err := ss.s.cfg.LookupAddr(ctx, ip)
+	if err != nil || len(names) == 0 {
+		return ip
+	}
+	if n := sanitize(strings.TrimSuffix(names[0], ".")); n != "" {
+		return n
+	}
+	return ip
+}
+
+func remoteIP(a net.Addr) string {
+	if t, ok := a.(*net.TCPAddr); ok {
+		return t.IP.String()
+	}
+	if a == nil {
+		return "unknown"
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return sanitize(a.String())
+	}
+	return host
+}
+
+// sanitize keeps client-supplied text in a header field printable and
+// free of the comment delimiters.
+func sanitize(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r <= ' ' || r == 0x7f || r == '(' || r == ')' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// headerHas reports whether the header of msg has Message-ID and Date
+// fields. The header ends at the first empty line (or the end of msg).
+func headerHas(msg []byte) (hasID, hasDate bool) {
+	for len(msg) > 0 {
+		line := msg
+		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
+			line, msg = msg[:i+1], msg[i+1:]
+		} else {
+			msg = nil
+		}
+		l := bytes.TrimRight(line, "\r\n")
+		if len(l) == 0 {
+			break
+		}
+		if l[0] == ' ' || l[0] == '\t' {
+			continue
+		}
+		name, _, ok := bytes.Cut(l, []byte(":"))
+		if !ok {
+			continue
+		}
+		name = bytes.TrimRight(name, " \t")
+		switch {
+		case bytes.EqualFold(name, []byte("Message-ID")):
+			hasID = true
+		case bytes.EqualFold(name, []byte("Date")):
+			hasDate = true
+		}
+	}
+	return hasID, hasDate
+}
