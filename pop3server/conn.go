@@ -48,7 +48,8 @@ type conn struct {
 	state       state
 	user        string        // from USER, waiting for PASS
 	acct        store.Account // set at login
-	drop        *maildrop     // snapshot taken at login; holds the account lock
+	drop        *maildrop     // snapshot taken at login
+	locked      *int64        // id of the account whose maildrop lock this session holds
 	badCommands int           // consecutive bad commands
 	done        bool          // close after flushing
 }
@@ -133,10 +134,7 @@ func (c *conn) readFailed(err error) {
 }
 
 func (c *conn) close() {
-	if c.drop != nil {
-		c.srv.locks.unlock(c.acct.ID)
-		c.drop = nil
-	}
+	c.unlock()
 	c.nc.Close()
 	c.log.Debug("connection closed")
 }

@@ -21,11 +21,12 @@ func (c *conn) login(acct store.Account) error {
 		c.log.Info("maildrop in use", "account", acct.Email)
 		return errInUse
 	}
+	c.locked = &acct.ID // released by close even if what follows panics
 	ctx, cancel := c.storeCtx()
 	defer cancel()
 	d, err := openMaildrop(ctx, c.srv.cfg.Maildrop, acct.ID)
 	if err != nil {
-		c.srv.locks.unlock(acct.ID)
+		c.unlock()
 		return err
 	}
 	c.acct, c.drop, c.state, c.user = acct, d, stateTransaction, ""
@@ -33,4 +34,12 @@ func (c *conn) login(acct store.Account) error {
 	c.log.Info("login", "messages", len(d.msgs))
 	c.ok("maildrop locked and ready")
 	return nil
+}
+
+// unlock releases the maildrop lock, if the session holds it.
+func (c *conn) unlock() {
+	if c.locked != nil {
+		c.srv.locks.unlock(*c.locked)
+		c.locked = nil
+	}
 }
