@@ -63,3 +63,28 @@ func FuzzBodyStructure(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseSection(f *testing.F) {
+	for _, s := range []string{"", "TEXT", "1.2.HEADER.FIELDS (From Subject)", "[HEADER]<0.100>", "2.MIME", "HEADER.FIELDS ({7}\r\nSubject)", "HEADER.FIELDS.NOT (\"a b\" c)", "1.TEXT]<1.2>"} {
+		f.Add(s)
+	}
+	raw := []byte(nestedMsg)
+	root := message.Parse(raw)
+	f.Fuzz(func(t *testing.T, s string) {
+		sec, err := ParseSection(s)
+		if err != nil {
+			return
+		}
+		back, err := ParseSection(sec.String())
+		if err != nil {
+			t.Fatalf("String() of %q = %q does not parse: %v", s, sec.String(), err)
+		}
+		if back.String() != sec.String() {
+			t.Fatalf("round trip %q -> %q -> %q", s, sec.String(), back.String())
+		}
+		b, err := SectionBytes(raw, root, sec)
+		if err == nil {
+			ApplyPartial(b, sec.Partial)
+		}
+	})
+}
