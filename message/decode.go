@@ -16,7 +16,8 @@ var ErrUnknownEncoding = errors.New("message: unknown content-transfer-encoding"
 // base64 ignores characters outside its alphabet, as RFC 2045 §6.8 asks;
 // quoted-printable keeps malformed '=' sequences literally. Neither fails.
 func Decode(body []byte, encoding string) ([]byte, error) {
-	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	enc, _ := stripComments(encoding)
+	switch strings.ToLower(strings.TrimSpace(enc)) {
 	case "", "7bit", "8bit", "binary":
 		return body, nil
 	case "base64":

@@ -24,6 +24,7 @@ func TestDecode(t *testing.T) {
 		{"x", "8BIT", "x"},
 		{"x", "binary", "x"},
 		{"x", "", "x"},
+		{"YmFy", "base64 (with a comment)", "bar"},
 	}
 	for _, tt := range tests {
 		got, err := Decode([]byte(tt.in), tt.enc)

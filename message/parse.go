@@ -18,7 +18,8 @@ type parser struct {
 }
 
 // Parse parses raw (CRLF or LF line endings) into its MIME part tree. It
-// never fails: malformed header fields are skipped, an unusable Content-Type
+// never fails: malformed header fields are skipped, an entity whose first
+// line is not a header field has an empty header and all of it is body, an unusable Content-Type
 // is read as the RFC 2045 default, a multipart without a boundary or without
 // any part becomes text/plain, and an unterminated multipart ends at the end
 // of its enclosing body.
@@ -36,7 +37,12 @@ func Parse(raw []byte) *Part {
 // entity parses the header and body in raw[start:end].
 func (ps *parser) entity(start, end, depth int, digest, isMessage bool) *Part {
 	ps.parts++
-	bs := headerEnd(ps.raw, start, end)
+	bs := start
+	if startsWithField(ps.raw[start:end]) {
+		bs = headerEnd(ps.raw, start, end)
+	} else if ce, next := nextLine(ps.raw, start, end); ce == start && next > start {
+		bs = next // empty header: the entity starts with the blank line
+	}
 	p := &Part{HeaderStart: int64(start), BodyStart: int64(bs), BodyEnd: int64(end)}
 	fs := scanFields(ps.raw[start:bs])
 	p.applyHeader(fs, digest)
@@ -217,4 +223,12 @@ func paramValue(ps []Param, name string) string {
 // ContentType returns "type/subtype", lower-case.
 func (p *Part) ContentType() string {
 	return p.MediaType + "/" + p.MediaSubtype
+}
+
+// startsWithField reports whether b begins with a header field line
+// ("name:" with a valid name).
+func startsWithField(b []byte) bool {
+	ce, _ := nextLine(b, 0, len(b))
+	colon := bytes.IndexByte(b[:ce], ':')
+	return colon > 0 && validFieldName(strings.TrimRight(string(b[:colon]), " \t"))
 }

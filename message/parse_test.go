@@ -281,6 +281,21 @@ func TestParseDefaults(t *testing.T) {
 				t.Errorf("body start %d subject %q", p.BodyStart, p.Envelope.Subject)
 			}
 		}},
+		{"part without header", crlf("Content-Type: multipart/mixed; boundary=b\n\n--b\nno header here\nsecond: line\n--b\n\nblank first\n--b--\n"), func(t *testing.T, raw []byte, p *Part) {
+			one := mustFind(t, p, 1)
+			if got := string(one.Body(raw)); got != "no header here\r\nsecond: line" || one.HeaderStart != one.BodyStart || one.ContentType() != "text/plain" {
+				t.Errorf("1 body %q header %q", got, one.Header(raw))
+			}
+			two := mustFind(t, p, 2)
+			if got := string(two.Header(raw)); got != "\r\n" || string(two.Body(raw)) != "blank first" || two.Size() != 11 {
+				t.Errorf("2 header %q body %q", got, two.Body(raw))
+			}
+		}},
+		{"message without header", "just text\r\n", func(t *testing.T, raw []byte, p *Part) {
+			if p.BodyStart != 0 || p.BodyLines != 1 {
+				t.Errorf("body start %d lines %d", p.BodyStart, p.BodyLines)
+			}
+		}},
 		{"empty", "", func(t *testing.T, raw []byte, p *Part) {
 			if p.ContentType() != "text/plain" || p.BodyEnd != 0 {
 				t.Errorf("got %s", p.ContentType())

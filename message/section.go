@@ -68,6 +68,11 @@ func (p *Part) Body(raw []byte) []byte {
 	return span(raw, p.BodyStart, p.BodyEnd)
 }
 
+// Size returns the size of the body in bytes, as BODYSTRUCTURE reports it.
+func (p *Part) Size() int64 {
+	return p.BodyEnd - p.BodyStart
+}
+
 // Whole returns the header and body of p: BODY[] for the root.
 func (p *Part) Whole(raw []byte) []byte {
 	return span(raw, p.HeaderStart, p.BodyEnd)
