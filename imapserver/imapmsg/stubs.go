@@ -1,16 +1,8 @@
 package imapmsg
 
-import (
-	"time"
-)
-
 // Temporary stubs; each moves to its own file as it is implemented.
 
 func Match(k Key, m Message, env MatchEnv) (bool, error) { return false, nil }
 func NeedsBody(k Key) bool                               { return false }
 func NeedsPart(k Key) bool                               { return false }
 func UsesModSeq(k Key) bool                              { return false }
-
-func ParseDate(s string) (time.Time, error)     { return time.Time{}, ErrSyntax }
-func ParseDateTime(s string) (time.Time, error) { return time.Time{}, ErrSyntax }
-func FormatInternalDate(t time.Time) string     { return "" }
