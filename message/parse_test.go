@@ -6,27 +6,36 @@ import (
 	"testing"
 )
 
-var walkthrough = crlf(`From: Alice <alice@example.org>
-To: Bob <bob@example.org>
-Subject: A little message, just for you
-Date: Wed, 11 May 2016 14:31:59 +0000
-Message-ID: <0000000@localhost/>
-Content-Type: multipart/mixed; boundary=message-boundary
+// walkthrough is the message of the protocols walkthrough (Thunderbird,
+// 2008): a flowed text/plain body and a base64 attachment foo.txt holding
+// "bar".
+var walkthrough = crlf(`Return-path: <from@example.org>
+Message-ID: <47D3191C.7010301@mailserver_here>
+Date: Sun, 09 Mar 2008 00:54:20 +0200
+From: from_name_here <from@example.org>
+User-Agent: Thunderbird (Windows/20080213)
+MIME-Version: 1.0
+To: to@example.com
+Subject: test with attachment
+Content-Type: multipart/mixed;
+ boundary="------------030709070003020306050102"
 
-This is the preamble.
---message-boundary
-Content-Type: text/plain; charset=utf-8; format=flowed
-Content-Disposition: inline
+This is a multi-part message in MIME format.
+--------------030709070003020306050102
+Content-Type: text/plain; charset=ISO-8859-1; format=flowed
+Content-Transfer-Encoding: 7bit
 
 this is the body of the message.
---message-boundary
-Content-Type: text/plain; name=foo.txt
-Content-Disposition: attachment; filename=foo.txt
+
+--------------030709070003020306050102
+Content-Type: text/plain;
+ name="foo.txt"
 Content-Transfer-Encoding: base64
+Content-Disposition: inline;
+ filename="foo.txt"
 
 YmFy
---message-boundary--
-This is the epilogue.
+--------------030709070003020306050102--
 `)
 
 func TestParseWalkthrough(t *testing.T) {
@@ -35,7 +44,7 @@ func TestParseWalkthrough(t *testing.T) {
 	if p.ContentType() != "multipart/mixed" || len(p.Parts) != 2 {
 		t.Fatalf("root %s with %d parts", p.ContentType(), len(p.Parts))
 	}
-	if got := string(p.Header(raw)); !strings.HasPrefix(got, "From: Alice") || !strings.HasSuffix(got, "message-boundary\r\n\r\n") {
+	if got := string(p.Header(raw)); !strings.HasPrefix(got, "Return-path: ") || !strings.HasSuffix(got, "050102\"\r\n\r\n") {
 		t.Errorf("root header %q", got)
 	}
 	if got := string(p.Whole(raw)); got != walkthrough {
@@ -43,24 +52,30 @@ func TestParseWalkthrough(t *testing.T) {
 	}
 
 	body := mustFind(t, p, 1)
-	if got := string(body.Body(raw)); got != "this is the body of the message." {
+	if got := string(body.Body(raw)); got != "this is the body of the message.\r\n" {
 		t.Errorf("part 1 body %q", got)
 	}
 	if body.BodyLines != 1 {
 		t.Errorf("part 1 lines %d", body.BodyLines)
 	}
-	wantParams := []Param{{"charset", "utf-8"}, {"format", "flowed"}}
+	wantParams := []Param{{"charset", "ISO-8859-1"}, {"format", "flowed"}}
 	if !reflect.DeepEqual(body.Params, wantParams) {
 		t.Errorf("part 1 params %v", body.Params)
 	}
-	if body.Disposition != "inline" {
-		t.Errorf("part 1 disposition %q", body.Disposition)
+	if body.Encoding != "7bit" || body.Disposition != "" {
+		t.Errorf("part 1 encoding %q disposition %q", body.Encoding, body.Disposition)
 	}
-	if got := string(body.MIMEHeader(raw)); got != "Content-Type: text/plain; charset=utf-8; format=flowed\r\nContent-Disposition: inline\r\n\r\n" {
+	if got := string(body.MIMEHeader(raw)); got != "Content-Type: text/plain; charset=ISO-8859-1; format=flowed\r\nContent-Transfer-Encoding: 7bit\r\n\r\n" {
 		t.Errorf("part 1 MIME header %q", got)
 	}
 
+	if want := int64(strings.Index(walkthrough, "Content-Type: text/plain; charset")); body.HeaderStart != want {
+		t.Errorf("part 1 header start %d, want %d (preamble excluded)", body.HeaderStart, want)
+	}
 	att := mustFind(t, p, 2)
+	if want := int64(strings.Index(walkthrough, "YmFy\r\n--") + 4); att.BodyEnd != want {
+		t.Errorf("part 2 body end %d, want %d", att.BodyEnd, want)
+	}
 	if got := string(att.Body(raw)); got != "YmFy" {
 		t.Errorf("part 2 body %q", got)
 	}
@@ -68,7 +83,7 @@ func TestParseWalkthrough(t *testing.T) {
 	if err != nil || string(dec) != "bar" {
 		t.Errorf("decode part 2 = %q, %v", dec, err)
 	}
-	if att.Encoding != "base64" || att.Param("name") != "foo.txt" || att.Disposition != "attachment" || att.DispositionParam("FILENAME") != "foo.txt" {
+	if att.Encoding != "base64" || att.Param("name") != "foo.txt" || att.Disposition != "inline" || att.DispositionParam("FILENAME") != "foo.txt" {
 		t.Errorf("part 2 fields %+v", att)
 	}
 	if att.BodyLines != 1 {
@@ -77,11 +92,11 @@ func TestParseWalkthrough(t *testing.T) {
 
 	env := p.Envelope
 	wantEnv := &Envelope{
-		Date:      "Wed, 11 May 2016 14:31:59 +0000",
-		Subject:   "A little message, just for you",
-		From:      []Address{{Name: "Alice", Mailbox: "alice", Host: "example.org"}},
-		To:        []Address{{Name: "Bob", Mailbox: "bob", Host: "example.org"}},
-		MessageID: "<0000000@localhost/>",
+		Date:      "Sun, 09 Mar 2008 00:54:20 +0200",
+		Subject:   "test with attachment",
+		From:      []Address{{Name: "from_name_here", Mailbox: "from", Host: "example.org"}},
+		To:        []Address{{Mailbox: "to", Host: "example.com"}},
+		MessageID: "<47D3191C.7010301@mailserver_here>",
 	}
 	if !reflect.DeepEqual(env, wantEnv) {
 		t.Errorf("envelope\n got %+v\nwant %+v", env, wantEnv)
