@@ -1,6 +1,7 @@
 package smtpserver
 
 import (
+	"bytes"
 	"net"
 	"sync"
 	"time"
@@ -62,10 +63,24 @@ func (c *conn) Read(p []byte) (int, error) {
 	}
 }
 
+// go-smtp answers a successful AUTH with enhanced code 2.0.0; RFC 4954 §6
+// specifies "235 2.7.0 Authentication Succeeded". go-smtp writes each
+// reply line with one Write, so the line is replaced whole.
+var (
+	goSMTPAuthOK = []byte("235 2.0.0 Authentication succeeded\r\n")
+	authOK       = []byte("235 2.7.0 Authentication succeeded\r\n")
+)
+
 func (c *conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	c.rw.server(p)
 	c.mu.Unlock()
+	if bytes.Equal(p, goSMTPAuthOK) {
+		if _, err := c.Conn.Write(authOK); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
 	return c.Conn.Write(p)
 }
 

@@ -1,0 +1,223 @@
+package smtpserver
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/sqlite"
+)
+
+const (
+	testHost     = "mx.example.com"
+	testPassword = "correct horse"
+)
+
+// testAccounts are created in every harness store.
+var testAccounts = []string{"alice@example.com", "bob@example.com", "postmaster@example.com", "carol@other.test"}
+
+// harness is an in-process server on 127.0.0.1:0 over a real SQLite store.
+type harness struct {
+	t     *testing.T
+	st    store.Store
+	srv   *Server
+	addr  string
+	serve chan error
+}
+
+func newHarness(t *testing.T, mode Mode, tweak ...func(*Config)) *harness {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "mail.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	hash, err := auth.HashPassword(testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range testAccounts {
+		if _, err := st.CreateAccount(ctx, a, hash); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return startServer(t, st, mode, tweak...)
+}
+
+func startServer(t *testing.T, st store.Store, mode Mode, tweak ...func(*Config)) *harness {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		log = slog.New(slog.NewTextHandler(testWriter{t}, nil))
+	}
+	cfg := Config{
+		Mode:     mode,
+		Hostname: testHost,
+		Store:    st,
+		Auth:     auth.NewAuthenticator(st, log, nil),
+		Logger:   log,
+		Now:      func() time.Time { return time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC) },
+		LookupAddr: func(ctx context.Context, ip string) ([]string, error) {
+			return []string{"localhost."}, nil
+		},
+	}
+	for _, f := range tweak {
+		f(&cfg)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, st: st, srv: New(cfg), addr: l.Addr().String(), serve: make(chan error, 1)}
+	go func() { h.serve <- h.srv.Serve(l) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		h.srv.Shutdown(ctx)
+		if err := <-h.serve; !errors.Is(err, ErrServerClosed) {
+			t.Errorf("Serve returned %v, want ErrServerClosed", err)
+		}
+	})
+	return h
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// inbox returns the raw messages in the INBOX of email, in UID order.
+func (h *harness) inbox(email string) [][]byte {
+	h.t.Helper()
+	ctx := context.Background()
+	acct, err := h.st.AccountByEmail(ctx, email)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	mb, err := h.st.MailboxByName(ctx, acct.ID, store.Inbox)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	var ids []int64
+	if err := h.st.ListMessages(ctx, mb.ID, nil, func(m store.MessageMeta) error {
+		ids = append(ids, m.ID)
+		return nil
+	}); err != nil {
+		h.t.Fatal(err)
+	}
+	var out [][]byte
+	for _, id := range ids {
+		raw, err := h.st.MessageBody(ctx, id)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		out = append(out, raw)
+	}
+	return out
+}
+
+// client speaks raw SMTP to the harness.
+type client struct {
+	t *testing.T
+	c net.Conn
+	r *bufio.Reader
+}
+
+func (h *harness) dial() *client {
+	h.t.Helper()
+	c, err := net.Dial("tcp", h.addr)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	h.t.Cleanup(func() { c.Close() })
+	cl := &client{t: h.t, c: c, r: bufio.NewReader(c)}
+	cl.expect("220 ")
+	return cl
+}
+
+// send writes raw bytes.
+func (c *client) send(s string) {
+	c.t.Helper()
+	if _, err := io.WriteString(c.c, s); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+// reply reads one (possibly multi-line) reply and returns its lines.
+func (c *client) reply() []string {
+	c.t.Helper()
+	var lines []string
+	for {
+		line, err := c.r.ReadString('\n')
+		if err != nil {
+			c.t.Fatalf("read reply (after %q): %v", lines, err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		lines = append(lines, line)
+		if len(line) < 4 || line[3] != '-' {
+			return lines
+		}
+	}
+}
+
+// expect reads a reply whose last line starts with prefix.
+func (c *client) expect(prefix string) []string {
+	c.t.Helper()
+	lines := c.reply()
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, prefix) {
+		c.t.Fatalf("reply %q, want prefix %q", lines, prefix)
+	}
+	return lines
+}
+
+// cmd sends one command line and expects a reply starting with prefix.
+func (c *client) cmd(line, prefix string) []string {
+	c.t.Helper()
+	c.send(line + "\r\n")
+	return c.expect(prefix)
+}
+
+// expectClosed checks that the server has closed the connection.
+func (c *client) expectClosed() {
+	c.t.Helper()
+	if line, err := c.r.ReadString('\n'); err == nil {
+		c.t.Fatalf("connection open, read %q", line)
+	}
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+// login authenticates with AUTH PLAIN and an initial response.
+func (c *client) login(user string) {
+	c.t.Helper()
+	c.cmd("AUTH PLAIN "+b64("\x00"+user+"\x00"+testPassword), "235 2.7.0")
+}
+
+// sendMail runs one transaction and returns the final reply line.
+func (c *client) sendMail(from string, rcpts []string, msg string) string {
+	c.t.Helper()
+	c.cmd("MAIL FROM:<"+from+">", "250 ")
+	for _, r := range rcpts {
+		c.cmd("RCPT TO:<"+r+">", "250 ")
+	}
+	c.cmd("DATA", "354 ")
+	c.send(msg + ".\r\n")
+	lines := c.expect("250 2.0.0 OK: queued as ")
+	return lines[len(lines)-1]
+}
+
+const simpleMessage = "From: Alice <alice@example.com>\r\nTo: bob@example.com\r\nSubject: hi\r\n\r\nHello Bob.\r\n"
