@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
 )
@@ -102,6 +103,13 @@ func (w testWriter) Write(p []byte) (int, error) {
 // inbox returns the raw messages in the INBOX of email, in UID order.
 func (h *harness) inbox(email string) [][]byte {
 	h.t.Helper()
+	raws, _ := h.inboxParts(email)
+	return raws
+}
+
+// inboxParts returns the raw messages and their stored MIME structure.
+func (h *harness) inboxParts(email string) ([][]byte, []*message.Part) {
+	h.t.Helper()
 	ctx := context.Background()
 	acct, err := h.st.AccountByEmail(ctx, email)
 	if err != nil {
@@ -119,14 +127,20 @@ func (h *harness) inbox(email string) [][]byte {
 		h.t.Fatal(err)
 	}
 	var out [][]byte
+	var parts []*message.Part
 	for _, id := range ids {
 		raw, err := h.st.MessageBody(ctx, id)
 		if err != nil {
 			h.t.Fatal(err)
 		}
+		part, err := h.st.MessagePart(ctx, id)
+		if err != nil {
+			h.t.Fatal(err)
+		}
 		out = append(out, raw)
+		parts = append(parts, part)
 	}
-	return out
+	return out, parts
 }
 
 // client speaks raw SMTP to the harness.

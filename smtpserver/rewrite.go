@@ -29,6 +29,7 @@ type rewriter struct {
 	mode  int
 	held  []byte // command mode: the current line so far (at most maxHeld)
 	chunk uint64 // chunk mode: bytes of BDAT chunk left
+	stop  bool   // end this call of client after the current line
 	data  int    // data mode: dataReader state
 
 	sent    int // client units passed on (lines and DATA messages)
@@ -67,7 +68,8 @@ const (
 
 // client processes bytes from the client, appending what go-smtp should
 // read to dst. It returns the new dst and how many bytes of src it used;
-// it stops early after a line whose meaning depends on the server's reply.
+// it stops early after a line whose meaning depends on the server's reply,
+// and after a BDAT line.
 func (r *rewriter) client(dst, src []byte) ([]byte, int) {
 	if r.mode == modeWait {
 		// go-smtp asks for more before replying: cannot happen with
@@ -75,7 +77,8 @@ func (r *rewriter) client(dst, src []byte) ([]byte, int) {
 		r.resolve(false)
 	}
 	i := 0
-	for i < len(src) && r.mode != modeWait {
+	r.stop = false
+	for i < len(src) && r.mode != modeWait && !r.stop {
 		switch r.mode {
 		case modeOpaque:
 			dst = append(dst, src[i:]...)
@@ -153,7 +156,11 @@ func (r *rewriter) endLine(dst []byte) []byte {
 		r.mode, r.waitFor, r.waitTLS = modeWait, r.sent, true
 	default:
 		if n, ok := bdatSize(s); ok && n > 0 {
-			r.mode, r.chunk = modeChunk, n
+			// Hand go-smtp the BDAT line alone: it reads the chunk
+			// without its line-length limit only after parsing the
+			// command, and would otherwise apply the limit to chunk
+			// bytes that arrived with it.
+			r.mode, r.chunk, r.stop = modeChunk, n, true
 		}
 	}
 	r.held = r.held[:0]
