@@ -131,14 +131,14 @@ func (s NumSet) Contains(n, max uint32) bool {
 	return false
 }
 
-// Resolve returns the ranges of s with "*" replaced by max, each with
-// Start <= Stop, sorted and merged. Numbers above max are kept (UID sets
+// Resolve returns the ranges of s with "*" replaced by last, each with
+// Start <= Stop, sorted and merged. Numbers above last are kept (UID sets
 // may name UIDs that do not exist); the caller clips or rejects them. A
 // saved set ("$") resolves to nothing.
-func (s NumSet) Resolve(max uint32) []NumRange {
+func (s NumSet) Resolve(last uint32) []NumRange {
 	var out []NumRange
 	for _, r := range s.Ranges {
-		if lo, hi, ok := r.bounds(max); ok {
+		if lo, hi, ok := r.bounds(last); ok {
 			out = append(out, NumRange{lo, hi})
 		}
 	}
@@ -154,19 +154,12 @@ func (s NumSet) Resolve(max uint32) []NumRange {
 	merged := out[:0]
 	for _, r := range out {
 		if n := len(merged); n > 0 && uint64(r.Start) <= uint64(merged[n-1].Stop)+1 {
-			merged[n-1].Stop = max32(merged[n-1].Stop, r.Stop)
+			merged[n-1].Stop = max(merged[n-1].Stop, r.Stop)
 			continue
 		}
 		merged = append(merged, r)
 	}
 	return merged
-}
-
-func max32(a, b uint32) uint32 {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // NumSetFromNums returns the compact set of nums (any order, duplicates and

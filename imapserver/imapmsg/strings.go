@@ -50,7 +50,7 @@ func AppendNString(dst []byte, s string) []byte {
 	return AppendString(dst, s)
 }
 
-// AppendUpperString appends s upper-cased (ASCII only) as a string, the way
+// appendUpperString appends s upper-cased (ASCII only) as a string, the way
 // BODYSTRUCTURE names media types, encodings and parameter names.
 func appendUpperString(dst []byte, s string) []byte {
 	return AppendString(dst, upperASCII(s))

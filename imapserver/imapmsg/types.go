@@ -89,7 +89,7 @@ const (
 
 	KeySeqSet // Set: message sequence numbers
 	KeyUID    // Set: UIDs
-	KeyModSeq // Number: modseq >= Number (CONDSTORE); Field/Value keep entry-name/entry-type
+	KeyModSeq // Number: modseq >= Number (RFC 7162 §3.1.5); Field/Value keep entry-name/entry-type, which match the message modseq as mailroom keeps no per-flag modseqs
 
 	KeyAnd // Children: all must match (parenthesized list, implicit AND)
 	KeyOr  // Children: 2, either matches
