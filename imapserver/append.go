@@ -1,0 +1,132 @@
+package imapserver
+
+import (
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/mailroom/mailroom/imapserver/imapmsg"
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+// cmdAppend: APPEND mailbox [flags] [date-time] literal, repeated for
+// MULTIAPPEND (RFC 3502), literal8 for BINARY (RFC 3516); answers
+// [APPENDUID] (RFC 4315).
+func cmdAppend(c *conn, cmd *command) error {
+	if err := c.dec.SP(); err != nil {
+		return err
+	}
+	name, err := c.mailboxArg()
+	if err != nil {
+		return err
+	}
+	var msgs []store.NewMessage
+	var total int64
+	for !c.dec.AtEOL() {
+		if err := c.dec.SP(); err != nil {
+			return err
+		}
+		m, err := c.appendMessage()
+		if err != nil {
+			return err
+		}
+		total += int64(len(m.Raw))
+		if total > 4*c.srv.cfg.MaxLiteralSize {
+			return nof(codeLimit, "too much data in one APPEND")
+		}
+		msgs = append(msgs, m)
+	}
+	if err := c.endArgs(); err != nil {
+		return err
+	}
+	if len(msgs) == 0 {
+		return badf("", "APPEND needs a message")
+	}
+	st := c.srv.cfg.Store
+	mb, err := st.MailboxByName(c.ctx, c.acct.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nof(codeTryCreate, "no such mailbox")
+	} else if err != nil {
+		return err
+	}
+	uidValidity, uids, err := st.Append(c.ctx, mb.ID, msgs)
+	if err != nil {
+		return err
+	}
+	c.okCode = "APPENDUID " + uitoa(uidValidity) + " " + imapmsg.NumSetFromNums(uids).String()
+	return nil
+}
+
+// appendMessage reads "[flag-list SP] [date-time SP] literal".
+func (c *conn) appendMessage() (store.NewMessage, error) {
+	var m store.NewMessage
+	if c.dec.PeekIs('(') {
+		flags, err := c.flagList()
+		if err != nil {
+			return m, err
+		}
+		m.Flags = flags
+		if err := c.dec.SP(); err != nil {
+			return m, err
+		}
+	}
+	if c.dec.PeekIs('"') {
+		s, err := c.dec.Quoted()
+		if err != nil {
+			return m, err
+		}
+		t, err := imapmsg.ParseDateTime(s)
+		if err != nil {
+			return m, badf("", "invalid date-time")
+		}
+		m.InternalDate = t
+		if err := c.dec.SP(); err != nil {
+			return m, err
+		}
+	}
+	raw, _, err := c.dec.Literal(true)
+	if err != nil {
+		return m, err
+	}
+	if len(raw) == 0 {
+		return m, nof(codeCannot, "empty message")
+	}
+	m.Raw = raw
+	m.Part = message.Parse(raw)
+	if m.InternalDate.IsZero() {
+		m.InternalDate = c.srv.cfg.Now()
+	}
+	m.InternalDate = m.InternalDate.Round(time.Second)
+	return m, nil
+}
+
+// flagList reads "(" [flag *(SP flag)] ")".
+func (c *conn) flagList() ([]string, error) {
+	var flags []string
+	err := c.dec.List(func() error {
+		f, err := c.dec.AtomFunc("flag", isFlagChar)
+		if err != nil {
+			return err
+		}
+		if strings.HasPrefix(f, `\`) && !store.IsSystemFlag(f) && !strings.EqualFold(f, `\Recent`) {
+			return badf("", "unknown system flag %s", sanitize(f))
+		}
+		flags = append(flags, f)
+		return nil
+	})
+	return store.CanonicalFlags(flags), err
+}
+
+func uitoa(n uint32) string {
+	var b [10]byte
+	i := len(b)
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			return string(b[i:])
+		}
+	}
+}

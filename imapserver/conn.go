@@ -1,0 +1,308 @@
+package imapserver
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/mailroom/mailroom/imapserver/imapwire"
+	"github.com/mailroom/mailroom/store"
+)
+
+type connState int
+
+const (
+	stateNotAuth connState = iota
+	stateAuth
+	stateSelected
+	stateLogout
+)
+
+// conn is one client connection; all its fields belong to its goroutine.
+type conn struct {
+	srv *Server
+	nc  net.Conn
+	br  *bufio.Reader
+	bw  *bufio.Writer
+	dec *imapwire.Decoder
+	enc *imapwire.Encoder
+	log *slog.Logger
+	ctx context.Context
+
+	state connState
+	acct  store.Account
+
+	// ENABLEd extensions (RFC 5161).
+	rev2, condstore, qresync bool
+
+	changes     <-chan store.Change // account change feed, after login
+	cancelWatch func()
+	sel         *view // selected mailbox
+
+	trace   []byte // the current command line, when tracing
+	tracing bool
+
+	// okCode is a response code for the tagged OK of the current command.
+	okCode string
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{srv: s, nc: nc, ctx: context.Background()}
+	c.log = s.log.With("remote", nc.RemoteAddr().String(), "proto", "imap")
+	c.tracing = c.log.Enabled(context.Background(), slog.LevelDebug)
+	c.br = bufio.NewReaderSize(nc, 4096)
+	var w io.Writer = nc
+	if c.tracing {
+		w = &traceWriter{w: nc, log: c.log}
+	}
+	c.bw = bufio.NewWriterSize(w, 4096)
+	c.dec = imapwire.NewDecoder(c.br)
+	c.dec.MaxLineLength = s.cfg.MaxLineLength
+	c.dec.MaxLiteralSize = s.cfg.MaxLiteralSize
+	c.dec.Continue = func() error {
+		c.nc.SetReadDeadline(time.Now().Add(c.timeout()))
+		c.enc.Raw("+ Ready for literal data\r\n")
+		return c.flush()
+	}
+	if c.tracing {
+		c.dec.Trace = &c.trace
+	}
+	c.enc = imapwire.NewEncoder(c.bw)
+	return c
+}
+
+type traceWriter struct {
+	w   io.Writer
+	log *slog.Logger
+}
+
+func (t *traceWriter) Write(b []byte) (int, error) {
+	s := string(b)
+	if len(s) > 512 {
+		s = s[:512] + "..."
+	}
+	t.log.Debug("imap trace", "dir", "S", "data", s)
+	return t.w.Write(b)
+}
+
+func (c *conn) timeout() time.Duration {
+	if c.state == stateNotAuth {
+		return min(c.srv.cfg.IdleTimeout, preAuthTimeout)
+	}
+	return c.srv.cfg.IdleTimeout
+}
+
+func (c *conn) flush() error {
+	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return c.enc.Flush()
+}
+
+// serve runs the connection until LOGOUT, an I/O error, timeout or shutdown.
+func (c *conn) serve() {
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("panic in imap connection", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+		}
+		if c.cancelWatch != nil {
+			c.cancelWatch()
+		}
+		c.nc.Close()
+	}()
+	c.log.Debug("imap connection")
+	c.enc.Raw("* OK [CAPABILITY ").Raw(c.capabilities()).Raw("] mailroom ready\r\n")
+	if c.flush() != nil {
+		return
+	}
+	for c.state != stateLogout {
+		if err := c.command(); err != nil {
+			if errors.Is(err, errShutdown) || c.srv.shuttingDown() {
+				c.enc.Raw("* BYE server shutting down\r\n")
+				c.flush()
+			} else if isTimeout(err) {
+				c.enc.Raw("* BYE autologout, idle for too long\r\n")
+				c.flush()
+			} else if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.log.Debug("imap connection ends", "err", err)
+			}
+			return
+		}
+	}
+}
+
+var errShutdown = errors.New("imapserver: shutting down")
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// isProtocolError reports an error after which the command stream can be
+// resynchronized: the connection survives.
+func isProtocolError(err error) bool {
+	var se *imapwire.SyntaxError
+	var lt *imapwire.LiteralTooBigError
+	var re *respError
+	return errors.As(err, &se) || errors.As(err, &lt) || errors.As(err, &re) || errors.Is(err, imapwire.ErrLineTooLong)
+}
+
+// command reads and executes one command. It returns an error only when the
+// connection must end.
+func (c *conn) command() error {
+	if c.srv.shuttingDown() {
+		return errShutdown
+	}
+	c.nc.SetReadDeadline(time.Now().Add(c.timeout()))
+	if c.srv.shuttingDown() {
+		return errShutdown
+	}
+	c.trace = c.trace[:0]
+	c.okCode = ""
+	tag, err := c.dec.AtomFunc("tag", isTagChar)
+	if err != nil {
+		if !isProtocolError(err) {
+			return err
+		}
+		// Tolerate empty lines; anything else is a tagless BAD.
+		if c.dec.AtEOL() {
+			return c.dec.CRLF()
+		}
+		c.enc.Raw("* BAD [CLIENTBUG] missing tag\r\n")
+		return c.afterError()
+	}
+	name, err := c.readCommandName()
+	if err != nil {
+		if !isProtocolError(err) {
+			return err
+		}
+		c.writeStatus(tag, err)
+		return c.afterError()
+	}
+	h, ok := commands[name]
+	var cmdErr error
+	switch {
+	case !ok:
+		cmdErr = badf("", "unknown command %s", sanitize(name))
+	case h.states&(1<<c.state) == 0:
+		cmdErr = badf("", "%s not allowed in this state", name)
+	default:
+		cmdErr = c.run(h, &command{tag: tag, name: name, uid: strings.HasPrefix(name, "UID ")})
+	}
+	if c.tracing {
+		c.traceCommand(name)
+	}
+	if cmdErr != nil && (errors.Is(cmdErr, errShutdown) || isTimeout(cmdErr) || isIOError(cmdErr)) {
+		return cmdErr
+	}
+	if c.state == stateSelected {
+		if err := c.sync(h.expungeOK); err != nil {
+			if isIOError(err) {
+				return err
+			}
+			c.log.Error("imap sync", "err", err)
+		}
+	}
+	c.writeStatus(tag, cmdErr)
+	if cmdErr != nil {
+		return c.afterError()
+	}
+	return c.flush()
+}
+
+// run calls a handler, recovering from a panic as a server bug.
+func (c *conn) run(h handler, cmd *command) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("panic in imap command", "cmd", cmd.name, "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			err = errServerBug
+		}
+	}()
+	return h.fn(c, cmd)
+}
+
+var errServerBug = errors.New("imapserver: server bug")
+
+func isIOError(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
+}
+
+// afterError resynchronizes the command stream and flushes.
+func (c *conn) afterError() error {
+	if err := c.dec.Discard(); err != nil {
+		return err
+	}
+	return c.flush()
+}
+
+func (c *conn) traceCommand(name string) {
+	line := string(c.trace)
+	if name == "LOGIN" || name == "AUTHENTICATE" {
+		if i := strings.IndexByte(line, ' '); i >= 0 {
+			line = line[:i] + " " + name + " ***"
+		}
+	}
+	c.log.Debug("imap trace", "dir", "C", "data", line)
+}
+
+func (c *conn) readCommandName() (string, error) {
+	if err := c.dec.SP(); err != nil {
+		return "", err
+	}
+	name, err := c.dec.Atom()
+	if err != nil {
+		return "", err
+	}
+	name = strings.ToUpper(name)
+	if name == "UID" {
+		if err := c.dec.SP(); err != nil {
+			return "", err
+		}
+		sub, err := c.dec.Atom()
+		if err != nil {
+			return "", err
+		}
+		name += " " + strings.ToUpper(sub)
+	}
+	return name, nil
+}
+
+// isTagChar: tag = 1*<any ASTRING-CHAR except "+">.
+func isTagChar(b byte) bool { return b != '+' && (imapwire.IsAtomChar(b) || b == ']') }
+
+func sanitize(s string) string {
+	if len(s) > 32 {
+		s = s[:32]
+	}
+	return s
+}
+
+// endArgs consumes the end of the command line.
+func (c *conn) endArgs() error { return c.dec.CRLF() }
+
+// writeStatus writes the tagged completion of a command.
+func (c *conn) writeStatus(tag string, err error) {
+	if err == nil {
+		c.enc.Raw(tag).Raw(" OK ")
+		if c.okCode != "" {
+			c.enc.Raw("[").Raw(c.okCode).Raw("] ")
+		}
+		c.enc.Raw("completed\r\n")
+		return
+	}
+	r := c.toResponse(err)
+	c.enc.Raw(tag).SP().Raw(r.status).SP()
+	if r.code != "" {
+		c.enc.Raw("[").Raw(r.code).Raw("] ")
+	}
+	c.enc.Raw(r.text).CRLF()
+}
+
+// untagged starts an untagged response line "* ".
+func (c *conn) untagged() *imapwire.Encoder { return c.enc.Raw("* ") }

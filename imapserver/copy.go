@@ -1,0 +1,96 @@
+package imapserver
+
+import (
+	"errors"
+
+	"github.com/mailroom/mailroom/imapserver/imapmsg"
+	"github.com/mailroom/mailroom/store"
+)
+
+// copyArgs reads "sequence-set SP mailbox" and resolves both.
+func (c *conn) copyArgs(cmd *command) (uids []uint32, dst store.Mailbox, err error) {
+	if err = c.dec.SP(); err != nil {
+		return
+	}
+	set, err := c.numSetArg()
+	if err != nil {
+		return
+	}
+	if err = c.dec.SP(); err != nil {
+		return
+	}
+	name, err := c.mailboxArg()
+	if err != nil {
+		return
+	}
+	if err = c.endArgs(); err != nil {
+		return
+	}
+	if uids, err = c.sel.resolve(set, cmd.uid); err != nil {
+		return
+	}
+	dst, err = c.srv.cfg.Store.MailboxByName(c.ctx, c.acct.ID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		err = nof(codeTryCreate, "no such mailbox")
+	}
+	return
+}
+
+// copyUIDCode formats "COPYUID uidvalidity src-uids dst-uids" (RFC 4315).
+func copyUIDCode(uidValidity uint32, pairs []store.UIDPair) string {
+	src := make([]uint32, len(pairs))
+	dst := make([]uint32, len(pairs))
+	for i, p := range pairs {
+		src[i], dst[i] = p.Src, p.Dst
+	}
+	// Both sets are ascending and in matching order: copies get ascending
+	// UIDs in the order of their sources.
+	return "COPYUID " + uitoa(uidValidity) + " " + imapmsg.NumSetFromNums(src).String() + " " + imapmsg.NumSetFromNums(dst).String()
+}
+
+// cmdCopy: COPY and UID COPY (RFC 9051 §6.4.7, COPYUID RFC 4315).
+func cmdCopy(c *conn, cmd *command) error {
+	uids, dst, err := c.copyArgs(cmd)
+	if err != nil {
+		return err
+	}
+	if len(uids) == 0 {
+		return nil
+	}
+	uv, pairs, err := c.srv.cfg.Store.Copy(c.ctx, c.sel.mbox.ID, uids, dst.ID)
+	if err != nil {
+		return err
+	}
+	if len(pairs) > 0 {
+		c.okCode = copyUIDCode(uv, pairs)
+	}
+	return nil
+}
+
+// cmdMove: MOVE and UID MOVE (RFC 6851): "* OK [COPYUID ...]", then the
+// expunges of the moved messages.
+func cmdMove(c *conn, cmd *command) error {
+	uids, dst, err := c.copyArgs(cmd)
+	if err != nil {
+		return err
+	}
+	if c.sel.readOnly {
+		return nof(codeCannot, "mailbox is read-only")
+	}
+	if len(uids) == 0 {
+		return nil
+	}
+	uv, pairs, err := c.srv.cfg.Store.Move(c.ctx, c.sel.mbox.ID, uids, dst.ID)
+	if err != nil {
+		return err
+	}
+	if len(pairs) > 0 {
+		c.untagged().Raw("OK [").Raw(copyUIDCode(uv, pairs)).Raw("] moved\r\n")
+	}
+	moved := make([]uint32, len(pairs))
+	for i, p := range pairs {
+		moved[i] = p.Src
+	}
+	c.announceExpunged(moved)
+	return nil
+}

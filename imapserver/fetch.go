@@ -1,0 +1,307 @@
+package imapserver
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+
+	"github.com/mailroom/mailroom/imapserver/imapmsg"
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+// cmdFetch: FETCH and UID FETCH (RFC 9051 §6.4.5, BINARY RFC 3516,
+// CHANGEDSINCE/VANISHED RFC 7162). Metadata is read a chunk at a time and
+// each message's bytes only when an item needs them.
+func cmdFetch(c *conn, cmd *command) error {
+	if err := c.dec.SP(); err != nil {
+		return err
+	}
+	set, err := c.numSetArg()
+	if err != nil {
+		return err
+	}
+	if err := c.dec.SP(); err != nil {
+		return err
+	}
+	atts, err := c.fetchAtts()
+	if err != nil {
+		return err
+	}
+	var mods fetchModifiers
+	if !c.dec.AtEOL() {
+		if err := c.dec.SP(); err != nil {
+			return err
+		}
+		if mods, err = c.fetchModifiersArg(cmd); err != nil {
+			return err
+		}
+	}
+	if err := c.endArgs(); err != nil {
+		return err
+	}
+	v := c.sel
+	uids, err := v.resolve(set, cmd.uid)
+	if err != nil {
+		return err
+	}
+	if mods.vanished {
+		if err := c.fetchVanished(set, mods.changedSince); err != nil {
+			return err
+		}
+	}
+	setsSeen := false
+	for _, a := range atts {
+		setsSeen = setsSeen || a.setsSeen()
+	}
+	setsSeen = setsSeen && !v.readOnly
+	for len(uids) > 0 {
+		n := min(len(uids), chunk)
+		batch := uids[:n]
+		uids = uids[n:]
+		metas, err := c.listMetas(v.mbox.ID, batch)
+		if err != nil {
+			return err
+		}
+		seenNow := map[uint32]bool{}
+		if setsSeen {
+			if err := c.markSeen(metas, seenNow); err != nil {
+				return err
+			}
+		}
+		for i := range metas {
+			m := &metas[i]
+			if mods.changedSince > 0 && m.ModSeq <= mods.changedSince {
+				continue
+			}
+			if err := c.writeFetch(cmd, m, atts, seenNow[m.UID], mods.changedSince > 0); err != nil {
+				return err
+			}
+		}
+		if err := c.enc.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// markSeen sets \Seen on the messages of metas that lack it, updating metas.
+func (c *conn) markSeen(metas []store.MessageMeta, seenNow map[uint32]bool) error {
+	var unseen []uint32
+	for i := range metas {
+		if !metas[i].HasFlag(store.FlagSeen) {
+			unseen = append(unseen, metas[i].UID)
+		}
+	}
+	if len(unseen) == 0 {
+		return nil
+	}
+	changed, _, err := c.srv.cfg.Store.UpdateFlags(c.ctx, c.sel.mbox.ID, unseen, store.FlagsAdd, []string{store.FlagSeen}, 0)
+	if err != nil {
+		return err
+	}
+	byUID := map[uint32]store.MessageMeta{}
+	for _, m := range changed {
+		byUID[m.UID] = m
+	}
+	for i := range metas {
+		if m, ok := byUID[metas[i].UID]; ok {
+			metas[i].Flags, metas[i].ModSeq = m.Flags, m.ModSeq
+			seenNow[m.UID] = true
+			c.markReported(m)
+		}
+	}
+	return nil
+}
+
+func (c *conn) markReported(m store.MessageMeta) {
+	if c.sel.reported == nil {
+		c.sel.reported = map[uint32]uint64{}
+	}
+	c.sel.reported[m.UID] = m.ModSeq
+}
+
+// fetchVanished sends "* VANISHED (EARLIER)" for UIDs of set expunged after
+// modseq (RFC 7162 §3.2.6).
+func (c *conn) fetchVanished(set imapmsg.NumSet, since uint64) error {
+	_, vanished, _, err := c.srv.cfg.Store.Changes(c.ctx, c.sel.mbox.ID, since)
+	if err != nil {
+		return err
+	}
+	var out []uint32
+	for _, u := range vanished {
+		if set.Contains(u, c.sel.maxUID()) {
+			out = append(out, u)
+		}
+	}
+	if len(out) > 0 {
+		c.untagged().Raw("VANISHED (EARLIER) ").Raw(imapmsg.NumSetFromNums(out).String()).CRLF()
+	}
+	return nil
+}
+
+// msgData loads a message's bytes and structure on first use.
+type msgData struct {
+	c    *conn
+	meta *store.MessageMeta
+	raw  []byte
+	part *message.Part
+}
+
+func (d *msgData) Raw() ([]byte, error) {
+	if d.raw == nil {
+		b, err := d.c.srv.cfg.Store.MessageBody(d.c.ctx, d.meta.ID)
+		if err != nil {
+			return nil, err
+		}
+		d.raw = b
+	}
+	return d.raw, nil
+}
+
+func (d *msgData) Part() (*message.Part, error) {
+	if d.part == nil {
+		p, err := d.c.srv.cfg.Store.MessagePart(d.c.ctx, d.meta.ID)
+		if err != nil {
+			return nil, err
+		}
+		d.part = p
+	}
+	return d.part, nil
+}
+
+// writeFetch writes one "* n FETCH (...)" response. The message's bytes
+// are loaded before anything is written, so a store error leaves no
+// half-written response.
+func (c *conn) writeFetch(cmd *command, m *store.MessageMeta, atts []fetchAtt, seenNow, withModSeq bool) error {
+	d := &msgData{c: c, meta: m}
+	type item struct {
+		name string
+		data []byte // rendered value
+		lit  int    // 0: data is raw syntax; 1: literal; 8: literal8
+	}
+	var items []item
+	add := func(name string, data []byte, lit int) { items = append(items, item{name, data, lit}) }
+	hasFlags, hasUID, hasModSeq := false, false, false
+	for _, a := range atts {
+		var part *message.Part
+		var raw []byte
+		var err error
+		if a.needsPart() {
+			if part, err = d.Part(); err != nil {
+				return err
+			}
+		}
+		if a.needsBody() {
+			if raw, err = d.Raw(); err != nil {
+				return err
+			}
+		}
+		switch a.kind {
+		case attFlags:
+			hasFlags = true
+		case attUID:
+			hasUID = true
+		case attModSeq:
+			hasModSeq = true
+		case attInternalDate:
+			add("INTERNALDATE", imapmsg.AppendString(nil, imapmsg.FormatInternalDate(m.InternalDate)), 0)
+		case attSize:
+			add("RFC822.SIZE", []byte(uitoa64(m.Size)), 0)
+		case attEnvelope:
+			add("ENVELOPE", imapmsg.AppendEnvelope(nil, part.Envelope), 0)
+		case attBody:
+			add("BODY", imapmsg.AppendBodyStructure(nil, part, false), 0)
+		case attBodyStructure:
+			add("BODYSTRUCTURE", imapmsg.AppendBodyStructure(nil, part, true), 0)
+		case attRFC822:
+			add("RFC822", raw, 1)
+		case attRFC822Header:
+			b, err := imapmsg.SectionBytes(raw, part, imapmsg.Section{Specifier: imapmsg.SpecHeader})
+			if err != nil {
+				return err
+			}
+			add("RFC822.HEADER", b, 1)
+		case attRFC822Text:
+			b, err := imapmsg.SectionBytes(raw, part, imapmsg.Section{Specifier: imapmsg.SpecText})
+			if err != nil {
+				return err
+			}
+			add("RFC822.TEXT", b, 1)
+		case attSection:
+			b, err := imapmsg.SectionBytes(raw, part, a.section)
+			if errors.Is(err, imapmsg.ErrNoSuchPart) {
+				b, err = []byte{}, nil
+			}
+			if err != nil {
+				return err
+			}
+			add("BODY["+a.inner+"]"+origin(a.section), imapmsg.ApplyPartial(b, a.section.Partial), 1)
+		case attBinary:
+			b, err := imapmsg.BinaryBytes(raw, part, a.section.Part)
+			if errors.Is(err, imapmsg.ErrNoSuchPart) {
+				return nof(codeNonExistent, "no such body part")
+			}
+			if err != nil {
+				return err
+			}
+			lit := 1
+			if bytes.IndexByte(b, 0) >= 0 {
+				lit = 8
+			}
+			add("BINARY["+a.inner+"]"+origin(a.section), imapmsg.ApplyPartial(b, a.section.Partial), lit)
+		case attBinarySize:
+			n, err := imapmsg.BinarySize(raw, part, a.section.Part)
+			if errors.Is(err, imapmsg.ErrNoSuchPart) {
+				return nof(codeNonExistent, "no such body part")
+			}
+			if err != nil {
+				return err
+			}
+			add("BINARY.SIZE["+a.inner+"]", []byte(uitoa64(n)), 0)
+		}
+	}
+	c.untagged().Number(c.sel.seq(m.UID)).Raw(" FETCH (")
+	sep := false
+	next := func() {
+		if sep {
+			c.enc.SP()
+		}
+		sep = true
+	}
+	if hasUID || cmd.uid {
+		next()
+		c.enc.Raw("UID ").Number(m.UID)
+	}
+	if hasFlags || seenNow {
+		next()
+		c.writeFlags(m.Flags)
+	}
+	if hasModSeq || withModSeq || (seenNow && c.condstore) {
+		next()
+		c.enc.Raw("MODSEQ (").Number64(m.ModSeq).Raw(")")
+	}
+	for _, it := range items {
+		next()
+		c.enc.Raw(it.name).SP()
+		switch it.lit {
+		case 0:
+			c.enc.RawBytes(it.data)
+		case 1:
+			c.enc.Literal(it.data)
+		case 8:
+			c.enc.Literal8(it.data)
+		}
+	}
+	c.enc.Raw(")\r\n")
+	return nil
+}
+
+func origin(s imapmsg.Section) string {
+	if s.Partial == nil {
+		return ""
+	}
+	return "<" + uitoa(s.Partial.Offset) + ">"
+}
+
+func uitoa64(n int64) string { return strconv.FormatInt(n, 10) }

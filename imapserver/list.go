@@ -1,0 +1,348 @@
+package imapserver
+
+import (
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+type listOpts struct {
+	subscribedOnly, recursive, specialUseOnly bool // selection options
+	retSubscribed, retChildren, retSpecialUse bool // return options
+	statusItems                               []string
+	lsub                                      bool
+}
+
+// cmdList: LIST (RFC 9051 §6.3.9, LIST-EXTENDED RFC 5258, LIST-STATUS RFC
+// 5819, SPECIAL-USE RFC 6154).
+func cmdList(c *conn, cmd *command) error {
+	var o listOpts
+	if err := c.dec.SP(); err != nil {
+		return err
+	}
+	if c.dec.PeekIs('(') {
+		err := c.dec.List(func() error {
+			a, err := c.dec.Atom()
+			switch strings.ToUpper(a) {
+			case "SUBSCRIBED":
+				o.subscribedOnly = true
+			case "RECURSIVEMATCH":
+				o.recursive = true
+			case "SPECIAL-USE":
+				o.specialUseOnly = true
+			case "REMOTE":
+			default:
+				if err == nil {
+					err = badf("", "unknown LIST selection option")
+				}
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if o.recursive && !o.subscribedOnly {
+			return badf("", "RECURSIVEMATCH needs another selection option")
+		}
+		if err := c.dec.SP(); err != nil {
+			return err
+		}
+	}
+	ref, err := c.dec.AString()
+	if err != nil {
+		return err
+	}
+	if err := c.dec.SP(); err != nil {
+		return err
+	}
+	var patterns []string
+	if c.dec.PeekIs('(') {
+		err = c.dec.List(func() error {
+			p, err := c.listPattern()
+			patterns = append(patterns, p)
+			return err
+		})
+	} else {
+		var p string
+		p, err = c.listPattern()
+		patterns = append(patterns, p)
+	}
+	if err != nil {
+		return err
+	}
+	if !c.dec.AtEOL() {
+		if err := c.dec.SP(); err != nil {
+			return err
+		}
+		if err := c.listReturn(&o); err != nil {
+			return err
+		}
+	}
+	if err := c.endArgs(); err != nil {
+		return err
+	}
+	if o.subscribedOnly {
+		o.retSubscribed = true
+	}
+	return c.list(ref, patterns, o)
+}
+
+func (c *conn) listReturn(o *listOpts) error {
+	kw, err := c.dec.Atom()
+	if err != nil {
+		return err
+	}
+	if !strings.EqualFold(kw, "RETURN") {
+		return badf("", "expected RETURN")
+	}
+	if err := c.dec.SP(); err != nil {
+		return err
+	}
+	return c.dec.List(func() error {
+		a, err := c.dec.Atom()
+		if err != nil {
+			return err
+		}
+		switch strings.ToUpper(a) {
+		case "SUBSCRIBED":
+			o.retSubscribed = true
+		case "CHILDREN":
+			o.retChildren = true
+		case "SPECIAL-USE":
+			o.retSpecialUse = true
+		case "STATUS":
+			if err := c.dec.SP(); err != nil {
+				return err
+			}
+			o.statusItems, err = c.statusItems()
+			return err
+		default:
+			return badf("", "unknown LIST return option")
+		}
+		return nil
+	})
+}
+
+func isListChar(b byte) bool { return isAStringCharOrWildcard(b) }
+
+func isAStringCharOrWildcard(b byte) bool {
+	return b == '%' || b == '*' || b == ']' || (b > 0x1f && b < 0x7f && !strings.ContainsRune("(){ \"\\", rune(b)))
+}
+
+func (c *conn) listPattern() (string, error) {
+	if c.dec.PeekIs('"') || c.dec.PeekIs('{') {
+		return c.dec.String()
+	}
+	return c.dec.AtomFunc("mailbox pattern", isListChar)
+}
+
+// cmdLsub: LSUB (RFC 3501 §6.3.9), for IMAP4rev1 sessions only.
+func cmdLsub(c *conn, cmd *command) error {
+	if c.rev2 {
+		return badf("", "LSUB is not part of IMAP4rev2; use LIST (SUBSCRIBED)")
+	}
+	if err := c.dec.SP(); err != nil {
+		return err
+	}
+	ref, err := c.dec.AString()
+	if err != nil {
+		return err
+	}
+	if err := c.dec.SP(); err != nil {
+		return err
+	}
+	pat, err := c.listPattern()
+	if err != nil {
+		return err
+	}
+	if err := c.endArgs(); err != nil {
+		return err
+	}
+	return c.list(ref, []string{pat}, listOpts{subscribedOnly: true, lsub: true})
+}
+
+type listEntry struct {
+	name            string
+	attrs           []string
+	exists          bool
+	mbox            store.Mailbox
+	childSubscribed bool
+}
+
+func (c *conn) list(ref string, patterns []string, o listOpts) error {
+	if len(patterns) == 1 && patterns[0] == "" {
+		// The hierarchy delimiter and root (RFC 9051 §6.3.9).
+		c.untagged().Raw(`LIST (\Noselect) "/" ""`).CRLF()
+		return nil
+	}
+	var res []*regexp.Regexp
+	for _, p := range patterns {
+		res = append(res, patternRegexp(c.decodeNameRaw(ref+p)))
+	}
+	match := func(name string) bool {
+		for _, re := range res {
+			if re.MatchString(name) {
+				return true
+			}
+		}
+		return false
+	}
+	st := c.srv.cfg.Store
+	mboxes, err := st.Mailboxes(c.ctx, c.acct.ID)
+	if err != nil {
+		return err
+	}
+	subs, err := st.Subscriptions(c.ctx, c.acct.ID)
+	if err != nil {
+		return err
+	}
+	subscribed := map[string]bool{}
+	for _, s := range subs {
+		subscribed[store.CanonicalMailboxName(s)] = true
+	}
+	byName := map[string]store.Mailbox{}
+	var names []string
+	for _, m := range mboxes {
+		byName[m.Name] = m
+		names = append(names, m.Name)
+	}
+	hasChildren := func(name string) bool {
+		for _, n := range names {
+			if strings.HasPrefix(n, name+"/") {
+				return true
+			}
+		}
+		return false
+	}
+	// Candidates: existing mailboxes, their non-existent parents, and
+	// subscribed names that no longer exist.
+	cand := map[string]bool{}
+	for _, n := range names {
+		cand[n] = true
+		for i := strings.IndexByte(n, '/'); i > 0; i = nextSlash(n, i) {
+			cand[n[:i]] = true
+		}
+	}
+	if o.subscribedOnly {
+		for s := range subscribed {
+			cand[s] = true
+		}
+	}
+	var entries []listEntry
+	for name := range cand {
+		mb, exists := byName[name]
+		e := listEntry{name: name, exists: exists, mbox: mb}
+		if o.subscribedOnly && !subscribed[name] {
+			if !o.recursive {
+				continue
+			}
+			// RECURSIVEMATCH: parents of subscribed mailboxes, with CHILDINFO.
+			for s := range subscribed {
+				if strings.HasPrefix(s, name+"/") {
+					e.childSubscribed = true
+				}
+			}
+			if !e.childSubscribed {
+				continue
+			}
+		}
+		if !match(name) {
+			continue
+		}
+		if o.specialUseOnly && mb.SpecialUse == "" {
+			continue
+		}
+		if !exists && !hasChildren(name) && !o.subscribedOnly {
+			continue
+		}
+		switch {
+		case !exists && o.lsub:
+			e.attrs = append(e.attrs, `\Noselect`)
+		case !exists:
+			e.attrs = append(e.attrs, `\NonExistent`)
+		}
+		if !o.lsub {
+			if hasChildren(name) {
+				e.attrs = append(e.attrs, `\HasChildren`)
+			} else {
+				e.attrs = append(e.attrs, `\HasNoChildren`)
+			}
+			if o.retSubscribed && subscribed[name] {
+				e.attrs = append(e.attrs, `\Subscribed`)
+			}
+			if mb.SpecialUse != "" {
+				e.attrs = append(e.attrs, mb.SpecialUse)
+			}
+		}
+		entries = append(entries, e)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
+	for _, e := range entries {
+		c.writeListEntry(e, o)
+		if len(o.statusItems) > 0 && e.exists {
+			s, err := st.MailboxStatus(c.ctx, e.mbox.ID)
+			if err != nil {
+				return err
+			}
+			c.writeStatusResp(e.name, o.statusItems, s)
+		}
+	}
+	return nil
+}
+
+func nextSlash(s string, i int) int {
+	j := strings.IndexByte(s[i+1:], '/')
+	if j < 0 {
+		return -1
+	}
+	return i + 1 + j
+}
+
+func (c *conn) writeListEntry(e listEntry, o listOpts) {
+	kind := "LIST"
+	if o.lsub {
+		kind = "LSUB"
+	}
+	c.untagged().Raw(kind).Raw(" (").Raw(strings.Join(slices.Compact(e.attrs), " ")).Raw(`) "/" `)
+	c.enc.AString(c.encodeName(e.name))
+	if e.childSubscribed && o.recursive {
+		c.enc.Raw(` ("CHILDINFO" ("SUBSCRIBED"))`)
+	}
+	c.enc.CRLF()
+}
+
+// decodeNameRaw decodes a pattern like a mailbox name but keeps wildcards.
+func (c *conn) decodeNameRaw(p string) string {
+	if !c.rev2 {
+		if dec, err := decodeMUTF7(p); err == nil {
+			p = dec
+		}
+	}
+	// INBOX is case-insensitive, also as the first level of a pattern.
+	if len(p) >= 5 && strings.EqualFold(p[:5], store.Inbox) && (len(p) == 5 || p[5] == '/') {
+		p = store.Inbox + p[5:]
+	}
+	return p
+}
+
+// patternRegexp turns a LIST pattern into a regexp: "*" matches anything,
+// "%" anything but the delimiter.
+func patternRegexp(p string) *regexp.Regexp {
+	var sb strings.Builder
+	sb.WriteString("^")
+	for _, r := range p {
+		switch r {
+		case '*':
+			sb.WriteString(".*")
+		case '%':
+			sb.WriteString("[^/]*")
+		default:
+			sb.WriteString(regexp.QuoteMeta(string(r)))
+		}
+	}
+	sb.WriteString("$")
+	return regexp.MustCompile(sb.String())
+}

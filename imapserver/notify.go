@@ -1,0 +1,145 @@
+package imapserver
+
+import (
+	"slices"
+
+	"github.com/mailroom/mailroom/imapserver/imapmsg"
+	"github.com/mailroom/mailroom/store"
+)
+
+// pendingChange drains the change feed without blocking and reports
+// whether the selected mailbox may have changed.
+func (c *conn) pendingChange() bool {
+	changed := false
+	for {
+		select {
+		case ch, ok := <-c.changes:
+			if !ok {
+				return changed
+			}
+			if c.sel == nil || ch.MailboxID == 0 || ch.MailboxID == c.sel.mbox.ID {
+				changed = true
+			}
+			continue
+		default:
+		}
+		return changed
+	}
+}
+
+// sync brings the session's view up to date and writes the untagged
+// EXISTS, FETCH and (when allowed) EXPUNGE/VANISHED responses. It reads
+// from the store first and writes afterwards.
+func (c *conn) sync(allowExpunge bool) error {
+	return c.syncForce(c.pendingChange(), allowExpunge)
+}
+
+func (c *conn) syncForce(changed, allowExpunge bool) error {
+	v := c.sel
+	if v == nil {
+		return nil
+	}
+	defer func() { v.reported = nil }()
+	var metas []store.MessageMeta
+	var vanished []uint32
+	if changed {
+		var highest uint64
+		var err error
+		metas, vanished, highest, err = c.srv.cfg.Store.Changes(c.ctx, v.mbox.ID, v.modseq)
+		if err != nil {
+			return err
+		}
+		for _, u := range vanished {
+			if v.seq(u) != 0 && !slices.Contains(v.expunged, u) {
+				v.expunged = append(v.expunged, u)
+			}
+		}
+		slices.Sort(v.expunged)
+		if highest > v.modseq {
+			v.modseq = highest
+		}
+	}
+	if allowExpunge && len(v.expunged) > 0 {
+		c.announceExpunged(v.expunged)
+	}
+	slices.SortFunc(metas, func(a, b store.MessageMeta) int { return cmpUint32(a.UID, b.UID) })
+	added := false
+	var flagChanges []store.MessageMeta
+	for _, m := range metas {
+		if slices.Contains(vanished, m.UID) {
+			continue
+		}
+		switch {
+		case m.UID > v.maxUID():
+			v.uids = append(v.uids, m.UID)
+			added = true
+		case v.seq(m.UID) != 0:
+			if ms, ok := v.reported[m.UID]; ok && ms >= m.ModSeq {
+				continue
+			}
+			flagChanges = append(flagChanges, m)
+		}
+	}
+	if added {
+		c.untagged().Number(uint32(len(v.uids))).Raw(" EXISTS\r\n")
+	}
+	for _, m := range flagChanges {
+		c.untagged().Number(v.seq(m.UID)).Raw(" FETCH (UID ").Number(m.UID).Raw(" ")
+		c.writeFlags(m.Flags)
+		if c.condstore {
+			c.enc.Raw(" MODSEQ (").Number64(m.ModSeq).Raw(")")
+		}
+		c.enc.Raw(")\r\n")
+	}
+	return nil
+}
+
+// announceExpunged sends EXPUNGE (or VANISHED with QRESYNC) for uids and
+// removes them from the view.
+func (c *conn) announceExpunged(uids []uint32) {
+	v := c.sel
+	uids = slices.Clone(uids)
+	if c.qresync {
+		var present []uint32
+		for _, u := range uids {
+			if v.seq(u) != 0 {
+				present = append(present, u)
+			}
+			v.remove(u)
+		}
+		if len(present) > 0 {
+			c.untagged().Raw("VANISHED ").Raw(imapmsg.NumSetFromNums(present).String()).CRLF()
+		}
+		return
+	}
+	// Highest first, so that each sequence number is still valid when sent.
+	slices.Sort(uids)
+	for i := len(uids) - 1; i >= 0; i-- {
+		if s := v.seq(uids[i]); s != 0 {
+			c.untagged().Number(s).Raw(" EXPUNGE\r\n")
+		}
+		v.remove(uids[i])
+	}
+}
+
+func cmpUint32(a, b uint32) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// writeFlags writes "FLAGS (...)".
+func (c *conn) writeFlags(flags []string) {
+	c.enc.Raw("FLAGS (")
+	for i, f := range flags {
+		if i > 0 {
+			c.enc.SP()
+		}
+		c.enc.Atom(f)
+	}
+	c.enc.Raw(")")
+}

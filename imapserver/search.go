@@ -1,0 +1,197 @@
+package imapserver
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mailroom/mailroom/imapserver/imapmsg"
+	"github.com/mailroom/mailroom/store"
+)
+
+type searchReturn struct {
+	min, max, count, all, save bool
+	given                      bool // RETURN was present: answer ESEARCH
+}
+
+// cmdSearch: SEARCH and UID SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731,
+// SEARCHRES RFC 5182, MODSEQ RFC 7162 §3.1.5).
+func cmdSearch(c *conn, cmd *command) error {
+	if err := c.dec.SP(); err != nil {
+		return err
+	}
+	var ret searchReturn
+	var key imapmsg.Key
+	err := func() error {
+		if err := c.searchPrefix(&ret); err != nil {
+			return err
+		}
+		var err error
+		key, err = c.searchKeys()
+		if err != nil {
+			return err
+		}
+		return c.endArgs()
+	}()
+	if err != nil {
+		if ret.save {
+			c.sel.saved = nil
+		}
+		return err
+	}
+	v := c.sel
+	env := imapmsg.MatchEnv{MaxSeq: uint32(len(v.uids)), MaxUID: v.maxUID(), Saved: imapmsg.NumSetFromNums(v.saved), Location: time.Local}
+	var matched []uint32
+	var highest uint64
+	for start := 0; start < len(v.uids); start += chunk {
+		batch := v.uids[start:min(start+chunk, len(v.uids))]
+		metas, err := c.listMetas(v.mbox.ID, batch)
+		if err != nil {
+			return err
+		}
+		for i := range metas {
+			m := &searchMsg{msgData: msgData{c: c, meta: &metas[i]}, seq: v.seq(metas[i].UID)}
+			ok, err := imapmsg.Match(key, m, env)
+			if err != nil {
+				return err
+			}
+			if ok {
+				matched = append(matched, metas[i].UID)
+				highest = max(highest, metas[i].ModSeq)
+			}
+		}
+	}
+	if !imapmsg.UsesModSeq(key) {
+		highest = 0
+	}
+	if ret.save {
+		saved := matched
+		if len(matched) > 0 && (ret.min || ret.max) && !ret.all && !ret.count {
+			saved = nil
+			if ret.min {
+				saved = append(saved, matched[0])
+			}
+			if ret.max && (!ret.min || len(matched) > 1) {
+				saved = append(saved, matched[len(matched)-1])
+			}
+		}
+		v.saved = slices.Clone(saved)
+	}
+	nums := matched
+	if !cmd.uid {
+		nums = make([]uint32, len(matched))
+		for i, u := range matched {
+			nums[i] = v.seq(u)
+		}
+	}
+	if !ret.given && !c.rev2 {
+		c.untagged().Raw("SEARCH")
+		for _, n := range nums {
+			c.enc.SP().Number(n)
+		}
+		if highest > 0 && len(nums) > 0 {
+			c.enc.Raw(" (MODSEQ ").Number64(highest).Raw(")")
+		}
+		c.enc.CRLF()
+		return nil
+	}
+	if ret.save && !ret.min && !ret.max && !ret.count && !ret.all {
+		return nil // SAVE alone: no ESEARCH (RFC 5182 §2.4)
+	}
+	if !ret.min && !ret.max && !ret.count && !ret.all {
+		ret.all = true
+	}
+	c.untagged().Raw("ESEARCH (TAG ").Quoted(cmd.tag).Raw(")")
+	if cmd.uid {
+		c.enc.Raw(" UID")
+	}
+	if len(nums) > 0 {
+		if ret.min {
+			c.enc.Raw(" MIN ").Number(nums[0])
+		}
+		if ret.max {
+			c.enc.Raw(" MAX ").Number(nums[len(nums)-1])
+		}
+	}
+	if ret.count {
+		c.enc.Raw(" COUNT ").Number(uint32(len(nums)))
+	}
+	if ret.all && len(nums) > 0 {
+		c.enc.Raw(" ALL ").Raw(imapmsg.NumSetFromNums(nums).String())
+	}
+	if highest > 0 && len(nums) > 0 {
+		c.enc.Raw(" MODSEQ ").Number64(highest)
+	}
+	c.enc.CRLF()
+	return nil
+}
+
+// searchPrefix reads "[RETURN (opts) SP] [CHARSET charset SP]".
+func (c *conn) searchPrefix(ret *searchReturn) error {
+	for i := 0; i < 2; i++ {
+		b, err := c.dec.Peek()
+		if err != nil {
+			return err
+		}
+		if b != 'R' && b != 'r' && b != 'C' && b != 'c' {
+			return nil
+		}
+		// Peek the word without consuming a search key like "RECENT".
+		word, _ := c.br.Peek(8)
+		w := strings.ToUpper(string(word))
+		switch {
+		case strings.HasPrefix(w, "RETURN ") && !ret.given:
+			c.dec.Atom()
+			c.dec.SP()
+			ret.given = true
+			err := c.dec.List(func() error {
+				a, err := c.dec.Atom()
+				switch strings.ToUpper(a) {
+				case "MIN":
+					ret.min = true
+				case "MAX":
+					ret.max = true
+				case "COUNT":
+					ret.count = true
+				case "ALL":
+					ret.all = true
+				case "SAVE":
+					ret.save = true
+				default:
+					if err == nil {
+						err = badf("", "unknown search return option")
+					}
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		case strings.HasPrefix(w, "CHARSET "):
+			c.dec.Atom()
+			c.dec.SP()
+			cs, err := c.dec.AString()
+			if err != nil {
+				return err
+			}
+			if !strings.EqualFold(cs, "UTF-8") && !strings.EqualFold(cs, "US-ASCII") {
+				return nof(codeBadCharset+" (UTF-8 US-ASCII)", "unsupported charset")
+			}
+		default:
+			return nil
+		}
+		if err := c.dec.SP(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// searchMsg is a message as imapmsg.Match sees it.
+type searchMsg struct {
+	msgData
+	seq uint32
+}
+
+func (m *searchMsg) SeqNum() uint32           { return m.seq }
+func (m *searchMsg) Meta() *store.MessageMeta { return m.meta }

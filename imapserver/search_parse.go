@@ -1,0 +1,163 @@
+package imapserver
+
+import (
+	"strings"
+
+	"github.com/mailroom/mailroom/imapserver/imapmsg"
+)
+
+// searchKeys reads one or more search keys up to the end of the line; more
+// than one is an implicit AND.
+func (c *conn) searchKeys() (imapmsg.Key, error) {
+	var keys []imapmsg.Key
+	for {
+		k, err := c.searchKey(0)
+		if err != nil {
+			return k, err
+		}
+		keys = append(keys, k)
+		if c.dec.AtEOL() {
+			break
+		}
+		if err := c.dec.SP(); err != nil {
+			return k, err
+		}
+	}
+	if len(keys) == 1 {
+		return keys[0], nil
+	}
+	return imapmsg.Key{Op: imapmsg.KeyAnd, Children: keys}, nil
+}
+
+var simpleKeys = map[string]imapmsg.Op{
+	"ALL": imapmsg.KeyAll, "ANSWERED": imapmsg.KeyAnswered, "DELETED": imapmsg.KeyDeleted,
+	"DRAFT": imapmsg.KeyDraft, "FLAGGED": imapmsg.KeyFlagged, "SEEN": imapmsg.KeySeen,
+	"UNANSWERED": imapmsg.KeyUnanswered, "UNDELETED": imapmsg.KeyUndeleted, "UNDRAFT": imapmsg.KeyUndraft,
+	"UNFLAGGED": imapmsg.KeyUnflagged, "UNSEEN": imapmsg.KeyUnseen, "NEW": imapmsg.KeyNew,
+	"OLD": imapmsg.KeyOld, "RECENT": imapmsg.KeyRecent,
+}
+
+var stringKeys = map[string]imapmsg.Op{
+	"BCC": imapmsg.KeyBcc, "CC": imapmsg.KeyCc, "FROM": imapmsg.KeyFrom, "TO": imapmsg.KeyTo,
+	"SUBJECT": imapmsg.KeySubject, "BODY": imapmsg.KeyBody, "TEXT": imapmsg.KeyText,
+}
+
+var dateKeys = map[string]imapmsg.Op{
+	"BEFORE": imapmsg.KeyBefore, "ON": imapmsg.KeyOn, "SINCE": imapmsg.KeySince,
+	"SENTBEFORE": imapmsg.KeySentBefore, "SENTON": imapmsg.KeySentOn, "SENTSINCE": imapmsg.KeySentSince,
+}
+
+const maxSearchDepth = 50
+
+func (c *conn) searchKey(depth int) (imapmsg.Key, error) {
+	var k imapmsg.Key
+	if depth > maxSearchDepth {
+		return k, badf("", "search key nested too deeply")
+	}
+	if c.dec.PeekIs('(') {
+		k.Op = imapmsg.KeyAnd
+		err := c.dec.List(func() error {
+			sub, err := c.searchKey(depth + 1)
+			k.Children = append(k.Children, sub)
+			return err
+		})
+		if err == nil && len(k.Children) == 0 {
+			err = badf("", "empty search key list")
+		}
+		return k, err
+	}
+	if b, err := c.dec.Peek(); err == nil && (b >= '0' && b <= '9' || b == '*' || b == '$') {
+		set, err := c.numSetArg()
+		return imapmsg.Key{Op: imapmsg.KeySeqSet, Set: set}, err
+	}
+	name, err := c.dec.Atom()
+	if err != nil {
+		return k, err
+	}
+	name = strings.ToUpper(name)
+	if op, ok := simpleKeys[name]; ok {
+		return imapmsg.Key{Op: op}, nil
+	}
+	if err := c.dec.SP(); err != nil {
+		return k, err
+	}
+	if op, ok := stringKeys[name]; ok {
+		s, err := c.dec.AString()
+		return imapmsg.Key{Op: op, Value: s}, err
+	}
+	if op, ok := dateKeys[name]; ok {
+		s, err := c.dec.AString()
+		if err != nil {
+			return k, err
+		}
+		t, err := imapmsg.ParseDate(s)
+		if err != nil {
+			return k, badf("", "invalid date")
+		}
+		return imapmsg.Key{Op: op, Date: t}, nil
+	}
+	switch name {
+	case "KEYWORD", "UNKEYWORD":
+		f, err := c.dec.AtomFunc("keyword", isFlagChar)
+		k.Op, k.Value = imapmsg.KeyKeyword, f
+		if name == "UNKEYWORD" {
+			k.Op = imapmsg.KeyUnkeyword
+		}
+		return k, err
+	case "HEADER":
+		if k.Field, err = c.dec.AString(); err != nil {
+			return k, err
+		}
+		if err := c.dec.SP(); err != nil {
+			return k, err
+		}
+		k.Op = imapmsg.KeyHeader
+		k.Value, err = c.dec.AString()
+		return k, err
+	case "LARGER", "SMALLER":
+		k.Op = imapmsg.KeyLarger
+		if name == "SMALLER" {
+			k.Op = imapmsg.KeySmaller
+		}
+		k.Number, err = c.dec.Number64()
+		return k, err
+	case "UID":
+		k.Op = imapmsg.KeyUID
+		k.Set, err = c.numSetArg()
+		return k, err
+	case "NOT":
+		sub, err := c.searchKey(depth + 1)
+		return imapmsg.Key{Op: imapmsg.KeyNot, Children: []imapmsg.Key{sub}}, err
+	case "OR":
+		a, err := c.searchKey(depth + 1)
+		if err != nil {
+			return k, err
+		}
+		if err := c.dec.SP(); err != nil {
+			return k, err
+		}
+		b, err := c.searchKey(depth + 1)
+		return imapmsg.Key{Op: imapmsg.KeyOr, Children: []imapmsg.Key{a, b}}, err
+	case "MODSEQ":
+		// MODSEQ [entry-name SP entry-type-req SP] mod-sequence-valzer
+		k.Op = imapmsg.KeyModSeq
+		c.condstore = true
+		if c.dec.PeekIs('"') {
+			if k.Field, err = c.dec.Quoted(); err != nil {
+				return k, err
+			}
+			if err := c.dec.SP(); err != nil {
+				return k, err
+			}
+			if k.Value, err = c.dec.Atom(); err != nil {
+				return k, err
+			}
+			if err := c.dec.SP(); err != nil {
+				return k, err
+			}
+		}
+		k.Number, err = c.dec.Number64()
+		return k, err
+	}
+	return k, badf("", "unknown search key %s", sanitize(name))
+}

@@ -1,0 +1,256 @@
+package imapserver
+
+import (
+	"strings"
+
+	"github.com/mailroom/mailroom/imapserver/imapmsg"
+	"github.com/mailroom/mailroom/store"
+)
+
+// Flags every mailbox supports (RFC 9051 §2.3.2); keywords are allowed too.
+const (
+	mailboxFlags   = `\Answered \Flagged \Deleted \Seen \Draft`
+	permanentFlags = `\Answered \Flagged \Deleted \Seen \Draft \*`
+)
+
+type qresyncParams struct {
+	uidValidity uint32
+	modseq      uint64
+	knownUIDs   *imapmsg.NumSet
+}
+
+// cmdSelect: SELECT and EXAMINE (RFC 9051 §6.3.2-3) with the CONDSTORE and
+// QRESYNC select parameters (RFC 7162 §3.1.8, §3.2.5).
+func cmdSelect(c *conn, cmd *command) error {
+	if err := c.dec.SP(); err != nil {
+		return err
+	}
+	name, err := c.mailboxArg()
+	if err != nil {
+		return err
+	}
+	var qr *qresyncParams
+	if !c.dec.AtEOL() {
+		if err := c.dec.SP(); err != nil {
+			return err
+		}
+		err := c.dec.List(func() error {
+			p, err := c.dec.Atom()
+			if err != nil {
+				return err
+			}
+			switch strings.ToUpper(p) {
+			case "CONDSTORE":
+				c.condstore = true
+				return nil
+			case "QRESYNC":
+				if !c.qresync {
+					return badf(codeClientBug, "QRESYNC not enabled")
+				}
+				if err := c.dec.SP(); err != nil {
+					return err
+				}
+				qr, err = c.parseQresync()
+				return err
+			}
+			return badf("", "unknown select parameter")
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := c.endArgs(); err != nil {
+		return err
+	}
+	if c.sel != nil {
+		c.sel = nil
+		c.state = stateAuth
+		if c.qresync || c.rev2 {
+			c.untagged().Raw("OK [").Raw(codeClosed).Raw("] previous mailbox closed\r\n")
+		}
+	}
+	st := c.srv.cfg.Store
+	mb, err := st.MailboxByName(c.ctx, c.acct.ID, name)
+	if err != nil {
+		return err
+	}
+	status, err := st.MailboxStatus(c.ctx, mb.ID)
+	if err != nil {
+		return err
+	}
+	uids, err := st.MessageUIDs(c.ctx, mb.ID)
+	if err != nil {
+		return err
+	}
+	// Drop wake-ups from before this snapshot; Changes catches up anyway.
+	c.pendingChange()
+	v := &view{mbox: mb, readOnly: cmd.name == "EXAMINE", uids: uids, modseq: status.HighestModSeq}
+
+	c.untagged().Raw("FLAGS (").Raw(mailboxFlags).Raw(")\r\n")
+	c.untagged().Number(uint32(len(uids))).Raw(" EXISTS\r\n")
+	if !c.rev2 {
+		c.untagged().Raw("0 RECENT\r\n")
+	}
+	c.untagged().Raw("OK [UIDVALIDITY ").Number(status.UIDValidity).Raw("] UIDs valid\r\n")
+	c.untagged().Raw("OK [UIDNEXT ").Number(status.UIDNext).Raw("] predicted next UID\r\n")
+	if v.readOnly {
+		c.untagged().Raw("OK [PERMANENTFLAGS ()] read-only\r\n")
+	} else {
+		c.untagged().Raw("OK [PERMANENTFLAGS (").Raw(permanentFlags).Raw(")] flags permitted\r\n")
+	}
+	c.untagged().Raw("OK [HIGHESTMODSEQ ").Number64(status.HighestModSeq).Raw("] highest\r\n")
+	if c.rev2 {
+		c.untagged().Raw("LIST () \"/\" ")
+		c.enc.AString(c.encodeName(mb.Name)).CRLF()
+	}
+	c.sel = v
+	c.state = stateSelected
+	if qr != nil && qr.uidValidity == status.UIDValidity {
+		if err := c.qresyncSelect(qr); err != nil {
+			return err
+		}
+	}
+	if v.readOnly {
+		c.okCode = codeReadOnly
+	} else {
+		c.okCode = codeReadWrite
+	}
+	return nil
+}
+
+// parseQresync parses "(uidvalidity modseq [known-uids] [seq-match-data])".
+func (c *conn) parseQresync() (*qresyncParams, error) {
+	qr := &qresyncParams{}
+	if err := c.dec.Expect('('); err != nil {
+		return nil, err
+	}
+	var err error
+	if qr.uidValidity, err = c.dec.Number(); err != nil {
+		return nil, err
+	}
+	if err := c.dec.SP(); err != nil {
+		return nil, err
+	}
+	if qr.modseq, err = c.dec.Number64(); err != nil {
+		return nil, err
+	}
+	if c.dec.PeekIs(' ') {
+		c.dec.SP()
+		if !c.dec.PeekIs('(') {
+			set, err := c.numSetArg()
+			if err != nil {
+				return nil, err
+			}
+			qr.knownUIDs = &set
+			if c.dec.PeekIs(' ') {
+				c.dec.SP()
+			}
+		}
+		if c.dec.PeekIs('(') {
+			// seq-match-data: an optimization the server may ignore.
+			if err := c.dec.List(func() error { _, err := c.numSetArg(); return err }); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := c.dec.Expect(')'); err != nil {
+		return nil, err
+	}
+	return qr, nil
+}
+
+// qresyncSelect reports what changed since the client's modseq: VANISHED
+// (EARLIER) for expunged UIDs, then FETCH for changed messages.
+func (c *conn) qresyncSelect(qr *qresyncParams) error {
+	v := c.sel
+	changed, vanished, _, err := c.srv.cfg.Store.Changes(c.ctx, v.mbox.ID, qr.modseq)
+	if err != nil {
+		return err
+	}
+	var gone []uint32
+	for _, u := range vanished {
+		if qr.knownUIDs == nil || qr.knownUIDs.Contains(u, ^uint32(0)) {
+			gone = append(gone, u)
+		}
+	}
+	if len(gone) > 0 {
+		c.untagged().Raw("VANISHED (EARLIER) ").Raw(imapmsg.NumSetFromNums(gone).String()).CRLF()
+	}
+	for _, m := range changed {
+		if m.ModSeq > v.modseq {
+			continue // later than the snapshot: sync reports it
+		}
+		s := v.seq(m.UID)
+		if s == 0 {
+			continue
+		}
+		c.untagged().Number(s).Raw(" FETCH (UID ").Number(m.UID).Raw(" ")
+		c.writeFlags(m.Flags)
+		c.enc.Raw(" MODSEQ (").Number64(m.ModSeq).Raw("))\r\n")
+	}
+	return nil
+}
+
+// cmdClose: CLOSE expunges \Deleted messages silently (read-write only) and
+// deselects; UNSELECT (RFC 3691) only deselects.
+func cmdClose(c *conn, cmd *command) error {
+	if err := c.endArgs(); err != nil {
+		return err
+	}
+	v := c.sel
+	c.sel = nil
+	c.state = stateAuth
+	if cmd.name == "CLOSE" && !v.readOnly {
+		if _, err := c.srv.cfg.Store.Expunge(c.ctx, v.mbox.ID, nil, true); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mailboxArg reads a mailbox name and returns it in store form (UTF-8,
+// INBOX canonical). IMAP4rev1 clients send modified UTF-7.
+func (c *conn) mailboxArg() (string, error) {
+	raw, err := c.dec.AString()
+	if err != nil {
+		return "", err
+	}
+	return c.decodeName(raw), nil
+}
+
+func (c *conn) decodeName(raw string) string {
+	name := raw
+	if !c.rev2 {
+		if dec, err := decodeMUTF7(raw); err == nil {
+			name = dec
+		}
+	}
+	return store.CanonicalMailboxName(name)
+}
+
+func (c *conn) encodeName(name string) string {
+	if c.rev2 {
+		return name
+	}
+	return encodeMUTF7(name)
+}
+
+// numSetArg reads a sequence set or UID set.
+func (c *conn) numSetArg() (imapmsg.NumSet, error) {
+	s, err := c.dec.AtomFunc("sequence set", isSeqSetChar)
+	if err != nil {
+		return imapmsg.NumSet{}, err
+	}
+	set, err := imapmsg.ParseNumSet(s)
+	if err != nil {
+		return set, badf("", "invalid sequence set")
+	}
+	if set.Saved && c.sel == nil {
+		return set, badf("", "no saved search result")
+	}
+	return set, nil
+}
+
+func isSeqSetChar(b byte) bool {
+	return (b >= '0' && b <= '9') || b == ':' || b == ',' || b == '*' || b == '$'
+}

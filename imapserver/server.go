@@ -1,0 +1,240 @@
+// Package imapserver is mailroom's IMAP server (RFC 9051 IMAP4rev2 and
+// RFC 3501 IMAP4rev1, with CONDSTORE/QRESYNC, IDLE, MOVE, UIDPLUS, ESEARCH,
+// LIST-EXTENDED and friends).
+//
+// Rules:
+//   - One goroutine per connection; IDLE adds a short-lived reader.
+//   - Never write to the network while inside a store call: metadata is
+//     read in chunks into memory, then written.
+//   - Other sessions' changes arrive through Store.Watch and are read with
+//     Store.Changes; EXPUNGE responses are deferred during FETCH, STORE and
+//     SEARCH (RFC 9051 §7.5.1).
+package imapserver
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/imapserver/imapwire"
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+// Store is what the IMAP server needs from the mail store.
+type Store interface {
+	Mailboxes(ctx context.Context, accountID int64) ([]store.Mailbox, error)
+	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
+	MailboxByID(ctx context.Context, mailboxID int64) (store.Mailbox, error)
+	CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (store.Mailbox, error)
+	DeleteMailbox(ctx context.Context, accountID int64, name string) error
+	RenameMailbox(ctx context.Context, accountID int64, from, to string) error
+	Subscriptions(ctx context.Context, accountID int64) ([]string, error)
+	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
+	MailboxStatus(ctx context.Context, mailboxID int64) (store.MailboxStatus, error)
+
+	Append(ctx context.Context, mailboxID int64, msgs []store.NewMessage) (uidValidity uint32, uids []uint32, err error)
+	MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, error)
+	ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error
+	MessageBody(ctx context.Context, messageID int64) ([]byte, error)
+	MessagePart(ctx context.Context, messageID int64) (*message.Part, error)
+	UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error)
+	Expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) ([]uint32, error)
+	Copy(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (uint32, []store.UIDPair, error)
+	Move(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (uint32, []store.UIDPair, error)
+	Changes(ctx context.Context, mailboxID int64, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error)
+	Watch(accountID int64) (changes <-chan store.Change, cancel func())
+}
+
+var _ Store = (store.Store)(nil)
+
+// Config configures a Server.
+type Config struct {
+	Hostname string
+	Store    Store
+	Auth     *auth.Authenticator
+	Logger   *slog.Logger
+	Now      func() time.Time
+
+	// MaxLineLength bounds a command line (literals excluded); default 64 KiB.
+	MaxLineLength int
+	// MaxLiteralSize bounds one literal and so one APPENDed message
+	// (advertised as APPENDLIMIT); default 50 MiB.
+	MaxLiteralSize int64
+	// IdleTimeout is the autologout timer of an authenticated connection
+	// (RFC 9051 §5.4: at least 30 minutes); default 30 min. Before login
+	// the timer is at most 5 minutes.
+	IdleTimeout time.Duration
+	// AllowPlaintextAuth reports whether LOGIN/AUTHENTICATE may be used
+	// without TLS from a client address; default auth.IsLoopback.
+	AllowPlaintextAuth func(net.Addr) bool
+	// TLSConfig enables STARTTLS when set (not implemented yet; not
+	// advertised).
+	TLSConfig *tls.Config
+}
+
+const (
+	preAuthTimeout = 5 * time.Minute
+	writeTimeout   = 5 * time.Minute
+)
+
+// Server serves IMAP connections.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	shutdown chan struct{}
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	closing   bool
+	wg        sync.WaitGroup
+}
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("imapserver: server closed")
+
+// New returns a Server; zero Config fields get their defaults.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.MaxLineLength <= 0 {
+		cfg.MaxLineLength = imapwire.DefaultMaxLineLength
+	}
+	if cfg.MaxLiteralSize <= 0 {
+		cfg.MaxLiteralSize = imapwire.DefaultMaxLiteralSize
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 30 * time.Minute
+	}
+	if cfg.AllowPlaintextAuth == nil {
+		cfg.AllowPlaintextAuth = auth.IsLoopback
+	}
+	return &Server{
+		cfg:       cfg,
+		log:       cfg.Logger,
+		shutdown:  make(chan struct{}),
+		listeners: make(map[net.Listener]struct{}),
+		conns:     make(map[*conn]struct{}),
+	}
+}
+
+// Serve accepts connections on l until Shutdown; it returns ErrServerClosed
+// after Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return ErrServerClosed
+	}
+	s.listeners[l] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, l)
+		s.mu.Unlock()
+	}()
+	var delay time.Duration
+	for {
+		nc, err := l.Accept()
+		if err != nil {
+			select {
+			case <-s.shutdown:
+				return ErrServerClosed
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		c := newConn(s, nc)
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			nc.Close()
+			return ErrServerClosed
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			c.serve()
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Shutdown stops accepting connections, tells connected clients BYE at their
+// next command boundary (at once when idle), and waits for them to end or
+// for ctx, after which remaining connections are closed.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.closing {
+		s.closing = true
+		close(s.shutdown)
+	}
+	for l := range s.listeners {
+		l.Close()
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s.poke()
+		select {
+		case <-done:
+			return nil
+		case <-ctx.Done():
+			s.mu.Lock()
+			for c := range s.conns {
+				c.nc.Close()
+			}
+			s.mu.Unlock()
+			<-done
+			return ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// poke wakes connections blocked reading a command so they see the shutdown.
+func (s *Server) poke() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+func (s *Server) shuttingDown() bool {
+	select {
+	case <-s.shutdown:
+		return true
+	default:
+		return false
+	}
+}

@@ -1,0 +1,98 @@
+package imapserver
+
+import (
+	"slices"
+	"sort"
+
+	"github.com/mailroom/mailroom/imapserver/imapmsg"
+	"github.com/mailroom/mailroom/store"
+)
+
+// view is a session's picture of its selected mailbox: the UIDs in sequence
+// order and the modseq up to which changes have been taken in. Each session
+// has its own; it changes only at the moments the session reports changes.
+type view struct {
+	mbox     store.Mailbox
+	readOnly bool
+	uids     []uint32 // ascending; index+1 is the sequence number
+	modseq   uint64   // changes up to here are known
+	expunged []uint32 // vanished UIDs still in uids, not yet announced
+	saved    []uint32 // SEARCHRES "$" (RFC 5182), as UIDs
+	// reported holds flag changes this session already sent during the
+	// current command (its own STORE), so sync does not repeat them.
+	reported map[uint32]uint64
+}
+
+// seq returns the sequence number of uid, or 0.
+func (v *view) seq(uid uint32) uint32 {
+	i, ok := slices.BinarySearch(v.uids, uid)
+	if !ok {
+		return 0
+	}
+	return uint32(i + 1)
+}
+
+func (v *view) maxUID() uint32 {
+	if len(v.uids) == 0 {
+		return 0
+	}
+	return v.uids[len(v.uids)-1]
+}
+
+// resolve turns a sequence set (or UID set when uid) into the UIDs it names
+// that are in the view, ascending. A sequence number beyond the mailbox is a
+// client error; non-existent UIDs are ignored (RFC 9051 §6.4.8).
+func (v *view) resolve(set imapmsg.NumSet, uid bool) ([]uint32, error) {
+	if set.Saved {
+		out := make([]uint32, 0, len(v.saved))
+		for _, u := range v.saved {
+			if v.seq(u) != 0 {
+				out = append(out, u)
+			}
+		}
+		return out, nil
+	}
+	var out []uint32
+	if uid {
+		for _, r := range set.Resolve(v.maxUID()) {
+			i := sort.Search(len(v.uids), func(i int) bool { return v.uids[i] >= r.Start })
+			for ; i < len(v.uids) && v.uids[i] <= r.Stop; i++ {
+				out = append(out, v.uids[i])
+			}
+		}
+		return out, nil
+	}
+	n := uint32(len(v.uids))
+	for _, r := range set.Resolve(n) {
+		if r.Stop > n {
+			return nil, badf(codeClientBug, "invalid sequence number %d (mailbox has %d messages)", r.Stop, n)
+		}
+		out = append(out, v.uids[r.Start-1:r.Stop]...)
+	}
+	return out, nil
+}
+
+// remove drops uid from the view and from the pending lists.
+func (v *view) remove(uid uint32) {
+	if i, ok := slices.BinarySearch(v.uids, uid); ok {
+		v.uids = slices.Delete(v.uids, i, i+1)
+	}
+	if i := slices.Index(v.expunged, uid); i >= 0 {
+		v.expunged = slices.Delete(v.expunged, i, i+1)
+	}
+}
+
+// chunk is how many messages are read from the store at a time: enough to
+// amortize the query, small enough to keep memory flat.
+const chunk = 256
+
+// listMetas reads the metadata of uids in one store call and returns it;
+// the caller writes to the network afterwards, outside the store call.
+func (c *conn) listMetas(mailboxID int64, uids []uint32) ([]store.MessageMeta, error) {
+	metas := make([]store.MessageMeta, 0, len(uids))
+	err := c.srv.cfg.Store.ListMessages(c.ctx, mailboxID, uids, func(m store.MessageMeta) error {
+		metas = append(metas, m)
+		return nil
+	})
+	return metas, err
+}

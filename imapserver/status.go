@@ -1,0 +1,91 @@
+package imapserver
+
+import (
+	"strings"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// statusItems reads "(att *(SP att))" of STATUS and LIST RETURN (STATUS).
+func (c *conn) statusItems() ([]string, error) {
+	var items []string
+	err := c.dec.List(func() error {
+		a, err := c.dec.Atom()
+		if err != nil {
+			return err
+		}
+		a = strings.ToUpper(a)
+		switch a {
+		case "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "HIGHESTMODSEQ", "RECENT":
+		default:
+			return badf("", "unknown status item %s", sanitize(a))
+		}
+		if a == "HIGHESTMODSEQ" {
+			c.condstore = true
+		}
+		items = append(items, a)
+		return nil
+	})
+	return items, err
+}
+
+// cmdStatus: STATUS mailbox (items) (RFC 9051 §6.3.11, STATUS=SIZE RFC 8438,
+// HIGHESTMODSEQ RFC 7162 §3.1.6).
+func cmdStatus(c *conn, cmd *command) error {
+	if err := c.dec.SP(); err != nil {
+		return err
+	}
+	name, err := c.mailboxArg()
+	if err != nil {
+		return err
+	}
+	if err := c.dec.SP(); err != nil {
+		return err
+	}
+	items, err := c.statusItems()
+	if err != nil {
+		return err
+	}
+	if err := c.endArgs(); err != nil {
+		return err
+	}
+	mb, err := c.srv.cfg.Store.MailboxByName(c.ctx, c.acct.ID, name)
+	if err != nil {
+		return err
+	}
+	st, err := c.srv.cfg.Store.MailboxStatus(c.ctx, mb.ID)
+	if err != nil {
+		return err
+	}
+	c.writeStatusResp(mb.Name, items, st)
+	return nil
+}
+
+func (c *conn) writeStatusResp(name string, items []string, st store.MailboxStatus) {
+	c.untagged().Raw("STATUS ").AString(c.encodeName(name)).Raw(" (")
+	for i, it := range items {
+		if i > 0 {
+			c.enc.SP()
+		}
+		c.enc.Raw(it).SP()
+		switch it {
+		case "MESSAGES":
+			c.enc.Number(st.Messages)
+		case "UIDNEXT":
+			c.enc.Number(st.UIDNext)
+		case "UIDVALIDITY":
+			c.enc.Number(st.UIDValidity)
+		case "UNSEEN":
+			c.enc.Number(st.Unseen)
+		case "DELETED":
+			c.enc.Number(st.Deleted)
+		case "SIZE":
+			c.enc.Number64(uint64(st.Size))
+		case "HIGHESTMODSEQ":
+			c.enc.Number64(st.HighestModSeq)
+		case "RECENT":
+			c.enc.Number(0)
+		}
+	}
+	c.enc.Raw(")\r\n")
+}
