@@ -1,0 +1,104 @@
+package pop3server
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/sqlite"
+)
+
+// newSQLiteServer serves a real SQLite store holding testUser with msgs
+// delivered to the INBOX.
+func newSQLiteServer(t *testing.T, msgs ...string) (*testServer, *sqlite.Store) {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "mail.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	hash, err := auth.HashPassword(testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := st.CreateAccount(t.Context(), testUser, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		raw := []byte(m)
+		if _, err := st.Deliver(t.Context(), []store.Target{{AccountID: acct.ID}}, store.NewMessage{Raw: raw, Part: message.Parse(raw)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return startServer(t, st, st, acct, nil), st
+}
+
+func TestSQLiteSession(t *testing.T) {
+	dots := "Subject: dots\r\n\r\n.\r\n.leading\r\n"
+	ts, st := newSQLiteServer(t, msgFirst, msgMultipart, dots)
+	ctx := t.Context()
+	inbox, err := st.MailboxByName(ctx, ts.acct.ID, store.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uids, err := st.MessageUIDs(ctx, inbox.ID)
+	if err != nil || len(uids) != 3 {
+		t.Fatalf("UIDs %v, %v", uids, err)
+	}
+	uidl := func(n int, uid uint32) string { return fmt.Sprintf("%d %d.%d", n, inbox.UIDValidity, uid) }
+	total := len(msgFirst) + len(msgMultipart) + len(dots)
+
+	c := ts.login(t)
+	c.expect("STAT", fmt.Sprintf("+OK 3 %d", total))
+	c.expect("LIST", fmt.Sprintf("+OK 3 messages (%d octets)", total))
+	if got, want := c.lines(), []string{
+		fmt.Sprintf("1 %d", len(msgFirst)), fmt.Sprintf("2 %d", len(msgMultipart)), fmt.Sprintf("3 %d", len(dots)),
+	}; !slices.Equal(got, want) {
+		t.Fatalf("LIST: %q, want %q", got, want)
+	}
+	c.expect("RETR 2", fmt.Sprintf("+OK %d octets", len(msgMultipart)))
+	if got := c.data(); got != msgMultipart {
+		t.Fatalf("RETR 2: %q", got)
+	}
+	c.expect("RETR 3", fmt.Sprintf("+OK %d octets", len(dots)))
+	if got := c.data(); got != "Subject: dots\r\n\r\n..\r\n..leading\r\n" {
+		t.Fatalf("RETR 3: %q", got)
+	}
+	c.expect("UIDL", "+OK unique-id listing follows")
+	if got, want := c.lines(), []string{uidl(1, uids[0]), uidl(2, uids[1]), uidl(3, uids[2])}; !slices.Equal(got, want) {
+		t.Fatalf("UIDL: %q, want %q", got, want)
+	}
+
+	// DELE then a dropped connection deletes nothing.
+	c.expect("DELE 1", "+OK message 1 deleted")
+	c.conn.Close()
+	c = loginEventually(t, ts)
+	c.expect("STAT", fmt.Sprintf("+OK 3 %d", total))
+
+	// A second session is refused while this one holds the maildrop.
+	c2 := ts.dial(t)
+	c2.expect("AUTH PLAIN "+plainIR("", testUser, testPass), "-ERR [IN-USE] maildrop already locked by another session")
+
+	// DELE then QUIT expunges; the others keep their unique ids.
+	c.expect("DELE 1", "+OK message 1 deleted")
+	c.expect("QUIT", "+OK pop.example.com POP3 server signing off")
+	c.closed()
+	if got, _ := st.MessageUIDs(ctx, inbox.ID); !slices.Equal(got, uids[1:]) {
+		t.Fatalf("UIDs after QUIT: %v, want %v", got, uids[1:])
+	}
+	c2.expect("AUTH PLAIN "+plainIR("", testUser, testPass), "+OK maildrop locked and ready")
+	c2.expect("UIDL", "+OK unique-id listing follows")
+	if got, want := c2.lines(), []string{uidl(1, uids[1]), uidl(2, uids[2])}; !slices.Equal(got, want) {
+		t.Fatalf("UIDL after QUIT: %q, want %q", got, want)
+	}
+	c2.expect("TOP 1 0", "+OK top of message follows")
+	if got := c2.data(); !strings.HasSuffix(got, "boundary=\"XXXX\"\r\n\r\n") {
+		t.Fatalf("TOP 1 0: %q", got)
+	}
+}
