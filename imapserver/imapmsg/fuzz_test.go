@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
 )
 
 func FuzzParseNumSet(f *testing.F) {
@@ -85,6 +86,25 @@ func FuzzParseSection(f *testing.F) {
 		b, err := SectionBytes(raw, root, sec)
 		if err == nil {
 			ApplyPartial(b, sec.Partial)
+		}
+	})
+}
+
+// FuzzMatch evaluates every search key against arbitrary message bytes.
+func FuzzMatch(f *testing.F) {
+	f.Add([]byte(walkthroughMsg), "body")
+	f.Add([]byte(nestedMsg), "Grüße")
+	f.Add([]byte("Subject: =?x?q?=ff?=\r\nDate: junk\r\n\r\n"), "")
+	f.Fuzz(func(t *testing.T, raw []byte, value string) {
+		for op := KeyAll; op <= KeyModSeq; op++ {
+			m := &testMsg{seq: 1, meta: store.MessageMeta{UID: 1, Size: int64(len(raw))}, raw: raw}
+			k := Key{Op: op, Field: "Subject", Value: value, Date: date(2000, 1, 1), Set: NumSet{Ranges: []NumRange{{1, 0}}}}
+			if _, err := Match(k, m, MatchEnv{MaxSeq: 1, MaxUID: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if m.rawLoads > 1 || m.parts > 1 {
+				t.Fatalf("loaded raw %d, part %d times", m.rawLoads, m.parts)
+			}
 		}
 	})
 }
