@@ -10,6 +10,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,34 +30,52 @@ var testAccounts = []string{"alice@example.com", "bob@example.com", "postmaster@
 
 // harness is an in-process server on 127.0.0.1:0 over a real SQLite store.
 type harness struct {
-	t     *testing.T
-	st    store.Store
-	srv   *Server
-	addr  string
-	serve chan error
+	t    *testing.T
+	st   Store
+	full store.Store // the SQLite store, when used
+	// inboxFn replaces inboxParts for the in-memory store.
+	inboxFn func(email string) ([][]byte, []*message.Part)
+	srv     *Server
+	addr    string
+	serve   chan error
+
+	serveOnce sync.Once
+	served    error
 }
+
+// testWithSQLite selects the real SQLite store for newHarness; the
+// in-memory store exists for the fuzz target and for local debugging.
+const testWithSQLite = true
 
 func newHarness(t *testing.T, mode Mode, tweak ...func(*Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
+	hash, err := auth.HashPassword(testPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !testWithSQLite {
+		mem := newMemStore(hash, testAccounts...)
+		h := startServer(t, mem, mode, tweak...)
+		h.inboxFn = mem.inbox
+		return h
+	}
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "mail.db"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	hash, err := auth.HashPassword(testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, a := range testAccounts {
 		if _, err := st.CreateAccount(ctx, a, hash); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return startServer(t, st, mode, tweak...)
+	h := startServer(t, st, mode, tweak...)
+	h.full = st
+	return h
 }
 
-func startServer(t *testing.T, st store.Store, mode Mode, tweak ...func(*Config)) *harness {
+func startServer(t *testing.T, st Store, mode Mode, tweak ...func(*Config)) *harness {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -86,11 +105,18 @@ func startServer(t *testing.T, st store.Store, mode Mode, tweak ...func(*Config)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		h.srv.Shutdown(ctx)
-		if err := <-h.serve; !errors.Is(err, ErrServerClosed) {
+		if err := h.serveErr(); !errors.Is(err, ErrServerClosed) {
 			t.Errorf("Serve returned %v, want ErrServerClosed", err)
 		}
 	})
 	return h
+}
+
+// serveErr waits for Serve to return and returns its result (again on
+// later calls).
+func (h *harness) serveErr() error {
+	h.serveOnce.Do(func() { h.served = <-h.serve })
+	return h.served
 }
 
 type testWriter struct{ t *testing.T }
@@ -110,17 +136,20 @@ func (h *harness) inbox(email string) [][]byte {
 // inboxParts returns the raw messages and their stored MIME structure.
 func (h *harness) inboxParts(email string) ([][]byte, []*message.Part) {
 	h.t.Helper()
+	if h.inboxFn != nil {
+		return h.inboxFn(email)
+	}
 	ctx := context.Background()
 	acct, err := h.st.AccountByEmail(ctx, email)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	mb, err := h.st.MailboxByName(ctx, acct.ID, store.Inbox)
+	mb, err := h.full.MailboxByName(ctx, acct.ID, store.Inbox)
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	var ids []int64
-	if err := h.st.ListMessages(ctx, mb.ID, nil, func(m store.MessageMeta) error {
+	if err := h.full.ListMessages(ctx, mb.ID, nil, func(m store.MessageMeta) error {
 		ids = append(ids, m.ID)
 		return nil
 	}); err != nil {
@@ -129,11 +158,11 @@ func (h *harness) inboxParts(email string) ([][]byte, []*message.Part) {
 	var out [][]byte
 	var parts []*message.Part
 	for _, id := range ids {
-		raw, err := h.st.MessageBody(ctx, id)
+		raw, err := h.full.MessageBody(ctx, id)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		part, err := h.st.MessagePart(ctx, id)
+		part, err := h.full.MessagePart(ctx, id)
 		if err != nil {
 			h.t.Fatal(err)
 		}
