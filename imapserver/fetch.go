@@ -236,7 +236,7 @@ func (c *conn) writeFetch(cmd *command, m *store.MessageMeta, atts []fetchAtt, s
 			if err != nil {
 				return err
 			}
-			add("BODY["+a.inner+"]"+origin(a.section), imapmsg.ApplyPartial(b, a.section.Partial), 1)
+			add(a.section.ResponseName("BODY"), imapmsg.ApplyPartial(b, a.section.Partial), 1)
 		case attBinary:
 			b, err := imapmsg.BinaryBytes(raw, part, a.section.Part)
 			if errors.Is(err, imapmsg.ErrNoSuchPart) {
@@ -249,7 +249,7 @@ func (c *conn) writeFetch(cmd *command, m *store.MessageMeta, atts []fetchAtt, s
 			if bytes.IndexByte(b, 0) >= 0 {
 				lit = 8
 			}
-			add("BINARY["+a.inner+"]"+origin(a.section), imapmsg.ApplyPartial(b, a.section.Partial), lit)
+			add(a.section.ResponseName("BINARY"), imapmsg.ApplyPartial(b, a.section.Partial), lit)
 		case attBinarySize:
 			n, err := imapmsg.BinarySize(raw, part, a.section.Part)
 			if errors.Is(err, imapmsg.ErrNoSuchPart) {
@@ -258,7 +258,7 @@ func (c *conn) writeFetch(cmd *command, m *store.MessageMeta, atts []fetchAtt, s
 			if err != nil {
 				return err
 			}
-			add("BINARY.SIZE["+a.inner+"]", []byte(uitoa64(n)), 0)
+			add("BINARY.SIZE["+a.section.String()+"]", []byte(uitoa64(n)), 0)
 		}
 	}
 	c.untagged().Number(c.sel.seq(m.UID)).Raw(" FETCH (")
@@ -295,13 +295,6 @@ func (c *conn) writeFetch(cmd *command, m *store.MessageMeta, atts []fetchAtt, s
 	}
 	c.enc.Raw(")\r\n")
 	return nil
-}
-
-func origin(s imapmsg.Section) string {
-	if s.Partial == nil {
-		return ""
-	}
-	return "<" + uitoa(s.Partial.Offset) + ">"
 }
 
 func uitoa64(n int64) string { return strconv.FormatInt(n, 10) }
