@@ -12,9 +12,6 @@ const (
 const (
 	// codeInUse: the maildrop is locked by another session (RFC 2449 §8.1.1).
 	codeInUse = "IN-USE"
-	// codeLoginDelay: logins are refused because of a minimum delay
-	// (RFC 2449 §8.1.2). Not sent today; listed for completeness.
-	codeLoginDelay = "LOGIN-DELAY"
 	// codeSysTemp: a temporary system problem; try again later (RFC 3206 §4).
 	codeSysTemp = "SYS/TEMP"
 	// codeSysPerm: a permanent system problem; retrying will not help

@@ -59,10 +59,23 @@ func newConn(s *Server, nc net.Conn) *conn {
 		srv: s,
 		nc:  nc,
 		br:  bufio.NewReader(nc),
-		bw:  bufio.NewWriter(nc),
+		bw:  bufio.NewWriter(deadlineWriter{nc, s.cfg}),
 		log: s.log.With("remote", nc.RemoteAddr().String()),
 		ctx: s.ctx,
 	}
+}
+
+// deadlineWriter gives every write to the network the idle timeout, so
+// that a long RETR to a slow but live client is not cut off while a stalled
+// client is.
+type deadlineWriter struct {
+	nc  net.Conn
+	cfg Config
+}
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	w.nc.SetWriteDeadline(w.cfg.Now().Add(w.cfg.IdleTimeout))
+	return w.nc.Write(p)
 }
 
 // interrupt wakes a session blocked reading a command so that it notices
@@ -77,7 +90,7 @@ func (c *conn) serve() {
 	defer func() {
 		if v := recover(); v != nil {
 			c.log.Error("panic in POP3 session", "panic", v, "stack", string(debug.Stack()))
-			c.bw.Reset(c.nc) // drop a half-written response
+			c.bw.Reset(deadlineWriter{c.nc, c.srv.cfg}) // drop a half-written response
 			c.writeLine(statusErr + " [" + codeSysTemp + "] internal error")
 			c.flush()
 		}
@@ -155,8 +168,8 @@ func (c *conn) handle(line string) {
 		return
 	}
 	c.replyError(err)
-	if isBadCommand(err) && c.countBad() {
-		return
+	if isBadCommand(err) {
+		c.countBad()
 	}
 }
 
@@ -266,12 +279,11 @@ func (c *conn) readLine(limit int) (string, error) {
 	return string(line), nil
 }
 
-// flush writes buffered responses, bounded by the idle timeout.
+// flush writes buffered responses.
 func (c *conn) flush() error {
 	if c.bw.Buffered() == 0 {
 		return nil
 	}
-	c.nc.SetWriteDeadline(c.srv.cfg.Now().Add(c.srv.cfg.IdleTimeout))
 	err := c.bw.Flush()
 	if err != nil {
 		c.log.Debug("write failed", "err", err)

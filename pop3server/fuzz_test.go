@@ -50,11 +50,13 @@ type pipeConn struct {
 	out bytes.Buffer
 }
 
-func (c *pipeConn) Read(p []byte) (int, error)       { return c.in.Read(p) }
-func (c *pipeConn) Write(p []byte) (int, error)      { return c.out.Write(p) }
-func (c *pipeConn) Close() error                     { return nil }
-func (c *pipeConn) LocalAddr() net.Addr              { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 110} }
-func (c *pipeConn) RemoteAddr() net.Addr             { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000} }
+func (c *pipeConn) Read(p []byte) (int, error)  { return c.in.Read(p) }
+func (c *pipeConn) Write(p []byte) (int, error) { return c.out.Write(p) }
+func (c *pipeConn) Close() error                { return nil }
+func (c *pipeConn) LocalAddr() net.Addr         { return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 110} }
+func (c *pipeConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+}
 func (c *pipeConn) SetDeadline(time.Time) error      { return nil }
 func (c *pipeConn) SetReadDeadline(time.Time) error  { return nil }
 func (c *pipeConn) SetWriteDeadline(time.Time) error { return nil }
