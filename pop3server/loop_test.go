@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -190,4 +191,42 @@ func TestStoreErrorsAndPanics(t *testing.T) {
 	}
 	fb.listPanic = false
 	loginEventually(t, ts).expect("STAT", "+OK 0 0")
+}
+
+// stuckBackend blocks listing the INBOX until its context ends.
+type stuckBackend struct {
+	*fakeStore
+	entered chan struct{}
+}
+
+func (b *stuckBackend) ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error {
+	close(b.entered)
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func TestShutdownForcesBusySessions(t *testing.T) {
+	fs := newFakeStore()
+	acct := fs.addAccount(t, testUser, testPass)
+	sb := &stuckBackend{fakeStore: fs, entered: make(chan struct{})}
+	ts := startServer(t, sb, fs, acct, nil)
+	c := ts.dial(t)
+	c.expect("USER "+testUser, "+OK send PASS")
+	c.send("PASS " + testPass)
+	<-sb.entered
+
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := ts.srv.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v, want deadline exceeded", err)
+	}
+	c.closed()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if err := ts.srv.Serve(l); err != ErrServerClosed {
+		t.Fatalf("Serve after Shutdown: %v", err)
+	}
 }

@@ -208,12 +208,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.cancel()
 		return nil
 	case <-ctx.Done():
-		s.cancel()
+		// Close the connections first, then end their store calls, so
+		// that nothing more reaches the clients.
 		s.mu.Lock()
 		for c := range s.conns {
 			c.nc.Close()
 		}
 		s.mu.Unlock()
+		s.cancel()
 		<-done
 		return ctx.Err()
 	}
