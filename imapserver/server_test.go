@@ -26,7 +26,7 @@ const (
 )
 
 type testServer struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *Server
 	st   *sqlite.Store
 	addr string
@@ -37,7 +37,7 @@ type serverOpt func(*Config)
 
 // startTestServer runs a Server on 127.0.0.1:0 over a temporary SQLite store
 // with one account.
-func startTestServer(t *testing.T, opts ...serverOpt) *testServer {
+func startTestServer(t testing.TB, opts ...serverOpt) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -107,7 +107,7 @@ func (ts *testServer) deliver(mailbox, raw string) uint32 {
 }
 
 type testConn struct {
-	t          *testing.T
+	t          testing.TB
 	nc         net.Conn
 	br         *bufio.Reader
 	tag        int
