@@ -22,13 +22,17 @@ func (ss *session) AuthMechanisms() []string {
 // 235 when the mechanism completes without error; any error we return is
 // written as its *smtp.SMTPError, so every error goes through replyFor.
 func (ss *session) Auth(mech string) (sasl.Server, error) {
+	if ss.inTransaction {
+		// RFC 4954 §4; go-smtp does not check this.
+		return nil, ss.reply(errAuthInTransaction)
+	}
 	if _, isTLS := ss.c.TLSConnectionState(); !isTLS && !ss.s.cfg.AllowPlaintextAuth(ss.remote) {
 		ss.log.Info("smtp: plaintext auth refused")
 		return nil, ss.reply(errEncryptionRequired)
 	}
 	r := &saslReplies{ss: ss}
 	srv, err := auth.NewSASLServer(mech, func(username, password string) error {
-		acct, err := ss.s.cfg.Auth.Authenticate(ss.ctx, username, password, ss.remote)
+		acct, err := ss.s.authenticate(ss.ctx, username, password, ss.remote)
 		if err != nil {
 			r.checkErr = err
 			return err

@@ -26,6 +26,7 @@ const (
 	codeMailboxNameInvalid   = 553 // RFC 5321 §4.2.2: mailbox name not allowed
 	codeTransactionFailed    = 554 // RFC 5321 §4.2.2: transaction failed
 	codeSyntaxErrorParameter = 501 // RFC 5321 §4.2.2: syntax error in parameters
+	codeBadSequence          = 503 // RFC 5321 §4.2.2: bad sequence of commands
 )
 
 // Enhanced status codes (RFC 3463, registry in RFC 5248).
@@ -44,6 +45,7 @@ var (
 	enhMediaError         = smtp.EnhancedCode{5, 6, 0}  // RFC 3463 §3.7 X.6.0 other or undefined media error
 	enhSyntax             = smtp.EnhancedCode{5, 5, 2}  // RFC 3463 §3.6 X.5.2 syntax error
 	enhAborted            = smtp.EnhancedCode{4, 4, 2}  // RFC 3463 §3.5 X.4.2 bad connection
+	enhInvalidCommand     = smtp.EnhancedCode{5, 5, 1}  // RFC 3463 §3.6 X.5.1 invalid command
 )
 
 // Typed protocol errors. Session methods return these (or errors wrapping
@@ -62,6 +64,7 @@ var (
 	errShuttingDown        = errors.New("smtpserver: shutting down")
 	errNoValidRecipients   = errors.New("smtpserver: no valid recipients")
 	errAuthMalformed       = errors.New("smtpserver: malformed SASL exchange")
+	errAuthInTransaction   = errors.New("smtpserver: AUTH during a mail transaction")
 	errTransactionAborted  = errors.New("smtpserver: message transfer aborted")
 	errSubmissionNullSendr = errors.New("smtpserver: null sender on submission")
 )
@@ -74,6 +77,7 @@ var replies = map[error]*smtp.SMTPError{
 	auth.ErrInvalidCredentials: {Code: codeAuthInvalid, EnhancedCode: enhAuthInvalid, Message: "Authentication credentials invalid"},
 	auth.ErrThrottled:          {Code: codeTempAuthFailure, EnhancedCode: enhTempAuth, Message: "Too many failed attempts, try again later"},
 	errAuthMalformed:           {Code: codeSyntaxErrorParameter, EnhancedCode: enhSyntax, Message: "Malformed authentication exchange"},
+	errAuthInTransaction:       {Code: codeBadSequence, EnhancedCode: enhInvalidCommand, Message: "AUTH not permitted during a mail transaction"},
 	errSenderNotOwned:          {Code: codeMailboxNameInvalid, EnhancedCode: enhNotAuthorized, Message: "Sender address is not yours"},
 	errSubmissionNullSendr:     {Code: codeMailboxNameInvalid, EnhancedCode: enhNotAuthorized, Message: "Null sender not allowed for submission"},
 	errUnknownUser:             {Code: codeMailboxUnavailable, EnhancedCode: enhBadMailbox, Message: "No such user here"},

@@ -34,6 +34,7 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 		}
 		return ss.reply(err)
 	}
+	ss.inTransaction = true
 	ss.from = from
 	ss.recipients = nil
 	return nil

@@ -114,6 +114,10 @@ type Server struct {
 	log *slog.Logger
 	srv *smtp.Server
 
+	// authenticate checks credentials: cfg.Auth.Authenticate, replaceable
+	// in tests of the command loop.
+	authenticate func(ctx context.Context, user, pass string, remote net.Addr) (store.Account, error)
+
 	ctx    context.Context // parent of session contexts; cancelled if Shutdown gives up
 	cancel context.CancelFunc
 
@@ -164,6 +168,9 @@ func New(cfg Config) *Server {
 		ctx:    ctx,
 		cancel: cancel,
 		conns:  make(map[*conn]struct{}),
+	}
+	if cfg.Auth != nil {
+		s.authenticate = cfg.Auth.Authenticate
 	}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = cfg.Hostname

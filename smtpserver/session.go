@@ -25,8 +25,9 @@ type session struct {
 	account *store.Account // set by a successful AUTH
 
 	// Current transaction.
-	from       string
-	recipients []recipient
+	inTransaction bool // MAIL accepted, not yet reset
+	from          string
+	recipients    []recipient
 }
 
 // recipient is one accepted RCPT.
@@ -62,6 +63,7 @@ func (ss *session) submission() bool {
 
 // Reset discards the current transaction (RSET, a new EHLO, after DATA).
 func (ss *session) Reset() {
+	ss.inTransaction = false
 	ss.from = ""
 	ss.recipients = nil
 	ss.s.endTransaction(ss.conn)
