@@ -17,7 +17,12 @@
 //     "RCPT TO:<Postmaster>" is rewritten on the wire to
 //     <postmaster@Hostname> before go-smtp parses it (see rewrite.go);
 //   - go-smtp neither rejects bare CR/LF nor limits line length inside BDAT
-//     chunks; Session.Data does both while streaming.
+//     chunks; Session.Data does both while streaming;
+//   - go-smtp answers a successful AUTH with "235 2.0.0"; conn.go rewrites
+//     that one line to RFC 4954's "235 2.7.0".
+//
+// The wire rewrites (postmaster, 235) work below TLS, so they stop after
+// STARTTLS; moving them above TLS is part of the TLS work.
 package smtpserver
 
 import (
