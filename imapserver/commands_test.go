@@ -168,6 +168,9 @@ func TestSearch(t *testing.T) {
 	tc.transactf("ok", `store 2 +flags (\Seen)`)
 	lines := tc.transactf("ok", "search unseen")
 	hasLine(t, lines, "* SEARCH 1 3")
+	// Short lines starting like RETURN/CHARSET must not wait for more input.
+	lines = tc.transactf("ok", "search cc x")
+	hasLine(t, lines, "* SEARCH")
 	lines = tc.transactf("ok", "search charset utf-8 or from bob subject HELLO")
 	hasLine(t, lines, "* SEARCH 1 2 3")
 	lines = tc.transactf("ok", "search not (from alice larger 10) body bar")

@@ -26,7 +26,14 @@ func FuzzCommandParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		for _, parse := range []func(c *conn) error{
 			func(c *conn) error { _, err := c.fetchAtts(); return err },
-			func(c *conn) error { var r searchReturn; c.searchPrefix(&r); _, err := c.searchKeys(); return err },
+			func(c *conn) error {
+				var r searchReturn
+				first, err := c.searchPrefix(&r)
+				if err == nil {
+					_, err = c.searchKeys(first)
+				}
+				return err
+			},
 			func(c *conn) error { _, err := c.flagList(); return err },
 			func(c *conn) error { _, err := c.parseQresync(); return err },
 			func(c *conn) error { var o listOpts; return c.listReturn(&o) },

@@ -23,11 +23,11 @@ func cmdSearch(c *conn, cmd *command) error {
 	var ret searchReturn
 	var key imapmsg.Key
 	err := func() error {
-		if err := c.searchPrefix(&ret); err != nil {
+		first, err := c.searchPrefix(&ret)
+		if err != nil {
 			return err
 		}
-		var err error
-		key, err = c.searchKeys()
+		key, err = c.searchKeys(first)
 		if err != nil {
 			return err
 		}
@@ -126,65 +126,72 @@ func cmdSearch(c *conn, cmd *command) error {
 	return nil
 }
 
-// searchPrefix reads "[RETURN (opts) SP] [CHARSET charset SP]".
-func (c *conn) searchPrefix(ret *searchReturn) error {
-	for i := 0; i < 2; i++ {
+// searchPrefix reads "[RETURN (opts) SP] [CHARSET charset SP]". Having
+// to read a word to know, it returns a word that turned out to be the
+// first search key's name.
+func (c *conn) searchPrefix(ret *searchReturn) (string, error) {
+	for {
 		b, err := c.dec.Peek()
 		if err != nil {
-			return err
+			return "", err
 		}
-		if b != 'R' && b != 'r' && b != 'C' && b != 'c' {
-			return nil
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z') {
+			return "", nil
 		}
-		// Peek the word without consuming a search key like "RECENT".
-		word, _ := c.br.Peek(8)
-		w := strings.ToUpper(string(word))
-		switch {
-		case strings.HasPrefix(w, "RETURN ") && !ret.given:
-			c.dec.Atom()
-			c.dec.SP()
-			ret.given = true
-			err := c.dec.List(func() error {
-				a, err := c.dec.Atom()
-				switch strings.ToUpper(a) {
-				case "MIN":
-					ret.min = true
-				case "MAX":
-					ret.max = true
-				case "COUNT":
-					ret.count = true
-				case "ALL":
-					ret.all = true
-				case "SAVE":
-					ret.save = true
-				default:
-					if err == nil {
-						err = badf("", "unknown search return option")
-					}
-				}
-				return err
-			})
-			if err != nil {
-				return err
+		word, err := c.dec.Atom()
+		if err != nil {
+			return "", err
+		}
+		switch w := strings.ToUpper(word); {
+		case w == "RETURN" && !ret.given:
+			if err := c.dec.SP(); err != nil {
+				return "", err
 			}
-		case strings.HasPrefix(w, "CHARSET "):
-			c.dec.Atom()
-			c.dec.SP()
+			ret.given = true
+			if err := c.searchReturnOpts(ret); err != nil {
+				return "", err
+			}
+		case w == "CHARSET":
+			if err := c.dec.SP(); err != nil {
+				return "", err
+			}
 			cs, err := c.dec.AString()
 			if err != nil {
-				return err
+				return "", err
 			}
 			if !strings.EqualFold(cs, "UTF-8") && !strings.EqualFold(cs, "US-ASCII") {
-				return nof(codeBadCharset+" (UTF-8 US-ASCII)", "unsupported charset")
+				return "", nof(codeBadCharset+" (UTF-8 US-ASCII)", "unsupported charset")
 			}
 		default:
-			return nil
+			return word, nil
 		}
 		if err := c.dec.SP(); err != nil {
-			return err
+			return "", err
 		}
 	}
-	return nil
+}
+
+func (c *conn) searchReturnOpts(ret *searchReturn) error {
+	return c.dec.List(func() error {
+		a, err := c.dec.Atom()
+		switch strings.ToUpper(a) {
+		case "MIN":
+			ret.min = true
+		case "MAX":
+			ret.max = true
+		case "COUNT":
+			ret.count = true
+		case "ALL":
+			ret.all = true
+		case "SAVE":
+			ret.save = true
+		default:
+			if err == nil {
+				err = badf("", "unknown search return option")
+			}
+		}
+		return err
+	})
 }
 
 // searchMsg is a message as imapmsg.Match sees it.

@@ -8,10 +8,11 @@ import (
 
 // searchKeys reads one or more search keys up to the end of the line; more
 // than one is an implicit AND.
-func (c *conn) searchKeys() (imapmsg.Key, error) {
+func (c *conn) searchKeys(first string) (imapmsg.Key, error) {
 	var keys []imapmsg.Key
 	for {
-		k, err := c.searchKey(0)
+		k, err := c.searchKey(0, first)
+		first = ""
 		if err != nil {
 			return k, err
 		}
@@ -49,15 +50,19 @@ var dateKeys = map[string]imapmsg.Op{
 
 const maxSearchDepth = 50
 
-func (c *conn) searchKey(depth int) (imapmsg.Key, error) {
+// searchKey reads one key; name, when set, is its already-read name.
+func (c *conn) searchKey(depth int, name string) (imapmsg.Key, error) {
 	var k imapmsg.Key
 	if depth > maxSearchDepth {
 		return k, badf("", "search key nested too deeply")
 	}
+	if name != "" {
+		return c.searchKeyNamed(depth, name)
+	}
 	if c.dec.PeekIs('(') {
 		k.Op = imapmsg.KeyAnd
 		err := c.dec.List(func() error {
-			sub, err := c.searchKey(depth + 1)
+			sub, err := c.searchKey(depth+1, "")
 			k.Children = append(k.Children, sub)
 			return err
 		})
@@ -74,6 +79,12 @@ func (c *conn) searchKey(depth int) (imapmsg.Key, error) {
 	if err != nil {
 		return k, err
 	}
+	return c.searchKeyNamed(depth, name)
+}
+
+func (c *conn) searchKeyNamed(depth int, name string) (imapmsg.Key, error) {
+	var k imapmsg.Key
+	var err error
 	name = strings.ToUpper(name)
 	if op, ok := simpleKeys[name]; ok {
 		return imapmsg.Key{Op: op}, nil
@@ -126,17 +137,17 @@ func (c *conn) searchKey(depth int) (imapmsg.Key, error) {
 		k.Set, err = c.numSetArg()
 		return k, err
 	case "NOT":
-		sub, err := c.searchKey(depth + 1)
+		sub, err := c.searchKey(depth+1, "")
 		return imapmsg.Key{Op: imapmsg.KeyNot, Children: []imapmsg.Key{sub}}, err
 	case "OR":
-		a, err := c.searchKey(depth + 1)
+		a, err := c.searchKey(depth+1, "")
 		if err != nil {
 			return k, err
 		}
 		if err := c.dec.SP(); err != nil {
 			return k, err
 		}
-		b, err := c.searchKey(depth + 1)
+		b, err := c.searchKey(depth+1, "")
 		return imapmsg.Key{Op: imapmsg.KeyOr, Children: []imapmsg.Key{a, b}}, err
 	case "MODSEQ":
 		// MODSEQ [entry-name SP entry-type-req SP] mod-sequence-valzer
