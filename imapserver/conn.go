@@ -27,14 +27,15 @@ const (
 
 // conn is one client connection; all its fields belong to its goroutine.
 type conn struct {
-	srv *Server
-	nc  net.Conn
-	br  *bufio.Reader
-	bw  *bufio.Writer
-	dec *imapwire.Decoder
-	enc *imapwire.Encoder
-	log *slog.Logger
-	ctx context.Context
+	srv    *Server
+	nc     net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	dec    *imapwire.Decoder
+	enc    *imapwire.Encoder
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc // set once; Shutdown may call it
 
 	state connState
 	acct  store.Account
@@ -54,7 +55,8 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, ctx: context.Background()}
+	c := &conn{srv: s, nc: nc}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.log = s.log.With("remote", nc.RemoteAddr().String(), "proto", "imap")
 	c.tracing = c.log.Enabled(context.Background(), slog.LevelDebug)
 	c.br = bufio.NewReaderSize(nc, 4096)
@@ -113,6 +115,7 @@ func (c *conn) serve() {
 		if c.cancelWatch != nil {
 			c.cancelWatch()
 		}
+		c.cancel()
 		c.nc.Close()
 	}()
 	c.log.Debug("imap connection")
