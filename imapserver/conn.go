@@ -60,9 +60,9 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.log = s.log.With("remote", nc.RemoteAddr().String(), "proto", "imap")
 	c.tracing = c.log.Enabled(context.Background(), slog.LevelDebug)
 	c.br = bufio.NewReaderSize(nc, 4096)
-	var w io.Writer = nc
+	var w io.Writer = deadlineWriter{nc}
 	if c.tracing {
-		w = &traceWriter{w: nc, log: c.log}
+		w = &traceWriter{w: w, log: c.log}
 	}
 	c.bw = bufio.NewWriterSize(w, 4096)
 	c.dec = imapwire.NewDecoder(c.br)
@@ -101,9 +101,15 @@ func (c *conn) timeout() time.Duration {
 	return c.srv.cfg.IdleTimeout
 }
 
-func (c *conn) flush() error {
-	c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	return c.enc.Flush()
+func (c *conn) flush() error { return c.enc.Flush() }
+
+// deadlineWriter refreshes the write deadline before every network write,
+// so a long FETCH to a slow client is bounded per write, not in total.
+type deadlineWriter struct{ nc net.Conn }
+
+func (w deadlineWriter) Write(b []byte) (int, error) {
+	w.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	return w.nc.Write(b)
 }
 
 // serve runs the connection until LOGOUT, an I/O error, timeout or shutdown.
