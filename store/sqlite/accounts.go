@@ -78,17 +78,17 @@ func scanAccount(row interface{ Scan(...any) error }) (store.Account, error) {
 
 // AccountByEmail implements store.Store.
 func (s *Store) AccountByEmail(ctx context.Context, email string) (store.Account, error) {
-	return scanAccount(s.rdb.QueryRowContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE email = ?", normEmail(email)))
+	return scanAccount(s.rQueryRow(ctx, "SELECT "+accountCols+" FROM accounts WHERE email = ?", normEmail(email)))
 }
 
 // AccountByID implements store.Store.
 func (s *Store) AccountByID(ctx context.Context, id int64) (store.Account, error) {
-	return scanAccount(s.rdb.QueryRowContext(ctx, "SELECT "+accountCols+" FROM accounts WHERE id = ?", id))
+	return scanAccount(s.rQueryRow(ctx, "SELECT "+accountCols+" FROM accounts WHERE id = ?", id))
 }
 
 // Accounts implements store.Store.
 func (s *Store) Accounts(ctx context.Context) ([]store.Account, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT "+accountCols+" FROM accounts ORDER BY email")
+	rows, err := s.rQuery(ctx, "SELECT "+accountCols+" FROM accounts ORDER BY email")
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (s *Store) DeleteAccount(ctx context.Context, email string) error {
 // IsLocalDomain implements store.Store.
 func (s *Store) IsLocalDomain(ctx context.Context, domain string) (bool, error) {
 	var n int
-	err := s.rdb.QueryRowContext(ctx, "SELECT count(*) FROM (SELECT 1 FROM accounts WHERE domain = ? LIMIT 1)",
+	err := s.rQueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM accounts WHERE domain = ? LIMIT 1)",
 		strings.ToLower(strings.TrimSpace(domain))).Scan(&n)
 	return n > 0, err
 }

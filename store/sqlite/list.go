@@ -69,7 +69,7 @@ func (s *Store) ListMessages(ctx context.Context, mailboxID int64, uids []uint32
 }
 
 func (s *Store) readMetas(ctx context.Context, buf []store.MessageMeta, query string, args ...any) ([]store.MessageMeta, error) {
-	rows, err := s.rdb.QueryContext(ctx, query, args...)
+	rows, err := s.rQuery(ctx, query, args...)
 	if err != nil {
 		return buf, fmt.Errorf("sqlite: list messages: %w", err)
 	}

@@ -111,7 +111,7 @@ func txAccountExists(tx *wtx, accountID int64) error {
 
 // Mailboxes implements store.Store.
 func (s *Store) Mailboxes(ctx context.Context, accountID int64) ([]store.Mailbox, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE account_id = ? ORDER BY name", accountID)
+	rows, err := s.rQuery(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE account_id = ? ORDER BY name", accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -130,7 +130,7 @@ func (s *Store) Mailboxes(ctx context.Context, accountID int64) ([]store.Mailbox
 // MailboxByName implements store.Store.
 func (s *Store) MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error) {
 	name = store.CanonicalMailboxName(name)
-	m, err := scanMailbox(s.rdb.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE account_id = ? AND name = ?", accountID, name))
+	m, err := scanMailbox(s.rQueryRow(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE account_id = ? AND name = ?", accountID, name))
 	if errors.Is(err, store.ErrNotFound) {
 		err = fmt.Errorf("%w: mailbox %q", store.ErrNotFound, name)
 	}
@@ -139,7 +139,7 @@ func (s *Store) MailboxByName(ctx context.Context, accountID int64, name string)
 
 // MailboxByID implements store.Store.
 func (s *Store) MailboxByID(ctx context.Context, mailboxID int64) (store.Mailbox, error) {
-	m, err := scanMailbox(s.rdb.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", mailboxID))
+	m, err := scanMailbox(s.rQueryRow(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", mailboxID))
 	if errors.Is(err, store.ErrNotFound) {
 		err = fmt.Errorf("%w: mailbox %d", store.ErrNotFound, mailboxID)
 	}

@@ -169,7 +169,7 @@ func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, err
 	// database/sql than one row per UID.
 	var list sql.NullString
 	var n int
-	err := s.rdb.QueryRowContext(ctx, `SELECT count(*), (SELECT group_concat(uid) FROM (SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid))
+	err := s.rQueryRow(ctx, `SELECT count(*), (SELECT group_concat(uid) FROM (SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid))
 		FROM mailboxes WHERE id = ?1`, mailboxID).Scan(&n, &list)
 	if err != nil {
 		return nil, err
@@ -197,7 +197,7 @@ func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, err
 // MessageBody implements store.Store.
 func (s *Store) MessageBody(ctx context.Context, messageID int64) ([]byte, error) {
 	var raw []byte
-	err := s.rdb.QueryRowContext(ctx, "SELECT b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = ?", messageID).Scan(&raw)
+	err := s.rQueryRow(ctx, "SELECT b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = ?", messageID).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
 	}
@@ -210,7 +210,7 @@ func (s *Store) MessageBody(ctx context.Context, messageID int64) ([]byte, error
 // MessagePart implements store.Store.
 func (s *Store) MessagePart(ctx context.Context, messageID int64) (*message.Part, error) {
 	var js string
-	err := s.rdb.QueryRowContext(ctx, "SELECT b.part FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = ?", messageID).Scan(&js)
+	err := s.rQueryRow(ctx, "SELECT b.part FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = ?", messageID).Scan(&js)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
 	}

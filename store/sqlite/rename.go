@@ -129,7 +129,7 @@ func createParents(tx *wtx, accountID int64, name string, nowNano int64) error {
 
 // Subscriptions implements store.Store.
 func (s *Store) Subscriptions(ctx context.Context, accountID int64) ([]string, error) {
-	rows, err := s.rdb.QueryContext(ctx, "SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name", accountID)
+	rows, err := s.rQuery(ctx, "SELECT name FROM subscriptions WHERE account_id = ? ORDER BY name", accountID)
 	if err != nil {
 		return nil, err
 	}

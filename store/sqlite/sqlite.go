@@ -29,8 +29,10 @@ const maxBatch = 128
 // Store is a store.Store on one SQLite database file.
 type Store struct {
 	logger *slog.Logger
-	wdb    *sql.DB // the one write connection, used only by the writer goroutine
+	wdb    *sql.DB // write connections, used only by the writer goroutine (and migrate)
 	rdb    *sql.DB // read-only pool
+	wstmts *stmtCache
+	rstmts *stmtCache
 	feed   store.Feed
 	now    func() (unixNano int64)
 
@@ -51,8 +53,12 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	wdb.SetMaxOpenConns(1)
-	wdb.SetMaxIdleConns(1)
+	// Only the writer goroutine writes, so one transaction at a time. A
+	// second connection lets the statement cache prepare a statement while
+	// the writer's transaction holds the first; Tx.Stmt then re-prepares it
+	// once on the transaction's connection and reuses it from then on.
+	wdb.SetMaxOpenConns(2)
+	wdb.SetMaxIdleConns(2)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
 	if err := migrate(ctx, wdb, schemaVersion); err != nil {
@@ -76,6 +82,8 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		logger: logger,
 		wdb:    wdb,
 		rdb:    rdb,
+		wstmts: newStmtCache(wdb),
+		rstmts: newStmtCache(rdb),
 		now:    nowNano,
 		jobs:   make(chan *job), // unbuffered: a job is either taken by the writer or not sent
 		quit:   make(chan struct{}),
@@ -108,7 +116,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.quit)
 		s.writerWG.Wait()
-		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
+		s.closeErr = errors.Join(s.rstmts.close(), s.wstmts.close(), s.rdb.Close(), s.wdb.Close())
 	})
 	return s.closeErr
 }

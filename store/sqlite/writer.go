@@ -23,19 +23,42 @@ type job struct {
 // checked before the job starts.
 type wtx struct {
 	tx      *sql.Tx
+	stmts   *stmtCache
 	changes []store.Change
 }
 
+// stmt returns the cached prepared statement for query, bound to the
+// transaction.
+func (t *wtx) stmt(query string) (*sql.Stmt, error) {
+	st, err := t.stmts.get(context.Background(), query)
+	if err != nil {
+		return nil, err
+	}
+	return t.tx.Stmt(st), nil
+}
+
 func (t *wtx) exec(query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(context.Background(), query, args...)
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.Exec(args...)
 }
 
 func (t *wtx) query(query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(context.Background(), query, args...)
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.Query(args...)
 }
 
 func (t *wtx) queryRow(query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(context.Background(), query, args...)
+	st, err := t.stmt(query)
+	if err != nil {
+		return t.tx.QueryRow(query, args...) // reports the error on Scan
+	}
+	return st.QueryRow(args...)
 }
 
 // publish records a change to publish after the commit.
@@ -109,7 +132,7 @@ func (s *Store) runBatch(batch []*job) {
 			errs[i] = err
 			continue
 		}
-		j.tx = wtx{tx: tx}
+		j.tx = wtx{tx: tx, stmts: s.wstmts}
 		if _, err := tx.Exec("SAVEPOINT job"); err != nil {
 			errs[i] = err
 			continue
