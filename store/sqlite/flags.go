@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -28,6 +29,17 @@ var sysFlagBits = []struct {
 	{store.FlagFlagged, bitFlagged},
 	{store.FlagDeleted, bitDeleted},
 	{store.FlagDraft, bitDraft},
+}
+
+// checkFlags rejects flags the keywords column cannot hold (and IMAP
+// cannot express): empty or containing spaces or control characters.
+func checkFlags(flags []string) error {
+	for _, f := range flags {
+		if f == "" || strings.ContainsFunc(f, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+			return fmt.Errorf("%w: flag %q", store.ErrInvalid, f)
+		}
+	}
+	return nil
 }
 
 // encodeFlags splits canonical flags into the sysflags bitmask and the

@@ -27,6 +27,9 @@ type prepared struct {
 }
 
 func (s *Store) prepare(m store.NewMessage) (prepared, error) {
+	if err := checkFlags(m.Flags); err != nil {
+		return prepared{}, err
+	}
 	part, err := json.Marshal(m.Part)
 	if err != nil {
 		return prepared{}, fmt.Errorf("sqlite: encode message part: %w", err)

@@ -32,6 +32,9 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 	if op != store.FlagsReplace && op != store.FlagsAdd && op != store.FlagsRemove {
 		return nil, nil, fmt.Errorf("%w: flag operation %d", store.ErrInvalid, op)
 	}
+	if err := checkFlags(flags); err != nil {
+		return nil, nil, err
+	}
 	opSys, opKwStr := encodeFlags(flags)
 	opKw := splitKeywords(opKwStr)
 	err = s.write(ctx, func(tx *wtx) error {

@@ -22,7 +22,7 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, from, to str
 	if to == store.Inbox {
 		return fmt.Errorf("%w: cannot rename onto INBOX", store.ErrInvalid)
 	}
-	if strings.HasPrefix(to, from+string(store.Delimiter)) {
+	if from != store.Inbox && strings.HasPrefix(to, from+string(store.Delimiter)) {
 		return fmt.Errorf("%w: cannot rename %q into itself", store.ErrInvalid, from)
 	}
 	return s.write(ctx, func(tx *wtx) error {

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"testing"
 
@@ -25,4 +26,42 @@ func openTest(t testing.TB) *Store {
 
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t) })
+}
+
+func TestRejectsUnstorableFlags(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	a, err := s.CreateAccount(ctx, "a@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := s.MailboxByName(ctx, a.ID, "INBOX")
+	m := newMsg("x")
+	m.Flags = []string{"two words"}
+	if _, _, err := s.Append(ctx, inbox.ID, []store.NewMessage{m}); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("Append with flag %q: %v, want ErrInvalid", m.Flags[0], err)
+	}
+	if _, _, err := s.UpdateFlags(ctx, inbox.ID, []uint32{1}, store.FlagsAdd, []string{"bad\x01"}, 0); !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("UpdateFlags with a control character: %v, want ErrInvalid", err)
+	}
+}
+
+func TestRenameInboxToInferior(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	a, _ := s.CreateAccount(ctx, "a@example.org", "h")
+	inbox, _ := s.MailboxByName(ctx, a.ID, "INBOX")
+	if _, _, err := s.Append(ctx, inbox.ID, []store.NewMessage{newMsg("x")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenameMailbox(ctx, a.ID, "INBOX", "inbox/Old"); err != nil {
+		t.Fatal(err)
+	}
+	old, err := s.MailboxByName(ctx, a.ID, "INBOX/Old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if uids, _ := s.MessageUIDs(ctx, old.ID); len(uids) != 1 {
+		t.Fatalf("INBOX/Old has %v", uids)
+	}
 }
