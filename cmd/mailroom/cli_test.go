@@ -163,7 +163,7 @@ func TestServeEmptyAddrDisablesListener(t *testing.T) {
 	if n != 1 {
 		t.Errorf("listeners started: %v", p.addrs)
 	}
-	if !strings.Contains(p.log(), "listener disabled protocol=pop3") {
+	if !strings.Contains(p.log(), `msg="listener disabled" protocol=pop3`) {
 		t.Errorf("disabled listener not logged:\n%s", p.log())
 	}
 }

@@ -60,23 +60,28 @@ func cmdUser(ctx context.Context, args []string, e env) error {
 		fmt.Fprint(e.stderr, userUsage)
 		return errUsage
 	}
-	sub := args[0]
-	fs := newFlagSet("user "+sub, e.stderr)
+	fs := newFlagSet("user", e.stderr)
 	sf := addStoreFlags(fs)
-	pwStdin := false
-	if sub == "add" || sub == "passwd" {
-		fs.BoolVar(&pwStdin, "password-stdin", false, "read the password as one line from standard input")
-	}
-	pos, err := parseInterspersed(fs, args[1:])
+	pwStdin := fs.Bool("password-stdin", false, "read the password as one line from standard input (add, passwd)")
+	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	wantArgs := 1
-	if sub == "list" {
-		wantArgs = 0
+	if len(pos) == 0 {
+		fmt.Fprint(e.stderr, userUsage)
+		return errUsage
 	}
+	sub, pos := pos[0], pos[1:]
+	wantArgs := 1
 	switch sub {
-	case "add", "passwd", "delete", "list":
+	case "add", "passwd":
+	case "delete":
+		if *pwStdin {
+			fmt.Fprintf(e.stderr, "mailroom: user delete takes no password\n")
+			return errUsage
+		}
+	case "list":
+		wantArgs = 0
 	default:
 		fmt.Fprintf(e.stderr, "mailroom: unknown user command %q\n\n%s", sub, userUsage)
 		return errUsage
@@ -93,7 +98,7 @@ func cmdUser(ctx context.Context, args []string, e env) error {
 	}
 	var hash string
 	if sub == "add" || sub == "passwd" {
-		pw, err := readNewPassword(e, pwStdin)
+		pw, err := readNewPassword(e, *pwStdin)
 		if err != nil {
 			return err
 		}
