@@ -45,7 +45,7 @@ func mailroomBinary(t *testing.T) string {
 type serverProc struct {
 	cmd    *exec.Cmd
 	addrs  map[string]string // protocol -> listen address
-	stdout *strings.Builder
+	stdout *lockedBuffer
 	mu     sync.Mutex
 	lines  []string
 	done   chan struct{}
@@ -63,7 +63,7 @@ func startServe(t *testing.T, dir string, args ...string) *serverProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &serverProc{cmd: cmd, addrs: map[string]string{}, stdout: &strings.Builder{}, done: make(chan struct{})}
+	p := &serverProc{cmd: cmd, addrs: map[string]string{}, stdout: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stdout = p.stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -139,3 +139,21 @@ func runCLI(t *testing.T, dir, stdin string, args ...string) (string, error) {
 
 // loopbackPorts are flags that put every listener on a free loopback port.
 var loopbackPorts = []string{"--smtp", "127.0.0.1:0", "--submission", "127.0.0.1:0", "--pop3", "127.0.0.1:0", "--imap", "127.0.0.1:0"}
+
+// lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

@@ -126,6 +126,10 @@ func TestUserCommandsTakeEffectWhileServing(t *testing.T) {
 func TestServeZeroConfigCreatesPostmaster(t *testing.T) {
 	dir := t.TempDir()
 	p := startServe(t, dir, loopbackPorts...)
+	// stdout and stderr are separate pipes: give stdout a moment to catch up.
+	for i := 0; i < 100 && !strings.Contains(p.stdout.String(), "passwd"); i++ {
+		time.Sleep(20 * time.Millisecond)
+	}
 	m := regexp.MustCompile(`Created account postmaster@localhost with password (\S+)`).FindStringSubmatch(p.stdout.String())
 	if m == nil {
 		t.Fatalf("no postmaster password printed; stdout %q", p.stdout.String())
