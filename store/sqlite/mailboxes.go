@@ -62,8 +62,8 @@ func insertMailbox(tx *wtx, accountID int64, name, specialUse string, nowNano in
 	if err != nil {
 		return store.Mailbox{}, err
 	}
-	m := store.Mailbox{AccountID: accountID, Name: name, SpecialUse: specialUse, UIDValidity: v, UIDNext: 1}
-	res, err := tx.exec("INSERT INTO mailboxes(account_id, name, special_use, uidvalidity, uidnext, highestmodseq) VALUES (?, ?, ?, ?, 1, 0)",
+	m := store.Mailbox{AccountID: accountID, Name: name, SpecialUse: specialUse, UIDValidity: v, UIDNext: 1, HighestModSeq: 1}
+	res, err := tx.exec("INSERT INTO mailboxes(account_id, name, special_use, uidvalidity, uidnext, highestmodseq) VALUES (?, ?, ?, ?, 1, 1)",
 		accountID, name, specialUse, v)
 	if err != nil {
 		return m, err

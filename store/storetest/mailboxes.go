@@ -46,6 +46,12 @@ func testMailboxNames(t *testing.T, s store.Store) {
 	if m.Name != "drafts" || m.SpecialUse != store.UseFlagged || m.UIDNext != 1 || m.UIDValidity == 0 || m.AccountID != a.ID {
 		t.Fatalf("created %+v", m)
 	}
+	// RFC 7162 §7: the HIGHESTMODSEQ of SELECT is a mod-sequence-value,
+	// at least 1, even for a new empty mailbox; the first change must then
+	// get a larger modseq so CHANGEDSINCE <that value> finds it.
+	if m.HighestModSeq < 1 {
+		t.Fatalf("new mailbox HighestModSeq = %d, want >= 1", m.HighestModSeq)
+	}
 	if got := mustMailbox(t, s, a.ID, "drafts"); got != m {
 		t.Fatalf("MailboxByName = %+v, want %+v", got, m)
 	}
