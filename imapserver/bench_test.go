@@ -1,0 +1,61 @@
+package imapserver
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+// fillInbox appends n small messages to the test account's INBOX in
+// batches, straight through the store.
+func (ts *testServer) fillInbox(n int) {
+	ts.t.Helper()
+	ctx := context.Background()
+	inbox, err := ts.st.MailboxByName(ctx, ts.acct.ID, store.Inbox)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	const batch = 1000
+	for done := 0; done < n; {
+		k := min(batch, n-done)
+		msgs := make([]store.NewMessage, k)
+		for i := range msgs {
+			raw := []byte(fmt.Sprintf("From: a@example.org\r\nTo: b@example.org\r\nSubject: message %d\r\n\r\nbody of message %d with the word needle%d\r\n", done+i, done+i, (done+i)%1000))
+			msgs[i] = store.NewMessage{Raw: raw, Part: message.Parse(raw)}
+		}
+		if _, _, err := ts.st.Append(ctx, inbox.ID, msgs); err != nil {
+			ts.t.Fatal(err)
+		}
+		done += k
+	}
+}
+
+// BenchmarkLargeMailbox measures what a client syncing a 100,000-message
+// INBOX waits for: SELECT, FETCH 1:* (FLAGS), and a body SEARCH.
+// Run: go test -run '^$' -bench LargeMailbox -benchtime 5x ./imapserver
+func BenchmarkLargeMailbox(b *testing.B) {
+	ts := startTestServer(b)
+	ts.fillInbox(100_000)
+	tc := ts.login()
+	b.Run("SELECT", func(b *testing.B) {
+		for b.Loop() {
+			tc.transactf("ok", "select INBOX")
+		}
+	})
+	tc.transactf("ok", "select INBOX")
+	b.Run("FETCH-1:*-FLAGS", func(b *testing.B) {
+		for b.Loop() {
+			if lines := tc.transactf("ok", "fetch 1:* (flags)"); len(lines) != 100_000 {
+				b.Fatalf("%d FETCH lines", len(lines))
+			}
+		}
+	})
+	b.Run("UID-SEARCH-BODY", func(b *testing.B) {
+		for b.Loop() {
+			tc.transactf("ok", "uid search body needle7")
+		}
+	})
+}
