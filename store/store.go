@@ -243,5 +243,29 @@ type Store interface {
 	// reads state with Changes. cancel releases the subscription.
 	Watch(accountID int64) (changes <-chan Change, cancel func())
 
+	// Outbound queue (package queue). Items survive restarts; each
+	// recipient has its own state (see QueueRecipient).
+	//
+	// Enqueue stores a message for delivery and returns its id once durable.
+	Enqueue(ctx context.Context, msg QueuedMessage) (id int64, err error)
+	// DueQueue returns up to limit items (oldest first) that have a pending
+	// recipient whose NextAttempt is not after now.
+	DueQueue(ctx context.Context, now time.Time, limit int) ([]QueueItem, error)
+	// QueueItems returns every queued item, oldest first.
+	QueueItems(ctx context.Context) ([]QueueItem, error)
+	// QueueItem returns one item (ErrNotFound if absent).
+	QueueItem(ctx context.Context, id int64) (QueueItem, error)
+	// QueueMessage returns the bytes of a queued message.
+	QueueMessage(ctx context.Context, id int64) ([]byte, error)
+	// UpdateQueueRecipients stores the new state of the named recipients
+	// (matched by Addr, case-insensitively) of item id, atomically.
+	UpdateQueueRecipients(ctx context.Context, id int64, rcpts []QueueRecipient) error
+	// DeleteQueueItem removes an item (ErrNotFound if absent).
+	DeleteQueueItem(ctx context.Context, id int64) error
+	// RetryQueueItem makes the pending recipients of item id (every item
+	// when id is 0) due at now. It returns how many items it touched;
+	// ErrNotFound for an unknown id.
+	RetryQueueItem(ctx context.Context, id int64, now time.Time) (int, error)
+
 	Close() error
 }

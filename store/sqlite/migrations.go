@@ -87,6 +87,29 @@ ALTER TABLE accounts ADD COLUMN domain TEXT NOT NULL DEFAULT '' COLLATE NOCASE;
 UPDATE accounts SET domain = lower(substr(email, instr(email, '@') + 1));
 CREATE INDEX accounts_domain ON accounts(domain);
 `,
+	// 3: the outbound queue: one row per message, one per recipient with
+	// its own delivery state.
+	`
+CREATE TABLE queue (
+	id      INTEGER PRIMARY KEY,
+	sender  TEXT NOT NULL,
+	created INTEGER NOT NULL, -- unix nanoseconds
+	raw     BLOB NOT NULL,
+	size    INTEGER NOT NULL
+);
+CREATE TABLE queue_rcpts (
+	queue_id     INTEGER NOT NULL REFERENCES queue(id) ON DELETE CASCADE,
+	idx          INTEGER NOT NULL,
+	rcpt         TEXT NOT NULL COLLATE NOCASE,
+	status       TEXT NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	last_error   TEXT NOT NULL DEFAULT '',
+	next_attempt INTEGER NOT NULL, -- unix nanoseconds
+	PRIMARY KEY (queue_id, idx),
+	UNIQUE (queue_id, rcpt)
+) WITHOUT ROWID;
+CREATE INDEX queue_rcpts_due ON queue_rcpts(status, next_attempt);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

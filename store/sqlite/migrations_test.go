@@ -29,6 +29,11 @@ INSERT INTO expunged(mailbox_id, uid, modseq) VALUES (70, 1, 5);
 `,
 }
 
+func init() {
+	// Version 2 only added accounts.domain: the v1 data plus the domain.
+	seeds[2] = seeds[1] + "UPDATE accounts SET domain = 'example.org' WHERE id = 7;\n"
+}
+
 func TestMigrateFromEveryVersion(t *testing.T) {
 	for v := 1; v < len(migrations); v++ {
 		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {

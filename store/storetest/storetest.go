@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, messageTests...)
 	tests = append(tests, flagTests...)
 	tests = append(tests, feedTests...)
+	tests = append(tests, queueTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))

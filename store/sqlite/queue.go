@@ -1,0 +1,206 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// Enqueue implements store.Store.
+func (s *Store) Enqueue(ctx context.Context, msg store.QueuedMessage) (int64, error) {
+	created := msg.Created.UnixNano()
+	if msg.Created.IsZero() {
+		created = s.now()
+	}
+	var rcpts []string
+	seen := map[string]bool{}
+	for _, r := range msg.Recipients {
+		k := strings.ToLower(r)
+		if r == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		rcpts = append(rcpts, r)
+	}
+	if len(rcpts) == 0 {
+		return 0, fmt.Errorf("%w: queued message without recipients", store.ErrInvalid)
+	}
+	var id int64
+	err := s.write(ctx, func(tx *wtx) error {
+		res, err := tx.exec("INSERT INTO queue(sender, created, raw, size) VALUES (?, ?, ?, ?)",
+			msg.From, created, msg.Raw, len(msg.Raw))
+		if err != nil {
+			return err
+		}
+		if id, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		for i, r := range rcpts {
+			if _, err := tx.exec("INSERT INTO queue_rcpts(queue_id, idx, rcpt, status, next_attempt) VALUES (?, ?, ?, ?, ?)",
+				id, i, r, store.RcptPending, created); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return id, err
+}
+
+const queueItemCols = "q.id, q.sender, q.created, q.size"
+
+// queueItems runs query (selecting queueItemCols) and fills in the
+// recipients of each item.
+func (s *Store) queueItems(ctx context.Context, query string, args ...any) ([]store.QueueItem, error) {
+	rows, err := s.rQuery(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	var items []store.QueueItem
+	for rows.Next() {
+		var it store.QueueItem
+		var created int64
+		if err := rows.Scan(&it.ID, &it.From, &created, &it.Size); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		it.Created = time.Unix(0, created)
+		items = append(items, it)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i := range items {
+		if items[i].Recipients, err = s.queueRecipients(ctx, items[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
+func (s *Store) queueRecipients(ctx context.Context, id int64) ([]store.QueueRecipient, error) {
+	rows, err := s.rQuery(ctx, "SELECT rcpt, status, attempts, last_error, next_attempt FROM queue_rcpts WHERE queue_id = ? ORDER BY idx", id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.QueueRecipient
+	for rows.Next() {
+		var r store.QueueRecipient
+		var next int64
+		if err := rows.Scan(&r.Addr, &r.Status, &r.Attempts, &r.LastError, &next); err != nil {
+			return nil, err
+		}
+		r.NextAttempt = time.Unix(0, next)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// DueQueue implements store.Store.
+func (s *Store) DueQueue(ctx context.Context, now time.Time, limit int) ([]store.QueueItem, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q WHERE q.id IN "+
+		"(SELECT queue_id FROM queue_rcpts WHERE status = ? AND next_attempt <= ?) ORDER BY q.id LIMIT ?",
+		store.RcptPending, now.UnixNano(), limit)
+}
+
+// QueueItems implements store.Store.
+func (s *Store) QueueItems(ctx context.Context) ([]store.QueueItem, error) {
+	return s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q ORDER BY q.id")
+}
+
+// QueueItem implements store.Store.
+func (s *Store) QueueItem(ctx context.Context, id int64) (store.QueueItem, error) {
+	items, err := s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q WHERE q.id = ?", id)
+	if err != nil {
+		return store.QueueItem{}, err
+	}
+	if len(items) == 0 {
+		return store.QueueItem{}, fmt.Errorf("%w: queue item %d", store.ErrNotFound, id)
+	}
+	return items[0], nil
+}
+
+// QueueMessage implements store.Store.
+func (s *Store) QueueMessage(ctx context.Context, id int64) ([]byte, error) {
+	var raw []byte
+	err := s.rQueryRow(ctx, "SELECT raw FROM queue WHERE id = ?", id).Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("%w: queue item %d", store.ErrNotFound, id)
+	}
+	return raw, err
+}
+
+// UpdateQueueRecipients implements store.Store.
+func (s *Store) UpdateQueueRecipients(ctx context.Context, id int64, rcpts []store.QueueRecipient) error {
+	for _, r := range rcpts {
+		switch r.Status {
+		case store.RcptPending, store.RcptDelivered, store.RcptFailed:
+		default:
+			return fmt.Errorf("%w: recipient status %q", store.ErrInvalid, r.Status)
+		}
+	}
+	return s.write(ctx, func(tx *wtx) error {
+		for _, r := range rcpts {
+			res, err := tx.exec("UPDATE queue_rcpts SET status = ?, attempts = ?, last_error = ?, next_attempt = ? WHERE queue_id = ? AND rcpt = ?",
+				r.Status, r.Attempts, r.LastError, r.NextAttempt.UnixNano(), id, r.Addr)
+			if err != nil {
+				return err
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return err
+			} else if n == 0 {
+				return fmt.Errorf("%w: recipient %s of queue item %d", store.ErrNotFound, r.Addr, id)
+			}
+		}
+		return nil
+	})
+}
+
+// DeleteQueueItem implements store.Store.
+func (s *Store) DeleteQueueItem(ctx context.Context, id int64) error {
+	return s.write(ctx, func(tx *wtx) error {
+		res, err := tx.exec("DELETE FROM queue WHERE id = ?", id)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return fmt.Errorf("%w: queue item %d", store.ErrNotFound, id)
+		}
+		return nil
+	})
+}
+
+// RetryQueueItem implements store.Store.
+func (s *Store) RetryQueueItem(ctx context.Context, id int64, now time.Time) (int, error) {
+	var n int
+	err := s.write(ctx, func(tx *wtx) error {
+		if id != 0 {
+			var c int
+			if err := tx.queryRow("SELECT count(*) FROM queue WHERE id = ?", id).Scan(&c); err != nil {
+				return err
+			}
+			if c == 0 {
+				return fmt.Errorf("%w: queue item %d", store.ErrNotFound, id)
+			}
+		}
+		if err := tx.queryRow("SELECT count(DISTINCT queue_id) FROM queue_rcpts WHERE status = ? AND (? = 0 OR queue_id = ?)",
+			store.RcptPending, id, id).Scan(&n); err != nil {
+			return err
+		}
+		_, err := tx.exec("UPDATE queue_rcpts SET next_attempt = ? WHERE status = ? AND (? = 0 OR queue_id = ?)",
+			now.UnixNano(), store.RcptPending, id, id)
+		return err
+	})
+	return n, err
+}
