@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -145,4 +146,33 @@ func TestQresync(t *testing.T) {
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
+}
+
+// TestExpungeManyByOther checks the sequence numbers of several EXPUNGE
+// responses for messages another session removed: highest first, each
+// valid at the moment it is sent (RFC 9051 §7.5.1).
+func TestExpungeManyByOther(t *testing.T) {
+	ts := startTestServer(t)
+	for range 10 {
+		ts.deliver("", simpleMsg)
+	}
+	a := ts.login()
+	b := ts.login()
+	a.transactf("ok", "select inbox")
+	b.transactf("ok", "select inbox")
+	a.transactf("ok", `store 2,3,5,9 +flags.silent (\Deleted)`)
+	a.transactf("ok", "expunge")
+	lines := b.transactf("ok", "noop")
+	var got []string
+	for _, l := range lines {
+		if strings.HasSuffix(l, " EXPUNGE") {
+			got = append(got, l)
+		}
+	}
+	want := []string{"* 9 EXPUNGE", "* 5 EXPUNGE", "* 3 EXPUNGE", "* 2 EXPUNGE"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("EXPUNGE responses %q, want %q", got, want)
+	}
+	lines = b.transactf("ok", "uid search all")
+	hasLine(t, lines, "* SEARCH 1 4 6 7 8 10")
 }

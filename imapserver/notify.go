@@ -49,12 +49,7 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		if err != nil {
 			return err
 		}
-		for _, u := range vanished {
-			if v.seq(u) != 0 && !slices.Contains(v.expunged, u) {
-				v.expunged = append(v.expunged, u)
-			}
-		}
-		slices.Sort(v.expunged)
+		v.addExpunged(vanished)
 		if highest > v.modseq {
 			v.modseq = highest
 		}
@@ -65,8 +60,12 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 	slices.SortFunc(metas, func(a, b store.MessageMeta) int { return cmpUint32(a.UID, b.UID) })
 	added := false
 	var flagChanges []store.MessageMeta
+	gone := make(map[uint32]bool, len(vanished))
+	for _, u := range vanished {
+		gone[u] = true
+	}
 	for _, m := range metas {
-		if slices.Contains(vanished, m.UID) {
+		if gone[m.UID] {
 			continue
 		}
 		switch {
@@ -95,30 +94,33 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 }
 
 // announceExpunged sends EXPUNGE (or VANISHED with QRESYNC) for uids and
-// removes them from the view.
+// removes them from the view. It is linear in the size of the view, so a
+// mass expunge in a large mailbox stays cheap.
 func (c *conn) announceExpunged(uids []uint32) {
 	v := c.sel
-	uids = slices.Clone(uids)
+	gone := make(map[uint32]bool, len(uids))
+	for _, u := range uids {
+		gone[u] = true
+	}
+	var present []uint32 // ascending, as v.uids is
+	var seqs []uint32
+	for i, u := range v.uids {
+		if gone[u] {
+			present = append(present, u)
+			seqs = append(seqs, uint32(i+1))
+		}
+	}
+	v.removeSet(gone)
+	if len(present) == 0 {
+		return
+	}
 	if c.qresync {
-		var present []uint32
-		for _, u := range uids {
-			if v.seq(u) != 0 {
-				present = append(present, u)
-			}
-			v.remove(u)
-		}
-		if len(present) > 0 {
-			c.untagged().Raw("VANISHED ").Raw(imapmsg.NumSetFromNums(present).String()).CRLF()
-		}
+		c.untagged().Raw("VANISHED ").Raw(imapmsg.NumSetFromNums(present).String()).CRLF()
 		return
 	}
 	// Highest first, so that each sequence number is still valid when sent.
-	slices.Sort(uids)
-	for i := len(uids) - 1; i >= 0; i-- {
-		if s := v.seq(uids[i]); s != 0 {
-			c.untagged().Number(s).Raw(" EXPUNGE\r\n")
-		}
-		v.remove(uids[i])
+	for i := len(seqs) - 1; i >= 0; i-- {
+		c.untagged().Number(seqs[i]).Raw(" EXPUNGE\r\n")
 	}
 }
 

@@ -72,14 +72,24 @@ func (v *view) resolve(set imapmsg.NumSet, uid bool) ([]uint32, error) {
 	return out, nil
 }
 
-// remove drops uid from the view and from the pending lists.
-func (v *view) remove(uid uint32) {
-	if i, ok := slices.BinarySearch(v.uids, uid); ok {
-		v.uids = slices.Delete(v.uids, i, i+1)
+// addExpunged records vanished UIDs that are still in the view as pending
+// EXPUNGE announcements, keeping v.expunged sorted and free of duplicates.
+func (v *view) addExpunged(vanished []uint32) {
+	for _, u := range vanished {
+		if v.seq(u) != 0 {
+			v.expunged = append(v.expunged, u)
+		}
 	}
-	if i := slices.Index(v.expunged, uid); i >= 0 {
-		v.expunged = slices.Delete(v.expunged, i, i+1)
-	}
+	slices.Sort(v.expunged)
+	v.expunged = slices.Compact(v.expunged)
+}
+
+// removeSet drops every UID in gone from the view and the pending list in
+// one pass.
+func (v *view) removeSet(gone map[uint32]bool) {
+	keep := func(u uint32) bool { return gone[u] }
+	v.uids = slices.DeleteFunc(v.uids, keep)
+	v.expunged = slices.DeleteFunc(v.expunged, keep)
 }
 
 // chunk is how many messages are read from the store at a time: enough to
