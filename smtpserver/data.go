@@ -29,17 +29,32 @@ func (ss *session) Data(r io.Reader) error {
 	raw := ss.buildMessage(body, id, now)
 	msg := store.NewMessage{Raw: raw, Part: message.Parse(raw), InternalDate: now}
 
+	// Remote recipients first: once both the queue and the local copies
+	// are durable, 250 covers them all.
+	if remote := ss.remoteRecipients(); len(remote) > 0 {
+		qid, err := ss.s.cfg.Queue.Enqueue(ss.ctx, ss.from, remote, raw)
+		if err != nil {
+			ss.log.Error("smtp: enqueue failed", "id", id, "err", err)
+			return errInternal
+		}
+		ss.log.Info("smtp: queued for relay", "id", id, "qid", qid, "rcpts", len(remote))
+	}
 	targets := make([]store.Target, 0, len(ss.recipients))
 	seen := make(map[int64]bool, len(ss.recipients))
 	for _, rc := range ss.recipients {
+		if rc.remote {
+			continue
+		}
 		if !seen[rc.account.ID] {
 			seen[rc.account.ID] = true
 			targets = append(targets, store.Target{AccountID: rc.account.ID})
 		}
 	}
-	if _, err := ss.s.cfg.Store.Deliver(ss.ctx, targets, msg); err != nil {
-		ss.log.Error("smtp: delivery failed", "id", id, "err", err)
-		return errInternal
+	if len(targets) > 0 {
+		if _, err := ss.s.cfg.Store.Deliver(ss.ctx, targets, msg); err != nil {
+			ss.log.Error("smtp: delivery failed", "id", id, "err", err)
+			return errInternal
+		}
 	}
 	ss.log.Info("smtp: delivered", "id", id, "from", ss.from, "rcpts", len(ss.recipients), "size", len(raw))
 	return queuedReply(id)

@@ -13,12 +13,17 @@ import (
 // Rcpt adds a recipient (RCPT TO, RFC 5321 §4.1.1.3). go-smtp has checked
 // the syntax and MaxRecipients (452 4.5.3).
 //
-// Only local recipients are accepted: a domain is local once an account
-// exists in it. An unknown user in a local domain gets 550 5.1.1; another
-// domain gets 554 5.7.1 (relay denied) from an unauthenticated client and
-// 550 5.7.1 (relaying not available yet) from an authenticated one.
+// A domain is local once an account exists in it. An unknown user in a
+// local domain gets 550 5.1.1. Another domain gets 554 5.7.1 (relay
+// denied) from an unauthenticated client; from an authenticated one it is
+// accepted for the outbound queue (Config.Queue), or refused with 550
+// 5.7.1 when there is no queue.
 func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	acct, err := ss.recipientAccount(ss.ctx, to)
+	if errors.Is(err, errRelayUnavailable) && ss.s.cfg.Queue != nil {
+		ss.recipients = append(ss.recipients, recipient{addr: to, remote: true})
+		return nil
+	}
 	if err != nil {
 		ss.log.Info("smtp: recipient refused", "rcpt", to, "err", err)
 		return ss.reply(err)

@@ -106,6 +106,10 @@ type Config struct {
 	// net.DefaultResolver.LookupAddr, bounded by a short timeout.
 	LookupAddr func(ctx context.Context, ip string) ([]string, error)
 
+	// Queue receives authenticated mail for other domains; nil refuses it
+	// (550 5.7.1).
+	Queue Queue
+
 	// TLSConfig enables STARTTLS when set (not wired yet).
 	TLSConfig *tls.Config
 }

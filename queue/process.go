@@ -1,0 +1,183 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+// outcome is what one delivery attempt did for one recipient.
+type outcome struct {
+	rcpt string
+	err  error  // nil: accepted
+	text string // the reply, for the log and `queue show`
+}
+
+// process makes one delivery attempt for the due recipients of it, one
+// connection per destination domain, and finishes the item once no
+// recipient is pending.
+func (q *Queue) process(it store.QueueItem) {
+	ctx := q.ctx
+	raw, err := q.cfg.Store.QueueMessage(ctx, it.ID)
+	if err != nil {
+		q.log.Error("queue: reading message", "qid", it.ID, "err", err)
+		return
+	}
+	now := q.cfg.Now()
+	groups := map[string][]store.QueueRecipient{}
+	var order []string
+	for _, r := range it.Recipients {
+		if r.Status != store.RcptPending || r.NextAttempt.After(now) {
+			continue
+		}
+		d := domainOf(r.Addr)
+		if q.cfg.RelayHost != "" {
+			d = "" // one connection to the smarthost for everything
+		}
+		if _, ok := groups[d]; !ok {
+			order = append(order, d)
+		}
+		groups[d] = append(groups[d], r)
+	}
+	var wg sync.WaitGroup
+	for _, d := range order {
+		rcpts := groups[d]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			release, err := q.acquireDomain(ctx, d)
+			if err != nil {
+				return
+			}
+			addrs := make([]string, len(rcpts))
+			for i, r := range rcpts {
+				addrs[i] = r.Addr
+			}
+			outs := q.deliverDomain(ctx, it.From, d, addrs, raw)
+			release()
+			if ctx.Err() != nil {
+				return // shutting down: leave them pending, untouched
+			}
+			updates := q.apply(it, rcpts, outs, q.cfg.Now())
+			// Record the outcome even if Shutdown gave up meanwhile: the
+			// remote side has answered and must not get it again.
+			if err := q.cfg.Store.UpdateQueueRecipients(context.WithoutCancel(ctx), it.ID, updates); err != nil {
+				q.log.Error("queue: recording outcome", "qid", it.ID, "domain", d, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+	cur, err := q.cfg.Store.QueueItem(ctx, it.ID)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) { // deleted meanwhile (CLI)
+			q.log.Error("queue: reading item", "qid", it.ID, "err", err)
+		}
+		return
+	}
+	if !cur.Pending() {
+		q.finish(ctx, cur)
+	}
+}
+
+// apply turns outcomes into new recipient states.
+func (q *Queue) apply(it store.QueueItem, rcpts []store.QueueRecipient, outs []outcome, now time.Time) []store.QueueRecipient {
+	byAddr := map[string]outcome{}
+	for _, o := range outs {
+		byAddr[strings.ToLower(o.rcpt)] = o
+	}
+	var up []store.QueueRecipient
+	for _, r := range rcpts {
+		o, ok := byAddr[strings.ToLower(r.Addr)]
+		if !ok {
+			continue
+		}
+		r.Attempts++
+		r.LastError = o.text
+		switch {
+		case o.err == nil:
+			r.Status = store.RcptDelivered
+			q.log.Info("queue: delivered", "qid", it.ID, "rcpt", r.Addr, "reply", o.text)
+		case isPermanent(o.err):
+			r.Status = store.RcptFailed
+			q.log.Info("queue: failed", "qid", it.ID, "rcpt", r.Addr, "reply", o.text)
+		default:
+			sched := q.cfg.RetrySchedule
+			wait := sched[min(r.Attempts-1, len(sched)-1)]
+			r.NextAttempt = now.Add(wait)
+			if r.NextAttempt.Sub(it.Created) > q.cfg.Lifetime {
+				r.Status = store.RcptFailed
+				r.LastError = fmt.Sprintf("gave up after %d attempts: %s", r.Attempts, o.text)
+				q.log.Info("queue: expired", "qid", it.ID, "rcpt", r.Addr, "reply", o.text)
+			} else {
+				q.log.Info("queue: deferred", "qid", it.ID, "rcpt", r.Addr, "reply", o.text, "retry", wait)
+			}
+		}
+		up = append(up, r)
+	}
+	return up
+}
+
+// finish removes an item whose recipients are all final, first giving the
+// sender a DSN for the failed ones: only a local sender, never the null
+// sender.
+func (q *Queue) finish(ctx context.Context, it store.QueueItem) {
+	var failed []store.QueueRecipient
+	for _, r := range it.Recipients {
+		if r.Status == store.RcptFailed {
+			failed = append(failed, r)
+		}
+	}
+	if len(failed) > 0 && it.From != "" {
+		acct, err := q.cfg.Store.AccountByEmail(ctx, it.From)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			q.log.Info("queue: sender not local; no DSN", "qid", it.ID, "from", it.From)
+		case err != nil:
+			q.log.Error("queue: finding sender", "qid", it.ID, "err", err)
+			return
+		default:
+			raw, _ := q.cfg.Store.QueueMessage(ctx, it.ID)
+			dsn := buildDSN(q.cfg.Hostname, q.cfg.Now(), it, failed, raw)
+			msg := store.NewMessage{Raw: dsn, Part: message.Parse(dsn), InternalDate: q.cfg.Now()}
+			if _, err := q.cfg.Store.Deliver(ctx, []store.Target{{AccountID: acct.ID}}, msg); err != nil {
+				q.log.Error("queue: delivering DSN", "qid", it.ID, "err", err)
+				return
+			}
+			q.log.Info("queue: DSN sent", "qid", it.ID, "to", it.From, "failed", len(failed))
+		}
+	}
+	if err := q.cfg.Store.DeleteQueueItem(ctx, it.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		q.log.Error("queue: removing item", "qid", it.ID, "err", err)
+	}
+}
+
+// acquireDomain waits for a connection slot for domain d.
+func (q *Queue) acquireDomain(ctx context.Context, d string) (func(), error) {
+	q.mu.Lock()
+	sem, ok := q.domains[d]
+	if !ok {
+		sem = make(chan struct{}, q.cfg.PerDomain)
+		q.domains[d] = sem
+	}
+	q.mu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func domainOf(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return ""
+	}
+	return strings.ToLower(addr[at+1:])
+}

@@ -1,0 +1,322 @@
+// Package queue delivers mail to other domains: the outbound queue that
+// authenticated users' mail for non-local recipients goes into.
+//
+// Messages are stored durably in the mail store (store.Store's queue
+// methods) before the SMTP server answers 250. Workers pick due items,
+// group their pending recipients by destination domain, look up the MX
+// hosts (RFC 5321 §5) through an injected Resolver, and deliver each domain's
+// recipients over one SMTP connection (opportunistic STARTTLS), or
+// everything through a smarthost (RelayHost). A 4xx reply is retried on a
+// schedule; a 5xx reply, a null MX (RFC 7505) or expiry fails the recipient
+// for good, and the local sender then gets one delivery status
+// notification (RFC 3464) in their INBOX. Mail from the null sender is
+// never bounced.
+//
+// Each recipient's outcome is written to the store as soon as its
+// destination has answered, so a restart neither loses a message nor
+// delivers it twice (except in the window between the remote 250 and that
+// write, which SMTP cannot close).
+package queue
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// Store is what the queue needs from the mail store.
+type Store interface {
+	Enqueue(ctx context.Context, msg store.QueuedMessage) (int64, error)
+	DueQueue(ctx context.Context, now time.Time, limit int) ([]store.QueueItem, error)
+	QueueItems(ctx context.Context) ([]store.QueueItem, error)
+	QueueItem(ctx context.Context, id int64) (store.QueueItem, error)
+	QueueMessage(ctx context.Context, id int64) ([]byte, error)
+	UpdateQueueRecipients(ctx context.Context, id int64, rcpts []store.QueueRecipient) error
+	DeleteQueueItem(ctx context.Context, id int64) error
+	AccountByEmail(ctx context.Context, email string) (store.Account, error)
+	Deliver(ctx context.Context, targets []store.Target, msg store.NewMessage) ([]store.Delivered, error)
+}
+
+var _ Store = (store.Store)(nil)
+
+// Signer signs an outbound message (DKIM). It returns raw unchanged when
+// it has no key for the message's author domain.
+type Signer interface {
+	Sign(raw []byte) ([]byte, error)
+}
+
+// DefaultRetrySchedule is the wait after the 1st, 2nd, … failed attempt;
+// the last entry repeats. With DefaultLifetime a message is tried about 20
+// times over 5 days.
+var DefaultRetrySchedule = []time.Duration{
+	5 * time.Minute, 10 * time.Minute, 20 * time.Minute, 40 * time.Minute,
+	80 * time.Minute, 160 * time.Minute, 5 * time.Hour, 8 * time.Hour,
+}
+
+// Defaults for Config.
+const (
+	DefaultLifetime       = 5 * 24 * time.Hour
+	DefaultPollInterval   = time.Minute
+	DefaultWorkers        = 8
+	DefaultPerDomain      = 2
+	DefaultCommandTimeout = 5 * time.Minute // RFC 5321 §4.5.3.2
+	DefaultPort           = "25"
+)
+
+// Config configures a Queue. Store is required.
+type Config struct {
+	Store    Store
+	Hostname string // EHLO name, Reporting-MTA of DSNs; default "localhost"
+	Logger   *slog.Logger
+	Now      func() time.Time // default time.Now
+
+	// Resolver looks up MX and address records; default net.DefaultResolver.
+	Resolver Resolver
+	// Dial opens connections; default a net.Dialer with a 30 s timeout.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Port is the SMTP port of MX hosts; default "25". PortOverride maps
+	// an MX host name to another port (tests).
+	Port         string
+	PortOverride map[string]string
+	// TLSConfig is used for STARTTLS. Default: opportunistic, certificates
+	// not verified (RFC 7435); a failed handshake is a temporary failure.
+	TLSConfig *tls.Config
+
+	// RelayHost ("host:port") sends everything through a smarthost
+	// instead of MX delivery, authenticating with RelayUser/RelayPassword
+	// (AUTH PLAIN) when RelayUser is set.
+	RelayHost     string
+	RelayUser     string
+	RelayPassword string
+
+	RetrySchedule []time.Duration // default DefaultRetrySchedule
+	Lifetime      time.Duration   // a recipient still failing after this fails for good
+	PollInterval  time.Duration   // how often the store is asked for due items
+	Workers       int             // messages delivered at once
+	PerDomain     int             // connections at once to one destination domain
+
+	CommandTimeout time.Duration // per SMTP command
+
+	Signer Signer // DKIM; nil signs nothing
+}
+
+// Queue delivers queued messages. Create it with New, start it with Start.
+type Queue struct {
+	cfg Config
+	log *slog.Logger
+
+	kick    chan struct{}
+	stop    chan struct{}
+	ctx     context.Context // cancelled when Shutdown gives up
+	cancel  context.CancelFunc
+	loopWG  sync.WaitGroup
+	workWG  sync.WaitGroup
+	workers chan struct{} // semaphore
+
+	mu       sync.Mutex
+	inflight map[int64]bool
+	domains  map[string]chan struct{} // per-destination semaphores
+	started  bool
+	stopOnce sync.Once
+}
+
+// New returns a Queue for cfg with defaults filled in.
+func New(cfg Config) *Queue {
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
+	if cfg.Dial == nil {
+		d := &net.Dialer{Timeout: 30 * time.Second}
+		cfg.Dial = d.DialContext
+	}
+	if cfg.Port == "" {
+		cfg.Port = DefaultPort
+	}
+	if len(cfg.RetrySchedule) == 0 {
+		cfg.RetrySchedule = DefaultRetrySchedule
+	}
+	if cfg.Lifetime <= 0 {
+		cfg.Lifetime = DefaultLifetime
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = DefaultPollInterval
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.PerDomain <= 0 {
+		cfg.PerDomain = DefaultPerDomain
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = DefaultCommandTimeout
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Queue{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "queue"),
+		kick:     make(chan struct{}, 1),
+		stop:     make(chan struct{}),
+		ctx:      ctx,
+		cancel:   cancel,
+		workers:  make(chan struct{}, cfg.Workers),
+		inflight: map[int64]bool{},
+		domains:  map[string]chan struct{}{},
+	}
+}
+
+// Enqueue signs msg (DKIM, when a key for its author domain exists) and
+// stores it durably in the queue, then wakes the workers. It returns the
+// queue id once the message is on disk.
+func (q *Queue) Enqueue(ctx context.Context, from string, rcpts []string, raw []byte) (int64, error) {
+	if q.cfg.Signer != nil {
+		signed, err := q.cfg.Signer.Sign(raw)
+		if err != nil {
+			q.log.Warn("queue: DKIM signing failed; sending unsigned", "err", err)
+		} else {
+			raw = signed
+		}
+	}
+	id, err := q.cfg.Store.Enqueue(ctx, store.QueuedMessage{From: from, Recipients: rcpts, Raw: raw, Created: q.cfg.Now()})
+	if err != nil {
+		return 0, err
+	}
+	q.log.Info("queue: enqueued", "qid", id, "from", from, "rcpts", len(rcpts), "size", len(raw))
+	q.Kick()
+	return id, nil
+}
+
+// Kick makes the workers look for due items now (after Enqueue, or after
+// the CLI changed the queue).
+func (q *Queue) Kick() {
+	select {
+	case q.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Start starts the scheduler. Items left final by a crash are finished
+// first.
+func (q *Queue) Start() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.started {
+		return
+	}
+	q.started = true
+	q.loopWG.Add(1)
+	go q.loop()
+}
+
+// Shutdown stops picking new items and waits for deliveries in progress.
+// If ctx ends first, they are cancelled (their recipients stay pending) and
+// ctx's error is returned.
+func (q *Queue) Shutdown(ctx context.Context) error {
+	q.stopOnce.Do(func() { close(q.stop) })
+	q.loopWG.Wait()
+	done := make(chan struct{})
+	go func() { q.workWG.Wait(); close(done) }()
+	select {
+	case <-done:
+		q.cancel()
+		return nil
+	case <-ctx.Done():
+		q.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+func (q *Queue) loop() {
+	defer q.loopWG.Done()
+	q.finishLeftovers()
+	t := time.NewTimer(0)
+	defer t.Stop()
+	for {
+		select {
+		case <-q.stop:
+			return
+		case <-q.kick:
+		case <-t.C:
+		}
+		q.dispatch()
+		t.Reset(q.cfg.PollInterval)
+	}
+}
+
+// dispatch starts a worker for every due item not already in flight, as
+// far as the worker limit allows.
+func (q *Queue) dispatch() {
+	items, err := q.cfg.Store.DueQueue(q.ctx, q.cfg.Now(), 4*q.cfg.Workers)
+	if err != nil {
+		q.log.Error("queue: reading due items", "err", err)
+		return
+	}
+	for _, it := range items {
+		q.mu.Lock()
+		busy := q.inflight[it.ID]
+		if !busy {
+			q.inflight[it.ID] = true
+		}
+		q.mu.Unlock()
+		if busy {
+			continue
+		}
+		select {
+		case q.workers <- struct{}{}:
+		case <-q.stop:
+			q.mu.Lock()
+			delete(q.inflight, it.ID)
+			q.mu.Unlock()
+			return
+		}
+		q.workWG.Add(1)
+		go func() {
+			defer q.workWG.Done()
+			defer func() {
+				if r := recover(); r != nil {
+					q.log.Error("queue: worker panic", "qid", it.ID, "panic", r)
+				}
+				<-q.workers
+				q.mu.Lock()
+				delete(q.inflight, it.ID)
+				q.mu.Unlock()
+			}()
+			q.process(it)
+		}()
+	}
+}
+
+// finishLeftovers completes items whose recipients are all final but
+// which a crash left in the queue (their DSN may not have been sent).
+func (q *Queue) finishLeftovers() {
+	items, err := q.cfg.Store.QueueItems(q.ctx)
+	if err != nil {
+		q.log.Error("queue: reading queue", "err", err)
+		return
+	}
+	for _, it := range items {
+		if !it.Pending() {
+			q.finish(q.ctx, it)
+		}
+	}
+}
+
+func isPermanent(err error) bool {
+	var p interface{ Permanent() bool }
+	return errors.As(err, &p) && p.Permanent()
+}

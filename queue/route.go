@@ -1,0 +1,136 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+)
+
+// Resolver is the DNS the queue (and the inbound checks) use;
+// *net.Resolver implements it. Tests inject one that names loopback hosts.
+type Resolver interface {
+	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
+	LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error)
+	LookupTXT(ctx context.Context, name string) ([]string, error)
+}
+
+var _ Resolver = (*net.Resolver)(nil)
+
+// NewDNSResolver returns a Resolver that asks the DNS server at addr
+// ("host:port", port 53 if omitted) instead of the system's; "" means the
+// system resolver.
+func NewDNSResolver(addr string) *net.Resolver {
+	if addr == "" {
+		return net.DefaultResolver
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		addr = net.JoinHostPort(addr, "53")
+	}
+	return &net.Resolver{
+		PreferGo: true,
+		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}
+}
+
+// deliveryError is a failed attempt with the reply (or local reason)
+// behind it.
+type deliveryError struct {
+	code      int // SMTP reply code, 0 for local/network errors
+	text      string
+	permanent bool
+}
+
+func (e *deliveryError) Error() string   { return e.text }
+func (e *deliveryError) Permanent() bool { return e.permanent }
+
+func tempErr(format string, args ...any) error {
+	return &deliveryError{text: fmt.Sprintf(format, args...)}
+}
+
+func permErr(format string, args ...any) error {
+	return &deliveryError{text: fmt.Sprintf(format, args...), permanent: true}
+}
+
+// hop is one server to try.
+type hop struct {
+	host string // MX host name (or relay host), for TLS ServerName and PortOverride
+	port string
+}
+
+// route returns the servers for domain in the order to try them: MX hosts
+// by preference (RFC 5321 §5.1; the resolver shuffles equal preferences),
+// else the domain itself (implicit MX, A/AAAA). A null MX (RFC 7505 §3)
+// and a domain that does not exist are permanent failures.
+func (q *Queue) route(ctx context.Context, domain string) ([]hop, error) {
+	if q.cfg.RelayHost != "" {
+		host, port, err := net.SplitHostPort(q.cfg.RelayHost)
+		if err != nil {
+			host, port = q.cfg.RelayHost, "25"
+		}
+		return []hop{{host: host, port: port}}, nil
+	}
+	if strings.HasPrefix(domain, "[") && strings.HasSuffix(domain, "]") { // address literal
+		return []hop{{host: strings.Trim(domain, "[]"), port: q.cfg.Port}}, nil
+	}
+	mxs, err := q.cfg.Resolver.LookupMX(ctx, domain)
+	if err != nil && !isNotFound(err) {
+		return nil, tempErr("MX lookup for %s failed: %v", domain, err)
+	}
+	if len(mxs) == 0 {
+		if _, err := q.cfg.Resolver.LookupIPAddr(ctx, domain); err != nil {
+			if isNotFound(err) {
+				return nil, permErr("domain %s has no MX or address records", domain)
+			}
+			return nil, tempErr("address lookup for %s failed: %v", domain, err)
+		}
+		return []hop{{host: domain, port: q.portFor(domain)}}, nil
+	}
+	if len(mxs) == 1 && (mxs[0].Host == "." || mxs[0].Host == "") {
+		return nil, permErr("domain %s does not accept mail (null MX, RFC 7505)", domain)
+	}
+	var hops []hop
+	for _, mx := range mxs {
+		h := strings.TrimSuffix(mx.Host, ".")
+		if h == "" {
+			continue
+		}
+		hops = append(hops, hop{host: h, port: q.portFor(h)})
+	}
+	return hops, nil
+}
+
+func (q *Queue) portFor(host string) string {
+	if p, ok := q.cfg.PortOverride[strings.ToLower(host)]; ok {
+		return p
+	}
+	return q.cfg.Port
+}
+
+// addresses returns the IP addresses of a hop.
+func (q *Queue) addresses(ctx context.Context, h hop) ([]string, error) {
+	if ip := net.ParseIP(h.host); ip != nil {
+		return []string{h.host}, nil
+	}
+	ips, err := q.cfg.Resolver.LookupIPAddr(ctx, h.host)
+	if err != nil {
+		return nil, tempErr("address lookup for %s failed: %v", h.host, err)
+	}
+	out := make([]string, 0, len(ips))
+	for _, ip := range ips {
+		out = append(out, ip.IP.String())
+	}
+	if len(out) == 0 {
+		return nil, tempErr("%s has no addresses", h.host)
+	}
+	return out, nil
+}
+
+func isNotFound(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de) && de.IsNotFound
+}

@@ -1,0 +1,21 @@
+package smtpserver
+
+import "context"
+
+// Queue takes mail for other domains from authenticated clients (package
+// queue implements it). Enqueue returns once the message is durable.
+type Queue interface {
+	Enqueue(ctx context.Context, from string, rcpts []string, raw []byte) (int64, error)
+}
+
+// remoteRecipients returns the addresses of the recipients that go to the
+// outbound queue.
+func (ss *session) remoteRecipients() []string {
+	var out []string
+	for _, rc := range ss.recipients {
+		if rc.remote {
+			out = append(out, rc.addr)
+		}
+	}
+	return out
+}
