@@ -11,10 +11,20 @@ import (
 )
 
 // AuthMechanisms lists the SASL mechanisms for EHLO's AUTH keyword (RFC
-// 4954 §3). They are advertised on every connection; where plaintext AUTH
-// is not allowed, AUTH answers 538 (RFC 4954 §6).
+// 4954 §3). Where plaintext AUTH is not allowed (no TLS, not an allowed
+// address) none are advertised, and AUTH answers 538 (RFC 4954 §6).
 func (ss *session) AuthMechanisms() []string {
+	if !ss.authAllowed() {
+		return nil
+	}
 	return auth.Mechanisms
+}
+
+// authAllowed reports whether credentials may be sent on this connection:
+// over TLS, or where Config.AllowPlaintextAuth allows it.
+func (ss *session) authAllowed() bool {
+	_, isTLS := ss.tlsState()
+	return isTLS || ss.s.cfg.AllowPlaintextAuth(ss.remote)
 }
 
 // Auth starts the AUTH command (RFC 4954 §4). go-smtp runs the exchange:
@@ -26,7 +36,7 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 		// RFC 4954 §4; go-smtp does not check this.
 		return nil, ss.reply(errAuthInTransaction)
 	}
-	if _, isTLS := ss.c.TLSConnectionState(); !isTLS && !ss.s.cfg.AllowPlaintextAuth(ss.remote) {
+	if !ss.authAllowed() {
 		ss.log.Info("smtp: plaintext auth refused")
 		return nil, ss.reply(errEncryptionRequired)
 	}
@@ -38,6 +48,9 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 			return err
 		}
 		ss.account = &acct
+		if ss.conn != nil {
+			ss.conn.authed = true
+		}
 		ss.log = ss.log.With("user", acct.Email)
 		ss.log.Info("smtp: authenticated", "mech", strings.ToUpper(mech))
 		return nil

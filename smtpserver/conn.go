@@ -2,6 +2,7 @@ package smtpserver
 
 import (
 	"bytes"
+	"crypto/tls"
 	"net"
 	"sync"
 	"time"
@@ -10,9 +11,19 @@ import (
 // conn is the net.Conn go-smtp serves: the accepted connection, registered
 // with the server for Shutdown, with the postmaster rewrite (rewrite.go)
 // applied to what the client sends.
+//
+// STARTTLS is handled here, not by go-smtp, so that the rewrite keeps
+// working above TLS: the rewriter takes the STARTTLS line out of the
+// stream, conn answers 220, discards any plaintext the client pipelined
+// after it (RFC 3207 §4.2), performs the handshake and from then on reads
+// and writes through the *tls.Conn. go-smtp never sees the command; conn
+// also adds STARTTLS to the EHLO reply while it is available.
 type conn struct {
-	net.Conn
-	s *Server
+	net.Conn // the current connection: raw TCP, or *tls.Conn after STARTTLS or on an implicit-TLS listener
+	s        *Server
+	raw      net.Conn
+	tlsCfg   *tls.Config // STARTTLS offered when non-nil and not yet TLS
+	authed   bool        // a session authenticated (STARTTLS refused after AUTH)
 
 	busy bool // guarded by s.mu: a mail transaction is in progress
 
@@ -29,11 +40,83 @@ type conn struct {
 }
 
 func newConn(nc net.Conn, s *Server) *conn {
-	return &conn{Conn: nc, s: s, rw: rewriter{to: []byte("<postmaster@" + s.cfg.Hostname + ">")}}
+	c := &conn{Conn: nc, raw: nc, s: s, rw: rewriter{to: []byte("<postmaster@" + s.cfg.Hostname + ">")}}
+	if tc, ok := nc.(*tls.Conn); ok {
+		c.raw = tc.NetConn()
+	} else if s.cfg.TLSConfig != nil {
+		c.tlsCfg = s.cfg.TLSConfig
+		c.rw.interceptTLS = true
+	}
+	return c
+}
+
+// TLS reports the connection's TLS state once a handshake has completed.
+func (c *conn) TLS() (tls.ConnectionState, bool) {
+	c.mu.Lock()
+	nc := c.Conn
+	c.mu.Unlock()
+	tc, ok := nc.(*tls.Conn)
+	if !ok {
+		return tls.ConnectionState{}, false
+	}
+	st := tc.ConnectionState()
+	return st, st.HandshakeComplete
+}
+
+// Replies conn writes itself for STARTTLS (RFC 3207 §4).
+const (
+	replyStartTLS       = "220 2.0.0 Ready to start TLS\r\n"
+	replyStartTLSInTx   = "503 5.5.1 STARTTLS not allowed during a mail transaction or after AUTH\r\n"
+	replyStartTLSParams = "501 5.5.4 STARTTLS takes no parameters\r\n"
+	ehloStartTLS        = "250-STARTTLS\r\n"
+)
+
+// startTLS runs the STARTTLS command. go-smtp has answered everything it
+// was given (it reads only when done), so the 220 is in order.
+func (c *conn) startTLS() error {
+	c.s.mu.Lock()
+	busy := c.busy
+	c.s.mu.Unlock()
+	if c.rw.startTLSArgs {
+		_, err := c.raw.Write([]byte(replyStartTLSParams))
+		return err
+	}
+	if busy || c.authed {
+		_, err := c.raw.Write([]byte(replyStartTLSInTx))
+		return err
+	}
+	c.raw.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	if _, err := c.raw.Write([]byte(replyStartTLS)); err != nil {
+		return err
+	}
+	// RFC 3207 §4.2: anything the client sent after STARTTLS before the
+	// handshake is plaintext injected by a man in the middle; drop it.
+	c.in, c.out = nil, nil
+	tc := tls.Server(c.raw, c.tlsCfg)
+	c.raw.SetDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
+	if err := tc.Handshake(); err != nil {
+		c.s.log.Info("smtp: starttls handshake failed", "remote", c.raw.RemoteAddr().String(), "err", err)
+		return err
+	}
+	c.raw.SetDeadline(time.Time{})
+	c.mu.Lock()
+	c.Conn = tc
+	c.tlsCfg = nil
+	c.rw.afterTLS()
+	c.mu.Unlock()
+	return nil
 }
 
 func (c *conn) Read(p []byte) (int, error) {
 	for {
+		if len(c.out) == 0 && c.rw.startTLSPending {
+			c.rw.startTLSPending = false
+			if err := c.startTLS(); err != nil {
+				c.err = err
+				return 0, err
+			}
+			continue
+		}
 		if len(c.out) > 0 {
 			n := copy(p, c.out)
 			c.out = c.out[n:]
@@ -73,8 +156,16 @@ var (
 
 func (c *conn) Write(p []byte) (int, error) {
 	c.mu.Lock()
+	advertise := c.rw.ehloFirstLine() && bytes.HasPrefix(p, []byte("250-"))
 	c.rw.server(p)
 	c.mu.Unlock()
+	if advertise {
+		// The first line of the EHLO reply; STARTTLS follows it.
+		if _, err := c.Conn.Write(append(append([]byte(nil), p...), ehloStartTLS...)); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
 	if bytes.Equal(p, goSMTPAuthOK) {
 		if _, err := c.Conn.Write(authOK); err != nil {
 			return 0, err
@@ -88,7 +179,10 @@ func (c *conn) Close() error {
 	var err error
 	c.closeOnce.Do(func() {
 		c.s.forget(c)
-		err = c.Conn.Close()
+		c.mu.Lock()
+		nc := c.Conn
+		c.mu.Unlock()
+		err = nc.Close()
 	})
 	return err
 }
@@ -99,7 +193,10 @@ const shutdownReply = "421 4.3.2 Server shutting down, try again later\r\n"
 // closeShutdown tells the client the server is going away and closes the
 // connection. It writes to the network directly, not through go-smtp.
 func (c *conn) closeShutdown() {
-	c.Conn.SetWriteDeadline(time.Now().Add(time.Second))
-	c.Conn.Write([]byte(shutdownReply))
+	c.mu.Lock()
+	nc := c.Conn
+	c.mu.Unlock()
+	nc.SetWriteDeadline(time.Now().Add(time.Second))
+	nc.Write([]byte(shutdownReply))
 	c.Close()
 }

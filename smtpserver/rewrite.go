@@ -32,6 +32,14 @@ type rewriter struct {
 	stop  bool   // end this call of client after the current line
 	data  int    // data mode: dataReader state
 
+	// STARTTLS (see conn.go): when interceptTLS is set, a STARTTLS line
+	// is not passed on; startTLSPending tells conn to run it.
+	interceptTLS    bool
+	startTLSPending bool
+	startTLSArgs    bool // the STARTTLS line had parameters
+	ehloUnit        int  // the unit number of the last EHLO passed on
+	inReply         bool // server: inside a multi-line reply
+
 	sent    int // client units passed on (lines and DATA messages)
 	waitFor int // wait mode: the unit whose reply decides
 	waitTLS bool
@@ -139,7 +147,17 @@ func (r *rewriter) endLine(dst []byte) []byte {
 	line := r.held[:len(r.held)-1]
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	term := r.held[len(line):]
+	if r.interceptTLS && len(line) >= 8 && strings.EqualFold(string(line[:8]), "STARTTLS") &&
+		(len(line) == 8 || line[8] == ' ') {
+		r.startTLSPending, r.stop = true, true
+		r.startTLSArgs = strings.TrimSpace(string(line[8:])) != ""
+		r.held = r.held[:0]
+		return dst
+	}
 	r.sent++
+	if r.interceptTLS && len(line) >= 4 && strings.EqualFold(string(line[:4]), "EHLO") {
+		r.ehloUnit = r.sent
+	}
 	if start, end, ok := postmasterPath(line); ok {
 		dst = append(dst, line[:start]...)
 		dst = append(dst, r.to...)
@@ -165,6 +183,21 @@ func (r *rewriter) endLine(dst []byte) []byte {
 	}
 	r.held = r.held[:0]
 	return dst
+}
+
+// afterTLS resets the client side after a STARTTLS handshake: nothing
+// held, command mode, no more STARTTLS.
+func (r *rewriter) afterTLS() {
+	r.held = r.held[:0]
+	r.mode = modeCommand
+	r.interceptTLS, r.startTLSPending, r.ehloUnit = false, false, 0
+}
+
+// ehloFirstLine reports whether the next server line starts the reply to
+// an EHLO while STARTTLS is on offer.
+func (r *rewriter) ehloFirstLine() bool {
+	return r.interceptTLS && r.greeted && r.ehloUnit != 0 && r.ehloUnit == r.replies+1 &&
+		!r.inReply && r.lineLen == 0
 }
 
 // resolve leaves wait mode given whether the command was accepted.
@@ -232,6 +265,7 @@ func (r *rewriter) server(p []byte) {
 
 func (r *rewriter) endReplyLine() {
 	final := len(r.code) < 4 || r.code[3] != '-'
+	r.inReply = !final
 	code := 0
 	if len(r.code) >= 3 {
 		code, _ = strconv.Atoi(string(r.code[:3]))

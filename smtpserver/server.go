@@ -21,8 +21,9 @@
 //   - go-smtp answers a successful AUTH with "235 2.0.0"; conn.go rewrites
 //     that one line to RFC 4954's "235 2.7.0".
 //
-// The wire rewrites (postmaster, 235) work below TLS, so they stop after
-// STARTTLS; moving them above TLS is part of the TLS work.
+// STARTTLS is run by our conn wrapper rather than go-smtp (conn.go), so
+// the wire rewrites (postmaster, 235) sit above TLS and keep working after
+// it; ServeTLS serves implicit TLS (RFC 8314).
 package smtpserver
 
 import (
@@ -110,7 +111,8 @@ type Config struct {
 	// (550 5.7.1).
 	Queue Queue
 
-	// TLSConfig enables STARTTLS when set (not wired yet).
+	// TLSConfig enables STARTTLS when set, and is what ServeTLS uses for
+	// implicit TLS (RFC 8314).
 	TLSConfig *tls.Config
 }
 
@@ -193,7 +195,9 @@ func New(cfg Config) *Server {
 	// rule, so that loopback clients can log in without TLS and others get
 	// the RFC 4954 538 reply rather than go-smtp's 523.
 	srv.AllowInsecureAuth = true
-	srv.TLSConfig = cfg.TLSConfig
+	// STARTTLS is run by conn (conn.go), above the postmaster rewrite;
+	// go-smtp must not offer its own.
+	srv.TLSConfig = nil
 	srv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	s.srv = srv
 	return s
@@ -217,6 +221,17 @@ func (s *Server) Serve(l net.Listener) error {
 		return ErrServerClosed
 	}
 	return err
+}
+
+// ServeTLS is Serve for an implicit-TLS listener (port 465, RFC 8314
+// §3.3): every connection starts with a TLS handshake using
+// Config.TLSConfig, and STARTTLS is not offered.
+func (s *Server) ServeTLS(l net.Listener) error {
+	if s.cfg.TLSConfig == nil {
+		l.Close()
+		return errors.New("smtpserver: ServeTLS without TLSConfig")
+	}
+	return s.Serve(tls.NewListener(l, s.cfg.TLSConfig))
 }
 
 // Shutdown stops accepting connections, closes idle ones (with a 421

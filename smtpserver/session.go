@@ -2,6 +2,7 @@ package smtpserver
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
 
@@ -54,6 +55,15 @@ func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 		ctx:    ctx,
 		cancel: cancel,
 	}, nil
+}
+
+// tlsState reports the connection's TLS state (after STARTTLS or on an
+// implicit-TLS listener).
+func (ss *session) tlsState() (tls.ConnectionState, bool) {
+	if ss.conn != nil {
+		return ss.conn.TLS()
+	}
+	return ss.c.TLSConnectionState()
 }
 
 // submission reports whether the submission policy applies: always on the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base32"
 	"net"
 	"strings"
@@ -55,7 +56,8 @@ func (ss *session) buildMessage(body []byte, id string, now time.Time) []byte {
 func (ss *session) received(id string, now time.Time) string {
 	ip := remoteIP(ss.remote)
 	proto := "ESMTP"
-	if _, isTLS := ss.c.TLSConnectionState(); isTLS {
+	st, isTLS := ss.tlsState()
+	if isTLS {
 		proto += "S"
 	}
 	if ss.account != nil {
@@ -63,12 +65,27 @@ func (ss *session) received(id string, now time.Time) string {
 	}
 	var b strings.Builder
 	b.WriteString("Received: from " + sanitize(ss.c.Hostname()) + " (" + ss.reverseName(ip) + " [" + ip + "])\r\n")
+	if isTLS {
+		// As Postfix writes it: "(using TLSv1.3 with cipher ...)".
+		b.WriteString("\t(using " + tlsVersionName(st.Version) + " with cipher " + tls.CipherSuiteName(st.CipherSuite) + ")\r\n")
+	}
 	b.WriteString("\tby " + ss.s.cfg.Hostname + " with " + proto + " id " + id)
 	if len(ss.recipients) == 1 {
 		b.WriteString("\r\n\tfor <" + sanitize(ss.recipients[0].addr) + ">")
 	}
 	b.WriteString(";\r\n\t" + now.Format(rfc5322Date) + "\r\n")
 	return b.String()
+}
+
+// tlsVersionName names a TLS version the way trace headers usually do.
+func tlsVersionName(v uint16) string {
+	switch v {
+	case tls.VersionTLS12:
+		return "TLSv1.2"
+	case tls.VersionTLS13:
+		return "TLSv1.3"
+	}
+	return strings.ReplaceAll(tls.VersionName(v), " ", "v")
 }
 
 // reverseName returns the client's reverse DNS name, or ip.
