@@ -34,6 +34,8 @@ type Config struct {
 	LogLevel string `toml:"log_level"`
 
 	Limits Limits `toml:"limits"`
+
+	Outbound // relay_host, dns_server, [queue] … (outbound.go)
 }
 
 // Limits bound what clients may send and how long they may idle.
@@ -79,6 +81,7 @@ func Default() Config {
 		POP3:       "127.0.0.1:2110",
 		IMAP:       "127.0.0.1:2143",
 		LogLevel:   "info",
+		Outbound:   DefaultOutbound(),
 		Limits: Limits{
 			MaxMessageBytes:    50 << 20,
 			MaxRecipients:      100,
@@ -138,6 +141,7 @@ func (c *Config) Validate() error {
 	if l.IMAPIdleTimeout.Duration < 30*time.Minute {
 		errs = append(errs, errors.New("limits.imap_idle_timeout must be at least 30m (RFC 9051 §5.4)"))
 	}
+	errs = append(errs, c.Outbound.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
