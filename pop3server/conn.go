@@ -3,6 +3,7 @@ package pop3server
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -36,10 +37,12 @@ func (s state) String() string {
 }
 
 // conn is one POP3 session. Only its own goroutine touches its fields,
-// except nc, whose deadline Shutdown may move (interrupt).
+// except raw, whose deadline Shutdown may move (interrupt) and which it may
+// close.
 type conn struct {
 	srv *Server
-	nc  net.Conn
+	nc  net.Conn // raw, or the *tls.Conn over it after STLS / on POP3S
+	raw net.Conn // the TCP connection
 	br  *bufio.Reader
 	bw  *bufio.Writer
 	log *slog.Logger
@@ -55,9 +58,14 @@ type conn struct {
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
+	raw := nc
+	if tc, ok := nc.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
 	return &conn{
 		srv: s,
 		nc:  nc,
+		raw: raw,
 		br:  bufio.NewReader(nc),
 		bw:  bufio.NewWriter(deadlineWriter{nc, s.cfg}),
 		log: s.log.With("remote", nc.RemoteAddr().String()),
@@ -82,7 +90,7 @@ func (w deadlineWriter) Write(p []byte) (int, error) {
 // the server is shutting down. A session busy with a command finishes it
 // first, then sees the flag before reading the next one.
 func (c *conn) interrupt() {
-	c.nc.SetReadDeadline(c.srv.cfg.Now())
+	c.raw.SetReadDeadline(c.srv.cfg.Now())
 }
 
 func (c *conn) serve() {
@@ -206,6 +214,8 @@ func (c *conn) dispatch(cmd command) error {
 		allowed, run = true, c.cmdCapa
 	case "QUIT":
 		allowed, run = true, c.cmdQuit
+	case "STLS":
+		allowed, run = authz, c.cmdStls
 	case "USER":
 		allowed, run = authz, c.cmdUser
 	case "PASS":
@@ -340,9 +350,10 @@ func redact(line string) string {
 	return line
 }
 
-// plaintextOK reports whether passwords may be sent on this connection.
+// plaintextOK reports whether passwords may be sent on this connection:
+// over TLS, or where Config.AllowPlaintextAuth allows it.
 func (c *conn) plaintextOK() bool {
-	return c.srv.cfg.AllowPlaintextAuth(c.nc.RemoteAddr())
+	return c.isTLS() || c.srv.cfg.AllowPlaintextAuth(c.nc.RemoteAddr())
 }
 
 // deadline for one store operation.

@@ -50,7 +50,8 @@ type Config struct {
 	// AllowPlaintextAuth reports whether USER/PASS and AUTH may be used on
 	// a connection without TLS from addr. Default auth.IsLoopback.
 	AllowPlaintextAuth func(net.Addr) bool
-	// TLSConfig enables STLS when set (not implemented yet).
+	// TLSConfig enables STLS (RFC 2595) when set, and is what ServeTLS
+	// uses for implicit TLS (POP3S, RFC 8314).
 	TLSConfig *tls.Config
 }
 
@@ -153,6 +154,17 @@ func (s *Server) Serve(l net.Listener) error {
 	}
 }
 
+// ServeTLS is Serve for an implicit-TLS listener (port 995, RFC 8314
+// §3.3): every connection starts with a TLS handshake using
+// Config.TLSConfig, and STLS is not offered.
+func (s *Server) ServeTLS(l net.Listener) error {
+	if s.cfg.TLSConfig == nil {
+		l.Close()
+		return errors.New("pop3server: ServeTLS without TLSConfig")
+	}
+	return s.Serve(tls.NewListener(l, s.cfg.TLSConfig))
+}
+
 func (s *Server) trackListener(l net.Listener, add bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -212,7 +224,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// that nothing more reaches the clients.
 		s.mu.Lock()
 		for c := range s.conns {
-			c.nc.Close()
+			c.raw.Close()
 		}
 		s.mu.Unlock()
 		s.cancel()

@@ -1,0 +1,57 @@
+package pop3server
+
+import (
+	"bufio"
+	"crypto/tls"
+	"time"
+)
+
+// capSTLS is advertised while STLS is available (RFC 2595 §4).
+const capSTLS = "STLS"
+
+var (
+	errTLSUnavailable = &replyError{text: "STLS not available"}
+	errTLSActive      = &replyError{text: "TLS already active"}
+)
+
+// cmdStls handles STLS (RFC 2595 §4): only in the AUTHORIZATION state,
+// before any USER, on a connection that is not TLS yet. Anything the client
+// pipelined after the command is discarded with the plaintext reader (RFC
+// 2595 §4: the client must not send more before the handshake), so no
+// injected command survives into the TLS session.
+func (c *conn) cmdStls(cmd command) error {
+	if len(cmd.args) != 0 {
+		return errBadArguments
+	}
+	if c.isTLS() {
+		return errTLSActive
+	}
+	if c.srv.cfg.TLSConfig == nil {
+		return errTLSUnavailable
+	}
+	c.user = ""
+	c.ok("Begin TLS negotiation")
+	if err := c.flush(); err != nil {
+		return errConnGone
+	}
+	tc := tls.Server(c.raw, c.srv.cfg.TLSConfig)
+	c.raw.SetDeadline(c.srv.cfg.Now().Add(c.srv.cfg.IdleTimeout))
+	if err := tc.Handshake(); err != nil {
+		c.log.Info("STLS handshake failed", "err", err)
+		return errConnGone
+	}
+	c.raw.SetDeadline(time.Time{})
+	c.nc = tc
+	c.br = bufio.NewReader(tc) // drops pipelined plaintext
+	c.bw.Reset(deadlineWriter{tc, c.srv.cfg})
+	st := tc.ConnectionState()
+	c.log.Debug("tls started", "version", tls.VersionName(st.Version), "cipher", tls.CipherSuiteName(st.CipherSuite))
+	return nil
+}
+
+// isTLS reports whether the session runs over TLS (after STLS or on an
+// implicit-TLS listener).
+func (c *conn) isTLS() bool {
+	_, ok := c.nc.(*tls.Conn)
+	return ok
+}
