@@ -23,6 +23,9 @@ Usage:
   mailroom user passwd EMAIL [--password-stdin] [--data DIR | --config FILE]
   mailroom user delete EMAIL [--data DIR | --config FILE]
   mailroom user list [--data DIR | --config FILE]
+  mailroom queue list|show ID|retry ID|retry --all|delete ID [--data DIR | --config FILE]
+  mailroom dkim generate DOMAIN [--data DIR | --config FILE]
+  mailroom dns-records DOMAIN [--hostname MX-HOST] [--data DIR | --config FILE]
   mailroom version
 
 An empty ADDR (--pop3 "") disables that listener. Flags may come before or
@@ -58,6 +61,12 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdServe(ctx, args[1:], e)
 	case "user":
 		err = cmdUser(ctx, args[1:], e)
+	case "queue":
+		err = cmdQueue(ctx, args[1:], e)
+	case "dkim":
+		err = cmdDKIM(ctx, args[1:], e)
+	case "dns-records":
+		err = cmdDNSRecords(ctx, args[1:], e)
 	case "version", "--version", "-version":
 		fmt.Fprintln(e.stdout, versionString())
 	case "help", "-h", "--help":

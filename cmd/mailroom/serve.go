@@ -83,7 +83,14 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 	}
 
 	authn := auth.NewAuthenticator(st, log.With("component", "auth"), nil)
-	servers := buildServers(cfg, st, authn, log)
+	q := newQueue(cfg, st, log.With("component", "queue"))
+	q.Start()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		q.Shutdown(ctx)
+	}()
+	servers := buildServers(cfg, st, authn, q, log)
 
 	errc := make(chan error, len(servers))
 	var started []runner

@@ -22,7 +22,7 @@ type runner struct {
 }
 
 // buildServers constructs every protocol server from the configuration.
-func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, log *slog.Logger) []runner {
+func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, q smtpserver.Queue, log *slog.Logger) []runner {
 	lim := cfg.Limits
 	smtpConfig := func(mode smtpserver.Mode, name string) smtpserver.Config {
 		return smtpserver.Config{
@@ -30,6 +30,7 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			Hostname:        cfg.Hostname,
 			Store:           st,
 			Auth:            authn,
+			Queue:           q,
 			Logger:          log.With("component", name),
 			MaxMessageBytes: lim.MaxMessageBytes,
 			MaxRecipients:   lim.MaxRecipients,

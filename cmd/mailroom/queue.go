@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/queue"
+	"github.com/mailroom/mailroom/store"
+)
+
+const queueUsage = `Usage:
+  mailroom queue list [--data DIR | --config FILE]
+  mailroom queue show ID [--data DIR | --config FILE]
+  mailroom queue retry ID|--all [--data DIR | --config FILE]
+  mailroom queue delete ID [--data DIR | --config FILE]
+`
+
+const dkimUsage = `Usage:
+  mailroom dkim generate DOMAIN [--data DIR | --config FILE]
+`
+
+const dnsUsage = `Usage:
+  mailroom dns-records DOMAIN [--hostname MX-HOST] [--data DIR | --config FILE]
+`
+
+// newQueue builds the outbound queue of `serve` from the configuration.
+func newQueue(cfg config.Config, st store.Store, log *slog.Logger) *queue.Queue {
+	o := cfg.Outbound
+	sched := make([]time.Duration, len(o.Queue.RetrySchedule))
+	for i, d := range o.Queue.RetrySchedule {
+		sched[i] = d.Duration
+	}
+	return queue.New(queue.Config{
+		Store:         st,
+		Hostname:      cfg.Hostname,
+		Logger:        log,
+		Resolver:      queue.NewDNSResolver(o.DNSServer),
+		RelayHost:     o.RelayHost,
+		RelayUser:     o.RelayUser,
+		RelayPassword: o.RelayPassword,
+		RetrySchedule: sched,
+		Lifetime:      o.Queue.Lifetime.Duration,
+		PollInterval:  o.Queue.PollInterval.Duration,
+		Workers:       o.Queue.Workers,
+		PerDomain:     o.Queue.PerDomain,
+		Signer:        queue.NewDKIMSigner(dkimDir(cfg)),
+	})
+}
+
+func dkimDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "dkim") }
+
+// config returns the configuration the store flags name.
+func (sf *storeFlags) loadConfig() (config.Config, error) {
+	cfg, err := config.Load(sf.config)
+	if err != nil {
+		return cfg, err
+	}
+	if sf.config == "" || wasSet(sf.fs, "data") {
+		cfg.DataDir = sf.data
+	}
+	return cfg, nil
+}
+
+// cmdQueue manages the outbound queue. It only writes the store, so it
+// works while serve runs: serve's workers see the change on their next
+// poll.
+func cmdQueue(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("queue", e.stderr)
+	sf := addStoreFlags(fs)
+	all := fs.Bool("all", false, "retry every queued message (retry)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) == 0 {
+		fmt.Fprint(e.stderr, queueUsage)
+		return errUsage
+	}
+	sub, pos := pos[0], pos[1:]
+	var id int64
+	needID := sub == "show" || sub == "delete" || (sub == "retry" && !*all)
+	switch {
+	case sub != "list" && sub != "show" && sub != "retry" && sub != "delete":
+		fmt.Fprintf(e.stderr, "mailroom: unknown queue command %q\n%s", sub, queueUsage)
+		return errUsage
+	case needID && len(pos) != 1, !needID && len(pos) != 0:
+		fmt.Fprint(e.stderr, queueUsage)
+		return errUsage
+	case needID:
+		if id, err = strconv.ParseInt(pos[0], 10, 64); err != nil || id <= 0 {
+			return fmt.Errorf("bad queue id %q", pos[0])
+		}
+	}
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch sub {
+	case "list":
+		items, err := st.QueueItems(ctx)
+		if err != nil {
+			return err
+		}
+		if len(items) == 0 {
+			fmt.Fprintln(e.stdout, "Queue is empty.")
+			return nil
+		}
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tARRIVED\tSIZE\tFROM\tPENDING\tNEXT ATTEMPT")
+		for _, it := range items {
+			pending, next := 0, time.Time{}
+			for _, r := range it.Recipients {
+				if r.Status == store.RcptPending {
+					pending++
+					if next.IsZero() || r.NextAttempt.Before(next) {
+						next = r.NextAttempt
+					}
+				}
+			}
+			from := it.From
+			if from == "" {
+				from = "<>"
+			}
+			nextS := "-"
+			if !next.IsZero() {
+				nextS = next.UTC().Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%d/%d\t%s\n", it.ID, it.Created.UTC().Format(time.RFC3339), it.Size, from, pending, len(it.Recipients), nextS)
+		}
+		return tw.Flush()
+	case "show":
+		it, err := st.QueueItem(ctx, id)
+		if err != nil {
+			return queueErr(err, id)
+		}
+		from := it.From
+		if from == "" {
+			from = "<>"
+		}
+		fmt.Fprintf(e.stdout, "ID:      %d\nFrom:    %s\nArrived: %s\nSize:    %d\n", it.ID, from, it.Created.UTC().Format(time.RFC3339), it.Size)
+		for _, r := range it.Recipients {
+			fmt.Fprintf(e.stdout, "\n%s\n  status:   %s\n  attempts: %d\n", r.Addr, r.Status, r.Attempts)
+			if r.Status == store.RcptPending {
+				fmt.Fprintf(e.stdout, "  next:     %s\n", r.NextAttempt.UTC().Format(time.RFC3339))
+			}
+			if r.LastError != "" {
+				fmt.Fprintf(e.stdout, "  last:     %s\n", r.LastError)
+			}
+		}
+		return nil
+	case "retry":
+		n, err := st.RetryQueueItem(ctx, id, time.Now())
+		if err != nil {
+			return queueErr(err, id)
+		}
+		fmt.Fprintf(e.stdout, "%d message(s) scheduled for immediate retry\n", n)
+		return nil
+	default: // delete
+		if err := st.DeleteQueueItem(ctx, id); err != nil {
+			return queueErr(err, id)
+		}
+		fmt.Fprintf(e.stdout, "Deleted queued message %d\n", id)
+		return nil
+	}
+}
+
+func queueErr(err error, id int64) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no queued message %d", id)
+	}
+	return err
+}
+
+// cmdDKIM generates DKIM keys: `mailroom dkim generate DOMAIN`.
+func cmdDKIM(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("dkim", e.stderr)
+	sf := addStoreFlags(fs)
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 || pos[0] != "generate" {
+		fmt.Fprint(e.stderr, dkimUsage)
+		return errUsage
+	}
+	cfg, err := sf.loadConfig()
+	if err != nil {
+		return err
+	}
+	recs, err := queue.GenerateDKIM(dkimDir(cfg), pos[1])
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Created DKIM keys for %s in %s.\nPublish these TXT records:\n\n", pos[1], filepath.Join(dkimDir(cfg), strings.ToLower(pos[1])))
+	for _, r := range recs {
+		fmt.Fprintf(e.stdout, "%s. IN TXT %s\n", r.Name, txtQuote(r.Value))
+	}
+	return nil
+}
+
+// cmdDNSRecords prints every record a domain needs.
+func cmdDNSRecords(ctx context.Context, args []string, e env) error {
+	fs := newFlagSet("dns-records", e.stderr)
+	sf := addStoreFlags(fs)
+	host := fs.String("hostname", "", "the MX host name (default: hostname from the config)")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		fmt.Fprint(e.stderr, dnsUsage)
+		return errUsage
+	}
+	cfg, err := sf.loadConfig()
+	if err != nil {
+		return err
+	}
+	domain := strings.ToLower(strings.TrimSuffix(pos[0], "."))
+	mx := cfg.Hostname
+	if *host != "" {
+		mx = *host
+	}
+	mx = strings.TrimSuffix(mx, ".")
+	w := e.stdout
+	fmt.Fprintf(w, "; DNS records for %s (mail host %s)\n", domain, mx)
+	fmt.Fprintf(w, "%s. IN MX 10 %s.\n", domain, mx)
+	fmt.Fprintf(w, "%s. IN TXT %s\n", domain, txtQuote("v=spf1 mx -all"))
+	recs, err := queue.DKIMRecords(dkimDir(cfg), domain)
+	if err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		fmt.Fprintf(w, "; no DKIM keys yet: run `mailroom dkim generate %s`\n", domain)
+	}
+	for _, r := range recs {
+		fmt.Fprintf(w, "%s. IN TXT %s\n", r.Name, txtQuote(r.Value))
+	}
+	fmt.Fprintf(w, "_dmarc.%s. IN TXT %s\n", domain, txtQuote("v=DMARC1; p=quarantine; adkim=r; aspf=r; rua=mailto:postmaster@"+domain))
+	fmt.Fprintf(w, "; client autoconfiguration (RFC 6186)\n")
+	fmt.Fprintf(w, "_submission._tcp.%s. IN SRV 0 1 587 %s.\n", domain, mx)
+	fmt.Fprintf(w, "_imap._tcp.%s. IN SRV 0 1 143 %s.\n", domain, mx)
+	fmt.Fprintf(w, "_pop3._tcp.%s. IN SRV 0 1 110 %s.\n", domain, mx)
+	return nil
+}
+
+// txtQuote writes a TXT value as quoted strings of at most 255 bytes
+// (RFC 1035 §3.3.14): RSA keys need two.
+func txtQuote(v string) string {
+	var parts []string
+	for len(v) > 255 {
+		parts = append(parts, `"`+v[:255]+`"`)
+		v = v[255:]
+	}
+	parts = append(parts, `"`+v+`"`)
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return "( " + strings.Join(parts, " ") + " )"
+}
