@@ -18,6 +18,9 @@ func (c *conn) capabilities() string {
 	caps := append([]string(nil), authCaps...)
 	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(c.srv.cfg.MaxLiteralSize, 10))
 	if c.state == stateNotAuth {
+		if c.srv.cfg.TLSConfig != nil && !c.isTLS() {
+			caps = append(caps, "STARTTLS")
+		}
 		caps = append(caps, "SASL-IR")
 		if c.plaintextAllowed() {
 			caps = append(caps, "AUTH=PLAIN", "AUTH=LOGIN")
@@ -28,7 +31,11 @@ func (c *conn) capabilities() string {
 	return strings.Join(caps, " ")
 }
 
-func (c *conn) plaintextAllowed() bool { return c.srv.cfg.AllowPlaintextAuth(c.nc.RemoteAddr()) }
+// plaintextAllowed reports whether passwords may be sent: over TLS, or
+// where Config.AllowPlaintextAuth allows it.
+func (c *conn) plaintextAllowed() bool {
+	return c.isTLS() || c.srv.cfg.AllowPlaintextAuth(c.nc.RemoteAddr())
+}
 
 // cmdCapability: CAPABILITY (RFC 9051 §6.1.1).
 func cmdCapability(c *conn, cmd *command) error {

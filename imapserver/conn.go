@@ -3,6 +3,7 @@ package imapserver
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -25,10 +26,12 @@ const (
 	stateLogout
 )
 
-// conn is one client connection; all its fields belong to its goroutine.
+// conn is one client connection; all its fields belong to its goroutine,
+// except raw and cancel, which Shutdown uses.
 type conn struct {
 	srv    *Server
-	nc     net.Conn
+	nc     net.Conn // raw, or the *tls.Conn over it (STARTTLS, IMAPS)
+	raw    net.Conn // the TCP connection
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	dec    *imapwire.Decoder
@@ -52,13 +55,28 @@ type conn struct {
 
 	// okCode is a response code for the tagged OK of the current command.
 	okCode string
+	// startTLS is set by STARTTLS: the handshake follows its tagged OK.
+	startTLS bool
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc}
+	c := &conn{srv: s, nc: nc, raw: nc}
+	if tc, ok := nc.(*tls.Conn); ok {
+		c.raw = tc.NetConn()
+	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.log = s.log.With("remote", nc.RemoteAddr().String(), "proto", "imap")
 	c.tracing = c.log.Enabled(context.Background(), slog.LevelDebug)
+	c.setIO(nc)
+	return c
+}
+
+// setIO (re)builds the buffered reader, decoder, writer and encoder over
+// nc: at the start, and after STARTTLS, when whatever the plaintext reader
+// still buffered is thrown away.
+func (c *conn) setIO(nc net.Conn) {
+	s := c.srv
+	c.nc = nc
 	c.br = bufio.NewReaderSize(nc, 4096)
 	var w io.Writer = deadlineWriter{nc}
 	if c.tracing {
@@ -77,7 +95,6 @@ func newConn(s *Server, nc net.Conn) *conn {
 		c.dec.Trace = &c.trace
 	}
 	c.enc = imapwire.NewEncoder(c.bw)
-	return c
 }
 
 type traceWriter struct {
@@ -123,6 +140,7 @@ func (c *conn) serve() {
 		}
 		c.cancel()
 		c.nc.Close()
+		c.raw.Close()
 	}()
 	c.log.Debug("imap connection")
 	c.enc.Raw("* OK [CAPABILITY ").Raw(c.capabilities()).Raw("] mailroom ready\r\n")
@@ -220,6 +238,13 @@ func (c *conn) command() error {
 	c.writeStatus(tag, cmdErr)
 	if cmdErr != nil {
 		return c.afterError()
+	}
+	if c.startTLS {
+		c.startTLS = false
+		if err := c.flush(); err != nil {
+			return err
+		}
+		return c.upgradeTLS()
 	}
 	return c.flush()
 }

@@ -112,11 +112,3 @@ func cmdEnable(c *conn, cmd *command) error {
 	c.enc.CRLF()
 	return nil
 }
-
-// cmdStartTLS: STARTTLS is not offered yet (it is never advertised).
-func cmdStartTLS(c *conn, cmd *command) error {
-	if err := c.endArgs(); err != nil {
-		return err
-	}
-	return badf("", "STARTTLS not available")
-}

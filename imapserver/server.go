@@ -74,8 +74,8 @@ type Config struct {
 	// AllowPlaintextAuth reports whether LOGIN/AUTHENTICATE may be used
 	// without TLS from a client address; default auth.IsLoopback.
 	AllowPlaintextAuth func(net.Addr) bool
-	// TLSConfig enables STARTTLS when set (not implemented yet; not
-	// advertised).
+	// TLSConfig enables STARTTLS (RFC 9051 §6.2.1) when set, and is what
+	// ServeTLS uses for implicit TLS (IMAPS, RFC 8314).
 	TLSConfig *tls.Config
 }
 
@@ -130,6 +130,17 @@ func New(cfg Config) *Server {
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 	}
+}
+
+// ServeTLS is Serve for an implicit-TLS listener (port 993, RFC 8314
+// §3.3): every connection starts with a TLS handshake using
+// Config.TLSConfig, and STARTTLS is not offered.
+func (s *Server) ServeTLS(l net.Listener) error {
+	if s.cfg.TLSConfig == nil {
+		l.Close()
+		return errors.New("imapserver: ServeTLS without TLSConfig")
+	}
+	return s.Serve(tls.NewListener(l, s.cfg.TLSConfig))
 }
 
 // Serve accepts connections on l until Shutdown; it returns ErrServerClosed
@@ -212,7 +223,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 			s.mu.Lock()
 			for c := range s.conns {
 				c.cancel()
-				c.nc.Close()
+				c.raw.Close()
 			}
 			s.mu.Unlock()
 			<-done
@@ -227,7 +238,7 @@ func (s *Server) poke() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		c.nc.SetReadDeadline(time.Now())
+		c.raw.SetReadDeadline(time.Now())
 	}
 }
 

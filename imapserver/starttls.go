@@ -1,0 +1,47 @@
+package imapserver
+
+import (
+	"crypto/tls"
+	"time"
+)
+
+// cmdStartTLS: STARTTLS (RFC 9051 §6.2.1). The tagged OK is written by the
+// command loop, which then calls upgradeTLS.
+func cmdStartTLS(c *conn, cmd *command) error {
+	if err := c.endArgs(); err != nil {
+		return err
+	}
+	if c.isTLS() {
+		return badf("", "TLS already active")
+	}
+	if c.srv.cfg.TLSConfig == nil {
+		return badf("", "STARTTLS not available")
+	}
+	c.startTLS = true
+	return nil
+}
+
+// upgradeTLS runs the TLS handshake after STARTTLS's OK. Bytes the client
+// pipelined after the command are discarded with the plaintext reader
+// (RFC 9051 §6.2.1, and RFC 3207 §4.2's command injection), so no injected
+// command runs inside the TLS session.
+func (c *conn) upgradeTLS() error {
+	tc := tls.Server(c.raw, c.srv.cfg.TLSConfig)
+	c.raw.SetDeadline(time.Now().Add(preAuthTimeout))
+	if err := tc.Handshake(); err != nil {
+		c.log.Info("imap starttls handshake failed", "err", err)
+		return err
+	}
+	c.raw.SetDeadline(time.Time{})
+	c.setIO(tc)
+	st := tc.ConnectionState()
+	c.log.Debug("tls started", "version", tls.VersionName(st.Version), "cipher", tls.CipherSuiteName(st.CipherSuite))
+	return nil
+}
+
+// isTLS reports whether the connection runs over TLS (after STARTTLS or on
+// an implicit-TLS listener).
+func (c *conn) isTLS() bool {
+	_, ok := c.nc.(*tls.Conn)
+	return ok
+}
