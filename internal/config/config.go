@@ -36,6 +36,7 @@ type Config struct {
 	Limits Limits `toml:"limits"`
 
 	Outbound // relay_host, dns_server, [queue] … (outbound.go)
+	Security // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)
 }
 
 // Limits bound what clients may send and how long they may idle.
@@ -48,6 +49,10 @@ type Limits struct {
 	POP3IdleTimeout    Duration `toml:"pop3_idle_timeout"`    // RFC 1939 §3: at least 10 min
 	IMAPIdleTimeout    Duration `toml:"imap_idle_timeout"`    // RFC 9051 §5.4: at least 30 min
 	IMAPMaxLineLength  int      `toml:"imap_max_line_length"`
+	// Connections per listener, in total and from one client IP; more
+	// are answered with a temporary error and closed.
+	MaxConnections      int `toml:"max_connections"`
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
 }
 
 // Duration is a time.Duration written in TOML as a string ("10m", "30s").
@@ -82,6 +87,7 @@ func Default() Config {
 		IMAP:       "127.0.0.1:2143",
 		LogLevel:   "info",
 		Outbound:   DefaultOutbound(),
+		Security:   DefaultSecurity(),
 		Limits: Limits{
 			MaxMessageBytes:    50 << 20,
 			MaxRecipients:      100,
@@ -91,6 +97,9 @@ func Default() Config {
 			POP3IdleTimeout:    Duration{10 * time.Minute},
 			IMAPIdleTimeout:    Duration{30 * time.Minute},
 			IMAPMaxLineLength:  64 << 10,
+
+			MaxConnections:      1000,
+			MaxConnectionsPerIP: 20,
 		},
 	}
 }
@@ -113,6 +122,7 @@ func Load(path string) (Config, error) {
 	if md.IsDefined("data") && !filepath.IsAbs(c.DataDir) {
 		c.DataDir = filepath.Join(filepath.Dir(path), c.DataDir)
 	}
+	c.Security.resolvePaths(filepath.Dir(path))
 	return c, c.Validate()
 }
 
@@ -141,7 +151,11 @@ func (c *Config) Validate() error {
 	if l.IMAPIdleTimeout.Duration < 30*time.Minute {
 		errs = append(errs, errors.New("limits.imap_idle_timeout must be at least 30m (RFC 9051 §5.4)"))
 	}
+	if l.MaxConnections <= 0 || l.MaxConnectionsPerIP <= 0 {
+		errs = append(errs, errors.New("limits.max_connections and limits.max_connections_per_ip must be positive"))
+	}
 	errs = append(errs, c.Outbound.validate()...)
+	errs = append(errs, c.Security.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
