@@ -1,0 +1,63 @@
+package connlimit
+
+import (
+	"bufio"
+	"log/slog"
+	"net"
+	"testing"
+	"time"
+)
+
+func TestLimits(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := New(raw, Config{Total: 3, PerIP: 2, Refuse: RefuseSMTP, Logger: slog.New(slog.DiscardHandler)})
+	defer l.Close()
+	served := make(chan net.Conn, 10)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("220 hello\r\n"))
+			served <- c
+		}
+	}()
+	dial := func(local string) (string, net.Conn) {
+		t.Helper()
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}}
+		c, err := d.Dial("tcp", raw.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return line, c
+	}
+	if g, _ := dial("127.0.0.1"); g != "220 hello\r\n" {
+		t.Fatalf("first: %q", g)
+	}
+	dial("127.0.0.1")
+	if g, _ := dial("127.0.0.1"); g != string(RefuseSMTP) {
+		t.Fatalf("third from one IP: %q, want the refusal", g)
+	}
+	if g, _ := dial("127.0.0.2"); g != "220 hello\r\n" {
+		t.Fatalf("other IP: %q", g)
+	}
+	if g, _ := dial("127.0.0.3"); g != string(RefuseSMTP) {
+		t.Fatalf("over total: %q", g)
+	}
+	// Closing a served connection frees its slot.
+	(<-served).Close()
+	if g, _ := dial("127.0.0.1"); g != "220 hello\r\n" {
+		t.Fatalf("after close: %q", g)
+	}
+	st := l.Stats()
+	if st.Active != 3 || st.Refused != 2 || st.Accepted != 4 {
+		t.Errorf("stats %+v", st)
+	}
+}
