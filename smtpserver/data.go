@@ -27,6 +27,11 @@ func (ss *session) Data(r io.Reader) error {
 	now := ss.s.cfg.Now()
 	id := newQueueID()
 	raw := ss.buildMessage(body, id, now)
+	raw, junk, err := ss.checkInbound(body, raw)
+	if err != nil {
+		ss.log.Info("smtp: message refused", "id", id, "err", err)
+		return ss.reply(err)
+	}
 	msg := store.NewMessage{Raw: raw, Part: message.Parse(raw), InternalDate: now}
 
 	// Remote recipients first: once both the queue and the local copies
@@ -47,7 +52,11 @@ func (ss *session) Data(r io.Reader) error {
 		}
 		if !seen[rc.account.ID] {
 			seen[rc.account.ID] = true
-			targets = append(targets, store.Target{AccountID: rc.account.ID})
+			t := store.Target{AccountID: rc.account.ID}
+			if junk {
+				t = ss.junkTarget(rc.account.ID)
+			}
+			targets = append(targets, t)
 		}
 	}
 	if len(targets) > 0 {

@@ -67,6 +67,7 @@ var (
 	errAuthInTransaction   = errors.New("smtpserver: AUTH during a mail transaction")
 	errTransactionAborted  = errors.New("smtpserver: message transfer aborted")
 	errSubmissionNullSendr = errors.New("smtpserver: null sender on submission")
+	errDMARCReject         = errors.New("smtpserver: DMARC policy reject")
 )
 
 // replies maps each typed error to its reply. The texts are fixed: no error
@@ -90,6 +91,7 @@ var replies = map[error]*smtp.SMTPError{
 	errMessageTooLarge:         {Code: codeExceededStorage, EnhancedCode: enhTooBig, Message: "Maximum message size exceeded"},
 	errShuttingDown:            {Code: codeServiceUnavailable, EnhancedCode: enhSystemShutdown, Message: "Server shutting down, try again later"},
 	errNoValidRecipients:       {Code: codeTransactionFailed, EnhancedCode: enhBadMailbox, Message: "No valid recipients"},
+	errDMARCReject:             {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Message rejected by the DMARC policy of the sender's domain"},
 	errTransactionAborted:      {Code: codeLocalError, EnhancedCode: enhAborted, Message: "Message transfer aborted"},
 }
 

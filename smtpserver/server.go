@@ -110,6 +110,9 @@ type Config struct {
 	// Queue receives authenticated mail for other domains; nil refuses it
 	// (550 5.7.1).
 	Queue Queue
+	// Inbound checks mail from unauthenticated MX clients (SPF, DKIM,
+	// DMARC); nil checks nothing.
+	Inbound Inbound
 
 	// TLSConfig enables STARTTLS when set, and is what ServeTLS uses for
 	// implicit TLS (RFC 8314).

@@ -1,0 +1,64 @@
+package smtpserver
+
+import (
+	"context"
+	"errors"
+	"net"
+
+	"github.com/mailroom/mailroom/mailauth"
+	"github.com/mailroom/mailroom/store"
+)
+
+// Inbound checks mail from unauthenticated MX clients (SPF, DKIM, DMARC);
+// *mailauth.Checker implements it.
+type Inbound interface {
+	Check(ctx context.Context, in mailauth.Input) mailauth.Verdict
+}
+
+var _ Inbound = (*mailauth.Checker)(nil)
+
+// mailboxFinder is the optional store method quarantine needs.
+type mailboxFinder interface {
+	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
+}
+
+// checkInbound runs Config.Inbound on a message from an unauthenticated
+// MX client. It returns the message to store (Authentication-Results
+// added, forged ones for our hostname removed) and whether it goes to
+// Junk; a DMARC p=reject failure is errDMARCReject.
+func (ss *session) checkInbound(body, raw []byte) ([]byte, bool, error) {
+	in := ss.s.cfg.Inbound
+	if in == nil || ss.s.cfg.Mode != ModeMX || ss.account != nil {
+		return raw, false, nil
+	}
+	var ip net.IP
+	if ta, ok := ss.remote.(*net.TCPAddr); ok {
+		ip = ta.IP
+	}
+	helo := ""
+	if ss.c != nil {
+		helo = ss.c.Hostname()
+	}
+	v := in.Check(ss.ctx, mailauth.Input{IP: ip, HELO: helo, MailFrom: ss.from, Raw: body})
+	ss.log.Info("smtp: inbound checks", "spf", v.SPF, "dmarc", v.DMARC, "action", v.Action)
+	if v.Action == mailauth.Reject {
+		return nil, false, errDMARCReject
+	}
+	out := append([]byte(v.Header), mailauth.StripForged(raw, ss.s.cfg.Hostname)...)
+	return out, v.Action == mailauth.Quarantine, nil
+}
+
+// junkTarget returns the Junk mailbox of an account as a delivery target,
+// or INBOX when it has none.
+func (ss *session) junkTarget(accountID int64) store.Target {
+	if mf, ok := ss.s.cfg.Store.(mailboxFinder); ok {
+		mb, err := mf.MailboxByName(ss.ctx, accountID, "Junk")
+		if err == nil {
+			return store.Target{AccountID: accountID, MailboxID: mb.ID}
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			ss.log.Warn("smtp: finding Junk", "err", err)
+		}
+	}
+	return store.Target{AccountID: accountID}
+}
