@@ -12,6 +12,7 @@ import os
 import re
 import smtplib
 import sys
+import time
 
 PASS = os.environ["PASS"]
 
@@ -129,6 +130,75 @@ def cmd_append(user, mailbox, subject, flags=""):
     raw = mkmsg(user, user, subject)
     ok(*c.append('"%s"' % mailbox, "(%s)" % flags if flags else None, None, raw))
     c.logout()
+
+
+def cmd_modseq(user, mailbox="INBOX"):
+    c = imap(user)
+    data = ok(*c.status('"%s"' % mailbox, "(HIGHESTMODSEQ MESSAGES UIDNEXT)"))
+    print(data[0].decode().split("(", 1)[1].rstrip(")"))
+    c.logout()
+
+
+# --- local Maildir helpers (the client's side of a sync) ---
+
+MD_FLAGS = {"D": "\\Draft", "F": "\\Flagged", "R": "\\Answered", "S": "\\Seen", "T": "\\Deleted"}
+
+
+def _md_files(folder):
+    for sub in ("new", "cur"):
+        d = os.path.join(folder, sub)
+        for name in sorted(os.listdir(d)):
+            yield sub, os.path.join(d, name)
+
+
+def _md_subject(path):
+    with open(path, "rb") as f:
+        for line in f:
+            if line.lower().startswith(b"subject:"):
+                return line.split(b":", 1)[1].strip().decode()
+            if line.strip() == b"":
+                return ""
+    return ""
+
+
+def cmd_md_list(folder):
+    """One line per message, sorted by Subject: Subject then IMAP flags."""
+    out = []
+    for sub, path in _md_files(folder):
+        info = os.path.basename(path).split(":2,", 1)
+        flags = sorted(MD_FLAGS[c] for c in (info[1] if len(info) == 2 else "") if c in MD_FLAGS)
+        out.append(" ".join([_md_subject(path)] + flags))
+    for line in sorted(out):
+        print(line)
+
+
+def _md_find(folder, subject):
+    hits = [p for _, p in _md_files(folder) if _md_subject(p) == subject]
+    if len(hits) != 1:
+        raise SystemExit("want 1 local message %r in %s, got %d" % (subject, folder, len(hits)))
+    return hits[0]
+
+
+def cmd_md_flag(folder, subject, letters):
+    """Add Maildir flag letters (e.g. S, F, T) to a message, moving it to cur/."""
+    path = _md_find(folder, subject)
+    base = os.path.basename(path)
+    name, _, info = base.partition(":2,")
+    info = "".join(sorted(set(info) | set(letters)))
+    os.rename(path, os.path.join(folder, "cur", name + ":2," + info))
+
+
+def cmd_md_delete(folder, subject):
+    os.unlink(_md_find(folder, subject))
+
+
+def cmd_md_add(folder, subject, frm="local@example.test"):
+    import socket as _s
+    name = "%d.M%dP%d.%s" % (time.time(), time.time_ns() % 1000000, os.getpid(), _s.gethostname())
+    tmp = os.path.join(folder, "tmp", name)
+    with open(tmp, "wb") as f:
+        f.write(mkmsg(frm, frm, subject).replace(b"\r\n", b"\n"))
+    os.rename(tmp, os.path.join(folder, "new", name))
 
 
 def main():
