@@ -134,3 +134,16 @@ func FuzzStripForged(f *testing.F) {
 		}
 	})
 }
+
+func TestSkipLoopback(t *testing.T) {
+	r := mapResolver{"_dmarc.sender.test": {"v=DMARC1; p=reject"}}
+	c := New(Config{Hostname: "mx.example.org", Resolver: r, SkipLoopback: true})
+	v := c.Check(context.Background(), Input{IP: net.ParseIP("127.0.0.1"), HELO: "x", MailFrom: "s@sender.test", Raw: []byte(plainMsg)})
+	if v.Action != Accept || v.Header != "Authentication-Results: mx.example.org;\r\n\tnone\r\n" {
+		t.Fatalf("loopback: %+v", v)
+	}
+	v = c.Check(context.Background(), Input{IP: badIP, HELO: "x", MailFrom: "s@sender.test", Raw: []byte(plainMsg)})
+	if v.Action != Reject {
+		t.Fatalf("non-loopback not checked: %+v", v)
+	}
+}
