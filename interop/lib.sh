@@ -55,9 +55,14 @@ mr_start() {
   for u in "$ALICE" "$BOB"; do
     printf '%s\n' "$PASS" | "$MAILROOM_BIN" user add "$u" --password-stdin --data "$MR_DATA" >/dev/null
   done
+  local tls=()
+  # Implicit-TLS listeners exist once TLS support is in the binary.
+  if "$MAILROOM_BIN" serve -h 2>&1 | grep -q -- '-imaps'; then
+    tls=(--smtps 127.0.0.1:0 --pop3s 127.0.0.1:0 --imaps 127.0.0.1:0)
+  fi
   "$MAILROOM_BIN" serve --data "$MR_DATA" --hostname mx.example.test \
     --smtp 127.0.0.1:0 --submission 127.0.0.1:0 --pop3 127.0.0.1:0 --imap 127.0.0.1:0 \
-    "$@" 2>"$MR_DIR/server.log" &
+    "${tls[@]}" "$@" 2>"$MR_DIR/server.log" &
   MR_PID=$!
   local i
   for i in $(seq 100); do
