@@ -168,7 +168,7 @@ func New(cfg Config) *Queue {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Queue{
 		cfg:      cfg,
-		log:      cfg.Logger.With("component", "queue"),
+		log:      cfg.Logger,
 		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		ctx:      ctx,

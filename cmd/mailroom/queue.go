@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/mailauth"
 	"github.com/mailroom/mailroom/queue"
+	"github.com/mailroom/mailroom/smtpserver"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -265,4 +267,21 @@ func txtQuote(v string) string {
 		return parts[0]
 	}
 	return "( " + strings.Join(parts, " ") + " )"
+}
+
+// newInbound builds the SPF/DKIM/DMARC checker of the MX listener.
+// Loopback clients (local injection) are trusted.
+func newInbound(cfg config.Config) *mailauth.Checker {
+	return mailauth.New(mailauth.Config{
+		Hostname:          cfg.Hostname,
+		Resolver:          queue.NewDNSResolver(cfg.DNSServer),
+		QuarantineRejects: cfg.DMARCRejectAction == "quarantine",
+		SkipLoopback:      true,
+	})
+}
+
+// mxConfig adds the inbound checks to the MX listener's configuration.
+func mxConfig(cfg config.Config, c smtpserver.Config) smtpserver.Config {
+	c.Inbound = newInbound(cfg)
+	return c
 }

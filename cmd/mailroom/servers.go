@@ -39,7 +39,7 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			WriteTimeout:    lim.SMTPCommandTimeout.Duration,
 		}
 	}
-	mx := smtpserver.New(smtpConfig(smtpserver.ModeMX, "smtp"))
+	mx := smtpserver.New(mxConfig(cfg, smtpConfig(smtpserver.ModeMX, "smtp")))
 	sub := smtpserver.New(smtpConfig(smtpserver.ModeSubmission, "submission"))
 	pop := pop3server.New(pop3server.Config{
 		Hostname:    cfg.Hostname,
