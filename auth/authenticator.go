@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -45,6 +46,11 @@ type Authenticator struct {
 	// dummyHash is verified against when the user does not exist, so that
 	// unknown users and wrong passwords take the same time.
 	dummyHash string
+
+	// verifySlots bounds concurrent argon2id verifications to the number of
+	// CPUs: each needs 19 MiB and is CPU-bound, so more at once only grows
+	// the heap (a burst of 50 logins took ~1 GB) without more throughput.
+	verifySlots chan struct{}
 }
 
 type failure struct {
@@ -76,6 +82,8 @@ func NewAuthenticator(accounts Accounts, log *slog.Logger, now func() time.Time)
 		sleep:     sleepCtx,
 		failures:  make(map[string]*failure),
 		dummyHash: dummy,
+
+		verifySlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 	}
 }
 
@@ -105,7 +113,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, username, password str
 	} else if err != nil {
 		return store.Account{}, err
 	}
+	select {
+	case a.verifySlots <- struct{}{}:
+	case <-ctx.Done():
+		return store.Account{}, ctx.Err()
+	}
 	ok, verr := VerifyPassword(hash, password)
+	<-a.verifySlots
 	if verr != nil {
 		a.log.Error("unreadable password hash", "user", user, "err", verr)
 	}
