@@ -138,7 +138,12 @@ func runCLI(t *testing.T, dir, stdin string, args ...string) (string, error) {
 }
 
 // loopbackPorts are flags that put every listener on a free loopback port.
-var loopbackPorts = []string{"--smtp", "127.0.0.1:0", "--submission", "127.0.0.1:0", "--pop3", "127.0.0.1:0", "--imap", "127.0.0.1:0"}
+var loopbackPorts = []string{"--smtp", "127.0.0.1:0", "--submission", "127.0.0.1:0", "--pop3", "127.0.0.1:0", "--imap", "127.0.0.1:0",
+	"--smtps", "127.0.0.1:0", "--pop3s", "127.0.0.1:0", "--imaps", "127.0.0.1:0"}
+
+// noTLSPorts disables the implicit-TLS listeners (whose default ports
+// would collide between tests running in parallel).
+var noTLSPorts = []string{"--smtps", "", "--pop3s", "", "--imaps", ""}
 
 // lockedBuffer collects a child's output while the test reads it.
 type lockedBuffer struct {

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"net"
-	"net/smtp"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -115,7 +114,7 @@ func TestUserCommandsTakeEffectWhileServing(t *testing.T) {
 	}
 	// other.test became a local domain: the MX listener now accepts mail for it.
 	msg := "From: x@remote.test\r\nTo: erin@other.test\r\nSubject: hi\r\n\r\nhello\r\n"
-	if err := smtp.SendMail(p.addr(t, "smtp"), nil, "x@remote.test", []string{"erin@other.test"}, []byte(msg)); err != nil {
+	if err := sendMailNoTLS(p.addr(t, "smtp"), "x@remote.test", []string{"erin@other.test"}, []byte(msg)); err != nil {
 		t.Fatalf("delivery to a domain added while serving: %v", err)
 	}
 	if st := pop3Login(t, pop, "erin@other.test", "pw"); !strings.HasPrefix(st, "+OK 1 ") {
@@ -159,7 +158,7 @@ func TestServeZeroConfigCreatesPostmaster(t *testing.T) {
 
 func TestServeEmptyAddrDisablesListener(t *testing.T) {
 	dir := t.TempDir()
-	p := startServe(t, dir, "--smtp", "127.0.0.1:0", "--submission", "", "--pop3", "", "--imap", "")
+	p := startServe(t, dir, append([]string{"--smtp", "127.0.0.1:0", "--submission", "", "--pop3", "", "--imap", ""}, noTLSPorts...)...)
 	p.addr(t, "smtp")
 	p.mu.Lock()
 	n := len(p.addrs)
@@ -180,6 +179,9 @@ smtp = "127.0.0.1:0"
 submission = ""
 pop3 = "127.0.0.1:0"
 imap = ""
+smtps = ""
+pop3s = ""
+imaps = ""
 `
 	if err := os.WriteFile(filepath.Join(dir, "m.toml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

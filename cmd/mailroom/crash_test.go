@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/smtp"
 	"path/filepath"
 	"regexp"
 	"sync"
@@ -24,7 +23,7 @@ func TestCrashLosesNoAcknowledgedMessage(t *testing.T) {
 	if _, err := runCLI(t, dir, "pw\n", "user", "add", "crash@example.test", "--password-stdin", "--data", "d"); err != nil {
 		t.Fatal(err)
 	}
-	p := startServe(t, dir, "--data", "d", "--smtp", "127.0.0.1:0", "--submission", "", "--pop3", "", "--imap", "")
+	p := startServe(t, dir, append([]string{"--data", "d", "--smtp", "127.0.0.1:0", "--submission", "", "--pop3", "", "--imap", ""}, noTLSPorts...)...)
 	addr := p.addr(t, "smtp")
 
 	var (
@@ -46,7 +45,7 @@ func TestCrashLosesNoAcknowledgedMessage(t *testing.T) {
 				}
 				token := fmt.Sprintf("crash-token-%d-%d", i, n)
 				msg := "From: s@remote.test\r\nTo: crash@example.test\r\nSubject: " + token + "\r\n\r\nbody " + token + "\r\n"
-				if err := smtp.SendMail(addr, nil, "s@remote.test", []string{"crash@example.test"}, []byte(msg)); err != nil {
+				if err := sendMailNoTLS(addr, "s@remote.test", []string{"crash@example.test"}, []byte(msg)); err != nil {
 					return // the server died mid-transaction: not acknowledged
 				}
 				mu.Lock()

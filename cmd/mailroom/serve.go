@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
 )
@@ -30,6 +31,9 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	fs.String("submission", def.Submission, `submission listen address; "" disables`)
 	fs.String("pop3", def.POP3, `POP3 listen address; "" disables`)
 	fs.String("imap", def.IMAP, `IMAP listen address; "" disables`)
+	fs.String("smtps", def.SMTPS, `submission over implicit TLS listen address; "" disables`)
+	fs.String("pop3s", def.POP3S, `POP3 over implicit TLS listen address; "" disables`)
+	fs.String("imaps", def.IMAPS, `IMAP over implicit TLS listen address; "" disables`)
 	fs.String("log-level", def.LogLevel, "debug, info, warn or error")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -49,6 +53,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		"data": &cfg.DataDir, "hostname": &cfg.Hostname, "smtp": &cfg.SMTP,
 		"submission": &cfg.Submission, "pop3": &cfg.POP3, "imap": &cfg.IMAP,
 		"log-level": &cfg.LogLevel,
+		"smtps":     &cfg.SMTPS, "pop3s": &cfg.POP3S, "imaps": &cfg.IMAPS,
 	} {
 		if wasSet(fs, name) {
 			*dst = fs.Lookup(name).Value.String()
@@ -90,7 +95,12 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 		defer cancel()
 		q.Shutdown(ctx)
 	}()
-	servers := buildServers(cfg, st, authn, q, log)
+	tlsCfg, reload, err := setupTLS(cfg, log)
+	if err != nil {
+		return err
+	}
+	reloadOnSIGHUP(ctx, reload, log.With("component", "tls"))
+	servers := buildServers(cfg, st, authn, q, tlsCfg, log)
 
 	errc := make(chan error, len(servers))
 	var started []runner
@@ -106,7 +116,11 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 		}
 		log.Info("listening", "protocol", s.name, "addr", l.Addr().String())
 		started = append(started, s)
-		go func() { errc <- s.serve(l) }()
+		limited := connlimit.New(l, connlimit.Config{
+			Total: cfg.Limits.MaxConnections, PerIP: cfg.Limits.MaxConnectionsPerIP,
+			Refuse: s.refuse, Logger: log.With("protocol", s.name),
+		})
+		go func() { errc <- s.serve(limited) }()
 	}
 	if len(started) == 0 {
 		return errors.New("every listener is disabled")

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"net"
+	"sync"
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/imapserver"
 	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/pop3server"
 	"github.com/mailroom/mailroom/smtpserver"
 	"github.com/mailroom/mailroom/store"
@@ -19,11 +22,13 @@ type runner struct {
 	addr     string
 	serve    func(net.Listener) error
 	shutdown func(context.Context) error
+	refuse   []byte // written to connections over the limits; nil for implicit TLS
 }
 
 // buildServers constructs every protocol server from the configuration.
-func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, q smtpserver.Queue, log *slog.Logger) []runner {
+func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, q smtpserver.Queue, tlsCfg *tls.Config, log *slog.Logger) []runner {
 	lim := cfg.Limits
+	plaintext := plaintextPolicy(cfg)
 	smtpConfig := func(mode smtpserver.Mode, name string) smtpserver.Config {
 		return smtpserver.Config{
 			Mode:            mode,
@@ -37,6 +42,10 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			MaxLineLength:   lim.SMTPLineLength,
 			ReadTimeout:     lim.SMTPCommandTimeout.Duration,
 			WriteTimeout:    lim.SMTPCommandTimeout.Duration,
+			DataTimeout:     lim.SMTPDataTimeout.Duration,
+			TLSConfig:       tlsCfg,
+
+			AllowPlaintextAuth: plaintext,
 		}
 	}
 	mx := smtpserver.New(mxConfig(cfg, smtpConfig(smtpserver.ModeMX, "smtp")))
@@ -47,6 +56,9 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		Auth:        authn,
 		Logger:      log.With("component", "pop3"),
 		IdleTimeout: lim.POP3IdleTimeout.Duration,
+		TLSConfig:   tlsCfg,
+
+		AllowPlaintextAuth: plaintext,
 	})
 	imap := imapserver.New(imapserver.Config{
 		Hostname:       cfg.Hostname,
@@ -56,11 +68,31 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		MaxLineLength:  lim.IMAPMaxLineLength,
 		MaxLiteralSize: lim.MaxMessageBytes,
 		IdleTimeout:    lim.IMAPIdleTimeout.Duration,
+		TLSConfig:      tlsCfg,
+
+		AllowPlaintextAuth: plaintext,
 	})
+	subStop, popStop, imapStop := once(sub.Shutdown), once(pop.Shutdown), once(imap.Shutdown)
 	return []runner{
-		{"smtp", cfg.SMTP, mx.Serve, mx.Shutdown},
-		{"submission", cfg.Submission, sub.Serve, sub.Shutdown},
-		{"pop3", cfg.POP3, pop.Serve, pop.Shutdown},
-		{"imap", cfg.IMAP, imap.Serve, imap.Shutdown},
+		{"smtp", cfg.SMTP, mx.Serve, mx.Shutdown, connlimit.RefuseSMTP},
+		{"submission", cfg.Submission, sub.Serve, subStop, connlimit.RefuseSMTP},
+		{"pop3", cfg.POP3, pop.Serve, popStop, connlimit.RefusePOP3},
+		{"imap", cfg.IMAP, imap.Serve, imapStop, connlimit.RefuseIMAP},
+		// Implicit TLS (RFC 8314) on the same servers; their Shutdown
+		// runs once for both listeners.
+		{"smtps", cfg.SMTPS, sub.ServeTLS, subStop, nil},
+		{"pop3s", cfg.POP3S, pop.ServeTLS, popStop, nil},
+		{"imaps", cfg.IMAPS, imap.ServeTLS, imapStop, nil},
+	}
+}
+
+// once makes a Shutdown shared by two listeners run once; a second caller
+// waits for the first and gets its result.
+func once(f func(context.Context) error) func(context.Context) error {
+	var o sync.Once
+	var err error
+	return func(ctx context.Context) error {
+		o.Do(func() { err = f(ctx) })
+		return err
 	}
 }

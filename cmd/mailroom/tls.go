@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/internal/tlsconfig"
+)
+
+// setupTLS returns the server TLS configuration every listener shares and
+// a reload function for SIGHUP (nil when there is nothing to reload): the
+// PEM files of tls_cert/tls_certificates, else ACME, else the self-signed
+// certificate in <data>/tls.
+func setupTLS(cfg config.Config, log *slog.Logger) (*tls.Config, func() error, error) {
+	log = log.With("component", "tls")
+	if pairs := cfg.CertPairs(); len(pairs) > 0 {
+		var ps []tlsconfig.Pair
+		for _, p := range pairs {
+			ps = append(ps, tlsconfig.Pair{Cert: p.Cert, Key: p.Key})
+		}
+		m, err := tlsconfig.NewFiles(ps, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return m.TLSConfig(), m.Reload, nil
+	}
+	if cfg.ACME {
+		hosts := append([]string{cfg.Hostname}, cfg.ACMEHosts...)
+		m, err := tlsconfig.NewACME(tlsconfig.ACMEConfig{
+			Hosts: hosts, Email: cfg.ACMEEmail, CacheDir: cfg.TLSDir() + "/acme", DirectoryURL: cfg.ACMEDirectory,
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+		log.Info("tls certificates from acme", "hosts", hosts)
+		return tlsconfig.ACMETLSConfig(m), nil, nil
+	}
+	m, err := tlsconfig.NewSelfSigned(cfg.TLSDir(), cfg.Hostname, time.Now(), log)
+	if err != nil {
+		return nil, nil, err
+	}
+	return m.TLSConfig(), m.Reload, nil
+}
+
+// reloadOnSIGHUP calls reload on every SIGHUP until ctx ends.
+func reloadOnSIGHUP(ctx context.Context, reload func() error, log *slog.Logger) {
+	if reload == nil {
+		return
+	}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+				if err := reload(); err != nil {
+					log.Error("tls reload failed; keeping the previous certificates", "err", err)
+				} else {
+					log.Info("tls certificates reloaded")
+				}
+			}
+		}
+	}()
+}
+
+// plaintextPolicy is the servers' AllowPlaintextAuth: loopback only,
+// unless allow_plaintext_auth is set.
+func plaintextPolicy(cfg config.Config) func(net.Addr) bool {
+	if cfg.AllowPlaintextAuth {
+		return func(net.Addr) bool { return true }
+	}
+	return auth.IsLoopback
+}
