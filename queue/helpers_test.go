@@ -2,6 +2,7 @@ package queue
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/store"
@@ -78,19 +80,30 @@ type sink struct {
 	attempts  map[string]int
 	got       []sinkMsg
 	addr      string
+	tls       *tls.Config // offer STARTTLS
+	users     map[string]string
 }
 
 type sinkMsg struct {
 	from  string
 	rcpts []string
 	data  string
+	tls   bool   // arrived over TLS
+	user  string // authenticated as
 }
 
 func startSink(t *testing.T, rcptReply func(rcpt string, attempt int) error) *sink {
+	return startSinkWith(t, rcptReply, nil, nil)
+}
+
+// startSinkWith starts a sink that offers STARTTLS with tlsCfg and AUTH
+// PLAIN for users (user -> password) when they are set.
+func startSinkWith(t *testing.T, rcptReply func(rcpt string, attempt int) error, tlsCfg *tls.Config, users map[string]string) *sink {
 	t.Helper()
-	s := &sink{rcptReply: rcptReply, attempts: map[string]int{}}
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s}, nil }))
+	s := &sink{rcptReply: rcptReply, attempts: map[string]int{}, tls: tlsCfg, users: users}
+	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &sinkSession{s: s, c: c}, nil }))
 	srv.Domain = "sink.test"
+	srv.TLSConfig = tlsCfg
 	srv.AllowInsecureAuth = true
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -112,8 +125,27 @@ func (s *sink) messages() []sinkMsg {
 
 type sinkSession struct {
 	s     *sink
+	c     *smtp.Conn
 	from  string
 	rcpts []string
+	user  string
+}
+
+func (ss *sinkSession) AuthMechanisms() []string {
+	if ss.s.users == nil {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+func (ss *sinkSession) Auth(mech string) (sasl.Server, error) {
+	return sasl.NewPlainServer(func(identity, user, pass string) error {
+		if p, ok := ss.s.users[user]; ok && p == pass {
+			ss.user = user
+			return nil
+		}
+		return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "bad credentials"}
+	}), nil
 }
 
 func (ss *sinkSession) Reset()        { ss.from, ss.rcpts = "", nil }
@@ -141,7 +173,8 @@ func (ss *sinkSession) Data(r io.Reader) error {
 		return err
 	}
 	ss.s.mu.Lock()
-	ss.s.got = append(ss.s.got, sinkMsg{from: ss.from, rcpts: ss.rcpts, data: string(b)})
+	_, isTLS := ss.c.TLSConnectionState()
+	ss.s.got = append(ss.s.got, sinkMsg{from: ss.from, rcpts: ss.rcpts, data: string(b), tls: isTLS, user: ss.user})
 	ss.s.mu.Unlock()
 	return nil
 }
