@@ -57,7 +57,7 @@ mr_start() {
   done
   local tls=()
   # Implicit-TLS listeners exist once TLS support is in the binary.
-  if "$MAILROOM_BIN" serve -h 2>&1 | grep -q -- '-imaps'; then
+  if [[ "$("$MAILROOM_BIN" serve -h 2>&1 || true)" == *-imaps* ]]; then
     tls=(--smtps 127.0.0.1:0 --pop3s 127.0.0.1:0 --imaps 127.0.0.1:0)
   fi
   "$MAILROOM_BIN" serve --data "$MR_DATA" --hostname mx.example.test \
