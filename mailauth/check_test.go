@@ -24,11 +24,15 @@ func (r mapResolver) LookupTXT(_ context.Context, name string) ([]string, error)
 	}
 	return nil, nx(name)
 }
-func (r mapResolver) LookupMX(_ context.Context, name string) ([]*net.MX, error) { return nil, nx(name) }
+func (r mapResolver) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
+	return nil, nx(name)
+}
 func (r mapResolver) LookupIPAddr(_ context.Context, name string) ([]net.IPAddr, error) {
 	return nil, nx(name)
 }
-func (r mapResolver) LookupAddr(_ context.Context, addr string) ([]string, error) { return nil, nx(addr) }
+func (r mapResolver) LookupAddr(_ context.Context, addr string) ([]string, error) {
+	return nil, nx(addr)
+}
 
 var (
 	goodIP = net.ParseIP("192.0.2.1")
@@ -60,7 +64,11 @@ func TestChecks(t *testing.T) {
 	}
 	reject := func() mapResolver { r := base(); r["_dmarc.sender.test"] = []string{"v=DMARC1; p=reject"}; return r }
 	noSPF := func() mapResolver { r := reject(); delete(r, "sender.test"); return r }
-	quarantine := func() mapResolver { r := base(); r["_dmarc.sender.test"] = []string{"v=DMARC1; p=quarantine"}; return r }
+	quarantine := func() mapResolver {
+		r := base()
+		r["_dmarc.sender.test"] = []string{"v=DMARC1; p=quarantine"}
+		return r
+	}
 	tests := []struct {
 		name       string
 		res        mapResolver
