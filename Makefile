@@ -2,7 +2,7 @@
 # runs exactly it.
 GO ?= go
 
-.PHONY: build test vet fuzz-smoke
+.PHONY: build test vet fuzz-smoke interop
 build:
 	CGO_ENABLED=0 $(GO) build -o mailroom ./cmd/mailroom
 
@@ -11,3 +11,9 @@ vet:
 
 test: vet
 	$(GO) test -race -timeout 15m ./...
+	interop/run
+
+# Real mail clients against a fresh mailroom each (docs/clients.md);
+# `interop/run NAME...` runs some of them.
+interop:
+	interop/run
