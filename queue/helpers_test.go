@@ -64,6 +64,10 @@ func (r *testResolver) LookupTXT(ctx context.Context, name string) ([]string, er
 	return nil, notFound(name)
 }
 
+func (r *testResolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
+	return nil, notFound(addr)
+}
+
 func (r *testResolver) addMX(domain string, hosts ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()

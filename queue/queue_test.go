@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/mailauth"
 	"github.com/mailroom/mailroom/smtpserver"
 	"github.com/mailroom/mailroom/store"
 )
@@ -48,14 +49,21 @@ func TestEndToEndSubmissionToSecondMailroom(t *testing.T) {
 	if _, err := sender.CreateAccount(ctx, "alice@example.org", hash); err != nil {
 		t.Fatal(err)
 	}
-	receiver, _ := newStoreWith(t, "bob@remote.test")
-	mxAddr := serveSMTP(t, smtpserver.Config{Mode: smtpserver.ModeMX, Hostname: "mx.remote.test", Store: receiver,
-		Auth: auth.NewAuthenticator(receiver, testLog, nil), Logger: testLog,
-		LookupAddr: func(context.Context, string) ([]string, error) { return nil, nil }})
-	_, mxPort, _ := net.SplitHostPort(mxAddr)
-
+	receiver, _ := newStoreWith(t)
+	if _, err := receiver.CreateAccount(ctx, "bob@remote.test", hash); err != nil {
+		t.Fatal(err)
+	}
 	res := newTestResolver()
 	res.addMX("remote.test", "mx.remote.test")
+	res.txt["example.org"] = []string{"v=spf1 ip4:127.0.0.1 -all"}
+	res.txt["_dmarc.example.org"] = []string{"v=DMARC1; p=reject"}
+	// The receiving mailroom checks SPF, DKIM and DMARC itself.
+	mxAddr := serveSMTP(t, smtpserver.Config{Mode: smtpserver.ModeMX, Hostname: "mx.remote.test", Store: receiver,
+		Auth: auth.NewAuthenticator(receiver, testLog, nil), Logger: testLog,
+		Inbound:    mailauth.New(mailauth.Config{Hostname: "mx.remote.test", Resolver: res}),
+		LookupAddr: func(context.Context, string) ([]string, error) { return nil, nil }})
+	_, mxPort, _ := net.SplitHostPort(mxAddr)
+	imapAddr := serveIMAP(t, receiver)
 	keyDir := t.TempDir()
 	recs, err := GenerateDKIM(keyDir, "example.org")
 	if err != nil || len(recs) != 2 {
@@ -88,7 +96,13 @@ func TestEndToEndSubmissionToSecondMailroom(t *testing.T) {
 	if got := inbox(t, sender, "alice@example.org"); len(got) != 1 {
 		t.Fatalf("local copy for alice: %d messages", len(got))
 	}
-	raw := inbox(t, receiver, "bob@remote.test")[0]
+	raw := fetchOverIMAP(t, imapAddr, "bob@remote.test", pw)
+	ar, _, _ := bytes.Cut(raw, []byte("\r\nReturn-Path"))
+	for _, want := range []string{"Authentication-Results: mx.remote.test;", "spf=pass", "dkim=pass", "header.d=example.org", "dmarc=pass"} {
+		if !bytes.Contains(ar, []byte(want)) {
+			t.Fatalf("receiver's Authentication-Results lacks %q:\n%s", want, raw)
+		}
+	}
 	if !bytes.Contains(raw, []byte("Subject: hello")) || !bytes.Contains(raw, []byte("Hi Bob.")) {
 		t.Fatalf("delivered message:\n%s", raw)
 	}
