@@ -48,7 +48,7 @@ func (s *Store) ListMessages(ctx context.Context, mailboxID int64, uids []uint32
 				return nil
 			}
 			n := min(len(uids), listChunk)
-			buf, err = s.readMetas(ctx, buf, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid", mailboxID, uidsJSON(uids[:n]))
+			buf, err = s.readChunk(ctx, buf, mailboxID, uids[:n])
 			uids = uids[n:]
 		}
 		if err != nil {
@@ -66,6 +66,33 @@ func (s *Store) ListMessages(ctx context.Context, mailboxID int64, uids []uint32
 			last = buf[len(buf)-1].UID
 		}
 	}
+}
+
+// readChunk reads the metadata of the messages in uids (sorted, at most
+// listChunk). When the UIDs are dense (FETCH 1:* on a mailbox with few
+// holes), one range scan of the (mailbox_id, uid) index filtered here is
+// several times cheaper than one index seek per UID through json_each.
+func (s *Store) readChunk(ctx context.Context, buf []store.MessageMeta, mailboxID int64, uids []uint32) ([]store.MessageMeta, error) {
+	first, last := uids[0], uids[len(uids)-1]
+	if uint64(last-first) >= 2*uint64(len(uids)) {
+		return s.readMetas(ctx, buf, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid", mailboxID, uidsJSON(uids))
+	}
+	start := len(buf)
+	buf, err := s.readMetas(ctx, buf, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid", mailboxID, first, last)
+	if err != nil {
+		return buf, err
+	}
+	// Keep the rows whose UID was asked for (both lists ascending).
+	kept, i := buf[:start], 0
+	for _, m := range buf[start:] {
+		for i < len(uids) && uids[i] < m.UID {
+			i++
+		}
+		if i < len(uids) && uids[i] == m.UID {
+			kept = append(kept, m)
+		}
+	}
+	return kept, nil
 }
 
 func (s *Store) readMetas(ctx context.Context, buf []store.MessageMeta, query string, args ...any) ([]store.MessageMeta, error) {
