@@ -51,6 +51,9 @@ type Authenticator struct {
 	// CPUs: each needs 19 MiB and is CPU-bound, so more at once only grows
 	// the heap (a burst of 50 logins took ~1 GB) without more throughput.
 	verifySlots chan struct{}
+
+	// fakeSecret derives SCRAM credentials for unknown users (scram.go).
+	fakeSecret [32]byte
 }
 
 type failure struct {
@@ -84,6 +87,7 @@ func NewAuthenticator(accounts Accounts, log *slog.Logger, now func() time.Time)
 		dummyHash: dummy,
 
 		verifySlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		fakeSecret:  newFakeSecret(),
 	}
 }
 

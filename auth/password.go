@@ -27,9 +27,21 @@ const (
 // ErrBadHash is returned for a stored hash mailroom cannot read.
 var ErrBadHash = errors.New("auth: unrecognised password hash")
 
-// HashPassword returns a PHC-format argon2id hash of password:
-// $argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>.
+// HashPassword returns the stored credentials for password: a PHC-format
+// argon2id hash ($argon2id$v=19$m=19456,t=2,p=1$<salt>$<key>) and, on a
+// second line, the SCRAM-SHA-256 keys (see credentials.go).
 func HashPassword(password string) (string, error) {
+	argon, err := hashArgon2id(password)
+	if err != nil {
+		return "", err
+	}
+	if line, err := scramLine(password); err == nil {
+		return argon + "\n" + line, nil
+	}
+	return argon, nil
+}
+
+func hashArgon2id(password string) (string, error) {
 	salt := make([]byte, argonSaltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
@@ -40,10 +52,11 @@ func HashPassword(password string) (string, error) {
 		argon2.Version, argonMemory, argonTime, argonThreads, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
-// VerifyPassword reports whether password matches hash, in constant time
-// with respect to the password.
+// VerifyPassword reports whether password matches the stored credentials
+// (see HashPassword), in constant time with respect to the password.
 func VerifyPassword(hash, password string) (bool, error) {
-	p, err := parseArgon2id(hash)
+	argon, _ := splitCredentials(hash)
+	p, err := parseArgon2id(argon)
 	if err != nil {
 		return false, err
 	}

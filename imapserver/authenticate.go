@@ -46,10 +46,9 @@ func cmdAuthenticate(c *conn, cmd *command) error {
 	}
 	var acct store.Account
 	var checkErr error
-	srv, err := auth.NewSASLServer(mech, func(user, pass string) error {
-		acct, checkErr = c.srv.cfg.Auth.Authenticate(c.ctx, user, pass, c.nc.RemoteAddr())
-		return checkErr
-	})
+	srv, err := auth.NewSASL(mech, c.srv.cfg.Auth.SASLConfig(c.ctx, c.nc.RemoteAddr(), c.tlsState(), func(a store.Account, err error) {
+		acct, checkErr = a, err
+	}))
 	if err != nil {
 		return nof(codeCannot, "unsupported mechanism")
 	}
@@ -78,6 +77,11 @@ func cmdAuthenticate(c *conn, cmd *command) error {
 		}
 		if line == "*" {
 			return badf("", "authentication cancelled")
+		}
+		if line == "=" {
+			// Some clients (go-imap) send an empty response as in
+			// SASL-IR (RFC 4959 §3); accept it.
+			line = ""
 		}
 		if resp, err = base64.StdEncoding.DecodeString(line); err != nil {
 			return badf("", "invalid base64 response")

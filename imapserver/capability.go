@@ -3,6 +3,8 @@ package imapserver
 import (
 	"strconv"
 	"strings"
+
+	"github.com/mailroom/mailroom/auth"
 )
 
 // Capabilities advertised once authenticated (RFC 9051 §7.2.2 and the
@@ -23,7 +25,9 @@ func (c *conn) capabilities() string {
 		}
 		caps = append(caps, "SASL-IR")
 		if c.plaintextAllowed() {
-			caps = append(caps, "AUTH=PLAIN", "AUTH=LOGIN")
+			for _, m := range auth.MechanismsFor(c.tlsState()) {
+				caps = append(caps, "AUTH="+m)
+			}
 		} else {
 			caps = append(caps, "LOGINDISABLED")
 		}

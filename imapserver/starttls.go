@@ -45,3 +45,13 @@ func (c *conn) isTLS() bool {
 	_, ok := c.nc.(*tls.Conn)
 	return ok
 }
+
+// tlsState returns the TLS connection state, nil without TLS.
+func (c *conn) tlsState() *tls.ConnectionState {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	st := tc.ConnectionState()
+	return &st
+}

@@ -58,7 +58,7 @@ func TestAuthFailures(t *testing.T) {
 	c.expect("AUTH PLAIN "+plainIR("other@example.com", testUser, testPass), "-ERR [AUTH] invalid username or password")
 	c.expect("AUTH CRAM-MD5", "-ERR unsupported authentication mechanism")
 	c.expect("AUTH", "+OK SASL mechanisms follow")
-	if got := strings.Join(c.lines(), " "); got != "PLAIN LOGIN" {
+	if got := strings.Join(c.lines(), " "); got != "PLAIN LOGIN SCRAM-SHA-256" {
 		t.Fatalf("AUTH: %q", got)
 	}
 	c.expect("USER "+testUser, "+OK send PASS")

@@ -22,7 +22,7 @@ func (c *conn) cmdAuth(cmd command) error {
 	}
 	if len(cmd.args) == 0 {
 		c.ok("SASL mechanisms follow")
-		for _, m := range auth.Mechanisms {
+		for _, m := range auth.MechanismsFor(c.tlsState()) {
 			c.writeLine(m)
 		}
 		c.writeLine(".")
@@ -35,10 +35,9 @@ func (c *conn) cmdAuth(cmd command) error {
 	var checkErr error
 	ctx, cancel := c.storeCtx()
 	defer cancel()
-	srv, err := auth.NewSASLServer(cmd.args[0], func(user, pass string) error {
-		acct, checkErr = c.checkPassword(ctx, user, pass)
-		return checkErr
-	})
+	srv, err := auth.NewSASL(cmd.args[0], c.saslConfig(ctx, func(a store.Account, err error) {
+		acct, checkErr = a, err
+	}))
 	if err != nil {
 		return err
 	}

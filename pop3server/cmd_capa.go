@@ -21,7 +21,7 @@ func (c *conn) cmdCapa(cmd command) error {
 	}
 	if c.state == stateAuthorization && c.plaintextOK() {
 		c.writeLine(capUser)
-		c.writeLine(capSASL + " " + strings.Join(auth.Mechanisms, " "))
+		c.writeLine(capSASL + " " + strings.Join(auth.MechanismsFor(c.tlsState()), " "))
 	}
 	c.writeLine(capRespCodes)
 	c.writeLine(capPipelining)

@@ -3,6 +3,7 @@ package pop3server
 import (
 	"context"
 
+	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -42,4 +43,20 @@ func (c *conn) unlock() {
 		c.srv.locks.unlock(*c.locked)
 		c.locked = nil
 	}
+}
+
+// saslConfig is the AUTH configuration for this connection: PLAIN/LOGIN
+// through checkPassword, SCRAM through the Authenticator. result gets the
+// outcome of the credential check.
+func (c *conn) saslConfig(ctx context.Context, result func(store.Account, error)) auth.SASLConfig {
+	var cfg auth.SASLConfig
+	if c.srv.cfg.Auth != nil {
+		cfg = c.srv.cfg.Auth.SASLConfig(ctx, c.nc.RemoteAddr(), c.tlsState(), result)
+	}
+	cfg.Check = func(user, pass string) error {
+		acct, err := c.checkPassword(ctx, user, pass)
+		result(acct, err)
+		return err
+	}
+	return cfg
 }

@@ -55,14 +55,14 @@ func TestSTLSPlaintextPolicy(t *testing.T) {
 	})
 	c := ts.dial(t)
 	caps := c.capa()
-	if !slices.Contains(caps, "STLS") || slices.Contains(caps, "USER") || slices.Contains(caps, "SASL PLAIN LOGIN") {
+	if !slices.Contains(caps, "STLS") || slices.Contains(caps, "USER") || slices.Contains(caps, "SASL PLAIN LOGIN SCRAM-SHA-256") {
 		t.Fatalf("plaintext CAPA %q: want STLS, no USER/SASL", caps)
 	}
 	c.expectPrefix("USER "+testUser, "-ERR [AUTH] ")
 	c.expectPrefix("AUTH PLAIN", "-ERR [AUTH] ")
 	c.stls(cliTLS)
 	caps = c.capa()
-	if slices.Contains(caps, "STLS") || !slices.Contains(caps, "USER") || !slices.Contains(caps, "SASL PLAIN LOGIN") {
+	if slices.Contains(caps, "STLS") || !slices.Contains(caps, "USER") || !slices.Contains(caps, "SASL PLAIN LOGIN SCRAM-SHA-256 SCRAM-SHA-256-PLUS") {
 		t.Fatalf("CAPA over TLS %q: want USER and SASL, no STLS", caps)
 	}
 	c.expectPrefix("STLS", "-ERR ")

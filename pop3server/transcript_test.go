@@ -154,7 +154,7 @@ func TestCapa(t *testing.T) {
 	ts := newTestServer(t, nil)
 	c := ts.dial(t)
 	c.expect("CAPA", "+OK Capability list follows")
-	want := "TOP|UIDL|USER|SASL PLAIN LOGIN|RESP-CODES|PIPELINING|AUTH-RESP-CODE|IMPLEMENTATION mailroom"
+	want := "TOP|UIDL|USER|SASL PLAIN LOGIN SCRAM-SHA-256|RESP-CODES|PIPELINING|AUTH-RESP-CODE|IMPLEMENTATION mailroom"
 	if got := strings.Join(c.lines(), "|"); got != want {
 		t.Fatalf("CAPA: got %q, want %q", got, want)
 	}

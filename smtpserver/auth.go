@@ -8,6 +8,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/store"
 )
 
 // AuthMechanisms lists the SASL mechanisms for EHLO's AUTH keyword (RFC
@@ -17,7 +18,7 @@ func (ss *session) AuthMechanisms() []string {
 	if !ss.authAllowed() {
 		return nil
 	}
-	return auth.Mechanisms
+	return auth.MechanismsFor(ss.tlsStatePtr())
 }
 
 // authAllowed reports whether credentials may be sent on this connection:
@@ -41,11 +42,10 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 		return nil, ss.reply(errEncryptionRequired)
 	}
 	r := &saslReplies{ss: ss}
-	srv, err := auth.NewSASLServer(mech, func(username, password string) error {
-		acct, err := ss.s.authenticate(ss.ctx, username, password, ss.remote)
+	result := func(acct store.Account, err error) {
 		if err != nil {
 			r.checkErr = err
-			return err
+			return
 		}
 		ss.account = &acct
 		if ss.conn != nil {
@@ -53,8 +53,17 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 		}
 		ss.log = ss.log.With("user", acct.Email)
 		ss.log.Info("smtp: authenticated", "mech", strings.ToUpper(mech))
-		return nil
-	})
+	}
+	var cfg auth.SASLConfig
+	if ss.s.cfg.Auth != nil {
+		cfg = ss.s.cfg.Auth.SASLConfig(ss.ctx, ss.remote, ss.tlsStatePtr(), result)
+	}
+	cfg.Check = func(username, password string) error {
+		acct, err := ss.s.authenticate(ss.ctx, username, password, ss.remote)
+		result(acct, err)
+		return err
+	}
+	srv, err := auth.NewSASL(mech, cfg)
 	if errors.Is(err, auth.ErrUnknownMechanism) {
 		return nil, smtp.ErrAuthUnknownMechanism
 	}

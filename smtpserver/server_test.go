@@ -71,7 +71,7 @@ func TestEHLOAdvertises(t *testing.T) {
 	for _, l := range lines[1:] {
 		got[l[4:]] = true
 	}
-	for _, want := range []string{"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "SIZE 52428800", "SMTPUTF8", "CHUNKING", "AUTH PLAIN LOGIN"} {
+	for _, want := range []string{"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "SIZE 52428800", "SMTPUTF8", "CHUNKING", "AUTH PLAIN LOGIN SCRAM-SHA-256"} {
 		if !got[want] {
 			t.Errorf("EHLO lacks %q: %q", want, lines)
 		}

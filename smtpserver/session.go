@@ -66,6 +66,15 @@ func (ss *session) tlsState() (tls.ConnectionState, bool) {
 	return ss.c.TLSConnectionState()
 }
 
+// tlsStatePtr is tlsState for auth.NewSASL: nil without TLS.
+func (ss *session) tlsStatePtr() *tls.ConnectionState {
+	st, ok := ss.tlsState()
+	if !ok {
+		return nil
+	}
+	return &st
+}
+
 // submission reports whether the submission policy applies: always on the
 // submission listener, and on MX once the client has authenticated.
 func (ss *session) submission() bool {
