@@ -246,7 +246,7 @@ func (q *Queue) loop() {
 	q.finishLeftovers()
 	t := time.NewTimer(0)
 	defer t.Stop()
-	for {
+	for polls := 1; ; polls++ {
 		select {
 		case <-q.stop:
 			return
@@ -254,6 +254,9 @@ func (q *Queue) loop() {
 		case <-t.C:
 		}
 		q.dispatch()
+		if polls%leftoverEvery == 0 {
+			q.finishLeftovers() // e.g. a DSN whose delivery failed
+		}
 		t.Reset(q.cfg.PollInterval)
 	}
 }
@@ -301,8 +304,13 @@ func (q *Queue) dispatch() {
 	}
 }
 
+// leftoverEvery is how many scheduler rounds pass between scans for
+// finished items left behind.
+const leftoverEvery = 30
+
 // finishLeftovers completes items whose recipients are all final but
-// which a crash left in the queue (their DSN may not have been sent).
+// which are still queued: a crash came before their DSN was sent, or its
+// delivery failed. Items a worker holds are skipped.
 func (q *Queue) finishLeftovers() {
 	items, err := q.cfg.Store.QueueItems(q.ctx)
 	if err != nil {
@@ -310,9 +318,26 @@ func (q *Queue) finishLeftovers() {
 		return
 	}
 	for _, it := range items {
-		if !it.Pending() {
-			q.finish(q.ctx, it)
+		if it.Pending() {
+			continue
 		}
+		q.mu.Lock()
+		busy := q.inflight[it.ID]
+		if !busy {
+			q.inflight[it.ID] = true
+		}
+		q.mu.Unlock()
+		if busy {
+			continue
+		}
+		// Re-read under our claim: a worker that just finished the item
+		// deleted it before releasing it.
+		if cur, err := q.cfg.Store.QueueItem(q.ctx, it.ID); err == nil && !cur.Pending() {
+			q.finish(q.ctx, cur)
+		}
+		q.mu.Lock()
+		delete(q.inflight, it.ID)
+		q.mu.Unlock()
 	}
 }
 
