@@ -146,6 +146,16 @@ func (c *conn) Read(p []byte) (int, error) {
 	}
 }
 
+// bareLineEnding reports whether the last DATA message had a bare CR or
+// LF on the wire, and forgets it.
+func (c *conn) bareLineEnding() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	bare := c.rw.bare
+	c.rw.bare = false
+	return bare
+}
+
 // go-smtp answers a successful AUTH with enhanced code 2.0.0; RFC 4954 §6
 // specifies "235 2.7.0 Authentication Succeeded". go-smtp writes each
 // reply line with one Write, so the line is replaced whole.

@@ -19,6 +19,12 @@ func (ss *session) Data(r io.Reader) error {
 		return ss.reply(errNoValidRecipients)
 	}
 	body, err := ss.readMessage(r)
+	if err == nil && ss.conn != nil && ss.conn.bareLineEnding() {
+		// go-smtp drops ".\r" at the start of a line followed by
+		// anything but LF, hiding that bare CR from readMessage; the
+		// wire-level check in rewrite.go sees it.
+		err = errBareLineEnding
+	}
 	if err != nil {
 		ss.log.Info("smtp: message refused", "err", err)
 		return ss.reply(err)

@@ -31,6 +31,9 @@ type rewriter struct {
 	chunk uint64 // chunk mode: bytes of BDAT chunk left
 	stop  bool   // end this call of client after the current line
 	data  int    // data mode: dataReader state
+	// Data mode: whether the previous byte was CR, and whether a bare CR
+	// or LF was seen in the current message (SMTP smuggling).
+	dataCRPrev, bare bool
 
 	// STARTTLS (see conn.go): when interceptTLS is set, a STARTTLS line
 	// is not passed on; startTLSPending tells conn to run it.
@@ -104,6 +107,10 @@ func (r *rewriter) client(dst, src []byte) ([]byte, int) {
 			b := src[i]
 			i++
 			dst = append(dst, b)
+			if r.dataCRPrev != (b == '\n') {
+				r.bare = true
+			}
+			r.dataCRPrev = b == '\r'
 			if r.dataByte(b) {
 				r.sent++
 				r.mode = modeCommand
@@ -209,6 +216,9 @@ func (r *rewriter) resolve(accepted bool) {
 		r.mode = modeOpaque
 	default:
 		r.mode, r.data = modeData, dataBeginLine
+		// DATA's line ended in CRLF (or go-smtp would not have
+		// answered 354), so the message starts at a line start.
+		r.dataCRPrev, r.bare = false, false
 	}
 }
 
