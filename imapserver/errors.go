@@ -20,6 +20,7 @@ const (
 	codeClientBug            = "CLIENTBUG"
 	codeHasChildren          = "HASCHILDREN"
 	codeNonExistent          = "NONEXISTENT"
+	codeExpungeIssued        = "EXPUNGEISSUED" // RFC 9051 §7.1
 	codePrivacyRequired      = "PRIVACYREQUIRED"
 	codeServerBug            = "SERVERBUG"
 	codeTooBig               = "TOOBIG" // RFC 4469 §6 / RFC 7889

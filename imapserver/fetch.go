@@ -55,6 +55,7 @@ func cmdFetch(c *conn, cmd *command) error {
 		setsSeen = setsSeen || a.setsSeen()
 	}
 	setsSeen = setsSeen && !v.readOnly
+	vanished := false
 	for len(uids) > 0 {
 		n := min(len(uids), chunk)
 		batch := uids[:n]
@@ -75,12 +76,21 @@ func cmdFetch(c *conn, cmd *command) error {
 				continue
 			}
 			if err := c.writeFetch(cmd, m, atts, seenNow[m.UID], mods.changedSince > 0); err != nil {
-				return err
+				if !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+				// Another session expunged it after the metadata was read;
+				// send the rest, then say so (RFC 9051 §7.1 EXPUNGEISSUED).
+				// The EXPUNGE itself is announced at the next sync.
+				vanished = true
 			}
 		}
 		if err := c.enc.Err(); err != nil {
 			return err
 		}
+	}
+	if vanished {
+		return nof(codeExpungeIssued, "some of the requested messages no longer exist")
 	}
 	return nil
 }

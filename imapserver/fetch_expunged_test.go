@@ -1,0 +1,66 @@
+package imapserver
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+// vanishingStore behaves as if another session expunged one message
+// between FETCH reading the metadata and reading the bytes.
+type vanishingStore struct {
+	Store
+	goneID int64
+}
+
+func (s *vanishingStore) MessageBody(ctx context.Context, id int64) ([]byte, error) {
+	if id == s.goneID {
+		return nil, store.ErrNotFound
+	}
+	return s.Store.MessageBody(ctx, id)
+}
+
+func (s *vanishingStore) MessagePart(ctx context.Context, id int64) (*message.Part, error) {
+	if id == s.goneID {
+		return nil, store.ErrNotFound
+	}
+	return s.Store.MessagePart(ctx, id)
+}
+
+// TestFetchConcurrentlyExpunged: the other messages are still sent and the
+// command ends NO [EXPUNGEISSUED], not NO [NONEXISTENT] "no such mailbox".
+func TestFetchConcurrentlyExpunged(t *testing.T) {
+	vs := &vanishingStore{}
+	ts := startTestServer(t, func(c *Config) { vs.Store = c.Store; c.Store = vs })
+	for i := 0; i < 3; i++ {
+		ts.deliver("", "Subject: m\n\nbody\n")
+	}
+	var ids []int64
+	ts.st.ListMessages(context.Background(), mustInbox(t, ts), nil, func(m store.MessageMeta) error {
+		ids = append(ids, m.ID)
+		return nil
+	})
+	vs.goneID = ids[1]
+	tc := ts.login()
+	tc.transactf("ok", "select INBOX")
+	lines := tc.transactf("no", "fetch 1:3 (UID BODY.PEEK[])")
+	hasLine(t, lines, "* 1 FETCH (UID 1 ")
+	hasLine(t, lines, "* 3 FETCH (UID 3 ")
+	noLine(t, lines, "* 2 FETCH")
+	if !strings.Contains(tc.lastTagged, "[EXPUNGEISSUED]") {
+		t.Errorf("tagged %q, want NO [EXPUNGEISSUED]", tc.lastTagged)
+	}
+	tc.transactf("ok", "fetch 3 (UID FLAGS)")
+}
+
+func mustInbox(t *testing.T, ts *testServer) int64 {
+	t.Helper()
+	mb, err := ts.st.MailboxByName(context.Background(), ts.acct.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mb.ID
+}
