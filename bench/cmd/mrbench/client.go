@@ -94,7 +94,9 @@ func (ic *imapConn) readUntil(tag string) ([]string, error) {
 			return out, err
 		}
 		if strings.HasPrefix(l, tag+" ") {
-			if !strings.HasPrefix(l[len(tag)+1:], "OK") {
+			// NO [EXPUNGEISSUED]: another client expunged a message this
+			// command asked for; a normal outcome under concurrency.
+			if !strings.HasPrefix(l[len(tag)+1:], "OK") && !strings.Contains(l, "[EXPUNGEISSUED]") {
 				return out, fmt.Errorf("imap: %.200s", l)
 			}
 			return out, nil

@@ -8,7 +8,8 @@
 //	mrbench fill-imap  -imap ADDR -user U -pass P -n N      (APPEND N messages)
 //	mrbench fill-store -db FILE -email U -n N               (mailroom store, server stopped)
 //	mrbench fill-maildir -dir DIR -n N                      (Dovecot Maildir files)
-//	mrbench hash PASSWORD                                  (argon2id as mailroom stores it)
+//	mrbench hash [-cheap] PASSWORD                         (argon2id PHC line for Dovecot)
+//	mrbench set-hash -db FILE -email U -hash H              (mailroom store, server stopped)
 //	mrbench report -in results.jsonl -header FILE -out docs/benchmarks.md
 package main
 
@@ -21,8 +22,6 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"github.com/mailroom/mailroom/auth"
 )
 
 // Metric is one measured figure.
@@ -75,12 +74,9 @@ func main() {
 	case "report":
 		err = cmdReport(os.Args[2:])
 	case "hash":
-		// The same argon2id hash mailroom stores, for Dovecot's passwd-file,
-		// so that both servers pay the same for every LOGIN.
-		var h string
-		if h, err = auth.HashPassword(strings.Join(os.Args[2:], " ")); err == nil {
-			fmt.Println(h)
-		}
+		err = cmdHash(os.Args[2:])
+	case "set-hash":
+		err = cmdSetHash(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
