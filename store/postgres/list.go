@@ -1,0 +1,78 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+const metaCols = "id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size"
+
+func scanMeta(row scanner) (store.MessageMeta, error) {
+	var m store.MessageMeta
+	var sys, date, tz int64
+	var kw string
+	if err := row.Scan(&m.ID, &m.UID, &m.ModSeq, &sys, &kw, &date, &tz, &m.Size); err != nil {
+		return m, err
+	}
+	m.Flags = decodeFlags(sys, kw)
+	m.InternalDate = decodeTime(date, tz)
+	return m, nil
+}
+
+// listChunk is how many rows ListMessages reads per query. Reading in
+// chunks keeps memory bounded and never holds a connection while the
+// callback runs (it may write to a slow network peer).
+const listChunk = 512
+
+// ListMessages implements store.Store.
+func (s *Store) ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error {
+	if _, err := s.MailboxByID(ctx, mailboxID); err != nil {
+		return err
+	}
+	if uids != nil && !slices.IsSorted(uids) {
+		uids = slices.Clone(uids)
+		slices.Sort(uids)
+	}
+	var last uint32
+	for {
+		var buf []store.MessageMeta
+		var err error
+		if uids == nil {
+			buf, err = s.readMetas(ctx, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = $1 AND uid > $2 ORDER BY uid LIMIT $3", mailboxID, last, listChunk)
+		} else {
+			if len(uids) == 0 {
+				return nil
+			}
+			n := min(len(uids), listChunk)
+			buf, err = s.readMetas(ctx, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = $1 AND uid = ANY($2) ORDER BY uid", mailboxID, uidArray(uids[:n]))
+			uids = uids[n:]
+		}
+		if err != nil {
+			return err
+		}
+		for _, m := range buf {
+			if err := fn(m); err != nil {
+				return err
+			}
+		}
+		if uids == nil {
+			if len(buf) < listChunk {
+				return nil
+			}
+			last = buf[len(buf)-1].UID
+		}
+	}
+}
+
+func (s *Store) readMetas(ctx context.Context, query string, args ...any) ([]store.MessageMeta, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: list messages: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.MessageMeta, error) { return scanMeta(r) })
+}

@@ -1,0 +1,224 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+var _ store.Store = (*Store)(nil)
+
+// Channel is the LISTEN/NOTIFY channel of a store in the public schema.
+const Channel = "mailroom_changes"
+
+// maxAttempts bounds how often a transaction is run again after a deadlock
+// or serialization failure.
+const maxAttempts = 8
+
+// Store is a store.Store on a PostgreSQL database, shareable by several
+// processes (nodes).
+type Store struct {
+	logger  *slog.Logger
+	pool    *pgxpool.Pool
+	channel string
+	feed    store.Feed
+	now     func() (unixNano int64)
+
+	pids sync.Map // backend PIDs of the pool's connections: our own NOTIFYs
+
+	mu      sync.Mutex
+	watched map[int64]int // subscriptions per account, to wake after a lost LISTEN
+
+	stop      context.CancelFunc
+	listenWG  sync.WaitGroup
+	closeOnce sync.Once
+}
+
+// Open connects to the database named by dsn (a postgres:// URL or a
+// key=value string; search_path selects the schema), brings its schema up
+// to date and starts listening for the changes of other nodes. logger may
+// be nil.
+func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: bad database URL: %w", err)
+	}
+	s := &Store{logger: logger, now: nowNano, watched: map[int64]int{}}
+	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+		s.pids.Store(c.PgConn().PID(), struct{}{})
+		return nil
+	}
+	cfg.BeforeClose = func(c *pgx.Conn) { s.pids.Delete(c.PgConn().PID()) }
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	s.pool = pool
+	if err := migrate(ctx, cfg.ConnConfig, schemaVersion); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	var schema string
+	if err := pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s.channel = Channel
+	if schema != "public" {
+		s.channel = Channel + "." + schema
+	}
+	conn, err := s.listenConn(ctx, cfg.ConnConfig)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	lctx, stop := context.WithCancel(context.Background())
+	s.stop = stop
+	s.listenWG.Add(1)
+	go s.listen(lctx, cfg.ConnConfig, conn)
+	return s, nil
+}
+
+// Close stops listening and closes the connections. Writes in progress
+// finish first.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		s.stop()
+		s.listenWG.Wait()
+		s.pool.Close()
+	})
+	return nil
+}
+
+// Watch implements store.Store.
+func (s *Store) Watch(accountID int64) (<-chan store.Change, func()) {
+	s.mu.Lock()
+	s.watched[accountID]++
+	s.mu.Unlock()
+	ch, cancel := s.feed.Watch(accountID)
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			s.mu.Lock()
+			if s.watched[accountID]--; s.watched[accountID] <= 0 {
+				delete(s.watched, accountID)
+			}
+			s.mu.Unlock()
+		})
+		cancel()
+	}
+}
+
+// wtx is the transaction a write runs in.
+type wtx struct {
+	ctx     context.Context
+	tx      pgx.Tx
+	changes []store.Change
+}
+
+func (t *wtx) exec(query string, args ...any) (pgconn.CommandTag, error) {
+	return t.tx.Exec(t.ctx, query, args...)
+}
+
+func (t *wtx) query(query string, args ...any) (pgx.Rows, error) {
+	return t.tx.Query(t.ctx, query, args...)
+}
+
+func (t *wtx) queryRow(query string, args ...any) pgx.Row {
+	return t.tx.QueryRow(t.ctx, query, args...)
+}
+
+// publish records a change to announce when the transaction commits.
+func (t *wtx) publish(accountID, mailboxID int64) {
+	for _, c := range t.changes {
+		if c.AccountID == accountID && c.MailboxID == mailboxID {
+			return
+		}
+	}
+	t.changes = append(t.changes, store.Change{AccountID: accountID, MailboxID: mailboxID})
+}
+
+// write runs fn in a transaction and commits it, running it again after a
+// deadlock or serialization failure (fn must be repeatable: reset its
+// results at the start). The changes fn published are sent with pg_notify
+// inside the transaction (PostgreSQL delivers them at COMMIT) and on the
+// local feed after the commit.
+func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
+	for attempt := 1; ; attempt++ {
+		changes, err := s.writeOnce(ctx, fn)
+		if err == nil {
+			for _, c := range changes {
+				s.feed.Publish(c)
+			}
+			return nil
+		}
+		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
+			return mapError(err)
+		}
+		s.logger.Debug("postgres: retrying transaction", "attempt", attempt, "err", err)
+		time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(5*time.Millisecond))))
+	}
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) ([]store.Change, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: begin: %w", err)
+	}
+	// Once COMMIT is sent, wait for its outcome even if ctx ends: the
+	// caller must not believe a committed change failed.
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	t := &wtx{ctx: ctx, tx: tx}
+	if err := fn(t); err != nil {
+		return nil, err
+	}
+	for _, c := range t.changes {
+		payload := strconv.FormatInt(c.AccountID, 10) + ":" + strconv.FormatInt(c.MailboxID, 10)
+		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel, payload); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("postgres: commit: %w", err)
+	}
+	return t.changes, nil
+}
+
+// SQLSTATEs (PostgreSQL Appendix A).
+const (
+	codeSerializationFailure = "40001"
+	codeDeadlockDetected     = "40P01"
+	codeUniqueViolation      = "23505"
+)
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == codeSerializationFailure || pe.Code == codeDeadlockDetected)
+}
+
+// mapError turns a unique violation (two nodes creating the same name at
+// once) into store.ErrExists.
+func mapError(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == codeUniqueViolation {
+		return fmt.Errorf("%w: %s", store.ErrExists, pe.ConstraintName)
+	}
+	return err
+}
+
+// isNoRows reports whether err is pgx.ErrNoRows.
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }

@@ -1,0 +1,184 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// Enqueue implements store.Store.
+func (s *Store) Enqueue(ctx context.Context, msg store.QueuedMessage) (int64, error) {
+	created := msg.Created.UnixNano()
+	if msg.Created.IsZero() {
+		created = s.now()
+	}
+	var rcpts []string
+	seen := map[string]bool{}
+	for _, r := range msg.Recipients {
+		k := strings.ToLower(r)
+		if r == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		rcpts = append(rcpts, r)
+	}
+	if len(rcpts) == 0 {
+		return 0, fmt.Errorf("%w: queued message without recipients", store.ErrInvalid)
+	}
+	raw := msg.Raw
+	if raw == nil {
+		raw = []byte{}
+	}
+	var id int64
+	err := s.write(ctx, func(tx *wtx) error {
+		if err := tx.queryRow("INSERT INTO queue(sender, created, raw, size) VALUES ($1, $2, $3, $4) RETURNING id",
+			msg.From, created, raw, len(raw)).Scan(&id); err != nil {
+			return err
+		}
+		_, err := tx.exec(`INSERT INTO queue_rcpts(queue_id, idx, rcpt, status, next_attempt)
+			SELECT $1, o - 1, r, $3, $4 FROM unnest($2::text[]) WITH ORDINALITY AS t(r, o)`,
+			id, rcpts, store.RcptPending, created)
+		return err
+	})
+	return id, err
+}
+
+const queueItemCols = "q.id, q.sender, q.created, q.size"
+
+// queueItems runs query (selecting queueItemCols) and fills in the
+// recipients of each item.
+func (s *Store) queueItems(ctx context.Context, query string, args ...any) ([]store.QueueItem, error) {
+	rows, err := s.pool.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.QueueItem, error) {
+		var it store.QueueItem
+		var created int64
+		err := r.Scan(&it.ID, &it.From, &created, &it.Size)
+		it.Created = time.Unix(0, created)
+		return it, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range items {
+		if items[i].Recipients, err = s.queueRecipients(ctx, items[i].ID); err != nil {
+			return nil, err
+		}
+	}
+	return items, nil
+}
+
+func (s *Store) queueRecipients(ctx context.Context, id int64) ([]store.QueueRecipient, error) {
+	rows, err := s.pool.Query(ctx, "SELECT rcpt, status, attempts, last_error, next_attempt FROM queue_rcpts WHERE queue_id = $1 ORDER BY idx", id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.QueueRecipient, error) {
+		var q store.QueueRecipient
+		var next int64
+		err := r.Scan(&q.Addr, &q.Status, &q.Attempts, &q.LastError, &next)
+		q.NextAttempt = time.Unix(0, next)
+		return q, err
+	})
+}
+
+// DueQueue implements store.Store.
+func (s *Store) DueQueue(ctx context.Context, now time.Time, limit int) ([]store.QueueItem, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q WHERE q.id IN "+
+		"(SELECT queue_id FROM queue_rcpts WHERE status = $1 AND next_attempt <= $2) ORDER BY q.id LIMIT $3",
+		store.RcptPending, now.UnixNano(), limit)
+}
+
+// QueueItems implements store.Store.
+func (s *Store) QueueItems(ctx context.Context) ([]store.QueueItem, error) {
+	return s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q ORDER BY q.id")
+}
+
+// QueueItem implements store.Store.
+func (s *Store) QueueItem(ctx context.Context, id int64) (store.QueueItem, error) {
+	items, err := s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q WHERE q.id = $1", id)
+	if err != nil {
+		return store.QueueItem{}, err
+	}
+	if len(items) == 0 {
+		return store.QueueItem{}, fmt.Errorf("%w: queue item %d", store.ErrNotFound, id)
+	}
+	return items[0], nil
+}
+
+// QueueMessage implements store.Store.
+func (s *Store) QueueMessage(ctx context.Context, id int64) ([]byte, error) {
+	var raw []byte
+	err := s.pool.QueryRow(ctx, "SELECT raw FROM queue WHERE id = $1", id).Scan(&raw)
+	if isNoRows(err) {
+		return nil, fmt.Errorf("%w: queue item %d", store.ErrNotFound, id)
+	}
+	return raw, err
+}
+
+// UpdateQueueRecipients implements store.Store.
+func (s *Store) UpdateQueueRecipients(ctx context.Context, id int64, rcpts []store.QueueRecipient) error {
+	for _, r := range rcpts {
+		switch r.Status {
+		case store.RcptPending, store.RcptDelivered, store.RcptFailed:
+		default:
+			return fmt.Errorf("%w: recipient status %q", store.ErrInvalid, r.Status)
+		}
+	}
+	return s.write(ctx, func(tx *wtx) error {
+		for _, r := range rcpts {
+			tag, err := tx.exec("UPDATE queue_rcpts SET status = $1, attempts = $2, last_error = $3, next_attempt = $4 WHERE queue_id = $5 AND lower(rcpt) = lower($6)",
+				r.Status, r.Attempts, r.LastError, r.NextAttempt.UnixNano(), id, r.Addr)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				return fmt.Errorf("%w: recipient %s of queue item %d", store.ErrNotFound, r.Addr, id)
+			}
+		}
+		return nil
+	})
+}
+
+// DeleteQueueItem implements store.Store.
+func (s *Store) DeleteQueueItem(ctx context.Context, id int64) error {
+	return s.write(ctx, func(tx *wtx) error {
+		tag, err := tx.exec("DELETE FROM queue WHERE id = $1", id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("%w: queue item %d", store.ErrNotFound, id)
+		}
+		return nil
+	})
+}
+
+// RetryQueueItem implements store.Store.
+func (s *Store) RetryQueueItem(ctx context.Context, id int64, now time.Time) (int, error) {
+	var n int
+	err := s.write(ctx, func(tx *wtx) error {
+		if id != 0 {
+			var ok bool
+			if err := tx.queryRow("SELECT EXISTS (SELECT 1 FROM queue WHERE id = $1)", id).Scan(&ok); err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("%w: queue item %d", store.ErrNotFound, id)
+			}
+		}
+		return tx.queryRow(`WITH u AS (UPDATE queue_rcpts SET next_attempt = $1 WHERE status = $2 AND ($3 = 0 OR queue_id = $3) RETURNING queue_id)
+			SELECT count(DISTINCT queue_id) FROM u`, now.UnixNano(), store.RcptPending, id).Scan(&n)
+	})
+	return n, err
+}
