@@ -54,6 +54,8 @@ type Authenticator struct {
 
 	// fakeSecret derives SCRAM credentials for unknown users (scram.go).
 	fakeSecret [32]byte
+
+	stats counters // metrics.go
 }
 
 type failure struct {
@@ -102,6 +104,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, username, password str
 	delay, refuse := a.penalty(keys)
 	if refuse {
 		a.log.Warn("auth refused: throttled", "ip", ip, "user", user)
+		a.stats.throttled.Add(1)
 		return store.Account{}, ErrThrottled
 	}
 	if delay > 0 {
@@ -163,6 +166,7 @@ func (a *Authenticator) penalty(keys []string) (time.Duration, bool) {
 }
 
 func (a *Authenticator) recordFailure(keys []string) {
+	a.stats.failed.Add(1)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	now := a.now()
@@ -183,6 +187,7 @@ func (a *Authenticator) recordFailure(keys []string) {
 // recordSuccess forgets the account's failures (the IP's stay: a guesser
 // who finds one password should not get a fresh budget for others).
 func (a *Authenticator) recordSuccess(key string) {
+	a.stats.succeeded.Add(1)
 	a.mu.Lock()
 	delete(a.failures, key)
 	a.mu.Unlock()

@@ -41,6 +41,7 @@ func (a *Authenticator) LookupSCRAM(ctx context.Context, username string, remote
 	delay, refuse := a.penalty(keys)
 	if refuse {
 		a.log.Warn("auth refused: throttled", "ip", ip, "user", user, "mech", MechSCRAMSHA256)
+		a.stats.throttled.Add(1)
 		return scram.StoredCredentials{}, nil, ErrThrottled
 	}
 	if delay > 0 {

@@ -142,6 +142,9 @@ func TestSCRAMThrottled(t *testing.T) {
 	if _, err := runSCRAM(t, a, MechSCRAMSHA256, "u@example.test", "pw", nil, nil); !errors.Is(err, ErrThrottled) {
 		t.Fatalf("after %d failures: %v, want ErrThrottled", refuseAfter, err)
 	}
+	if st := a.Stats(); st.Failed != refuseAfter || st.Throttled != 1 || st.Succeeded != 0 {
+		t.Errorf("stats %+v", st)
+	}
 }
 
 // tlsPair returns the connection states of both ends of a TLS 1.3 session.
