@@ -1,6 +1,10 @@
 package auth
 
-import "sync/atomic"
+import (
+	"context"
+	"sync/atomic"
+	"time"
+)
 
 // counters are the Authenticator's metrics, for the metrics endpoint.
 type counters struct {
@@ -22,4 +26,12 @@ func (a *Authenticator) Stats() Stats {
 		Failed:    a.stats.failed.Load(),
 		Throttled: a.stats.throttled.Load(),
 	}
+}
+
+// WithSleep replaces how the Authenticator waits out a throttling delay
+// (default: a timer honouring ctx), so that tests and simulations can run
+// many failures without waiting. It returns a.
+func (a *Authenticator) WithSleep(sleep func(context.Context, time.Duration) error) *Authenticator {
+	a.sleep = sleep
+	return a
 }

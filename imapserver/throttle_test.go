@@ -1,0 +1,32 @@
+package imapserver
+
+import (
+	"context"
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestThrottledLoginReply: after many failures, even the right password
+// gets NO [UNAVAILABLE] (a temporary refusal), over LOGIN and AUTHENTICATE.
+func TestThrottledLoginReply(t *testing.T) {
+	ts := startTestServer(t, func(c *Config) {
+		c.Auth = c.Auth.WithSleep(func(context.Context, time.Duration) error { return nil })
+	})
+	tc := ts.dial()
+	for range 30 {
+		tc.transactf("no", "LOGIN %s wrong", testUser)
+		if !strings.Contains(tc.lastTagged, "[AUTHENTICATIONFAILED]") {
+			t.Fatalf("wrong password: %q", tc.lastTagged)
+		}
+	}
+	tc.transactf("no", "LOGIN %s %s", testUser, testPass)
+	if !strings.Contains(tc.lastTagged, "[UNAVAILABLE]") {
+		t.Errorf("throttled LOGIN: %q", tc.lastTagged)
+	}
+	tc.transactf("no", "AUTHENTICATE PLAIN %s", base64.StdEncoding.EncodeToString([]byte("\x00"+testUser+"\x00"+testPass)))
+	if !strings.Contains(tc.lastTagged, "[UNAVAILABLE]") {
+		t.Errorf("throttled AUTHENTICATE: %q", tc.lastTagged)
+	}
+}
