@@ -133,6 +133,30 @@ async function main() {
   await idling;
   const st = await client.status('Archive', { messages: true });
   assert.equal(st.messages, 1, 'Archive holds the moved message');
+
+  // QRESYNC: a second session that enabled it learns of an expunge made by
+  // this one as VANISHED (RFC 7162) while it idles.
+  const doomed = await client.append('Archive', await build({ from: env.BOB, to: env.BOB, subject: 'vanish me', text: 'x' }));
+  const watcher = await session({ port: Number(env.IMAP_PORT), secure: false, doSTARTTLS: false, qresync: true });
+  assert.ok(watcher.enabled.has('QRESYNC'), 'QRESYNC enabled');
+  await watcher.mailboxOpen('Archive');
+  const vanished = new Promise((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('no VANISHED within 10s')), 10000);
+    watcher.on('expunge', (e) => { clearTimeout(t); resolve(e); });
+  });
+  const watching = watcher.idle();
+  await new Promise((r) => setTimeout(r, 300));
+  lock = await client.getMailboxLock('Archive');
+  try {
+    await client.messageDelete(String(doomed.uid), { uid: true });
+  } finally {
+    lock.release();
+  }
+  const ev = await vanished;
+  assert.equal(ev.vanished, true, 'expunge reported as VANISHED');
+  assert.equal(ev.uid, doomed.uid, 'VANISHED names the expunged UID');
+  await watcher.logout();
+  await watching.catch(() => {});
   await client.logout();
 
   // Implicit TLS (self-signed certificate) when the server has it.
