@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-		"strings"
+	"strings"
 	"time"
 
 	"github.com/mailroom/mailroom/store"

@@ -22,6 +22,7 @@ func (s *Store) listenConn(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn,
 		conn.Close(ctx)
 		return nil, fmt.Errorf("postgres: listen: %w", err)
 	}
+	s.listenPID.Store(conn.PgConn().PID())
 	return conn, nil
 }
 

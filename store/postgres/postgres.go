@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -39,6 +40,8 @@ type Store struct {
 
 	mu      sync.Mutex
 	watched map[int64]int // subscriptions per account, to wake after a lost LISTEN
+
+	listenPID atomic.Uint32 // backend PID of the LISTEN connection (for tests)
 
 	stop      context.CancelFunc
 	listenWG  sync.WaitGroup

@@ -1,0 +1,184 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+// seeds[v] inserts, with plain SQL for schema version v, the data that
+// checkSeeded expects: one account with two mailboxes, a message, a
+// subscription and a tombstone. When you add migration N+1, add seeds[N].
+var seeds = map[int]string{
+	1: `
+SELECT setval('uidvalidity_seq', 1000);
+INSERT INTO accounts(id, email, domain, password_hash, created) VALUES (7, 'old@example.org', 'example.org', 'hash', 1700000000000000000);
+INSERT INTO mailboxes(id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq) VALUES
+	(70, 7, 'INBOX', '', 999, 4, 5),
+	(71, 7, 'Sent', '\Sent', 1000, 1, 0);
+INSERT INTO subscriptions(account_id, name) VALUES (7, 'INBOX'), (7, 'Gone');
+INSERT INTO blobs(id, raw, part, size) VALUES (700, convert_to(E'Subject: old\r\n\r\nbody\r\n', 'UTF8'), '{"hs":0,"bs":14,"be":20,"mt":"text","ms":"plain"}', 20);
+INSERT INTO messages(id, mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, blob_id) VALUES
+	(7000, 70, 3, 4, 1, 'Old', 1700000000000000000, 3600, 20, 700);
+INSERT INTO expunged(mailbox_id, uid, modseq) VALUES (70, 1, 5);
+`,
+}
+
+func connConfig(t *testing.T, dsn string) *pgx.ConnConfig {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func versionOf(t *testing.T, dsn string) int {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	v, err := schemaVersionOf(ctx, conn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestMigrateFromEveryVersion(t *testing.T) {
+	for v := 1; v < len(migrations); v++ {
+		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
+			seed, ok := seeds[v]
+			if !ok {
+				t.Fatalf("no seed for schema version %d: add one to seeds", v)
+			}
+			ctx := context.Background()
+			dsn := testDSN(t)
+			if err := migrate(ctx, connConfig(t, dsn), v); err != nil {
+				t.Fatal(err)
+			}
+			if got := versionOf(t, dsn); got != v {
+				t.Fatalf("built version %d, want %d", got, v)
+			}
+			conn, err := pgx.Connect(ctx, dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.Exec(ctx, seed); err != nil {
+				t.Fatalf("seed v%d: %v", v, err)
+			}
+			conn.Close(ctx)
+
+			s := openDSN(t, dsn)
+			if got := versionOf(t, dsn); got != len(migrations) {
+				t.Fatalf("after Open version %d, want %d", got, len(migrations))
+			}
+			checkSeeded(t, s)
+		})
+	}
+}
+
+func TestRefusesNewerSchema(t *testing.T) {
+	dsn := testDSN(t)
+	s := openDSN(t, dsn)
+	if _, err := s.pool.Exec(context.Background(), "UPDATE schema_version SET version = version + 1"); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := Open(context.Background(), dsn, nil); err == nil {
+		s.Close()
+		t.Fatal("Open accepted a database from a newer program")
+	}
+}
+
+// TestConcurrentOpen starts several nodes on an empty schema at once: the
+// advisory lock lets one migrate while the others wait.
+func TestConcurrentOpen(t *testing.T) {
+	dsn := testDSN(t)
+	const nodes = 4
+	var wg sync.WaitGroup
+	errs := make([]error, nodes)
+	stores := make([]*Store, nodes)
+	for i := range nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			stores[i], errs[i] = Open(context.Background(), dsn, nil)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("node %d: Open: %v", i, err)
+			continue
+		}
+		stores[i].Close()
+	}
+	if got := versionOf(t, dsn); got != len(migrations) {
+		t.Fatalf("version %d, want %d", got, len(migrations))
+	}
+}
+
+func checkSeeded(t *testing.T, s *Store) {
+	ctx := context.Background()
+	a, err := s.AccountByEmail(ctx, "OLD@example.org")
+	if err != nil || a.ID != 7 || a.PasswordHash != "hash" || a.Created.UnixNano() != 1700000000000000000 {
+		t.Fatalf("account %+v, %v", a, err)
+	}
+	if ok, err := s.IsLocalDomain(ctx, "example.org"); err != nil || !ok {
+		t.Fatalf("IsLocalDomain of a migrated account: %v, %v", ok, err)
+	}
+	inbox, err := s.MailboxByName(ctx, 7, "inbox")
+	if err != nil || inbox.ID != 70 || inbox.UIDValidity != 999 || inbox.UIDNext != 4 || inbox.HighestModSeq != 5 {
+		t.Fatalf("INBOX %+v, %v", inbox, err)
+	}
+	var ms []store.MessageMeta
+	if err := s.ListMessages(ctx, 70, nil, func(m store.MessageMeta) error { ms = append(ms, m); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != 1 || ms[0].UID != 3 || ms[0].ModSeq != 4 || len(ms[0].Flags) != 2 || ms[0].Flags[0] != "Old" || ms[0].Flags[1] != store.FlagSeen {
+		t.Fatalf("messages %+v", ms)
+	}
+	if _, off := ms[0].InternalDate.Zone(); off != 3600 {
+		t.Fatalf("zone offset %d", off)
+	}
+	raw, err := s.MessageBody(ctx, 7000)
+	if err != nil || string(raw) != "Subject: old\r\n\r\nbody\r\n" {
+		t.Fatalf("body %q, %v", raw, err)
+	}
+	part, err := s.MessagePart(ctx, 7000)
+	if err != nil || part.MediaType != "text" || part.BodyStart != 14 {
+		t.Fatalf("part %+v, %v", part, err)
+	}
+	_, vanished, highest, err := s.Changes(ctx, 70, 4)
+	if err != nil || len(vanished) != 1 || vanished[0] != 1 || highest != 5 {
+		t.Fatalf("Changes: vanished %v highest %d, %v", vanished, highest, err)
+	}
+	subs, err := s.Subscriptions(ctx, 7)
+	if err != nil || len(subs) != 2 {
+		t.Fatalf("subscriptions %q, %v", subs, err)
+	}
+	// The current schema works on the migrated data.
+	d, err := s.Deliver(ctx, []store.Target{{AccountID: 7}}, store.NewMessage{Raw: []byte("x\r\n\r\ny"), Part: &message.Part{MediaType: "text"}})
+	if err != nil || d[0].UID != 4 {
+		t.Fatalf("Deliver after migration: %+v, %v", d, err)
+	}
+	m, err := s.CreateMailbox(ctx, 7, "New", "")
+	if err != nil || m.UIDValidity <= 1000 {
+		t.Fatalf("CreateMailbox after migration: %+v, %v", m, err)
+	}
+	if _, err := s.CreateAccount(ctx, "new@example.net", "h"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Enqueue(ctx, store.QueuedMessage{From: "old@example.org", Recipients: []string{"x@example.net"}, Raw: []byte("x")}); err != nil {
+		t.Fatalf("Enqueue after migration: %v", err)
+	}
+}

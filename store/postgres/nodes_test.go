@@ -1,0 +1,256 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+func newMsg(subject string) store.NewMessage {
+	raw := []byte("Subject: " + subject + "\r\n\r\nbody\r\n")
+	return store.NewMessage{Raw: raw, Part: &message.Part{MediaType: "text", MediaSubtype: "plain", BodyEnd: int64(len(raw))}}
+}
+
+// waitFor waits up to 10 s for a change that ok accepts.
+func waitFor(t *testing.T, ch <-chan store.Change, what string, ok func(store.Change) bool) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case c := <-ch:
+			if ok(c) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no change notification for %s within 10s", what)
+		}
+	}
+}
+
+// TestTwoNodesFeed delivers through one node and sees the Watch
+// notification on another that shares the database.
+func TestTwoNodesFeed(t *testing.T) {
+	ctx := context.Background()
+	dsn := testDSN(t)
+	n1, n2 := openDSN(t, dsn), openDSN(t, dsn)
+	a, err := n1.CreateAccount(ctx, "alice@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := n2.MailboxByName(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, cancel := n2.Watch(a.ID)
+	defer cancel()
+	if _, err := n1.Deliver(ctx, []store.Target{{AccountID: a.ID}}, newMsg("cross-node")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch, "a delivery on the other node", func(c store.Change) bool {
+		if c.AccountID != a.ID {
+			t.Fatalf("change for account %d on a watch of %d", c.AccountID, a.ID)
+		}
+		return c.MailboxID == inbox.ID
+	})
+	if uids, err := n2.MessageUIDs(ctx, inbox.ID); err != nil || len(uids) != 1 {
+		t.Fatalf("node 2 sees %v, %v after the notification", uids, err)
+	}
+	if _, err := n1.CreateMailbox(ctx, a.ID, "Projects", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch, "a mailbox list change on the other node", func(c store.Change) bool { return c.MailboxID == 0 })
+
+	// A watcher on the writing node hears of its own change too.
+	ch1, cancel1 := n1.Watch(a.ID)
+	defer cancel1()
+	if _, _, err := n2.UpdateFlags(ctx, inbox.ID, []uint32{1}, store.FlagsAdd, []string{store.FlagSeen}, 0); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch1, "a flag change by node 2 on node 1", func(c store.Change) bool { return c.MailboxID == inbox.ID })
+	waitFor(t, ch, "a flag change by node 2 on node 2", func(c store.Change) bool { return c.MailboxID == inbox.ID })
+}
+
+// TestListenReconnect kills the LISTEN connection: the store reconnects,
+// wakes its watchers (notifications may have been lost) and hears later
+// changes again.
+func TestListenReconnect(t *testing.T) {
+	ctx := context.Background()
+	dsn := testDSN(t)
+	n1, n2 := openDSN(t, dsn), openDSN(t, dsn)
+	a, err := n1.CreateAccount(ctx, "alice@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, cancel := n2.Watch(a.ID)
+	defer cancel()
+	// Notifications arrive in commit order: once the delivery's has, the
+	// account creation's is gone too.
+	d, err := n1.Deliver(ctx, []store.Target{{AccountID: a.ID}}, newMsg("before"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch, "a delivery", func(c store.Change) bool { return c.MailboxID == d[0].MailboxID })
+	select {
+	case <-ch:
+	default:
+	}
+	pid := n2.listenPID.Load()
+	var killed bool
+	if err := n1.pool.QueryRow(ctx, "SELECT pg_terminate_backend($1)", int64(pid)).Scan(&killed); err != nil || !killed {
+		t.Fatalf("pg_terminate_backend(%d): %v, %v", pid, killed, err)
+	}
+	waitFor(t, ch, "the wake-up after reconnecting", func(c store.Change) bool { return c.MailboxID == 0 })
+	if n2.listenPID.Load() == pid {
+		t.Fatal("listen connection not replaced")
+	}
+	d, err = n1.Deliver(ctx, []store.Target{{AccountID: a.ID}}, newMsg("after reconnect"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch, "a delivery after reconnecting", func(c store.Change) bool { return c.MailboxID == d[0].MailboxID })
+}
+
+// TestTwoNodesConcurrentWrites delivers, flags and expunges through two
+// nodes at once: UIDs and modseqs stay unique and ascending per mailbox.
+func TestTwoNodesConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	dsn := testDSN(t)
+	nodes := []*Store{openDSN(t, dsn), openDSN(t, dsn)}
+	a, err := nodes[0].CreateAccount(ctx, "alice@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := nodes[0].CreateAccount(ctx, "bob@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inboxA, _ := nodes[0].MailboxByName(ctx, a.ID, "INBOX")
+	const workers, each = 4, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*workers)
+	for n, s := range nodes {
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range each {
+					// Alternate the order of the targets: the mailbox
+					// locks must not deadlock.
+					targets := []store.Target{{AccountID: a.ID}, {AccountID: b.ID}}
+					if i%2 == 1 {
+						slices.Reverse(targets)
+					}
+					d, err := s.Deliver(ctx, targets, newMsg(fmt.Sprintf("n%d-w%d-%d", n, w, i)))
+					if err != nil {
+						errs <- err
+						return
+					}
+					if _, _, err := s.UpdateFlags(ctx, inboxA.ID, []uint32{d[0].UID}, store.FlagsAdd, []string{store.FlagDeleted}, 0); err != nil {
+						errs <- err
+						return
+					}
+					if i%5 == 4 {
+						if _, err := s.Expunge(ctx, inboxA.ID, nil, true); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	total := 2 * workers * each
+	inboxB, _ := nodes[1].MailboxByName(ctx, b.ID, "INBOX")
+	uids, err := nodes[1].MessageUIDs(ctx, inboxB.ID)
+	if err != nil || len(uids) != total || uids[0] != 1 || uids[total-1] != uint32(total) {
+		t.Fatalf("bob's INBOX: %d uids (%v), want 1..%d", len(uids), err, total)
+	}
+	// Every message of alice's INBOX and every tombstone has its own modseq.
+	changed, vanished, highest, err := nodes[1].Changes(ctx, inboxA.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(changed)+len(vanished) != total {
+		t.Fatalf("alice's INBOX: %d messages + %d expunged, want %d", len(changed), len(vanished), total)
+	}
+	var tomb []uint64
+	if err := func() error {
+		rows, err := nodes[1].pool.Query(ctx, "SELECT modseq FROM expunged WHERE mailbox_id = $1", inboxA.ID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var m uint64
+			if err := rows.Scan(&m); err != nil {
+				return err
+			}
+			tomb = append(tomb, m)
+		}
+		return rows.Err()
+	}(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[uint64]bool{}
+	for _, m := range changed {
+		tomb = append(tomb, m.ModSeq)
+	}
+	for _, m := range tomb {
+		if seen[m] || m > highest {
+			t.Fatalf("modseq %d reused or above HIGHESTMODSEQ %d", m, highest)
+		}
+		seen[m] = true
+	}
+}
+
+// TestBlobsShared checks that copies share one blob and that the blob goes
+// with its last message.
+func TestBlobsShared(t *testing.T) {
+	ctx := context.Background()
+	s := openTest(t)
+	a, _ := s.CreateAccount(ctx, "alice@example.org", "h")
+	b, _ := s.CreateAccount(ctx, "bob@example.org", "h")
+	blobs := func() int {
+		var n int
+		if err := s.pool.QueryRow(ctx, "SELECT count(*) FROM blobs").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	d, err := s.Deliver(ctx, []store.Target{{AccountID: a.ID}, {AccountID: b.ID}}, newMsg("shared"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	arch, _ := s.MailboxByName(ctx, a.ID, "Archive")
+	if _, _, err := s.Copy(ctx, d[0].MailboxID, []uint32{d[0].UID}, arch.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := blobs(); n != 1 {
+		t.Fatalf("%d blobs for three copies", n)
+	}
+	for _, mb := range []int64{d[0].MailboxID, d[1].MailboxID} {
+		if _, err := s.Expunge(ctx, mb, nil, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := blobs(); n != 1 {
+		t.Fatalf("%d blobs while a copy remains", n)
+	}
+	if err := s.DeleteAccount(ctx, "alice@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if n := blobs(); n != 0 {
+		t.Fatalf("%d blobs after the last copy went", n)
+	}
+}
