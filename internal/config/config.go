@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/BurntSushi/toml"
@@ -20,6 +21,10 @@ type Config struct {
 	// DataDir holds the SQLite store (mailroom.db) and, later, keys and
 	// certificates. Relative paths are relative to the working directory.
 	DataDir string `toml:"data"`
+	// Database selects the store: "" is the embedded SQLite file in
+	// DataDir; a postgres:// (or postgresql://) URL is a PostgreSQL
+	// database that several mailroom nodes may share.
+	Database string `toml:"database"`
 	// Hostname is announced in greetings and trace headers.
 	Hostname string `toml:"hostname"`
 
@@ -135,6 +140,9 @@ func (c *Config) Validate() error {
 	if c.Hostname == "" {
 		errs = append(errs, errors.New("hostname must not be empty"))
 	}
+	if c.Database != "" && !c.UsesPostgres() {
+		errs = append(errs, errors.New("database must be empty (SQLite in the data directory) or a postgres:// URL"))
+	}
 	l := c.Limits
 	if l.MaxMessageBytes <= 0 {
 		errs = append(errs, errors.New("limits.max_message_bytes must be positive"))
@@ -162,6 +170,11 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
 	}
 	return errors.Join(errs...)
+}
+
+// UsesPostgres reports whether Database names a PostgreSQL database.
+func (c *Config) UsesPostgres() bool {
+	return strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://")
 }
 
 // DBPath is the SQLite database file inside the data directory.
