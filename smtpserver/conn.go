@@ -69,6 +69,7 @@ const (
 	replyStartTLSInTx   = "503 5.5.1 STARTTLS not allowed during a mail transaction or after AUTH\r\n"
 	replyStartTLSParams = "501 5.5.4 STARTTLS takes no parameters\r\n"
 	ehloStartTLS        = "250-STARTTLS\r\n"
+	replyHelloFirst     = "503 5.5.1 Send EHLO/HELO again after STARTTLS\r\n"
 )
 
 // startTLS runs the STARTTLS command. go-smtp has answered everything it
@@ -109,6 +110,15 @@ func (c *conn) startTLS() error {
 
 func (c *conn) Read(p []byte) (int, error) {
 	for {
+		if len(c.out) == 0 && c.rw.refusePending {
+			c.rw.refusePending = false
+			c.Conn.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+			if _, err := c.Conn.Write([]byte(replyHelloFirst)); err != nil {
+				c.err = err
+				return 0, err
+			}
+			continue
+		}
 		if len(c.out) == 0 && c.rw.startTLSPending {
 			c.rw.startTLSPending = false
 			if err := c.startTLS(); err != nil {

@@ -41,7 +41,12 @@ type rewriter struct {
 	startTLSPending bool
 	startTLSArgs    bool // the STARTTLS line had parameters
 	ehloUnit        int  // the unit number of the last EHLO passed on
-	inReply         bool // server: inside a multi-line reply
+	// After STARTTLS the client must greet again (RFC 3207 §4.2), but
+	// go-smtp, which never saw the STARTTLS, still knows the old EHLO:
+	// until a new EHLO/HELO, mail commands are refused here
+	// (refusePending tells conn to answer 503).
+	needHello, refusePending bool
+	inReply                  bool // server: inside a multi-line reply
 
 	sent    int // client units passed on (lines and DATA messages)
 	waitFor int // wait mode: the unit whose reply decides
@@ -161,6 +166,16 @@ func (r *rewriter) endLine(dst []byte) []byte {
 		r.held = r.held[:0]
 		return dst
 	}
+	if r.needHello && len(line) >= 4 {
+		switch verb := strings.ToUpper(string(line[:4])); verb {
+		case "EHLO", "HELO", "LHLO":
+			r.needHello = false
+		case "MAIL", "RCPT", "DATA", "BDAT", "AUTH":
+			r.refusePending, r.stop = true, true
+			r.held = r.held[:0]
+			return dst
+		}
+	}
 	r.sent++
 	if r.interceptTLS && len(line) >= 4 && strings.EqualFold(string(line[:4]), "EHLO") {
 		r.ehloUnit = r.sent
@@ -198,6 +213,7 @@ func (r *rewriter) afterTLS() {
 	r.held = r.held[:0]
 	r.mode = modeCommand
 	r.interceptTLS, r.startTLSPending, r.ehloUnit = false, false, 0
+	r.needHello = true
 }
 
 // ehloFirstLine reports whether the next server line starts the reply to

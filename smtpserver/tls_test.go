@@ -72,6 +72,10 @@ func TestSTARTTLSThenAuthAndPostmaster(t *testing.T) {
 	if st.Version < tls.VersionTLS12 {
 		t.Fatalf("TLS version %x", st.Version)
 	}
+	// RFC 3207 §4.2: the earlier EHLO is forgotten.
+	c.cmd("MAIL FROM:<x@remote.example>", "503 5.5.1")
+	c.cmd("AUTH PLAIN "+b64("\x00alice@example.com\x00"+testPassword), "503 5.5.1")
+	c.cmd("NOOP", "250 ")
 	ehlo = c.cmd("EHLO client.example", "250 ")
 	if hasLine(ehlo, "STARTTLS") || !hasLine(ehlo, "AUTH PLAIN LOGIN") {
 		t.Fatalf("EHLO over TLS %q: want AUTH and no STARTTLS", ehlo)
