@@ -28,8 +28,10 @@ Usage:
   mailroom dns-records DOMAIN [--hostname MX-HOST] [--data DIR | --config FILE]
   mailroom version
 
-An empty ADDR (--pop3 "") disables that listener. Flags may come before or
-after positional arguments. Run "mailroom COMMAND -h" for a command's flags.
+An empty ADDR (--pop3 "") disables that listener. serve and the user and
+queue commands take --database postgres://... to use a PostgreSQL store
+shared by several nodes (default: SQLite in the data directory). Flags may
+come before or after positional arguments. Run "mailroom COMMAND -h" for a command's flags.
 `
 
 // env is what a command may touch of the outside world, injected so tests

@@ -68,6 +68,9 @@ func (sf *storeFlags) loadConfig() (config.Config, error) {
 	if sf.config == "" || wasSet(sf.fs, "data") {
 		cfg.DataDir = sf.data
 	}
+	if wasSet(sf.fs, "database") {
+		cfg.Database = sf.database
+	}
 	return cfg, nil
 }
 

@@ -14,7 +14,6 @@ import (
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/store"
-	"github.com/mailroom/mailroom/store/sqlite"
 )
 
 // shutdownGrace is how long in-flight transactions get to finish after
@@ -35,6 +34,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	fs.String("pop3s", def.POP3S, `POP3 over implicit TLS listen address; "" disables`)
 	fs.String("imaps", def.IMAPS, `IMAP over implicit TLS listen address; "" disables`)
 	fs.String("log-level", def.LogLevel, "debug, info, warn or error")
+	fs.String("database", def.Database, databaseFlagHelp)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -52,8 +52,8 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	for name, dst := range map[string]*string{
 		"data": &cfg.DataDir, "hostname": &cfg.Hostname, "smtp": &cfg.SMTP,
 		"submission": &cfg.Submission, "pop3": &cfg.POP3, "imap": &cfg.IMAP,
-		"log-level": &cfg.LogLevel,
-		"smtps":     &cfg.SMTPS, "pop3s": &cfg.POP3S, "imaps": &cfg.IMAPS,
+		"log-level": &cfg.LogLevel, "database": &cfg.Database,
+		"smtps": &cfg.SMTPS, "pop3s": &cfg.POP3S, "imaps": &cfg.IMAPS,
 	} {
 		if wasSet(fs, name) {
 			*dst = fs.Lookup(name).Value.String()
@@ -78,7 +78,7 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
-	st, err := sqlite.Open(ctx, cfg.DBPath(), log.With("component", "store"))
+	st, err := openStore(ctx, cfg, log.With("component", "store"))
 	if err != nil {
 		return err
 	}

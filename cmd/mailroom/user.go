@@ -9,13 +9,11 @@ import (
 	"io"
 	"log/slog"
 	"net/mail"
-	"os"
 	"strings"
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/store"
-	"github.com/mailroom/mailroom/store/sqlite"
 )
 
 const userUsage = `Usage:
@@ -27,32 +25,28 @@ const userUsage = `Usage:
 
 // storeFlags are the flags every store-managing command takes.
 type storeFlags struct {
-	fs     *flag.FlagSet
-	data   string
-	config string
+	fs       *flag.FlagSet
+	data     string
+	database string
+	config   string
 }
 
 func addStoreFlags(fs *flag.FlagSet) *storeFlags {
 	sf := &storeFlags{fs: fs}
 	fs.StringVar(&sf.data, "data", config.Default().DataDir, "data directory")
 	fs.StringVar(&sf.config, "config", "", "TOML config file (its data directory is used)")
+	fs.StringVar(&sf.database, "database", "", databaseFlagHelp)
 	return sf
 }
 
 // open opens the store the flags name. The user commands run while `serve`
 // runs on the same data directory: SQLite in WAL mode lets both write.
 func (sf *storeFlags) open(ctx context.Context) (store.Store, error) {
-	cfg, err := config.Load(sf.config)
+	cfg, err := sf.loadConfig()
 	if err != nil {
 		return nil, err
 	}
-	if sf.config == "" || wasSet(sf.fs, "data") {
-		cfg.DataDir = sf.data
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, err
-	}
-	return sqlite.Open(ctx, cfg.DBPath(), slog.New(slog.DiscardHandler))
+	return openStore(ctx, cfg, slog.New(slog.DiscardHandler))
 }
 
 func cmdUser(ctx context.Context, args []string, e env) error {

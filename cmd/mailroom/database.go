@@ -1,0 +1,33 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/postgres"
+	"github.com/mailroom/mailroom/store/sqlite"
+)
+
+// databaseFlagHelp documents --database, taken by serve and the
+// store-managing commands.
+const databaseFlagHelp = `store: "" for SQLite in the data directory, or a postgres:// URL shared by several nodes`
+
+// openStore opens the store cfg names: PostgreSQL when cfg.Database is a
+// postgres:// URL, else the SQLite file in the data directory (created if
+// needed).
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
+	if cfg.UsesPostgres() {
+		return postgres.Open(ctx, cfg.Database, log)
+	}
+	if cfg.Database != "" {
+		return nil, fmt.Errorf("database %q: want \"\" (SQLite in the data directory) or a postgres:// URL", cfg.Database)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, cfg.DBPath(), log)
+}
