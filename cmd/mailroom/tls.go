@@ -50,10 +50,12 @@ func setupTLS(cfg config.Config, log *slog.Logger) (*tls.Config, func() error, e
 	return m.TLSConfig(), m.Reload, nil
 }
 
-// reloadOnSIGHUP calls reload on every SIGHUP until ctx ends.
+// reloadOnSIGHUP calls reload on every SIGHUP until ctx ends. With
+// nothing to reload (ACME renews by itself) SIGHUP is still caught, so that
+// it never terminates the server.
 func reloadOnSIGHUP(ctx context.Context, reload func() error, log *slog.Logger) {
 	if reload == nil {
-		return
+		reload = func() error { return nil }
 	}
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGHUP)
