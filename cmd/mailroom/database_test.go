@@ -1,22 +1,28 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
 
-// TestUserCommandsOnPostgres runs `user add` and `user list` against a
-// PostgreSQL store named by --database. It needs $MAILROOM_TEST_POSTGRES
-// (set by .ci/run); store/postgres's own tests cover the backend without it.
-func TestUserCommandsOnPostgres(t *testing.T) {
+// pgTestDSN creates a schema of its own for t in the database named by
+// $MAILROOM_TEST_POSTGRES (set by .ci/run) and returns a URL that selects
+// it; the schema is dropped when t ends. store/postgres's own tests cover
+// the backend without the variable (they start a server themselves).
+func pgTestDSN(t *testing.T) string {
+	t.Helper()
 	admin := os.Getenv("MAILROOM_TEST_POSTGRES")
 	if admin == "" {
 		if os.Getenv("CI") != "" {
@@ -36,7 +42,17 @@ func TestUserCommandsOnPostgres(t *testing.T) {
 	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Error(err)
+		}
+	})
 	u, err := url.Parse(admin)
 	if err != nil {
 		t.Fatal(err)
@@ -44,7 +60,14 @@ func TestUserCommandsOnPostgres(t *testing.T) {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	dsn := u.String()
+	return u.String()
+}
+
+// TestUserCommandsOnPostgres runs the user and queue commands against a
+// PostgreSQL store named by --database.
+func TestUserCommandsOnPostgres(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgTestDSN(t)
 	data := t.TempDir()
 
 	mr := func(stdin string, args ...string) string {
@@ -68,4 +91,50 @@ func TestUserCommandsOnPostgres(t *testing.T) {
 	if out := mr("", "queue", "list", "--database", dsn, "--data", data); strings.Contains(out, "pg@example.org") {
 		t.Fatalf("queue list: %q", out)
 	}
+}
+
+// TestTwoNodesOnPostgres runs two serve processes on one PostgreSQL
+// database: mail delivered over SMTP to node 1 wakes an IMAP IDLE on node 2.
+func TestTwoNodesOnPostgres(t *testing.T) {
+	dsn := pgTestDSN(t)
+	dir := t.TempDir()
+	if _, err := runCLI(t, dir, "ivy-pw\n", "user", "add", "ivy@example.test", "--password-stdin", "--database", dsn); err != nil {
+		t.Fatal(err)
+	}
+	n1 := startServe(t, dir, append([]string{"--data", "n1", "--hostname", "n1.example.test", "--database", dsn}, loopbackPorts...)...)
+	n2 := startServe(t, dir, append([]string{"--data", "n2", "--hostname", "n2.example.test", "--database", dsn}, loopbackPorts...)...)
+
+	nc, err := net.DialTimeout("tcp", n2.addr(t, "imap"), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	nc.SetDeadline(time.Now().Add(20 * time.Second))
+	r := bufio.NewReader(nc)
+	expect := func(prefix string) {
+		t.Helper()
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("waiting for %q: %v", prefix, err)
+			}
+			if strings.HasPrefix(line, prefix) {
+				return
+			}
+		}
+	}
+	expect("* OK")
+	fmt.Fprintf(nc, "a LOGIN ivy@example.test ivy-pw\r\n")
+	expect("a OK")
+	fmt.Fprintf(nc, "b SELECT INBOX\r\n")
+	expect("b OK")
+	fmt.Fprintf(nc, "c IDLE\r\n")
+	expect("+")
+	msg := "From: x@remote.test\r\nTo: ivy@example.test\r\nSubject: two nodes\r\n\r\nhello\r\n"
+	if err := sendMailNoTLS(n1.addr(t, "smtp"), "x@remote.test", []string{"ivy@example.test"}, []byte(msg)); err != nil {
+		t.Fatalf("delivery to node 1: %v", err)
+	}
+	expect("* 1 EXISTS")
+	fmt.Fprintf(nc, "DONE\r\n")
+	expect("c OK")
 }
