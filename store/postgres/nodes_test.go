@@ -254,3 +254,43 @@ func TestBlobsShared(t *testing.T) {
 		t.Fatalf("%d blobs after the last copy went", n)
 	}
 }
+
+// TestCopyRacesExpunge copies a message on one node while another expunges
+// it: either the copy sees the message and keeps its bytes alive, or it
+// copies nothing; a copy never points at a deleted blob.
+func TestCopyRacesExpunge(t *testing.T) {
+	ctx := context.Background()
+	dsn := testDSN(t)
+	n1, n2 := openDSN(t, dsn), openDSN(t, dsn)
+	a, err := n1.CreateAccount(ctx, "alice@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, _ := n1.MailboxByName(ctx, a.ID, "INBOX")
+	arch, _ := n1.MailboxByName(ctx, a.ID, "Archive")
+	for i := range 20 {
+		d, err := n1.Deliver(ctx, []store.Target{{AccountID: a.ID}}, newMsg(fmt.Sprint("race ", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var pairs []store.UIDPair
+		var copyErr, expErr error
+		wg.Add(2)
+		go func() { defer wg.Done(); _, pairs, copyErr = n1.Copy(ctx, inbox.ID, []uint32{d[0].UID}, arch.ID) }()
+		go func() { defer wg.Done(); _, expErr = n2.Expunge(ctx, inbox.ID, []uint32{d[0].UID}, false) }()
+		wg.Wait()
+		if copyErr != nil || expErr != nil {
+			t.Fatalf("Copy: %v; Expunge: %v", copyErr, expErr)
+		}
+		for _, p := range pairs {
+			var ms []store.MessageMeta
+			if err := n2.ListMessages(ctx, arch.ID, []uint32{p.Dst}, func(m store.MessageMeta) error { ms = append(ms, m); return nil }); err != nil || len(ms) != 1 {
+				t.Fatalf("copy %d: %v, %v", p.Dst, ms, err)
+			}
+			if raw, err := n2.MessageBody(ctx, ms[0].ID); err != nil || len(raw) == 0 {
+				t.Fatalf("body of copy %d: %q, %v", p.Dst, raw, err)
+			}
+		}
+	}
+}
