@@ -70,8 +70,16 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	// No cap on open read connections: a ListMessages callback may call
-	// MessageBody, and a cap would let many such sessions deadlock.
+	// Cap the read pool. Without a cap, 10,000 IDLE sessions woken by one
+	// delivery opened thousands of connections at once, each with its own
+	// page cache and file descriptors, until open(2) failed with EMFILE
+	// (SQLITE_CANTOPEN) and a third of the sessions got errors (bench idle
+	// scenario). Reads are CPU-bound, so more connections than this add
+	// memory, not throughput. A cap is safe because no read holds one
+	// connection while asking for another: ListMessages reads a chunk and
+	// closes its rows before running the callback (which may call
+	// MessageBody), and transactions use only their own connection.
+	rdb.SetMaxOpenConns(maxReadConns)
 	rdb.SetMaxIdleConns(8)
 	if err := rdb.PingContext(ctx); err != nil {
 		wdb.Close()
@@ -92,6 +100,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	go s.writer()
 	return s, nil
 }
+
+// maxReadConns bounds the read connection pool (see Open).
+const maxReadConns = 32
 
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
