@@ -37,6 +37,7 @@ mr_cleanup() {
   exit "$rc"
 }
 trap mr_cleanup EXIT
+trap 'exit 143' TERM INT # interop/run's timeout: still clean up
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
