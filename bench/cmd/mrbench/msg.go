@@ -53,7 +53,7 @@ func makeMessage(rng *rand.Rand, i int, size int, to string) []byte {
 	fmt.Fprintf(&b, "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n", bnd)
 	text(2000)
 	fmt.Fprintf(&b, "--%s\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"file%d.bin\"\r\n\r\n", bnd, i)
-	raw := make([]byte, (size-b.Len())*3/4)
+	raw := make([]byte, (size-b.Len()-len(bnd)-10)*3/4*76/78) // base64 + CRLF per 76
 	for k := range raw {
 		raw[k] = byte(rng.Uint32())
 	}
