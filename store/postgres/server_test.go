@@ -142,7 +142,11 @@ func startServer() (dsn string, stop func(), err error) {
 		return "", nil, err
 	}
 	stop = func() {
-		srv.Process.Signal(os.Interrupt)
+		// Signals to srv would reach runuser, not postgres: stop it with
+		// pg_ctl (immediate: the data is thrown away).
+		if out, err := command(filepath.Join(bin, "pg_ctl"), "stop", "-D", data, "-m", "immediate", "-w").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "pg_ctl stop: %v: %s\n", err, out)
+		}
 		done := make(chan struct{})
 		go func() { srv.Wait(); close(done) }()
 		select {
