@@ -32,6 +32,8 @@
 // notifications may have been missed meanwhile. Stores in a schema other
 // than public (search_path) use the channel "mailroom_changes.<schema>", so
 // installations sharing one database do not wake each other.
+// LISTEN needs a session of its own: connect directly or through a
+// session-mode pooler, not PgBouncer's transaction mode.
 //
 // Schema (see migrations.go): the same tables as store/sqlite (accounts,
 // mailboxes, subscriptions, blobs, messages, expunged, queue, queue_rcpts)
