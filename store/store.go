@@ -1,6 +1,6 @@
 // Package store holds mailroom's domain types and the Store interface that
 // the protocol servers (SMTP, POP3, IMAP) and the CLI use. Backends live in
-// sub-packages (store/sqlite, later store/postgres) and must all pass the
+// sub-packages (store/sqlite, store/postgres) and must all pass the
 // conformance suite in store/storetest.
 //
 // Model
