@@ -7,6 +7,8 @@ import (
 	"math"
 	"slices"
 
+	"github.com/mailroom/mailroom/store/internal/flagset"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mailroom/mailroom/message"
@@ -24,7 +26,7 @@ type prepared struct {
 }
 
 func (s *Store) prepare(m store.NewMessage) (prepared, error) {
-	if err := checkFlags(m.Flags); err != nil {
+	if err := flagset.Check(m.Flags); err != nil {
 		return prepared{}, err
 	}
 	part, err := json.Marshal(m.Part)
@@ -35,7 +37,7 @@ func (s *Store) prepare(m store.NewMessage) (prepared, error) {
 	if p.raw == nil {
 		p.raw = []byte{}
 	}
-	p.sys, p.keywords = encodeFlags(m.Flags)
+	p.sys, p.keywords = flagset.Encode(m.Flags)
 	if m.InternalDate.IsZero() {
 		p.date = s.now()
 	} else {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/mailroom/mailroom/store/internal/flagset"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mailroom/mailroom/store"
@@ -25,11 +27,11 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 	if op != store.FlagsReplace && op != store.FlagsAdd && op != store.FlagsRemove {
 		return nil, nil, fmt.Errorf("%w: flag operation %d", store.ErrInvalid, op)
 	}
-	if err := checkFlags(flags); err != nil {
+	if err := flagset.Check(flags); err != nil {
 		return nil, nil, err
 	}
-	opSys, opKwStr := encodeFlags(flags)
-	opKw := splitKeywords(opKwStr)
+	opSys, opKwStr := flagset.Encode(flags)
+	opKw := flagset.SplitKeywords(opKwStr)
 	err = s.write(ctx, func(tx *wtx) error {
 		changed, failed = nil, nil
 		mb, err := txLockMailbox(tx, mailboxID)
@@ -46,9 +48,9 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 				failed = append(failed, m.UID)
 				continue
 			}
-			oldSys, oldKw := encodeFlags(m.Flags)
-			newSys, newKw := applyFlags(oldSys, oldKw, op, opSys, opKw)
-			if newSys == oldSys && sameKeywords(newKw, oldKw) {
+			oldSys, oldKw := flagset.Encode(m.Flags)
+			newSys, newKw := flagset.Apply(oldSys, oldKw, op, opSys, opKw)
+			if newSys == oldSys && flagset.SameKeywords(newKw, oldKw) {
 				continue
 			}
 			modseq++
@@ -56,7 +58,7 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 				return err
 			}
 			m.ModSeq = modseq
-			m.Flags = decodeFlags(newSys, newKw)
+			m.Flags = flagset.Decode(newSys, newKw)
 			changed = append(changed, m)
 		}
 		if modseq != mb.HighestModSeq {
@@ -90,7 +92,7 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32, onl
 			q += fmt.Sprintf(" AND uid = ANY($%d)", len(args))
 		}
 		if onlyDeleted {
-			args = append(args, bitDeleted)
+			args = append(args, flagset.BitDeleted)
 			q += fmt.Sprintf(" AND sysflags & $%d != 0", len(args))
 		}
 		rows, err := tx.query(q+" ORDER BY uid", args...)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mailroom/mailroom/store/internal/flagset"
+
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mailroom/mailroom/store"
@@ -156,7 +158,7 @@ func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (store.Mailb
 	err := s.pool.QueryRow(ctx, `SELECT b.uidnext, b.uidvalidity, b.highestmodseq,
 			count(m.id), count(m.id) FILTER (WHERE m.sysflags & $2 = 0), count(m.id) FILTER (WHERE m.sysflags & $3 != 0), coalesce(sum(m.size), 0)
 		FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id
-		WHERE b.id = $1 GROUP BY b.id`, mailboxID, bitSeen, bitDeleted).
+		WHERE b.id = $1 GROUP BY b.id`, mailboxID, flagset.BitSeen, flagset.BitDeleted).
 		Scan(&st.UIDNext, &st.UIDValidity, &st.HighestModSeq, &st.Messages, &st.Unseen, &st.Deleted, &st.Size)
 	if isNoRows(err) {
 		return st, fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)

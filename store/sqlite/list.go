@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/mailroom/mailroom/store/internal/flagset"
+
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -17,7 +19,7 @@ func scanMeta(row scanner) (store.MessageMeta, error) {
 	if err := row.Scan(&m.ID, &m.UID, &m.ModSeq, &sys, &kw, &date, &tz, &m.Size); err != nil {
 		return m, err
 	}
-	m.Flags = decodeFlags(sys, kw)
+	m.Flags = flagset.Decode(sys, kw)
 	m.InternalDate = decodeTime(date, tz)
 	return m, nil
 }

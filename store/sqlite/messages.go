@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/mailroom/mailroom/store/internal/flagset"
+
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
@@ -27,7 +29,7 @@ type prepared struct {
 }
 
 func (s *Store) prepare(m store.NewMessage) (prepared, error) {
-	if err := checkFlags(m.Flags); err != nil {
+	if err := flagset.Check(m.Flags); err != nil {
 		return prepared{}, err
 	}
 	part, err := json.Marshal(m.Part)
@@ -38,7 +40,7 @@ func (s *Store) prepare(m store.NewMessage) (prepared, error) {
 	if p.raw == nil {
 		p.raw = []byte{}
 	}
-	p.sys, p.keywords = encodeFlags(m.Flags)
+	p.sys, p.keywords = flagset.Encode(m.Flags)
 	if m.InternalDate.IsZero() {
 		p.date = s.now()
 	} else {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/mailroom/mailroom/store/internal/flagset"
+
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -32,11 +34,11 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 	if op != store.FlagsReplace && op != store.FlagsAdd && op != store.FlagsRemove {
 		return nil, nil, fmt.Errorf("%w: flag operation %d", store.ErrInvalid, op)
 	}
-	if err := checkFlags(flags); err != nil {
+	if err := flagset.Check(flags); err != nil {
 		return nil, nil, err
 	}
-	opSys, opKwStr := encodeFlags(flags)
-	opKw := splitKeywords(opKwStr)
+	opSys, opKwStr := flagset.Encode(flags)
+	opKw := flagset.SplitKeywords(opKwStr)
 	err = s.write(ctx, func(tx *wtx) error {
 		changed, failed = nil, nil
 		mb, err := txMailboxByID(tx, mailboxID)
@@ -53,9 +55,9 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 				failed = append(failed, m.UID)
 				continue
 			}
-			oldSys, oldKw := encodeFlags(m.Flags)
-			newSys, newKw := applyFlags(oldSys, oldKw, op, opSys, opKw)
-			if newSys == oldSys && sameKeywords(newKw, oldKw) {
+			oldSys, oldKw := flagset.Encode(m.Flags)
+			newSys, newKw := flagset.Apply(oldSys, oldKw, op, opSys, opKw)
+			if newSys == oldSys && flagset.SameKeywords(newKw, oldKw) {
 				continue
 			}
 			modseq++
@@ -63,7 +65,7 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 				return err
 			}
 			m.ModSeq = modseq
-			m.Flags = decodeFlags(newSys, newKw)
+			m.Flags = flagset.Decode(newSys, newKw)
 			changed = append(changed, m)
 		}
 		if modseq != mb.HighestModSeq {
@@ -98,7 +100,7 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32, onl
 		}
 		if onlyDeleted {
 			q += " AND (sysflags & ?) != 0"
-			args = append(args, bitDeleted)
+			args = append(args, flagset.BitDeleted)
 		}
 		rows, err := tx.query(q+" ORDER BY uid", args...)
 		if err != nil {

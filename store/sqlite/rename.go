@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/mailroom/mailroom/store/internal/flagset"
+
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -182,6 +184,6 @@ func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (store.Mailb
 	}
 	st := store.MailboxStatus{UIDNext: m.UIDNext, UIDValidity: m.UIDValidity, HighestModSeq: m.HighestModSeq}
 	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum((sysflags & ?) = 0), 0), coalesce(sum((sysflags & ?) != 0), 0), coalesce(sum(size), 0)
-		FROM messages WHERE mailbox_id = ?`, bitSeen, bitDeleted, mailboxID).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Size)
+		FROM messages WHERE mailbox_id = ?`, flagset.BitSeen, flagset.BitDeleted, mailboxID).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Size)
 	return st, err
 }

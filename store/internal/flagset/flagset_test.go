@@ -1,4 +1,4 @@
-package sqlite
+package flagset
 
 import (
 	"slices"
@@ -16,11 +16,11 @@ func FuzzFlagsRoundTrip(f *testing.F) {
 	f.Add(`a A b`)
 	f.Fuzz(func(t *testing.T, in string) {
 		flags := strings.Fields(in)
-		if checkFlags(flags) != nil {
+		if Check(flags) != nil {
 			return
 		}
-		sys, kw := encodeFlags(flags)
-		got := decodeFlags(sys, kw)
+		sys, kw := Encode(flags)
+		got := Decode(sys, kw)
 		want := store.CanonicalFlags(flags)
 		if len(want) == 0 {
 			want = []string{}
@@ -29,8 +29,8 @@ func FuzzFlagsRoundTrip(f *testing.F) {
 			t.Fatalf("round trip of %q: %q, want %q", flags, got, want)
 		}
 		// Applying the same flags again is a no-op.
-		s2, k2 := applyFlags(sys, kw, store.FlagsAdd, sys, splitKeywords(kw))
-		if s2 != sys || !sameKeywords(k2, kw) {
+		s2, k2 := Apply(sys, kw, store.FlagsAdd, sys, SplitKeywords(kw))
+		if s2 != sys || !SameKeywords(k2, kw) {
 			t.Fatalf("re-adding %q changed flags to %d %q", flags, s2, k2)
 		}
 	})
