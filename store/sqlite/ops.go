@@ -31,14 +31,10 @@ func txMetas(tx *wtx, mailboxID int64, uids []uint32) ([]store.MessageMeta, erro
 
 // UpdateFlags implements store.Store. An empty uids changes nothing.
 func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error) {
-	if op != store.FlagsReplace && op != store.FlagsAdd && op != store.FlagsRemove {
-		return nil, nil, fmt.Errorf("%w: flag operation %d", store.ErrInvalid, op)
-	}
-	if err := flagset.Check(flags); err != nil {
+	change, err := flagset.NewChange(op, flags)
+	if err != nil {
 		return nil, nil, err
 	}
-	opSys, opKwStr := flagset.Encode(flags)
-	opKw := flagset.SplitKeywords(opKwStr)
 	err = s.write(ctx, func(tx *wtx) error {
 		changed, failed = nil, nil
 		mb, err := txMailboxByID(tx, mailboxID)
@@ -49,27 +45,15 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 		if err != nil {
 			return err
 		}
-		modseq := mb.HighestModSeq
-		for _, m := range metas {
-			if unchangedSince > 0 && m.ModSeq > unchangedSince {
-				failed = append(failed, m.UID)
-				continue
-			}
-			oldSys, oldKw := flagset.Encode(m.Flags)
-			newSys, newKw := flagset.Apply(oldSys, oldKw, op, opSys, opKw)
-			if newSys == oldSys && flagset.SameKeywords(newKw, oldKw) {
-				continue
-			}
-			modseq++
-			if _, err := tx.exec("UPDATE messages SET sysflags = ?, keywords = ?, modseq = ? WHERE id = ?", newSys, newKw, modseq, m.ID); err != nil {
+		var updates []flagset.Update
+		updates, changed, failed = change.Plan(metas, unchangedSince, mb.HighestModSeq)
+		for _, u := range updates {
+			if _, err := tx.exec("UPDATE messages SET sysflags = ?, keywords = ?, modseq = ? WHERE id = ?", u.Sys, u.Keywords, u.ModSeq, u.ID); err != nil {
 				return err
 			}
-			m.ModSeq = modseq
-			m.Flags = flagset.Decode(newSys, newKw)
-			changed = append(changed, m)
 		}
-		if modseq != mb.HighestModSeq {
-			if _, err := tx.exec("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", modseq, mailboxID); err != nil {
+		if len(updates) > 0 {
+			if _, err := tx.exec("UPDATE mailboxes SET highestmodseq = ? WHERE id = ?", updates[len(updates)-1].ModSeq, mailboxID); err != nil {
 				return err
 			}
 			tx.publish(mb.AccountID, mailboxID)

@@ -135,3 +135,58 @@ func containsFold(list []string, s string) bool {
 	}
 	return false
 }
+
+// Change is a validated flag operation of store.Store.UpdateFlags.
+type Change struct {
+	op  store.FlagOp
+	sys int64
+	kw  []string
+}
+
+// NewChange validates op and flags for UpdateFlags.
+func NewChange(op store.FlagOp, flags []string) (Change, error) {
+	if op != store.FlagsReplace && op != store.FlagsAdd && op != store.FlagsRemove {
+		return Change{}, fmt.Errorf("%w: flag operation %d", store.ErrInvalid, op)
+	}
+	if err := Check(flags); err != nil {
+		return Change{}, err
+	}
+	sys, kw := Encode(flags)
+	return Change{op: op, sys: sys, kw: SplitKeywords(kw)}, nil
+}
+
+// Update is the new stored state of one message.
+type Update struct {
+	ID       int64
+	Sys      int64
+	Keywords string
+	ModSeq   uint64
+}
+
+// Plan computes what the change does to metas (the messages in UID order)
+// in a mailbox whose HIGHESTMODSEQ is highest: a message modified after
+// unchangedSince (when > 0) fails (CONDSTORE); a message whose flags would
+// not change is left alone; every other one gets the next modseq. It
+// returns the rows to write, the messages' new metadata, and the failed
+// UIDs. The caller writes the updates and sets HIGHESTMODSEQ to the last
+// update's modseq.
+func (c Change) Plan(metas []store.MessageMeta, unchangedSince, highest uint64) (updates []Update, changed []store.MessageMeta, failed []uint32) {
+	modseq := highest
+	for _, m := range metas {
+		if unchangedSince > 0 && m.ModSeq > unchangedSince {
+			failed = append(failed, m.UID)
+			continue
+		}
+		oldSys, oldKw := Encode(m.Flags)
+		newSys, newKw := Apply(oldSys, oldKw, c.op, c.sys, c.kw)
+		if newSys == oldSys && SameKeywords(newKw, oldKw) {
+			continue
+		}
+		modseq++
+		updates = append(updates, Update{ID: m.ID, Sys: newSys, Keywords: newKw, ModSeq: modseq})
+		m.ModSeq = modseq
+		m.Flags = Decode(newSys, newKw)
+		changed = append(changed, m)
+	}
+	return updates, changed, failed
+}
