@@ -113,7 +113,7 @@ func TestBDATChunking(t *testing.T) {
 	c := h.dial()
 	c.cmd("EHLO c", "250 ")
 	c.login("alice@example.com")
-	msg := "Date: Mon, 03 Mar 2025 10:00:00 +0000\r\nMessage-ID: <given@example.com>\r\nSubject: chunks\r\n\r\nfirst part, second part.\r\n"
+	msg := "From: Alice <alice@example.com>\r\nDate: Mon, 03 Mar 2025 10:00:00 +0000\r\nMessage-ID: <given@example.com>\r\nSubject: chunks\r\n\r\nfirst part, second part.\r\n"
 	c.cmd("MAIL FROM:<alice@example.com> BODY=8BITMIME", "250 ")
 	c.cmd("RCPT TO:<bob@example.com>", "250 ")
 	// Pipelined: both chunks in one write.
@@ -127,10 +127,10 @@ func TestBDATChunking(t *testing.T) {
 	}
 	raw := string(msgs[0])
 	if !strings.HasSuffix(raw, ";\r\n\tTue, 04 Mar 2025 05:06:07 +0000\r\n"+msg) {
-		t.Errorf("stored message is not trace headers + message (Date/Message-ID must not be added twice):\n%s", raw)
+		t.Errorf("stored message is not trace headers + message (From/Date/Message-ID must not be added twice):\n%s", raw)
 	}
-	if strings.Count(raw, "Message-ID:") != 1 || strings.Count(raw, "Date:") != 1 {
-		t.Errorf("duplicate Message-ID or Date:\n%s", raw)
+	if strings.Count(raw, "Message-ID:") != 1 || strings.Count(raw, "Date:") != 1 || strings.Count(raw, "From:") != 1 {
+		t.Errorf("duplicate From, Message-ID or Date:\n%s", raw)
 	}
 }
 

@@ -32,7 +32,7 @@ func TestTelnetSubmissionTranscript(t *testing.T) {
 	for _, want := range []string{
 		"Return-Path: <alice@example.com>\r\n",
 		"Received: from client.example (localhost [127.0.0.1])\r\n\tby mx.example.com with ESMTPA id " + id + "\r\n\tfor <bob@example.com>;\r\n\tTue, 04 Mar 2025 05:06:07 +0000\r\n",
-		"Date: Tue, 04 Mar 2025 05:06:07 +0000\r\n",
+		"From: <alice@example.com>\r\nDate: Tue, 04 Mar 2025 05:06:07 +0000\r\n",
 		"@mx.example.com>\r\nSubject: telnet\r\n\r\nTyped by hand.\r\n",
 	} {
 		if !strings.Contains(raw, want) {

@@ -28,14 +28,18 @@ func newQueueID() string {
 }
 
 // buildMessage prepends the trace fields (Return-Path, RFC 5321 §4.4, and
-// Received) and, for submission, the Message-ID and Date the message lacks
-// (RFC 6409 §8.2, §8.3) to body.
+// Received) and, for submission, the From, Message-ID and Date the message
+// lacks (RFC 6409 §8.1–§8.3) to body. A missing From is the authenticated
+// user's address (the MAIL FROM address is checked to be one of theirs).
 func (ss *session) buildMessage(body []byte, id string, now time.Time) []byte {
 	var h bytes.Buffer
 	h.WriteString("Return-Path: <" + ss.from + ">\r\n")
 	h.WriteString(ss.received(id, now))
 	if ss.submission() {
-		hasID, hasDate := headerHas(body)
+		hasID, hasDate, hasFrom := headerHas(body)
+		if !hasFrom && ss.account != nil {
+			h.WriteString("From: <" + ss.account.Email + ">\r\n")
+		}
 		if !hasDate {
 			h.WriteString("Date: " + now.Format(rfc5322Date) + "\r\n")
 		}
@@ -127,9 +131,9 @@ func sanitize(s string) string {
 	}, s)
 }
 
-// headerHas reports whether the header of msg has Message-ID and Date
-// fields. The header ends at the first empty line (or the end of msg).
-func headerHas(msg []byte) (hasID, hasDate bool) {
+// headerHas reports whether the header of msg has Message-ID, Date and
+// From fields. The header ends at the first empty line (or the end of msg).
+func headerHas(msg []byte) (hasID, hasDate, hasFrom bool) {
 	for len(msg) > 0 {
 		line := msg
 		if i := bytes.IndexByte(msg, '\n'); i >= 0 {
@@ -154,7 +158,9 @@ func headerHas(msg []byte) (hasID, hasDate bool) {
 			hasID = true
 		case bytes.EqualFold(name, []byte("Date")):
 			hasDate = true
+		case bytes.EqualFold(name, []byte("From")):
+			hasFrom = true
 		}
 	}
-	return hasID, hasDate
+	return hasID, hasDate, hasFrom
 }
