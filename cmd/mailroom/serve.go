@@ -101,6 +101,8 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 	}
 	reloadOnSIGHUP(ctx, reload, log.With("component", "tls"))
 	servers := buildServers(cfg, st, authn, q, tlsCfg, log)
+	ctrs := &counters{auth: authn}
+	ctrs.logOnSIGUSR1(ctx, log)
 
 	errc := make(chan error, len(servers))
 	var started []runner
@@ -120,6 +122,7 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 			Total: cfg.Limits.MaxConnections, PerIP: cfg.Limits.MaxConnectionsPerIP,
 			Refuse: s.refuse, Logger: log.With("protocol", s.name),
 		})
+		ctrs.addListener(s.name, limited)
 		go func() { errc <- s.serve(limited) }()
 	}
 	if len(started) == 0 {
@@ -136,7 +139,7 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 		return err
 	}
 	shutdownAll(started, log)
-	log.Info("stopped")
+	ctrs.log(log, "stopped")
 	return nil
 }
 

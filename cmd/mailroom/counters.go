@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+
+	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/connlimit"
+)
+
+// counters gathers the server's connection and authentication counters in
+// one place, for the log (on SIGUSR1 and at shutdown) and for the metrics
+// endpoint to come.
+type counters struct {
+	auth *auth.Authenticator
+
+	mu        sync.Mutex
+	listeners []namedListener
+}
+
+type namedListener struct {
+	name string
+	l    *connlimit.Listener
+}
+
+func (c *counters) addListener(name string, l *connlimit.Listener) {
+	c.mu.Lock()
+	c.listeners = append(c.listeners, namedListener{name, l})
+	c.mu.Unlock()
+}
+
+// snapshot returns every counter as flat name/value pairs:
+// auth_succeeded, auth_failed, auth_throttled and, per listener,
+// <name>_active, <name>_accepted, <name>_refused.
+func (c *counters) snapshot() map[string]uint64 {
+	a := c.auth.Stats()
+	m := map[string]uint64{
+		"auth_succeeded": a.Succeeded,
+		"auth_failed":    a.Failed,
+		"auth_throttled": a.Throttled,
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, nl := range c.listeners {
+		s := nl.l.Stats()
+		m[nl.name+"_active"] = uint64(s.Active)
+		m[nl.name+"_accepted"] = s.Accepted
+		m[nl.name+"_refused"] = s.Refused
+	}
+	return m
+}
+
+// log writes the counters as one log line.
+func (c *counters) log(log *slog.Logger, msg string) {
+	snap := c.snapshot()
+	attrs := make([]any, 0, 2*len(snap))
+	for k, v := range snap {
+		attrs = append(attrs, slog.Uint64(k, v))
+	}
+	log.Info(msg, attrs...)
+}
+
+// logOnSIGUSR1 logs the counters whenever the process gets SIGUSR1, until
+// ctx ends.
+func (c *counters) logOnSIGUSR1(ctx context.Context, log *slog.Logger) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGUSR1)
+	go func() {
+		defer signal.Stop(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+				c.log(log, "counters")
+			}
+		}
+	}()
+}
