@@ -216,6 +216,11 @@ type Store interface {
 	// ListMessages calls fn for each message whose UID is in uids (ascending;
 	// nil means all), in UID order, streaming from the backend.
 	ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(MessageMeta) error) error
+	// ListBodies calls fn with the metadata and raw bytes of each message
+	// whose UID is in uids (ascending; nil means all), in UID order: one
+	// read per batch of messages instead of one MessageBody call each.
+	// Messages expunged meanwhile are skipped.
+	ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(MessageMeta, []byte) error) error
 	// MessageBody returns the raw bytes of a message exactly as received.
 	MessageBody(ctx context.Context, messageID int64) ([]byte, error)
 	// MessagePart returns the MIME structure parsed at delivery.

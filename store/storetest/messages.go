@@ -13,6 +13,7 @@ var messageTests = []test{
 	{"Messages/AppendAndRead", testAppendRead},
 	{"Messages/UIDsNeverReused", testUIDsNeverReused},
 	{"Messages/ListMessages", testListMessages},
+	{"Messages/ListBodies", testListBodies},
 	{"Messages/Deliver", testDeliver},
 	{"Messages/DeliverErrors", testDeliverErrors},
 	{"Messages/Expunge", testExpunge},
