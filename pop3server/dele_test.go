@@ -29,7 +29,7 @@ func TestDeleThenDropDeletesNothing(t *testing.T) {
 
 // loginEventually logs in, retrying while a previous session of the same
 // account is still being torn down.
-func loginEventually(t *testing.T, ts *testServer) *client {
+func loginEventually(t testing.TB, ts *testServer) *client {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {

@@ -135,6 +135,28 @@ func (f *fakeStore) ListMessages(ctx context.Context, mailboxID int64, uids []ui
 	return nil
 }
 
+func (f *fakeStore) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	f.mu.Lock()
+	box := f.box(mailboxID)
+	if box == nil {
+		f.mu.Unlock()
+		return store.ErrNotFound
+	}
+	var msgs []fakeMessage
+	for _, m := range box.msgs {
+		if uids == nil || containsUID(uids, m.meta.UID) {
+			msgs = append(msgs, fakeMessage{meta: m.meta, raw: bytes.Clone(m.raw)})
+		}
+	}
+	f.mu.Unlock()
+	for _, m := range msgs {
+		if err := fn(m.meta, m.raw); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (f *fakeStore) MessageBody(ctx context.Context, messageID int64) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

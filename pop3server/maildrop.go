@@ -90,8 +90,48 @@ func (d *maildrop) size(ctx context.Context, m *dropMessage) (int64, error) {
 	return m.size, nil
 }
 
+// sizeAll computes the size of every message not deleted whose size is
+// not known yet, reading the bodies in batches (one store query per batch
+// rather than one per message).
+func (d *maildrop) sizeAll(ctx context.Context) error {
+	var uids []uint32
+	byUID := make(map[uint32]*dropMessage)
+	for _, m := range d.msgs {
+		if !m.deleted && m.size < 0 {
+			uids = append(uids, m.meta.UID)
+			byUID[m.meta.UID] = m
+		}
+	}
+	if len(uids) == 0 {
+		return nil
+	}
+	err := d.backend.ListBodies(ctx, d.mailbox.ID, uids, func(meta store.MessageMeta, raw []byte) error {
+		if m := byUID[meta.UID]; m != nil && m.meta.ID == meta.ID {
+			m.size = wireSize(raw)
+		}
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		err = nil // INBOX gone: every message is, see below
+	}
+	if err != nil {
+		return err
+	}
+	for _, m := range byUID {
+		if m.size < 0 {
+			// Expunged by another protocol since login: RETR will fail,
+			// the listing keeps the stored size.
+			m.size = m.meta.Size
+		}
+	}
+	return nil
+}
+
 // stat returns the number and total size of the messages not deleted.
 func (d *maildrop) stat(ctx context.Context) (count int, total int64, err error) {
+	if err := d.sizeAll(ctx); err != nil {
+		return 0, 0, err
+	}
 	for _, m := range d.msgs {
 		if m.deleted {
 			continue

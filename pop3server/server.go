@@ -28,6 +28,7 @@ type Backend interface {
 	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
 	ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error
 	MessageBody(ctx context.Context, messageID int64) ([]byte, error)
+	ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error
 	Expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) ([]uint32, error)
 }
 

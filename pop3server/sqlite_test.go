@@ -15,7 +15,7 @@ import (
 
 // newSQLiteServer serves a real SQLite store holding testUser with msgs
 // delivered to the INBOX.
-func newSQLiteServer(t *testing.T, msgs ...string) (*testServer, *sqlite.Store) {
+func newSQLiteServer(t testing.TB, msgs ...string) (*testServer, *sqlite.Store) {
 	t.Helper()
 	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "mail.db"), nil)
 	if err != nil {
