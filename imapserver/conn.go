@@ -11,6 +11,8 @@ import (
 	"net"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailroom/mailroom/imapserver/imapwire"
@@ -27,7 +29,8 @@ const (
 )
 
 // conn is one client connection; all its fields belong to its goroutine,
-// except raw and cancel, which Shutdown uses.
+// except raw and cancel, which Shutdown uses, and pending, wakeMu and
+// idling, which the change feed callback uses.
 type conn struct {
 	srv    *Server
 	nc     net.Conn // raw, or the *tls.Conn over it (STARTTLS, IMAPS)
@@ -46,7 +49,14 @@ type conn struct {
 	// ENABLEd extensions (RFC 5161).
 	rev2, condstore, qresync bool
 
-	changes     <-chan store.Change // account change feed, after login
+	// The account's change feed, after login: onChange records the
+	// mailbox of a pending change in pending (0: any; noChange: none) and,
+	// while idling, interrupts the connection's read. wakeMu guards idling
+	// so that no interruption lands after IDLE has ended.
+	pending     atomic.Int64
+	wakeMu      sync.Mutex
+	idling      bool
+	one         [1]byte // IDLE's read buffer
 	cancelWatch func()
 	sel         *view // selected mailbox
 
@@ -61,6 +71,7 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	c := &conn{srv: s, nc: nc, raw: nc}
+	c.pending.Store(noChange)
 	if tc, ok := nc.(*tls.Conn); ok {
 		c.raw = tc.NetConn()
 	}

@@ -5,9 +5,15 @@ import (
 	"time"
 )
 
-// cmdIdle: IDLE (RFC 2177, RFC 9051 §6.3.13). Changes are pushed as the
-// change feed reports them; a short-lived goroutine reads the "DONE" line
-// while the connection goroutine waits on the feed.
+// maxIdleLine bounds what is kept of the line that ends IDLE; "DONE" is
+// all a client may send.
+const maxIdleLine = 64
+
+// cmdIdle: IDLE (RFC 2177, RFC 9051 §6.3.13). The connection goroutine is
+// the only one: it blocks reading the "DONE" line, and the change feed
+// callback (onChange) interrupts that read with a past read deadline, as
+// Shutdown does, so that changes are pushed as they happen. An idle
+// connection thus costs one goroutine and no buffers.
 func cmdIdle(c *conn, cmd *command) error {
 	if err := c.endArgs(); err != nil {
 		return err
@@ -20,42 +26,70 @@ func cmdIdle(c *conn, cmd *command) error {
 	if err := c.flush(); err != nil {
 		return err
 	}
-	c.nc.SetReadDeadline(time.Now().Add(c.srv.cfg.IdleTimeout))
-	type result struct {
-		line string
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		line, err := c.readLine()
-		done <- result{line, err}
-	}()
+	c.setIdling(true)
+	defer c.setIdling(false)
+	deadline := time.Now().Add(c.srv.cfg.IdleTimeout)
+	var line []byte // what the client sent so far, across interruptions
+	tooLong := false
 	for {
-		select {
-		case r := <-done:
-			if r.err != nil {
-				return r.err
-			}
-			if !strings.EqualFold(strings.TrimSpace(r.line), "DONE") {
-				return badf("", "expected DONE")
-			}
-			return nil
-		case _, ok := <-c.changes:
-			if !ok {
-				c.changes = nil
-				continue
-			}
-			if c.sel == nil {
-				continue
-			}
+		if c.srv.shuttingDown() {
+			return errShutdown
+		}
+		// The deadline is set before looking at the pending change, so a
+		// change recorded after the look interrupts the read below.
+		c.nc.SetReadDeadline(deadline)
+		if c.pendingChange() && c.sel != nil {
 			if err := c.syncForce(true, true); err != nil {
 				return err
 			}
 			if err := c.flush(); err != nil {
 				return err
 			}
-		case <-c.srv.shutdown:
-			return errShutdown
+		}
+		b, err := c.idleReadByte()
+		if err != nil {
+			if isTimeout(err) && time.Now().Before(deadline) {
+				continue // woken by a change or by Shutdown
+			}
+			return err
+		}
+		if b != '\n' {
+			if len(line) < maxIdleLine {
+				line = append(line, b)
+			} else {
+				tooLong = true
+			}
+			continue
+		}
+		if tooLong || !strings.EqualFold(strings.TrimSpace(string(line)), "DONE") {
+			return badf("", "expected DONE")
+		}
+		return nil
+	}
+}
+
+// idleReadByte reads one byte of the line ending IDLE: from the buffered
+// reader while it holds pipelined input, else straight from the
+// connection, one byte at a time, so nothing after the line is consumed
+// and no read buffer is needed while idling.
+func (c *conn) idleReadByte() (byte, error) {
+	if c.br.Buffered() > 0 {
+		return c.br.ReadByte()
+	}
+	for {
+		n, err := c.nc.Read(c.one[:])
+		if n == 1 {
+			return c.one[0], nil
+		}
+		if err != nil {
+			return 0, err
 		}
 	}
+}
+
+// setIdling tells onChange whether to interrupt the connection's read.
+func (c *conn) setIdling(on bool) {
+	c.wakeMu.Lock()
+	c.idling = on
+	c.wakeMu.Unlock()
 }

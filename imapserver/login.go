@@ -41,7 +41,7 @@ func cmdLogin(c *conn, cmd *command) error {
 func (c *conn) loggedIn(acct store.Account) {
 	c.acct = acct
 	c.state = stateAuth
-	c.changes, c.cancelWatch = c.srv.cfg.Store.Watch(acct.ID)
+	c.watch(acct.ID)
 	c.log = c.log.With("account", acct.Email)
 	c.log.Info("imap login")
 	c.okCode = "CAPABILITY " + c.capabilities()

@@ -10,7 +10,18 @@ import (
 
 // A delivery during IDLE is pushed within a second.
 func TestIdleSeesDelivery(t *testing.T) {
-	ts := startTestServer(t)
+	idleSeesDelivery(t, startTestServer(t))
+}
+
+// chanOnlyStore hides the store's WatchFunc, so the server falls back to
+// the channel form of the change feed.
+type chanOnlyStore struct{ Store }
+
+func TestIdleSeesDeliveryWithChannelFeed(t *testing.T) {
+	idleSeesDelivery(t, startTestServer(t, func(c *Config) { c.Store = chanOnlyStore{c.Store} }))
+}
+
+func idleSeesDelivery(t *testing.T, ts *testServer) {
 	tc := ts.login()
 	tc.transactf("ok", "select inbox")
 	tc.writeLine("i1 idle")
@@ -30,6 +41,38 @@ func TestIdleSeesDelivery(t *testing.T) {
 	tc.writeLine("DONE")
 	tc.readUntilTagged("i1", "ok")
 	tc.transactf("ok", "noop")
+}
+
+// The DONE line may arrive in pieces around a pushed change; anything but
+// DONE is a BAD that leaves the connection usable; an idler is logged out
+// when the autologout timer runs out.
+func TestIdleDoneInPieces(t *testing.T) {
+	ts := startTestServer(t, func(c *Config) { c.IdleTimeout = 2 * time.Second })
+	tc := ts.login()
+	tc.transactf("ok", "select inbox")
+	tc.writeLine("i1 idle")
+	if r := tc.readResponse(); r != "+ idling" {
+		t.Fatalf("idle: %q", r)
+	}
+	tc.nc.Write([]byte("Do"))
+	ts.deliver("", simpleMsg)
+	if r := tc.readResponse(); r != "* 1 EXISTS" {
+		t.Fatalf("after delivery: %q", r)
+	}
+	tc.nc.Write([]byte("nE\r\n"))
+	tc.readUntilTagged("i1", "ok")
+
+	tc.writeLine("i2 idle")
+	tc.readResponse()
+	tc.writeLine("DONX")
+	tc.readUntilTagged("i2", "bad")
+	tc.transactf("ok", "noop")
+
+	tc.writeLine("i3 idle")
+	tc.readResponse()
+	if r := tc.readResponse(); !strings.HasPrefix(r, "* BYE autologout") {
+		t.Fatalf("idle timeout: %q", r)
+	}
 }
 
 func TestTwoSessions(t *testing.T) {

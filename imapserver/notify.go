@@ -2,29 +2,62 @@ package imapserver
 
 import (
 	"slices"
+	"time"
 
 	"github.com/mailroom/mailroom/imapserver/imapmsg"
 	"github.com/mailroom/mailroom/store"
 )
 
-// pendingChange drains the change feed without blocking and reports
-// whether the selected mailbox may have changed.
-func (c *conn) pendingChange() bool {
-	changed := false
-	for {
-		select {
-		case ch, ok := <-c.changes:
-			if !ok {
-				return changed
-			}
-			if c.sel == nil || ch.MailboxID == 0 || ch.MailboxID == c.sel.mbox.ID {
-				changed = true
-			}
-			continue
-		default:
-		}
-		return changed
+// noChange is conn.pending when no change is pending.
+const noChange = -1
+
+// watchFuncer is the optional callback form of Store.Watch (store.Feed
+// implements it); with it, a connection needs no goroutine for the feed.
+type watchFuncer interface {
+	WatchFunc(accountID int64, fn func(store.Change)) (cancel func())
+}
+
+// watch subscribes the connection to the account's change feed.
+func (c *conn) watch(accountID int64) {
+	if w, ok := c.srv.cfg.Store.(watchFuncer); ok {
+		c.cancelWatch = w.WatchFunc(accountID, c.onChange)
+		return
 	}
+	changes, cancel := c.srv.cfg.Store.Watch(accountID)
+	go func() {
+		for ch := range changes {
+			c.onChange(ch)
+		}
+	}()
+	c.cancelWatch = cancel
+}
+
+// onChange is the feed callback. It runs under the feed's lock: it only
+// records the change and, in IDLE, wakes the connection's read; the
+// connection goroutine does the store reads and the writing.
+func (c *conn) onChange(ch store.Change) {
+	for {
+		old := c.pending.Load()
+		id := ch.MailboxID
+		if old != noChange && old != id {
+			id = 0 // two mailboxes: anything may have changed
+		}
+		if c.pending.CompareAndSwap(old, id) {
+			break
+		}
+	}
+	c.wakeMu.Lock()
+	if c.idling {
+		c.raw.SetReadDeadline(time.Now())
+	}
+	c.wakeMu.Unlock()
+}
+
+// pendingChange takes the pending change, if any, and reports whether
+// the selected mailbox may have changed.
+func (c *conn) pendingChange() bool {
+	id := c.pending.Swap(noChange)
+	return id != noChange && (c.sel == nil || id == 0 || id == c.sel.mbox.ID)
 }
 
 // sync brings the session's view up to date and writes the untagged

@@ -3,10 +3,11 @@
 // LIST-EXTENDED and friends).
 //
 // Rules:
-//   - One goroutine per connection; IDLE adds a short-lived reader.
+//   - One goroutine per connection, IDLE included: the change feed
+//     callback wakes an idle connection by interrupting its read.
 //   - Never write to the network while inside a store call: metadata is
 //     read in chunks into memory, then written.
-//   - Other sessions' changes arrive through Store.Watch and are read with
+//   - Other sessions' changes arrive through Store.Watch (or WatchFunc) and are read with
 //     Store.Changes; EXPUNGE responses are deferred during FETCH, STORE and
 //     SEARCH (RFC 9051 §7.5.1).
 package imapserver

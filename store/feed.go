@@ -18,7 +18,8 @@ type Feed struct {
 }
 
 type feedSub struct {
-	ch     chan Change
+	ch     chan Change  // Watch
+	fn     func(Change) // WatchFunc
 	closed bool
 }
 
@@ -26,6 +27,19 @@ type feedSub struct {
 // subscription and closes the channel; calling it more than once is harmless.
 func (f *Feed) Watch(accountID int64) (changes <-chan Change, cancel func()) {
 	s := &feedSub{ch: make(chan Change, 1)}
+	return s.ch, f.subscribe(accountID, s)
+}
+
+// WatchFunc subscribes fn to the changes of one account, without a channel
+// or goroutine: Publish calls fn synchronously with the feed's lock held,
+// so fn must return at once and must not call the store or write to the
+// network. Coalescing is up to fn. After cancel returns, fn is not called
+// again; calling cancel more than once is harmless.
+func (f *Feed) WatchFunc(accountID int64, fn func(Change)) (cancel func()) {
+	return f.subscribe(accountID, &feedSub{fn: fn})
+}
+
+func (f *Feed) subscribe(accountID int64, s *feedSub) (cancel func()) {
 	f.mu.Lock()
 	if f.subs == nil {
 		f.subs = make(map[int64]map[*feedSub]struct{})
@@ -48,9 +62,11 @@ func (f *Feed) Watch(accountID int64) (changes <-chan Change, cancel func()) {
 		if len(m) == 0 { // m is still f.subs[accountID]: it is dropped only when empty
 			delete(f.subs, accountID)
 		}
-		close(s.ch)
+		if s.ch != nil {
+			close(s.ch)
+		}
 	}
-	return s.ch, cancel
+	return cancel
 }
 
 // Publish wakes every subscriber of c.AccountID without blocking.
@@ -58,6 +74,10 @@ func (f *Feed) Publish(c Change) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for s := range f.subs[c.AccountID] {
+		if s.fn != nil {
+			s.fn(c)
+			continue
+		}
 		select {
 		case s.ch <- c:
 			continue

@@ -78,3 +78,23 @@ func TestFeedConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestFeedWatchFunc(t *testing.T) {
+	var f Feed
+	var got []Change
+	cancel := f.WatchFunc(1, func(c Change) { got = append(got, c) })
+	f.Publish(Change{AccountID: 1, MailboxID: 7})
+	f.Publish(Change{AccountID: 2, MailboxID: 8})
+	if len(got) != 1 || got[0].MailboxID != 7 {
+		t.Fatalf("got %+v", got)
+	}
+	if n := f.Subscribers(1); n != 1 {
+		t.Fatalf("%d subscribers", n)
+	}
+	cancel()
+	cancel()
+	f.Publish(Change{AccountID: 1, MailboxID: 7})
+	if len(got) != 1 || f.Subscribers(1) != 0 {
+		t.Fatalf("after cancel: got %+v, %d subscribers", got, f.Subscribers(1))
+	}
+}

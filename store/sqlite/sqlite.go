@@ -136,3 +136,9 @@ func (s *Store) Close() error {
 func (s *Store) Watch(accountID int64) (<-chan store.Change, func()) {
 	return s.feed.Watch(accountID)
 }
+
+// WatchFunc is Watch with a callback (see store.Feed.WatchFunc); the IMAP
+// server uses it so that an idle connection needs no goroutine of its own.
+func (s *Store) WatchFunc(accountID int64, fn func(store.Change)) (cancel func()) {
+	return s.feed.WatchFunc(accountID, fn)
+}
