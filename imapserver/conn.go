@@ -33,10 +33,11 @@ const (
 // idling, which the change feed callback uses.
 type conn struct {
 	srv    *Server
-	nc     net.Conn // raw, or the *tls.Conn over it (STARTTLS, IMAPS)
-	raw    net.Conn // the TCP connection
-	br     *bufio.Reader
-	bw     *bufio.Writer
+	nc     net.Conn      // raw, or the *tls.Conn over it (STARTTLS, IMAPS)
+	raw    net.Conn      // the TCP connection
+	br     *bufio.Reader // nil while lent back to the pool in IDLE
+	bw     *bufio.Writer // nil while lent back to the pool in IDLE
+	out    io.Writer     // what bw writes to
 	dec    *imapwire.Decoder
 	enc    *imapwire.Encoder
 	log    *slog.Logger
@@ -88,12 +89,21 @@ func newConn(s *Server, nc net.Conn) *conn {
 func (c *conn) setIO(nc net.Conn) {
 	s := c.srv
 	c.nc = nc
-	c.br = bufio.NewReaderSize(nc, 4096)
-	var w io.Writer = deadlineWriter{nc}
+	c.out = deadlineWriter{nc}
 	if c.tracing {
-		w = &traceWriter{w: w, log: c.log}
+		c.out = &traceWriter{w: c.out, log: c.log}
 	}
-	c.bw = bufio.NewWriterSize(w, 4096)
+	if c.br != nil {
+		c.br.Reset(nil)
+		s.readers.Put(c.br)
+	}
+	if c.bw != nil {
+		c.bw.Reset(nil)
+		s.writers.Put(c.bw)
+	}
+	c.br, c.bw = nil, nil
+	c.getReader()
+	c.getWriter()
 	c.dec = imapwire.NewDecoder(c.br)
 	c.dec.MaxLineLength = s.cfg.MaxLineLength
 	c.dec.MaxLiteralSize = s.cfg.MaxLiteralSize
@@ -149,6 +159,8 @@ func (c *conn) serve() {
 		if c.cancelWatch != nil {
 			c.cancelWatch()
 		}
+		c.putReader()
+		c.putWriter()
 		c.cancel()
 		c.nc.Close()
 		c.raw.Close()

@@ -13,7 +13,8 @@ const maxIdleLine = 64
 // the only one: it blocks reading the "DONE" line, and the change feed
 // callback (onChange) interrupts that read with a past read deadline, as
 // Shutdown does, so that changes are pushed as they happen. An idle
-// connection thus costs one goroutine and no buffers.
+// connection thus costs one goroutine and, once its buffers are back in
+// the server's pools, no buffers.
 func cmdIdle(c *conn, cmd *command) error {
 	if err := c.endArgs(); err != nil {
 		return err
@@ -28,6 +29,12 @@ func cmdIdle(c *conn, cmd *command) error {
 	}
 	c.setIdling(true)
 	defer c.setIdling(false)
+	// No buffers while idling: they go back to the server's pools and the
+	// writer is borrowed only to push a change.
+	c.putReader()
+	c.putWriter()
+	defer c.getReader()
+	defer c.getWriter()
 	deadline := time.Now().Add(c.srv.cfg.IdleTimeout)
 	var line []byte // what the client sent so far, across interruptions
 	tooLong := false
@@ -39,12 +46,14 @@ func cmdIdle(c *conn, cmd *command) error {
 		// change recorded after the look interrupts the read below.
 		c.nc.SetReadDeadline(deadline)
 		if c.pendingChange() && c.sel != nil {
+			c.getWriter()
 			if err := c.syncForce(true, true); err != nil {
 				return err
 			}
 			if err := c.flush(); err != nil {
 				return err
 			}
+			c.putWriter()
 		}
 		b, err := c.idleReadByte()
 		if err != nil {
@@ -73,7 +82,7 @@ func cmdIdle(c *conn, cmd *command) error {
 // connection, one byte at a time, so nothing after the line is consumed
 // and no read buffer is needed while idling.
 func (c *conn) idleReadByte() (byte, error) {
-	if c.br.Buffered() > 0 {
+	if c.br != nil && c.br.Buffered() > 0 {
 		return c.br.ReadByte()
 	}
 	for {

@@ -62,6 +62,18 @@ func TestIdleDoneInPieces(t *testing.T) {
 	tc.nc.Write([]byte("nE\r\n"))
 	tc.readUntilTagged("i1", "ok")
 
+	// DONE with the next command right behind it, and IDLE with DONE
+	// right behind it.
+	tc.writeLine("p1 idle")
+	tc.readResponse()
+	tc.nc.Write([]byte("DONE\r\np2 noop\r\np3 idle\r\ndone\r\n"))
+	tc.readUntilTagged("p1", "ok")
+	tc.readUntilTagged("p2", "ok")
+	if r := tc.readResponse(); r != "+ idling" {
+		t.Fatalf("pipelined idle: %q", r)
+	}
+	tc.readUntilTagged("p3", "ok")
+
 	tc.writeLine("i2 idle")
 	tc.readResponse()
 	tc.writeLine("DONX")

@@ -96,6 +96,10 @@ type Server struct {
 	conns     map[*conn]struct{}
 	closing   bool
 	wg        sync.WaitGroup
+
+	// Connections' buffered readers and writers (bufSize), lent out while
+	// a connection is not idling.
+	readers, writers sync.Pool
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.

@@ -70,6 +70,10 @@ func NewDecoder(r *bufio.Reader) *Decoder {
 	return &Decoder{r: r, MaxLineLength: DefaultMaxLineLength, MaxLiteralSize: DefaultMaxLiteralSize, eol: true}
 }
 
+// SetReader makes the Decoder read from r from now on, keeping its line
+// state; a connection that idles lends its buffered reader back to a pool.
+func (d *Decoder) SetReader(r *bufio.Reader) { d.r = r }
+
 func (d *Decoder) readByte() (byte, error) {
 	if d.lineLen >= d.MaxLineLength {
 		return 0, ErrLineTooLong

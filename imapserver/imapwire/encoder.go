@@ -15,6 +15,10 @@ type Encoder struct {
 // NewEncoder returns an Encoder writing to w.
 func NewEncoder(w *bufio.Writer) *Encoder { return &Encoder{w: w} }
 
+// SetWriter makes the Encoder write to w from now on, keeping its error
+// state; a connection that idles lends its buffered writer back to a pool.
+func (e *Encoder) SetWriter(w *bufio.Writer) { e.w = w }
+
 // Err returns the first write error.
 func (e *Encoder) Err() error { return e.err }
 
