@@ -110,6 +110,55 @@ CREATE TABLE queue_rcpts (
 ) WITHOUT ROWID;
 CREATE INDEX queue_rcpts_due ON queue_rcpts(status, next_attempt);
 `,
+	// 4: per-mailbox counters (messages, unseen, deleted, size), so STATUS
+	// and SELECT read one row instead of aggregating over the mailbox.
+	// Triggers on messages keep them in the transaction of every write,
+	// including cascaded deletes; backfilled from existing rows. The bit
+	// values are flagset.BitSeen (1) and flagset.BitDeleted (8).
+	`
+ALTER TABLE mailboxes ADD COLUMN n_messages INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN n_unseen   INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN n_deleted  INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN total_size INTEGER NOT NULL DEFAULT 0;
+UPDATE mailboxes SET
+	n_messages = (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id),
+	n_unseen   = (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id AND (sysflags & 1) = 0),
+	n_deleted  = (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id AND (sysflags & 8) != 0),
+	total_size = (SELECT coalesce(sum(size), 0) FROM messages WHERE mailbox_id = mailboxes.id);
+
+CREATE TRIGGER messages_count_insert AFTER INSERT ON messages
+BEGIN
+	UPDATE mailboxes SET n_messages = n_messages + 1,
+		n_unseen = n_unseen + ((NEW.sysflags & 1) = 0),
+		n_deleted = n_deleted + ((NEW.sysflags & 8) != 0),
+		total_size = total_size + NEW.size
+	WHERE id = NEW.mailbox_id;
+END;
+
+CREATE TRIGGER messages_count_delete AFTER DELETE ON messages
+BEGIN
+	UPDATE mailboxes SET n_messages = n_messages - 1,
+		n_unseen = n_unseen - ((OLD.sysflags & 1) = 0),
+		n_deleted = n_deleted - ((OLD.sysflags & 8) != 0),
+		total_size = total_size - OLD.size
+	WHERE id = OLD.mailbox_id;
+END;
+
+CREATE TRIGGER messages_count_update AFTER UPDATE OF mailbox_id, sysflags, size ON messages
+WHEN OLD.mailbox_id != NEW.mailbox_id OR (OLD.sysflags & 9) != (NEW.sysflags & 9) OR OLD.size != NEW.size
+BEGIN
+	UPDATE mailboxes SET n_messages = n_messages - 1,
+		n_unseen = n_unseen - ((OLD.sysflags & 1) = 0),
+		n_deleted = n_deleted - ((OLD.sysflags & 8) != 0),
+		total_size = total_size - OLD.size
+	WHERE id = OLD.mailbox_id;
+	UPDATE mailboxes SET n_messages = n_messages + 1,
+		n_unseen = n_unseen + ((NEW.sysflags & 1) = 0),
+		n_deleted = n_deleted + ((NEW.sysflags & 8) != 0),
+		total_size = total_size + NEW.size
+	WHERE id = NEW.mailbox_id;
+END;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -32,6 +32,8 @@ INSERT INTO expunged(mailbox_id, uid, modseq) VALUES (70, 1, 5);
 func init() {
 	// Version 2 only added accounts.domain: the v1 data plus the domain.
 	seeds[2] = seeds[1] + "UPDATE accounts SET domain = 'example.org' WHERE id = 7;\n"
+	// Version 3 only added the queue tables.
+	seeds[3] = seeds[2]
 }
 
 func TestMigrateFromEveryVersion(t *testing.T) {
@@ -126,6 +128,13 @@ func checkSeeded(t *testing.T, s *Store) {
 	part, err := s.MessagePart(ctx, 7000)
 	if err != nil || part.MediaType != "text" || part.BodyStart != 14 {
 		t.Fatalf("part %+v, %v", part, err)
+	}
+	// Migration 4 backfilled the mailbox counters.
+	if st, err := s.MailboxStatus(ctx, 70); err != nil || st.Messages != 1 || st.Unseen != 0 || st.Deleted != 0 || st.Size != 20 || st.UIDNext != 4 {
+		t.Fatalf("MailboxStatus of migrated INBOX %+v, %v", st, err)
+	}
+	if st, err := s.MailboxStatus(ctx, 71); err != nil || st.Messages != 0 || st.Size != 0 {
+		t.Fatalf("MailboxStatus of migrated Sent %+v, %v", st, err)
 	}
 	_, vanished, highest, err := s.Changes(ctx, 70, 4)
 	if err != nil || len(vanished) != 1 || vanished[0] != 1 || highest != 5 {

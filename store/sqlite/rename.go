@@ -2,11 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"strings"
-
-	"github.com/mailroom/mailroom/store/internal/flagset"
 
 	"github.com/mailroom/mailroom/store"
 )
@@ -171,19 +170,14 @@ func (s *Store) SetSubscribed(ctx context.Context, accountID int64, name string,
 	})
 }
 
-// MailboxStatus implements store.Store.
+// MailboxStatus implements store.Store. It reads the mailbox row alone: the
+// counters are kept by triggers on messages (migration 4).
 func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (store.MailboxStatus, error) {
-	tx, err := s.rdb.BeginTx(ctx, nil)
-	if err != nil {
-		return store.MailboxStatus{}, err
+	var st store.MailboxStatus
+	err := s.rQueryRow(ctx, "SELECT uidnext, uidvalidity, highestmodseq, n_messages, n_unseen, n_deleted, total_size FROM mailboxes WHERE id = ?",
+		mailboxID).Scan(&st.UIDNext, &st.UIDValidity, &st.HighestModSeq, &st.Messages, &st.Unseen, &st.Deleted, &st.Size)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.MailboxStatus{}, fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
 	}
-	defer tx.Rollback()
-	m, err := scanMailbox(tx.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", mailboxID))
-	if err != nil {
-		return store.MailboxStatus{}, fmt.Errorf("mailbox %d: %w", mailboxID, err)
-	}
-	st := store.MailboxStatus{UIDNext: m.UIDNext, UIDValidity: m.UIDValidity, HighestModSeq: m.HighestModSeq}
-	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum((sysflags & ?) = 0), 0), coalesce(sum((sysflags & ?) != 0), 0), coalesce(sum(size), 0)
-		FROM messages WHERE mailbox_id = ?`, flagset.BitSeen, flagset.BitDeleted, mailboxID).Scan(&st.Messages, &st.Unseen, &st.Deleted, &st.Size)
 	return st, err
 }
