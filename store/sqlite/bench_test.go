@@ -104,3 +104,27 @@ func BenchmarkListMessages100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkListMessages100kChunks reads a 100,000-message mailbox the way
+// IMAP FETCH 1:* does: by UID list, 256 UIDs per call.
+func BenchmarkListMessages100kChunks(b *testing.B) {
+	s := openTest(b)
+	id := fill(b, s, 100_000)
+	uids, err := s.MessageUIDs(context.Background(), id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		for start := 0; start < len(uids); start += 256 {
+			err := s.ListMessages(context.Background(), id, uids[start:min(start+256, len(uids))], func(store.MessageMeta) error { n++; return nil })
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		if n != 100_000 {
+			b.Fatalf("%d messages", n)
+		}
+	}
+}

@@ -68,11 +68,12 @@ func (s *Store) readBodies(ctx context.Context, query string, args ...any) ([]bo
 	var buf []bodyRow
 	for rows.Next() {
 		var r bodyRow
-		var sys, date, tz int64
+		var uid, modseq, sys, date, tz int64
 		var kw string
-		if err := rows.Scan(&r.meta.ID, &r.meta.UID, &r.meta.ModSeq, &sys, &kw, &date, &tz, &r.meta.Size, &r.raw); err != nil {
+		if err := rows.Scan(&r.meta.ID, &uid, &modseq, &sys, &kw, &date, &tz, &r.meta.Size, &r.raw); err != nil {
 			return nil, fmt.Errorf("sqlite: list bodies: %w", err)
 		}
+		r.meta.UID, r.meta.ModSeq = uint32(uid), uint64(modseq)
 		if r.raw == nil {
 			r.raw = []byte{}
 		}

@@ -14,11 +14,14 @@ const metaCols = "id, uid, modseq, sysflags, keywords, internal_date, tz_offset,
 
 func scanMeta(row scanner) (store.MessageMeta, error) {
 	var m store.MessageMeta
-	var sys, date, tz int64
+	// Scan into int64 only: database/sql converts into uint32/uint64
+	// through reflection and a decimal string, per row.
+	var uid, modseq, sys, date, tz int64
 	var kw string
-	if err := row.Scan(&m.ID, &m.UID, &m.ModSeq, &sys, &kw, &date, &tz, &m.Size); err != nil {
+	if err := row.Scan(&m.ID, &uid, &modseq, &sys, &kw, &date, &tz, &m.Size); err != nil {
 		return m, err
 	}
+	m.UID, m.ModSeq = uint32(uid), uint64(modseq)
 	m.Flags = flagset.Decode(sys, kw)
 	m.InternalDate = decodeTime(date, tz)
 	return m, nil

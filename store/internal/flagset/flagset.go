@@ -5,6 +5,7 @@ package flagset
 
 import (
 	"fmt"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -70,18 +71,45 @@ func sysBit(f string) int64 {
 // Decode is the inverse of Encode: the sorted flag list of a
 // MessageMeta.
 func Decode(sys int64, keywords string) []string {
-	flags := []string{}
-	for _, s := range sysFlagBits {
+	if sys == 0 && keywords == "" {
+		return []string{} // no allocation: the common case of a new message
+	}
+	n := bits.OnesCount64(uint64(sys & sysMask))
+	if keywords != "" {
+		n += strings.Count(keywords, " ") + 1
+	}
+	flags := make([]string, 0, n)
+	for _, s := range sysFlagsSorted {
 		if sys&s.bit != 0 {
 			flags = append(flags, s.name)
 		}
 	}
-	if keywords != "" {
-		flags = append(flags, strings.Split(keywords, " ")...)
+	if keywords == "" {
+		return flags // already sorted
 	}
-	sort.Strings(flags)
+	for kw := range strings.SplitSeq(keywords, " ") {
+		flags = append(flags, kw)
+	}
+	slices.Sort(flags)
 	return flags
 }
+
+// sysFlagsSorted is sysFlagBits in the order Decode returns names.
+var sysFlagsSorted = func() []struct {
+	name string
+	bit  int64
+} {
+	s := slices.Clone(sysFlagBits)
+	slices.SortFunc(s, func(a, b struct {
+		name string
+		bit  int64
+	}) int {
+		return strings.Compare(a.name, b.name)
+	})
+	return s
+}()
+
+const sysMask = BitSeen | BitAnswered | BitFlagged | BitDeleted | BitDraft
 
 // Apply computes the new flags of a message for UpdateFlags.
 func Apply(sys int64, keywords string, op store.FlagOp, opSys int64, opKw []string) (int64, string) {
