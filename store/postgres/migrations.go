@@ -110,6 +110,63 @@ CREATE TABLE queue_rcpts (
 CREATE UNIQUE INDEX queue_rcpts_rcpt ON queue_rcpts(queue_id, lower(rcpt));
 CREATE INDEX queue_rcpts_due ON queue_rcpts(status, next_attempt);
 `,
+	// 3: per-mailbox counters (messages, unseen, deleted, size), so STATUS
+	// and SELECT read one row instead of aggregating over the mailbox.
+	// Statement-level triggers with transition tables keep them in the
+	// transaction of every write (one mailbox update per statement, also
+	// for cascaded deletes); backfilled from existing rows. The bit values
+	// are flagset.BitSeen (1) and flagset.BitDeleted (8).
+	`
+ALTER TABLE mailboxes
+	ADD COLUMN n_messages bigint NOT NULL DEFAULT 0,
+	ADD COLUMN n_unseen   bigint NOT NULL DEFAULT 0,
+	ADD COLUMN n_deleted  bigint NOT NULL DEFAULT 0,
+	ADD COLUMN total_size bigint NOT NULL DEFAULT 0;
+UPDATE mailboxes b SET n_messages = c.n, n_unseen = c.u, n_deleted = c.d, total_size = c.sz
+FROM (SELECT mailbox_id, count(*) AS n, count(*) FILTER (WHERE sysflags & 1 = 0) AS u,
+		count(*) FILTER (WHERE sysflags & 8 <> 0) AS d, sum(size) AS sz
+	FROM messages GROUP BY mailbox_id) c
+WHERE b.id = c.mailbox_id;
+
+CREATE FUNCTION mailbox_counts() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF TG_OP = 'INSERT' THEN
+		UPDATE mailboxes b SET n_messages = b.n_messages + d.n, n_unseen = b.n_unseen + d.u,
+			n_deleted = b.n_deleted + d.del, total_size = b.total_size + d.sz
+		FROM (SELECT mailbox_id, count(*) AS n, count(*) FILTER (WHERE sysflags & 1 = 0) AS u,
+				count(*) FILTER (WHERE sysflags & 8 <> 0) AS del, sum(size) AS sz
+			FROM new_rows GROUP BY mailbox_id) d
+		WHERE b.id = d.mailbox_id;
+	ELSIF TG_OP = 'DELETE' THEN
+		UPDATE mailboxes b SET n_messages = b.n_messages - d.n, n_unseen = b.n_unseen - d.u,
+			n_deleted = b.n_deleted - d.del, total_size = b.total_size - d.sz
+		FROM (SELECT mailbox_id, count(*) AS n, count(*) FILTER (WHERE sysflags & 1 = 0) AS u,
+				count(*) FILTER (WHERE sysflags & 8 <> 0) AS del, sum(size) AS sz
+			FROM old_rows GROUP BY mailbox_id) d
+		WHERE b.id = d.mailbox_id;
+	ELSE
+		UPDATE mailboxes b SET n_messages = b.n_messages + d.n, n_unseen = b.n_unseen + d.u,
+			n_deleted = b.n_deleted + d.del, total_size = b.total_size + d.sz
+		FROM (SELECT mailbox_id, sum(n) AS n, sum(u) AS u, sum(del) AS del, sum(sz) AS sz FROM (
+				SELECT mailbox_id, 1 AS n, (sysflags & 1 = 0)::int AS u, (sysflags & 8 <> 0)::int AS del, size AS sz FROM new_rows
+				UNION ALL
+				SELECT mailbox_id, -1, -(sysflags & 1 = 0)::int, -(sysflags & 8 <> 0)::int, -size FROM old_rows
+			) x GROUP BY mailbox_id) d
+		WHERE b.id = d.mailbox_id AND (d.n <> 0 OR d.u <> 0 OR d.del <> 0 OR d.sz <> 0);
+	END IF;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER messages_count_insert AFTER INSERT ON messages
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION mailbox_counts();
+CREATE TRIGGER messages_count_delete AFTER DELETE ON messages
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION mailbox_counts();
+CREATE TRIGGER messages_count_update AFTER UPDATE ON messages
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION mailbox_counts();
+`,
 }
 
 // schemaVersion is the version a database has after Open.

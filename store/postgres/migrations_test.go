@@ -30,6 +30,11 @@ INSERT INTO expunged(mailbox_id, uid, modseq) VALUES (70, 1, 5);
 `,
 }
 
+func init() {
+	// Version 2 only added the queue tables.
+	seeds[2] = seeds[1]
+}
+
 func connConfig(t *testing.T, dsn string) *pgx.ConnConfig {
 	t.Helper()
 	cfg, err := pgx.ParseConfig(dsn)
@@ -157,6 +162,13 @@ func checkSeeded(t *testing.T, s *Store) {
 	part, err := s.MessagePart(ctx, 7000)
 	if err != nil || part.MediaType != "text" || part.BodyStart != 14 {
 		t.Fatalf("part %+v, %v", part, err)
+	}
+	// Migration 3 backfilled the mailbox counters.
+	if st, err := s.MailboxStatus(ctx, 70); err != nil || st.Messages != 1 || st.Unseen != 0 || st.Deleted != 0 || st.Size != 20 || st.UIDNext != 4 {
+		t.Fatalf("MailboxStatus of migrated INBOX %+v, %v", st, err)
+	}
+	if st, err := s.MailboxStatus(ctx, 71); err != nil || st.Messages != 0 || st.Size != 0 {
+		t.Fatalf("MailboxStatus of migrated Sent %+v, %v", st, err)
 	}
 	_, vanished, highest, err := s.Changes(ctx, 70, 4)
 	if err != nil || len(vanished) != 1 || vanished[0] != 1 || highest != 5 {

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mailroom/mailroom/store/internal/flagset"
-
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mailroom/mailroom/store"
@@ -152,13 +150,12 @@ func (s *Store) SetSubscribed(ctx context.Context, accountID int64, name string,
 	})
 }
 
-// MailboxStatus implements store.Store. One statement reads one snapshot.
+// MailboxStatus implements store.Store. It reads the mailbox row alone: the
+// counters are kept by triggers on messages (migration 3).
 func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (store.MailboxStatus, error) {
 	var st store.MailboxStatus
-	err := s.pool.QueryRow(ctx, `SELECT b.uidnext, b.uidvalidity, b.highestmodseq,
-			count(m.id), count(m.id) FILTER (WHERE m.sysflags & $2 = 0), count(m.id) FILTER (WHERE m.sysflags & $3 != 0), coalesce(sum(m.size), 0)
-		FROM mailboxes b LEFT JOIN messages m ON m.mailbox_id = b.id
-		WHERE b.id = $1 GROUP BY b.id`, mailboxID, flagset.BitSeen, flagset.BitDeleted).
+	err := s.pool.QueryRow(ctx, `SELECT uidnext, uidvalidity, highestmodseq, n_messages, n_unseen, n_deleted, total_size
+		FROM mailboxes WHERE id = $1`, mailboxID).
 		Scan(&st.UIDNext, &st.UIDValidity, &st.HighestModSeq, &st.Messages, &st.Unseen, &st.Deleted, &st.Size)
 	if isNoRows(err) {
 		return st, fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
