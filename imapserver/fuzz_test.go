@@ -85,9 +85,22 @@ func FuzzCommandLoop(f *testing.F) {
 		}
 		c := newConn(ts.srv, sc)
 		c.loggedIn(ts.acct)
-		done := make(chan struct{})
-		go func() { c.serve(); close(done) }()
-		defer func() { <-done }()
+		ts.srv.mu.Lock()
+		ts.srv.conns[c] = struct{}{}
+		ts.srv.wg.Add(1)
+		ts.srv.mu.Unlock()
+		go c.serve(nil)
+		defer func() { // the connection ends (on whichever goroutine it moved to)
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+				ts.srv.mu.Lock()
+				_, live := ts.srv.conns[c]
+				ts.srv.mu.Unlock()
+				if !live {
+					return
+				}
+			}
+			t.Fatal("connection did not end")
+		}()
 		nc.SetDeadline(time.Now().Add(10 * time.Second))
 		go func() {
 			io.WriteString(nc, "b select inbox\r\n"+s+"\r\nz logout\r\n")

@@ -27,6 +27,13 @@ func cmdIdle(c *conn, cmd *command) error {
 	if err := c.flush(); err != nil {
 		return err
 	}
+	c.block = c.idleWait
+	return errBlock
+}
+
+// idleWait waits for the DONE line, on a fresh goroutine (see errBlock),
+// pushing changes as they come.
+func (c *conn) idleWait() error {
 	c.setIdling(true)
 	defer c.setIdling(false)
 	// No buffers while idling: they go back to the server's pools and the

@@ -4,7 +4,9 @@
 //
 // Rules:
 //   - One goroutine per connection, IDLE included: the change feed
-//     callback wakes an idle connection by interrupting its read.
+//     callback wakes an idle connection by interrupting its read. IDLE
+//     moves the connection to a fresh goroutine, so an idler keeps a
+//     small stack.
 //   - Never write to the network while inside a store call: metadata is
 //     read in chunks into memory, then written.
 //   - Other sessions' changes arrive through Store.Watch (or WatchFunc) and are read with
@@ -191,14 +193,16 @@ func (s *Server) Serve(l net.Listener) error {
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
 		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
+		go c.serve(nil)
 	}
+}
+
+// connDone forgets a connection that has ended.
+func (s *Server) connDone(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
 }
 
 // Shutdown stops accepting connections, tells connected clients BYE at their
