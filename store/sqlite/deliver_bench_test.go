@@ -1,0 +1,72 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// BenchmarkDeliverLargeMailbox compares delivery into an empty INBOX with
+// delivery into one of 100,000 messages, each followed by the STATUS a
+// poller would issue (issue 7: the cost should not grow with the mailbox).
+func BenchmarkDeliverLargeMailbox(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"empty", 0}, {"100k", 100_000}} {
+		b.Run(size.name, func(b *testing.B) {
+			ctx := context.Background()
+			s := openTest(b)
+			var inbox int64
+			if size.n > 0 {
+				inbox = fill(b, s, size.n)
+			} else {
+				a, err := s.CreateAccount(ctx, "big@example.org", "h")
+				if err != nil {
+					b.Fatal(err)
+				}
+				m, err := s.MailboxByName(ctx, a.ID, store.Inbox)
+				if err != nil {
+					b.Fatal(err)
+				}
+				inbox = m.ID
+			}
+			mb, err := s.MailboxByID(ctx, inbox)
+			if err != nil {
+				b.Fatal(err)
+			}
+			msg := newMsg("benchmark body\r\n")
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.Deliver(ctx, []store.Target{{AccountID: mb.AccountID}}, msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.MailboxStatus(ctx, inbox); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMailboxStatus reads STATUS of an empty and a 100,000-message
+// mailbox: one row either way.
+func BenchmarkMailboxStatus(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"1k", 1000}, {"100k", 100_000}} {
+		b.Run(size.name, func(b *testing.B) {
+			ctx := context.Background()
+			s := openTest(b)
+			inbox := fill(b, s, size.n)
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.MailboxStatus(ctx, inbox); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
