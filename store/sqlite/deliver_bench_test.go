@@ -70,3 +70,17 @@ func BenchmarkMailboxStatus(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkExpungeNothingDeleted100k is EXPUNGE/CLOSE on a 100,000-message
+// mailbox with no \Deleted message: the n_deleted counter answers it.
+func BenchmarkExpungeNothingDeleted100k(b *testing.B) {
+	ctx := context.Background()
+	s := openTest(b)
+	inbox := fill(b, s, 100_000)
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.Expunge(ctx, inbox, nil, true); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -76,6 +76,14 @@ func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32, onl
 		if err != nil {
 			return err
 		}
+		if onlyDeleted {
+			// The counter spares EXPUNGE/CLOSE a scan of the whole
+			// mailbox when nothing is \Deleted (the common case).
+			var n int64
+			if err := tx.queryRow("SELECT n_deleted FROM mailboxes WHERE id = ?", mailboxID).Scan(&n); err != nil || n == 0 {
+				return err
+			}
+		}
 		q := "SELECT uid FROM messages WHERE mailbox_id = ?"
 		args := []any{mailboxID}
 		if uids != nil {
