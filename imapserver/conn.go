@@ -70,6 +70,9 @@ type conn struct {
 	startTLS bool
 	// block is the waiting part of a command that returned errBlock.
 	block func() error
+	// IDLE's autologout time and the part of its DONE line read so far.
+	idleDeadline time.Time
+	idleLine     []byte
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -152,72 +155,6 @@ func (w deadlineWriter) Write(b []byte) (int, error) {
 	return w.nc.Write(b)
 }
 
-// serve runs the connection until LOGOUT, an I/O error, timeout or
-// shutdown. With resume set it first finishes a command that blocks (IDLE)
-// and that command() moved to this fresh goroutine: an idler then holds
-// only a small stack, not the one that grew during LOGIN and SELECT.
-func (c *conn) serve(resume func() error) {
-	moved := false
-	defer func() {
-		if v := recover(); v != nil {
-			c.log.Error("panic in imap connection", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-		}
-		if moved {
-			return // the connection lives on in another goroutine
-		}
-		if c.cancelWatch != nil {
-			c.cancelWatch()
-		}
-		c.putReader()
-		c.putWriter()
-		c.cancel()
-		c.nc.Close()
-		c.raw.Close()
-		c.srv.connDone(c)
-	}()
-	if resume == nil {
-		c.log.Debug("imap connection")
-		c.enc.Raw("* OK [CAPABILITY ").Raw(c.capabilities()).Raw("] mailroom ready\r\n")
-		if c.flush() != nil {
-			return
-		}
-	} else if err := resume(); err != nil {
-		c.end(err)
-		return
-	}
-	for c.state != stateLogout {
-		if err := c.command(); err != nil {
-			if err == errMoved {
-				moved = true
-				return
-			}
-			c.end(err)
-			return
-		}
-	}
-}
-
-// end says goodbye when the connection ends on err.
-func (c *conn) end(err error) {
-	if errors.Is(err, errShutdown) || c.srv.shuttingDown() {
-		c.enc.Raw("* BYE server shutting down\r\n")
-		c.flush()
-	} else if isTimeout(err) {
-		c.enc.Raw("* BYE autologout, idle for too long\r\n")
-		c.flush()
-	} else if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-		c.log.Debug("imap connection ends", "err", err)
-	}
-}
-
-// errBlock is returned by a handler that set conn.block to the rest of its
-// work, which waits long (IDLE): command() runs that on a new goroutine and
-// returns errMoved, and the current goroutine, with its grown stack, exits.
-var (
-	errBlock = errors.New("imapserver: command blocks")
-	errMoved = errors.New("imapserver: connection moved to another goroutine")
-)
-
 var errShutdown = errors.New("imapserver: shutting down")
 
 func isTimeout(err error) bool {
@@ -277,11 +214,7 @@ func (c *conn) command() error {
 		cmdErr = c.run(h, &command{tag: tag, name: name, uid: strings.HasPrefix(name, "UID ")})
 	}
 	if cmdErr == errBlock {
-		block := c.block
-		c.block = nil
-		go c.serve(func() error {
-			return c.finish(tag, name, h, c.run(handler{fn: func(*conn, *command) error { return block() }}, &command{tag: tag, name: name}))
-		})
+		go c.serve(c.resumeBlocked(tag, name, h))
 		return errMoved
 	}
 	return c.finish(tag, name, h, cmdErr)

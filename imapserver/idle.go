@@ -9,12 +9,12 @@ import (
 // all a client may send.
 const maxIdleLine = 64
 
-// cmdIdle: IDLE (RFC 2177, RFC 9051 §6.3.13). The connection goroutine is
-// the only one: it blocks reading the "DONE" line, and the change feed
+// cmdIdle: IDLE (RFC 2177, RFC 9051 §6.3.13). One goroutine per idler,
+// with a small stack and no buffers: the wait runs on a fresh goroutine
+// (errBlock), which blocks reading the "DONE" line; the change feed
 // callback (onChange) interrupts that read with a past read deadline, as
-// Shutdown does, so that changes are pushed as they happen. An idle
-// connection thus costs one goroutine and, once its buffers are back in
-// the server's pools, no buffers.
+// Shutdown does. After pushing a change (store calls, which grow the
+// stack) the wait moves to a fresh goroutine again.
 func cmdIdle(c *conn, cmd *command) error {
 	if err := c.endArgs(); err != nil {
 		return err
@@ -27,61 +27,83 @@ func cmdIdle(c *conn, cmd *command) error {
 	if err := c.flush(); err != nil {
 		return err
 	}
-	c.block = c.idleWait
-	return errBlock
-}
-
-// idleWait waits for the DONE line, on a fresh goroutine (see errBlock),
-// pushing changes as they come.
-func (c *conn) idleWait() error {
+	c.idleDeadline = time.Now().Add(c.srv.cfg.IdleTimeout)
+	c.idleLine = nil
 	c.setIdling(true)
-	defer c.setIdling(false)
 	// No buffers while idling: they go back to the server's pools and the
 	// writer is borrowed only to push a change.
 	c.putReader()
 	c.putWriter()
-	defer c.getReader()
-	defer c.getWriter()
-	deadline := time.Now().Add(c.srv.cfg.IdleTimeout)
-	var line []byte // what the client sent so far, across interruptions
-	tooLong := false
+	c.block = c.idleWait
+	return errBlock
+}
+
+// idleWait waits for the DONE line, pushing changes as they come.
+func (c *conn) idleWait() error {
 	for {
 		if c.srv.shuttingDown() {
-			return errShutdown
+			return c.idleEnd(errShutdown)
 		}
 		// The deadline is set before looking at the pending change, so a
 		// change recorded after the look interrupts the read below.
-		c.nc.SetReadDeadline(deadline)
-		if c.pendingChange() && c.sel != nil {
-			c.getWriter()
-			if err := c.syncForce(true, true); err != nil {
-				return err
+		c.nc.SetReadDeadline(c.idleDeadline)
+		if c.pending.Load() != noChange {
+			pushed, err := c.idlePush()
+			if err != nil {
+				return c.idleEnd(err)
 			}
-			if err := c.flush(); err != nil {
-				return err
+			if pushed {
+				c.block = c.idleWait
+				return errBlock
 			}
-			c.putWriter()
 		}
 		b, err := c.idleReadByte()
 		if err != nil {
-			if isTimeout(err) && time.Now().Before(deadline) {
+			if isTimeout(err) && time.Now().Before(c.idleDeadline) {
 				continue // woken by a change or by Shutdown
 			}
-			return err
+			return c.idleEnd(err)
 		}
-		if b != '\n' {
-			if len(line) < maxIdleLine {
-				line = append(line, b)
-			} else {
-				tooLong = true
-			}
-			continue
+		if b == '\n' {
+			return c.idleEnd(idleDone(c.idleLine))
 		}
-		if tooLong || !strings.EqualFold(strings.TrimSpace(string(line)), "DONE") {
-			return badf("", "expected DONE")
+		if len(c.idleLine) <= maxIdleLine {
+			c.idleLine = append(c.idleLine, b)
 		}
-		return nil
 	}
+}
+
+// idlePush sends the untagged responses for a pending change.
+func (c *conn) idlePush() (pushed bool, err error) {
+	if !c.pendingChange() || c.sel == nil {
+		return false, nil
+	}
+	c.getWriter()
+	if err := c.syncForce(true, true); err != nil {
+		return true, err
+	}
+	if err := c.flush(); err != nil {
+		return true, err
+	}
+	c.putWriter()
+	return true, nil
+}
+
+// idleDone checks the line that ends IDLE.
+func idleDone(line []byte) error {
+	if len(line) > maxIdleLine || !strings.EqualFold(strings.TrimSpace(string(line)), "DONE") {
+		return badf("", "expected DONE")
+	}
+	return nil
+}
+
+// idleEnd leaves IDLE: no more wake-ups, buffers back.
+func (c *conn) idleEnd(err error) error {
+	c.setIdling(false)
+	c.idleLine = nil
+	c.getWriter()
+	c.getReader()
+	return err
 }
 
 // idleReadByte reads one byte of the line ending IDLE: from the buffered
