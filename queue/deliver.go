@@ -62,18 +62,56 @@ func (q *Queue) deliverDomain(ctx context.Context, from, domain string, rcpts []
 // transaction runs one SMTP session to ip. An error means the server did
 // not carry the transaction (connection, greeting, TLS, MAIL FROM 4xx…):
 // try the next one. Per-recipient and DATA replies come back as outcomes.
+// A failed STARTTLS handshake is retried at once in plaintext on a new
+// connection (opportunistic TLS, RFC 7435 §6.1, like Postfix's
+// smtp_tls_security_level = may).
 func (q *Queue) transaction(ctx context.Context, h hop, ip, from string, rcpts []string, raw []byte) ([]outcome, error) {
+	outs, err := q.session(ctx, h, ip, from, rcpts, raw, false)
+	if errors.Is(err, errTLSHandshake) {
+		q.log.Warn("queue: TLS handshake failed, delivering in plaintext", "host", h.host, "ip", ip, "err", err)
+		return q.session(ctx, h, ip, from, rcpts, raw, true)
+	}
+	return outs, err
+}
+
+// session is one connection of transaction; plain skips STARTTLS.
+func (q *Queue) session(ctx context.Context, h hop, ip, from string, rcpts []string, raw []byte, plain bool) ([]outcome, error) {
 	nc, err := q.cfg.Dial(ctx, "tcp", net.JoinHostPort(ip, h.port))
 	if err != nil {
 		return nil, tempErr("connect to %s: %v", h.host, err)
 	}
-	stop := context.AfterFunc(ctx, func() { nc.Close() })
+	tcp := nc // nc becomes the TLS conn; closing tcp ends both
+	stop := context.AfterFunc(ctx, func() { tcp.Close() })
 	defer stop()
-	nc, err = q.preamble(nc, h)
+	greeting, nc, err := q.preamble(nc, h, plain)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
+	if q.cfg.RelayHost == "" || q.cfg.RelayUser == "" {
+		// Our own client first: after (re-)EHLO it pipelines when the
+		// server offers PIPELINING, else go-smtp runs the lock-step path.
+		sc := newSMTPConn(nc, q.cfg.CommandTimeout)
+		ext, re, err := sc.ehlo(q.cfg.Hostname)
+		if err != nil || re.code != codeOK {
+			nc.Close()
+			if err != nil {
+				return nil, tempErr("%s: EHLO: %v", h.host, err)
+			}
+			return nil, replyError(h, "EHLO", re)
+		}
+		nc.SetDeadline(time.Time{})
+		if ext["PIPELINING"] {
+			defer nc.Close()
+			return q.pipelined(sc, h, ext, from, rcpts, raw)
+		}
+		if sc.br.Buffered() > 0 {
+			nc.Close()
+			return nil, tempErr("%s: unexpected data after EHLO", h.host)
+		}
+	}
+	// go-smtp's client reads the greeting, so it is replayed.
+	nc = &replayConn{Conn: nc, r: io.MultiReader(strings.NewReader(greeting), nc)}
 	c := smtp.NewClient(nc)
 	c.CommandTimeout = q.cfg.CommandTimeout
 	c.SubmissionTimeout = 2 * q.cfg.CommandTimeout
@@ -162,42 +200,47 @@ func codeOf(err error) int {
 	return 0
 }
 
-// preamble reads the greeting, says EHLO and, when the server offers it,
-// switches to TLS (opportunistic STARTTLS, RFC 3207). go-smtp's client
-// cannot start TLS after its own EHLO, so this part is done here and the
-// client gets the (possibly encrypted) connection with a replayed
-// greeting; it then says EHLO again, as RFC 3207 §4.2 requires after TLS.
-func (q *Queue) preamble(nc net.Conn, h hop) (net.Conn, error) {
+// errTLSHandshake marks a failed STARTTLS handshake: the connection is
+// lost, but the server may take the mail in plaintext.
+var errTLSHandshake = errors.New("TLS handshake failed")
+
+// preamble reads the greeting, says EHLO and, when the server offers it
+// and plain is false, switches to TLS (opportunistic STARTTLS, RFC 3207).
+// go-smtp's client cannot start TLS after its own EHLO, so this part is
+// done here. It returns the greeting line to replay (with CRLF) and the
+// (possibly encrypted) connection with nothing read past the EHLO or
+// STARTTLS reply; the caller says EHLO again (RFC 3207 §4.2 after TLS).
+func (q *Queue) preamble(nc net.Conn, h hop, plain bool) (string, net.Conn, error) {
 	nc.SetDeadline(time.Now().Add(q.cfg.CommandTimeout))
 	defer nc.SetDeadline(time.Time{})
 	br := bufio.NewReader(nc)
 	tp := textproto.NewReader(br)
-	_, greeting, err := tp.ReadResponse(220)
+	_, greeting, err := tp.ReadResponse(codeServiceReady)
 	if err != nil {
-		return nil, textprotoErr(h, "greeting", err)
+		return "", nc, textprotoErr(h, "greeting", err)
 	}
 	if _, err := fmt.Fprintf(nc, "EHLO %s\r\n", q.cfg.Hostname); err != nil {
-		return nil, tempErr("%s: %v", h.host, err)
+		return "", nc, tempErr("%s: %v", h.host, err)
 	}
-	_, ext, err := tp.ReadResponse(250)
+	_, ext, err := tp.ReadResponse(codeOK)
 	if err != nil {
-		return nil, textprotoErr(h, "EHLO", err)
+		return "", nc, textprotoErr(h, "EHLO", err)
 	}
 	replay := "220 " + firstLine(greeting) + "\r\n"
-	if !hasExtension(ext, "STARTTLS") {
+	if plain || !hasExtension(ext, "STARTTLS") {
 		if br.Buffered() > 0 {
-			return nil, tempErr("%s: unexpected data after EHLO", h.host)
+			return "", nc, tempErr("%s: unexpected data after EHLO", h.host)
 		}
-		return &replayConn{Conn: nc, r: io.MultiReader(strings.NewReader(replay), nc)}, nil
+		return replay, nc, nil
 	}
 	if _, err := io.WriteString(nc, "STARTTLS\r\n"); err != nil {
-		return nil, tempErr("%s: %v", h.host, err)
+		return "", nc, tempErr("%s: %v", h.host, err)
 	}
-	if _, _, err := tp.ReadResponse(220); err != nil {
-		return nil, textprotoErr(h, "STARTTLS", err)
+	if _, _, err := tp.ReadResponse(codeServiceReady); err != nil {
+		return "", nc, textprotoErr(h, "STARTTLS", err)
 	}
 	if br.Buffered() > 0 { // STARTTLS injection (CVE-2011-0411 style)
-		return nil, tempErr("%s: data after STARTTLS reply", h.host)
+		return "", nc, tempErr("%s: data after STARTTLS reply", h.host)
 	}
 	cfg := q.cfg.TLSConfig
 	if cfg == nil {
@@ -209,9 +252,9 @@ func (q *Queue) preamble(nc net.Conn, h hop) (net.Conn, error) {
 	}
 	tc := tls.Client(nc, cfg)
 	if err := tc.Handshake(); err != nil {
-		return nil, tempErr("%s: TLS handshake: %v", h.host, err)
+		return "", nc, fmt.Errorf("%w: %w", errTLSHandshake, tempErr("%s: TLS handshake: %v", h.host, err))
 	}
-	return &replayConn{Conn: tc, r: io.MultiReader(strings.NewReader(replay), tc)}, nil
+	return replay, tc, nil
 }
 
 func textprotoErr(h hop, cmd string, err error) error {
