@@ -180,6 +180,8 @@ func (q *Queue) pipelined(c *smtpConn, h hop, ext map[string]bool, from string, 
 	if err := c.flush(); err != nil {
 		return nil, tempErr("%s: %v", h.host, err)
 	}
+	// Each reply gets its own deadline: a server may check every RCPT.
+	c.deadline(q.cfg.CommandTimeout)
 	mailRe, err := c.readReply()
 	if err != nil {
 		return nil, tempErr("%s: MAIL FROM: %v", h.host, err)
@@ -188,6 +190,7 @@ func (q *Queue) pipelined(c *smtpConn, h hop, ext map[string]bool, from string, 
 	var accepted []int
 	for i, r := range rcpts {
 		outs[i].rcpt = r
+		c.deadline(q.cfg.CommandTimeout)
 		re, err := c.readReply()
 		if err != nil {
 			return nil, tempErr("%s: RCPT TO: %v", h.host, err)
@@ -199,6 +202,7 @@ func (q *Queue) pipelined(c *smtpConn, h hop, ext map[string]bool, from string, 
 		}
 		accepted = append(accepted, i)
 	}
+	c.deadline(q.cfg.CommandTimeout)
 	dataRe, err := c.readReply()
 	if err != nil {
 		return nil, tempErr("%s: DATA: %v", h.host, err)

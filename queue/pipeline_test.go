@@ -2,6 +2,7 @@ package queue
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -20,6 +21,7 @@ type scriptSink struct {
 	brokenTLS  bool              // offer STARTTLS, then break the handshake
 	rcpt       map[string]string // RCPT address -> reply ("250 ok" by default)
 	data       string            // reply to DATA ("354 go ahead" by default)
+	mail       string            // reply to MAIL FROM ("250 sender ok" by default)
 
 	mu    sync.Mutex
 	conns []*sinkConn
@@ -122,7 +124,7 @@ func (s *scriptSink) serve(c net.Conn, sc *sinkConn) {
 				reply("250 sender ok")
 				continue
 			}
-			pending = append(pending, "250 sender ok")
+			pending = append(pending, cmp.Or(s.mail, "250 sender ok"))
 			for { // hold every reply until DATA has arrived
 				l, ok := readLine()
 				if !ok {
@@ -259,6 +261,27 @@ func TestPipelinedAllRecipientsRefused(t *testing.T) {
 		c := sk.snapshot()[0]
 		if len(c.body) != 0 || c.cmds[len(c.cmds)-1] != "QUIT" {
 			t.Errorf("DATA %q: body %q, commands %q", data, c.body, c.cmds)
+		}
+	}
+}
+
+// MAIL FROM refused: 4xx means this server did not carry the transaction
+// (try the next one), 5xx fails every recipient. No body is sent either way.
+func TestPipelinedMailFromRefused(t *testing.T) {
+	for _, mail := range []string{"451 4.3.0 later", "550 5.7.1 go away"} {
+		sk := startScriptSink(t, &scriptSink{pipelining: true, mail: mail, data: "503 5.5.1 no MAIL",
+			rcpt: map[string]string{"a@remote.test": "503 5.5.1 need MAIL"}})
+		outs, err := sinkQueue(t).transaction(context.Background(), hop{host: "mx.remote.test", port: sk.port()}, "127.0.0.1",
+			"alice@example.org", []string{"a@remote.test"}, []byte(pipeMsg))
+		if strings.HasPrefix(mail, "4") {
+			if err == nil || isPermanent(err) || codeOf(err) != 451 {
+				t.Errorf("MAIL %q: err %v, outs %+v; want a temporary error", mail, err, outs)
+			}
+		} else if err != nil || len(outs) != 1 || !isPermanent(outs[0].err) || !strings.Contains(outs[0].text, "550 5.7.1") {
+			t.Errorf("MAIL %q: err %v, outs %+v; want a permanent failure", mail, err, outs)
+		}
+		if c := sk.snapshot()[0]; len(c.body) != 0 || c.cmds[len(c.cmds)-1] != "QUIT" {
+			t.Errorf("MAIL %q: body %q, commands %q", mail, c.body, c.cmds)
 		}
 	}
 }
