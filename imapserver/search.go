@@ -43,21 +43,35 @@ func cmdSearch(c *conn, cmd *command) error {
 	env := imapmsg.MatchEnv{MaxSeq: uint32(len(v.uids)), MaxUID: v.maxUID(), Saved: imapmsg.NumSetFromNums(v.saved), Location: time.Local}
 	var matched []uint32
 	var highest uint64
-	for start := 0; start < len(v.uids); start += chunk {
-		batch := v.uids[start:min(start+chunk, len(v.uids))]
-		metas, err := c.listMetas(v.mbox.ID, batch)
+	match := func(m *searchMsg) error {
+		ok, err := imapmsg.Match(key, m, env)
+		if ok {
+			matched = append(matched, m.meta.UID)
+			highest = max(highest, m.meta.ModSeq)
+		}
+		return err
+	}
+	if imapmsg.NeedsPart(key) {
+		// One store read per batch for metadata and bytes together; the
+		// part tree is parsed from the bytes. Messages expunged by another
+		// session meanwhile are skipped by ListBodies: they don't match.
+		err = c.srv.cfg.Store.ListBodies(c.ctx, v.mbox.ID, v.uids, func(meta store.MessageMeta, raw []byte) error {
+			return match(&searchMsg{msgData: msgData{c: c, meta: &meta, raw: raw, haveRaw: true, parse: true}, seq: v.seq(meta.UID)})
+		})
 		if err != nil {
 			return err
 		}
-		for i := range metas {
-			m := &searchMsg{msgData: msgData{c: c, meta: &metas[i]}, seq: v.seq(metas[i].UID)}
-			ok, err := imapmsg.Match(key, m, env)
+	} else {
+		for start := 0; start < len(v.uids); start += chunk {
+			batch := v.uids[start:min(start+chunk, len(v.uids))]
+			metas, err := c.listMetas(v.mbox.ID, batch)
 			if err != nil {
 				return err
 			}
-			if ok {
-				matched = append(matched, metas[i].UID)
-				highest = max(highest, metas[i].ModSeq)
+			for i := range metas {
+				if err := match(&searchMsg{msgData: msgData{c: c, meta: &metas[i]}, seq: v.seq(metas[i].UID)}); err != nil {
+					return err
+				}
 			}
 		}
 	}

@@ -1,0 +1,66 @@
+package imapserver
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+// countingStore counts the reads SEARCH makes of message bytes and trees.
+type countingStore struct {
+	Store
+	bodies, parts, lists atomic.Int64
+}
+
+func (s *countingStore) MessageBody(ctx context.Context, id int64) ([]byte, error) {
+	s.bodies.Add(1)
+	return s.Store.MessageBody(ctx, id)
+}
+
+func (s *countingStore) MessagePart(ctx context.Context, id int64) (*message.Part, error) {
+	s.parts.Add(1)
+	return s.Store.MessagePart(ctx, id)
+}
+
+func (s *countingStore) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	s.lists.Add(1)
+	return s.Store.ListBodies(ctx, mailboxID, uids, fn)
+}
+
+// TestSearchReads: a flag search reads no bytes; a body search reads them
+// in batches (no per-message MessageBody) and parses them rather than
+// reading their stored tree; a 32 KB message matches too.
+func TestSearchReads(t *testing.T) {
+	cs := &countingStore{}
+	ts := startTestServer(t, func(c *Config) { cs.Store = c.Store; c.Store = cs })
+	for i := 0; i < 5; i++ {
+		ts.deliver("", "Subject: small\n\nhay hay\n")
+	}
+	ts.deliver("", "Subject: small\n\nthe needle\n")
+	big := "Subject: big\n\n" + strings.Repeat("hay hay hay hay\n", 2000) + "another needle\n"
+	ts.deliver("", big)
+	tc := ts.login()
+	tc.transactf("ok", "select INBOX")
+	cs.bodies.Store(0)
+	cs.parts.Store(0)
+	cs.lists.Store(0)
+
+	hasLine(t, tc.transactf("ok", "search unseen"), "* SEARCH 1 2 3 4 5 6 7")
+	if n := cs.bodies.Load() + cs.parts.Load() + cs.lists.Load(); n != 0 {
+		t.Errorf("flag search made %d byte reads, want 0", n)
+	}
+
+	hasLine(t, tc.transactf("ok", "uid search body needle"), "* SEARCH 6 7")
+	if b, l := cs.bodies.Load(), cs.lists.Load(); b != 0 || l != 1 {
+		t.Errorf("body search: %d MessageBody and %d ListBodies calls, want 0 and 1", b, l)
+	}
+	if p := cs.parts.Load(); p != 0 {
+		t.Errorf("body search: %d MessagePart calls, want 0", p)
+	}
+	hasLine(t, tc.transactf("ok", "search subject big"), "* SEARCH 7")
+	hasLine(t, tc.transactf("ok", "search not text needle"), "* SEARCH 1 2 3 4 5")
+}
