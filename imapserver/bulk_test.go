@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 func TestManyMessages(t *testing.T) {
 	ts := startTestServer(t)
 	raw := []byte(strings.ReplaceAll(simpleMsg, "\n", "\r\n"))
-	msgs := make([]store.NewMessage, 2*chunk+10)
+	msgs := make([]store.NewMessage, max(2*chunk, fetchChunk)+10)
 	for i := range msgs {
 		msgs[i] = store.NewMessage{Raw: raw, Part: message.Parse(raw)}
 	}
@@ -30,9 +31,10 @@ func TestManyMessages(t *testing.T) {
 	if len(lines) != len(msgs) {
 		t.Fatalf("%d fetch responses for %d messages", len(lines), len(msgs))
 	}
-	hasLine(t, lines, "* 522 FETCH (UID 522 FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)]")
+	n := len(msgs)
+	hasLine(t, lines, fmt.Sprintf("* %d FETCH (UID %d FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)]", n, n))
 	lines = tc.transactf("ok", "search return (count) seen")
-	hasLine(t, lines, "COUNT 522")
+	hasLine(t, lines, fmt.Sprintf("COUNT %d", n))
 }
 
 func TestExpungeModSeqAndMoveVanished(t *testing.T) {

@@ -57,7 +57,7 @@ func cmdFetch(c *conn, cmd *command) error {
 	setsSeen = setsSeen && !v.readOnly
 	vanished := false
 	for len(uids) > 0 {
-		n := min(len(uids), chunk)
+		n := min(len(uids), fetchChunk)
 		batch := uids[:n]
 		uids = uids[n:]
 		metas, err := c.listMetas(v.mbox.ID, batch)

@@ -72,8 +72,9 @@ func (e *Encoder) Number(n uint32) *Encoder { return e.Number64(uint64(n)) }
 // Number64 writes n.
 func (e *Encoder) Number64(n uint64) *Encoder {
 	if e.err == nil {
-		var buf [20]byte
-		_, e.err = e.w.Write(strconv.AppendUint(buf[:0], n, 10))
+		// Appending to AvailableBuffer formats in place: a local array
+		// would escape through Write and cost an allocation per number.
+		_, e.err = e.w.Write(strconv.AppendUint(e.w.AvailableBuffer(), n, 10))
 	}
 	return e
 }

@@ -34,7 +34,7 @@ func scanMeta(row scanner) (store.MessageMeta, error) {
 // listChunk is how many rows ListMessages reads per query. Reading in
 // chunks keeps memory bounded and never holds a read transaction open
 // while the callback runs (it may write to a slow network peer).
-const listChunk = 512
+const listChunk = 1024
 
 // ListMessages implements store.Store.
 func (s *Store) ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error {
