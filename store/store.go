@@ -117,6 +117,11 @@ type MessageMeta struct {
 	Flags        []string // system flags and keywords, sorted, no duplicates
 	InternalDate time.Time
 	Size         int64 // len(raw)
+	// WireSize is the octet count of raw with every line ending as CRLF
+	// (message.CRLFSize): what POP3 RETR sends, which STAT and LIST must
+	// report (RFC 1939 §5 LIST). Computed at delivery; -1 means unknown
+	// (a row written by an older program during a rolling upgrade).
+	WireSize int64
 }
 
 // HasFlag reports whether m carries flag (system flags compare
