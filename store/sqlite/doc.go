@@ -20,7 +20,7 @@
 //	mailboxes(id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq)
 //	subscriptions(account_id, name)
 //	blobs(id, raw, part, size)           raw bytes + MIME structure (JSON), shared by copies
-//	messages(id, mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, blob_id)
+//	messages(id, mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id)
 //	expunged(mailbox_id, uid, modseq)    tombstones for Changes / QRESYNC VANISHED
 //
 // System flags are a bitmask (sysflags); keywords are a space-separated,

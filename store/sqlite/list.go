@@ -14,7 +14,7 @@ import (
 	"github.com/mailroom/mailroom/store"
 )
 
-const metaCols = "id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size"
+const metaCols = "id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size"
 
 func scanMeta(row scanner) (store.MessageMeta, error) {
 	var m store.MessageMeta
@@ -22,7 +22,7 @@ func scanMeta(row scanner) (store.MessageMeta, error) {
 	// through reflection and a decimal string, per row.
 	var uid, modseq, sys, date, tz int64
 	var kw string
-	if err := row.Scan(&m.ID, &uid, &modseq, &sys, &kw, &date, &tz, &m.Size); err != nil {
+	if err := row.Scan(&m.ID, &uid, &modseq, &sys, &kw, &date, &tz, &m.Size, &m.WireSize); err != nil {
 		return m, err
 	}
 	m.UID, m.ModSeq = uint32(uid), uint64(modseq)
@@ -110,7 +110,7 @@ func (s *Store) readChunk(ctx context.Context, buf []store.MessageMeta, mailboxI
 // allocations per row and column conversions per value, which dominated
 // FETCH 1:* on large mailboxes.
 func (s *Store) readMetas(ctx context.Context, buf []store.MessageMeta, query string, args ...any) ([]store.MessageMeta, error) {
-	packed := "SELECT group_concat(id||' '||uid||' '||modseq||' '||sysflags||' '||internal_date||' '||tz_offset||' '||size||' '||keywords, char(10)) FROM (" + query + ")"
+	packed := "SELECT group_concat(id||' '||uid||' '||modseq||' '||sysflags||' '||internal_date||' '||tz_offset||' '||size||' '||wire_size||' '||keywords, char(10)) FROM (" + query + ")"
 	start := len(buf)
 	var text sql.NullString
 	if err := s.rQueryRow(ctx, packed, args...).Scan(&text); err != nil {
@@ -138,9 +138,9 @@ func (s *Store) readMetas(ctx context.Context, buf []store.MessageMeta, query st
 
 func byUID(a, b store.MessageMeta) int { return cmp.Compare(a.UID, b.UID) }
 
-// parseMetaLine parses "id uid modseq sysflags date tz size keywords".
+// parseMetaLine parses "id uid modseq sysflags date tz size wiresize keywords".
 func parseMetaLine(line string) (store.MessageMeta, error) {
-	var v [7]int64
+	var v [8]int64
 	for i := range v {
 		sp := strings.IndexByte(line, ' ')
 		if sp < 0 {
@@ -152,7 +152,7 @@ func parseMetaLine(line string) (store.MessageMeta, error) {
 		}
 		v[i], line = n, line[sp+1:]
 	}
-	m := store.MessageMeta{ID: v[0], UID: uint32(v[1]), ModSeq: uint64(v[2]), Size: v[6]}
+	m := store.MessageMeta{ID: v[0], UID: uint32(v[1]), ModSeq: uint64(v[2]), Size: v[6], WireSize: v[7]}
 	m.Flags = flagset.Decode(v[3], line)
 	m.InternalDate = decodeTime(v[4], v[5])
 	return m, nil

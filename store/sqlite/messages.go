@@ -25,6 +25,7 @@ type prepared struct {
 	sys      int64
 	keywords string
 	date, tz int64
+	wireSize int64 // message.CRLFSize(raw)
 	blobID   int64 // set inside the transaction
 }
 
@@ -36,7 +37,7 @@ func (s *Store) prepare(m store.NewMessage) (prepared, error) {
 	if err != nil {
 		return prepared{}, fmt.Errorf("sqlite: encode message part: %w", err)
 	}
-	p := prepared{raw: m.Raw, part: string(part)}
+	p := prepared{raw: m.Raw, part: string(part), wireSize: message.CRLFSize(m.Raw)}
 	if p.raw == nil {
 		p.raw = []byte{}
 	}
@@ -73,8 +74,8 @@ func allocate(tx *wtx, mailboxID int64, n int) (store.Mailbox, error) {
 	return m, err
 }
 
-const insertMessageSQL = `INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, blob_id)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertMessageSQL = `INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // Deliver implements store.Store. The bytes are stored once and shared by
 // all copies.
@@ -115,7 +116,7 @@ func (s *Store) Deliver(ctx context.Context, targets []store.Target, msg store.N
 			if m.AccountID != t.AccountID {
 				return fmt.Errorf("%w: mailbox %d of account %d", store.ErrNotFound, mbID, t.AccountID)
 			}
-			if _, err := tx.exec(insertMessageSQL, mbID, m.UIDNext, m.HighestModSeq+1, p.sys, p.keywords, p.date, p.tz, len(p.raw), p.blobID); err != nil {
+			if _, err := tx.exec(insertMessageSQL, mbID, m.UIDNext, m.HighestModSeq+1, p.sys, p.keywords, p.date, p.tz, len(p.raw), p.wireSize, p.blobID); err != nil {
 				return err
 			}
 			out = append(out, store.Delivered{AccountID: t.AccountID, MailboxID: mbID, UIDValidity: m.UIDValidity, UID: m.UIDNext})
@@ -152,7 +153,7 @@ func (s *Store) Append(ctx context.Context, mailboxID int64, msgs []store.NewMes
 				return err
 			}
 			uid := m.UIDNext + uint32(i)
-			if _, err := tx.exec(insertMessageSQL, mailboxID, uid, m.HighestModSeq+1+uint64(i), ps[i].sys, ps[i].keywords, ps[i].date, ps[i].tz, len(ps[i].raw), ps[i].blobID); err != nil {
+			if _, err := tx.exec(insertMessageSQL, mailboxID, uid, m.HighestModSeq+1+uint64(i), ps[i].sys, ps[i].keywords, ps[i].date, ps[i].tz, len(ps[i].raw), ps[i].wireSize, ps[i].blobID); err != nil {
 				return err
 			}
 			uids = append(uids, uid)

@@ -159,6 +159,23 @@ BEGIN
 	WHERE id = NEW.mailbox_id;
 END;
 `,
+	// 5: messages.wire_size, the octet count with every line ending as
+	// CRLF (message.CRLFSize), so POP3 STAT/LIST read no bodies. -1 is
+	// "unknown". Backfilled from the blobs: size + bare LFs (LFs minus
+	// CRLFs) + 2 for a last line without LF. replace() compares bytes;
+	// CAST AS BLOB makes length() count bytes, NULs included.
+	`
+ALTER TABLE messages ADD COLUMN wire_size INTEGER NOT NULL DEFAULT -1;
+UPDATE messages SET wire_size = w.n
+FROM (
+	SELECT id, length(r)
+		+ (length(r) - length(CAST(replace(r, X'0A', X'') AS BLOB)))
+		- (length(r) - length(CAST(replace(r, X'0D0A', X'') AS BLOB))) / 2
+		+ CASE WHEN length(r) = 0 OR substr(r, -1) = X'0A' THEN 0 ELSE 2 END AS n
+	FROM (SELECT id, CAST(raw AS BLOB) AS r FROM blobs)
+) AS w
+WHERE w.id = messages.blob_id;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

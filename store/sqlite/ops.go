@@ -167,21 +167,21 @@ func (s *Store) copyMove(ctx context.Context, srcID int64, uids []uint32, dstID 
 		if len(uids) == 0 {
 			return nil
 		}
-		rows, err := tx.query("SELECT uid, modseq, sysflags, keywords, internal_date, tz_offset, size, blob_id FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
+		rows, err := tx.query("SELECT uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid",
 			srcID, uidsJSON(uids))
 		if err != nil {
 			return err
 		}
 		type row struct {
-			uid                         uint32
-			modseq                      uint64
-			sys, date, tz, size, blobID int64
-			kw                          string
+			uid                               uint32
+			modseq                            uint64
+			sys, date, tz, size, wire, blobID int64
+			kw                                string
 		}
 		var list []row
 		for rows.Next() {
 			var r row
-			if err := rows.Scan(&r.uid, &r.modseq, &r.sys, &r.kw, &r.date, &r.tz, &r.size, &r.blobID); err != nil {
+			if err := rows.Scan(&r.uid, &r.modseq, &r.sys, &r.kw, &r.date, &r.tz, &r.size, &r.wire, &r.blobID); err != nil {
 				rows.Close()
 				return err
 			}
@@ -201,7 +201,7 @@ func (s *Store) copyMove(ctx context.Context, srcID int64, uids []uint32, dstID 
 		srcUIDs := make([]uint32, len(list))
 		for i, r := range list {
 			uid := d.UIDNext + uint32(i)
-			if _, err := tx.exec(insertMessageSQL, dstID, uid, d.HighestModSeq+1+uint64(i), r.sys, r.kw, r.date, r.tz, r.size, r.blobID); err != nil {
+			if _, err := tx.exec(insertMessageSQL, dstID, uid, d.HighestModSeq+1+uint64(i), r.sys, r.kw, r.date, r.tz, r.size, r.wire, r.blobID); err != nil {
 				return err
 			}
 			pairs = append(pairs, store.UIDPair{Src: r.uid, Dst: uid})
