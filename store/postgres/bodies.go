@@ -20,7 +20,7 @@ func (s *Store) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, 
 	if _, err := s.MailboxByID(ctx, mailboxID); err != nil {
 		return err
 	}
-	const cols = "m.id, m.uid, m.modseq, m.sysflags, m.keywords, m.internal_date, m.tz_offset, m.size, b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"
+	const cols = "m.id, m.uid, m.modseq, m.sysflags, m.keywords, m.internal_date, m.tz_offset, m.size, m.wire_size, b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"
 	return batch.Each(uids, bodyChunk, batch.Queries{
 		After: func(last uint32, n int) ([]batch.Row, error) {
 			return s.readBodies(ctx, "SELECT "+cols+" WHERE m.mailbox_id = $1 AND m.uid > $2 ORDER BY m.uid LIMIT $3", mailboxID, last, n)
@@ -40,7 +40,7 @@ func (s *Store) readBodies(ctx context.Context, query string, args ...any) ([]ba
 		var r batch.Row
 		var sys, date, tz int64
 		var kw string
-		if err := row.Scan(&r.Meta.ID, &r.Meta.UID, &r.Meta.ModSeq, &sys, &kw, &date, &tz, &r.Meta.Size, &r.Raw); err != nil {
+		if err := row.Scan(&r.Meta.ID, &r.Meta.UID, &r.Meta.ModSeq, &sys, &kw, &date, &tz, &r.Meta.Size, &r.Meta.WireSize, &r.Raw); err != nil {
 			return r, err
 		}
 		if r.Raw == nil {

@@ -12,13 +12,13 @@ import (
 	"github.com/mailroom/mailroom/store"
 )
 
-const metaCols = "id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size"
+const metaCols = "id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size"
 
 func scanMeta(row scanner) (store.MessageMeta, error) {
 	var m store.MessageMeta
 	var sys, date, tz int64
 	var kw string
-	if err := row.Scan(&m.ID, &m.UID, &m.ModSeq, &sys, &kw, &date, &tz, &m.Size); err != nil {
+	if err := row.Scan(&m.ID, &m.UID, &m.ModSeq, &sys, &kw, &date, &tz, &m.Size, &m.WireSize); err != nil {
 		return m, err
 	}
 	m.Flags = flagset.Decode(sys, kw)

@@ -23,6 +23,7 @@ type prepared struct {
 	sys      int64
 	keywords string
 	date, tz int64
+	wireSize int64 // message.CRLFSize(raw)
 }
 
 func (s *Store) prepare(m store.NewMessage) (prepared, error) {
@@ -33,7 +34,7 @@ func (s *Store) prepare(m store.NewMessage) (prepared, error) {
 	if err != nil {
 		return prepared{}, fmt.Errorf("postgres: encode message part: %w", err)
 	}
-	p := prepared{raw: m.Raw, part: string(part)}
+	p := prepared{raw: m.Raw, part: string(part), wireSize: message.CRLFSize(m.Raw)}
 	if p.raw == nil {
 		p.raw = []byte{}
 	}
@@ -71,8 +72,8 @@ func allocate(tx *wtx, mailboxID int64, n int) (store.Mailbox, error) {
 	return m, nil
 }
 
-const insertMessageSQL = `INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, blob_id)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`
+const insertMessageSQL = `INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
 // Deliver implements store.Store. The bytes are stored once and shared by
 // all copies.
@@ -123,7 +124,7 @@ func (s *Store) Deliver(ctx context.Context, targets []store.Target, msg store.N
 			if m.AccountID != t.AccountID {
 				return fmt.Errorf("%w: mailbox %d of account %d", store.ErrNotFound, ids[i], t.AccountID)
 			}
-			if _, err := tx.exec(insertMessageSQL, ids[i], m.UIDNext, m.HighestModSeq+1, p.sys, p.keywords, p.date, p.tz, len(p.raw), blobID); err != nil {
+			if _, err := tx.exec(insertMessageSQL, ids[i], m.UIDNext, m.HighestModSeq+1, p.sys, p.keywords, p.date, p.tz, len(p.raw), p.wireSize, blobID); err != nil {
 				return err
 			}
 			out = append(out, store.Delivered{AccountID: t.AccountID, MailboxID: ids[i], UIDValidity: m.UIDValidity, UID: m.UIDNext})
@@ -161,7 +162,7 @@ func (s *Store) Append(ctx context.Context, mailboxID int64, msgs []store.NewMes
 				return err
 			}
 			uid := m.UIDNext + uint32(i)
-			if _, err := tx.exec(insertMessageSQL, mailboxID, uid, m.HighestModSeq+1+uint64(i), ps[i].sys, ps[i].keywords, ps[i].date, ps[i].tz, len(ps[i].raw), blobID); err != nil {
+			if _, err := tx.exec(insertMessageSQL, mailboxID, uid, m.HighestModSeq+1+uint64(i), ps[i].sys, ps[i].keywords, ps[i].date, ps[i].tz, len(ps[i].raw), ps[i].wireSize, blobID); err != nil {
 				return err
 			}
 			uids = append(uids, uid)

@@ -167,6 +167,25 @@ CREATE TRIGGER messages_count_update AFTER UPDATE ON messages
 	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
 	FOR EACH STATEMENT EXECUTE FUNCTION mailbox_counts();
 `,
+	// 4: messages.wire_size, the octet count with every line ending as
+	// CRLF (message.CRLFSize), so POP3 STAT/LIST read no bodies. -1 is
+	// "unknown" (what a node still running version 3 code inserts).
+	// Backfilled from the blobs: size + bare LFs (LFs minus CRLFs) + 2 for
+	// a last line without LF. The 'escape' encoding of bytea keeps CR and
+	// LF as they are and escapes only NULs, high bytes and backslashes, so
+	// counting in it counts the bytes.
+	`
+ALTER TABLE messages ADD COLUMN wire_size bigint NOT NULL DEFAULT -1;
+UPDATE messages m SET wire_size = w.n
+FROM (
+	SELECT id, length(raw)
+		+ (length(e) - length(replace(e, E'\n', '')))
+		- (length(e) - length(replace(e, E'\r\n', ''))) / 2
+		+ CASE WHEN length(raw) = 0 THEN 0 WHEN get_byte(raw, length(raw) - 1) = 10 THEN 0 ELSE 2 END AS n
+	FROM (SELECT id, raw, encode(raw, 'escape') AS e FROM blobs) x
+) w
+WHERE w.id = m.blob_id;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -33,6 +34,76 @@ INSERT INTO expunged(mailbox_id, uid, modseq) VALUES (70, 1, 5);
 func init() {
 	// Version 2 only added the queue tables.
 	seeds[2] = seeds[1]
+	// Version 3 only added the mailbox counters (kept by triggers).
+	seeds[3] = seeds[2]
+	// Every version also gets the messages whose wire size migration 4
+	// backfills.
+	for v := 1; v <= 3; v++ {
+		seeds[v] += wireSeed()
+	}
+}
+
+// wireRaws are messages of mailbox 72 (UIDs 1..) whose line endings make
+// their wire size differ from their size.
+var wireRaws = []string{
+	"Subject: lf\n\nbare\nLF\n",
+	"Subject: mixed\r\n\nno final newline",
+	"",
+	"\r",
+	"a\rb\r\r\n\n\r\n.\n",
+	"\x00\n\xff\xfe\r\n\\\x00",
+}
+
+// wireSeed inserts wireRaws into a mailbox 72 of account 7, and a copy of
+// the first one (same blob) as the last UID.
+func wireSeed() string {
+	var b strings.Builder
+	n := len(wireRaws)
+	fmt.Fprintf(&b, "INSERT INTO mailboxes(id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq) VALUES (72, 7, 'Odd', '', 998, %d, %d);\n", n+2, n+1)
+	for i, raw := range wireRaws {
+		fmt.Fprintf(&b, "INSERT INTO blobs(id, raw, part, size) VALUES (%d, decode('%x', 'hex'), '{\"mt\":\"text\",\"ms\":\"plain\"}', %d);\n", 720+i, raw, len(raw))
+		fmt.Fprintf(&b, "INSERT INTO messages(id, mailbox_id, uid, modseq, internal_date, size, blob_id) VALUES (%d, 72, %d, %d, 1700000000000000000, %d, %d);\n", 7200+i, i+1, i+1, len(raw), 720+i)
+	}
+	fmt.Fprintf(&b, "INSERT INTO messages(id, mailbox_id, uid, modseq, internal_date, size, blob_id) VALUES (%d, 72, %d, %d, 1700000000000000000, %d, 720);\n", 7200+n, n+1, n+1, len(wireRaws[0]))
+	return b.String()
+}
+
+// checkWireSizes checks the wire sizes of mailbox 72 through every read.
+func checkWireSizes(t *testing.T, s store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	want := func(uid uint32) int64 {
+		return message.CRLFSize([]byte(wireRaws[(int(uid)-1)%len(wireRaws)]))
+	}
+	n := 0
+	err := s.ListMessages(ctx, 72, nil, func(m store.MessageMeta) error {
+		n++
+		if m.WireSize != want(m.UID) {
+			t.Errorf("ListMessages: UID %d WireSize %d, want %d", m.UID, m.WireSize, want(m.UID))
+		}
+		return nil
+	})
+	if err != nil || n != len(wireRaws)+1 {
+		t.Fatalf("ListMessages of mailbox 72: %d messages, %v", n, err)
+	}
+	err = s.ListBodies(ctx, 72, nil, func(m store.MessageMeta, raw []byte) error {
+		if m.WireSize != message.CRLFSize(raw) || m.WireSize != want(m.UID) {
+			t.Errorf("ListBodies: UID %d WireSize %d, raw %q", m.UID, m.WireSize, raw)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed, _, _, err := s.Changes(ctx, 72, 0)
+	if err != nil || len(changed) != len(wireRaws)+1 {
+		t.Fatalf("Changes: %d, %v", len(changed), err)
+	}
+	for _, m := range changed {
+		if m.WireSize != want(m.UID) {
+			t.Errorf("Changes: UID %d WireSize %d, want %d", m.UID, m.WireSize, want(m.UID))
+		}
+	}
 }
 
 func connConfig(t *testing.T, dsn string) *pgx.ConnConfig {
@@ -178,6 +249,8 @@ func checkSeeded(t *testing.T, s *Store) {
 	if err != nil || len(subs) != 2 {
 		t.Fatalf("subscriptions %q, %v", subs, err)
 	}
+	// Migration 4 backfilled the wire sizes.
+	checkWireSizes(t, s)
 	// The current schema works on the migrated data.
 	d, err := s.Deliver(ctx, []store.Target{{AccountID: 7}}, store.NewMessage{Raw: []byte("x\r\n\r\ny"), Part: &message.Part{MediaType: "text"}})
 	if err != nil || d[0].UID != 4 {

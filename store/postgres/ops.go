@@ -163,19 +163,19 @@ func (s *Store) copyMove(ctx context.Context, srcID int64, uids []uint32, dstID 
 		}
 		// FOR SHARE keeps the source messages (and so their blobs) from
 		// being expunged by another node until this transaction ends.
-		rows, err := tx.query(`SELECT uid, sysflags, keywords, internal_date, tz_offset, size, blob_id FROM messages
+		rows, err := tx.query(`SELECT uid, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id FROM messages
 			WHERE mailbox_id = $1 AND uid = ANY($2) ORDER BY uid FOR SHARE`, srcID, uidArray(uids))
 		if err != nil {
 			return err
 		}
 		type row struct {
-			uid                         uint32
-			sys, date, tz, size, blobID int64
-			kw                          string
+			uid                               uint32
+			sys, date, tz, size, wire, blobID int64
+			kw                                string
 		}
 		var list []row
 		var r row
-		if _, err := pgx.ForEachRow(rows, []any{&r.uid, &r.sys, &r.kw, &r.date, &r.tz, &r.size, &r.blobID}, func() error {
+		if _, err := pgx.ForEachRow(rows, []any{&r.uid, &r.sys, &r.kw, &r.date, &r.tz, &r.size, &r.wire, &r.blobID}, func() error {
 			list = append(list, r)
 			return nil
 		}); err != nil {
@@ -191,7 +191,7 @@ func (s *Store) copyMove(ctx context.Context, srcID int64, uids []uint32, dstID 
 		srcUIDs := make([]uint32, len(list))
 		for i, r := range list {
 			uid := d.UIDNext + uint32(i)
-			if _, err := tx.exec(insertMessageSQL, dstID, uid, d.HighestModSeq+1+uint64(i), r.sys, r.kw, r.date, r.tz, r.size, r.blobID); err != nil {
+			if _, err := tx.exec(insertMessageSQL, dstID, uid, d.HighestModSeq+1+uint64(i), r.sys, r.kw, r.date, r.tz, r.size, r.wire, r.blobID); err != nil {
 				return err
 			}
 			pairs = append(pairs, store.UIDPair{Src: r.uid, Dst: uid})
