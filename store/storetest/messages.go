@@ -19,6 +19,7 @@ var messageTests = []test{
 	{"Messages/Expunge", testExpunge},
 	{"Messages/Copy", testCopy},
 	{"Messages/Move", testMove},
+	{"Messages/WireSize", testWireSize},
 }
 
 func testAppendRead(t *testing.T, s store.Store) {
