@@ -56,14 +56,18 @@ func cmdFetch(c *conn, cmd *command) error {
 	}
 	setsSeen = setsSeen && !v.readOnly
 	vanished := false
+	idx, err := c.index()
+	if err != nil {
+		return err
+	}
+	metas := make([]store.MessageMeta, 0, min(len(uids), fetchChunk))
 	for len(uids) > 0 {
 		n := min(len(uids), fetchChunk)
 		batch := uids[:n]
 		uids = uids[n:]
-		metas, err := c.listMetas(v.mbox.ID, batch)
-		if err != nil {
-			return err
-		}
+		// Messages expunged by another session are not in the index any
+		// more and get no response (announced at the next sync).
+		metas = idx.lookup(metas[:0], batch)
 		seenNow := map[uint32]bool{}
 		if setsSeen {
 			if err := c.markSeen(metas, seenNow); err != nil {

@@ -62,12 +62,14 @@ func cmdSearch(c *conn, cmd *command) error {
 			return err
 		}
 	} else {
+		idx, err := c.index()
+		if err != nil {
+			return err
+		}
+		var metas []store.MessageMeta
 		for start := 0; start < len(v.uids); start += chunk {
 			batch := v.uids[start:min(start+chunk, len(v.uids))]
-			metas, err := c.listMetas(v.mbox.ID, batch)
-			if err != nil {
-				return err
-			}
+			metas = idx.lookup(metas[:0], batch)
 			for i := range metas {
 				if err := match(&searchMsg{msgData: msgData{c: c, meta: &metas[i]}, seq: v.seq(metas[i].UID)}); err != nil {
 					return err

@@ -74,17 +74,21 @@ func cmdSelect(c *conn, cmd *command) error {
 	if err != nil {
 		return err
 	}
+	// Drop wake-ups from before the snapshot below; a change committed
+	// after this point wakes the session again.
+	c.pendingChange()
+	idx := c.srv.indexes.get(mb)
+	if err := idx.refresh(c.ctx, st); err != nil {
+		return err
+	}
+	c.srv.indexes.trim(mb.ID)
+	uids, modseq := idx.uids()
+	// Read after the UIDs, so UIDNEXT is above every one of them.
 	status, err := st.MailboxStatus(c.ctx, mb.ID)
 	if err != nil {
 		return err
 	}
-	uids, err := st.MessageUIDs(c.ctx, mb.ID)
-	if err != nil {
-		return err
-	}
-	// Drop wake-ups from before this snapshot; Changes catches up anyway.
-	c.pendingChange()
-	v := &view{mbox: mb, readOnly: cmd.name == "EXAMINE", uids: uids, modseq: status.HighestModSeq}
+	v := &view{mbox: mb, readOnly: cmd.name == "EXAMINE", uids: uids, modseq: modseq, index: idx}
 
 	c.untagged().Raw("FLAGS (").Raw(mailboxFlags).Raw(")\r\n")
 	c.untagged().Number(uint32(len(uids))).Raw(" EXISTS\r\n")
@@ -98,7 +102,7 @@ func cmdSelect(c *conn, cmd *command) error {
 	} else {
 		c.untagged().Raw("OK [PERMANENTFLAGS (").Raw(permanentFlags).Raw(")] flags permitted\r\n")
 	}
-	c.untagged().Raw("OK [HIGHESTMODSEQ ").Number64(status.HighestModSeq).Raw("] highest\r\n")
+	c.untagged().Raw("OK [HIGHESTMODSEQ ").Number64(modseq).Raw("] highest\r\n")
 	if c.rev2 {
 		c.untagged().Raw("LIST () \"/\" ")
 		c.enc.AString(c.encodeName(mb.Name)).CRLF()

@@ -78,6 +78,11 @@ type Config struct {
 	// AllowPlaintextAuth reports whether LOGIN/AUTHENTICATE may be used
 	// without TLS from a client address; default auth.IsLoopback.
 	AllowPlaintextAuth func(net.Addr) bool
+	// IndexCacheMessages bounds the metadata kept in memory for mailboxes
+	// no session has selected any more, counted in messages (about 100
+	// bytes each); default 1,000,000. A selected mailbox's metadata is
+	// always in memory while it is selected.
+	IndexCacheMessages int
 	// TLSConfig enables STARTTLS (RFC 9051 §6.2.1) when set, and is what
 	// ServeTLS uses for implicit TLS (IMAPS, RFC 8314).
 	TLSConfig *tls.Config
@@ -103,6 +108,8 @@ type Server struct {
 	// Connections' buffered readers and writers (bufSize), lent out while
 	// a connection is not idling.
 	readers, writers sync.Pool
+
+	indexes indexCache // metadata of recently selected mailboxes
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -131,7 +138,11 @@ func New(cfg Config) *Server {
 	if cfg.AllowPlaintextAuth == nil {
 		cfg.AllowPlaintextAuth = auth.IsLoopback
 	}
+	if cfg.IndexCacheMessages <= 0 {
+		cfg.IndexCacheMessages = 1_000_000
+	}
 	return &Server{
+		indexes:   indexCache{max: cfg.IndexCacheMessages},
 		cfg:       cfg,
 		log:       cfg.Logger,
 		shutdown:  make(chan struct{}),

@@ -14,6 +14,7 @@ import (
 type view struct {
 	mbox     store.Mailbox
 	readOnly bool
+	index    *mboxIndex // the mailbox's shared metadata (mboxindex.go)
 	uids     []uint32 // ascending; index+1 is the sequence number
 	modseq   uint64   // changes up to here are known
 	expunged []uint32 // vanished UIDs still in uids, not yet announced

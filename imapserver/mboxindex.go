@@ -1,0 +1,252 @@
+package imapserver
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// mboxIndex is an in-memory copy of one mailbox's message metadata (UID,
+// modseq, flags, size, internal date, message id), shared by the sessions
+// that select the mailbox. FETCH of metadata and SEARCH on flags read it
+// instead of stepping every row in the store: FETCH 1:* (FLAGS) on a
+// 100,000-message mailbox costs an encoding pass, not a table scan
+// (BenchmarkLargeMailbox). It is what Dovecot's index files are to its
+// mail files, except that it is rebuilt from the store and never written.
+//
+// The store stays the truth: refresh asks Store.Changes for what happened
+// after the modseq the index was built to, so an index is exactly as fresh
+// as a ListMessages call after each refresh, whichever node made the
+// change. A session's own view (sequence numbers, deferred expunges) is
+// separate; the index may be newer than that view, which only ever makes
+// flags fresher.
+type mboxIndex struct {
+	id          int64
+	uidValidity uint32
+
+	mu     sync.Mutex
+	loaded bool
+	modseq uint64              // changes up to here are in metas
+	metas  []store.MessageMeta // ascending UID; Flags slices are shared, read-only
+	flags  flagInterner
+	n      atomic.Int64 // len(metas), readable without mu (cache eviction)
+}
+
+// refresh brings the index up to date with the store: the first call
+// reads every message, later ones only the changes since the last.
+func (x *mboxIndex) refresh(ctx context.Context, st Store) error {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.loaded {
+		return x.load(ctx, st)
+	}
+	changed, vanished, highest, err := st.Changes(ctx, x.id, x.modseq)
+	if err != nil {
+		return err
+	}
+	x.apply(changed, vanished)
+	x.modseq = max(x.modseq, highest)
+	x.n.Store(int64(len(x.metas)))
+	return nil
+}
+
+// load reads the whole mailbox. The modseq is read before the messages:
+// anything that changes while they are read is newer and is read again
+// by the next refresh (applying a change twice is harmless).
+func (x *mboxIndex) load(ctx context.Context, st Store) error {
+	status, err := st.MailboxStatus(ctx, x.id)
+	if err != nil {
+		return err
+	}
+	metas := make([]store.MessageMeta, 0, status.Messages)
+	err = st.ListMessages(ctx, x.id, nil, func(m store.MessageMeta) error {
+		m.Flags = x.flags.intern(m.Flags)
+		metas = append(metas, m)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	x.metas, x.modseq, x.loaded = metas, status.HighestModSeq, true
+	x.n.Store(int64(len(metas)))
+	return nil
+}
+
+// apply merges the result of a Changes call: changed messages replace or
+// join the index, vanished ones leave it.
+func (x *mboxIndex) apply(changed []store.MessageMeta, vanished []uint32) {
+	if len(vanished) > 0 {
+		gone := make(map[uint32]bool, len(vanished))
+		for _, u := range vanished {
+			gone[u] = true
+		}
+		x.metas = slices.DeleteFunc(x.metas, func(m store.MessageMeta) bool { return gone[m.UID] })
+	}
+	unsorted := false
+	for _, m := range changed {
+		m.Flags = x.flags.intern(m.Flags)
+		if n := len(x.metas); n == 0 || m.UID > x.metas[n-1].UID {
+			x.metas = append(x.metas, m) // the usual case: a new message
+			continue
+		}
+		i, found := slices.BinarySearchFunc(x.metas, m.UID, func(e store.MessageMeta, uid uint32) int { return cmpUint32(e.UID, uid) })
+		if found {
+			x.metas[i] = m
+			continue
+		}
+		// Not seen before yet older than the newest: possible when it was
+		// added while load was reading. Rare; sort once below.
+		x.metas = append(x.metas, m)
+		unsorted = true
+	}
+	if unsorted {
+		slices.SortFunc(x.metas, func(a, b store.MessageMeta) int { return cmpUint32(a.UID, b.UID) })
+	}
+}
+
+// uids returns the UIDs in the index, ascending, and the modseq they are
+// complete up to.
+func (x *mboxIndex) uids() ([]uint32, uint64) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := make([]uint32, len(x.metas))
+	for i := range x.metas {
+		out[i] = x.metas[i].UID
+	}
+	return out, x.modseq
+}
+
+// lookup appends to dst the metadata of each UID of uids (ascending) that
+// is in the index, in UID order. The Flags slices must not be modified.
+func (x *mboxIndex) lookup(dst []store.MessageMeta, uids []uint32) []store.MessageMeta {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if len(uids) == 0 {
+		return dst
+	}
+	// Walk both ascending lists, starting at the first UID asked for.
+	j, _ := slices.BinarySearchFunc(x.metas, uids[0], func(e store.MessageMeta, uid uint32) int { return cmpUint32(e.UID, uid) })
+	for _, u := range uids {
+		for j < len(x.metas) && x.metas[j].UID < u {
+			j++
+		}
+		if j == len(x.metas) {
+			break
+		}
+		if x.metas[j].UID == u {
+			dst = append(dst, x.metas[j])
+		}
+	}
+	return dst
+}
+
+// size is the number of messages in the index (as of its last refresh).
+func (x *mboxIndex) size() int { return int(x.n.Load()) }
+
+// flagInterner shares one []string among the messages with the same
+// flags: a mailbox has few distinct flag sets, so an index of 100,000
+// messages holds a handful of slices instead of 100,000.
+type flagInterner struct {
+	last []string
+	byKey map[string][]string
+}
+
+func (f *flagInterner) intern(flags []string) []string {
+	if len(flags) == 0 {
+		return nil
+	}
+	if slices.Equal(flags, f.last) {
+		return f.last
+	}
+	key := strings.Join(flags, " ")
+	if s, ok := f.byKey[key]; ok {
+		f.last = s
+		return s
+	}
+	if f.byKey == nil {
+		f.byKey = make(map[string][]string)
+	}
+	if len(f.byKey) >= maxInternedFlagSets {
+		return flags // a mailbox with very many keyword combinations
+	}
+	f.byKey[key] = flags
+	f.last = flags
+	return flags
+}
+
+const maxInternedFlagSets = 1024
+
+// indexCache keeps the indexes of recently selected mailboxes, up to a
+// total number of messages; the least recently used go first. A session
+// holds its own pointer, so an index evicted while selected keeps working
+// for that session and is freed when the last one lets go.
+type indexCache struct {
+	mu      sync.Mutex
+	max     int // messages
+	entries map[int64]*cacheEntry
+	tick    uint64
+}
+
+type cacheEntry struct {
+	idx  *mboxIndex
+	used uint64
+}
+
+// get returns the index of mb, creating it (unloaded) if needed. A cached
+// index of an earlier mailbox with the same id (deleted, and the id
+// reused) is replaced: UIDVALIDITY tells them apart.
+func (c *indexCache) get(mb store.Mailbox) *mboxIndex {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.tick++
+	if e, ok := c.entries[mb.ID]; ok && e.idx.uidValidity == mb.UIDValidity {
+		e.used = c.tick
+		return e.idx
+	}
+	if c.entries == nil {
+		c.entries = make(map[int64]*cacheEntry)
+	}
+	x := &mboxIndex{id: mb.ID, uidValidity: mb.UIDValidity}
+	c.entries[mb.ID] = &cacheEntry{idx: x, used: c.tick}
+	return x
+}
+
+// trim drops least recently used indexes, other than keep's, while the
+// cache holds more than max messages. SELECT calls it once the selected
+// mailbox's index is loaded, so its size counts.
+func (c *indexCache) trim(keep int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	total := 0
+	for _, e := range c.entries {
+		total += e.idx.size()
+	}
+	for total > c.max {
+		var oldest int64
+		var oldestUsed uint64
+		found := false
+		for id, e := range c.entries {
+			if id != keep && (!found || e.used < oldestUsed) {
+				oldest, oldestUsed, found = id, e.used, true
+			}
+		}
+		if !found {
+			return
+		}
+		total -= c.entries[oldest].idx.size()
+		delete(c.entries, oldest)
+	}
+}
+
+// index returns the up-to-date index of the selected mailbox.
+func (c *conn) index() (*mboxIndex, error) {
+	x := c.sel.index
+	if err := x.refresh(c.ctx, c.srv.cfg.Store); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
