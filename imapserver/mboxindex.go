@@ -151,7 +151,7 @@ func (x *mboxIndex) size() int { return int(x.n.Load()) }
 // flags: a mailbox has few distinct flag sets, so an index of 100,000
 // messages holds a handful of slices instead of 100,000.
 type flagInterner struct {
-	last []string
+	last  []string
 	byKey map[string][]string
 }
 

@@ -15,10 +15,10 @@ type view struct {
 	mbox     store.Mailbox
 	readOnly bool
 	index    *mboxIndex // the mailbox's shared metadata (mboxindex.go)
-	uids     []uint32 // ascending; index+1 is the sequence number
-	modseq   uint64   // changes up to here are known
-	expunged []uint32 // vanished UIDs still in uids, not yet announced
-	saved    []uint32 // SEARCHRES "$" (RFC 5182), as UIDs
+	uids     []uint32   // ascending; index+1 is the sequence number
+	modseq   uint64     // changes up to here are known
+	expunged []uint32   // vanished UIDs still in uids, not yet announced
+	saved    []uint32   // SEARCHRES "$" (RFC 5182), as UIDs
 	// reported holds flag changes this session already sent during the
 	// current command (its own STORE), so sync does not repeat them.
 	reported map[uint32]uint64
