@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -23,6 +24,7 @@ type fakeStore struct {
 	inboxes    map[int64]*fakeMailbox // by account id
 	nextID     int64
 	expungeErr error
+	bodyReads  int // calls of MessageBody and ListBodies
 }
 
 type fakeMailbox struct {
@@ -60,7 +62,25 @@ func (f *fakeStore) addAccount(t testing.TB, email, password string) store.Accou
 	return a
 }
 
+// addMessage adds raw to the INBOX as a store does: WireSize counted at
+// delivery.
 func (f *fakeStore) addMessage(accountID int64, raw string) uint32 {
+	return f.add(accountID, raw, message.CRLFSize([]byte(raw)))
+}
+
+// addLegacyMessage adds raw with WireSize unknown (-1), as a row written
+// by an older program reads.
+func (f *fakeStore) addLegacyMessage(accountID int64, raw string) uint32 {
+	return f.add(accountID, raw, -1)
+}
+
+func (f *fakeStore) reads() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bodyReads
+}
+
+func (f *fakeStore) add(accountID int64, raw string, wireSize int64) uint32 {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	box := f.inboxes[accountID]
@@ -68,7 +88,7 @@ func (f *fakeStore) addMessage(accountID int64, raw string) uint32 {
 	uid := box.mb.UIDNext
 	box.mb.UIDNext++
 	box.msgs = append(box.msgs, fakeMessage{
-		meta: store.MessageMeta{ID: f.nextID, UID: uid, Size: int64(len(raw))},
+		meta: store.MessageMeta{ID: f.nextID, UID: uid, Size: int64(len(raw)), WireSize: wireSize},
 		raw:  []byte(raw),
 	})
 	return uid
@@ -137,6 +157,7 @@ func (f *fakeStore) ListMessages(ctx context.Context, mailboxID int64, uids []ui
 
 func (f *fakeStore) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	f.mu.Lock()
+	f.bodyReads++
 	box := f.box(mailboxID)
 	if box == nil {
 		f.mu.Unlock()
@@ -160,6 +181,7 @@ func (f *fakeStore) ListBodies(ctx context.Context, mailboxID int64, uids []uint
 func (f *fakeStore) MessageBody(ctx context.Context, messageID int64) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.bodyReads++
 	for _, b := range f.inboxes {
 		for _, m := range b.msgs {
 			if m.meta.ID == messageID {

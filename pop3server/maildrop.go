@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -21,7 +22,9 @@ type dropMessage struct {
 	meta    store.MessageMeta
 	deleted bool
 	// size is the octet count RETR sends (line endings as CRLF, without
-	// dot-stuffing), or -1 until it has been computed from the body.
+	// dot-stuffing): the WireSize the store computed at delivery, or -1
+	// until it has been counted from the body (a message stored by an
+	// older program, which left WireSize unknown).
 	size int64
 }
 
@@ -33,7 +36,7 @@ func openMaildrop(ctx context.Context, b Backend, accountID int64) (*maildrop, e
 	}
 	d := &maildrop{backend: b, mailbox: mb}
 	err = b.ListMessages(ctx, mb.ID, nil, func(m store.MessageMeta) error {
-		d.msgs = append(d.msgs, &dropMessage{meta: m, size: -1})
+		d.msgs = append(d.msgs, &dropMessage{meta: m, size: max(m.WireSize, -1)})
 		return nil
 	})
 	if err != nil {
@@ -68,14 +71,15 @@ func (d *maildrop) body(ctx context.Context, m *dropMessage) ([]byte, error) {
 		return nil, err
 	}
 	if m.size < 0 {
-		m.size = wireSize(raw)
+		m.size = message.CRLFSize(raw)
 	}
 	return raw, nil
 }
 
 // size returns the octet count RETR of m sends. The stored bytes may use
-// bare LFs, which go out as CRLF, so the size is counted from the body the
-// first time it is needed and remembered for the session.
+// bare LFs, which go out as CRLF; the store counted them at delivery
+// (MessageMeta.WireSize). Only when it did not is the size counted from
+// the body, the first time it is needed, and remembered for the session.
 func (d *maildrop) size(ctx context.Context, m *dropMessage) (int64, error) {
 	if m.size < 0 {
 		_, err := d.body(ctx, m)
@@ -92,7 +96,8 @@ func (d *maildrop) size(ctx context.Context, m *dropMessage) (int64, error) {
 
 // sizeAll computes the size of every message not deleted whose size is
 // not known yet, reading the bodies in batches (one store query per batch
-// rather than one per message).
+// rather than one per message). Usually every size is known from the
+// metadata and it reads nothing.
 func (d *maildrop) sizeAll(ctx context.Context) error {
 	var uids []uint32
 	byUID := make(map[uint32]*dropMessage)
@@ -107,7 +112,7 @@ func (d *maildrop) sizeAll(ctx context.Context) error {
 	}
 	err := d.backend.ListBodies(ctx, d.mailbox.ID, uids, func(meta store.MessageMeta, raw []byte) error {
 		if m := byUID[meta.UID]; m != nil && m.meta.ID == meta.ID {
-			m.size = wireSize(raw)
+			m.size = message.CRLFSize(raw)
 		}
 		return nil
 	})

@@ -24,17 +24,6 @@ func eachLine(raw []byte, fn func(line []byte) bool) {
 	}
 }
 
-// wireSize is the octet count of raw as RETR sends it: every line ends in
-// CRLF (one is added to a last line without), before dot-stuffing.
-func wireSize(raw []byte) int64 {
-	var n int64
-	eachLine(raw, func(line []byte) bool {
-		n += int64(len(line)) + 2
-		return true
-	})
-	return n
-}
-
 // writeMessage writes raw as the body of a multi-line response (RFC 1939
 // §3): line endings as CRLF, a "." doubled at the start of a line, then the
 // terminating ".". With bodyLines >= 0 only the header, the blank line

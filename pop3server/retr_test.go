@@ -1,9 +1,13 @@
 package pop3server
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/mailroom/mailroom/message"
 )
 
 func TestRetrMultipartAttachment(t *testing.T) {
@@ -108,21 +112,82 @@ func TestRetrOfMessageExpungedElsewhere(t *testing.T) {
 	c.data()
 }
 
-func TestWireSize(t *testing.T) {
-	for _, tc := range []struct {
-		raw  string
-		want int64
-	}{
-		{"", 0},
-		{"\r\n", 2},
-		{"\n", 2},
-		{"a", 3},
-		{"a\nb", 6},
-		{"a\r\nb\r\n", 6},
-		{"a\r\r\n", 4}, // only one CR belongs to the line ending
-	} {
-		if got := wireSize([]byte(tc.raw)); got != tc.want {
-			t.Errorf("wireSize(%q) = %d, want %d", tc.raw, got, tc.want)
+// unstuff undoes the dot-stuffing of multi-line data as read by
+// client.data: what the client gets as the message.
+func unstuff(data string) string {
+	var b strings.Builder
+	for line := range strings.SplitAfterSeq(data, "\r\n") {
+		b.WriteString(strings.TrimPrefix(line, "."))
+	}
+	return b.String()
+}
+
+// TestStatListNoBodyReads: STAT, LIST and UIDL answer from the metadata
+// (the size the store counted at delivery) without reading a body, and
+// agree with what RETR then sends.
+func TestStatListNoBodyReads(t *testing.T) {
+	ts := newTestServer(t, nil)
+	raws := []string{"Subject: lf\n\n.dot\nline\n", "Subject: eol\r\n\r\nno final newline", "Subject: cr\r\n\r\na\rb\n"}
+	total := 0
+	for _, raw := range raws {
+		ts.store.addMessage(ts.acct.ID, raw)
+		total += int(message.CRLFSize([]byte(raw)))
+	}
+	c := ts.login(t)
+	c.expect("STAT", fmt.Sprintf("+OK 3 %d", total))
+	c.expect("LIST", fmt.Sprintf("+OK 3 messages (%d octets)", total))
+	sizes := c.lines()
+	c.expect("LIST 2", "+OK "+sizes[1])
+	c.expect("UIDL", "+OK unique-id listing follows")
+	c.lines()
+	c.expect("DELE 1", "+OK message 1 deleted")
+	c.expect("RSET", fmt.Sprintf("+OK maildrop has 3 messages (%d octets)", total))
+	if n := ts.store.reads(); n != 0 {
+		t.Fatalf("STAT/LIST/UIDL/RSET read %d bodies", n)
+	}
+	for i := range raws {
+		var n, sz int
+		fmt.Sscanf(sizes[i], "%d %d", &n, &sz)
+		c.expect(fmt.Sprintf("RETR %d", i+1), fmt.Sprintf("+OK %d octets", sz))
+		if got := unstuff(c.data()); len(got) != sz {
+			t.Errorf("message %d: LIST says %d octets, RETR sent %d (%q)", i+1, sz, len(got), got)
 		}
 	}
+}
+
+// TestStatLegacySizes: a message whose WireSize the store does not know
+// (written by an older program) is sized from its body.
+func TestStatLegacySizes(t *testing.T) {
+	ts := newTestServer(t, nil)
+	bare := "Subject: lf\n\nline\n"
+	ts.store.addLegacyMessage(ts.acct.ID, bare)
+	ts.store.addMessage(ts.acct.ID, bare)
+	c := ts.login(t)
+	want := 2 * len("Subject: lf\r\n\r\nline\r\n")
+	c.expect("STAT", fmt.Sprintf("+OK 2 %d", want))
+	c.expect("LIST 1", fmt.Sprintf("+OK 1 %d", want/2))
+	if n := ts.store.reads(); n != 1 {
+		t.Fatalf("%d body reads, want 1 batch", n)
+	}
+}
+
+// FuzzRetrSize: the size STAT and LIST report (message.CRLFSize) is the
+// octet count of what RETR sends once the client undoes dot-stuffing.
+func FuzzRetrSize(f *testing.F) {
+	for _, s := range []string{"", "\n", "\r", "\r\n", ".", ".\r\n..\n", "a\nb\r\nc", "a\r\r\n", "\n\r\n.\r"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var b bytes.Buffer
+		w := bufio.NewWriter(&b)
+		writeMessage(w, raw, -1)
+		w.Flush()
+		out, ok := strings.CutSuffix(b.String(), ".\r\n")
+		if !ok {
+			t.Fatalf("no terminator in %q", b.String())
+		}
+		if got, want := int64(len(unstuff(out))), message.CRLFSize(raw); got != want {
+			t.Fatalf("RETR of %q sends %d octets, CRLFSize says %d", raw, got, want)
+		}
+	})
 }

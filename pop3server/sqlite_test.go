@@ -102,3 +102,39 @@ func TestSQLiteSession(t *testing.T) {
 		t.Fatalf("TOP 1 0: %q", got)
 	}
 }
+
+// TestSQLiteLineEndings: with a real store, STAT and LIST of messages with
+// bare LFs, bare CRs and no final line ending report exactly the octets
+// RETR then sends (RFC 1939 §5), from the size counted at delivery.
+func TestSQLiteLineEndings(t *testing.T) {
+	raws := []string{
+		"Subject: lf\n\nline one\n.dot\nline two\n",
+		"Subject: eol\r\n\r\nno final newline",
+		"Subject: mixed\n\r\nbare\rCR\n\n",
+	}
+	ts, _ := newSQLiteServer(t, raws...)
+	wants := []string{
+		"Subject: lf\r\n\r\nline one\r\n.dot\r\nline two\r\n",
+		"Subject: eol\r\n\r\nno final newline\r\n",
+		"Subject: mixed\r\n\r\nbare\rCR\r\n\r\n",
+	}
+	total := 0
+	for _, w := range wants {
+		total += len(w)
+	}
+	c := ts.login(t)
+	c.expect("STAT", fmt.Sprintf("+OK 3 %d", total))
+	c.expect("LIST", fmt.Sprintf("+OK 3 messages (%d octets)", total))
+	if got, want := c.lines(), []string{
+		fmt.Sprintf("1 %d", len(wants[0])), fmt.Sprintf("2 %d", len(wants[1])), fmt.Sprintf("3 %d", len(wants[2])),
+	}; !slices.Equal(got, want) {
+		t.Fatalf("LIST: %q, want %q", got, want)
+	}
+	for i, want := range wants {
+		c.expect(fmt.Sprintf("LIST %d", i+1), fmt.Sprintf("+OK %d %d", i+1, len(want)))
+		c.expect(fmt.Sprintf("RETR %d", i+1), fmt.Sprintf("+OK %d octets", len(want)))
+		if got := unstuff(c.data()); got != want {
+			t.Fatalf("RETR %d: %q, want %q", i+1, got, want)
+		}
+	}
+}
