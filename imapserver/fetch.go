@@ -3,6 +3,7 @@ package imapserver
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strconv"
 
 	"github.com/mailroom/mailroom/imapserver/imapmsg"
@@ -50,9 +51,10 @@ func cmdFetch(c *conn, cmd *command) error {
 			return err
 		}
 	}
-	setsSeen := false
+	setsSeen, needsBytes := false, false
 	for _, a := range atts {
 		setsSeen = setsSeen || a.setsSeen()
+		needsBytes = needsBytes || a.needsPart()
 	}
 	setsSeen = setsSeen && !v.readOnly
 	vanished := false
@@ -74,23 +76,37 @@ func cmdFetch(c *conn, cmd *command) error {
 				return err
 			}
 		}
-		for i := range metas {
-			m := &metas[i]
-			if mods.changedSince > 0 && m.ModSeq <= mods.changedSince {
-				continue
-			}
-			if err := c.writeFetch(cmd, m, atts, seenNow[m.UID], mods.changedSince > 0); err != nil {
-				if !errors.Is(err, store.ErrNotFound) {
+		if mods.changedSince > 0 {
+			metas = slices.DeleteFunc(metas, func(m store.MessageMeta) bool { return m.ModSeq <= mods.changedSince })
+		}
+		for rest := metas; len(rest) > 0; {
+			n, raws := len(rest), [][]byte(nil)
+			if needsBytes {
+				if n, raws, err = c.bodyBatch(v.mbox.ID, rest); err != nil {
 					return err
 				}
-				// Another session expunged it after the metadata was read;
-				// send the rest, then say so (RFC 9051 §7.1 EXPUNGEISSUED).
-				// The EXPUNGE itself is announced at the next sync.
-				vanished = true
 			}
-		}
-		if err := c.enc.Err(); err != nil {
-			return err
+			for i := range n {
+				m := &rest[i]
+				var raw []byte
+				if raws != nil {
+					raw = raws[i]
+				}
+				if err := c.writeFetch(cmd, c.withBytes(m, raw), atts, seenNow[m.UID], mods.changedSince > 0); err != nil {
+					if !errors.Is(err, store.ErrNotFound) {
+						return err
+					}
+					// Another session expunged it after the metadata was
+					// read; send the rest, then say so (RFC 9051 §7.1
+					// EXPUNGEISSUED). The EXPUNGE is announced at the next
+					// sync.
+					vanished = true
+				}
+			}
+			rest = rest[n:]
+			if err := c.enc.Err(); err != nil {
+				return err
+			}
 		}
 	}
 	if vanished {
@@ -199,8 +215,8 @@ func (d *msgData) Part() (*message.Part, error) {
 // writeFetch writes one "* n FETCH (...)" response. The message's bytes
 // are loaded before anything is written, so a store error leaves no
 // half-written response.
-func (c *conn) writeFetch(cmd *command, m *store.MessageMeta, atts []fetchAtt, seenNow, withModSeq bool) error {
-	d := &msgData{c: c, meta: m}
+func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, withModSeq bool) error {
+	m := d.meta
 	type item struct {
 		name string
 		data []byte // rendered value

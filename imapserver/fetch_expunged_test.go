@@ -23,6 +23,15 @@ func (s *vanishingStore) MessageBody(ctx context.Context, id int64) ([]byte, err
 	return s.Store.MessageBody(ctx, id)
 }
 
+func (s *vanishingStore) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	return s.Store.ListBodies(ctx, mailboxID, uids, func(m store.MessageMeta, raw []byte) error {
+		if m.ID == s.goneID {
+			return nil
+		}
+		return fn(m, raw)
+	})
+}
+
 func (s *vanishingStore) MessagePart(ctx context.Context, id int64) (*message.Part, error) {
 	if id == s.goneID {
 		return nil, store.ErrNotFound

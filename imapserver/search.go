@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -51,30 +52,37 @@ func cmdSearch(c *conn, cmd *command) error {
 		}
 		return err
 	}
-	if imapmsg.NeedsPart(key) {
-		// One store read per batch for metadata and bytes together; the
-		// part tree is parsed from the bytes. Messages expunged by another
-		// session meanwhile are skipped by ListBodies: they don't match.
-		err = c.srv.cfg.Store.ListBodies(c.ctx, v.mbox.ID, v.uids, func(meta store.MessageMeta, raw []byte) error {
-			return match(&searchMsg{msgData: msgData{c: c, meta: &meta, raw: raw, haveRaw: true, parse: true}, seq: v.seq(meta.UID)})
-		})
-		if err != nil {
-			return err
-		}
-	} else {
-		idx, err := c.index()
-		if err != nil {
-			return err
-		}
-		var metas []store.MessageMeta
-		for start := 0; start < len(v.uids); start += chunk {
-			batch := v.uids[start:min(start+chunk, len(v.uids))]
-			metas = idx.lookup(metas[:0], batch)
-			for i := range metas {
-				if err := match(&searchMsg{msgData: msgData{c: c, meta: &metas[i]}, seq: v.seq(metas[i].UID)}); err != nil {
+	// Metadata comes from the mailbox index; bytes, when a key needs them,
+	// in size-bounded batches (bodies.go). Messages expunged by another
+	// session meanwhile don't match.
+	idx, err := c.index()
+	if err != nil {
+		return err
+	}
+	needsBytes := imapmsg.NeedsPart(key)
+	var metas []store.MessageMeta
+	for start := 0; start < len(v.uids); start += chunk {
+		metas = idx.lookup(metas[:0], v.uids[start:min(start+chunk, len(v.uids))])
+		for rest := metas; len(rest) > 0; {
+			n, raws := len(rest), [][]byte(nil)
+			if needsBytes {
+				if n, raws, err = c.bodyBatch(v.mbox.ID, rest); err != nil {
 					return err
 				}
 			}
+			for i := range n {
+				var raw []byte
+				if raws != nil {
+					if raw = raws[i]; raw == nil {
+						continue // expunged meanwhile
+					}
+				}
+				m := &searchMsg{msgData: c.withBytes(&rest[i], raw), seq: v.seq(rest[i].UID)}
+				if err := match(m); err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+			rest = rest[n:]
 		}
 	}
 	if !imapmsg.UsesModSeq(key) {
