@@ -4,15 +4,17 @@
 // (RFC 8601) for the stored copy and an action: accept, quarantine (Junk)
 // or reject.
 //
-// DNS goes through an injected Resolver (tests use a map). The
-// organizational domain for DMARC is approximated by the last two labels
-// of a name (no public suffix list yet).
+// DNS goes through an injected Resolver (tests use a map). DMARC follows
+// RFC 7489 §6.6: policy discovery falls back to the organizational domain
+// (Public Suffix List, §3.2) with sp= for subdomains, alignment is strict or
+// relaxed per the record, and pct= sampling uses an injected random source.
 package mailauth
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"math/rand/v2"
 	"net"
 	"net/mail"
 	"strings"
@@ -52,6 +54,11 @@ type Config struct {
 	// SkipLoopback trusts clients on loopback addresses (local injection):
 	// no lookups, and "none" in the header.
 	SkipLoopback bool
+	// Sample returns a uniformly random integer in [0, 100) and must be
+	// safe for concurrent use. A DMARC failure under pct=N applies the
+	// published policy when Sample() < N, else the next-lower one (RFC
+	// 7489 §6.6.4). Default math/rand/v2.
+	Sample func() int
 }
 
 // Checker runs the checks. It is safe for concurrent use.
@@ -64,6 +71,9 @@ func New(cfg Config) *Checker {
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
+	}
+	if cfg.Sample == nil {
+		cfg.Sample = func() int { return rand.IntN(100) }
 	}
 	return &Checker{cfg: cfg}
 }
@@ -78,11 +88,15 @@ type Input struct {
 
 // Verdict is the outcome of Check.
 type Verdict struct {
-	SPF    spf.Result
-	DKIM   []authres.DKIMResult
-	DMARC  authres.ResultValue
-	Policy dmarc.Policy // of the author domain, when DMARC failed
-	Action Action
+	SPF   spf.Result
+	DKIM  []authres.DKIMResult
+	DMARC authres.ResultValue
+	// Policy is what the author domain asks for when DMARC failed: p=, or
+	// sp= for a subdomain under its organizational domain's record.
+	Policy dmarc.Policy
+	// Applied is Policy after pct= sampling; Action follows it.
+	Applied dmarc.Policy
+	Action  Action
 	// Header is the Authentication-Results field, CRLF-terminated.
 	Header string
 }
@@ -100,7 +114,7 @@ func (c *Checker) Check(ctx context.Context, in Input) Verdict {
 	// SPF: MAIL FROM's domain, or the HELO name for the null sender.
 	spfDomain := domainOf(in.MailFrom)
 	if spfDomain == "" {
-		spfDomain = strings.ToLower(in.HELO)
+		spfDomain = canonDomain(in.HELO)
 	}
 	v.SPF, _ = spf.CheckHostWithSender(in.IP, in.HELO, in.MailFrom,
 		spf.WithContext(ctx), spf.WithResolver(c.cfg.Resolver))
@@ -122,7 +136,7 @@ func (c *Checker) Check(ctx context.Context, in Input) Verdict {
 		switch {
 		case d.Err == nil:
 			r.Value = authres.ResultPass
-			dkimPass = append(dkimPass, strings.ToLower(d.Domain))
+			dkimPass = append(dkimPass, canonDomain(d.Domain))
 		case dkim.IsTempFail(d.Err):
 			r.Value = authres.ResultTempError
 		case dkim.IsPermFail(d.Err):
@@ -139,80 +153,18 @@ func (c *Checker) Check(ctx context.Context, in Input) Verdict {
 	// DMARC on the author (From:) domain.
 	from := authorDomain(in.Raw)
 	v.DMARC = authres.ResultNone
+	var reason string
 	if from != "" {
-		rec, sub, err := c.lookupDMARC(from, lookupTXT)
-		switch {
-		case errors.Is(err, dmarc.ErrNoPolicy):
-		case err != nil && dmarc.IsTempFail(err):
-			v.DMARC = authres.ResultTempError
-		case err != nil:
-			v.DMARC = authres.ResultPermError
-		default:
-			aligned := v.SPF == spf.Pass && alignedDomain(spfDomain, from, rec.SPFAlignment)
-			for _, d := range dkimPass {
-				aligned = aligned || alignedDomain(d, from, rec.DKIMAlignment)
-			}
-			if aligned {
-				v.DMARC = authres.ResultPass
-			} else {
-				v.DMARC = authres.ResultFail
-				v.Policy = rec.Policy
-				if sub && rec.SubdomainPolicy != "" {
-					v.Policy = rec.SubdomainPolicy
-				}
-				switch v.Policy {
-				case dmarc.PolicyReject:
-					v.Action = Reject
-					if c.cfg.QuarantineRejects {
-						v.Action = Quarantine
-					}
-				case dmarc.PolicyQuarantine:
-					v.Action = Quarantine
-				}
-			}
-		}
+		reason = c.checkDMARC(ctx, dmarcInput{from: from, spfPass: v.SPF == spf.Pass, spfDomain: spfDomain, dkimPass: dkimPass}, &v)
 	}
 
 	results := []authres.Result{spfRes}
 	for i := range v.DKIM {
 		results = append(results, &v.DKIM[i])
 	}
-	results = append(results, &authres.DMARCResult{Value: v.DMARC, From: from})
+	results = append(results, &authres.DMARCResult{Value: v.DMARC, Reason: reason, From: from})
 	v.Header = foldHeader("Authentication-Results: " + authres.Format(c.cfg.Hostname, results))
 	return v
-}
-
-// lookupDMARC finds the policy of domain, falling back to its
-// organizational domain (RFC 7489 §6.6.3); sub reports the fallback.
-func (c *Checker) lookupDMARC(domain string, lookupTXT func(string) ([]string, error)) (*dmarc.Record, bool, error) {
-	opts := &dmarc.LookupOptions{LookupTXT: lookupTXT}
-	rec, err := dmarc.LookupWithOptions(domain, opts)
-	if errors.Is(err, dmarc.ErrNoPolicy) {
-		if org := orgDomain(domain); org != domain {
-			rec, err = dmarc.LookupWithOptions(org, opts)
-			return rec, true, err
-		}
-	}
-	return rec, false, err
-}
-
-// alignedDomain reports identifier alignment (RFC 7489 §3.1).
-func alignedDomain(d, from string, mode dmarc.AlignmentMode) bool {
-	d, from = strings.ToLower(d), strings.ToLower(from)
-	if mode == dmarc.AlignmentStrict {
-		return d == from
-	}
-	return d != "" && orgDomain(d) == orgDomain(from)
-}
-
-// orgDomain approximates the organizational domain: the last two labels.
-func orgDomain(d string) string {
-	d = strings.TrimSuffix(strings.ToLower(d), ".")
-	labels := strings.Split(d, ".")
-	if len(labels) <= 2 {
-		return d
-	}
-	return strings.Join(labels[len(labels)-2:], ".")
 }
 
 func domainOf(addr string) string {
@@ -220,7 +172,7 @@ func domainOf(addr string) string {
 	if at < 0 {
 		return ""
 	}
-	return strings.ToLower(addr[at+1:])
+	return canonDomain(addr[at+1:])
 }
 
 // authorDomain is the domain of the (single) From: address.
