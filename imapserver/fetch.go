@@ -182,6 +182,7 @@ type msgData struct {
 	haveRaw bool
 	parse   bool // Part parses raw rather than reading the stored tree
 	part    *message.Part
+	top     *message.Part // message.ParseTop(raw), when the tree is not needed
 }
 
 func (d *msgData) Raw() ([]byte, error) {
@@ -212,6 +213,23 @@ func (d *msgData) Part() (*message.Part, error) {
 	return d.part, nil
 }
 
+// Top returns a root part good for the root's sections and ENVELOPE: the
+// whole tree when already loaded, else the top-level header parsed from
+// the bytes (which it reads if needed).
+func (d *msgData) Top() (*message.Part, error) {
+	if d.part != nil {
+		return d.part, nil
+	}
+	if d.top == nil {
+		raw, err := d.Raw()
+		if err != nil {
+			return nil, err
+		}
+		d.top = message.ParseTop(raw)
+	}
+	return d.top, nil
+}
+
 // writeFetch writes one "* n FETCH (...)" response. The message's bytes
 // are loaded before anything is written, so a store error leaves no
 // half-written response.
@@ -229,8 +247,15 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 		var part *message.Part
 		var raw []byte
 		var err error
-		if a.needsPart() {
+		switch {
+		case a.needsTree() || (a.kind == attEnvelope && !d.haveRaw):
+			// ENVELOPE of a message whose bytes are not at hand (a large
+			// one) comes from the stored tree rather than reading them.
 			if part, err = d.Part(); err != nil {
+				return err
+			}
+		case a.needsPart():
+			if part, err = d.Top(); err != nil {
 				return err
 			}
 		}

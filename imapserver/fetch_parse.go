@@ -56,6 +56,19 @@ func (a fetchAtt) needsPart() bool {
 	return a.needsBody() || a.kind == attEnvelope || a.kind == attBody || a.kind == attBodyStructure
 }
 
+// needsTree reports whether a needs the message's whole MIME tree. The
+// root's sections (BODY[], HEADER, HEADER.FIELDS, TEXT, RFC822.*) and
+// ENVELOPE need only the top-level header (message.ParseTop).
+func (a fetchAtt) needsTree() bool {
+	switch a.kind {
+	case attBody, attBodyStructure, attBinary, attBinarySize:
+		return true
+	case attSection:
+		return len(a.section.Part) > 0 || a.section.Specifier == imapmsg.SpecMIME
+	}
+	return false
+}
+
 var fetchMacros = map[string][]attKind{
 	"ALL":  {attFlags, attInternalDate, attSize, attEnvelope},
 	"FAST": {attFlags, attInternalDate, attSize},
