@@ -94,3 +94,23 @@ func BenchmarkExpungeNothingDeleted100k(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkChangesNothingNew is the question every IMAP session asks after
+// each command and the mailbox index before each FETCH/SEARCH: what
+// changed since the modseq I know? Usually nothing.
+func BenchmarkChangesNothingNew(b *testing.B) {
+	ctx := context.Background()
+	s := openTest(b)
+	inbox := fill(b, s, 1000)
+	mb, err := s.MailboxByID(ctx, inbox)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		changed, vanished, _, err := s.Changes(ctx, inbox, mb.HighestModSeq)
+		if err != nil || len(changed) != 0 || len(vanished) != 0 {
+			b.Fatal(err, len(changed), len(vanished))
+		}
+	}
+}

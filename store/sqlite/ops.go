@@ -232,11 +232,22 @@ func (s *Store) Changes(ctx context.Context, mailboxID int64, since uint64) (cha
 		return nil, nil, 0, err
 	}
 	defer tx.Rollback()
-	mb, err := scanMailbox(tx.QueryRowContext(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", mailboxID))
+	// Every session asks after each command whether anything changed:
+	// the statements are prepared once (preparing cost as much as running
+	// them; BenchmarkChangesNothingNew).
+	mbStmt, err := s.txStmt(ctx, tx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?")
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	mb, err := scanMailbox(mbStmt.QueryRowContext(ctx, mailboxID))
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("mailbox %d: %w", mailboxID, err)
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", mailboxID, since)
+	msgStmt, err := s.txStmt(ctx, tx, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	rows, err := msgStmt.QueryContext(ctx, mailboxID, since)
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -252,7 +263,11 @@ func (s *Store) Changes(ctx context.Context, mailboxID int64, since uint64) (cha
 	if err := rows.Err(); err != nil {
 		return nil, nil, 0, err
 	}
-	rows, err = tx.QueryContext(ctx, "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid", mailboxID, since)
+	expStmt, err := s.txStmt(ctx, tx, "SELECT uid FROM expunged WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	rows, err = expStmt.QueryContext(ctx, mailboxID, since)
 	if err != nil {
 		return nil, nil, 0, err
 	}

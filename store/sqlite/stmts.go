@@ -56,6 +56,17 @@ func (s *Store) rQueryRow(ctx context.Context, query string, args ...any) *sql.R
 	return st.QueryRowContext(ctx, args...)
 }
 
+// txStmt returns the cached read statement for query bound to tx (a read
+// transaction on the read pool); database/sql reuses the statement already
+// prepared on tx's connection.
+func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, err := s.rstmts.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return tx.StmtContext(ctx, st), nil
+}
+
 func (s *Store) rQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	st, err := s.rstmts.get(ctx, query)
 	if err != nil {
