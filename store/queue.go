@@ -35,6 +35,19 @@ type QueueItem struct {
 	Created    time.Time
 	Size       int64
 	Recipients []QueueRecipient // in the order they were enqueued
+	// LeaseOwner is the queue runner that holds the item (ClaimQueue)
+	// until LeaseUntil; "" when nobody does. A lease whose LeaseUntil has
+	// passed is held by nobody, whatever LeaseOwner says.
+	LeaseOwner string
+	LeaseUntil time.Time
+}
+
+// LeasedAt reports who holds the item at now ("" for nobody).
+func (q *QueueItem) LeasedAt(now time.Time) string {
+	if q.LeaseOwner == "" || !q.LeaseUntil.After(now) {
+		return ""
+	}
+	return q.LeaseOwner
 }
 
 // Pending reports whether some recipient still waits for delivery.

@@ -261,6 +261,22 @@ type Store interface {
 	// DueQueue returns up to limit items (oldest first) that have a pending
 	// recipient whose NextAttempt is not after now.
 	DueQueue(ctx context.Context, now time.Time, limit int) ([]QueueItem, error)
+	// ClaimQueue leases up to limit items (oldest first) to owner until
+	// now+lease and returns them, in one transaction. It takes items that
+	// have a pending recipient whose NextAttempt is not after now, or no
+	// pending recipient at all (finished but not yet removed: their DSN
+	// is still owed), and that no other owner holds: unleased, leased by
+	// owner itself, or with a lease that ended at or before now. Two
+	// claims running at the same moment never return the same item, so
+	// several nodes can run the queue on one store. The holder releases
+	// the item with ReleaseQueueItem when its attempt is over; a holder
+	// that dies leaves it to be taken over once the lease ends.
+	ClaimQueue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]QueueItem, error)
+	// ReleaseQueueItem ends owner's lease on item id. It does nothing
+	// when the item is gone or owner does not hold it (any more).
+	// UpdateQueueRecipients does not release: an item's recipients are
+	// recorded domain by domain while others are still being delivered.
+	ReleaseQueueItem(ctx context.Context, id int64, owner string) error
 	// QueueItems returns every queued item, oldest first.
 	QueueItems(ctx context.Context) ([]QueueItem, error)
 	// QueueItem returns one item (ErrNotFound if absent).

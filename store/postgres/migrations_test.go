@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -265,5 +266,51 @@ func checkSeeded(t *testing.T, s *Store) {
 	}
 	if _, err := s.Enqueue(ctx, store.QueuedMessage{From: "old@example.org", Recipients: []string{"x@example.net"}, Raw: []byte("x")}); err != nil {
 		t.Fatalf("Enqueue after migration: %v", err)
+	}
+}
+
+// queueSeed is a queued message from before queue leases.
+const queueSeed = `
+INSERT INTO queue(id, sender, created, raw, size) VALUES (900, 'old@example.org', 1700000000000000000, '\x78'::bytea, 1);
+INSERT INTO queue_rcpts(queue_id, idx, rcpt, status, next_attempt) VALUES (900, 0, 'far@remote.test', 'pending', 1700000000000000000);
+`
+
+func init() {
+	// Version 2 added the queue: every version since has a queued message.
+	for v := 2; v <= 3; v++ {
+		seeds[v] += queueSeed
+	}
+	// Version 4 added messages.wire_size: the v3 data with it filled in.
+	seeds[4] = seeds[3]
+	for i, raw := range wireRaws {
+		seeds[4] += fmt.Sprintf("UPDATE messages SET wire_size = %d WHERE id = %d;\n", message.CRLFSize([]byte(raw)), 7200+i)
+	}
+	seeds[4] += fmt.Sprintf("UPDATE messages SET wire_size = %d WHERE id = %d;\n", message.CRLFSize([]byte(wireRaws[0])), 7200+len(wireRaws))
+	seeds[4] += "UPDATE messages SET wire_size = 20 WHERE id = 7000;\n"
+}
+
+// Migration 5 leaves queued messages unleased and claimable.
+func TestMigratedQueueClaimable(t *testing.T) {
+	v := len(migrations) - 1
+	ctx := context.Background()
+	dsn := testDSN(t)
+	if err := migrate(ctx, connConfig(t, dsn), v); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, seeds[v]); err != nil {
+		t.Fatalf("seed v%d: %v", v, err)
+	}
+	conn.Close(ctx)
+	s := openDSN(t, dsn)
+	if it, err := s.QueueItem(ctx, 900); err != nil || it.LeaseOwner != "" || !it.LeaseUntil.IsZero() || it.From != "old@example.org" {
+		t.Fatalf("migrated queue item %+v, %v", it, err)
+	}
+	items, err := s.ClaimQueue(ctx, "n1", time.Unix(0, 1700000000000000000), time.Minute, 10)
+	if err != nil || len(items) != 1 || items[0].ID != 900 || items[0].LeaseOwner != "n1" {
+		t.Fatalf("claim of the migrated item %+v, %v", items, err)
 	}
 }

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -48,7 +50,7 @@ func (s *Store) Enqueue(ctx context.Context, msg store.QueuedMessage) (int64, er
 	return id, err
 }
 
-const queueItemCols = "q.id, q.sender, q.created, q.size"
+const queueItemCols = "q.id, q.sender, q.created, q.size, q.lease_owner, q.lease_until"
 
 // queueItems runs query (selecting queueItemCols) and fills in the
 // recipients of each item.
@@ -59,9 +61,12 @@ func (s *Store) queueItems(ctx context.Context, query string, args ...any) ([]st
 	}
 	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.QueueItem, error) {
 		var it store.QueueItem
-		var created int64
-		err := r.Scan(&it.ID, &it.From, &created, &it.Size)
+		var created, until int64
+		err := r.Scan(&it.ID, &it.From, &created, &it.Size, &it.LeaseOwner, &until)
 		it.Created = time.Unix(0, created)
+		if it.LeaseOwner != "" {
+			it.LeaseUntil = time.Unix(0, until)
+		}
 		return it, err
 	})
 	if err != nil {
@@ -97,6 +102,66 @@ func (s *Store) DueQueue(ctx context.Context, now time.Time, limit int) ([]store
 	return s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q WHERE q.id IN "+
 		"(SELECT queue_id FROM queue_rcpts WHERE status = $1 AND next_attempt <= $2) ORDER BY q.id LIMIT $3",
 		store.RcptPending, now.UnixNano(), limit)
+}
+
+// claimQuery leases the claimable items to $1 until $2 and returns their
+// ids. FOR UPDATE SKIP LOCKED makes a concurrent claim pass over the rows
+// this one locked, and a row another claim updated and committed since
+// this statement's snapshot is re-checked against its new lease, so two
+// claims never return the same item. The arguments are owner, lease end,
+// now, RcptPending, limit.
+const claimQuery = `WITH c AS (
+	SELECT q.id FROM queue q
+	WHERE (q.lease_owner = '' OR q.lease_owner = $1 OR q.lease_until <= $3)
+		AND (EXISTS (SELECT 1 FROM queue_rcpts r WHERE r.queue_id = q.id AND r.status = $4 AND r.next_attempt <= $3)
+			OR NOT EXISTS (SELECT 1 FROM queue_rcpts r WHERE r.queue_id = q.id AND r.status = $4))
+	ORDER BY q.id LIMIT $5
+	FOR UPDATE SKIP LOCKED
+)
+UPDATE queue q SET lease_owner = $1, lease_until = $2 FROM c WHERE q.id = c.id
+RETURNING q.id`
+
+// ClaimQueue implements store.Store.
+func (s *Store) ClaimQueue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.QueueItem, error) {
+	if owner == "" || lease <= 0 {
+		return nil, fmt.Errorf("%w: queue claim needs an owner and a lease", store.ErrInvalid)
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	var ids []int64
+	err := s.write(ctx, func(tx *wtx) error {
+		rows, err := tx.query(claimQuery, owner, now.Add(lease).UnixNano(), now.UnixNano(), store.RcptPending, limit)
+		if err != nil {
+			return err
+		}
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	slices.Sort(ids)
+	items := make([]store.QueueItem, 0, len(ids))
+	for _, id := range ids {
+		it, err := s.QueueItem(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted meanwhile (CLI)
+		}
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// ReleaseQueueItem implements store.Store.
+func (s *Store) ReleaseQueueItem(ctx context.Context, id int64, owner string) error {
+	return s.write(ctx, func(tx *wtx) error {
+		_, err := tx.exec("UPDATE queue SET lease_owner = '', lease_until = 0 WHERE id = $1 AND lease_owner = $2", id, owner)
+		return err
+	})
 }
 
 // QueueItems implements store.Store.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
@@ -228,5 +229,56 @@ func checkSeeded(t *testing.T, s *Store) {
 	}
 	if _, err := s.CreateAccount(ctx, "new@example.net", "h"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// queueSeed is a queued message from before queue leases.
+const queueSeed = `
+INSERT INTO queue(id, sender, created, raw, size) VALUES (900, 'old@example.org', 1700000000000000000, X'78', 1);
+INSERT INTO queue_rcpts(queue_id, idx, rcpt, status, next_attempt) VALUES (900, 0, 'far@remote.test', 'pending', 1700000000000000000);
+`
+
+func init() {
+	// Version 3 added the queue: every version since has a queued message.
+	for v := 3; v <= 4; v++ {
+		seeds[v] += queueSeed
+	}
+	// Version 5 added messages.wire_size: the v4 data with it filled in.
+	seeds[5] = seeds[4]
+	for i, raw := range wireRaws {
+		seeds[5] += fmt.Sprintf("UPDATE messages SET wire_size = %d WHERE id = %d;\n", message.CRLFSize([]byte(raw)), 7200+i)
+	}
+	seeds[5] += fmt.Sprintf("UPDATE messages SET wire_size = %d WHERE id = %d;\n", message.CRLFSize([]byte(wireRaws[0])), 7200+len(wireRaws))
+	seeds[5] += "UPDATE messages SET wire_size = 20 WHERE id = 7000;\n"
+}
+
+// Migration 6 leaves queued messages unleased and claimable.
+func TestMigratedQueueClaimable(t *testing.T) {
+	for v := 3; v < len(migrations); v++ {
+		ctx := context.Background()
+		path := filepath.Join(t.TempDir(), "old.db")
+		db, err := sql.Open("sqlite", dsn(path, false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := migrate(ctx, db, v); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(seeds[v]); err != nil {
+			t.Fatalf("seed v%d: %v", v, err)
+		}
+		db.Close()
+		s, err := Open(ctx, path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it, err := s.QueueItem(ctx, 900); err != nil || it.LeaseOwner != "" || !it.LeaseUntil.IsZero() {
+			t.Fatalf("v%d: migrated queue item %+v, %v", v, it, err)
+		}
+		items, err := s.ClaimQueue(ctx, "n1", time.Unix(0, 1700000000000000000), time.Minute, 10)
+		if err != nil || len(items) != 1 || items[0].ID != 900 || items[0].LeaseOwner != "n1" {
+			t.Fatalf("v%d: claim of the migrated item %+v, %v", v, items, err)
+		}
+		s.Close()
 	}
 }

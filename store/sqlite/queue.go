@@ -51,7 +51,7 @@ func (s *Store) Enqueue(ctx context.Context, msg store.QueuedMessage) (int64, er
 	return id, err
 }
 
-const queueItemCols = "q.id, q.sender, q.created, q.size"
+const queueItemCols = "q.id, q.sender, q.created, q.size, q.lease_owner, q.lease_until"
 
 // queueItems runs query (selecting queueItemCols) and fills in the
 // recipients of each item.
@@ -63,12 +63,15 @@ func (s *Store) queueItems(ctx context.Context, query string, args ...any) ([]st
 	var items []store.QueueItem
 	for rows.Next() {
 		var it store.QueueItem
-		var created int64
-		if err := rows.Scan(&it.ID, &it.From, &created, &it.Size); err != nil {
+		var created, until int64
+		if err := rows.Scan(&it.ID, &it.From, &created, &it.Size, &it.LeaseOwner, &until); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		it.Created = time.Unix(0, created)
+		if it.LeaseOwner != "" {
+			it.LeaseUntil = time.Unix(0, until)
+		}
 		items = append(items, it)
 	}
 	rows.Close()
@@ -110,6 +113,76 @@ func (s *Store) DueQueue(ctx context.Context, now time.Time, limit int) ([]store
 	return s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q WHERE q.id IN "+
 		"(SELECT queue_id FROM queue_rcpts WHERE status = ? AND next_attempt <= ?) ORDER BY q.id LIMIT ?",
 		store.RcptPending, now.UnixNano(), limit)
+}
+
+// claimable is the condition ClaimQueue puts on queue q; its arguments
+// are owner, now, RcptPending, now, RcptPending.
+const claimable = `(q.lease_owner = '' OR q.lease_owner = ? OR q.lease_until <= ?)
+	AND (EXISTS (SELECT 1 FROM queue_rcpts r WHERE r.queue_id = q.id AND r.status = ? AND r.next_attempt <= ?)
+		OR NOT EXISTS (SELECT 1 FROM queue_rcpts r WHERE r.queue_id = q.id AND r.status = ?))`
+
+// ClaimQueue implements store.Store. The single writer makes the select
+// and the update one atomic step.
+func (s *Store) ClaimQueue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.QueueItem, error) {
+	if owner == "" || lease <= 0 {
+		return nil, fmt.Errorf("%w: queue claim needs an owner and a lease", store.ErrInvalid)
+	}
+	if limit <= 0 {
+		limit = 100
+	}
+	var ids []int64
+	err := s.write(ctx, func(tx *wtx) error {
+		ids = ids[:0]
+		rows, err := tx.query("SELECT q.id FROM queue q WHERE "+claimable+" ORDER BY q.id LIMIT ?",
+			owner, now.UnixNano(), store.RcptPending, now.UnixNano(), store.RcptPending, limit)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, err := tx.exec("UPDATE queue SET lease_owner = ?, lease_until = ? WHERE id = ?",
+				owner, now.Add(lease).UnixNano(), id); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	// Read after the commit: the items are ours, and the read pool does
+	// not wait for the writer.
+	items := make([]store.QueueItem, 0, len(ids))
+	for _, id := range ids {
+		it, err := s.QueueItem(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // deleted meanwhile (CLI)
+		}
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
+	}
+	return items, nil
+}
+
+// ReleaseQueueItem implements store.Store.
+func (s *Store) ReleaseQueueItem(ctx context.Context, id int64, owner string) error {
+	return s.write(ctx, func(tx *wtx) error {
+		_, err := tx.exec("UPDATE queue SET lease_owner = '', lease_until = 0 WHERE id = ? AND lease_owner = ?", id, owner)
+		return err
+	})
 }
 
 // QueueItems implements store.Store.

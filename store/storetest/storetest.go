@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, flagTests...)
 	tests = append(tests, feedTests...)
 	tests = append(tests, queueTests...)
+	tests = append(tests, queueClaimTests...)
 	tests = append(tests, counterTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
