@@ -13,7 +13,7 @@ var authCaps = []string{
 	"IMAP4rev1", "IMAP4rev2", "IDLE", "NAMESPACE", "UIDPLUS", "MOVE", "LITERAL+",
 	"ENABLE", "ID", "UNSELECT", "SPECIAL-USE", "CREATE-SPECIAL-USE", "CHILDREN",
 	"LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "ESEARCH", "SEARCHRES",
-	"CONDSTORE", "QRESYNC", "BINARY",
+	"CONDSTORE", "QRESYNC", "BINARY", "SORT", "SORT=DISPLAY",
 }
 
 func (c *conn) capabilities() string {

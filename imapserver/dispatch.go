@@ -58,6 +58,8 @@ var commands = map[string]handler{
 	"UID EXPUNGE":  {cmdExpunge, inSelected, true},
 	"SEARCH":       {cmdSearch, inSelected, false},
 	"UID SEARCH":   {cmdSearch, inSelected, true},
+	"SORT":         {cmdSort, inSelected, false},
+	"UID SORT":     {cmdSort, inSelected, true},
 	"FETCH":        {cmdFetch, inSelected, false},
 	"UID FETCH":    {cmdFetch, inSelected, true},
 	"STORE":        {cmdStore, inSelected, false},

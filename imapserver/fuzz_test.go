@@ -62,6 +62,7 @@ func FuzzCommandLoop(f *testing.F) {
 		"c list (subscribed) \"\" * return (status (messages))\r\n", "c select inbox (qresync (1 1))\r\n",
 		"c authenticate plain\r\n*\r\n", "{99999999999}\r\n", "c search charset x\r\n",
 		"c enable qresync\r\nd create x/y\r\ne rename x z\r\nf delete z/y\r\n",
+		"c sort (reverse subject date displayfrom) utf-8 or from a not seen\r\nd uid sort (size) us-ascii 1:*\r\n",
 	} {
 		f.Add(s)
 	}

@@ -41,49 +41,15 @@ func cmdSearch(c *conn, cmd *command) error {
 		return err
 	}
 	v := c.sel
-	env := imapmsg.MatchEnv{MaxSeq: uint32(len(v.uids)), MaxUID: v.maxUID(), Saved: imapmsg.NumSetFromNums(v.saved), Location: time.Local}
 	var matched []uint32
 	var highest uint64
-	match := func(m *searchMsg) error {
-		ok, err := imapmsg.Match(key, m, env)
-		if ok {
-			matched = append(matched, m.meta.UID)
-			highest = max(highest, m.meta.ModSeq)
-		}
-		return err
-	}
-	// Metadata comes from the mailbox index; bytes, when a key needs them,
-	// in size-bounded batches (bodies.go). Messages expunged by another
-	// session meanwhile don't match.
-	idx, err := c.index()
+	err = c.searchMatching(key, false, func(m *searchMsg) error {
+		matched = append(matched, m.meta.UID)
+		highest = max(highest, m.meta.ModSeq)
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	needsBytes := imapmsg.NeedsPart(key)
-	var metas []store.MessageMeta
-	for start := 0; start < len(v.uids); start += chunk {
-		metas = idx.lookup(metas[:0], v.uids[start:min(start+chunk, len(v.uids))])
-		for rest := metas; len(rest) > 0; {
-			n, raws := len(rest), [][]byte(nil)
-			if needsBytes {
-				if n, raws, err = c.bodyBatch(v.mbox.ID, rest); err != nil {
-					return err
-				}
-			}
-			for i := range n {
-				var raw []byte
-				if raws != nil {
-					if raw = raws[i]; raw == nil {
-						continue // expunged meanwhile
-					}
-				}
-				m := &searchMsg{msgData: c.withBytes(&rest[i], raw), seq: v.seq(rest[i].UID)}
-				if err := match(m); err != nil && !errors.Is(err, store.ErrNotFound) {
-					return err
-				}
-			}
-			rest = rest[n:]
-		}
 	}
 	if !imapmsg.UsesModSeq(key) {
 		highest = 0
@@ -226,3 +192,48 @@ type searchMsg struct {
 
 func (m *searchMsg) SeqNum() uint32           { return m.seq }
 func (m *searchMsg) Meta() *store.MessageMeta { return m.meta }
+
+// searchMatching calls fn for each message of the selected mailbox that
+// matches key, in mailbox order. Metadata comes from the mailbox index;
+// bytes, when a key needs them or withBytes asks for them, in size-bounded
+// batches (bodies.go). Messages expunged by another session meanwhile
+// don't match.
+func (c *conn) searchMatching(key imapmsg.Key, withBytes bool, fn func(*searchMsg) error) error {
+	v := c.sel
+	env := imapmsg.MatchEnv{MaxSeq: uint32(len(v.uids)), MaxUID: v.maxUID(), Saved: imapmsg.NumSetFromNums(v.saved), Location: time.Local}
+	idx, err := c.index()
+	if err != nil {
+		return err
+	}
+	needsBytes := withBytes || imapmsg.NeedsPart(key)
+	var metas []store.MessageMeta
+	for start := 0; start < len(v.uids); start += chunk {
+		metas = idx.lookup(metas[:0], v.uids[start:min(start+chunk, len(v.uids))])
+		for rest := metas; len(rest) > 0; {
+			n, raws := len(rest), [][]byte(nil)
+			if needsBytes {
+				if n, raws, err = c.bodyBatch(v.mbox.ID, rest); err != nil {
+					return err
+				}
+			}
+			for i := range n {
+				var raw []byte
+				if raws != nil {
+					if raw = raws[i]; raw == nil {
+						continue // expunged meanwhile
+					}
+				}
+				m := &searchMsg{msgData: c.withBytes(&rest[i], raw), seq: v.seq(rest[i].UID)}
+				ok, err := imapmsg.Match(key, m, env)
+				if err == nil && ok {
+					err = fn(m)
+				}
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					return err
+				}
+			}
+			rest = rest[n:]
+		}
+	}
+	return nil
+}

@@ -185,7 +185,8 @@ FROM (
 	FROM (SELECT id, raw, encode(raw, 'escape') AS e FROM blobs) x
 ) w
 WHERE w.id = m.blob_id;
-`,	// 5: queue leases, so several nodes can run the queue on one store:
+`,
+	// 5: queue leases, so several nodes can run the queue on one store:
 	// ClaimQueue sets lease_owner (the runner) and lease_until (unix
 	// nanoseconds); "" and 0 mean nobody holds the item.
 	`

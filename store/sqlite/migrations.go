@@ -175,7 +175,8 @@ FROM (
 	FROM (SELECT id, CAST(raw AS BLOB) AS r FROM blobs)
 ) AS w
 WHERE w.id = messages.blob_id;
-`,	// 6: queue leases, so several nodes can run the queue on one store:
+`,
+	// 6: queue leases, so several nodes can run the queue on one store:
 	// ClaimQueue sets lease_owner (the runner) and lease_until (unix
 	// nanoseconds); "" and 0 mean nobody holds the item.
 	`

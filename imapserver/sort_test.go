@@ -1,0 +1,89 @@
+package imapserver
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	"github.com/emersion/go-sasl"
+)
+
+// sortMailbox delivers four messages whose orders differ by every key.
+func sortMailbox(ts *testServer) {
+	ts.deliver("", "From: Zed <zed@example.org>\nTo: carol@example.org\nCc: y@example.org\nDate: Tue, 3 Nov 2026 10:00:00 +0000\nSubject: Re: beta\n\nshort\n")
+	ts.deliver("", "From: amy@example.org\nTo: Bob <bob@example.org>\nDate: Sun, 1 Nov 2026 10:00:00 +0000\nSubject: alpha\n\n"+
+		"a longer body, longer than the others by a good margin\n")
+	ts.deliver("", "From: =?UTF-8?Q?=C3=89mile?= <emile@example.org>\nTo: alice@example.org\nCc: x@example.org\nDate: Mon, 2 Nov 2026 10:00:00 +0000\nSubject: [list] Fwd: Beta\n\nmid size body\n")
+	ts.deliver("", "From: bob@example.org\nSubject: gamma\n\nno date, no To\n")
+}
+
+// TestSortTranscript: SORT and UID SORT per RFC 5256, with SEARCH criteria,
+// REVERSE, several keys and errors.
+func TestSortTranscript(t *testing.T) {
+	ts := startTestServer(t)
+	sortMailbox(ts)
+	tc := ts.login()
+	hasLine(t, tc.transactf("ok", "capability"), " SORT SORT=DISPLAY")
+	tc.transactf("ok", "select INBOX")
+	for _, tt := range []struct{ cmd, want string }{
+		{"sort (arrival) utf-8 all", "* SORT 1 2 3 4"},
+		{"sort (reverse arrival) utf-8 all", "* SORT 4 3 2 1"},
+		// 4 has no Date: it sorts by its arrival, the latest.
+		{"sort (date) us-ascii all", "* SORT 2 3 1 4"},
+		{"sort (subject) utf-8 all", "* SORT 2 1 3 4"},
+		{"sort (subject reverse date) utf-8 all", "* SORT 2 1 3 4"},
+		{"sort (reverse subject date) utf-8 all", "* SORT 4 3 1 2"},
+		{"sort (from) utf-8 all", "* SORT 2 4 3 1"},
+		{"sort (displayfrom) utf-8 all", "* SORT 2 4 1 3"},
+		{"sort (to) utf-8 all", "* SORT 4 3 2 1"},
+		{"sort (displayto) utf-8 all", "* SORT 4 3 2 1"},
+		{"sort (cc) utf-8 all", "* SORT 2 4 3 1"},
+		{"sort (size) utf-8 all", "* SORT 4 1 2 3"},
+		{"sort (subject) utf-8 not from bob", "* SORT 2 1 3"},
+		{"sort (date) utf-8 2:3", "* SORT 2 3"},
+		{"uid sort (reverse size) utf-8 all", "* SORT 3 2 1 4"},
+		{"sort (arrival) utf-8 subject nothing-matches", "* SORT"},
+	} {
+		lines := tc.transactf("ok", "%s", tt.cmd)
+		if len(lines) != 1 || lines[0] != tt.want {
+			t.Errorf("%s: %q, want %q", tt.cmd, lines, tt.want)
+		}
+	}
+	tc.transactf("bad", "sort () utf-8 all")
+	tc.transactf("bad", "sort (reverse) utf-8 all")
+	tc.transactf("bad", "sort (colour) utf-8 all")
+	tc.transactf("bad", "sort (date) utf-8")
+	tc.transactf("no", "sort (date) koi8-r all")
+	if got := tc.lastTagged; !strings.Contains(got, "[BADCHARSET") {
+		t.Errorf("bad charset: %q", got)
+	}
+}
+
+// TestSortGoIMAP: an independent client's SORT.
+func TestSortGoIMAP(t *testing.T) {
+	ts := startTestServer(t)
+	sortMailbox(ts)
+	c, err := imapclient.DialInsecure(ts.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Authenticate(sasl.NewPlainClient("", testUser, testPass)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	nums, err := c.UIDSort(&imapclient.SortOptions{
+		SearchCriteria: &imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagDeleted}},
+		SortCriteria:   []imapclient.SortCriterion{{Key: imapclient.SortKeySubject}, {Key: imapclient.SortKeyDate, Reverse: true}},
+	}).Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []uint32{2, 1, 3, 4}; !slices.Equal(nums, want) {
+		t.Fatalf("UID SORT (SUBJECT REVERSE DATE): %v, want %v", nums, want)
+	}
+}
