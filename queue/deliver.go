@@ -41,6 +41,9 @@ func (q *Queue) deliverDomain(ctx context.Context, from, domain string, rcpts []
 		}
 		for _, ip := range ips {
 			if ctx.Err() != nil {
+				if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+					return all(tempErr("attempt took longer than %v", q.cfg.AttemptTimeout))
+				}
 				return all(tempErr("shutting down"))
 			}
 			outs, err := q.transaction(ctx, h, ip, from, rcpts, raw)

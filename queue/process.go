@@ -21,9 +21,13 @@ type outcome struct {
 
 // process makes one delivery attempt for the due recipients of it, one
 // connection per destination domain, and finishes the item once no
-// recipient is pending.
-func (q *Queue) process(it store.QueueItem) {
+// recipient is pending. The attempt ends by deadline, well inside the
+// lease on it: recipients still waiting for a connection slot then are
+// left as they are, ones whose delivery it cuts off are deferred.
+func (q *Queue) process(it store.QueueItem, deadline time.Time) {
 	ctx := q.ctx
+	actx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
 	raw, err := q.cfg.Store.QueueMessage(ctx, it.ID)
 	if err != nil {
 		q.log.Error("queue: reading message", "qid", it.ID, "err", err)
@@ -51,7 +55,7 @@ func (q *Queue) process(it store.QueueItem) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			release, err := q.acquireDomain(ctx, d)
+			release, err := q.acquireDomain(actx, d)
 			if err != nil {
 				return
 			}
@@ -59,7 +63,7 @@ func (q *Queue) process(it store.QueueItem) {
 			for i, r := range rcpts {
 				addrs[i] = r.Addr
 			}
-			outs := q.deliverDomain(ctx, it.From, d, addrs, raw)
+			outs := q.deliverDomain(actx, it.From, d, addrs, raw)
 			release()
 			if ctx.Err() != nil {
 				return // shutting down: leave them pending, untouched

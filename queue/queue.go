@@ -33,7 +33,8 @@ import (
 // Store is what the queue needs from the mail store.
 type Store interface {
 	Enqueue(ctx context.Context, msg store.QueuedMessage) (int64, error)
-	DueQueue(ctx context.Context, now time.Time, limit int) ([]store.QueueItem, error)
+	ClaimQueue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.QueueItem, error)
+	ReleaseQueueItem(ctx context.Context, id int64, owner string) error
 	QueueItems(ctx context.Context) ([]store.QueueItem, error)
 	QueueItem(ctx context.Context, id int64) (store.QueueItem, error)
 	QueueMessage(ctx context.Context, id int64) ([]byte, error)
@@ -102,14 +103,25 @@ type Config struct {
 	PerDomain     int             // connections at once to one destination domain
 
 	CommandTimeout time.Duration // per SMTP command
+	// AttemptTimeout bounds one item's delivery attempt, waiting for a
+	// connection slot included; recipients it cuts off are retried later.
+	// Default: 30 s + 12 × CommandTimeout. The lease on an item (see
+	// Owner) is AttemptTimeout + a quarter of it (at least a minute).
+	AttemptTimeout time.Duration
+	// Owner names this runner in the leases it takes on queue items, so
+	// that several nodes can run the queue on one store and each item is
+	// delivered by one of them. Default: hostname/pid/random. It must
+	// differ between runners.
+	Owner string
 
 	Signer Signer // DKIM; nil signs nothing
 }
 
 // Queue delivers queued messages. Create it with New, start it with Start.
 type Queue struct {
-	cfg Config
-	log *slog.Logger
+	cfg   Config
+	log   *slog.Logger
+	lease time.Duration
 
 	kick    chan struct{}
 	stop    chan struct{}
@@ -165,10 +177,17 @@ func New(cfg Config) *Queue {
 	if cfg.CommandTimeout <= 0 {
 		cfg.CommandTimeout = DefaultCommandTimeout
 	}
+	if cfg.AttemptTimeout <= 0 {
+		cfg.AttemptTimeout = defaultAttemptTimeout(cfg.CommandTimeout)
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = defaultOwner()
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Queue{
 		cfg:      cfg,
 		log:      cfg.Logger,
+		lease:    leaseFor(cfg.AttemptTimeout),
 		kick:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		ctx:      ctx,
@@ -209,8 +228,8 @@ func (q *Queue) Kick() {
 	}
 }
 
-// Start starts the scheduler. Items left final by a crash are finished
-// first.
+// Start starts the scheduler. Items left final by a crash (all recipients
+// done, DSN not yet sent) are claimed and finished like due ones.
 func (q *Queue) Start() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -243,10 +262,9 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 
 func (q *Queue) loop() {
 	defer q.loopWG.Done()
-	q.finishLeftovers()
 	t := time.NewTimer(0)
 	defer t.Stop()
-	for polls := 1; ; polls++ {
+	for {
 		select {
 		case <-q.stop:
 			return
@@ -254,19 +272,30 @@ func (q *Queue) loop() {
 		case <-t.C:
 		}
 		q.dispatch()
-		if polls%leftoverEvery == 0 {
-			q.finishLeftovers() // e.g. a DSN whose delivery failed
-		}
 		t.Reset(q.cfg.PollInterval)
 	}
 }
 
-// dispatch starts a worker for every due item not already in flight, as
-// far as the worker limit allows.
+// dispatch claims as many due items as there are idle workers and starts
+// one on each. Items whose recipients are all final but which are still
+// queued (a crash came before their DSN, or its delivery failed) are
+// claimed too, and finished.
 func (q *Queue) dispatch() {
-	items, err := q.cfg.Store.DueQueue(q.ctx, q.cfg.Now(), 4*q.cfg.Workers)
+	q.mu.Lock()
+	busy := len(q.inflight)
+	q.mu.Unlock()
+	idle := cap(q.workers) - len(q.workers)
+	if idle <= 0 {
+		return
+	}
+	// The claim returns the items this runner holds as well (renewing
+	// their lease); asking for busy more keeps them from crowding out new
+	// ones.
+	items, err := q.cfg.Store.ClaimQueue(q.ctx, q.cfg.Owner, q.cfg.Now(), q.lease, idle+busy)
 	if err != nil {
-		q.log.Error("queue: reading due items", "err", err)
+		if q.ctx.Err() == nil {
+			q.log.Error("queue: claiming due items", "err", err)
+		}
 		return
 	}
 	for _, it := range items {
@@ -277,16 +306,17 @@ func (q *Queue) dispatch() {
 		}
 		q.mu.Unlock()
 		if busy {
-			continue
+			continue // a worker has it
 		}
 		select {
 		case q.workers <- struct{}{}:
-		case <-q.stop:
-			q.mu.Lock()
-			delete(q.inflight, it.ID)
-			q.mu.Unlock()
-			return
+		default:
+			// No worker after all (busy ones came back): let another
+			// runner have it rather than hold it while waiting.
+			q.done(it.ID)
+			continue
 		}
+		deadline := time.Now().Add(q.cfg.AttemptTimeout)
 		q.workWG.Add(1)
 		go func() {
 			defer q.workWG.Done()
@@ -295,50 +325,23 @@ func (q *Queue) dispatch() {
 					q.log.Error("queue: worker panic", "qid", it.ID, "panic", r)
 				}
 				<-q.workers
-				q.mu.Lock()
-				delete(q.inflight, it.ID)
-				q.mu.Unlock()
+				q.done(it.ID)
 			}()
-			q.process(it)
+			q.process(it, deadline)
 		}()
 	}
 }
 
-// leftoverEvery is how many scheduler rounds pass between scans for
-// finished items left behind.
-const leftoverEvery = 30
-
-// finishLeftovers completes items whose recipients are all final but
-// which are still queued: a crash came before their DSN was sent, or its
-// delivery failed. Items a worker holds are skipped.
-func (q *Queue) finishLeftovers() {
-	items, err := q.cfg.Store.QueueItems(q.ctx)
-	if err != nil {
-		q.log.Error("queue: reading queue", "err", err)
-		return
-	}
-	for _, it := range items {
-		if it.Pending() {
-			continue
-		}
-		q.mu.Lock()
-		busy := q.inflight[it.ID]
-		if !busy {
-			q.inflight[it.ID] = true
-		}
-		q.mu.Unlock()
-		if busy {
-			continue
-		}
-		// Re-read under our claim: a worker that just finished the item
-		// deleted it before releasing it.
-		if cur, err := q.cfg.Store.QueueItem(q.ctx, it.ID); err == nil && !cur.Pending() {
-			q.finish(q.ctx, cur)
-		}
-		q.mu.Lock()
-		delete(q.inflight, it.ID)
-		q.mu.Unlock()
-	}
+// done releases item id and forgets that it is in flight, in one step
+// under q.mu: a claim that dispatch made meanwhile either came before the
+// release (which undoes it) or finds the item no longer in flight (and
+// starts a worker on it), so an item is never left leased with nobody
+// working on it.
+func (q *Queue) done(id int64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.release(id)
+	delete(q.inflight, id)
 }
 
 func isPermanent(err error) bool {

@@ -120,7 +120,8 @@ func cmdQueue(ctx context.Context, args []string, e env) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tARRIVED\tSIZE\tFROM\tPENDING\tNEXT ATTEMPT")
+		fmt.Fprintln(tw, "ID\tARRIVED\tSIZE\tFROM\tPENDING\tNEXT ATTEMPT\tHELD BY")
+		now := time.Now()
 		for _, it := range items {
 			pending, next := 0, time.Time{}
 			for _, r := range it.Recipients {
@@ -139,7 +140,11 @@ func cmdQueue(ctx context.Context, args []string, e env) error {
 			if !next.IsZero() {
 				nextS = next.UTC().Format(time.RFC3339)
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%d/%d\t%s\n", it.ID, it.Created.UTC().Format(time.RFC3339), it.Size, from, pending, len(it.Recipients), nextS)
+			holder := it.LeasedAt(now) // the node delivering it now
+			if holder == "" {
+				holder = "-"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%s\t%d/%d\t%s\t%s\n", it.ID, it.Created.UTC().Format(time.RFC3339), it.Size, from, pending, len(it.Recipients), nextS, holder)
 		}
 		return tw.Flush()
 	case "show":
@@ -152,6 +157,9 @@ func cmdQueue(ctx context.Context, args []string, e env) error {
 			from = "<>"
 		}
 		fmt.Fprintf(e.stdout, "ID:      %d\nFrom:    %s\nArrived: %s\nSize:    %d\n", it.ID, from, it.Created.UTC().Format(time.RFC3339), it.Size)
+		if holder := it.LeasedAt(time.Now()); holder != "" {
+			fmt.Fprintf(e.stdout, "Held by: %s until %s\n", holder, it.LeaseUntil.UTC().Format(time.RFC3339))
+		}
 		for _, r := range it.Recipients {
 			fmt.Fprintf(e.stdout, "\n%s\n  status:   %s\n  attempts: %d\n", r.Addr, r.Status, r.Attempts)
 			if r.Status == store.RcptPending {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
@@ -34,15 +35,19 @@ func TestQueueCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A node is delivering it: list and show name the node.
+	if items, err := st.ClaimQueue(ctx, "node-b/42/ab", time.Now(), time.Hour, 10); err != nil || len(items) != 1 {
+		t.Fatalf("ClaimQueue: %+v, %v", items, err)
+	}
 	st.Close()
 	ids := strconv.FormatInt(id, 10)
 
 	code, out, _ := runInProcess(t, "queue", "list", "--data", dir)
-	if code != 0 || !strings.Contains(out, ids) || !strings.Contains(out, "alice@example.org") || !strings.Contains(out, "2/2") {
+	if code != 0 || !strings.Contains(out, ids) || !strings.Contains(out, "alice@example.org") || !strings.Contains(out, "2/2") || !strings.Contains(out, "HELD BY") || !strings.Contains(out, "node-b/42/ab") {
 		t.Fatalf("list: %d %q", code, out)
 	}
 	code, out, _ = runInProcess(t, "queue", "show", ids, "--data", dir)
-	if code != 0 || !strings.Contains(out, "bob@remote.test") || !strings.Contains(out, "status:   pending") {
+	if code != 0 || !strings.Contains(out, "bob@remote.test") || !strings.Contains(out, "status:   pending") || !strings.Contains(out, "Held by: node-b/42/ab until ") {
 		t.Fatalf("show: %d %q", code, out)
 	}
 	if code, out, _ = runInProcess(t, "queue", "retry", ids, "--data", dir); code != 0 || !strings.Contains(out, "1 message") {

@@ -301,7 +301,11 @@ func TestMigratedQueueClaimable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := conn.Exec(ctx, seeds[v]); err != nil {
+	seed := seeds[v]
+	if !strings.Contains(seed, queueSeed) {
+		seed += queueSeed
+	}
+	if _, err := conn.Exec(ctx, seed); err != nil {
 		t.Fatalf("seed v%d: %v", v, err)
 	}
 	conn.Close(ctx)

@@ -264,7 +264,11 @@ func TestMigratedQueueClaimable(t *testing.T) {
 		if err := migrate(ctx, db, v); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.Exec(seeds[v]); err != nil {
+		seed := seeds[v]
+		if !strings.Contains(seed, queueSeed) {
+			seed += queueSeed
+		}
+		if _, err := db.Exec(seed); err != nil {
 			t.Fatalf("seed v%d: %v", v, err)
 		}
 		db.Close()
