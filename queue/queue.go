@@ -2,7 +2,9 @@
 // authenticated users' mail for non-local recipients goes into.
 //
 // Messages are stored durably in the mail store (store.Store's queue
-// methods) before the SMTP server answers 250. Workers pick due items,
+// methods) before the SMTP server answers 250. Workers claim due items
+// (a lease in the store, so that several nodes can share one store and
+// each item is delivered by one of them; see lease.go),
 // group their pending recipients by destination domain, look up the MX
 // hosts (RFC 5321 §5) through an injected Resolver, and deliver each domain's
 // recipients over one SMTP connection (opportunistic STARTTLS), or
@@ -133,6 +135,7 @@ type Queue struct {
 
 	mu       sync.Mutex
 	inflight map[int64]bool
+	starved  bool                     // dispatch left due items unclaimed: kick when a worker frees
 	domains  map[string]chan struct{} // per-destination semaphores
 	started  bool
 	stopOnce sync.Once
@@ -286,6 +289,9 @@ func (q *Queue) dispatch() {
 	q.mu.Unlock()
 	idle := cap(q.workers) - len(q.workers)
 	if idle <= 0 {
+		q.mu.Lock()
+		q.starved = true
+		q.mu.Unlock()
 		return
 	}
 	// The claim returns the items this runner holds as well (renewing
@@ -297,6 +303,11 @@ func (q *Queue) dispatch() {
 			q.log.Error("queue: claiming due items", "err", err)
 		}
 		return
+	}
+	if len(items) == idle+busy { // maybe more: claim again when a worker is free
+		q.mu.Lock()
+		q.starved = true
+		q.mu.Unlock()
 	}
 	for _, it := range items {
 		q.mu.Lock()
@@ -326,6 +337,13 @@ func (q *Queue) dispatch() {
 				}
 				<-q.workers
 				q.done(it.ID)
+				q.mu.Lock()
+				starved := q.starved
+				q.starved = false
+				q.mu.Unlock()
+				if starved {
+					q.Kick() // due items were left for want of a worker
+				}
 			}()
 			q.process(it, deadline)
 		}()
