@@ -200,7 +200,7 @@ func (m *searchMsg) Meta() *store.MessageMeta { return m.meta }
 // don't match.
 func (c *conn) searchMatching(key imapmsg.Key, withBytes bool, fn func(*searchMsg) error) error {
 	v := c.sel
-	env := imapmsg.MatchEnv{MaxSeq: uint32(len(v.uids)), MaxUID: v.maxUID(), Saved: imapmsg.NumSetFromNums(v.saved), Location: time.Local}
+	env := imapmsg.MatchEnv{MaxSeq: uint32(len(v.uids)), MaxUID: v.maxUID(), Saved: imapmsg.NumSetFromNums(v.saved), Location: time.Local, Now: c.srv.cfg.Now()}
 	idx, err := c.index()
 	if err != nil {
 		return err

@@ -125,6 +125,15 @@ func (c *conn) searchKeyNamed(depth int, name string) (imapmsg.Key, error) {
 		k.Op = imapmsg.KeyHeader
 		k.Value, err = c.dec.AString()
 		return k, err
+	case "YOUNGER", "OLDER":
+		k.Op = imapmsg.KeyYounger
+		if name == "OLDER" {
+			k.Op = imapmsg.KeyOlder
+		}
+		if k.Number, err = c.dec.Number64(); err == nil && k.Number == 0 {
+			err = badf("", "%s needs a positive number of seconds", name) // nz-number
+		}
+		return k, err
 	case "LARGER", "SMALLER":
 		k.Op = imapmsg.KeyLarger
 		if name == "SMALLER" {

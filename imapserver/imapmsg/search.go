@@ -136,6 +136,12 @@ func (mt *matcher) match(k *Key) (bool, error) {
 		return meta.Size >= 0 && uint64(meta.Size) > k.Number, nil
 	case KeySmaller:
 		return meta.Size >= 0 && uint64(meta.Size) < k.Number, nil
+	case KeyYounger, KeyOlder:
+		// RFC 5032 §3: YOUNGER n matches an INTERNALDATE at most n
+		// seconds before now, OLDER n one more than n seconds before.
+		age := mt.env.Now.Sub(meta.InternalDate)
+		within := age <= time.Duration(min(k.Number, 1<<33))*time.Second
+		return within == (k.Op == KeyYounger), nil
 
 	case KeySeqSet:
 		if k.Set.Saved {

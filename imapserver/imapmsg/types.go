@@ -86,6 +86,8 @@ const (
 
 	KeyLarger  // Number: RFC822.SIZE > Number
 	KeySmaller // Number: RFC822.SIZE < Number
+	KeyYounger // Number: INTERNALDATE within the last Number seconds (WITHIN, RFC 5032)
+	KeyOlder   // Number: INTERNALDATE more than Number seconds ago (WITHIN, RFC 5032)
 
 	KeySeqSet // Set: message sequence numbers
 	KeyUID    // Set: UIDs
@@ -122,6 +124,7 @@ type MatchEnv struct {
 	MaxUID   uint32         // largest UID in the mailbox ("*" for UID sets)
 	Saved    NumSet         // UIDs saved by SEARCHRES ("$"); concrete UIDs, no "*"
 	Location *time.Location // server time zone for INTERNALDATE comparisons; nil = UTC
+	Now      time.Time      // the time YOUNGER and OLDER count back from
 }
 
 // Errors.
