@@ -158,3 +158,23 @@ func TestAttemptTimeoutDefersAndReleases(t *testing.T) {
 		t.Fatalf("recipient after the cut-off attempt %+v", r)
 	}
 }
+
+// A runner claims only as many items as it has idle workers; a worker
+// that frees up claims the rest at once, not at the next poll.
+func TestBusyWorkersClaimMoreWhenFree(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newStoreWith(t, "alice@example.org")
+	sk := startSink(t, nil)
+	res := newTestResolver()
+	res.addMX("remote.test", "mx.remote.test")
+	for i := range 3 {
+		if _, err := st.Enqueue(ctx, store.QueuedMessage{From: "alice@example.org", Recipients: []string{fmt.Sprintf("r%d@remote.test", i)}, Raw: []byte(testMsg)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := fastConfig(st, res, map[string]string{"mx.remote.test": sk.port()})
+	cfg.Workers = 1
+	cfg.PollInterval = time.Hour
+	startQueue(t, cfg)
+	waitFor(t, "all three delivered without a poll", func() bool { return len(sk.messages()) == 3 })
+}
