@@ -59,6 +59,9 @@ func (c *conn) serve(resume func() error) {
 
 // end says goodbye when the connection ends on err.
 func (c *conn) end(err error) {
+	if errors.Is(err, errHandshake) {
+		return
+	}
 	if errors.Is(err, errShutdown) || c.srv.shuttingDown() {
 		c.enc.Raw("* BYE server shutting down\r\n")
 		c.flush()

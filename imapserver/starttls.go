@@ -2,8 +2,14 @@ package imapserver
 
 import (
 	"crypto/tls"
+	"errors"
 	"time"
 )
+
+// errHandshake ends a connection whose STARTTLS handshake failed: nothing
+// more is written to it, since the client expects TLS now and a plaintext
+// BYE would be both useless and a protocol violation.
+var errHandshake = errors.New("imapserver: TLS handshake failed")
 
 // cmdStartTLS: STARTTLS (RFC 9051 §6.2.1). The tagged OK is written by the
 // command loop, which then calls upgradeTLS.
@@ -30,7 +36,7 @@ func (c *conn) upgradeTLS() error {
 	c.raw.SetDeadline(time.Now().Add(preAuthTimeout))
 	if err := tc.Handshake(); err != nil {
 		c.log.Info("imap starttls handshake failed", "err", err)
-		return err
+		return errors.Join(errHandshake, err)
 	}
 	c.raw.SetDeadline(time.Time{})
 	c.setIO(tc)

@@ -2,8 +2,10 @@ package imapserver
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -143,4 +145,27 @@ func TestGoIMAPClientTLS(t *testing.T) {
 		t.Fatalf("login on IMAPS: %v", err)
 	}
 	c.Logout().Wait()
+}
+
+// TestSTARTTLSHandshakeAbandoned: a client that sends STARTTLS and then no
+// handshake gets nothing in plaintext when the server gives up on it (here
+// at shutdown): no "* BYE" after the OK.
+func TestSTARTTLSHandshakeAbandoned(t *testing.T) {
+	srvTLS, _ := testTLS(t)
+	ts := startTestServer(t, withTLS(srvTLS, false))
+	tc := ts.dial()
+	tc.transactf("ok", "STARTTLS")
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ts.srv.Shutdown(ctx)
+	}()
+	tc.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	rest, err := io.ReadAll(tc.br)
+	if len(rest) != 0 {
+		t.Fatalf("after STARTTLS's OK the server wrote %q in plaintext (err %v)", rest, err)
+	}
+	<-done
 }
