@@ -118,8 +118,9 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 		}
 		log.Info("listening", "protocol", s.name, "addr", l.Addr().String())
 		started = append(started, s)
+		total, perIP := cfg.Limits.ConnLimits(s.name)
 		limited := connlimit.New(l, connlimit.Config{
-			Total: cfg.Limits.MaxConnections, PerIP: cfg.Limits.MaxConnectionsPerIP,
+			Total: total, PerIP: perIP,
 			Refuse: s.refuse, Logger: log.With("protocol", s.name),
 		})
 		ctrs.addListener(s.name, limited)

@@ -58,6 +58,9 @@ type Limits struct {
 	// are answered with a temporary error and closed.
 	MaxConnections      int `toml:"max_connections"`
 	MaxConnectionsPerIP int `toml:"max_connections_per_ip"`
+	// Listener overrides both per listener ([limits.listener.imap] ...;
+	// connlimits.go).
+	Listener map[string]ListenerLimits `toml:"listener"`
 }
 
 // Duration is a time.Duration written in TOML as a string ("10m", "30s").
@@ -162,6 +165,7 @@ func (c *Config) Validate() error {
 	if l.MaxConnections <= 0 || l.MaxConnectionsPerIP <= 0 {
 		errs = append(errs, errors.New("limits.max_connections and limits.max_connections_per_ip must be positive"))
 	}
+	errs = append(errs, l.validateListeners()...)
 	errs = append(errs, c.Outbound.validate()...)
 	errs = append(errs, c.Security.validate()...)
 	switch c.LogLevel {
