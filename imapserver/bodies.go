@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"github.com/mailroom/mailroom/imapserver/imapmsg"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -55,4 +56,70 @@ func (c *conn) withBytes(meta *store.MessageMeta, raw []byte) msgData {
 		return msgData{c: c, meta: meta}
 	}
 	return msgData{c: c, meta: meta, raw: raw, haveRaw: true, parse: true}
+}
+
+// Reading headers: when every item of a FETCH that needs bytes needs only
+// the top-level header (ENVELOPE, RFC822.HEADER, BODY[HEADER],
+// BODY[HEADER.FIELDS (...)], BODY[HEADER.FIELDS.NOT (...)]), FETCH reads
+// the headers the store keeps apart from the bodies (Store.ListHeaders):
+// listing a mailbox of large attachments reads kilobytes, not megabytes.
+// A batch is up to headerBatchCount messages whose sizes add up to at
+// most headerBatchBytes (a header is never larger than its message, so
+// memory stays bounded; a larger message is read on its own).
+const (
+	headerBatchCount = 256
+	headerBatchBytes = 32 << 20
+)
+
+// headerOnly reports whether a needs no more than the message's top-level
+// header.
+func (a fetchAtt) headerOnly() bool {
+	switch a.kind {
+	case attEnvelope, attRFC822Header:
+		return true
+	case attSection:
+		switch a.section.Specifier {
+		case imapmsg.SpecHeader, imapmsg.SpecHeaderFields, imapmsg.SpecHeaderFieldsNot:
+			return len(a.section.Part) == 0
+		}
+	}
+	return false
+}
+
+// headerBatch is bodyBatch for headers: it returns how many messages at
+// the start of metas form the next batch, and their headers (hdrs[i] is
+// nil for a message expunged meanwhile).
+func (c *conn) headerBatch(mailboxID int64, metas []store.MessageMeta) (int, [][]byte, error) {
+	n, total := 1, metas[0].Size
+	for n < len(metas) && n < headerBatchCount && total+metas[n].Size <= headerBatchBytes {
+		total += metas[n].Size
+		n++
+	}
+	uids := make([]uint32, n)
+	for i := range n {
+		uids[i] = metas[i].UID
+	}
+	hdrs := make([][]byte, n)
+	j := 0
+	err := c.srv.cfg.Store.ListHeaders(c.ctx, mailboxID, uids, func(m store.MessageMeta, hdr []byte) error {
+		for j < n && metas[j].UID < m.UID {
+			j++
+		}
+		if j < n && metas[j].UID == m.UID && metas[j].ID == m.ID {
+			hdrs[j] = hdr
+		}
+		return nil
+	})
+	return n, hdrs, err
+}
+
+// withHeader returns the msgData of meta with its top-level header
+// already read (hdr from headerBatch), or one that reads the whole
+// message when first needed (hdr nil: the message was expunged, which
+// that read reports).
+func (c *conn) withHeader(meta *store.MessageMeta, hdr []byte) msgData {
+	if hdr == nil {
+		return msgData{c: c, meta: meta}
+	}
+	return msgData{c: c, meta: meta, hdr: hdr, haveHdr: true}
 }

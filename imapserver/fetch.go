@@ -51,10 +51,11 @@ func cmdFetch(c *conn, cmd *command) error {
 			return err
 		}
 	}
-	setsSeen, needsBytes := false, false
+	setsSeen, needsBytes, headerOnly := false, false, true
 	for _, a := range atts {
 		setsSeen = setsSeen || a.setsSeen()
 		needsBytes = needsBytes || a.needsPart()
+		headerOnly = headerOnly && (!a.needsPart() || a.headerOnly())
 	}
 	setsSeen = setsSeen && !v.readOnly
 	vanished := false
@@ -81,10 +82,14 @@ func cmdFetch(c *conn, cmd *command) error {
 		}
 		for rest := metas; len(rest) > 0; {
 			n, raws := len(rest), [][]byte(nil)
-			if needsBytes {
-				if n, raws, err = c.bodyBatch(v.mbox.ID, rest); err != nil {
-					return err
-				}
+			switch {
+			case needsBytes && headerOnly:
+				n, raws, err = c.headerBatch(v.mbox.ID, rest)
+			case needsBytes:
+				n, raws, err = c.bodyBatch(v.mbox.ID, rest)
+			}
+			if err != nil {
+				return err
 			}
 			for i := range n {
 				m := &rest[i]
@@ -92,7 +97,11 @@ func cmdFetch(c *conn, cmd *command) error {
 				if raws != nil {
 					raw = raws[i]
 				}
-				if err := c.writeFetch(cmd, c.withBytes(m, raw), atts, seenNow[m.UID], mods.changedSince > 0); err != nil {
+				d := c.withBytes(m, raw)
+				if headerOnly {
+					d = c.withHeader(m, raw)
+				}
+				if err := c.writeFetch(cmd, d, atts, seenNow[m.UID], mods.changedSince > 0); err != nil {
 					if !errors.Is(err, store.ErrNotFound) {
 						return err
 					}
@@ -174,15 +183,20 @@ func (c *conn) fetchVanished(set imapmsg.NumSet, since uint64) error {
 // that already read the bytes (SEARCH, through ListBodies) sets raw,
 // haveRaw and parse; Part then parses the bytes instead of reading and
 // decoding the stored part tree, which is faster
-// (BenchmarkSearchPartSource).
+// (BenchmarkSearchPartSource). A FETCH whose items need only the
+// top-level header (fetchAtt.headerOnly) sets hdr and haveHdr instead:
+// Head and Top then serve them from the header alone, and nothing else
+// may be asked of that msgData.
 type msgData struct {
 	c       *conn
 	meta    *store.MessageMeta
 	raw     []byte
 	haveRaw bool
 	parse   bool // Part parses raw rather than reading the stored tree
+	hdr     []byte
+	haveHdr bool
 	part    *message.Part
-	top     *message.Part // message.ParseTop(raw), when the tree is not needed
+	top     *message.Part // message.ParseTop of raw or hdr, when the tree is not needed
 }
 
 func (d *msgData) Raw() ([]byte, error) {
@@ -221,13 +235,24 @@ func (d *msgData) Top() (*message.Part, error) {
 		return d.part, nil
 	}
 	if d.top == nil {
-		raw, err := d.Raw()
+		// The header ends where the message's header does: ParseTop of it
+		// gives the same Envelope and header span (BodyStart = len(hdr)).
+		raw, err := d.Head()
 		if err != nil {
 			return nil, err
 		}
 		d.top = message.ParseTop(raw)
 	}
 	return d.top, nil
+}
+
+// Head returns bytes that start with the message's top-level header: the
+// header alone when that is what was read, else the whole message.
+func (d *msgData) Head() ([]byte, error) {
+	if d.haveHdr {
+		return d.hdr, nil
+	}
+	return d.Raw()
 }
 
 // writeFetch writes one "* n FETCH (...)" response. The message's bytes
@@ -248,7 +273,7 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 		var raw []byte
 		var err error
 		switch {
-		case a.needsTree() || (a.kind == attEnvelope && !d.haveRaw):
+		case a.needsTree() || (a.kind == attEnvelope && !d.haveRaw && !d.haveHdr):
 			// ENVELOPE of a message whose bytes are not at hand (a large
 			// one) comes from the stored tree rather than reading them.
 			if part, err = d.Part(); err != nil {
@@ -259,7 +284,12 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 				return err
 			}
 		}
-		if a.needsBody() {
+		switch {
+		case a.needsBody() && a.headerOnly():
+			if raw, err = d.Head(); err != nil {
+				return err
+			}
+		case a.needsBody():
 			if raw, err = d.Raw(); err != nil {
 				return err
 			}

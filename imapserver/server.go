@@ -46,6 +46,7 @@ type Store interface {
 	MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, error)
 	ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error
 	ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error
+	ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error
 	MessageBody(ctx context.Context, messageID int64) ([]byte, error)
 	MessagePart(ctx context.Context, messageID int64) (*message.Part, error)
 	UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error)

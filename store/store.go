@@ -226,6 +226,11 @@ type Store interface {
 	// read per batch of messages instead of one MessageBody call each.
 	// Messages expunged meanwhile are skipped.
 	ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(MessageMeta, []byte) error) error
+	// ListHeaders is ListBodies with only each message's top-level header
+	// (raw[:message.ParseTop(raw).BodyStart], blank line included): the
+	// backends keep it apart from the raw bytes, so listing the headers of
+	// messages with large attachments does not read the attachments.
+	ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(MessageMeta, []byte) error) error
 	// MessageBody returns the raw bytes of a message exactly as received.
 	MessageBody(ctx context.Context, messageID int64) ([]byte, error)
 	// MessagePart returns the MIME structure parsed at delivery.

@@ -13,28 +13,47 @@ import (
 
 // bodyChunk is how many messages ListBodies reads per query: bodies are
 // larger than metadata, so fewer than listChunk to keep memory bounded.
-const bodyChunk = 64
+// headerChunk is the same for ListHeaders: headers are small.
+const (
+	bodyChunk   = 64
+	headerChunk = 256
+)
+
+const joinedMetaCols = "m.id, m.uid, m.modseq, m.sysflags, m.keywords, m.internal_date, m.tz_offset, m.size, m.wire_size"
 
 // ListBodies implements store.Store.
 func (s *Store) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	return s.listBytes(ctx, "bodies", joinedMetaCols+", b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id", bodyChunk, mailboxID, uids, fn)
+}
+
+// ListHeaders implements store.Store. It reads blobs.header, which is
+// TOASTed apart from raw; a blob inserted by an older node has none, and
+// its header is cut from raw (COALESCE evaluates that only then).
+func (s *Store) ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	const header = `coalesce(b.header, substring(b.raw from 1 for coalesce(substring(b.part from '^[{]"hs":[0-9]+,"bs":([0-9]+)')::bigint, 0)::integer))`
+	return s.listBytes(ctx, "headers", joinedMetaCols+", "+header+" FROM messages m JOIN blobs b ON b.id = m.blob_id", headerChunk, mailboxID, uids, fn)
+}
+
+// listBytes reads, chunk messages per query, the metadata and the byte
+// column that from (a FROM clause with alias m for messages) selects.
+func (s *Store) listBytes(ctx context.Context, what, from string, chunk int, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	if _, err := s.MailboxByID(ctx, mailboxID); err != nil {
 		return err
 	}
-	const cols = "m.id, m.uid, m.modseq, m.sysflags, m.keywords, m.internal_date, m.tz_offset, m.size, m.wire_size, b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"
-	return batch.Each(uids, bodyChunk, batch.Queries{
+	return batch.Each(uids, chunk, batch.Queries{
 		After: func(last uint32, n int) ([]batch.Row, error) {
-			return s.readBodies(ctx, "SELECT "+cols+" WHERE m.mailbox_id = $1 AND m.uid > $2 ORDER BY m.uid LIMIT $3", mailboxID, last, n)
+			return s.readBytes(ctx, what, "SELECT "+from+" WHERE m.mailbox_id = $1 AND m.uid > $2 ORDER BY m.uid LIMIT $3", mailboxID, last, n)
 		},
 		In: func(uids []uint32) ([]batch.Row, error) {
-			return s.readBodies(ctx, "SELECT "+cols+" WHERE m.mailbox_id = $1 AND m.uid = ANY($2) ORDER BY m.uid", mailboxID, uidArray(uids))
+			return s.readBytes(ctx, what, "SELECT "+from+" WHERE m.mailbox_id = $1 AND m.uid = ANY($2) ORDER BY m.uid", mailboxID, uidArray(uids))
 		},
 	}, fn)
 }
 
-func (s *Store) readBodies(ctx context.Context, query string, args ...any) ([]batch.Row, error) {
+func (s *Store) readBytes(ctx context.Context, what, query string, args ...any) ([]batch.Row, error) {
 	rows, err := s.pool.Query(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: list bodies: %w", err)
+		return nil, fmt.Errorf("postgres: list %s: %w", what, err)
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (batch.Row, error) {
 		var r batch.Row

@@ -23,7 +23,8 @@ type prepared struct {
 	sys      int64
 	keywords string
 	date, tz int64
-	wireSize int64 // message.CRLFSize(raw)
+	wireSize int64  // message.CRLFSize(raw)
+	header   []byte // raw[:message.ParseTop(raw).BodyStart], for ListHeaders
 }
 
 func (s *Store) prepare(m store.NewMessage) (prepared, error) {
@@ -38,6 +39,7 @@ func (s *Store) prepare(m store.NewMessage) (prepared, error) {
 	if p.raw == nil {
 		p.raw = []byte{}
 	}
+	p.header = p.raw[:message.ParseTop(p.raw).BodyStart]
 	p.sys, p.keywords = flagset.Encode(m.Flags)
 	if m.InternalDate.IsZero() {
 		p.date = s.now()
@@ -49,7 +51,7 @@ func (s *Store) prepare(m store.NewMessage) (prepared, error) {
 
 func insertBlob(tx *wtx, p *prepared) (int64, error) {
 	var id int64
-	err := tx.queryRow("INSERT INTO blobs(raw, part, size) VALUES ($1, $2, $3) RETURNING id", p.raw, p.part, len(p.raw)).Scan(&id)
+	err := tx.queryRow("INSERT INTO blobs(raw, part, size, header) VALUES ($1, $2, $3, $4) RETURNING id", p.raw, p.part, len(p.raw), p.header).Scan(&id)
 	return id, err
 }
 

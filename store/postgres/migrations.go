@@ -193,6 +193,18 @@ WHERE w.id = m.blob_id;
 ALTER TABLE queue ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE queue ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;
 `,
+	// 6: blobs.header, the top-level header (raw[:BodyStart], blank line
+	// included), so ListHeaders (IMAP FETCH of headers, ENVELOPE) reads no
+	// raw bytes: bytea values are TOASTed apart from the row, so reading
+	// one column does not fetch another. NULL is "not stored" (what a node
+	// still running version 5 code inserts); ListHeaders then cuts it from
+	// raw. Backfilled from the part tree's body start ("bs"; 0 when
+	// absent), matched as text: a part whose strings hold NULs (\u0000)
+	// does not cast to jsonb.
+	`
+ALTER TABLE blobs ADD COLUMN header bytea;
+UPDATE blobs SET header = substring(raw from 1 for coalesce(substring(part from '^[{]"hs":[0-9]+,"bs":([0-9]+)')::bigint, 0)::integer);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -252,6 +252,8 @@ func checkSeeded(t *testing.T, s *Store) {
 	}
 	// Migration 4 backfilled the wire sizes.
 	checkWireSizes(t, s)
+	// Migration 6 backfilled the headers.
+	checkHeadersSeeded(t, s)
 	// The current schema works on the migrated data.
 	d, err := s.Deliver(ctx, []store.Target{{AccountID: 7}}, store.NewMessage{Raw: []byte("x\r\n\r\ny"), Part: &message.Part{MediaType: "text"}})
 	if err != nil || d[0].UID != 4 {
@@ -287,6 +289,13 @@ func init() {
 	}
 	seeds[4] += fmt.Sprintf("UPDATE messages SET wire_size = %d WHERE id = %d;\n", message.CRLFSize([]byte(wireRaws[0])), 7200+len(wireRaws))
 	seeds[4] += "UPDATE messages SET wire_size = 20 WHERE id = 7000;\n"
+	// Version 5 only added queue leases.
+	seeds[5] = seeds[4]
+	// Every version also gets the messages whose headers migration 6
+	// backfills (headers_test.go).
+	for v := 1; v <= 5; v++ {
+		seeds[v] += headerSeed(v)
+	}
 }
 
 // Migration 5 leaves queued messages unleased and claimable.

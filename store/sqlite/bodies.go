@@ -11,28 +11,45 @@ import (
 
 // bodyChunk is how many messages ListBodies reads per query: bodies are
 // larger than metadata, so fewer than listChunk to keep memory bounded.
-const bodyChunk = 64
+// headerChunk is the same for ListHeaders: headers are small.
+const (
+	bodyChunk   = 64
+	headerChunk = 256
+)
+
+const joinedMetaCols = "m.id, m.uid, m.modseq, m.sysflags, m.keywords, m.internal_date, m.tz_offset, m.size, m.wire_size"
 
 // ListBodies implements store.Store.
 func (s *Store) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	return s.listBytes(ctx, "bodies", joinedMetaCols+", b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id", bodyChunk, mailboxID, uids, fn)
+}
+
+// ListHeaders implements store.Store. The headers table is read without
+// touching blobs, whose raw column spans overflow pages.
+func (s *Store) ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	return s.listBytes(ctx, "headers", joinedMetaCols+", h.header FROM messages m JOIN headers h ON h.blob_id = m.blob_id", headerChunk, mailboxID, uids, fn)
+}
+
+// listBytes reads, chunk messages per query, the metadata and the byte
+// column that from (a FROM clause with alias m for messages) selects.
+func (s *Store) listBytes(ctx context.Context, what, from string, chunk int, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	if _, err := s.MailboxByID(ctx, mailboxID); err != nil {
 		return err
 	}
-	const cols = "m.id, m.uid, m.modseq, m.sysflags, m.keywords, m.internal_date, m.tz_offset, m.size, m.wire_size, b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"
-	return batch.Each(uids, bodyChunk, batch.Queries{
+	return batch.Each(uids, chunk, batch.Queries{
 		After: func(last uint32, n int) ([]batch.Row, error) {
-			return s.readBodies(ctx, "SELECT "+cols+" WHERE m.mailbox_id = ? AND m.uid > ? ORDER BY m.uid LIMIT ?", mailboxID, last, n)
+			return s.readBytes(ctx, what, "SELECT "+from+" WHERE m.mailbox_id = ? AND m.uid > ? ORDER BY m.uid LIMIT ?", mailboxID, last, n)
 		},
 		In: func(uids []uint32) ([]batch.Row, error) {
-			return s.readBodies(ctx, "SELECT "+cols+" WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid", mailboxID, uidsJSON(uids))
+			return s.readBytes(ctx, what, "SELECT "+from+" WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid", mailboxID, uidsJSON(uids))
 		},
 	}, fn)
 }
 
-func (s *Store) readBodies(ctx context.Context, query string, args ...any) ([]batch.Row, error) {
+func (s *Store) readBytes(ctx context.Context, what, query string, args ...any) ([]batch.Row, error) {
 	rows, err := s.rQuery(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("sqlite: list bodies: %w", err)
+		return nil, fmt.Errorf("sqlite: list %s: %w", what, err)
 	}
 	defer rows.Close()
 	var buf []batch.Row
@@ -41,7 +58,7 @@ func (s *Store) readBodies(ctx context.Context, query string, args ...any) ([]ba
 		var uid, modseq, sys, date, tz int64
 		var kw string
 		if err := rows.Scan(&r.Meta.ID, &uid, &modseq, &sys, &kw, &date, &tz, &r.Meta.Size, &r.Meta.WireSize, &r.Raw); err != nil {
-			return nil, fmt.Errorf("sqlite: list bodies: %w", err)
+			return nil, fmt.Errorf("sqlite: list %s: %w", what, err)
 		}
 		r.Meta.UID, r.Meta.ModSeq = uint32(uid), uint64(modseq)
 		if r.Raw == nil {

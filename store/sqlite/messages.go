@@ -25,8 +25,9 @@ type prepared struct {
 	sys      int64
 	keywords string
 	date, tz int64
-	wireSize int64 // message.CRLFSize(raw)
-	blobID   int64 // set inside the transaction
+	wireSize int64  // message.CRLFSize(raw)
+	header   []byte // raw[:message.ParseTop(raw).BodyStart], for ListHeaders
+	blobID   int64  // set inside the transaction
 }
 
 func (s *Store) prepare(m store.NewMessage) (prepared, error) {
@@ -41,6 +42,7 @@ func (s *Store) prepare(m store.NewMessage) (prepared, error) {
 	if p.raw == nil {
 		p.raw = []byte{}
 	}
+	p.header = p.raw[:message.ParseTop(p.raw).BodyStart]
 	p.sys, p.keywords = flagset.Encode(m.Flags)
 	if m.InternalDate.IsZero() {
 		p.date = s.now()
@@ -55,7 +57,10 @@ func insertBlob(tx *wtx, p *prepared) error {
 	if err != nil {
 		return err
 	}
-	p.blobID, err = res.LastInsertId()
+	if p.blobID, err = res.LastInsertId(); err != nil {
+		return err
+	}
+	_, err = tx.exec("INSERT INTO headers(blob_id, header) VALUES (?, ?)", p.blobID, p.header)
 	return err
 }
 

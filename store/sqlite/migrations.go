@@ -183,6 +183,21 @@ WHERE w.id = messages.blob_id;
 ALTER TABLE queue ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
 ALTER TABLE queue ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
 `,
+	// 7: each blob's top-level header (raw[:BodyStart], blank line
+	// included) in a table of its own, so ListHeaders (IMAP FETCH of
+	// headers, ENVELOPE) reads it without walking the overflow pages of
+	// raw, which a column of blobs (stored after raw) would. It goes with
+	// its blob by cascade. Backfilled from the part tree's body start
+	// ("bs"; 0 when absent); CAST AS BLOB makes substr count bytes and
+	// keep NULs; substr of an empty blob is NULL, hence the coalesce.
+	`
+CREATE TABLE headers (
+	blob_id INTEGER PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
+	header  BLOB NOT NULL
+);
+INSERT INTO headers(blob_id, header)
+	SELECT id, coalesce(substr(CAST(raw AS BLOB), 1, coalesce(json_extract(part, '$.bs'), 0)), X'') FROM blobs;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -218,6 +218,8 @@ func checkSeeded(t *testing.T, s *Store) {
 	}
 	// Migration 5 backfilled the wire sizes.
 	checkWireSizes(t, s)
+	// Migration 7 backfilled the headers.
+	checkHeadersSeeded(t, s)
 	// The current schema works on the migrated data.
 	d, err := s.Deliver(ctx, []store.Target{{AccountID: 7}}, store.NewMessage{Raw: []byte("x\r\n\r\ny"), Part: &message.Part{MediaType: "text"}})
 	if err != nil || d[0].UID != 4 {
@@ -250,6 +252,13 @@ func init() {
 	}
 	seeds[5] += fmt.Sprintf("UPDATE messages SET wire_size = %d WHERE id = %d;\n", message.CRLFSize([]byte(wireRaws[0])), 7200+len(wireRaws))
 	seeds[5] += "UPDATE messages SET wire_size = 20 WHERE id = 7000;\n"
+	// Version 6 only added queue leases.
+	seeds[6] = seeds[5]
+	// Every version also gets the messages whose headers migration 7
+	// backfills (headers_test.go).
+	for v := 1; v <= 6; v++ {
+		seeds[v] += headerSeed(v)
+	}
 }
 
 // Migration 6 leaves queued messages unleased and claimable.

@@ -14,6 +14,8 @@ var messageTests = []test{
 	{"Messages/UIDsNeverReused", testUIDsNeverReused},
 	{"Messages/ListMessages", testListMessages},
 	{"Messages/ListBodies", testListBodies},
+	{"Messages/ListHeaders", testListHeaders},
+	{"Messages/ListHeadersBatches", testListHeadersBatches},
 	{"Messages/Deliver", testDeliver},
 	{"Messages/DeliverErrors", testDeliverErrors},
 	{"Messages/Expunge", testExpunge},
