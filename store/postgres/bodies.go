@@ -23,7 +23,8 @@ const joinedMetaCols = "m.id, m.uid, m.modseq, m.sysflags, m.keywords, m.interna
 
 // ListBodies implements store.Store.
 func (s *Store) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
-	return s.listBytes(ctx, "bodies", joinedMetaCols+", b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id", bodyChunk, mailboxID, uids, fn)
+	const from = joinedMetaCols + ", b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"
+	return s.listBytes(ctx, "bodies", "SELECT "+from+afterUID, "SELECT "+from+inUIDs, bodyChunk, mailboxID, uids, fn)
 }
 
 // ListHeaders implements store.Store. It reads blobs.header, which is
@@ -31,21 +32,29 @@ func (s *Store) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, 
 // its header is cut from raw (COALESCE evaluates that only then).
 func (s *Store) ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	const header = `coalesce(b.header, substring(b.raw from 1 for coalesce(substring(b.part from '^[{]"hs":[0-9]+,"bs":([0-9]+)')::bigint, 0)::integer))`
-	return s.listBytes(ctx, "headers", joinedMetaCols+", "+header+" FROM messages m JOIN blobs b ON b.id = m.blob_id", headerChunk, mailboxID, uids, fn)
+	const from = joinedMetaCols + ", " + header + " FROM messages m JOIN blobs b ON b.id = m.blob_id"
+	return s.listBytes(ctx, "headers", "SELECT "+from+afterUID, "SELECT "+from+inUIDs, headerChunk, mailboxID, uids, fn)
 }
 
-// listBytes reads, chunk messages per query, the metadata and the byte
-// column that from (a FROM clause with alias m for messages) selects.
-func (s *Store) listBytes(ctx context.Context, what, from string, chunk int, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+// The WHERE clauses of listBytes's two queries (see batch.Queries), on
+// messages as m.
+const (
+	afterUID = " WHERE m.mailbox_id = $1 AND m.uid > $2 ORDER BY m.uid LIMIT $3"
+	inUIDs   = " WHERE m.mailbox_id = $1 AND m.uid = ANY($2) ORDER BY m.uid"
+)
+
+// listBytes reads, chunk messages per query, the metadata and bytes that
+// the queries after (afterUID) and in (inUIDs) select.
+func (s *Store) listBytes(ctx context.Context, what, after, in string, chunk int, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	if _, err := s.MailboxByID(ctx, mailboxID); err != nil {
 		return err
 	}
 	return batch.Each(uids, chunk, batch.Queries{
 		After: func(last uint32, n int) ([]batch.Row, error) {
-			return s.readBytes(ctx, what, "SELECT "+from+" WHERE m.mailbox_id = $1 AND m.uid > $2 ORDER BY m.uid LIMIT $3", mailboxID, last, n)
+			return s.readBytes(ctx, what, after, mailboxID, last, n)
 		},
 		In: func(uids []uint32) ([]batch.Row, error) {
-			return s.readBytes(ctx, what, "SELECT "+from+" WHERE m.mailbox_id = $1 AND m.uid = ANY($2) ORDER BY m.uid", mailboxID, uidArray(uids))
+			return s.readBytes(ctx, what, in, mailboxID, uidArray(uids))
 		},
 	}, fn)
 }

@@ -21,27 +21,36 @@ const joinedMetaCols = "m.id, m.uid, m.modseq, m.sysflags, m.keywords, m.interna
 
 // ListBodies implements store.Store.
 func (s *Store) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
-	return s.listBytes(ctx, "bodies", joinedMetaCols+", b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id", bodyChunk, mailboxID, uids, fn)
+	const from = joinedMetaCols + ", b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"
+	return s.listBytes(ctx, "bodies", "SELECT "+from+afterUID, "SELECT "+from+inUIDs, bodyChunk, mailboxID, uids, fn)
 }
 
 // ListHeaders implements store.Store. The headers table is read without
 // touching blobs, whose raw column spans overflow pages.
 func (s *Store) ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
-	return s.listBytes(ctx, "headers", joinedMetaCols+", h.header FROM messages m JOIN headers h ON h.blob_id = m.blob_id", headerChunk, mailboxID, uids, fn)
+	const from = joinedMetaCols + ", h.header FROM messages m JOIN headers h ON h.blob_id = m.blob_id"
+	return s.listBytes(ctx, "headers", "SELECT "+from+afterUID, "SELECT "+from+inUIDs, headerChunk, mailboxID, uids, fn)
 }
 
-// listBytes reads, chunk messages per query, the metadata and the byte
-// column that from (a FROM clause with alias m for messages) selects.
-func (s *Store) listBytes(ctx context.Context, what, from string, chunk int, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+// The WHERE clauses of listBytes's two queries (see batch.Queries), on
+// messages as m.
+const (
+	afterUID = " WHERE m.mailbox_id = ? AND m.uid > ? ORDER BY m.uid LIMIT ?"
+	inUIDs   = " WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid"
+)
+
+// listBytes reads, chunk messages per query, the metadata and bytes that
+// the queries after (afterUID) and in (inUIDs) select.
+func (s *Store) listBytes(ctx context.Context, what, after, in string, chunk int, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	if _, err := s.MailboxByID(ctx, mailboxID); err != nil {
 		return err
 	}
 	return batch.Each(uids, chunk, batch.Queries{
 		After: func(last uint32, n int) ([]batch.Row, error) {
-			return s.readBytes(ctx, what, "SELECT "+from+" WHERE m.mailbox_id = ? AND m.uid > ? ORDER BY m.uid LIMIT ?", mailboxID, last, n)
+			return s.readBytes(ctx, what, after, mailboxID, last, n)
 		},
 		In: func(uids []uint32) ([]batch.Row, error) {
-			return s.readBytes(ctx, what, "SELECT "+from+" WHERE m.mailbox_id = ? AND m.uid IN (SELECT value FROM json_each(?)) ORDER BY m.uid", mailboxID, uidsJSON(uids))
+			return s.readBytes(ctx, what, in, mailboxID, uidsJSON(uids))
 		},
 	}, fn)
 }
