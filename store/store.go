@@ -282,6 +282,14 @@ type Store interface {
 	// UpdateQueueRecipients does not release: an item's recipients are
 	// recorded domain by domain while others are still being delivered.
 	ReleaseQueueItem(ctx context.Context, id int64, owner string) error
+	// RenewQueueLeases moves the end of owner's leases on items ids to
+	// until, in one transaction, and returns the ids it renewed (in
+	// ascending order). An item owner no longer holds (released, deleted,
+	// or taken over by another owner after its lease ended) is left
+	// alone and missing from renewed: owner must stop working on it. A
+	// lease that ended but that nobody took over is still owner's and is
+	// renewed. ErrInvalid without an owner.
+	RenewQueueLeases(ctx context.Context, owner string, ids []int64, until time.Time) (renewed []int64, err error)
 	// QueueItems returns every queued item, oldest first.
 	QueueItems(ctx context.Context) ([]QueueItem, error)
 	// QueueItem returns one item (ErrNotFound if absent).

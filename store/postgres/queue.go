@@ -164,6 +164,34 @@ func (s *Store) ReleaseQueueItem(ctx context.Context, id int64, owner string) er
 	})
 }
 
+// RenewQueueLeases implements store.Store. The UPDATE locks the rows it
+// changes, so a concurrent ClaimQueue skips them (SKIP LOCKED); a row a
+// claim took over first is re-checked after that claim commits and no
+// longer matches lease_owner.
+func (s *Store) RenewQueueLeases(ctx context.Context, owner string, ids []int64, until time.Time) ([]int64, error) {
+	if owner == "" {
+		return nil, fmt.Errorf("%w: lease renewal needs an owner", store.ErrInvalid)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	var renewed []int64
+	err := s.write(ctx, func(tx *wtx) error {
+		rows, err := tx.query("UPDATE queue SET lease_until = $3 WHERE lease_owner = $1 AND id = ANY($2) RETURNING id",
+			owner, ids, until.UnixNano())
+		if err != nil {
+			return err
+		}
+		renewed, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(renewed)
+	return renewed, nil
+}
+
 // QueueItems implements store.Store.
 func (s *Store) QueueItems(ctx context.Context) ([]store.QueueItem, error) {
 	return s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q ORDER BY q.id")

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -183,6 +184,43 @@ func (s *Store) ReleaseQueueItem(ctx context.Context, id int64, owner string) er
 		_, err := tx.exec("UPDATE queue SET lease_owner = '', lease_until = 0 WHERE id = ? AND lease_owner = ?", id, owner)
 		return err
 	})
+}
+
+// RenewQueueLeases implements store.Store: one statement per id (the
+// writer caches it) in one write transaction.
+func (s *Store) RenewQueueLeases(ctx context.Context, owner string, ids []int64, until time.Time) ([]int64, error) {
+	if owner == "" {
+		return nil, fmt.Errorf("%w: lease renewal needs an owner", store.ErrInvalid)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	ids = slices.Clone(ids)
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	var renewed []int64
+	err := s.write(ctx, func(tx *wtx) error {
+		renewed = renewed[:0]
+		for _, id := range ids {
+			res, err := tx.exec("UPDATE queue SET lease_until = ? WHERE id = ? AND lease_owner = ?",
+				until.UnixNano(), id, owner)
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				renewed = append(renewed, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return renewed, nil
 }
 
 // QueueItems implements store.Store.

@@ -15,6 +15,10 @@ var queueClaimTests = []test{
 	{"Queue/ClaimRelease", testQueueClaimRelease},
 	{"Queue/ClaimFinished", testQueueClaimFinished},
 	{"Queue/ClaimConcurrent", testQueueClaimConcurrent},
+	{"Queue/RenewExtends", testQueueRenewExtends},
+	{"Queue/RenewNotHolder", testQueueRenewNotHolder},
+	{"Queue/RenewTakenOver", testQueueRenewTakenOver},
+	{"Queue/RenewConcurrentClaim", testQueueRenewConcurrentClaim},
 }
 
 func claim(t *testing.T, s store.Store, owner string, now time.Time, limit int) []int64 {
