@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/mailroom/mailroom/imapserver/imapmsg"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
@@ -221,4 +222,44 @@ func TestFetchHeadersConcurrentlyExpunged(t *testing.T) {
 			t.Errorf("FETCH (%s): tagged %q, want NO [EXPUNGEISSUED]", items, tc.lastTagged)
 		}
 	}
+}
+
+// FuzzHeaderSections: what FETCH serves from the stored header alone
+// (raw[:BodyStart], ListHeaders) is what it serves from the whole
+// message: the same header sections and ENVELOPE, and the header ends
+// where message.Parse, which the store does not call, says it does.
+func FuzzHeaderSections(f *testing.F) {
+	for _, raw := range headerTestRaws {
+		f.Add([]byte(raw))
+	}
+	f.Add([]byte("Subject: x\r\r\nbody"))
+	f.Add([]byte("Subject: x\n \n\nbody"))
+	f.Add([]byte("From: a\r\n\r"))
+	f.Add([]byte(":\n\n"))
+	sections := []imapmsg.Section{
+		{Specifier: imapmsg.SpecHeader},
+		{Specifier: imapmsg.SpecHeaderFields, Fields: []string{"SUBJECT", "from", "X-Missing"}},
+		{Specifier: imapmsg.SpecHeaderFieldsNot, Fields: []string{"subject"}},
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		top := message.ParseTop(raw)
+		if full := message.Parse(raw); full.BodyStart != top.BodyStart {
+			t.Fatalf("Parse body start %d, ParseTop %d", full.BodyStart, top.BodyStart)
+		}
+		hdr := raw[:top.BodyStart]
+		htop := message.ParseTop(hdr)
+		if htop.BodyStart != int64(len(hdr)) {
+			t.Fatalf("ParseTop of the header: body start %d, want %d", htop.BodyStart, len(hdr))
+		}
+		if a, b := imapmsg.AppendEnvelope(nil, top.Envelope), imapmsg.AppendEnvelope(nil, htop.Envelope); string(a) != string(b) {
+			t.Fatalf("ENVELOPE from the header %s, from the message %s", b, a)
+		}
+		for _, sec := range sections {
+			a, err1 := imapmsg.SectionBytes(raw, top, sec)
+			b, err2 := imapmsg.SectionBytes(hdr, htop, sec)
+			if err1 != nil || err2 != nil || string(a) != string(b) {
+				t.Fatalf("%s: from the header %q (%v), from the message %q (%v)", sec.Specifier, b, err2, a, err1)
+			}
+		}
+	})
 }
