@@ -60,6 +60,8 @@ var commands = map[string]handler{
 	"UID SEARCH":   {cmdSearch, inSelected, true},
 	"SORT":         {cmdSort, inSelected, false},
 	"UID SORT":     {cmdSort, inSelected, true},
+	"THREAD":       {cmdThread, inSelected, false},
+	"UID THREAD":   {cmdThread, inSelected, true},
 	"FETCH":        {cmdFetch, inSelected, false},
 	"UID FETCH":    {cmdFetch, inSelected, true},
 	"STORE":        {cmdStore, inSelected, false},

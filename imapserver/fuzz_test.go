@@ -63,6 +63,7 @@ func FuzzCommandLoop(f *testing.F) {
 		"c authenticate plain\r\n*\r\n", "{99999999999}\r\n", "c search charset x\r\n",
 		"c enable qresync\r\nd create x/y\r\ne rename x z\r\nf delete z/y\r\n",
 		"c sort (reverse subject date displayfrom) utf-8 or from a not seen\r\nd uid sort (size) us-ascii 1:*\r\n",
+		"c thread references utf-8 all\r\nd uid thread orderedsubject us-ascii younger 60\r\n",
 	} {
 		f.Add(s)
 	}

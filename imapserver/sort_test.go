@@ -25,7 +25,7 @@ func TestSortTranscript(t *testing.T) {
 	ts := startTestServer(t)
 	sortMailbox(ts)
 	tc := ts.login()
-	hasLine(t, tc.transactf("ok", "capability"), " MULTIAPPEND SORT SORT=DISPLAY WITHIN")
+	hasLine(t, tc.transactf("ok", "capability"), " MULTIAPPEND SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES WITHIN ")
 	tc.transactf("ok", "select INBOX")
 	for _, tt := range []struct{ cmd, want string }{
 		{"sort (arrival) utf-8 all", "* SORT 1 2 3 4"},

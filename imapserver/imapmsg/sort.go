@@ -168,6 +168,15 @@ func CompareSort(cs []SortCriterion, a, b *SortItem) int {
 // forward markers ("Re:", "Fwd:", "[list]", "(fwd)", "[Fwd: ...]")
 // removed, so a thread's messages sort together.
 func BaseSubject(subject string) string {
+	s, _ := BaseSubjectReply(subject)
+	return s
+}
+
+// BaseSubjectReply is BaseSubject that also reports whether the message
+// is a reply or forward: whether the extraction removed a "Re:"/"Fwd:"
+// leader, a "(fwd)" trailer or a "[fwd: ...]" wrapper (RFC 5256 §2.1,
+// used by THREAD=REFERENCES).
+func BaseSubjectReply(subject string) (base string, reply bool) {
 	// (1) Decode, tabs and continuations to spaces, runs to one space.
 	s := strings.Join(strings.Fields(message.DecodeHeader(subject)), " ")
 	for {
@@ -176,6 +185,7 @@ func BaseSubject(subject string) string {
 			t := strings.TrimRight(s, " ")
 			if len(t) >= 5 && strings.EqualFold(t[len(t)-5:], "(fwd)") {
 				t = t[:len(t)-5]
+				reply = true
 			}
 			if t == s {
 				break
@@ -185,7 +195,9 @@ func BaseSubject(subject string) string {
 		// (3)-(5) Leaders and blobs, until neither matches.
 		for {
 			t := strings.TrimLeft(s, " ")
-			t = trimLeader(t)
+			if l := trimLeader(t); l != t {
+				t, reply = l, true
+			}
 			if b := skipBlob(t); b > 0 && b < len(t) {
 				t = t[b:]
 			}
@@ -197,9 +209,10 @@ func BaseSubject(subject string) string {
 		// (6) "[fwd: ... ]" wrapper: unwrap and start over.
 		if len(s) >= 6 && strings.EqualFold(s[:5], "[fwd:") && s[len(s)-1] == ']' {
 			s = s[5 : len(s)-1]
+			reply = true
 			continue
 		}
-		return s
+		return s, reply
 	}
 }
 
