@@ -149,8 +149,8 @@ func (c *conn) searchPrefix(ret *searchReturn) (string, error) {
 			if err != nil {
 				return "", err
 			}
-			if !strings.EqualFold(cs, "UTF-8") && !strings.EqualFold(cs, "US-ASCII") {
-				return "", nof(codeBadCharset+" (UTF-8 US-ASCII)", "unsupported charset")
+			if err := checkCharset(cs); err != nil {
+				return "", err
 			}
 		default:
 			return word, nil
@@ -236,4 +236,32 @@ func (c *conn) searchMatching(key imapmsg.Key, withBytes bool, fn func(*searchMs
 		}
 	}
 	return nil
+}
+
+// checkCharset accepts the charsets search strings may be given in.
+func checkCharset(cs string) error {
+	if !strings.EqualFold(cs, "UTF-8") && !strings.EqualFold(cs, "US-ASCII") {
+		return nof(codeBadCharset+" (UTF-8 US-ASCII)", "unsupported charset")
+	}
+	return nil
+}
+
+// charsetCriteria reads " charset criteria" to the end of the command, as
+// SORT and THREAD take them (RFC 5256 §3: the charset is required).
+func (c *conn) charsetCriteria() (string, imapmsg.Key, error) {
+	if err := c.dec.SP(); err != nil {
+		return "", imapmsg.Key{}, err
+	}
+	charset, err := c.dec.AString()
+	if err != nil {
+		return "", imapmsg.Key{}, err
+	}
+	if err := c.dec.SP(); err != nil {
+		return "", imapmsg.Key{}, err
+	}
+	key, err := c.searchKeys("")
+	if err == nil {
+		err = c.endArgs()
+	}
+	return charset, key, err
 }

@@ -42,25 +42,12 @@ func cmdSort(c *conn, cmd *command) error {
 	if len(criteria) == 0 || reverse {
 		return badf("", "REVERSE must be followed by a sort criterion, and one is needed")
 	}
-	if err := c.dec.SP(); err != nil {
-		return err
-	}
-	charset, err := c.dec.AString()
+	charset, key, err := c.charsetCriteria()
 	if err != nil {
 		return err
 	}
-	if err := c.dec.SP(); err != nil {
+	if err := checkCharset(charset); err != nil {
 		return err
-	}
-	key, err := c.searchKeys("")
-	if err != nil {
-		return err
-	}
-	if err := c.endArgs(); err != nil {
-		return err
-	}
-	if !strings.EqualFold(charset, "UTF-8") && !strings.EqualFold(charset, "US-ASCII") {
-		return nof(codeBadCharset+" (UTF-8 US-ASCII)", "unsupported charset")
 	}
 	withEnvelope := imapmsg.NeedsEnvelope(criteria)
 	var items []imapmsg.SortItem

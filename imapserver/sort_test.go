@@ -65,17 +65,7 @@ func TestSortTranscript(t *testing.T) {
 func TestSortGoIMAP(t *testing.T) {
 	ts := startTestServer(t)
 	sortMailbox(ts)
-	c, err := imapclient.DialInsecure(ts.addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Authenticate(sasl.NewPlainClient("", testUser, testPass)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c := ts.goimapInbox()
 	nums, err := c.UIDSort(&imapclient.SortOptions{
 		SearchCriteria: &imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagDeleted}},
 		SortCriteria:   []imapclient.SortCriterion{{Key: imapclient.SortKeySubject}, {Key: imapclient.SortKeyDate, Reverse: true}},
@@ -86,4 +76,22 @@ func TestSortGoIMAP(t *testing.T) {
 	if want := []uint32{2, 1, 3, 4}; !slices.Equal(nums, want) {
 		t.Fatalf("UID SORT (SUBJECT REVERSE DATE): %v, want %v", nums, want)
 	}
+}
+
+// goimapInbox logs in with go-imap's client and selects INBOX.
+func (ts *testServer) goimapInbox() *imapclient.Client {
+	t := ts.t
+	t.Helper()
+	c, err := imapclient.DialInsecure(ts.addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	if err := c.Authenticate(sasl.NewPlainClient("", testUser, testPass)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }

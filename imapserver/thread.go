@@ -19,21 +19,8 @@ func cmdThread(c *conn, cmd *command) error {
 	if err != nil {
 		return err
 	}
-	if err := c.dec.SP(); err != nil {
-		return err
-	}
-	charset, err := c.dec.AString()
+	charset, key, err := c.charsetCriteria()
 	if err != nil {
-		return err
-	}
-	if err := c.dec.SP(); err != nil {
-		return err
-	}
-	key, err := c.searchKeys("")
-	if err != nil {
-		return err
-	}
-	if err := c.endArgs(); err != nil {
 		return err
 	}
 	var thread func([]imapmsg.ThreadMsg) []*imapmsg.ThreadNode
@@ -45,8 +32,8 @@ func cmdThread(c *conn, cmd *command) error {
 	default:
 		return badf("", "unknown threading algorithm %q (ORDEREDSUBJECT REFERENCES)", alg)
 	}
-	if !strings.EqualFold(charset, "UTF-8") && !strings.EqualFold(charset, "US-ASCII") {
-		return nof(codeBadCharset+" (UTF-8 US-ASCII)", "unsupported charset")
+	if err := checkCharset(charset); err != nil {
+		return err
 	}
 	var msgs []imapmsg.ThreadMsg
 	err = c.searchMatching(key, true, func(m *searchMsg) error {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
-	"github.com/emersion/go-sasl"
 )
 
 // threadMailbox delivers a discussion with a reply to a message that was
@@ -59,17 +58,7 @@ func TestThreadTranscript(t *testing.T) {
 func TestThreadGoIMAP(t *testing.T) {
 	ts := startTestServer(t)
 	threadMailbox(ts)
-	c, err := imapclient.DialInsecure(ts.addr, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if err := c.Authenticate(sasl.NewPlainClient("", testUser, testPass)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
-		t.Fatal(err)
-	}
+	c := ts.goimapInbox()
 	threads, err := c.UIDThread(&imapclient.ThreadOptions{
 		Algorithm:      imap.ThreadReferences,
 		SearchCriteria: &imap.SearchCriteria{},
