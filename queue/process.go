@@ -21,15 +21,19 @@ type outcome struct {
 
 // process makes one delivery attempt for the due recipients of it, one
 // connection per destination domain, and finishes the item once no
-// recipient is pending. The attempt ends by deadline, well inside the
-// lease on it: recipients still waiting for a connection slot then are
-// left as they are, ones whose delivery it cuts off are deferred.
-func (q *Queue) process(it store.QueueItem, deadline time.Time) {
-	ctx := q.ctx
+// recipient is pending. The attempt ends by deadline: recipients still
+// waiting for a connection slot then are left as they are, ones whose
+// delivery it cuts off are deferred. If the lease on the item is lost
+// (f.ctx is cancelled), the attempt stops and records nothing.
+func (q *Queue) process(f *flight, it store.QueueItem, deadline time.Time) {
+	ctx := f.ctx
 	actx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	raw, err := q.cfg.Store.QueueMessage(ctx, it.ID)
 	if err != nil {
+		if ctx.Err() != nil {
+			return // shutting down or lost
+		}
 		q.log.Error("queue: reading message", "qid", it.ID, "err", err)
 		return
 	}
@@ -66,17 +70,27 @@ func (q *Queue) process(it store.QueueItem, deadline time.Time) {
 			outs := q.deliverDomain(actx, it.From, d, addrs, raw)
 			release()
 			if ctx.Err() != nil {
-				return // shutting down: leave them pending, untouched
+				return // shutting down or lost: leave them pending, untouched
 			}
 			updates := q.apply(it, rcpts, outs, q.cfg.Now())
 			// Record the outcome even if Shutdown gave up meanwhile: the
-			// remote side has answered and must not get it again.
+			// remote side has answered and must not get it again. Not if
+			// the lease was lost: the item's state is the new holder's.
+			if f.lost.Load() {
+				return
+			}
 			if err := q.cfg.Store.UpdateQueueRecipients(context.WithoutCancel(ctx), it.ID, updates); err != nil {
 				q.log.Error("queue: recording outcome", "qid", it.ID, "domain", d, "err", err)
 			}
 		}()
 	}
 	wg.Wait()
+	if ctx.Err() != nil {
+		if f.lost.Load() {
+			q.log.Info("queue: attempt abandoned; another runner holds the item", "qid", it.ID)
+		}
+		return
+	}
 	cur, err := q.cfg.Store.QueueItem(ctx, it.ID)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) { // deleted meanwhile (CLI)

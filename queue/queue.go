@@ -3,8 +3,9 @@
 //
 // Messages are stored durably in the mail store (store.Store's queue
 // methods) before the SMTP server answers 250. Workers claim due items
-// (a lease in the store, so that several nodes can share one store and
-// each item is delivered by one of them; see lease.go),
+// (a short lease in the store, renewed while the attempt runs, so that
+// several nodes can share one store, each item is delivered by one of
+// them, and a crashed node's items move on within minutes; see lease.go),
 // group their pending recipients by destination domain, look up the MX
 // hosts (RFC 5321 §5) through an injected Resolver, and deliver each domain's
 // recipients over one SMTP connection (opportunistic STARTTLS), or
@@ -37,6 +38,7 @@ type Store interface {
 	Enqueue(ctx context.Context, msg store.QueuedMessage) (int64, error)
 	ClaimQueue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.QueueItem, error)
 	ReleaseQueueItem(ctx context.Context, id int64, owner string) error
+	RenewQueueLeases(ctx context.Context, owner string, ids []int64, until time.Time) ([]int64, error)
 	QueueItems(ctx context.Context) ([]store.QueueItem, error)
 	QueueItem(ctx context.Context, id int64) (store.QueueItem, error)
 	QueueMessage(ctx context.Context, id int64) ([]byte, error)
@@ -69,6 +71,7 @@ const (
 	DefaultWorkers        = 8
 	DefaultPerDomain      = 2
 	DefaultCommandTimeout = 5 * time.Minute // RFC 5321 §4.5.3.2
+	DefaultLease          = 2 * time.Minute
 	DefaultPort           = "25"
 )
 
@@ -107,9 +110,13 @@ type Config struct {
 	CommandTimeout time.Duration // per SMTP command
 	// AttemptTimeout bounds one item's delivery attempt, waiting for a
 	// connection slot included; recipients it cuts off are retried later.
-	// Default: 30 s + 12 × CommandTimeout. The lease on an item (see
-	// Owner) is AttemptTimeout + a quarter of it (at least a minute).
+	// Default: 30 s + 12 × CommandTimeout.
 	AttemptTimeout time.Duration
+	// Lease is how long a claim on an item (see Owner) lasts; the runner
+	// renews the leases of the items it works on every Lease/4, so a
+	// node that dies leaves its items to the others about one Lease
+	// later. Default DefaultLease.
+	Lease time.Duration
 	// Owner names this runner in the leases it takes on queue items, so
 	// that several nodes can run the queue on one store and each item is
 	// delivered by one of them. Default: hostname/pid/random. It must
@@ -121,20 +128,22 @@ type Config struct {
 
 // Queue delivers queued messages. Create it with New, start it with Start.
 type Queue struct {
-	cfg   Config
-	log   *slog.Logger
-	lease time.Duration
+	cfg        Config
+	log        *slog.Logger
+	lease      time.Duration
+	renewEvery time.Duration
 
 	kick    chan struct{}
 	stop    chan struct{}
 	ctx     context.Context // cancelled when Shutdown gives up
 	cancel  context.CancelFunc
 	loopWG  sync.WaitGroup
+	renewWG sync.WaitGroup // the renewer; it runs until the workers are done
 	workWG  sync.WaitGroup
 	workers chan struct{} // semaphore
 
 	mu       sync.Mutex
-	inflight map[int64]bool
+	inflight map[int64]*flight
 	starved  bool                     // dispatch left due items unclaimed: kick when a worker frees
 	domains  map[string]chan struct{} // per-destination semaphores
 	started  bool
@@ -183,21 +192,25 @@ func New(cfg Config) *Queue {
 	if cfg.AttemptTimeout <= 0 {
 		cfg.AttemptTimeout = defaultAttemptTimeout(cfg.CommandTimeout)
 	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = DefaultLease
+	}
 	if cfg.Owner == "" {
 		cfg.Owner = defaultOwner()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Queue{
-		cfg:      cfg,
-		log:      cfg.Logger,
-		lease:    leaseFor(cfg.AttemptTimeout),
-		kick:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		ctx:      ctx,
-		cancel:   cancel,
-		workers:  make(chan struct{}, cfg.Workers),
-		inflight: map[int64]bool{},
-		domains:  map[string]chan struct{}{},
+		cfg:        cfg,
+		log:        cfg.Logger,
+		lease:      cfg.Lease,
+		renewEvery: max(cfg.Lease/4, time.Millisecond),
+		kick:       make(chan struct{}, 1),
+		stop:       make(chan struct{}),
+		ctx:        ctx,
+		cancel:     cancel,
+		workers:    make(chan struct{}, cfg.Workers),
+		inflight:   map[int64]*flight{},
+		domains:    map[string]chan struct{}{},
 	}
 }
 
@@ -242,6 +255,8 @@ func (q *Queue) Start() {
 	q.started = true
 	q.loopWG.Add(1)
 	go q.loop()
+	q.renewWG.Add(1)
+	go q.renewLoop()
 }
 
 // Shutdown stops picking new items and waits for deliveries in progress.
@@ -252,6 +267,9 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 	q.loopWG.Wait()
 	done := make(chan struct{})
 	go func() { q.workWG.Wait(); close(done) }()
+	// The renewer keeps the leases of the items still being worked on
+	// until the workers are done; q.cancel stops it.
+	defer q.renewWG.Wait()
 	select {
 	case <-done:
 		q.cancel()
@@ -297,7 +315,8 @@ func (q *Queue) dispatch() {
 	// The claim returns the items this runner holds as well (renewing
 	// their lease); asking for busy more keeps them from crowding out new
 	// ones.
-	items, err := q.cfg.Store.ClaimQueue(q.ctx, q.cfg.Owner, q.cfg.Now(), q.lease, idle+busy)
+	now := q.cfg.Now()
+	items, err := q.cfg.Store.ClaimQueue(q.ctx, q.cfg.Owner, now, q.lease, idle+busy)
 	if err != nil {
 		if q.ctx.Err() == nil {
 			q.log.Error("queue: claiming due items", "err", err)
@@ -309,11 +328,15 @@ func (q *Queue) dispatch() {
 		q.starved = true
 		q.mu.Unlock()
 	}
+	until := now.Add(q.lease)
 	for _, it := range items {
 		q.mu.Lock()
-		busy := q.inflight[it.ID]
-		if !busy {
-			q.inflight[it.ID] = true
+		f, busy := q.inflight[it.ID]
+		if busy {
+			f.extend(until) // the claim renewed it
+		} else {
+			f = newFlight(q.ctx, until)
+			q.inflight[it.ID] = f
 		}
 		q.mu.Unlock()
 		if busy {
@@ -324,7 +347,7 @@ func (q *Queue) dispatch() {
 		default:
 			// No worker after all (busy ones came back): let another
 			// runner have it rather than hold it while waiting.
-			q.done(it.ID)
+			q.done(it.ID, f)
 			continue
 		}
 		deadline := time.Now().Add(q.cfg.AttemptTimeout)
@@ -336,7 +359,7 @@ func (q *Queue) dispatch() {
 					q.log.Error("queue: worker panic", "qid", it.ID, "panic", r)
 				}
 				<-q.workers
-				q.done(it.ID)
+				q.done(it.ID, f)
 				q.mu.Lock()
 				starved := q.starved
 				q.starved = false
@@ -345,7 +368,7 @@ func (q *Queue) dispatch() {
 					q.Kick() // due items were left for want of a worker
 				}
 			}()
-			q.process(it, deadline)
+			q.process(f, it, deadline)
 		}()
 	}
 }
@@ -354,8 +377,9 @@ func (q *Queue) dispatch() {
 // under q.mu: a claim that dispatch made meanwhile either came before the
 // release (which undoes it) or finds the item no longer in flight (and
 // starts a worker on it), so an item is never left leased with nobody
-// working on it.
-func (q *Queue) done(id int64) {
+// working on it. The release does nothing if the lease was lost.
+func (q *Queue) done(id int64, f *flight) {
+	f.cancel(nil)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.release(id)

@@ -1,0 +1,216 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+const testLease = 200 * time.Millisecond
+
+// A delivery that takes several lease periods keeps its item: the runner
+// renews the lease, so the other runner never starts a second delivery.
+func TestSlowDeliveryRenewsLease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st1, path := newStoreWith(t, "alice@example.org")
+	st2 := openStore(t, path)
+	t.Cleanup(func() { st2.Close() })
+	const slow = 5 * testLease
+	sk := startSink(t, func(rcpt string, attempt int) error {
+		time.Sleep(slow)
+		return nil
+	})
+	res := newTestResolver()
+	res.addMX("remote.test", "mx.remote.test")
+	ports := map[string]string{"mx.remote.test": sk.port()}
+	id, err := st1.Enqueue(ctx, store.QueuedMessage{From: "alice@example.org", Recipients: []string{"bob@remote.test"}, Raw: []byte(testMsg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, st := range []Store{st1, st2} {
+		cfg := fastConfig(st, res, ports)
+		cfg.Owner = fmt.Sprintf("node-%d", i+1)
+		cfg.Lease = testLease
+		// One worker: a busy runner does not claim, so only the renewals
+		// keep its lease.
+		cfg.Workers = 1
+		startQueue(t, cfg)
+	}
+	start := time.Now()
+	waitFor(t, "the delivery", func() bool { return len(sk.messages()) >= 1 })
+	waitFor(t, "the queue to empty", queueEmpty(t, st1))
+	if d := time.Since(start); d < slow {
+		t.Fatalf("delivered after %v; the destination takes %v", d, slow)
+	}
+	time.Sleep(2 * testLease) // room for a duplicate to show
+	sk.mu.Lock()
+	defer sk.mu.Unlock()
+	if n := sk.attempts["bob@remote.test"]; n != 1 || len(sk.got) != 1 {
+		t.Fatalf("item %d: %d RCPTs and %d messages at the destination, want 1 of each", id, n, len(sk.got))
+	}
+}
+
+// crashableStore stands for a node's view of the store: once the node
+// crashes, nothing it does reaches the store (no renewal, no release, no
+// outcome).
+type crashableStore struct {
+	Store
+	crashed atomic.Bool
+}
+
+var errCrashed = errors.New("node crashed")
+
+func (s *crashableStore) ClaimQueue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.QueueItem, error) {
+	if s.crashed.Load() {
+		return nil, errCrashed
+	}
+	return s.Store.ClaimQueue(ctx, owner, now, lease, limit)
+}
+
+func (s *crashableStore) RenewQueueLeases(ctx context.Context, owner string, ids []int64, until time.Time) ([]int64, error) {
+	if s.crashed.Load() {
+		return nil, errCrashed
+	}
+	return s.Store.RenewQueueLeases(ctx, owner, ids, until)
+}
+
+func (s *crashableStore) ReleaseQueueItem(ctx context.Context, id int64, owner string) error {
+	if s.crashed.Load() {
+		return errCrashed
+	}
+	return s.Store.ReleaseQueueItem(ctx, id, owner)
+}
+
+func (s *crashableStore) UpdateQueueRecipients(ctx context.Context, id int64, rcpts []store.QueueRecipient) error {
+	if s.crashed.Load() {
+		return errCrashed
+	}
+	return s.Store.UpdateQueueRecipients(ctx, id, rcpts)
+}
+
+func (s *crashableStore) DeleteQueueItem(ctx context.Context, id int64) error {
+	if s.crashed.Load() {
+		return errCrashed
+	}
+	return s.Store.DeleteQueueItem(ctx, id)
+}
+
+// holdFirst returns a RCPT reply that holds the first attempt at each
+// recipient until the test ends (a delivery in progress) and accepts the
+// others.
+func holdFirst(t *testing.T) func(string, int) error {
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	return func(rcpt string, attempt int) error {
+		if attempt == 1 {
+			<-hold
+		}
+		return nil
+	}
+}
+
+// A runner that crashes mid-delivery leaves its item to another runner
+// about one lease period later, long before its attempt would have timed
+// out.
+func TestCrashedRunnerTakenOverAfterOneLease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st1, path := newStoreWith(t, "alice@example.org")
+	st2 := openStore(t, path)
+	t.Cleanup(func() { st2.Close() })
+	sk := startSink(t, holdFirst(t))
+	res := newTestResolver()
+	res.addMX("remote.test", "mx.remote.test")
+	ports := map[string]string{"mx.remote.test": sk.port()}
+	if _, err := st1.Enqueue(ctx, store.QueuedMessage{From: "alice@example.org", Recipients: []string{"bob@remote.test"}, Raw: []byte(testMsg)}); err != nil {
+		t.Fatal(err)
+	}
+	const attemptTimeout = 8 * time.Second
+	cs := &crashableStore{Store: st1}
+	cfg := fastConfig(cs, res, ports)
+	cfg.Owner = "crashing-node"
+	cfg.Lease = testLease
+	cfg.AttemptTimeout = attemptTimeout
+	startQueue(t, cfg)
+	waitFor(t, "the first node's delivery to start", func() bool {
+		sk.mu.Lock()
+		defer sk.mu.Unlock()
+		return sk.attempts["bob@remote.test"] == 1
+	})
+	cs.crashed.Store(true)
+	crashed := time.Now()
+
+	cfg = fastConfig(st2, res, ports)
+	cfg.Owner = "live-node"
+	cfg.Lease = testLease
+	cfg.AttemptTimeout = attemptTimeout
+	startQueue(t, cfg)
+	waitFor(t, "the live node's delivery", func() bool { return len(sk.messages()) == 1 })
+	d := time.Since(crashed)
+	waitFor(t, "the queue to empty", queueEmpty(t, st2))
+	// The crashed node renewed at most Lease/4 before it crashed.
+	if d < testLease/2 {
+		t.Fatalf("taken over %v after the crash, before the lease (%v) ended", d, testLease)
+	}
+	if d > 2*time.Second {
+		t.Fatalf("taken over %v after the crash; the lease is %v", d, testLease)
+	}
+}
+
+// A runner whose lease was taken over (its renewals came too late)
+// abandons the attempt at once and records nothing: the item is the new
+// holder's.
+func TestLostLeaseAbandonsAttempt(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st, _ := newStoreWith(t, "alice@example.org")
+	sk := startSink(t, holdFirst(t))
+	res := newTestResolver()
+	res.addMX("remote.test", "mx.remote.test")
+	id, err := st.Enqueue(ctx, store.QueuedMessage{From: "alice@example.org", Recipients: []string{"bob@remote.test"}, Raw: []byte(testMsg)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := fastConfig(st, res, map[string]string{"mx.remote.test": sk.port()})
+	cfg.Owner = "slow-node"
+	cfg.Lease = testLease
+	cfg.AttemptTimeout = 8 * time.Second
+	q := startQueue(t, cfg)
+	waitFor(t, "the delivery to start", func() bool {
+		sk.mu.Lock()
+		defer sk.mu.Unlock()
+		return sk.attempts["bob@remote.test"] == 1
+	})
+	// Another node, its clock an hour ahead, sees the lease ended.
+	if items, err := st.ClaimQueue(ctx, "other-node", time.Now().Add(time.Hour), time.Hour, 10); err != nil || len(items) != 1 {
+		t.Fatalf("taking the item over: %+v, %v", items, err)
+	}
+	lost := time.Now()
+	inflight := func() int {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		return len(q.inflight)
+	}
+	for inflight() != 0 {
+		if time.Since(lost) > 2*time.Second {
+			t.Fatal("the attempt on a lost item still runs")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	it, err := st.QueueItem(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if it.LeaseOwner != "other-node" || it.Recipients[0].Attempts != 0 || it.Recipients[0].LastError != "" {
+		t.Fatalf("the old holder touched the item: %+v", it)
+	}
+	if n := len(sk.messages()); n != 0 {
+		t.Fatalf("%d messages delivered", n)
+	}
+}
