@@ -39,6 +39,7 @@ type Config struct {
 	LogLevel string `toml:"log_level"`
 
 	Limits Limits `toml:"limits"`
+	Quota  Quota  `toml:"quota"` // per-account storage limits (quota.go)
 
 	Outbound // relay_host, dns_server, [queue] … (outbound.go)
 	Security // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)
@@ -168,6 +169,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, l.validateListeners()...)
 	errs = append(errs, c.Outbound.validate()...)
 	errs = append(errs, c.Security.validate()...)
+	errs = append(errs, c.Quota.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
