@@ -170,6 +170,12 @@ const (
 	FlagsRemove                // STORE -FLAGS
 )
 
+// Usage is what an account stores, counted the way quotas count it.
+type Usage struct {
+	Bytes    int64 // sum of MessageMeta.Size
+	Messages int64
+}
+
 // Change is sent on a Watch channel after a commit that touched one of the
 // account's mailboxes. MailboxID 0 means the mailbox list itself changed
 // (create, delete, rename).
@@ -208,6 +214,10 @@ type Store interface {
 	Subscriptions(ctx context.Context, accountID int64) ([]string, error) // may name non-existent mailboxes
 	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
 	MailboxStatus(ctx context.Context, mailboxID int64) (MailboxStatus, error)
+	// AccountUsage sums the messages and their sizes over all of an
+	// account's mailboxes (quotas); a copy counts again. ErrNotFound for
+	// an unknown account.
+	AccountUsage(ctx context.Context, accountID int64) (Usage, error)
 
 	// Messages.
 	// Deliver stores one message into several mailboxes, possibly of several

@@ -1,0 +1,25 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// AccountUsage implements store.Store: one sum over the account's mailbox
+// rows, whose counters the triggers of migration 4 keep.
+func (s *Store) AccountUsage(ctx context.Context, accountID int64) (store.Usage, error) {
+	var u store.Usage
+	var exists int
+	err := s.rQueryRow(ctx, `SELECT (SELECT count(*) FROM accounts WHERE id = ?1),
+		coalesce(sum(n_messages), 0), coalesce(sum(total_size), 0)
+		FROM mailboxes WHERE account_id = ?1`, accountID).Scan(&exists, &u.Messages, &u.Bytes)
+	if err != nil {
+		return store.Usage{}, err
+	}
+	if exists == 0 {
+		return store.Usage{}, fmt.Errorf("account %d: %w", accountID, store.ErrNotFound)
+	}
+	return u, nil
+}
