@@ -195,26 +195,32 @@ func (m *searchMsg) Meta() *store.MessageMeta { return m.meta }
 
 // searchMatching calls fn for each message of the selected mailbox that
 // matches key, in mailbox order. Metadata comes from the mailbox index;
-// bytes, when a key needs them or withBytes asks for them, in size-bounded
-// batches (bodies.go). Messages expunged by another session meanwhile
-// don't match.
-func (c *conn) searchMatching(key imapmsg.Key, withBytes bool, fn func(*searchMsg) error) error {
+// bytes, when a key needs them, in size-bounded batches (bodies.go); with
+// withHeader (SORT and THREAD need the top-level header), at least the
+// header, read alone when the key needs no more. Messages expunged by
+// another session meanwhile don't match.
+func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchMsg) error) error {
 	v := c.sel
 	env := imapmsg.MatchEnv{MaxSeq: uint32(len(v.uids)), MaxUID: v.maxUID(), Saved: imapmsg.NumSetFromNums(v.saved), Location: time.Local, Now: c.srv.cfg.Now()}
 	idx, err := c.index()
 	if err != nil {
 		return err
 	}
-	needsBytes := withBytes || imapmsg.NeedsPart(key)
+	needsBytes := imapmsg.NeedsPart(key)
+	headersOnly := withHeader && !needsBytes
 	var metas []store.MessageMeta
 	for start := 0; start < len(v.uids); start += chunk {
 		metas = idx.lookup(metas[:0], v.uids[start:min(start+chunk, len(v.uids))])
 		for rest := metas; len(rest) > 0; {
 			n, raws := len(rest), [][]byte(nil)
-			if needsBytes {
-				if n, raws, err = c.bodyBatch(v.mbox.ID, rest); err != nil {
-					return err
-				}
+			switch {
+			case needsBytes:
+				n, raws, err = c.bodyBatch(v.mbox.ID, rest)
+			case headersOnly:
+				n, raws, err = c.headerBatch(v.mbox.ID, rest)
+			}
+			if err != nil {
+				return err
 			}
 			for i := range n {
 				var raw []byte
@@ -223,7 +229,11 @@ func (c *conn) searchMatching(key imapmsg.Key, withBytes bool, fn func(*searchMs
 						continue // expunged meanwhile
 					}
 				}
-				m := &searchMsg{msgData: c.withBytes(&rest[i], raw), seq: v.seq(rest[i].UID)}
+				d := c.withBytes(&rest[i], raw)
+				if headersOnly {
+					d = c.withHeader(&rest[i], raw)
+				}
+				m := &searchMsg{msgData: d, seq: v.seq(rest[i].UID)}
 				ok, err := imapmsg.Match(key, m, env)
 				if err == nil && ok {
 					err = fn(m)

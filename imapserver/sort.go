@@ -80,10 +80,10 @@ func cmdSort(c *conn, cmd *command) error {
 }
 
 // sortPart returns a part carrying the message's envelope: parsed from the
-// header when the bytes are at hand, else the stored tree (a message too
-// large to be read in a batch).
+// header or bytes at hand, else the stored tree (a message too large to be
+// read in a batch).
 func (m *searchMsg) sortPart() (*message.Part, error) {
-	if m.haveRaw {
+	if m.haveRaw || m.haveHdr {
 		return m.Top()
 	}
 	return m.Part()

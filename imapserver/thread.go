@@ -37,7 +37,7 @@ func cmdThread(c *conn, cmd *command) error {
 	}
 	var msgs []imapmsg.ThreadMsg
 	err = c.searchMatching(key, true, func(m *searchMsg) error {
-		raw, err := m.Raw()
+		head, err := m.Head()
 		if err != nil {
 			return err
 		}
@@ -45,7 +45,7 @@ func cmdThread(c *conn, cmd *command) error {
 		if err != nil {
 			return err
 		}
-		refs := strings.Join(message.HeaderValues(top.Header(raw), "References"), " ")
+		refs := strings.Join(message.HeaderValues(top.Header(head), "References"), " ")
 		msgs = append(msgs, imapmsg.NewThreadMsg(m.seq, m.meta.UID, m.meta.InternalDate, top.Envelope, refs))
 		return nil
 	})

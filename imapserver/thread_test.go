@@ -70,3 +70,28 @@ func TestThreadGoIMAP(t *testing.T) {
 		t.Fatalf("UID THREAD REFERENCES: %s", got)
 	}
 }
+
+// TestSortThreadReadHeadersOnly: SORT by a header key and THREAD read the
+// messages' stored headers, not their bodies, unless the search criteria
+// need the bodies.
+func TestSortThreadReadHeadersOnly(t *testing.T) {
+	hs := &headerReadStore{}
+	ts := startTestServer(t, func(c *Config) { hs.Store = c.Store; c.Store = hs })
+	threadMailbox(ts)
+	tc := ts.login()
+	tc.transactf("ok", "select INBOX")
+	hs.lists.Store(0)
+	hs.bodies.Store(0)
+	hs.parts.Store(0)
+	hs.headers.Store(0)
+	hasLine(t, tc.transactf("ok", "sort (subject date) utf-8 all"), "* SORT 6 7 3 8 1 2 4 5")
+	hasLine(t, tc.transactf("ok", "thread references utf-8 all"), "* THREAD (1 (2 4)(5))(3 8)((6)(7))")
+	if b, l, p, h := hs.bodies.Load(), hs.lists.Load(), hs.parts.Load(), hs.headers.Load(); b+l+p != 0 || h != 2 {
+		t.Errorf("SORT+THREAD: %d MessageBody, %d ListBodies, %d MessagePart, %d ListHeaders; want only 2 ListHeaders", b, l, p, h)
+	}
+	// A body criterion reads bodies, which carry the header too.
+	hasLine(t, tc.transactf("ok", "thread references utf-8 body body"), "* THREAD (1 (2 4)(5))(3 8)((6)(7))")
+	if hs.lists.Load() != 1 || hs.headers.Load() != 2 {
+		t.Errorf("THREAD with BODY: %d ListBodies, %d ListHeaders; want 1 and still 2", hs.lists.Load(), hs.headers.Load())
+	}
+}
