@@ -17,6 +17,7 @@ const (
 	codeOK                   = 250 // RFC 5321 §4.2.2: requested action okay, completed
 	codeServiceUnavailable   = 421 // RFC 5321 §3.8: service not available, closing channel
 	codeLocalError           = 451 // RFC 5321 §4.2.2: aborted, local error in processing
+	codeInsufficientStorage  = 452 // RFC 5321 §4.2.2: insufficient system storage (here: mailbox full)
 	codeTempAuthFailure      = 454 // RFC 4954 §6: temporary authentication failure
 	codeAuthRequired         = 530 // RFC 4954 §6: authentication required
 	codeAuthInvalid          = 535 // RFC 4954 §6: authentication credentials invalid
@@ -38,6 +39,7 @@ var (
 	enhAuthRequired       = smtp.EnhancedCode{5, 7, 0}  // RFC 4954 §6 5.7.0
 	enhAuthInvalid        = smtp.EnhancedCode{5, 7, 8}  // RFC 4954 §6 5.7.8
 	enhEncryptionRequired = smtp.EnhancedCode{5, 7, 11} // RFC 4954 §6 5.7.11
+	enhMailboxFull        = smtp.EnhancedCode{4, 2, 2}  // RFC 3463 §3.3 X.2.2 mailbox full
 	enhBadMailbox         = smtp.EnhancedCode{5, 1, 1}  // RFC 3463 §3.2 X.1.1 bad destination mailbox address
 	enhBadMailboxSyntax   = smtp.EnhancedCode{5, 1, 3}  // RFC 3463 §3.2 X.1.3 bad destination mailbox address syntax
 	enhNotAuthorized      = smtp.EnhancedCode{5, 7, 1}  // RFC 3463 §3.8 X.7.1 delivery not authorized
@@ -82,6 +84,7 @@ var replies = map[error]*smtp.SMTPError{
 	errSenderNotOwned:          {Code: codeMailboxNameInvalid, EnhancedCode: enhNotAuthorized, Message: "Sender address is not yours"},
 	errSubmissionNullSendr:     {Code: codeMailboxNameInvalid, EnhancedCode: enhNotAuthorized, Message: "Null sender not allowed for submission"},
 	errUnknownUser:             {Code: codeMailboxUnavailable, EnhancedCode: enhBadMailbox, Message: "No such user here"},
+	errMailboxFull:             {Code: codeInsufficientStorage, EnhancedCode: enhMailboxFull, Message: "Mailbox full"},
 	errBadAddress:              {Code: codeMailboxNameInvalid, EnhancedCode: enhBadMailboxSyntax, Message: "Bad recipient address syntax"},
 	errRelayDenied:             {Code: codeTransactionFailed, EnhancedCode: enhNotAuthorized, Message: "Relay access denied"},
 	errRelayUnavailable:        {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Relaying to other domains is not available yet"},

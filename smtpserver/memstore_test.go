@@ -87,3 +87,14 @@ func (m *memStore) inbox(email string) ([][]byte, []*message.Part) {
 	}
 	return raws, parts
 }
+
+func (m *memStore) AccountUsage(ctx context.Context, accountID int64) (store.Usage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var u store.Usage
+	for _, msg := range m.delivered[accountID] {
+		u.Messages++
+		u.Bytes += int64(len(msg.Raw))
+	}
+	return u, nil
+}

@@ -17,7 +17,8 @@ import (
 // local domain gets 550 5.1.1. Another domain gets 554 5.7.1 (relay
 // denied) from an unauthenticated client; from an authenticated one it is
 // accepted for the outbound queue (Config.Queue), or refused with 550
-// 5.7.1 when there is no queue.
+// 5.7.1 when there is no queue. A local account at or over its quota gets
+// 452 4.2.2 (quota.go).
 func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	acct, err := ss.recipientAccount(ss.ctx, to)
 	if errors.Is(err, errRelayUnavailable) && ss.s.cfg.Queue != nil {
@@ -25,6 +26,10 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		return nil
 	}
 	if err != nil {
+		ss.log.Info("smtp: recipient refused", "rcpt", to, "err", err)
+		return ss.reply(err)
+	}
+	if err := ss.checkQuota(ss.ctx, acct); err != nil {
 		ss.log.Info("smtp: recipient refused", "rcpt", to, "err", err)
 		return ss.reply(err)
 	}

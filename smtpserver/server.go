@@ -47,6 +47,7 @@ type Store interface {
 	Accounts(ctx context.Context) ([]store.Account, error)
 	IsLocalDomain(ctx context.Context, domain string) (bool, error)
 	Deliver(ctx context.Context, targets []store.Target, msg store.NewMessage) ([]store.Delivered, error)
+	AccountUsage(ctx context.Context, accountID int64) (store.Usage, error) // Config.Quota
 }
 
 var _ Store = (store.Store)(nil)
@@ -113,6 +114,9 @@ type Config struct {
 	// Inbound checks mail from unauthenticated MX clients (SPF, DKIM,
 	// DMARC); nil checks nothing.
 	Inbound Inbound
+	// Quota limits what local accounts may store (quota.go); nil
+	// limits nothing.
+	Quota Quota
 
 	// TLSConfig enables STARTTLS when set, and is what ServeTLS uses for
 	// implicit TLS (RFC 8314).
