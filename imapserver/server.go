@@ -41,6 +41,7 @@ type Store interface {
 	Subscriptions(ctx context.Context, accountID int64) ([]string, error)
 	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
 	MailboxStatus(ctx context.Context, mailboxID int64) (store.MailboxStatus, error)
+	AccountUsage(ctx context.Context, accountID int64) (store.Usage, error) // quota.go
 
 	Append(ctx context.Context, mailboxID int64, msgs []store.NewMessage) (uidValidity uint32, uids []uint32, err error)
 	MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, error)
@@ -87,6 +88,9 @@ type Config struct {
 	// TLSConfig enables STARTTLS (RFC 9051 §6.2.1) when set, and is what
 	// ServeTLS uses for implicit TLS (IMAPS, RFC 8314).
 	TLSConfig *tls.Config
+	// Quota limits what each account may store (quota.go, RFC 9208);
+	// nil limits nothing.
+	Quota Quota
 }
 
 const (
