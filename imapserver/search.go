@@ -206,8 +206,8 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 	if err != nil {
 		return err
 	}
-	needsBytes := imapmsg.NeedsPart(key)
-	headersOnly := withHeader && !needsBytes
+	needsBytes := imapmsg.NeedsBody(key)
+	headersOnly := (withHeader || imapmsg.NeedsHeader(key)) && !needsBytes
 	var metas []store.MessageMeta
 	for start := 0; start < len(v.uids); start += chunk {
 		metas = idx.lookup(metas[:0], v.uids[start:min(start+chunk, len(v.uids))])

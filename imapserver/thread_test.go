@@ -95,3 +95,23 @@ func TestSortThreadReadHeadersOnly(t *testing.T) {
 		t.Errorf("THREAD with BODY: %d ListBodies, %d ListHeaders; want 1 and still 2", hs.lists.Load(), hs.headers.Load())
 	}
 }
+
+// TestSearchHeaderKeysReadHeadersOnly: SEARCH on header fields and the
+// sent date reads the stored headers, not the bodies.
+func TestSearchHeaderKeysReadHeadersOnly(t *testing.T) {
+	hs := &headerReadStore{}
+	ts := startTestServer(t, func(c *Config) { hs.Store = c.Store; c.Store = hs })
+	threadMailbox(ts)
+	tc := ts.login()
+	tc.transactf("ok", "select INBOX")
+	hs.lists.Store(0)
+	hs.bodies.Store(0)
+	hs.parts.Store(0)
+	hs.headers.Store(0)
+	hasLine(t, tc.transactf("ok", "search subject lost"), "* SEARCH 6 7")
+	hasLine(t, tc.transactf("ok", "search header references <gone@x>"), "* SEARCH 6 7")
+	hasLine(t, tc.transactf("ok", "search sentbefore 3-Nov-2026 not subject other"), "* SEARCH 1 2")
+	if b, l, p, h := hs.bodies.Load(), hs.lists.Load(), hs.parts.Load(), hs.headers.Load(); b+l+p != 0 || h != 3 {
+		t.Errorf("header searches: %d MessageBody, %d ListBodies, %d MessagePart, %d ListHeaders; want only 3 ListHeaders", b, l, p, h)
+	}
+}

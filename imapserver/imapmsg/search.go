@@ -26,6 +26,7 @@ type matcher struct {
 	raw      []byte
 	part     *message.Part
 	header   []byte  // the root header, once loaded
+	top      *message.Part
 	body     *string // folded TextForSearch, once computed
 	hdrText  *string // folded HeaderText, once computed
 	haveRaw  bool
@@ -46,6 +47,38 @@ func (mt *matcher) loadPart() (*message.Part, error) {
 	return mt.part, nil
 }
 
+// loadHeader loads the root header: from the whole message when that is
+// loaded, else through Head, which may read the header alone.
+func (mt *matcher) loadHeader() ([]byte, error) {
+	if mt.header != nil {
+		return mt.header, nil
+	}
+	head, err := mt.m.Head()
+	if err != nil {
+		return nil, err
+	}
+	top, err := mt.loadTop()
+	if err != nil {
+		return nil, err
+	}
+	mt.header = top.Header(head)
+	if mt.header == nil {
+		mt.header = []byte{}
+	}
+	return mt.header, nil
+}
+
+func (mt *matcher) loadTop() (*message.Part, error) {
+	if mt.top == nil {
+		top, err := mt.m.Top()
+		if err != nil {
+			return nil, err
+		}
+		mt.top = top
+	}
+	return mt.top, nil
+}
+
 func (mt *matcher) loadRaw() ([]byte, *message.Part, error) {
 	p, err := mt.loadPart()
 	if err != nil {
@@ -57,7 +90,9 @@ func (mt *matcher) loadRaw() ([]byte, *message.Part, error) {
 			return nil, nil, err
 		}
 		mt.raw, mt.haveRaw = raw, true
-		mt.header = p.Header(raw)
+		if mt.header == nil {
+			mt.header = p.Header(raw)
+		}
 	}
 	return mt.raw, p, nil
 }
@@ -118,7 +153,7 @@ func (mt *matcher) match(k *Key) (bool, error) {
 		}
 		return compareDate(k.Op, civil(meta.InternalDate.In(loc)), civil(k.Date)), nil
 	case KeySentBefore, KeySentOn, KeySentSince:
-		p, err := mt.loadPart()
+		p, err := mt.loadTop()
 		if err != nil {
 			return false, err
 		}
@@ -202,7 +237,7 @@ func (mt *matcher) any(keys []Key) (bool, error) {
 // containing value (case-folded). An empty value matches any message that
 // has the field (RFC 9051 §6.4.4 HEADER).
 func (mt *matcher) header1(name, value string) (bool, error) {
-	if _, _, err := mt.loadRaw(); err != nil {
+	if _, err := mt.loadHeader(); err != nil {
 		return false, err
 	}
 	vs := message.HeaderValues(mt.header, name)
@@ -276,11 +311,12 @@ func compareDate(op Op, have, want int) bool {
 	}
 }
 
-// NeedsBody reports whether evaluating k reads message bytes (Raw), so a
-// caller can skip loading them for flag-, size- and date-only searches.
+// NeedsBody reports whether evaluating k reads the whole message (Raw and
+// Part): BODY and TEXT. A caller can skip loading bytes for flag-, size-
+// and date-only searches, and bodies for header searches (NeedsHeader).
 func NeedsBody(k Key) bool {
 	switch k.Op {
-	case KeyBcc, KeyCc, KeyFrom, KeyTo, KeySubject, KeyHeader, KeyBody, KeyText:
+	case KeyBody, KeyText:
 		return true
 	case KeyAnd, KeyOr, KeyNot:
 		for _, c := range k.Children {
@@ -292,22 +328,26 @@ func NeedsBody(k Key) bool {
 	return false
 }
 
-// NeedsPart reports whether evaluating k reads the parsed part tree (Part):
-// every key NeedsBody reports, plus SENTBEFORE, SENTON and SENTSINCE.
-func NeedsPart(k Key) bool {
+// NeedsHeader reports whether evaluating k reads the top-level header
+// (Head and Top): the header keys and SENTBEFORE, SENTON, SENTSINCE.
+func NeedsHeader(k Key) bool {
 	switch k.Op {
-	case KeySentBefore, KeySentOn, KeySentSince:
+	case KeyBcc, KeyCc, KeyFrom, KeyTo, KeySubject, KeyHeader,
+		KeySentBefore, KeySentOn, KeySentSince:
 		return true
 	case KeyAnd, KeyOr, KeyNot:
 		for _, c := range k.Children {
-			if NeedsPart(c) {
+			if NeedsHeader(c) {
 				return true
 			}
 		}
-		return false
 	}
-	return NeedsBody(k)
+	return false
 }
+
+// NeedsPart reports whether evaluating k reads the parsed part tree
+// (Part): the keys that read the whole message.
+func NeedsPart(k Key) bool { return NeedsBody(k) }
 
 // UsesModSeq reports whether k contains a MODSEQ key, in which case the
 // SEARCH response must end with (MODSEQ n), n being the highest modseq of

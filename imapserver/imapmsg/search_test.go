@@ -15,6 +15,7 @@ type testMsg struct {
 	meta              store.MessageMeta
 	raw               []byte
 	rawLoads, parts   int
+	heads, tops       int
 	failRaw, failPart bool
 }
 
@@ -35,6 +36,22 @@ func (m *testMsg) Part() (*message.Part, error) {
 		return nil, errLoad
 	}
 	return message.Parse(m.raw), nil
+}
+
+// Head returns the header alone, as a store that keeps headers apart does.
+func (m *testMsg) Head() ([]byte, error) {
+	m.heads++
+	if m.failRaw {
+		return nil, errLoad
+	}
+	return m.raw[:message.ParseTop(m.raw).BodyStart], nil
+}
+func (m *testMsg) Top() (*message.Part, error) {
+	m.tops++
+	if m.failRaw {
+		return nil, errLoad
+	}
+	return message.ParseTop(m.raw), nil
 }
 
 var _ Message = (*testMsg)(nil)
@@ -170,6 +187,12 @@ func TestMatch(t *testing.T) {
 		if !NeedsPart(tt.key) && m.parts > 0 {
 			t.Errorf("%s: NeedsPart false but Part was loaded", tt.name)
 		}
+		if !NeedsHeader(tt.key) && !NeedsBody(tt.key) && m.heads+m.tops > 0 {
+			t.Errorf("%s: NeedsHeader false but the header was loaded", tt.name)
+		}
+		if m.heads > 1 || m.tops > 1 {
+			t.Errorf("%s: loaded the header %d times and its part %d times", tt.name, m.heads, m.tops)
+		}
 	}
 }
 
@@ -215,20 +238,22 @@ func TestMatchNoDate(t *testing.T) {
 func TestKeyInfo(t *testing.T) {
 	flags := Key{Op: KeyAnd, Children: []Key{{Op: KeySeen}, {Op: KeyOr, Children: []Key{{Op: KeyUID, Set: set("1:*")}, {Op: KeyLarger, Number: 5}}}}}
 	sent := Key{Op: KeyNot, Children: []Key{{Op: KeySentOn}}}
-	body := Key{Op: KeyOr, Children: []Key{{Op: KeySeen}, {Op: KeyNot, Children: []Key{{Op: KeyHeader, Field: "X"}}}}}
+	header := Key{Op: KeyOr, Children: []Key{{Op: KeySeen}, {Op: KeyNot, Children: []Key{{Op: KeyHeader, Field: "X"}}}}}
+	body := Key{Op: KeyOr, Children: []Key{{Op: KeySeen}, {Op: KeyNot, Children: []Key{{Op: KeyText, Value: "X"}}}}}
 	modseq := Key{Op: KeyAnd, Children: []Key{{Op: KeySeen}, {Op: KeyNot, Children: []Key{{Op: KeyModSeq, Number: 3}}}}}
 	for _, tt := range []struct {
-		k                  Key
-		body, part, modseq bool
+		k                    Key
+		body, header, modseq bool
 	}{
 		{flags, false, false, false},
 		{sent, false, true, false},
-		{body, true, true, false},
+		{header, false, true, false},
+		{body, true, false, false},
 		{modseq, false, false, true},
 		{Key{Op: KeyModSeq}, false, false, true},
 	} {
-		if NeedsBody(tt.k) != tt.body || NeedsPart(tt.k) != tt.part || UsesModSeq(tt.k) != tt.modseq {
-			t.Errorf("%+v: NeedsBody %v NeedsPart %v UsesModSeq %v", tt.k, NeedsBody(tt.k), NeedsPart(tt.k), UsesModSeq(tt.k))
+		if NeedsBody(tt.k) != tt.body || NeedsPart(tt.k) != tt.body || NeedsHeader(tt.k) != tt.header || UsesModSeq(tt.k) != tt.modseq {
+			t.Errorf("%+v: NeedsBody %v NeedsPart %v NeedsHeader %v UsesModSeq %v", tt.k, NeedsBody(tt.k), NeedsPart(tt.k), NeedsHeader(tt.k), UsesModSeq(tt.k))
 		}
 	}
 }

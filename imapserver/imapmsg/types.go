@@ -110,12 +110,20 @@ type Key struct {
 }
 
 // Message is one message as SEARCH sees it. Raw and Part are called only
-// when a key needs them, so flag-only searches never load message bytes.
+// when a key needs the whole message (NeedsBody), Head and Top when one
+// needs only its top-level header (NeedsHeader), so flag-only searches
+// load no bytes and header searches no bodies.
 type Message interface {
 	SeqNum() uint32
 	Meta() *store.MessageMeta
 	Raw() ([]byte, error)
 	Part() (*message.Part, error)
+	// Head returns bytes that start with the top-level header: the
+	// header alone, or the whole message.
+	Head() ([]byte, error)
+	// Top returns a root part with the header span and Envelope (at
+	// least message.ParseTop of Head).
+	Top() (*message.Part, error)
 }
 
 // MatchEnv is the mailbox state a search is evaluated against.
