@@ -25,7 +25,7 @@ type matcher struct {
 	env      MatchEnv
 	raw      []byte
 	part     *message.Part
-	header   []byte  // the root header, once loaded
+	header   []byte // the root header, once loaded
 	top      *message.Part
 	body     *string // folded TextForSearch, once computed
 	hdrText  *string // folded HeaderText, once computed
