@@ -50,6 +50,9 @@ func cmdAppend(c *conn, cmd *command) error {
 	} else if err != nil {
 		return err
 	}
+	if err := c.checkQuota(int64(len(msgs)), total); err != nil {
+		return err
+	}
 	uidValidity, uids, err := st.Append(c.ctx, mb.ID, msgs)
 	if err != nil {
 		return err

@@ -57,6 +57,9 @@ func cmdCopy(c *conn, cmd *command) error {
 	if len(uids) == 0 {
 		return nil
 	}
+	if err := c.checkCopyQuota(uids); err != nil {
+		return err
+	}
 	uv, pairs, err := c.srv.cfg.Store.Copy(c.ctx, c.sel.mbox.ID, uids, dst.ID)
 	if err != nil {
 		return err

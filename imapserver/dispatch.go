@@ -70,6 +70,9 @@ var commands = map[string]handler{
 	"UID COPY":     {cmdCopy, inSelected, true},
 	"MOVE":         {cmdMove, inSelected, true},
 	"UID MOVE":     {cmdMove, inSelected, true},
+	"GETQUOTAROOT": {cmdGetQuotaRoot, inLoggedIn, true},
+	"GETQUOTA":     {cmdGetQuota, inLoggedIn, true},
+	"SETQUOTA":     {cmdSetQuota, inLoggedIn, true},
 }
 
 func decodeMUTF7(s string) (string, error) { return imapwire.DecodeMUTF7(s) }
