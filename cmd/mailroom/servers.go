@@ -25,6 +25,12 @@ type runner struct {
 	refuse   []byte // written to connections over the limits; nil for implicit TLS
 }
 
+// The [quota] policy is what both servers ask for an account's limits.
+var (
+	_ smtpserver.Quota = (*config.Quota)(nil)
+	_ imapserver.Quota = (*config.Quota)(nil)
+)
+
 // buildServers constructs every protocol server from the configuration.
 func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, q smtpserver.Queue, tlsCfg *tls.Config, log *slog.Logger) []runner {
 	lim := cfg.Limits
@@ -44,6 +50,7 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			WriteTimeout:    lim.SMTPCommandTimeout.Duration,
 			DataTimeout:     lim.SMTPDataTimeout.Duration,
 			TLSConfig:       tlsCfg,
+			Quota:           &cfg.Quota,
 
 			AllowPlaintextAuth: plaintext,
 		}
@@ -69,6 +76,7 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		MaxLiteralSize: lim.MaxMessageBytes,
 		IdleTimeout:    lim.IMAPIdleTimeout.Duration,
 		TLSConfig:      tlsCfg,
+		Quota:          &cfg.Quota,
 
 		AllowPlaintextAuth: plaintext,
 	})

@@ -20,7 +20,7 @@ const userUsage = `Usage:
   mailroom user add EMAIL [--password-stdin] [--data DIR | --config FILE]
   mailroom user passwd EMAIL [--password-stdin] [--data DIR | --config FILE]
   mailroom user delete EMAIL [--data DIR | --config FILE]
-  mailroom user list [--data DIR | --config FILE]
+  mailroom user list [--usage] [--data DIR | --config FILE]
 `
 
 // storeFlags are the flags every store-managing command takes.
@@ -57,6 +57,7 @@ func cmdUser(ctx context.Context, args []string, e env) error {
 	fs := newFlagSet("user", e.stderr)
 	sf := addStoreFlags(fs)
 	pwStdin := fs.Bool("password-stdin", false, "read the password as one line from standard input (add, passwd)")
+	usage := fs.Bool("usage", false, "list each account's messages and bytes against its [quota] (list)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -129,6 +130,9 @@ func cmdUser(ctx context.Context, args []string, e env) error {
 		accts, err := st.Accounts(ctx)
 		if err != nil {
 			return err
+		}
+		if *usage {
+			return printUsage(ctx, e, sf, st, accts)
 		}
 		for _, a := range accts {
 			fmt.Fprintln(e.stdout, a.Email)
