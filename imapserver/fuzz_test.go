@@ -64,7 +64,7 @@ func FuzzCommandLoop(f *testing.F) {
 		"c enable qresync\r\nd create x/y\r\ne rename x z\r\nf delete z/y\r\n",
 		"c sort (reverse subject date displayfrom) utf-8 or from a not seen\r\nd uid sort (size) us-ascii 1:*\r\n",
 		"c thread references utf-8 all\r\nd uid thread orderedsubject us-ascii younger 60\r\n",
-		"c getquotaroot inbox\r\nd getquota \"\"\r\ne setquota \"\" (storage 1)\r\nf copy 1:* Trash\r\n",
+		"c getquotaroot inbox\r\nd getquota \"\"\r\ne setquota \"\" (storage 1)\r\nf copy 1:* Trash\r\ng status inbox (deleted-storage)\r\n",
 	} {
 		f.Add(s)
 	}

@@ -287,7 +287,9 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 			if err != nil {
 				return err
 			}
-			c.writeStatusResp(e.name, o.statusItems, s)
+			if err := c.writeStatusResp(e.mbox.ID, e.name, o.statusItems, s); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

@@ -146,3 +146,22 @@ func (c *conn) checkCopyQuota(uids []uint32) error {
 	}
 	return c.checkQuota(n, size)
 }
+
+// deletedStorage is the STATUS DELETED-STORAGE item (RFC 9208 extends
+// STATUS with it for servers with QUOTA=RES-STORAGE): the octets an EXPUNGE
+// would free, the sizes of the messages flagged \Deleted. The counters
+// give the count of such messages but not their size, so a mailbox with
+// any reads its metadata.
+func (c *conn) deletedStorage(mailboxID int64, st store.MailboxStatus) (int64, error) {
+	if st.Deleted == 0 {
+		return 0, nil
+	}
+	var total int64
+	err := c.srv.cfg.Store.ListMessages(c.ctx, mailboxID, nil, func(m store.MessageMeta) error {
+		if m.HasFlag(store.FlagDeleted) {
+			total += m.Size
+		}
+		return nil
+	})
+	return total, err
+}

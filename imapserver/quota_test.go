@@ -157,3 +157,18 @@ func TestQuotaGoIMAP(t *testing.T) {
 		t.Fatal("SETQUOTA succeeded")
 	}
 }
+
+// STATUS DELETED-STORAGE (RFC 9208): the octets EXPUNGE would free.
+func TestStatusDeletedStorage(t *testing.T) {
+	ts := startTestServer(t)
+	ts.deliver("", simpleMsg)
+	ts.deliver("", multipartMsg)
+	tc := ts.login()
+	hasLine(t, tc.transactf("ok", "status inbox (deleted deleted-storage)"), "(DELETED 0 DELETED-STORAGE 0)")
+	tc.transactf("ok", "select inbox")
+	size := hasLine(t, tc.transactf("ok", "fetch 2 rfc822.size"), "RFC822.SIZE ")
+	size = strings.TrimSuffix(size[strings.Index(size, "RFC822.SIZE ")+len("RFC822.SIZE "):], ")")
+	tc.transactf("ok", "store 2 +flags.silent (\\Deleted)")
+	hasLine(t, tc.transactf("ok", "status inbox (deleted-storage deleted)"), "(DELETED-STORAGE "+size+" DELETED 1)")
+	hasLine(t, tc.transactf("ok", `list "" inbox return (status (deleted-storage))`), "(DELETED-STORAGE "+size+")")
+}

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/mailroom/mailroom/store"
@@ -16,7 +17,7 @@ func (c *conn) statusItems() ([]string, error) {
 		}
 		a = strings.ToUpper(a)
 		switch a {
-		case "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "HIGHESTMODSEQ", "RECENT":
+		case "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "HIGHESTMODSEQ", "RECENT", "DELETED-STORAGE":
 		default:
 			return badf("", "unknown status item %s", sanitize(a))
 		}
@@ -57,11 +58,19 @@ func cmdStatus(c *conn, cmd *command) error {
 	if err != nil {
 		return err
 	}
-	c.writeStatusResp(mb.Name, items, st)
-	return nil
+	return c.writeStatusResp(mb.ID, mb.Name, items, st)
 }
 
-func (c *conn) writeStatusResp(name string, items []string, st store.MailboxStatus) {
+// writeStatusResp writes "* STATUS name (...)" for the mailbox with id
+// mailboxID.
+func (c *conn) writeStatusResp(mailboxID int64, name string, items []string, st store.MailboxStatus) error {
+	var deletedStorage int64
+	if slices.Contains(items, "DELETED-STORAGE") {
+		var err error
+		if deletedStorage, err = c.deletedStorage(mailboxID, st); err != nil {
+			return err
+		}
+	}
 	c.untagged().Raw("STATUS ").AString(c.encodeName(name)).Raw(" (")
 	for i, it := range items {
 		if i > 0 {
@@ -85,7 +94,10 @@ func (c *conn) writeStatusResp(name string, items []string, st store.MailboxStat
 			c.enc.Number64(st.HighestModSeq)
 		case "RECENT":
 			c.enc.Number(0)
+		case "DELETED-STORAGE":
+			c.enc.Number64(uint64(deletedStorage))
 		}
 	}
 	c.enc.Raw(")\r\n")
+	return nil
 }
