@@ -18,10 +18,20 @@ const MissingHost = ".MISSING-HOST-NAME."
 // net/mail is not used: it decodes encoded-words and flattens groups, both
 // of which IMAP ENVELOPE must not do.
 func ParseAddressList(s string) []Address {
+	return parseAddressList(s, 0)
+}
+
+// maxAddressRetries bounds the re-reads of a list with unbalanced quotes,
+// comments or angle brackets (each removes one; a list needs at most
+// three, hostile input gets no more than this).
+const maxAddressRetries = 8
+
+func parseAddressList(s string, retries int) []Address {
 	var out []Address
 	inGroup, inQuote, inAngle := false, false, false
 	comment := 0
-	quotePos, commentPos, anglePos := 0, 0, 0
+	quotePos, commentPos := 0, 0
+	angleComma := -1 // first comma after the open angle, outside quotes and comments
 	item := 0
 	flush := func(i int) {
 		if a, ok := parseMailbox(s[item:i]); ok {
@@ -51,10 +61,13 @@ func ParseAddressList(s string) []Address {
 		case c == '(':
 			comment, commentPos = 1, i
 		case c == '<':
-			inAngle, anglePos = true, i
+			inAngle, angleComma = true, -1
 		case c == '>':
 			inAngle = false
 		case inAngle:
+			if c == ',' && angleComma < 0 {
+				angleComma = i
+			}
 		case c == ',':
 			flush(i)
 		case c == ':' && !inGroup:
@@ -71,17 +84,17 @@ func ParseAddressList(s string) []Address {
 	}
 	// An unterminated quoted string or comment would swallow the rest of
 	// the list: read it again without the stray opener. An unterminated
-	// angle address is closed at the next comma. Each retry removes the
-	// last unbalanced opener, so there are at most three.
-	switch {
-	case inQuote:
-		return ParseAddressList(s[:quotePos] + s[quotePos+1:])
-	case comment > 0:
-		return ParseAddressList(s[:commentPos] + s[commentPos+1:])
-	case inAngle:
-		if k := strings.IndexByte(s[anglePos:], ','); k >= 0 {
-			k += anglePos
-			return ParseAddressList(s[:k] + ">" + s[k:])
+	// angle address is closed at the next comma that is not inside a
+	// quoted string or comment (one inside quotes gave hostile input an
+	// endless, growing retry). Each retry removes one unbalanced opener.
+	if retries < maxAddressRetries {
+		switch {
+		case inQuote:
+			return parseAddressList(s[:quotePos]+s[quotePos+1:], retries+1)
+		case comment > 0:
+			return parseAddressList(s[:commentPos]+s[commentPos+1:], retries+1)
+		case inAngle && angleComma >= 0:
+			return parseAddressList(s[:angleComma]+">"+s[angleComma:], retries+1)
 		}
 	}
 	if item < len(s) {

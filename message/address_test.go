@@ -2,7 +2,9 @@ package message
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseAddressList(t *testing.T) {
@@ -65,5 +67,32 @@ func TestEnvelopeFromHeader(t *testing.T) {
 	}
 	if !reflect.DeepEqual(p.Envelope, want) {
 		t.Errorf("envelope\n got %+v\nwant %+v", p.Envelope, want)
+	}
+}
+
+// TestParseAddressListHostile: unbalanced openers are repaired a bounded
+// number of times. A comma inside quotes after an unclosed '<' used to be
+// "repaired" forever, growing the string on every retry (found by
+// FuzzParseTop): one header line could hang a delivery and exhaust memory.
+func TestParseAddressListHostile(t *testing.T) {
+	for _, s := range []string{
+		"<\xff0\x960\",000\"L",
+		"<a \",\" b",
+		"<(,)<\",\"<(,)",
+		strings.Repeat("<\",\"", 1000),
+		strings.Repeat("(\"<", 1000) + ",",
+	} {
+		done := make(chan []Address, 1)
+		go func() { done <- ParseAddressList(s) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("ParseAddressList(%.40q) did not return", s)
+		}
+	}
+	// Ordinary repairs still work.
+	got := ParseAddressList("Ann <ann@example.org, bob@example.org")
+	if len(got) != 2 || got[0].Mailbox != "ann" || got[1].Mailbox != "bob" {
+		t.Fatalf("unclosed angle: %+v", got)
 	}
 }

@@ -7,16 +7,24 @@ package message
 // ENVELOPE, and costs a scan of the header instead of the whole message
 // (a client listing headers of messages with large attachments).
 func ParseTop(raw []byte) *Part {
-	end := len(raw)
-	bs := 0
-	if startsWithField(raw) {
-		bs = headerEnd(raw, 0, end)
-	} else if ce, next := nextLine(raw, 0, end); ce == 0 && next > 0 {
-		bs = next // empty header: the message starts with the blank line
-	}
+	bs := BodyStart(raw)
 	return &Part{
 		BodyStart: int64(bs),
-		BodyEnd:   int64(end),
+		BodyEnd:   int64(len(raw)),
 		Envelope:  parseEnvelope(scanFields(raw[:bs])),
 	}
+}
+
+// BodyStart returns where the body of the message in raw starts, just
+// after the blank line that ends its top-level header (Parse(raw).BodyStart,
+// without parsing anything else). raw may be the header alone.
+func BodyStart(raw []byte) int {
+	end := len(raw)
+	if startsWithField(raw) {
+		return headerEnd(raw, 0, end)
+	}
+	if ce, next := nextLine(raw, 0, end); ce == 0 && next > 0 {
+		return next // empty header: the message starts with the blank line
+	}
+	return 0
 }

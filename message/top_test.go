@@ -21,5 +21,10 @@ func FuzzParseTop(f *testing.F) {
 		if !reflect.DeepEqual(top.Envelope, full.Envelope) {
 			t.Fatalf("ParseTop envelope %+v, Parse %+v", top.Envelope, full.Envelope)
 		}
+		// The header alone (what the store keeps apart) ends where it ends.
+		hdr := raw[:BodyStart(raw)]
+		if n := BodyStart(hdr); n != len(hdr) {
+			t.Fatalf("BodyStart of the header alone %q = %d, want %d", hdr, n, len(hdr))
+		}
 	})
 }

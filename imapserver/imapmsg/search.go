@@ -57,13 +57,9 @@ func (mt *matcher) loadHeader() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	top, err := mt.loadTop()
-	if err != nil {
-		return nil, err
-	}
-	mt.header = top.Header(head)
+	mt.header = head[:message.BodyStart(head)]
 	if mt.header == nil {
-		mt.header = []byte{}
+		mt.header = []byte{} // loaded, empty
 	}
 	return mt.header, nil
 }
