@@ -34,7 +34,8 @@ func (ts *testServer) fillInbox(n int) {
 }
 
 // BenchmarkLargeMailbox measures what a client syncing a 100,000-message
-// INBOX waits for: SELECT, FETCH 1:* (FLAGS), and a body SEARCH.
+// INBOX waits for: SELECT, FETCH 1:* (FLAGS), a header and a body SEARCH,
+// and a SORT by subject.
 // Run: go test -run '^$' -bench LargeMailbox -benchtime 5x ./imapserver
 func BenchmarkLargeMailbox(b *testing.B) {
 	ts := startTestServer(b)
@@ -51,6 +52,16 @@ func BenchmarkLargeMailbox(b *testing.B) {
 			if lines := tc.transactf("ok", "fetch 1:* (flags)"); len(lines) != 100_000 {
 				b.Fatalf("%d FETCH lines", len(lines))
 			}
+		}
+	})
+	b.Run("UID-SEARCH-SUBJECT", func(b *testing.B) {
+		for b.Loop() {
+			tc.transactf("ok", "uid search subject \"message 4242\"")
+		}
+	})
+	b.Run("UID-SORT-SUBJECT", func(b *testing.B) {
+		for b.Loop() {
+			tc.transactf("ok", "uid sort (subject) utf-8 all")
 		}
 	})
 	b.Run("UID-SEARCH-BODY", func(b *testing.B) {
