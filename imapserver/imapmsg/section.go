@@ -135,6 +135,12 @@ func (p *sectionParser) fieldList(sec *Section) error {
 		if err != nil {
 			return err
 		}
+		if !validFieldName(f) {
+			// No header can have such a name (RFC 5322 §3.6.8): a NUL
+			// or line break sent in a literal is a client error, and
+			// could not be echoed in the FETCH response's quoted string.
+			return fmt.Errorf("invalid header field name %q", f)
+		}
 		sec.Fields = append(sec.Fields, f)
 		switch p.peek() {
 		case ' ':
@@ -368,4 +374,16 @@ func BinaryBytes(raw []byte, root *message.Part, part []int) ([]byte, error) {
 func BinarySize(raw []byte, root *message.Part, part []int) (int64, error) {
 	b, err := BinaryBytes(raw, root, part)
 	return int64(len(b)), err
+}
+
+// validFieldName reports whether f is acceptable as a header-fld-name:
+// free of control characters. Names no header can carry (with spaces,
+// say) are allowed and match nothing, as in other servers.
+func validFieldName(f string) bool {
+	for i := 0; i < len(f); i++ {
+		if c := f[i]; c < 32 || c == 127 {
+			return false
+		}
+	}
+	return true
 }

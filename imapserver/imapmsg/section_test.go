@@ -208,3 +208,17 @@ func TestBinaryBytes(t *testing.T) {
 		t.Errorf("BINARY[1] of x-uuencode: err = %v, want ErrUnknownCTE", err)
 	}
 }
+
+// TestParseSectionControlInFieldName: a field name with a NUL or line
+// break (possible in a literal) is refused: no header has one, and it
+// could not be echoed back in the response's quoted string.
+func TestParseSectionControlInFieldName(t *testing.T) {
+	for _, s := range []string{"HEADER.FIELDS ({7}\r\n00000\x000)", "HEADER.FIELDS.NOT (a {3}\r\nb\r\n)"} {
+		if _, err := ParseSection(s); err == nil {
+			t.Errorf("ParseSection(%q) accepted a control character", s)
+		}
+	}
+	if _, err := ParseSection("HEADER.FIELDS ({8}\r\nX-Odd N)"); err != nil {
+		t.Errorf("a name with a space: %v", err)
+	}
+}
