@@ -218,7 +218,7 @@ func TestParseSectionControlInFieldName(t *testing.T) {
 			t.Errorf("ParseSection(%q) accepted a control character", s)
 		}
 	}
-	if _, err := ParseSection("HEADER.FIELDS ({8}\r\nX-Odd N)"); err != nil {
+	if _, err := ParseSection("HEADER.FIELDS ({7}\r\nX-Odd N)"); err != nil {
 		t.Errorf("a name with a space: %v", err)
 	}
 }
