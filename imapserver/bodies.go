@@ -1,6 +1,8 @@
 package imapserver
 
 import (
+	"context"
+
 	"github.com/mailroom/mailroom/imapserver/imapmsg"
 	"github.com/mailroom/mailroom/store"
 )
@@ -31,22 +33,32 @@ func (c *conn) bodyBatch(mailboxID int64, metas []store.MessageMeta) (int, [][]b
 		total += metas[n].Size
 		n++
 	}
+	raws, err := c.readBatch(c.srv.cfg.Store.ListBodies, mailboxID, metas[:n])
+	return n, raws, err
+}
+
+// readBatch reads the bytes of metas (ascending UIDs) with one list call
+// (Store.ListBodies or Store.ListHeaders); out[i] stays nil for a message
+// the store no longer has (expunged meanwhile, or a new copy with another
+// id under the same UID).
+func (c *conn) readBatch(list func(context.Context, int64, []uint32, func(store.MessageMeta, []byte) error) error, mailboxID int64, metas []store.MessageMeta) ([][]byte, error) {
+	n := len(metas)
 	uids := make([]uint32, n)
-	for i := range n {
+	for i := range metas {
 		uids[i] = metas[i].UID
 	}
-	raws := make([][]byte, n)
+	out := make([][]byte, n)
 	j := 0
-	err := c.srv.cfg.Store.ListBodies(c.ctx, mailboxID, uids, func(m store.MessageMeta, raw []byte) error {
+	err := list(c.ctx, mailboxID, uids, func(m store.MessageMeta, b []byte) error {
 		for j < n && metas[j].UID < m.UID {
 			j++
 		}
 		if j < n && metas[j].UID == m.UID && metas[j].ID == m.ID {
-			raws[j] = raw
+			out[j] = b
 		}
 		return nil
 	})
-	return n, raws, err
+	return out, err
 }
 
 // withBytes returns the msgData of meta with its bytes already read (raw
@@ -95,21 +107,7 @@ func (c *conn) headerBatch(mailboxID int64, metas []store.MessageMeta) (int, [][
 		total += metas[n].Size
 		n++
 	}
-	uids := make([]uint32, n)
-	for i := range n {
-		uids[i] = metas[i].UID
-	}
-	hdrs := make([][]byte, n)
-	j := 0
-	err := c.srv.cfg.Store.ListHeaders(c.ctx, mailboxID, uids, func(m store.MessageMeta, hdr []byte) error {
-		for j < n && metas[j].UID < m.UID {
-			j++
-		}
-		if j < n && metas[j].UID == m.UID && metas[j].ID == m.ID {
-			hdrs[j] = hdr
-		}
-		return nil
-	})
+	hdrs, err := c.readBatch(c.srv.cfg.Store.ListHeaders, mailboxID, metas[:n])
 	return n, hdrs, err
 }
 

@@ -75,15 +75,7 @@ func TestThreadGoIMAP(t *testing.T) {
 // messages' stored headers, not their bodies, unless the search criteria
 // need the bodies.
 func TestSortThreadReadHeadersOnly(t *testing.T) {
-	hs := &headerReadStore{}
-	ts := startTestServer(t, func(c *Config) { hs.Store = c.Store; c.Store = hs })
-	threadMailbox(ts)
-	tc := ts.login()
-	tc.transactf("ok", "select INBOX")
-	hs.lists.Store(0)
-	hs.bodies.Store(0)
-	hs.parts.Store(0)
-	hs.headers.Store(0)
+	hs, tc := threadMailboxCounted(t)
 	hasLine(t, tc.transactf("ok", "sort (subject date) utf-8 all"), "* SORT 6 7 3 8 1 2 4 5")
 	hasLine(t, tc.transactf("ok", "thread references utf-8 all"), "* THREAD (1 (2 4)(5))(3 8)((6)(7))")
 	if b, l, p, h := hs.bodies.Load(), hs.lists.Load(), hs.parts.Load(), hs.headers.Load(); b+l+p != 0 || h != 2 {
@@ -99,6 +91,18 @@ func TestSortThreadReadHeadersOnly(t *testing.T) {
 // TestSearchHeaderKeysReadHeadersOnly: SEARCH on header fields and the
 // sent date reads the stored headers, not the bodies.
 func TestSearchHeaderKeysReadHeadersOnly(t *testing.T) {
+	hs, tc := threadMailboxCounted(t)
+	hasLine(t, tc.transactf("ok", "search subject lost"), "* SEARCH 6 7")
+	hasLine(t, tc.transactf("ok", "search header references <gone@x>"), "* SEARCH 6 7")
+	hasLine(t, tc.transactf("ok", "search sentbefore 3-Nov-2026 not subject other"), "* SEARCH 1 2")
+	if b, l, p, h := hs.bodies.Load(), hs.lists.Load(), hs.parts.Load(), hs.headers.Load(); b+l+p != 0 || h != 3 {
+		t.Errorf("header searches: %d MessageBody, %d ListBodies, %d MessagePart, %d ListHeaders; want only 3 ListHeaders", b, l, p, h)
+	}
+}
+
+// threadMailboxCounted serves threadMailbox through a store that counts
+// byte reads, with INBOX selected and the counts at zero.
+func threadMailboxCounted(t *testing.T) (*headerReadStore, *testConn) {
 	hs := &headerReadStore{}
 	ts := startTestServer(t, func(c *Config) { hs.Store = c.Store; c.Store = hs })
 	threadMailbox(ts)
@@ -108,10 +112,5 @@ func TestSearchHeaderKeysReadHeadersOnly(t *testing.T) {
 	hs.bodies.Store(0)
 	hs.parts.Store(0)
 	hs.headers.Store(0)
-	hasLine(t, tc.transactf("ok", "search subject lost"), "* SEARCH 6 7")
-	hasLine(t, tc.transactf("ok", "search header references <gone@x>"), "* SEARCH 6 7")
-	hasLine(t, tc.transactf("ok", "search sentbefore 3-Nov-2026 not subject other"), "* SEARCH 1 2")
-	if b, l, p, h := hs.bodies.Load(), hs.lists.Load(), hs.parts.Load(), hs.headers.Load(); b+l+p != 0 || h != 3 {
-		t.Errorf("header searches: %d MessageBody, %d ListBodies, %d MessagePart, %d ListHeaders; want only 3 ListHeaders", b, l, p, h)
-	}
+	return hs, tc
 }
