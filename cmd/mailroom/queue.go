@@ -53,6 +53,7 @@ func newQueue(cfg config.Config, st store.Store, log *slog.Logger) *queue.Queue 
 		PollInterval:  o.Queue.PollInterval.Duration,
 		Workers:       o.Queue.Workers,
 		PerDomain:     o.Queue.PerDomain,
+		Lease:         o.Queue.Lease.Duration,
 		Signer:        queue.NewDKIMSigner(dkimDir(cfg)),
 	})
 }

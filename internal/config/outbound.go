@@ -35,6 +35,10 @@ type Queue struct {
 	PollInterval  Duration   `toml:"poll_interval"` // how often the queue is scanned
 	Workers       int        `toml:"workers"`       // messages delivered at once
 	PerDomain     int        `toml:"per_domain"`    // connections at once per destination
+	// Lease is how long a node's claim on a queued message lasts without
+	// renewal (renewed every quarter of it while delivering): a crashed
+	// node's messages move to another node after about this long.
+	Lease Duration `toml:"lease"`
 }
 
 // DefaultOutbound is the default: MX delivery, system DNS, retries over 5
@@ -52,6 +56,7 @@ func DefaultOutbound() Outbound {
 			PollInterval:  Duration{time.Minute},
 			Workers:       8,
 			PerDomain:     2,
+			Lease:         Duration{2 * time.Minute},
 		},
 	}
 }
@@ -78,6 +83,9 @@ func (o *Outbound) validate() []error {
 	}
 	if q.Workers <= 0 || q.PerDomain <= 0 {
 		errs = append(errs, errors.New("queue.workers and queue.per_domain must be positive"))
+	}
+	if q.Lease.Duration < 10*time.Second {
+		errs = append(errs, errors.New("queue.lease must be at least 10s (it is renewed every quarter of it)"))
 	}
 	return errs
 }
