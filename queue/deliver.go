@@ -32,6 +32,11 @@ func (q *Queue) deliverDomain(ctx context.Context, from, domain string, rcpts []
 	if err != nil {
 		return all(err)
 	}
+	if q.cfg.RelayHost == "" && !strings.HasPrefix(domain, "[") {
+		if hops, err = q.applySTS(domain, q.stsPolicyFor(ctx, domain), hops); err != nil {
+			return all(err)
+		}
+	}
 	var last error = tempErr("no server for %s", domain)
 	for _, h := range hops {
 		ips, err := q.addresses(ctx, h)
@@ -70,7 +75,10 @@ func (q *Queue) deliverDomain(ctx context.Context, from, domain string, rcpts []
 // smtp_tls_security_level = may).
 func (q *Queue) transaction(ctx context.Context, h hop, ip, from string, rcpts []string, raw []byte) ([]outcome, error) {
 	outs, err := q.session(ctx, h, ip, from, rcpts, raw, false)
-	if errors.Is(err, errTLSHandshake) {
+	if errors.Is(err, errTLSHandshake) && h.sts != stsEnforce { // MTA-STS enforce: no fallback
+		if h.sts == stsTesting {
+			q.log.Warn("queue: TLS handshake failed, MTA-STS policy would fail (mode testing)", "host", h.host, "err", err)
+		}
 		q.log.Warn("queue: TLS handshake failed, delivering in plaintext", "host", h.host, "ip", ip, "err", err)
 		return q.session(ctx, h, ip, from, rcpts, raw, true)
 	}
@@ -230,6 +238,14 @@ func (q *Queue) preamble(nc net.Conn, h hop, plain bool) (string, net.Conn, erro
 		return "", nc, textprotoErr(h, "EHLO", err)
 	}
 	replay := "220 " + firstLine(greeting) + "\r\n"
+	if !plain && !hasExtension(ext, "STARTTLS") {
+		switch h.sts {
+		case stsEnforce:
+			return "", nc, tempErr("%s does not offer STARTTLS, which its domain's MTA-STS policy requires", h.host)
+		case stsTesting:
+			q.log.Warn("queue: no STARTTLS, MTA-STS policy would fail (mode testing)", "host", h.host)
+		}
+	}
 	if plain || !hasExtension(ext, "STARTTLS") {
 		if br.Buffered() > 0 {
 			return "", nc, tempErr("%s: unexpected data after EHLO", h.host)
@@ -252,6 +268,9 @@ func (q *Queue) preamble(nc net.Conn, h hop, plain bool) (string, net.Conn, erro
 	cfg = cfg.Clone()
 	if cfg.ServerName == "" {
 		cfg.ServerName = h.host
+	}
+	if h.sts != stsNone {
+		cfg = q.stsTLSConfig(q.cfg.TLSConfig, h)
 	}
 	tc := tls.Client(nc, cfg)
 	if err := tc.Handshake(); err != nil {

@@ -8,7 +8,8 @@
 // them, and a crashed node's items move on within minutes; see lease.go),
 // group their pending recipients by destination domain, look up the MX
 // hosts (RFC 5321 §5) through an injected Resolver, and deliver each domain's
-// recipients over one SMTP connection (opportunistic STARTTLS), or
+// recipients over one SMTP connection (opportunistic STARTTLS, verified
+// and required when the domain's MTA-STS policy enforces it), or
 // everything through a smarthost (RelayHost). A 4xx reply is retried on a
 // schedule; a 5xx reply, a null MX (RFC 7505) or expiry fails the recipient
 // for good, and the local sender then gets one delivery status
@@ -24,6 +25,7 @@ package queue
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"log/slog"
 	"net"
@@ -91,8 +93,18 @@ type Config struct {
 	Port         string
 	PortOverride map[string]string
 	// TLSConfig is used for STARTTLS. Default: opportunistic, certificates
-	// not verified (RFC 7435); a failed handshake is a temporary failure.
+	// not verified (RFC 7435), and a failed handshake falls back to
+	// plaintext, except under an MTA-STS policy (see PolicyFetcher).
 	TLSConfig *tls.Config
+
+	// MTA-STS (RFC 8461, mtasts.go) for MX delivery; a RelayHost bypasses
+	// it. PolicyFetcher fetches a domain's policy file; default
+	// NewPolicyFetcher(nil, nil) (HTTPS, system roots). RootCAs verify MX
+	// certificates under a policy; nil means the system roots.
+	// DisableMTASTS turns it off.
+	PolicyFetcher PolicyFetcher
+	RootCAs       *x509.CertPool
+	DisableMTASTS bool
 
 	// RelayHost ("host:port") sends everything through a smarthost
 	// instead of MX delivery, authenticating with RelayUser/RelayPassword
@@ -148,6 +160,8 @@ type Queue struct {
 	domains  map[string]chan struct{} // per-destination semaphores
 	started  bool
 	stopOnce sync.Once
+
+	sts stsCache // MTA-STS policies by domain
 }
 
 // New returns a Queue for cfg with defaults filled in.
@@ -167,6 +181,9 @@ func New(cfg Config) *Queue {
 	if cfg.Dial == nil {
 		d := &net.Dialer{Timeout: 30 * time.Second}
 		cfg.Dial = d.DialContext
+	}
+	if cfg.PolicyFetcher == nil {
+		cfg.PolicyFetcher = NewPolicyFetcher(nil, nil)
 	}
 	if cfg.Port == "" {
 		cfg.Port = DefaultPort

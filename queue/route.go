@@ -60,6 +60,7 @@ func permErr(format string, args ...any) error {
 type hop struct {
 	host string // MX host name (or relay host), for TLS ServerName and PortOverride
 	port string
+	sts  stsMode // the destination's MTA-STS mode (mtasts.go)
 }
 
 // route returns the servers for domain in the order to try them: MX hosts

@@ -54,6 +54,7 @@ func newQueue(cfg config.Config, st store.Store, log *slog.Logger) *queue.Queue 
 		Workers:       o.Queue.Workers,
 		PerDomain:     o.Queue.PerDomain,
 		Lease:         o.Queue.Lease.Duration,
+		DisableMTASTS: !o.Queue.MTASTS,
 		Signer:        queue.NewDKIMSigner(dkimDir(cfg)),
 	})
 }

@@ -39,6 +39,10 @@ type Queue struct {
 	// renewal (renewed every quarter of it while delivering): a crashed
 	// node's messages move to another node after about this long.
 	Lease Duration `toml:"lease"`
+	// MTASTS honours destination domains' MTA-STS policies (RFC 8461) in
+	// MX delivery: with mode enforce, only listed MX hosts, over STARTTLS
+	// with a verified certificate. A relay_host bypasses it.
+	MTASTS bool `toml:"mta_sts"`
 }
 
 // DefaultOutbound is the default: MX delivery, system DNS, retries over 5
@@ -57,6 +61,7 @@ func DefaultOutbound() Outbound {
 			Workers:       8,
 			PerDomain:     2,
 			Lease:         Duration{2 * time.Minute},
+			MTASTS:        true,
 		},
 	}
 }
