@@ -48,6 +48,7 @@ var (
 	enhSyntax             = smtp.EnhancedCode{5, 5, 2}  // RFC 3463 §3.6 X.5.2 syntax error
 	enhAborted            = smtp.EnhancedCode{4, 4, 2}  // RFC 3463 §3.5 X.4.2 bad connection
 	enhInvalidCommand     = smtp.EnhancedCode{5, 5, 1}  // RFC 3463 §3.6 X.5.1 invalid command
+	enhRoutingLoop        = smtp.EnhancedCode{5, 4, 6}  // RFC 3463 §3.5 X.4.6 routing loop detected
 )
 
 // Typed protocol errors. Session methods return these (or errors wrapping
@@ -83,6 +84,7 @@ var replies = map[error]*smtp.SMTPError{
 	errAuthInTransaction:       {Code: codeBadSequence, EnhancedCode: enhInvalidCommand, Message: "AUTH not permitted during a mail transaction"},
 	errSenderNotOwned:          {Code: codeMailboxNameInvalid, EnhancedCode: enhNotAuthorized, Message: "Sender address is not yours"},
 	errSubmissionNullSendr:     {Code: codeMailboxNameInvalid, EnhancedCode: enhNotAuthorized, Message: "Null sender not allowed for submission"},
+	errAliasLoop:               {Code: codeMailboxUnavailable, EnhancedCode: enhRoutingLoop, Message: "Alias loop detected"},
 	errUnknownUser:             {Code: codeMailboxUnavailable, EnhancedCode: enhBadMailbox, Message: "No such user here"},
 	errMailboxFull:             {Code: codeInsufficientStorage, EnhancedCode: enhMailboxFull, Message: "Mailbox full"},
 	errBadAddress:              {Code: codeMailboxNameInvalid, EnhancedCode: enhBadMailboxSyntax, Message: "Bad recipient address syntax"},

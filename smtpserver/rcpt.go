@@ -6,34 +6,64 @@ import (
 	"strings"
 
 	"github.com/emersion/go-smtp"
-
-	"github.com/mailroom/mailroom/store"
 )
 
 // Rcpt adds a recipient (RCPT TO, RFC 5321 §4.1.1.3). go-smtp has checked
 // the syntax and MaxRecipients (452 4.5.3).
 //
-// A domain is local once an account exists in it. An unknown user in a
-// local domain gets 550 5.1.1. Another domain gets 554 5.7.1 (relay
-// denied) from an unauthenticated client; from an authenticated one it is
-// accepted for the outbound queue (Config.Queue), or refused with 550
-// 5.7.1 when there is no queue. A local account at or over its quota gets
-// 452 4.2.2 (quota.go).
+// A domain is local once an account exists in it or an [aliases] key
+// names it. A local address resolves to accounts and, through aliases
+// only, to remote addresses (alias.go: resolveLocal); one that resolves
+// to nothing gets 550 5.1.1, an alias loop 550 5.4.6. Another domain
+// gets 554 5.7.1 (relay denied) from an unauthenticated client; from an
+// authenticated one it is accepted for the outbound queue (Config.Queue),
+// or refused with 550 5.7.1 when there is no queue. A local account at or
+// over its quota gets 452 4.2.2 (quota.go); behind an alias with several
+// targets, a full account is skipped instead, and 452 only if none is
+// left.
 func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
-	acct, err := ss.recipientAccount(ss.ctx, to)
+	x, err := ss.resolveRecipient(ss.ctx, to)
 	if errors.Is(err, errRelayUnavailable) && ss.s.cfg.Queue != nil {
 		ss.recipients = append(ss.recipients, recipient{addr: to, remote: true})
 		return nil
+	}
+	if err == nil && len(x.remote) > 0 && ss.s.cfg.Queue == nil {
+		// Forwarding needs the outbound queue.
+		ss.log.Warn("smtp: alias with remote targets but no outbound queue", "rcpt", to)
+		err = errRelayUnavailable
 	}
 	if err != nil {
 		ss.log.Info("smtp: recipient refused", "rcpt", to, "err", err)
 		return ss.reply(err)
 	}
-	if err := ss.checkQuota(ss.ctx, acct); err != nil {
-		ss.log.Info("smtp: recipient refused", "rcpt", to, "err", err)
-		return ss.reply(err)
+	var accepted []recipient
+	var quotaErr error
+	for _, acct := range x.accounts {
+		if err := ss.checkQuota(ss.ctx, acct); err != nil {
+			if !x.viaAlias || len(x.accounts)+len(x.remote) == 1 {
+				ss.log.Info("smtp: recipient refused", "rcpt", to, "err", err)
+				return ss.reply(err)
+			}
+			ss.log.Info("smtp: alias target skipped", "rcpt", to, "target", acct.Email, "err", err)
+			quotaErr = err
+			continue
+		}
+		accepted = append(accepted, recipient{addr: to, account: acct})
 	}
-	ss.recipients = append(ss.recipients, recipient{addr: to, account: acct})
+	for _, r := range x.remote {
+		accepted = append(accepted, recipient{addr: r, remote: true})
+	}
+	if len(accepted) == 0 {
+		if quotaErr == nil {
+			quotaErr = errUnknownUser
+		}
+		ss.log.Info("smtp: recipient refused", "rcpt", to, "err", quotaErr)
+		return ss.reply(quotaErr)
+	}
+	if x.viaAlias {
+		ss.log.Info("smtp: alias expanded", "rcpt", to, "accounts", len(x.accounts), "remote", len(x.remote))
+	}
+	ss.recipients = append(ss.recipients, accepted...)
 	return nil
 }
 
@@ -53,65 +83,29 @@ func splitAddress(addr string) (local, domain string, ok bool) {
 // postmasterLocal is the reserved mailbox name of RFC 5321 §4.5.1.
 const postmasterLocal = "postmaster"
 
-// recipientAccount finds the local account that receives mail for addr.
-func (ss *session) recipientAccount(ctx context.Context, addr string) (store.Account, error) {
+// resolveRecipient finds the final recipients of addr: local accounts
+// and, only through the alias table, remote addresses.
+func (ss *session) resolveRecipient(ctx context.Context, addr string) (*expansion, error) {
 	local, domain, ok := splitAddress(addr)
 	if !ok {
-		return store.Account{}, errBadAddress
+		return nil, errBadAddress
 	}
-	st := ss.s.cfg.Store
-	isLocal, err := st.IsLocalDomain(ctx, domain)
+	isLocal, err := ss.isLocalDomain(ctx, domain)
 	if err != nil {
-		return store.Account{}, err
+		return nil, err
 	}
 	postmaster := local == postmasterLocal
 	// "<postmaster>" arrives as postmaster@Hostname (rewrite.go), which
 	// is ours even when no account lives in that domain.
 	if !isLocal && !(postmaster && domain == strings.ToLower(ss.s.cfg.Hostname)) {
 		if ss.account != nil {
-			return store.Account{}, errRelayUnavailable
+			return nil, errRelayUnavailable
 		}
-		return store.Account{}, errRelayDenied
+		return nil, errRelayDenied
 	}
-	acct, err := st.AccountByEmail(ctx, local+"@"+domain)
-	if errors.Is(err, store.ErrNotFound) {
-		if postmaster {
-			return ss.resolvePostmaster(ctx)
-		}
-		return store.Account{}, errUnknownUser
+	x := &expansion{path: map[string]bool{}, done: map[string]bool{}, seen: map[string]bool{}}
+	if err := ss.resolveLocal(ctx, local, domain, 0, x); err != nil {
+		return nil, err
 	}
-	return acct, err
-}
-
-// resolvePostmaster picks the account that receives postmaster mail for a
-// domain that has no postmaster account of its own (and for the bare
-// "<postmaster>"): postmaster@Hostname, else postmaster@ the parent domain
-// of Hostname (mx.example.com -> example.com), else the first account,
-// in address order, whose local part is postmaster. With none, 550 5.1.1.
-func (ss *session) resolvePostmaster(ctx context.Context) (store.Account, error) {
-	st := ss.s.cfg.Store
-	host := strings.ToLower(ss.s.cfg.Hostname)
-	candidates := []string{host}
-	if _, parent, ok := strings.Cut(host, "."); ok && strings.Contains(parent, ".") {
-		candidates = append(candidates, parent)
-	}
-	for _, d := range candidates {
-		acct, err := st.AccountByEmail(ctx, postmasterLocal+"@"+d)
-		if err == nil {
-			return acct, nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return store.Account{}, err
-		}
-	}
-	accts, err := st.Accounts(ctx)
-	if err != nil {
-		return store.Account{}, err
-	}
-	for _, a := range accts {
-		if l, _, _ := strings.Cut(a.Email, "@"); strings.EqualFold(l, postmasterLocal) {
-			return a, nil
-		}
-	}
-	return store.Account{}, errUnknownUser
+	return x, nil
 }

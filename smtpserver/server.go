@@ -117,6 +117,12 @@ type Config struct {
 	// Quota limits what local accounts may store (quota.go); nil
 	// limits nothing.
 	Quota Quota
+	// Aliases expands inbound recipients ([aliases], alias.go); nil has
+	// no aliases.
+	Aliases Aliases
+	// RecipientDelimiter starts the subaddress of a local part
+	// (alice+news@ -> alice@, RFC 5233); "" disables subaddressing.
+	RecipientDelimiter string
 
 	// TLSConfig enables STARTTLS when set, and is what ServeTLS uses for
 	// implicit TLS (RFC 8314).

@@ -29,12 +29,15 @@ type runner struct {
 var (
 	_ smtpserver.Quota = (*config.Quota)(nil)
 	_ imapserver.Quota = (*config.Quota)(nil)
+	// [aliases] is how the SMTP server expands inbound recipients.
+	_ smtpserver.Aliases = (*config.AliasTable)(nil)
 )
 
 // buildServers constructs every protocol server from the configuration.
 func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, q smtpserver.Queue, tlsCfg *tls.Config, log *slog.Logger) []runner {
 	lim := cfg.Limits
 	plaintext := plaintextPolicy(cfg)
+	aliases := cfg.Aliasing.Table()
 	smtpConfig := func(mode smtpserver.Mode, name string) smtpserver.Config {
 		return smtpserver.Config{
 			Mode:            mode,
@@ -52,6 +55,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			TLSConfig:       tlsCfg,
 			Quota:           &cfg.Quota,
 
+			Aliases:            aliases,
+			RecipientDelimiter: cfg.RecipientDelimiter,
 			AllowPlaintextAuth: plaintext,
 		}
 	}

@@ -43,6 +43,7 @@ type Config struct {
 
 	Outbound // relay_host, dns_server, [queue] … (outbound.go)
 	Security // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)
+	Aliasing // recipient_delimiter, [aliases] (aliases.go)
 }
 
 // Limits bound what clients may send and how long they may idle.
@@ -97,6 +98,7 @@ func Default() Config {
 		LogLevel:   "info",
 		Outbound:   DefaultOutbound(),
 		Security:   DefaultSecurity(),
+		Aliasing:   DefaultAliasing(),
 		Limits: Limits{
 			MaxMessageBytes:    50 << 20,
 			MaxRecipients:      100,
@@ -170,6 +172,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Outbound.validate()...)
 	errs = append(errs, c.Security.validate()...)
 	errs = append(errs, c.Quota.validate()...)
+	errs = append(errs, c.Aliasing.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
