@@ -26,6 +26,7 @@ Usage:
   mailroom queue list|show ID|retry ID|retry --all|delete ID [--data DIR | --config FILE]
   mailroom dkim generate DOMAIN [--data DIR | --config FILE]
   mailroom dns-records DOMAIN [--hostname MX-HOST] [--data DIR | --config FILE]
+  mailroom backup FILE [--data DIR | --config FILE]
   mailroom version
 
 An empty ADDR (--pop3 "") disables that listener. serve and the user and
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdDKIM(ctx, args[1:], e)
 	case "dns-records":
 		err = cmdDNSRecords(ctx, args[1:], e)
+	case "backup":
+		err = cmdBackup(ctx, args[1:], e)
 	case "version", "--version", "-version":
 		fmt.Fprintln(e.stdout, versionString())
 	case "help", "-h", "--help":

@@ -28,6 +28,7 @@ const maxBatch = 128
 
 // Store is a store.Store on one SQLite database file.
 type Store struct {
+	path   string // the database file (Backup opens its own connection)
 	logger *slog.Logger
 	wdb    *sql.DB // write connections, used only by the writer goroutine (and migrate)
 	rdb    *sql.DB // read-only pool
@@ -87,6 +88,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s := &Store{
+		path:   path,
 		logger: logger,
 		wdb:    wdb,
 		rdb:    rdb,
