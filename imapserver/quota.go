@@ -135,16 +135,15 @@ func (c *conn) checkCopyQuota(uids []uint32) error {
 	if maxBytes, maxMessages := c.quotaLimits(); maxBytes <= 0 && maxMessages <= 0 {
 		return nil
 	}
-	var n, size int64
-	err := c.srv.cfg.Store.ListMessages(c.ctx, c.sel.mbox.ID, uids, func(m store.MessageMeta) error {
-		n++
-		size += m.Size
-		return nil
-	})
+	metas, err := c.currentMetas(uids)
 	if err != nil {
 		return err
 	}
-	return c.checkQuota(n, size)
+	var size int64
+	for i := range metas {
+		size += metas[i].Size
+	}
+	return c.checkQuota(int64(len(metas)), size)
 }
 
 // deletedStorage is the STATUS DELETED-STORAGE item (RFC 9208 extends

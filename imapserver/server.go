@@ -44,7 +44,6 @@ type Store interface {
 	AccountUsage(ctx context.Context, accountID int64) (store.Usage, error) // quota.go
 
 	Append(ctx context.Context, mailboxID int64, msgs []store.NewMessage) (uidValidity uint32, uids []uint32, err error)
-	MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, error)
 	ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error
 	ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error
 	ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error

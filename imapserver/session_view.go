@@ -97,19 +97,17 @@ func (v *view) removeSet(gone map[uint32]bool) {
 // amortize the query, small enough to keep memory flat.
 const chunk = 256
 
-// fetchChunk is how many messages' metadata FETCH reads at a time. Metadata
-// is small, and fewer, larger reads made FETCH 1:* (FLAGS) on 100,000
-// messages faster (BenchmarkLargeMailbox); bodies are still read one
-// message at a time.
+// fetchChunk is how many messages FETCH takes from the mailbox index and
+// answers at a time, so one FETCH 1:* holds a bounded slice of metadata.
 const fetchChunk = 1024
 
-// listMetas reads the metadata of uids in one store call and returns it;
-// the caller writes to the network afterwards, outside the store call.
-func (c *conn) listMetas(mailboxID int64, uids []uint32) ([]store.MessageMeta, error) {
-	metas := make([]store.MessageMeta, 0, len(uids))
-	err := c.srv.cfg.Store.ListMessages(c.ctx, mailboxID, uids, func(m store.MessageMeta) error {
-		metas = append(metas, m)
-		return nil
-	})
-	return metas, err
+// currentMetas returns the metadata of uids (ascending) as the store has
+// it now, from the mailbox index brought up to date; messages expunged
+// meanwhile are left out.
+func (c *conn) currentMetas(uids []uint32) ([]store.MessageMeta, error) {
+	idx, err := c.index()
+	if err != nil {
+		return nil, err
+	}
+	return idx.lookup(make([]store.MessageMeta, 0, len(uids)), uids), nil
 }

@@ -118,7 +118,7 @@ func cmdStore(c *conn, cmd *command) error {
 		var metas []store.MessageMeta
 		if silent {
 			metas = changed
-		} else if metas, err = c.listMetas(v.mbox.ID, uids); err != nil {
+		} else if metas, err = c.currentMetas(uids); err != nil {
 			return err
 		}
 		for _, m := range metas {
