@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -141,19 +140,8 @@ func (s *Store) ClaimQueue(ctx context.Context, owner string, now time.Time, lea
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	slices.Sort(ids)
-	items := make([]store.QueueItem, 0, len(ids))
-	for _, id := range ids {
-		it, err := s.QueueItem(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // deleted meanwhile (CLI)
-		}
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, it)
-	}
-	return items, nil
+	// One query for all; an item deleted meanwhile (CLI) is not returned.
+	return s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q WHERE q.id = ANY($1) ORDER BY q.id", ids)
 }
 
 // ReleaseQueueItem implements store.Store.

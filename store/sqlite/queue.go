@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -162,20 +163,19 @@ func (s *Store) ClaimQueue(ctx context.Context, owner string, now time.Time, lea
 	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
-	// Read after the commit: the items are ours, and the read pool does
-	// not wait for the writer.
-	items := make([]store.QueueItem, 0, len(ids))
-	for _, id := range ids {
-		it, err := s.QueueItem(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // deleted meanwhile (CLI)
+	// Read after the commit, in one query: the items are ours, and the
+	// read pool does not wait for the writer. An item deleted meanwhile
+	// (CLI) is simply not returned.
+	idList := make([]byte, 0, len(ids)*8+2)
+	idList = append(idList, '[')
+	for i, id := range ids {
+		if i > 0 {
+			idList = append(idList, ',')
 		}
-		if err != nil {
-			return nil, err
-		}
-		items = append(items, it)
+		idList = strconv.AppendInt(idList, id, 10)
 	}
-	return items, nil
+	idList = append(idList, ']')
+	return s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q WHERE q.id IN (SELECT value FROM json_each(?)) ORDER BY q.id", string(idList))
 }
 
 // ReleaseQueueItem implements store.Store.
