@@ -53,7 +53,7 @@ func cmdAppend(c *conn, cmd *command) error {
 	if err := c.checkQuota(int64(len(msgs)), total); err != nil {
 		return err
 	}
-	uidValidity, uids, err := st.Append(c.ctx, mb.ID, msgs)
+	uidValidity, uids, err := st.Append(c.ctx, mb.Ref(), msgs)
 	if err != nil {
 		return err
 	}

@@ -283,11 +283,11 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 	for _, e := range entries {
 		c.writeListEntry(e, o)
 		if len(o.statusItems) > 0 && e.exists {
-			s, err := st.MailboxStatus(c.ctx, e.mbox.ID)
+			s, err := st.MailboxStatus(c.ctx, e.mbox.Ref())
 			if err != nil {
 				return err
 			}
-			if err := c.writeStatusResp(e.mbox.ID, e.name, o.statusItems, s); err != nil {
+			if err := c.writeStatusResp(e.mbox.Ref(), e.name, o.statusItems, s); err != nil {
 				return err
 			}
 		}

@@ -78,7 +78,7 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 	if changed {
 		var highest uint64
 		var err error
-		metas, vanished, highest, err = c.srv.cfg.Store.Changes(c.ctx, v.mbox.ID, v.modseq)
+		metas, vanished, highest, err = c.srv.cfg.Store.Changes(c.ctx, v.mbox.Ref(), v.modseq)
 		if err != nil {
 			return err
 		}

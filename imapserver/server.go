@@ -34,26 +34,26 @@ import (
 type Store interface {
 	Mailboxes(ctx context.Context, accountID int64) ([]store.Mailbox, error)
 	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
-	MailboxByID(ctx context.Context, mailboxID int64) (store.Mailbox, error)
+	MailboxByID(ctx context.Context, mbox store.MailboxRef) (store.Mailbox, error)
 	CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (store.Mailbox, error)
 	DeleteMailbox(ctx context.Context, accountID int64, name string) error
 	RenameMailbox(ctx context.Context, accountID int64, from, to string) error
 	Subscriptions(ctx context.Context, accountID int64) ([]string, error)
 	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
-	MailboxStatus(ctx context.Context, mailboxID int64) (store.MailboxStatus, error)
+	MailboxStatus(ctx context.Context, mbox store.MailboxRef) (store.MailboxStatus, error)
 	AccountUsage(ctx context.Context, accountID int64) (store.Usage, error) // quota.go
 
-	Append(ctx context.Context, mailboxID int64, msgs []store.NewMessage) (uidValidity uint32, uids []uint32, err error)
-	ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error
-	ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error
-	ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error
-	MessageBody(ctx context.Context, messageID int64) ([]byte, error)
-	MessagePart(ctx context.Context, messageID int64) (*message.Part, error)
-	UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error)
-	Expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) ([]uint32, error)
-	Copy(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (uint32, []store.UIDPair, error)
-	Move(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (uint32, []store.UIDPair, error)
-	Changes(ctx context.Context, mailboxID int64, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error)
+	Append(ctx context.Context, mbox store.MailboxRef, msgs []store.NewMessage) (uidValidity uint32, uids []uint32, err error)
+	ListMessages(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error
+	ListBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
+	ListHeaders(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
+	MessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64) ([]byte, error)
+	MessagePart(ctx context.Context, mbox store.MailboxRef, messageID int64) (*message.Part, error)
+	UpdateFlags(ctx context.Context, mbox store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error)
+	Expunge(ctx context.Context, mbox store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error)
+	Copy(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error)
+	Move(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error)
+	Changes(ctx context.Context, mbox store.MailboxRef, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error)
 	Watch(accountID int64) (changes <-chan store.Change, cancel func())
 }
 
