@@ -149,7 +149,7 @@ func (h *harness) inboxParts(email string) ([][]byte, []*message.Part) {
 		h.t.Fatal(err)
 	}
 	var ids []int64
-	if err := h.full.ListMessages(ctx, mb.ID, nil, func(m store.MessageMeta) error {
+	if err := h.full.ListMessages(ctx, mb.Ref(), nil, func(m store.MessageMeta) error {
 		ids = append(ids, m.ID)
 		return nil
 	}); err != nil {
@@ -158,11 +158,11 @@ func (h *harness) inboxParts(email string) ([][]byte, []*message.Part) {
 	var out [][]byte
 	var parts []*message.Part
 	for _, id := range ids {
-		raw, err := h.full.MessageBody(ctx, id)
+		raw, err := h.full.MessageBody(ctx, mb.Ref(), id)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		part, err := h.full.MessagePart(ctx, id)
+		part, err := h.full.MessagePart(ctx, mb.Ref(), id)
 		if err != nil {
 			h.t.Fatal(err)
 		}

@@ -95,7 +95,7 @@ func TestInboundQuarantineIntoJunk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err := h.full.MailboxStatus(ctx, junk.ID); err != nil || st.Messages != 1 {
+	if st, err := h.full.MailboxStatus(ctx, junk.Ref()); err != nil || st.Messages != 1 {
 		t.Fatalf("Junk status %+v, %v", st, err)
 	}
 }

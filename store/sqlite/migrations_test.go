@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/storetest"
 )
 
 // seeds[v] inserts, with plain SQL for schema version v, the data that
@@ -293,5 +294,46 @@ func TestMigratedQueueClaimable(t *testing.T) {
 			t.Fatalf("v%d: claim of the migrated item %+v, %v", v, items, err)
 		}
 		s.Close()
+	}
+}
+
+func init() {
+	// Version 7 added the headers table: the v6 data with it backfilled.
+	seeds[7] = seeds[6] + "INSERT INTO headers(blob_id, header) SELECT id, coalesce(substr(CAST(raw AS BLOB), 1, coalesce(json_extract(part, '$.bs'), 0)), X'') FROM blobs;\n"
+}
+
+// Migration 8 rebuilds the tables with AUTOINCREMENT: on a migrated
+// database, deleting the row with the highest id and adding a new one
+// never hands that id out again (before, SQLite gave max(id)+1, so the
+// next mailbox got the id of the one just deleted: issue 11 item 1), and
+// the data and counters survive the rebuild (checkSeeded).
+func TestMigratedIDsNotReused(t *testing.T) {
+	for v := 1; v < len(migrations); v++ {
+		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "old.db")
+			db, err := sql.Open("sqlite", dsn(path, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := migrate(ctx, db, v); err != nil {
+				t.Fatal(err)
+			}
+			seed := seeds[v]
+			if v >= 3 && !strings.Contains(seed, queueSeed) {
+				seed += queueSeed
+			}
+			if _, err := db.Exec(seed); err != nil {
+				t.Fatalf("seed v%d: %v", v, err)
+			}
+			db.Close()
+			s, err := Open(ctx, path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			checkSeeded(t, s)
+			storetest.CheckIDsNotReused(t, s)
+		})
 	}
 }

@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, queueClaimTests...)
 	tests = append(tests, counterTests...)
 	tests = append(tests, usageTests...)
+	tests = append(tests, isolationTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
