@@ -225,12 +225,18 @@ func (c *conn) finish(tag, name string, h handler, cmdErr error) error {
 	if c.tracing {
 		c.traceCommand(name)
 	}
-	if cmdErr != nil && (errors.Is(cmdErr, errShutdown) || isTimeout(cmdErr) || isIOError(cmdErr)) {
+	if cmdErr != nil && (errors.Is(cmdErr, errShutdown) || isTimeout(cmdErr) || isIOError(cmdErr) || isSessionGone(cmdErr)) {
 		return cmdErr
 	}
-	if c.state == stateSelected {
-		if err := c.sync(h.expungeOK); err != nil {
-			if isIOError(err) {
+	if c.state == stateSelected || c.state == stateAuth {
+		err := c.sync(h.expungeOK)
+		if err == nil && errors.Is(cmdErr, store.ErrNotFound) {
+			// A store call may have failed because the selected mailbox
+			// or the account is gone, before the change feed said so.
+			err = c.checkGone()
+		}
+		if err != nil {
+			if isIOError(err) || isSessionGone(err) {
 				return err
 			}
 			c.log.Error("imap sync", "err", err)

@@ -75,7 +75,13 @@ func (c *conn) idleWait() error {
 
 // idlePush sends the untagged responses for a pending change.
 func (c *conn) idlePush() (pushed bool, err error) {
-	if !c.pendingChange() || c.sel == nil {
+	changed, list := c.takeChange()
+	if list {
+		if err := c.checkGone(); err != nil {
+			return false, err
+		}
+	}
+	if !changed || c.sel == nil {
 		return false, nil
 	}
 	c.getWriter()

@@ -118,7 +118,20 @@ func cmdRename(c *conn, cmd *command) error {
 	if to == "" || strings.HasPrefix(to, "/") || strings.Contains(to, "//") {
 		return nof(codeCannot, "invalid mailbox name")
 	}
-	return c.srv.cfg.Store.RenameMailbox(c.ctx, c.acct.ID, from, to)
+	if err := c.srv.cfg.Store.RenameMailbox(c.ctx, c.acct.ID, from, to); err != nil {
+		return err
+	}
+	if c.sel != nil {
+		// This session renamed its own selected mailbox (or a superior):
+		// the selection goes on under the new name. A rename by another
+		// session ends the selection instead (checkGone).
+		mb, err := c.srv.cfg.Store.MailboxByID(c.ctx, c.sel.mbox.Ref())
+		if err != nil {
+			return err
+		}
+		c.sel.mbox.Name = mb.Name
+	}
+	return nil
 }
 
 // cmdSubscribe: SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7-8).
