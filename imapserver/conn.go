@@ -60,6 +60,9 @@ type conn struct {
 	one         [1]byte // IDLE's read buffer
 	cancelWatch func()
 	sel         *view // selected mailbox
+	// goneChecked is when checkGone last found the account and the
+	// selected mailbox in place.
+	goneChecked time.Time
 
 	trace   []byte // the current command line, when tracing
 	tracing bool

@@ -12,6 +12,7 @@ import (
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/sqlite"
 )
 
 const (
@@ -168,6 +169,26 @@ func TestAccountDeletedEndsSessions(t *testing.T) {
 	}
 	if rest, err := idler.br.ReadString('\n'); !errors.Is(err, io.EOF) {
 		t.Fatalf("idler after BYE: %q, %v; want the connection closed", rest, err)
+	}
+	waitBye(t, sel, "account was deleted")
+	waitBye(t, authd, "account was deleted")
+}
+
+// With SQLite, mailroom user delete runs in another process, whose change
+// feed this server never hears: the session still ends, at its next
+// command once goneCheckInterval has passed.
+func TestAccountDeletedByOtherProcess(t *testing.T) {
+	ts := startTestServer(t)
+	sel := ts.login()
+	sel.transactf("ok", "select inbox")
+	authd := ts.login()
+	other, err := sqlite.Open(context.Background(), ts.path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.DeleteAccount(context.Background(), testUser); err != nil {
+		t.Fatal(err)
 	}
 	waitBye(t, sel, "account was deleted")
 	waitBye(t, authd, "account was deleted")

@@ -102,15 +102,24 @@ func (c *conn) checkGone() error {
 	} else if err != nil {
 		return err
 	}
-	if c.sel == nil {
-		return nil
+	if c.sel != nil {
+		mb, err := c.srv.cfg.Store.MailboxByID(c.ctx, c.sel.mbox.Ref())
+		if errors.Is(err, store.ErrNotFound) || (err == nil && mb.Name != c.sel.mbox.Name) {
+			return errSelectedGone
+		}
+		if err != nil {
+			return err
+		}
 	}
-	mb, err := c.srv.cfg.Store.MailboxByID(c.ctx, c.sel.mbox.Ref())
-	if errors.Is(err, store.ErrNotFound) || (err == nil && mb.Name != c.sel.mbox.Name) {
-		return errSelectedGone
-	}
-	return err
+	c.goneChecked = c.srv.cfg.Now()
+	return nil
 }
+
+// goneCheckInterval is how often a session that hears of no change checks
+// anyway that its account and selected mailbox still exist. A change made
+// by another process on the same SQLite file (mailroom user delete, while
+// serve runs) reaches no change feed of this process; PostgreSQL's does.
+const goneCheckInterval = time.Second
 
 // sync brings the session's view up to date and writes the untagged
 // EXISTS, FETCH and (when allowed) EXPUNGE/VANISHED responses. It reads
@@ -118,7 +127,7 @@ func (c *conn) checkGone() error {
 // or errAccountGone when the session must end.
 func (c *conn) sync(allowExpunge bool) error {
 	changed, list := c.takeChange()
-	if list {
+	if list || c.srv.cfg.Now().Sub(c.goneChecked) >= goneCheckInterval {
 		if err := c.checkGone(); err != nil {
 			return err
 		}
