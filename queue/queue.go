@@ -340,7 +340,12 @@ func (q *Queue) dispatch() {
 		}
 		return
 	}
-	if len(items) == idle+busy { // maybe more: claim again when a worker is free
+	// Whether more is due is never judged from how many items came back
+	// (items deleted meanwhile made a full claim look short, and the
+	// queue then waited a poll interval with mail due: issue 11 item
+	// 18). A claim that found anything is followed by another as soon as
+	// a worker is free; only an empty claim waits for the poll or a kick.
+	if len(items) > 0 {
 		q.mu.Lock()
 		q.starved = true
 		q.mu.Unlock()
