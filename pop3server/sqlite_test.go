@@ -17,7 +17,13 @@ import (
 // delivered to the INBOX.
 func newSQLiteServer(t testing.TB, msgs ...string) (*testServer, *sqlite.Store) {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "mail.db"), nil)
+	return newSQLiteServerAt(t, filepath.Join(t.TempDir(), "mail.db"), msgs...)
+}
+
+// newSQLiteServerAt is newSQLiteServer with the database file at path.
+func newSQLiteServerAt(t testing.TB, path string, msgs ...string) (*testServer, *sqlite.Store) {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
