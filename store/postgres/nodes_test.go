@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -287,5 +288,36 @@ func TestCopyRacesExpunge(t *testing.T) {
 				t.Fatalf("body of copy %d: %q, %v", p.Dst, raw, err)
 			}
 		}
+	}
+}
+
+// Issue 11 item 22 across nodes: an account deleted on one node reaches
+// the other's watchers as a mailbox-list change (MailboxID 0), on which
+// IMAP and POP3 sessions ask whether their account still exists; the
+// other node then finds neither the account nor its mailboxes.
+func TestTwoNodesAccountDeleted(t *testing.T) {
+	ctx := context.Background()
+	dsn := testDSN(t)
+	n1 := openDSN(t, dsn)
+	a, err := n1.CreateAccount(ctx, "gone@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := n1.MailboxByName(ctx, a.ID, store.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n2 := openDSN(t, dsn)
+	ch, cancel := n1.Watch(a.ID)
+	defer cancel()
+	if err := n2.DeleteAccount(ctx, a.Email); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch, "the account's deletion on the other node", func(c store.Change) bool { return c.MailboxID == 0 })
+	if _, err := n1.AccountByID(ctx, a.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("AccountByID on node 1 after deletion on node 2: %v", err)
+	}
+	if _, err := n1.MailboxByID(ctx, inbox.Ref()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("MailboxByID on node 1 after deletion on node 2: %v", err)
 	}
 }
