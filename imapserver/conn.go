@@ -61,6 +61,8 @@ type conn struct {
 	cancelWatch func()
 	sel         *view // selected mailbox
 
+	searchKeyCount int // keys of the SEARCH program being parsed
+
 	trace   []byte // the current command line, when tracing
 	tracing bool
 
@@ -110,8 +112,7 @@ func (c *conn) setIO(nc net.Conn) {
 	c.getReader()
 	c.getWriter()
 	c.dec = imapwire.NewDecoder(c.br)
-	c.dec.MaxLineLength = s.cfg.MaxLineLength
-	c.dec.MaxLiteralSize = s.cfg.MaxLiteralSize
+	c.setLimits()
 	c.dec.Continue = func() error {
 		c.nc.SetReadDeadline(time.Now().Add(c.timeout()))
 		c.enc.Raw("+ Ready for literal data\r\n")
@@ -121,6 +122,22 @@ func (c *conn) setIO(nc net.Conn) {
 		c.dec.Trace = &c.trace
 	}
 	c.enc = imapwire.NewEncoder(c.bw)
+}
+
+// setLimits sets the decoder's bounds for the connection's state: before
+// login only small commands and literals (preAuthMaxCommand), after it the
+// configured ones.
+func (c *conn) setLimits() {
+	cfg := &c.srv.cfg
+	if c.state == stateNotAuth {
+		c.dec.MaxLineLength = min(cfg.MaxLineLength, preAuthMaxCommand)
+		c.dec.MaxLiteralSize = min(cfg.MaxLiteralSize, preAuthMaxCommand)
+		c.dec.MaxCommandSize = preAuthMaxCommand
+		return
+	}
+	c.dec.MaxLineLength = cfg.MaxLineLength
+	c.dec.MaxLiteralSize = cfg.MaxLiteralSize
+	c.dec.MaxCommandSize = cfg.MaxCommandSize
 }
 
 type traceWriter struct {
@@ -168,7 +185,21 @@ func isProtocolError(err error) bool {
 	var se *imapwire.SyntaxError
 	var lt *imapwire.LiteralTooBigError
 	var re *respError
-	return errors.As(err, &se) || errors.As(err, &lt) || errors.As(err, &re) || errors.Is(err, imapwire.ErrLineTooLong)
+	return errors.As(err, &se) || errors.As(err, &lt) || errors.As(err, &re) ||
+		errors.Is(err, imapwire.ErrLineTooLong) || errors.Is(err, imapwire.ErrCommandTooBig)
+}
+
+// errPreAuthLiteral ends a connection that sent a non-synchronizing
+// literal over the bound before login: its bytes are on their way, and
+// reading them only to throw them away is what the bound is there to
+// prevent (RFC 7888 §4 allows closing; Dovecot's imap-login does the same).
+var errPreAuthLiteral = errors.New("imapserver: literal too big before login")
+
+// preAuthLiteralTooBig reports a refused non-synchronizing literal before
+// login.
+func (c *conn) preAuthLiteralTooBig(err error) bool {
+	var lt *imapwire.LiteralTooBigError
+	return c.state == stateNotAuth && errors.As(err, &lt) && lt.NonSync
 }
 
 // command reads and executes one command. It returns an error only when the
@@ -183,6 +214,7 @@ func (c *conn) command() error {
 	}
 	c.trace = c.trace[:0]
 	c.okCode = ""
+	c.dec.BeginCommand()
 	tag, err := c.dec.AtomFunc("tag", isTagChar)
 	if err != nil {
 		if !isProtocolError(err) {
@@ -227,6 +259,11 @@ func (c *conn) finish(tag, name string, h handler, cmdErr error) error {
 	}
 	if cmdErr != nil && (errors.Is(cmdErr, errShutdown) || isTimeout(cmdErr) || isIOError(cmdErr)) {
 		return cmdErr
+	}
+	if c.preAuthLiteralTooBig(cmdErr) {
+		c.enc.Raw("* BYE [" + codeTooBig + "] literal too big before login\r\n")
+		c.flush()
+		return errPreAuthLiteral
 	}
 	if c.state == stateSelected {
 		if err := c.sync(h.expungeOK); err != nil {

@@ -74,6 +74,8 @@ func (c *conn) toResponse(err error) *respError {
 		return &respError{statusBAD, "", "syntax error: " + se.Msg}
 	case errors.Is(err, imapwire.ErrLineTooLong):
 		return &respError{statusBAD, codeTooBig, "line too long"}
+	case errors.Is(err, imapwire.ErrCommandTooBig):
+		return &respError{statusBAD, codeTooBig, "command too big"}
 	case errors.As(err, &lt):
 		return &respError{statusNO, codeTooBig, "literal too big"}
 	case errors.Is(err, imapmsg.ErrSyntax):
