@@ -54,6 +54,10 @@ type conn struct {
 	// mailbox of a pending change in pending (0: any; noChange: none) and,
 	// while idling, interrupts the connection's read. wakeMu guards idling
 	// so that no interruption lands after IDLE has ended.
+	// ioErr is the last error of a read or write on the client
+	// connection (clientReader, deadlineWriter); reset at each command.
+	ioErr error
+
 	pending     atomic.Int64
 	wakeMu      sync.Mutex
 	idling      bool
@@ -96,7 +100,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 func (c *conn) setIO(nc net.Conn) {
 	s := c.srv
 	c.nc = nc
-	c.out = deadlineWriter{nc}
+	c.out = deadlineWriter{c}
 	if c.tracing {
 		c.out = &traceWriter{w: c.out, log: c.log}
 	}
@@ -164,12 +168,42 @@ func (c *conn) timeout() time.Duration {
 func (c *conn) flush() error { return c.enc.Flush() }
 
 // deadlineWriter refreshes the write deadline before every network write,
-// so a long FETCH to a slow client is bounded per write, not in total.
-type deadlineWriter struct{ nc net.Conn }
+// so a long FETCH to a slow client is bounded per write, not in total. It
+// records the client connection's errors (see clientGone).
+type deadlineWriter struct{ c *conn }
 
 func (w deadlineWriter) Write(b []byte) (int, error) {
-	w.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	return w.nc.Write(b)
+	w.c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	n, err := w.c.nc.Write(b)
+	if err != nil {
+		w.c.ioErr = err
+	}
+	return n, err
+}
+
+// clientReader is what the connection's buffered reader reads from: the
+// client connection, whose errors it records (see clientGone).
+type clientReader struct{ c *conn }
+
+func (r clientReader) Read(b []byte) (int, error) {
+	n, err := r.c.nc.Read(b)
+	if err != nil {
+		r.c.ioErr = err
+	}
+	return n, err
+}
+
+// clientGone reports whether err comes from the client connection (a
+// read or write on it failed or timed out), after which the session ends.
+// It is decided by where the error happened, not by its type: a store
+// error can be a *net.OpError too (a database that cannot be dialled), and
+// must get NO [UNAVAILABLE] with the session kept (issue 11, item 17).
+func (c *conn) clientGone(err error) bool {
+	if err == nil || c.ioErr == nil {
+		return false
+	}
+	// io.ReadFull turns the connection's io.EOF into io.ErrUnexpectedEOF.
+	return errors.Is(err, c.ioErr) || errors.Is(err, io.ErrUnexpectedEOF) && errors.Is(c.ioErr, io.EOF)
 }
 
 var errShutdown = errors.New("imapserver: shutting down")
@@ -189,14 +223,16 @@ func isProtocolError(err error) bool {
 		errors.Is(err, imapwire.ErrLineTooLong) || errors.Is(err, imapwire.ErrCommandTooBig)
 }
 
-// errPreAuthLiteral ends a connection that sent a non-synchronizing
-// literal over the bound before login: its bytes are on their way, and
-// reading them only to throw them away is what the bound is there to
-// prevent (RFC 7888 §4 allows closing; Dovecot's imap-login does the same).
-var errPreAuthLiteral = errors.New("imapserver: literal too big before login")
+// byeError ends the connection after "* BYE [code] text" instead of a
+// tagged reply.
+type byeError struct{ code, text string }
+
+func (e *byeError) Error() string { return "imapserver: BYE [" + e.code + "] " + e.text }
 
 // preAuthLiteralTooBig reports a refused non-synchronizing literal before
-// login.
+// login, which ends the connection: its bytes are on their way, and
+// reading them only to throw them away is what the bound is there to
+// prevent (RFC 7888 §4 allows closing; Dovecot's imap-login does the same).
 func (c *conn) preAuthLiteralTooBig(err error) bool {
 	var lt *imapwire.LiteralTooBigError
 	return c.state == stateNotAuth && errors.As(err, &lt) && lt.NonSync
@@ -214,6 +250,7 @@ func (c *conn) command() error {
 	}
 	c.trace = c.trace[:0]
 	c.okCode = ""
+	c.ioErr = nil // an error of the connection ended the last command's session, or was a wake-up
 	c.dec.BeginCommand()
 	tag, err := c.dec.AtomFunc("tag", isTagChar)
 	if err != nil {
@@ -257,17 +294,21 @@ func (c *conn) finish(tag, name string, h handler, cmdErr error) error {
 	if c.tracing {
 		c.traceCommand(name)
 	}
-	if cmdErr != nil && (errors.Is(cmdErr, errShutdown) || isTimeout(cmdErr) || isIOError(cmdErr)) {
+	if cmdErr != nil && (errors.Is(cmdErr, errShutdown) || c.clientGone(cmdErr)) {
 		return cmdErr
 	}
 	if c.preAuthLiteralTooBig(cmdErr) {
-		c.enc.Raw("* BYE [" + codeTooBig + "] literal too big before login\r\n")
+		cmdErr = &byeError{code: codeTooBig, text: "literal too big before login"}
+	}
+	var bye *byeError
+	if errors.As(cmdErr, &bye) {
+		c.enc.Raw("* BYE [").Raw(bye.code).Raw("] ").Raw(bye.text).CRLF()
 		c.flush()
-		return errPreAuthLiteral
+		return cmdErr
 	}
 	if c.state == stateSelected {
 		if err := c.sync(h.expungeOK); err != nil {
-			if isIOError(err) {
+			if c.clientGone(err) {
 				return err
 			}
 			c.log.Error("imap sync", "err", err)
@@ -299,11 +340,6 @@ func (c *conn) run(h handler, cmd *command) (err error) {
 }
 
 var errServerBug = errors.New("imapserver: server bug")
-
-func isIOError(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
-}
 
 // afterError resynchronizes the command stream and flushes.
 func (c *conn) afterError() error {

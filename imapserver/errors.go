@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/imapserver/imapmsg"
@@ -96,9 +98,21 @@ func (c *conn) toResponse(err error) *respError {
 		return &respError{statusNO, codeUnavailable, "too many failed attempts, try later"}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &respError{statusNO, codeUnavailable, "temporarily unavailable"}
+	case isUnavailable(err):
+		// The store cannot be reached (a database connection): the
+		// client's own connection errors never get here (clientGone).
+		c.log.Error("imap command failed: store unavailable", "err", err)
+		return &respError{statusNO, codeUnavailable, "temporarily unavailable, try again later"}
 	}
 	if !errors.Is(err, errServerBug) {
 		c.log.Error("imap command failed", "err", err)
 	}
 	return &respError{statusNO, codeServerBug, "internal error"}
+}
+
+// isUnavailable reports an error of the network or of a connection
+// somewhere behind the server (RFC 5530 UNAVAILABLE).
+func isUnavailable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
 }
