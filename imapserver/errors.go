@@ -90,6 +90,11 @@ func (c *conn) toResponse(err error) *respError {
 		return &respError{statusNO, codeAlreadyExists, "mailbox already exists"}
 	case errors.Is(err, store.ErrHasChildren):
 		return &respError{statusNO, codeHasChildren, "mailbox has children"}
+	case errors.Is(err, store.ErrNoSpace):
+		// A full disk: as Dovecot, [OVERQUOTA] (RFC 5530 §3), which
+		// clients show as "delete something", rather than [SERVERBUG].
+		c.log.Error("imap command failed: store full", "err", err)
+		return &respError{statusNO, codeOverQuota, "not enough disk space"}
 	case errors.Is(err, store.ErrInvalid):
 		return &respError{statusNO, codeCannot, "operation not permitted"}
 	case errors.Is(err, auth.ErrInvalidCredentials):
