@@ -200,6 +200,13 @@ func TestListPatternBounds(t *testing.T) {
 	}
 	patterns := strings.TrimSuffix(strings.Repeat(`"x" `, maxListPatterns+1), " ")
 	tc.expect(t, "no", codeLimit, "LIST \"\" (%s)", patterns)
+	long := strings.Repeat("*", maxMailboxName)
+	patterns = strings.TrimSuffix(strings.Repeat(long+" ", maxListPatternBytes/maxMailboxName+1), " ")
+	tc.expect(t, "no", codeLimit, "LIST \"\" (%s)", patterns)
+	lines = tc.expect(t, "ok", "", "LIST \"\" (%s a1)", long)
+	if len(lines) != 6+150 {
+		t.Fatalf("LIST (* a1): %d lines, want %d", len(lines), 6+150)
+	}
 }
 
 // TestMailboxNameBounds: CREATE and RENAME refuse names that are too long

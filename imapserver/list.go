@@ -181,10 +181,14 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 		return nof(codeLimit, "at most %d LIST patterns", maxListPatterns)
 	}
 	var ms []*listMatcher
+	total := 0
 	for _, p := range patterns {
 		full := c.decodeNameRaw(ref + p)
 		if len(full) > maxMailboxName {
 			return nof(codeLimit, "LIST pattern longer than %d bytes", maxMailboxName)
+		}
+		if total += len(full); total > maxListPatternBytes {
+			return nof(codeLimit, "LIST patterns longer than %d bytes in total", maxListPatternBytes)
 		}
 		ms = append(ms, compileListPattern(full))
 	}
@@ -243,7 +247,7 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 	var entries []listEntry
 	n := 0
 	for name := range cand {
-		if n++; n%1024 == 0 {
+		if n++; n%64 == 0 {
 			if err := c.ctx.Err(); err != nil {
 				return err
 			}

@@ -12,9 +12,11 @@ const (
 	// maxMailboxName bounds a mailbox name and a LIST pattern (reference
 	// plus pattern, decoded), in bytes: 1,024, as Dovecot.
 	maxMailboxName = 1024
-	// maxListPatterns bounds the patterns of one LIST-EXTENDED command
-	// (RFC 5258 §3).
-	maxListPatterns = 64
+	// maxListPatterns and maxListPatternBytes bound the patterns of one
+	// LIST-EXTENDED command (RFC 5258 §3), in number and in total length:
+	// matching costs about len(name) × total/64 word operations per name.
+	maxListPatterns     = 64
+	maxListPatternBytes = 4 * maxMailboxName
 )
 
 type patToken byte
