@@ -193,6 +193,24 @@ func (r clientReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
+// clientLeft reports, without waiting and without consuming input,
+// whether the client has closed its connection (or it failed): long
+// commands ask it now and then, so that they stop when nobody is
+// listening any more. Pipelined input stays buffered for the next command.
+func (c *conn) clientLeft() bool {
+	if c.br == nil || c.br.Buffered() > 0 {
+		return false
+	}
+	c.nc.SetReadDeadline(time.Now())
+	_, err := c.br.Peek(1)
+	c.nc.SetReadDeadline(time.Now().Add(c.timeout()))
+	if err == nil || isTimeout(err) {
+		c.ioErr = nil
+		return false
+	}
+	return true
+}
+
 // clientGone reports whether err comes from the client connection (a
 // read or write on it failed or timed out), after which the session ends.
 // It is decided by where the error happened, not by its type: a store

@@ -323,3 +323,32 @@ func TestStoreNetErrorKeepsSession(t *testing.T) {
 	tc.expect(t, "ok", "", "NOOP")
 	tc.expect(t, "ok", codeReadWrite, "SELECT inbox")
 }
+
+// TestClientLeft: a long command can tell, without blocking or consuming
+// input, that its client has gone (issue 11, item 10: LIST went on after
+// the client left).
+func TestClientLeft(t *testing.T) {
+	srv := New(Config{})
+	cn, sn := net.Pipe()
+	c := newConn(srv, sn)
+	defer sn.Close()
+	if c.clientLeft() {
+		t.Fatal("open idle connection reported as left")
+	}
+	go cn.Write([]byte("a NOOP\r\n"))
+	time.Sleep(50 * time.Millisecond)
+	if c.clientLeft() {
+		t.Fatal("connection with pipelined input reported as left")
+	}
+	if tag, err := c.dec.Atom(); tag != "a" || err != nil {
+		t.Fatalf("pipelined input lost: %q %v", tag, err)
+	}
+	c.br.Discard(c.br.Buffered())
+	cn.Close()
+	if !c.clientLeft() {
+		t.Fatal("closed connection not reported as left")
+	}
+	if !c.clientGone(c.ioErr) {
+		t.Fatal("clientGone does not take the recorded error for the client's")
+	}
+}

@@ -251,6 +251,9 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 			if err := c.ctx.Err(); err != nil {
 				return err
 			}
+			if c.clientLeft() {
+				return c.ioErr
+			}
 		}
 		mb, exists := byName[name]
 		e := listEntry{name: name, exists: exists, mbox: mb}
