@@ -56,8 +56,11 @@ func cmdCreate(c *conn, cmd *command) error {
 	if name == store.Inbox {
 		return nof(codeAlreadyExists, "INBOX always exists")
 	}
-	if name == "" || strings.Contains(name, "//") || strings.HasPrefix(name, "/") {
-		return nof(codeCannot, "invalid mailbox name")
+	if err := checkNewName(name); err != nil {
+		return err
+	}
+	if err := c.checkMailboxRoom(name, ""); err != nil {
+		return err
 	}
 	_, err = c.srv.cfg.Store.CreateMailbox(c.ctx, c.acct.ID, name, specialUse)
 	return err
@@ -115,8 +118,11 @@ func cmdRename(c *conn, cmd *command) error {
 	if to == store.Inbox {
 		return nof(codeAlreadyExists, "INBOX always exists")
 	}
-	if to == "" || strings.HasPrefix(to, "/") || strings.Contains(to, "//") {
-		return nof(codeCannot, "invalid mailbox name")
+	if err := checkNewName(to); err != nil {
+		return err
+	}
+	if err := c.checkMailboxRoom(to, from); err != nil {
+		return err
 	}
 	if err := c.srv.cfg.Store.RenameMailbox(c.ctx, c.acct.ID, from, to); err != nil {
 		return err

@@ -73,6 +73,20 @@ type Config struct {
 	// MaxLiteralSize bounds one literal and so one APPENDed message
 	// (advertised as APPENDLIMIT); default 50 MiB.
 	MaxLiteralSize int64
+	// MaxCommandSize bounds the bytes of one command after login: its
+	// lines and literals, APPEND's messages excepted; default 1 MiB.
+	// Before login every command is bounded by preAuthMaxCommand.
+	MaxCommandSize int64
+	// MaxAppendMessages bounds the messages of one (MULTI)APPEND (RFC
+	// 3502); default 1,000.
+	MaxAppendMessages int
+	// MaxAppendBytes bounds the total size of the messages of one APPEND,
+	// which are held in memory until they are stored; default 100 MiB and
+	// at least MaxLiteralSize.
+	MaxAppendBytes int64
+	// MaxMailboxes bounds the mailboxes of one account (CREATE and RENAME
+	// answer NO [LIMIT] beyond it); default 10,000.
+	MaxMailboxes int
 	// IdleTimeout is the autologout timer of an authenticated connection
 	// (RFC 9051 §5.4: at least 30 minutes); default 30 min. Before login
 	// the timer is at most 5 minutes.
@@ -92,6 +106,20 @@ type Config struct {
 	// nil limits nothing.
 	Quota Quota
 }
+
+// Defaults of the Config limits.
+const (
+	DefaultMaxCommandSize    = 1 << 20
+	DefaultMaxAppendMessages = 1000
+	DefaultMaxAppendBytes    = 100 << 20
+	DefaultMaxMailboxes      = 10000
+)
+
+// preAuthMaxCommand bounds a command line, a literal, a whole command and
+// an AUTHENTICATE response line before login, as Dovecot's imap-login
+// does (8 KiB): an unauthenticated client can make the server hold no
+// more than that.
+const preAuthMaxCommand = 8 << 10
 
 const (
 	preAuthTimeout = 5 * time.Minute
@@ -136,6 +164,20 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxLiteralSize <= 0 {
 		cfg.MaxLiteralSize = imapwire.DefaultMaxLiteralSize
+	}
+	if cfg.MaxCommandSize <= 0 {
+		cfg.MaxCommandSize = DefaultMaxCommandSize
+	}
+	cfg.MaxCommandSize = max(cfg.MaxCommandSize, int64(cfg.MaxLineLength))
+	if cfg.MaxAppendMessages <= 0 {
+		cfg.MaxAppendMessages = DefaultMaxAppendMessages
+	}
+	if cfg.MaxAppendBytes <= 0 {
+		cfg.MaxAppendBytes = DefaultMaxAppendBytes
+	}
+	cfg.MaxAppendBytes = max(cfg.MaxAppendBytes, cfg.MaxLiteralSize)
+	if cfg.MaxMailboxes <= 0 {
+		cfg.MaxMailboxes = DefaultMaxMailboxes
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 30 * time.Minute

@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/store"
 )
 
 // Reply codes this package sends itself (go-smtp sends the others). Each
@@ -40,6 +41,7 @@ var (
 	enhAuthInvalid        = smtp.EnhancedCode{5, 7, 8}  // RFC 4954 §6 5.7.8
 	enhEncryptionRequired = smtp.EnhancedCode{5, 7, 11} // RFC 4954 §6 5.7.11
 	enhMailboxFull        = smtp.EnhancedCode{4, 2, 2}  // RFC 3463 §3.3 X.2.2 mailbox full
+	enhSystemFull         = smtp.EnhancedCode{4, 3, 1}  // RFC 3463 §3.4 X.3.1 mail system full
 	enhBadMailbox         = smtp.EnhancedCode{5, 1, 1}  // RFC 3463 §3.2 X.1.1 bad destination mailbox address
 	enhBadMailboxSyntax   = smtp.EnhancedCode{5, 1, 3}  // RFC 3463 §3.2 X.1.3 bad destination mailbox address syntax
 	enhNotAuthorized      = smtp.EnhancedCode{5, 7, 1}  // RFC 3463 §3.8 X.7.1 delivery not authorized
@@ -98,6 +100,7 @@ var replies = map[error]*smtp.SMTPError{
 	errNoValidRecipients:       {Code: codeTransactionFailed, EnhancedCode: enhBadMailbox, Message: "No valid recipients"},
 	errDMARCReject:             {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Message rejected by the DMARC policy of the sender's domain"},
 	errTransactionAborted:      {Code: codeLocalError, EnhancedCode: enhAborted, Message: "Message transfer aborted"},
+	store.ErrNoSpace:           {Code: codeInsufficientStorage, EnhancedCode: enhSystemFull, Message: "Insufficient system storage, try again later"},
 }
 
 // errInternal is the reply for every error replyFor does not know.

@@ -48,6 +48,11 @@ var (
 	// ErrHasChildren: DELETE of a mailbox that has inferior mailboxes
 	// (RFC 9051 §6.3.4 lets a server refuse; we keep \Noselect-free model).
 	ErrHasChildren = errors.New("store: mailbox has children")
+	// ErrNoSpace: the store's disk (or database) is full, so nothing new
+	// can be written (SQLite SQLITE_FULL or ENOSPC, PostgreSQL 53100
+	// disk_full). Protocols answer it as a temporary, space-related
+	// refusal (IMAP NO [OVERQUOTA], as Dovecot does for ENOSPC).
+	ErrNoSpace = errors.New("store: no space left")
 )
 
 // System flags (RFC 9051 §2.3.2). Keywords are any other atom.

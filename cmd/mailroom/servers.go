@@ -79,9 +79,14 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		Logger:         log.With("component", "imap"),
 		MaxLineLength:  lim.IMAPMaxLineLength,
 		MaxLiteralSize: lim.MaxMessageBytes,
-		IdleTimeout:    lim.IMAPIdleTimeout.Duration,
-		TLSConfig:      tlsCfg,
-		Quota:          &cfg.Quota,
+		MaxCommandSize: lim.IMAPMaxCommandBytes,
+
+		MaxAppendMessages: lim.IMAPMaxAppendMessages,
+		MaxAppendBytes:    lim.IMAPMaxAppendBytes,
+		MaxMailboxes:      lim.IMAPMaxMailboxes,
+		IdleTimeout:       lim.IMAPIdleTimeout.Duration,
+		TLSConfig:         tlsCfg,
+		Quota:             &cfg.Quota,
 
 		AllowPlaintextAuth: plaintext,
 	})

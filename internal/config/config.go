@@ -56,6 +56,7 @@ type Limits struct {
 	POP3IdleTimeout    Duration `toml:"pop3_idle_timeout"`    // RFC 1939 §3: at least 10 min
 	IMAPIdleTimeout    Duration `toml:"imap_idle_timeout"`    // RFC 9051 §5.4: at least 30 min
 	IMAPMaxLineLength  int      `toml:"imap_max_line_length"`
+	IMAPLimits                  // imap_max_command_bytes, imap_max_append_* … (imaplimits.go)
 	// Connections per listener, in total and from one client IP; more
 	// are answered with a temporary error and closed.
 	MaxConnections      int `toml:"max_connections"`
@@ -108,6 +109,7 @@ func Default() Config {
 			POP3IdleTimeout:    Duration{10 * time.Minute},
 			IMAPIdleTimeout:    Duration{30 * time.Minute},
 			IMAPMaxLineLength:  64 << 10,
+			IMAPLimits:         DefaultIMAPLimits(),
 
 			MaxConnections:      1000,
 			MaxConnectionsPerIP: 20,
@@ -168,6 +170,7 @@ func (c *Config) Validate() error {
 	if l.MaxConnections <= 0 || l.MaxConnectionsPerIP <= 0 {
 		errs = append(errs, errors.New("limits.max_connections and limits.max_connections_per_ip must be positive"))
 	}
+	errs = append(errs, l.validateIMAP()...)
 	errs = append(errs, l.validateListeners()...)
 	errs = append(errs, c.Outbound.validate()...)
 	errs = append(errs, c.Security.validate()...)
