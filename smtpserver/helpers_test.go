@@ -264,3 +264,32 @@ func (c *client) sendMail(from string, rcpts []string, msg string) string {
 }
 
 const simpleMessage = "From: Alice <alice@example.com>\r\nTo: bob@example.com\r\nSubject: hi\r\n\r\nHello Bob.\r\n"
+
+// headerNames returns the field names of raw's top-level header in
+// order. A line that is neither a field nor a continuation is returned
+// as "!" + its text, so that an injected line shows up.
+func headerNames(raw []byte) []string {
+	var names []string
+	for _, line := range strings.Split(string(raw[:message.BodyStart(raw)]), "\r\n") {
+		if line == "" || line[0] == ' ' || line[0] == '\t' {
+			continue
+		}
+		name, _, ok := strings.Cut(line, ":")
+		if !ok || strings.ContainsAny(name, " \t\r\n\x00") {
+			names = append(names, "!"+line)
+			continue
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// headerValue returns the first unfolded value of the named field of raw's
+// top-level header, or "".
+func headerValue(raw []byte, name string) string {
+	vs := message.HeaderValues(raw[:message.BodyStart(raw)], name)
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}

@@ -127,6 +127,21 @@ type Config struct {
 	// TLSConfig enables STARTTLS when set, and is what ServeTLS uses for
 	// implicit TLS (RFC 8314).
 	TLSConfig *tls.Config
+
+	// SpoolDir holds the temporary files of messages larger than
+	// SpoolMemoryBytes while they stream in (unlinked at once, closed
+	// when the transaction ends); "" is os.TempDir().
+	SpoolDir string
+	// SpoolMemoryBytes of each message are kept in memory before it
+	// goes to a spool file; default DefaultSpoolMemoryBytes.
+	SpoolMemoryBytes int
+	// Budget bounds the message bytes in flight over all sessions and
+	// the commit phase (budget.go); servers that should share the bound
+	// share one. Nil gets a Budget of its own with MaxInFlightBytes.
+	Budget *Budget
+	// MaxInFlightBytes sizes the Budget New makes when Budget is nil;
+	// default DefaultMaxInFlightBytes.
+	MaxInFlightBytes int64
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -185,6 +200,12 @@ func New(cfg Config) *Server {
 	if cfg.LookupAddr == nil {
 		cfg.LookupAddr = net.DefaultResolver.LookupAddr
 	}
+	if cfg.SpoolMemoryBytes <= 0 {
+		cfg.SpoolMemoryBytes = DefaultSpoolMemoryBytes
+	}
+	if cfg.Budget == nil {
+		cfg.Budget = NewBudget(cfg.MaxInFlightBytes, cfg.MaxMessageBytes)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg:    cfg,
@@ -198,7 +219,13 @@ func New(cfg Config) *Server {
 	}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = cfg.Hostname
-	srv.MaxMessageBytes = cfg.MaxMessageBytes
+	// One more than the limit: go-smtp's DATA reader fails as soon as it
+	// has handed out MaxMessageBytes bytes, before it can see whether
+	// the end-of-data line follows, so a message of exactly the limit
+	// would be refused. readMessage enforces the real limit on DATA and
+	// BDAT alike, Mail the SIZE= parameter, and conn.Write advertises
+	// the real limit in EHLO's SIZE line.
+	srv.MaxMessageBytes = cfg.MaxMessageBytes + 1
 	srv.MaxRecipients = cfg.MaxRecipients
 	srv.MaxLineLength = cfg.MaxLineLength
 	srv.ReadTimeout = cfg.ReadTimeout
