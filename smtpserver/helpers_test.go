@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -292,4 +293,55 @@ func headerValue(raw []byte, name string) string {
 		return ""
 	}
 	return vs[0]
+}
+
+// parsedReply is one SMTP reply split into its parts (RFC 5321 §4.2,
+// RFC 2034 enhanced status code).
+type parsedReply struct {
+	code int
+	enh  string // "5.1.7", or "" without one
+	text []string
+}
+
+func parseReply(t *testing.T, lines []string) parsedReply {
+	t.Helper()
+	var r parsedReply
+	for i, l := range lines {
+		if len(l) < 3 {
+			t.Fatalf("malformed reply line %q", l)
+		}
+		code, err := strconv.Atoi(l[:3])
+		if err != nil || (i > 0 && code != r.code) {
+			t.Fatalf("malformed reply %q", lines)
+		}
+		r.code = code
+		text := ""
+		if len(l) > 4 {
+			text = l[4:]
+		}
+		if i == len(lines)-1 {
+			if e, rest, ok := strings.Cut(text, " "); ok && strings.Count(e, ".") == 2 && e[0] == l[0] {
+				r.enh, text = e, rest
+			}
+		}
+		r.text = append(r.text, text)
+	}
+	return r
+}
+
+// want reads a reply and checks its code and enhanced code.
+func (c *client) want(code int, enh string) parsedReply {
+	c.t.Helper()
+	r := parseReply(c.t, c.reply())
+	if r.code != code || r.enh != enh {
+		c.t.Fatalf("reply %d %s %q, want %d %s", r.code, r.enh, r.text, code, enh)
+	}
+	return r
+}
+
+// do sends one command line and checks the reply's codes.
+func (c *client) do(line string, code int, enh string) parsedReply {
+	c.t.Helper()
+	c.send(line + "\r\n")
+	return c.want(code, enh)
 }
