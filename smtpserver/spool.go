@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 )
 
@@ -32,6 +33,12 @@ func (sp *spool) Write(p []byte) (int, error) {
 	}
 	if sp.f == nil {
 		f, err := os.CreateTemp(sp.dir, "smtp-spool-*")
+		if errors.Is(err, fs.ErrNotExist) && sp.dir != "" {
+			// First use of the spool directory.
+			if err = os.MkdirAll(sp.dir, 0o700); err == nil {
+				f, err = os.CreateTemp(sp.dir, "smtp-spool-*")
+			}
+		}
 		if err != nil {
 			return 0, fmt.Errorf("smtp spool: %w", err)
 		}
