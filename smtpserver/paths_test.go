@@ -3,6 +3,8 @@ package smtpserver
 import (
 	"strings"
 	"testing"
+
+	"github.com/mailroom/mailroom/mailauth"
 )
 
 // Issue 11 item 9: a CR inside a quoted MAIL FROM local part was accepted
@@ -50,21 +52,47 @@ func TestPathControlCharactersRefused(t *testing.T) {
 	}
 }
 
-// The HELO name reaches Received (and Authentication-Results); a control
-// character in it must not start a line of its own.
+// The HELO name reaches Received and, for the null sender, the
+// Authentication-Results field (smtp.helo=); a control character in it
+// must not start a line of its own.
 func TestTraceFieldsSanitized(t *testing.T) {
-	h := newHarness(t, ModeMX)
+	h := newHarness(t, ModeMX, func(c *Config) {
+		c.Inbound = mailauth.New(mailauth.Config{Hostname: testHost, Resolver: inboundDNS})
+	})
 	c := h.dial()
 	c.do("EHLO evil\rX-Injected:1", 250, "")
-	c.sendMail("s@other.test", []string{"alice@example.com"}, simpleMessage)
+	c.sendMail("", []string{"alice@example.com"}, simpleMessage)
 	got := h.inbox("alice@example.com")
 	for _, n := range headerNames(got[0]) {
 		if strings.HasPrefix(n, "!") || n == "X-Injected" {
 			t.Fatalf("injected header %q:\n%q", n, got[0])
 		}
 	}
-	if bytesCR := strings.Count(string(got[0]), "\r"); bytesCR != strings.Count(string(got[0]), "\r\n") {
+	if cr := strings.Count(string(got[0]), "\r"); cr != strings.Count(string(got[0]), "\r\n") {
 		t.Fatalf("bare CR in stored message:\n%q", got[0])
+	}
+}
+
+// Issue 12: "Authentication-Results: …; none" for loopback MX mail was
+// placed above Return-Path. Trace fields follow RFC 5321 §4.4:
+// Return-Path on top, then this server's Received, then the
+// Authentication-Results it adds (as Postfix with a milter and Dovecot
+// LDA produce them).
+func TestTraceHeaderOrderLoopback(t *testing.T) {
+	h := newHarness(t, ModeMX, func(c *Config) {
+		c.Inbound = mailauth.New(mailauth.Config{Hostname: testHost, Resolver: inboundDNS, SkipLoopback: true})
+	})
+	c := h.dial()
+	c.do("EHLO c", 250, "")
+	c.sendMail("s@good.test", []string{"alice@example.com"}, simpleMessage)
+	got := h.inbox("alice@example.com")
+	names := headerNames(got[0])
+	want := []string{"Return-Path", "Received", "Authentication-Results", "From", "To", "Subject"}
+	if strings.Join(names, ",") != strings.Join(want, ",") {
+		t.Fatalf("header order %q, want %q", names, want)
+	}
+	if ar := headerValue(got[0], "Authentication-Results"); strings.Join(strings.Fields(ar), " ") != testHost+"; none" {
+		t.Fatalf("Authentication-Results %q", ar)
 	}
 }
 
