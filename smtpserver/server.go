@@ -19,7 +19,18 @@
 //   - go-smtp neither rejects bare CR/LF nor limits line length inside BDAT
 //     chunks; Session.Data does both while streaming;
 //   - go-smtp answers a successful AUTH with "235 2.0.0"; conn.go rewrites
-//     that one line to RFC 4954's "235 2.7.0".
+//     that one line to RFC 4954's "235 2.7.0", and its "454 4.7.0 Invalid
+//     base64 data" to RFC 4954 §4's 501 5.5.2;
+//   - go-smtp's DATA reader refuses a message of exactly MaxMessageBytes
+//     (it fails before it sees the final dot), so go-smtp is configured one
+//     byte higher, Session.Data and Mail enforce the real limit on both
+//     paths, and conn.go announces the real limit in EHLO's SIZE line;
+//   - go-smtp lets control characters through in quoted local parts and
+//     domains; Mail and Rcpt refuse them.
+//
+// Messages stream into a spool (spool.go) under a server-wide Budget of
+// bytes in flight, and are committed under the Budget's commit gate
+// (budget.go, data.go).
 //
 // STARTTLS is run by our conn wrapper rather than go-smtp (conn.go), so
 // the wire rewrites (postmaster, 235) sit above TLS and keep working after
