@@ -55,6 +55,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			TLSConfig:       tlsCfg,
 			Quota:           &cfg.Quota,
 
+			HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
+
 			Aliases:            aliases,
 			RecipientDelimiter: cfg.RecipientDelimiter,
 			AllowPlaintextAuth: plaintext,
@@ -70,6 +72,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		IdleTimeout: lim.POP3IdleTimeout.Duration,
 		TLSConfig:   tlsCfg,
 
+		HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
+
 		AllowPlaintextAuth: plaintext,
 	})
 	imap := imapserver.New(imapserver.Config{
@@ -82,6 +86,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		IdleTimeout:    lim.IMAPIdleTimeout.Duration,
 		TLSConfig:      tlsCfg,
 		Quota:          &cfg.Quota,
+
+		HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 
 		AllowPlaintextAuth: plaintext,
 	})
