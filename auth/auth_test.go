@@ -107,13 +107,13 @@ func TestThrottlingDelaysThenRefusesThenForgets(t *testing.T) {
 	if len(*slept) != n+1 {
 		t.Error("per-account throttling missing")
 	}
-	for range refuseAfter {
+	for range DefaultFailuresPerIP {
 		_, _ = a.Authenticate(ctx, "u@example.test", "bad", ip1)
 	}
 	if _, err := a.Authenticate(ctx, "u@example.test", "pw", ip1); !errors.Is(err, ErrThrottled) {
-		t.Fatalf("after %d failures: err %v, want ErrThrottled even with the right password", refuseAfter, err)
+		t.Fatalf("after %d failures: err %v, want ErrThrottled even with the right password", DefaultFailuresPerIP, err)
 	}
-	ck.add(failureWindow + time.Second)
+	ck.add(DefaultFailureWindow + time.Second)
 	*slept = nil
 	if _, err := a.Authenticate(ctx, "u@example.test", "pw", ip1); err != nil {
 		t.Fatalf("after the window: %v", err)

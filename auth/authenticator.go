@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
-	"strings"
-	"sync"
 	"time"
 
 	"github.com/mailroom/mailroom/store"
@@ -30,9 +28,10 @@ type Accounts interface {
 var _ Accounts = (store.Store)(nil)
 
 // Authenticator checks credentials against the store and slows down
-// password guessing: after a few failures from one client IP or for one
-// account, each further attempt is delayed exponentially, and past a limit
-// attempts are refused outright until the failures age out. Successful
+// password guessing (throttle.go): after a few failures from one client IP
+// or for one account, each further attempt from an IP that is not
+// known-good for the account is delayed exponentially, and past a limit
+// refused until the failures age out. Known-good IPs and successful
 // logins are never delayed.
 type Authenticator struct {
 	accounts Accounts
@@ -40,8 +39,10 @@ type Authenticator struct {
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
 
-	mu       sync.Mutex
-	failures map[string]*failure // "ip:1.2.3.4" or "user:a@b"
+	th *throttle
+
+	// scramPlus offers SCRAM-SHA-256-PLUS on TLS 1.3 connections (sasl.go).
+	scramPlus bool
 
 	// dummyHash is verified against when the user does not exist, so that
 	// unknown users and wrong passwords take the same time.
@@ -58,23 +59,8 @@ type Authenticator struct {
 	stats counters // metrics.go
 }
 
-type failure struct {
-	count int
-	last  time.Time
-}
-
-// Throttling parameters.
-const (
-	freeFailures   = 3 // failures before any delay
-	baseDelay      = 250 * time.Millisecond
-	maxDelay       = 8 * time.Second
-	refuseAfter    = 30               // failures within failureWindow before refusing
-	failureWindow  = 15 * time.Minute // a failure is forgotten after this
-	maxFailureKeys = 100000           // bound on remembered IPs/accounts
-)
-
-// NewAuthenticator returns an Authenticator over accounts. now may be nil
-// (time.Now).
+// NewAuthenticator returns an Authenticator over accounts with the
+// default Limits. now may be nil (time.Now).
 func NewAuthenticator(accounts Accounts, log *slog.Logger, now func() time.Time) *Authenticator {
 	if now == nil {
 		now = time.Now
@@ -85,7 +71,7 @@ func NewAuthenticator(accounts Accounts, log *slog.Logger, now func() time.Time)
 		log:       log,
 		now:       now,
 		sleep:     sleepCtx,
-		failures:  make(map[string]*failure),
+		th:        newThrottle(Limits{}),
 		dummyHash: dummy,
 
 		verifySlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
@@ -93,27 +79,84 @@ func NewAuthenticator(accounts Accounts, log *slog.Logger, now func() time.Time)
 	}
 }
 
+// WithLimits sets the throttling limits (zero fields: defaults) and
+// forgets every failure counted so far. It returns a; call it before use.
+func (a *Authenticator) WithLimits(l Limits) *Authenticator {
+	a.th = newThrottle(l)
+	return a
+}
+
+// WithSCRAMPlus offers SCRAM-SHA-256-PLUS (tls-exporter channel binding,
+// RFC 9266) on TLS 1.3 connections when on (config scram_plus). It is off
+// by default: clients that pick -PLUS whenever it is offered but cannot
+// bind to tls-exporter (libgsasl 2.2, so Debian 12's neomutt) fail without
+// falling back. It returns a; call it before use.
+func (a *Authenticator) WithSCRAMPlus(on bool) *Authenticator {
+	a.scramPlus = on
+	return a
+}
+
+// attempt is one login attempt's identity for throttling and logs.
+type attempt struct {
+	ip      string // for logs
+	user    string // normalized, at most MaxUserNameBytes
+	tooLong bool
+	keys    attemptKeys
+}
+
+func newAttempt(username string, remote net.Addr) attempt {
+	user, tooLong := normalizeUser(username)
+	return attempt{ip: remoteIP(remote), user: user, tooLong: tooLong, keys: newAttemptKeys(user, ipKey(remote))}
+}
+
+func (a *Authenticator) logRefused(at attempt, why refusal, mech string) {
+	a.stats.throttled.Add(1)
+	a.log.Warn("auth refused: throttled", "ip", at.ip, "user", logName(at.user), "limit", string(why), "mech", mech)
+}
+
+func (a *Authenticator) logFailed(at attempt, mech string) {
+	a.stats.failed.Add(1)
+	a.log.Info("auth failed", "ip", at.ip, "user", logName(at.user), "mech", mech)
+}
+
+func (a *Authenticator) wait(ctx context.Context, at attempt, delay time.Duration, mech string) error {
+	if delay <= 0 {
+		return nil
+	}
+	a.log.Info("auth delayed: throttled", "ip", at.ip, "user", logName(at.user), "delay", delay, "mech", mech)
+	return a.sleep(ctx, delay)
+}
+
 // Authenticate checks username (an email address) and password for a
 // client at remote (may be nil). It returns the account, or
 // ErrInvalidCredentials, ErrThrottled, or a store error.
 func (a *Authenticator) Authenticate(ctx context.Context, username, password string, remote net.Addr) (store.Account, error) {
-	ip := remoteIP(remote)
-	user := strings.ToLower(strings.TrimSpace(username))
-	keys := []string{"ip:" + ip, "user:" + user}
-
-	delay, refuse := a.penalty(keys)
-	if refuse {
-		a.log.Warn("auth refused: throttled", "ip", ip, "user", user)
-		a.stats.throttled.Add(1)
+	at := newAttempt(username, remote)
+	tk, why, delay := a.th.admit(at.keys, a.now())
+	if why != "" {
+		a.logRefused(at, why, MechPlain)
 		return store.Account{}, ErrThrottled
 	}
-	if delay > 0 {
-		if err := a.sleep(ctx, delay); err != nil {
-			return store.Account{}, err
+	settled := false
+	defer func() {
+		if !settled {
+			a.th.cancel(tk, a.now())
 		}
+	}()
+	if err := a.wait(ctx, at, delay, MechPlain); err != nil {
+		return store.Account{}, err
+	}
+	fail := func() (store.Account, error) {
+		settled = true
+		a.th.settle(tk, false, a.now())
+		a.logFailed(at, MechPlain)
+		return store.Account{}, ErrInvalidCredentials
+	}
+	if at.tooLong {
+		return fail()
 	}
 
-	acct, err := a.accounts.AccountByEmail(ctx, user)
+	acct, err := a.accounts.AccountByEmail(ctx, at.user)
 	hash := acct.PasswordHash
 	if errors.Is(err, store.ErrNotFound) {
 		hash = a.dummyHash
@@ -128,77 +171,15 @@ func (a *Authenticator) Authenticate(ctx context.Context, username, password str
 	ok, verr := VerifyPassword(hash, password)
 	<-a.verifySlots
 	if verr != nil {
-		a.log.Error("unreadable password hash", "user", user, "err", verr)
+		a.log.Error("unreadable password hash", "user", logName(at.user), "err", verr)
 	}
 	if err != nil || !ok {
-		a.recordFailure(keys)
-		a.log.Info("auth failed", "ip", ip, "user", user)
-		return store.Account{}, ErrInvalidCredentials
+		return fail()
 	}
-	a.recordSuccess("user:" + user)
-	return acct, nil
-}
-
-func (a *Authenticator) penalty(keys []string) (time.Duration, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.now()
-	worst := 0
-	for _, k := range keys {
-		f := a.failures[k]
-		if f == nil {
-			continue
-		}
-		if now.Sub(f.last) > failureWindow {
-			delete(a.failures, k)
-			continue
-		}
-		worst = max(worst, f.count)
-	}
-	if worst >= refuseAfter {
-		return 0, true
-	}
-	if worst < freeFailures {
-		return 0, false
-	}
-	d := baseDelay << min(worst-freeFailures, 10)
-	return min(d, maxDelay), false
-}
-
-func (a *Authenticator) recordFailure(keys []string) {
-	a.stats.failed.Add(1)
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	now := a.now()
-	if len(a.failures) >= maxFailureKeys {
-		a.evictLocked(now)
-	}
-	for _, k := range keys {
-		f := a.failures[k]
-		if f == nil {
-			f = &failure{}
-			a.failures[k] = f
-		}
-		f.count++
-		f.last = now
-	}
-}
-
-// recordSuccess forgets the account's failures (the IP's stay: a guesser
-// who finds one password should not get a fresh budget for others).
-func (a *Authenticator) recordSuccess(key string) {
+	settled = true
+	a.th.settle(tk, true, a.now())
 	a.stats.succeeded.Add(1)
-	a.mu.Lock()
-	delete(a.failures, key)
-	a.mu.Unlock()
-}
-
-func (a *Authenticator) evictLocked(now time.Time) {
-	for k, f := range a.failures {
-		if now.Sub(f.last) > failureWindow/4 || len(a.failures) > maxFailureKeys/2 {
-			delete(a.failures, k)
-		}
-	}
+	return acct, nil
 }
 
 func remoteIP(addr net.Addr) string {

@@ -28,49 +28,61 @@ const (
 type SCRAMFunc func(username string) (creds scram.StoredCredentials, finish func(valid bool) error, err error)
 
 // LookupSCRAM is the SCRAM counterpart of Authenticate: it applies the same
-// throttling (the delay before the lookup, the refusal with ErrThrottled)
+// throttling (the refusal with ErrThrottled, the delay before the lookup)
 // and returns the credentials of username. For an unknown user, or an
 // account without SCRAM keys, it returns made-up credentials that no proof
 // matches, stable per username, so that the exchange looks the same as for
-// a wrong password. finish records the outcome and returns the account, or
+// a wrong password. finish judges the attempt again and records its
+// outcome in one step, so exchanges opened before a limit was reached
+// cannot be finished past it: it returns the account, ErrThrottled, or
 // ErrInvalidCredentials.
 func (a *Authenticator) LookupSCRAM(ctx context.Context, username string, remote net.Addr) (scram.StoredCredentials, func(valid bool) (store.Account, error), error) {
-	ip := remoteIP(remote)
-	user := strings.ToLower(strings.TrimSpace(username))
-	keys := []string{"ip:" + ip, "user:" + user}
-	delay, refuse := a.penalty(keys)
-	if refuse {
-		a.log.Warn("auth refused: throttled", "ip", ip, "user", user, "mech", MechSCRAMSHA256)
-		a.stats.throttled.Add(1)
+	at := newAttempt(username, remote)
+	why, delay := a.th.check(at.keys, a.now())
+	if why != "" {
+		a.logRefused(at, why, MechSCRAMSHA256)
 		return scram.StoredCredentials{}, nil, ErrThrottled
 	}
-	if delay > 0 {
-		if err := a.sleep(ctx, delay); err != nil {
-			return scram.StoredCredentials{}, nil, err
-		}
-	}
-	acct, err := a.accounts.AccountByEmail(ctx, user)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := a.wait(ctx, at, delay, MechSCRAMSHA256); err != nil {
 		return scram.StoredCredentials{}, nil, err
 	}
-	real := err == nil
+	var acct store.Account
+	real := false
+	if !at.tooLong {
+		var err error
+		acct, err = a.accounts.AccountByEmail(ctx, at.user)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return scram.StoredCredentials{}, nil, err
+		}
+		real = err == nil
+	}
 	var creds scram.StoredCredentials
 	if real {
 		_, line := splitCredentials(acct.PasswordHash)
+		var err error
 		if creds, err = parseSCRAM(line); err != nil {
 			real = false
 		}
 	}
 	if !real {
-		creds = a.fakeSCRAM(user)
+		creds = a.fakeSCRAM(at.user)
 	}
+	finished := false
 	finish := func(valid bool) (store.Account, error) {
-		if !valid || !real {
-			a.recordFailure(keys)
-			a.log.Info("auth failed", "ip", ip, "user", user, "mech", MechSCRAMSHA256)
+		if finished {
 			return store.Account{}, ErrInvalidCredentials
 		}
-		a.recordSuccess("user:" + user)
+		finished = true
+		ok := valid && real
+		if why := a.th.decide(at.keys, ok, a.now()); why != "" {
+			a.logRefused(at, why, MechSCRAMSHA256)
+			return store.Account{}, ErrThrottled
+		}
+		if !ok {
+			a.logFailed(at, MechSCRAMSHA256)
+			return store.Account{}, ErrInvalidCredentials
+		}
+		a.stats.succeeded.Add(1)
 		return acct, nil
 	}
 	return creds, finish, nil
@@ -108,7 +120,10 @@ type scramServer struct {
 	step   int
 }
 
-func newSCRAMServer(mech string, lookup SCRAMFunc, st *tls.ConnectionState) (sasl.Server, error) {
+// newSCRAMServer returns the server side of SCRAM-SHA-256, or of
+// SCRAM-SHA-256-PLUS when plus is set (it is offered) and st has a
+// tls-exporter binding.
+func newSCRAMServer(mech string, lookup SCRAMFunc, st *tls.ConnectionState, plus bool) (sasl.Server, error) {
 	s := &scramServer{}
 	srv, err := scram.SHA256.NewServer(func(username string) (scram.StoredCredentials, error) {
 		creds, finish, err := lookup(username)
@@ -119,6 +134,7 @@ func newSCRAMServer(mech string, lookup SCRAMFunc, st *tls.ConnectionState) (sas
 		return nil, err
 	}
 	cb, hasCB := channelBinding(st)
+	hasCB = hasCB && plus
 	switch {
 	case mech == MechSCRAMSHA256Plus && !hasCB:
 		return nil, ErrUnknownMechanism
@@ -162,6 +178,11 @@ func (s *scramServer) Next(response []byte) ([]byte, bool, error) {
 		fallthrough
 	case 1:
 		s.step = 2
+		if !hasNonce(response) {
+			// RFC 5802 §5.1: the client nonce is a non-empty
+			// printable string; xdg-go/scram would take an empty one.
+			return nil, true, errSCRAMProtocol
+		}
 		out, err := s.conv.Step(string(response))
 		if s.err != nil {
 			return nil, true, s.err
@@ -190,6 +211,27 @@ func (s *scramServer) Next(response []byte) ([]byte, bool, error) {
 	return nil, true, sasl.ErrUnexpectedClientResponse
 }
 
+// hasNonce reports whether a client-first-message (RFC 5802 §7:
+// gs2-header, then n=user,r=nonce[,extensions]) has a non-empty nonce.
+func hasNonce(msg []byte) bool {
+	// Skip the gs2 header: channel-binding flag and authzid, each
+	// followed by a comma.
+	rest := string(msg)
+	for range 2 {
+		i := strings.IndexByte(rest, ',')
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+1:]
+	}
+	for attr := range strings.SplitSeq(rest, ",") {
+		if v, ok := strings.CutPrefix(attr, "r="); ok {
+			return v != ""
+		}
+	}
+	return false
+}
+
 // SASLConfig returns the NewSASL configuration for one authentication
 // exchange on a connection from remote with TLS state st (nil without
 // TLS): PLAIN/LOGIN through Authenticate, SCRAM through LookupSCRAM.
@@ -215,6 +257,7 @@ func (a *Authenticator) SASLConfig(ctx context.Context, remote net.Addr, st *tls
 				return err
 			}, nil
 		},
-		TLS: st,
+		TLS:  st,
+		Plus: a.scramPlus,
 	}
 }

@@ -50,7 +50,8 @@ func runSCRAM(t *testing.T, a *Authenticator, mech, user, pass string, srvTLS *t
 				return ferr
 			}, nil
 		},
-		TLS: srvTLS,
+		TLS:  srvTLS,
+		Plus: a.scramPlus,
 	})
 	if err != nil {
 		return acct, err
@@ -136,13 +137,13 @@ func TestSCRAMWithIndependentClient(t *testing.T) {
 func TestSCRAMThrottled(t *testing.T) {
 	a := scramAuth(t)
 	a.sleep = func(context.Context, time.Duration) error { return nil }
-	for range refuseAfter {
+	for range DefaultFailuresPerIP {
 		runSCRAM(t, a, MechSCRAMSHA256, "u@example.test", "bad", nil, nil)
 	}
 	if _, err := runSCRAM(t, a, MechSCRAMSHA256, "u@example.test", "pw", nil, nil); !errors.Is(err, ErrThrottled) {
-		t.Fatalf("after %d failures: %v, want ErrThrottled", refuseAfter, err)
+		t.Fatalf("after %d failures: %v, want ErrThrottled", DefaultFailuresPerIP, err)
 	}
-	if st := a.Stats(); st.Failed != refuseAfter || st.Throttled != 1 || st.Succeeded != 0 {
+	if st := a.Stats(); st.Failed != DefaultFailuresPerIP || st.Throttled != 1 || st.Succeeded != 0 {
 		t.Errorf("stats %+v", st)
 	}
 }
@@ -171,9 +172,9 @@ func tlsPair(t *testing.T) (server, client tls.ConnectionState) {
 }
 
 func TestSCRAMPlusChannelBinding(t *testing.T) {
-	a := scramAuth(t)
+	a := scramAuth(t).WithSCRAMPlus(true)
 	srvSt, cliSt := tlsPair(t)
-	if got := MechanismsFor(&srvSt); got[len(got)-1] != MechSCRAMSHA256Plus {
+	if got := a.MechanismsFor(&srvSt); got[len(got)-1] != MechSCRAMSHA256Plus {
 		t.Fatalf("mechanisms over TLS 1.3: %v", got)
 	}
 	if got := MechanismsFor(nil); len(got) != 3 {
@@ -209,5 +210,30 @@ func TestSCRAMPlusChannelBinding(t *testing.T) {
 		return scram.StoredCredentials{}, nil, nil
 	}}); !errors.Is(err, ErrUnknownMechanism) {
 		t.Errorf("-PLUS without TLS: %v", err)
+	}
+}
+
+// SCRAM-SHA-256-PLUS is off by default (issue 11 item 23: libgsasl 2.2
+// picks it and cannot bind to tls-exporter): not advertised, unknown, and
+// a client that could bind but sees no -PLUS ("y" flag) is not taken for
+// a downgrade.
+func TestSCRAMPlusOffByDefault(t *testing.T) {
+	a := scramAuth(t)
+	srvSt, _ := tlsPair(t)
+	for _, got := range [][]string{a.MechanismsFor(&srvSt), MechanismsFor(&srvSt), (*Authenticator)(nil).MechanismsFor(&srvSt)} {
+		if len(got) != 3 || got[2] != MechSCRAMSHA256 {
+			t.Errorf("mechanisms over TLS 1.3 by default: %v", got)
+		}
+	}
+	cfg := a.SASLConfig(context.Background(), ip1, &srvSt, func(store.Account, error) {})
+	if _, err := NewSASL(MechSCRAMSHA256Plus, cfg); !errors.Is(err, ErrUnknownMechanism) {
+		t.Errorf("-PLUS while off: %v", err)
+	}
+	c, err := scram.SHA256.NewClient("u@example.test", "pw", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if acct, err := runSCRAM(t, a, MechSCRAMSHA256, "", "", &srvSt, c.NewConversationAdvertisingChannelBinding()); err != nil || acct.ID != 1 {
+		t.Errorf("client with the y flag where -PLUS is not offered: %v %v", acct, err)
 	}
 }

@@ -30,12 +30,8 @@ func cmdAuthenticate(c *conn, cmd *command) error {
 			return err
 		}
 		hasIR = true
-		if s != "=" {
-			if ir, err = base64.StdEncoding.DecodeString(s); err != nil {
-				return badf("", "invalid base64 initial response")
-			}
-		} else {
-			ir = []byte{}
+		if ir, err = auth.DecodeResponse(s); err != nil {
+			return err
 		}
 	}
 	if err := c.endArgs(); err != nil {
@@ -78,13 +74,10 @@ func cmdAuthenticate(c *conn, cmd *command) error {
 		if line == "*" {
 			return badf("", "authentication cancelled")
 		}
-		if line == "=" {
-			// Some clients (go-imap) send an empty response as in
-			// SASL-IR (RFC 4959 §3); accept it.
-			line = ""
-		}
-		if resp, err = base64.StdEncoding.DecodeString(line); err != nil {
-			return badf("", "invalid base64 response")
+		// Some clients (go-imap) send an empty response as "=", as in
+		// SASL-IR (RFC 4959 §3); DecodeResponse accepts it.
+		if resp, err = auth.DecodeResponse(line); err != nil {
+			return err
 		}
 	}
 	c.loggedIn(acct)

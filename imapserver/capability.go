@@ -3,8 +3,6 @@ package imapserver
 import (
 	"strconv"
 	"strings"
-
-	"github.com/mailroom/mailroom/auth"
 )
 
 // Capabilities advertised once authenticated (RFC 9051 §7.2.2 and the
@@ -17,6 +15,8 @@ var authCaps = []string{
 	"QUOTA", "QUOTA=RES-STORAGE", "QUOTA=RES-MESSAGE", // quota.go
 }
 
+// capabilities builds the capability list of the greeting, CAPABILITY
+// and the tagged OK after login alike, so they always agree.
 func (c *conn) capabilities() string {
 	caps := append([]string(nil), authCaps...)
 	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(c.srv.cfg.MaxLiteralSize, 10))
@@ -26,7 +26,7 @@ func (c *conn) capabilities() string {
 		}
 		caps = append(caps, "SASL-IR")
 		if c.plaintextAllowed() {
-			for _, m := range auth.MechanismsFor(c.tlsState()) {
+			for _, m := range c.srv.cfg.Auth.MechanismsFor(c.tlsState()) {
 				caps = append(caps, "AUTH="+m)
 			}
 		} else {

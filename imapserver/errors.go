@@ -99,6 +99,8 @@ func (c *conn) toResponse(err error) *respError {
 		return &respError{statusNO, codeCannot, "operation not permitted"}
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return &respError{statusNO, codeAuthenticationFailed, "authentication failed"}
+	case errors.Is(err, auth.ErrMalformedResponse):
+		return &respError{statusBAD, "", "invalid base64 response"}
 	case errors.Is(err, auth.ErrThrottled):
 		return &respError{statusNO, codeUnavailable, "too many failed attempts, try later"}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):

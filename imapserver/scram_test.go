@@ -28,10 +28,11 @@ func (c *scramClient) Next(challenge []byte) ([]byte, error) {
 }
 
 // TestSCRAMWithGoIMAP logs in with SCRAM-SHA-256 from an independent
-// client (go-imap driving xdg-go/scram) over STARTTLS.
+// client (go-imap driving xdg-go/scram) over STARTTLS, with -PLUS
+// offered too (scram_plus on).
 func TestSCRAMWithGoIMAP(t *testing.T) {
 	srvTLS, cliTLS := testTLS(t)
-	ts := startTestServer(t, withTLS(srvTLS, false))
+	ts := startTestServer(t, withTLS(srvTLS, false), func(c *Config) { c.Auth.WithSCRAMPlus(true) })
 	c, err := imapclient.DialStartTLS(ts.addr, &imapclient.Options{TLSConfig: cliTLS})
 	if err != nil {
 		t.Fatal(err)

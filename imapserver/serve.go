@@ -32,6 +32,9 @@ func (c *conn) serve(resume func() error) {
 		c.srv.connDone(c)
 	}()
 	if resume == nil {
+		if err := c.handshake(); err != nil {
+			return
+		}
 		c.log.Debug("imap connection")
 		c.enc.Raw("* OK [CAPABILITY ").Raw(c.capabilities()).Raw("] mailroom ready\r\n")
 		if c.flush() != nil {

@@ -105,6 +105,9 @@ type Config struct {
 	// Quota limits what each account may store (quota.go, RFC 9208);
 	// nil limits nothing.
 	Quota Quota
+	// HandshakeTimeout bounds a TLS handshake, on IMAPS before the
+	// greeting and after STARTTLS; default DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
 }
 
 // Defaults of the Config limits.
@@ -120,6 +123,9 @@ const (
 // does (8 KiB): an unauthenticated client can make the server hold no
 // more than that.
 const preAuthMaxCommand = 8 << 10
+
+// DefaultHandshakeTimeout is Config.HandshakeTimeout's default.
+const DefaultHandshakeTimeout = 30 * time.Second
 
 const (
 	preAuthTimeout = 5 * time.Minute
@@ -185,6 +191,9 @@ func New(cfg Config) *Server {
 	if cfg.AllowPlaintextAuth == nil {
 		cfg.AllowPlaintextAuth = auth.IsLoopback
 	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
 	if cfg.IndexCacheMessages <= 0 {
 		cfg.IndexCacheMessages = 1_000_000
 	}
@@ -200,7 +209,9 @@ func New(cfg Config) *Server {
 
 // ServeTLS is Serve for an implicit-TLS listener (port 993, RFC 8314
 // §3.3): every connection starts with a TLS handshake using
-// Config.TLSConfig, and STARTTLS is not offered.
+// Config.TLSConfig, bounded by Config.HandshakeTimeout and completed
+// before the greeting (so that the greeting's capabilities are those of
+// the TLS connection), and STARTTLS is not offered.
 func (s *Server) ServeTLS(l net.Listener) error {
 	if s.cfg.TLSConfig == nil {
 		l.Close()

@@ -33,15 +33,36 @@ func cmdStartTLS(c *conn, cmd *command) error {
 // command runs inside the TLS session.
 func (c *conn) upgradeTLS() error {
 	tc := tls.Server(c.raw, c.srv.cfg.TLSConfig)
-	c.raw.SetDeadline(time.Now().Add(preAuthTimeout))
-	if err := tc.Handshake(); err != nil {
-		c.log.Info("imap starttls handshake failed", "err", err)
+	if err := c.runHandshake(tc, "starttls"); err != nil {
+		return err
+	}
+	c.setIO(tc)
+	return nil
+}
+
+// handshake completes the TLS handshake of an implicit-TLS (IMAPS)
+// connection before anything is written to it; without TLS it does
+// nothing.
+func (c *conn) handshake() error {
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return nil
+	}
+	return c.runHandshake(tc, "imaps")
+}
+
+// runHandshake runs tc's handshake within Config.HandshakeTimeout: a
+// silent client or one that stops mid-ClientHello is dropped then, and
+// Shutdown ends it at once (its read deadline, and the context).
+func (c *conn) runHandshake(tc *tls.Conn, kind string) error {
+	c.raw.SetDeadline(time.Now().Add(c.srv.cfg.HandshakeTimeout))
+	if err := tc.HandshakeContext(c.ctx); err != nil {
+		c.log.Info("imap tls handshake failed", "kind", kind, "err", err)
 		return errors.Join(errHandshake, err)
 	}
 	c.raw.SetDeadline(time.Time{})
-	c.setIO(tc)
 	st := tc.ConnectionState()
-	c.log.Debug("tls started", "version", tls.VersionName(st.Version), "cipher", tls.CipherSuiteName(st.CipherSuite))
+	c.log.Debug("tls started", "kind", kind, "version", tls.VersionName(st.Version), "cipher", tls.CipherSuiteName(st.CipherSuite))
 	return nil
 }
 

@@ -3,16 +3,12 @@ package pop3server
 import (
 	"encoding/base64"
 	"errors"
-	"strings"
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/store"
 )
 
-var (
-	errBadBase64    = &replyError{text: "invalid base64 data"}
-	errSASLProtocol = &replyError{code: codeAuth, text: "malformed authentication exchange"}
-)
+var errSASLProtocol = &replyError{code: codeAuth, text: "malformed authentication exchange"}
 
 // cmdAuth handles AUTH mechanism [initial-response] (RFC 5034 §4). Without
 // an argument it lists the mechanisms, as many clients expect.
@@ -22,7 +18,7 @@ func (c *conn) cmdAuth(cmd command) error {
 	}
 	if len(cmd.args) == 0 {
 		c.ok("SASL mechanisms follow")
-		for _, m := range auth.MechanismsFor(c.tlsState()) {
+		for _, m := range c.srv.cfg.Auth.MechanismsFor(c.tlsState()) {
 			c.writeLine(m)
 		}
 		c.writeLine(".")
@@ -89,13 +85,7 @@ func (c *conn) cmdAuth(cmd command) error {
 
 // decodeSASL decodes a base64 client response; "=" is an empty initial
 // response (RFC 5034 §4), and an empty continuation line is empty too.
+// Invalid base64 is auth.ErrMalformedResponse.
 func decodeSASL(s string) ([]byte, error) {
-	if s == "=" || s == "" {
-		return []byte{}, nil
-	}
-	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(s))
-	if err != nil {
-		return nil, errBadBase64
-	}
-	return b, nil
+	return auth.DecodeResponse(s)
 }

@@ -2,8 +2,6 @@ package pop3server
 
 import (
 	"strings"
-
-	"github.com/mailroom/mailroom/auth"
 )
 
 // cmdCapa handles CAPA (RFC 2449 §5). USER and SASL are listed only in the
@@ -21,7 +19,7 @@ func (c *conn) cmdCapa(cmd command) error {
 	}
 	if c.state == stateAuthorization && c.plaintextOK() {
 		c.writeLine(capUser)
-		c.writeLine(capSASL + " " + strings.Join(auth.MechanismsFor(c.tlsState()), " "))
+		c.writeLine(capSASL + " " + strings.Join(c.srv.cfg.Auth.MechanismsFor(c.tlsState()), " "))
 	}
 	c.writeLine(capRespCodes)
 	c.writeLine(capPipelining)

@@ -35,17 +35,31 @@ func (c *conn) cmdStls(cmd command) error {
 		return errConnGone
 	}
 	tc := tls.Server(c.raw, c.srv.cfg.TLSConfig)
-	c.raw.SetDeadline(c.srv.cfg.Now().Add(c.srv.cfg.IdleTimeout))
-	if err := tc.Handshake(); err != nil {
-		c.log.Info("STLS handshake failed", "err", err)
+	if err := c.handshake(tc, "stls"); err != nil {
 		return errConnGone
 	}
-	c.raw.SetDeadline(time.Time{})
 	c.nc = tc
 	c.br = bufio.NewReader(tc) // drops pipelined plaintext
 	c.bw.Reset(deadlineWriter{tc, c.srv.cfg})
+	return nil
+}
+
+// handshake runs tc's handshake (POP3S before the greeting, or after
+// STLS) within Config.HandshakeTimeout: a silent client or one that stops
+// mid-ClientHello is dropped then. Shutdown ends it at once (interrupt's
+// read deadline, then the server context and closing the connection).
+func (c *conn) handshake(tc *tls.Conn, kind string) error {
+	c.raw.SetDeadline(c.srv.cfg.Now().Add(c.srv.cfg.HandshakeTimeout))
+	if c.srv.closing.Load() {
+		return errConnGone
+	}
+	if err := tc.HandshakeContext(c.ctx); err != nil {
+		c.log.Info("TLS handshake failed", "kind", kind, "err", err)
+		return err
+	}
+	c.raw.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
-	c.log.Debug("tls started", "version", tls.VersionName(st.Version), "cipher", tls.CipherSuiteName(st.CipherSuite))
+	c.log.Debug("tls started", "kind", kind, "version", tls.VersionName(st.Version), "cipher", tls.CipherSuiteName(st.CipherSuite))
 	return nil
 }
 

@@ -108,6 +108,11 @@ func (c *conn) serve() {
 			c.flush()
 		}
 	}()
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		if err := c.handshake(tc, "pop3s"); err != nil {
+			return
+		}
+	}
 	c.log.Debug("connection opened")
 	c.ok("%s POP3 server ready", c.srv.cfg.Hostname)
 

@@ -59,6 +59,8 @@ func replyFor(err error) (reply string, unexpected bool) {
 		return re.Error(), false
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		return "[" + codeAuth + "] invalid username or password", false
+	case errors.Is(err, auth.ErrMalformedResponse):
+		return "invalid base64 data", false
 	case errors.Is(err, auth.ErrThrottled):
 		return "[" + codeSysTemp + "] too many failed attempts, try again later", false
 	case errors.Is(err, auth.ErrUnknownMechanism):

@@ -54,7 +54,13 @@ type Config struct {
 	// TLSConfig enables STLS (RFC 2595) when set, and is what ServeTLS
 	// uses for implicit TLS (POP3S, RFC 8314).
 	TLSConfig *tls.Config
+	// HandshakeTimeout bounds a TLS handshake, on POP3S before the
+	// greeting and after STLS; default DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
 }
+
+// DefaultHandshakeTimeout is Config.HandshakeTimeout's default.
+const DefaultHandshakeTimeout = 30 * time.Second
 
 // authFunc checks credentials; it is cfg.Auth.Authenticate, replaceable in
 // tests of the command loop.
@@ -100,6 +106,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.AllowPlaintextAuth == nil {
 		cfg.AllowPlaintextAuth = auth.IsLoopback
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
@@ -157,7 +166,8 @@ func (s *Server) Serve(l net.Listener) error {
 
 // ServeTLS is Serve for an implicit-TLS listener (port 995, RFC 8314
 // §3.3): every connection starts with a TLS handshake using
-// Config.TLSConfig, and STLS is not offered.
+// Config.TLSConfig, bounded by Config.HandshakeTimeout and completed
+// before the greeting, and STLS is not offered.
 func (s *Server) ServeTLS(l net.Listener) error {
 	if s.cfg.TLSConfig == nil {
 		l.Close()

@@ -18,7 +18,7 @@ func (ss *session) AuthMechanisms() []string {
 	if !ss.authAllowed() {
 		return nil
 	}
-	return auth.MechanismsFor(ss.tlsStatePtr())
+	return ss.s.cfg.Auth.MechanismsFor(ss.tlsStatePtr())
 }
 
 // authAllowed reports whether credentials may be sent on this connection:

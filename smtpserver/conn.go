@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +29,18 @@ type conn struct {
 
 	busy bool // guarded by s.mu: a mail transaction is in progress
 
+	// implicit is set on an implicit-TLS listener: the handshake runs
+	// before the first read or write (handshake), and until tlsUp no
+	// goodbye may be written.
+	implicit    bool
+	tlsUp       atomic.Bool
+	handshaking atomic.Bool // a TLS handshake is running (implicit or STARTTLS)
+	hsOnce      sync.Once
+	hsErr       error
+	// tlsFailed is set when STARTTLS's handshake failed: the client
+	// expects TLS, so go-smtp's closing 421 is not written in plaintext.
+	tlsFailed bool
+
 	mu sync.Mutex // guards rw, which sees both directions
 	rw rewriter
 
@@ -44,6 +57,7 @@ func newConn(nc net.Conn, s *Server) *conn {
 	c := &conn{Conn: nc, raw: nc, s: s, rw: rewriter{to: []byte("<postmaster@" + s.cfg.Hostname + ">"), maxLine: s.cfg.MaxLineLength}}
 	if tc, ok := nc.(*tls.Conn); ok {
 		c.raw = tc.NetConn()
+		c.implicit = true
 	} else if s.cfg.TLSConfig != nil {
 		c.tlsCfg = s.cfg.TLSConfig
 		c.rw.interceptTLS = true
@@ -88,6 +102,8 @@ func (c *conn) startTLS() error {
 		return err
 	}
 	c.raw.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	c.handshaking.Store(true) // from the 220 on, no plaintext goodbye
+	defer c.handshaking.Store(false)
 	if _, err := c.raw.Write([]byte(replyStartTLS)); err != nil {
 		return err
 	}
@@ -95,12 +111,10 @@ func (c *conn) startTLS() error {
 	// handshake is plaintext injected by a man in the middle; drop it.
 	c.in, c.out = nil, nil
 	tc := tls.Server(c.raw, c.tlsCfg)
-	c.raw.SetDeadline(time.Now().Add(c.s.cfg.ReadTimeout))
-	if err := tc.Handshake(); err != nil {
-		c.s.log.Info("smtp: starttls handshake failed", "remote", c.raw.RemoteAddr().String(), "err", err)
+	if err := c.runHandshake(tc, "starttls"); err != nil {
+		c.tlsFailed = true
 		return err
 	}
-	c.raw.SetDeadline(time.Time{})
 	c.mu.Lock()
 	c.Conn = tc
 	c.tlsCfg = nil
@@ -109,7 +123,38 @@ func (c *conn) startTLS() error {
 	return nil
 }
 
+// handshake completes an implicit-TLS connection's handshake before its
+// first read or write (go-smtp's first act is the greeting).
+func (c *conn) handshake() error {
+	if !c.implicit {
+		return nil
+	}
+	c.hsOnce.Do(func() {
+		c.handshaking.Store(true)
+		defer c.handshaking.Store(false)
+		c.hsErr = c.runHandshake(c.Conn.(*tls.Conn), "smtps")
+		c.tlsUp.Store(c.hsErr == nil)
+	})
+	return c.hsErr
+}
+
+// runHandshake runs tc's handshake within Config.HandshakeTimeout, so a
+// silent client or one that stops mid-ClientHello is dropped then;
+// Shutdown ends it by closing the connection.
+func (c *conn) runHandshake(tc *tls.Conn, kind string) error {
+	c.raw.SetDeadline(time.Now().Add(c.s.cfg.HandshakeTimeout))
+	if err := tc.HandshakeContext(c.s.ctx); err != nil {
+		c.s.log.Info("smtp: tls handshake failed", "kind", kind, "remote", c.raw.RemoteAddr().String(), "err", err)
+		return err
+	}
+	c.raw.SetDeadline(time.Time{})
+	return nil
+}
+
 func (c *conn) Read(p []byte) (int, error) {
+	if err := c.handshake(); err != nil {
+		return 0, err
+	}
 	for {
 		if len(c.out) == 0 && c.rw.refusePending {
 			c.rw.refusePending = false
@@ -202,6 +247,12 @@ func (c *conn) rewriteReply(p []byte) []byte {
 }
 
 func (c *conn) Write(p []byte) (int, error) {
+	if err := c.handshake(); err != nil {
+		return 0, err
+	}
+	if c.tlsFailed {
+		return 0, net.ErrClosed
+	}
 	c.mu.Lock()
 	advertise := c.rw.ehloFirstLine() && bytes.HasPrefix(p, []byte("250-"))
 	c.rw.server(p)
@@ -237,13 +288,29 @@ func (c *conn) Close() error {
 // shutdownReply is sent to connections closed by Shutdown (RFC 5321 §3.8).
 const shutdownReply = "421 4.3.2 Server shutting down, try again later\r\n"
 
+// shutdownWriteTimeout bounds the goodbye to one client.
+const shutdownWriteTimeout = time.Second
+
 // closeShutdown tells the client the server is going away and closes the
-// connection. It writes to the network directly, not through go-smtp.
+// connection. It writes to the network directly, not through go-smtp, and
+// only where a reply can be read: not during a TLS handshake (writing to
+// a *tls.Conn would run or wait for the handshake, reading from a client
+// that may never speak), nor before an implicit-TLS handshake.
 func (c *conn) closeShutdown() {
 	c.mu.Lock()
 	nc := c.Conn
 	c.mu.Unlock()
-	nc.SetWriteDeadline(time.Now().Add(time.Second))
-	nc.Write([]byte(shutdownReply))
+	if !c.handshaking.Load() && (!c.implicit || c.tlsUp.Load()) {
+		c.raw.SetDeadline(time.Now().Add(shutdownWriteTimeout))
+		nc.Write([]byte(shutdownReply))
+	}
+	c.forceClose()
+}
+
+// forceClose closes the TCP connection first, so that neither a pending
+// handshake nor TLS's close_notify (which waits for the connection's
+// write lock and up to 5 s) can hold Shutdown, then forgets it.
+func (c *conn) forceClose() {
+	c.raw.Close()
 	c.Close()
 }

@@ -39,10 +39,14 @@ func (c *client) scramAuth(mech string, conv *scram.ClientConversation) string {
 }
 
 // TestSCRAMPlusAfterSTARTTLS authenticates with SCRAM-SHA-256-PLUS
-// (tls-exporter channel binding) using xdg-go/scram's client.
+// (tls-exporter channel binding) using xdg-go/scram's client, with
+// scram_plus on.
 func TestSCRAMPlusAfterSTARTTLS(t *testing.T) {
 	srvTLS, cliTLS := testTLS(t)
-	h := newHarness(t, ModeSubmission, noPlaintext, func(c *Config) { c.TLSConfig = srvTLS })
+	h := newHarness(t, ModeSubmission, noPlaintext, func(c *Config) {
+		c.TLSConfig = srvTLS
+		c.Auth.WithSCRAMPlus(true)
+	})
 	c := h.dial()
 	c.cmd("EHLO client.example", "250 ")
 	st := c.startTLS(cliTLS)

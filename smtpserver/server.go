@@ -90,6 +90,10 @@ const (
 	DefaultReadTimeout     = 5 * time.Minute  // RFC 5321 §4.5.3.2.7 server timeout
 	DefaultWriteTimeout    = 5 * time.Minute  // RFC 5321 §4.5.3.2
 	DefaultDataTimeout     = 10 * time.Minute // RFC 5321 §4.5.3.2.6: per read while a message streams in
+	// DefaultHandshakeTimeout bounds a TLS handshake: before
+	// authentication a client gets little time (Postfix's
+	// smtpd_starttls_timeout is 300 s, 10 s under stress).
+	DefaultHandshakeTimeout = 30 * time.Second
 )
 
 // Config configures a Server. Store and Auth are required.
@@ -153,6 +157,11 @@ type Config struct {
 	// MaxInFlightBytes sizes the Budget New makes when Budget is nil;
 	// default DefaultMaxInFlightBytes.
 	MaxInFlightBytes int64
+
+	// HandshakeTimeout bounds a TLS handshake, on the implicit-TLS
+	// listener before the greeting and after STARTTLS; default
+	// DefaultHandshakeTimeout.
+	HandshakeTimeout time.Duration
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -207,6 +216,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.AllowPlaintextAuth == nil {
 		cfg.AllowPlaintextAuth = auth.IsLoopback
+	}
+	if cfg.HandshakeTimeout <= 0 {
+		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if cfg.LookupAddr == nil {
 		cfg.LookupAddr = net.DefaultResolver.LookupAddr
@@ -276,7 +288,9 @@ func (s *Server) Serve(l net.Listener) error {
 
 // ServeTLS is Serve for an implicit-TLS listener (port 465, RFC 8314
 // §3.3): every connection starts with a TLS handshake using
-// Config.TLSConfig, and STARTTLS is not offered.
+// Config.TLSConfig, bounded by Config.HandshakeTimeout (conn.go runs it,
+// since go-smtp sees our wrapper, not a *tls.Conn, and so does not), and
+// STARTTLS is not offered.
 func (s *Server) ServeTLS(l net.Listener) error {
 	if s.cfg.TLSConfig == nil {
 		l.Close()
@@ -286,9 +300,11 @@ func (s *Server) ServeTLS(l net.Listener) error {
 }
 
 // Shutdown stops accepting connections, closes idle ones (with a 421
-// reply), and waits until every mail transaction in progress has ended
-// (its final reply sent), closing each connection then. If ctx ends
-// first, all remaining connections are closed and ctx's error returned.
+// reply; a connection still in its TLS handshake is closed without one),
+// and waits until every mail transaction in progress has ended (its final
+// reply sent), closing each connection then. If ctx ends first, all
+// remaining connections are closed and ctx's error returned; Shutdown
+// returns within ctx whatever the clients do.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closing = true
@@ -299,8 +315,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.mu.Unlock()
+	// Each goodbye is bounded by shutdownWriteTimeout, but a write can
+	// also wait for a lock a stalled connection holds: say goodbye
+	// concurrently, and let ctx bound the whole.
 	for _, c := range idle {
-		c.closeShutdown()
+		go c.closeShutdown()
 	}
 	err := s.srv.Shutdown(ctx)
 	if errors.Is(err, smtp.ErrServerClosed) {
@@ -315,7 +334,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 		for _, c := range all {
-			c.Close()
+			c.forceClose()
 		}
 		return err
 	}

@@ -87,7 +87,13 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 		return err
 	}
 
-	authn := auth.NewAuthenticator(st, log.With("component", "auth"), nil)
+	authn := auth.NewAuthenticator(st, log.With("component", "auth"), nil).
+		WithLimits(auth.Limits{
+			FailuresPerIP:      cfg.Limits.LoginFailuresPerIP,
+			FailuresPerAccount: cfg.Limits.LoginFailuresPerAccount,
+			Window:             cfg.Limits.LoginFailureWindow.Duration,
+		}).
+		WithSCRAMPlus(cfg.SCRAMPlus)
 	q := newQueue(cfg, st, log.With("component", "queue"))
 	q.Start()
 	defer func() {

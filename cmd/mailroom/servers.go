@@ -59,6 +59,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			Budget:          budget,
 			SpoolDir:        cfg.SpoolPath(),
 
+			HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
+
 			Aliases:            aliases,
 			RecipientDelimiter: cfg.RecipientDelimiter,
 			AllowPlaintextAuth: plaintext,
@@ -73,6 +75,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		Logger:      log.With("component", "pop3"),
 		IdleTimeout: lim.POP3IdleTimeout.Duration,
 		TLSConfig:   tlsCfg,
+
+		HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 
 		AllowPlaintextAuth: plaintext,
 	})
@@ -91,6 +95,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		IdleTimeout:       lim.IMAPIdleTimeout.Duration,
 		TLSConfig:         tlsCfg,
 		Quota:             &cfg.Quota,
+
+		HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 
 		AllowPlaintextAuth: plaintext,
 	})

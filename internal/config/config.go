@@ -73,6 +73,18 @@ type Limits struct {
 	// Listener overrides both per listener ([limits.listener.imap] ...;
 	// connlimits.go).
 	Listener map[string]ListenerLimits `toml:"listener"`
+
+	// TLSHandshakeTimeout bounds every TLS handshake (implicit-TLS
+	// listeners before the greeting, STARTTLS/STLS) so that silent or
+	// half-open clients cannot hold connection slots.
+	TLSHandshakeTimeout Duration `toml:"tls_handshake_timeout"`
+	// Failed logins (auth.Limits): per client IP (IPv6: /64) and, from
+	// IPs without a recent successful login for the account, per
+	// account, within LoginFailureWindow; past a limit such attempts
+	// are refused (temporary failure) until failures age out.
+	LoginFailuresPerIP      int      `toml:"login_failures_per_ip"`
+	LoginFailuresPerAccount int      `toml:"login_failures_per_account"`
+	LoginFailureWindow      Duration `toml:"login_failure_window"`
 }
 
 // Duration is a time.Duration written in TOML as a string ("10m", "30s").
@@ -123,6 +135,11 @@ func Default() Config {
 
 			MaxConnections:      1000,
 			MaxConnectionsPerIP: 20,
+
+			TLSHandshakeTimeout:     Duration{30 * time.Second},
+			LoginFailuresPerIP:      30,
+			LoginFailuresPerAccount: 30,
+			LoginFailureWindow:      Duration{15 * time.Minute},
 		},
 	}
 }
@@ -187,6 +204,15 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("limits.max_connections and limits.max_connections_per_ip must be positive"))
 	}
 	errs = append(errs, l.validateIMAP()...)
+	if d := l.TLSHandshakeTimeout.Duration; d < time.Second || d > 5*time.Minute {
+		errs = append(errs, errors.New("limits.tls_handshake_timeout must be between 1s and 5m"))
+	}
+	if l.LoginFailuresPerIP <= 0 || l.LoginFailuresPerAccount <= 0 {
+		errs = append(errs, errors.New("limits.login_failures_per_ip and limits.login_failures_per_account must be positive"))
+	}
+	if l.LoginFailureWindow.Duration < time.Minute {
+		errs = append(errs, errors.New("limits.login_failure_window must be at least 1m"))
+	}
 	errs = append(errs, l.validateListeners()...)
 	errs = append(errs, c.Outbound.validate()...)
 	errs = append(errs, c.Security.validate()...)

@@ -32,6 +32,13 @@ type Security struct {
 	// AllowPlaintextAuth permits passwords on connections that are neither
 	// TLS nor loopback. Off by default; never needed in production.
 	AllowPlaintextAuth bool `toml:"allow_plaintext_auth"`
+
+	// SCRAMPlus offers SCRAM-SHA-256-PLUS (tls-exporter channel binding,
+	// RFC 9266) on TLS 1.3 connections. Off by default: libgsasl 2.2
+	// (Debian 12's neomutt) picks -PLUS whenever it is offered, cannot
+	// bind to tls-exporter and does not fall back, so such clients could
+	// not log in at all. SCRAM-SHA-256 is offered either way.
+	SCRAMPlus bool `toml:"scram_plus"`
 }
 
 // CertPair is one [[tls_certificates]] entry.

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSecurityKeys(t *testing.T) {
@@ -70,5 +71,46 @@ func TestSecurityValidate(t *testing.T) {
 	c.ACME, c.ACMEEmail = true, "admin@example.com"
 	if err := c.Validate(); err != nil {
 		t.Errorf("acme config: %v", err)
+	}
+}
+
+// The auth/TLS limits of issue 11 items 3, 7 and 23: defaults, TOML keys
+// and validation.
+func TestAuthAndTLSLimitKeys(t *testing.T) {
+	def := Default()
+	l := def.Limits
+	if l.TLSHandshakeTimeout.Duration != 30*time.Second || l.LoginFailuresPerIP != 30 || l.LoginFailuresPerAccount != 30 || l.LoginFailureWindow.Duration != 15*time.Minute || def.SCRAMPlus {
+		t.Errorf("defaults: %+v scram_plus=%v", l, def.SCRAMPlus)
+	}
+	c, err := Load(writeFile(t, `
+scram_plus = true
+[limits]
+tls_handshake_timeout = "10s"
+login_failures_per_ip = 12
+login_failures_per_account = 50
+login_failure_window = "1h"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.SCRAMPlus || c.Limits.TLSHandshakeTimeout.Duration != 10*time.Second || c.Limits.LoginFailuresPerIP != 12 ||
+		c.Limits.LoginFailuresPerAccount != 50 || c.Limits.LoginFailureWindow.Duration != time.Hour {
+		t.Errorf("loaded %+v scram_plus=%v", c.Limits, c.SCRAMPlus)
+	}
+	for _, tc := range []struct {
+		edit func(*Config)
+		want string
+	}{
+		{func(c *Config) { c.Limits.TLSHandshakeTimeout.Duration = 0 }, "tls_handshake_timeout"},
+		{func(c *Config) { c.Limits.TLSHandshakeTimeout.Duration = time.Hour }, "tls_handshake_timeout"},
+		{func(c *Config) { c.Limits.LoginFailuresPerIP = 0 }, "login_failures_per_ip"},
+		{func(c *Config) { c.Limits.LoginFailuresPerAccount = -1 }, "login_failures_per_account"},
+		{func(c *Config) { c.Limits.LoginFailureWindow.Duration = time.Second }, "login_failure_window"},
+	} {
+		c := Default()
+		tc.edit(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("want error about %s, got %v", tc.want, err)
+		}
 	}
 }

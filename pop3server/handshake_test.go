@@ -1,0 +1,133 @@
+package pop3server
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"slices"
+	"testing"
+	"time"
+)
+
+// partialClientHello is the start of a TLS ClientHello: a record header
+// announcing 512 bytes and a few of them.
+var partialClientHello = []byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03}
+
+func (ts *testServer) servePOP3S(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go ts.srv.ServeTLS(l) // ended by the Shutdown in startServer's cleanup
+	return l.Addr().String()
+}
+
+func dialRaw(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+// expectClosed fails unless the server closes nc within limit, having
+// written nothing.
+func expectClosed(t *testing.T, nc net.Conn, r io.Reader, limit time.Duration, what string) {
+	t.Helper()
+	nc.SetReadDeadline(time.Now().Add(limit))
+	start := time.Now()
+	b, err := io.ReadAll(r)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("%s: still open after %v", what, time.Since(start))
+		return
+	}
+	if len(b) != 0 {
+		t.Errorf("%s: server wrote %q", what, b)
+	}
+}
+
+// Issue 11 item 3: a silent TCP connection or a partial ClientHello on the
+// implicit-TLS port stayed open for 1500 s and more. The handshake, and
+// STLS's, now has a deadline.
+func TestTLSHandshakeTimeout(t *testing.T) {
+	srvTLS, _ := testTLS(t)
+	ts := newTestServer(t, func(c *Config) {
+		c.TLSConfig = srvTLS
+		c.HandshakeTimeout = 300 * time.Millisecond
+	})
+	pop3s := ts.servePOP3S(t)
+	silent := dialRaw(t, pop3s)
+	partial := dialRaw(t, pop3s)
+	if _, err := partial.Write(partialClientHello); err != nil {
+		t.Fatal(err)
+	}
+	c := ts.dial(t)
+	c.expect("STLS", "+OK Begin TLS negotiation")
+
+	expectClosed(t, silent, silent, 5*time.Second, "silent POP3S client")
+	expectClosed(t, partial, partial, 5*time.Second, "partial ClientHello")
+	expectClosed(t, c.conn, c.r, 5*time.Second, "silent after STLS")
+}
+
+// Shutdown with clients that never finish their handshake returns within
+// the grace period.
+func TestShutdownWithSilentTLSClient(t *testing.T) {
+	srvTLS, _ := testTLS(t)
+	ts := newTestServer(t, func(c *Config) { c.TLSConfig = srvTLS })
+	pop3s := ts.servePOP3S(t)
+	var conns []net.Conn
+	for range 5 {
+		conns = append(conns, dialRaw(t, pop3s))
+	}
+	conns[0].Write(partialClientHello)
+	time.Sleep(100 * time.Millisecond)
+	const grace = 2 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	start := time.Now()
+	ts.srv.Shutdown(ctx)
+	if d := time.Since(start); d > grace+500*time.Millisecond {
+		t.Fatalf("Shutdown took %v with a grace of %v", d, grace)
+	}
+	for _, nc := range conns {
+		expectClosed(t, nc, nc, 2*time.Second, "silent client after shutdown")
+	}
+}
+
+// Issue 11 item 23: SCRAM-SHA-256-PLUS is advertised only with scram_plus
+// on (off by default: Debian 12's neomutt picks it and fails).
+func TestSCRAMPlusAdvertisedOnlyWhenOn(t *testing.T) {
+	for _, plus := range []bool{false, true} {
+		srvTLS, cliTLS := testTLS(t)
+		ts := newTestServer(t, func(c *Config) {
+			c.TLSConfig = srvTLS
+			c.Auth.WithSCRAMPlus(plus)
+		})
+		nc, err := tls.Dial("tcp", ts.servePOP3S(t), cliTLS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		c := &client{t: t, conn: nc, r: bufio.NewReader(nc)}
+		c.line()
+		want := "SASL PLAIN LOGIN SCRAM-SHA-256"
+		if plus {
+			want += " SCRAM-SHA-256-PLUS"
+		}
+		if caps := c.capa(); !slices.Contains(caps, want) {
+			t.Errorf("scram_plus=%v: CAPA %q, want %q", plus, caps, want)
+		}
+		c.expect("AUTH", "+OK SASL mechanisms follow")
+		mechs := c.lines()
+		if slices.Contains(mechs, "SCRAM-SHA-256-PLUS") != plus {
+			t.Errorf("scram_plus=%v: AUTH lists %q", plus, mechs)
+		}
+	}
+}
