@@ -61,13 +61,13 @@ func cmdStatus(c *conn, cmd *command) error {
 	return c.writeStatusResp(mb.Ref(), mb.Name, items, st)
 }
 
-// writeStatusResp writes "* STATUS name (...)" for the mailbox with id
-// mailboxID.
-func (c *conn) writeStatusResp(mailboxID store.MailboxRef, name string, items []string, st store.MailboxStatus) error {
+// writeStatusResp writes "* STATUS name (...)" for the mailbox mbox
+// names.
+func (c *conn) writeStatusResp(mbox store.MailboxRef, name string, items []string, st store.MailboxStatus) error {
 	var deletedStorage int64
 	if slices.Contains(items, "DELETED-STORAGE") {
 		var err error
-		if deletedStorage, err = c.deletedStorage(mailboxID, st); err != nil {
+		if deletedStorage, err = c.deletedStorage(mbox, st); err != nil {
 			return err
 		}
 	}
