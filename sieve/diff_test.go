@@ -1,0 +1,213 @@
+package sieve
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+)
+
+// decision is what the differential test compares between this package
+// and Pigeonhole's sieve-test: where the message goes, with which flags,
+// redirects, reject, vacation, and whether the script compiled.
+type decision struct {
+	CompileError bool
+	Stores       map[string]string // folder → sorted lower-case flags
+	Redirects    []string
+	Reject       bool
+	Vacation     bool
+}
+
+// Documented differences (each with its RFC text), keyed "script|message".
+var diffExceptions = map[string]string{
+	// sieve-test prints the vacation action without executing it, so it
+	// does not apply RFC 3834 §2 ("Precedence: list", List-Id) nor RFC 5230
+	// §4.5 ("the user's address is not in To/Cc/Bcc"); this package
+	// decides those itself and sends no reply.
+	"25-vacation.sieve|list.eml": "RFC 3834 §2 / RFC 5230 §4.5 checks done at execution by Pigeonhole",
+	// `redirect :copy "a"; redirect "a";` Pigeonhole drops the second
+	// redirect as a duplicate together with its effect on the implicit
+	// keep. RFC 5228 §4.2: "The "redirect" command ... cancels the implicit
+	// keep", and §2.10.3 only merges the delivery, so this package cancels
+	// the implicit keep (RFC 3894 §3: only :copy keeps it).
+	"05-redirect-copy.sieve|*": "RFC 5228 §4.2: a redirect without :copy cancels the implicit keep even when it duplicates an earlier one",
+}
+
+func diffException(key string) (string, bool) {
+	if why, ok := diffExceptions[key]; ok {
+		return why, true
+	}
+	script, _, _ := strings.Cut(key, "|")
+	why, ok := diffExceptions[script+"|*"]
+	return why, ok
+}
+
+func TestDifferentialPigeonhole(t *testing.T) {
+	bin, err := exec.LookPath("sieve-test")
+	if err != nil {
+		if os.Getenv("MAILROOM_REQUIRE_SIEVE_TEST") != "" {
+			t.Fatalf("MAILROOM_REQUIRE_SIEVE_TEST is set but sieve-test is missing (apt-get install dovecot-sieve dovecot-core): %v", err)
+		}
+		t.Skip("sieve-test (Debian dovecot-sieve) not installed")
+	}
+	scripts, _ := filepath.Glob("testdata/diff/scripts/*.sieve")
+	msgs, _ := filepath.Glob("testdata/diff/messages/*.eml")
+	if len(scripts) < 20 || len(msgs) < 3 {
+		t.Fatalf("corpus too small: %d scripts, %d messages", len(scripts), len(msgs))
+	}
+	dir := t.TempDir()
+	// When sieve-test runs as nobody it must reach the files.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	differences := 0
+	for _, sp := range scripts {
+		src, err := os.ReadFile(sp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// sieve-test compiles the script next to it; give each run a copy
+		// the (possibly unprivileged) sieve-test user can write beside.
+		sfile := filepath.Join(dir, "s.sieve")
+		if err := os.WriteFile(sfile, src, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, mp := range msgs {
+			raw, err := os.ReadFile(mp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mfile := filepath.Join(dir, "m.eml")
+			if err := os.WriteFile(mfile, raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			key := filepath.Base(sp) + "|" + filepath.Base(mp)
+			theirs := runPigeonhole(t, bin, dir, sfile, mfile)
+			ours := runOurs(t, src, string(raw))
+			if reflect.DeepEqual(theirs, ours) {
+				if why, ok := diffException(key); ok {
+					t.Errorf("%s: documented difference (%s) no longer occurs; remove it", key, why)
+				}
+				continue
+			}
+			if _, ok := diffException(key); ok {
+				continue
+			}
+			differences++
+			t.Errorf("%s:\n pigeonhole %+v\n mailroom   %+v", key, theirs, ours)
+		}
+	}
+	if differences > 0 {
+		t.Errorf("%d undocumented differences", differences)
+	}
+}
+
+func runPigeonhole(t *testing.T, bin, dir, script, msg string) decision {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	args := []string{"-x", "+editheader +vacation-seconds", "-f", "sender@example.org", "-a", "me@example.com", "-r", "me@example.com", script, msg}
+	var cmd *exec.Cmd
+	if os.Geteuid() == 0 {
+		// sieve-test refuses to run as root without a mail_uid; run it
+		// as nobody the way a delivery agent would run unprivileged.
+		runuser, err := exec.LookPath("runuser")
+		if err != nil {
+			t.Skip("running as root without runuser")
+		}
+		cmd = exec.CommandContext(ctx, runuser, append([]string{"-u", "nobody", "--", bin}, args...)...)
+	} else {
+		cmd = exec.CommandContext(ctx, bin, args...)
+	}
+	cmd.Env = []string{"TZ=UTC", "HOME=" + dir, "PATH=/usr/bin:/bin"}
+	out, _ := cmd.CombinedOutput()
+	return parsePigeonhole(t, string(out))
+}
+
+func parsePigeonhole(t *testing.T, out string) decision {
+	t.Helper()
+	d := decision{Stores: map[string]string{}}
+	switch {
+	case strings.Contains(out, "failed to compile sieve script"):
+		if !strings.Contains(out, "validation failed") && !strings.Contains(out, "parse failed") {
+			t.Fatalf("sieve-test could not run:\n%s", out)
+		}
+		return decision{CompileError: true}
+	case strings.Contains(out, "resolved with successful implicit keep"):
+		d.Stores["INBOX"] = ""
+		return d
+	case !strings.Contains(out, "final result: success"):
+		t.Fatalf("unexpected sieve-test output:\n%s", out)
+	}
+	last := ""
+	for _, line := range strings.Split(out, "\n") {
+		trim := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trim, "* store message in folder: "):
+			last = strings.TrimPrefix(trim, "* store message in folder: ")
+			if _, ok := d.Stores[last]; !ok {
+				d.Stores[last] = ""
+			}
+		case strings.HasPrefix(trim, "+ add IMAP flags: ") && last != "":
+			d.Stores[last] = normFlags(strings.Fields(strings.TrimPrefix(trim, "+ add IMAP flags: ")))
+		case strings.HasPrefix(trim, "* redirect message to: "):
+			d.Redirects = append(d.Redirects, strings.Trim(strings.TrimPrefix(trim, "* redirect message to: "), "<>"))
+			last = ""
+		case strings.HasPrefix(trim, "* reject message"):
+			d.Reject = true
+			last = ""
+		case strings.HasPrefix(trim, "* send vacation message"):
+			d.Vacation = true
+			last = ""
+		case strings.HasPrefix(trim, "* "):
+			last = ""
+		}
+	}
+	sort.Strings(d.Redirects)
+	return d
+}
+
+func runOurs(t *testing.T, src []byte, raw string) decision {
+	t.Helper()
+	s, err := Compile(src, Limits{})
+	if err != nil {
+		return decision{CompileError: true}
+	}
+	env := testEnv()
+	env.Envelope = Envelope{From: "sender@example.org", To: "me@example.com", OrigTo: "me@example.com"}
+	env.Now = func() time.Time { return testNow }
+	res, _ := s.Evaluate(context.Background(), newTestMessage(t, raw), env)
+	d := decision{Stores: map[string]string{}}
+	for _, a := range res.Actions {
+		switch x := a.(type) {
+		case Keep:
+			d.Stores["INBOX"] = normFlags(x.Flags)
+		case FileInto:
+			d.Stores[x.Mailbox] = normFlags(x.Flags)
+		case Redirect:
+			d.Redirects = append(d.Redirects, x.Address)
+		case Reject:
+			d.Reject = true
+		case Vacation:
+			d.Vacation = true
+		}
+	}
+	sort.Strings(d.Redirects)
+	return d
+}
+
+func normFlags(f []string) string {
+	out := make([]string, len(f))
+	for i, s := range f {
+		out[i] = strings.ToLower(s)
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
