@@ -29,7 +29,9 @@ var diffExceptions = map[string]string{
 	// does not apply RFC 3834 §2 ("Precedence: list", List-Id) nor RFC 5230
 	// §4.5 ("the user's address is not in To/Cc/Bcc"); this package
 	// decides those itself and sends no reply.
-	"25-vacation.sieve|list.eml": "RFC 3834 §2 / RFC 5230 §4.5 checks done at execution by Pigeonhole",
+	"25-vacation.sieve|list.eml":           "RFC 3834 §2 / RFC 5230 §4.5 checks done at execution by Pigeonhole",
+	"39-vacation-seconds.sieve|list.eml":   "RFC 3834 §2 / RFC 5230 §4.5 checks done at execution by Pigeonhole",
+	"40-vacation-addresses.sieve|list.eml": "RFC 3834 §2 / RFC 5230 §4.5 checks done at execution by Pigeonhole",
 	// `redirect :copy "a"; redirect "a";` Pigeonhole drops the second
 	// redirect as a duplicate together with its effect on the implicit
 	// keep. RFC 5228 §4.2: "The "redirect" command ... cancels the implicit

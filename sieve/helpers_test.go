@@ -139,7 +139,9 @@ var _ State = (*fakeState)(nil)
 
 type fakeMailboxes map[string]bool
 
-func (f fakeMailboxes) MailboxExists(_ context.Context, name string) (bool, error) { return f[name], nil }
+func (f fakeMailboxes) MailboxExists(_ context.Context, name string) (bool, error) {
+	return f[name], nil
+}
 
 type fakeScripts map[string]string // "global/name" or "personal/name"
 
