@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 func evalErr(t *testing.T, src string, lim Limits, env Env) (*Result, error) {
@@ -96,4 +97,27 @@ func TestContextCancelled(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	checkActions(t, "cancelled", res, []Action{implicitKeep()})
+}
+
+// A :matches over a large body with a pattern that backtracks at every
+// position stops at the step budget instead of running len(body)×len(pattern).
+func TestGlobStopsAtStepBudget(t *testing.T) {
+	body := strings.Repeat("a", 1<<20)
+	msg := "From: a@b.c\nSubject: x\n\n" + body + "\n"
+	src := `require "body"; if body :raw :matches "` + strings.Repeat("*a", 500) + `b" { discard; }`
+	s, err := Compile([]byte(src), Limits{MaxSteps: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	res, err := s.Evaluate(context.Background(), newTestMessage(t, msg), testEnv())
+	if !errors.Is(err, ErrStepLimit) {
+		t.Fatalf("err = %v, want the step limit", err)
+	}
+	if res.Steps > 10000+2 {
+		t.Errorf("steps %d", res.Steps)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("took %v", d)
+	}
 }

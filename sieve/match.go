@@ -144,8 +144,9 @@ func compileGlob(p string) []globTok {
 // globMatch matches s against a :matches pattern (RFC 5228 §2.7.1) and
 // returns the text each wildcard matched (RFC 5229 §3.2: each "*" matches
 // as little as possible, leftmost first). It backtracks only to the last
-// "*", so it runs in O(len(s)*len(pattern)); steps counts the work.
-func globMatch(comparator, s, pattern string, steps *int) ([]string, bool) {
+// "*", so it runs in O(len(s)*len(pattern)); steps counts the work and the
+// match gives up (false) once steps exceeds max.
+func globMatch(comparator, s, pattern string, steps *int, max int) ([]string, bool) {
 	pt := compileGlob(pattern)
 	rs := []rune(s)
 	// starts[k] is where the k-th wildcard's capture begins; lens its length.
@@ -155,6 +156,9 @@ func globMatch(comparator, s, pattern string, steps *int) ([]string, bool) {
 	starPi, starSi, starCaps := -1, 0, 0
 	for {
 		*steps++
+		if *steps > max {
+			return nil, false
+		}
 		if pi < len(pt) {
 			t := pt[pi]
 			switch {

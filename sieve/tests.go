@@ -241,8 +241,10 @@ func (r *runner) matchExpanded(t *cmd, vals, keys []string) (bool, error) {
 					return true, nil
 				}
 			case "matches":
-				steps := 0
-				caps, ok := globMatch(m.comparator, v, k, &steps)
+				// One step per 64 glob iterations; stop the glob as soon
+				// as it would exceed what is left of the budget.
+				steps, budget := 0, (r.lim.MaxSteps-r.steps+1)*64
+				caps, ok := globMatch(m.comparator, v, k, &steps, budget)
 				if err := r.step(steps / 64); err != nil {
 					return false, err
 				}
