@@ -2,12 +2,14 @@ package sieve
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -69,15 +71,27 @@ func TestDifferentialPigeonhole(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	differences := 0
-	for _, sp := range scripts {
+	// Messages are written once; every script gets its own directory
+	// (sieve-test may write a compiled binary beside it), and two workers
+	// run sieve-test, the slow side, concurrently.
+	type job struct {
+		key, script, msg string
+		src, raw         []byte
+	}
+	var jobs []job
+	for i, sp := range scripts {
 		src, err := os.ReadFile(sp)
 		if err != nil {
 			t.Fatal(err)
 		}
-		// sieve-test compiles the script next to it; give each run a copy
-		// the (possibly unprivileged) sieve-test user can write beside.
-		sfile := filepath.Join(dir, "s.sieve")
+		sdir := filepath.Join(dir, "s"+itoa(i))
+		if err := os.Mkdir(sdir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(sdir, 0o777); err != nil {
+			t.Fatal(err)
+		}
+		sfile := filepath.Join(sdir, "s.sieve")
 		if err := os.WriteFile(sfile, src, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -86,67 +100,89 @@ func TestDifferentialPigeonhole(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			mfile := filepath.Join(dir, "m.eml")
+			mfile := filepath.Join(dir, filepath.Base(mp))
 			if err := os.WriteFile(mfile, raw, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			key := filepath.Base(sp) + "|" + filepath.Base(mp)
-			theirs := runPigeonhole(t, bin, dir, sfile, mfile)
-			ours := runOurs(t, src, string(raw))
-			if reflect.DeepEqual(theirs, ours) {
-				if why, ok := diffException(key); ok {
-					t.Errorf("%s: documented difference (%s) no longer occurs; remove it", key, why)
-				}
-				continue
-			}
-			if _, ok := diffException(key); ok {
-				continue
-			}
-			differences++
-			t.Errorf("%s:\n pigeonhole %+v\n mailroom   %+v", key, theirs, ours)
+			jobs = append(jobs, job{filepath.Base(sp) + "|" + filepath.Base(mp), sfile, mfile, src, raw})
 		}
+	}
+	runuser := ""
+	if os.Geteuid() == 0 {
+		if runuser, err = exec.LookPath("runuser"); err != nil {
+			t.Fatalf("running as root: sieve-test needs runuser to drop to nobody: %v", err)
+		}
+	}
+	theirs := make([]decision, len(jobs))
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < 2; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				theirs[i], errs[i] = runPigeonhole(bin, runuser, dir, jobs[i].script, jobs[i].msg)
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	differences := 0
+	for i, j := range jobs {
+		if errs[i] != nil {
+			t.Fatalf("%s: %v", j.key, errs[i])
+		}
+		ours := runOurs(t, j.src, string(j.raw))
+		if reflect.DeepEqual(theirs[i], ours) {
+			if why, ok := diffException(j.key); ok {
+				t.Errorf("%s: documented difference (%s) no longer occurs; remove it", j.key, why)
+			}
+			continue
+		}
+		if _, ok := diffException(j.key); ok {
+			continue
+		}
+		differences++
+		t.Errorf("%s:\n pigeonhole %+v\n mailroom   %+v", j.key, theirs[i], ours)
 	}
 	if differences > 0 {
 		t.Errorf("%d undocumented differences", differences)
 	}
 }
 
-func runPigeonhole(t *testing.T, bin, dir, script, msg string) decision {
-	t.Helper()
+// runPigeonhole runs sieve-test; runuser, when set, runs it as nobody
+// (sieve-test refuses root without a mail_uid, like a delivery agent it
+// runs unprivileged).
+func runPigeonhole(bin, runuser, dir, script, msg string) (decision, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	args := []string{"-x", "+editheader +vacation-seconds", "-f", "sender@example.org", "-a", "me@example.com", "-r", "me@example.com", script, msg}
-	var cmd *exec.Cmd
-	if os.Geteuid() == 0 {
-		// sieve-test refuses to run as root without a mail_uid; run it
-		// as nobody the way a delivery agent would run unprivileged.
-		runuser, err := exec.LookPath("runuser")
-		if err != nil {
-			t.Skip("running as root without runuser")
-		}
+	cmd := exec.CommandContext(ctx, bin, args...)
+	if runuser != "" {
 		cmd = exec.CommandContext(ctx, runuser, append([]string{"-u", "nobody", "--", bin}, args...)...)
-	} else {
-		cmd = exec.CommandContext(ctx, bin, args...)
 	}
 	cmd.Env = []string{"TZ=UTC", "HOME=" + dir, "PATH=/usr/bin:/bin"}
 	out, _ := cmd.CombinedOutput()
-	return parsePigeonhole(t, string(out))
+	return parsePigeonhole(string(out))
 }
 
-func parsePigeonhole(t *testing.T, out string) decision {
-	t.Helper()
+func parsePigeonhole(out string) (decision, error) {
 	d := decision{Stores: map[string]string{}}
 	switch {
 	case strings.Contains(out, "failed to compile sieve script"):
 		if !strings.Contains(out, "validation failed") && !strings.Contains(out, "parse failed") {
-			t.Fatalf("sieve-test could not run:\n%s", out)
+			return d, fmt.Errorf("sieve-test could not run:\n%s", out)
 		}
-		return decision{CompileError: true}
+		return decision{CompileError: true}, nil
 	case strings.Contains(out, "resolved with successful implicit keep"):
 		d.Stores["INBOX"] = ""
-		return d
+		return d, nil
 	case !strings.Contains(out, "final result: success"):
-		t.Fatalf("unexpected sieve-test output:\n%s", out)
+		return d, fmt.Errorf("unexpected sieve-test output:\n%s", out)
 	}
 	last := ""
 	for _, line := range strings.Split(out, "\n") {
@@ -173,7 +209,7 @@ func parsePigeonhole(t *testing.T, out string) decision {
 		}
 	}
 	sort.Strings(d.Redirects)
-	return d
+	return d, nil
 }
 
 func runOurs(t *testing.T, src []byte, raw string) decision {
