@@ -489,6 +489,9 @@ func (v *validator) semantic(c *cmd, name string) error {
 		}
 	case "set":
 		nm := c.pos[0].Strs[0]
+		if v.caps["include"] && len(nm) > 7 && strings.EqualFold(nm[:7], "global.") {
+			nm = nm[7:] // RFC 6609 §3.5 global namespace
+		}
 		if !validVarName(nm) {
 			return errf("set command: invalid variable name '%s'", nm)
 		}
@@ -598,7 +601,7 @@ func isAddressHeader(h string) bool {
 		"x-original-to", "errors-to", "mail-followup-to", "mail-reply-to", "disposition-notification-to":
 		return true
 	}
-	return strings.HasPrefix(strings.ToLower(h), "x-")
+	return false
 }
 
 func validVarName(s string) bool {
