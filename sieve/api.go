@@ -184,7 +184,12 @@ type Result struct {
 	Actions    []Action
 	Duplicates []DuplicateRecord
 	Steps      int // evaluation steps used, against Limits.MaxSteps
+	// Notes explain decisions that produced no action (a vacation reply
+	// not sent and why), for the delivery log. At most maxNotes.
+	Notes []string
 }
+
+const maxNotes = 16
 
 // FallbackResult is what the caller does when a script fails: the
 // implicit keep (RFC 5228 §2.10.6).

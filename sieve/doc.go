@@ -21,7 +21,8 @@
 //	AddHeader / DeleteHeader     editheader, in script order
 //
 // plus Result.Duplicates, the ids the caller records after a successful
-// delivery (RFC 7352). A Vacation action is only produced when the RFC
+// delivery (RFC 7352), and Result.Notes, why a vacation reply was not
+// sent, for the delivery log. A Vacation action is only produced when the RFC
 // 3834 / RFC 5230 §4.5 rules allow a reply: not to the null sender,
 // MAILER-DAEMON, owner-*, *-request, listserv, majordomo or postmaster,
 // not to the user's own addresses, not for Auto-Submitted other than

@@ -99,6 +99,12 @@ func (s *Script) Evaluate(ctx context.Context, msg Message, env Env) (*Result, e
 	return r.res, nil
 }
 
+func (r *runner) note(format string, args ...any) {
+	if len(r.res.Notes) < maxNotes {
+		r.res.Notes = append(r.res.Notes, fmt.Sprintf("line %d: ", r.line)+fmt.Sprintf(format, args...))
+	}
+}
+
 func (r *runner) errf(format string, args ...any) error {
 	return &RuntimeError{Line: r.line, Msg: fmt.Sprintf(format, args...)}
 }

@@ -55,7 +55,8 @@ func (r *runner) vacation(c *cmd) error {
 		mine = append(mine, r.expandList(a.Strs)...)
 	}
 	sender := r.env.Envelope.From
-	if !r.shouldReply(sender, mine) {
+	if why := r.noReplyReason(sender, mine); why != "" {
+		r.note("vacation: no reply to %q: %s", sender, why)
 		return nil
 	}
 	if r.env.State != nil {
@@ -64,6 +65,7 @@ func (r *runner) vacation(c *cmd) error {
 			return r.errf("vacation: %v", err)
 		}
 		if done {
+			r.note("vacation: no reply to %q: already answered within %v", sender, period)
 			return nil
 		}
 	}
@@ -89,10 +91,10 @@ func (r *runner) vacation(c *cmd) error {
 		Handle: handle, Period: period, InReplyTo: msgID, References: refs})
 }
 
-// shouldReply applies RFC 3834 §2 and RFC 5230 §4.5.
-func (r *runner) shouldReply(sender string, mine []string) bool {
+// noReplyReason applies RFC 3834 §2 and RFC 5230 §4.5: "" means reply.
+func (r *runner) noReplyReason(sender string, mine []string) string {
 	if sender == "" {
-		return false // null sender: bounces and other auto-replies
+		return "null sender"
 	}
 	local := strings.ToLower(sender)
 	if i := strings.LastIndexByte(local, '@'); i >= 0 {
@@ -101,28 +103,28 @@ func (r *runner) shouldReply(sender string, mine []string) bool {
 	switch {
 	case local == "mailer-daemon", local == "listserv", local == "majordomo", local == "postmaster",
 		strings.HasPrefix(local, "owner-"), strings.HasSuffix(local, "-request"), strings.HasSuffix(local, "-owner"):
-		return false
+		return "sender is a list or system address"
 	}
 	for _, m := range mine {
 		if strings.EqualFold(m, sender) {
-			return false // never answer ourselves
+			return "sender is the user"
 		}
 	}
 	for _, v := range r.header("Auto-Submitted") {
 		tok := strings.ToLower(strings.TrimSpace(strings.SplitN(v, ";", 2)[0]))
 		if tok != "no" {
-			return false
+			return "Auto-Submitted: " + tok
 		}
 	}
 	for _, v := range r.header("Precedence") {
-		switch strings.ToLower(strings.TrimSpace(v)) {
+		switch p := strings.ToLower(strings.TrimSpace(v)); p {
 		case "bulk", "list", "junk":
-			return false
+			return "Precedence: " + p
 		}
 	}
 	for _, h := range []string{"List-Id", "List-Help", "List-Subscribe", "List-Unsubscribe", "List-Post", "List-Owner", "List-Archive"} {
 		if len(r.header(h)) > 0 {
-			return false
+			return "mailing list message (" + h + ")"
 		}
 	}
 	// The user must be a visible recipient (RFC 5230 §4.5).
@@ -131,11 +133,11 @@ func (r *runner) shouldReply(sender string, mine []string) bool {
 			for _, a := range parseAddresses(v) {
 				for _, m := range mine {
 					if strings.EqualFold(a, m) {
-						return true
+						return ""
 					}
 				}
 			}
 		}
 	}
-	return false
+	return "the user is not in To/Cc/Bcc"
 }

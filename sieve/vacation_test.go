@@ -2,6 +2,7 @@ package sieve
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,18 @@ func TestVacationSuppressed(t *testing.T) {
 		if got != c.reply {
 			t.Errorf("%s: reply = %v, want %v", c.name, got, c.reply)
 		}
+		if !got && len(res.Notes) != 1 {
+			t.Errorf("%s: no note says why there is no reply: %q", c.name, res.Notes)
+		}
+	}
+}
+
+func TestVacationNote(t *testing.T) {
+	res := run(t, `require "vacation";
+vacation "x";`, "Precedence: bulk\n"+baseMsg, testEnv())
+	want := []string{`line 2: vacation: no reply to "sender@example.org": Precedence: bulk`}
+	if !reflect.DeepEqual(res.Notes, want) {
+		t.Errorf("notes %q, want %q", res.Notes, want)
 	}
 }
 
