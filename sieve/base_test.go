@@ -192,6 +192,8 @@ func TestCompileErrors(t *testing.T) {
 		{"require \"regex\"; if header :regex \"a\" \"(\" { keep; }", 1, "invalid regular expression"},
 		{"require \"relational\"; if header :value \"xx\" \"a\" \"1\" { keep; }", 1, "invalid relational"},
 		{"if header :comparator \"i;ascii-numeric\" :is \"a\" \"1\" { keep; }", 1, "requires the 'comparator-i;ascii-numeric'"},
+		{"keep;\nredirect \"not valid\";", 2, "invalid address 'not valid'"},
+		{"require \"fileinto\"; fileinto \"\";", 1, "invalid mailbox name"},
 	}
 	for _, c := range cases {
 		_, err := Compile([]byte(c.script), Limits{})

@@ -268,10 +268,10 @@ func (r *runner) redirect(addr string, cp bool) error {
 	if r.rejected {
 		return r.errf("redirect conflicts with an earlier reject")
 	}
-	a, err := mail.ParseAddress(addr)
-	if err != nil || !strings.Contains(a.Address, "@") {
+	if !validRedirect(addr) {
 		return r.errf("redirect: invalid address '%s'", addr)
 	}
+	a, _ := mail.ParseAddress(addr)
 	if !cp {
 		r.cancelled = true
 	}

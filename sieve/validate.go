@@ -2,6 +2,7 @@ package sieve
 
 import (
 	"fmt"
+	"net/mail"
 	"regexp"
 	"strconv"
 	"strings"
@@ -487,6 +488,14 @@ func (v *validator) semantic(c *cmd, name string) error {
 				return errf("%s test: :last needs :index", name)
 			}
 		}
+	case "redirect":
+		if a := c.pos[0].Strs[0]; constant(a) && !validRedirect(a) {
+			return errf("redirect command: invalid address '%s'", a)
+		}
+	case "fileinto":
+		if !utf8.ValidString(c.pos[0].Strs[0]) || c.pos[0].Strs[0] == "" {
+			return errf("fileinto command: invalid mailbox name '%s'", c.pos[0].Strs[0])
+		}
 	case "set":
 		nm := c.pos[0].Strs[0]
 		if v.caps["include"] && len(nm) > 7 && strings.EqualFold(nm[:7], "global.") {
@@ -602,6 +611,12 @@ func isAddressHeader(h string) bool {
 		return true
 	}
 	return false
+}
+
+// validRedirect accepts an RFC 5322 mailbox with a domain (RFC 5228 §4.2).
+func validRedirect(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && strings.Contains(a.Address, "@") && !strings.HasSuffix(a.Address, "@")
 }
 
 func validVarName(s string) bool {
