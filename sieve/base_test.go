@@ -219,3 +219,17 @@ func TestRequires(t *testing.T) {
 	}
 	_ = context.Background
 }
+
+func TestCapabilities(t *testing.T) {
+	caps := Capabilities()
+	for _, c := range caps {
+		src := `require "` + c + `";`
+		if _, err := Compile([]byte(src), Limits{}); err != nil {
+			t.Errorf("capability %s is advertised but %s fails: %v", c, src, err)
+		}
+	}
+	caps[0] = "changed"
+	if Capabilities()[0] == "changed" {
+		t.Error("Capabilities returns the package's own slice")
+	}
+}

@@ -3,6 +3,7 @@ package sieve
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -78,11 +79,24 @@ func TestLimitsRuntime(t *testing.T) {
 func TestVariableGrowthBounded(t *testing.T) {
 	src := `require ["variables", "fileinto"]; set "a" "0123456789";` +
 		strings.Repeat(`set "a" "${a}${a}${a}${a}";`, 30) + `set :length "n" "${a}"; fileinto "${n}";`
-	res, err := evalErr(t, src, Limits{}, testEnv())
+	s, err := Compile([]byte(src), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := newTestMessage(t, baseMsg)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	res, err := s.Evaluate(context.Background(), msg, testEnv())
+	runtime.ReadMemStats(&after)
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkActions(t, "growth", res, []Action{FileInto{Mailbox: "4096"}})
+	// Unbounded, the value would be 10×4^30 bytes; bounded, 30 sets of at
+	// most 4×4096 bytes each.
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+		t.Errorf("evaluation allocated %d bytes, want < 4 MiB", alloc)
+	}
 }
 
 func TestContextCancelled(t *testing.T) {
