@@ -85,13 +85,13 @@ func isoZone(t time.Time) string {
 // dateTest implements date and currentdate (RFC 5260 §4, §5).
 func (r *runner) dateTest(t *cmd) (bool, error) {
 	loc := r.now.Location()
-	var zoneSet, original bool
+	original := false
 	if a, ok := t.tags["zone"]; ok {
 		z, ok := parseZone(r.expand(a.Strs[0]))
 		if !ok {
 			return false, nil
 		}
-		loc, zoneSet = z, true
+		loc = z
 	}
 	if _, ok := t.tags["originalzone"]; ok {
 		original = true
@@ -122,7 +122,6 @@ func (r *runner) dateTest(t *cmd) (bool, error) {
 	if !original {
 		when = when.In(loc)
 	}
-	_ = zoneSet
 	if !dateParts[strings.ToLower(part)] {
 		return false, r.errf("%s: unknown date part '%s'", t.name, part)
 	}

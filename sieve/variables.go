@@ -40,6 +40,8 @@ func (r *runner) expand(s string) string {
 	if len(out) > r.lim.MaxStringLength {
 		out = truncUTF8(out, r.lim.MaxStringLength)
 	}
+	// Charge the expansion; an exceeded budget fails at the next command
+	// or comparison, which all check it.
 	_ = r.step(len(out) / 1024)
 	return out
 }
