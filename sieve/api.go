@@ -37,7 +37,7 @@ const (
 type Envelope struct {
 	From   string // reverse-path without <>; "" for the null sender
 	To     string // the recipient this delivery is for
-	OrigTo string // the recipient before alias expansion, if known
+	OrigTo string // the recipient before alias expansion, if known; vacation counts it as the user's
 	Auth   string // authenticated submitter (RFC 4954 AUTH=), if known
 }
 

@@ -193,6 +193,8 @@ func TestCompileErrors(t *testing.T) {
 		{"require \"relational\"; if header :value \"xx\" \"a\" \"1\" { keep; }", 1, "invalid relational"},
 		{"if header :comparator \"i;ascii-numeric\" :is \"a\" \"1\" { keep; }", 1, "requires the 'comparator-i;ascii-numeric'"},
 		{"keep;\nredirect \"not valid\";", 2, "invalid address 'not valid'"},
+		{"require \"vacation\"; vacation :from \"bad address\" \"x\";", 1, "invalid :from address"},
+		{"require \"envelope\"; if envelope \"orig_to\" \"x\" { keep; }", 1, "unknown envelope part"},
 		{"require \"fileinto\"; fileinto \"\";", 1, "invalid mailbox name"},
 	}
 	for _, c := range cases {

@@ -73,8 +73,6 @@ func (r *runner) test(t *cmd) (bool, error) {
 				a = r.env.Envelope.From
 			case "to":
 				a = r.env.Envelope.To
-			case "orig_to":
-				a = r.env.Envelope.OrigTo
 			case "auth":
 				a = r.env.Envelope.Auth
 				if a == "" {

@@ -48,8 +48,10 @@ func (r *runner) vacation(c *cmd) error {
 	}
 	var mine []string
 	mine = append(mine, r.env.UserAddresses...)
-	if r.env.Envelope.To != "" {
-		mine = append(mine, r.env.Envelope.To)
+	for _, a := range []string{r.env.Envelope.To, r.env.Envelope.OrigTo} {
+		if a != "" {
+			mine = append(mine, a)
+		}
 	}
 	if a, ok := c.tags["addresses"]; ok {
 		mine = append(mine, r.expandList(a.Strs)...)

@@ -81,12 +81,14 @@ func TestVacationSuppressed(t *testing.T) {
 		{"precedence junk", "sender@example.org", "Precedence: JUNK\n", nil, true, false},
 		{"list-id", "sender@example.org", "List-Id: <l.example.org>\n", nil, true, false},
 		{"not a recipient", "sender@example.org", "", nil, false, false},
+		{"original recipient visible", "sender@example.org", "Cc: alias@example.com\n", nil, false, true},
 		{"replied within days", "sender@example.org", "", replied, true, false},
 		{"replied before days", "sender@example.org", "", old, true, true},
 	}
 	for _, c := range cases {
 		env := testEnv()
 		env.Envelope.From = c.from
+		env.Envelope.OrigTo = "alias@example.com"
 		if c.state != nil {
 			env.State = c.state
 		}

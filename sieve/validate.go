@@ -469,7 +469,7 @@ func (v *validator) semantic(c *cmd, name string) error {
 		for _, p := range c.pos[0].Strs {
 			if constant(p) {
 				switch strings.ToLower(p) {
-				case "from", "to", "auth", "orig_to":
+				case "from", "to", "auth":
 				default:
 					return errf("envelope test: unknown envelope part '%s'", p)
 				}
@@ -553,6 +553,12 @@ func (v *validator) semantic(c *cmd, name string) error {
 		if _, ok := c.tags["last"]; ok {
 			if _, ok := c.tags["index"]; !ok {
 				return errf("%s test: :last needs :index", name)
+			}
+		}
+	case "vacation":
+		if a, ok := c.tags["from"]; ok && constant(a.Strs[0]) {
+			if _, err := mail.ParseAddress(a.Strs[0]); err != nil {
+				return errf("vacation command: invalid :from address '%s'", a.Strs[0])
 			}
 		}
 	case "include":
