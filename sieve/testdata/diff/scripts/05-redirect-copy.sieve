@@ -1,0 +1,1 @@
+require "copy"; redirect :copy "fred@example.net"; redirect "fred@example.net";

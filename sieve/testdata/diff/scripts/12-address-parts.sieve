@@ -1,0 +1,1 @@
+require "fileinto"; if address :domain :is "from" "desert.example.org" { fileinto "desert"; } if address :localpart :is ["to","cc"] "me" { fileinto "me"; } if address :all :contains "from" "acme" { fileinto "acme"; }

@@ -1,0 +1,1 @@
+require ["imap4flags","fileinto"]; addflag "a b"; if hasflag :is "B" { fileinto "has-b"; }

@@ -1,0 +1,1 @@
+require ["relational","comparator-i;ascii-numeric","fileinto"]; if header :value "lt" :comparator "i;ascii-numeric" ["x-priority"] ["3"] { fileinto "Priority"; } elsif address :count "gt" :comparator "i;ascii-numeric" ["to"] ["5"] { fileinto "Many"; } elsif address :value "gt" :all ["from"] ["M"] { fileinto "N-Z"; } else { fileinto "A-M"; }

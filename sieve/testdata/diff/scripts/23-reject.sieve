@@ -1,0 +1,1 @@
+require "reject"; if header :contains "subject" "money" { reject "No thanks."; }

@@ -1,0 +1,1 @@
+require ["reject","fileinto"]; fileinto "x"; reject "no";

@@ -1,0 +1,1 @@
+require ["editheader","index","fileinto"]; addheader :last "X-A" "1"; addheader :last "X-A" "2"; deleteheader :index 1 :last "X-A"; if header :is "X-A" "2" { fileinto "two"; } else { fileinto "one"; }

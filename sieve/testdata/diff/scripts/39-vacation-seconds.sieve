@@ -1,0 +1,1 @@
+require ["vacation","vacation-seconds"]; vacation :seconds 3600 :subject "Away" :handle "h" "I am away";

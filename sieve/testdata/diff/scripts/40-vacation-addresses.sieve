@@ -1,0 +1,1 @@
+require "vacation"; vacation :addresses ["friend@example.net"] :from "me@example.com" "away";

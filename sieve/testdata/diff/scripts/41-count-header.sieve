@@ -1,0 +1,1 @@
+require ["relational","comparator-i;ascii-numeric","fileinto"]; if header :count "ge" :comparator "i;ascii-numeric" "received" "1" { fileinto "received"; } if address :count "eq" :comparator "i;ascii-numeric" ["to","cc"] "3" { fileinto "three"; }

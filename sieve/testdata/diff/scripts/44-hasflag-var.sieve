@@ -1,0 +1,1 @@
+require ["imap4flags","variables","fileinto"]; set "fl" "one two"; addflag "fl" "three"; if hasflag :contains "fl" "hre" { fileinto "three"; } removeflag "fl" "one"; if not hasflag "fl" "one" { fileinto :flags "${fl}" "Flagged"; }

@@ -1,0 +1,1 @@
+require ["imap4flags","fileinto"]; setflag "\\Seen"; keep; fileinto "Other";

@@ -1,0 +1,1 @@
+require ["comparator-i;ascii-numeric","fileinto"]; if header :is :comparator "i;ascii-numeric" "x-priority" "02" { fileinto "two"; } if header :is :comparator "i;ascii-numeric" "subject" "x" { fileinto "inf"; }

@@ -1,0 +1,1 @@
+require "reject"; discard; reject "nope";

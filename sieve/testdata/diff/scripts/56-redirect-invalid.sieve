@@ -1,0 +1,1 @@
+require "variables"; set "a" "not an address"; redirect "${a}";

@@ -1,0 +1,1 @@
+require "fileinto"; fileinto :copy "x";

@@ -1,0 +1,1 @@
+if address :is "x-foo" "a@b" { discard; }

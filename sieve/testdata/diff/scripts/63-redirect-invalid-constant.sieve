@@ -1,0 +1,1 @@
+redirect "not valid";

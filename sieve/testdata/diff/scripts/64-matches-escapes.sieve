@@ -1,0 +1,1 @@
+require "fileinto"; if header :matches "subject" "*\\*urgent\\**" { fileinto "star"; } if header :matches "subject" "*money\\?*" { fileinto "qm"; } if header :matches "subject" "re: \\[*]*" { fileinto "re"; }

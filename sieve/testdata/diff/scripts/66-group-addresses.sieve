@@ -1,0 +1,1 @@
+require ["subaddress","fileinto","variables"]; if address :domain :matches "cc" "*.com" { fileinto "dotcom-${1}"; } if address :detail "cc" "sieve" { fileinto "detail"; } if address :user :is "cc" "j.smith" { fileinto "user"; }

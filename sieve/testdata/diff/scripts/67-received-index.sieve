@@ -1,0 +1,1 @@
+require ["index","date","relational","comparator-i;ascii-numeric","fileinto"]; if header :count "eq" :comparator "i;ascii-numeric" "received" "2" { fileinto "two-hops"; } if date :index 2 :zone "+0000" :is "received" "time" "06:59:00" { fileinto "second-hop"; } if header :index 1 :last :contains "received" "relay1" { fileinto "first"; }

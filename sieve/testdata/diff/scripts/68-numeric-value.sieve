@@ -1,0 +1,1 @@
+require ["relational","comparator-i;ascii-numeric","fileinto"]; if header :value "gt" :comparator "i;ascii-numeric" "x-priority" "9" { fileinto "gt9"; } if header :value "lt" "x-priority" "9" { fileinto "lt9-casemap"; }
