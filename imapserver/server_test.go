@@ -44,7 +44,7 @@ func startTestServer(t testing.TB, opts ...serverOpt) *testServer {
 	if os.Getenv("IMAPTRACE") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "mail.db"), log)
+	st, err := sqlite.OpenWith(ctx, filepath.Join(t.TempDir(), "mail.db"), log, sqlite.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

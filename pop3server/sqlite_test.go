@@ -17,7 +17,7 @@ import (
 // delivered to the INBOX.
 func newSQLiteServer(t testing.TB, msgs ...string) (*testServer, *sqlite.Store) {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "mail.db"), nil)
+	st, err := sqlite.OpenWith(t.Context(), filepath.Join(t.TempDir(), "mail.db"), nil, sqlite.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 // message, the second delivery is refused at RCPT with 452 4.2.2, IMAP
 // GETQUOTA reports the limit, and an override lifts it for one account.
 func TestServeQuota(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := `data = "d"
 hostname = "mx.example.test"
