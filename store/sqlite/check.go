@@ -40,8 +40,9 @@ func IsCorrupt(err error) bool {
 // QuickCheck runs PRAGMA quick_check: every page, b-tree and record
 // format is checked (not index contents against their tables, which
 // integrity_check adds at several times the cost). It reads the whole
-// file: about 1 s per GB on this project's test machine (README,
-// "Recovering a damaged store"). A damaged file yields an error wrapping
+// file: about 4 s per GB from the page cache on this project's test
+// machine, a 473 MB store in 1.8-2.1 s (README, "Recovering a damaged
+// store"). A damaged file yields an error wrapping
 // ErrCorrupt with SQLite's first findings.
 func (s *Store) QuickCheck(ctx context.Context) error {
 	rows, err := s.rdb.QueryContext(ctx, "PRAGMA quick_check")
