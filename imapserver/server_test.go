@@ -46,7 +46,7 @@ func startTestServer(t testing.TB, opts ...serverOpt) *testServer {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	path := filepath.Join(t.TempDir(), "mail.db")
-	st, err := sqlite.Open(ctx, path, log)
+	st, err := sqlite.OpenWith(ctx, path, log, sqlite.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

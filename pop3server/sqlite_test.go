@@ -23,7 +23,7 @@ func newSQLiteServer(t testing.TB, msgs ...string) (*testServer, *sqlite.Store) 
 // newSQLiteServerAt is newSQLiteServer with the database file at path.
 func newSQLiteServerAt(t testing.TB, path string, msgs ...string) (*testServer, *sqlite.Store) {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), path, nil)
+	st, err := sqlite.OpenWith(t.Context(), path, nil, sqlite.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

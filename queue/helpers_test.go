@@ -185,7 +185,7 @@ func (ss *sinkSession) Data(r io.Reader) error {
 
 func openStore(t *testing.T, path string) *sqlite.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), path, nil)
+	st, err := sqlite.OpenWith(context.Background(), path, nil, sqlite.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,21 +20,63 @@ var _ Resolver = (*net.Resolver)(nil)
 
 // NewDNSResolver returns a Resolver that asks the DNS server at addr
 // ("host:port", port 53 if omitted) instead of the system's; "" means the
-// system resolver.
-func NewDNSResolver(addr string) *net.Resolver {
+// system resolver. Its errors name the server it asked: Go's resolver
+// would name the first server of /etc/resolv.conf, which it did not ask.
+func NewDNSResolver(addr string) *DNSResolver {
 	if addr == "" {
-		return net.DefaultResolver
+		return &DNSResolver{r: net.DefaultResolver}
 	}
 	if _, _, err := net.SplitHostPort(addr); err != nil {
 		addr = net.JoinHostPort(addr, "53")
 	}
-	return &net.Resolver{
+	return &DNSResolver{server: addr, r: &net.Resolver{
 		PreferGo: true,
 		Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, network, addr)
 		},
+	}}
+}
+
+// DNSResolver is a net.Resolver bound to one DNS server (dns_server).
+type DNSResolver struct {
+	server string // "" for the system resolver
+	r      *net.Resolver
+}
+
+var _ Resolver = (*DNSResolver)(nil)
+
+// fix names the configured server in a *net.DNSError.
+func (d *DNSResolver) fix(err error) error {
+	var de *net.DNSError
+	if d.server != "" && errors.As(err, &de) {
+		de.Server = d.server
 	}
+	return err
+}
+
+// LookupMX implements Resolver.
+func (d *DNSResolver) LookupMX(ctx context.Context, name string) ([]*net.MX, error) {
+	mx, err := d.r.LookupMX(ctx, name)
+	return mx, d.fix(err)
+}
+
+// LookupIPAddr implements Resolver.
+func (d *DNSResolver) LookupIPAddr(ctx context.Context, host string) ([]net.IPAddr, error) {
+	ips, err := d.r.LookupIPAddr(ctx, host)
+	return ips, d.fix(err)
+}
+
+// LookupTXT implements Resolver.
+func (d *DNSResolver) LookupTXT(ctx context.Context, name string) ([]string, error) {
+	txt, err := d.r.LookupTXT(ctx, name)
+	return txt, d.fix(err)
+}
+
+// LookupAddr is the reverse lookup the inbound checks use.
+func (d *DNSResolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
+	names, err := d.r.LookupAddr(ctx, addr)
+	return names, d.fix(err)
 }
 
 // deliveryError is a failed attempt with the reply (or local reason)

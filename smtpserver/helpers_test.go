@@ -61,7 +61,7 @@ func newHarness(t *testing.T, mode Mode, tweak ...func(*Config)) *harness {
 		h.inboxFn = mem.inbox
 		return h
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "mail.db"), nil)
+	st, err := sqlite.OpenWith(ctx, filepath.Join(t.TempDir(), "mail.db"), nil, sqlite.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 // queue, a subaddress reaches its base account, and an unknown user of
 // the alias-only domain is refused as unknown, not as relaying.
 func TestServeAliases(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := runCLI(t, dir, "pw\n", "user", "add", "dana@example.test", "--password-stdin", "--data", "d"); err != nil {
 		t.Fatal(err)

@@ -30,7 +30,7 @@ func cmdBackup(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if len(pos) != 1 {
-		fmt.Fprint(e.stderr, backupUsage)
+		fmt.Fprint(e.stderr, e.cmd(backupUsage))
 		return errUsage
 	}
 	cfg, err := sf.loadConfig()

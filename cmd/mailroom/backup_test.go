@@ -13,6 +13,7 @@ import (
 // TestBackupCommand: `mailroom backup FILE` writes a database that works
 // as a data directory's store, and refuses to overwrite a file.
 func TestBackupCommand(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	if err := os.Mkdir(data, 0o700); err != nil {

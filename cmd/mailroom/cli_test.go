@@ -44,6 +44,7 @@ func pop3Login(t *testing.T, addr, user, pass string) string {
 }
 
 func TestUserCommandsFlagsAfterPositional(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	out, err := runCLI(t, dir, "s3cret\n", "user", "add", "Alice@Example.TEST", "--password-stdin", "--data", "d")
 	if err != nil {
@@ -90,6 +91,7 @@ func TestUserCommandsFlagsAfterPositional(t *testing.T) {
 }
 
 func TestUserCommandsTakeEffectWhileServing(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := runCLI(t, dir, "old-pw\n", "user", "add", "dana@example.test", "--password-stdin", "--data", "d"); err != nil {
 		t.Fatal(err)
@@ -123,6 +125,7 @@ func TestUserCommandsTakeEffectWhileServing(t *testing.T) {
 }
 
 func TestServeZeroConfigCreatesPostmaster(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := startServe(t, dir, loopbackPorts...)
 	// stdout and stderr are separate pipes: give stdout a moment to catch up.
@@ -157,6 +160,7 @@ func TestServeZeroConfigCreatesPostmaster(t *testing.T) {
 }
 
 func TestServeEmptyAddrDisablesListener(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := startServe(t, dir, append([]string{"--smtp", "127.0.0.1:0", "--submission", "", "--pop3", "", "--imap", ""}, noTLSPorts...)...)
 	p.addr(t, "smtp")
@@ -172,6 +176,7 @@ func TestServeEmptyAddrDisablesListener(t *testing.T) {
 }
 
 func TestServeConfigFileAndFlagOverride(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := `data = "cfgdata"
 hostname = "cfg.example.test"

@@ -13,6 +13,7 @@ import (
 // TestServePerListenerConnLimits: [limits.listener.pop3] narrows POP3 to
 // one connection per IP while SMTP keeps the [limits] value.
 func TestServePerListenerConnLimits(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := `smtp = "127.0.0.1:0"
 submission = ""

@@ -11,6 +11,7 @@ import (
 // The connection and authentication counters are gathered in one place and
 // logged on SIGUSR1.
 func TestCountersOnSIGUSR1(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := runCLI(t, dir, "pw\n", "user", "add", "cnt@example.test", "--password-stdin", "--data", "d"); err != nil {
 		t.Fatal(err)

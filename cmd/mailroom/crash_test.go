@@ -19,6 +19,7 @@ import (
 // middle of a burst of deliveries and checks that every message that got a
 // 250 reply is in the store after restart.
 func TestCrashLosesNoAcknowledgedMessage(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	if _, err := runCLI(t, dir, "pw\n", "user", "add", "crash@example.test", "--password-stdin", "--data", "d"); err != nil {
 		t.Fatal(err)

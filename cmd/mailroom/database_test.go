@@ -66,6 +66,7 @@ func pgTestDSN(t *testing.T) string {
 // TestUserCommandsOnPostgres runs the user and queue commands against a
 // PostgreSQL store named by --database.
 func TestUserCommandsOnPostgres(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dsn := pgTestDSN(t)
 	data := t.TempDir()
@@ -96,6 +97,7 @@ func TestUserCommandsOnPostgres(t *testing.T) {
 // TestTwoNodesOnPostgres runs two serve processes on one PostgreSQL
 // database: mail delivered over SMTP to node 1 wakes an IMAP IDLE on node 2.
 func TestTwoNodesOnPostgres(t *testing.T) {
+	t.Parallel()
 	dsn := pgTestDSN(t)
 	dir := t.TempDir()
 	if _, err := runCLI(t, dir, "ivy-pw\n", "user", "add", "ivy@example.test", "--password-stdin", "--database", dsn); err != nil {

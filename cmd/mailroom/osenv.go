@@ -13,5 +13,6 @@ func osEnv() env {
 		stderr:       os.Stderr,
 		isTerminal:   func() bool { return term.IsTerminal(int(os.Stdin.Fd())) },
 		readPassword: func() ([]byte, error) { return term.ReadPassword(int(os.Stdin.Fd())) },
+		prog:         progName(os.Args[0]),
 	}
 }

@@ -88,7 +88,7 @@ func cmdQueue(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if len(pos) == 0 {
-		fmt.Fprint(e.stderr, queueUsage)
+		fmt.Fprint(e.stderr, e.cmd(queueUsage))
 		return errUsage
 	}
 	sub, pos := pos[0], pos[1:]
@@ -96,10 +96,10 @@ func cmdQueue(ctx context.Context, args []string, e env) error {
 	needID := sub == "show" || sub == "delete" || (sub == "retry" && !*all)
 	switch {
 	case sub != "list" && sub != "show" && sub != "retry" && sub != "delete":
-		fmt.Fprintf(e.stderr, "mailroom: unknown queue command %q\n%s", sub, queueUsage)
+		fmt.Fprintf(e.stderr, "mailroom: unknown queue command %q\n%s", sub, e.cmd(queueUsage))
 		return errUsage
 	case needID && len(pos) != 1, !needID && len(pos) != 0:
-		fmt.Fprint(e.stderr, queueUsage)
+		fmt.Fprint(e.stderr, e.cmd(queueUsage))
 		return errUsage
 	case needID:
 		if id, err = strconv.ParseInt(pos[0], 10, 64); err != nil || id <= 0 {
@@ -204,7 +204,7 @@ func cmdDKIM(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if len(pos) != 2 || pos[0] != "generate" {
-		fmt.Fprint(e.stderr, dkimUsage)
+		fmt.Fprint(e.stderr, e.cmd(dkimUsage))
 		return errUsage
 	}
 	cfg, err := sf.loadConfig()
@@ -232,7 +232,7 @@ func cmdDNSRecords(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if len(pos) != 1 {
-		fmt.Fprint(e.stderr, dnsUsage)
+		fmt.Fprint(e.stderr, e.cmd(dnsUsage))
 		return errUsage
 	}
 	cfg, err := sf.loadConfig()
@@ -254,7 +254,7 @@ func cmdDNSRecords(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if len(recs) == 0 {
-		fmt.Fprintf(w, "; no DKIM keys yet: run `mailroom dkim generate %s`\n", domain)
+		fmt.Fprintf(w, "; no DKIM keys yet: run `%s dkim generate %s`\n", progOrDefault(e.prog), domain)
 	}
 	for _, r := range recs {
 		fmt.Fprintf(w, "%s. IN TXT %s\n", r.Name, txtQuote(r.Value))

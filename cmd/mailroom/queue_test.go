@@ -25,6 +25,7 @@ func runInProcess(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestQueueCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "mailroom.db"), nil)
@@ -74,6 +75,7 @@ func TestQueueCommands(t *testing.T) {
 }
 
 func TestDKIMAndDNSRecords(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	code, out, errs := runInProcess(t, "dkim", "generate", "Example.ORG", "--data", dir)
 	if code != 0 || !strings.Contains(out, "mailroom-ed._domainkey.example.org. IN TXT \"v=DKIM1; k=ed25519; p=") ||

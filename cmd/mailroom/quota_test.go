@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 // message, the second delivery is refused at RCPT with 452 4.2.2, IMAP
 // GETQUOTA reports the limit, and an override lifts it for one account.
 func TestServeQuota(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cfg := `data = "d"
 hostname = "mx.example.test"
@@ -80,13 +82,27 @@ messages = 0
 		t.Fatalf("GETQUOTA: %q", got)
 	}
 
-	out, err := runCLI(t, dir, "", "user", "list", "--usage", "--config", "m.toml")
-	if err != nil {
+	// With --config, and with only --data: then the config serve runs
+	// with is used (before, --data alone showed "unlimited").
+	for _, args := range [][]string{{"--config", "m.toml"}, {"--data", "d"}} {
+		out, err := runCLI(t, dir, "", append([]string{"user", "list", "--usage"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"dana@example.test  1/1 ", "free@example.test  2/unlimited "} {
+			if !strings.Contains(out, want) {
+				t.Errorf("user list --usage %v lacks %q:\n%s", args, want, out)
+			}
+		}
+	}
+	cmd := exec.Command(mailroomBinary(t), "user", "list", "--usage", "--data", "d")
+	cmd.Dir = dir
+	var errb strings.Builder
+	cmd.Stderr = &errb
+	if err := cmd.Run(); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"dana@example.test  1/1 ", "free@example.test  2/unlimited "} {
-		if !strings.Contains(out, want) {
-			t.Errorf("user list --usage lacks %q:\n%s", want, out)
-		}
+	if want := "quota limits from " + filepath.Join(dir, "m.toml"); !strings.Contains(errb.String(), want) {
+		t.Errorf("user list --usage --data: stderr %q, want %q", errb.String(), want)
 	}
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
@@ -20,8 +24,10 @@ import (
 // SIGINT/SIGTERM before their connections are closed.
 const shutdownGrace = 30 * time.Second
 
-func cmdServe(ctx context.Context, args []string, e env) error {
-	fs := newFlagSet("serve", e.stderr)
+// newServeFlags declares serve's flags (TestUsageMatchesREADME checks
+// them against the README).
+func newServeFlags(w io.Writer) (*flag.FlagSet, *string) {
+	fs := newFlagSet("serve", w)
 	configPath := fs.String("config", "", "TOML config file")
 	def := config.Default()
 	fs.String("data", def.DataDir, "data directory")
@@ -35,6 +41,11 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	fs.String("imaps", def.IMAPS, `IMAP over implicit TLS listen address; "" disables`)
 	fs.String("log-level", def.LogLevel, "debug, info, warn or error")
 	fs.String("database", def.Database, databaseFlagHelp)
+	return fs, configPath
+}
+
+func cmdServe(ctx context.Context, args []string, e env) error {
+	fs, configPath := newServeFlags(e.stderr)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -62,7 +73,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	return serve(ctx, cfg, e)
+	return serve(ctx, cfg, absPath(*configPath), e)
 }
 
 func newLogger(e env, level string) *slog.Logger {
@@ -72,18 +83,29 @@ func newLogger(e env, level string) *slog.Logger {
 }
 
 // serve runs every configured listener until ctx is cancelled, then shuts
-// them down gracefully.
-func serve(ctx context.Context, cfg config.Config, e env) error {
+// them down gracefully. configPath is the config file it was started with
+// ("" for none), recorded in the data directory's lock file.
+func serve(ctx context.Context, cfg config.Config, configPath string, e env) error {
 	log := newLogger(e, cfg.LogLevel)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
+	if !cfg.UsesPostgres() {
+		// One serve per SQLite data directory: a second one would run
+		// with its own change feed, and its IDLE clients would never hear
+		// of the first one's deliveries.
+		unlock, err := lockDataDir(cfg.DataDir, configPath)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
 	st, err := openStore(ctx, cfg, log.With("component", "store"))
 	if err != nil {
-		return err
+		return storeOpenError(cfg, err)
 	}
 	defer st.Close()
-	if err := ensureFirstAccount(ctx, st, cfg, e); err != nil {
+	if err := checkStore(ctx, st, cfg, log); err != nil {
 		return err
 	}
 
@@ -94,24 +116,25 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 			Window:             cfg.Limits.LoginFailureWindow.Duration,
 		}).
 		WithSCRAMPlus(cfg.SCRAMPlus)
-	q := newQueue(cfg, st, log.With("component", "queue"))
-	q.Start()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
-		defer cancel()
-		q.Shutdown(ctx)
-	}()
 	tlsCfg, reload, err := setupTLS(cfg, log)
 	if err != nil {
 		return err
 	}
-	reloadOnSIGHUP(ctx, reload, log.With("component", "tls"))
+	q := newQueue(cfg, st, log.With("component", "queue"))
 	servers := buildServers(cfg, st, authn, q, tlsCfg, log)
-	ctrs := &counters{auth: authn}
-	ctrs.logOnSIGUSR1(ctx, log)
 
-	errc := make(chan error, len(servers))
-	var started []runner
+	// Bind every listener before the first account is created: a
+	// one-time password printed by a start that then fails would be lost.
+	type bound struct {
+		runner
+		l net.Listener
+	}
+	var listeners []bound
+	closeAll := func() {
+		for _, b := range listeners {
+			b.l.Close()
+		}
+	}
 	for _, s := range servers {
 		if s.addr == "" {
 			log.Info("listener disabled", "protocol", s.name)
@@ -119,21 +142,42 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 		}
 		l, err := net.Listen("tcp", s.addr)
 		if err != nil {
-			shutdownAll(started, log)
-			return fmt.Errorf("%s: %w", s.name, err)
+			closeAll()
+			return bindError(s.name, err)
 		}
-		log.Info("listening", "protocol", s.name, "addr", l.Addr().String())
+		listeners = append(listeners, bound{s, l})
+	}
+	if len(listeners) == 0 {
+		return errors.New("every listener is disabled")
+	}
+	if err := ensureFirstAccount(ctx, st, cfg, configPath, e); err != nil {
+		closeAll()
+		return err
+	}
+
+	q.Start()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		defer cancel()
+		q.Shutdown(ctx)
+	}()
+	reloadOnSIGHUP(ctx, reload, log.With("component", "tls"))
+	ctrs := &counters{auth: authn}
+	ctrs.logOnSIGUSR1(ctx, log)
+
+	errc := make(chan error, len(listeners))
+	var started []runner
+	for _, b := range listeners {
+		s := b.runner
+		log.Info("listening", "protocol", s.name, "addr", b.l.Addr().String())
 		started = append(started, s)
 		total, perIP := cfg.Limits.ConnLimits(s.name)
-		limited := connlimit.New(l, connlimit.Config{
+		limited := connlimit.New(b.l, connlimit.Config{
 			Total: total, PerIP: perIP,
 			Refuse: s.refuse, Logger: log.With("protocol", s.name),
 		})
 		ctrs.addListener(s.name, limited)
 		go func() { errc <- s.serve(limited) }()
-	}
-	if len(started) == 0 {
-		return errors.New("every listener is disabled")
 	}
 	log.Info("ready", "listeners", len(started))
 
@@ -148,6 +192,24 @@ func serve(ctx context.Context, cfg config.Config, e env) error {
 	shutdownAll(started, log)
 	ctrs.log(log, "stopped")
 	return nil
+}
+
+// bindError names the flag and config key that move the listener that
+// could not be bound (they share the listener's name).
+func bindError(name string, err error) error {
+	return fmt.Errorf("%s listener: %w\n  (choose another address with --%s ADDR or %s = \"ADDR\" in the config file; --%s \"\" disables it)",
+		name, err, name, name, name)
+}
+
+// absPath is p made absolute, "" for "".
+func absPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
 }
 
 func shutdownAll(rs []runner, log *slog.Logger) {
@@ -170,7 +232,7 @@ func shutdownAll(rs []runner, log *slog.Logger) {
 // ensureFirstAccount creates postmaster@localhost with a random password
 // when the store has no account at all, so a zero-configuration server can
 // be tried at once. The password is printed once.
-func ensureFirstAccount(ctx context.Context, st store.Store, cfg config.Config, e env) error {
+func ensureFirstAccount(ctx context.Context, st store.Store, cfg config.Config, configPath string, e env) error {
 	accts, err := st.Accounts(ctx)
 	if err != nil || len(accts) > 0 {
 		return err
@@ -185,6 +247,21 @@ func ensureFirstAccount(ctx context.Context, st store.Store, cfg config.Config, 
 		return err
 	}
 	fmt.Fprintf(e.stdout, "Created account %s with password %s\n", email, pw)
-	fmt.Fprintf(e.stdout, "This password is shown only once. Change it with:\n  mailroom user passwd %s --data %s\n", email, cfg.DataDir)
+	where := "--data " + shellQuote(cfg.DataDir)
+	if cfg.UsesPostgres() {
+		where = "--database " + shellQuote(cfg.Database)
+	}
+	if configPath != "" {
+		where = "--config " + shellQuote(configPath)
+	}
+	fmt.Fprintf(e.stdout, "This password is shown only once. Change it with:\n  %s user passwd %s %s\n", progOrDefault(e.prog), email, where)
 	return nil
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@+=,") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

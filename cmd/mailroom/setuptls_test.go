@@ -13,6 +13,7 @@ import (
 )
 
 func TestSetupTLSSources(t *testing.T) {
+	t.Parallel()
 	log := slog.New(slog.DiscardHandler)
 	cfg := config.Default()
 	cfg.DataDir, cfg.Hostname = t.TempDir(), "mail.example.test"

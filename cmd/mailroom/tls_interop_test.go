@@ -64,6 +64,7 @@ print("all ok")
 // smtplib/poplib/imaplib (STARTTLS, STLS and implicit TLS) and with
 // "openssl s_client -starttls smtp|pop3|imap".
 func TestTLSInteropPythonAndOpenSSL(t *testing.T) {
+	t.Parallel()
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		t.Fatal("python3 is required for this test (CI installs it)")

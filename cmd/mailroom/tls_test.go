@@ -52,6 +52,7 @@ func sendMailNoTLS(addr, from string, to []string, msg []byte) error {
 // self-signed certificate once (0600, fingerprint logged), serves it on
 // the implicit-TLS listeners and STARTTLS, and reloads on SIGHUP.
 func TestServeZeroConfigTLS(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := startServe(t, dir, append([]string{"--hostname", "mail.example.test"}, loopbackPorts...)...)
 	certFile := filepath.Join(dir, "mailroom-data", "tls", "selfsigned.crt")

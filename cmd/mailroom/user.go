@@ -51,7 +51,7 @@ func (sf *storeFlags) open(ctx context.Context) (store.Store, error) {
 
 func cmdUser(ctx context.Context, args []string, e env) error {
 	if len(args) == 0 {
-		fmt.Fprint(e.stderr, userUsage)
+		fmt.Fprint(e.stderr, e.cmd(userUsage))
 		return errUsage
 	}
 	fs := newFlagSet("user", e.stderr)
@@ -63,7 +63,7 @@ func cmdUser(ctx context.Context, args []string, e env) error {
 		return err
 	}
 	if len(pos) == 0 {
-		fmt.Fprint(e.stderr, userUsage)
+		fmt.Fprint(e.stderr, e.cmd(userUsage))
 		return errUsage
 	}
 	sub, pos := pos[0], pos[1:]
@@ -78,11 +78,11 @@ func cmdUser(ctx context.Context, args []string, e env) error {
 	case "list":
 		wantArgs = 0
 	default:
-		fmt.Fprintf(e.stderr, "mailroom: unknown user command %q\n\n%s", sub, userUsage)
+		fmt.Fprintf(e.stderr, "mailroom: unknown user command %q\n\n%s", sub, e.cmd(userUsage))
 		return errUsage
 	}
 	if len(pos) != wantArgs {
-		fmt.Fprint(e.stderr, userUsage)
+		fmt.Fprint(e.stderr, e.cmd(userUsage))
 		return errUsage
 	}
 	var email string

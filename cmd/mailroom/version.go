@@ -6,31 +6,46 @@ import (
 	"runtime/debug"
 )
 
-// versionString reports the module version and VCS revision recorded by the
-// Go toolchain at build time.
+// version and commit are set by `make build`:
+//
+//	go build -ldflags "-X main.version=v1.2.3 -X main.commit=0123456789ab"
+//
+// Without them (go build, go run, go install) the module version and VCS
+// revision the Go toolchain recorded are used, when it recorded any.
+var (
+	version string
+	commit  string
+)
+
+// versionString reports the version and commit this binary was built from.
 func versionString() string {
-	version, rev, dirty := "(devel)", "", false
+	v, rev, dirty := version, commit, false
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			version = bi.Main.Version
+		if v == "" && bi.Main.Version != "" {
+			v = bi.Main.Version
 		}
 		for _, s := range bi.Settings {
 			switch s.Key {
 			case "vcs.revision":
-				rev = s.Value
+				if rev == "" {
+					rev = s.Value
+				}
 			case "vcs.modified":
-				dirty = s.Value == "true"
+				dirty = commit == "" && s.Value == "true"
 			}
 		}
 	}
-	if len(rev) > 12 {
+	if v == "" {
+		v = "(devel)"
+	}
+	if commit == "" && len(rev) > 12 {
 		rev = rev[:12]
 	}
 	if dirty {
 		rev += "+dirty"
 	}
 	if rev != "" {
-		return fmt.Sprintf("mailroom %s (%s) %s", version, rev, runtime.Version())
+		return fmt.Sprintf("mailroom %s (%s) %s", v, rev, runtime.Version())
 	}
-	return fmt.Sprintf("mailroom %s %s", version, runtime.Version())
+	return fmt.Sprintf("mailroom %s %s", v, runtime.Version())
 }

@@ -83,6 +83,9 @@ func testDSN(t testing.TB) string {
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
+	// The tests need no durability across a server crash: commits need
+	// not wait for the WAL flush (a runtime parameter of each session).
+	q.Set("synchronous_commit", "off")
 	u.RawQuery = q.Encode()
 	return u.String()
 }

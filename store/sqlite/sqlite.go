@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"sync"
 
 	_ "modernc.org/sqlite" // registers driver "sqlite"
@@ -45,12 +46,31 @@ type Store struct {
 }
 
 // Open opens (creating if needed) the database at path, brings its schema
-// up to date and starts the writer. logger may be nil.
+// up to date and starts the writer. logger may be nil. Every commit is
+// fsynced (synchronous=FULL).
 func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+	return OpenWith(ctx, path, logger, Options{})
+}
+
+// Options change how OpenWith opens a store. The zero value is Open's.
+type Options struct {
+	// NoSync sets synchronous=OFF: commits are not fsynced, so a write
+	// survives the process dying but not the machine. For the test
+	// harnesses of the protocol servers, whose tests are not about
+	// durability (those use Open); never for serve.
+	NoSync bool
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Options) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	wdb, err := sql.Open("sqlite", dsn(path, false))
+	wsrc := dsn(path, false)
+	if opts.NoSync {
+		wsrc = strings.Replace(wsrc, url.QueryEscape("synchronous(FULL)"), url.QueryEscape("synchronous(OFF)"), 1)
+	}
+	wdb, err := sql.Open("sqlite", wsrc)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}

@@ -43,6 +43,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, isolationTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			// Each test has a store of its own (open makes a new SQLite
+			// file or PostgreSQL schema), so they run in parallel.
+			t.Parallel()
 			tc.fn(t, open(t))
 		})
 	}
