@@ -27,14 +27,14 @@ func cmdAppend(c *conn, cmd *command) error {
 		if err := c.dec.SP(); err != nil {
 			return err
 		}
-		m, err := c.appendMessage()
+		if len(msgs) >= c.srv.cfg.MaxAppendMessages {
+			return nof(codeLimit, "at most %d messages in one APPEND", c.srv.cfg.MaxAppendMessages)
+		}
+		m, err := c.appendMessage(c.srv.cfg.MaxAppendBytes - total)
 		if err != nil {
 			return err
 		}
 		total += int64(len(m.Raw))
-		if total > 4*c.srv.cfg.MaxLiteralSize {
-			return nof(codeLimit, "too much data in one APPEND")
-		}
 		msgs = append(msgs, m)
 	}
 	if err := c.endArgs(); err != nil {
@@ -53,7 +53,7 @@ func cmdAppend(c *conn, cmd *command) error {
 	if err := c.checkQuota(int64(len(msgs)), total); err != nil {
 		return err
 	}
-	uidValidity, uids, err := st.Append(c.ctx, mb.ID, msgs)
+	uidValidity, uids, err := st.Append(c.ctx, mb.Ref(), msgs)
 	if err != nil {
 		return err
 	}
@@ -61,8 +61,10 @@ func cmdAppend(c *conn, cmd *command) error {
 	return nil
 }
 
-// appendMessage reads "[flag-list SP] [date-time SP] literal".
-func (c *conn) appendMessage() (store.NewMessage, error) {
+// appendMessage reads "[flag-list SP] [date-time SP] literal"; the
+// message may have at most room bytes (what is left of MaxAppendBytes),
+// which is checked before its bytes are read.
+func (c *conn) appendMessage(room int64) (store.NewMessage, error) {
 	var m store.NewMessage
 	if c.dec.PeekIs('(') {
 		flags, err := c.flagList()
@@ -88,7 +90,15 @@ func (c *conn) appendMessage() (store.NewMessage, error) {
 			return m, err
 		}
 	}
-	raw, _, err := c.dec.Literal(true)
+	li, err := c.dec.MessageLiteralHeader(true)
+	if err != nil {
+		return m, err
+	}
+	if li.Size > room {
+		c.dec.RefuseLiteral(li)
+		return m, nof(codeLimit, "too much data in one APPEND")
+	}
+	raw, err := c.dec.LiteralBody(li)
 	if err != nil {
 		return m, err
 	}

@@ -84,8 +84,8 @@ func cmdAuthenticate(c *conn, cmd *command) error {
 	return nil
 }
 
-// readLine reads one raw line (a SASL response or IDLE's DONE), bounded by
-// the line length limit.
+// readLine reads one raw line (a SASL response), bounded by the decoder's
+// line length limit, which before login is preAuthMaxCommand.
 func (c *conn) readLine() (string, error) {
 	var b []byte
 	tooLong := false
@@ -94,7 +94,7 @@ func (c *conn) readLine() (string, error) {
 		if !tooLong {
 			b = append(b, chunk...)
 		}
-		if len(b) > c.srv.cfg.MaxLineLength {
+		if len(b) > c.dec.MaxLineLength {
 			tooLong, b = true, nil
 		}
 		if err == nil {

@@ -26,7 +26,7 @@ func (ts *testServer) fillInbox(n int) {
 			raw := []byte(fmt.Sprintf("From: a@example.org\r\nTo: b@example.org\r\nSubject: message %d\r\n\r\nbody of message %d with the word needle%d\r\n", done+i, done+i, (done+i)%1000))
 			msgs[i] = store.NewMessage{Raw: raw, Part: message.Parse(raw)}
 		}
-		if _, _, err := ts.st.Append(ctx, inbox.ID, msgs); err != nil {
+		if _, _, err := ts.st.Append(ctx, inbox.Ref(), msgs); err != nil {
 			ts.t.Fatal(err)
 		}
 		done += k

@@ -24,7 +24,7 @@ const (
 // bodyBatch returns how many messages at the start of metas form the next
 // batch, and their bytes (raws[i] is nil for a message expunged meanwhile,
 // or when the batch is a single large message read lazily).
-func (c *conn) bodyBatch(mailboxID int64, metas []store.MessageMeta) (int, [][]byte, error) {
+func (c *conn) bodyBatch(mailboxID store.MailboxRef, metas []store.MessageMeta) (int, [][]byte, error) {
 	if metas[0].Size > bodyAloneSize {
 		return 1, nil, nil
 	}
@@ -41,7 +41,7 @@ func (c *conn) bodyBatch(mailboxID int64, metas []store.MessageMeta) (int, [][]b
 // (Store.ListBodies or Store.ListHeaders); out[i] stays nil for a message
 // the store no longer has (expunged meanwhile, or a new copy with another
 // id under the same UID).
-func (c *conn) readBatch(list func(context.Context, int64, []uint32, func(store.MessageMeta, []byte) error) error, mailboxID int64, metas []store.MessageMeta) ([][]byte, error) {
+func (c *conn) readBatch(list func(context.Context, store.MailboxRef, []uint32, func(store.MessageMeta, []byte) error) error, mailboxID store.MailboxRef, metas []store.MessageMeta) ([][]byte, error) {
 	n := len(metas)
 	uids := make([]uint32, n)
 	for i := range metas {
@@ -101,7 +101,7 @@ func (a fetchAtt) headerOnly() bool {
 // headerBatch is bodyBatch for headers: it returns how many messages at
 // the start of metas form the next batch, and their headers (hdrs[i] is
 // nil for a message expunged meanwhile).
-func (c *conn) headerBatch(mailboxID int64, metas []store.MessageMeta) (int, [][]byte, error) {
+func (c *conn) headerBatch(mailboxID store.MailboxRef, metas []store.MessageMeta) (int, [][]byte, error) {
 	n, total := 1, metas[0].Size
 	for n < len(metas) && n < headerBatchCount && total+metas[n].Size <= headerBatchBytes {
 		total += metas[n].Size

@@ -16,9 +16,9 @@ func (c *conn) getReader() {
 	}
 	c.br, _ = c.srv.readers.Get().(*bufio.Reader)
 	if c.br == nil {
-		c.br = bufio.NewReaderSize(c.nc, bufSize)
+		c.br = bufio.NewReaderSize(clientReader{c}, bufSize)
 	} else {
-		c.br.Reset(c.nc)
+		c.br.Reset(clientReader{c})
 	}
 	if c.dec != nil {
 		c.dec.SetReader(c.br)

@@ -22,7 +22,7 @@ func TestManyMessages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := ts.st.Append(context.Background(), mb.ID, msgs); err != nil {
+	if _, _, err := ts.st.Append(context.Background(), mb.Ref(), msgs); err != nil {
 		t.Fatal(err)
 	}
 	tc := ts.login()

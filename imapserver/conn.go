@@ -54,12 +54,21 @@ type conn struct {
 	// mailbox of a pending change in pending (0: any; noChange: none) and,
 	// while idling, interrupts the connection's read. wakeMu guards idling
 	// so that no interruption lands after IDLE has ended.
+	// ioErr is the last error of a read or write on the client
+	// connection (clientReader, deadlineWriter); reset at each command.
+	ioErr error
+
 	pending     atomic.Int64
 	wakeMu      sync.Mutex
 	idling      bool
 	one         [1]byte // IDLE's read buffer
 	cancelWatch func()
 	sel         *view // selected mailbox
+	// goneChecked is when checkGone last found the account and the
+	// selected mailbox in place.
+	goneChecked time.Time
+
+	searchKeyCount int // keys of the SEARCH program being parsed
 
 	trace   []byte // the current command line, when tracing
 	tracing bool
@@ -94,7 +103,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 func (c *conn) setIO(nc net.Conn) {
 	s := c.srv
 	c.nc = nc
-	c.out = deadlineWriter{nc}
+	c.out = deadlineWriter{c}
 	if c.tracing {
 		c.out = &traceWriter{w: c.out, log: c.log}
 	}
@@ -110,8 +119,7 @@ func (c *conn) setIO(nc net.Conn) {
 	c.getReader()
 	c.getWriter()
 	c.dec = imapwire.NewDecoder(c.br)
-	c.dec.MaxLineLength = s.cfg.MaxLineLength
-	c.dec.MaxLiteralSize = s.cfg.MaxLiteralSize
+	c.setLimits()
 	c.dec.Continue = func() error {
 		c.nc.SetReadDeadline(time.Now().Add(c.timeout()))
 		c.enc.Raw("+ Ready for literal data\r\n")
@@ -121,6 +129,22 @@ func (c *conn) setIO(nc net.Conn) {
 		c.dec.Trace = &c.trace
 	}
 	c.enc = imapwire.NewEncoder(c.bw)
+}
+
+// setLimits sets the decoder's bounds for the connection's state: before
+// login only small commands and literals (preAuthMaxCommand), after it the
+// configured ones.
+func (c *conn) setLimits() {
+	cfg := &c.srv.cfg
+	if c.state == stateNotAuth {
+		c.dec.MaxLineLength = min(cfg.MaxLineLength, preAuthMaxCommand)
+		c.dec.MaxLiteralSize = min(cfg.MaxLiteralSize, preAuthMaxCommand)
+		c.dec.MaxCommandSize = preAuthMaxCommand
+		return
+	}
+	c.dec.MaxLineLength = cfg.MaxLineLength
+	c.dec.MaxLiteralSize = cfg.MaxLiteralSize
+	c.dec.MaxCommandSize = cfg.MaxCommandSize
 }
 
 type traceWriter struct {
@@ -147,12 +171,60 @@ func (c *conn) timeout() time.Duration {
 func (c *conn) flush() error { return c.enc.Flush() }
 
 // deadlineWriter refreshes the write deadline before every network write,
-// so a long FETCH to a slow client is bounded per write, not in total.
-type deadlineWriter struct{ nc net.Conn }
+// so a long FETCH to a slow client is bounded per write, not in total. It
+// records the client connection's errors (see clientGone).
+type deadlineWriter struct{ c *conn }
 
 func (w deadlineWriter) Write(b []byte) (int, error) {
-	w.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	return w.nc.Write(b)
+	w.c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	n, err := w.c.nc.Write(b)
+	if err != nil {
+		w.c.ioErr = err
+	}
+	return n, err
+}
+
+// clientReader is what the connection's buffered reader reads from: the
+// client connection, whose errors it records (see clientGone).
+type clientReader struct{ c *conn }
+
+func (r clientReader) Read(b []byte) (int, error) {
+	n, err := r.c.nc.Read(b)
+	if err != nil {
+		r.c.ioErr = err
+	}
+	return n, err
+}
+
+// clientLeft reports, without waiting and without consuming input,
+// whether the client has closed its connection (or it failed): long
+// commands ask it now and then, so that they stop when nobody is
+// listening any more. Pipelined input stays buffered for the next command.
+func (c *conn) clientLeft() bool {
+	if c.br == nil || c.br.Buffered() > 0 {
+		return false
+	}
+	c.nc.SetReadDeadline(time.Now())
+	_, err := c.br.Peek(1)
+	c.nc.SetReadDeadline(time.Now().Add(c.timeout()))
+	if err == nil || isTimeout(err) {
+		c.ioErr = nil
+		return false
+	}
+	return true
+}
+
+// clientGone reports whether err comes from the client connection (a
+// read or write on it failed or timed out), after which the session ends.
+// It is decided by where the error happened, not by its type: a store
+// error can be a *net.OpError too (a database that cannot be dialled), and
+// must get NO [UNAVAILABLE] with the session kept (issue 11, item 17).
+func (c *conn) clientGone(err error) bool {
+	if err == nil || c.ioErr == nil {
+		return false
+	}
+	// io.ReadFull turns the connection's io.EOF into io.ErrUnexpectedEOF.
+	return errors.Is(err, c.ioErr) || errors.Is(err, io.ErrUnexpectedEOF) && errors.Is(c.ioErr, io.EOF)
 }
 
 var errShutdown = errors.New("imapserver: shutting down")
@@ -168,7 +240,23 @@ func isProtocolError(err error) bool {
 	var se *imapwire.SyntaxError
 	var lt *imapwire.LiteralTooBigError
 	var re *respError
-	return errors.As(err, &se) || errors.As(err, &lt) || errors.As(err, &re) || errors.Is(err, imapwire.ErrLineTooLong)
+	return errors.As(err, &se) || errors.As(err, &lt) || errors.As(err, &re) ||
+		errors.Is(err, imapwire.ErrLineTooLong) || errors.Is(err, imapwire.ErrCommandTooBig)
+}
+
+// byeError ends the connection after "* BYE [code] text" instead of a
+// tagged reply.
+type byeError struct{ code, text string }
+
+func (e *byeError) Error() string { return "imapserver: BYE [" + e.code + "] " + e.text }
+
+// preAuthLiteralTooBig reports a refused non-synchronizing literal before
+// login, which ends the connection: its bytes are on their way, and
+// reading them only to throw them away is what the bound is there to
+// prevent (RFC 7888 §4 allows closing; Dovecot's imap-login does the same).
+func (c *conn) preAuthLiteralTooBig(err error) bool {
+	var lt *imapwire.LiteralTooBigError
+	return c.state == stateNotAuth && errors.As(err, &lt) && lt.NonSync
 }
 
 // command reads and executes one command. It returns an error only when the
@@ -183,6 +271,8 @@ func (c *conn) command() error {
 	}
 	c.trace = c.trace[:0]
 	c.okCode = ""
+	c.ioErr = nil // an error of the connection ended the last command's session, or was a wake-up
+	c.dec.BeginCommand()
 	tag, err := c.dec.AtomFunc("tag", isTagChar)
 	if err != nil {
 		if !isProtocolError(err) {
@@ -225,12 +315,27 @@ func (c *conn) finish(tag, name string, h handler, cmdErr error) error {
 	if c.tracing {
 		c.traceCommand(name)
 	}
-	if cmdErr != nil && (errors.Is(cmdErr, errShutdown) || isTimeout(cmdErr) || isIOError(cmdErr)) {
+	if cmdErr != nil && (errors.Is(cmdErr, errShutdown) || c.clientGone(cmdErr) || isSessionGone(cmdErr)) {
 		return cmdErr
 	}
-	if c.state == stateSelected {
-		if err := c.sync(h.expungeOK); err != nil {
-			if isIOError(err) {
+	if c.preAuthLiteralTooBig(cmdErr) {
+		cmdErr = &byeError{code: codeTooBig, text: "literal too big before login"}
+	}
+	var bye *byeError
+	if errors.As(cmdErr, &bye) {
+		c.enc.Raw("* BYE [").Raw(bye.code).Raw("] ").Raw(bye.text).CRLF()
+		c.flush()
+		return cmdErr
+	}
+	if c.state == stateSelected || c.state == stateAuth {
+		err := c.sync(h.expungeOK)
+		if err == nil && errors.Is(cmdErr, store.ErrNotFound) {
+			// A store call may have failed because the selected mailbox
+			// or the account is gone, before the change feed said so.
+			err = c.checkGone()
+		}
+		if err != nil {
+			if c.clientGone(err) || isSessionGone(err) {
 				return err
 			}
 			c.log.Error("imap sync", "err", err)
@@ -262,11 +367,6 @@ func (c *conn) run(h handler, cmd *command) (err error) {
 }
 
 var errServerBug = errors.New("imapserver: server bug")
-
-func isIOError(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
-}
 
 // afterError resynchronizes the command stream and flushes.
 func (c *conn) afterError() error {

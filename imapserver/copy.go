@@ -60,7 +60,7 @@ func cmdCopy(c *conn, cmd *command) error {
 	if err := c.checkCopyQuota(uids); err != nil {
 		return err
 	}
-	uv, pairs, err := c.srv.cfg.Store.Copy(c.ctx, c.sel.mbox.ID, uids, dst.ID)
+	uv, pairs, err := c.srv.cfg.Store.Copy(c.ctx, c.sel.mbox.Ref(), uids, dst.Ref())
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func cmdMove(c *conn, cmd *command) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	uv, pairs, err := c.srv.cfg.Store.Move(c.ctx, c.sel.mbox.ID, uids, dst.ID)
+	uv, pairs, err := c.srv.cfg.Store.Move(c.ctx, c.sel.mbox.Ref(), uids, dst.Ref())
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/imapserver/imapmsg"
@@ -74,6 +76,8 @@ func (c *conn) toResponse(err error) *respError {
 		return &respError{statusBAD, "", "syntax error: " + se.Msg}
 	case errors.Is(err, imapwire.ErrLineTooLong):
 		return &respError{statusBAD, codeTooBig, "line too long"}
+	case errors.Is(err, imapwire.ErrCommandTooBig):
+		return &respError{statusBAD, codeTooBig, "command too big"}
 	case errors.As(err, &lt):
 		return &respError{statusNO, codeTooBig, "literal too big"}
 	case errors.Is(err, imapmsg.ErrSyntax):
@@ -86,6 +90,11 @@ func (c *conn) toResponse(err error) *respError {
 		return &respError{statusNO, codeAlreadyExists, "mailbox already exists"}
 	case errors.Is(err, store.ErrHasChildren):
 		return &respError{statusNO, codeHasChildren, "mailbox has children"}
+	case errors.Is(err, store.ErrNoSpace):
+		// A full disk: as Dovecot, [OVERQUOTA] (RFC 5530 §3), which
+		// clients show as "delete something", rather than [SERVERBUG].
+		c.log.Error("imap command failed: store full", "err", err)
+		return &respError{statusNO, codeOverQuota, "not enough disk space"}
 	case errors.Is(err, store.ErrInvalid):
 		return &respError{statusNO, codeCannot, "operation not permitted"}
 	case errors.Is(err, auth.ErrInvalidCredentials):
@@ -96,9 +105,21 @@ func (c *conn) toResponse(err error) *respError {
 		return &respError{statusNO, codeUnavailable, "too many failed attempts, try later"}
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return &respError{statusNO, codeUnavailable, "temporarily unavailable"}
+	case isUnavailable(err):
+		// The store cannot be reached (a database connection): the
+		// client's own connection errors never get here (clientGone).
+		c.log.Error("imap command failed: store unavailable", "err", err)
+		return &respError{statusNO, codeUnavailable, "temporarily unavailable, try again later"}
 	}
 	if !errors.Is(err, errServerBug) {
 		c.log.Error("imap command failed", "err", err)
 	}
 	return &respError{statusNO, codeServerBug, "internal error"}
+}
+
+// isUnavailable reports an error of the network or of a connection
+// somewhere behind the server (RFC 5530 UNAVAILABLE).
+func isUnavailable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed)
 }

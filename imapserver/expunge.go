@@ -24,7 +24,7 @@ func cmdExpunge(c *conn, cmd *command) error {
 	if c.sel.readOnly {
 		return nof(codeCannot, "mailbox is read-only")
 	}
-	gone, err := c.srv.cfg.Store.Expunge(c.ctx, c.sel.mbox.ID, uids, true)
+	gone, err := c.srv.cfg.Store.Expunge(c.ctx, c.sel.mbox.Ref(), uids, true)
 	if err != nil {
 		return err
 	}

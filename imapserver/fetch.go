@@ -84,9 +84,9 @@ func cmdFetch(c *conn, cmd *command) error {
 			n, raws := len(rest), [][]byte(nil)
 			switch {
 			case needsBytes && headerOnly:
-				n, raws, err = c.headerBatch(v.mbox.ID, rest)
+				n, raws, err = c.headerBatch(v.mbox.Ref(), rest)
 			case needsBytes:
-				n, raws, err = c.bodyBatch(v.mbox.ID, rest)
+				n, raws, err = c.bodyBatch(v.mbox.Ref(), rest)
 			}
 			if err != nil {
 				return err
@@ -135,7 +135,7 @@ func (c *conn) markSeen(metas []store.MessageMeta, seenNow map[uint32]bool) erro
 	if len(unseen) == 0 {
 		return nil
 	}
-	changed, _, err := c.srv.cfg.Store.UpdateFlags(c.ctx, c.sel.mbox.ID, unseen, store.FlagsAdd, []string{store.FlagSeen}, 0)
+	changed, _, err := c.srv.cfg.Store.UpdateFlags(c.ctx, c.sel.mbox.Ref(), unseen, store.FlagsAdd, []string{store.FlagSeen}, 0)
 	if err != nil {
 		return err
 	}
@@ -163,7 +163,7 @@ func (c *conn) markReported(m store.MessageMeta) {
 // fetchVanished sends "* VANISHED (EARLIER)" for UIDs of set expunged after
 // modseq (RFC 7162 §3.2.6).
 func (c *conn) fetchVanished(set imapmsg.NumSet, since uint64) error {
-	_, vanished, _, err := c.srv.cfg.Store.Changes(c.ctx, c.sel.mbox.ID, since)
+	_, vanished, _, err := c.srv.cfg.Store.Changes(c.ctx, c.sel.mbox.Ref(), since)
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ type msgData struct {
 
 func (d *msgData) Raw() ([]byte, error) {
 	if !d.haveRaw {
-		b, err := d.c.srv.cfg.Store.MessageBody(d.c.ctx, d.meta.ID)
+		b, err := d.c.srv.cfg.Store.MessageBody(d.c.ctx, d.c.sel.mbox.Ref(), d.meta.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -218,7 +218,7 @@ func (d *msgData) Part() (*message.Part, error) {
 		d.part = message.Parse(d.raw)
 	}
 	if d.part == nil {
-		p, err := d.c.srv.cfg.Store.MessagePart(d.c.ctx, d.meta.ID)
+		p, err := d.c.srv.cfg.Store.MessagePart(d.c.ctx, d.c.sel.mbox.Ref(), d.meta.ID)
 		if err != nil {
 			return nil, err
 		}

@@ -16,14 +16,14 @@ type vanishingStore struct {
 	goneID int64
 }
 
-func (s *vanishingStore) MessageBody(ctx context.Context, id int64) ([]byte, error) {
+func (s *vanishingStore) MessageBody(ctx context.Context, mbox store.MailboxRef, id int64) ([]byte, error) {
 	if id == s.goneID {
 		return nil, store.ErrNotFound
 	}
-	return s.Store.MessageBody(ctx, id)
+	return s.Store.MessageBody(ctx, mbox, id)
 }
 
-func (s *vanishingStore) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+func (s *vanishingStore) ListBodies(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	return s.Store.ListBodies(ctx, mailboxID, uids, func(m store.MessageMeta, raw []byte) error {
 		if m.ID == s.goneID {
 			return nil
@@ -32,11 +32,11 @@ func (s *vanishingStore) ListBodies(ctx context.Context, mailboxID int64, uids [
 	})
 }
 
-func (s *vanishingStore) MessagePart(ctx context.Context, id int64) (*message.Part, error) {
+func (s *vanishingStore) MessagePart(ctx context.Context, mbox store.MailboxRef, id int64) (*message.Part, error) {
 	if id == s.goneID {
 		return nil, store.ErrNotFound
 	}
-	return s.Store.MessagePart(ctx, id)
+	return s.Store.MessagePart(ctx, mbox, id)
 }
 
 // TestFetchConcurrentlyExpunged: the other messages are still sent and the
@@ -65,11 +65,11 @@ func TestFetchConcurrentlyExpunged(t *testing.T) {
 	tc.transactf("ok", "fetch 3 (UID FLAGS)")
 }
 
-func mustInbox(t testing.TB, ts *testServer) int64 {
+func mustInbox(t testing.TB, ts *testServer) store.MailboxRef {
 	t.Helper()
 	mb, err := ts.st.MailboxByName(context.Background(), ts.acct.ID, "INBOX")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return mb.ID
+	return mb.Ref()
 }

@@ -18,22 +18,22 @@ type headerReadStore struct {
 	bodies, parts, lists, headers atomic.Int64
 }
 
-func (s *headerReadStore) MessageBody(ctx context.Context, id int64) ([]byte, error) {
+func (s *headerReadStore) MessageBody(ctx context.Context, mbox store.MailboxRef, id int64) ([]byte, error) {
 	s.bodies.Add(1)
-	return s.Store.MessageBody(ctx, id)
+	return s.Store.MessageBody(ctx, mbox, id)
 }
 
-func (s *headerReadStore) MessagePart(ctx context.Context, id int64) (*message.Part, error) {
+func (s *headerReadStore) MessagePart(ctx context.Context, mbox store.MailboxRef, id int64) (*message.Part, error) {
 	s.parts.Add(1)
-	return s.Store.MessagePart(ctx, id)
+	return s.Store.MessagePart(ctx, mbox, id)
 }
 
-func (s *headerReadStore) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+func (s *headerReadStore) ListBodies(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	s.lists.Add(1)
 	return s.Store.ListBodies(ctx, mailboxID, uids, fn)
 }
 
-func (s *headerReadStore) ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+func (s *headerReadStore) ListHeaders(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	s.headers.Add(1)
 	return s.Store.ListHeaders(ctx, mailboxID, uids, fn)
 }
@@ -188,7 +188,7 @@ func TestFetchHeadersBatched(t *testing.T) {
 	}
 }
 
-func (s *vanishingStore) ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+func (s *vanishingStore) ListHeaders(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	return s.Store.ListHeaders(ctx, mailboxID, uids, func(m store.MessageMeta, hdr []byte) error {
 		if m.ID == s.goneID {
 			return nil

@@ -60,6 +60,7 @@ func (c *conn) idleWait() error {
 		b, err := c.idleReadByte()
 		if err != nil {
 			if isTimeout(err) && time.Now().Before(c.idleDeadline) {
+				c.ioErr = nil
 				continue // woken by a change or by Shutdown
 			}
 			return c.idleEnd(err)
@@ -67,15 +68,24 @@ func (c *conn) idleWait() error {
 		if b == '\n' {
 			return c.idleEnd(idleDone(c.idleLine))
 		}
-		if len(c.idleLine) <= maxIdleLine {
-			c.idleLine = append(c.idleLine, b)
+		if len(c.idleLine) >= maxIdleLine {
+			// No client sends that much instead of DONE: end the
+			// connection rather than read on (issue 11, item 14).
+			return c.idleEnd(&byeError{code: codeTooBig, text: "expected DONE"})
 		}
+		c.idleLine = append(c.idleLine, b)
 	}
 }
 
 // idlePush sends the untagged responses for a pending change.
 func (c *conn) idlePush() (pushed bool, err error) {
-	if !c.pendingChange() || c.sel == nil {
+	changed, list := c.takeChange()
+	if list {
+		if err := c.checkGone(); err != nil {
+			return false, err
+		}
+	}
+	if !changed || c.sel == nil {
 		return false, nil
 	}
 	c.getWriter()
@@ -91,7 +101,7 @@ func (c *conn) idlePush() (pushed bool, err error) {
 
 // idleDone checks the line that ends IDLE.
 func idleDone(line []byte) error {
-	if len(line) > maxIdleLine || !strings.EqualFold(strings.TrimSpace(string(line)), "DONE") {
+	if !strings.EqualFold(strings.TrimSpace(string(line)), "DONE") {
 		return badf("", "expected DONE")
 	}
 	return nil
@@ -106,17 +116,20 @@ func (c *conn) idleEnd(err error) error {
 	return err
 }
 
-// idleReadByte reads one byte of the line ending IDLE: from the buffered
-// reader while it holds pipelined input, else straight from the
-// connection, one byte at a time, so nothing after the line is consumed
-// and no read buffer is needed while idling.
+// idleReadByte reads one byte of the line ending IDLE. While nothing
+// comes, the connection holds no read buffer: the first byte is read
+// straight from the connection; then a buffered reader is taken from the
+// pool for the rest of the line (one read per chunk, not per byte), and
+// whatever the client pipelined after the line stays in it for the next
+// command.
 func (c *conn) idleReadByte() (byte, error) {
-	if c.br != nil && c.br.Buffered() > 0 {
+	if c.br != nil {
 		return c.br.ReadByte()
 	}
 	for {
-		n, err := c.nc.Read(c.one[:])
+		n, err := clientReader{c}.Read(c.one[:])
 		if n == 1 {
+			c.getReader()
 			return c.one[0], nil
 		}
 		if err != nil {

@@ -1,7 +1,6 @@
 package imapserver
 
 import (
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -178,13 +177,24 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 		c.untagged().Raw(`LIST (\Noselect) "/" ""`).CRLF()
 		return nil
 	}
-	var res []*regexp.Regexp
+	if len(patterns) > maxListPatterns {
+		return nof(codeLimit, "at most %d LIST patterns", maxListPatterns)
+	}
+	var ms []*listMatcher
+	total := 0
 	for _, p := range patterns {
-		res = append(res, patternRegexp(c.decodeNameRaw(ref+p)))
+		full := c.decodeNameRaw(ref + p)
+		if len(full) > maxMailboxName {
+			return nof(codeLimit, "LIST pattern longer than %d bytes", maxMailboxName)
+		}
+		if total += len(full); total > maxListPatternBytes {
+			return nof(codeLimit, "LIST patterns longer than %d bytes in total", maxListPatternBytes)
+		}
+		ms = append(ms, compileListPattern(full))
 	}
 	match := func(name string) bool {
-		for _, re := range res {
-			if re.MatchString(name) {
+		for _, m := range ms {
+			if m.match(name) {
 				return true
 			}
 		}
@@ -209,21 +219,24 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 		byName[m.Name] = m
 		names = append(names, m.Name)
 	}
-	hasChildren := func(name string) bool {
-		for _, n := range names {
-			if strings.HasPrefix(n, name+"/") {
-				return true
-			}
-		}
-		return false
-	}
 	// Candidates: existing mailboxes, their non-existent parents, and
-	// subscribed names that no longer exist.
+	// subscribed names that no longer exist. parents holds every name
+	// with a mailbox below it, subParents every name with a subscribed
+	// one below it: built once, in time linear in the names' lengths.
 	cand := map[string]bool{}
+	parents := map[string]bool{}
 	for _, n := range names {
 		cand[n] = true
 		for i := strings.IndexByte(n, '/'); i > 0; i = nextSlash(n, i) {
 			cand[n[:i]] = true
+			parents[n[:i]] = true
+		}
+	}
+	hasChildren := func(name string) bool { return parents[name] }
+	subParents := map[string]bool{}
+	for s := range subscribed {
+		for i := strings.IndexByte(s, '/'); i > 0; i = nextSlash(s, i) {
+			subParents[s[:i]] = true
 		}
 	}
 	if o.subscribedOnly {
@@ -232,7 +245,16 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 		}
 	}
 	var entries []listEntry
+	n := 0
 	for name := range cand {
+		if n++; n%64 == 0 {
+			if err := c.ctx.Err(); err != nil {
+				return err
+			}
+			if c.clientLeft() {
+				return c.ioErr
+			}
+		}
 		mb, exists := byName[name]
 		e := listEntry{name: name, exists: exists, mbox: mb}
 		if o.subscribedOnly && !subscribed[name] {
@@ -240,11 +262,7 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 				continue
 			}
 			// RECURSIVEMATCH: parents of subscribed mailboxes, with CHILDINFO.
-			for s := range subscribed {
-				if strings.HasPrefix(s, name+"/") {
-					e.childSubscribed = true
-				}
-			}
+			e.childSubscribed = subParents[name]
 			if !e.childSubscribed {
 				continue
 			}
@@ -283,11 +301,11 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 	for _, e := range entries {
 		c.writeListEntry(e, o)
 		if len(o.statusItems) > 0 && e.exists {
-			s, err := st.MailboxStatus(c.ctx, e.mbox.ID)
+			s, err := st.MailboxStatus(c.ctx, e.mbox.Ref())
 			if err != nil {
 				return err
 			}
-			if err := c.writeStatusResp(e.mbox.ID, e.name, o.statusItems, s); err != nil {
+			if err := c.writeStatusResp(e.mbox.Ref(), e.name, o.statusItems, s); err != nil {
 				return err
 			}
 		}
@@ -328,23 +346,4 @@ func (c *conn) decodeNameRaw(p string) string {
 		p = store.Inbox + p[5:]
 	}
 	return p
-}
-
-// patternRegexp turns a LIST pattern into a regexp: "*" matches anything,
-// "%" anything but the delimiter.
-func patternRegexp(p string) *regexp.Regexp {
-	var sb strings.Builder
-	sb.WriteString("^")
-	for _, r := range p {
-		switch r {
-		case '*':
-			sb.WriteString(".*")
-		case '%':
-			sb.WriteString("[^/]*")
-		default:
-			sb.WriteString(regexp.QuoteMeta(string(r)))
-		}
-	}
-	sb.WriteString("$")
-	return regexp.MustCompile(sb.String())
 }

@@ -41,6 +41,7 @@ func cmdLogin(c *conn, cmd *command) error {
 func (c *conn) loggedIn(acct store.Account) {
 	c.acct = acct
 	c.state = stateAuth
+	c.setLimits()
 	c.watch(acct.ID)
 	c.log = c.log.With("account", acct.Email)
 	c.log.Info("imap login")

@@ -56,8 +56,11 @@ func cmdCreate(c *conn, cmd *command) error {
 	if name == store.Inbox {
 		return nof(codeAlreadyExists, "INBOX always exists")
 	}
-	if name == "" || strings.Contains(name, "//") || strings.HasPrefix(name, "/") {
-		return nof(codeCannot, "invalid mailbox name")
+	if err := checkNewName(name); err != nil {
+		return err
+	}
+	if err := c.checkMailboxRoom(name, ""); err != nil {
+		return err
 	}
 	_, err = c.srv.cfg.Store.CreateMailbox(c.ctx, c.acct.ID, name, specialUse)
 	return err
@@ -115,10 +118,26 @@ func cmdRename(c *conn, cmd *command) error {
 	if to == store.Inbox {
 		return nof(codeAlreadyExists, "INBOX always exists")
 	}
-	if to == "" || strings.HasPrefix(to, "/") || strings.Contains(to, "//") {
-		return nof(codeCannot, "invalid mailbox name")
+	if err := checkNewName(to); err != nil {
+		return err
 	}
-	return c.srv.cfg.Store.RenameMailbox(c.ctx, c.acct.ID, from, to)
+	if err := c.checkMailboxRoom(to, from); err != nil {
+		return err
+	}
+	if err := c.srv.cfg.Store.RenameMailbox(c.ctx, c.acct.ID, from, to); err != nil {
+		return err
+	}
+	if c.sel != nil {
+		// This session renamed its own selected mailbox (or a superior):
+		// the selection goes on under the new name. A rename by another
+		// session ends the selection instead (checkGone).
+		mb, err := c.srv.cfg.Store.MailboxByID(c.ctx, c.sel.mbox.Ref())
+		if err != nil {
+			return err
+		}
+		c.sel.mbox.Name = mb.Name
+	}
+	return nil
 }
 
 // cmdSubscribe: SUBSCRIBE and UNSUBSCRIBE (RFC 9051 §6.3.7-8).

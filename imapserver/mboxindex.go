@@ -25,8 +25,7 @@ import (
 // separate; the index may be newer than that view, which only ever makes
 // flags fresher.
 type mboxIndex struct {
-	id          int64
-	uidValidity uint32
+	ref store.MailboxRef // id, account and UIDVALIDITY: every read is scoped by them
 
 	mu     sync.Mutex
 	loaded bool
@@ -44,7 +43,7 @@ func (x *mboxIndex) refresh(ctx context.Context, st Store) error {
 	if !x.loaded {
 		return x.load(ctx, st)
 	}
-	changed, vanished, highest, err := st.Changes(ctx, x.id, x.modseq)
+	changed, vanished, highest, err := st.Changes(ctx, x.ref, x.modseq)
 	if err != nil {
 		return err
 	}
@@ -58,12 +57,12 @@ func (x *mboxIndex) refresh(ctx context.Context, st Store) error {
 // anything that changes while they are read is newer and is read again
 // by the next refresh (applying a change twice is harmless).
 func (x *mboxIndex) load(ctx context.Context, st Store) error {
-	status, err := st.MailboxStatus(ctx, x.id)
+	status, err := st.MailboxStatus(ctx, x.ref)
 	if err != nil {
 		return err
 	}
 	metas := make([]store.MessageMeta, 0, status.Messages)
-	err = st.ListMessages(ctx, x.id, nil, func(m store.MessageMeta) error {
+	err = st.ListMessages(ctx, x.ref, nil, func(m store.MessageMeta) error {
 		m.Flags = x.flags.intern(m.Flags)
 		metas = append(metas, m)
 		return nil
@@ -197,20 +196,20 @@ type cacheEntry struct {
 }
 
 // get returns the index of mb, creating it (unloaded) if needed. A cached
-// index of an earlier mailbox with the same id (deleted, and the id
-// reused) is replaced: UIDVALIDITY tells them apart.
+// index under the same id but another account or UIDVALIDITY is replaced
+// (ids are never reused, so that is defence in depth).
 func (c *indexCache) get(mb store.Mailbox) *mboxIndex {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.tick++
-	if e, ok := c.entries[mb.ID]; ok && e.idx.uidValidity == mb.UIDValidity {
+	if e, ok := c.entries[mb.ID]; ok && e.idx.ref == mb.Ref() {
 		e.used = c.tick
 		return e.idx
 	}
 	if c.entries == nil {
 		c.entries = make(map[int64]*cacheEntry)
 	}
-	x := &mboxIndex{id: mb.ID, uidValidity: mb.UIDValidity}
+	x := &mboxIndex{ref: mb.Ref()}
 	c.entries[mb.ID] = &cacheEntry{idx: x, used: c.tick}
 	return x
 }

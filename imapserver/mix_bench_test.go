@@ -30,7 +30,7 @@ func BenchmarkMixCommands(b *testing.B) {
 			i, i, strings.Repeat(strings.Repeat("QUJD", 19)+"\r\n", size/78)))
 		msgs = append(msgs, store.NewMessage{Raw: raw, Part: message.Parse(raw)})
 	}
-	if _, _, err := ts.st.Append(ctx, inbox.ID, msgs); err != nil {
+	if _, _, err := ts.st.Append(ctx, inbox.Ref(), msgs); err != nil {
 		b.Fatal(err)
 	}
 	tc := ts.login()

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"errors"
 	"slices"
 	"time"
 
@@ -56,15 +57,82 @@ func (c *conn) onChange(ch store.Change) {
 // pendingChange takes the pending change, if any, and reports whether
 // the selected mailbox may have changed.
 func (c *conn) pendingChange() bool {
-	id := c.pending.Swap(noChange)
-	return id != noChange && (c.sel == nil || id == 0 || id == c.sel.mbox.ID)
+	changed, _ := c.takeChange()
+	return changed
 }
+
+// takeChange takes the pending change, if any, and reports whether the
+// selected mailbox may have changed and whether the mailbox list (or the
+// account) may have: a create, delete or rename, or a deleted account.
+func (c *conn) takeChange() (selected, list bool) {
+	id := c.pending.Swap(noChange)
+	if id == noChange {
+		return false, false
+	}
+	return c.sel == nil || id == 0 || id == c.sel.mbox.ID, id == 0
+}
+
+// Errors that end the session: the ground it stood on is gone.
+var (
+	// errSelectedGone: the selected mailbox was deleted or renamed by
+	// another session (or deleted and created again under its name). As
+	// Dovecot does, the session ends with BYE rather than going on with
+	// a selection that names nothing, or something else.
+	errSelectedGone = errors.New("imapserver: selected mailbox was deleted or renamed")
+	// errAccountGone: the account was deleted (mailroom user delete).
+	errAccountGone = errors.New("imapserver: account was deleted")
+)
+
+func isSessionGone(err error) bool {
+	return errors.Is(err, errSelectedGone) || errors.Is(err, errAccountGone)
+}
+
+// checkGone reports errAccountGone when the logged-in account no longer
+// exists and errSelectedGone when the selected mailbox no longer does
+// under its id, UIDVALIDITY and name. The change feed only says that the
+// mailbox list changed, so this asks the store; the store calls of a
+// session are scoped by account and UIDVALIDITY besides, so a session that
+// has not noticed yet still reaches nothing else.
+func (c *conn) checkGone() error {
+	if c.acct.ID == 0 {
+		return nil
+	}
+	if _, err := c.srv.cfg.Store.AccountByID(c.ctx, c.acct.ID); errors.Is(err, store.ErrNotFound) {
+		return errAccountGone
+	} else if err != nil {
+		return err
+	}
+	if c.sel != nil {
+		mb, err := c.srv.cfg.Store.MailboxByID(c.ctx, c.sel.mbox.Ref())
+		if errors.Is(err, store.ErrNotFound) || (err == nil && mb.Name != c.sel.mbox.Name) {
+			return errSelectedGone
+		}
+		if err != nil {
+			return err
+		}
+	}
+	c.goneChecked = c.srv.cfg.Now()
+	return nil
+}
+
+// goneCheckInterval is how often a session that hears of no change checks
+// anyway that its account and selected mailbox still exist. A change made
+// by another process on the same SQLite file (mailroom user delete, while
+// serve runs) reaches no change feed of this process; PostgreSQL's does.
+const goneCheckInterval = time.Second
 
 // sync brings the session's view up to date and writes the untagged
 // EXISTS, FETCH and (when allowed) EXPUNGE/VANISHED responses. It reads
-// from the store first and writes afterwards.
+// from the store first and writes afterwards. It returns errSelectedGone
+// or errAccountGone when the session must end.
 func (c *conn) sync(allowExpunge bool) error {
-	return c.syncForce(c.pendingChange(), allowExpunge)
+	changed, list := c.takeChange()
+	if list || c.srv.cfg.Now().Sub(c.goneChecked) >= goneCheckInterval {
+		if err := c.checkGone(); err != nil {
+			return err
+		}
+	}
+	return c.syncForce(changed, allowExpunge)
 }
 
 func (c *conn) syncForce(changed, allowExpunge bool) error {
@@ -78,7 +146,14 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 	if changed {
 		var highest uint64
 		var err error
-		metas, vanished, highest, err = c.srv.cfg.Store.Changes(c.ctx, v.mbox.ID, v.modseq)
+		metas, vanished, highest, err = c.srv.cfg.Store.Changes(c.ctx, v.mbox.Ref(), v.modseq)
+		if errors.Is(err, store.ErrNotFound) {
+			// The selected mailbox (or the account) is gone.
+			if err := c.checkGone(); err != nil {
+				return err
+			}
+			return errSelectedGone
+		}
 		if err != nil {
 			return err
 		}

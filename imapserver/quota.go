@@ -151,7 +151,7 @@ func (c *conn) checkCopyQuota(uids []uint32) error {
 // would free, the sizes of the messages flagged \Deleted. The counters
 // give the count of such messages but not their size, so a mailbox with
 // any reads its metadata.
-func (c *conn) deletedStorage(mailboxID int64, st store.MailboxStatus) (int64, error) {
+func (c *conn) deletedStorage(mailboxID store.MailboxRef, st store.MailboxStatus) (int64, error) {
 	if st.Deleted == 0 {
 		return 0, nil
 	}

@@ -215,9 +215,9 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 			n, raws := len(rest), [][]byte(nil)
 			switch {
 			case needsBytes:
-				n, raws, err = c.bodyBatch(v.mbox.ID, rest)
+				n, raws, err = c.bodyBatch(v.mbox.Ref(), rest)
 			case headersOnly:
-				n, raws, err = c.headerBatch(v.mbox.ID, rest)
+				n, raws, err = c.headerBatch(v.mbox.Ref(), rest)
 			}
 			if err != nil {
 				return err

@@ -38,7 +38,7 @@ func BenchmarkSearchPartSource(b *testing.B) {
 		}
 		b.Run(tc.name+"/MessagePart", func(b *testing.B) {
 			for b.Loop() {
-				if _, err := ts.st.MessagePart(ctx, id); err != nil {
+				if _, err := ts.st.MessagePart(ctx, mustInbox(b, ts), id); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 // searchKeys reads one or more search keys up to the end of the line; more
 // than one is an implicit AND.
 func (c *conn) searchKeys(first string) (imapmsg.Key, error) {
+	c.searchKeyCount = 0
 	var keys []imapmsg.Key
 	for {
 		k, err := c.searchKey(0, first)
@@ -48,13 +49,22 @@ var dateKeys = map[string]imapmsg.Op{
 	"SENTBEFORE": imapmsg.KeySentBefore, "SENTON": imapmsg.KeySentOn, "SENTSINCE": imapmsg.KeySentSince,
 }
 
-const maxSearchDepth = 50
+// Bounds of one SEARCH (SORT, THREAD) program: the keys, counted at every
+// level, and how deep parentheses, NOT and OR nest. Each key costs an
+// evaluation per message, so the bound is on work as much as on memory.
+const (
+	maxSearchKeys  = 1000
+	maxSearchDepth = 50
+)
 
 // searchKey reads one key; name, when set, is its already-read name.
 func (c *conn) searchKey(depth int, name string) (imapmsg.Key, error) {
 	var k imapmsg.Key
 	if depth > maxSearchDepth {
-		return k, badf("", "search key nested too deeply")
+		return k, nof(codeLimit, "search keys nested more than %d deep", maxSearchDepth)
+	}
+	if c.searchKeyCount++; c.searchKeyCount > maxSearchKeys {
+		return k, nof(codeLimit, "more than %d search keys", maxSearchKeys)
 	}
 	if name != "" {
 		return c.searchKeyNamed(depth, name)

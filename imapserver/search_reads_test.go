@@ -16,17 +16,17 @@ type countingStore struct {
 	bodies, parts, lists atomic.Int64
 }
 
-func (s *countingStore) MessageBody(ctx context.Context, id int64) ([]byte, error) {
+func (s *countingStore) MessageBody(ctx context.Context, mbox store.MailboxRef, id int64) ([]byte, error) {
 	s.bodies.Add(1)
-	return s.Store.MessageBody(ctx, id)
+	return s.Store.MessageBody(ctx, mbox, id)
 }
 
-func (s *countingStore) MessagePart(ctx context.Context, id int64) (*message.Part, error) {
+func (s *countingStore) MessagePart(ctx context.Context, mbox store.MailboxRef, id int64) (*message.Part, error) {
 	s.parts.Add(1)
-	return s.Store.MessagePart(ctx, id)
+	return s.Store.MessagePart(ctx, mbox, id)
 }
 
-func (s *countingStore) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+func (s *countingStore) ListBodies(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	s.lists.Add(1)
 	return s.Store.ListBodies(ctx, mailboxID, uids, fn)
 }

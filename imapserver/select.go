@@ -84,7 +84,7 @@ func cmdSelect(c *conn, cmd *command) error {
 	c.srv.indexes.trim(mb.ID)
 	uids, modseq := idx.uids()
 	// Read after the UIDs, so UIDNEXT is above every one of them.
-	status, err := st.MailboxStatus(c.ctx, mb.ID)
+	status, err := st.MailboxStatus(c.ctx, mb.Ref())
 	if err != nil {
 		return err
 	}
@@ -167,7 +167,7 @@ func (c *conn) parseQresync() (*qresyncParams, error) {
 // (EARLIER) for expunged UIDs, then FETCH for changed messages.
 func (c *conn) qresyncSelect(qr *qresyncParams) error {
 	v := c.sel
-	changed, vanished, _, err := c.srv.cfg.Store.Changes(c.ctx, v.mbox.ID, qr.modseq)
+	changed, vanished, _, err := c.srv.cfg.Store.Changes(c.ctx, v.mbox.Ref(), qr.modseq)
 	if err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func cmdClose(c *conn, cmd *command) error {
 	c.sel = nil
 	c.state = stateAuth
 	if cmd.name == "CLOSE" && !v.readOnly {
-		if _, err := c.srv.cfg.Store.Expunge(c.ctx, v.mbox.ID, nil, true); err != nil {
+		if _, err := c.srv.cfg.Store.Expunge(c.ctx, v.mbox.Ref(), nil, true); err != nil {
 			return err
 		}
 	}

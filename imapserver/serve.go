@@ -71,6 +71,12 @@ func (c *conn) end(err error) {
 	} else if isTimeout(err) {
 		c.enc.Raw("* BYE autologout, idle for too long\r\n")
 		c.flush()
+	} else if errors.Is(err, errSelectedGone) {
+		c.enc.Raw("* BYE selected mailbox was deleted or renamed, have to disconnect\r\n")
+		c.flush()
+	} else if errors.Is(err, errAccountGone) {
+		c.enc.Raw("* BYE account was deleted\r\n")
+		c.flush()
 	} else if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		c.log.Debug("imap connection ends", "err", err)
 	}

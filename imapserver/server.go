@@ -34,26 +34,27 @@ import (
 type Store interface {
 	Mailboxes(ctx context.Context, accountID int64) ([]store.Mailbox, error)
 	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
-	MailboxByID(ctx context.Context, mailboxID int64) (store.Mailbox, error)
+	MailboxByID(ctx context.Context, mbox store.MailboxRef) (store.Mailbox, error)
+	AccountByID(ctx context.Context, id int64) (store.Account, error) // notify.go: a deleted account ends its sessions
 	CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (store.Mailbox, error)
 	DeleteMailbox(ctx context.Context, accountID int64, name string) error
 	RenameMailbox(ctx context.Context, accountID int64, from, to string) error
 	Subscriptions(ctx context.Context, accountID int64) ([]string, error)
 	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
-	MailboxStatus(ctx context.Context, mailboxID int64) (store.MailboxStatus, error)
+	MailboxStatus(ctx context.Context, mbox store.MailboxRef) (store.MailboxStatus, error)
 	AccountUsage(ctx context.Context, accountID int64) (store.Usage, error) // quota.go
 
-	Append(ctx context.Context, mailboxID int64, msgs []store.NewMessage) (uidValidity uint32, uids []uint32, err error)
-	ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error
-	ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error
-	ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error
-	MessageBody(ctx context.Context, messageID int64) ([]byte, error)
-	MessagePart(ctx context.Context, messageID int64) (*message.Part, error)
-	UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error)
-	Expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) ([]uint32, error)
-	Copy(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (uint32, []store.UIDPair, error)
-	Move(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (uint32, []store.UIDPair, error)
-	Changes(ctx context.Context, mailboxID int64, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error)
+	Append(ctx context.Context, mbox store.MailboxRef, msgs []store.NewMessage) (uidValidity uint32, uids []uint32, err error)
+	ListMessages(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error
+	ListBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
+	ListHeaders(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
+	MessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64) ([]byte, error)
+	MessagePart(ctx context.Context, mbox store.MailboxRef, messageID int64) (*message.Part, error)
+	UpdateFlags(ctx context.Context, mbox store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error)
+	Expunge(ctx context.Context, mbox store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error)
+	Copy(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error)
+	Move(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error)
+	Changes(ctx context.Context, mbox store.MailboxRef, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error)
 	Watch(accountID int64) (changes <-chan store.Change, cancel func())
 }
 
@@ -72,6 +73,20 @@ type Config struct {
 	// MaxLiteralSize bounds one literal and so one APPENDed message
 	// (advertised as APPENDLIMIT); default 50 MiB.
 	MaxLiteralSize int64
+	// MaxCommandSize bounds the bytes of one command after login: its
+	// lines and literals, APPEND's messages excepted; default 1 MiB.
+	// Before login every command is bounded by preAuthMaxCommand.
+	MaxCommandSize int64
+	// MaxAppendMessages bounds the messages of one (MULTI)APPEND (RFC
+	// 3502); default 1,000.
+	MaxAppendMessages int
+	// MaxAppendBytes bounds the total size of the messages of one APPEND,
+	// which are held in memory until they are stored; default 100 MiB and
+	// at least MaxLiteralSize.
+	MaxAppendBytes int64
+	// MaxMailboxes bounds the mailboxes of one account (CREATE and RENAME
+	// answer NO [LIMIT] beyond it); default 10,000.
+	MaxMailboxes int
 	// IdleTimeout is the autologout timer of an authenticated connection
 	// (RFC 9051 §5.4: at least 30 minutes); default 30 min. Before login
 	// the timer is at most 5 minutes.
@@ -94,6 +109,20 @@ type Config struct {
 	// greeting and after STARTTLS; default DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 }
+
+// Defaults of the Config limits.
+const (
+	DefaultMaxCommandSize    = 1 << 20
+	DefaultMaxAppendMessages = 1000
+	DefaultMaxAppendBytes    = 100 << 20
+	DefaultMaxMailboxes      = 10000
+)
+
+// preAuthMaxCommand bounds a command line, a literal, a whole command and
+// an AUTHENTICATE response line before login, as Dovecot's imap-login
+// does (8 KiB): an unauthenticated client can make the server hold no
+// more than that.
+const preAuthMaxCommand = 8 << 10
 
 // DefaultHandshakeTimeout is Config.HandshakeTimeout's default.
 const DefaultHandshakeTimeout = 30 * time.Second
@@ -141,6 +170,20 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MaxLiteralSize <= 0 {
 		cfg.MaxLiteralSize = imapwire.DefaultMaxLiteralSize
+	}
+	if cfg.MaxCommandSize <= 0 {
+		cfg.MaxCommandSize = DefaultMaxCommandSize
+	}
+	cfg.MaxCommandSize = max(cfg.MaxCommandSize, int64(cfg.MaxLineLength))
+	if cfg.MaxAppendMessages <= 0 {
+		cfg.MaxAppendMessages = DefaultMaxAppendMessages
+	}
+	if cfg.MaxAppendBytes <= 0 {
+		cfg.MaxAppendBytes = DefaultMaxAppendBytes
+	}
+	cfg.MaxAppendBytes = max(cfg.MaxAppendBytes, cfg.MaxLiteralSize)
+	if cfg.MaxMailboxes <= 0 {
+		cfg.MaxMailboxes = DefaultMaxMailboxes
 	}
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 30 * time.Minute

@@ -31,6 +31,7 @@ type testServer struct {
 	st   *sqlite.Store
 	addr string
 	acct store.Account
+	path string // the SQLite file
 }
 
 type serverOpt func(*Config)
@@ -44,7 +45,8 @@ func startTestServer(t testing.TB, opts ...serverOpt) *testServer {
 	if os.Getenv("IMAPTRACE") != "" {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "mail.db"), log)
+	path := filepath.Join(t.TempDir(), "mail.db")
+	st, err := sqlite.Open(ctx, path, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +85,7 @@ func startTestServer(t testing.TB, opts ...serverOpt) *testServer {
 		}
 		st.Close()
 	})
-	return &testServer{t: t, srv: srv, st: st, addr: l.Addr().String(), acct: acct}
+	return &testServer{t: t, srv: srv, st: st, addr: l.Addr().String(), acct: acct, path: path}
 }
 
 // deliver stores raw into the account's INBOX (or mailbox name).

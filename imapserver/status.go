@@ -54,16 +54,16 @@ func cmdStatus(c *conn, cmd *command) error {
 	if err != nil {
 		return err
 	}
-	st, err := c.srv.cfg.Store.MailboxStatus(c.ctx, mb.ID)
+	st, err := c.srv.cfg.Store.MailboxStatus(c.ctx, mb.Ref())
 	if err != nil {
 		return err
 	}
-	return c.writeStatusResp(mb.ID, mb.Name, items, st)
+	return c.writeStatusResp(mb.Ref(), mb.Name, items, st)
 }
 
 // writeStatusResp writes "* STATUS name (...)" for the mailbox with id
 // mailboxID.
-func (c *conn) writeStatusResp(mailboxID int64, name string, items []string, st store.MailboxStatus) error {
+func (c *conn) writeStatusResp(mailboxID store.MailboxRef, name string, items []string, st store.MailboxStatus) error {
 	var deletedStorage int64
 	if slices.Contains(items, "DELETED-STORAGE") {
 		var err error

@@ -105,7 +105,7 @@ func cmdStore(c *conn, cmd *command) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	changed, failed, err := c.srv.cfg.Store.UpdateFlags(c.ctx, v.mbox.ID, uids, op, flags, unchangedSince)
+	changed, failed, err := c.srv.cfg.Store.UpdateFlags(c.ctx, v.mbox.Ref(), uids, op, flags, unchangedSince)
 	if err != nil {
 		return err
 	}

@@ -55,6 +55,11 @@ type conn struct {
 	locked      *int64        // id of the account whose maildrop lock this session holds
 	badCommands int           // consecutive bad commands
 	done        bool          // close after flushing
+	acctState   accountState  // watch on the account, after login (gone.go)
+	// partial is the start of a command line whose read was interrupted
+	// by a change to the account (watchAccount); the next read goes on.
+	partial        []byte
+	partialTooLong bool
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -119,12 +124,34 @@ func (c *conn) serve() {
 				return
 			}
 		}
-		c.nc.SetReadDeadline(c.srv.cfg.Now().Add(c.srv.cfg.IdleTimeout))
+		waitUntil := c.srv.cfg.Now().Add(c.srv.cfg.IdleTimeout)
+		c.nc.SetReadDeadline(waitUntil)
 		if c.srv.closing.Load() {
 			c.err(codeSysTemp, "server shutting down")
 			break
 		}
 		line, err := c.readLine(c.srv.cfg.MaxLineLength)
+		gone := false
+		for err != nil && errors.Is(err, os.ErrDeadlineExceeded) && !c.srv.closing.Load() &&
+			c.acctState.changed.Load() && c.srv.cfg.Now().Before(waitUntil) {
+			// Woken by a change to the account: ended if it is gone,
+			// else back to waiting for the rest of the line.
+			if gone = c.checkAccount() != nil; gone {
+				break
+			}
+			c.nc.SetReadDeadline(waitUntil)
+			line, err = c.readLine(c.srv.cfg.MaxLineLength)
+		}
+		if !gone && err == nil {
+			gone = c.checkAccount() != nil
+		}
+		if gone {
+			// The session's ground is gone: -ERR and close, without
+			// UPDATE (RFC 1939 §6 applies to QUIT only).
+			c.log.Info("account deleted; closing session", "account", c.acct.Email)
+			c.err(codeSysPerm, "account was deleted")
+			break
+		}
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {
 				c.traceIn("<line too long>")
@@ -160,6 +187,9 @@ func (c *conn) readFailed(err error) {
 }
 
 func (c *conn) close() {
+	if c.acctState.cancel != nil {
+		c.acctState.cancel()
+	}
 	c.unlock()
 	c.nc.Close()
 	c.log.Debug("connection closed")
@@ -266,8 +296,8 @@ func (c *conn) replyError(err error) {
 // ending (CRLF, or a bare LF from a sloppy client) and returns it without
 // the ending. A longer line is consumed and reported as errLineTooLong.
 func (c *conn) readLine(limit int) (string, error) {
-	var line []byte
-	tooLong := false
+	line, tooLong := c.partial, c.partialTooLong
+	c.partial, c.partialTooLong = nil, false
 	for {
 		chunk, err := c.br.ReadSlice('\n')
 		if !tooLong {
@@ -280,6 +310,11 @@ func (c *conn) readLine(limit int) (string, error) {
 			continue
 		}
 		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				// Keep what came so far: a wake-up (watchAccount) goes
+				// on reading the same line.
+				c.partial, c.partialTooLong = line, tooLong
+			}
 			return "", err
 		}
 		break

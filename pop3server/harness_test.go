@@ -124,16 +124,18 @@ func (f *fakeStore) MailboxByName(ctx context.Context, accountID int64, name str
 	return box.mb, nil
 }
 
-func (f *fakeStore) box(mailboxID int64) *fakeMailbox {
+// box returns the mailbox ref names, scoped by account and UIDVALIDITY
+// as a real store does.
+func (f *fakeStore) box(ref store.MailboxRef) *fakeMailbox {
 	for _, b := range f.inboxes {
-		if b.mb.ID == mailboxID {
+		if b.mb.ID == ref.MailboxID && b.mb.AccountID == ref.AccountID && (ref.UIDValidity == 0 || ref.UIDValidity == b.mb.UIDValidity) {
 			return b
 		}
 	}
 	return nil
 }
 
-func (f *fakeStore) ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error {
+func (f *fakeStore) ListMessages(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error {
 	f.mu.Lock()
 	box := f.box(mailboxID)
 	if box == nil {
@@ -155,7 +157,7 @@ func (f *fakeStore) ListMessages(ctx context.Context, mailboxID int64, uids []ui
 	return nil
 }
 
-func (f *fakeStore) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+func (f *fakeStore) ListBodies(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	f.mu.Lock()
 	f.bodyReads++
 	box := f.box(mailboxID)
@@ -178,11 +180,11 @@ func (f *fakeStore) ListBodies(ctx context.Context, mailboxID int64, uids []uint
 	return nil
 }
 
-func (f *fakeStore) MessageBody(ctx context.Context, messageID int64) ([]byte, error) {
+func (f *fakeStore) MessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.bodyReads++
-	for _, b := range f.inboxes {
+	if b := f.box(mbox); b != nil {
 		for _, m := range b.msgs {
 			if m.meta.ID == messageID {
 				return bytes.Clone(m.raw), nil
@@ -192,7 +194,7 @@ func (f *fakeStore) MessageBody(ctx context.Context, messageID int64) ([]byte, e
 	return nil, store.ErrNotFound
 }
 
-func (f *fakeStore) Expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) ([]uint32, error) {
+func (f *fakeStore) Expunge(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.expungeErr != nil {

@@ -31,6 +31,7 @@ func (c *conn) login(acct store.Account) error {
 		return err
 	}
 	c.acct, c.drop, c.state, c.user = acct, d, stateTransaction, ""
+	c.watchAccount()
 	c.log = c.log.With("account", acct.Email)
 	c.log.Info("login", "messages", len(d.msgs))
 	c.ok("maildrop locked and ready")

@@ -152,7 +152,7 @@ type faultyBackend struct {
 	listPanic bool
 }
 
-func (b *faultyBackend) ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error {
+func (b *faultyBackend) ListMessages(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error {
 	if b.listPanic {
 		panic("boom")
 	}
@@ -199,7 +199,7 @@ type stuckBackend struct {
 	entered chan struct{}
 }
 
-func (b *stuckBackend) ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error {
+func (b *stuckBackend) ListMessages(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error {
 	close(b.entered)
 	<-ctx.Done()
 	return ctx.Err()

@@ -35,7 +35,7 @@ func openMaildrop(ctx context.Context, b Backend, accountID int64) (*maildrop, e
 		return nil, fmt.Errorf("open INBOX: %w", err)
 	}
 	d := &maildrop{backend: b, mailbox: mb}
-	err = b.ListMessages(ctx, mb.ID, nil, func(m store.MessageMeta) error {
+	err = b.ListMessages(ctx, mb.Ref(), nil, func(m store.MessageMeta) error {
 		d.msgs = append(d.msgs, &dropMessage{meta: m, size: max(m.WireSize, -1)})
 		return nil
 	})
@@ -63,7 +63,7 @@ func (d *maildrop) message(arg string) (int, *dropMessage, error) {
 
 // body reads a message's bytes and records its wire size.
 func (d *maildrop) body(ctx context.Context, m *dropMessage) ([]byte, error) {
-	raw, err := d.backend.MessageBody(ctx, m.meta.ID)
+	raw, err := d.backend.MessageBody(ctx, d.mailbox.Ref(), m.meta.ID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errMessageGone
 	}
@@ -110,7 +110,7 @@ func (d *maildrop) sizeAll(ctx context.Context) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	err := d.backend.ListBodies(ctx, d.mailbox.ID, uids, func(meta store.MessageMeta, raw []byte) error {
+	err := d.backend.ListBodies(ctx, d.mailbox.Ref(), uids, func(meta store.MessageMeta, raw []byte) error {
 		if m := byUID[meta.UID]; m != nil && m.meta.ID == meta.ID {
 			m.size = message.CRLFSize(raw)
 		}
@@ -176,7 +176,7 @@ func (d *maildrop) commit(ctx context.Context) (int, error) {
 	if len(uids) == 0 {
 		return 0, nil
 	}
-	if _, err := d.backend.Expunge(ctx, d.mailbox.ID, uids, false); err != nil {
+	if _, err := d.backend.Expunge(ctx, d.mailbox.Ref(), uids, false); err != nil {
 		return 0, err
 	}
 	return len(uids), nil

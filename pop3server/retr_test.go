@@ -105,7 +105,7 @@ func TestRetrOfMessageExpungedElsewhere(t *testing.T) {
 	ts.store.addMessage(ts.acct.ID, msgFirst)
 	c := ts.login(t)
 	// An IMAP client expunges message 1 during the POP3 session.
-	ts.store.Expunge(t.Context(), ts.store.inboxes[ts.acct.ID].mb.ID, []uint32{uid}, false)
+	ts.store.Expunge(t.Context(), ts.store.inboxes[ts.acct.ID].mb.Ref(), []uint32{uid}, false)
 	c.expect("RETR 1", "-ERR [SYS/TEMP] message no longer available")
 	c.expect("STAT", fmt.Sprintf("+OK 2 %d", len(msgShort)+len(msgFirst)))
 	c.expect("RETR 2", fmt.Sprintf("+OK %d octets", len(msgFirst)))

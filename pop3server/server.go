@@ -26,10 +26,10 @@ import (
 // Backend is what the POP3 server needs from the mail store.
 type Backend interface {
 	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
-	ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error
-	MessageBody(ctx context.Context, messageID int64) ([]byte, error)
-	ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error
-	Expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) ([]uint32, error)
+	ListMessages(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error
+	MessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64) ([]byte, error)
+	ListBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
+	Expunge(ctx context.Context, mbox store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error)
 }
 
 var _ Backend = (store.Store)(nil)

@@ -17,7 +17,13 @@ import (
 // delivered to the INBOX.
 func newSQLiteServer(t testing.TB, msgs ...string) (*testServer, *sqlite.Store) {
 	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "mail.db"), nil)
+	return newSQLiteServerAt(t, filepath.Join(t.TempDir(), "mail.db"), msgs...)
+}
+
+// newSQLiteServerAt is newSQLiteServer with the database file at path.
+func newSQLiteServerAt(t testing.TB, path string, msgs ...string) (*testServer, *sqlite.Store) {
+	t.Helper()
+	st, err := sqlite.Open(t.Context(), path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +53,7 @@ func TestSQLiteSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	uids, err := st.MessageUIDs(ctx, inbox.ID)
+	uids, err := st.MessageUIDs(ctx, inbox.Ref())
 	if err != nil || len(uids) != 3 {
 		t.Fatalf("UIDs %v, %v", uids, err)
 	}
@@ -89,7 +95,7 @@ func TestSQLiteSession(t *testing.T) {
 	c.expect("DELE 1", "+OK message 1 deleted")
 	c.expect("QUIT", "+OK pop.example.com POP3 server signing off")
 	c.closed()
-	if got, _ := st.MessageUIDs(ctx, inbox.ID); !slices.Equal(got, uids[1:]) {
+	if got, _ := st.MessageUIDs(ctx, inbox.Ref()); !slices.Equal(got, uids[1:]) {
 		t.Fatalf("UIDs after QUIT: %v, want %v", got, uids[1:])
 	}
 	c2.expect("AUTH PLAIN "+plainIR("", testUser, testPass), "+OK maildrop locked and ready")

@@ -46,10 +46,11 @@ func NewDKIMSigner(dir string) *DKIMSigner { return &DKIMSigner{dir: dir} }
 
 var _ Signer = (*DKIMSigner)(nil)
 
-// Sign implements Signer: relaxed/relaxed, one signature per key.
-func (s *DKIMSigner) Sign(raw []byte) ([]byte, error) {
-	domain := authorDomain(raw)
-	if domain == "" || strings.ContainsAny(domain, `/\`) || strings.HasPrefix(domain, ".") {
+// Sign implements Signer: relaxed/relaxed, one signature per key of
+// domain, and nothing unless domain is the From: domain of raw.
+func (s *DKIMSigner) Sign(raw []byte, domain string) ([]byte, error) {
+	domain = strings.ToLower(domain)
+	if domain == "" || domain != authorDomain(raw) || strings.ContainsAny(domain, `/\`) || strings.HasPrefix(domain, ".") {
 		return raw, nil
 	}
 	var sigs []string

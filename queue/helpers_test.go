@@ -265,8 +265,8 @@ func inbox(t *testing.T, st store.Store, email string) [][]byte {
 		t.Fatal(err)
 	}
 	var out [][]byte
-	err = st.ListMessages(ctx, mb.ID, nil, func(m store.MessageMeta) error {
-		b, err := st.MessageBody(ctx, m.ID)
+	err = st.ListMessages(ctx, mb.Ref(), nil, func(m store.MessageMeta) error {
+		b, err := st.MessageBody(ctx, mb.Ref(), m.ID)
 		out = append(out, b)
 		return err
 	})

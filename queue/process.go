@@ -34,6 +34,12 @@ func (q *Queue) process(f *flight, it store.QueueItem, deadline time.Time) {
 		if ctx.Err() != nil {
 			return // shutting down or lost
 		}
+		if errors.Is(err, store.ErrNotFound) {
+			// Deleted since the claim (queue delete, or finished by a
+			// runner that held it before): nothing left to do.
+			q.log.Debug("queue: item gone before its attempt", "qid", it.ID)
+			return
+		}
 		q.log.Error("queue: reading message", "qid", it.ID, "err", err)
 		return
 	}
@@ -79,7 +85,9 @@ func (q *Queue) process(f *flight, it store.QueueItem, deadline time.Time) {
 			if f.lost.Load() {
 				return
 			}
-			if err := q.cfg.Store.UpdateQueueRecipients(context.WithoutCancel(ctx), it.ID, updates); err != nil {
+			if err := q.cfg.Store.UpdateQueueRecipients(context.WithoutCancel(ctx), it.ID, updates); errors.Is(err, store.ErrNotFound) {
+				q.log.Debug("queue: item gone during its attempt", "qid", it.ID)
+			} else if err != nil {
 				q.log.Error("queue: recording outcome", "qid", it.ID, "domain", d, "err", err)
 			}
 		}()

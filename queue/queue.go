@@ -52,10 +52,11 @@ type Store interface {
 
 var _ Store = (store.Store)(nil)
 
-// Signer signs an outbound message (DKIM). It returns raw unchanged when
-// it has no key for the message's author domain.
+// Signer signs an outbound message (DKIM) with the keys of domain, and
+// only when domain is the message's author (From:) domain. It returns raw
+// unchanged when domain is "", is not the author domain, or has no key.
 type Signer interface {
-	Sign(raw []byte) ([]byte, error)
+	Sign(raw []byte, domain string) ([]byte, error)
 }
 
 // DefaultRetrySchedule is the wait after the 1st, 2nd, … failed attempt;
@@ -235,8 +236,16 @@ func New(cfg Config) *Queue {
 // stores it durably in the queue, then wakes the workers. It returns the
 // queue id once the message is on disk.
 func (q *Queue) Enqueue(ctx context.Context, from string, rcpts []string, raw []byte) (int64, error) {
-	if q.cfg.Signer != nil {
-		signed, err := q.cfg.Signer.Sign(raw)
+	return q.EnqueueAs(ctx, from, rcpts, raw, authorDomain(raw))
+}
+
+// EnqueueAs is Enqueue for a message whose sender was checked by the
+// caller: it is DKIM-signed only with signDomain ("" signs nothing), the
+// domain the submitter was found to own (smtpserver's From: check), and
+// only if that is still the message's From: domain.
+func (q *Queue) EnqueueAs(ctx context.Context, from string, rcpts []string, raw []byte, signDomain string) (int64, error) {
+	if q.cfg.Signer != nil && signDomain != "" {
+		signed, err := q.cfg.Signer.Sign(raw, signDomain)
 		if err != nil {
 			q.log.Warn("queue: DKIM signing failed; sending unsigned", "err", err)
 		} else {
@@ -340,7 +349,12 @@ func (q *Queue) dispatch() {
 		}
 		return
 	}
-	if len(items) == idle+busy { // maybe more: claim again when a worker is free
+	// Whether more is due is never judged from how many items came back
+	// (items deleted meanwhile made a full claim look short, and the
+	// queue then waited a poll interval with mail due: issue 11 item
+	// 18). A claim that found anything is followed by another as soon as
+	// a worker is free; only an empty claim waits for the poll or a kick.
+	if len(items) > 0 {
 		q.mu.Lock()
 		q.starved = true
 		q.mu.Unlock()

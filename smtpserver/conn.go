@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -53,7 +54,7 @@ type conn struct {
 }
 
 func newConn(nc net.Conn, s *Server) *conn {
-	c := &conn{Conn: nc, raw: nc, s: s, rw: rewriter{to: []byte("<postmaster@" + s.cfg.Hostname + ">")}}
+	c := &conn{Conn: nc, raw: nc, s: s, rw: rewriter{to: []byte("<postmaster@" + s.cfg.Hostname + ">"), maxLine: s.cfg.MaxLineLength}}
 	if tc, ok := nc.(*tls.Conn); ok {
 		c.raw = tc.NetConn()
 		c.implicit = true
@@ -219,13 +220,31 @@ var (
 	authOK       = []byte("235 2.7.0 Authentication succeeded\r\n")
 )
 
-// go-smtp decodes AUTH responses itself and answers invalid base64 with a
-// temporary 454 4.7.0; it is the client's syntax error (RFC 4954 §4:
-// 501), as auth.ErrMalformedResponse is for IMAP and POP3.
+// go-smtp answers a SASL response that is not valid base64 with a
+// temporary 454 4.7.0; RFC 4954 §4 requires 501 (permanent syntax error),
+// so that clients do not retry the same broken exchange.
 var (
 	goSMTPBadBase64 = []byte("454 4.7.0 Invalid base64 data\r\n")
-	badBase64       = []byte("501 5.5.2 Invalid base64 data\r\n") // RFC 4954 §4, RFC 3463 X.5.2
+	badBase64       = []byte(strconv.Itoa(codeSyntaxErrorParameter) + " 5.5.2 Invalid base64 data\r\n")
 )
+
+// rewriteReply replaces the whole reply lines go-smtp writes that are not
+// what we want on the wire; go-smtp writes each reply line with one Write.
+func (c *conn) rewriteReply(p []byte) []byte {
+	switch {
+	case bytes.Equal(p, goSMTPAuthOK):
+		return authOK
+	case bytes.Equal(p, goSMTPBadBase64):
+		return badBase64
+	}
+	// go-smtp is configured one byte above MaxMessageBytes (see New);
+	// the EHLO SIZE keyword (RFC 1870) announces the real limit.
+	if len(p) > 9 && bytes.HasPrefix(p[:3], []byte("250")) && (p[3] == '-' || p[3] == ' ') &&
+		bytes.Equal(p[4:], []byte("SIZE "+strconv.FormatInt(c.s.cfg.MaxMessageBytes+1, 10)+"\r\n")) {
+		return append(p[:4:4], "SIZE "+strconv.FormatInt(c.s.cfg.MaxMessageBytes, 10)+"\r\n"...)
+	}
+	return nil
+}
 
 func (c *conn) Write(p []byte) (int, error) {
 	if err := c.handshake(); err != nil {
@@ -245,14 +264,8 @@ func (c *conn) Write(p []byte) (int, error) {
 		}
 		return len(p), nil
 	}
-	if bytes.Equal(p, goSMTPAuthOK) {
-		if _, err := c.Conn.Write(authOK); err != nil {
-			return 0, err
-		}
-		return len(p), nil
-	}
-	if bytes.Equal(p, goSMTPBadBase64) {
-		if _, err := c.Conn.Write(badBase64); err != nil {
+	if q := c.rewriteReply(p); q != nil {
+		if _, err := c.Conn.Write(q); err != nil {
 			return 0, err
 		}
 		return len(p), nil

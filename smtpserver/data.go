@@ -1,54 +1,72 @@
 package smtpserver
 
 import (
-	"bytes"
 	"io"
 	"time"
 
+	"github.com/mailroom/mailroom/mailauth"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
 
 // Data receives the message of a transaction (DATA, RFC 5321 §4.1.1.4, or
-// BDAT chunks, RFC 3030), checks it while it streams in, adds the trace
-// headers, and delivers one copy to every recipient's INBOX in a single
-// store.Deliver call. Its result is the final reply: 250 naming the queue
-// id only once the store has made the message durable.
+// BDAT chunks, RFC 3030), checks it while it streams into a spool
+// (spool.go: memory up to SpoolMemoryBytes, an unlinked file past that),
+// then, in the commit phase, reads it back into one buffer, adds the trace
+// headers in front of it in place, and delivers that one copy to every
+// recipient's INBOX in a single store.Deliver call (and to the outbound
+// queue). The commit phase runs under the Budget's commit gate, so that
+// only a bounded number of whole messages are in memory at once. Its
+// result is the final reply: 250 naming the queue id only once the store
+// has made the message durable.
 func (ss *session) Data(r io.Reader) error {
 	if len(ss.recipients) == 0 {
 		return ss.reply(errNoValidRecipients)
 	}
-	body, err := ss.readMessage(r)
+	sp := &spool{dir: ss.s.cfg.SpoolDir, memMax: ss.s.cfg.SpoolMemoryBytes}
+	defer sp.close()
+	err := ss.readMessage(r, sp, ss.tx)
 	if err == nil && ss.conn != nil && ss.conn.bareLineEnding() {
 		// go-smtp drops ".\r" at the start of a line followed by
 		// anything but LF, hiding that bare CR from readMessage; the
 		// wire-level check in rewrite.go sees it.
 		err = errBareLineEnding
 	}
+	if err == nil && sp.size == 0 {
+		// "BDAT 0 LAST" as the only chunk, or DATA with nothing
+		// before the final dot: not a message (RFC 5322 §3.6 requires
+		// at least Date and From).
+		err = errEmptyMessage
+	}
 	if err != nil {
 		ss.log.Info("smtp: message refused", "err", err)
 		return ss.reply(err)
 	}
 
+	leave, err := ss.s.cfg.Budget.enterCommit(ss.ctx, sp.size)
+	if err != nil {
+		return ss.reply(err)
+	}
+	defer leave()
 	now := ss.s.cfg.Now()
 	id := newQueueID()
-	raw := ss.buildMessage(body, id, now)
-	raw, junk, err := ss.checkInbound(body, raw)
+	raw, signDomain, junk, err := ss.assemble(sp, id, now)
 	if err != nil {
 		ss.log.Info("smtp: message refused", "id", id, "err", err)
 		return ss.reply(err)
 	}
+	sp.close() // the spool is no longer needed: raw is the one copy
 	msg := store.NewMessage{Raw: raw, Part: message.Parse(raw), InternalDate: now}
 
 	// Remote recipients first: once both the queue and the local copies
 	// are durable, 250 covers them all.
 	if remote := ss.remoteRecipients(); len(remote) > 0 {
-		qid, err := ss.s.cfg.Queue.Enqueue(ss.ctx, ss.from, remote, raw)
+		qid, err := ss.s.cfg.Queue.EnqueueAs(ss.ctx, ss.from, remote, raw, signDomain)
 		if err != nil {
 			ss.log.Error("smtp: enqueue failed", "id", id, "err", err)
 			return errInternal
 		}
-		ss.log.Info("smtp: queued for relay", "id", id, "qid", qid, "rcpts", len(remote))
+		ss.log.Info("smtp: queued for relay", "id", id, "qid", qid, "rcpts", len(remote), "dkim_domain", signDomain)
 	}
 	targets := make([]store.Target, 0, len(ss.recipients))
 	seen := make(map[int64]bool, len(ss.recipients))
@@ -75,48 +93,96 @@ func (ss *session) Data(r io.Reader) error {
 	return queuedReply(id)
 }
 
-// readMessage reads the whole message, refusing bare CR or LF line
+// headerRoom is the space left in front of the message in its commit
+// buffer for the trace headers, so that adding them copies nothing.
+const headerRoom = 8 << 10
+
+// assemble reads the spooled message into its commit buffer and returns
+// the message to store: trace headers (Return-Path, Received,
+// Authentication-Results, in the order of RFC 5321 §4.4) and, for
+// submission, the From/Date/Message-ID it lacks, followed by the
+// message. For authenticated mail it also checks that the From and
+// Sender fields name addresses the user may send as and returns the
+// domain to DKIM-sign with; for inbound mail whether it goes to Junk.
+func (ss *session) assemble(sp *spool, id string, now time.Time) (raw []byte, signDomain string, junk bool, err error) {
+	buf := make([]byte, headerRoom+int(sp.size))
+	body := buf[headerRoom:]
+	if err := sp.readInto(body); err != nil {
+		return nil, "", false, err
+	}
+	if ss.account != nil {
+		if signDomain, err = ss.checkAuthor(body); err != nil {
+			return nil, "", false, err
+		}
+	}
+	ar, junk, err := ss.checkInbound(body)
+	if err != nil {
+		return nil, "", false, err
+	}
+	if ar != "" {
+		// Authentication-Results claiming to be ours came from the
+		// sender: remove them. StripForged returns its input when it
+		// removes nothing.
+		if stripped := mailauth.StripForged(body, ss.s.cfg.Hostname); len(stripped) != len(body) {
+			body = stripped
+		}
+	}
+	h := ss.traceHeaders(body, id, now, ar)
+	if len(h) <= headerRoom && len(body) > 0 && &body[0] == &buf[headerRoom] {
+		start := headerRoom - len(h)
+		copy(buf[start:], h)
+		return buf[start:], signDomain, junk, nil
+	}
+	raw = make([]byte, 0, len(h)+len(body))
+	return append(append(raw, h...), body...), signDomain, junk, nil
+}
+
+// readMessage streams the message into sp, refusing bare CR or LF line
 // endings (SMTP smuggling), lines longer than MaxLineLength including
-// CRLF (go-smtp checks DATA lines itself but not BDAT chunks) and more
-// than MaxMessageBytes (go-smtp stops both DATA and BDAT there; this is a
-// second guard so that nothing larger is ever buffered).
-func (ss *session) readMessage(r io.Reader) ([]byte, error) {
+// CRLF (go-smtp checks DATA lines itself but not BDAT chunks), more than
+// MaxMessageBytes (go-smtp is set one byte higher, see New) and more
+// than the in-flight Budget lets the transaction reserve.
+func (ss *session) readMessage(r io.Reader, sp *spool, tx *reservation) error {
 	max := ss.s.cfg.MaxMessageBytes
 	lc := lineChecker{max: ss.s.cfg.MaxLineLength}
-	var buf bytes.Buffer
 	chunk := make([]byte, 32<<10)
 	var firstErr error
 	for {
 		ss.extendDeadline()
 		n, err := r.Read(chunk)
 		if n > 0 && firstErr == nil {
-			if int64(buf.Len()+n) > max {
+			total := sp.size + int64(n)
+			switch {
+			case total > max:
 				firstErr = errMessageTooLarge
-			} else if cerr := lc.check(chunk[:n]); cerr != nil {
-				firstErr = cerr
-			} else {
-				buf.Write(chunk[:n])
+			case !tx.ensure(total):
+				firstErr = errInFlightBudget
+			default:
+				if cerr := lc.check(chunk[:n]); cerr != nil {
+					firstErr = cerr
+				} else if _, werr := sp.Write(chunk[:n]); werr != nil {
+					// Most likely a full disk: insufficient storage.
+					ss.log.Error("smtp: spooling message", "err", werr)
+					firstErr = errInFlightBudget
+				}
 			}
 		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if firstErr != nil {
 			// Stop reading: go-smtp discards the rest of DATA, and a
 			// BDAT chunk copy fails and is discarded.
-			return nil, firstErr
+			return firstErr
 		}
 	}
 	if firstErr == nil && lc.cr {
 		firstErr = errBareLineEnding
 	}
-	if firstErr != nil {
-		return nil, firstErr
-	}
-	return buf.Bytes(), nil
+	return firstErr
 }
 
 // extendDeadline gives the client DataTimeout for each piece of message

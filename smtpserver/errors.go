@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/store"
 )
 
 // Reply codes this package sends itself (go-smtp sends the others). Each
@@ -17,7 +18,7 @@ const (
 	codeOK                   = 250 // RFC 5321 §4.2.2: requested action okay, completed
 	codeServiceUnavailable   = 421 // RFC 5321 §3.8: service not available, closing channel
 	codeLocalError           = 451 // RFC 5321 §4.2.2: aborted, local error in processing
-	codeInsufficientStorage  = 452 // RFC 5321 §4.2.2: insufficient system storage (here: mailbox full)
+	codeInsufficientStorage  = 452 // RFC 5321 §4.2.2: insufficient system storage (mailbox full, in-flight budget)
 	codeTempAuthFailure      = 454 // RFC 4954 §6: temporary authentication failure
 	codeAuthRequired         = 530 // RFC 4954 §6: authentication required
 	codeAuthInvalid          = 535 // RFC 4954 §6: authentication credentials invalid
@@ -40,6 +41,8 @@ var (
 	enhAuthInvalid        = smtp.EnhancedCode{5, 7, 8}  // RFC 4954 §6 5.7.8
 	enhEncryptionRequired = smtp.EnhancedCode{5, 7, 11} // RFC 4954 §6 5.7.11
 	enhMailboxFull        = smtp.EnhancedCode{4, 2, 2}  // RFC 3463 §3.3 X.2.2 mailbox full
+	enhSystemFull         = smtp.EnhancedCode{4, 3, 1}  // RFC 3463 §3.4 X.3.1 mail system full
+	enhBadSenderSyntax    = smtp.EnhancedCode{5, 1, 7}  // RFC 3463 §3.2 X.1.7 bad sender's mailbox address syntax
 	enhBadMailbox         = smtp.EnhancedCode{5, 1, 1}  // RFC 3463 §3.2 X.1.1 bad destination mailbox address
 	enhBadMailboxSyntax   = smtp.EnhancedCode{5, 1, 3}  // RFC 3463 §3.2 X.1.3 bad destination mailbox address syntax
 	enhNotAuthorized      = smtp.EnhancedCode{5, 7, 1}  // RFC 3463 §3.8 X.7.1 delivery not authorized
@@ -71,6 +74,11 @@ var (
 	errTransactionAborted  = errors.New("smtpserver: message transfer aborted")
 	errSubmissionNullSendr = errors.New("smtpserver: null sender on submission")
 	errDMARCReject         = errors.New("smtpserver: DMARC policy reject")
+	errBadSenderAddress    = errors.New("smtpserver: control character in the reverse-path")
+	errBadRcptAddress      = errors.New("smtpserver: control character in the forward-path")
+	errInFlightBudget      = errors.New("smtpserver: server-wide in-flight message budget exhausted")
+	errEmptyMessage        = errors.New("smtpserver: empty message")
+	errAuthorNotOwned      = errors.New("smtpserver: From or Sender header not owned by the authenticated account")
 )
 
 // replies maps each typed error to its reply. The texts are fixed: no error
@@ -98,6 +106,12 @@ var replies = map[error]*smtp.SMTPError{
 	errNoValidRecipients:       {Code: codeTransactionFailed, EnhancedCode: enhBadMailbox, Message: "No valid recipients"},
 	errDMARCReject:             {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Message rejected by the DMARC policy of the sender's domain"},
 	errTransactionAborted:      {Code: codeLocalError, EnhancedCode: enhAborted, Message: "Message transfer aborted"},
+	errBadSenderAddress:        {Code: codeSyntaxErrorParameter, EnhancedCode: enhBadSenderSyntax, Message: "Control characters are not allowed in the sender address"},
+	errBadRcptAddress:          {Code: codeSyntaxErrorParameter, EnhancedCode: enhBadMailboxSyntax, Message: "Control characters are not allowed in the recipient address"},
+	store.ErrNoSpace:           {Code: codeInsufficientStorage, EnhancedCode: enhSystemFull, Message: "Insufficient system storage, try again later"},
+	errInFlightBudget:          {Code: codeInsufficientStorage, EnhancedCode: enhSystemFull, Message: "Insufficient system storage, try again later"},
+	errEmptyMessage:            {Code: codeTransactionFailed, EnhancedCode: enhMediaError, Message: "Empty message"},
+	errAuthorNotOwned:          {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "From or Sender header address is not yours"},
 }
 
 // errInternal is the reply for every error replyFor does not know.

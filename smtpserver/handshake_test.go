@@ -126,18 +126,6 @@ func TestShutdownWithSilentTLSClient(t *testing.T) {
 	expectClosedWithin(t, afterSTARTTLS.c, afterSTARTTLS.r, 2*time.Second, "silent after STARTTLS")
 }
 
-// Issue 11 item 16: invalid base64 in an AUTH response got go-smtp's
-// temporary 454 4.7.0; it is a syntax error, 501 5.5.2 (RFC 4954 §4).
-func TestAuthInvalidBase64(t *testing.T) {
-	h := newHarness(t, ModeSubmission)
-	c := h.dial()
-	c.cmd("EHLO client.example", "250 ")
-	c.cmd("AUTH PLAIN !!!notbase64", "501 5.5.2")
-	c.cmd("AUTH LOGIN", "334 ")
-	c.cmd("%%%", "501 5.5.2")
-	c.login("alice@example.com")
-}
-
 // Issue 11 item 23: SCRAM-SHA-256-PLUS is advertised only with scram_plus
 // on (Debian 12's neomutt picks it whenever offered and fails).
 func TestSCRAMPlusOffByDefault(t *testing.T) {

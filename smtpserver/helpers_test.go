@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -149,7 +150,7 @@ func (h *harness) inboxParts(email string) ([][]byte, []*message.Part) {
 		h.t.Fatal(err)
 	}
 	var ids []int64
-	if err := h.full.ListMessages(ctx, mb.ID, nil, func(m store.MessageMeta) error {
+	if err := h.full.ListMessages(ctx, mb.Ref(), nil, func(m store.MessageMeta) error {
 		ids = append(ids, m.ID)
 		return nil
 	}); err != nil {
@@ -158,11 +159,11 @@ func (h *harness) inboxParts(email string) ([][]byte, []*message.Part) {
 	var out [][]byte
 	var parts []*message.Part
 	for _, id := range ids {
-		raw, err := h.full.MessageBody(ctx, id)
+		raw, err := h.full.MessageBody(ctx, mb.Ref(), id)
 		if err != nil {
 			h.t.Fatal(err)
 		}
-		part, err := h.full.MessagePart(ctx, id)
+		part, err := h.full.MessagePart(ctx, mb.Ref(), id)
 		if err != nil {
 			h.t.Fatal(err)
 		}
@@ -264,3 +265,83 @@ func (c *client) sendMail(from string, rcpts []string, msg string) string {
 }
 
 const simpleMessage = "From: Alice <alice@example.com>\r\nTo: bob@example.com\r\nSubject: hi\r\n\r\nHello Bob.\r\n"
+
+// headerNames returns the field names of raw's top-level header in
+// order. A line that is neither a field nor a continuation is returned
+// as "!" + its text, so that an injected line shows up.
+func headerNames(raw []byte) []string {
+	var names []string
+	for _, line := range strings.Split(string(raw[:message.BodyStart(raw)]), "\r\n") {
+		if line == "" || line[0] == ' ' || line[0] == '\t' {
+			continue
+		}
+		name, _, ok := strings.Cut(line, ":")
+		if !ok || strings.ContainsAny(name, " \t\r\n\x00") {
+			names = append(names, "!"+line)
+			continue
+		}
+		names = append(names, name)
+	}
+	return names
+}
+
+// headerValue returns the first unfolded value of the named field of raw's
+// top-level header, or "".
+func headerValue(raw []byte, name string) string {
+	vs := message.HeaderValues(raw[:message.BodyStart(raw)], name)
+	if len(vs) == 0 {
+		return ""
+	}
+	return vs[0]
+}
+
+// parsedReply is one SMTP reply split into its parts (RFC 5321 §4.2,
+// RFC 2034 enhanced status code).
+type parsedReply struct {
+	code int
+	enh  string // "5.1.7", or "" without one
+	text []string
+}
+
+func parseReply(t *testing.T, lines []string) parsedReply {
+	t.Helper()
+	var r parsedReply
+	for i, l := range lines {
+		if len(l) < 3 {
+			t.Fatalf("malformed reply line %q", l)
+		}
+		code, err := strconv.Atoi(l[:3])
+		if err != nil || (i > 0 && code != r.code) {
+			t.Fatalf("malformed reply %q", lines)
+		}
+		r.code = code
+		text := ""
+		if len(l) > 4 {
+			text = l[4:]
+		}
+		if i == len(lines)-1 {
+			if e, rest, ok := strings.Cut(text, " "); ok && strings.Count(e, ".") == 2 && e[0] == l[0] {
+				r.enh, text = e, rest
+			}
+		}
+		r.text = append(r.text, text)
+	}
+	return r
+}
+
+// want reads a reply and checks its code and enhanced code.
+func (c *client) want(code int, enh string) parsedReply {
+	c.t.Helper()
+	r := parseReply(c.t, c.reply())
+	if r.code != code || r.enh != enh {
+		c.t.Fatalf("reply %d %s %q, want %d %s", r.code, r.enh, r.text, code, enh)
+	}
+	return r
+}
+
+// do sends one command line and checks the reply's codes.
+func (c *client) do(line string, code int, enh string) parsedReply {
+	c.t.Helper()
+	c.send(line + "\r\n")
+	return c.want(code, enh)
+}

@@ -23,13 +23,13 @@ type mailboxFinder interface {
 }
 
 // checkInbound runs Config.Inbound on a message from an unauthenticated
-// MX client. It returns the message to store (Authentication-Results
-// added, forged ones for our hostname removed) and whether it goes to
-// Junk; a DMARC p=reject failure is errDMARCReject.
-func (ss *session) checkInbound(body, raw []byte) ([]byte, bool, error) {
+// MX client. It returns the Authentication-Results field to add (""
+// when no check ran; made safe for a header by traceField) and whether
+// the message goes to Junk; a DMARC p=reject failure is errDMARCReject.
+func (ss *session) checkInbound(body []byte) (string, bool, error) {
 	in := ss.s.cfg.Inbound
 	if in == nil || ss.s.cfg.Mode != ModeMX || ss.account != nil {
-		return raw, false, nil
+		return "", false, nil
 	}
 	var ip net.IP
 	if ta, ok := ss.remote.(*net.TCPAddr); ok {
@@ -37,15 +37,16 @@ func (ss *session) checkInbound(body, raw []byte) ([]byte, bool, error) {
 	}
 	helo := ""
 	if ss.c != nil {
-		helo = ss.c.Hostname()
+		// The HELO name reaches the Authentication-Results field
+		// (smtp.helo=): no control characters.
+		helo = sanitize(ss.c.Hostname())
 	}
 	v := in.Check(ss.ctx, mailauth.Input{IP: ip, HELO: helo, MailFrom: ss.from, Raw: body})
 	ss.log.Info("smtp: inbound checks", "spf", v.SPF, "dmarc", v.DMARC, "action", v.Action)
 	if v.Action == mailauth.Reject {
-		return nil, false, errDMARCReject
+		return "", false, errDMARCReject
 	}
-	out := append([]byte(v.Header), mailauth.StripForged(raw, ss.s.cfg.Hostname)...)
-	return out, v.Action == mailauth.Quarantine, nil
+	return traceField(v.Header), v.Action == mailauth.Quarantine, nil
 }
 
 // junkTarget returns the Junk mailbox of an account as a delivery target,

@@ -55,7 +55,10 @@ func TestInboundChecksOnMX(t *testing.T) {
 		t.Fatalf("%d messages", len(got))
 	}
 	m := string(got[0])
-	if !strings.HasPrefix(m, "Authentication-Results: "+testHost+";") || !strings.Contains(m, "spf=pass") || !strings.Contains(m, "dmarc=pass") {
+	if names := headerNames(got[0]); len(names) < 3 || names[0] != "Return-Path" || names[1] != "Received" || names[2] != "Authentication-Results" {
+		t.Fatalf("trace header order %q, want Return-Path, Received, Authentication-Results (RFC 5321 §4.4)", names)
+	}
+	if ar := headerValue(got[0], "Authentication-Results"); !strings.HasPrefix(ar, testHost+";") || !strings.Contains(ar, "spf=pass") || !strings.Contains(ar, "dmarc=pass") {
 		t.Fatalf("stored message:\n%s", m)
 	}
 	if strings.Contains(m, "(forged)") || strings.Count(m, "Authentication-Results:") != 1 {
@@ -95,7 +98,7 @@ func TestInboundQuarantineIntoJunk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st, err := h.full.MailboxStatus(ctx, junk.ID); err != nil || st.Messages != 1 {
+	if st, err := h.full.MailboxStatus(ctx, junk.Ref()); err != nil || st.Messages != 1 {
 		t.Fatalf("Junk status %+v, %v", st, err)
 	}
 }
@@ -126,21 +129,20 @@ func TestAuthenticatedMixedRecipients(t *testing.T) {
 
 type fakeQueue struct {
 	mu  sync.Mutex
-	got []struct {
-		from  string
-		rcpts []string
-		raw   []byte
-	}
+	got []queuedMsg
 }
 
-func (f *fakeQueue) Enqueue(_ context.Context, from string, rcpts []string, raw []byte) (int64, error) {
+type queuedMsg struct {
+	from       string
+	rcpts      []string
+	raw        []byte
+	signDomain string
+}
+
+func (f *fakeQueue) EnqueueAs(_ context.Context, from string, rcpts []string, raw []byte, signDomain string) (int64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.got = append(f.got, struct {
-		from  string
-		rcpts []string
-		raw   []byte
-	}{from, rcpts, raw})
+	f.got = append(f.got, queuedMsg{from, rcpts, raw, signDomain})
 	return int64(len(f.got)), nil
 }
 

@@ -1,19 +1,28 @@
 package smtpserver
 
 import (
-	"strings"
-
 	"github.com/emersion/go-smtp"
 )
 
 // Mail starts a transaction (MAIL FROM, RFC 5321 §4.1.1.2). go-smtp has
-// checked the syntax, SIZE against MaxMessageBytes and the other
-// parameters.
+// checked the syntax and the other parameters; it lets through control
+// characters inside a quoted local part or the domain, which are refused
+// here with 501 5.1.7 (RFC 3463 X.1.7 bad sender's mailbox address
+// syntax): they would otherwise reach the Return-Path header and the
+// reply text.
 //
 // Submission (and MX after AUTH) requires an authenticated client (530
-// 5.7.0, RFC 4954 §6) whose own address is the reverse-path (553 5.7.1,
-// RFC 6409 §4.1). Unauthenticated MX clients may use any reverse-path.
+// 5.7.0, RFC 4954 §6) whose reverse-path is an address it may send as
+// (553 5.7.1, RFC 6409 §4.1; the rule is maySendAs in sender.go).
+// Unauthenticated MX clients may use any reverse-path.
+//
+// SIZE= above MaxMessageBytes gets 552 5.3.4 (RFC 1870 §6.1); a SIZE= the
+// server-wide in-flight Budget cannot reserve gets 452 4.3.1.
 func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
+	if hasControl(from) {
+		ss.log.Info("smtp: sender refused", "from", stripControls(from), "err", errBadSenderAddress)
+		return ss.reply(errBadSenderAddress)
+	}
 	if ss.s.cfg.Mode == ModeSubmission && ss.account == nil {
 		return ss.reply(errAuthRequired)
 	}
@@ -21,12 +30,25 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 		if from == "" {
 			return ss.reply(errSubmissionNullSendr)
 		}
-		if strings.ToLower(from) != strings.ToLower(ss.account.Email) {
+		if !ss.maySendAs(from) {
 			ss.log.Info("smtp: sender not owned", "from", from)
 			return ss.reply(errSenderNotOwned)
 		}
 	}
+	var size int64
+	if opts != nil {
+		size = opts.Size
+	}
+	if size > ss.s.cfg.MaxMessageBytes {
+		return ss.reply(errMessageTooLarge)
+	}
+	tx := ss.s.cfg.Budget.newReservation()
+	if size > 0 && !tx.ensure(size) {
+		ss.log.Warn("smtp: in-flight budget exhausted", "size", size)
+		return ss.reply(errInFlightBudget)
+	}
 	if err := ss.s.beginTransaction(ss.conn); err != nil {
+		tx.close()
 		// Shutdown has begun and this connection was idle: say so and
 		// hang up (go-smtp's own reply then goes nowhere).
 		if ss.conn != nil {
@@ -34,8 +56,22 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 		}
 		return ss.reply(err)
 	}
+	ss.tx.close()
+	ss.tx = tx
 	ss.inTransaction = true
 	ss.from = from
 	ss.recipients = nil
 	return nil
+}
+
+// hasControl reports whether an address contains a control character
+// (C0, including CR, LF and NUL, or DEL). RFC 5321 §4.1.2 allows none in
+// a path, quoted or not (qtextSMTP and quoted-pairSMTP are %d32-126).
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < ' ' || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
 }

@@ -21,7 +21,15 @@ import (
 // over its quota gets 452 4.2.2 (quota.go); behind an alias with several
 // targets, a full account is skipped instead, and 452 only if none is
 // left.
+//
+// A control character anywhere in the address (go-smtp lets them through
+// in a quoted local part and the domain) gets 501 5.1.3 (RFC 3463 X.1.3
+// bad destination mailbox address syntax).
 func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	if hasControl(to) {
+		ss.log.Info("smtp: recipient refused", "rcpt", stripControls(to), "err", errBadRcptAddress)
+		return ss.reply(errBadRcptAddress)
+	}
 	x, err := ss.resolveRecipient(ss.ctx, to)
 	if errors.Is(err, errRelayUnavailable) && ss.s.cfg.Queue != nil {
 		ss.recipients = append(ss.recipients, recipient{addr: to, remote: true})

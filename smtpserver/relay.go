@@ -6,9 +6,12 @@ import (
 )
 
 // Queue takes mail for other domains from authenticated clients (package
-// queue implements it). Enqueue returns once the message is durable.
+// queue implements it). EnqueueAs returns once the message is durable; it
+// DKIM-signs only with signDomain, the domain of the From: address the
+// submitter was found to own (checkAuthor), and "" (mail forwarded
+// through an alias for an unauthenticated sender) signs nothing.
 type Queue interface {
-	Enqueue(ctx context.Context, from string, rcpts []string, raw []byte) (int64, error)
+	EnqueueAs(ctx context.Context, from string, rcpts []string, raw []byte, signDomain string) (int64, error)
 }
 
 // remoteRecipients returns the addresses of the recipients that go to the

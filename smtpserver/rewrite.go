@@ -24,10 +24,11 @@ import (
 // processing until that reply has been written, which go-smtp always does
 // before it reads again.
 type rewriter struct {
-	to []byte // replacement path, "<postmaster@host>"
+	to      []byte // replacement path, "<postmaster@host>"
+	maxLine int    // go-smtp's MaxLineLength; 0 is DefaultMaxLineLength
 
 	mode  int
-	held  []byte // command mode: the current line so far (at most maxHeld)
+	held  []byte // command mode: the current line so far (at most heldMax())
 	chunk uint64 // chunk mode: bytes of BDAT chunk left
 	stop  bool   // end this call of client after the current line
 	data  int    // data mode: dataReader state
@@ -69,9 +70,17 @@ const (
 	modeOpaque
 )
 
-// maxHeld bounds a command line the rewriter buffers; longer lines pass
-// through untouched (no RCPT TO:<postmaster> is that long).
-const maxHeld = 64
+// heldMax bounds a command line the rewriter buffers: the longest line
+// go-smtp accepts (MaxLineLength, counted with the line's end), so that
+// every line go-smtp will act on is seen whole and classified by the same
+// rule go-smtp uses (parseCommand). Longer lines pass through untouched:
+// go-smtp answers them with 500 and closes the connection.
+func (r *rewriter) heldMax() int {
+	if r.maxLine > 0 {
+		return r.maxLine + 2
+	}
+	return DefaultMaxLineLength + 2
+}
 
 // dataReader states, as in go-smtp's data.go.
 const (
@@ -137,7 +146,7 @@ func (r *rewriter) client(dst, src []byte) ([]byte, int) {
 			r.held = append(r.held, b)
 			if b == '\n' {
 				dst = r.endLine(dst)
-			} else if len(r.held) > maxHeld {
+			} else if len(r.held) > r.heldMax() {
 				dst = append(dst, r.held...)
 				r.held = r.held[:0]
 				r.mode = modeLongLine
@@ -154,20 +163,25 @@ func (r *rewriter) flush() []byte {
 	return h
 }
 
-// endLine handles a complete command line in r.held.
+// endLine handles a complete command line in r.held. The line is
+// classified with parseCommand, go-smtp's own rule, so that the two never
+// disagree about which command it is ("DATA  ", "DATA\r\r\n" and "data"
+// are all DATA to go-smtp).
 func (r *rewriter) endLine(dst []byte) []byte {
-	line := r.held[:len(r.held)-1]
-	line = bytes.TrimSuffix(line, []byte("\r"))
+	// What go-smtp's parseCmd looks at: the line without its LF and
+	// without any CR before it (textproto drops one, parseCmd the rest).
+	line := bytes.TrimRight(r.held[:len(r.held)-1], "\r\n")
 	term := r.held[len(line):]
-	if r.interceptTLS && len(line) >= 8 && strings.EqualFold(string(line[:8]), "STARTTLS") &&
-		(len(line) == 8 || line[8] == ' ') {
+	cmd, arg, cmdOK := parseCommand(string(line))
+	if r.interceptTLS && cmdOK && cmd == "STARTTLS" {
 		r.startTLSPending, r.stop = true, true
-		r.startTLSArgs = strings.TrimSpace(string(line[8:])) != ""
+		u := strings.ToUpper(string(line))
+		r.startTLSArgs = len(u) < 8 || strings.TrimSpace(u[8:]) != ""
 		r.held = r.held[:0]
 		return dst
 	}
-	if r.needHello && len(line) >= 4 {
-		switch verb := strings.ToUpper(string(line[:4])); verb {
+	if r.needHello && cmdOK {
+		switch cmd {
 		case "EHLO", "HELO", "LHLO":
 			r.needHello = false
 		case "MAIL", "RCPT", "DATA", "BDAT", "AUTH":
@@ -177,10 +191,10 @@ func (r *rewriter) endLine(dst []byte) []byte {
 		}
 	}
 	r.sent++
-	if r.interceptTLS && len(line) >= 4 && strings.EqualFold(string(line[:4]), "EHLO") {
+	if r.interceptTLS && cmdOK && cmd == "EHLO" {
 		r.ehloUnit = r.sent
 	}
-	if start, end, ok := postmasterPath(line); ok {
+	if start, end, ok := postmasterPath(line); ok && cmdOK && cmd == "RCPT" {
 		dst = append(dst, line[:start]...)
 		dst = append(dst, r.to...)
 		dst = append(dst, line[end:]...)
@@ -188,14 +202,16 @@ func (r *rewriter) endLine(dst []byte) []byte {
 	} else {
 		dst = append(dst, r.held...)
 	}
-	s := string(line)
 	switch {
-	case strings.EqualFold(s, "DATA"):
+	case !cmdOK:
+	case cmd == "DATA":
+		// go-smtp answers 354 only to a DATA it accepts; any other
+		// reply leaves it in command mode.
 		r.mode, r.waitFor, r.waitTLS = modeWait, r.sent, false
-	case len(s) >= 8 && strings.EqualFold(s[:8], "STARTTLS"):
+	case cmd == "STARTTLS":
 		r.mode, r.waitFor, r.waitTLS = modeWait, r.sent, true
-	default:
-		if n, ok := bdatSize(s); ok && n > 0 {
+	case cmd == "BDAT":
+		if n, ok := bdatSize(arg); ok && n > 0 {
 			// Hand go-smtp the BDAT line alone: it reads the chunk
 			// without its line-length limit only after parsing the
 			// command, and would otherwise apply the limit to chunk
@@ -205,6 +221,30 @@ func (r *rewriter) endLine(dst []byte) []byte {
 	}
 	r.held = r.held[:0]
 	return dst
+}
+
+// parseCommand is go-smtp's parseCmd (parse.go, v0.25.1) verbatim but for
+// returning ok instead of an error: the command name (upper case) and its
+// argument as go-smtp will see them. Keep it in step with go-smtp.
+func parseCommand(line string) (cmd, arg string, ok bool) {
+	line = strings.TrimRight(line, "\r\n")
+	l := len(line)
+	switch {
+	case strings.HasPrefix(strings.ToUpper(line), "STARTTLS"):
+		return "STARTTLS", "", true
+	case l == 0:
+		return "", "", true
+	case l < 4:
+		return "", "", false
+	case l == 4:
+		return strings.ToUpper(line), "", true
+	case l == 5:
+		return "", "", false
+	}
+	if line[4] != ' ' {
+		return "", "", false
+	}
+	return strings.ToUpper(line[0:4]), strings.TrimSpace(line[5:]), true
 }
 
 // afterTLS resets the client side after a STARTTLS handshake: nothing
@@ -340,13 +380,12 @@ func postmasterPath(line []byte) (start, end int, ok bool) {
 	return i, end, true
 }
 
-// bdatSize reports the chunk size of a BDAT line that go-smtp accepts far
-// enough to read its chunk (conn.go handleBdat).
-func bdatSize(line string) (uint64, bool) {
-	if len(line) < 5 || !strings.EqualFold(line[:4], "BDAT") || line[4] != ' ' {
-		return 0, false
-	}
-	args := strings.Fields(strings.TrimSpace(line[5:]))
+// bdatSize reports the chunk size of a BDAT command whose argument
+// go-smtp accepts far enough to read its chunk (conn.go handleBdat: it
+// reads the chunk whenever the arguments parse, even when it refuses the
+// command).
+func bdatSize(arg string) (uint64, bool) {
+	args := strings.Fields(arg)
 	if len(args) == 0 || len(args) > 2 {
 		return 0, false
 	}

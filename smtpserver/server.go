@@ -19,7 +19,18 @@
 //   - go-smtp neither rejects bare CR/LF nor limits line length inside BDAT
 //     chunks; Session.Data does both while streaming;
 //   - go-smtp answers a successful AUTH with "235 2.0.0"; conn.go rewrites
-//     that one line to RFC 4954's "235 2.7.0".
+//     that one line to RFC 4954's "235 2.7.0", and its "454 4.7.0 Invalid
+//     base64 data" to RFC 4954 §4's 501 5.5.2;
+//   - go-smtp's DATA reader refuses a message of exactly MaxMessageBytes
+//     (it fails before it sees the final dot), so go-smtp is configured one
+//     byte higher, Session.Data and Mail enforce the real limit on both
+//     paths, and conn.go announces the real limit in EHLO's SIZE line;
+//   - go-smtp lets control characters through in quoted local parts and
+//     domains; Mail and Rcpt refuse them.
+//
+// Messages stream into a spool (spool.go) under a server-wide Budget of
+// bytes in flight, and are committed under the Budget's commit gate
+// (budget.go, data.go).
 //
 // STARTTLS is run by our conn wrapper rather than go-smtp (conn.go), so
 // the wire rewrites (postmaster, 235) sit above TLS and keep working after
@@ -135,6 +146,21 @@ type Config struct {
 	// listener before the greeting and after STARTTLS; default
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+
+	// SpoolDir holds the temporary files of messages larger than
+	// SpoolMemoryBytes while they stream in (unlinked at once, closed
+	// when the transaction ends); "" is os.TempDir().
+	SpoolDir string
+	// SpoolMemoryBytes of each message are kept in memory before it
+	// goes to a spool file; default DefaultSpoolMemoryBytes.
+	SpoolMemoryBytes int
+	// Budget bounds the message bytes in flight over all sessions and
+	// the commit phase (budget.go); servers that should share the bound
+	// share one. Nil gets a Budget of its own with MaxInFlightBytes.
+	Budget *Budget
+	// MaxInFlightBytes sizes the Budget New makes when Budget is nil;
+	// default DefaultMaxInFlightBytes.
+	MaxInFlightBytes int64
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -196,6 +222,12 @@ func New(cfg Config) *Server {
 	if cfg.LookupAddr == nil {
 		cfg.LookupAddr = net.DefaultResolver.LookupAddr
 	}
+	if cfg.SpoolMemoryBytes <= 0 {
+		cfg.SpoolMemoryBytes = DefaultSpoolMemoryBytes
+	}
+	if cfg.Budget == nil {
+		cfg.Budget = NewBudget(cfg.MaxInFlightBytes, cfg.MaxMessageBytes)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		cfg:    cfg,
@@ -209,7 +241,13 @@ func New(cfg Config) *Server {
 	}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = cfg.Hostname
-	srv.MaxMessageBytes = cfg.MaxMessageBytes
+	// One more than the limit: go-smtp's DATA reader fails as soon as it
+	// has handed out MaxMessageBytes bytes, before it can see whether
+	// the end-of-data line follows, so a message of exactly the limit
+	// would be refused. readMessage enforces the real limit on DATA and
+	// BDAT alike, Mail the SIZE= parameter, and conn.Write advertises
+	// the real limit in EHLO's SIZE line.
+	srv.MaxMessageBytes = cfg.MaxMessageBytes + 1
 	srv.MaxRecipients = cfg.MaxRecipients
 	srv.MaxLineLength = cfg.MaxLineLength
 	srv.ReadTimeout = cfg.ReadTimeout

@@ -29,6 +29,7 @@ type session struct {
 	inTransaction bool // MAIL accepted, not yet reset
 	from          string
 	recipients    []recipient
+	tx            *reservation // the transaction's share of the in-flight Budget
 }
 
 // recipient is one accepted RCPT.
@@ -86,6 +87,7 @@ func (ss *session) Reset() {
 	ss.inTransaction = false
 	ss.from = ""
 	ss.recipients = nil
+	ss.tx.close()
 	ss.s.endTransaction(ss.conn)
 }
 

@@ -27,14 +27,20 @@ func newQueueID() string {
 	return idEncoding.EncodeToString(b[:])
 }
 
-// buildMessage prepends the trace fields (Return-Path, RFC 5321 §4.4, and
-// Received) and, for submission, the From, Message-ID and Date the message
-// lacks (RFC 6409 §8.1–§8.3) to body. A missing From is the authenticated
-// user's address (the MAIL FROM address is checked to be one of theirs).
-func (ss *session) buildMessage(body []byte, id string, now time.Time) []byte {
+// traceHeaders returns what goes in front of body: the trace fields in
+// the order RFC 5321 §4.4 gives them (Return-Path, added at final
+// delivery, on top; then this server's Received; then the
+// Authentication-Results ar this server adds, RFC 8601 §5, below its own
+// Received as Postfix with a milter and Dovecot LDA write them) and, for
+// submission, the From, Message-ID and Date the message lacks (RFC 6409
+// §8.1–§8.3). A missing From is the authenticated user's address.
+// Everything taken from the client passes through sanitize or
+// traceField: no CR, LF or NUL can start a header of its own.
+func (ss *session) traceHeaders(body []byte, id string, now time.Time, ar string) []byte {
 	var h bytes.Buffer
-	h.WriteString("Return-Path: <" + ss.from + ">\r\n")
+	h.WriteString("Return-Path: <" + stripControls(ss.from) + ">\r\n")
 	h.WriteString(ss.received(id, now))
+	h.WriteString(ar)
 	if ss.submission() {
 		hasID, hasDate, hasFrom := headerHas(body)
 		if !hasFrom && ss.account != nil {
@@ -47,9 +53,46 @@ func (ss *session) buildMessage(body []byte, id string, now time.Time) []byte {
 			h.WriteString("Message-ID: <" + strings.ToLower(newQueueID()+newQueueID()) + "@" + ss.s.cfg.Hostname + ">\r\n")
 		}
 	}
-	raw := make([]byte, 0, h.Len()+len(body))
-	raw = append(raw, h.Bytes()...)
-	return append(raw, body...)
+	return h.Bytes()
+}
+
+// stripControls replaces every control character (C0 and DEL) in s
+// with '?'. Addresses are refused with them (Mail, Rcpt); this is the
+// second guard where they are written into a header.
+func stripControls(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// traceField makes a header field built from checked but partly
+// client-derived values (Authentication-Results: HELO name, addresses,
+// DKIM domains) safe to write: CRLF is kept only where it folds the field
+// (followed by a space or tab), every other control character becomes
+// '?', and the field ends with one CRLF.
+func traceField(f string) string {
+	f = strings.TrimRight(f, "\r\n")
+	if f == "" {
+		return ""
+	}
+	var b strings.Builder
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		if c == '\r' && i+2 < len(f) && f[i+1] == '\n' && (f[i+2] == ' ' || f[i+2] == '\t') {
+			b.WriteString("\r\n")
+			i++
+			continue
+		}
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			c = '?'
+		}
+		b.WriteByte(c)
+	}
+	b.WriteString("\r\n")
+	return b.String()
 }
 
 // received returns the Received field (RFC 5321 §4.4) with the protocol

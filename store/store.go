@@ -16,6 +16,14 @@
 //   - The raw bytes are stored exactly as received; the MIME structure is
 //     parsed once at delivery (message.Parse) and stored beside them.
 //
+// Ids and scoping
+//   - Ids (accounts, mailboxes, messages, queue items) are never reused,
+//     in any backend: an id once handed out names that row or nothing.
+//   - Every call that names a mailbox or a message takes a MailboxRef and
+//     checks, in the same statement or transaction, that the account owns
+//     the mailbox (and the UIDVALIDITY matches); otherwise ErrNotFound.
+//     A message id is only valid together with the mailbox it is in.
+//
 // Change feed: Watch(accountID) wakes a subscriber after a change to one of
 // the account's mailboxes has been committed. It carries no state; the
 // subscriber asks Changes(mailbox, sinceModSeq) for what happened. That keeps
@@ -40,6 +48,11 @@ var (
 	// ErrHasChildren: DELETE of a mailbox that has inferior mailboxes
 	// (RFC 9051 §6.3.4 lets a server refuse; we keep \Noselect-free model).
 	ErrHasChildren = errors.New("store: mailbox has children")
+	// ErrNoSpace: the store's disk (or database) is full, so nothing new
+	// can be written (SQLite SQLITE_FULL or ENOSPC, PostgreSQL 53100
+	// disk_full). Protocols answer it as a temporary, space-related
+	// refusal (IMAP NO [OVERQUOTA], as Dovecot does for ENOSPC).
+	ErrNoSpace = errors.New("store: no space left")
 )
 
 // System flags (RFC 9051 §2.3.2). Keywords are any other atom.
@@ -143,6 +156,24 @@ type NewMessage struct {
 	InternalDate time.Time // zero means now
 }
 
+// MailboxRef names a mailbox in a store call: the mailbox id, the account
+// that must own it and, when a session holds the mailbox selected, the
+// UIDVALIDITY the session knows (0 accepts any). A call whose account
+// does not own the mailbox, or whose UIDVALIDITY does not match, gets
+// ErrNotFound and touches nothing: a session that still holds the id of a
+// mailbox deleted meanwhile can never reach another mailbox, let alone
+// another account's (ids are never reused either; see the package doc).
+type MailboxRef struct {
+	AccountID   int64
+	MailboxID   int64
+	UIDValidity uint32 // 0 = any
+}
+
+// Ref returns the reference to m that pins its account and UIDVALIDITY.
+func (m Mailbox) Ref() MailboxRef {
+	return MailboxRef{AccountID: m.AccountID, MailboxID: m.ID, UIDValidity: m.UIDValidity}
+}
+
 // Target names one mailbox a delivery goes to. MailboxID 0 means the
 // account's INBOX.
 type Target struct {
@@ -156,6 +187,11 @@ type Delivered struct {
 	MailboxID   int64
 	UIDValidity uint32
 	UID         uint32
+}
+
+// Ref returns the reference to the mailbox the copy landed in.
+func (d Delivered) Ref() MailboxRef {
+	return MailboxRef{AccountID: d.AccountID, MailboxID: d.MailboxID, UIDValidity: d.UIDValidity}
 }
 
 // UIDPair maps a source UID to the UID of its copy (UIDPLUS COPYUID).
@@ -202,7 +238,7 @@ type Store interface {
 	// matches in any case.
 	Mailboxes(ctx context.Context, accountID int64) ([]Mailbox, error) // sorted by name
 	MailboxByName(ctx context.Context, accountID int64, name string) (Mailbox, error)
-	MailboxByID(ctx context.Context, mailboxID int64) (Mailbox, error)
+	MailboxByID(ctx context.Context, mbox MailboxRef) (Mailbox, error)
 	CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (Mailbox, error)
 	// DeleteMailbox removes the mailbox and its messages. INBOX -> ErrInvalid;
 	// a mailbox with children -> ErrHasChildren.
@@ -213,7 +249,7 @@ type Store interface {
 	RenameMailbox(ctx context.Context, accountID int64, from, to string) error
 	Subscriptions(ctx context.Context, accountID int64) ([]string, error) // may name non-existent mailboxes
 	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
-	MailboxStatus(ctx context.Context, mailboxID int64) (MailboxStatus, error)
+	MailboxStatus(ctx context.Context, mbox MailboxRef) (MailboxStatus, error)
 	// AccountUsage sums the messages and their sizes over all of an
 	// account's mailboxes (quotas); a copy counts again. ErrNotFound for
 	// an unknown account.
@@ -225,43 +261,44 @@ type Store interface {
 	Deliver(ctx context.Context, targets []Target, msg NewMessage) ([]Delivered, error)
 	// Append adds messages to one mailbox atomically (MULTIAPPEND) and returns
 	// the mailbox's UIDVALIDITY and the new UIDs in order.
-	Append(ctx context.Context, mailboxID int64, msgs []NewMessage) (uidValidity uint32, uids []uint32, err error)
+	Append(ctx context.Context, mbox MailboxRef, msgs []NewMessage) (uidValidity uint32, uids []uint32, err error)
 	// MessageUIDs returns the UIDs of a mailbox in ascending order.
-	MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, error)
+	MessageUIDs(ctx context.Context, mbox MailboxRef) ([]uint32, error)
 	// ListMessages calls fn for each message whose UID is in uids (ascending;
 	// nil means all), in UID order, streaming from the backend.
-	ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(MessageMeta) error) error
+	ListMessages(ctx context.Context, mbox MailboxRef, uids []uint32, fn func(MessageMeta) error) error
 	// ListBodies calls fn with the metadata and raw bytes of each message
 	// whose UID is in uids (ascending; nil means all), in UID order: one
 	// read per batch of messages instead of one MessageBody call each.
 	// Messages expunged meanwhile are skipped.
-	ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(MessageMeta, []byte) error) error
+	ListBodies(ctx context.Context, mbox MailboxRef, uids []uint32, fn func(MessageMeta, []byte) error) error
 	// ListHeaders is ListBodies with only each message's top-level header
 	// (raw[:message.ParseTop(raw).BodyStart], blank line included): the
 	// backends keep it apart from the raw bytes, so listing the headers of
 	// messages with large attachments does not read the attachments.
-	ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(MessageMeta, []byte) error) error
-	// MessageBody returns the raw bytes of a message exactly as received.
-	MessageBody(ctx context.Context, messageID int64) ([]byte, error)
+	ListHeaders(ctx context.Context, mbox MailboxRef, uids []uint32, fn func(MessageMeta, []byte) error) error
+	// MessageBody returns the raw bytes of a message exactly as received;
+	// the message must be in mbox (ErrNotFound otherwise).
+	MessageBody(ctx context.Context, mbox MailboxRef, messageID int64) ([]byte, error)
 	// MessagePart returns the MIME structure parsed at delivery.
-	MessagePart(ctx context.Context, messageID int64) (*message.Part, error)
+	MessagePart(ctx context.Context, mbox MailboxRef, messageID int64) (*message.Part, error)
 	// UpdateFlags changes the flags of the messages in uids. With
 	// unchangedSince > 0 (CONDSTORE), messages whose modseq is greater are
 	// left alone and returned in failed. changed holds the new metadata of
 	// every message whose flags actually changed, each with a new modseq.
-	UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) (changed []MessageMeta, failed []uint32, err error)
+	UpdateFlags(ctx context.Context, mbox MailboxRef, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) (changed []MessageMeta, failed []uint32, err error)
 	// Expunge removes the messages in uids (nil means every message) and
 	// returns the UIDs removed, ascending. With onlyDeleted, only messages
 	// flagged \Deleted are removed (IMAP EXPUNGE); POP3 passes false.
-	Expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) ([]uint32, error)
+	Expunge(ctx context.Context, mbox MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error)
 	// Copy copies messages to dst, keeping flags and internal date.
-	Copy(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (dstUIDValidity uint32, pairs []UIDPair, err error)
+	Copy(ctx context.Context, src MailboxRef, uids []uint32, dst MailboxRef) (dstUIDValidity uint32, pairs []UIDPair, err error)
 	// Move is Copy plus Expunge of the source messages, atomically.
-	Move(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (dstUIDValidity uint32, pairs []UIDPair, err error)
+	Move(ctx context.Context, src MailboxRef, uids []uint32, dst MailboxRef) (dstUIDValidity uint32, pairs []UIDPair, err error)
 	// Changes reports what happened in a mailbox after modseq since: the
 	// current metadata of messages added or changed, and the UIDs expunged.
 	// It also returns the mailbox's current HIGHESTMODSEQ.
-	Changes(ctx context.Context, mailboxID int64, since uint64) (changed []MessageMeta, vanished []uint32, highest uint64, err error)
+	Changes(ctx context.Context, mbox MailboxRef, since uint64) (changed []MessageMeta, vanished []uint32, highest uint64, err error)
 
 	// Watch subscribes to the change feed of one account. The channel is
 	// buffered and coalescing: a slow reader misses no state, because it

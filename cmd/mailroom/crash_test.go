@@ -91,8 +91,8 @@ func TestCrashLosesNoAcknowledgedMessage(t *testing.T) {
 	}
 	have := map[string]bool{}
 	tokenRE := regexp.MustCompile(`Subject: (crash-token-\d+-\d+)`)
-	err = st.ListMessages(ctx, inbox.ID, nil, func(m store.MessageMeta) error {
-		raw, err := st.MessageBody(ctx, m.ID)
+	err = st.ListMessages(ctx, inbox.Ref(), nil, func(m store.MessageMeta) error {
+		raw, err := st.MessageBody(ctx, inbox.Ref(), m.ID)
 		if err != nil {
 			return err
 		}

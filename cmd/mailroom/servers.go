@@ -38,6 +38,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 	lim := cfg.Limits
 	plaintext := plaintextPolicy(cfg)
 	aliases := cfg.Aliasing.Table()
+	// One in-flight budget for MX and submission together.
+	budget := smtpserver.NewBudget(lim.SMTPMaxInFlightBytes, lim.MaxMessageBytes)
 	smtpConfig := func(mode smtpserver.Mode, name string) smtpserver.Config {
 		return smtpserver.Config{
 			Mode:            mode,
@@ -54,6 +56,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			DataTimeout:     lim.SMTPDataTimeout.Duration,
 			TLSConfig:       tlsCfg,
 			Quota:           &cfg.Quota,
+			Budget:          budget,
+			SpoolDir:        cfg.SpoolPath(),
 
 			HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 
@@ -83,9 +87,14 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		Logger:         log.With("component", "imap"),
 		MaxLineLength:  lim.IMAPMaxLineLength,
 		MaxLiteralSize: lim.MaxMessageBytes,
-		IdleTimeout:    lim.IMAPIdleTimeout.Duration,
-		TLSConfig:      tlsCfg,
-		Quota:          &cfg.Quota,
+		MaxCommandSize: lim.IMAPMaxCommandBytes,
+
+		MaxAppendMessages: lim.IMAPMaxAppendMessages,
+		MaxAppendBytes:    lim.IMAPMaxAppendBytes,
+		MaxMailboxes:      lim.IMAPMaxMailboxes,
+		IdleTimeout:       lim.IMAPIdleTimeout.Duration,
+		TLSConfig:         tlsCfg,
+		Quota:             &cfg.Quota,
 
 		HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 

@@ -363,11 +363,45 @@ func BinaryBytes(raw []byte, root *message.Part, part []int) ([]byte, error) {
 	if len(target.Parts) > 0 || target.Message != nil {
 		return body, nil
 	}
+	if strings.EqualFold(strings.TrimSpace(target.Encoding), "base64") && !validBase64(body) {
+		// RFC 3516 §4.3: content the server cannot decode is
+		// [UNKNOWN-CTE]; decoding leniently would hand the client
+		// bytes that are not the part's (issue 11, item 16).
+		return nil, fmt.Errorf("%w: invalid base64", ErrUnknownCTE)
+	}
 	dec, err := message.Decode(body, target.Encoding)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownCTE, target.Encoding)
 	}
 	return dec, nil
+}
+
+// validBase64 reports whether body is base64 (RFC 2045 §6.8) that decodes
+// without guessing: alphabet characters and line breaks or other white
+// space only, "=" only as padding of a quantum of 2 or 3 characters, and
+// no lone character at the end. Concatenated encodings (padding, then more
+// quanta) pass, as do unpadded final quanta of 2 or 3 characters.
+func validBase64(body []byte) bool {
+	n := 0 // characters of the current quantum
+	padded := false
+	for _, c := range body {
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
+			if padded {
+				n, padded = 0, false
+			}
+			n = (n + 1) % 4
+		case c == '=':
+			if !padded && n < 2 {
+				return false
+			}
+			padded = true
+		case c == ' ', c == '\t', c == '\r', c == '\n':
+		default:
+			return false
+		}
+	}
+	return padded || n != 1
 }
 
 // BinarySize returns the size of BINARY[part], for BINARY.SIZE[part].

@@ -222,3 +222,26 @@ func TestParseSectionControlInFieldName(t *testing.T) {
 		t.Errorf("a name with a space: %v", err)
 	}
 }
+
+// TestBinaryInvalidBase64: BINARY of a base64 part that is not valid
+// base64 is ErrUnknownCTE (NO [UNKNOWN-CTE], RFC 3516 §4.3), not a lenient
+// decoding. Issue 11, item 16.
+func TestBinaryInvalidBase64(t *testing.T) {
+	for body, ok := range map[string]bool{
+		"YmFy\r\n":           true,
+		"YmE=\r\nYmFy\r\n":   true, // concatenated
+		"YQ==\r\n":           true,
+		"Ym Fy\r\n":          true,
+		"YmFy!\r\n":          false,
+		"Ym*y\r\n":           false,
+		"YmFyY\r\n":          false, // a lone character cannot encode a byte
+		"=YmFy\r\n":          false,
+		"YmFy\r\n-- sig\r\n": false,
+	} {
+		raw := []byte("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Transfer-Encoding: base64\r\n\r\n" + body + "--b--\r\n")
+		_, err := BinaryBytes(raw, message.Parse(raw), []int{1})
+		if ok && err != nil || !ok && !errors.Is(err, ErrUnknownCTE) {
+			t.Errorf("body %q: err %v, want ok=%v", body, err, ok)
+		}
+	}
+}

@@ -15,6 +15,9 @@ import (
 // caller replies BAD (or NO [TOOBIG]) and calls Discard to resynchronize.
 var (
 	ErrLineTooLong = errors.New("imapwire: line too long")
+	// ErrCommandTooBig: the command's lines and literals together exceed
+	// MaxCommandSize.
+	ErrCommandTooBig = errors.New("imapwire: command too big")
 )
 
 // SyntaxError is a malformed command.
@@ -52,11 +55,16 @@ type Decoder struct {
 	MaxLineLength int
 	// MaxLiteralSize bounds a single literal.
 	MaxLiteralSize int64
+	// MaxCommandSize, when positive, bounds the bytes of one command: its
+	// lines and its literals, except message literals (APPEND), which
+	// MaxLiteralSize bounds one by one. BeginCommand starts the count.
+	MaxCommandSize int64
 	// Continue is called before the decoder reads a synchronizing literal
 	// that it accepts; it must send a continuation request and flush.
 	Continue func() error
 
 	lineLen int
+	cmdLen  int64 // bytes of the current command, see MaxCommandSize
 	eol     bool  // the last thing consumed was the CRLF ending a command line
 	skip    int64 // bytes of a refused non-synchronizing literal still to skip
 
@@ -74,9 +82,16 @@ func NewDecoder(r *bufio.Reader) *Decoder {
 // state; a connection that idles lends its buffered reader back to a pool.
 func (d *Decoder) SetReader(r *bufio.Reader) { d.r = r }
 
+// BeginCommand starts counting the bytes of a new command against
+// MaxCommandSize.
+func (d *Decoder) BeginCommand() { d.cmdLen = 0 }
+
 func (d *Decoder) readByte() (byte, error) {
 	if d.lineLen >= d.MaxLineLength {
 		return 0, ErrLineTooLong
+	}
+	if d.MaxCommandSize > 0 && d.cmdLen >= d.MaxCommandSize {
+		return 0, ErrCommandTooBig
 	}
 	b, err := d.r.ReadByte()
 	if err != nil {
@@ -84,6 +99,7 @@ func (d *Decoder) readByte() (byte, error) {
 	}
 	d.eol = false
 	d.lineLen++
+	d.cmdLen++
 	if d.Trace != nil && len(*d.Trace) < 4096 {
 		*d.Trace = append(*d.Trace, b)
 	}
@@ -93,6 +109,7 @@ func (d *Decoder) readByte() (byte, error) {
 func (d *Decoder) unreadByte() {
 	d.r.UnreadByte()
 	d.lineLen--
+	d.cmdLen--
 	if d.Trace != nil && len(*d.Trace) > 0 && len(*d.Trace) < 4096 {
 		*d.Trace = (*d.Trace)[:len(*d.Trace)-1]
 	}

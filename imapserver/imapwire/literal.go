@@ -12,11 +12,27 @@ type LiteralInfo struct {
 	Size    int64
 	NonSync bool // LITERAL+ "{n+}"
 	Binary  bool // literal8 "~{n}" (RFC 3516)
+
+	message bool // a message (APPEND): not counted into the command size
 }
 
-// LiteralHeader reads a literal header up to and including its CRLF, without
-// reading the literal's bytes. binaryOK allows literal8.
+// LiteralHeader reads the header of a literal that is part of the command
+// (a string argument) up to and including its CRLF, without reading the
+// literal's bytes. binaryOK allows literal8. Its bytes count into the
+// command's size: the literal may be at most MaxLiteralSize and what is
+// left of MaxCommandSize.
 func (d *Decoder) LiteralHeader(binaryOK bool) (LiteralInfo, error) {
+	return d.literalHeader(binaryOK, false)
+}
+
+// MessageLiteralHeader is LiteralHeader for a message (APPEND): it is
+// bounded by MaxLiteralSize only, not by MaxCommandSize; the caller bounds
+// the total of the messages of one command.
+func (d *Decoder) MessageLiteralHeader(binaryOK bool) (LiteralInfo, error) {
+	return d.literalHeader(binaryOK, true)
+}
+
+func (d *Decoder) literalHeader(binaryOK, message bool) (LiteralInfo, error) {
 	var li LiteralInfo
 	if d.PeekIs('~') {
 		if !binaryOK {
@@ -37,6 +53,7 @@ func (d *Decoder) LiteralHeader(binaryOK bool) (LiteralInfo, error) {
 		return li, syntaxf("bad literal size")
 	}
 	li.Size = n
+	li.message = message
 	if d.PeekIs('+') {
 		d.readByte()
 		li.NonSync = true
@@ -49,7 +66,7 @@ func (d *Decoder) LiteralHeader(binaryOK bool) (LiteralInfo, error) {
 	}
 	// The line goes on after the literal: it is not the end of the command.
 	d.eol = false
-	if li.Size > d.MaxLiteralSize {
+	if li.Size > d.MaxLiteralSize || (!message && d.MaxCommandSize > 0 && li.Size > d.MaxCommandSize-d.cmdLen) {
 		if li.NonSync {
 			d.skip = li.Size
 		} else {
@@ -58,6 +75,18 @@ func (d *Decoder) LiteralHeader(binaryOK bool) (LiteralInfo, error) {
 		return li, &LiteralTooBigError{Size: li.Size, NonSync: li.NonSync}
 	}
 	return li, nil
+}
+
+// RefuseLiteral refuses a literal whose header was accepted, for a reason
+// of the caller's: Discard then skips its bytes if they come anyway
+// (non-synchronizing), or stops before them (the client of a synchronizing
+// literal waits for a continuation request that is not sent).
+func (d *Decoder) RefuseLiteral(li LiteralInfo) {
+	if li.NonSync {
+		d.skip = li.Size
+	} else {
+		d.eol = true
+	}
 }
 
 // LiteralBody reads the bytes of a literal whose header was accepted,
@@ -78,14 +107,28 @@ func (d *Decoder) LiteralBody(li LiteralInfo) ([]byte, error) {
 	if d.Trace != nil {
 		*d.Trace = append(*d.Trace, "<literal "+strconv.FormatInt(li.Size, 10)+" bytes>"...)
 	}
+	if !li.message {
+		d.cmdLen += li.Size
+	}
 	d.lineLen = 0
 	d.eol = false
 	return buf, nil
 }
 
-// Literal reads a whole literal.
+// Literal reads a whole literal that is part of the command (see
+// LiteralHeader).
 func (d *Decoder) Literal(binaryOK bool) ([]byte, LiteralInfo, error) {
 	li, err := d.LiteralHeader(binaryOK)
+	if err != nil {
+		return nil, li, err
+	}
+	b, err := d.LiteralBody(li)
+	return b, li, err
+}
+
+// MessageLiteral reads a whole message literal (see MessageLiteralHeader).
+func (d *Decoder) MessageLiteral(binaryOK bool) ([]byte, LiteralInfo, error) {
+	li, err := d.MessageLiteralHeader(binaryOK)
 	if err != nil {
 		return nil, li, err
 	}

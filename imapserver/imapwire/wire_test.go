@@ -196,3 +196,64 @@ func FuzzMUTF7(f *testing.F) {
 		}
 	})
 }
+
+// TestCommandSize: a command's literals count into MaxCommandSize, its
+// message literals (MessageLiteral) do not; RefuseLiteral skips a refused
+// non-synchronizing literal.
+func TestCommandSize(t *testing.T) {
+	d, _ := newDec("a S {5+}\r\n01234 {5+}\r\n01234\r\nb NOOP\r\n")
+	d.MaxCommandSize = 24 // 22 bytes of lines and literal before the second literal
+	d.BeginCommand()
+	d.Atom()
+	d.SP()
+	d.Atom()
+	d.SP()
+	if _, _, err := d.Literal(false); err != nil {
+		t.Fatal(err)
+	}
+	d.SP()
+	var tb *LiteralTooBigError
+	if _, _, err := d.Literal(false); !errors.As(err, &tb) {
+		t.Fatalf("second literal: %v, want LiteralTooBigError", err)
+	}
+	d.Discard()
+	d.BeginCommand()
+	if tag, _ := d.Atom(); tag != "b" {
+		t.Fatal(tag)
+	}
+	d.SP()
+	d.Atom()
+	d.CRLF()
+
+	// Message literals are bounded by MaxLiteralSize only.
+	d, _ = newDec("a A {20+}\r\n01234567890123456789 {3+}\r\nabc\r\nb NOOP\r\n")
+	d.MaxCommandSize = 20
+	d.BeginCommand()
+	d.Atom()
+	d.SP()
+	d.Atom()
+	d.SP()
+	if b, _, err := d.MessageLiteral(false); err != nil || len(b) != 20 {
+		t.Fatalf("message literal: %q %v", b, err)
+	}
+	d.SP()
+	li, err := d.MessageLiteralHeader(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.RefuseLiteral(li)
+	d.Discard()
+	if tag, _ := d.Atom(); tag != "b" {
+		t.Fatal(tag)
+	}
+
+	// Line bytes count too.
+	d, _ = newDec("a " + strings.Repeat("x", 30) + "\r\n")
+	d.MaxCommandSize = 16
+	d.BeginCommand()
+	d.Atom()
+	d.SP()
+	if _, err := d.Atom(); !errors.Is(err, ErrCommandTooBig) {
+		t.Fatalf("long command: %v", err)
+	}
+}

@@ -25,6 +25,11 @@ type Config struct {
 	// DataDir; a postgres:// (or postgresql://) URL is a PostgreSQL
 	// database that several mailroom nodes may share.
 	Database string `toml:"database"`
+	// SpoolDir holds incoming SMTP messages larger than 1 MiB while they
+	// stream in (unlinked temporary files, gone when the transaction
+	// ends); "" is <data>/spool. Relative paths in the config file are
+	// relative to the file.
+	SpoolDir string `toml:"spool_dir"`
 	// Hostname is announced in greetings and trace headers.
 	Hostname string `toml:"hostname"`
 
@@ -53,9 +58,14 @@ type Limits struct {
 	SMTPLineLength     int      `toml:"smtp_max_line_length"` // RFC 5321 §4.5.3.1.6 minimum is 1000
 	SMTPCommandTimeout Duration `toml:"smtp_command_timeout"` // RFC 5321 §4.5.3.2: 5 min
 	SMTPDataTimeout    Duration `toml:"smtp_data_timeout"`    // RFC 5321 §4.5.3.2.6: 10 min
-	POP3IdleTimeout    Duration `toml:"pop3_idle_timeout"`    // RFC 1939 §3: at least 10 min
-	IMAPIdleTimeout    Duration `toml:"imap_idle_timeout"`    // RFC 9051 §5.4: at least 30 min
-	IMAPMaxLineLength  int      `toml:"imap_max_line_length"`
+	// SMTPMaxInFlightBytes bounds the message bytes all SMTP sessions
+	// (MX and submission together) hold at once: SIZE= announced at MAIL
+	// plus what is received beyond it. Over it: 452 4.3.1.
+	SMTPMaxInFlightBytes int64    `toml:"smtp_max_in_flight_bytes"`
+	POP3IdleTimeout      Duration `toml:"pop3_idle_timeout"` // RFC 1939 §3: at least 10 min
+	IMAPIdleTimeout      Duration `toml:"imap_idle_timeout"` // RFC 9051 §5.4: at least 30 min
+	IMAPMaxLineLength    int      `toml:"imap_max_line_length"`
+	IMAPLimits                    // imap_max_command_bytes, imap_max_append_* … (imaplimits.go)
 	// Connections per listener, in total and from one client IP; more
 	// are answered with a temporary error and closed.
 	MaxConnections      int `toml:"max_connections"`
@@ -112,14 +122,16 @@ func Default() Config {
 		Security:   DefaultSecurity(),
 		Aliasing:   DefaultAliasing(),
 		Limits: Limits{
-			MaxMessageBytes:    50 << 20,
-			MaxRecipients:      100,
-			SMTPLineLength:     4096,
-			SMTPCommandTimeout: Duration{5 * time.Minute},
-			SMTPDataTimeout:    Duration{10 * time.Minute},
-			POP3IdleTimeout:    Duration{10 * time.Minute},
-			IMAPIdleTimeout:    Duration{30 * time.Minute},
-			IMAPMaxLineLength:  64 << 10,
+			MaxMessageBytes:      50 << 20,
+			MaxRecipients:        100,
+			SMTPLineLength:       4096,
+			SMTPCommandTimeout:   Duration{5 * time.Minute},
+			SMTPDataTimeout:      Duration{10 * time.Minute},
+			SMTPMaxInFlightBytes: 1 << 30,
+			POP3IdleTimeout:      Duration{10 * time.Minute},
+			IMAPIdleTimeout:      Duration{30 * time.Minute},
+			IMAPMaxLineLength:    64 << 10,
+			IMAPLimits:           DefaultIMAPLimits(),
 
 			MaxConnections:      1000,
 			MaxConnectionsPerIP: 20,
@@ -150,6 +162,9 @@ func Load(path string) (Config, error) {
 	if md.IsDefined("data") && !filepath.IsAbs(c.DataDir) {
 		c.DataDir = filepath.Join(filepath.Dir(path), c.DataDir)
 	}
+	if c.SpoolDir != "" && !filepath.IsAbs(c.SpoolDir) {
+		c.SpoolDir = filepath.Join(filepath.Dir(path), c.SpoolDir)
+	}
 	c.Security.resolvePaths(filepath.Dir(path))
 	return c, c.Validate()
 }
@@ -173,6 +188,9 @@ func (c *Config) Validate() error {
 	if l.MaxRecipients <= 0 {
 		errs = append(errs, errors.New("limits.max_recipients must be positive"))
 	}
+	if l.SMTPMaxInFlightBytes < l.MaxMessageBytes {
+		errs = append(errs, errors.New("limits.smtp_max_in_flight_bytes must be at least limits.max_message_bytes"))
+	}
 	if l.SMTPLineLength < 1000 {
 		errs = append(errs, errors.New("limits.smtp_max_line_length must be at least 1000 (RFC 5321 §4.5.3.1.6)"))
 	}
@@ -194,6 +212,7 @@ func (c *Config) Validate() error {
 	if l.LoginFailureWindow.Duration < time.Minute {
 		errs = append(errs, errors.New("limits.login_failure_window must be at least 1m"))
 	}
+	errs = append(errs, l.validateIMAP()...)
 	errs = append(errs, l.validateListeners()...)
 	errs = append(errs, c.Outbound.validate()...)
 	errs = append(errs, c.Security.validate()...)
@@ -210,6 +229,14 @@ func (c *Config) Validate() error {
 // UsesPostgres reports whether Database names a PostgreSQL database.
 func (c *Config) UsesPostgres() bool {
 	return strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://")
+}
+
+// SpoolPath is where the SMTP servers spool incoming messages.
+func (c *Config) SpoolPath() string {
+	if c.SpoolDir != "" {
+		return c.SpoolDir
+	}
+	return filepath.Join(c.DataDir, "spool")
 }
 
 // DBPath is the SQLite database file inside the data directory.

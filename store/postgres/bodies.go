@@ -22,18 +22,18 @@ const (
 const joinedMetaCols = "m.id, m.uid, m.modseq, m.sysflags, m.keywords, m.internal_date, m.tz_offset, m.size, m.wire_size"
 
 // ListBodies implements store.Store.
-func (s *Store) ListBodies(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+func (s *Store) ListBodies(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	const from = joinedMetaCols + ", b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"
-	return s.listBytes(ctx, "bodies", "SELECT "+from+afterUID, "SELECT "+from+inUIDs, bodyChunk, mailboxID, uids, fn)
+	return s.listBytes(ctx, "bodies", "SELECT "+from+afterUID, "SELECT "+from+inUIDs, bodyChunk, ref, uids, fn)
 }
 
 // ListHeaders implements store.Store. It reads blobs.header, which is
 // TOASTed apart from raw; a blob inserted by an older node has none, and
 // its header is cut from raw (COALESCE evaluates that only then).
-func (s *Store) ListHeaders(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+func (s *Store) ListHeaders(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	const header = `coalesce(b.header, substring(b.raw from 1 for coalesce(substring(b.part from '^[{]"hs":[0-9]+,"bs":([0-9]+)')::bigint, 0)::integer))`
 	const from = joinedMetaCols + ", " + header + " FROM messages m JOIN blobs b ON b.id = m.blob_id"
-	return s.listBytes(ctx, "headers", "SELECT "+from+afterUID, "SELECT "+from+inUIDs, headerChunk, mailboxID, uids, fn)
+	return s.listBytes(ctx, "headers", "SELECT "+from+afterUID, "SELECT "+from+inUIDs, headerChunk, ref, uids, fn)
 }
 
 // The WHERE clauses of listBytes's two queries (see batch.Queries), on
@@ -45,10 +45,14 @@ const (
 
 // listBytes reads, chunk messages per query, the metadata and bytes that
 // the queries after (afterUID) and in (inUIDs) select.
-func (s *Store) listBytes(ctx context.Context, what, after, in string, chunk int, mailboxID int64, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
-	if _, err := s.MailboxByID(ctx, mailboxID); err != nil {
+func (s *Store) listBytes(ctx context.Context, what, after, in string, chunk int, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	// The check and the reads are separate statements; that is safe
+	// because mailbox ids are never reused (identity columns): once ref
+	// names this account's mailbox, rows with its id can only be its.
+	if _, err := s.MailboxByID(ctx, ref); err != nil {
 		return err
 	}
+	mailboxID := ref.MailboxID
 	return batch.Each(uids, chunk, batch.Queries{
 		After: func(last uint32, n int) ([]batch.Row, error) {
 			return s.readBytes(ctx, what, after, mailboxID, last, n)

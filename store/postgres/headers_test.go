@@ -46,7 +46,7 @@ func headerSeed(v int) string {
 }
 
 // headersOf returns ListHeaders of a mailbox by UID.
-func headersOf(t *testing.T, s store.Store, mailboxID int64) map[uint32]string {
+func headersOf(t *testing.T, s store.Store, mailboxID store.MailboxRef) map[uint32]string {
 	t.Helper()
 	out := map[uint32]string{}
 	if err := s.ListHeaders(context.Background(), mailboxID, nil, func(m store.MessageMeta, h []byte) error {
@@ -63,12 +63,12 @@ func checkHeadersSeeded(t *testing.T, s *Store) {
 	t.Helper()
 	// The backfill cuts raw where the stored part tree puts the body
 	// (which the v1 seed puts at 14, before the blank line).
-	if h := headersOf(t, s, 70); len(h) != 1 || h[3] != "Subject: old\r\n" {
+	if h := headersOf(t, s, store.MailboxRef{AccountID: 7, MailboxID: 70}); len(h) != 1 || h[3] != "Subject: old\r\n" {
 		t.Fatalf("headers of the migrated INBOX: %v", h)
 	}
 	checkHeaderSeedMailbox(t, s)
 	// The wire-size seed has parts without "bs": their header is empty.
-	for uid, hdr := range headersOf(t, s, 72) {
+	for uid, hdr := range headersOf(t, s, store.MailboxRef{AccountID: 7, MailboxID: 72}) {
 		if hdr != "" {
 			t.Errorf("header of UID %d of mailbox 72 (no body start in its part): %q", uid, hdr)
 		}
@@ -77,7 +77,7 @@ func checkHeadersSeeded(t *testing.T, s *Store) {
 
 func checkHeaderSeedMailbox(t *testing.T, s *Store) {
 	t.Helper()
-	h := headersOf(t, s, 73)
+	h := headersOf(t, s, store.MailboxRef{AccountID: 7, MailboxID: 73})
 	if len(h) != len(headerSeedRaws) {
 		t.Fatalf("headers of mailbox 73: %d, want %d", len(h), len(headerSeedRaws))
 	}

@@ -84,12 +84,25 @@ func txMailboxByName(tx *wtx, accountID int64, name string) (store.Mailbox, erro
 
 // txLockMailbox reads a mailbox and locks its row until the transaction
 // ends: the writer that holds it is the only one to change its counters.
-func txLockMailbox(tx *wtx, id int64) (store.Mailbox, error) {
-	m, err := scanMailbox(tx.queryRow("SELECT "+mailboxCols+" FROM mailboxes WHERE id = $1 FOR UPDATE", id))
+func txLockMailbox(tx *wtx, ref store.MailboxRef) (store.Mailbox, error) {
+	m, err := scanMailbox(tx.queryRow("SELECT "+mailboxCols+" FROM mailboxes WHERE "+refWhere+" FOR UPDATE", refArgs(ref)...))
 	if errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("%w: mailbox %d", store.ErrNotFound, id)
+		err = refNotFound(ref)
 	}
 	return m, err
+}
+
+// refWhere selects the mailbox a store.MailboxRef names ($1..$3 are
+// refArgs), only if its account owns it and (when given) its UIDVALIDITY
+// matches.
+const refWhere = "id = $1 AND account_id = $2 AND ($3::bigint = 0 OR uidvalidity = $3::bigint)"
+
+func refArgs(ref store.MailboxRef) []any {
+	return []any{ref.MailboxID, ref.AccountID, int64(ref.UIDValidity)}
+}
+
+func refNotFound(ref store.MailboxRef) error {
+	return fmt.Errorf("%w: mailbox %d of account %d", store.ErrNotFound, ref.MailboxID, ref.AccountID)
 }
 
 // txLockAccount locks an account row, serializing changes to its mailbox
@@ -124,10 +137,10 @@ func (s *Store) MailboxByName(ctx context.Context, accountID int64, name string)
 }
 
 // MailboxByID implements store.Store.
-func (s *Store) MailboxByID(ctx context.Context, mailboxID int64) (store.Mailbox, error) {
-	m, err := scanMailbox(s.pool.QueryRow(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = $1", mailboxID))
+func (s *Store) MailboxByID(ctx context.Context, ref store.MailboxRef) (store.Mailbox, error) {
+	m, err := scanMailbox(s.pool.QueryRow(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE "+refWhere, refArgs(ref)...))
 	if errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("%w: mailbox %d", store.ErrNotFound, mailboxID)
+		err = refNotFound(ref)
 	}
 	return m, err
 }

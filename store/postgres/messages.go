@@ -59,12 +59,12 @@ func insertBlob(tx *wtx, p *prepared) (int64, error) {
 // mailbox as it was before, so the new UIDs are m.UIDNext.. and the new
 // modseqs m.HighestModSeq+1... The UPDATE locks the mailbox row until the
 // transaction ends, so concurrent writers on any node queue up behind it.
-func allocate(tx *wtx, mailboxID int64, n int) (store.Mailbox, error) {
-	m, err := scanMailbox(tx.queryRow(`UPDATE mailboxes SET uidnext = uidnext + $2, highestmodseq = highestmodseq + $2 WHERE id = $1
-		RETURNING id, account_id, name, special_use, uidvalidity, uidnext - $2, highestmodseq - $2`, mailboxID, n))
+func allocate(tx *wtx, ref store.MailboxRef, n int) (store.Mailbox, error) {
+	m, err := scanMailbox(tx.queryRow(`UPDATE mailboxes SET uidnext = uidnext + $4, highestmodseq = highestmodseq + $4 WHERE `+refWhere+`
+		RETURNING id, account_id, name, special_use, uidvalidity, uidnext - $4, highestmodseq - $4`, append(refArgs(ref), n)...))
 	if err != nil {
 		if isNoRows(err) || err == store.ErrNotFound {
-			return m, fmt.Errorf("%w: mailbox %d", store.ErrNotFound, mailboxID)
+			return m, refNotFound(ref)
 		}
 		return m, err
 	}
@@ -119,12 +119,9 @@ func (s *Store) Deliver(ctx context.Context, targets []store.Target, msg store.N
 			return err
 		}
 		for i, t := range uniq {
-			m, err := allocate(tx, ids[i], 1)
+			m, err := allocate(tx, store.MailboxRef{AccountID: t.AccountID, MailboxID: ids[i]}, 1)
 			if err != nil {
 				return err
-			}
-			if m.AccountID != t.AccountID {
-				return fmt.Errorf("%w: mailbox %d of account %d", store.ErrNotFound, ids[i], t.AccountID)
 			}
 			if _, err := tx.exec(insertMessageSQL, ids[i], m.UIDNext, m.HighestModSeq+1, p.sys, p.keywords, p.date, p.tz, len(p.raw), p.wireSize, blobID); err != nil {
 				return err
@@ -141,7 +138,7 @@ func (s *Store) Deliver(ctx context.Context, targets []store.Target, msg store.N
 }
 
 // Append implements store.Store.
-func (s *Store) Append(ctx context.Context, mailboxID int64, msgs []store.NewMessage) (uint32, []uint32, error) {
+func (s *Store) Append(ctx context.Context, ref store.MailboxRef, msgs []store.NewMessage) (uint32, []uint32, error) {
 	ps := make([]prepared, len(msgs))
 	for i, m := range msgs {
 		var err error
@@ -153,7 +150,8 @@ func (s *Store) Append(ctx context.Context, mailboxID int64, msgs []store.NewMes
 	var uids []uint32
 	err := s.write(ctx, func(tx *wtx) error {
 		uids = uids[:0]
-		m, err := allocate(tx, mailboxID, len(ps))
+		mailboxID := ref.MailboxID
+		m, err := allocate(tx, ref, len(ps))
 		if err != nil {
 			return err
 		}
@@ -181,12 +179,12 @@ func (s *Store) Append(ctx context.Context, mailboxID int64, msgs []store.NewMes
 }
 
 // MessageUIDs implements store.Store.
-func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, error) {
+func (s *Store) MessageUIDs(ctx context.Context, ref store.MailboxRef) ([]uint32, error) {
 	var uids []int64
 	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT array_agg(uid ORDER BY uid) FROM messages WHERE mailbox_id = $1), '{}')
-		FROM mailboxes WHERE id = $1`, mailboxID).Scan(&uids)
+		FROM mailboxes WHERE `+refWhere, refArgs(ref)...).Scan(&uids)
 	if isNoRows(err) {
-		return nil, fmt.Errorf("%w: mailbox %d", store.ErrNotFound, mailboxID)
+		return nil, refNotFound(ref)
 	}
 	if err != nil {
 		return nil, err
@@ -198,10 +196,14 @@ func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, err
 	return out, nil
 }
 
+// messageInRef selects, on messages m, message id $4 only if it is in the
+// mailbox a store.MailboxRef names ($1..$3 are refArgs).
+const messageInRef = " WHERE m.id = $4 AND m.mailbox_id IN (SELECT id FROM mailboxes WHERE " + refWhere + ")"
+
 // MessageBody implements store.Store.
-func (s *Store) MessageBody(ctx context.Context, messageID int64) ([]byte, error) {
+func (s *Store) MessageBody(ctx context.Context, ref store.MailboxRef, messageID int64) ([]byte, error) {
 	var raw []byte
-	err := s.pool.QueryRow(ctx, "SELECT b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = $1", messageID).Scan(&raw)
+	err := s.pool.QueryRow(ctx, "SELECT b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"+messageInRef, append(refArgs(ref), messageID)...).Scan(&raw)
 	if isNoRows(err) {
 		return nil, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
 	}
@@ -212,9 +214,9 @@ func (s *Store) MessageBody(ctx context.Context, messageID int64) ([]byte, error
 }
 
 // MessagePart implements store.Store.
-func (s *Store) MessagePart(ctx context.Context, messageID int64) (*message.Part, error) {
+func (s *Store) MessagePart(ctx context.Context, ref store.MailboxRef, messageID int64) (*message.Part, error) {
 	var js string
-	err := s.pool.QueryRow(ctx, "SELECT b.part FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = $1", messageID).Scan(&js)
+	err := s.pool.QueryRow(ctx, "SELECT b.part FROM messages m JOIN blobs b ON b.id = m.blob_id"+messageInRef, append(refArgs(ref), messageID)...).Scan(&js)
 	if isNoRows(err) {
 		return nil, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
 	}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -61,7 +62,7 @@ func TestTwoNodesFeed(t *testing.T) {
 		}
 		return c.MailboxID == inbox.ID
 	})
-	if uids, err := n2.MessageUIDs(ctx, inbox.ID); err != nil || len(uids) != 1 {
+	if uids, err := n2.MessageUIDs(ctx, inbox.Ref()); err != nil || len(uids) != 1 {
 		t.Fatalf("node 2 sees %v, %v after the notification", uids, err)
 	}
 	if _, err := n1.CreateMailbox(ctx, a.ID, "Projects", ""); err != nil {
@@ -72,7 +73,7 @@ func TestTwoNodesFeed(t *testing.T) {
 	// A watcher on the writing node hears of its own change too.
 	ch1, cancel1 := n1.Watch(a.ID)
 	defer cancel1()
-	if _, _, err := n2.UpdateFlags(ctx, inbox.ID, []uint32{1}, store.FlagsAdd, []string{store.FlagSeen}, 0); err != nil {
+	if _, _, err := n2.UpdateFlags(ctx, inbox.Ref(), []uint32{1}, store.FlagsAdd, []string{store.FlagSeen}, 0); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ch1, "a flag change by node 2 on node 1", func(c store.Change) bool { return c.MailboxID == inbox.ID })
@@ -146,12 +147,12 @@ func TestTwoNodesConcurrentWrites(t *testing.T) {
 						errs <- err
 						return
 					}
-					if _, _, err := s.UpdateFlags(ctx, inboxA.ID, []uint32{d[0].UID}, store.FlagsAdd, []string{store.FlagDeleted}, 0); err != nil {
+					if _, _, err := s.UpdateFlags(ctx, inboxA.Ref(), []uint32{d[0].UID}, store.FlagsAdd, []string{store.FlagDeleted}, 0); err != nil {
 						errs <- err
 						return
 					}
 					if i%5 == 4 {
-						if _, err := s.Expunge(ctx, inboxA.ID, nil, true); err != nil {
+						if _, err := s.Expunge(ctx, inboxA.Ref(), nil, true); err != nil {
 							errs <- err
 							return
 						}
@@ -167,12 +168,12 @@ func TestTwoNodesConcurrentWrites(t *testing.T) {
 	}
 	total := 2 * workers * each
 	inboxB, _ := nodes[1].MailboxByName(ctx, b.ID, "INBOX")
-	uids, err := nodes[1].MessageUIDs(ctx, inboxB.ID)
+	uids, err := nodes[1].MessageUIDs(ctx, inboxB.Ref())
 	if err != nil || len(uids) != total || uids[0] != 1 || uids[total-1] != uint32(total) {
 		t.Fatalf("bob's INBOX: %d uids (%v), want 1..%d", len(uids), err, total)
 	}
 	// Every message of alice's INBOX and every tombstone has its own modseq.
-	changed, vanished, highest, err := nodes[1].Changes(ctx, inboxA.ID, 0)
+	changed, vanished, highest, err := nodes[1].Changes(ctx, inboxA.Ref(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,13 +229,13 @@ func TestBlobsShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	arch, _ := s.MailboxByName(ctx, a.ID, "Archive")
-	if _, _, err := s.Copy(ctx, d[0].MailboxID, []uint32{d[0].UID}, arch.ID); err != nil {
+	if _, _, err := s.Copy(ctx, d[0].Ref(), []uint32{d[0].UID}, arch.Ref()); err != nil {
 		t.Fatal(err)
 	}
 	if n := blobs(); n != 1 {
 		t.Fatalf("%d blobs for three copies", n)
 	}
-	for _, mb := range []int64{d[0].MailboxID, d[1].MailboxID} {
+	for _, mb := range []store.MailboxRef{d[0].Ref(), d[1].Ref()} {
 		if _, err := s.Expunge(ctx, mb, nil, false); err != nil {
 			t.Fatal(err)
 		}
@@ -272,20 +273,51 @@ func TestCopyRacesExpunge(t *testing.T) {
 		var pairs []store.UIDPair
 		var copyErr, expErr error
 		wg.Add(2)
-		go func() { defer wg.Done(); _, pairs, copyErr = n1.Copy(ctx, inbox.ID, []uint32{d[0].UID}, arch.ID) }()
-		go func() { defer wg.Done(); _, expErr = n2.Expunge(ctx, inbox.ID, []uint32{d[0].UID}, false) }()
+		go func() { defer wg.Done(); _, pairs, copyErr = n1.Copy(ctx, inbox.Ref(), []uint32{d[0].UID}, arch.Ref()) }()
+		go func() { defer wg.Done(); _, expErr = n2.Expunge(ctx, inbox.Ref(), []uint32{d[0].UID}, false) }()
 		wg.Wait()
 		if copyErr != nil || expErr != nil {
 			t.Fatalf("Copy: %v; Expunge: %v", copyErr, expErr)
 		}
 		for _, p := range pairs {
 			var ms []store.MessageMeta
-			if err := n2.ListMessages(ctx, arch.ID, []uint32{p.Dst}, func(m store.MessageMeta) error { ms = append(ms, m); return nil }); err != nil || len(ms) != 1 {
+			if err := n2.ListMessages(ctx, arch.Ref(), []uint32{p.Dst}, func(m store.MessageMeta) error { ms = append(ms, m); return nil }); err != nil || len(ms) != 1 {
 				t.Fatalf("copy %d: %v, %v", p.Dst, ms, err)
 			}
-			if raw, err := n2.MessageBody(ctx, ms[0].ID); err != nil || len(raw) == 0 {
+			if raw, err := n2.MessageBody(ctx, arch.Ref(), ms[0].ID); err != nil || len(raw) == 0 {
 				t.Fatalf("body of copy %d: %q, %v", p.Dst, raw, err)
 			}
 		}
+	}
+}
+
+// Issue 11 item 22 across nodes: an account deleted on one node reaches
+// the other's watchers as a mailbox-list change (MailboxID 0), on which
+// IMAP and POP3 sessions ask whether their account still exists; the
+// other node then finds neither the account nor its mailboxes.
+func TestTwoNodesAccountDeleted(t *testing.T) {
+	ctx := context.Background()
+	dsn := testDSN(t)
+	n1 := openDSN(t, dsn)
+	a, err := n1.CreateAccount(ctx, "gone@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := n1.MailboxByName(ctx, a.ID, store.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n2 := openDSN(t, dsn)
+	ch, cancel := n1.Watch(a.ID)
+	defer cancel()
+	if err := n2.DeleteAccount(ctx, a.Email); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch, "the account's deletion on the other node", func(c store.Change) bool { return c.MailboxID == 0 })
+	if _, err := n1.AccountByID(ctx, a.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("AccountByID on node 1 after deletion on node 2: %v", err)
+	}
+	if _, err := n1.MailboxByID(ctx, inbox.Ref()); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("MailboxByID on node 1 after deletion on node 2: %v", err)
 	}
 }

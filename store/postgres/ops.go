@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/mailroom/mailroom/store/internal/flagset"
@@ -23,14 +24,15 @@ func txMetas(tx *wtx, mailboxID int64, uids []uint32) ([]store.MessageMeta, erro
 }
 
 // UpdateFlags implements store.Store. An empty uids changes nothing.
-func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error) {
+func (s *Store) UpdateFlags(ctx context.Context, ref store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error) {
 	change, err := flagset.NewChange(op, flags)
 	if err != nil {
 		return nil, nil, err
 	}
 	err = s.write(ctx, func(tx *wtx) error {
 		changed, failed = nil, nil
-		mb, err := txLockMailbox(tx, mailboxID)
+		mailboxID := ref.MailboxID
+		mb, err := txLockMailbox(tx, ref)
 		if err != nil || len(uids) == 0 {
 			return err
 		}
@@ -61,11 +63,12 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 
 // Expunge implements store.Store. nil uids means every message; an empty
 // non-nil slice removes nothing.
-func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) ([]uint32, error) {
+func (s *Store) Expunge(ctx context.Context, ref store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error) {
 	var removed []uint32
 	err := s.write(ctx, func(tx *wtx) error {
 		removed = nil
-		mb, err := txLockMailbox(tx, mailboxID)
+		mailboxID := ref.MailboxID
+		mb, err := txLockMailbox(tx, ref)
 		if err != nil {
 			return err
 		}
@@ -126,16 +129,17 @@ func expungeUIDs(tx *wtx, mb store.Mailbox, uids []uint32) error {
 }
 
 // Copy implements store.Store. Copies share the source's stored bytes.
-func (s *Store) Copy(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (uint32, []store.UIDPair, error) {
-	return s.copyMove(ctx, srcMailboxID, uids, dstMailboxID, false)
+func (s *Store) Copy(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error) {
+	return s.copyMove(ctx, src, uids, dst, false)
 }
 
 // Move implements store.Store.
-func (s *Store) Move(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (uint32, []store.UIDPair, error) {
-	return s.copyMove(ctx, srcMailboxID, uids, dstMailboxID, true)
+func (s *Store) Move(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error) {
+	return s.copyMove(ctx, src, uids, dst, true)
 }
 
-func (s *Store) copyMove(ctx context.Context, srcID int64, uids []uint32, dstID int64, move bool) (uint32, []store.UIDPair, error) {
+func (s *Store) copyMove(ctx context.Context, srcRef store.MailboxRef, uids []uint32, dstRef store.MailboxRef, move bool) (uint32, []store.UIDPair, error) {
+	srcID, dstID := srcRef.MailboxID, dstRef.MailboxID
 	var uidValidity uint32
 	var pairs []store.UIDPair
 	err := s.write(ctx, func(tx *wtx) error {
@@ -149,11 +153,14 @@ func (s *Store) copyMove(ctx context.Context, srcID int64, uids []uint32, dstID 
 		if _, err := tx.exec("SELECT id FROM mailboxes WHERE id = ANY($1) ORDER BY id FOR UPDATE", lock); err != nil {
 			return err
 		}
-		src, err := scanMailbox(tx.queryRow("SELECT "+mailboxCols+" FROM mailboxes WHERE id = $1", srcID))
+		src, err := scanMailbox(tx.queryRow("SELECT "+mailboxCols+" FROM mailboxes WHERE "+refWhere, refArgs(srcRef)...))
+		if errors.Is(err, store.ErrNotFound) {
+			return refNotFound(srcRef)
+		}
 		if err != nil {
 			return fmt.Errorf("mailbox %d: %w", srcID, err)
 		}
-		dst, err := txLockMailbox(tx, dstID)
+		dst, err := txLockMailbox(tx, dstRef)
 		if err != nil {
 			return err
 		}
@@ -184,7 +191,7 @@ func (s *Store) copyMove(ctx context.Context, srcID int64, uids []uint32, dstID 
 		if len(list) == 0 {
 			return nil
 		}
-		d, err := allocate(tx, dstID, len(list))
+		d, err := allocate(tx, dstRef, len(list))
 		if err != nil {
 			return err
 		}
@@ -216,11 +223,12 @@ func (s *Store) copyMove(ctx context.Context, srcID int64, uids []uint32, dstID 
 
 // Changes implements store.Store. It reads in one REPEATABLE READ
 // transaction, so the result is a consistent snapshot.
-func (s *Store) Changes(ctx context.Context, mailboxID int64, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error) {
+func (s *Store) Changes(ctx context.Context, ref store.MailboxRef, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error) {
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		if err := tx.QueryRow(ctx, "SELECT highestmodseq FROM mailboxes WHERE id = $1", mailboxID).Scan(&highest); err != nil {
+		mailboxID := ref.MailboxID
+		if err := tx.QueryRow(ctx, "SELECT highestmodseq FROM mailboxes WHERE "+refWhere, refArgs(ref)...).Scan(&highest); err != nil {
 			if isNoRows(err) {
-				return fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
+				return refNotFound(ref)
 			}
 			return err
 		}

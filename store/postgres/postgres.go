@@ -206,6 +206,7 @@ const (
 	codeSerializationFailure = "40001"
 	codeDeadlockDetected     = "40P01"
 	codeUniqueViolation      = "23505"
+	codeDiskFull             = "53100"
 )
 
 func retryable(err error) bool {
@@ -214,11 +215,14 @@ func retryable(err error) bool {
 }
 
 // mapError turns a unique violation (two nodes creating the same name at
-// once) into store.ErrExists.
+// once) into store.ErrExists and a full disk into store.ErrNoSpace.
 func mapError(err error) error {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Code == codeUniqueViolation {
 		return fmt.Errorf("%w: %s", store.ErrExists, pe.ConstraintName)
+	}
+	if errors.As(err, &pe) && pe.Code == codeDiskFull {
+		return fmt.Errorf("%w: %w", store.ErrNoSpace, err)
 	}
 	return err
 }

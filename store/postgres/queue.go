@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -58,16 +59,7 @@ func (s *Store) queueItems(ctx context.Context, query string, args ...any) ([]st
 	if err != nil {
 		return nil, err
 	}
-	items, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.QueueItem, error) {
-		var it store.QueueItem
-		var created, until int64
-		err := r.Scan(&it.ID, &it.From, &created, &it.Size, &it.LeaseOwner, &until)
-		it.Created = time.Unix(0, created)
-		if it.LeaseOwner != "" {
-			it.LeaseUntil = time.Unix(0, until)
-		}
-		return it, err
-	})
+	items, err := pgx.CollectRows(rows, scanQueueItem)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +69,18 @@ func (s *Store) queueItems(ctx context.Context, query string, args ...any) ([]st
 		}
 	}
 	return items, nil
+}
+
+// scanQueueItem scans queueItemCols.
+func scanQueueItem(r pgx.CollectableRow) (store.QueueItem, error) {
+	var it store.QueueItem
+	var created, until int64
+	err := r.Scan(&it.ID, &it.From, &created, &it.Size, &it.LeaseOwner, &until)
+	it.Created = time.Unix(0, created)
+	if it.LeaseOwner != "" {
+		it.LeaseUntil = time.Unix(0, until)
+	}
+	return it, err
 }
 
 func (s *Store) queueRecipients(ctx context.Context, id int64) ([]store.QueueRecipient, error) {
@@ -103,8 +107,8 @@ func (s *Store) DueQueue(ctx context.Context, now time.Time, limit int) ([]store
 		store.RcptPending, now.UnixNano(), limit)
 }
 
-// claimQuery leases the claimable items to $1 until $2 and returns their
-// ids. FOR UPDATE SKIP LOCKED makes a concurrent claim pass over the rows
+// claimQuery leases the claimable items to $1 until $2 and returns them
+// (queueItemCols). FOR UPDATE SKIP LOCKED makes a concurrent claim pass over the rows
 // this one locked, and a row another claim updated and committed since
 // this statement's snapshot is re-checked against its new lease, so two
 // claims never return the same item. The arguments are owner, lease end,
@@ -118,7 +122,7 @@ const claimQuery = `WITH c AS (
 	FOR UPDATE SKIP LOCKED
 )
 UPDATE queue q SET lease_owner = $1, lease_until = $2 FROM c WHERE q.id = c.id
-RETURNING q.id`
+RETURNING ` + queueItemCols
 
 // ClaimQueue implements store.Store.
 func (s *Store) ClaimQueue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.QueueItem, error) {
@@ -128,20 +132,50 @@ func (s *Store) ClaimQueue(ctx context.Context, owner string, now time.Time, lea
 	if limit <= 0 {
 		limit = 100
 	}
-	var ids []int64
+	// The items come from the claiming statement itself and their
+	// recipients from the same transaction: a re-read after the commit
+	// missed items a worker deleted in between, and the runner, given
+	// fewer items than it claimed, waited for the next poll with mail
+	// due (issue 11 item 18).
+	var items []store.QueueItem
 	err := s.write(ctx, func(tx *wtx) error {
 		rows, err := tx.query(claimQuery, owner, now.Add(lease).UnixNano(), now.UnixNano(), store.RcptPending, limit)
 		if err != nil {
 			return err
 		}
-		ids, err = pgx.CollectRows(rows, pgx.RowTo[int64])
+		items, err = pgx.CollectRows(rows, scanQueueItem)
+		if err != nil || len(items) == 0 {
+			return err
+		}
+		slices.SortFunc(items, func(a, b store.QueueItem) int { return cmp.Compare(a.ID, b.ID) })
+		ids := make([]int64, len(items))
+		byID := make(map[int64]*store.QueueItem, len(items))
+		for i := range items {
+			ids[i] = items[i].ID
+			byID[items[i].ID] = &items[i]
+		}
+		rows, err = tx.query("SELECT queue_id, rcpt, status, attempts, last_error, next_attempt FROM queue_rcpts WHERE queue_id = ANY($1) ORDER BY queue_id, idx", ids)
+		if err != nil {
+			return err
+		}
+		_, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (struct{}, error) {
+			var id, next int64
+			var q store.QueueRecipient
+			if err := r.Scan(&id, &q.Addr, &q.Status, &q.Attempts, &q.LastError, &next); err != nil {
+				return struct{}{}, err
+			}
+			q.NextAttempt = time.Unix(0, next)
+			if it := byID[id]; it != nil {
+				it.Recipients = append(it.Recipients, q)
+			}
+			return struct{}{}, nil
+		})
 		return err
 	})
-	if err != nil || len(ids) == 0 {
+	if err != nil || len(items) == 0 {
 		return nil, err
 	}
-	// One query for all; an item deleted meanwhile (CLI) is not returned.
-	return s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q WHERE q.id = ANY($1) ORDER BY q.id", ids)
+	return items, nil
 }
 
 // ReleaseQueueItem implements store.Store.

@@ -88,7 +88,7 @@ func (s *Store) RenameMailbox(ctx context.Context, accountID int64, from, to str
 // their UIDs (the new mailbox has a new UIDVALIDITY, so any UIDs would do).
 // Sessions with INBOX selected learn of the move as expunges.
 func renameInbox(tx *wtx, inbox store.Mailbox, to string) error {
-	inbox, err := txLockMailbox(tx, inbox.ID)
+	inbox, err := txLockMailbox(tx, inbox.Ref())
 	if err != nil {
 		return err
 	}
@@ -152,13 +152,13 @@ func (s *Store) SetSubscribed(ctx context.Context, accountID int64, name string,
 
 // MailboxStatus implements store.Store. It reads the mailbox row alone: the
 // counters are kept by triggers on messages (migration 3).
-func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (store.MailboxStatus, error) {
+func (s *Store) MailboxStatus(ctx context.Context, ref store.MailboxRef) (store.MailboxStatus, error) {
 	var st store.MailboxStatus
 	err := s.pool.QueryRow(ctx, `SELECT uidnext, uidvalidity, highestmodseq, n_messages, n_unseen, n_deleted, total_size
-		FROM mailboxes WHERE id = $1`, mailboxID).
+		FROM mailboxes WHERE `+refWhere, refArgs(ref)...).
 		Scan(&st.UIDNext, &st.UIDValidity, &st.HighestModSeq, &st.Messages, &st.Unseen, &st.Deleted, &st.Size)
 	if isNoRows(err) {
-		return st, fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
+		return st, refNotFound(ref)
 	}
 	return st, err
 }

@@ -71,12 +71,12 @@ func TestBackupWhileWriting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := b.MailboxStatus(ctx, inbox.ID)
+	st, err := b.MailboxStatus(ctx, inbox.Ref())
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := 0
-	err = b.ListBodies(ctx, inbox.ID, nil, func(m store.MessageMeta, raw []byte) error {
+	err = b.ListBodies(ctx, inbox.Ref(), nil, func(m store.MessageMeta, raw []byte) error {
 		if want := newMsg(fmt.Sprintf("message %d", n)).Raw; string(raw) != string(want) {
 			return fmt.Errorf("message %d in the backup: %q, want %q", n, raw, want)
 		}

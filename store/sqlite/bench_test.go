@@ -56,7 +56,7 @@ func BenchmarkDeliverSerial(b *testing.B) {
 	}
 }
 
-func fill(b *testing.B, s *Store, n int) int64 {
+func fill(b *testing.B, s *Store, n int) store.MailboxRef {
 	ctx := context.Background()
 	a, err := s.CreateAccount(ctx, "big@example.org", "h")
 	if err != nil {
@@ -71,11 +71,11 @@ func fill(b *testing.B, s *Store, n int) int64 {
 		batch[i] = newMsg("x")
 	}
 	for i := 0; i < n; i += len(batch) {
-		if _, _, err := s.Append(ctx, inbox.ID, batch); err != nil {
+		if _, _, err := s.Append(ctx, inbox.Ref(), batch); err != nil {
 			b.Fatal(err)
 		}
 	}
-	return inbox.ID
+	return inbox.Ref()
 }
 
 // BenchmarkMessageUIDs100k reads the UIDs of a 100,000-message mailbox.

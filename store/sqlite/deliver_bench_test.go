@@ -18,7 +18,7 @@ func BenchmarkDeliverLargeMailbox(b *testing.B) {
 		b.Run(size.name, func(b *testing.B) {
 			ctx := context.Background()
 			s := openTest(b)
-			var inbox int64
+			var inbox store.MailboxRef
 			if size.n > 0 {
 				inbox = fill(b, s, size.n)
 			} else {
@@ -30,7 +30,7 @@ func BenchmarkDeliverLargeMailbox(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				inbox = m.ID
+				inbox = m.Ref()
 			}
 			mb, err := s.MailboxByID(ctx, inbox)
 			if err != nil {

@@ -31,10 +31,10 @@ func TestDurableAcrossReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.UpdateFlags(ctx, d[0].MailboxID, []uint32{d[0].UID}, store.FlagsAdd, []string{store.FlagSeen}, 0); err != nil {
+	if _, _, err := s.UpdateFlags(ctx, d[0].Ref(), []uint32{d[0].UID}, store.FlagsAdd, []string{store.FlagSeen}, 0); err != nil {
 		t.Fatal(err)
 	}
-	before, err := s.MailboxByID(ctx, d[0].MailboxID)
+	before, err := s.MailboxByID(ctx, d[0].Ref())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,18 +50,18 @@ func TestDurableAcrossReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	after, err := s.MailboxByID(ctx, d[0].MailboxID)
+	after, err := s.MailboxByID(ctx, d[0].Ref())
 	if err != nil || after != before {
 		t.Fatalf("mailbox after reopen %+v, %v; before %+v", after, err, before)
 	}
 	var metas []store.MessageMeta
-	if err := s.ListMessages(ctx, after.ID, nil, func(m store.MessageMeta) error { metas = append(metas, m); return nil }); err != nil {
+	if err := s.ListMessages(ctx, after.Ref(), nil, func(m store.MessageMeta) error { metas = append(metas, m); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(metas) != 1 || metas[0].UID != d[0].UID || !metas[0].HasFlag(store.FlagSeen) {
 		t.Fatalf("messages after reopen %+v", metas)
 	}
-	raw, err := s.MessageBody(ctx, metas[0].ID)
+	raw, err := s.MessageBody(ctx, after.Ref(), metas[0].ID)
 	if err != nil || string(raw) != string(newMsg("one").Raw) {
 		t.Fatalf("body after reopen %q, %v", raw, err)
 	}
@@ -129,13 +129,13 @@ func TestBlobsShared(t *testing.T) {
 		t.Fatal(err)
 	}
 	trash, _ := s.MailboxByName(ctx, a.ID, "Trash")
-	if _, _, err := s.Copy(ctx, d[0].MailboxID, []uint32{d[0].UID}, trash.ID); err != nil {
+	if _, _, err := s.Copy(ctx, d[0].Ref(), []uint32{d[0].UID}, trash.Ref()); err != nil {
 		t.Fatal(err)
 	}
 	if n := blobs(); n != 1 {
 		t.Fatalf("%d blobs for one delivery to two accounts plus a copy, want 1", n)
 	}
-	if _, err := s.Expunge(ctx, d[0].MailboxID, nil, false); err != nil {
+	if _, err := s.Expunge(ctx, d[0].Ref(), nil, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteMailbox(ctx, a.ID, "Trash"); err != nil {

@@ -46,7 +46,7 @@ func headerSeed(v int) string {
 }
 
 // headersOf returns ListHeaders of a mailbox by UID.
-func headersOf(t *testing.T, s store.Store, mailboxID int64) map[uint32]string {
+func headersOf(t *testing.T, s store.Store, mailboxID store.MailboxRef) map[uint32]string {
 	t.Helper()
 	out := map[uint32]string{}
 	if err := s.ListHeaders(context.Background(), mailboxID, nil, func(m store.MessageMeta, h []byte) error {
@@ -65,10 +65,10 @@ func checkHeadersSeeded(t *testing.T, s *Store) {
 	ctx := context.Background()
 	// The backfill cuts raw where the stored part tree puts the body
 	// (which the v1 seed puts at 14, before the blank line).
-	if h := headersOf(t, s, 70); len(h) != 1 || h[3] != "Subject: old\r\n" {
+	if h := headersOf(t, s, store.MailboxRef{AccountID: 7, MailboxID: 70}); len(h) != 1 || h[3] != "Subject: old\r\n" {
 		t.Fatalf("headers of the migrated INBOX: %v", h)
 	}
-	h := headersOf(t, s, 73)
+	h := headersOf(t, s, store.MailboxRef{AccountID: 7, MailboxID: 73})
 	if len(h) != len(headerSeedRaws) {
 		t.Fatalf("headers of mailbox 73: %d, want %d", len(h), len(headerSeedRaws))
 	}
@@ -78,12 +78,12 @@ func checkHeadersSeeded(t *testing.T, s *Store) {
 		}
 	}
 	// The wire-size seed has parts without "bs": their header is empty.
-	for uid, hdr := range headersOf(t, s, 72) {
+	for uid, hdr := range headersOf(t, s, store.MailboxRef{AccountID: 7, MailboxID: 72}) {
 		if hdr != "" {
 			t.Errorf("header of UID %d of mailbox 72 (no body start in its part): %q", uid, hdr)
 		}
 	}
-	if _, err := s.Expunge(ctx, 73, nil, false); err != nil {
+	if _, err := s.Expunge(ctx, store.MailboxRef{AccountID: 7, MailboxID: 73}, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -131,19 +131,19 @@ func TestHeadersGoWithBlobs(t *testing.T) {
 	if _, err := s.Deliver(ctx, []store.Target{{AccountID: a.ID}, {AccountID: b.ID}}, msg("shared")); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Append(ctx, inbox.ID, []store.NewMessage{msg("one"), msg("two")}); err != nil {
+	if _, _, err := s.Append(ctx, inbox.Ref(), []store.NewMessage{msg("one"), msg("two")}); err != nil {
 		t.Fatal(err)
 	}
 	count(3)
-	if _, _, err := s.Copy(ctx, inbox.ID, []uint32{1, 2, 3}, box.ID); err != nil {
+	if _, _, err := s.Copy(ctx, inbox.Ref(), []uint32{1, 2, 3}, box.Ref()); err != nil {
 		t.Fatal(err)
 	}
 	count(3)
-	if _, err := s.Expunge(ctx, inbox.ID, []uint32{2}, false); err != nil {
+	if _, err := s.Expunge(ctx, inbox.Ref(), []uint32{2}, false); err != nil {
 		t.Fatal(err)
 	}
 	count(3)
-	if _, err := s.Expunge(ctx, box.ID, []uint32{2}, false); err != nil { // the copy of UID 2
+	if _, err := s.Expunge(ctx, box.Ref(), []uint32{2}, false); err != nil { // the copy of UID 2
 		t.Fatal(err)
 	}
 	count(2)
@@ -164,11 +164,11 @@ func TestHeadersGoWithBlobs(t *testing.T) {
 	count(0)
 }
 
-func mustMailboxID(t *testing.T, s *Store, accountID int64) int64 {
+func mustMailboxID(t *testing.T, s *Store, accountID int64) store.MailboxRef {
 	t.Helper()
 	m, err := s.MailboxByName(context.Background(), accountID, store.Inbox)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return m.ID
+	return m.Ref()
 }

@@ -37,10 +37,13 @@ func scanMeta(row scanner) (store.MessageMeta, error) {
 const listChunk = 1024
 
 // ListMessages implements store.Store.
-func (s *Store) ListMessages(ctx context.Context, mailboxID int64, uids []uint32, fn func(store.MessageMeta) error) error {
-	if _, err := s.MailboxByID(ctx, mailboxID); err != nil {
+func (s *Store) ListMessages(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error {
+	// Checked apart from the reads: safe because mailbox ids are never
+	// reused (see listBytes).
+	if _, err := s.MailboxByID(ctx, ref); err != nil {
 		return err
 	}
+	mailboxID := ref.MailboxID
 	if uids != nil && !slices.IsSorted(uids) {
 		uids = slices.Clone(uids)
 		slices.Sort(uids)

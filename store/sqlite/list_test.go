@@ -26,7 +26,7 @@ func TestListMessagesUIDSubsets(t *testing.T) {
 	for i := range batch {
 		batch[i] = newMsg("x")
 	}
-	if _, _, err := s.Append(ctx, inbox.ID, batch); err != nil {
+	if _, _, err := s.Append(ctx, inbox.Ref(), batch); err != nil {
 		t.Fatal(err)
 	}
 	// Holes: every 7th message expunged.
@@ -34,7 +34,7 @@ func TestListMessagesUIDSubsets(t *testing.T) {
 	for u := uint32(7); u <= 1200; u += 7 {
 		gone = append(gone, u)
 	}
-	if _, err := s.Expunge(ctx, inbox.ID, gone, false); err != nil {
+	if _, err := s.Expunge(ctx, inbox.Ref(), gone, false); err != nil {
 		t.Fatal(err)
 	}
 	exists := func(u uint32) bool { return u >= 1 && u <= 1200 && u%7 != 0 }
@@ -53,7 +53,7 @@ func TestListMessagesUIDSubsets(t *testing.T) {
 			}
 		}
 		var got []uint32
-		err := s.ListMessages(ctx, inbox.ID, uids, func(m store.MessageMeta) error {
+		err := s.ListMessages(ctx, inbox.Ref(), uids, func(m store.MessageMeta) error {
 			got = append(got, m.UID)
 			return nil
 		})

@@ -90,10 +90,23 @@ func txMailboxByName(tx *wtx, accountID int64, name string) (store.Mailbox, erro
 	return scanMailbox(tx.queryRow("SELECT "+mailboxCols+" FROM mailboxes WHERE account_id = ? AND name = ?", accountID, name))
 }
 
-func txMailboxByID(tx *wtx, id int64) (store.Mailbox, error) {
-	m, err := scanMailbox(tx.queryRow("SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", id))
+// refWhere selects the mailbox a store.MailboxRef names, only if its
+// account owns it and (when given) its UIDVALIDITY matches; refArgs are
+// its arguments.
+const refWhere = "id = ? AND account_id = ? AND (? = 0 OR uidvalidity = ?)"
+
+func refArgs(ref store.MailboxRef) []any {
+	return []any{ref.MailboxID, ref.AccountID, ref.UIDValidity, ref.UIDValidity}
+}
+
+func refNotFound(ref store.MailboxRef) error {
+	return fmt.Errorf("%w: mailbox %d of account %d", store.ErrNotFound, ref.MailboxID, ref.AccountID)
+}
+
+func txMailboxByRef(tx *wtx, ref store.MailboxRef) (store.Mailbox, error) {
+	m, err := scanMailbox(tx.queryRow("SELECT "+mailboxCols+" FROM mailboxes WHERE "+refWhere, refArgs(ref)...))
 	if errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("%w: mailbox %d", store.ErrNotFound, id)
+		err = refNotFound(ref)
 	}
 	return m, err
 }
@@ -138,10 +151,10 @@ func (s *Store) MailboxByName(ctx context.Context, accountID int64, name string)
 }
 
 // MailboxByID implements store.Store.
-func (s *Store) MailboxByID(ctx context.Context, mailboxID int64) (store.Mailbox, error) {
-	m, err := scanMailbox(s.rQueryRow(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?", mailboxID))
+func (s *Store) MailboxByID(ctx context.Context, ref store.MailboxRef) (store.Mailbox, error) {
+	m, err := scanMailbox(s.rQueryRow(ctx, "SELECT "+mailboxCols+" FROM mailboxes WHERE "+refWhere, refArgs(ref)...))
 	if errors.Is(err, store.ErrNotFound) {
-		err = fmt.Errorf("%w: mailbox %d", store.ErrNotFound, mailboxID)
+		err = refNotFound(ref)
 	}
 	return m, err
 }

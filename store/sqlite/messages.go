@@ -67,8 +67,9 @@ func insertBlob(tx *wtx, p *prepared) error {
 // allocate reserves n UIDs and n modseqs in a mailbox and returns the
 // mailbox as it was before, so the new UIDs are m.UIDNext.. and the new
 // modseqs m.HighestModSeq+1...
-func allocate(tx *wtx, mailboxID int64, n int) (store.Mailbox, error) {
-	m, err := txMailboxByID(tx, mailboxID)
+func allocate(tx *wtx, ref store.MailboxRef, n int) (store.Mailbox, error) {
+	mailboxID := ref.MailboxID
+	m, err := txMailboxByRef(tx, ref)
 	if err != nil {
 		return m, err
 	}
@@ -114,12 +115,9 @@ func (s *Store) Deliver(ctx context.Context, targets []store.Target, msg store.N
 					return err
 				}
 			}
-			m, err := allocate(tx, mbID, 1)
+			m, err := allocate(tx, store.MailboxRef{AccountID: t.AccountID, MailboxID: mbID}, 1)
 			if err != nil {
 				return err
-			}
-			if m.AccountID != t.AccountID {
-				return fmt.Errorf("%w: mailbox %d of account %d", store.ErrNotFound, mbID, t.AccountID)
 			}
 			if _, err := tx.exec(insertMessageSQL, mbID, m.UIDNext, m.HighestModSeq+1, p.sys, p.keywords, p.date, p.tz, len(p.raw), p.wireSize, p.blobID); err != nil {
 				return err
@@ -136,7 +134,7 @@ func (s *Store) Deliver(ctx context.Context, targets []store.Target, msg store.N
 }
 
 // Append implements store.Store.
-func (s *Store) Append(ctx context.Context, mailboxID int64, msgs []store.NewMessage) (uint32, []uint32, error) {
+func (s *Store) Append(ctx context.Context, ref store.MailboxRef, msgs []store.NewMessage) (uint32, []uint32, error) {
 	ps := make([]prepared, len(msgs))
 	for i, m := range msgs {
 		var err error
@@ -148,7 +146,8 @@ func (s *Store) Append(ctx context.Context, mailboxID int64, msgs []store.NewMes
 	var uids []uint32
 	err := s.write(ctx, func(tx *wtx) error {
 		uids = uids[:0]
-		m, err := allocate(tx, mailboxID, len(ps))
+		m, err := allocate(tx, ref, len(ps))
+		mailboxID := ref.MailboxID
 		if err != nil {
 			return err
 		}
@@ -175,18 +174,18 @@ func (s *Store) Append(ctx context.Context, mailboxID int64, msgs []store.NewMes
 }
 
 // MessageUIDs implements store.Store.
-func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, error) {
+func (s *Store) MessageUIDs(ctx context.Context, ref store.MailboxRef) ([]uint32, error) {
 	// One row with all UIDs as text is much faster to move through
 	// database/sql than one row per UID.
 	var list sql.NullString
 	var n int
-	err := s.rQueryRow(ctx, `SELECT count(*), (SELECT group_concat(uid) FROM (SELECT uid FROM messages WHERE mailbox_id = ?1 ORDER BY uid))
-		FROM mailboxes WHERE id = ?1`, mailboxID).Scan(&n, &list)
+	err := s.rQueryRow(ctx, `SELECT count(*), (SELECT group_concat(uid) FROM (SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid))
+		FROM mailboxes WHERE `+refWhere, append([]any{ref.MailboxID}, refArgs(ref)...)...).Scan(&n, &list)
 	if err != nil {
 		return nil, err
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("%w: mailbox %d", store.ErrNotFound, mailboxID)
+		return nil, refNotFound(ref)
 	}
 	if !list.Valid || list.String == "" {
 		return []uint32{}, nil
@@ -205,10 +204,16 @@ func (s *Store) MessageUIDs(ctx context.Context, mailboxID int64) ([]uint32, err
 	return uids, nil
 }
 
+// messageInRef joins messages m to the mailbox a store.MailboxRef names
+// and selects message id ? only if it is in that mailbox (args: the
+// message id, then refArgs).
+const messageInRef = " WHERE m.id = ? AND m.mailbox_id IN (SELECT id FROM mailboxes WHERE " + refWhere + ")"
+
 // MessageBody implements store.Store.
-func (s *Store) MessageBody(ctx context.Context, messageID int64) ([]byte, error) {
+func (s *Store) MessageBody(ctx context.Context, ref store.MailboxRef, messageID int64) ([]byte, error) {
 	var raw []byte
-	err := s.rQueryRow(ctx, "SELECT b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = ?", messageID).Scan(&raw)
+	err := s.rQueryRow(ctx, "SELECT b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"+messageInRef,
+		append([]any{messageID}, refArgs(ref)...)...).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
 	}
@@ -219,9 +224,10 @@ func (s *Store) MessageBody(ctx context.Context, messageID int64) ([]byte, error
 }
 
 // MessagePart implements store.Store.
-func (s *Store) MessagePart(ctx context.Context, messageID int64) (*message.Part, error) {
+func (s *Store) MessagePart(ctx context.Context, ref store.MailboxRef, messageID int64) (*message.Part, error) {
 	var js string
-	err := s.rQueryRow(ctx, "SELECT b.part FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = ?", messageID).Scan(&js)
+	err := s.rQueryRow(ctx, "SELECT b.part FROM messages m JOIN blobs b ON b.id = m.blob_id"+messageInRef,
+		append([]any{messageID}, refArgs(ref)...)...).Scan(&js)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
 	}

@@ -198,6 +198,136 @@ CREATE TABLE headers (
 INSERT INTO headers(blob_id, header)
 	SELECT id, coalesce(substr(CAST(raw AS BLOB), 1, coalesce(json_extract(part, '$.bs'), 0)), X'') FROM blobs;
 `,
+	// 8: ids are never reused (issue 11: a session holding a deleted
+	// mailbox's id read the mailbox that got the id next, of another
+	// account). Without AUTOINCREMENT SQLite hands out max(id)+1, so
+	// deleting the newest row frees its id. The tables whose ids sessions,
+	// clients or logs hold (accounts, mailboxes, messages, queue) are
+	// rebuilt with AUTOINCREMENT, which never goes below sqlite_sequence;
+	// that is seeded from max(id) of the old rows (nothing records higher
+	// ids handed out before). migrate runs this with foreign keys off (the
+	// drops must not cascade) and checks them afterwards. The triggers on
+	// messages name mailboxes, so they are dropped first and recreated,
+	// as are the indexes that went with the old tables.
+	`
+DROP TRIGGER messages_blob_gc;
+DROP TRIGGER messages_count_insert;
+DROP TRIGGER messages_count_delete;
+DROP TRIGGER messages_count_update;
+
+CREATE TABLE accounts_new (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+	password_hash TEXT NOT NULL,
+	created       INTEGER NOT NULL, -- unix nanoseconds
+	domain        TEXT NOT NULL DEFAULT '' COLLATE NOCASE
+);
+INSERT INTO accounts_new(id, email, password_hash, created, domain)
+	SELECT id, email, password_hash, created, domain FROM accounts;
+DROP TABLE accounts;
+ALTER TABLE accounts_new RENAME TO accounts;
+CREATE INDEX accounts_domain ON accounts(domain);
+
+CREATE TABLE mailboxes_new (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	account_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name          TEXT NOT NULL,
+	special_use   TEXT NOT NULL DEFAULT '',
+	uidvalidity   INTEGER NOT NULL,
+	uidnext       INTEGER NOT NULL,
+	highestmodseq INTEGER NOT NULL,
+	n_messages    INTEGER NOT NULL DEFAULT 0,
+	n_unseen      INTEGER NOT NULL DEFAULT 0,
+	n_deleted     INTEGER NOT NULL DEFAULT 0,
+	total_size    INTEGER NOT NULL DEFAULT 0,
+	UNIQUE (account_id, name)
+);
+INSERT INTO mailboxes_new(id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, n_messages, n_unseen, n_deleted, total_size)
+	SELECT id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq, n_messages, n_unseen, n_deleted, total_size FROM mailboxes;
+DROP TABLE mailboxes;
+ALTER TABLE mailboxes_new RENAME TO mailboxes;
+
+CREATE TABLE messages_new (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	mailbox_id    INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	uid           INTEGER NOT NULL,
+	modseq        INTEGER NOT NULL,
+	sysflags      INTEGER NOT NULL DEFAULT 0, -- bitmask, see flags.go
+	keywords      TEXT NOT NULL DEFAULT '',   -- space-separated, sorted
+	internal_date INTEGER NOT NULL,           -- unix nanoseconds
+	tz_offset     INTEGER NOT NULL DEFAULT 0, -- seconds east of UTC
+	size          INTEGER NOT NULL,
+	blob_id       INTEGER NOT NULL REFERENCES blobs(id),
+	wire_size     INTEGER NOT NULL DEFAULT -1,
+	UNIQUE (mailbox_id, uid)
+);
+INSERT INTO messages_new(id, mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, blob_id, wire_size)
+	SELECT id, mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, blob_id, wire_size FROM messages;
+DROP TABLE messages;
+ALTER TABLE messages_new RENAME TO messages;
+CREATE INDEX messages_modseq ON messages(mailbox_id, modseq);
+CREATE INDEX messages_blob ON messages(blob_id);
+
+CREATE TABLE queue_new (
+	id          INTEGER PRIMARY KEY AUTOINCREMENT,
+	sender      TEXT NOT NULL,
+	created     INTEGER NOT NULL, -- unix nanoseconds
+	raw         BLOB NOT NULL,
+	size        INTEGER NOT NULL,
+	lease_owner TEXT NOT NULL DEFAULT '',
+	lease_until INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO queue_new(id, sender, created, raw, size, lease_owner, lease_until)
+	SELECT id, sender, created, raw, size, lease_owner, lease_until FROM queue;
+DROP TABLE queue;
+ALTER TABLE queue_new RENAME TO queue;
+
+DELETE FROM sqlite_sequence WHERE name IN ('accounts', 'mailboxes', 'messages', 'queue');
+INSERT INTO sqlite_sequence(name, seq)
+	SELECT 'accounts', coalesce(max(id), 0) FROM accounts
+	UNION ALL SELECT 'mailboxes', coalesce(max(id), 0) FROM mailboxes
+	UNION ALL SELECT 'messages', coalesce(max(id), 0) FROM messages
+	UNION ALL SELECT 'queue', coalesce(max(id), 0) FROM queue;
+
+CREATE TRIGGER messages_blob_gc AFTER DELETE ON messages
+WHEN NOT EXISTS (SELECT 1 FROM messages WHERE blob_id = OLD.blob_id)
+BEGIN
+	DELETE FROM blobs WHERE id = OLD.blob_id;
+END;
+
+CREATE TRIGGER messages_count_insert AFTER INSERT ON messages
+BEGIN
+	UPDATE mailboxes SET n_messages = n_messages + 1,
+		n_unseen = n_unseen + ((NEW.sysflags & 1) = 0),
+		n_deleted = n_deleted + ((NEW.sysflags & 8) != 0),
+		total_size = total_size + NEW.size
+	WHERE id = NEW.mailbox_id;
+END;
+
+CREATE TRIGGER messages_count_delete AFTER DELETE ON messages
+BEGIN
+	UPDATE mailboxes SET n_messages = n_messages - 1,
+		n_unseen = n_unseen - ((OLD.sysflags & 1) = 0),
+		n_deleted = n_deleted - ((OLD.sysflags & 8) != 0),
+		total_size = total_size - OLD.size
+	WHERE id = OLD.mailbox_id;
+END;
+
+CREATE TRIGGER messages_count_update AFTER UPDATE OF mailbox_id, sysflags, size ON messages
+WHEN OLD.mailbox_id != NEW.mailbox_id OR (OLD.sysflags & 9) != (NEW.sysflags & 9) OR OLD.size != NEW.size
+BEGIN
+	UPDATE mailboxes SET n_messages = n_messages - 1,
+		n_unseen = n_unseen - ((OLD.sysflags & 1) = 0),
+		n_deleted = n_deleted - ((OLD.sysflags & 8) != 0),
+		total_size = total_size - OLD.size
+	WHERE id = OLD.mailbox_id;
+	UPDATE mailboxes SET n_messages = n_messages + 1,
+		n_unseen = n_unseen + ((NEW.sysflags & 1) = 0),
+		n_deleted = n_deleted + ((NEW.sysflags & 8) != 0),
+		total_size = total_size + NEW.size
+	WHERE id = NEW.mailbox_id;
+END;
+`,
 }
 
 // schemaVersion is the version a database has after Open.
@@ -211,6 +341,13 @@ func migrate(ctx context.Context, db *sql.DB, target int) error {
 		return err
 	}
 	defer conn.Close()
+	// Foreign keys off while migrating: a migration that rebuilds a table
+	// drops the old one, which must not cascade (it can only be switched
+	// outside a transaction). Each migration checks them before commit.
+	if _, err := conn.ExecContext(ctx, "PRAGMA foreign_keys = OFF"); err != nil {
+		return fmt.Errorf("sqlite: migrate: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA foreign_keys = ON")
 	for {
 		tx, err := conn.BeginTx(ctx, nil) // BEGIN IMMEDIATE (see dsn): re-read the version under the write lock
 		if err != nil {
@@ -232,6 +369,10 @@ func migrate(ctx context.Context, db *sql.DB, target int) error {
 			tx.Rollback()
 			return fmt.Errorf("sqlite: migration %d: %w", v+1, err)
 		}
+		if err := checkForeignKeys(ctx, tx); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("sqlite: migration %d: %w", v+1, err)
+		}
 		if _, err := tx.ExecContext(ctx, fmt.Sprintf("PRAGMA user_version = %d", v+1)); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("sqlite: migration %d: %w", v+1, err)
@@ -240,4 +381,24 @@ func migrate(ctx context.Context, db *sql.DB, target int) error {
 			return fmt.Errorf("sqlite: migration %d: %w", v+1, err)
 		}
 	}
+}
+
+// checkForeignKeys fails if any row violates a foreign key.
+func checkForeignKeys(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, "PRAGMA foreign_key_check")
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table string
+		var rowid sql.NullInt64
+		var parent string
+		var fkid int64
+		if err := rows.Scan(&table, &rowid, &parent, &fkid); err != nil {
+			return err
+		}
+		return fmt.Errorf("foreign key violation: %s row %d references a missing %s", table, rowid.Int64, parent)
+	}
+	return rows.Err()
 }

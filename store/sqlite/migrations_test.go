@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/storetest"
 )
 
 // seeds[v] inserts, with plain SQL for schema version v, the data that
@@ -78,7 +79,7 @@ func checkWireSizes(t *testing.T, s store.Store) {
 		return message.CRLFSize([]byte(wireRaws[(int(uid)-1)%len(wireRaws)]))
 	}
 	n := 0
-	err := s.ListMessages(ctx, 72, nil, func(m store.MessageMeta) error {
+	err := s.ListMessages(ctx, store.MailboxRef{AccountID: 7, MailboxID: 72}, nil, func(m store.MessageMeta) error {
 		n++
 		if m.WireSize != want(m.UID) {
 			t.Errorf("ListMessages: UID %d WireSize %d, want %d", m.UID, m.WireSize, want(m.UID))
@@ -88,7 +89,7 @@ func checkWireSizes(t *testing.T, s store.Store) {
 	if err != nil || n != len(wireRaws)+1 {
 		t.Fatalf("ListMessages of mailbox 72: %d messages, %v", n, err)
 	}
-	err = s.ListBodies(ctx, 72, nil, func(m store.MessageMeta, raw []byte) error {
+	err = s.ListBodies(ctx, store.MailboxRef{AccountID: 7, MailboxID: 72}, nil, func(m store.MessageMeta, raw []byte) error {
 		if m.WireSize != message.CRLFSize(raw) || m.WireSize != want(m.UID) {
 			t.Errorf("ListBodies: UID %d WireSize %d, raw %q", m.UID, m.WireSize, raw)
 		}
@@ -97,7 +98,7 @@ func checkWireSizes(t *testing.T, s store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	changed, _, _, err := s.Changes(ctx, 72, 0)
+	changed, _, _, err := s.Changes(ctx, store.MailboxRef{AccountID: 7, MailboxID: 72}, 0)
 	if err != nil || len(changed) != len(wireRaws)+1 {
 		t.Fatalf("Changes: %d, %v", len(changed), err)
 	}
@@ -184,7 +185,7 @@ func checkSeeded(t *testing.T, s *Store) {
 		t.Fatalf("INBOX %+v, %v", inbox, err)
 	}
 	var ms []store.MessageMeta
-	if err := s.ListMessages(ctx, 70, nil, func(m store.MessageMeta) error { ms = append(ms, m); return nil }); err != nil {
+	if err := s.ListMessages(ctx, inbox.Ref(), nil, func(m store.MessageMeta) error { ms = append(ms, m); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(ms) != 1 || ms[0].UID != 3 || ms[0].ModSeq != 4 || len(ms[0].Flags) != 2 || ms[0].Flags[0] != "Old" || ms[0].Flags[1] != store.FlagSeen {
@@ -193,22 +194,22 @@ func checkSeeded(t *testing.T, s *Store) {
 	if _, off := ms[0].InternalDate.Zone(); off != 3600 {
 		t.Fatalf("zone offset %d", off)
 	}
-	raw, err := s.MessageBody(ctx, 7000)
+	raw, err := s.MessageBody(ctx, inbox.Ref(), 7000)
 	if err != nil || string(raw) != "Subject: old\r\n\r\nbody\r\n" {
 		t.Fatalf("body %q, %v", raw, err)
 	}
-	part, err := s.MessagePart(ctx, 7000)
+	part, err := s.MessagePart(ctx, inbox.Ref(), 7000)
 	if err != nil || part.MediaType != "text" || part.BodyStart != 14 {
 		t.Fatalf("part %+v, %v", part, err)
 	}
 	// Migration 4 backfilled the mailbox counters.
-	if st, err := s.MailboxStatus(ctx, 70); err != nil || st.Messages != 1 || st.Unseen != 0 || st.Deleted != 0 || st.Size != 20 || st.UIDNext != 4 {
+	if st, err := s.MailboxStatus(ctx, inbox.Ref()); err != nil || st.Messages != 1 || st.Unseen != 0 || st.Deleted != 0 || st.Size != 20 || st.UIDNext != 4 {
 		t.Fatalf("MailboxStatus of migrated INBOX %+v, %v", st, err)
 	}
-	if st, err := s.MailboxStatus(ctx, 71); err != nil || st.Messages != 0 || st.Size != 0 {
+	if st, err := s.MailboxStatus(ctx, store.MailboxRef{AccountID: 7, MailboxID: 71}); err != nil || st.Messages != 0 || st.Size != 0 {
 		t.Fatalf("MailboxStatus of migrated Sent %+v, %v", st, err)
 	}
-	_, vanished, highest, err := s.Changes(ctx, 70, 4)
+	_, vanished, highest, err := s.Changes(ctx, inbox.Ref(), 4)
 	if err != nil || len(vanished) != 1 || vanished[0] != 1 || highest != 5 {
 		t.Fatalf("Changes: vanished %v highest %d, %v", vanished, highest, err)
 	}
@@ -293,5 +294,46 @@ func TestMigratedQueueClaimable(t *testing.T) {
 			t.Fatalf("v%d: claim of the migrated item %+v, %v", v, items, err)
 		}
 		s.Close()
+	}
+}
+
+func init() {
+	// Version 7 added the headers table: the v6 data with it backfilled.
+	seeds[7] = seeds[6] + "INSERT INTO headers(blob_id, header) SELECT id, coalesce(substr(CAST(raw AS BLOB), 1, coalesce(json_extract(part, '$.bs'), 0)), X'') FROM blobs;\n"
+}
+
+// Migration 8 rebuilds the tables with AUTOINCREMENT: on a migrated
+// database, deleting the row with the highest id and adding a new one
+// never hands that id out again (before, SQLite gave max(id)+1, so the
+// next mailbox got the id of the one just deleted: issue 11 item 1), and
+// the data and counters survive the rebuild (checkSeeded).
+func TestMigratedIDsNotReused(t *testing.T) {
+	for v := 1; v < len(migrations); v++ {
+		t.Run(fmt.Sprintf("v%d", v), func(t *testing.T) {
+			ctx := context.Background()
+			path := filepath.Join(t.TempDir(), "old.db")
+			db, err := sql.Open("sqlite", dsn(path, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := migrate(ctx, db, v); err != nil {
+				t.Fatal(err)
+			}
+			seed := seeds[v]
+			if v >= 3 && !strings.Contains(seed, queueSeed) {
+				seed += queueSeed
+			}
+			if _, err := db.Exec(seed); err != nil {
+				t.Fatalf("seed v%d: %v", v, err)
+			}
+			db.Close()
+			s, err := Open(ctx, path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			checkSeeded(t, s)
+			storetest.CheckIDsNotReused(t, s)
+		})
 	}
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/mailroom/mailroom/store/internal/flagset"
@@ -30,14 +31,15 @@ func txMetas(tx *wtx, mailboxID int64, uids []uint32) ([]store.MessageMeta, erro
 }
 
 // UpdateFlags implements store.Store. An empty uids changes nothing.
-func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error) {
+func (s *Store) UpdateFlags(ctx context.Context, ref store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error) {
 	change, err := flagset.NewChange(op, flags)
 	if err != nil {
 		return nil, nil, err
 	}
 	err = s.write(ctx, func(tx *wtx) error {
 		changed, failed = nil, nil
-		mb, err := txMailboxByID(tx, mailboxID)
+		mailboxID := ref.MailboxID
+		mb, err := txMailboxByRef(tx, ref)
 		if err != nil || len(uids) == 0 {
 			return err
 		}
@@ -68,11 +70,12 @@ func (s *Store) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32,
 
 // Expunge implements store.Store. nil uids means every message; an empty
 // non-nil slice removes nothing.
-func (s *Store) Expunge(ctx context.Context, mailboxID int64, uids []uint32, onlyDeleted bool) ([]uint32, error) {
+func (s *Store) Expunge(ctx context.Context, ref store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error) {
 	var removed []uint32
 	err := s.write(ctx, func(tx *wtx) error {
 		removed = nil
-		mb, err := txMailboxByID(tx, mailboxID)
+		mailboxID := ref.MailboxID
+		mb, err := txMailboxByRef(tx, ref)
 		if err != nil {
 			return err
 		}
@@ -141,25 +144,26 @@ func expungeUIDs(tx *wtx, mb store.Mailbox, uids []uint32) error {
 }
 
 // Copy implements store.Store. Copies share the source's stored bytes.
-func (s *Store) Copy(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (uint32, []store.UIDPair, error) {
-	return s.copyMove(ctx, srcMailboxID, uids, dstMailboxID, false)
+func (s *Store) Copy(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error) {
+	return s.copyMove(ctx, src, uids, dst, false)
 }
 
 // Move implements store.Store.
-func (s *Store) Move(ctx context.Context, srcMailboxID int64, uids []uint32, dstMailboxID int64) (uint32, []store.UIDPair, error) {
-	return s.copyMove(ctx, srcMailboxID, uids, dstMailboxID, true)
+func (s *Store) Move(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error) {
+	return s.copyMove(ctx, src, uids, dst, true)
 }
 
-func (s *Store) copyMove(ctx context.Context, srcID int64, uids []uint32, dstID int64, move bool) (uint32, []store.UIDPair, error) {
+func (s *Store) copyMove(ctx context.Context, srcRef store.MailboxRef, uids []uint32, dstRef store.MailboxRef, move bool) (uint32, []store.UIDPair, error) {
+	srcID, dstID := srcRef.MailboxID, dstRef.MailboxID
 	var uidValidity uint32
 	var pairs []store.UIDPair
 	err := s.write(ctx, func(tx *wtx) error {
 		pairs = nil
-		src, err := txMailboxByID(tx, srcID)
+		src, err := txMailboxByRef(tx, srcRef)
 		if err != nil {
 			return err
 		}
-		dst, err := txMailboxByID(tx, dstID)
+		dst, err := txMailboxByRef(tx, dstRef)
 		if err != nil {
 			return err
 		}
@@ -194,7 +198,7 @@ func (s *Store) copyMove(ctx context.Context, srcID int64, uids []uint32, dstID 
 		if len(list) == 0 {
 			return nil
 		}
-		d, err := allocate(tx, dstID, len(list))
+		d, err := allocate(tx, dstRef, len(list))
 		if err != nil {
 			return err
 		}
@@ -226,7 +230,7 @@ func (s *Store) copyMove(ctx context.Context, srcID int64, uids []uint32, dstID 
 
 // Changes implements store.Store. It reads in one transaction, so the
 // result is a consistent snapshot.
-func (s *Store) Changes(ctx context.Context, mailboxID int64, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error) {
+func (s *Store) Changes(ctx context.Context, ref store.MailboxRef, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error) {
 	tx, err := s.rdb.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, nil, 0, err
@@ -235,14 +239,18 @@ func (s *Store) Changes(ctx context.Context, mailboxID int64, since uint64) (cha
 	// Every session asks after each command whether anything changed:
 	// the statements are prepared once (preparing cost as much as running
 	// them; BenchmarkChangesNothingNew).
-	mbStmt, err := s.txStmt(ctx, tx, "SELECT "+mailboxCols+" FROM mailboxes WHERE id = ?")
+	mbStmt, err := s.txStmt(ctx, tx, "SELECT "+mailboxCols+" FROM mailboxes WHERE "+refWhere)
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	mb, err := scanMailbox(mbStmt.QueryRowContext(ctx, mailboxID))
-	if err != nil {
-		return nil, nil, 0, fmt.Errorf("mailbox %d: %w", mailboxID, err)
+	mb, err := scanMailbox(mbStmt.QueryRowContext(ctx, refArgs(ref)...))
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, 0, refNotFound(ref)
 	}
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("mailbox %d: %w", ref.MailboxID, err)
+	}
+	mailboxID := ref.MailboxID
 	msgStmt, err := s.txStmt(ctx, tx, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")
 	if err != nil {
 		return nil, nil, 0, err

@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -124,7 +125,11 @@ const claimable = `(q.lease_owner = '' OR q.lease_owner = ? OR q.lease_until <= 
 		OR NOT EXISTS (SELECT 1 FROM queue_rcpts r WHERE r.queue_id = q.id AND r.status = ?))`
 
 // ClaimQueue implements store.Store. The single writer makes the select
-// and the update one atomic step.
+// and the update one atomic step. The items come back from the claiming
+// statement itself (RETURNING) and their recipients from the same
+// transaction: a re-read after the commit could miss items deleted in
+// between (issue 11 item 18), so the caller got fewer items than it
+// claimed.
 func (s *Store) ClaimQueue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.QueueItem, error) {
 	if owner == "" || lease <= 0 {
 		return nil, fmt.Errorf("%w: queue claim needs an owner and a lease", store.ErrInvalid)
@@ -132,50 +137,74 @@ func (s *Store) ClaimQueue(ctx context.Context, owner string, now time.Time, lea
 	if limit <= 0 {
 		limit = 100
 	}
-	var ids []int64
+	var items []store.QueueItem
 	err := s.write(ctx, func(tx *wtx) error {
-		ids = ids[:0]
-		rows, err := tx.query("SELECT q.id FROM queue q WHERE "+claimable+" ORDER BY q.id LIMIT ?",
+		items = items[:0]
+		rows, err := tx.query(`UPDATE queue SET lease_owner = ?, lease_until = ?
+			WHERE id IN (SELECT q.id FROM queue q WHERE `+claimable+` ORDER BY q.id LIMIT ?)
+			RETURNING id, sender, created, size, lease_owner, lease_until`,
+			owner, now.Add(lease).UnixNano(),
 			owner, now.UnixNano(), store.RcptPending, now.UnixNano(), store.RcptPending, limit)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
+			var it store.QueueItem
+			var created, until int64
+			if err := rows.Scan(&it.ID, &it.From, &created, &it.Size, &it.LeaseOwner, &until); err != nil {
 				rows.Close()
 				return err
 			}
-			ids = append(ids, id)
+			it.Created, it.LeaseUntil = time.Unix(0, created), time.Unix(0, until)
+			items = append(items, it)
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
+		if err := rows.Err(); err != nil || len(items) == 0 {
 			return err
 		}
-		for _, id := range ids {
-			if _, err := tx.exec("UPDATE queue SET lease_owner = ?, lease_until = ? WHERE id = ?",
-				owner, now.Add(lease).UnixNano(), id); err != nil {
-				return err
-			}
-		}
-		return nil
+		// RETURNING gives no order.
+		slices.SortFunc(items, func(a, b store.QueueItem) int { return cmp.Compare(a.ID, b.ID) })
+		return txQueueRecipients(tx, items)
 	})
-	if err != nil || len(ids) == 0 {
+	if err != nil || len(items) == 0 {
 		return nil, err
 	}
-	// Read after the commit, in one query: the items are ours, and the
-	// read pool does not wait for the writer. An item deleted meanwhile
-	// (CLI) is simply not returned.
-	idList := make([]byte, 0, len(ids)*8+2)
+	return items, nil
+}
+
+// txQueueRecipients fills in the recipients of items (ascending ids) in
+// one query inside a write transaction.
+func txQueueRecipients(tx *wtx, items []store.QueueItem) error {
+	idList := make([]byte, 0, len(items)*8+2)
 	idList = append(idList, '[')
-	for i, id := range ids {
+	for i, it := range items {
 		if i > 0 {
 			idList = append(idList, ',')
 		}
-		idList = strconv.AppendInt(idList, id, 10)
+		idList = strconv.AppendInt(idList, it.ID, 10)
 	}
 	idList = append(idList, ']')
-	return s.queueItems(ctx, "SELECT "+queueItemCols+" FROM queue q WHERE q.id IN (SELECT value FROM json_each(?)) ORDER BY q.id", string(idList))
+	rows, err := tx.query("SELECT queue_id, rcpt, status, attempts, last_error, next_attempt FROM queue_rcpts WHERE queue_id IN (SELECT value FROM json_each(?)) ORDER BY queue_id, idx", string(idList))
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	i := 0
+	for rows.Next() {
+		var id, next int64
+		var r store.QueueRecipient
+		if err := rows.Scan(&id, &r.Addr, &r.Status, &r.Attempts, &r.LastError, &next); err != nil {
+			return err
+		}
+		r.NextAttempt = time.Unix(0, next)
+		for i < len(items) && items[i].ID < id {
+			i++
+		}
+		if i < len(items) && items[i].ID == id {
+			items[i].Recipients = append(items[i].Recipients, r)
+		}
+	}
+	return rows.Err()
 }
 
 // ReleaseQueueItem implements store.Store.

@@ -29,7 +29,7 @@ func TestReadPoolNoDeadlock(t *testing.T) {
 	for i := range batch {
 		batch[i] = newMsg("x")
 	}
-	if _, _, err := s.Append(ctx, inbox.ID, batch); err != nil {
+	if _, _, err := s.Append(ctx, inbox.Ref(), batch); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -39,19 +39,19 @@ func TestReadPoolNoDeadlock(t *testing.T) {
 		go func(g int) {
 			defer wg.Done()
 			n := 0
-			err := s.ListMessages(ctx, inbox.ID, nil, func(m store.MessageMeta) error {
+			err := s.ListMessages(ctx, inbox.Ref(), nil, func(m store.MessageMeta) error {
 				n++
 				if n%300 != g%300 {
 					return nil
 				}
-				if _, err := s.MessageBody(ctx, m.ID); err != nil {
+				if _, err := s.MessageBody(ctx, inbox.Ref(), m.ID); err != nil {
 					return err
 				}
-				_, err := s.MessagePart(ctx, m.ID)
+				_, err := s.MessagePart(ctx, inbox.Ref(), m.ID)
 				return err
 			})
 			if err == nil {
-				_, _, _, err = s.Changes(ctx, inbox.ID, 0)
+				_, _, _, err = s.Changes(ctx, inbox.Ref(), 0)
 			}
 			if err != nil {
 				errs <- err

@@ -172,12 +172,12 @@ func (s *Store) SetSubscribed(ctx context.Context, accountID int64, name string,
 
 // MailboxStatus implements store.Store. It reads the mailbox row alone: the
 // counters are kept by triggers on messages (migration 4).
-func (s *Store) MailboxStatus(ctx context.Context, mailboxID int64) (store.MailboxStatus, error) {
+func (s *Store) MailboxStatus(ctx context.Context, ref store.MailboxRef) (store.MailboxStatus, error) {
 	var st store.MailboxStatus
-	err := s.rQueryRow(ctx, "SELECT uidnext, uidvalidity, highestmodseq, n_messages, n_unseen, n_deleted, total_size FROM mailboxes WHERE id = ?",
-		mailboxID).Scan(&st.UIDNext, &st.UIDValidity, &st.HighestModSeq, &st.Messages, &st.Unseen, &st.Deleted, &st.Size)
+	err := s.rQueryRow(ctx, "SELECT uidnext, uidvalidity, highestmodseq, n_messages, n_unseen, n_deleted, total_size FROM mailboxes WHERE "+refWhere,
+		refArgs(ref)...).Scan(&st.UIDNext, &st.UIDValidity, &st.HighestModSeq, &st.Messages, &st.Unseen, &st.Deleted, &st.Size)
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.MailboxStatus{}, fmt.Errorf("mailbox %d: %w", mailboxID, store.ErrNotFound)
+		return store.MailboxStatus{}, refNotFound(ref)
 	}
 	return st, err
 }

@@ -38,10 +38,10 @@ func TestRejectsUnstorableFlags(t *testing.T) {
 	inbox, _ := s.MailboxByName(ctx, a.ID, "INBOX")
 	m := newMsg("x")
 	m.Flags = []string{"two words"}
-	if _, _, err := s.Append(ctx, inbox.ID, []store.NewMessage{m}); !errors.Is(err, store.ErrInvalid) {
+	if _, _, err := s.Append(ctx, inbox.Ref(), []store.NewMessage{m}); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("Append with flag %q: %v, want ErrInvalid", m.Flags[0], err)
 	}
-	if _, _, err := s.UpdateFlags(ctx, inbox.ID, []uint32{1}, store.FlagsAdd, []string{"bad\x01"}, 0); !errors.Is(err, store.ErrInvalid) {
+	if _, _, err := s.UpdateFlags(ctx, inbox.Ref(), []uint32{1}, store.FlagsAdd, []string{"bad\x01"}, 0); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("UpdateFlags with a control character: %v, want ErrInvalid", err)
 	}
 }
@@ -51,7 +51,7 @@ func TestRenameInboxToInferior(t *testing.T) {
 	s := openTest(t)
 	a, _ := s.CreateAccount(ctx, "a@example.org", "h")
 	inbox, _ := s.MailboxByName(ctx, a.ID, "INBOX")
-	if _, _, err := s.Append(ctx, inbox.ID, []store.NewMessage{newMsg("x")}); err != nil {
+	if _, _, err := s.Append(ctx, inbox.Ref(), []store.NewMessage{newMsg("x")}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.RenameMailbox(ctx, a.ID, "INBOX", "inbox/Old"); err != nil {
@@ -61,7 +61,7 @@ func TestRenameInboxToInferior(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if uids, _ := s.MessageUIDs(ctx, old.ID); len(uids) != 1 {
+	if uids, _ := s.MessageUIDs(ctx, old.Ref()); len(uids) != 1 {
 		t.Fatalf("INBOX/Old has %v", uids)
 	}
 }

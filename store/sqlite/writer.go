@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 
 	"github.com/mailroom/mailroom/store"
@@ -88,7 +89,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 	}
 	// Once taken, wait for the outcome even if ctx ends: the caller must
 	// not believe a committed change failed.
-	return <-j.done
+	return mapNoSpace(<-j.done)
 }
 
 func (s *Store) writer() {
@@ -149,6 +150,15 @@ func (s *Store) runBatch(batch []*job) {
 	}
 	if err := tx.Commit(); err != nil {
 		err = fmt.Errorf("sqlite: commit: %w", err)
+		// SQLITE_FULL in a statement rolls the whole transaction back,
+		// and the commit then fails with "no transaction is active":
+		// pass the full disk on, so callers see store.ErrNoSpace.
+		for _, e := range errs {
+			if e = mapNoSpace(e); errors.Is(e, store.ErrNoSpace) {
+				err = errors.Join(err, e)
+				break
+			}
+		}
 		s.logger.Error("sqlite: commit failed", "err", err, "batch", len(batch))
 		for _, j := range batch {
 			j.done <- err

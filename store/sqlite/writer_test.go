@@ -52,14 +52,14 @@ func TestBatchIsolation(t *testing.T) {
 		}
 	}
 	inbox, _ := s.MailboxByName(ctx, a.ID, "INBOX")
-	uids, err := s.MessageUIDs(ctx, inbox.ID)
+	uids, err := s.MessageUIDs(ctx, inbox.Ref())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(uids) != ok {
 		t.Fatalf("%d messages stored, %d deliveries succeeded", len(uids), ok)
 	}
-	st, _ := s.MailboxStatus(ctx, inbox.ID)
+	st, _ := s.MailboxStatus(ctx, inbox.Ref())
 	if int(st.UIDNext) != ok+1 {
 		t.Fatalf("UIDNEXT %d: failed deliveries consumed UIDs (want %d)", st.UIDNext, ok+1)
 	}

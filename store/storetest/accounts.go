@@ -73,21 +73,21 @@ func testAccountPasswordDelete(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	inboxA := mustMailbox(t, s, a.ID, "INBOX")
-	ma := metas(t, s, inboxA.ID, nil)
+	ma := metas(t, s, inboxA.Ref(), nil)
 	if err := s.DeleteAccount(ctx(t), "ALICE@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.AccountByEmail(ctx(t), "alice@example.org")
 	wantErr(t, "AccountByEmail after delete", err, store.ErrNotFound)
-	_, err = s.MailboxByID(ctx(t), inboxA.ID)
+	_, err = s.MailboxByID(ctx(t), inboxA.Ref())
 	wantErr(t, "MailboxByID of deleted account", err, store.ErrNotFound)
-	_, err = s.MessageBody(ctx(t), ma[0].ID)
+	_, err = s.MessageBody(ctx(t), inboxA.Ref(), ma[0].ID)
 	wantErr(t, "MessageBody of deleted account", err, store.ErrNotFound)
-	mb := metas(t, s, d[1].MailboxID, nil)
+	mb := metas(t, s, d[1].Ref(), nil)
 	if len(mb) != 1 {
 		t.Fatalf("bob has %d messages, want 1", len(mb))
 	}
-	if raw, err := s.MessageBody(ctx(t), mb[0].ID); err != nil || string(raw) != string(testMessage("shared").Raw) {
+	if raw, err := s.MessageBody(ctx(t), d[1].Ref(), mb[0].ID); err != nil || string(raw) != string(testMessage("shared").Raw) {
 		t.Fatalf("bob's copy after deleting alice: %q, %v", raw, err)
 	}
 	// The address can be used again.

@@ -19,10 +19,10 @@ func testListBodies(t *testing.T, s store.Store) {
 	for i := range msgs {
 		msgs[i] = testMessage(fmt.Sprintf("m%d", i), "$K")
 	}
-	mustAppend(t, s, inbox.ID, msgs...)
-	want := metas(t, s, inbox.ID, nil)
+	mustAppend(t, s, inbox.Ref(), msgs...)
+	want := metas(t, s, inbox.Ref(), nil)
 	var got []store.MessageMeta
-	err := s.ListBodies(ctx(t), inbox.ID, nil, func(m store.MessageMeta, raw []byte) error {
+	err := s.ListBodies(ctx(t), inbox.Ref(), nil, func(m store.MessageMeta, raw []byte) error {
 		i := len(got)
 		if string(raw) != string(msgs[i].Raw) {
 			return fmt.Errorf("message %d: body %q, want %q", i, raw, msgs[i].Raw)
@@ -39,7 +39,7 @@ func testListBodies(t *testing.T, s store.Store) {
 
 	sel := []uint32{299, 2, 5, 150, 5000} // unsorted; 5000 does not exist
 	var gotUIDs []uint32
-	err = s.ListBodies(ctx(t), inbox.ID, sel, func(m store.MessageMeta, raw []byte) error {
+	err = s.ListBodies(ctx(t), inbox.Ref(), sel, func(m store.MessageMeta, raw []byte) error {
 		if string(raw) != string(msgs[m.UID-1].Raw) {
 			return fmt.Errorf("UID %d: wrong body %q", m.UID, raw)
 		}
@@ -50,7 +50,7 @@ func testListBodies(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	wantUIDs(t, "ListBodies subset", gotUIDs, []uint32{2, 5, 150, 299})
-	if err := s.ListBodies(ctx(t), inbox.ID, []uint32{}, func(store.MessageMeta, []byte) error {
+	if err := s.ListBodies(ctx(t), inbox.Ref(), []uint32{}, func(store.MessageMeta, []byte) error {
 		return errors.New("called for an empty UID list")
 	}); err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func testListBodies(t *testing.T, s store.Store) {
 
 	stop := errors.New("stop")
 	calls := 0
-	err = s.ListBodies(ctx(t), inbox.ID, nil, func(store.MessageMeta, []byte) error {
+	err = s.ListBodies(ctx(t), inbox.Ref(), nil, func(store.MessageMeta, []byte) error {
 		calls++
 		if calls == 3 {
 			return stop
@@ -68,6 +68,6 @@ func testListBodies(t *testing.T, s store.Store) {
 	if !errors.Is(err, stop) || calls != 3 {
 		t.Fatalf("callback error: err %v after %d calls", err, calls)
 	}
-	err = s.ListBodies(ctx(t), 987654, nil, func(store.MessageMeta, []byte) error { return nil })
+	err = s.ListBodies(ctx(t), store.MailboxRef{MailboxID: 987654}, nil, func(store.MessageMeta, []byte) error { return nil })
 	wantErr(t, "ListBodies of missing mailbox", err, store.ErrNotFound)
 }

@@ -16,7 +16,7 @@ var counterTests = []test{
 }
 
 // recount computes what MailboxStatus must say from the mailbox's messages.
-func recount(t *testing.T, s store.Store, mailboxID int64) store.MailboxStatus {
+func recount(t *testing.T, s store.Store, mailboxID store.MailboxRef) store.MailboxStatus {
 	t.Helper()
 	var st store.MailboxStatus
 	for _, m := range metas(t, s, mailboxID, nil) {
@@ -34,7 +34,7 @@ func recount(t *testing.T, s store.Store, mailboxID int64) store.MailboxStatus {
 
 // checkCounts compares MailboxStatus of each mailbox with a recount, and
 // its UIDNEXT/HIGHESTMODSEQ with the mailbox row.
-func checkCounts(t *testing.T, s store.Store, what string, mailboxIDs ...int64) {
+func checkCounts(t *testing.T, s store.Store, what string, mailboxIDs ...store.MailboxRef) {
 	t.Helper()
 	for _, id := range mailboxIDs {
 		got := status(t, s, id)
@@ -53,7 +53,7 @@ func checkCounts(t *testing.T, s store.Store, what string, mailboxIDs ...int64) 
 	}
 }
 
-func wantStatusGone(t *testing.T, s store.Store, what string, mailboxID int64) {
+func wantStatusGone(t *testing.T, s store.Store, what string, mailboxID store.MailboxRef) {
 	t.Helper()
 	_, err := s.MailboxStatus(ctx(t), mailboxID)
 	wantErr(t, what, err, store.ErrNotFound)
@@ -63,10 +63,10 @@ func testCountersEveryWrite(t *testing.T, s store.Store) {
 	c := ctx(t)
 	a := mustAccount(t, s, "count@example.org")
 	b := mustAccount(t, s, "other@example.org")
-	inbox := mustMailbox(t, s, a.ID, store.Inbox).ID
-	binbox := mustMailbox(t, s, b.ID, store.Inbox).ID
-	other := mustCreate(t, s, a.ID, "Other").ID
-	folder := mustCreate(t, s, a.ID, "Folder").ID
+	inbox := mustMailbox(t, s, a.ID, store.Inbox).Ref()
+	binbox := mustMailbox(t, s, b.ID, store.Inbox).Ref()
+	other := mustCreate(t, s, a.ID, "Other").Ref()
+	folder := mustCreate(t, s, a.ID, "Folder").Ref()
 	checkCounts(t, s, "empty", inbox, other, folder, binbox)
 
 	for i, flags := range [][]string{nil, {store.FlagSeen}, {store.FlagDeleted, "$Work"}} {
@@ -137,7 +137,7 @@ func testCountersEveryWrite(t *testing.T, s store.Store) {
 	if err := s.RenameMailbox(c, a.ID, store.Inbox, "Old/Inbox"); err != nil {
 		t.Fatalf("RenameMailbox INBOX: %v", err)
 	}
-	old := mustMailbox(t, s, a.ID, "Old/Inbox").ID
+	old := mustMailbox(t, s, a.ID, "Old/Inbox").Ref()
 	checkCounts(t, s, "RenameMailbox INBOX", inbox, old)
 	if st := status(t, s, old); st.Messages != before.Messages || st.Size != before.Size {
 		t.Fatalf("renamed INBOX: %+v, was %+v", st, before)
@@ -169,8 +169,8 @@ func testCountersConcurrentDeliver(t *testing.T, s store.Store) {
 	c := ctx(t)
 	a := mustAccount(t, s, "busy@example.org")
 	b := mustAccount(t, s, "busy2@example.org")
-	inbox := mustMailbox(t, s, a.ID, store.Inbox).ID
-	binbox := mustMailbox(t, s, b.ID, store.Inbox).ID
+	inbox := mustMailbox(t, s, a.ID, store.Inbox).Ref()
+	binbox := mustMailbox(t, s, b.ID, store.Inbox).Ref()
 	const workers, each = 6, 8
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)

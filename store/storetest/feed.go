@@ -51,10 +51,10 @@ func testWatchDeliver(t *testing.T, s store.Store) {
 		return c.MailboxID == inbox.ID || c.MailboxID == 0
 	})
 	// The change is visible once notified.
-	if u := uidsOf(t, s, inbox.ID); len(u) != 1 {
+	if u := uidsOf(t, s, inbox.Ref()); len(u) != 1 {
 		t.Fatalf("after notification INBOX has %v", u)
 	}
-	if _, _, err := s.UpdateFlags(ctx(t), inbox.ID, []uint32{1}, store.FlagsAdd, []string{store.FlagSeen}, 0); err != nil {
+	if _, _, err := s.UpdateFlags(ctx(t), inbox.Ref(), []uint32{1}, store.FlagsAdd, []string{store.FlagSeen}, 0); err != nil {
 		t.Fatal(err)
 	}
 	waitChange(t, ch, func(c store.Change) bool { return c.MailboxID == inbox.ID || c.MailboxID == 0 })
@@ -111,7 +111,7 @@ func testConcurrentDeliver(t *testing.T, s store.Store) {
 	}
 	check := func(mb store.Mailbox, n int) {
 		t.Helper()
-		uids := uidsOf(t, s, mb.ID)
+		uids := uidsOf(t, s, mb.Ref())
 		if len(uids) != n {
 			t.Fatalf("%d messages stored, want %d", len(uids), n)
 		}
@@ -123,7 +123,7 @@ func testConcurrentDeliver(t *testing.T, s store.Store) {
 		if !slices.Equal(reported, uids) {
 			t.Fatalf("Deliver reported UIDs %v, stored %v", reported, uids)
 		}
-		ms := metas(t, s, mb.ID, nil)
+		ms := metas(t, s, mb.Ref(), nil)
 		seen := map[uint64]bool{}
 		for _, m := range ms {
 			if seen[m.ModSeq] {
@@ -131,7 +131,7 @@ func testConcurrentDeliver(t *testing.T, s store.Store) {
 			}
 			seen[m.ModSeq] = true
 		}
-		if st := status(t, s, mb.ID); st.UIDNext <= uids[len(uids)-1] {
+		if st := status(t, s, mb.Ref()); st.UIDNext <= uids[len(uids)-1] {
 			t.Fatalf("UIDNEXT %d not above the last UID %d", st.UIDNext, uids[len(uids)-1])
 		}
 	}

@@ -15,10 +15,10 @@ var flagTests = []test{
 func testFlagOps(t *testing.T, s store.Store) {
 	a := mustAccount(t, s, "alice@example.org")
 	inbox := mustMailbox(t, s, a.ID, "INBOX")
-	mustAppend(t, s, inbox.ID, testMessage("1"), testMessage("2", store.FlagSeen, "Work"))
+	mustAppend(t, s, inbox.Ref(), testMessage("1"), testMessage("2", store.FlagSeen, "Work"))
 	hms := mustMailbox(t, s, a.ID, "INBOX").HighestModSeq
 
-	changed, failed, err := s.UpdateFlags(ctx(t), inbox.ID, []uint32{1, 2}, store.FlagsAdd, []string{`\seen`, "work"}, 0)
+	changed, failed, err := s.UpdateFlags(ctx(t), inbox.Ref(), []uint32{1, 2}, store.FlagsAdd, []string{`\seen`, "work"}, 0)
 	if err != nil || len(failed) != 0 {
 		t.Fatalf("add: %v, failed %v", err, failed)
 	}
@@ -30,9 +30,9 @@ func testFlagOps(t *testing.T, s store.Store) {
 	if now := mustMailbox(t, s, a.ID, "INBOX").HighestModSeq; now != changed[0].ModSeq {
 		t.Fatalf("HIGHESTMODSEQ %d, want the new modseq %d", now, changed[0].ModSeq)
 	}
-	wantFlags(t, "listed after +FLAGS", metas(t, s, inbox.ID, []uint32{1})[0].Flags, store.FlagSeen, "work")
+	wantFlags(t, "listed after +FLAGS", metas(t, s, inbox.Ref(), []uint32{1})[0].Flags, store.FlagSeen, "work")
 
-	changed, _, err = s.UpdateFlags(ctx(t), inbox.ID, []uint32{1, 2}, store.FlagsRemove, []string{"WORK", `\Seen`}, 0)
+	changed, _, err = s.UpdateFlags(ctx(t), inbox.Ref(), []uint32{1, 2}, store.FlagsRemove, []string{"WORK", `\Seen`}, 0)
 	if err != nil || len(changed) != 2 {
 		t.Fatalf("remove: %+v, %v", changed, err)
 	}
@@ -40,7 +40,7 @@ func testFlagOps(t *testing.T, s store.Store) {
 		wantFlags(t, "after -FLAGS", m.Flags)
 	}
 
-	changed, _, err = s.UpdateFlags(ctx(t), inbox.ID, []uint32{2}, store.FlagsReplace, []string{store.FlagDraft, "$Junk", store.FlagDraft}, 0)
+	changed, _, err = s.UpdateFlags(ctx(t), inbox.Ref(), []uint32{2}, store.FlagsReplace, []string{store.FlagDraft, "$Junk", store.FlagDraft}, 0)
 	if err != nil || len(changed) != 1 {
 		t.Fatalf("replace: %+v, %v", changed, err)
 	}
@@ -48,28 +48,28 @@ func testFlagOps(t *testing.T, s store.Store) {
 	hms = mustMailbox(t, s, a.ID, "INBOX").HighestModSeq
 
 	// A no-op change reports nothing and does not bump modseqs.
-	changed, failed, err = s.UpdateFlags(ctx(t), inbox.ID, []uint32{2, 99}, store.FlagsReplace, []string{"$junk", `\draft`}, 0)
+	changed, failed, err = s.UpdateFlags(ctx(t), inbox.Ref(), []uint32{2, 99}, store.FlagsReplace, []string{"$junk", `\draft`}, 0)
 	if err != nil || len(changed) != 0 || len(failed) != 0 {
 		t.Fatalf("no-op replace: changed %+v failed %v err %v", changed, failed, err)
 	}
 	if now := mustMailbox(t, s, a.ID, "INBOX").HighestModSeq; now != hms {
 		t.Fatalf("no-op change moved HIGHESTMODSEQ %d -> %d", hms, now)
 	}
-	_, _, err = s.UpdateFlags(ctx(t), 987654, []uint32{1}, store.FlagsAdd, []string{store.FlagSeen}, 0)
+	_, _, err = s.UpdateFlags(ctx(t), store.MailboxRef{MailboxID: 987654}, []uint32{1}, store.FlagsAdd, []string{store.FlagSeen}, 0)
 	wantErr(t, "UpdateFlags in missing mailbox", err, store.ErrNotFound)
 }
 
 func testUnchangedSince(t *testing.T, s store.Store) {
 	a := mustAccount(t, s, "alice@example.org")
 	inbox := mustMailbox(t, s, a.ID, "INBOX")
-	mustAppend(t, s, inbox.ID, testMessage("1"), testMessage("2"), testMessage("3"))
-	ms := metas(t, s, inbox.ID, nil)
+	mustAppend(t, s, inbox.Ref(), testMessage("1"), testMessage("2"), testMessage("3"))
+	ms := metas(t, s, inbox.Ref(), nil)
 	since := ms[2].ModSeq // all three unchanged since then
 	// Someone else changes message 2.
-	if _, _, err := s.UpdateFlags(ctx(t), inbox.ID, []uint32{2}, store.FlagsAdd, []string{store.FlagFlagged}, 0); err != nil {
+	if _, _, err := s.UpdateFlags(ctx(t), inbox.Ref(), []uint32{2}, store.FlagsAdd, []string{store.FlagFlagged}, 0); err != nil {
 		t.Fatal(err)
 	}
-	changed, failed, err := s.UpdateFlags(ctx(t), inbox.ID, []uint32{1, 2, 3}, store.FlagsAdd, []string{store.FlagSeen}, since)
+	changed, failed, err := s.UpdateFlags(ctx(t), inbox.Ref(), []uint32{1, 2, 3}, store.FlagsAdd, []string{store.FlagSeen}, since)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func testUnchangedSince(t *testing.T, s store.Store) {
 	if changed[0].ModSeq <= since || changed[1].ModSeq <= since {
 		t.Fatalf("changed messages got modseqs %d, %d, not above %d", changed[0].ModSeq, changed[1].ModSeq, since)
 	}
-	if m := metas(t, s, inbox.ID, []uint32{2})[0]; m.HasFlag(store.FlagSeen) {
+	if m := metas(t, s, inbox.Ref(), []uint32{2})[0]; m.HasFlag(store.FlagSeen) {
 		t.Fatal("message failing UNCHANGEDSINCE was changed")
 	}
 }
@@ -88,9 +88,9 @@ func testUnchangedSince(t *testing.T, s store.Store) {
 func testChanges(t *testing.T, s store.Store) {
 	a := mustAccount(t, s, "alice@example.org")
 	inbox := mustMailbox(t, s, a.ID, "INBOX")
-	mustAppend(t, s, inbox.ID, testMessage("1"), testMessage("2"), testMessage("3"), testMessage("4"))
+	mustAppend(t, s, inbox.Ref(), testMessage("1"), testMessage("2"), testMessage("3"), testMessage("4"))
 
-	changed, vanished, highest, err := s.Changes(ctx(t), inbox.ID, 0)
+	changed, vanished, highest, err := s.Changes(ctx(t), inbox.Ref(), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,16 +104,16 @@ func testChanges(t *testing.T, s store.Store) {
 	}
 	mark := highest
 
-	if _, _, err := s.UpdateFlags(ctx(t), inbox.ID, []uint32{2}, store.FlagsAdd, []string{store.FlagDeleted}, 0); err != nil {
+	if _, _, err := s.UpdateFlags(ctx(t), inbox.Ref(), []uint32{2}, store.FlagsAdd, []string{store.FlagDeleted}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.UpdateFlags(ctx(t), inbox.ID, []uint32{4}, store.FlagsAdd, []string{"$Important"}, 0); err != nil {
+	if _, _, err := s.UpdateFlags(ctx(t), inbox.Ref(), []uint32{4}, store.FlagsAdd, []string{"$Important"}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Expunge(ctx(t), inbox.ID, nil, true); err != nil {
+	if _, err := s.Expunge(ctx(t), inbox.Ref(), nil, true); err != nil {
 		t.Fatal(err)
 	}
-	changed, vanished, highest, err = s.Changes(ctx(t), inbox.ID, mark)
+	changed, vanished, highest, err = s.Changes(ctx(t), inbox.Ref(), mark)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,13 +122,13 @@ func testChanges(t *testing.T, s store.Store) {
 	}
 	wantFlags(t, "changed", changed[0].Flags, "$Important")
 	wantUIDs(t, "vanished", vanished, []uint32{2})
-	if highest <= changed[0].ModSeq || highest != status(t, s, inbox.ID).HighestModSeq {
-		t.Fatalf("highest %d (changed modseq %d, status %d)", highest, changed[0].ModSeq, status(t, s, inbox.ID).HighestModSeq)
+	if highest <= changed[0].ModSeq || highest != status(t, s, inbox.Ref()).HighestModSeq {
+		t.Fatalf("highest %d (changed modseq %d, status %d)", highest, changed[0].ModSeq, status(t, s, inbox.Ref()).HighestModSeq)
 	}
-	changed, vanished, h2, err := s.Changes(ctx(t), inbox.ID, highest)
+	changed, vanished, h2, err := s.Changes(ctx(t), inbox.Ref(), highest)
 	if err != nil || len(changed) != 0 || len(vanished) != 0 || h2 != highest {
 		t.Fatalf("Changes since HIGHESTMODSEQ: %+v %v %d %v", changed, vanished, h2, err)
 	}
-	_, _, _, err = s.Changes(ctx(t), 987654, 0)
+	_, _, _, err = s.Changes(ctx(t), store.MailboxRef{MailboxID: 987654}, 0)
 	wantErr(t, "Changes of missing mailbox", err, store.ErrNotFound)
 }

@@ -38,7 +38,7 @@ func wantHeader(raw []byte) string {
 
 // listHeaders returns the headers ListHeaders gives for uids, by UID, and
 // checks that its metadata is ListMessages'.
-func listHeaders(t *testing.T, s store.Store, mailboxID int64, uids []uint32) map[uint32]string {
+func listHeaders(t *testing.T, s store.Store, mailboxID store.MailboxRef, uids []uint32) map[uint32]string {
 	t.Helper()
 	got := map[uint32]string{}
 	var ms []store.MessageMeta
@@ -61,7 +61,7 @@ func listHeaders(t *testing.T, s store.Store, mailboxID int64, uids []uint32) ma
 
 // checkHeaders checks that mailboxID holds exactly raws (by UID) and
 // that ListHeaders gives each one's header.
-func checkHeaders(t *testing.T, what string, s store.Store, mailboxID int64, raws map[uint32]string) {
+func checkHeaders(t *testing.T, what string, s store.Store, mailboxID store.MailboxRef, raws map[uint32]string) {
 	t.Helper()
 	got := listHeaders(t, s, mailboxID, nil)
 	if len(got) != len(raws) {
@@ -90,10 +90,10 @@ func testListHeaders(t *testing.T, s store.Store) {
 	for _, raw := range headerRaws {
 		msgs = append(msgs, headerMessage(raw))
 	}
-	for i, uid := range mustAppend(t, s, inbox.ID, msgs...) {
+	for i, uid := range mustAppend(t, s, inbox.Ref(), msgs...) {
 		appended[uid] = headerRaws[i]
 	}
-	checkHeaders(t, "Append", s, inbox.ID, appended)
+	checkHeaders(t, "Append", s, inbox.Ref(), appended)
 
 	delivered := map[uint32]string{}
 	for _, raw := range headerRaws {
@@ -106,12 +106,12 @@ func testListHeaders(t *testing.T, s store.Store) {
 		}
 		delivered[d[0].UID] = raw
 	}
-	checkHeaders(t, "Deliver", s, arch.ID, delivered)
-	checkHeaders(t, "Deliver, second account", s, bInbox.ID, delivered)
+	checkHeaders(t, "Deliver", s, arch.Ref(), delivered)
+	checkHeaders(t, "Deliver, second account", s, bInbox.Ref(), delivered)
 
 	// Copy and Move share the bytes; the header goes with them, and stays
 	// while any copy does.
-	_, pairs, err := s.Copy(ctx(t), inbox.ID, uidsOf(t, s, inbox.ID), trash.ID)
+	_, pairs, err := s.Copy(ctx(t), inbox.Ref(), uidsOf(t, s, inbox.Ref()), trash.Ref())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,8 +122,8 @@ func testListHeaders(t *testing.T, s store.Store) {
 	if len(copied) != len(headerRaws) {
 		t.Fatalf("Copy copied %d messages, want %d", len(copied), len(headerRaws))
 	}
-	checkHeaders(t, "Copy", s, trash.ID, copied)
-	_, pairs, err = s.Move(ctx(t), arch.ID, uidsOf(t, s, arch.ID), inbox.ID)
+	checkHeaders(t, "Copy", s, trash.Ref(), copied)
+	_, pairs, err = s.Move(ctx(t), arch.Ref(), uidsOf(t, s, arch.Ref()), inbox.Ref())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,19 +133,19 @@ func testListHeaders(t *testing.T, s store.Store) {
 	if len(appended) != 2*len(headerRaws) {
 		t.Fatalf("Move moved %d messages, want %d", len(appended)-len(headerRaws), len(headerRaws))
 	}
-	checkHeaders(t, "Move", s, inbox.ID, appended)
-	checkHeaders(t, "Move source", s, arch.ID, nil)
-	if _, err := s.Expunge(ctx(t), trash.ID, nil, false); err != nil {
+	checkHeaders(t, "Move", s, inbox.Ref(), appended)
+	checkHeaders(t, "Move source", s, arch.Ref(), nil)
+	if _, err := s.Expunge(ctx(t), trash.Ref(), nil, false); err != nil {
 		t.Fatal(err)
 	}
-	checkHeaders(t, "after the copies' expunge", s, inbox.ID, appended)
+	checkHeaders(t, "after the copies' expunge", s, inbox.Ref(), appended)
 	if err := s.DeleteAccount(ctx(t), b.Email); err != nil {
 		t.Fatal(err)
 	}
-	checkHeaders(t, "after the other account's deletion", s, inbox.ID, appended)
+	checkHeaders(t, "after the other account's deletion", s, inbox.Ref(), appended)
 
 	// A subset, unsorted, with a UID that does not exist.
-	got := listHeaders(t, s, inbox.ID, []uint32{3, 1, 999})
+	got := listHeaders(t, s, inbox.Ref(), []uint32{3, 1, 999})
 	if len(got) != 2 || got[1] != wantHeader([]byte(appended[1])) || got[3] != wantHeader([]byte(appended[3])) {
 		t.Fatalf("ListHeaders of a subset: %v", got)
 	}
@@ -161,8 +161,8 @@ func testListHeadersBatches(t *testing.T, s store.Store) {
 	for i := range msgs {
 		msgs[i] = testMessage(fmt.Sprintf("m%d", i))
 	}
-	mustAppend(t, s, inbox.ID, msgs...)
-	got := listHeaders(t, s, inbox.ID, nil)
+	mustAppend(t, s, inbox.Ref(), msgs...)
+	got := listHeaders(t, s, inbox.Ref(), nil)
 	if len(got) != n {
 		t.Fatalf("ListHeaders gave %d messages, want %d", len(got), n)
 	}
@@ -175,17 +175,17 @@ func testListHeadersBatches(t *testing.T, s store.Store) {
 	for uid := uint32(n); uid >= 1; uid -= 2 {
 		sel = append(sel, uid)
 	}
-	if got := listHeaders(t, s, inbox.ID, sel); len(got) != len(sel) {
+	if got := listHeaders(t, s, inbox.Ref(), sel); len(got) != len(sel) {
 		t.Fatalf("ListHeaders of %d UIDs gave %d", len(sel), len(got))
 	}
-	if err := s.ListHeaders(ctx(t), inbox.ID, []uint32{}, func(store.MessageMeta, []byte) error {
+	if err := s.ListHeaders(ctx(t), inbox.Ref(), []uint32{}, func(store.MessageMeta, []byte) error {
 		return errors.New("called for an empty UID list")
 	}); err != nil {
 		t.Fatal(err)
 	}
 	stop := errors.New("stop")
 	calls := 0
-	err := s.ListHeaders(ctx(t), inbox.ID, nil, func(store.MessageMeta, []byte) error {
+	err := s.ListHeaders(ctx(t), inbox.Ref(), nil, func(store.MessageMeta, []byte) error {
 		calls++
 		if calls == 3 {
 			return stop
@@ -195,6 +195,6 @@ func testListHeadersBatches(t *testing.T, s store.Store) {
 	if !errors.Is(err, stop) || calls != 3 {
 		t.Fatalf("callback error: err %v after %d calls", err, calls)
 	}
-	err = s.ListHeaders(ctx(t), 987654, nil, func(store.MessageMeta, []byte) error { return nil })
+	err = s.ListHeaders(ctx(t), store.MailboxRef{MailboxID: 987654}, nil, func(store.MessageMeta, []byte) error { return nil })
 	wantErr(t, "ListHeaders of missing mailbox", err, store.ErrNotFound)
 }

@@ -23,13 +23,13 @@ func testMailboxNames(t *testing.T, s store.Store) {
 	if inbox.Name != "INBOX" {
 		t.Fatalf("INBOX name = %q", inbox.Name)
 	}
-	byID, err := s.MailboxByID(ctx(t), inbox.ID)
+	byID, err := s.MailboxByID(ctx(t), inbox.Ref())
 	if err != nil || byID != inbox {
 		t.Fatalf("MailboxByID = %+v, %v; want %+v", byID, err, inbox)
 	}
 	_, err = s.MailboxByName(ctx(t), a.ID, "drafts")
 	wantErr(t, "MailboxByName is case-sensitive except INBOX", err, store.ErrNotFound)
-	_, err = s.MailboxByID(ctx(t), 987654)
+	_, err = s.MailboxByID(ctx(t), store.MailboxRef{MailboxID: 987654})
 	wantErr(t, "MailboxByID missing", err, store.ErrNotFound)
 
 	_, err = s.CreateMailbox(ctx(t), a.ID, "inbox", "")
@@ -101,14 +101,14 @@ func testDeleteMailbox(t *testing.T, s store.Store) {
 	wantErr(t, "delete with children", s.DeleteMailbox(ctx(t), a.ID, "p"), store.ErrHasChildren)
 
 	q := mustMailbox(t, s, a.ID, "p/q")
-	mustAppend(t, s, q.ID, testMessage("one"), testMessage("two"))
-	ms := metas(t, s, q.ID, nil)
+	mustAppend(t, s, q.Ref(), testMessage("one"), testMessage("two"))
+	ms := metas(t, s, q.Ref(), nil)
 	if err := s.DeleteMailbox(ctx(t), a.ID, "p/q"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := s.MailboxByID(ctx(t), q.ID)
+	_, err := s.MailboxByID(ctx(t), q.Ref())
 	wantErr(t, "deleted mailbox", err, store.ErrNotFound)
-	_, err = s.MessageBody(ctx(t), ms[0].ID)
+	_, err = s.MessageBody(ctx(t), q.Ref(), ms[0].ID)
 	wantErr(t, "message of deleted mailbox", err, store.ErrNotFound)
 	if err := s.DeleteMailbox(ctx(t), a.ID, "p"); err != nil {
 		t.Fatalf("delete p after its child: %v", err)
@@ -118,7 +118,7 @@ func testDeleteMailbox(t *testing.T, s store.Store) {
 	if q2.UIDValidity <= q.UIDValidity {
 		t.Fatalf("re-created mailbox UIDVALIDITY %d, was %d: must grow", q2.UIDValidity, q.UIDValidity)
 	}
-	if q2.UIDNext != 1 || len(uidsOf(t, s, q2.ID)) != 0 {
+	if q2.UIDNext != 1 || len(uidsOf(t, s, q2.Ref())) != 0 {
 		t.Fatalf("re-created mailbox is not empty: %+v", q2)
 	}
 }
@@ -128,7 +128,7 @@ func testRenameMailbox(t *testing.T, s store.Store) {
 	src := mustCreate(t, s, a.ID, "a")
 	child := mustCreate(t, s, a.ID, "a/b")
 	other := mustCreate(t, s, a.ID, "ab") // shares a prefix, not an inferior
-	uids := mustAppend(t, s, src.ID, testMessage("one"))
+	uids := mustAppend(t, s, src.Ref(), testMessage("one"))
 	if err := s.SetSubscribed(ctx(t), a.ID, "a", true); err != nil {
 		t.Fatal(err)
 	}
@@ -156,14 +156,14 @@ func testRenameMailbox(t *testing.T, s store.Store) {
 	if o := mustMailbox(t, s, a.ID, "ab"); o != other {
 		t.Fatalf("mailbox ab changed by renaming a: %+v", o)
 	}
-	wantUIDs(t, "messages follow the rename", uidsOf(t, s, got.ID), uids)
+	wantUIDs(t, "messages follow the rename", uidsOf(t, s, got.Ref()), uids)
 }
 
 func testRenameInbox(t *testing.T, s store.Store) {
 	a := mustAccount(t, s, "alice@example.org")
 	inbox := mustMailbox(t, s, a.ID, "INBOX")
-	mustAppend(t, s, inbox.ID, testMessage("one", store.FlagSeen), testMessage("two"))
-	before := metas(t, s, inbox.ID, nil)
+	mustAppend(t, s, inbox.Ref(), testMessage("one", store.FlagSeen), testMessage("two"))
+	before := metas(t, s, inbox.Ref(), nil)
 	inbox = mustMailbox(t, s, a.ID, "INBOX")
 
 	if err := s.RenameMailbox(ctx(t), a.ID, "inbox", "Old/Inbox"); err != nil {
@@ -173,10 +173,10 @@ func testRenameInbox(t *testing.T, s store.Store) {
 	if after.ID != inbox.ID || after.UIDValidity != inbox.UIDValidity {
 		t.Fatalf("INBOX after rename %+v, was %+v", after, inbox)
 	}
-	if u := uidsOf(t, s, inbox.ID); len(u) != 0 {
+	if u := uidsOf(t, s, inbox.Ref()); len(u) != 0 {
 		t.Fatalf("INBOX still has %v after rename", u)
 	}
-	_, vanished, highest, err := s.Changes(ctx(t), inbox.ID, inbox.HighestModSeq)
+	_, vanished, highest, err := s.Changes(ctx(t), inbox.Ref(), inbox.HighestModSeq)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,13 +186,13 @@ func testRenameInbox(t *testing.T, s store.Store) {
 	}
 	old := mustMailbox(t, s, a.ID, "Old/Inbox")
 	mustMailbox(t, s, a.ID, "Old")
-	moved := metas(t, s, old.ID, nil)
+	moved := metas(t, s, old.Ref(), nil)
 	if len(moved) != 2 {
 		t.Fatalf("renamed INBOX has %d messages, want 2", len(moved))
 	}
 	wantFlags(t, "moved message", moved[0].Flags, store.FlagSeen)
 	for i := range moved {
-		raw, err := s.MessageBody(ctx(t), moved[i].ID)
+		raw, err := s.MessageBody(ctx(t), old.Ref(), moved[i].ID)
 		if err != nil || len(raw) != int(before[i].Size) {
 			t.Fatalf("moved message %d body: %d bytes, %v", i, len(raw), err)
 		}
@@ -249,13 +249,13 @@ func testSubscriptions(t *testing.T, s store.Store) {
 func testMailboxStatus(t *testing.T, s store.Store) {
 	a := mustAccount(t, s, "alice@example.org")
 	inbox := mustMailbox(t, s, a.ID, "INBOX")
-	st := status(t, s, inbox.ID)
+	st := status(t, s, inbox.Ref())
 	if st.Messages != 0 || st.UIDNext != 1 || st.UIDValidity != inbox.UIDValidity {
 		t.Fatalf("empty status %+v", st)
 	}
 	m1, m2, m3 := testMessage("one", store.FlagSeen), testMessage("two", store.FlagDeleted), testMessage("three")
-	mustAppend(t, s, inbox.ID, m1, m2, m3)
-	st = status(t, s, inbox.ID)
+	mustAppend(t, s, inbox.Ref(), m1, m2, m3)
+	st = status(t, s, inbox.Ref())
 	want := store.MailboxStatus{
 		Messages: 3, Unseen: 2, Deleted: 1,
 		Size:    int64(len(m1.Raw) + len(m2.Raw) + len(m3.Raw)),
@@ -268,6 +268,6 @@ func testMailboxStatus(t *testing.T, s store.Store) {
 	if st.HighestModSeq <= inbox.HighestModSeq {
 		t.Fatalf("HIGHESTMODSEQ did not grow on append: %d", st.HighestModSeq)
 	}
-	_, err := s.MailboxStatus(ctx(t), 987654)
+	_, err := s.MailboxStatus(ctx(t), store.MailboxRef{MailboxID: 987654})
 	wantErr(t, "status of missing mailbox", err, store.ErrNotFound)
 }

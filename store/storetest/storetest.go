@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, queueClaimTests...)
 	tests = append(tests, counterTests...)
 	tests = append(tests, usageTests...)
+	tests = append(tests, isolationTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, open(t))
@@ -102,7 +103,7 @@ func testMessage(subject string, flags ...string) store.NewMessage {
 	}
 }
 
-func mustAppend(t *testing.T, s store.Store, mailboxID int64, msgs ...store.NewMessage) []uint32 {
+func mustAppend(t *testing.T, s store.Store, mailboxID store.MailboxRef, msgs ...store.NewMessage) []uint32 {
 	t.Helper()
 	_, uids, err := s.Append(ctx(t), mailboxID, msgs)
 	if err != nil {
@@ -114,7 +115,7 @@ func mustAppend(t *testing.T, s store.Store, mailboxID int64, msgs ...store.NewM
 	return uids
 }
 
-func metas(t *testing.T, s store.Store, mailboxID int64, uids []uint32) []store.MessageMeta {
+func metas(t *testing.T, s store.Store, mailboxID store.MailboxRef, uids []uint32) []store.MessageMeta {
 	t.Helper()
 	var out []store.MessageMeta
 	if err := s.ListMessages(ctx(t), mailboxID, uids, func(m store.MessageMeta) error {
@@ -126,7 +127,7 @@ func metas(t *testing.T, s store.Store, mailboxID int64, uids []uint32) []store.
 	return out
 }
 
-func uidsOf(t *testing.T, s store.Store, mailboxID int64) []uint32 {
+func uidsOf(t *testing.T, s store.Store, mailboxID store.MailboxRef) []uint32 {
 	t.Helper()
 	u, err := s.MessageUIDs(ctx(t), mailboxID)
 	if err != nil {
@@ -135,7 +136,7 @@ func uidsOf(t *testing.T, s store.Store, mailboxID int64) []uint32 {
 	return u
 }
 
-func status(t *testing.T, s store.Store, mailboxID int64) store.MailboxStatus {
+func status(t *testing.T, s store.Store, mailboxID store.MailboxRef) store.MailboxStatus {
 	t.Helper()
 	st, err := s.MailboxStatus(ctx(t), mailboxID)
 	if err != nil {

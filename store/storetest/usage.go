@@ -25,7 +25,7 @@ func wantUsage(t *testing.T, s store.Store, what string, accountID int64, messag
 	}
 	var want store.Usage
 	for _, mb := range mbs {
-		for _, m := range metas(t, s, mb.ID, nil) {
+		for _, m := range metas(t, s, mb.Ref(), nil) {
 			want.Messages++
 			want.Bytes += m.Size
 		}
@@ -40,16 +40,16 @@ func testUsageEveryWrite(t *testing.T, s store.Store) {
 	c := ctx(t)
 	a := mustAccount(t, s, "usage@example.org")
 	b := mustAccount(t, s, "bystander@example.org")
-	inbox := mustMailbox(t, s, a.ID, store.Inbox).ID
-	sent := mustMailbox(t, s, a.ID, "Sent").ID
-	folder := mustCreate(t, s, a.ID, "Folder").ID
+	inbox := mustMailbox(t, s, a.ID, store.Inbox).Ref()
+	sent := mustMailbox(t, s, a.ID, "Sent").Ref()
+	folder := mustCreate(t, s, a.ID, "Folder").Ref()
 	if u := wantUsage(t, s, "empty", a.ID, 0); u.Bytes != 0 {
 		t.Fatalf("empty account uses %d bytes", u.Bytes)
 	}
 
 	// One delivery to two mailboxes of a and to b counts twice for a.
 	msg := testMessage("delivered")
-	if _, err := s.Deliver(c, []store.Target{{AccountID: a.ID}, {AccountID: a.ID, MailboxID: sent}, {AccountID: b.ID}}, msg); err != nil {
+	if _, err := s.Deliver(c, []store.Target{{AccountID: a.ID}, {AccountID: a.ID, MailboxID: sent.MailboxID}, {AccountID: b.ID}}, msg); err != nil {
 		t.Fatalf("Deliver: %v", err)
 	}
 	u := wantUsage(t, s, "Deliver", a.ID, 2)

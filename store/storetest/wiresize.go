@@ -39,7 +39,7 @@ func wantWire(t *testing.T, what string, m store.MessageMeta, raw string, wire i
 // checkWire checks every message of a mailbox, whose UIDs from first on
 // hold wireCases in order, through ListMessages (all and a subset),
 // ListBodies and Changes.
-func checkWire(t *testing.T, s store.Store, what string, mailboxID int64, first uint32) {
+func checkWire(t *testing.T, s store.Store, what string, mailboxID store.MailboxRef, first uint32) {
 	t.Helper()
 	n := uint32(len(wireCases))
 	caseOf := func(uid uint32) int {
@@ -98,20 +98,20 @@ func testWireSize(t *testing.T, s store.Store) {
 			t.Fatalf("Deliver %s: %v", c.name, err)
 		}
 	}
-	checkWire(t, s, "Deliver to INBOX", inbox.ID, 1)
-	checkWire(t, s, "Deliver to Other", other.ID, 1)
+	checkWire(t, s, "Deliver to INBOX", inbox.Ref(), 1)
+	checkWire(t, s, "Deliver to Other", other.Ref(), 1)
 
 	appended := mustCreate(t, s, a.ID, "Appended")
 	msgs := make([]store.NewMessage, len(wireCases))
 	for i, c := range wireCases {
 		msgs[i] = wireMessage(c.raw)
 	}
-	mustAppend(t, s, appended.ID, msgs...)
-	checkWire(t, s, "Append", appended.ID, 1)
+	mustAppend(t, s, appended.Ref(), msgs...)
+	checkWire(t, s, "Append", appended.Ref(), 1)
 
 	// UpdateFlags returns the new metadata, wire size included.
-	all := uidsOf(t, s, appended.ID)
-	changed, _, err := s.UpdateFlags(ctx(t), appended.ID, all, store.FlagsAdd, []string{store.FlagSeen}, 0)
+	all := uidsOf(t, s, appended.Ref())
+	changed, _, err := s.UpdateFlags(ctx(t), appended.Ref(), all, store.FlagsAdd, []string{store.FlagSeen}, 0)
 	if err != nil || len(changed) != len(wireCases) {
 		t.Fatalf("UpdateFlags: %d changed, %v", len(changed), err)
 	}
@@ -121,25 +121,25 @@ func testWireSize(t *testing.T, s store.Store) {
 	}
 
 	copied := mustCreate(t, s, a.ID, "Copied")
-	mustAppend(t, s, copied.ID, wireMessage("filler\n")) // copies start at UID 2
-	if _, _, err := s.Copy(ctx(t), appended.ID, all, copied.ID); err != nil {
+	mustAppend(t, s, copied.Ref(), wireMessage("filler\n")) // copies start at UID 2
+	if _, _, err := s.Copy(ctx(t), appended.Ref(), all, copied.Ref()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Expunge(ctx(t), copied.ID, []uint32{1}, false); err != nil {
+	if _, err := s.Expunge(ctx(t), copied.Ref(), []uint32{1}, false); err != nil {
 		t.Fatal(err)
 	}
-	checkWire(t, s, "Copy", copied.ID, 2)
+	checkWire(t, s, "Copy", copied.Ref(), 2)
 
 	moved := mustCreate(t, s, a.ID, "Moved")
-	if _, _, err := s.Move(ctx(t), copied.ID, uidsOf(t, s, copied.ID), moved.ID); err != nil {
+	if _, _, err := s.Move(ctx(t), copied.Ref(), uidsOf(t, s, copied.Ref()), moved.Ref()); err != nil {
 		t.Fatal(err)
 	}
-	checkWire(t, s, "Move", moved.ID, 1)
-	checkWire(t, s, "Copy source after Copy", appended.ID, 1)
+	checkWire(t, s, "Move", moved.Ref(), 1)
+	checkWire(t, s, "Copy source after Copy", appended.Ref(), 1)
 
 	// Renaming INBOX moves its messages into a new mailbox.
 	if err := s.RenameMailbox(ctx(t), a.ID, store.Inbox, "Old"); err != nil {
 		t.Fatal(err)
 	}
-	checkWire(t, s, "INBOX renamed", mustMailbox(t, s, a.ID, "Old").ID, 1)
+	checkWire(t, s, "INBOX renamed", mustMailbox(t, s, a.ID, "Old").Ref(), 1)
 }

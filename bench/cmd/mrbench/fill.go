@@ -103,7 +103,7 @@ func cmdFillStore(args []string) error {
 			raw := makeMessage(rng, i, smallSize(rng), *email)
 			batch = append(batch, store.NewMessage{Raw: raw, Part: message.Parse(raw), InternalDate: now})
 		}
-		if _, _, err := st.Append(ctx, mb.ID, batch); err != nil {
+		if _, _, err := st.Append(ctx, mb.Ref(), batch); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,140 @@
+package imapserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/store/postgres"
+)
+
+// pgTestDSN creates a schema of its own for t in the database named by
+// $MAILROOM_TEST_POSTGRES (set by .ci/run, required there) and returns a
+// URL that selects it; the schema is dropped when t ends.
+func pgTestDSN(t *testing.T) string {
+	t.Helper()
+	admin := os.Getenv("MAILROOM_TEST_POSTGRES")
+	if admin == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("MAILROOM_TEST_POSTGRES is not set")
+		}
+		t.Skip("MAILROOM_TEST_POSTGRES is not set (see .ci/run)")
+	}
+	ctx := context.Background()
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "mrimap_" + hex.EncodeToString(b[:])
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, admin)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Error(err)
+		}
+	})
+	u, err := url.Parse(admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// Across nodes on PostgreSQL: a mailbox deleted, and then the account
+// deleted, through another node end the IMAP sessions of this node, by way
+// of the LISTEN/NOTIFY change feed (issue 11 items 1 and 22).
+func TestSessionsEndedFromOtherNode(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgTestDSN(t)
+	n1, err := postgres.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n1.Close()
+	n2, err := postgres.Open(ctx, dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n2.Close()
+	hash, err := auth.HashPassword(testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := n1.CreateAccount(ctx, testUser, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := New(Config{Hostname: "mail.example.org", Store: n1, Auth: auth.NewAuthenticator(n1, log, nil), Logger: log})
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	}()
+	ts := &testServer{t: t, srv: srv, addr: l.Addr().String(), acct: acct}
+
+	// Both sessions idle, so only the change feed can tell them.
+	idle := func(tc *testConn) {
+		t.Helper()
+		tc.writeLine("i1 idle")
+		if r := tc.readResponse(); r != "+ idling" {
+			t.Fatalf("idle: %q", r)
+		}
+	}
+	wantBye := func(tc *testConn, want string) {
+		t.Helper()
+		tc.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, err := tc.br.ReadString('\n')
+		if err != nil || line != want {
+			t.Fatalf("got %q, %v; want %q", line, err, want)
+		}
+		if rest, err := tc.br.ReadString('\n'); !errors.Is(err, io.EOF) {
+			t.Fatalf("after BYE: %q, %v; want the connection closed", rest, err)
+		}
+	}
+	sel := ts.login()
+	sel.transactf("ok", "create box")
+	sel.transactf("ok", "select box")
+	idle(sel)
+	authd := ts.login()
+	idle(authd)
+	if err := n2.DeleteMailbox(ctx, acct.ID, "box"); err != nil {
+		t.Fatal(err)
+	}
+	wantBye(sel, "* BYE selected mailbox was deleted or renamed, have to disconnect\r\n")
+	if err := n2.DeleteAccount(ctx, testUser); err != nil {
+		t.Fatal(err)
+	}
+	wantBye(authd, "* BYE account was deleted\r\n")
+}

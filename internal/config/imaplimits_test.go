@@ -1,0 +1,40 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestIMAPLimits(t *testing.T) {
+	d := Default()
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Limits.IMAPLimits; got != DefaultIMAPLimits() || got.IMAPMaxMailboxes != 10000 || got.IMAPMaxAppendMessages != 1000 {
+		t.Fatalf("defaults: %+v", got)
+	}
+	c, err := Load(writeFile(t, `
+[limits]
+imap_max_command_bytes = 2097152
+imap_max_append_messages = 50
+imap_max_append_bytes = 209715200
+imap_max_mailboxes = 500
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := IMAPLimits{IMAPMaxCommandBytes: 2 << 20, IMAPMaxAppendMessages: 50, IMAPMaxAppendBytes: 200 << 20, IMAPMaxMailboxes: 500}
+	if c.Limits.IMAPLimits != want {
+		t.Fatalf("loaded %+v, want %+v", c.Limits.IMAPLimits, want)
+	}
+	for body, wantErr := range map[string]string{
+		"[limits]\nimap_max_command_bytes = 1000\n": "imap_max_command_bytes",
+		"[limits]\nimap_max_append_messages = 0\n":  "imap_max_append_messages",
+		"[limits]\nimap_max_append_bytes = 1000\n":  "imap_max_append_bytes",
+		"[limits]\nimap_max_mailboxes = -1\n":       "imap_max_mailboxes",
+	} {
+		if _, err := Load(writeFile(t, body)); err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("Load(%q) error = %v, want mention of %q", body, err, wantErr)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package smtpserver
+
+const raceDetector = false
