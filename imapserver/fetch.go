@@ -358,6 +358,9 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 			add("BINARY.SIZE["+a.section.String()+"]", []byte(uitoa64(n)), 0)
 		}
 	}
+	if hasFlags || seenNow {
+		c.announceKeywords(m.Flags)
+	}
 	c.untagged().Number(c.sel.seq(m.UID)).Raw(" FETCH (")
 	sep := false
 	next := func() {

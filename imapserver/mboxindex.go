@@ -119,6 +119,34 @@ func (x *mboxIndex) uids() ([]uint32, uint64) {
 	return out, x.modseq
 }
 
+// keywords returns the keywords (non-system flags) set on any message in
+// the index, sorted. Messages share interned flag slices, so a slice
+// equal to the previous one is skipped without a look at its elements.
+func (x *mboxIndex) keywords() []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	set := make(map[string]bool)
+	var last []string
+	for i := range x.metas {
+		f := x.metas[i].Flags
+		if len(f) == 0 || (len(last) == len(f) && &last[0] == &f[0]) {
+			continue
+		}
+		last = f
+		for _, k := range f {
+			if !store.IsSystemFlag(k) {
+				set[k] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // lookup appends to dst the metadata of each UID of uids (ascending) that
 // is in the index, in UID order. The Flags slices must not be modified.
 func (x *mboxIndex) lookup(dst []store.MessageMeta, uids []uint32) []store.MessageMeta {

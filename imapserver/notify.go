@@ -187,6 +187,11 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 			flagChanges = append(flagChanges, m)
 		}
 	}
+	for _, m := range metas {
+		if !gone[m.UID] {
+			c.announceKeywords(m.Flags)
+		}
+	}
 	if added {
 		c.untagged().Number(uint32(len(v.uids))).Raw(" EXISTS\r\n")
 	}

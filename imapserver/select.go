@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/mailroom/mailroom/imapserver/imapmsg"
@@ -8,10 +9,61 @@ import (
 )
 
 // Flags every mailbox supports (RFC 9051 §2.3.2); keywords are allowed too.
-const (
-	mailboxFlags   = `\Answered \Flagged \Deleted \Seen \Draft`
-	permanentFlags = `\Answered \Flagged \Deleted \Seen \Draft \*`
-)
+// The untagged FLAGS lists these and every keyword in use in the mailbox
+// (RFC 3501 §7.2.6, RFC 9051 §7.3.5), PERMANENTFLAGS the same plus \*
+// (any new keyword may be stored).
+const mailboxFlags = `\Answered \Flagged \Deleted \Seen \Draft`
+
+// writeMailboxFlags writes "* FLAGS (...)": the system flags and the
+// keywords the session announced.
+func (c *conn) writeMailboxFlags(v *view) {
+	c.untagged().Raw("FLAGS (").Raw(mailboxFlags)
+	for _, k := range v.keywords {
+		c.enc.SP().Atom(k)
+	}
+	c.enc.Raw(")\r\n")
+}
+
+// writePermanentFlags writes "* OK [PERMANENTFLAGS (...)]": empty for a
+// read-only mailbox, else the announced flags and \*.
+func (c *conn) writePermanentFlags(v *view) {
+	if v.readOnly {
+		c.untagged().Raw("OK [PERMANENTFLAGS ()] read-only\r\n")
+		return
+	}
+	c.untagged().Raw("OK [PERMANENTFLAGS (").Raw(mailboxFlags)
+	for _, k := range v.keywords {
+		c.enc.SP().Atom(k)
+	}
+	c.enc.Raw(` \*)] flags permitted` + "\r\n")
+}
+
+// announceKeywords sends a new FLAGS (and PERMANENTFLAGS) response when
+// flags hold a keyword the session has not announced yet, so that a
+// client never sees a keyword in a FETCH before it was in FLAGS. Call it
+// before the FETCH line that carries flags is started.
+func (c *conn) announceKeywords(flags []string) {
+	v := c.sel
+	if v == nil {
+		return
+	}
+	added := false
+	for _, f := range flags {
+		if store.IsSystemFlag(f) {
+			continue
+		}
+		i, found := slices.BinarySearch(v.keywords, f)
+		if found {
+			continue
+		}
+		v.keywords = slices.Insert(v.keywords, i, f)
+		added = true
+	}
+	if added {
+		c.writeMailboxFlags(v)
+		c.writePermanentFlags(v)
+	}
+}
 
 type qresyncParams struct {
 	uidValidity uint32
@@ -89,19 +141,16 @@ func cmdSelect(c *conn, cmd *command) error {
 		return err
 	}
 	v := &view{mbox: mb, readOnly: cmd.name == "EXAMINE", uids: uids, modseq: modseq, index: idx}
+	v.keywords = idx.keywords()
 
-	c.untagged().Raw("FLAGS (").Raw(mailboxFlags).Raw(")\r\n")
+	c.writeMailboxFlags(v)
 	c.untagged().Number(uint32(len(uids))).Raw(" EXISTS\r\n")
 	if !c.rev2 {
 		c.untagged().Raw("0 RECENT\r\n")
 	}
 	c.untagged().Raw("OK [UIDVALIDITY ").Number(status.UIDValidity).Raw("] UIDs valid\r\n")
 	c.untagged().Raw("OK [UIDNEXT ").Number(status.UIDNext).Raw("] predicted next UID\r\n")
-	if v.readOnly {
-		c.untagged().Raw("OK [PERMANENTFLAGS ()] read-only\r\n")
-	} else {
-		c.untagged().Raw("OK [PERMANENTFLAGS (").Raw(permanentFlags).Raw(")] flags permitted\r\n")
-	}
+	c.writePermanentFlags(v)
 	c.untagged().Raw("OK [HIGHESTMODSEQ ").Number64(modseq).Raw("] highest\r\n")
 	if c.rev2 {
 		c.untagged().Raw("LIST () \"/\" ")
@@ -188,6 +237,7 @@ func (c *conn) qresyncSelect(qr *qresyncParams) error {
 		if s == 0 {
 			continue
 		}
+		c.announceKeywords(m.Flags)
 		c.untagged().Number(s).Raw(" FETCH (UID ").Number(m.UID).Raw(" ")
 		c.writeFlags(m.Flags)
 		c.enc.Raw(" MODSEQ (").Number64(m.ModSeq).Raw("))\r\n")

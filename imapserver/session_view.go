@@ -19,6 +19,7 @@ type view struct {
 	modseq   uint64     // changes up to here are known
 	expunged []uint32   // vanished UIDs still in uids, not yet announced
 	saved    []uint32   // SEARCHRES "$" (RFC 5182), as UIDs
+	keywords []string   // keywords announced in FLAGS, sorted; only grows
 	// reported holds flag changes this session already sent during the
 	// current command (its own STORE), so sync does not repeat them.
 	reported map[uint32]uint64

@@ -125,6 +125,9 @@ func cmdStore(c *conn, cmd *command) error {
 			if slices.Contains(failed, m.UID) {
 				continue
 			}
+			if !silent {
+				c.announceKeywords(m.Flags)
+			}
 			c.untagged().Number(v.seq(m.UID)).Raw(" FETCH (")
 			if cmd.uid || c.qresync {
 				c.enc.Raw("UID ").Number(m.UID).SP()

@@ -1,0 +1,94 @@
+package imapserver
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+// Tests for the differences from Dovecot listed in issue 14. Each asserts
+// parsed responses and failed before its fix.
+
+// flagsOf returns the flags of the last untagged FLAGS response and of the
+// last PERMANENTFLAGS code in rs (nil when absent).
+func flagsOf(rs []resp) (flags, perm []string) {
+	for _, r := range rs {
+		switch {
+		case r.kind == "FLAGS" && len(r.items) == 1:
+			flags = strs(r.items[0])
+		case r.kind == "OK" && r.codeName() == "PERMANENTFLAGS" && len(r.code) == 2:
+			perm = strs(r.code[1])
+		}
+	}
+	return flags, perm
+}
+
+// TestKeywordsInFlags: FLAGS and PERMANENTFLAGS list the keywords in use
+// (RFC 3501 §7.2.6); a keyword that first appears in the mailbox, by this
+// session or another, is announced in a new FLAGS before any FETCH that
+// carries it (issue 14, item 1).
+func TestKeywordsInFlags(t *testing.T) {
+	ts := startTestServer(t)
+	tc := ts.login()
+	msg := strings.ReplaceAll(simpleMsg, "\n", "\r\n")
+	tc.transactf("ok", "append inbox ($Forwarded Junk \\Seen) {%d+}\r\n%s", len(msg), msg)
+	rs := parseResps(t, tc.transactf("ok", "select inbox"))
+	flags, perm := flagsOf(rs)
+	wantFlags := []string{`\Answered`, `\Flagged`, `\Deleted`, `\Seen`, `\Draft`, "$Forwarded", "Junk"}
+	if !slices.Equal(flags, wantFlags) {
+		t.Fatalf("FLAGS %q, want %q", flags, wantFlags)
+	}
+	if !slices.Equal(perm, append(slices.Clone(wantFlags), `\*`)) {
+		t.Fatalf("PERMANENTFLAGS %q", perm)
+	}
+	// EXAMINE: the same FLAGS, no permanent flags.
+	other := ts.login()
+	flags, perm = flagsOf(parseResps(t, other.transactf("ok", "examine inbox")))
+	if !slices.Equal(flags, wantFlags) || len(perm) != 0 {
+		t.Fatalf("EXAMINE: FLAGS %q PERMANENTFLAGS %q", flags, perm)
+	}
+	other.transactf("ok", "select inbox")
+
+	// This session's STORE with a new keyword: FLAGS before the FETCH.
+	rs = parseResps(t, tc.transactf("ok", "store 1 +flags ($Label1)"))
+	checkAnnounced(t, rs, wantFlags)
+	flags, _ = flagsOf(rs)
+	if !slices.Contains(flags, "$Label1") {
+		t.Fatalf("no new FLAGS with $Label1: %q", rs)
+	}
+	// The other session learns of it at its next command.
+	rs = parseResps(t, other.transactf("ok", "noop"))
+	checkAnnounced(t, rs, wantFlags)
+	if flags, _ = flagsOf(rs); !slices.Contains(flags, "$Label1") {
+		t.Fatalf("other session: no new FLAGS with $Label1: %q", rs)
+	}
+	// A message delivered with a new keyword, seen by FETCH after NOOP.
+	tc.transactf("ok", "append inbox ($Label4) {%d+}\r\n%s", len(msg), msg)
+	rs = parseResps(t, other.transactf("ok", "noop"))
+	rs = append(rs, parseResps(t, other.transactf("ok", "fetch 1:* (flags)"))...)
+	checkAnnounced(t, rs, append(wantFlags, "$Label1"))
+	// An already announced keyword is not announced again.
+	rs = parseResps(t, tc.transactf("ok", "store 2 +flags ($Label1)"))
+	if len(find(rs, "FLAGS")) != 0 {
+		t.Fatalf("FLAGS repeated: %q", rs)
+	}
+}
+
+// checkAnnounced fails unless every keyword in every FETCH FLAGS of rs was
+// in the initial flags or in a FLAGS response before it.
+func checkAnnounced(t *testing.T, rs []resp, initial []string) {
+	t.Helper()
+	known := slices.Clone(initial)
+	for _, r := range rs {
+		switch r.kind {
+		case "FLAGS":
+			known = append(known, strs(r.items[0])...)
+		case "FETCH":
+			for _, f := range strs(r.fetchAttrs()["FLAGS"]) {
+				if f != `\Recent` && !slices.Contains(known, f) {
+					t.Fatalf("keyword %s used before FLAGS announced it: %q", f, r.line)
+				}
+			}
+		}
+	}
+}
