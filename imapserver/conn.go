@@ -49,6 +49,9 @@ type conn struct {
 
 	// ENABLEd extensions (RFC 5161).
 	rev2, condstore, qresync bool
+	// condstoreBefore: whether CONDSTORE was on when the current command
+	// started, to tell a CONDSTORE enabling command (RFC 7162 §3.1).
+	condstoreBefore bool
 
 	// The account's change feed, after login: onChange records the
 	// mailbox of a pending change in pending (0: any; noChange: none) and,
@@ -301,6 +304,7 @@ func (c *conn) command() error {
 	case h.states&(1<<c.state) == 0:
 		cmdErr = badf("", "%s not allowed in this state", name)
 	default:
+		c.condstoreBefore = c.condstore
 		cmdErr = c.run(h, &command{tag: tag, name: name, uid: strings.HasPrefix(name, "UID ")})
 	}
 	if cmdErr == errBlock {
@@ -339,6 +343,9 @@ func (c *conn) finish(tag, name string, h handler, cmdErr error) error {
 				return err
 			}
 			c.log.Error("imap sync", "err", err)
+		}
+		if err == nil && cmdErr == nil && name != "SELECT" && name != "EXAMINE" {
+			c.reportHighestModSeq(!c.condstoreBefore && c.condstore)
 		}
 	}
 	c.writeStatus(tag, cmdErr)

@@ -36,6 +36,9 @@ func cmdExpunge(c *conn, cmd *command) error {
 			return err
 		}
 		c.okCode = codeHighestModSeq + " " + uitoa64(int64(c.sel.modseq))
+		if len(c.sel.expunged) == 0 {
+			c.sel.sentHighest = c.sel.modseq
+		}
 	}
 	return nil
 }

@@ -92,6 +92,7 @@ func (c *conn) idlePush() (pushed bool, err error) {
 	if err := c.syncForce(true, true); err != nil {
 		return true, err
 	}
+	c.reportHighestModSeq(false)
 	if err := c.flush(); err != nil {
 		return true, err
 	}

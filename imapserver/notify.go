@@ -206,6 +206,30 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 	return nil
 }
 
+// reportHighestModSeq sends "* OK [HIGHESTMODSEQ n]" after a sync when
+// the client must learn it: once CONDSTORE was just turned on by a
+// command while a mailbox is selected (enabling, RFC 7162 §3.1), and for
+// a QRESYNC session whenever the mailbox's modseq moved past the value
+// last sent (after an APPEND, COPY or MOVE into it, or changes by others),
+// as Dovecot does, so a QRESYNC client never keeps a stale HIGHESTMODSEQ.
+// Not while expunges are still to be announced: the value would claim
+// that the client knows of them.
+func (c *conn) reportHighestModSeq(enabled bool) {
+	v := c.sel
+	if v == nil || !c.condstore || len(v.expunged) > 0 {
+		if v != nil && enabled {
+			v.owedHighest = true
+		}
+		return
+	}
+	if !enabled && !v.owedHighest && !(c.qresync && v.modseq > v.sentHighest) {
+		return
+	}
+	v.owedHighest = false
+	v.sentHighest = v.modseq
+	c.untagged().Raw("OK [").Raw(codeHighestModSeq).SP().Number64(v.modseq).Raw("] highest\r\n")
+}
+
 // announceExpunged sends EXPUNGE (or VANISHED with QRESYNC) for uids and
 // removes them from the view. It is linear in the size of the view, so a
 // mass expunge in a large mailbox stays cheap.

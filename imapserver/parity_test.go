@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -90,5 +91,94 @@ func checkAnnounced(t *testing.T, rs []resp, initial []string) {
 				}
 			}
 		}
+	}
+}
+
+// highestOf returns the value of the last HIGHESTMODSEQ code in rs, or 0.
+func highestOf(t *testing.T, rs []resp) uint64 {
+	t.Helper()
+	var n uint64
+	for _, r := range find(rs, "OK", "HIGHESTMODSEQ") {
+		s := strs(r.code)
+		if len(s) != 2 {
+			t.Fatalf("bad code %q", r.line)
+		}
+		v, err := strconv.ParseUint(s[1], 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n = v
+	}
+	return n
+}
+
+// TestCondstoreBookkeeping: issue 14 item 4.
+func TestCondstoreBookkeeping(t *testing.T) {
+	ts := startTestServer(t)
+	for range 3 {
+		ts.deliver("", simpleMsg)
+	}
+	// FETCH (MODSEQ) enables CONDSTORE and so sends HIGHESTMODSEQ.
+	tc := ts.login()
+	tc.transactf("ok", "select inbox")
+	rs := parseResps(t, tc.transactf("ok", "fetch 1 (modseq)"))
+	if h := highestOf(t, rs); h != 4 {
+		t.Fatalf("HIGHESTMODSEQ after enabling FETCH = %d, want 4: %q", h, rs)
+	}
+	// Not again on the next command.
+	rs = parseResps(t, tc.transactf("ok", "fetch 1 (modseq)"))
+	if len(find(rs, "OK", "HIGHESTMODSEQ")) != 0 {
+		t.Fatalf("HIGHESTMODSEQ repeated: %q", rs)
+	}
+
+	// SEARCH RETURN (MIN) / (MAX) with MODSEQ: that message's modseq.
+	tc.transactf("ok", `store 1 +flags.silent (\Flagged)`) // 1 -> modseq 5
+	tc.transactf("ok", `store 3 +flags.silent (\Flagged)`) // 3 -> modseq 6
+	tc.transactf("ok", `store 2 +flags.silent (\Seen)`)    // 2 -> modseq 7
+	esearch := func(ret string) map[string]string {
+		rs := parseResps(t, tc.transactf("ok", "search return (%s) modseq 2", ret))
+		es := find(rs, "ESEARCH")
+		if len(es) != 1 {
+			t.Fatalf("%q", rs)
+		}
+		m := map[string]string{}
+		for i := 1; i+1 < len(es[0].items); i += 2 {
+			m[strings.ToUpper(es[0].items[i].(string))] = es[0].items[i+1].(string)
+		}
+		return m
+	}
+	for _, tt := range []struct{ ret, key, val, modseq string }{
+		{"MIN", "MIN", "1", "5"},
+		{"MAX", "MAX", "3", "6"},
+		{"MIN MAX", "MAX", "3", "6"},
+		{"COUNT", "COUNT", "3", "7"},
+	} {
+		m := esearch(tt.ret)
+		if m[tt.key] != tt.val || m["MODSEQ"] != tt.modseq {
+			t.Errorf("RETURN (%s): %v, want %s %s MODSEQ %s", tt.ret, m, tt.key, tt.val, tt.modseq)
+		}
+	}
+
+	// QRESYNC: APPEND and COPY into the selected mailbox send the new
+	// HIGHESTMODSEQ with EXISTS.
+	qc := ts.login()
+	qc.transactf("ok", "enable qresync")
+	if h := highestOf(t, parseResps(t, qc.transactf("ok", "select inbox"))); h != 7 {
+		t.Fatalf("select HIGHESTMODSEQ %d", h)
+	}
+	msg := strings.ReplaceAll(simpleMsg, "\n", "\r\n")
+	rs = parseResps(t, qc.transactf("ok", "append inbox {%d+}\r\n%s", len(msg), msg))
+	if len(find(rs, "EXISTS")) != 1 || highestOf(t, rs) != 8 {
+		t.Fatalf("after APPEND: %q", rs)
+	}
+	rs = parseResps(t, qc.transactf("ok", "copy 1 inbox"))
+	if len(find(rs, "EXISTS")) != 1 || highestOf(t, rs) != 9 {
+		t.Fatalf("after COPY: %q", rs)
+	}
+	// A change by another session, learned at NOOP.
+	tc.transactf("ok", `store 1 -flags.silent (\Flagged)`)
+	rs = parseResps(t, qc.transactf("ok", "noop"))
+	if len(find(rs, "FETCH")) != 1 || highestOf(t, rs) != 10 {
+		t.Fatalf("after another session's STORE: %q", rs)
 	}
 }

@@ -42,14 +42,29 @@ func cmdSearch(c *conn, cmd *command) error {
 	}
 	v := c.sel
 	var matched []uint32
-	var highest uint64
+	var highest, firstModSeq, lastModSeq uint64
 	err = c.searchMatching(key, false, func(m *searchMsg) error {
+		if len(matched) == 0 {
+			firstModSeq = m.meta.ModSeq
+		}
+		lastModSeq = m.meta.ModSeq
 		matched = append(matched, m.meta.UID)
 		highest = max(highest, m.meta.ModSeq)
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if !ret.all && !ret.count && (ret.min || ret.max) {
+		// RFC 7162 §3.1.5: with MIN or MAX alone, the MODSEQ of that one
+		// message; with both, the higher of those two.
+		highest = 0
+		if ret.min {
+			highest = firstModSeq
+		}
+		if ret.max {
+			highest = max(highest, lastModSeq)
+		}
 	}
 	if !imapmsg.UsesModSeq(key) {
 		highest = 0

@@ -142,6 +142,7 @@ func cmdSelect(c *conn, cmd *command) error {
 	}
 	v := &view{mbox: mb, readOnly: cmd.name == "EXAMINE", uids: uids, modseq: modseq, index: idx}
 	v.keywords = idx.keywords()
+	v.sentHighest = modseq
 
 	c.writeMailboxFlags(v)
 	c.untagged().Number(uint32(len(uids))).Raw(" EXISTS\r\n")

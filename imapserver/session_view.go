@@ -20,6 +20,10 @@ type view struct {
 	expunged []uint32   // vanished UIDs still in uids, not yet announced
 	saved    []uint32   // SEARCHRES "$" (RFC 5182), as UIDs
 	keywords []string   // keywords announced in FLAGS, sorted; only grows
+	// sentHighest is the HIGHESTMODSEQ last told the client; owedHighest
+	// that CONDSTORE was enabled and the value is still to be sent.
+	sentHighest uint64
+	owedHighest bool
 	// reported holds flag changes this session already sent during the
 	// current command (its own STORE), so sync does not repeat them.
 	reported map[uint32]uint64
