@@ -105,8 +105,14 @@ func (c *conn) appendMessage(room int64) (store.NewMessage, error) {
 	if len(raw) == 0 {
 		return m, nof(codeCannot, "empty message")
 	}
-	m.Raw = raw
 	m.Part = message.Parse(raw)
+	// A part holding NUL (possible in a literal8) is stored as base64,
+	// so no FETCH BODY ever sends NUL outside a literal8 (RFC 3516 §4.3).
+	if enc, changed := imapmsg.EncodeNULParts(raw, m.Part); changed {
+		raw = enc
+		m.Part = message.Parse(raw)
+	}
+	m.Raw = raw
 	if m.InternalDate.IsZero() {
 		m.InternalDate = c.srv.cfg.Now()
 	}

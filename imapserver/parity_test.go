@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"encoding/base64"
 	"slices"
 	"strconv"
 	"strings"
@@ -180,5 +181,51 @@ func TestCondstoreBookkeeping(t *testing.T) {
 	rs = parseResps(t, qc.transactf("ok", "noop"))
 	if len(find(rs, "FETCH")) != 1 || highestOf(t, rs) != 10 {
 		t.Fatalf("after another session's STORE: %q", rs)
+	}
+}
+
+// TestNULInLiteral8Append: a binary part with NUL, APPENDed in a literal8,
+// is never sent with NUL in a normal literal: BODY[1] is base64 text,
+// BODYSTRUCTURE says "base64", BINARY[1] returns the bytes (issue 14 item
+// 3, RFC 3516 §4.3, as Dovecot).
+func TestNULInLiteral8Append(t *testing.T) {
+	ts := startTestServer(t)
+	tc := ts.login()
+	bin := "a\x00b\x00\x01\xffz"
+	msg := "From: a@example.org\r\nSubject: bin\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: binary\r\n\r\n" + bin + "\r\n--b--\r\n"
+	tc.transactf("ok", "append inbox ~{%d+}\r\n%s", len(msg), msg)
+	// A single-part message too.
+	single := "From: a@example.org\r\nContent-Type: application/octet-stream\r\n\r\n" + bin
+	tc.transactf("ok", "append inbox ~{%d+}\r\n%s", len(single), single)
+	tc.transactf("ok", "select inbox")
+	for _, tt := range []struct{ seq, part, bodySection string }{{"1", "1", "1"}, {"2", "1", "1"}} {
+		rs := parseResps(t, tc.transactf("ok", "fetch %s (body.peek[%s] bodystructure)", tt.seq, tt.part))
+		f := find(rs, "FETCH")
+		if len(f) != 1 {
+			t.Fatalf("%q", rs)
+		}
+		if strings.Contains(f[0].line, "\x00") {
+			t.Fatalf("NUL in a normal literal: %q", f[0].line)
+		}
+		a := f[0].fetchAttrs()
+		body, _ := a["BODY["+tt.bodySection+"]"].(string)
+		dec, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(body, "\r\n", ""))
+		if err != nil || string(dec) != bin {
+			t.Fatalf("BODY[%s] %q: %v", tt.bodySection, body, err)
+		}
+		bs := a["BODYSTRUCTURE"].([]sexp)
+		if tt.seq == "1" {
+			bs = bs[0].([]sexp)
+		}
+		if enc, _ := bs[5].(string); !strings.EqualFold(enc, "base64") {
+			t.Fatalf("BODYSTRUCTURE encoding %q: %v", enc, bs)
+		}
+		// BINARY[1] gives the decoded bytes, in a literal8.
+		line := tc.transactf("ok", "fetch %s (binary.peek[%s])", tt.seq, tt.part)
+		got := find(parseResps(t, line), "FETCH")[0].fetchAttrs()["BINARY["+tt.part+"]"]
+		if got != bin || !strings.Contains(line[0], "~{") {
+			t.Fatalf("BINARY[%s] %q in %q", tt.part, got, line)
+		}
 	}
 }
