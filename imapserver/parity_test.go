@@ -229,3 +229,39 @@ func TestNULInLiteral8Append(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchAddresses: SEARCH FROM/TO/CC/BCC match the parsed addresses,
+// not only the raw header text (issue 14 item 5).
+func TestSearchAddresses(t *testing.T) {
+	ts := startTestServer(t)
+	ts.deliver("", "From: <user-from (comment)@ (comment) domain.org>\nTo: \"Quoted  Name\" <to@Example.ORG>\nCc: =?utf-8?q?J=C3=B6rg?= <jorg@example.org>\nBcc: team: b1@example.org, \"x\" <b2@example.org>;\nSubject: s\n\nbody\n")
+	ts.deliver("", simpleMsg)
+	tc := ts.login()
+	tc.transactf("ok", "select inbox")
+	for _, tt := range []struct {
+		search string
+		want   []string
+	}{
+		{"FROM user-from@domain.org", []string{"1"}},
+		{"FROM user-from", []string{"1"}},
+		{"FROM comment", []string{"1"}}, // the raw text still matches
+		{"TO to@example.org", []string{"1"}},
+		{`TO "Quoted Name <to@example.org>"`, []string{"1"}},
+		{`CC "Jörg <jorg"`, []string{"1"}},
+		{"BCC b2@example.org", []string{"1"}},
+		{"BCC team", []string{"1"}},
+		{"FROM alice@example.org", []string{"2"}},
+		{"FROM nobody@domain.org", nil},
+	} {
+		var rs []resp
+		if strings.ContainsAny(tt.search, "ö") {
+			rs = parseResps(t, tc.transactf("ok", "search charset utf-8 %s", tt.search))
+		} else {
+			rs = parseResps(t, tc.transactf("ok", "search %s", tt.search))
+		}
+		s := find(rs, "SEARCH")
+		if len(s) != 1 || !slices.Equal(strs(s[0].items), tt.want) {
+			t.Errorf("SEARCH %s: %q, want %v", tt.search, rs, tt.want)
+		}
+	}
+}

@@ -126,13 +126,13 @@ func (mt *matcher) match(k *Key) (bool, error) {
 		return !meta.HasFlag(k.Value), nil
 
 	case KeyBcc:
-		return mt.header1("Bcc", k.Value)
+		return mt.addressHeader("Bcc", k.Value)
 	case KeyCc:
-		return mt.header1("Cc", k.Value)
+		return mt.addressHeader("Cc", k.Value)
 	case KeyFrom:
-		return mt.header1("From", k.Value)
+		return mt.addressHeader("From", k.Value)
 	case KeyTo:
-		return mt.header1("To", k.Value)
+		return mt.addressHeader("To", k.Value)
 	case KeySubject:
 		return mt.header1("Subject", k.Value)
 	case KeyHeader:
@@ -244,6 +244,42 @@ func (mt *matcher) header1(name, value string) (bool, error) {
 	for _, v := range vs {
 		if strings.Contains(message.Fold(message.DecodeHeader(v)), needle) {
 			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// addressHeader matches an address field (FROM, TO, CC, BCC) as Dovecot
+// does: against its decoded text, and against each address as ENVELOPE
+// parses it, written "Display Name <mailbox@host>" with comments, quoting
+// and folding whitespace removed. So SEARCH FROM user@domain.org finds
+// "From: <user (comment)@ (comment) domain.org>".
+func (mt *matcher) addressHeader(name, value string) (bool, error) {
+	if ok, err := mt.header1(name, value); ok || err != nil || value == "" {
+		return ok, err
+	}
+	needle := message.Fold(value)
+	for _, v := range message.HeaderValues(mt.header, name) {
+		for _, a := range message.ParseAddressList(v) {
+			if a.GroupEnd {
+				continue
+			}
+			var sb strings.Builder
+			if a.Name != "" {
+				sb.WriteString(message.DecodeHeader(a.Name))
+				sb.WriteString(" <")
+			}
+			sb.WriteString(a.Mailbox)
+			if !a.GroupStart {
+				sb.WriteByte('@')
+				sb.WriteString(a.Host)
+			}
+			if a.Name != "" {
+				sb.WriteByte('>')
+			}
+			if strings.Contains(message.Fold(sb.String()), needle) {
+				return true, nil
+			}
 		}
 	}
 	return false, nil
