@@ -65,6 +65,11 @@ func TestList(t *testing.T) {
 	tc.transactf("no", "subscribe nosuch")
 	lines = tc.transactf("ok", `list (subscribed recursivematch) "" "*" return (children)`)
 	hasLine(t, lines, `* LIST (\HasChildren \Subscribed) "/" a/b`)
+	// a/b is listed itself, so a is not (RFC 5258 §3.5: servers SHOULD
+	// suppress redundant CHILDINFO; issue 14 item 6) ...
+	noLine(t, lines, `"/" a (`)
+	// ... but is, with CHILDINFO, when the pattern stops above a/b.
+	lines = tc.transactf("ok", `list (subscribed recursivematch) "" "%%" return (children)`)
 	hasLine(t, lines, `* LIST (\HasChildren) "/" a ("CHILDINFO" ("SUBSCRIBED"))`)
 	noLine(t, lines, "Archive")
 	lines = tc.transactf("ok", `list "" ("Sent" "Drafts") return (subscribed status (messages unseen))`)

@@ -233,8 +233,16 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 		}
 	}
 	hasChildren := func(name string) bool { return parents[name] }
+	// subParents: names with a subscribed mailbox below that no pattern
+	// matches. LSUB "%" returns such a parent flagged \Noselect (RFC 3501
+	// §6.3.9) and LIST (SUBSCRIBED RECURSIVEMATCH) gives it CHILDINFO
+	// (RFC 5258 §3.5); a child the command lists itself needs neither,
+	// as with Dovecot.
 	subParents := map[string]bool{}
 	for s := range subscribed {
+		if match(s) {
+			continue
+		}
 		for i := strings.IndexByte(s, '/'); i > 0; i = nextSlash(s, i) {
 			subParents[s[:i]] = true
 		}
@@ -242,6 +250,9 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 	if o.subscribedOnly {
 		for s := range subscribed {
 			cand[s] = true
+			for i := strings.IndexByte(s, '/'); i > 0; i = nextSlash(s, i) {
+				cand[s[:i]] = true
+			}
 		}
 	}
 	var entries []listEntry
@@ -258,10 +269,11 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 		mb, exists := byName[name]
 		e := listEntry{name: name, exists: exists, mbox: mb}
 		if o.subscribedOnly && !subscribed[name] {
-			if !o.recursive {
+			if !o.recursive && !o.lsub {
 				continue
 			}
-			// RECURSIVEMATCH: parents of subscribed mailboxes, with CHILDINFO.
+			// RECURSIVEMATCH: parents of subscribed mailboxes, with
+			// CHILDINFO; LSUB: the same parents, \Noselect.
 			e.childSubscribed = subParents[name]
 			if !e.childSubscribed {
 				continue
@@ -277,7 +289,7 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 			continue
 		}
 		switch {
-		case !exists && o.lsub:
+		case o.lsub && (!exists || !subscribed[name]):
 			e.attrs = append(e.attrs, `\Noselect`)
 		case !exists:
 			e.attrs = append(e.attrs, `\NonExistent`)

@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"encoding/base64"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -263,5 +264,78 @@ func TestSearchAddresses(t *testing.T) {
 		if len(s) != 1 || !slices.Equal(strs(s[0].items), tt.want) {
 			t.Errorf("SEARCH %s: %q, want %v", tt.search, rs, tt.want)
 		}
+	}
+}
+
+// listed returns name -> (attributes, extended data) of LIST/LSUB responses.
+func listed(t *testing.T, rs []resp, kind string) map[string][2][]sexp {
+	t.Helper()
+	out := map[string][2][]sexp{}
+	for _, r := range find(rs, kind) {
+		if len(r.items) < 3 {
+			t.Fatalf("bad %s: %q", kind, r.line)
+		}
+		name, _ := r.items[2].(string)
+		attrs, _ := r.items[0].([]sexp)
+		var ext []sexp
+		if len(r.items) > 3 {
+			ext, _ = r.items[3].([]sexp)
+		}
+		out[name] = [2][]sexp{attrs, ext}
+	}
+	return out
+}
+
+// TestLsubParentsAndChildInfo: issue 14 item 6.
+func TestLsubParentsAndChildInfo(t *testing.T) {
+	ts := startTestServer(t)
+	tc := ts.login()
+	tc.transactf("ok", "create a/b")
+	tc.transactf("ok", "unsubscribe a")
+	tc.transactf("ok", "unsubscribe a/b")
+	tc.transactf("ok", "subscribe a/b")
+	tc.transactf("ok", "create p/q")
+	tc.transactf("ok", "unsubscribe p")
+	tc.transactf("ok", "subscribe p/q")
+	tc.transactf("ok", "delete p/q") // subscribed, no longer exists
+
+	// LSUB "%": the parents of subscribed children, \Noselect.
+	got := listed(t, parseResps(t, tc.transactf("ok", `lsub "" "%%"`)), "LSUB")
+	for _, name := range []string{"a", "p"} {
+		e, ok := got[name]
+		if !ok || !slices.Contains(strs(e[0]), `\Noselect`) {
+			t.Errorf("LSUB %%: %s = %v (present %v), want \\Noselect", name, e, ok)
+		}
+	}
+	if _, ok := got["a/b"]; ok {
+		t.Errorf("LSUB %%: a/b listed")
+	}
+	if e, ok := got["INBOX"]; !ok || len(e[0]) != 0 {
+		t.Errorf("LSUB %%: INBOX %v", e)
+	}
+	// LSUB "*": the children themselves, no parent.
+	got = listed(t, parseResps(t, tc.transactf("ok", `lsub "" "*"`)), "LSUB")
+	if _, ok := got["a"]; ok {
+		t.Errorf("LSUB *: parent a listed: %v", got)
+	}
+	if e, ok := got["a/b"]; !ok || len(e[0]) != 0 {
+		t.Errorf("LSUB *: a/b %v", e)
+	}
+
+	// LIST (SUBSCRIBED RECURSIVEMATCH): CHILDINFO only when the child is
+	// not matched by a pattern of the command.
+	got = listed(t, parseResps(t, tc.transactf("ok", `list (subscribed recursivematch) "" "%%"`)), "LIST")
+	if e, ok := got["a"]; !ok || fmt.Sprint(e[1]) != "[CHILDINFO [SUBSCRIBED]]" {
+		t.Errorf("LIST %%: a %v", e)
+	}
+	got = listed(t, parseResps(t, tc.transactf("ok", `list (subscribed recursivematch) "" ("%%" "a/b")`)), "LIST")
+	if e, ok := got["a"]; ok && len(e[1]) != 0 {
+		t.Errorf("LIST (%% a/b): a has CHILDINFO: %v", e)
+	}
+	if e, ok := got["p"]; !ok || fmt.Sprint(e[1]) != "[CHILDINFO [SUBSCRIBED]]" {
+		t.Errorf("LIST (%% a/b): p %v", e)
+	}
+	if _, ok := got["a/b"]; !ok {
+		t.Errorf("LIST (%% a/b): a/b missing: %v", got)
 	}
 }
