@@ -339,3 +339,21 @@ func TestLsubParentsAndChildInfo(t *testing.T) {
 		t.Errorf("LIST (%% a/b): a/b missing: %v", got)
 	}
 }
+
+// TestThreadReferenceLoop: RFC 5256 §4 step 1.B breaks the message's old
+// parent link even when the new one would make a loop (issue 14 item 7).
+func TestThreadReferenceLoop(t *testing.T) {
+	ts := startTestServer(t)
+	ts.deliver("", "Message-ID: <1@x>\nSubject: one\nDate: Thu, 3 Jan 2019 00:00:00 +0000\n\n.\n")
+	ts.deliver("", "Message-ID: <2@x>\nSubject: two\nReferences: <1@x> <3@x>\nDate: Wed, 2 Jan 2019 00:00:00 +0000\n\n.\n")
+	ts.deliver("", "Message-ID: <3@x>\nSubject: three\nReferences: <2@x>\nDate: Tue, 1 Jan 2019 00:00:00 +0000\n\n.\n")
+	tc := ts.login()
+	tc.transactf("ok", "select inbox")
+	th := find(parseResps(t, tc.transactf("ok", "thread references us-ascii all")), "THREAD")
+	if len(th) != 1 {
+		t.Fatal(th)
+	}
+	if got := fmt.Sprint(th[0].items); got != "[[3 2] [1]]" {
+		t.Fatalf("THREAD %s, want [[3 2] [1]] (the reference's (3 2)(1))", got)
+	}
+}

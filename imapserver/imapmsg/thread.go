@@ -157,12 +157,17 @@ func ThreadReferences(msgs []ThreadMsg) []*ThreadNode {
 			prev = r
 		}
 		// 1.B: the last reference is the message's parent (none without
-		// references), replacing an earlier, possibly truncated, link.
+		// references). An earlier link, possibly from a truncated
+		// References, is broken first; the new one is then made unless
+		// it would make a loop, which leaves the message without a
+		// parent (RFC 5256 §4 step 1.B, literally, as Dovecot).
 		if prev == nil {
 			unlink(n)
-		} else if n.parent != prev && !wouldLoop(prev, n) {
+		} else if n.parent != prev {
 			unlink(n)
-			link(prev, n)
+			if !wouldLoop(prev, n) {
+				link(prev, n)
+			}
 		}
 	}
 	// Step 2: the root set.
