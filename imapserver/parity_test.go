@@ -357,3 +357,28 @@ func TestThreadReferenceLoop(t *testing.T) {
 		t.Fatalf("THREAD %s, want [[3 2] [1]] (the reference's (3 2)(1))", got)
 	}
 }
+
+// TestSortGroups: SORT CC/TO/DISPLAYTO on a group address sorts on the
+// group name, the addr-mailbox of the group start (issue 14 item 8).
+func TestSortGroups(t *testing.T) {
+	ts := startTestServer(t)
+	ts.deliver("", "To: b@x.org\nCc: b@x.org\nSubject: 1\n\n.\n")
+	ts.deliver("", "To: a-team: z@x.org;\nCc: a-team: z@x.org;\nSubject: 2\n\n.\n")
+	ts.deliver("", "To: undisclosed-recipients:;\nCc: c@x.org\nSubject: 3\n\n.\n")
+	ts.deliver("", "To: \"Y\" <c@x.org>\nCc: zz-empty:;\nSubject: 4\n\n.\n")
+	tc := ts.login()
+	tc.transactf("ok", "select inbox")
+	for _, tt := range []struct{ crit, want string }{
+		// to: a-team(2) b(1) c(4) undisclosed-recipients(3)
+		{"TO", "[2 1 4 3]"},
+		// cc: a-team(2) b(1) c(3) zz-empty(4)
+		{"CC", "[2 1 3 4]"},
+		// displayto: a-team(2) b@x.org(1) undisclosed-recipients(3) Y(4)
+		{"DISPLAYTO", "[2 1 3 4]"},
+	} {
+		s := find(parseResps(t, tc.transactf("ok", "sort (%s) us-ascii all", tt.crit)), "SORT")
+		if len(s) != 1 || fmt.Sprint(strs(s[0].items)) != tt.want {
+			t.Errorf("SORT (%s): %v, want %s", tt.crit, s, tt.want)
+		}
+	}
+}

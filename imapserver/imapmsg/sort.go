@@ -83,10 +83,13 @@ func NewSortItem(seq, uid uint32, arrival time.Time, size int64, env *message.En
 }
 
 // firstMailbox is the addr-mailbox (local part) of the first address
-// (RFC 5256 §3 CC, FROM, TO), "" when there is none.
+// (RFC 5256 §3 CC, FROM, TO), "" when there is none. The first address
+// of a group is its start, whose addr-mailbox is the group name (RFC 3501
+// §7.4.2 ENVELOPE), so a group, even an empty one, sorts by its name, as
+// Dovecot does.
 func firstMailbox(addrs []message.Address) string {
 	for _, a := range addrs {
-		if !a.GroupStart && !a.GroupEnd {
+		if !a.GroupEnd {
 			return a.Mailbox
 		}
 	}
@@ -94,11 +97,14 @@ func firstMailbox(addrs []message.Address) string {
 }
 
 // displayName is RFC 5957's display name of the first address: its
-// decoded name, or else its addr-spec.
+// decoded name, or else its addr-spec; for a group, the group name.
 func displayName(addrs []message.Address) string {
 	for _, a := range addrs {
-		if a.GroupStart || a.GroupEnd {
+		if a.GroupEnd {
 			continue
+		}
+		if a.GroupStart {
+			return strings.TrimSpace(message.DecodeHeader(a.Mailbox))
 		}
 		if n := strings.TrimSpace(message.DecodeHeader(a.Name)); n != "" {
 			return n
