@@ -346,6 +346,13 @@ func (c *conn) finish(tag, name string, h handler, cmdErr error) error {
 		}
 		if err == nil && cmdErr == nil && name != "SELECT" && name != "EXAMINE" {
 			c.reportHighestModSeq(!c.condstoreBefore && c.condstore)
+			if c.sel != nil && strings.HasPrefix(c.okCode, codeHighestModSeq+" ") && len(c.sel.expunged) == 0 {
+				// EXPUNGE's tagged HIGHESTMODSEQ (RFC 7162 §3.2.10)
+				// counts the changes the sync above announced too, so
+				// it never goes below an untagged one just sent.
+				c.okCode = codeHighestModSeq + " " + uitoa64(int64(c.sel.modseq))
+				c.sel.sentHighest = c.sel.modseq
+			}
 		}
 	}
 	c.writeStatus(tag, cmdErr)

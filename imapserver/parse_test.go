@@ -132,16 +132,26 @@ type resp struct {
 
 func parseResp(t testing.TB, line string) resp {
 	t.Helper()
-	if !strings.HasPrefix(line, "* ") {
-		t.Fatalf("not untagged: %q", line)
-	}
-	items, err := parseSexps(line[2:])
+	r, err := parseRespErr(line)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// parseRespErr parses an untagged response; for goroutines, which must
+// not call t.Fatal.
+func parseRespErr(line string) (resp, error) {
+	if !strings.HasPrefix(line, "* ") {
+		return resp{}, fmt.Errorf("not untagged: %q", line)
+	}
+	items, err := parseSexps(line[2:])
+	if err != nil {
+		return resp{}, err
+	}
 	r := resp{line: line}
 	if len(items) == 0 {
-		t.Fatalf("empty response %q", line)
+		return resp{}, fmt.Errorf("empty response %q", line)
 	}
 	first, _ := items[0].(string)
 	if n, err := strconv.ParseUint(first, 10, 32); err == nil && len(items) > 1 {
@@ -159,7 +169,7 @@ func parseResp(t testing.TB, line string) resp {
 			}
 		}
 	}
-	return r
+	return r, nil
 }
 
 func parseResps(t testing.TB, lines []string) []resp {
