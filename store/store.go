@@ -250,6 +250,14 @@ type Store interface {
 	Subscriptions(ctx context.Context, accountID int64) ([]string, error) // may name non-existent mailboxes
 	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
 	MailboxStatus(ctx context.Context, mbox MailboxRef) (MailboxStatus, error)
+	// ClaimRecent takes the messages no session has taken as recent yet
+	// (IMAP4rev1 \Recent, RFC 3501 §2.3.2): it returns the UIDs
+	// [first, next) and moves the mailbox's first recent UID to next, in
+	// one statement, so exactly one caller gets each message, whichever
+	// node it runs on. RecentCount counts the messages of that range that
+	// still exist without taking them (STATUS RECENT, EXAMINE).
+	ClaimRecent(ctx context.Context, mbox MailboxRef) (first, next uint32, err error)
+	RecentCount(ctx context.Context, mbox MailboxRef) (first uint32, count uint32, err error)
 	// AccountUsage sums the messages and their sizes over all of an
 	// account's mailboxes (quotas); a copy counts again. ErrNotFound for
 	// an unknown account.

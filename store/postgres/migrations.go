@@ -205,6 +205,14 @@ ALTER TABLE queue ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;
 ALTER TABLE blobs ADD COLUMN header bytea;
 UPDATE blobs SET header = substring(raw from 1 for coalesce(substring(part from '^[{]"hs":[0-9]+,"bs":([0-9]+)')::bigint, 0)::integer);
 `,
+	// 7: \Recent for IMAP4rev1 sessions (RFC 3501 §2.3.2): recent_uid is
+	// the first UID that no session has taken as recent yet
+	// (ClaimRecent). Mailboxes that exist already start with nothing
+	// recent.
+	`
+ALTER TABLE mailboxes ADD COLUMN recent_uid bigint NOT NULL DEFAULT 0;
+UPDATE mailboxes SET recent_uid = uidnext;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -162,3 +162,30 @@ func (s *Store) MailboxStatus(ctx context.Context, ref store.MailboxRef) (store.
 	}
 	return st, err
 }
+
+// ClaimRecent implements store.Store. One UPDATE takes the range: the
+// row lock makes concurrent claims, from any node, take turns.
+func (s *Store) ClaimRecent(ctx context.Context, ref store.MailboxRef) (first, next uint32, err error) {
+	var f, n int64
+	err = s.pool.QueryRow(ctx, `UPDATE mailboxes m SET recent_uid = m.uidnext
+		FROM (SELECT id, recent_uid FROM mailboxes WHERE `+refWhere+` FOR UPDATE) old
+		WHERE m.id = old.id RETURNING old.recent_uid, m.uidnext`, refArgs(ref)...).Scan(&f, &n)
+	if isNoRows(err) {
+		return 0, 0, refNotFound(ref)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	return uint32(min(max(f, 1), n)), uint32(n), nil // 0: the column's default
+}
+
+// RecentCount implements store.Store.
+func (s *Store) RecentCount(ctx context.Context, ref store.MailboxRef) (first, count uint32, err error) {
+	var f, c int64
+	err = s.pool.QueryRow(ctx, `SELECT recent_uid, (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id AND uid >= mailboxes.recent_uid)
+		FROM mailboxes WHERE `+refWhere, refArgs(ref)...).Scan(&f, &c)
+	if isNoRows(err) {
+		return 0, 0, refNotFound(ref)
+	}
+	return uint32(f), uint32(c), err
+}

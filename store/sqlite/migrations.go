@@ -328,6 +328,14 @@ BEGIN
 	WHERE id = NEW.mailbox_id;
 END;
 `,
+	// 9: \Recent for IMAP4rev1 sessions (RFC 3501 §2.3.2): recent_uid is
+	// the first UID that no session has taken as recent yet
+	// (ClaimRecent). Mailboxes that exist already start with nothing
+	// recent.
+	`
+ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;
+UPDATE mailboxes SET recent_uid = uidnext;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

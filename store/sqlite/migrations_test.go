@@ -184,6 +184,10 @@ func checkSeeded(t *testing.T, s *Store) {
 	if err != nil || inbox.ID != 70 || inbox.UIDValidity != 999 || inbox.UIDNext != 4 || inbox.HighestModSeq != 5 {
 		t.Fatalf("INBOX %+v, %v", inbox, err)
 	}
+	// Migration 9: what existed before \Recent is not recent.
+	if _, n, err := s.RecentCount(ctx, inbox.Ref()); err != nil || n != 0 {
+		t.Fatalf("RecentCount of a migrated INBOX %d, %v", n, err)
+	}
 	var ms []store.MessageMeta
 	if err := s.ListMessages(ctx, inbox.Ref(), nil, func(m store.MessageMeta) error { ms = append(ms, m); return nil }); err != nil {
 		t.Fatal(err)
@@ -300,6 +304,8 @@ func TestMigratedQueueClaimable(t *testing.T) {
 func init() {
 	// Version 7 added the headers table: the v6 data with it backfilled.
 	seeds[7] = seeds[6] + "INSERT INTO headers(blob_id, header) SELECT id, coalesce(substr(CAST(raw AS BLOB), 1, coalesce(json_extract(part, '$.bs'), 0)), X'') FROM blobs;\n"
+	// Version 8 rebuilt tables with AUTOINCREMENT: the same data.
+	seeds[8] = seeds[7]
 }
 
 // Migration 8 rebuilds the tables with AUTOINCREMENT: on a migrated

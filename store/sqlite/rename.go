@@ -181,3 +181,33 @@ func (s *Store) MailboxStatus(ctx context.Context, ref store.MailboxRef) (store.
 	}
 	return st, err
 }
+
+// ClaimRecent implements store.Store.
+func (s *Store) ClaimRecent(ctx context.Context, ref store.MailboxRef) (first, next uint32, err error) {
+	err = s.write(ctx, func(tx *wtx) error {
+		err := tx.queryRow("SELECT recent_uid, uidnext FROM mailboxes WHERE "+refWhere, refArgs(ref)...).Scan(&first, &next)
+		if errors.Is(err, sql.ErrNoRows) {
+			return refNotFound(ref)
+		}
+		if err != nil {
+			return err
+		}
+		if first >= next {
+			return nil
+		}
+		_, err = tx.exec("UPDATE mailboxes SET recent_uid = ? WHERE id = ?", next, ref.MailboxID)
+		return err
+	})
+	first = min(max(first, 1), next) // 0: a mailbox created with the column's default
+	return first, next, err
+}
+
+// RecentCount implements store.Store.
+func (s *Store) RecentCount(ctx context.Context, ref store.MailboxRef) (first, count uint32, err error) {
+	err = s.rQueryRow(ctx, "SELECT recent_uid, (SELECT count(*) FROM messages WHERE mailbox_id = mailboxes.id AND uid >= mailboxes.recent_uid) FROM mailboxes WHERE "+refWhere,
+		refArgs(ref)...).Scan(&first, &count)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, refNotFound(ref)
+	}
+	return first, count, err
+}

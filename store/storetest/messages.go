@@ -22,6 +22,8 @@ var messageTests = []test{
 	{"Messages/Copy", testCopy},
 	{"Messages/Move", testMove},
 	{"Messages/WireSize", testWireSize},
+	{"Messages/Recent", testRecent},
+	{"Messages/RecentConcurrent", testRecentConcurrent},
 }
 
 func testAppendRead(t *testing.T, s store.Store) {
