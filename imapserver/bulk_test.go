@@ -32,7 +32,7 @@ func TestManyMessages(t *testing.T) {
 		t.Fatalf("%d fetch responses for %d messages", len(lines), len(msgs))
 	}
 	n := len(msgs)
-	hasLine(t, lines, fmt.Sprintf("* %d FETCH (UID %d FLAGS (\\Seen) BODY[HEADER.FIELDS (SUBJECT)]", n, n))
+	hasLine(t, lines, fmt.Sprintf("* %d FETCH (UID %d FLAGS (\\Seen \\Recent) BODY[HEADER.FIELDS (SUBJECT)]", n, n))
 	lines = tc.transactf("ok", "search return (count) seen")
 	hasLine(t, lines, fmt.Sprintf("COUNT %d", n))
 }

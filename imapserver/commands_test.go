@@ -146,7 +146,7 @@ func TestAppend(t *testing.T) {
 	}
 	tc.transactf("ok", "select inbox")
 	lines := tc.transactf("ok", "fetch 1 (flags internaldate)")
-	hasLine(t, lines, `* 1 FETCH (FLAGS ($Label \Seen) INTERNALDATE "02-Jan-2006 15:04:05 +0100")`)
+	hasLine(t, lines, `* 1 FETCH (FLAGS ($Label \Seen \Recent) INTERNALDATE "02-Jan-2006 15:04:05 +0100")`)
 	// Errors.
 	tc.transactf("no", "append nosuch {%d+}\r\n%s", len(msg), msg)
 	if !strings.Contains(tc.lastTagged, "[TRYCREATE]") {
@@ -218,9 +218,9 @@ func TestStoreCopyMoveExpunge(t *testing.T) {
 	tc := ts.login()
 	tc.transactf("ok", "select inbox")
 	lines := tc.transactf("ok", `store 1:2 flags (\Seen $Work)`)
-	hasLine(t, lines, `* 1 FETCH (FLAGS ($Work \Seen))`)
+	hasLine(t, lines, `* 1 FETCH (FLAGS ($Work \Seen \Recent))`)
 	lines = tc.transactf("ok", `store 1 -flags $work`)
-	hasLine(t, lines, `* 1 FETCH (FLAGS (\Seen))`)
+	hasLine(t, lines, `* 1 FETCH (FLAGS (\Seen \Recent))`)
 	lines = tc.transactf("ok", `uid store 2 +flags.silent (\Answered)`)
 	if len(lines) != 0 {
 		t.Fatal(lines)

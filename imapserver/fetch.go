@@ -375,7 +375,7 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 	}
 	if hasFlags || seenNow {
 		next()
-		c.writeFlags(m.Flags)
+		c.writeFlags(m.Flags, m.UID)
 	}
 	if hasModSeq || withModSeq || (seenNow && c.condstore) {
 		next()

@@ -128,7 +128,7 @@ func TestFetchHeaders(t *testing.T) {
 	hasLine(t, tc.transactf("ok", "fetch 5 (ENVELOPE)"), "* 5 FETCH (ENVELOPE (NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL))")
 
 	// BODY[HEADER] without PEEK still sets \Seen.
-	hasLine(t, tc.transactf("ok", "fetch 3 (BODY[HEADER])"), `* 3 FETCH (FLAGS (\Seen) BODY[HEADER] {`)
+	hasLine(t, tc.transactf("ok", "fetch 3 (BODY[HEADER])"), `* 3 FETCH (FLAGS (\Seen \Recent) BODY[HEADER] {`)
 
 	// Items that need more than the header read the bodies.
 	for _, items := range []string{"ENVELOPE BODYSTRUCTURE", "BODY.PEEK[HEADER] BODY.PEEK[]", "BODY.PEEK[1.HEADER]", "BINARY.PEEK[]", "RFC822.HEADER RFC822.TEXT"} {

@@ -22,7 +22,7 @@ func TestFetchMultipart(t *testing.T) {
 	}
 	lines = tc.transactf("ok", "fetch 1 (body.peek[1] body.peek[header.fields (subject from)] body.peek[]<0.4> uid flags rfc822.size internaldate)")
 	l = hasLine(t, lines, "* 1 FETCH (")
-	for _, want := range []string{"BODY[1] {5}\r\nhello", "BODY[HEADER.FIELDS (SUBJECT FROM)] {", "Subject: files\r\n", "BODY[]<0> {4}\r\nFrom", "UID 1", "FLAGS ()", "RFC822.SIZE ", `INTERNALDATE "`} {
+	for _, want := range []string{"BODY[1] {5}\r\nhello", "BODY[HEADER.FIELDS (SUBJECT FROM)] {", "Subject: files\r\n", "BODY[]<0> {4}\r\nFrom", "UID 1", `FLAGS (\Recent)`, "RFC822.SIZE ", `INTERNALDATE "`} {
 		if !strings.Contains(l, want) {
 			t.Fatalf("missing %q in %q", want, l)
 		}
@@ -55,9 +55,9 @@ func TestFetchImplicitSeen(t *testing.T) {
 	lines := tc.transactf("ok", "fetch 1 body.peek[text]")
 	noLine(t, lines, "FLAGS")
 	lines = tc.transactf("ok", "fetch 1 body[text]")
-	hasLine(t, lines, `* 1 FETCH (FLAGS (\Seen) BODY[TEXT] {11}`)
+	hasLine(t, lines, `* 1 FETCH (FLAGS (\Seen \Recent) BODY[TEXT] {11}`)
 	lines = tc.transactf("ok", "uid fetch 2 rfc822.text")
-	hasLine(t, lines, `* 2 FETCH (UID 2 FLAGS (\Seen) RFC822.TEXT`)
+	hasLine(t, lines, `* 2 FETCH (UID 2 FLAGS (\Seen \Recent) RFC822.TEXT`)
 	lines = tc.transactf("ok", "fetch 1:2 flags")
 	if len(lines) != 2 {
 		t.Fatal(lines)

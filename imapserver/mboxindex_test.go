@@ -27,14 +27,14 @@ func TestIndexFreshWithoutFeed(t *testing.T) {
 	a, b := ts.login(), ts.login()
 	a.transactf("ok", "select INBOX")
 	b.transactf("ok", "select INBOX")
-	hasLine(t, a.transactf("ok", "fetch 2 (FLAGS)"), `* 2 FETCH (FLAGS ())`)
+	hasLine(t, a.transactf("ok", "fetch 2 (FLAGS)"), `* 2 FETCH (FLAGS (\Recent))`)
 
 	ctx := context.Background()
 	inbox := mustInbox(t, ts)
 	if _, _, err := ts.st.UpdateFlags(ctx, inbox, []uint32{2}, store.FlagsAdd, []string{store.FlagFlagged, "$Work"}, 0); err != nil {
 		t.Fatal(err)
 	}
-	hasLine(t, a.transactf("ok", "fetch 2 (FLAGS)"), `* 2 FETCH (FLAGS ($Work \Flagged))`)
+	hasLine(t, a.transactf("ok", "fetch 2 (FLAGS)"), `* 2 FETCH (FLAGS ($Work \Flagged \Recent))`)
 	hasLine(t, b.transactf("ok", "search flagged"), `* SEARCH 2`)
 	hasLine(t, b.transactf("ok", "search keyword $Work"), `* SEARCH 2`)
 
@@ -45,8 +45,8 @@ func TestIndexFreshWithoutFeed(t *testing.T) {
 	}
 	lines := a.transactf("ok", "fetch 1:3 (UID FLAGS)")
 	noLine(t, lines, "* 1 FETCH")
-	hasLine(t, lines, `* 2 FETCH (UID 2 FLAGS ($Work \Flagged))`)
-	hasLine(t, lines, `* 3 FETCH (UID 3 FLAGS ())`)
+	hasLine(t, lines, `* 2 FETCH (UID 2 FLAGS ($Work \Flagged \Recent))`)
+	hasLine(t, lines, `* 3 FETCH (UID 3 FLAGS (\Recent))`)
 }
 
 // TestIndexFollowsSessions: flags stored and messages appended by one
@@ -62,8 +62,8 @@ func TestIndexFollowsSessions(t *testing.T) {
 	lines := a.transactf("ok", "noop")
 	hasLine(t, lines, "* 2 EXISTS")
 	lines = a.transactf("ok", "fetch 1:* (UID FLAGS RFC822.SIZE)")
-	hasLine(t, lines, `* 1 FETCH (UID 1 FLAGS (\Seen) RFC822.SIZE 22)`)
-	hasLine(t, lines, `* 2 FETCH (UID 2 FLAGS (\Draft) RFC822.SIZE 18)`)
+	hasLine(t, lines, `* 1 FETCH (UID 1 FLAGS (\Seen \Recent) RFC822.SIZE 22)`)
+	hasLine(t, lines, `* 2 FETCH (UID 2 FLAGS (\Draft) RFC822.SIZE 18)` /* b appended it and so took it as recent */)
 	hasLine(t, a.transactf("ok", "uid search unseen"), "* SEARCH 2")
 	// The index survives the session and serves the next SELECT.
 	a.transactf("ok", "close")
@@ -82,7 +82,7 @@ func TestIndexMailboxRecreated(t *testing.T) {
 	tc.transactf("ok", "append Box (\\Flagged) {9}\r\nSubject:a")
 	tc.transactf("ok", "append Box (\\Flagged) {9}\r\nSubject:b")
 	tc.transactf("ok", "select Box")
-	hasLine(t, tc.transactf("ok", "fetch 1:* (FLAGS)"), `* 2 FETCH (FLAGS (\Flagged))`)
+	hasLine(t, tc.transactf("ok", "fetch 1:* (FLAGS)"), `* 2 FETCH (FLAGS (\Flagged \Recent))`)
 	tc.transactf("ok", "unselect")
 	tc.transactf("ok", "delete Box")
 	tc.transactf("ok", "create Box")
@@ -93,7 +93,7 @@ func TestIndexMailboxRecreated(t *testing.T) {
 	if len(lines) != 1 {
 		t.Fatalf("FETCH 1:* gave %q, want one message", lines)
 	}
-	hasLine(t, lines, `* 1 FETCH (UID 1 FLAGS (\Seen))`)
+	hasLine(t, lines, `* 1 FETCH (UID 1 FLAGS (\Seen \Recent))`)
 }
 
 // TestIndexCacheBounded: unselected mailboxes' indexes are dropped beyond

@@ -141,9 +141,9 @@ func TestCondstore(t *testing.T) {
 	l := hasLine(t, lines, "* OK [HIGHESTMODSEQ ")
 	ms := l[len("* OK [HIGHESTMODSEQ "):strings.Index(l, "]")]
 	lines = a.transactf("ok", `store 1 +flags (\Answered)`)
-	l = hasLine(t, lines, `* 1 FETCH (FLAGS (\Answered) MODSEQ (`)
+	l = hasLine(t, lines, `* 1 FETCH (FLAGS (\Answered \Recent) MODSEQ (`)
 	lines = a.transactf("ok", "fetch 1:* (flags) (changedsince %s)", ms)
-	if len(lines) != 1 || !strings.HasPrefix(lines[0], "* 1 FETCH (FLAGS (\\Answered) MODSEQ (") {
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "* 1 FETCH (FLAGS (\\Answered \\Recent) MODSEQ (") {
 		t.Fatalf("changedsince: %q", lines)
 	}
 	// UNCHANGEDSINCE older than a message's modseq fails for that message.

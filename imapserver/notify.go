@@ -193,11 +193,17 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		}
 	}
 	if added {
+		if err := c.claimRecent(); err != nil {
+			return err
+		}
 		c.untagged().Number(uint32(len(v.uids))).Raw(" EXISTS\r\n")
+		if v.recent != nil {
+			c.untagged().Number(v.recentCount()).Raw(" RECENT\r\n")
+		}
 	}
 	for _, m := range flagChanges {
 		c.untagged().Number(v.seq(m.UID)).Raw(" FETCH (UID ").Number(m.UID).Raw(" ")
-		c.writeFlags(m.Flags)
+		c.writeFlags(m.Flags, m.UID)
 		if c.condstore {
 			c.enc.Raw(" MODSEQ (").Number64(m.ModSeq).Raw(")")
 		}
@@ -272,13 +278,20 @@ func cmpUint32(a, b uint32) int {
 }
 
 // writeFlags writes "FLAGS (...)".
-func (c *conn) writeFlags(flags []string) {
+// \Recent is added for a message recent in this session (recent.go).
+func (c *conn) writeFlags(flags []string, uid uint32) {
 	c.enc.Raw("FLAGS (")
 	for i, f := range flags {
 		if i > 0 {
 			c.enc.SP()
 		}
 		c.enc.Atom(f)
+	}
+	if c.sel != nil && c.sel.isRecent(uid) {
+		if len(flags) > 0 {
+			c.enc.SP()
+		}
+		c.enc.Raw(`\Recent`)
 	}
 	c.enc.Raw(")")
 }

@@ -382,3 +382,121 @@ func TestSortGroups(t *testing.T) {
 		}
 	}
 }
+
+// recentOf returns the number of the last "* n RECENT" in rs, -1 if none.
+func recentOf(rs []resp) int {
+	n := -1
+	for _, r := range find(rs, "RECENT") {
+		n = int(r.num)
+	}
+	return n
+}
+
+// searchOf returns the numbers of the SEARCH response in rs.
+func searchOf(t *testing.T, rs []resp) []string {
+	t.Helper()
+	s := find(rs, "SEARCH")
+	if len(s) != 1 {
+		t.Fatalf("SEARCH responses %q", rs)
+	}
+	return strs(s[0].items)
+}
+
+// recentFlags returns, by sequence number, whether FETCH FLAGS had \Recent.
+func recentFlags(rs []resp) map[uint32]bool {
+	out := map[uint32]bool{}
+	for _, r := range find(rs, "FETCH") {
+		out[r.num] = slices.Contains(strs(r.fetchAttrs()["FLAGS"]), `\Recent`)
+	}
+	return out
+}
+
+// TestRecent: \Recent for IMAP4rev1 sessions, as Dovecot: exactly one
+// session (the first to select, or the one that has the mailbox selected
+// when a message arrives) sees a message as recent; RECENT counts,
+// STATUS RECENT, SEARCH NEW/OLD/RECENT and SELECT's UNSEEN code follow
+// (issue 14 item 2). An IMAP4rev2 session has none.
+func TestRecent(t *testing.T) {
+	ts := startTestServer(t)
+	ts.deliver("", simpleMsg)
+	ts.deliver("", simpleMsg)
+	st := ts.login()
+	rs := parseResps(t, st.transactf("ok", "status inbox (recent messages)"))
+	if s := find(rs, "STATUS"); len(s) != 1 || fmt.Sprint(s[0].items[1]) != "[RECENT 2 MESSAGES 2]" {
+		t.Fatalf("STATUS before any select: %q", rs)
+	}
+	// EXAMINE shows them recent without taking them.
+	ex := ts.login()
+	if n := recentOf(parseResps(t, ex.transactf("ok", "examine inbox"))); n != 2 {
+		t.Fatalf("EXAMINE RECENT %d", n)
+	}
+
+	a := ts.login()
+	rs = parseResps(t, a.transactf("ok", "select inbox"))
+	if n := recentOf(rs); n != 2 {
+		t.Fatalf("first SELECT: RECENT %d, want 2: %q", n, rs)
+	}
+	if u := find(rs, "OK", "UNSEEN"); len(u) != 1 || fmt.Sprint(strs(u[0].code)) != "[UNSEEN 1]" {
+		t.Fatalf("SELECT UNSEEN: %q", rs)
+	}
+	if got := recentFlags(parseResps(t, a.transactf("ok", "fetch 1:* (flags)"))); !got[1] || !got[2] {
+		t.Fatalf("FETCH \\Recent %v", got)
+	}
+	a.transactf("ok", `store 1 +flags.silent (\Seen)`)
+	if got := searchOf(t, parseResps(t, a.transactf("ok", "search new"))); !slices.Equal(got, []string{"2"}) {
+		t.Fatalf("SEARCH NEW %v", got)
+	}
+	if got := searchOf(t, parseResps(t, a.transactf("ok", "search recent"))); !slices.Equal(got, []string{"1", "2"}) {
+		t.Fatalf("SEARCH RECENT %v", got)
+	}
+	if got := searchOf(t, parseResps(t, a.transactf("ok", "search old"))); len(got) != 0 {
+		t.Fatalf("SEARCH OLD %v", got)
+	}
+
+	// A second session gets none of them.
+	b := ts.login()
+	rs = parseResps(t, b.transactf("ok", "select inbox"))
+	if n := recentOf(rs); n != 0 {
+		t.Fatalf("second SELECT: RECENT %d", n)
+	}
+	if u := find(rs, "OK", "UNSEEN"); len(u) != 1 || fmt.Sprint(strs(u[0].code)) != "[UNSEEN 2]" {
+		t.Fatalf("second SELECT UNSEEN: %q", rs)
+	}
+	if got := recentFlags(parseResps(t, b.transactf("ok", "fetch 1:* (flags)"))); got[1] || got[2] {
+		t.Fatalf("second session FETCH \\Recent %v", got)
+	}
+	if got := searchOf(t, parseResps(t, b.transactf("ok", "search old"))); !slices.Equal(got, []string{"1", "2"}) {
+		t.Fatalf("second session SEARCH OLD %v", got)
+	}
+	if s := find(parseResps(t, st.transactf("ok", "status inbox (recent)")), "STATUS"); len(s) != 1 || fmt.Sprint(s[0].items[1]) != "[RECENT 0]" {
+		t.Fatalf("STATUS after the claim: %v", s)
+	}
+
+	// A new message goes to the first selected session that syncs.
+	ts.deliver("", simpleMsg)
+	rs = parseResps(t, a.transactf("ok", "noop"))
+	if len(find(rs, "EXISTS")) != 1 || recentOf(rs) != 3 {
+		t.Fatalf("A after delivery: %q", rs)
+	}
+	rs = parseResps(t, b.transactf("ok", "noop"))
+	if len(find(rs, "EXISTS")) != 1 || recentOf(rs) != 0 {
+		t.Fatalf("B after delivery: %q", rs)
+	}
+
+	// IMAP4rev2: no RECENT, no \Recent.
+	r2 := ts.login()
+	r2.transactf("ok", "enable imap4rev2")
+	ts.deliver("", simpleMsg)
+	rs = parseResps(t, r2.transactf("ok", "select inbox"))
+	if recentOf(rs) != -1 || len(find(rs, "OK", "UNSEEN")) != 0 {
+		t.Fatalf("IMAP4rev2 SELECT: %q", rs)
+	}
+	if got := recentFlags(parseResps(t, r2.transactf("ok", "fetch 1:* (flags)"))); got[4] {
+		t.Fatalf("IMAP4rev2 FETCH \\Recent %v", got)
+	}
+	// ... and takes nothing: the next IMAP4rev1 session gets message 4.
+	rs = parseResps(t, a.transactf("ok", "noop"))
+	if recentOf(rs) != 4 {
+		t.Fatalf("A after the IMAP4rev2 session: %q", rs)
+	}
+}

@@ -217,6 +217,9 @@ func (m *searchMsg) Meta() *store.MessageMeta { return m.meta }
 func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchMsg) error) error {
 	v := c.sel
 	env := imapmsg.MatchEnv{MaxSeq: uint32(len(v.uids)), MaxUID: v.maxUID(), Saved: imapmsg.NumSetFromNums(v.saved), Location: time.Local, Now: c.srv.cfg.Now()}
+	if v.recent != nil {
+		env.Recent = v.isRecent
+	}
 	idx, err := c.index()
 	if err != nil {
 		return err

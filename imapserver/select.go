@@ -144,10 +144,18 @@ func cmdSelect(c *conn, cmd *command) error {
 	v.keywords = idx.keywords()
 	v.sentHighest = modseq
 
+	c.sel = v // for the recent bookkeeping; c.state follows below
+	if err := c.startRecent(); err != nil {
+		c.sel = nil
+		return err
+	}
 	c.writeMailboxFlags(v)
 	c.untagged().Number(uint32(len(uids))).Raw(" EXISTS\r\n")
 	if !c.rev2 {
-		c.untagged().Raw("0 RECENT\r\n")
+		c.untagged().Number(v.recentCount()).Raw(" RECENT\r\n")
+		if seq := c.firstUnseen(); seq > 0 {
+			c.untagged().Raw("OK [UNSEEN ").Number(seq).Raw("] first unseen\r\n")
+		}
 	}
 	c.untagged().Raw("OK [UIDVALIDITY ").Number(status.UIDValidity).Raw("] UIDs valid\r\n")
 	c.untagged().Raw("OK [UIDNEXT ").Number(status.UIDNext).Raw("] predicted next UID\r\n")
@@ -240,7 +248,7 @@ func (c *conn) qresyncSelect(qr *qresyncParams) error {
 		}
 		c.announceKeywords(m.Flags)
 		c.untagged().Number(s).Raw(" FETCH (UID ").Number(m.UID).Raw(" ")
-		c.writeFlags(m.Flags)
+		c.writeFlags(m.Flags, m.UID)
 		c.enc.Raw(" MODSEQ (").Number64(m.ModSeq).Raw("))\r\n")
 	}
 	return nil

@@ -42,6 +42,9 @@ type Store interface {
 	Subscriptions(ctx context.Context, accountID int64) ([]string, error)
 	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
 	MailboxStatus(ctx context.Context, mbox store.MailboxRef) (store.MailboxStatus, error)
+	// \Recent for IMAP4rev1 sessions (recent.go).
+	ClaimRecent(ctx context.Context, mbox store.MailboxRef) (first, next uint32, err error)
+	RecentCount(ctx context.Context, mbox store.MailboxRef) (first, count uint32, err error)
 	AccountUsage(ctx context.Context, accountID int64) (store.Usage, error) // quota.go
 
 	Append(ctx context.Context, mbox store.MailboxRef, msgs []store.NewMessage) (uidValidity uint32, uids []uint32, err error)

@@ -24,6 +24,9 @@ type view struct {
 	// that CONDSTORE was enabled and the value is still to be sent.
 	sentHighest uint64
 	owedHighest bool
+	// recent holds the UID ranges that are \Recent in this session
+	// (IMAP4rev1 only; nil otherwise): recent.go.
+	recent []uidRange
 	// reported holds flag changes this session already sent during the
 	// current command (its own STORE), so sync does not repeat them.
 	reported map[uint32]uint64

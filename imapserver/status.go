@@ -64,6 +64,13 @@ func cmdStatus(c *conn, cmd *command) error {
 // writeStatusResp writes "* STATUS name (...)" for the mailbox mbox
 // names.
 func (c *conn) writeStatusResp(mbox store.MailboxRef, name string, items []string, st store.MailboxStatus) error {
+	var recent uint32
+	if slices.Contains(items, "RECENT") && !c.rev2 {
+		var err error
+		if _, recent, err = c.srv.cfg.Store.RecentCount(c.ctx, mbox); err != nil {
+			return err
+		}
+	}
 	var deletedStorage int64
 	if slices.Contains(items, "DELETED-STORAGE") {
 		var err error
@@ -93,7 +100,7 @@ func (c *conn) writeStatusResp(mbox store.MailboxRef, name string, items []strin
 		case "HIGHESTMODSEQ":
 			c.enc.Number64(st.HighestModSeq)
 		case "RECENT":
-			c.enc.Number(0)
+			c.enc.Number(recent)
 		case "DELETED-STORAGE":
 			c.enc.Number64(uint64(deletedStorage))
 		}

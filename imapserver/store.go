@@ -136,7 +136,7 @@ func cmdStore(c *conn, cmd *command) error {
 				c.enc.Raw("MODSEQ (").Number64(m.ModSeq).Raw("))\r\n")
 				continue
 			}
-			c.writeFlags(m.Flags)
+			c.writeFlags(m.Flags, m.UID)
 			if c.condstore {
 				c.enc.Raw(" MODSEQ (").Number64(m.ModSeq).Raw(")")
 			}

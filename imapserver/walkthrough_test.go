@@ -35,7 +35,7 @@ func TestTelnetWalkthrough(t *testing.T) {
 	tc.writeLine(". fetch 1 rfc822")
 	lines = tc.readUntilTagged(".", "ok")
 	raw := strings.ReplaceAll(simpleMsg, "\n", "\r\n")
-	hasLine(t, lines, "* 1 FETCH (FLAGS (\\Seen) RFC822 {"+itoa(len(raw))+"}\r\n"+raw+")")
+	hasLine(t, lines, "* 1 FETCH (FLAGS (\\Seen \\Recent) RFC822 {"+itoa(len(raw))+"}\r\n"+raw+")")
 	tc.writeLine(". fetch 1 rfc822.header")
 	lines = tc.readUntilTagged(".", "ok")
 	hdr := raw[:strings.Index(raw, "\r\n\r\n")+4]

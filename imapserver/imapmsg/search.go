@@ -93,13 +93,19 @@ func (mt *matcher) loadRaw() ([]byte, *message.Part, error) {
 	return mt.raw, p, nil
 }
 
+func (mt *matcher) recent(uid uint32) bool { return mt.env.Recent != nil && mt.env.Recent(uid) }
+
 func (mt *matcher) match(k *Key) (bool, error) {
 	meta := mt.m.Meta()
 	switch k.Op {
-	case KeyAll, KeyOld, KeyUnrecent:
+	case KeyAll:
 		return true, nil
-	case KeyNew, KeyRecent:
-		return false, nil // mailroom keeps no \Recent
+	case KeyOld, KeyUnrecent:
+		return !mt.recent(meta.UID), nil
+	case KeyRecent:
+		return mt.recent(meta.UID), nil
+	case KeyNew:
+		return mt.recent(meta.UID) && !meta.HasFlag(store.FlagSeen), nil
 	case KeyAnswered:
 		return meta.HasFlag(store.FlagAnswered), nil
 	case KeyDeleted:

@@ -133,6 +133,9 @@ type MatchEnv struct {
 	Saved    NumSet         // UIDs saved by SEARCHRES ("$"); concrete UIDs, no "*"
 	Location *time.Location // server time zone for INTERNALDATE comparisons; nil = UTC
 	Now      time.Time      // the time YOUNGER and OLDER count back from
+	// Recent reports whether a UID is \Recent in this session (IMAP4rev1,
+	// RFC 3501 §2.3.2); nil: none is (IMAP4rev2 has no \Recent).
+	Recent func(uid uint32) bool
 }
 
 // Errors.
