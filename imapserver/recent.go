@@ -1,6 +1,10 @@
 package imapserver
 
-import "github.com/mailroom/mailroom/store"
+import (
+	"sort"
+
+	"github.com/mailroom/mailroom/store"
+)
 
 // \Recent (RFC 3501 §2.3.2) for IMAP4rev1 sessions; RFC 9051 dropped it,
 // so a session that enabled IMAP4rev2 has none. As in Dovecot, exactly
@@ -15,12 +19,9 @@ type uidRange struct{ first, next uint32 }
 
 // isRecent reports whether uid is \Recent in this session.
 func (v *view) isRecent(uid uint32) bool {
-	for _, r := range v.recent {
-		if uid >= r.first && uid < r.next {
-			return true
-		}
-	}
-	return false
+	// The ranges ascend and do not overlap: the first ending above uid.
+	i := sort.Search(len(v.recent), func(i int) bool { return v.recent[i].next > uid })
+	return i < len(v.recent) && uid >= v.recent[i].first
 }
 
 // recentCount is the number of messages in the view that are recent.

@@ -168,10 +168,15 @@ func (s *Store) MailboxStatus(ctx context.Context, ref store.MailboxRef) (store.
 func (s *Store) ClaimRecent(ctx context.Context, ref store.MailboxRef) (first, next uint32, err error) {
 	var f, n int64
 	err = s.pool.QueryRow(ctx, `UPDATE mailboxes m SET recent_uid = m.uidnext
-		FROM (SELECT id, recent_uid FROM mailboxes WHERE `+refWhere+` FOR UPDATE) old
-		WHERE m.id = old.id RETURNING old.recent_uid, m.uidnext`, refArgs(ref)...).Scan(&f, &n)
+		FROM (SELECT id, recent_uid FROM mailboxes WHERE `+refWhere+` AND recent_uid < uidnext FOR UPDATE) old
+		WHERE m.id = old.id AND m.recent_uid < m.uidnext RETURNING old.recent_uid, m.uidnext`, refArgs(ref)...).Scan(&f, &n)
 	if isNoRows(err) {
-		return 0, 0, refNotFound(ref)
+		// Nothing to take (no row version written), or no such mailbox.
+		err = s.pool.QueryRow(ctx, "SELECT uidnext FROM mailboxes WHERE "+refWhere, refArgs(ref)...).Scan(&n)
+		if isNoRows(err) {
+			return 0, 0, refNotFound(ref)
+		}
+		return uint32(n), uint32(n), err
 	}
 	if err != nil {
 		return 0, 0, err

@@ -184,6 +184,19 @@ func (s *Store) MailboxStatus(ctx context.Context, ref store.MailboxRef) (store.
 
 // ClaimRecent implements store.Store.
 func (s *Store) ClaimRecent(ctx context.Context, ref store.MailboxRef) (first, next uint32, err error) {
+	// Nothing new (the usual case at SELECT): a read, not a write
+	// through the one writer. Only a claim moves recent_uid, upwards, so
+	// a message that arrives after this read is claimed by the next call.
+	err = s.rQueryRow(ctx, "SELECT recent_uid, uidnext FROM mailboxes WHERE "+refWhere, refArgs(ref)...).Scan(&first, &next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, refNotFound(ref)
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	if first >= next {
+		return next, next, nil
+	}
 	err = s.write(ctx, func(tx *wtx) error {
 		err := tx.queryRow("SELECT recent_uid, uidnext FROM mailboxes WHERE "+refWhere, refArgs(ref)...).Scan(&first, &next)
 		if errors.Is(err, sql.ErrNoRows) {
