@@ -301,7 +301,9 @@ func (c *conn) command() error {
 	case h.states&(1<<c.state) == 0:
 		cmdErr = badf("", "%s not allowed in this state", name)
 	default:
+		start := time.Now()
 		cmdErr = c.run(h, &command{tag: tag, name: name, uid: strings.HasPrefix(name, "UID ")})
+		c.observeCommand(name, cmdErr, start)
 	}
 	if cmdErr == errBlock {
 		go c.serve(c.resumeBlocked(tag, name, h))

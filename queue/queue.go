@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailroom/mailroom/store"
@@ -160,6 +161,8 @@ type Queue struct {
 	starved  bool                     // dispatch left due items unclaimed: kick when a worker frees
 	domains  map[string]chan struct{} // per-destination semaphores
 	started  bool
+	// looping is true while the scheduler loop runs (Running).
+	looping  atomic.Bool
 	stopOnce sync.Once
 
 	sts stsCache // MTA-STS policies by domain
@@ -285,6 +288,10 @@ func (q *Queue) Start() {
 	go q.renewLoop()
 }
 
+// Running reports whether the scheduler loop runs: after Start, until
+// Shutdown (or a panic) ends it. /readyz asks it.
+func (q *Queue) Running() bool { return q.looping.Load() }
+
 // Shutdown stops picking new items and waits for deliveries in progress.
 // If ctx ends first, they are cancelled (their recipients stay pending) and
 // ctx's error is returned.
@@ -309,6 +316,8 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 
 func (q *Queue) loop() {
 	defer q.loopWG.Done()
+	q.looping.Store(true)
+	defer q.looping.Store(false)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {

@@ -20,6 +20,12 @@ import (
 // result is the final reply: 250 naming the queue id only once the store
 // has made the message durable.
 func (ss *session) Data(r io.Reader) error {
+	err := ss.data(r)
+	ss.s.observeTransaction(err)
+	return err
+}
+
+func (ss *session) data(r io.Reader) error {
 	if len(ss.recipients) == 0 {
 		return ss.reply(errNoValidRecipients)
 	}
@@ -43,6 +49,7 @@ func (ss *session) Data(r io.Reader) error {
 		return ss.reply(err)
 	}
 
+	dataEnd := time.Now() // for the delivery latency metric
 	leave, err := ss.s.cfg.Budget.enterCommit(ss.ctx, sp.size)
 	if err != nil {
 		return ss.reply(err)
@@ -88,6 +95,7 @@ func (ss *session) Data(r io.Reader) error {
 			ss.log.Error("smtp: delivery failed", "id", id, "err", err)
 			return errInternal
 		}
+		ss.s.cfg.Metrics.Delivered(len(targets), int64(len(raw)), time.Since(dataEnd))
 	}
 	ss.log.Info("smtp: delivered", "id", id, "from", ss.from, "rcpts", len(ss.recipients), "size", len(raw))
 	return queuedReply(id)

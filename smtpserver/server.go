@@ -162,6 +162,10 @@ type Config struct {
 	// listener before the greeting and after STARTTLS; default
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+
+	// Metrics hears of finished transactions, local deliveries and
+	// failed TLS handshakes (metrics.go); nil reports nothing.
+	Metrics Metrics
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -195,6 +199,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = nopMetrics{}
 	}
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = DefaultMaxMessageBytes

@@ -21,7 +21,7 @@ import (
 // command named as the user ran it.
 const commandLine = `mailroom serve [--config FILE] [--data DIR] [--hostname NAME]
                [--smtp ADDR] [--submission ADDR] [--pop3 ADDR] [--imap ADDR]
-               [--smtps ADDR] [--pop3s ADDR] [--imaps ADDR]
+               [--smtps ADDR] [--pop3s ADDR] [--imaps ADDR] [--http ADDR] [--https ADDR]
                [--log-level debug|info|warn|error] [--database URL]
 mailroom user add EMAIL [--password-stdin] [--data DIR | --config FILE]
 mailroom user passwd EMAIL [--password-stdin] [--data DIR | --config FILE]
