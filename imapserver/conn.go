@@ -295,14 +295,16 @@ func (c *conn) command() error {
 	}
 	h, ok := commands[name]
 	var cmdErr error
+	start := time.Now()
 	switch {
 	case !ok:
 		cmdErr = badf("", "unknown command %s", sanitize(name))
 	case h.states&(1<<c.state) == 0:
 		cmdErr = badf("", "%s not allowed in this state", name)
 	default:
-		start := time.Now()
 		cmdErr = c.run(h, &command{tag: tag, name: name, uid: strings.HasPrefix(name, "UID ")})
+	}
+	if ok { // names from the command table only: bounded metric labels
 		c.observeCommand(name, cmdErr, start)
 	}
 	if cmdErr == errBlock {

@@ -16,7 +16,8 @@ type Metrics interface {
 	// Delivered: one committed local delivery to recipients accounts,
 	// d after the end of DATA.
 	Delivered(recipients int, size int64, d time.Duration)
-	TLSHandshakeFailed(protocol string)
+	// TLSHandshakeFailed: listener is "smtp", "submission" or "smtps".
+	TLSHandshakeFailed(listener string)
 }
 
 type nopMetrics struct{}
@@ -50,4 +51,17 @@ func (s *Server) observeTransaction(err error) {
 		outcome = outcomeDeferred
 	}
 	s.cfg.Metrics.SMTPTransaction(s.cfg.Mode.String(), outcome, code)
+}
+
+// handshakeLabel names the listener of a failed handshake for the
+// metrics, as cmd/mailroom names listeners: "smtps", or for STARTTLS
+// "smtp" (MX) / "submission".
+func handshakeLabel(m Mode, kind string) string {
+	switch {
+	case kind != "starttls":
+		return kind
+	case m == ModeMX:
+		return "smtp"
+	}
+	return "submission"
 }

@@ -117,8 +117,8 @@ func New(b BuildInfo) *Metrics {
 		}),
 		tlsFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "tls_handshake_failures_total",
-			Help: "Failed TLS handshakes by protocol (implicit TLS and STARTTLS).",
-		}, []string{"protocol"}),
+			Help: "Failed TLS handshakes by listener (implicit TLS, and STARTTLS on the plaintext listeners).",
+		}, []string{"listener"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -180,9 +180,10 @@ func (m *Metrics) IMAPCommand(name, status string, d time.Duration) {
 // IMAPIdle moves the IDLE gauge by delta (+1 entering, -1 leaving).
 func (m *Metrics) IMAPIdle(delta int) { m.idle.Add(float64(delta)) }
 
-// TLSHandshakeFailed counts a failed TLS handshake on protocol.
-func (m *Metrics) TLSHandshakeFailed(protocol string) {
-	m.tlsFailures.WithLabelValues(protocol).Inc()
+// TLSHandshakeFailed counts a failed TLS handshake on a listener (named as
+// in the config: imap for STARTTLS, imaps, https ...).
+func (m *Metrics) TLSHandshakeFailed(listener string) {
+	m.tlsFailures.WithLabelValues(listener).Inc()
 }
 
 // AddListener adds a listener's connection counters (accepted, refused,

@@ -100,7 +100,7 @@ func TestExposition(t *testing.T) {
 		`mailroom_imap_commands_total{command=FETCH,status=ok}`:                    1,
 		`mailroom_imap_command_duration_seconds{command=FETCH}_count`:              1,
 		`mailroom_imap_idle_sessions`:                                              1,
-		`mailroom_tls_handshake_failures_total{protocol=imaps}`:                    1,
+		`mailroom_tls_handshake_failures_total{listener=imaps}`:                    1,
 		`mailroom_queue_depth`:                                                     3,
 		`mailroom_queue_oldest_age_seconds`:                                        90,
 		`mailroom_queue_scrape_errors_total`:                                       0,
