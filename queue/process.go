@@ -128,9 +128,11 @@ func (q *Queue) apply(it store.QueueItem, rcpts []store.QueueRecipient, outs []o
 		switch {
 		case o.err == nil:
 			r.Status = store.RcptDelivered
+			q.cfg.Metrics.QueueAttempt(AttemptDelivered)
 			q.log.Info("queue: delivered", "qid", it.ID, "rcpt", r.Addr, "reply", o.text)
 		case isPermanent(o.err):
 			r.Status = store.RcptFailed
+			q.cfg.Metrics.QueueAttempt(AttemptFailed)
 			q.log.Info("queue: failed", "qid", it.ID, "rcpt", r.Addr, "reply", o.text)
 		default:
 			sched := q.cfg.RetrySchedule
@@ -139,8 +141,10 @@ func (q *Queue) apply(it store.QueueItem, rcpts []store.QueueRecipient, outs []o
 			if r.NextAttempt.Sub(it.Created) > q.cfg.Lifetime {
 				r.Status = store.RcptFailed
 				r.LastError = fmt.Sprintf("gave up after %d attempts: %s", r.Attempts, o.text)
+				q.cfg.Metrics.QueueAttempt(AttemptExpired)
 				q.log.Info("queue: expired", "qid", it.ID, "rcpt", r.Addr, "reply", o.text)
 			} else {
+				q.cfg.Metrics.QueueAttempt(AttemptDeferred)
 				q.log.Info("queue: deferred", "qid", it.ID, "rcpt", r.Addr, "reply", o.text, "retry", wait)
 			}
 		}
@@ -175,6 +179,7 @@ func (q *Queue) finish(ctx context.Context, it store.QueueItem) {
 				q.log.Error("queue: delivering DSN", "qid", it.ID, "err", err)
 				return
 			}
+			q.cfg.Metrics.DSNSent()
 			q.log.Info("queue: DSN sent", "qid", it.ID, "to", it.From, "failed", len(failed))
 		}
 	}

@@ -85,6 +85,9 @@ type Config struct {
 	Hostname string // EHLO name, Reporting-MTA of DSNs; default "localhost"
 	Logger   *slog.Logger
 	Now      func() time.Time // default time.Now
+	// Metrics hears of each recipient's attempt outcome and of DSNs
+	// (metrics.go); nil reports nothing.
+	Metrics Metrics
 
 	// Resolver looks up MX and address records; default net.DefaultResolver.
 	Resolver Resolver
@@ -185,6 +188,9 @@ func New(cfg Config) *Queue {
 	if cfg.Dial == nil {
 		d := &net.Dialer{Timeout: 30 * time.Second}
 		cfg.Dial = d.DialContext
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = nopMetrics{}
 	}
 	if cfg.PolicyFetcher == nil {
 		cfg.PolicyFetcher = NewPolicyFetcher(nil, nil)

@@ -37,7 +37,7 @@ const dnsUsage = `Usage:
 `
 
 // newQueue builds the outbound queue of `serve` from the configuration.
-func newQueue(cfg config.Config, st store.Store, log *slog.Logger) *queue.Queue {
+func newQueue(cfg config.Config, st store.Store, m queue.Metrics, log *slog.Logger) *queue.Queue {
 	o := cfg.Outbound
 	sched := make([]time.Duration, len(o.Queue.RetrySchedule))
 	for i, d := range o.Queue.RetrySchedule {
@@ -47,6 +47,7 @@ func newQueue(cfg config.Config, st store.Store, log *slog.Logger) *queue.Queue 
 		Store:         st,
 		Hostname:      cfg.Hostname,
 		Logger:        log,
+		Metrics:       m,
 		Resolver:      queue.NewDNSResolver(o.DNSServer),
 		RelayHost:     o.RelayHost,
 		RelayUser:     o.RelayUser,

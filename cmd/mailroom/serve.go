@@ -127,7 +127,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, e env) err
 	if err != nil {
 		return err
 	}
-	q := newQueue(cfg, st, log.With("component", "queue"))
+	q := newQueue(cfg, st, m, log.With("component", "queue"))
 	m.AddQueue(queueStats{st}, time.Now, log.With("component", "metrics"))
 	rd := &readiness{queue: q}
 	servers := buildServers(cfg, st, authn, q, tlsCfg, m, rd, log)

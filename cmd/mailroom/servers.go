@@ -13,6 +13,7 @@ import (
 	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/internal/metrics"
 	"github.com/mailroom/mailroom/pop3server"
+	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/smtpserver"
 	"github.com/mailroom/mailroom/store"
 )
@@ -37,6 +38,7 @@ var (
 	_ pop3server.Metrics = (*metrics.Metrics)(nil)
 	_ imapserver.Metrics = (*metrics.Metrics)(nil)
 	_ auth.LoginObserver = (*metrics.Metrics)(nil)
+	_ queue.Metrics      = (*metrics.Metrics)(nil)
 )
 
 // buildServers constructs every protocol server from the configuration.

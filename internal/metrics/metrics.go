@@ -57,6 +57,8 @@ type Metrics struct {
 	imapLatency     *prometheus.HistogramVec
 	idle            prometheus.Gauge
 	tlsFailures     *prometheus.CounterVec
+	queueAttempts   *prometheus.CounterVec
+	dsns            prometheus.Counter
 
 	mu        sync.Mutex
 	listeners []namedListener
@@ -119,6 +121,14 @@ func New(b BuildInfo) *Metrics {
 			Namespace: namespace, Name: "tls_handshake_failures_total",
 			Help: "Failed TLS handshakes by listener (implicit TLS, and STARTTLS on the plaintext listeners).",
 		}, []string{"listener"}),
+		queueAttempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "queue", Name: "attempts_total",
+			Help: "Outbound delivery attempts per recipient by outcome (delivered, deferred, failed, expired).",
+		}, []string{"outcome"}),
+		dsns: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "queue", Name: "dsns_sent_total",
+			Help: "Delivery status notifications delivered to local senders.",
+		}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -127,7 +137,7 @@ func New(b BuildInfo) *Metrics {
 	})
 	build.Set(1)
 	r.MustRegister(m.logins, m.smtpTx, m.delivered, m.deliveredBytes, m.deliveryLatency,
-		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, build,
+		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, m.queueAttempts, m.dsns, build,
 		listenerCollector{m},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -185,6 +195,12 @@ func (m *Metrics) IMAPIdle(delta int) { m.idle.Add(float64(delta)) }
 func (m *Metrics) TLSHandshakeFailed(listener string) {
 	m.tlsFailures.WithLabelValues(listener).Inc()
 }
+
+// QueueAttempt counts one recipient's outbound delivery attempt.
+func (m *Metrics) QueueAttempt(outcome string) { m.queueAttempts.WithLabelValues(outcome).Inc() }
+
+// DSNSent counts a delivery status notification.
+func (m *Metrics) DSNSent() { m.dsns.Inc() }
 
 // AddListener adds a listener's connection counters (accepted, refused,
 // active) under its name.

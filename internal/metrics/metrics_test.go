@@ -50,6 +50,9 @@ func newTest(t *testing.T, q *fakeQueue, now time.Time) *Metrics {
 	m.IMAPIdle(1)
 	m.IMAPIdle(-1)
 	m.TLSHandshakeFailed("imaps")
+	m.QueueAttempt("deferred")
+	m.QueueAttempt("deferred")
+	m.DSNSent()
 	return m
 }
 
