@@ -4,9 +4,11 @@
 // (RFC 6409) that requires authentication.
 //
 // go-smtp runs the command loop; this package supplies the session
-// (AUTH, MAIL, RCPT, DATA/BDAT), the policy (local domains, relay refusal,
-// sender ownership), the trace headers, delivery into the store and a
-// graceful Shutdown. What go-smtp does for us and how we bend it:
+// (AUTH, MAIL, RCPT, DATA/BDAT), sender ownership, the trace headers and
+// a graceful Shutdown, and is the SMTP adapter of package delivery, which
+// decides where each recipient goes (local domains, aliases, quotas,
+// relay refusal) and commits each message in one transaction; its typed
+// errors become replies in replyFor. What go-smtp does for us and how we bend it:
 //   - the reply after DATA/BDAT LAST is the code and text of the
 //     *smtp.SMTPError that Session.Data returns, so success is a 250 error
 //     value naming the queue id;
