@@ -121,7 +121,12 @@ func serve(ctx context.Context, cfg config.Config, configPath string, e env) err
 		return err
 	}
 	q := newQueue(cfg, st, log.With("component", "queue"))
-	servers := buildServers(cfg, st, authn, q, tlsCfg, log)
+	dlv, err := newDeliverer(cfg, st, q, log.With("component", "delivery"))
+	if err != nil {
+		return err
+	}
+	q.SetDeliverer(dlv)
+	servers := buildServers(cfg, st, authn, dlv, tlsCfg, log)
 
 	// Bind every listener before the first account is created: a
 	// one-time password printed by a start that then fails would be lost.

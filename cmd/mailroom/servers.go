@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/imapserver"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
@@ -34,7 +35,7 @@ var (
 )
 
 // buildServers constructs every protocol server from the configuration.
-func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, q smtpserver.Queue, tlsCfg *tls.Config, log *slog.Logger) []runner {
+func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, tlsCfg *tls.Config, log *slog.Logger) []runner {
 	lim := cfg.Limits
 	plaintext := plaintextPolicy(cfg)
 	aliases := cfg.Aliasing.Table()
@@ -46,7 +47,7 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			Hostname:        cfg.Hostname,
 			Store:           st,
 			Auth:            authn,
-			Queue:           q,
+			Deliverer:       dlv,
 			Logger:          log.With("component", name),
 			MaxMessageBytes: lim.MaxMessageBytes,
 			MaxRecipients:   lim.MaxRecipients,
@@ -55,12 +56,13 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			WriteTimeout:    lim.SMTPCommandTimeout.Duration,
 			DataTimeout:     lim.SMTPDataTimeout.Duration,
 			TLSConfig:       tlsCfg,
-			Quota:           &cfg.Quota,
 			Budget:          budget,
 			SpoolDir:        cfg.SpoolPath(),
 
 			HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 
+			// The Deliverer resolves recipients with these; the
+			// server reads them for the sender checks (sender.go).
 			Aliases:            aliases,
 			RecipientDelimiter: cfg.RecipientDelimiter,
 			AllowPlaintextAuth: plaintext,
