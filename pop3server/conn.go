@@ -126,6 +126,11 @@ func (c *conn) serve() {
 		}
 		waitUntil := c.srv.cfg.Now().Add(c.srv.cfg.IdleTimeout)
 		c.nc.SetReadDeadline(waitUntil)
+		if c.acctState.changed.Load() {
+			// A wake-up (interrupt) that came before the deadline above
+			// was set would be lost under it: take it now.
+			c.interrupt()
+		}
 		if c.srv.closing.Load() {
 			c.err(codeSysTemp, "server shutting down")
 			break

@@ -24,6 +24,16 @@ type Message interface {
 	Body(t BodyTransform, contentTypes []string) ([]string, error)
 }
 
+// RawHeaderMessage is an optional add-on to Message: when the message
+// implements it, the address test parses the undecoded values, so an
+// encoded display name that decodes to a comma or angle bracket cannot
+// change the address list (RFC 2047 §5: encoded words are display text).
+type RawHeaderMessage interface {
+	Message
+	// RawHeader is Header without RFC 2047 decoding (still unfolded).
+	RawHeader(name string) []string
+}
+
 // BodyTransform selects what Message.Body returns.
 type BodyTransform int
 

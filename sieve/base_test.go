@@ -235,3 +235,21 @@ func TestCapabilities(t *testing.T) {
 		t.Error("Capabilities returns the package's own slice")
 	}
 }
+
+// An encoded display name that decodes to "evil@attacker.example, x" must
+// not add an address: with RawHeader the address test parses the
+// undecoded value (decoded, net/mail sees two addresses and the discard
+// would fire).
+func TestAddressRawHeader(t *testing.T) {
+	msg := "From: =?UTF-8?Q?evil=40attacker=2Eexample=2C_x?= <good@example.org>\n\nhi\n"
+	s, err := Compile([]byte(`if address :is "from" "evil@attacker.example" { discard; }
+if address :is "from" "good@example.org" { redirect "copy@example.net"; }`), Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Evaluate(context.Background(), rawMessage{newTestMessage(t, msg)}, testEnv())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkActions(t, "raw", res, []Action{Redirect{Address: "copy@example.net"}})
+}

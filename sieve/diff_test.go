@@ -241,7 +241,7 @@ func runOurs(t *testing.T, src []byte, raw string) decision {
 	env := testEnv()
 	env.Envelope = Envelope{From: "sender@example.org", To: "me@example.com", OrigTo: "me@example.com"}
 	env.Now = func() time.Time { return testNow }
-	res, _ := s.Evaluate(context.Background(), newTestMessage(t, raw), env)
+	res, _ := s.Evaluate(context.Background(), rawMessage{newTestMessage(t, raw)}, env)
 	d := decision{Stores: map[string]string{}}
 	for _, a := range res.Actions {
 		switch x := a.(type) {

@@ -10,7 +10,9 @@
 // call Script.Evaluate with the message (the Message interface: header
 // fields decoded per RFC 2047, size, body parts), the Env (SMTP envelope,
 // the user's addresses, mailbox existence, vacation/duplicate State,
-// include ScriptLoader, clock, spam/virus verdicts) and get a Result:
+// include ScriptLoader, clock, spam/virus verdicts) and get a Result.
+// A Message that also implements RawHeaderMessage (undecoded values) has
+// its address fields parsed before RFC 2047 decoding, as it should be:
 //
 //	Keep{Flags, Implicit}        store in INBOX (Implicit: RFC 5228 §2.10.2)
 //	FileInto{Mailbox, Flags, Create, Copy}

@@ -20,7 +20,7 @@ type testMessage struct {
 	body   []byte
 }
 
-type field struct{ name, value string }
+type field struct{ name, value, raw string }
 
 func newTestMessage(t testing.TB, raw string) *testMessage {
 	if t != nil {
@@ -40,6 +40,7 @@ func newTestMessage(t testing.TB, raw string) *testMessage {
 		}
 		if (line[0] == ' ' || line[0] == '\t') && len(m.fields) > 0 {
 			m.fields[len(m.fields)-1].value += line
+			m.fields[len(m.fields)-1].raw += line
 			continue
 		}
 		name, value, ok := strings.Cut(line, ":")
@@ -47,10 +48,11 @@ func newTestMessage(t testing.TB, raw string) *testMessage {
 			continue
 		}
 		value = strings.TrimSpace(value)
+		raw := value
 		if d, err := dec.DecodeHeader(value); err == nil {
 			value = d
 		}
-		m.fields = append(m.fields, field{strings.TrimSpace(name), value})
+		m.fields = append(m.fields, field{strings.TrimSpace(name), value, raw})
 	}
 	return m
 }
@@ -64,6 +66,21 @@ func (m *testMessage) Header(name string) []string {
 	}
 	return out
 }
+
+// rawMessage adds RawHeader to testMessage.
+type rawMessage struct{ *testMessage }
+
+func (m rawMessage) RawHeader(name string) []string {
+	var out []string
+	for _, f := range m.fields {
+		if strings.EqualFold(f.name, name) {
+			out = append(out, f.raw)
+		}
+	}
+	return out
+}
+
+var _ RawHeaderMessage = rawMessage{}
 
 func (m *testMessage) Size() int64 { return int64(len(m.raw)) }
 

@@ -298,6 +298,19 @@ func (r *runner) header(name string) []string {
 	return r.msg.Header(name)
 }
 
+// addressHeader returns the values the address test parses: the edited
+// values when editheader touched the field, else the raw values when the
+// message offers them.
+func (r *runner) addressHeader(name string) []string {
+	if v, ok := r.headers[strings.ToLower(name)]; ok {
+		return v
+	}
+	if rh, ok := r.msg.(RawHeaderMessage); ok {
+		return rh.RawHeader(name)
+	}
+	return r.msg.Header(name)
+}
+
 func (r *runner) include(c *cmd) (flow, error) {
 	name := r.expand(c.pos[0].Strs[0])
 	if name == "" || strings.ContainsAny(name, "/\x00") || name == "." || name == ".." {

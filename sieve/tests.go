@@ -54,7 +54,7 @@ func (r *runner) test(t *cmd) (bool, error) {
 		part := addrPartOf(t)
 		var vals []string
 		for _, h := range r.expandList(t.pos[0].Strs) {
-			for _, v := range r.indexed(t, r.header(h)) {
+			for _, v := range r.indexed(t, r.addressHeader(h)) {
 				for _, a := range parseAddresses(v) {
 					if p, ok := addressPart(a, part, r.env.SubaddressSeparator); ok {
 						vals = append(vals, p)

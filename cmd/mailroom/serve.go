@@ -128,9 +128,14 @@ func serve(ctx context.Context, cfg config.Config, configPath string, e env) err
 		return err
 	}
 	q := newQueue(cfg, st, m, log.With("component", "queue"))
+	dlv, err := newDeliverer(cfg, st, q, log.With("component", "delivery"))
+	if err != nil {
+		return err
+	}
+	q.SetDeliverer(dlv)
 	m.AddQueue(queueStats{st}, time.Now, log.With("component", "metrics"))
 	rd := &readiness{queue: q}
-	servers := buildServers(cfg, st, authn, q, tlsCfg, m, rd, log)
+	servers := buildServers(cfg, st, authn, dlv, tlsCfg, m, rd, log)
 
 	// Bind every listener before the first account is created: a
 	// one-time password printed by a start that then fails would be lost.

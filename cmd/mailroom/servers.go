@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/imapserver"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
@@ -43,7 +44,7 @@ var (
 
 // buildServers constructs every protocol server from the configuration.
 // Each server reports to m; logins are labelled with the protocol.
-func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, q smtpserver.Queue, tlsCfg *tls.Config, m *metrics.Metrics, rd *readiness, log *slog.Logger) []runner {
+func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, tlsCfg *tls.Config, m *metrics.Metrics, rd *readiness, log *slog.Logger) []runner {
 	lim := cfg.Limits
 	plaintext := plaintextPolicy(cfg)
 	aliases := cfg.Aliasing.Table()
@@ -56,7 +57,7 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			Store:           st,
 			Auth:            authn.ForProtocol(name),
 			Metrics:         m,
-			Queue:           q,
+			Deliverer:       dlv,
 			Logger:          log.With("component", name),
 			MaxMessageBytes: lim.MaxMessageBytes,
 			MaxRecipients:   lim.MaxRecipients,
@@ -65,12 +66,13 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			WriteTimeout:    lim.SMTPCommandTimeout.Duration,
 			DataTimeout:     lim.SMTPDataTimeout.Duration,
 			TLSConfig:       tlsCfg,
-			Quota:           &cfg.Quota,
 			Budget:          budget,
 			SpoolDir:        cfg.SpoolPath(),
 
 			HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 
+			// The Deliverer resolves recipients with these; the
+			// server reads them for the sender checks (sender.go).
 			Aliases:            aliases,
 			RecipientDelimiter: cfg.RecipientDelimiter,
 			AllowPlaintextAuth: plaintext,
