@@ -626,7 +626,7 @@ func writeMboxMessage(w *bufio.Writer, meta store.MessageMeta, raw []byte) error
 	return err
 }
 
-// writeQuoted writes b, adding one ">" to every line matching ^>*From 
+// writeQuoted writes b, adding one ">" to every line matching ^>*From
 // (mboxrd).
 func writeQuoted(w *bufio.Writer, b []byte) {
 	for len(b) > 0 {

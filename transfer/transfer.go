@@ -16,6 +16,8 @@ package transfer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -131,20 +133,29 @@ var wellKnown = map[string]string{
 	"inbox":            store.Inbox,
 }
 
-// dedupKey identifies a message for idempotent re-runs.
-type dedupKey struct {
-	messageID string
-	size      int64
-	date      int64 // unix seconds of the internal date
+// dedupKey identifies a message for idempotent re-runs: a hash of its
+// Message-ID, size and internal date (unix seconds), so a folder of a
+// million messages costs tens of megabytes, not the Message-IDs.
+type dedupKey [16]byte
+
+func makeKey(header []byte, size int64, date time.Time) dedupKey {
+	var id string
+	if vs := message.HeaderValues(header, "Message-ID"); len(vs) > 0 {
+		id = vs[0]
+	}
+	h := sha256.New()
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(size))
+	binary.BigEndian.PutUint64(b[8:], uint64(date.Unix()))
+	h.Write(b[:])
+	h.Write([]byte(id))
+	var k dedupKey
+	copy(k[:], h.Sum(nil))
+	return k
 }
 
 func keyOf(raw []byte, date time.Time) dedupKey {
-	h := raw[:message.BodyStart(raw)]
-	var id string
-	if vs := message.HeaderValues(h, "Message-ID"); len(vs) > 0 {
-		id = vs[0]
-	}
-	return dedupKey{messageID: id, size: int64(len(raw)), date: date.Unix()}
+	return makeKey(raw[:message.BodyStart(raw)], int64(len(raw)), date)
 }
 
 type folder struct {
@@ -202,11 +213,7 @@ func (im *importer) folder(ctx context.Context, src string) (*folder, error) {
 	}
 	f := &folder{mbox: m, seen: map[dedupKey]struct{}{}}
 	err = im.st.ListHeaders(ctx, m.Ref(), nil, func(meta store.MessageMeta, header []byte) error {
-		var id string
-		if vs := message.HeaderValues(header, "Message-ID"); len(vs) > 0 {
-			id = vs[0]
-		}
-		f.seen[dedupKey{messageID: id, size: meta.Size, date: meta.InternalDate.Unix()}] = struct{}{}
+		f.seen[makeKey(header, meta.Size, meta.InternalDate)] = struct{}{}
 		return nil
 	})
 	if err != nil {
