@@ -347,6 +347,9 @@ func maildirDir(root, name string, layout Layout) (string, error) {
 	if name == store.Inbox {
 		return root, nil
 	}
+	if err := checkLevels(name); err != nil {
+		return "", err
+	}
 	levels := strings.Split(name, "/")
 	for i, l := range levels {
 		if layout == LayoutMaildirPP && strings.Contains(l, ".") {

@@ -521,6 +521,10 @@ func ExportMbox(ctx context.Context, st Store, root string, opt Options) (Stats,
 		return stats, err
 	}
 	for _, m := range ms {
+		if err := checkLevels(m.Name); err != nil {
+			stats.fail(opt.log(), m.Name, err.Error())
+			continue
+		}
 		p := mboxFileName(root, m.Name)
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			return stats, err

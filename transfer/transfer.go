@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -367,4 +368,16 @@ func exportMailboxes(ctx context.Context, st Store, accountID int64) ([]store.Ma
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
 	return ms, nil
+}
+
+// checkLevels refuses a mailbox name that cannot become a path under the
+// export directory: a level "", "." or ".." would write outside the
+// folder's place (or outside the export directory altogether).
+func checkLevels(name string) error {
+	for _, l := range strings.Split(name, "/") {
+		if l == "" || l == "." || l == ".." || strings.ContainsRune(l, filepath.Separator) || strings.ContainsRune(l, 0) {
+			return fmt.Errorf("folder %q: the level %q cannot be a file name", name, l)
+		}
+	}
+	return nil
 }

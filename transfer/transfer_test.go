@@ -514,3 +514,51 @@ func TestMboxImportMemoryBound(t *testing.T) {
 	}
 	t.Logf("heap peak +%d MB over %d MB of input", (int64(peak)-int64(base))>>20, stats.InputBytes>>20)
 }
+
+// TestExportRefusesEscapingNames: a folder named with ".." levels (IMAP
+// lets a user create one) is reported, and nothing is written outside the
+// export directory.
+func TestExportRefusesEscapingNames(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	a := account(t, st, "a@example.test")
+	created := 0
+	for _, name := range []string{"../../escape", "x/../../escape2"} {
+		m, err := st.CreateMailbox(ctx, a.ID, name, "")
+		if err != nil {
+			continue // refused by the store itself: fine too
+		}
+		created++
+		if _, _, err := st.Append(ctx, m.Ref(), []store.NewMessage{{Raw: []byte(msg("e", "e", "x\n"))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := t.TempDir()
+	root := filepath.Join(base, "a", "b")
+	exports := map[string]func() (Stats, error){
+		"mbox":      func() (Stats, error) { return ExportMbox(ctx, st, root, Options{AccountID: a.ID}) },
+		"maildir":   func() (Stats, error) { return ExportMaildir(ctx, st, root, LayoutMaildirPP, Options{AccountID: a.ID}) },
+		"maildirfs": func() (Stats, error) { return ExportMaildir(ctx, st, root, LayoutFS, Options{AccountID: a.ID}) },
+	}
+	for kind, export := range exports {
+		s, err := export()
+		if err != nil {
+			t.Fatalf("%s: %v", kind, err)
+		}
+		if s.Failed < created {
+			t.Errorf("%s: %+v", kind, s)
+		}
+	}
+	err := filepath.WalkDir(base, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if rel, _ := filepath.Rel(root, p); strings.HasPrefix(rel, "..") && !d.IsDir() {
+			t.Errorf("written outside the export directory: %s", p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
