@@ -180,7 +180,7 @@ func (m *mboxReader) Next() (mboxMessage, error) {
 					}
 				}
 			}
-			add(l)
+			add(unquote(l, m.format))
 			continue
 		}
 		add(unquote(l, m.format))
@@ -580,11 +580,12 @@ func writeMboxMessage(w *bufio.Writer, meta store.MessageMeta, raw []byte) error
 		eol = "\r\n"
 	}
 	// The state fields go just before the blank line ending the header.
-	blank := 0
+	blank := 0 // length of the blank line ending header, if it has one
+	n := len(header)
 	switch {
-	case bytes.HasSuffix(header, []byte("\r\n\r\n")), bytes.Equal(header, []byte("\r\n")):
+	case bytes.HasSuffix(header, []byte("\r\n")) && (n == 2 || header[n-3] == '\n'):
 		blank = 2
-	case bytes.HasSuffix(header, []byte("\n\n")), bytes.Equal(header, []byte("\n")):
+	case bytes.HasSuffix(header, []byte("\n")) && (n == 1 || header[n-2] == '\n'):
 		blank = 1
 	}
 	writeQuoted(w, header[:len(header)-blank])
@@ -617,9 +618,13 @@ func writeMboxMessage(w *bufio.Writer, meta store.MessageMeta, raw []byte) error
 	if len(kws) > 0 {
 		fmt.Fprintf(w, "X-Keywords: %s%s", strings.Join(kws, " "), eol)
 	}
-	if blank > 0 {
+	switch {
+	case blank > 0:
 		w.Write(header[len(header)-blank:])
-	} else {
+	case bs > 0 && bs == len(raw):
+		// A header with no body and no blank line: the separator line
+		// written below ends it, and reading takes that line back off.
+	default:
 		w.WriteString(eol)
 	}
 	writeQuoted(w, raw[bs:])
