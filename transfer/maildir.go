@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mailroom/mailroom/imapserver/imapwire"
 	"github.com/mailroom/mailroom/store"
 )
@@ -401,11 +403,11 @@ func ExportMaildir(ctx context.Context, st Store, root string, layout Layout, op
 		for l, k := range kw {
 			letter[k] = l
 		}
-		existing := map[string]bool{}
+		existing := map[string]string{} // base name → file name in cur/
 		if ents, err := os.ReadDir(filepath.Join(dir, "cur")); err == nil {
 			for _, e := range ents {
 				b, _, _ := strings.Cut(e.Name(), ":")
-				existing[b] = true
+				existing[b] = e.Name()
 			}
 		}
 		kwChanged := false
@@ -418,9 +420,18 @@ func ExportMaildir(ctx context.Context, st Store, root string, layout Layout, op
 			base := fmt.Sprintf("%d.M%dP%d.mailroom,S=%d", meta.InternalDate.Unix(), meta.UID, m.UIDValidity, len(raw))
 			fmt.Fprintf(&uidlist, "%d :%s\n", meta.UID, base)
 			uidNext = meta.UID + 1
-			if existing[base] {
-				stats.Skipped++
-				return nil
+			if name, ok := existing[base]; ok {
+				// Written by an earlier run. One cut short by a crash
+				// before its sync may have left the file short: it is
+				// written again.
+				p := filepath.Join(dir, "cur", name)
+				if fi, err := os.Stat(p); err == nil && fi.Size() == int64(len(raw)) {
+					stats.Skipped++
+					return nil
+				}
+				if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return err
+				}
 			}
 			var info []byte
 			for _, f := range meta.Flags {
@@ -455,6 +466,9 @@ func ExportMaildir(ctx context.Context, st Store, root string, layout Layout, op
 			}
 			return nil
 		})
+		if err == nil {
+			err = syncDir(dir)
+		}
 		if err != nil {
 			return stats, fmt.Errorf("folder %q: %w", m.Name, err)
 		}
@@ -492,14 +506,34 @@ func writeKeywords(dir string, kw map[byte]string) error {
 	return writeFileSync(filepath.Join(dir, "dovecot-keywords"), []byte(sb.String()), time.Time{})
 }
 
-// writeMaildirFile delivers raw as Maildir requires: written and synced in
-// tmp/, then renamed into cur/.
+// writeMaildirFile writes raw in tmp/ and renames it into cur/, as Maildir
+// delivery does. It does not sync each file (one fsync per message made
+// an export 15 times slower): syncDir makes a folder's files durable
+// once it is written, and a re-run rewrites a file a crash left short.
 func writeMaildirFile(dir, base, name string, raw []byte, mtime time.Time) error {
 	tmp := filepath.Join(dir, "tmp", base)
-	if err := writeFileSync(tmp, raw, mtime); err != nil {
+	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
+		return err
+	}
+	if err := os.Chtimes(tmp, mtime, mtime); err != nil {
 		return err
 	}
 	return os.Rename(tmp, filepath.Join(dir, "cur", name))
+}
+
+// syncDir makes the files written under a Maildir folder durable: one
+// syncfs(2) of the file system holding it, then an fsync of cur/ for the
+// renames.
+func syncDir(dir string) error {
+	d, err := os.Open(filepath.Join(dir, "cur"))
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := unix.Syncfs(int(d.Fd())); err != nil {
+		return err
+	}
+	return d.Sync()
 }
 
 // writeFileSync writes data to path, syncs it and sets its mtime (unless
