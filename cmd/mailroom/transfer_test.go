@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -12,6 +13,9 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
+
+	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/sqlite"
 )
 
 var summaryRE = regexp.MustCompile(`(?m)^(Imported into|Exported from) (\S+): (\d+) folders, (\d+) messages, (\d+) bytes, (\d+) skipped \(already there\), (\d+) failed$`)
@@ -125,5 +129,80 @@ func TestImportExportWhileServing(t *testing.T) {
 	}
 	if _, err := runCLI(t, dir, "", "import", "tarball", "x", "--user", "a@example.test", "--data", "d"); err == nil {
 		t.Error("unknown import kind accepted")
+	}
+}
+
+// TestImportMaildirCommandFlags runs import maildir in-process with the
+// fs layout, --folder-map and --date header, and checks bad flags are
+// refused with a usage error.
+func TestImportMaildirCommandFlags(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := os.Mkdir(data, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(data, "mailroom.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := st.CreateAccount(ctx, "a@example.test", "hash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	md := filepath.Join(dir, "Maildir")
+	for _, sub := range []string{"cur", "new", "tmp", "Old Sent/cur", "Old Sent/new", "Work/x/cur"} {
+		if err := os.MkdirAll(filepath.Join(md, sub), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := "From: x@example.test\nDate: Tue, 03 Jan 2023 15:04:05 +0000\nSubject: s\n\nb\n"
+	for _, p := range []string{"cur/1.a:2,S", "Old Sent/cur/2.b:2,S", "Work/x/cur/3.c:2,"} {
+		if err := os.WriteFile(filepath.Join(md, p), []byte(m), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, stdout, stderr := runInProcess(t, "import", "maildir", md, "--user", "A@example.test", "--data", data,
+		"--dovecot-layout", "fs", "--folder-map", "Old Sent=Sent, Work/x=Projects/X", "--date", "header")
+	if code != 0 {
+		t.Fatalf("exit %d: %s %s", code, stdout, stderr)
+	}
+	if s := parseSummary(t, stdout); s.messages != 3 || s.failed != 0 || s.folders != 3 {
+		t.Fatalf("summary %+v", s)
+	}
+	st, err = sqlite.Open(ctx, filepath.Join(data, "mailroom.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	want := time.Date(2023, 1, 3, 15, 4, 5, 0, time.UTC)
+	for _, name := range []string{"INBOX", "Sent", "Projects/X"} {
+		mb, err := st.MailboxByName(ctx, acct.ID, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		var dates []time.Time
+		if err := st.ListMessages(ctx, mb.Ref(), nil, func(meta store.MessageMeta) error {
+			dates = append(dates, meta.InternalDate)
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if len(dates) != 1 || !dates[0].Equal(want) {
+			t.Errorf("%s: %v", name, dates)
+		}
+	}
+	for _, bad := range [][]string{
+		{"import", "maildir", md, "--user", "a@example.test", "--data", data, "--dovecot-layout", "weird"},
+		{"import", "maildir", md, "--user", "a@example.test", "--data", data, "--folder-map", "nodest"},
+		{"import", "mbox", md, "--user", "a@example.test", "--data", data, "--mbox-format", "mboxq"},
+		{"import", "maildir", md, "--data", data},
+		{"export", "mbox", "--user", "a@example.test", "--data", data},
+	} {
+		if code, _, _ := runInProcess(t, bad...); code == 0 {
+			t.Errorf("%v succeeded", bad)
+		}
 	}
 }
