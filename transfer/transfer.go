@@ -26,6 +26,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
@@ -171,13 +172,16 @@ type importer struct {
 	log     *slog.Logger
 	stats   Stats
 	folders map[string]*folder
-	cur     *folder
-	batch   []store.NewMessage
-	bbytes  int64
+	// badFolders are target names that cannot be created (ErrInvalid),
+	// asked of the store once.
+	badFolders map[string]error
+	cur        *folder
+	batch      []store.NewMessage
+	bbytes     int64
 }
 
 func newImporter(st Store, opt Options) *importer {
-	return &importer{st: st, opt: opt, log: opt.log(), folders: map[string]*folder{}}
+	return &importer{st: st, opt: opt, log: opt.log(), folders: map[string]*folder{}, badFolders: map[string]error{}}
 }
 
 // targetName maps a decoded source folder name onto the target folder.
@@ -202,12 +206,22 @@ func (im *importer) folder(ctx context.Context, src string) (*folder, error) {
 	if f, ok := im.folders[name]; ok {
 		return f, nil
 	}
+	if err, ok := im.badFolders[name]; ok {
+		return nil, err
+	}
+	if err := checkFolderName(name); err != nil {
+		im.badFolders[name] = err
+		return nil, err
+	}
 	m, err := im.st.MailboxByName(ctx, im.opt.AccountID, name)
 	if errors.Is(err, store.ErrNotFound) {
 		m, err = im.st.CreateMailbox(ctx, im.opt.AccountID, name, "")
 		if errors.Is(err, store.ErrExists) { // created meanwhile by a client
 			m, err = im.st.MailboxByName(ctx, im.opt.AccountID, name)
 		}
+	}
+	if errors.Is(err, store.ErrInvalid) {
+		im.badFolders[name] = err
 	}
 	if err != nil {
 		return nil, err
@@ -378,6 +392,39 @@ func checkLevels(name string) error {
 		if l == "" || l == "." || l == ".." || strings.ContainsRune(l, filepath.Separator) || strings.ContainsRune(l, 0) {
 			return fmt.Errorf("folder %q: the level %q cannot be a file name", name, l)
 		}
+	}
+	return nil
+}
+
+// Bounds on imported folder names: the ones IMAP CREATE enforces (README,
+// Security, Limits: 1,024 bytes, 16 levels), so an import creates no
+// folder a client could not have created.
+const (
+	maxFolderName  = 1024
+	maxFolderDepth = 16
+)
+
+// checkFolderName refuses (as store.ErrInvalid) a target folder name IMAP
+// CREATE would refuse: empty levels, control characters, wildcards, too
+// long or too deep.
+func checkFolderName(name string) error {
+	bad := func(why string) error { return fmt.Errorf("%w: %s", store.ErrInvalid, why) }
+	if name == "" || strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") || strings.Contains(name, "//") || !utf8.ValidString(name) {
+		return bad("empty level or invalid UTF-8")
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return bad("control characters")
+		}
+	}
+	if strings.ContainsAny(name, "*%") {
+		return bad("wildcards")
+	}
+	if len(name) > maxFolderName {
+		return bad(fmt.Sprintf("longer than %d bytes", maxFolderName))
+	}
+	if strings.Count(name, "/")+1 > maxFolderDepth {
+		return bad(fmt.Sprintf("deeper than %d levels", maxFolderDepth))
 	}
 	return nil
 }

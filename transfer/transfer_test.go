@@ -630,3 +630,34 @@ func TestExportRefusesEscapingNames(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestImportRefusesFolderNamesIMAPWould: a folder IMAP CREATE would refuse
+// (control characters, too deep) is reported for each of its messages and
+// nothing is created.
+func TestImportRefusesFolderNamesIMAPWould(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	a := account(t, st, "a@example.test")
+	dir := t.TempDir()
+	one := "From a Mon Jan  2 15:04:05 2023\n" + msg("1", "x", "b\n") + "\n"
+	deep := strings.Repeat("d/", 16) + "leaf"
+	writeFile(t, filepath.Join(dir, "bell\x07.mbox"), one+one, time.Time{})
+	writeFile(t, filepath.Join(dir, filepath.FromSlash(deep)+".mbox"), one, time.Time{})
+	writeFile(t, filepath.Join(dir, "fine.mbox"), one, time.Time{})
+	stats, err := ImportMbox(ctx, st, dir, "", MboxRD, Options{AccountID: a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Messages != 1 || stats.Failed != 3 {
+		t.Fatalf("stats %+v", stats)
+	}
+	ms, err := st.Mailboxes(ctx, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if strings.Contains(m.Name, "\x07") || strings.Count(m.Name, "/") >= 15 {
+			t.Errorf("created %q", m.Name)
+		}
+	}
+}
