@@ -215,7 +215,15 @@ func (im *importer) folder(ctx context.Context, src string) (*folder, error) {
 	}
 	m, err := im.st.MailboxByName(ctx, im.opt.AccountID, name)
 	if errors.Is(err, store.ErrNotFound) {
-		m, err = im.st.CreateMailbox(ctx, im.opt.AccountID, name, "")
+		// A default folder the account lost (Sent deleted) comes back
+		// with its special use.
+		use := ""
+		for _, d := range store.DefaultMailboxes {
+			if d.Name == name {
+				use = d.SpecialUse
+			}
+		}
+		m, err = im.st.CreateMailbox(ctx, im.opt.AccountID, name, use)
 		if errors.Is(err, store.ErrExists) { // created meanwhile by a client
 			m, err = im.st.MailboxByName(ctx, im.opt.AccountID, name)
 		}

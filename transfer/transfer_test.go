@@ -205,6 +205,17 @@ func TestImportMaildir(t *testing.T) {
 	if err != nil || sent.SpecialUse != store.UseSent {
 		t.Errorf("Sent: %+v %v", sent, err)
 	}
+	// An account whose Sent was deleted gets it back as the \Sent folder.
+	b := account(t, st, "b@example.test")
+	if err := st.DeleteMailbox(ctx, b.ID, "Sent"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ImportMaildir(ctx, st, root, LayoutMaildirPP, Options{AccountID: b.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if sent, err := st.MailboxByName(ctx, b.ID, "Sent"); err != nil || sent.SpecialUse != store.UseSent {
+		t.Errorf("re-created Sent: %+v %v", sent, err)
+	}
 	if raws, _ := bodies(t, st, a.ID, "Sent"); len(raws) != 1 {
 		t.Errorf("Sent has %d", len(raws))
 	}
