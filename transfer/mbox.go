@@ -485,7 +485,8 @@ func ImportMbox(ctx context.Context, st Store, path, folder string, format MboxF
 
 // skipMboxFile: files in a mail directory that are not mboxes.
 func skipMboxFile(name string) bool {
-	for _, ext := range []string{".msf", ".dat", ".json", ".html", ".sqlite", ".db"} {
+	// ".mbox.tmp": what an interrupted ExportMbox leaves behind.
+	for _, ext := range []string{".msf", ".dat", ".json", ".html", ".sqlite", ".db", ".mbox.tmp"} {
 		if strings.HasSuffix(strings.ToLower(name), ext) {
 			return true
 		}
