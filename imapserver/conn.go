@@ -67,6 +67,11 @@ type conn struct {
 	// goneChecked is when checkGone last found the account and the
 	// selected mailbox in place.
 	goneChecked time.Time
+	// goneHighest is the selected mailbox's HIGHESTMODSEQ as checkGone
+	// last read it: above the session's own, a change reached no feed of
+	// this process (another process on the same SQLite file, such as
+	// mailroom import) and sync asks the store for it.
+	goneHighest uint64
 
 	searchKeyCount int // keys of the SEARCH program being parsed
 
