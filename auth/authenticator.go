@@ -56,7 +56,9 @@ type Authenticator struct {
 	// fakeSecret derives SCRAM credentials for unknown users (scram.go).
 	fakeSecret [32]byte
 
-	stats counters // metrics.go
+	stats    *counters     // metrics.go, shared by ForProtocol copies
+	observer LoginObserver // metrics.go; nil: none
+	protocol string        // ForProtocol; labels what observer hears
 }
 
 // NewAuthenticator returns an Authenticator over accounts with the
@@ -73,6 +75,7 @@ func NewAuthenticator(accounts Accounts, log *slog.Logger, now func() time.Time)
 		sleep:     sleepCtx,
 		th:        newThrottle(Limits{}),
 		dummyHash: dummy,
+		stats:     &counters{},
 
 		verifySlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
 		fakeSecret:  newFakeSecret(),
@@ -111,11 +114,13 @@ func newAttempt(username string, remote net.Addr) attempt {
 
 func (a *Authenticator) logRefused(at attempt, why refusal, mech string) {
 	a.stats.throttled.Add(1)
+	a.observe(mech, outcomeThrottled)
 	a.log.Warn("auth refused: throttled", "ip", at.ip, "user", logName(at.user), "limit", string(why), "mech", mech)
 }
 
 func (a *Authenticator) logFailed(at attempt, mech string) {
 	a.stats.failed.Add(1)
+	a.observe(mech, outcomeFailed)
 	a.log.Info("auth failed", "ip", at.ip, "user", logName(at.user), "mech", mech)
 }
 
@@ -179,6 +184,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, username, password str
 	settled = true
 	a.th.settle(tk, true, a.now())
 	a.stats.succeeded.Add(1)
+	a.observe(MechPlain, outcomeSucceeded)
 	return acct, nil
 }
 

@@ -35,3 +35,41 @@ func (a *Authenticator) WithSleep(sleep func(context.Context, time.Duration) err
 	a.sleep = sleep
 	return a
 }
+
+// Outcomes a LoginObserver hears.
+const (
+	outcomeSucceeded = "succeeded"
+	outcomeFailed    = "failed"
+	outcomeThrottled = "throttled"
+)
+
+// LoginObserver hears the outcome ("succeeded", "failed", "throttled") of
+// every login attempt with the protocol the Authenticator was made for
+// (ForProtocol) and the mechanism family: PLAIN for every password login
+// (SASL PLAIN and LOGIN, IMAP LOGIN, POP3 USER/PASS), SCRAM-SHA-256 for
+// SCRAM with or without channel binding.
+type LoginObserver interface {
+	Login(protocol, mechanism, outcome string)
+}
+
+// WithObserver makes a report every login outcome to o. It returns a;
+// call it before use and before ForProtocol.
+func (a *Authenticator) WithObserver(o LoginObserver) *Authenticator {
+	a.observer = o
+	return a
+}
+
+// ForProtocol returns an Authenticator that shares a's accounts,
+// throttling and counters and reports its logins to the observer under
+// protocol ("smtp", "imap", ...).
+func (a *Authenticator) ForProtocol(protocol string) *Authenticator {
+	c := *a
+	c.protocol = protocol
+	return &c
+}
+
+func (a *Authenticator) observe(mech, outcome string) {
+	if a.observer != nil {
+		a.observer.Login(a.protocol, mech, outcome)
+	}
+}

@@ -83,6 +83,7 @@ func (a *Authenticator) LookupSCRAM(ctx context.Context, username string, remote
 			return store.Account{}, ErrInvalidCredentials
 		}
 		a.stats.succeeded.Add(1)
+		a.observe(MechSCRAMSHA256, outcomeSucceeded)
 		return acct, nil
 	}
 	return creds, finish, nil

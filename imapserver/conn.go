@@ -70,6 +70,11 @@ type conn struct {
 	// goneChecked is when checkGone last found the account and the
 	// selected mailbox in place.
 	goneChecked time.Time
+	// goneHighest is the selected mailbox's HIGHESTMODSEQ as checkGone
+	// last read it: above the session's own, a change reached no feed of
+	// this process (another process on the same SQLite file, such as
+	// mailroom import) and sync asks the store for it.
+	goneHighest uint64
 
 	searchKeyCount int // keys of the SEARCH program being parsed
 
@@ -298,6 +303,7 @@ func (c *conn) command() error {
 	}
 	h, ok := commands[name]
 	var cmdErr error
+	start := time.Now()
 	switch {
 	case !ok:
 		cmdErr = badf("", "unknown command %s", sanitize(name))
@@ -306,6 +312,9 @@ func (c *conn) command() error {
 	default:
 		c.condstoreBefore = c.condstore
 		cmdErr = c.run(h, &command{tag: tag, name: name, uid: strings.HasPrefix(name, "UID ")})
+	}
+	if ok { // names from the command table only: bounded metric labels
+		c.observeCommand(name, cmdErr, start)
 	}
 	if cmdErr == errBlock {
 		go c.serve(c.resumeBlocked(tag, name, h))

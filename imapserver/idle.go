@@ -142,6 +142,13 @@ func (c *conn) idleReadByte() (byte, error) {
 // setIdling tells onChange whether to interrupt the connection's read.
 func (c *conn) setIdling(on bool) {
 	c.wakeMu.Lock()
+	was := c.idling
 	c.idling = on
 	c.wakeMu.Unlock()
+	switch {
+	case on && !was:
+		c.srv.cfg.Metrics.IMAPIdle(1)
+	case !on && was:
+		c.srv.cfg.Metrics.IMAPIdle(-1)
+	}
 }

@@ -2,74 +2,24 @@ package imapserver
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
-	"net/url"
-	"os"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/pgtest"
 	"github.com/mailroom/mailroom/store/postgres"
 )
-
-// pgTestDSN creates a schema of its own for t in the database named by
-// $MAILROOM_TEST_POSTGRES (set by .ci/run, required there) and returns a
-// URL that selects it; the schema is dropped when t ends.
-func pgTestDSN(t *testing.T) string {
-	t.Helper()
-	admin := os.Getenv("MAILROOM_TEST_POSTGRES")
-	if admin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("MAILROOM_TEST_POSTGRES is not set")
-		}
-		t.Skip("MAILROOM_TEST_POSTGRES is not set (see .ci/run)")
-	}
-	ctx := context.Background()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "mrimap_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // Across nodes on PostgreSQL: a mailbox deleted, and then the account
 // deleted, through another node end the IMAP sessions of this node, by way
 // of the LISTEN/NOTIFY change feed (issue 11 items 1 and 22).
 func TestSessionsEndedFromOtherNode(t *testing.T) {
 	ctx := context.Background()
-	dsn := pgTestDSN(t)
+	dsn := pgtest.DSN(t)
 	n1, err := postgres.Open(ctx, dsn, nil)
 	if err != nil {
 		t.Fatal(err)

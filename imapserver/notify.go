@@ -110,6 +110,7 @@ func (c *conn) checkGone() error {
 		if err != nil {
 			return err
 		}
+		c.goneHighest = mb.HighestModSeq
 	}
 	c.goneChecked = c.srv.cfg.Now()
 	return nil
@@ -130,6 +131,9 @@ func (c *conn) sync(allowExpunge bool) error {
 	if list || c.srv.cfg.Now().Sub(c.goneChecked) >= goneCheckInterval {
 		if err := c.checkGone(); err != nil {
 			return err
+		}
+		if c.sel != nil && c.goneHighest > c.sel.modseq {
+			changed = true
 		}
 	}
 	return c.syncForce(changed, allowExpunge)

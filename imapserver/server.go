@@ -111,6 +111,9 @@ type Config struct {
 	// HandshakeTimeout bounds a TLS handshake, on IMAPS before the
 	// greeting and after STARTTLS; default DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// Metrics hears of commands, IDLE sessions and failed handshakes;
+	// nil reports nothing.
+	Metrics Metrics
 }
 
 // Defaults of the Config limits.
@@ -164,6 +167,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = nopMetrics{}
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"

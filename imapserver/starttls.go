@@ -58,6 +58,7 @@ func (c *conn) runHandshake(tc *tls.Conn, kind string) error {
 	c.raw.SetDeadline(time.Now().Add(c.srv.cfg.HandshakeTimeout))
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		c.log.Info("imap tls handshake failed", "kind", kind, "err", err)
+		c.srv.cfg.Metrics.TLSHandshakeFailed(map[bool]string{true: "imap", false: "imaps"}[kind == "starttls"]) // the listener's name
 		return errors.Join(errHandshake, err)
 	}
 	c.raw.SetDeadline(time.Time{})

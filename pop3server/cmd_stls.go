@@ -55,6 +55,7 @@ func (c *conn) handshake(tc *tls.Conn, kind string) error {
 	}
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		c.log.Info("TLS handshake failed", "kind", kind, "err", err)
+		c.srv.cfg.Metrics.TLSHandshakeFailed(map[bool]string{true: "pop3", false: "pop3s"}[kind == "stls"]) // the listener's name
 		return err
 	}
 	c.raw.SetDeadline(time.Time{})

@@ -57,7 +57,19 @@ type Config struct {
 	// HandshakeTimeout bounds a TLS handshake, on POP3S before the
 	// greeting and after STLS; default DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+	// Metrics hears of failed TLS handshakes; nil reports nothing.
+	Metrics Metrics
 }
+
+// Metrics is what the server reports to monitoring (*metrics.Metrics in
+// cmd/mailroom).
+type Metrics interface {
+	TLSHandshakeFailed(protocol string)
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) TLSHandshakeFailed(string) {}
 
 // DefaultHandshakeTimeout is Config.HandshakeTimeout's default.
 const DefaultHandshakeTimeout = 30 * time.Second
@@ -94,6 +106,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = nopMetrics{}
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

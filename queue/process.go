@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
@@ -128,9 +129,11 @@ func (q *Queue) apply(it store.QueueItem, rcpts []store.QueueRecipient, outs []o
 		switch {
 		case o.err == nil:
 			r.Status = store.RcptDelivered
+			q.cfg.Metrics.QueueAttempt(AttemptDelivered)
 			q.log.Info("queue: delivered", "qid", it.ID, "rcpt", r.Addr, "reply", o.text)
 		case isPermanent(o.err):
 			r.Status = store.RcptFailed
+			q.cfg.Metrics.QueueAttempt(AttemptFailed)
 			q.log.Info("queue: failed", "qid", it.ID, "rcpt", r.Addr, "reply", o.text)
 		default:
 			sched := q.cfg.RetrySchedule
@@ -139,8 +142,10 @@ func (q *Queue) apply(it store.QueueItem, rcpts []store.QueueRecipient, outs []o
 			if r.NextAttempt.Sub(it.Created) > q.cfg.Lifetime {
 				r.Status = store.RcptFailed
 				r.LastError = fmt.Sprintf("gave up after %d attempts: %s", r.Attempts, o.text)
+				q.cfg.Metrics.QueueAttempt(AttemptExpired)
 				q.log.Info("queue: expired", "qid", it.ID, "rcpt", r.Addr, "reply", o.text)
 			} else {
+				q.cfg.Metrics.QueueAttempt(AttemptDeferred)
 				q.log.Info("queue: deferred", "qid", it.ID, "rcpt", r.Addr, "reply", o.text, "retry", wait)
 			}
 		}
@@ -160,27 +165,57 @@ func (q *Queue) finish(ctx context.Context, it store.QueueItem) {
 		}
 	}
 	if len(failed) > 0 && it.From != "" {
-		acct, err := q.cfg.Store.AccountByEmail(ctx, it.From)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			q.log.Info("queue: sender not local; no DSN", "qid", it.ID, "from", it.From)
-		case err != nil:
-			q.log.Error("queue: finding sender", "qid", it.ID, "err", err)
+		raw, _ := q.cfg.Store.QueueMessage(ctx, it.ID)
+		dsn := buildDSN(q.cfg.Hostname, q.cfg.Now(), it, failed, raw)
+		msg := store.NewMessage{Raw: dsn, Part: message.Parse(dsn), InternalDate: q.cfg.Now()}
+		sent, err := q.deliverDSN(ctx, it, msg)
+		if err != nil {
+			q.log.Error("queue: delivering DSN", "qid", it.ID, "err", err)
 			return
-		default:
-			raw, _ := q.cfg.Store.QueueMessage(ctx, it.ID)
-			dsn := buildDSN(q.cfg.Hostname, q.cfg.Now(), it, failed, raw)
-			msg := store.NewMessage{Raw: dsn, Part: message.Parse(dsn), InternalDate: q.cfg.Now()}
-			if _, err := q.cfg.Store.Deliver(ctx, []store.Target{{AccountID: acct.ID}}, msg); err != nil {
-				q.log.Error("queue: delivering DSN", "qid", it.ID, "err", err)
-				return
-			}
+		}
+		if sent {
+			q.cfg.Metrics.DSNSent()
 			q.log.Info("queue: DSN sent", "qid", it.ID, "to", it.From, "failed", len(failed))
+		} else {
+			q.log.Info("queue: sender not local; no DSN", "qid", it.ID, "from", it.From)
 		}
 	}
 	if err := q.cfg.Store.DeleteQueueItem(ctx, it.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		q.log.Error("queue: removing item", "qid", it.ID, "err", err)
 	}
+}
+
+// deliverDSN delivers msg, the DSN for item it, to its sender when the
+// sender is local, and reports whether it did. With a Deliverer the
+// sender is resolved like any inbound recipient (accounts, aliases,
+// subaddresses; never relayed to another domain, and over quota all the
+// same) and the DSN goes from the null sender; without one, only an
+// account of exactly that address gets it.
+func (q *Queue) deliverDSN(ctx context.Context, it store.QueueItem, msg store.NewMessage) (bool, error) {
+	if d := q.cfg.Deliverer; d != nil {
+		rc, err := d.Resolve(ctx, delivery.Request{Addr: it.From, IgnoreQuota: true})
+		switch {
+		case errors.Is(err, delivery.ErrRelayDenied), errors.Is(err, delivery.ErrNoSuchUser), errors.Is(err, delivery.ErrBadAddress),
+			errors.Is(err, delivery.ErrLoop), errors.Is(err, delivery.ErrRelayUnavailable):
+			// Permanent: trying again at every claim would not help.
+			return false, nil
+		case err != nil:
+			return false, err
+		}
+		_, err = d.Deliver(ctx, delivery.Envelope{From: "", Recipients: []delivery.Recipient{rc}}, msg)
+		return err == nil, err
+	}
+	acct, err := q.cfg.Store.AccountByEmail(ctx, it.From)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if _, err := q.cfg.Store.Deliver(ctx, []store.Target{{AccountID: acct.ID}}, msg); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // acquireDomain waits for a connection slot for domain d.

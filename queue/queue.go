@@ -30,8 +30,10 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -84,6 +86,9 @@ type Config struct {
 	Hostname string // EHLO name, Reporting-MTA of DSNs; default "localhost"
 	Logger   *slog.Logger
 	Now      func() time.Time // default time.Now
+	// Metrics hears of each recipient's attempt outcome and of DSNs
+	// (metrics.go); nil reports nothing.
+	Metrics Metrics
 
 	// Resolver looks up MX and address records; default net.DefaultResolver.
 	Resolver Resolver
@@ -137,7 +142,25 @@ type Config struct {
 	Owner string
 
 	Signer Signer // DKIM; nil signs nothing
+
+	// Deliverer delivers the DSNs for local senders (package delivery,
+	// the same path as inbound mail); nil delivers them straight to the
+	// INBOX of the account named by the sender address. It may also be
+	// set after New with SetDeliverer, before Start.
+	Deliverer Deliverer
 }
+
+// Deliverer is what the queue needs of package delivery to deliver a DSN
+// to a local sender; *delivery.Deliverer implements it.
+type Deliverer interface {
+	Resolve(ctx context.Context, req delivery.Request) (delivery.Recipient, error)
+	Deliver(ctx context.Context, env delivery.Envelope, msg store.NewMessage) (delivery.Result, error)
+}
+
+var (
+	_ Deliverer      = (*delivery.Deliverer)(nil)
+	_ delivery.Queue = (*Queue)(nil)
+)
 
 // Queue delivers queued messages. Create it with New, start it with Start.
 type Queue struct {
@@ -160,6 +183,8 @@ type Queue struct {
 	starved  bool                     // dispatch left due items unclaimed: kick when a worker frees
 	domains  map[string]chan struct{} // per-destination semaphores
 	started  bool
+	// looping is true while the scheduler loop runs (Running).
+	looping  atomic.Bool
 	stopOnce sync.Once
 
 	sts stsCache // MTA-STS policies by domain
@@ -182,6 +207,9 @@ func New(cfg Config) *Queue {
 	if cfg.Dial == nil {
 		d := &net.Dialer{Timeout: 30 * time.Second}
 		cfg.Dial = d.DialContext
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = nopMetrics{}
 	}
 	if cfg.PolicyFetcher == nil {
 		cfg.PolicyFetcher = NewPolicyFetcher(nil, nil)
@@ -244,14 +272,7 @@ func (q *Queue) Enqueue(ctx context.Context, from string, rcpts []string, raw []
 // domain the submitter was found to own (smtpserver's From: check), and
 // only if that is still the message's From: domain.
 func (q *Queue) EnqueueAs(ctx context.Context, from string, rcpts []string, raw []byte, signDomain string) (int64, error) {
-	if q.cfg.Signer != nil && signDomain != "" {
-		signed, err := q.cfg.Signer.Sign(raw, signDomain)
-		if err != nil {
-			q.log.Warn("queue: DKIM signing failed; sending unsigned", "err", err)
-		} else {
-			raw = signed
-		}
-	}
+	raw = q.Sign(raw, signDomain)
 	id, err := q.cfg.Store.Enqueue(ctx, store.QueuedMessage{From: from, Recipients: rcpts, Raw: raw, Created: q.cfg.Now()})
 	if err != nil {
 		return 0, err
@@ -260,6 +281,26 @@ func (q *Queue) EnqueueAs(ctx context.Context, from string, rcpts []string, raw 
 	q.Kick()
 	return id, nil
 }
+
+// Sign returns raw DKIM-signed with the keys of signDomain (Config.Signer),
+// only if that is still raw's From: domain; "" signs nothing. A signing
+// failure is logged and raw goes unsigned. Package delivery calls it
+// before the transaction that queues the message.
+func (q *Queue) Sign(raw []byte, signDomain string) []byte {
+	if q.cfg.Signer == nil || signDomain == "" {
+		return raw
+	}
+	signed, err := q.cfg.Signer.Sign(raw, signDomain)
+	if err != nil {
+		q.log.Warn("queue: DKIM signing failed; sending unsigned", "err", err)
+		return raw
+	}
+	return signed
+}
+
+// SetDeliverer sets Config.Deliverer. The Deliverer signs with and kicks
+// this Queue, so it is made after it; call SetDeliverer before Start.
+func (q *Queue) SetDeliverer(d Deliverer) { q.cfg.Deliverer = d }
 
 // Kick makes the workers look for due items now (after Enqueue, or after
 // the CLI changed the queue).
@@ -285,6 +326,10 @@ func (q *Queue) Start() {
 	go q.renewLoop()
 }
 
+// Running reports whether the scheduler loop runs: after Start, until
+// Shutdown (or a panic) ends it. /readyz asks it.
+func (q *Queue) Running() bool { return q.looping.Load() }
+
 // Shutdown stops picking new items and waits for deliveries in progress.
 // If ctx ends first, they are cancelled (their recipients stay pending) and
 // ctx's error is returned.
@@ -309,6 +354,8 @@ func (q *Queue) Shutdown(ctx context.Context) error {
 
 func (q *Queue) loop() {
 	defer q.loopWG.Done()
+	q.looping.Store(true)
+	defer q.looping.Store(false)
 	t := time.NewTimer(0)
 	defer t.Stop()
 	for {

@@ -145,6 +145,7 @@ func (c *conn) runHandshake(tc *tls.Conn, kind string) error {
 	c.raw.SetDeadline(time.Now().Add(c.s.cfg.HandshakeTimeout))
 	if err := tc.HandshakeContext(c.s.ctx); err != nil {
 		c.s.log.Info("smtp: tls handshake failed", "kind", kind, "remote", c.raw.RemoteAddr().String(), "err", err)
+		c.s.cfg.Metrics.TLSHandshakeFailed(handshakeLabel(c.s.cfg.Mode, kind))
 		return err
 	}
 	c.raw.SetDeadline(time.Time{})

@@ -4,6 +4,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/mailauth"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
@@ -14,12 +15,18 @@ import (
 // (spool.go: memory up to SpoolMemoryBytes, an unlinked file past that),
 // then, in the commit phase, reads it back into one buffer, adds the trace
 // headers in front of it in place, and delivers that one copy to every
-// recipient's INBOX in a single store.Deliver call (and to the outbound
-// queue). The commit phase runs under the Budget's commit gate, so that
+// recipient and the outbound queue with one Deliverer.Deliver call (one
+// store transaction). The commit phase runs under the Budget's commit gate, so that
 // only a bounded number of whole messages are in memory at once. Its
 // result is the final reply: 250 naming the queue id only once the store
 // has made the message durable.
 func (ss *session) Data(r io.Reader) error {
+	err := ss.data(r)
+	ss.s.observeTransaction(err)
+	return err
+}
+
+func (ss *session) data(r io.Reader) error {
 	if len(ss.recipients) == 0 {
 		return ss.reply(errNoValidRecipients)
 	}
@@ -43,6 +50,7 @@ func (ss *session) Data(r io.Reader) error {
 		return ss.reply(err)
 	}
 
+	dataEnd := time.Now() // for the delivery latency metric
 	leave, err := ss.s.cfg.Budget.enterCommit(ss.ctx, sp.size)
 	if err != nil {
 		return ss.reply(err)
@@ -58,36 +66,19 @@ func (ss *session) Data(r io.Reader) error {
 	sp.close() // the spool is no longer needed: raw is the one copy
 	msg := store.NewMessage{Raw: raw, Part: message.Parse(raw), InternalDate: now}
 
-	// Remote recipients first: once both the queue and the local copies
-	// are durable, 250 covers them all.
-	if remote := ss.remoteRecipients(); len(remote) > 0 {
-		qid, err := ss.s.cfg.Queue.EnqueueAs(ss.ctx, ss.from, remote, raw, signDomain)
-		if err != nil {
-			ss.log.Error("smtp: enqueue failed", "id", id, "err", err)
-			return errInternal
-		}
-		ss.log.Info("smtp: queued for relay", "id", id, "qid", qid, "rcpts", len(remote), "dkim_domain", signDomain)
+	// One transaction for the local copies and the outbound queue entry
+	// (package delivery): when it fails nothing was stored, and the
+	// client's retry after 451 stores each copy once.
+	res, err := ss.s.deliverer.Deliver(ss.ctx, delivery.Envelope{From: ss.from, Recipients: ss.recipients, SignDomain: signDomain, Junk: junk}, msg)
+	if err != nil {
+		ss.log.Error("smtp: delivery failed", "id", id, "err", err)
+		return ss.reply(err)
 	}
-	targets := make([]store.Target, 0, len(ss.recipients))
-	seen := make(map[int64]bool, len(ss.recipients))
-	for _, rc := range ss.recipients {
-		if rc.remote {
-			continue
-		}
-		if !seen[rc.account.ID] {
-			seen[rc.account.ID] = true
-			t := store.Target{AccountID: rc.account.ID}
-			if junk {
-				t = ss.junkTarget(rc.account.ID)
-			}
-			targets = append(targets, t)
-		}
+	if n := len(res.Delivered); n > 0 {
+		ss.s.cfg.Metrics.Delivered(n, int64(len(raw)), time.Since(dataEnd))
 	}
-	if len(targets) > 0 {
-		if _, err := ss.s.cfg.Store.Deliver(ss.ctx, targets, msg); err != nil {
-			ss.log.Error("smtp: delivery failed", "id", id, "err", err)
-			return errInternal
-		}
+	if res.QueueID != 0 {
+		ss.log.Info("smtp: queued for relay", "id", id, "qid", res.QueueID, "dkim_domain", signDomain)
 	}
 	ss.log.Info("smtp: delivered", "id", id, "from", ss.from, "rcpts", len(ss.recipients), "size", len(raw))
 	return queuedReply(id)

@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -60,10 +61,6 @@ var (
 	errAuthRequired        = errors.New("smtpserver: authentication required")
 	errEncryptionRequired  = errors.New("smtpserver: plaintext authentication refused")
 	errSenderNotOwned      = errors.New("smtpserver: sender address not owned by the authenticated account")
-	errUnknownUser         = errors.New("smtpserver: no such local user")
-	errBadAddress          = errors.New("smtpserver: bad address syntax")
-	errRelayDenied         = errors.New("smtpserver: relay denied")
-	errRelayUnavailable    = errors.New("smtpserver: relaying not available")
 	errBareLineEnding      = errors.New("smtpserver: bare CR or LF in message")
 	errLineTooLong         = errors.New("smtpserver: message line too long")
 	errMessageTooLarge     = errors.New("smtpserver: message too large")
@@ -79,6 +76,17 @@ var (
 	errInFlightBudget      = errors.New("smtpserver: server-wide in-flight message budget exhausted")
 	errEmptyMessage        = errors.New("smtpserver: empty message")
 	errAuthorNotOwned      = errors.New("smtpserver: From or Sender header not owned by the authenticated account")
+)
+
+// The recipient errors are package delivery's; these names keep the
+// smtpserver spelling for the mapping table and its tests.
+var (
+	errUnknownUser      = delivery.ErrNoSuchUser
+	errBadAddress       = delivery.ErrBadAddress
+	errRelayDenied      = delivery.ErrRelayDenied
+	errRelayUnavailable = delivery.ErrRelayUnavailable
+	errAliasLoop        = delivery.ErrLoop
+	errMailboxFull      = delivery.ErrMailboxFull
 )
 
 // replies maps each typed error to its reply. The texts are fixed: no error
@@ -104,6 +112,7 @@ var replies = map[error]*smtp.SMTPError{
 	errMessageTooLarge:         {Code: codeExceededStorage, EnhancedCode: enhTooBig, Message: "Maximum message size exceeded"},
 	errShuttingDown:            {Code: codeServiceUnavailable, EnhancedCode: enhSystemShutdown, Message: "Server shutting down, try again later"},
 	errNoValidRecipients:       {Code: codeTransactionFailed, EnhancedCode: enhBadMailbox, Message: "No valid recipients"},
+	delivery.ErrNoRecipients:   {Code: codeTransactionFailed, EnhancedCode: enhBadMailbox, Message: "No valid recipients"},
 	errDMARCReject:             {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Message rejected by the DMARC policy of the sender's domain"},
 	errTransactionAborted:      {Code: codeLocalError, EnhancedCode: enhAborted, Message: "Message transfer aborted"},
 	errBadSenderAddress:        {Code: codeSyntaxErrorParameter, EnhancedCode: enhBadSenderSyntax, Message: "Control characters are not allowed in the sender address"},

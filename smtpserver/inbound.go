@@ -2,11 +2,9 @@ package smtpserver
 
 import (
 	"context"
-	"errors"
 	"net"
 
 	"github.com/mailroom/mailroom/mailauth"
-	"github.com/mailroom/mailroom/store"
 )
 
 // Inbound checks mail from unauthenticated MX clients (SPF, DKIM, DMARC);
@@ -16,11 +14,6 @@ type Inbound interface {
 }
 
 var _ Inbound = (*mailauth.Checker)(nil)
-
-// mailboxFinder is the optional store method quarantine needs.
-type mailboxFinder interface {
-	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
-}
 
 // checkInbound runs Config.Inbound on a message from an unauthenticated
 // MX client. It returns the Authentication-Results field to add (""
@@ -47,19 +40,4 @@ func (ss *session) checkInbound(body []byte) (string, bool, error) {
 		return "", false, errDMARCReject
 	}
 	return traceField(v.Header), v.Action == mailauth.Quarantine, nil
-}
-
-// junkTarget returns the Junk mailbox of an account as a delivery target,
-// or INBOX when it has none.
-func (ss *session) junkTarget(accountID int64) store.Target {
-	if mf, ok := ss.s.cfg.Store.(mailboxFinder); ok {
-		mb, err := mf.MailboxByName(ss.ctx, accountID, "Junk")
-		if err == nil {
-			return store.Target{AccountID: accountID, MailboxID: mb.ID}
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			ss.log.Warn("smtp: finding Junk", "err", err)
-		}
-	}
-	return store.Target{AccountID: accountID}
 }

@@ -4,9 +4,11 @@
 // (RFC 6409) that requires authentication.
 //
 // go-smtp runs the command loop; this package supplies the session
-// (AUTH, MAIL, RCPT, DATA/BDAT), the policy (local domains, relay refusal,
-// sender ownership), the trace headers, delivery into the store and a
-// graceful Shutdown. What go-smtp does for us and how we bend it:
+// (AUTH, MAIL, RCPT, DATA/BDAT), sender ownership, the trace headers and
+// a graceful Shutdown, and is the SMTP adapter of package delivery, which
+// decides where each recipient goes (local domains, aliases, quotas,
+// relay refusal) and commits each message in one transaction; its typed
+// errors become replies in replyFor. What go-smtp does for us and how we bend it:
 //   - the reply after DATA/BDAT LAST is the code and text of the
 //     *smtp.SMTPError that Session.Data returns, so success is a 250 error
 //     value naming the queue id;
@@ -49,6 +51,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -62,6 +65,21 @@ type Store interface {
 }
 
 var _ Store = (store.Store)(nil)
+
+// Deliverer resolves recipients at RCPT and commits messages after DATA;
+// *delivery.Deliverer implements it.
+type Deliverer interface {
+	Resolve(ctx context.Context, req delivery.Request) (delivery.Recipient, error)
+	Deliver(ctx context.Context, env delivery.Envelope, msg store.NewMessage) (delivery.Result, error)
+}
+
+var _ Deliverer = (*delivery.Deliverer)(nil)
+
+// Aliases is the admin's alias table (delivery.Aliases).
+type Aliases = delivery.Aliases
+
+// Quota gives each account's storage limits (delivery.Quota).
+type Quota = delivery.Quota
 
 // Mode selects the policy of a listener.
 type Mode int
@@ -123,17 +141,25 @@ type Config struct {
 	// net.DefaultResolver.LookupAddr, bounded by a short timeout.
 	LookupAddr func(ctx context.Context, ip string) ([]string, error)
 
+	// Deliverer resolves recipients and delivers messages: the one
+	// delivery path (package delivery), which cmd/mailroom builds over
+	// the store's one-transaction DeliverAndEnqueue. When nil, New builds
+	// one from Store, Queue, Aliases, RecipientDelimiter and Quota (see
+	// defaultDeliverer).
+	Deliverer Deliverer
+
 	// Queue receives authenticated mail for other domains; nil refuses it
-	// (550 5.7.1).
+	// (550 5.7.1). Only used when Deliverer is nil.
 	Queue Queue
 	// Inbound checks mail from unauthenticated MX clients (SPF, DKIM,
 	// DMARC); nil checks nothing.
 	Inbound Inbound
-	// Quota limits what local accounts may store (quota.go); nil
-	// limits nothing.
+	// Quota limits what local accounts may store; nil limits nothing.
+	// Only used when Deliverer is nil.
 	Quota Quota
-	// Aliases expands inbound recipients ([aliases], alias.go); nil has
-	// no aliases.
+	// Aliases expands inbound recipients ([aliases]); nil has no
+	// aliases. With RecipientDelimiter it also decides which addresses
+	// a submitter may send as (sender.go), so give the Deliverer's.
 	Aliases Aliases
 	// RecipientDelimiter starts the subaddress of a local part
 	// (alice+news@ -> alice@, RFC 5233); "" disables subaddressing.
@@ -162,6 +188,10 @@ type Config struct {
 	// listener before the greeting and after STARTTLS; default
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+
+	// Metrics hears of finished transactions, local deliveries and
+	// failed TLS handshakes (metrics.go); nil reports nothing.
+	Metrics Metrics
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -169,9 +199,10 @@ var ErrServerClosed = errors.New("smtpserver: server closed")
 
 // Server is an SMTP server for one Mode. Create it with New.
 type Server struct {
-	cfg Config
-	log *slog.Logger
-	srv *smtp.Server
+	cfg       Config
+	log       *slog.Logger
+	srv       *smtp.Server
+	deliverer Deliverer
 
 	// authenticate checks credentials: cfg.Auth.Authenticate, replaceable
 	// in tests of the command loop.
@@ -195,6 +226,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = nopMetrics{}
 	}
 	if cfg.MaxMessageBytes <= 0 {
 		cfg.MaxMessageBytes = DefaultMaxMessageBytes
@@ -239,6 +273,10 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Auth != nil {
 		s.authenticate = cfg.Auth.Authenticate
+	}
+	s.deliverer = cfg.Deliverer
+	if s.deliverer == nil {
+		s.deliverer = defaultDeliverer(cfg)
 	}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = cfg.Hostname

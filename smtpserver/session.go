@@ -8,6 +8,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -28,15 +29,8 @@ type session struct {
 	// Current transaction.
 	inTransaction bool // MAIL accepted, not yet reset
 	from          string
-	recipients    []recipient
+	recipients    []delivery.Recipient
 	tx            *reservation // the transaction's share of the in-flight Budget
-}
-
-// recipient is one accepted RCPT.
-type recipient struct {
-	addr    string // as the client gave it (after the postmaster rewrite)
-	account store.Account
-	remote  bool // another domain: goes to Config.Queue, account unset
 }
 
 var (

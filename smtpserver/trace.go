@@ -117,8 +117,8 @@ func (ss *session) received(id string, now time.Time) string {
 		b.WriteString("\t(using " + tlsVersionName(st.Version) + " with cipher " + tls.CipherSuiteName(st.CipherSuite) + ")\r\n")
 	}
 	b.WriteString("\tby " + ss.s.cfg.Hostname + " with " + proto + " id " + id)
-	if len(ss.recipients) == 1 {
-		b.WriteString("\r\n\tfor <" + sanitize(ss.recipients[0].addr) + ">")
+	if addr, ok := ss.soleRecipient(); ok {
+		b.WriteString("\r\n\tfor <" + sanitize(addr) + ">")
 	}
 	b.WriteString(";\r\n\t" + now.Format(rfc5322Date) + "\r\n")
 	return b.String()
@@ -206,4 +206,21 @@ func headerHas(msg []byte) (hasID, hasDate, hasFrom bool) {
 		}
 	}
 	return hasID, hasDate, hasFrom
+}
+
+// soleRecipient is the address for the Received "for" clause when the
+// transaction has exactly one final recipient: the address the client
+// gave for a local account, the forwarding target for a remote one.
+func (ss *session) soleRecipient() (string, bool) {
+	n := 0
+	var addr string
+	for _, rc := range ss.recipients {
+		n += len(rc.Accounts) + len(rc.Remote)
+		if len(rc.Accounts) > 0 {
+			addr = rc.Addr
+		} else if len(rc.Remote) > 0 {
+			addr = rc.Remote[0]
+		}
+	}
+	return addr, n == 1
 }

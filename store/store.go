@@ -267,6 +267,15 @@ type Store interface {
 	// Deliver stores one message into several mailboxes, possibly of several
 	// accounts, in one transaction: all copies are durable when it returns.
 	Deliver(ctx context.Context, targets []Target, msg NewMessage) ([]Delivered, error)
+	// DeliverAndEnqueue is Deliver and Enqueue in one transaction: the
+	// copies for targets (may be empty) and, when queued is not nil, the
+	// outbound queue entry are all durable when it returns, or none of
+	// them is. It returns where the copies landed and the queue id (0
+	// without queued). Nothing at all to do is ErrInvalid. It is what
+	// package delivery commits a message with, so that a failure of the
+	// local part never leaves a queued remote copy behind (which the
+	// client's retry would send a second time).
+	DeliverAndEnqueue(ctx context.Context, targets []Target, msg NewMessage, queued *QueuedMessage) ([]Delivered, int64, error)
 	// Append adds messages to one mailbox atomically (MULTIAPPEND) and returns
 	// the mailbox's UIDVALIDITY and the new UIDs in order.
 	Append(ctx context.Context, mbox MailboxRef, msgs []NewMessage) (uidValidity uint32, uids []uint32, err error)

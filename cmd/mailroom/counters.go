@@ -5,32 +5,18 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 
 	"github.com/mailroom/mailroom/auth"
-	"github.com/mailroom/mailroom/internal/connlimit"
+	"github.com/mailroom/mailroom/internal/metrics"
 )
 
-// counters gathers the server's connection and authentication counters in
-// one place, for the log (on SIGUSR1 and at shutdown) and for the metrics
-// endpoint to come.
+// counters is the SIGUSR1 (and shutdown) log line: authentication totals
+// and, per listener, the connection counters the metrics endpoint exposes
+// too (one source: the listeners registered with metrics.Metrics).
 type counters struct {
-	auth *auth.Authenticator
-
-	mu        sync.Mutex
-	listeners []namedListener
-}
-
-type namedListener struct {
-	name string
-	l    *connlimit.Listener
-}
-
-func (c *counters) addListener(name string, l *connlimit.Listener) {
-	c.mu.Lock()
-	c.listeners = append(c.listeners, namedListener{name, l})
-	c.mu.Unlock()
+	auth    *auth.Authenticator
+	metrics *metrics.Metrics
 }
 
 // snapshot returns every counter as flat name/value pairs:
@@ -43,13 +29,10 @@ func (c *counters) snapshot() map[string]uint64 {
 		"auth_failed":    a.Failed,
 		"auth_throttled": a.Throttled,
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, nl := range c.listeners {
-		s := nl.l.Stats()
-		m[nl.name+"_active"] = uint64(s.Active)
-		m[nl.name+"_accepted"] = s.Accepted
-		m[nl.name+"_refused"] = s.Refused
+	for name, s := range c.metrics.Listeners() {
+		m[name+"_active"] = uint64(s.Active)
+		m[name+"_accepted"] = s.Accepted
+		m[name+"_refused"] = s.Refused
 	}
 	return m
 }

@@ -4,71 +4,21 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/mailroom/mailroom/internal/pgtest"
 )
-
-// pgTestDSN creates a schema of its own for t in the database named by
-// $MAILROOM_TEST_POSTGRES (set by .ci/run) and returns a URL that selects
-// it; the schema is dropped when t ends. store/postgres's own tests cover
-// the backend without the variable (they start a server themselves).
-func pgTestDSN(t *testing.T) string {
-	t.Helper()
-	admin := os.Getenv("MAILROOM_TEST_POSTGRES")
-	if admin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("MAILROOM_TEST_POSTGRES is not set")
-		}
-		t.Skip("MAILROOM_TEST_POSTGRES is not set (see .ci/run)")
-	}
-	ctx := context.Background()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "mrcli_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // TestUserCommandsOnPostgres runs the user and queue commands against a
 // PostgreSQL store named by --database.
 func TestUserCommandsOnPostgres(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := pgTestDSN(t)
+	dsn := pgtest.DSN(t)
 	data := t.TempDir()
 
 	mr := func(stdin string, args ...string) string {
@@ -98,7 +48,7 @@ func TestUserCommandsOnPostgres(t *testing.T) {
 // database: mail delivered over SMTP to node 1 wakes an IMAP IDLE on node 2.
 func TestTwoNodesOnPostgres(t *testing.T) {
 	t.Parallel()
-	dsn := pgTestDSN(t)
+	dsn := pgtest.DSN(t)
 	dir := t.TempDir()
 	if _, err := runCLI(t, dir, "ivy-pw\n", "user", "add", "ivy@example.test", "--password-stdin", "--database", dsn); err != nil {
 		t.Fatal(err)

@@ -21,7 +21,7 @@ import (
 // command named as the user ran it.
 const commandLine = `mailroom serve [--config FILE] [--data DIR] [--hostname NAME]
                [--smtp ADDR] [--submission ADDR] [--pop3 ADDR] [--imap ADDR]
-               [--smtps ADDR] [--pop3s ADDR] [--imaps ADDR]
+               [--smtps ADDR] [--pop3s ADDR] [--imaps ADDR] [--http ADDR] [--https ADDR]
                [--log-level debug|info|warn|error] [--database URL]
 mailroom user add EMAIL [--password-stdin] [--data DIR | --config FILE]
 mailroom user passwd EMAIL [--password-stdin] [--data DIR | --config FILE]
@@ -31,12 +31,18 @@ mailroom queue list | show ID | retry ID | retry --all | delete ID [--data DIR |
 mailroom dkim generate DOMAIN [--data DIR | --config FILE]
 mailroom dns-records DOMAIN [--hostname MX-HOST] [--data DIR | --config FILE]
 mailroom backup FILE [--data DIR | --config FILE]
+mailroom import maildir DIR --user EMAIL [--folder-map SRC=DST,...]
+                [--dovecot-layout maildir++|fs] [--date mtime|header] [--data DIR | --config FILE]
+mailroom import mbox FILE|DIR --user EMAIL [--folder NAME] [--folder-map SRC=DST,...]
+                [--mbox-format mboxrd|mboxo|mboxcl2] [--data DIR | --config FILE]
+mailroom export maildir DIR --user EMAIL [--dovecot-layout maildir++|fs] [--data DIR | --config FILE]
+mailroom export mbox DIR --user EMAIL [--data DIR | --config FILE]
 mailroom version
 `
 
 const usageNotes = `
-An empty ADDR (--pop3 "") disables that listener. serve and the user and
-queue commands take --database postgres://... to use a PostgreSQL store
+An empty ADDR (--pop3 "") disables that listener. serve and the user,
+queue, import and export commands take --database postgres://... to use a PostgreSQL store
 shared by several nodes (default: SQLite in the data directory). Flags may
 come before or after positional arguments. Run "mailroom COMMAND -h" for a command's flags.
 `
@@ -150,6 +156,10 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdDNSRecords(ctx, args[1:], e)
 	case "backup":
 		err = cmdBackup(ctx, args[1:], e)
+	case "import":
+		err = cmdImport(ctx, args[1:], e)
+	case "export":
+		err = cmdExport(ctx, args[1:], e)
 	case "version", "--version", "-version":
 		fmt.Fprintln(e.stdout, versionString())
 	case "help", "-h", "--help":

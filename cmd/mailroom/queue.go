@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/mailroom/mailroom/httpserver"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/mailauth"
 	"github.com/mailroom/mailroom/queue"
@@ -34,7 +37,7 @@ const dnsUsage = `Usage:
 `
 
 // newQueue builds the outbound queue of `serve` from the configuration.
-func newQueue(cfg config.Config, st store.Store, log *slog.Logger) *queue.Queue {
+func newQueue(cfg config.Config, st store.Store, m queue.Metrics, log *slog.Logger) *queue.Queue {
 	o := cfg.Outbound
 	sched := make([]time.Duration, len(o.Queue.RetrySchedule))
 	for i, d := range o.Queue.RetrySchedule {
@@ -44,6 +47,7 @@ func newQueue(cfg config.Config, st store.Store, log *slog.Logger) *queue.Queue 
 		Store:         st,
 		Hostname:      cfg.Hostname,
 		Logger:        log,
+		Metrics:       m,
 		Resolver:      queue.NewDNSResolver(o.DNSServer),
 		RelayHost:     o.RelayHost,
 		RelayUser:     o.RelayUser,
@@ -245,6 +249,9 @@ func cmdDNSRecords(ctx context.Context, args []string, e env) error {
 		mx = *host
 	}
 	mx = strings.TrimSuffix(mx, ".")
+	if !isFQDN(mx) {
+		fmt.Fprintf(e.stderr, "mailroom dns-records: warning: mail host %q is not a fully qualified domain name; set hostname in the config or pass --hostname\n", mx)
+	}
 	w := e.stdout
 	fmt.Fprintf(w, "; DNS records for %s (mail host %s)\n", domain, mx)
 	fmt.Fprintf(w, "%s. IN MX 10 %s.\n", domain, mx)
@@ -260,11 +267,47 @@ func cmdDNSRecords(ctx context.Context, args []string, e env) error {
 		fmt.Fprintf(w, "%s. IN TXT %s\n", r.Name, txtQuote(r.Value))
 	}
 	fmt.Fprintf(w, "_dmarc.%s. IN TXT %s\n", domain, txtQuote("v=DMARC1; p=quarantine; adkim=r; aspf=r; rua=mailto:postmaster@"+domain))
-	fmt.Fprintf(w, "; client autoconfiguration (RFC 6186)\n")
-	fmt.Fprintf(w, "_submission._tcp.%s. IN SRV 0 1 587 %s.\n", domain, mx)
-	fmt.Fprintf(w, "_imap._tcp.%s. IN SRV 0 1 143 %s.\n", domain, mx)
-	fmt.Fprintf(w, "_pop3._tcp.%s. IN SRV 0 1 110 %s.\n", domain, mx)
+	printClientRecords(w, cfg, domain, mx)
 	return nil
+}
+
+// printClientRecords prints the client autoconfiguration, MTA-STS and
+// TLS-RPT records of domain served by mail host mx.
+func printClientRecords(w io.Writer, cfg config.Config, domain, mx string) {
+	fmt.Fprintf(w, "; client autoconfiguration: RFC 6186 and RFC 8314 §5.1 SRV records (implicit TLS preferred)\n")
+	for _, r := range []struct {
+		service  string
+		priority int
+		port     int
+	}{
+		{"_submissions", 0, 465}, {"_submission", 10, 587},
+		{"_imaps", 0, 993}, {"_imap", 10, 143},
+		{"_pop3s", 0, 995}, {"_pop3", 10, 110},
+	} {
+		fmt.Fprintf(w, "%s._tcp.%s. IN SRV %d 1 %d %s.\n", r.service, domain, r.priority, r.port, mx)
+	}
+	fmt.Fprintf(w, "; Thunderbird autoconfig, Outlook Autodiscover and the MTA-STS policy host (HTTPS on port 443 of %s)\n", mx)
+	for _, name := range []string{"autoconfig", "autodiscover", "mta-sts"} {
+		fmt.Fprintf(w, "%s.%s. IN CNAME %s.\n", name, domain, mx)
+	}
+	fmt.Fprintf(w, "_autodiscover._tcp.%s. IN SRV 0 1 443 %s.\n", domain, mx)
+	pol := httpserver.MTASTSPolicy{Mode: cfg.MTASTSMode, MaxAge: cfg.MTASTSMaxAge.Duration, MX: []string{mx}}
+	fmt.Fprintf(w, "; MTA-STS (RFC 8461), mode %s: the id changes whenever the policy does\n", pol.Mode)
+	fmt.Fprintf(w, "_mta-sts.%s. IN TXT %s\n", domain, txtQuote("v=STSv1; id="+pol.ID()))
+	fmt.Fprintf(w, "_smtp._tls.%s. IN TXT %s\n", domain, txtQuote("v=TLSRPTv1; rua=mailto:postmaster@"+domain))
+	if httpserver.PortOf(cfg.HTTPS) != 443 {
+		fmt.Fprintf(w, "; note: the https listener is %q; autoconfig and MTA-STS clients connect to port 443\n", cfg.HTTPS)
+	}
+}
+
+// isFQDN reports whether host looks like a fully qualified domain name:
+// at least two labels, not localhost, not an address.
+func isFQDN(host string) bool {
+	host = strings.TrimSuffix(host, ".")
+	if net.ParseIP(host) != nil || host == "localhost" || strings.HasSuffix(host, ".localhost") || strings.HasSuffix(host, ".local") {
+		return false
+	}
+	return strings.Contains(host, ".")
 }
 
 // txtQuote writes a TXT value as quoted strings of at most 255 bytes

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mailroom/mailroom/httpserver"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
 )
@@ -74,6 +77,44 @@ func TestQueueCommands(t *testing.T) {
 	}
 }
 
+// The _mta-sts TXT id is the served policy's, and changes with it; a
+// host name that is not a FQDN is warned about.
+func TestDNSRecordsMTASTS(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	idOf := func(args ...string) (string, string) {
+		t.Helper()
+		code, out, errs := runInProcess(t, append([]string{"dns-records", "example.org"}, args...)...)
+		if code != 0 {
+			t.Fatalf("dns-records: %d %s", code, errs)
+		}
+		m := regexp.MustCompile(`(?m)^_mta-sts\.example\.org\. IN TXT "v=STSv1; id=([a-z0-9]{1,32})"$`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("no _mta-sts record:\n%s", out)
+		}
+		return m[1], errs
+	}
+	id1, errs := idOf("--hostname", "mx.example.org", "--data", dir)
+	if strings.Contains(errs, "warning") {
+		t.Errorf("warning for a FQDN: %s", errs)
+	}
+	want := httpserver.MTASTSPolicy{Mode: "testing", MaxAge: 7 * 24 * time.Hour, MX: []string{"mx.example.org"}}.ID()
+	if id1 != want {
+		t.Errorf("id %s, want the served policy's %s", id1, want)
+	}
+	if id2, _ := idOf("--hostname", "mx2.example.org", "--data", dir); id2 == id1 {
+		t.Errorf("id did not change with the mx")
+	}
+	cfg := filepath.Join(dir, "c.toml")
+	os.WriteFile(cfg, []byte("mta_sts_mode = \"enforce\"\n"), 0o600)
+	if id3, _ := idOf("--hostname", "mx.example.org", "--config", cfg); id3 == id1 {
+		t.Errorf("id did not change with the mode")
+	}
+	if _, errs := idOf("--hostname", "mailhost", "--data", dir); !strings.Contains(errs, `warning: mail host "mailhost" is not a fully qualified domain name`) {
+		t.Errorf("no FQDN warning: %q", errs)
+	}
+}
+
 func TestDKIMAndDNSRecords(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -89,7 +130,16 @@ func TestDKIMAndDNSRecords(t *testing.T) {
 	for _, want := range []string{
 		"example.org. IN MX 10 mx.example.org.", `example.org. IN TXT "v=spf1 mx -all"`,
 		"mailroom-ed._domainkey.example.org. IN TXT", "_dmarc.example.org. IN TXT \"v=DMARC1;",
-		"_submission._tcp.example.org. IN SRV 0 1 587 mx.example.org.",
+		"_submissions._tcp.example.org. IN SRV 0 1 465 mx.example.org.",
+		"_submission._tcp.example.org. IN SRV 10 1 587 mx.example.org.",
+		"_imaps._tcp.example.org. IN SRV 0 1 993 mx.example.org.",
+		"_imap._tcp.example.org. IN SRV 10 1 143 mx.example.org.",
+		"_pop3s._tcp.example.org. IN SRV 0 1 995 mx.example.org.",
+		"_pop3._tcp.example.org. IN SRV 10 1 110 mx.example.org.",
+		"autoconfig.example.org. IN CNAME mx.example.org.",
+		"autodiscover.example.org. IN CNAME mx.example.org.",
+		"mta-sts.example.org. IN CNAME mx.example.org.",
+		`_smtp._tls.example.org. IN TXT "v=TLSRPTv1; rua=mailto:postmaster@example.org"`,
 	} {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Fatalf("dns-records lacks %q: %d\n%s", want, code, out)

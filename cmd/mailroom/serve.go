@@ -17,6 +17,7 @@ import (
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
+	"github.com/mailroom/mailroom/internal/metrics"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -39,6 +40,8 @@ func newServeFlags(w io.Writer) (*flag.FlagSet, *string) {
 	fs.String("smtps", def.SMTPS, `submission over implicit TLS listen address; "" disables`)
 	fs.String("pop3s", def.POP3S, `POP3 over implicit TLS listen address; "" disables`)
 	fs.String("imaps", def.IMAPS, `IMAP over implicit TLS listen address; "" disables`)
+	fs.String("http", def.HTTP, `HTTP listen address (metrics, health, autoconfig); "" disables`)
+	fs.String("https", def.HTTPS, `HTTPS listen address (same certificates as the mail listeners); "" disables`)
 	fs.String("log-level", def.LogLevel, "debug, info, warn or error")
 	fs.String("database", def.Database, databaseFlagHelp)
 	return fs, configPath
@@ -65,6 +68,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		"submission": &cfg.Submission, "pop3": &cfg.POP3, "imap": &cfg.IMAP,
 		"log-level": &cfg.LogLevel, "database": &cfg.Database,
 		"smtps": &cfg.SMTPS, "pop3s": &cfg.POP3S, "imaps": &cfg.IMAPS,
+		"http": &cfg.HTTP, "https": &cfg.HTTPS,
 	} {
 		if wasSet(fs, name) {
 			*dst = fs.Lookup(name).Value.String()
@@ -116,12 +120,22 @@ func serve(ctx context.Context, cfg config.Config, configPath string, e env) err
 			Window:             cfg.Limits.LoginFailureWindow.Duration,
 		}).
 		WithSCRAMPlus(cfg.SCRAMPlus)
+	// One registry per process, handed to every server.
+	m := metrics.New(buildInfo())
+	authn.WithObserver(m)
 	tlsCfg, reload, err := setupTLS(cfg, log)
 	if err != nil {
 		return err
 	}
-	q := newQueue(cfg, st, log.With("component", "queue"))
-	servers := buildServers(cfg, st, authn, q, tlsCfg, log)
+	q := newQueue(cfg, st, m, log.With("component", "queue"))
+	dlv, err := newDeliverer(cfg, st, q, log.With("component", "delivery"))
+	if err != nil {
+		return err
+	}
+	q.SetDeliverer(dlv)
+	m.AddQueue(queueStats{st}, time.Now, log.With("component", "metrics"))
+	rd := &readiness{queue: q}
+	servers := buildServers(cfg, st, authn, dlv, tlsCfg, m, rd, log)
 
 	// Bind every listener before the first account is created: a
 	// one-time password printed by a start that then fails would be lost.
@@ -162,7 +176,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, e env) err
 		q.Shutdown(ctx)
 	}()
 	reloadOnSIGHUP(ctx, reload, log.With("component", "tls"))
-	ctrs := &counters{auth: authn}
+	ctrs := &counters{auth: authn, metrics: m}
 	ctrs.logOnSIGUSR1(ctx, log)
 
 	errc := make(chan error, len(listeners))
@@ -176,9 +190,10 @@ func serve(ctx context.Context, cfg config.Config, configPath string, e env) err
 			Total: total, PerIP: perIP,
 			Refuse: s.refuse, Logger: log.With("protocol", s.name),
 		})
-		ctrs.addListener(s.name, limited)
+		m.AddListener(s.name, limited)
 		go func() { errc <- s.serve(limited) }()
 	}
+	rd.listening.Store(true)
 	log.Info("ready", "listeners", len(started))
 
 	select {
@@ -189,6 +204,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, e env) err
 		shutdownAll(started, log)
 		return err
 	}
+	rd.listening.Store(false)
 	shutdownAll(started, log)
 	ctrs.log(log, "stopped")
 	return nil

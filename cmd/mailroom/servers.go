@@ -8,10 +8,13 @@ import (
 	"sync"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/imapserver"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
+	"github.com/mailroom/mailroom/internal/metrics"
 	"github.com/mailroom/mailroom/pop3server"
+	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/smtpserver"
 	"github.com/mailroom/mailroom/store"
 )
@@ -31,10 +34,17 @@ var (
 	_ imapserver.Quota = (*config.Quota)(nil)
 	// [aliases] is how the SMTP server expands inbound recipients.
 	_ smtpserver.Aliases = (*config.AliasTable)(nil)
+	// The servers report to the process's metrics.
+	_ smtpserver.Metrics = (*metrics.Metrics)(nil)
+	_ pop3server.Metrics = (*metrics.Metrics)(nil)
+	_ imapserver.Metrics = (*metrics.Metrics)(nil)
+	_ auth.LoginObserver = (*metrics.Metrics)(nil)
+	_ queue.Metrics      = (*metrics.Metrics)(nil)
 )
 
 // buildServers constructs every protocol server from the configuration.
-func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, q smtpserver.Queue, tlsCfg *tls.Config, log *slog.Logger) []runner {
+// Each server reports to m; logins are labelled with the protocol.
+func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, tlsCfg *tls.Config, m *metrics.Metrics, rd *readiness, log *slog.Logger) []runner {
 	lim := cfg.Limits
 	plaintext := plaintextPolicy(cfg)
 	aliases := cfg.Aliasing.Table()
@@ -45,8 +55,9 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			Mode:            mode,
 			Hostname:        cfg.Hostname,
 			Store:           st,
-			Auth:            authn,
-			Queue:           q,
+			Auth:            authn.ForProtocol(name),
+			Metrics:         m,
+			Deliverer:       dlv,
 			Logger:          log.With("component", name),
 			MaxMessageBytes: lim.MaxMessageBytes,
 			MaxRecipients:   lim.MaxRecipients,
@@ -55,12 +66,13 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			WriteTimeout:    lim.SMTPCommandTimeout.Duration,
 			DataTimeout:     lim.SMTPDataTimeout.Duration,
 			TLSConfig:       tlsCfg,
-			Quota:           &cfg.Quota,
 			Budget:          budget,
 			SpoolDir:        cfg.SpoolPath(),
 
 			HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 
+			// The Deliverer resolves recipients with these; the
+			// server reads them for the sender checks (sender.go).
 			Aliases:            aliases,
 			RecipientDelimiter: cfg.RecipientDelimiter,
 			AllowPlaintextAuth: plaintext,
@@ -71,7 +83,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 	pop := pop3server.New(pop3server.Config{
 		Hostname:    cfg.Hostname,
 		Maildrop:    st,
-		Auth:        authn,
+		Auth:        authn.ForProtocol("pop3"),
+		Metrics:     m,
 		Logger:      log.With("component", "pop3"),
 		IdleTimeout: lim.POP3IdleTimeout.Duration,
 		TLSConfig:   tlsCfg,
@@ -83,7 +96,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 	imap := imapserver.New(imapserver.Config{
 		Hostname:       cfg.Hostname,
 		Store:          st,
-		Auth:           authn,
+		Auth:           authn.ForProtocol("imap"),
+		Metrics:        m,
 		Logger:         log.With("component", "imap"),
 		MaxLineLength:  lim.IMAPMaxLineLength,
 		MaxLiteralSize: lim.MaxMessageBytes,
@@ -100,7 +114,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 
 		AllowPlaintextAuth: plaintext,
 	})
-	subStop, popStop, imapStop := once(sub.Shutdown), once(pop.Shutdown), once(imap.Shutdown)
+	web := newHTTPServer(cfg, st, m, rd, tlsCfg, log.With("component", "http"))
+	subStop, popStop, imapStop, webStop := once(sub.Shutdown), once(pop.Shutdown), once(imap.Shutdown), once(web.Shutdown)
 	return []runner{
 		{"smtp", cfg.SMTP, mx.Serve, mx.Shutdown, connlimit.RefuseSMTP},
 		{"submission", cfg.Submission, sub.Serve, subStop, connlimit.RefuseSMTP},
@@ -111,6 +126,9 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		{"smtps", cfg.SMTPS, sub.ServeTLS, subStop, nil},
 		{"pop3s", cfg.POP3S, pop.ServeTLS, popStop, nil},
 		{"imaps", cfg.IMAPS, imap.ServeTLS, imapStop, nil},
+		// Metrics, health, autoconfiguration, MTA-STS (httpserver).
+		{"http", cfg.HTTP, web.Serve, webStop, refuseHTTP},
+		{"https", cfg.HTTPS, web.ServeTLS, webStop, nil},
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/mailroom/mailroom/internal/metrics"
 )
 
 // version and commit are set by `make build`:
@@ -17,8 +19,24 @@ var (
 	commit  string
 )
 
+// buildInfo labels mailroom_build_info.
+func buildInfo() metrics.BuildInfo {
+	v, rev := versionParts()
+	return metrics.BuildInfo{Version: v, Commit: rev, GoVersion: runtime.Version()}
+}
+
 // versionString reports the version and commit this binary was built from.
 func versionString() string {
+	v, rev := versionParts()
+	if rev != "" {
+		return fmt.Sprintf("mailroom %s (%s) %s", v, rev, runtime.Version())
+	}
+	return fmt.Sprintf("mailroom %s %s", v, runtime.Version())
+}
+
+// versionParts is the version ("(devel)" when unknown) and the commit
+// ("" when unknown, "+dirty" for a modified tree).
+func versionParts() (string, string) {
 	v, rev, dirty := version, commit, false
 	if bi, ok := debug.ReadBuildInfo(); ok {
 		if v == "" && bi.Main.Version != "" {
@@ -44,8 +62,5 @@ func versionString() string {
 	if dirty {
 		rev += "+dirty"
 	}
-	if rev != "" {
-		return fmt.Sprintf("mailroom %s (%s) %s", v, rev, runtime.Version())
-	}
-	return fmt.Sprintf("mailroom %s %s", v, runtime.Version())
+	return v, rev
 }

@@ -46,9 +46,10 @@ type Config struct {
 	Limits Limits `toml:"limits"`
 	Quota  Quota  `toml:"quota"` // per-account storage limits (quota.go)
 
-	Outbound // relay_host, dns_server, [queue] … (outbound.go)
-	Security // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)
-	Aliasing // recipient_delimiter, [aliases] (aliases.go)
+	Outbound     // relay_host, dns_server, [queue] … (outbound.go)
+	Security     // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)
+	Aliasing     // recipient_delimiter, [aliases] (aliases.go)
+	HTTPSettings // http, https, metrics_allow, mta_sts_mode … (http.go)
 }
 
 // Limits bound what clients may send and how long they may idle.
@@ -121,6 +122,8 @@ func Default() Config {
 		Outbound:   DefaultOutbound(),
 		Security:   DefaultSecurity(),
 		Aliasing:   DefaultAliasing(),
+
+		HTTPSettings: DefaultHTTPSettings(),
 		Limits: Limits{
 			MaxMessageBytes:      50 << 20,
 			MaxRecipients:        100,
@@ -218,6 +221,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Security.validate()...)
 	errs = append(errs, c.Quota.validate()...)
 	errs = append(errs, c.Aliasing.validate()...)
+	errs = append(errs, c.HTTPSettings.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -83,56 +83,98 @@ func (s *Store) Deliver(ctx context.Context, targets []store.Target, msg store.N
 	if len(targets) == 0 {
 		return nil, fmt.Errorf("%w: delivery without targets", store.ErrInvalid)
 	}
+	out, _, err := s.DeliverAndEnqueue(ctx, targets, msg, nil)
+	return out, err
+}
+
+// DeliverAndEnqueue implements store.Store: the local copies and the queue
+// entry are written in one transaction, so they commit together or not at
+// all.
+func (s *Store) DeliverAndEnqueue(ctx context.Context, targets []store.Target, msg store.NewMessage, queued *store.QueuedMessage) ([]store.Delivered, int64, error) {
+	if len(targets) == 0 && queued == nil {
+		return nil, 0, fmt.Errorf("%w: delivery without targets", store.ErrInvalid)
+	}
 	uniq := make([]store.Target, 0, len(targets))
 	for _, t := range targets {
 		if !slices.Contains(uniq, t) {
 			uniq = append(uniq, t)
 		}
 	}
-	p, err := s.prepare(msg)
-	if err != nil {
-		return nil, err
+	var p prepared
+	if len(uniq) > 0 {
+		var err error
+		if p, err = s.prepare(msg); err != nil {
+			return nil, 0, err
+		}
+	}
+	var q preparedQueue
+	if queued != nil {
+		var err error
+		if q, err = s.prepareQueue(*queued); err != nil {
+			return nil, 0, err
+		}
 	}
 	var out []store.Delivered
-	err = s.write(ctx, func(tx *wtx) error {
+	var qid int64
+	err := s.write(ctx, func(tx *wtx) error {
 		out = out[:0]
-		ids := make([]int64, len(uniq))
-		for i, t := range uniq {
-			ids[i] = t.MailboxID
-			if ids[i] != 0 {
-				continue
-			}
-			if err := tx.queryRow("SELECT id FROM mailboxes WHERE account_id = $1 AND name = $2", t.AccountID, store.Inbox).Scan(&ids[i]); err != nil {
-				if isNoRows(err) {
-					return fmt.Errorf("%w: account %d", store.ErrNotFound, t.AccountID)
-				}
+		// The queue entry first: a local copy that fails after it (an
+		// account deleted meanwhile) must take it back with it, and
+		// the conformance suite checks exactly that.
+		if queued != nil {
+			var err error
+			if qid, err = enqueueTx(tx, &q); err != nil {
 				return err
 			}
 		}
-		// Lock the mailboxes in id order so that deliveries to the same
-		// mailboxes in another order cannot deadlock.
-		if _, err := tx.exec("SELECT id FROM mailboxes WHERE id = ANY($1) ORDER BY id FOR UPDATE", ids); err != nil {
-			return err
-		}
-		blobID, err := insertBlob(tx, &p)
-		if err != nil {
-			return err
-		}
-		for i, t := range uniq {
-			m, err := allocate(tx, store.MailboxRef{AccountID: t.AccountID, MailboxID: ids[i]}, 1)
-			if err != nil {
+		if len(uniq) > 0 {
+			var err error
+			if out, err = deliverTx(tx, uniq, &p, out); err != nil {
 				return err
 			}
-			if _, err := tx.exec(insertMessageSQL, ids[i], m.UIDNext, m.HighestModSeq+1, p.sys, p.keywords, p.date, p.tz, len(p.raw), p.wireSize, blobID); err != nil {
-				return err
-			}
-			out = append(out, store.Delivered{AccountID: t.AccountID, MailboxID: ids[i], UIDValidity: m.UIDValidity, UID: m.UIDNext})
-			tx.publish(t.AccountID, ids[i])
 		}
 		return nil
 	})
 	if err != nil {
+		return nil, 0, err
+	}
+	return out, qid, nil
+}
+
+// deliverTx stores p once and adds one message row per target.
+func deliverTx(tx *wtx, targets []store.Target, p *prepared, out []store.Delivered) ([]store.Delivered, error) {
+	ids := make([]int64, len(targets))
+	for i, t := range targets {
+		ids[i] = t.MailboxID
+		if ids[i] != 0 {
+			continue
+		}
+		if err := tx.queryRow("SELECT id FROM mailboxes WHERE account_id = $1 AND name = $2", t.AccountID, store.Inbox).Scan(&ids[i]); err != nil {
+			if isNoRows(err) {
+				return nil, fmt.Errorf("%w: account %d", store.ErrNotFound, t.AccountID)
+			}
+			return nil, err
+		}
+	}
+	// Lock the mailboxes in id order so that deliveries to the same
+	// mailboxes in another order cannot deadlock.
+	if _, err := tx.exec("SELECT id FROM mailboxes WHERE id = ANY($1) ORDER BY id FOR UPDATE", ids); err != nil {
 		return nil, err
+	}
+	blobID, err := insertBlob(tx, p)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range targets {
+		m, err := allocate(tx, store.MailboxRef{AccountID: t.AccountID, MailboxID: ids[i]}, 1)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.exec(insertMessageSQL, ids[i], m.UIDNext, m.HighestModSeq+1, p.sys, p.keywords, p.date, p.tz, len(p.raw), p.wireSize, blobID); err != nil {
+			return nil, err
+		}
+		out = append(out, store.Delivered{AccountID: t.AccountID, MailboxID: ids[i], UIDValidity: m.UIDValidity, UID: m.UIDNext})
+		tx.publish(t.AccountID, ids[i])
 	}
 	return out, nil
 }

@@ -15,6 +15,30 @@ import (
 
 // Enqueue implements store.Store.
 func (s *Store) Enqueue(ctx context.Context, msg store.QueuedMessage) (int64, error) {
+	q, err := s.prepareQueue(msg)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = s.write(ctx, func(tx *wtx) error {
+		var err error
+		id, err = enqueueTx(tx, &q)
+		return err
+	})
+	return id, err
+}
+
+// preparedQueue is a QueuedMessage checked and encoded for the database.
+type preparedQueue struct {
+	from    string
+	created int64
+	raw     []byte
+	rcpts   []string
+}
+
+// prepareQueue drops empty and duplicate (case-insensitive) recipients;
+// a message left without any is ErrInvalid.
+func (s *Store) prepareQueue(msg store.QueuedMessage) (preparedQueue, error) {
 	created := msg.Created.UnixNano()
 	if msg.Created.IsZero() {
 		created = s.now()
@@ -30,23 +54,25 @@ func (s *Store) Enqueue(ctx context.Context, msg store.QueuedMessage) (int64, er
 		rcpts = append(rcpts, r)
 	}
 	if len(rcpts) == 0 {
-		return 0, fmt.Errorf("%w: queued message without recipients", store.ErrInvalid)
+		return preparedQueue{}, fmt.Errorf("%w: queued message without recipients", store.ErrInvalid)
 	}
 	raw := msg.Raw
 	if raw == nil {
 		raw = []byte{}
 	}
+	return preparedQueue{from: msg.From, created: created, raw: raw, rcpts: rcpts}, nil
+}
+
+// enqueueTx inserts q and its recipients and returns the new item's id.
+func enqueueTx(tx *wtx, q *preparedQueue) (int64, error) {
 	var id int64
-	err := s.write(ctx, func(tx *wtx) error {
-		if err := tx.queryRow("INSERT INTO queue(sender, created, raw, size) VALUES ($1, $2, $3, $4) RETURNING id",
-			msg.From, created, raw, len(raw)).Scan(&id); err != nil {
-			return err
-		}
-		_, err := tx.exec(`INSERT INTO queue_rcpts(queue_id, idx, rcpt, status, next_attempt)
-			SELECT $1, o - 1, r, $3, $4 FROM unnest($2::text[]) WITH ORDINALITY AS t(r, o)`,
-			id, rcpts, store.RcptPending, created)
-		return err
-	})
+	if err := tx.queryRow("INSERT INTO queue(sender, created, raw, size) VALUES ($1, $2, $3, $4) RETURNING id",
+		q.from, q.created, q.raw, len(q.raw)).Scan(&id); err != nil {
+		return 0, err
+	}
+	_, err := tx.exec(`INSERT INTO queue_rcpts(queue_id, idx, rcpt, status, next_attempt)
+		SELECT $1, o - 1, r, $3, $4 FROM unnest($2::text[]) WITH ORDINALITY AS t(r, o)`,
+		id, q.rcpts, store.RcptPending, q.created)
 	return id, err
 }
 

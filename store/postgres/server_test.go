@@ -2,11 +2,8 @@ package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -17,11 +14,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/mailroom/mailroom/internal/pgtest"
 )
 
 // EnvDSN names the environment variable with the URL of a PostgreSQL
 // database the tests may create schemas in.
-const EnvDSN = "MAILROOM_TEST_POSTGRES"
+const EnvDSN = pgtest.EnvDSN
 
 // adminDSN is the database the tests use: $MAILROOM_TEST_POSTGRES, or a
 // throwaway server started by TestMain. Empty when neither is available.
@@ -54,40 +53,7 @@ func testDSN(t testing.TB) string {
 		}
 		t.Skip(msg)
 	}
-	ctx := context.Background()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "mrtest_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, adminDSN)
-	if err != nil {
-		t.Fatalf("connect to %s: %v", EnvDSN, err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, adminDSN)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(adminDSN)
-	if err != nil {
-		t.Fatalf("%s must be a postgres:// URL: %v", EnvDSN, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	// The tests need no durability across a server crash: commits need
-	// not wait for the WAL flush (a runtime parameter of each session).
-	q.Set("synchronous_commit", "off")
-	u.RawQuery = q.Encode()
-	return u.String()
+	return pgtest.Schema(t, adminDSN)
 }
 
 // startServer runs initdb and postgres from /usr/lib/postgresql/*/bin in a

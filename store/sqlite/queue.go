@@ -16,6 +16,30 @@ import (
 
 // Enqueue implements store.Store.
 func (s *Store) Enqueue(ctx context.Context, msg store.QueuedMessage) (int64, error) {
+	q, err := s.prepareQueue(msg)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = s.write(ctx, func(tx *wtx) error {
+		var err error
+		id, err = enqueueTx(tx, &q)
+		return err
+	})
+	return id, err
+}
+
+// preparedQueue is a QueuedMessage checked and encoded for the database.
+type preparedQueue struct {
+	from    string
+	created int64
+	raw     []byte
+	rcpts   []string
+}
+
+// prepareQueue drops empty and duplicate (case-insensitive) recipients;
+// a message left without any is ErrInvalid.
+func (s *Store) prepareQueue(msg store.QueuedMessage) (preparedQueue, error) {
 	created := msg.Created.UnixNano()
 	if msg.Created.IsZero() {
 		created = s.now()
@@ -31,27 +55,29 @@ func (s *Store) Enqueue(ctx context.Context, msg store.QueuedMessage) (int64, er
 		rcpts = append(rcpts, r)
 	}
 	if len(rcpts) == 0 {
-		return 0, fmt.Errorf("%w: queued message without recipients", store.ErrInvalid)
+		return preparedQueue{}, fmt.Errorf("%w: queued message without recipients", store.ErrInvalid)
 	}
-	var id int64
-	err := s.write(ctx, func(tx *wtx) error {
-		res, err := tx.exec("INSERT INTO queue(sender, created, raw, size) VALUES (?, ?, ?, ?)",
-			msg.From, created, msg.Raw, len(msg.Raw))
-		if err != nil {
-			return err
+	return preparedQueue{from: msg.From, created: created, raw: msg.Raw, rcpts: rcpts}, nil
+}
+
+// enqueueTx inserts q and its recipients and returns the new item's id.
+func enqueueTx(tx *wtx, q *preparedQueue) (int64, error) {
+	res, err := tx.exec("INSERT INTO queue(sender, created, raw, size) VALUES (?, ?, ?, ?)",
+		q.from, q.created, q.raw, len(q.raw))
+	if err != nil {
+		return 0, err
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return 0, err
+	}
+	for i, r := range q.rcpts {
+		if _, err := tx.exec("INSERT INTO queue_rcpts(queue_id, idx, rcpt, status, next_attempt) VALUES (?, ?, ?, ?, ?)",
+			id, i, r, store.RcptPending, q.created); err != nil {
+			return 0, err
 		}
-		if id, err = res.LastInsertId(); err != nil {
-			return err
-		}
-		for i, r := range rcpts {
-			if _, err := tx.exec("INSERT INTO queue_rcpts(queue_id, idx, rcpt, status, next_attempt) VALUES (?, ?, ?, ?, ?)",
-				id, i, r, store.RcptPending, created); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	return id, err
+	}
+	return id, nil
 }
 
 const queueItemCols = "q.id, q.sender, q.created, q.size, q.lease_owner, q.lease_until"

@@ -37,6 +37,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, flagTests...)
 	tests = append(tests, feedTests...)
 	tests = append(tests, queueTests...)
+	tests = append(tests, deliverEnqueueTests...)
 	tests = append(tests, queueClaimTests...)
 	tests = append(tests, counterTests...)
 	tests = append(tests, usageTests...)

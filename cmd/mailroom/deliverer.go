@@ -1,0 +1,32 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/mailroom/mailroom/delivery"
+	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/queue"
+	"github.com/mailroom/mailroom/store"
+)
+
+// The [quota] and [aliases] policies are what the Deliverer applies.
+var (
+	_ delivery.Quota   = (*config.Quota)(nil)
+	_ delivery.Aliases = (*config.AliasTable)(nil)
+)
+
+// newDeliverer builds the one delivery path of `serve` (package
+// delivery): SMTP (MX and submission) and the queue's DSNs go through
+// it, and it commits local copies and outbound queue entries in one
+// store transaction, signing the queued copy with q first.
+func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.Logger) (*delivery.Deliverer, error) {
+	return delivery.New(delivery.Config{
+		Store:              st,
+		Queue:              q,
+		Hostname:           cfg.Hostname,
+		Aliases:            cfg.Aliasing.Table(),
+		RecipientDelimiter: cfg.RecipientDelimiter,
+		Quota:              &cfg.Quota,
+		Logger:             log,
+	})
+}

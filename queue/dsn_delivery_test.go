@@ -1,0 +1,50 @@
+package queue
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/mailroom/mailroom/delivery"
+)
+
+// With a Deliverer, a DSN goes to the local sender along the inbound
+// path: a subaddressed sender (alice+lists@) gets it in alice's INBOX,
+// which the direct account lookup before package delivery missed; a
+// sender in another domain gets none.
+func TestDSNThroughDeliverer(t *testing.T) {
+	st, _ := newStoreWith(t, "alice@example.org")
+	sk := startSink(t, func(rcpt string, attempt int) error {
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	})
+	res := newTestResolver()
+	res.addMX("remote.test", "mx.remote.test")
+	q := New(fastConfig(st, res, map[string]string{"mx.remote.test": sk.port()}))
+	d, err := delivery.New(delivery.Config{Store: st, Queue: q, Hostname: "mail.example.org", RecipientDelimiter: "+", Logger: testLog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.SetDeliverer(d)
+	q.Start()
+	t.Cleanup(func() { q.Shutdown(context.Background()) })
+
+	for _, from := range []string{"alice+lists@example.org", "someone@elsewhere.test"} {
+		if _, err := q.Enqueue(context.Background(), from, []string{"nobody@remote.test"}, []byte(testMsg)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the queue to empty", queueEmpty(t, st))
+	time.Sleep(100 * time.Millisecond) // a second DSN would come now
+	dsns := inbox(t, st, "alice@example.org")
+	if len(dsns) != 1 {
+		t.Fatalf("%d DSNs, want 1", len(dsns))
+	}
+	for _, want := range []string{"Return-Path: <>", "To: <alice+lists@example.org>", "Final-Recipient: rfc822; nobody@remote.test", "Status: 5.1.1"} {
+		if !strings.Contains(string(dsns[0]), want) {
+			t.Fatalf("DSN lacks %q:\n%s", want, dsns[0])
+		}
+	}
+}

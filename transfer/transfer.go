@@ -1,0 +1,438 @@
+// Package transfer moves mail between a mailroom store and the files other
+// mail servers and clients keep: Maildir++ (Dovecot, Courier; also
+// Dovecot's LAYOUT=fs) and mbox (mboxrd, mboxo, mboxcl2; a directory of
+// .mbox files or a Thunderbird .sbd tree). It is what `mailroom import`
+// and `mailroom export` run.
+//
+// Imports write through the store's normal Append path, so quota counters
+// and the change feed see the messages as they see an IMAP APPEND. They are
+// idempotent and resumable: a message whose Message-ID, size and internal
+// date equal those of a message already in the target folder is skipped.
+// They stream: one message at a time is read (bounded by MaxMessageBytes)
+// and at most one batch (batchMessages, batchBytes) waits for its commit.
+// Malformed input is reported in Stats.Failed and skipped; a message is
+// either stored whole or not at all.
+package transfer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+// Store is what transfer needs of the mail store.
+type Store interface {
+	Mailboxes(ctx context.Context, accountID int64) ([]store.Mailbox, error)
+	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
+	CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (store.Mailbox, error)
+	Append(ctx context.Context, mbox store.MailboxRef, msgs []store.NewMessage) (uint32, []uint32, error)
+	ListHeaders(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
+	ListBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
+}
+
+var _ Store = (store.Store)(nil)
+
+// Batching of appends: one store transaction (and fsync) per batch instead
+// of per message; a batch is flushed before it grows past either bound.
+const (
+	batchMessages = 200
+	batchBytes    = 8 << 20
+)
+
+// maxFailures bounds how many failure reasons Stats keeps; every failure
+// is logged and counted regardless.
+const maxFailures = 1000
+
+// Options configure an import or export.
+type Options struct {
+	AccountID int64
+	// MaxMessageBytes bounds one message (the max_message_bytes setting);
+	// a larger one is reported and skipped without being held in memory.
+	MaxMessageBytes int64
+	Log             *slog.Logger
+	Now             func() time.Time // clock; nil = time.Now
+	// FolderMap renames source folders (decoded names, levels separated
+	// by "/") before they are looked up or created: "Sent Items" → "Sent".
+	FolderMap map[string]string
+	// DateFromHeader takes a Maildir message's internal date from its
+	// Date: header instead of the file's mtime.
+	DateFromHeader bool
+	// Progress, if set, is called after each message with the totals so
+	// far (for a progress bar or periodic log lines).
+	Progress func(Stats)
+}
+
+// Failure is one piece of input that was skipped, and why.
+type Failure struct {
+	Source string // file, or file and message number
+	Reason string
+}
+
+// Stats summarises an import or export.
+type Stats struct {
+	Folders    int   // folders written to
+	Messages   int   // messages stored (import) or written (export)
+	Bytes      int64 // their size
+	Skipped    int   // already present (same Message-ID, size and date)
+	InputBytes int64 // bytes of input consumed (for progress)
+	Failed     int   // malformed or refused input, skipped
+	Failures   []Failure
+}
+
+func (s *Stats) fail(log *slog.Logger, source, reason string) {
+	s.Failed++
+	if len(s.Failures) < maxFailures {
+		s.Failures = append(s.Failures, Failure{Source: source, Reason: reason})
+	}
+	log.Warn("skipped", "source", source, "reason", reason)
+}
+
+func (o *Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now()
+	}
+	return time.Now()
+}
+
+func (o *Options) log() *slog.Logger {
+	if o.Log != nil {
+		return o.Log
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (o *Options) maxBytes() int64 {
+	if o.MaxMessageBytes > 0 {
+		return o.MaxMessageBytes
+	}
+	return 50 << 20
+}
+
+// wellKnown maps the usual names other servers and clients give their
+// special-use folders onto mailroom's (store.DefaultMailboxes). FolderMap
+// is applied first and wins.
+var wellKnown = map[string]string{
+	"sent messages":    "Sent",
+	"sent items":       "Sent",
+	"sent mail":        "Sent",
+	"deleted messages": "Trash",
+	"deleted items":    "Trash",
+	"spam":             "Junk",
+	"junk e-mail":      "Junk",
+	"archives":         "Archive",
+	"inbox":            store.Inbox,
+}
+
+// dedupKey identifies a message for idempotent re-runs: a hash of its
+// Message-ID, size and internal date (unix seconds), so a folder of a
+// million messages costs tens of megabytes, not the Message-IDs.
+type dedupKey [16]byte
+
+func makeKey(header []byte, size int64, date time.Time) dedupKey {
+	var id string
+	if vs := message.HeaderValues(header, "Message-ID"); len(vs) > 0 {
+		id = vs[0]
+	}
+	h := sha256.New()
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(size))
+	binary.BigEndian.PutUint64(b[8:], uint64(date.Unix()))
+	h.Write(b[:])
+	h.Write([]byte(id))
+	var k dedupKey
+	copy(k[:], h.Sum(nil))
+	return k
+}
+
+func keyOf(raw []byte, date time.Time) dedupKey {
+	return makeKey(raw[:message.BodyStart(raw)], int64(len(raw)), date)
+}
+
+type folder struct {
+	mbox store.Mailbox
+	seen map[dedupKey]struct{}
+}
+
+// importer accumulates one import's state.
+type importer struct {
+	st      Store
+	opt     Options
+	log     *slog.Logger
+	stats   Stats
+	folders map[string]*folder
+	// badFolders are target names that cannot be created (ErrInvalid),
+	// asked of the store once.
+	badFolders map[string]error
+	cur        *folder
+	batch      []store.NewMessage
+	bbytes     int64
+}
+
+func newImporter(st Store, opt Options) *importer {
+	return &importer{st: st, opt: opt, log: opt.log(), folders: map[string]*folder{}, badFolders: map[string]error{}}
+}
+
+// targetName maps a decoded source folder name onto the target folder.
+func (im *importer) targetName(src string) string {
+	if t, ok := im.opt.FolderMap[src]; ok {
+		return t
+	}
+	first, rest, nested := strings.Cut(src, "/")
+	if t, ok := wellKnown[strings.ToLower(first)]; ok {
+		first = t
+	}
+	if nested {
+		return first + "/" + rest
+	}
+	return first
+}
+
+// folder returns the target folder for the source folder name src,
+// creating it (and loading what it holds, for deduplication) on first use.
+func (im *importer) folder(ctx context.Context, src string) (*folder, error) {
+	name := store.CanonicalMailboxName(im.targetName(src))
+	if f, ok := im.folders[name]; ok {
+		return f, nil
+	}
+	if err, ok := im.badFolders[name]; ok {
+		return nil, err
+	}
+	if err := checkFolderName(name); err != nil {
+		im.badFolders[name] = err
+		return nil, err
+	}
+	m, err := im.st.MailboxByName(ctx, im.opt.AccountID, name)
+	if errors.Is(err, store.ErrNotFound) {
+		// A default folder the account lost (Sent deleted) comes back
+		// with its special use.
+		use := ""
+		for _, d := range store.DefaultMailboxes {
+			if d.Name == name {
+				use = d.SpecialUse
+			}
+		}
+		m, err = im.st.CreateMailbox(ctx, im.opt.AccountID, name, use)
+		if errors.Is(err, store.ErrExists) { // created meanwhile by a client
+			m, err = im.st.MailboxByName(ctx, im.opt.AccountID, name)
+		}
+	}
+	if errors.Is(err, store.ErrInvalid) {
+		im.badFolders[name] = err
+	}
+	if err != nil {
+		return nil, err
+	}
+	f := &folder{mbox: m, seen: map[dedupKey]struct{}{}}
+	err = im.st.ListHeaders(ctx, m.Ref(), nil, func(meta store.MessageMeta, header []byte) error {
+		f.seen[makeKey(header, meta.Size, meta.InternalDate)] = struct{}{}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("folder %q: %w", name, err)
+	}
+	im.folders[name] = f
+	im.stats.Folders++
+	return f, nil
+}
+
+// add queues one whole message for folder src. raw must not be reused by
+// the caller. A zero date means: the Date: header, else now.
+func (im *importer) add(ctx context.Context, src string, raw []byte, flags []string, date time.Time, source string) error {
+	if reason := malformed(raw); reason != "" {
+		im.stats.fail(im.log, source, reason)
+		return nil
+	}
+	if date.IsZero() {
+		date = headerDate(raw)
+	}
+	if date.IsZero() {
+		date = im.opt.now()
+	}
+	date = date.Truncate(time.Second)
+	f, err := im.folder(ctx, src)
+	if err != nil {
+		if errors.Is(err, store.ErrInvalid) {
+			im.stats.fail(im.log, source, fmt.Sprintf("folder %q cannot be created: %v", im.targetName(src), err))
+			return nil
+		}
+		return err
+	}
+	if f != im.cur {
+		if err := im.flush(ctx); err != nil {
+			return err
+		}
+		im.cur = f
+	}
+	k := keyOf(raw, date)
+	if _, dup := f.seen[k]; dup {
+		im.stats.Skipped++
+		im.progress()
+		return nil
+	}
+	f.seen[k] = struct{}{}
+	if len(im.batch) >= batchMessages || (len(im.batch) > 0 && im.bbytes+int64(len(raw)) > batchBytes) {
+		if err := im.flush(ctx); err != nil {
+			return err
+		}
+	}
+	im.batch = append(im.batch, store.NewMessage{Raw: raw, Part: message.Parse(raw), Flags: flags, InternalDate: date})
+	im.bbytes += int64(len(raw))
+	im.stats.Messages++
+	im.stats.Bytes += int64(len(raw))
+	im.progress()
+	return nil
+}
+
+func (im *importer) progress() {
+	if im.opt.Progress != nil {
+		im.opt.Progress(im.stats)
+	}
+}
+
+// flush appends the queued batch to the current folder in one transaction.
+func (im *importer) flush(ctx context.Context) error {
+	if len(im.batch) == 0 {
+		return nil
+	}
+	_, _, err := im.st.Append(ctx, im.cur.mbox.Ref(), im.batch)
+	if err != nil {
+		return fmt.Errorf("append to %q: %w", im.cur.mbox.Name, err)
+	}
+	clear(im.batch) // let the bodies go
+	im.batch = im.batch[:0]
+	im.bbytes = 0
+	return nil
+}
+
+// finish flushes what is queued and returns the totals.
+func (im *importer) finish(ctx context.Context) (Stats, error) {
+	err := im.flush(ctx)
+	return im.stats, err
+}
+
+// malformed says why raw is not a message, or "".
+func malformed(raw []byte) string {
+	if len(raw) == 0 {
+		return "empty"
+	}
+	bs := message.BodyStart(raw)
+	if bs == 0 {
+		return "not a message: no header fields"
+	}
+	h := raw[:bs]
+	if len(message.HeaderValues(h, "From"))+len(message.HeaderValues(h, "Date"))+
+		len(message.HeaderValues(h, "Subject"))+len(message.HeaderValues(h, "Message-ID"))+
+		len(message.HeaderValues(h, "Received"))+len(message.HeaderValues(h, "To")) == 0 {
+		return "not a message: none of From, To, Date, Subject, Message-ID, Received"
+	}
+	return ""
+}
+
+// headerDate is the message's Date: header, or the zero time.
+func headerDate(raw []byte) time.Time {
+	vs := message.HeaderValues(raw[:message.BodyStart(raw)], "Date")
+	if len(vs) == 0 {
+		return time.Time{}
+	}
+	t, err := mail.ParseDate(vs[0])
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
+// validKeyword reports whether kw can be stored as an IMAP keyword (an
+// atom, RFC 9051 §9 flag-keyword, not a system flag).
+func validKeyword(kw string) bool {
+	if kw == "" || len(kw) > 100 || kw[0] == '\\' {
+		return false
+	}
+	for i := 0; i < len(kw); i++ {
+		c := kw[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`(){%*"\]`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// sortedFlags returns flags sorted without duplicates.
+func sortedFlags(flags []string) []string {
+	sort.Strings(flags)
+	out := flags[:0]
+	for i, f := range flags {
+		if i == 0 || f != flags[i-1] {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Export helpers --------------------------------------------------------
+
+// exportMailboxes returns the account's mailboxes in name order.
+func exportMailboxes(ctx context.Context, st Store, accountID int64) ([]store.Mailbox, error) {
+	ms, err := st.Mailboxes(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
+	return ms, nil
+}
+
+// checkLevels refuses a mailbox name that cannot become a path under the
+// export directory: a level "", "." or ".." would write outside the
+// folder's place (or outside the export directory altogether).
+func checkLevels(name string) error {
+	for _, l := range strings.Split(name, "/") {
+		if l == "" || l == "." || l == ".." || strings.ContainsRune(l, filepath.Separator) || strings.ContainsRune(l, 0) {
+			return fmt.Errorf("folder %q: the level %q cannot be a file name", name, l)
+		}
+	}
+	return nil
+}
+
+// Bounds on imported folder names: the ones IMAP CREATE enforces (README,
+// Security, Limits: 1,024 bytes, 16 levels), so an import creates no
+// folder a client could not have created.
+const (
+	maxFolderName  = 1024
+	maxFolderDepth = 16
+)
+
+// checkFolderName refuses (as store.ErrInvalid) a target folder name IMAP
+// CREATE would refuse: empty levels, control characters, wildcards, too
+// long or too deep.
+func checkFolderName(name string) error {
+	bad := func(why string) error { return fmt.Errorf("%w: %s", store.ErrInvalid, why) }
+	if name == "" || strings.HasPrefix(name, "/") || strings.HasSuffix(name, "/") || strings.Contains(name, "//") || !utf8.ValidString(name) {
+		return bad("empty level or invalid UTF-8")
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return bad("control characters")
+		}
+	}
+	if strings.ContainsAny(name, "*%") {
+		return bad("wildcards")
+	}
+	if len(name) > maxFolderName {
+		return bad(fmt.Sprintf("longer than %d bytes", maxFolderName))
+	}
+	if strings.Count(name, "/")+1 > maxFolderDepth {
+		return bad(fmt.Sprintf("deeper than %d levels", maxFolderDepth))
+	}
+	return nil
+}
