@@ -87,6 +87,20 @@ func TestConcurrencyModel(t *testing.T) {
 			t.Errorf("client %d (%s, qresync %v) violation: %s", i, mc.user, mc.qresync, v)
 		}
 	}
+	// \Recent: both sessions of an account had INBOX selected all along,
+	// so each message in it is recent in exactly one of them.
+	for i := 0; i+1 < len(clients); i += 2 {
+		a, b := clients[i], clients[i+1]
+		if a.err != nil || b.err != nil {
+			continue
+		}
+		for _, u := range a.uids {
+			if a.recentSeen[u] == b.recentSeen[u] {
+				total++
+				t.Errorf("%s UID %d: \\Recent in session A %v, in B %v; want exactly one", a.user, u, a.recentSeen[u], b.recentSeen[u])
+			}
+		}
+	}
 	t.Logf("%d commands in %v, %d model violations", ops, dur, total)
 	if ops < 100 {
 		t.Errorf("only %d commands ran", ops)
@@ -109,6 +123,7 @@ type modelClient struct {
 	modseqs    map[uint32]uint64 // last MODSEQ seen per UID
 	highest    uint64            // last HIGHESTMODSEQ
 	violations []string
+	recentSeen map[uint32]bool // UID -> \Recent in the last FETCH FLAGS
 	last       []string // recent responses, for context
 }
 
@@ -326,6 +341,14 @@ func (mc *modelClient) fetch(r resp) {
 		}
 	}
 	uid := uint32(0)
+	defer func() {
+		if f, ok := a["FLAGS"]; ok && uid != 0 {
+			if mc.recentSeen == nil {
+				mc.recentSeen = map[uint32]bool{}
+			}
+			mc.recentSeen[uid] = slices.Contains(strs(f), `\Recent`)
+		}
+	}()
 	if s, ok := a["UID"].(string); ok {
 		n, err := strconv.ParseUint(s, 10, 32)
 		if err != nil {
