@@ -124,7 +124,7 @@ type modelClient struct {
 	highest    uint64            // last HIGHESTMODSEQ
 	violations []string
 	recentSeen map[uint32]bool // UID -> \Recent in the last FETCH FLAGS
-	last       []string // recent responses, for context
+	last       []string        // recent responses, for context
 }
 
 var modelKeywords = []string{"$Label1", "$Label2", "$Label3", "$Forwarded", "Junk", "NonJunk", "$MDNSent", "todo"}
