@@ -43,6 +43,10 @@ type SieveConfig struct {
 	// Timeout bounds one evaluation, store lookups included; 0 means
 	// DefaultSieveTimeout. Past it the script fails: implicit keep.
 	Timeout time.Duration
+	// Before and After are the admin's global scripts, run for every
+	// local account before and after its own (Pigeonhole's sieve_before
+	// and sieve_after), compiled with the same Limits.
+	Before, After []*sieve.Script
 }
 
 // DefaultSieveTimeout is SieveConfig.Timeout's default.
@@ -93,52 +97,95 @@ func (d *Deliverer) sieveStore() (SieveStore, bool) {
 	return ss, ok
 }
 
-// runSieve evaluates acct's active script over msg; ok is false when the
-// account has none (the caller delivers as without Sieve). A script that
-// fails or exceeds a limit yields the implicit keep and a log line.
+// runSieve evaluates the global before scripts, acct's active script
+// and the global after scripts over msg; ok is false when none applies
+// (the caller delivers as without Sieve). A script that fails or exceeds
+// a limit yields the implicit keep and a log line.
 func (d *Deliverer) runSieve(ctx context.Context, ss SieveStore, env Envelope, acct store.Account, rcptAddr string, def store.Target, msg store.NewMessage) (*sievePlan, bool, error) {
-	sc, err := ss.ActiveSieveScript(ctx, acct.ID)
-	if errors.Is(err, store.ErrNotFound) {
+	type named struct {
+		name   string
+		script *sieve.Script
+		err    error
+	}
+	var scripts []named
+	for i, sc := range d.cfg.Sieve.Before {
+		scripts = append(scripts, named{fmt.Sprintf("sieve_before[%d]", i), sc, nil})
+	}
+	personal, err := ss.ActiveSieveScript(ctx, acct.ID)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return nil, false, err
+	default:
+		sc, err := sieve.Compile(personal.Source, d.cfg.Sieve.Limits)
+		scripts = append(scripts, named{personal.Name, sc, err})
+	}
+	for i, sc := range d.cfg.Sieve.After {
+		scripts = append(scripts, named{fmt.Sprintf("sieve_after[%d]", i), sc, nil})
+	}
+	if len(scripts) == 0 {
 		return nil, false, nil
 	}
-	if err != nil {
-		return nil, false, err
+	timeout := d.cfg.Sieve.Timeout
+	if timeout <= 0 {
+		timeout = DefaultSieveTimeout
 	}
-	log := d.log.With("account", acct.Email, "script", sc.Name)
-	res := sieve.FallbackResult()
-	script, err := sieve.Compile(sc.Source, d.cfg.Sieve.Limits)
-	if err != nil {
-		log.Warn("delivery: sieve script does not compile; keeping", "err", err)
-	} else {
-		timeout := d.cfg.Sieve.Timeout
-		if timeout <= 0 {
-			timeout = DefaultSieveTimeout
-		}
-		ectx, cancel := context.WithTimeout(ctx, timeout)
-		origTo := ""
-		if !strings.EqualFold(rcptAddr, acct.Email) {
-			origTo = rcptAddr
-		}
-		senv := sieve.Env{
-			Envelope:            sieve.Envelope{From: env.From, To: acct.Email, OrigTo: origTo},
-			UserAddresses:       []string{acct.Email},
-			Mailboxes:           sieveMailboxes{ss, acct.ID},
-			State:               sieveState{ss, acct.ID},
-			Now:                 d.cfg.Now,
-			SubaddressSeparator: d.cfg.RecipientDelimiter,
-		}
-		r, err := script.Evaluate(ectx, newSieveMessage(msg.Raw, msg.Part), senv)
-		cancel()
+	origTo := ""
+	if !strings.EqualFold(rcptAddr, acct.Email) {
+		origTo = rcptAddr
+	}
+	senv := sieve.Env{
+		Envelope:            sieve.Envelope{From: env.From, To: acct.Email, OrigTo: origTo},
+		UserAddresses:       []string{acct.Email},
+		Mailboxes:           sieveMailboxes{ss, acct.ID},
+		State:               sieveState{ss, acct.ID},
+		Now:                 d.cfg.Now,
+		SubaddressSeparator: d.cfg.RecipientDelimiter,
+	}
+	// The scripts run one after the other (Pigeonhole's sieve_before,
+	// personal, sieve_after); their explicit actions add up, and the
+	// implicit keep happens only when no script cancelled it. A script
+	// that fails keeps the message whatever the others did.
+	combined := &sieve.Result{}
+	implicit, failed := true, false
+	var implicitFlags []string
+	for _, sc := range scripts {
+		log := d.log.With("account", acct.Email, "script", sc.name)
+		res, err := sieve.FallbackResult(), sc.err
 		if err != nil {
-			log.Warn("delivery: sieve script failed; keeping", "err", err)
+			log.Warn("delivery: sieve script does not compile; keeping", "err", err)
 		} else {
-			res = r
+			ectx, cancel := context.WithTimeout(ctx, timeout)
+			r, err := sc.script.Evaluate(ectx, newSieveMessage(msg.Raw, msg.Part), senv)
+			cancel()
+			if err != nil {
+				log.Warn("delivery: sieve script failed; keeping", "err", err)
+			} else {
+				res = r
+			}
+			failed = failed || err != nil
 		}
+		failed = failed || sc.err != nil
 		for _, n := range res.Notes {
 			log.Info("delivery: sieve", "note", n)
 		}
+		kept := false
+		for _, a := range res.Actions {
+			if k, ok := a.(sieve.Keep); ok && k.Implicit {
+				kept = true
+				implicitFlags = k.Flags
+				continue
+			}
+			combined.Actions = append(combined.Actions, a)
+		}
+		implicit = implicit && kept
+		combined.Duplicates = append(combined.Duplicates, res.Duplicates...)
 	}
-	plan, err := d.planActions(ctx, ss, env, acct, def, msg, res, log)
+	if implicit || failed {
+		combined.Actions = append(combined.Actions, sieve.Keep{Flags: implicitFlags, Implicit: true})
+	}
+	log := d.log.With("account", acct.Email)
+	plan, err := d.planActions(ctx, ss, env, acct, def, msg, combined, log)
 	if err != nil {
 		return nil, false, err
 	}

@@ -282,3 +282,37 @@ discard;
 		t.Fatalf("a failing script must keep: INBOX holds %d", n)
 	}
 }
+
+// A global sieve_before script files spam for every account, whatever
+// the personal script says; a sieve_after script runs after it.
+func TestSieveGlobalBeforeAfter(t *testing.T) {
+	compile := func(src string) *sieve.Script {
+		sc, err := sieve.Compile([]byte(src), sieve.Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sc
+	}
+	before := compile(`require "fileinto"; if header :is "X-Spam" "yes" { fileinto "Junk"; stop; }`)
+	after := compile(`require "imap4flags"; addflag "\\Seen";`)
+	clock := &sieveClock{t: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)}
+	h := newHarness(t, ModeMX, func(c *Config) {
+		d, err := delivery.New(delivery.Config{Store: c.Store, Queue: &signQueue{}, Hostname: c.Hostname, Logger: c.Logger, Now: clock.now,
+			Sieve: delivery.SieveConfig{Before: []*sieve.Script{before}, After: []*sieve.Script{after}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Deliverer = d
+	})
+	c := h.dial()
+	c.do("EHLO c", 250, "")
+	c.sendMail("x@remote.example", []string{"alice@example.com"}, mxMail("x@remote.example", "buy", "X-Spam: yes\r\n"))
+	c.sendMail("x@remote.example", []string{"alice@example.com"}, mxMail("x@remote.example", "hello", ""))
+	if metas, _ := h.mailboxMessages("alice@example.com", "Junk"); len(metas) != 1 {
+		t.Fatalf("Junk holds %d messages, want the spam", len(metas))
+	}
+	metas, _ := h.mailboxMessages("alice@example.com", "INBOX")
+	if len(metas) != 1 || !metas[0].HasFlag(store.FlagSeen) {
+		t.Fatalf("INBOX %+v: the implicit keep with sieve_after's flag", metas)
+	}
+}

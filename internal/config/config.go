@@ -46,9 +46,10 @@ type Config struct {
 	Limits Limits `toml:"limits"`
 	Quota  Quota  `toml:"quota"` // per-account storage limits (quota.go)
 
-	Outbound // relay_host, dns_server, [queue] … (outbound.go)
-	Security // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)
-	Aliasing // recipient_delimiter, [aliases] (aliases.go)
+	Outbound  // relay_host, dns_server, [queue] … (outbound.go)
+	Security  // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)
+	Aliasing  // recipient_delimiter, [aliases] (aliases.go)
+	Filtering // sieve_before, sieve_after (sieve.go)
 }
 
 // Limits bound what clients may send and how long they may idle.
@@ -166,6 +167,7 @@ func Load(path string) (Config, error) {
 		c.SpoolDir = filepath.Join(filepath.Dir(path), c.SpoolDir)
 	}
 	c.Security.resolvePaths(filepath.Dir(path))
+	c.Filtering.resolvePaths(filepath.Dir(path))
 	return c, c.Validate()
 }
 
@@ -218,6 +220,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Security.validate()...)
 	errs = append(errs, c.Quota.validate()...)
 	errs = append(errs, c.Aliasing.validate()...)
+	errs = append(errs, c.Filtering.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
