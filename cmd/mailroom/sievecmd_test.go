@@ -76,3 +76,81 @@ func TestSieveCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestServeRunsSieve: a script stored with `mailroom sieve put` runs in
+// serve's delivery path: list mail is filed into a folder the script
+// creates, a redirect is queued, other mail is kept, and the global
+// sieve_before script from the config file runs first.
+func TestServeRunsSieve(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	if _, err := runCLI(t, dir, "pw\n", "user", "add", "dana@example.test", "--password-stdin", "--data", "d"); err != nil {
+		t.Fatal(err)
+	}
+	script := `require ["fileinto", "mailbox"];
+if header :contains "List-Id" "golang" { fileinto :create "Lists"; stop; }
+if header :is "Subject" "fwd" { redirect "far@remote.test"; }
+`
+	if _, err := runCLI(t, dir, script, "sieve", "put", "dana@example.test", "rules", "-", "--data", "d"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, dir, "", "sieve", "activate", "dana@example.test", "rules", "--data", "d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "before.sieve"), []byte("if header :is \"Subject\" \"drop\" { discard; }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := `data = "d"
+hostname = "mx.example.test"
+smtp = "127.0.0.1:0"
+submission = ""
+pop3 = "127.0.0.1:0"
+imap = ""
+smtps = ""
+pop3s = ""
+imaps = ""
+relay_host = "127.0.0.1:1"
+sieve_before = ["before.sieve"]
+`
+	if err := os.WriteFile(filepath.Join(dir, "m.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startServe(t, dir, "--config", "m.toml")
+	send := func(subject, extra string) {
+		t.Helper()
+		msg := []byte("From: x@sender.test\r\nTo: dana@example.test\r\nSubject: " + subject + "\r\n" + extra + "\r\nhello\r\n")
+		if err := sendMailNoTLS(p.addr(t, "smtp"), "x@sender.test", []string{"dana@example.test"}, msg); err != nil {
+			t.Fatalf("send %s: %v", subject, err)
+		}
+	}
+	send("list", "List-Id: <golang-nuts.googlegroups.com>\r\n")
+	send("fwd", "")
+	send("drop", "")
+	if st := pop3Login(t, p.addr(t, "pop3"), "dana@example.test", "pw"); !strings.HasPrefix(st, "+OK 0 ") {
+		t.Fatalf("dana STAT = %q, want an empty INBOX (filed, redirected, discarded)", st)
+	}
+	out, err := runCLI(t, dir, "", "queue", "show", "1", "--config", "m.toml")
+	if err != nil || !strings.Contains(out, "From:    x@sender.test") || !strings.Contains(out, "far@remote.test") {
+		t.Fatalf("queue show 1: %q, %v", out, err)
+	}
+	send("hello", "")
+	if st := pop3Login(t, p.addr(t, "pop3"), "dana@example.test", "pw"); !strings.HasPrefix(st, "+OK 1 ") {
+		t.Fatalf("dana STAT = %q, want the kept message", st)
+	}
+	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "d", "mailroom.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	acct, err := st.AccountByEmail(context.Background(), "dana@example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, err := st.MailboxByName(context.Background(), acct.ID, "Lists")
+	if err != nil {
+		t.Fatalf("the folder fileinto :create made: %v", err)
+	}
+	if s, err := st.MailboxStatus(context.Background(), mb.Ref()); err != nil || s.Messages != 1 {
+		t.Fatalf("Lists status %+v, %v", s, err)
+	}
+}
