@@ -34,6 +34,11 @@ type Envelope struct {
 // as its bytes. With the default Committer all of it is one store
 // transaction: when Deliver returns nil everything is durable, otherwise
 // nothing was stored and the caller may answer with a temporary failure.
+//
+// Unless env.NoSieve, each local account's Sieve scripts decide what
+// becomes of its copy (sieve.go); what they store and send is part of
+// the same transaction. A delivery every script discarded returns an
+// empty Result and nil.
 func (d *Deliverer) Deliver(ctx context.Context, env Envelope, msg store.NewMessage) (Result, error) {
 	c := Commit{Message: msg, From: env.From, Raw: msg.Raw, SignDomain: env.SignDomain, Created: msg.InternalDate}
 	if c.Created.IsZero() {
@@ -124,6 +129,9 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, msg store.NewMess
 // delivery committed (RFC 5230 §4.2, RFC 7352 §3). A failure costs at
 // most a second reply later, so it is logged, not returned.
 func (d *Deliverer) recordSieveState(ctx context.Context, ss SieveStore, records []stateRecord) {
+	// The delivery is durable: a client that hangs up now must not
+	// cost the record.
+	ctx = context.WithoutCancel(ctx)
 	for _, r := range records {
 		if err := ss.RecordSieveState(ctx, r.accountID, r.kind, r.handle, r.key, r.at, r.expires); err != nil {
 			d.log.Warn("delivery: recording sieve state", "account", r.accountID, "kind", r.kind, "err", err)

@@ -186,10 +186,11 @@ type Result struct {
 // Deliverer resolves recipients and delivers messages. It is safe for
 // concurrent use.
 type Deliverer struct {
-	cfg    Config
-	dir    Directory
-	commit Committer
-	log    *slog.Logger
+	cfg     Config
+	dir     Directory
+	commit  Committer
+	log     *slog.Logger
+	scripts scriptCache // compiled Sieve scripts (sieve.go)
 }
 
 // New returns a Deliverer for cfg.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"mime/quotedprintable"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mailroom/mailroom/message"
@@ -117,7 +119,7 @@ func (d *Deliverer) runSieve(ctx context.Context, ss SieveStore, env Envelope, a
 	case err != nil:
 		return nil, false, err
 	default:
-		sc, err := sieve.Compile(personal.Source, d.cfg.Sieve.Limits)
+		sc, err := d.compiled(personal)
 		scripts = append(scripts, named{personal.Name, sc, err})
 	}
 	for i, sc := range d.cfg.Sieve.After {
@@ -190,6 +192,46 @@ func (d *Deliverer) runSieve(ctx context.Context, ss SieveStore, env Envelope, a
 		return nil, false, err
 	}
 	return plan, true, nil
+}
+
+// maxCompiledScripts bounds the Deliverer's cache of compiled scripts.
+const maxCompiledScripts = 1024
+
+// scriptCache keeps compiled personal scripts by id and content hash,
+// so a busy account's script is not parsed again for every message.
+type scriptCache struct {
+	mu sync.Mutex
+	m  map[scriptKey]*sieve.Script
+}
+
+type scriptKey struct {
+	id  int64
+	sum [32]byte
+}
+
+// compiled returns sc compiled with the configured Limits, from the
+// cache when its id and content are unchanged. Compile errors are not
+// cached (they are logged at each delivery, as the script keeps).
+func (d *Deliverer) compiled(sc store.SieveScript) (*sieve.Script, error) {
+	k := scriptKey{sc.ID, sha256.Sum256(sc.Source)}
+	c := &d.scripts
+	c.mu.Lock()
+	s, ok := c.m[k]
+	c.mu.Unlock()
+	if ok {
+		return s, nil
+	}
+	s, err := sieve.Compile(sc.Source, d.cfg.Sieve.Limits)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCompiledScripts {
+		c.m = map[scriptKey]*sieve.Script{} // simple and bounded: start over
+	}
+	c.m[k] = s
+	c.mu.Unlock()
+	return s, nil
 }
 
 type sieveMailboxes struct {
