@@ -136,6 +136,10 @@ type Config struct {
 	RecipientDelimiter string
 	// Quota limits what local accounts may store; nil limits nothing.
 	Quota Quota
+	// Sieve configures filtering with each account's active Sieve
+	// script (sieve.go). It runs when the store implements SieveStore
+	// and no Committer is set.
+	Sieve SieveConfig
 
 	Logger *slog.Logger     // default slog.Default()
 	Now    func() time.Time // default time.Now
@@ -160,21 +164,33 @@ type Commit struct {
 	Raw        []byte   // the bytes to queue, not yet signed
 	SignDomain string   // DKIM signing domain for Raw; "" signs nothing
 	Created    time.Time
+
+	// What Sieve scripts made of the delivery; both empty without them.
+	// Copies are stored in place of Targets and Message (copies differ
+	// per account: mailbox, flags, header edits); Extra are further
+	// queue entries (redirects, vacation replies, rejections), each
+	// signed for its SignDomain. Only the txCommitter handles them.
+	Copies []store.Copy
+	Extra  []Outgoing
 }
 
 // Result reports what a delivery stored.
 type Result struct {
 	Delivered []store.Delivered // one per local account
 	QueueID   int64             // the outbound queue entry; 0 for none
+	// SieveQueued are the queue entries Sieve scripts added (redirects,
+	// vacation replies, rejections).
+	SieveQueued []int64
 }
 
 // Deliverer resolves recipients and delivers messages. It is safe for
 // concurrent use.
 type Deliverer struct {
-	cfg    Config
-	dir    Directory
-	commit Committer
-	log    *slog.Logger
+	cfg     Config
+	dir     Directory
+	commit  Committer
+	log     *slog.Logger
+	scripts scriptCache // compiled Sieve scripts (sieve.go)
 }
 
 // New returns a Deliverer for cfg.
@@ -232,6 +248,9 @@ func (c *txCommitter) Commit(ctx context.Context, cm Commit) (Result, error) {
 		// stored and sent.
 		queued = &store.QueuedMessage{From: cm.From, Recipients: cm.Remote, Raw: c.q.Sign(cm.Raw, cm.SignDomain), Created: cm.Created}
 	}
+	if len(cm.Copies) > 0 || len(cm.Extra) > 0 {
+		return c.commitBatch(ctx, cm, queued)
+	}
 	delivered, qid, err := c.st.DeliverAndEnqueue(ctx, cm.Targets, cm.Message, queued)
 	if err != nil {
 		return Result{}, err
@@ -240,6 +259,43 @@ func (c *txCommitter) Commit(ctx context.Context, cm Commit) (Result, error) {
 		c.q.Kick()
 	}
 	return Result{Delivered: delivered, QueueID: qid}, nil
+}
+
+// commitBatch commits a delivery Sieve changed: Copies and every queue
+// entry in one DeliverBatch transaction.
+func (c *txCommitter) commitBatch(ctx context.Context, cm Commit, queued *store.QueuedMessage) (Result, error) {
+	bs, ok := c.st.(SieveStore)
+	if !ok {
+		return Result{}, fmt.Errorf("delivery: store %T cannot commit a filtered delivery", c.st)
+	}
+	var qs []store.QueuedMessage
+	if queued != nil {
+		qs = append(qs, *queued)
+	}
+	for _, o := range cm.Extra {
+		if c.q == nil {
+			return Result{}, ErrRelayUnavailable
+		}
+		m := o.QueuedMessage
+		m.Raw = c.q.Sign(m.Raw, o.SignDomain)
+		qs = append(qs, m)
+	}
+	if len(cm.Copies) == 0 && len(qs) == 0 {
+		return Result{}, nil // everything discarded
+	}
+	delivered, qids, err := bs.DeliverBatch(ctx, cm.Copies, qs)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Delivered: delivered}
+	if queued != nil {
+		res.QueueID, qids = qids[0], qids[1:]
+	}
+	res.SieveQueued = qids
+	if len(qs) > 0 {
+		c.q.Kick()
+	}
+	return res, nil
 }
 
 // splitAddress returns the lower-cased local part and domain of a

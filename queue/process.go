@@ -202,7 +202,7 @@ func (q *Queue) deliverDSN(ctx context.Context, it store.QueueItem, msg store.Ne
 		case err != nil:
 			return false, err
 		}
-		_, err = d.Deliver(ctx, delivery.Envelope{From: "", Recipients: []delivery.Recipient{rc}}, msg)
+		_, err = d.Deliver(ctx, delivery.Envelope{From: "", Recipients: []delivery.Recipient{rc}, NoSieve: true}, msg)
 		return err == nil, err
 	}
 	acct, err := q.cfg.Store.AccountByEmail(ctx, it.From)

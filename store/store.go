@@ -276,6 +276,14 @@ type Store interface {
 	// local part never leaves a queued remote copy behind (which the
 	// client's retry would send a second time).
 	DeliverAndEnqueue(ctx context.Context, targets []Target, msg NewMessage, queued *QueuedMessage) ([]Delivered, int64, error)
+	// DeliverBatch is DeliverAndEnqueue for a delivery whose copies
+	// differ (Sieve filing, flags and header edits per account) and that
+	// queues several messages (Sieve redirects, vacation replies,
+	// rejections): every copy and every queue entry is durable when it
+	// returns, or none is. It returns where the copies landed (in
+	// order, duplicate targets within one Copy stored once) and the queue
+	// ids in the order of queued. Nothing at all to do is ErrInvalid.
+	DeliverBatch(ctx context.Context, copies []Copy, queued []QueuedMessage) ([]Delivered, []int64, error)
 	// Append adds messages to one mailbox atomically (MULTIAPPEND) and returns
 	// the mailbox's UIDVALIDITY and the new UIDs in order.
 	Append(ctx context.Context, mbox MailboxRef, msgs []NewMessage) (uidValidity uint32, uids []uint32, err error)
@@ -316,6 +324,33 @@ type Store interface {
 	// current metadata of messages added or changed, and the UIDs expunged.
 	// It also returns the mailbox's current HIGHESTMODSEQ.
 	Changes(ctx context.Context, mbox MailboxRef, since uint64) (changed []MessageMeta, vanished []uint32, highest uint64, err error)
+
+	// Sieve scripts (package sieve), per account, by name (case
+	// sensitive); see CheckSieveScript for the bounds. An account has at
+	// most MaxSieveScripts scripts and at most one active.
+	//
+	// PutSieveScript creates or replaces the script name (keeping its id
+	// and whether it is active). ErrInvalid beyond the bounds, ErrNotFound
+	// for an unknown account.
+	PutSieveScript(ctx context.Context, accountID int64, name string, src []byte) (SieveScript, error)
+	SieveScript(ctx context.Context, accountID int64, name string) (SieveScript, error)
+	// SieveScripts lists the account's scripts sorted by name, without
+	// their Source.
+	SieveScripts(ctx context.Context, accountID int64) ([]SieveScript, error)
+	// ActiveSieveScript returns the active script; ErrNotFound for none.
+	ActiveSieveScript(ctx context.Context, accountID int64) (SieveScript, error)
+	// ActivateSieveScript makes name the only active script; "" leaves
+	// none active. ErrNotFound for an unknown name.
+	ActivateSieveScript(ctx context.Context, accountID int64, name string) error
+	// DeleteSieveScript removes a script, active or not (ErrNotFound if
+	// absent).
+	DeleteSieveScript(ctx context.Context, accountID int64, name string) error
+	// SieveStateSeen reports whether (kind, handle, key) was recorded for
+	// the account at or after since and has not expired at since.
+	SieveStateSeen(ctx context.Context, accountID int64, kind, handle, key string, since time.Time) (bool, error)
+	// RecordSieveState records (kind, handle, key) at time at, kept until
+	// expires; it also removes the account's expired state.
+	RecordSieveState(ctx context.Context, accountID int64, kind, handle, key string, at, expires time.Time) error
 
 	// Watch subscribes to the change feed of one account. The channel is
 	// buffered and coalescing: a slow reader misses no state, because it

@@ -6,6 +6,7 @@ import (
 	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/queue"
+	"github.com/mailroom/mailroom/sieve"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -20,7 +21,14 @@ var (
 // it, and it commits local copies and outbound queue entries in one
 // store transaction, signing the queued copy with q first.
 func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.Logger) (*delivery.Deliverer, error) {
+	// The global Sieve scripts: one that does not compile stops serve
+	// with its file and line, rather than every delivery logging it.
+	before, after, err := cfg.Filtering.CompileSieve(sieve.Limits{})
+	if err != nil {
+		return nil, err
+	}
 	return delivery.New(delivery.Config{
+		Sieve:              delivery.SieveConfig{Before: before, After: after},
 		Store:              st,
 		Queue:              q,
 		Hostname:           cfg.Hostname,

@@ -50,6 +50,7 @@ type Config struct {
 	Security     // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)
 	Aliasing     // recipient_delimiter, [aliases] (aliases.go)
 	HTTPSettings // http, https, metrics_allow, mta_sts_mode … (http.go)
+	Filtering    // sieve_before, sieve_after (sieve.go)
 }
 
 // Limits bound what clients may send and how long they may idle.
@@ -169,6 +170,7 @@ func Load(path string) (Config, error) {
 		c.SpoolDir = filepath.Join(filepath.Dir(path), c.SpoolDir)
 	}
 	c.Security.resolvePaths(filepath.Dir(path))
+	c.Filtering.resolvePaths(filepath.Dir(path))
 	return c, c.Validate()
 }
 
@@ -222,6 +224,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Quota.validate()...)
 	errs = append(errs, c.Aliasing.validate()...)
 	errs = append(errs, c.HTTPSettings.validate()...)
+	errs = append(errs, c.Filtering.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -336,6 +336,30 @@ END;
 ALTER TABLE mailboxes ADD COLUMN recent_uid INTEGER NOT NULL DEFAULT 0;
 UPDATE mailboxes SET recent_uid = uidnext;
 `,
+	// 10: Sieve scripts (ids never reused: AUTOINCREMENT) and the
+	// vacation/duplicate state of package sieve, keyed by a hash of
+	// handle and sender (store.SieveStateKey), with an expiry.
+	`
+CREATE TABLE sieve_scripts (
+	id         INTEGER PRIMARY KEY AUTOINCREMENT,
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	name       TEXT NOT NULL,
+	source     BLOB NOT NULL,
+	active     INTEGER NOT NULL DEFAULT 0,
+	updated    INTEGER NOT NULL, -- unix nanoseconds
+	UNIQUE (account_id, name)
+);
+CREATE UNIQUE INDEX sieve_scripts_one_active ON sieve_scripts(account_id) WHERE active = 1;
+
+CREATE TABLE sieve_state (
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	kind       TEXT NOT NULL,
+	key        TEXT NOT NULL, -- store.SieveStateKey(handle, key)
+	at         INTEGER NOT NULL, -- unix nanoseconds
+	expires    INTEGER NOT NULL,
+	PRIMARY KEY (account_id, kind, key)
+) WITHOUT ROWID;
+`,
 }
 
 // schemaVersion is the version a database has after Open.
