@@ -137,7 +137,10 @@ func (a *Authenticator) wait(ctx context.Context, at attempt, delay time.Duratio
 // ErrInvalidCredentials, ErrThrottled, or a store error.
 func (a *Authenticator) Authenticate(ctx context.Context, username, password string, remote net.Addr) (store.Account, error) {
 	at := newAttempt(username, remote)
-	tk, why, delay := a.th.admit(at.keys, a.now())
+	tk, why, delay, err := a.th.admit(ctx, at.keys, a.now)
+	if err != nil {
+		return store.Account{}, err
+	}
 	if why != "" {
 		a.logRefused(at, why, MechPlain)
 		return store.Account{}, ErrThrottled

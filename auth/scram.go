@@ -74,7 +74,7 @@ func (a *Authenticator) LookupSCRAM(ctx context.Context, username string, remote
 		}
 		finished = true
 		ok := valid && real
-		if why := a.th.decide(at.keys, ok, a.now()); why != "" {
+		if why := a.th.decide(ctx, at.keys, ok, a.now); why != "" {
 			a.logRefused(at, why, MechSCRAMSHA256)
 			return store.Account{}, ErrThrottled
 		}

@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/sha256"
 	"net"
 	"strconv"
@@ -65,6 +66,13 @@ const (
 	MaxUserNameBytes = 256
 	// logNameBytes is how much of a user name a log line shows.
 	logNameBytes = 64
+
+	// maxBusyWait bounds how long an attempt waits for attempts in flight
+	// to settle when, counting them as failures, they fill a limit: the
+	// limit counts only failures, so a client's parallel first logins
+	// (mail clients open several IMAP connections at once) must not be
+	// refused because they are in flight together.
+	maxBusyWait = 30 * time.Second
 )
 
 func (l Limits) withDefaults() Limits {
@@ -111,7 +119,7 @@ func newAttemptKeys(user, ip string) attemptKeys {
 
 type tcount struct {
 	failed  int // failures within the window
-	pending int // reserved attempts not settled yet (counted as failures)
+	pending int // reserved attempts not settled yet (they may fail)
 	last    time.Time
 }
 
@@ -125,13 +133,17 @@ type throttle struct {
 	counts    map[tkey]*tcount
 	good      map[tkey]time.Time // pair -> last successful login
 	lastSweep time.Time
+	// settled is closed, and replaced, whenever a reservation is
+	// released: attempts waiting for room wait on it.
+	settled chan struct{}
 }
 
 func newThrottle(lim Limits) *throttle {
 	return &throttle{
-		lim:    lim.withDefaults(),
-		counts: make(map[tkey]*tcount),
-		good:   make(map[tkey]time.Time),
+		lim:     lim.withDefaults(),
+		counts:  make(map[tkey]*tcount),
+		good:    make(map[tkey]time.Time),
+		settled: make(chan struct{}),
 	}
 }
 
@@ -165,11 +177,20 @@ func (t *throttle) count(k tkey, now time.Time, create bool) *tcount {
 	return c
 }
 
+// used counts failures and the attempts in flight, which may fail.
 func (c *tcount) used() int {
 	if c == nil {
 		return 0
 	}
 	return c.failed + c.pending
+}
+
+// fails counts failures only.
+func (c *tcount) fails() int {
+	if c == nil {
+		return 0
+	}
+	return c.failed
 }
 
 func (t *throttle) isGood(k tkey, now time.Time) bool {
@@ -181,51 +202,112 @@ func (t *throttle) isGood(k tkey, now time.Time) bool {
 	return ok
 }
 
-// judge decides an attempt under t.mu: the refusal, if any, and the delay
-// an unknown IP waits before its password is checked.
-func (t *throttle) judge(k attemptKeys, now time.Time) (good bool, why refusal, delay time.Duration) {
+// judge decides an attempt under t.mu: the refusal, if any (the failures
+// alone reach a limit); busy when they do not but together with the
+// attempts in flight they do, so that the attempt must wait for those to
+// settle before it may reserve a slot; and the delay an unknown IP waits
+// before its password is checked (from its failures, not from attempts
+// in flight, which may well succeed).
+func (t *throttle) judge(k attemptKeys, now time.Time) (good bool, why refusal, busy bool, delay time.Duration) {
 	if t.isGood(k.pair, now) {
-		if t.count(k.pair, now, false).used() >= t.lim.FailuresPerIP {
-			return true, refusePair, 0
+		c := t.count(k.pair, now, false)
+		switch {
+		case c.fails() >= t.lim.FailuresPerIP:
+			return true, refusePair, false, 0
+		case c.used() >= t.lim.FailuresPerIP:
+			return true, "", true, 0
 		}
-		return true, "", 0
+		return true, "", false, 0
 	}
-	ip := t.count(k.ip, now, false).used()
-	acct := t.count(k.account, now, false).used()
-	if ip >= t.lim.FailuresPerIP {
-		return false, refuseIP, 0
+	ip := t.count(k.ip, now, false)
+	acct := t.count(k.account, now, false)
+	switch {
+	case ip.fails() >= t.lim.FailuresPerIP:
+		return false, refuseIP, false, 0
+	case acct.fails() >= t.lim.FailuresPerAccount:
+		return false, refuseAccount, false, 0
+	case ip.used() >= t.lim.FailuresPerIP || acct.used() >= t.lim.FailuresPerAccount:
+		return false, "", true, 0
 	}
-	if acct >= t.lim.FailuresPerAccount {
-		return false, refuseAccount, 0
-	}
-	if worst := max(ip, acct); worst >= freeFailures {
+	if worst := max(ip.fails(), acct.fails()); worst >= freeFailures {
 		delay = min(baseDelay<<min(worst-freeFailures, 10), maxDelay)
 	}
-	return false, "", delay
+	return false, "", false, delay
+}
+
+// busyRefusal is the limit a busy attempt that waited in vain reports.
+func (t *throttle) busyRefusal(k attemptKeys, good bool, now time.Time) refusal {
+	switch {
+	case good:
+		return refusePair
+	case t.count(k.ip, now, false).used() >= t.lim.FailuresPerIP:
+		return refuseIP
+	}
+	return refuseAccount
+}
+
+// admitLocked judges an attempt and, unless it is refused or must wait
+// (busy), reserves a slot in each counter it is judged by. With busy it
+// returns the channel to wait on.
+func (t *throttle) admitLocked(k attemptKeys, now time.Time) (tk ticket, why refusal, delay time.Duration, wait <-chan struct{}) {
+	good, why, busy, delay := t.judge(k, now)
+	tk = ticket{keys: k, good: good}
+	if why != "" {
+		return tk, why, 0, nil
+	}
+	if busy {
+		return tk, "", 0, t.settled
+	}
+	for _, key := range tk.counted() {
+		t.count(key, now, true).pending++
+	}
+	return tk, "", delay, nil
+}
+
+// reserve is admitLocked that waits, up to maxBusyWait or ctx's end, while
+// the attempts in flight fill a limit. An attempt that waited in vain is
+// refused by the limit it waited for.
+func (t *throttle) reserve(ctx context.Context, k attemptKeys, now func() time.Time) (ticket, refusal, time.Duration, error) {
+	var timeout <-chan time.Time
+	for {
+		t.mu.Lock()
+		tk, why, delay, wait := t.admitLocked(k, now())
+		if wait == nil {
+			t.mu.Unlock()
+			return tk, why, delay, nil
+		}
+		if timeout == nil {
+			tm := time.NewTimer(maxBusyWait)
+			defer tm.Stop()
+			timeout = tm.C
+		}
+		t.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return tk, "", 0, ctx.Err()
+		case <-timeout:
+			t.mu.Lock()
+			why := t.busyRefusal(k, tk.good, now())
+			t.mu.Unlock()
+			return tk, why, 0, nil
+		}
+	}
 }
 
 // check judges an attempt without reserving anything (SCRAM's first step).
 func (t *throttle) check(k attemptKeys, now time.Time) (why refusal, delay time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_, why, delay = t.judge(k, now)
+	_, why, _, delay = t.judge(k, now)
 	return why, delay
 }
 
 // admit judges an attempt and, unless refused, reserves a slot in each
 // counter the attempt is judged by; the caller must settle or cancel it.
-func (t *throttle) admit(k attemptKeys, now time.Time) (ticket, refusal, time.Duration) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	good, why, delay := t.judge(k, now)
-	tk := ticket{keys: k, good: good}
-	if why != "" {
-		return tk, why, 0
-	}
-	for _, key := range tk.counted() {
-		t.count(key, now, true).pending++
-	}
-	return tk, "", delay
+// It waits (reserve) while attempts in flight fill a limit.
+func (t *throttle) admit(ctx context.Context, k attemptKeys, now func() time.Time) (ticket, refusal, time.Duration, error) {
+	return t.reserve(ctx, k, now)
 }
 
 // counted lists the counters a ticket reserved in.
@@ -269,26 +351,23 @@ func (t *throttle) releaseLocked(tk ticket, failed bool, now time.Time) {
 			c.last = now
 		}
 	}
+	close(t.settled)
+	t.settled = make(chan struct{})
 }
 
 // decide judges and records a finished attempt in one step (SCRAM's final
 // step, whose proof is already checked): the refusal, or "" after the
-// outcome was recorded.
-func (t *throttle) decide(k attemptKeys, ok bool, now time.Time) refusal {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	good, why, _ := t.judge(k, now)
+// outcome was recorded. Like admit it waits while attempts in flight fill
+// a limit.
+func (t *throttle) decide(ctx context.Context, k attemptKeys, ok bool, now func() time.Time) refusal {
+	tk, why, _, err := t.reserve(ctx, k, now)
+	if err != nil {
+		return refuseIP
+	}
 	if why != "" {
 		return why
 	}
-	tk := ticket{keys: k, good: good}
-	for _, key := range tk.counted() {
-		t.count(key, now, true).pending++
-	}
-	t.releaseLocked(tk, !ok, now)
-	if ok {
-		t.succeededLocked(k, now)
-	}
+	t.settle(tk, ok, now())
 	return ""
 }
 

@@ -379,9 +379,9 @@ func TestThrottleTableIsBounded(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := range maxThrottleEntries {
 		k := newAttemptKeys(fmt.Sprintf("u%d", i), fmt.Sprint(i))
-		tk, why, _ := th.admit(k, now)
-		if why != "" {
-			t.Fatalf("attempt %d refused: %s", i, why)
+		tk, why, _, err := th.admit(context.Background(), k, func() time.Time { return now })
+		if err != nil || why != "" {
+			t.Fatalf("attempt %d refused: %s %v", i, why, err)
 		}
 		th.settle(tk, false, now)
 	}
@@ -391,13 +391,13 @@ func TestThrottleTableIsBounded(t *testing.T) {
 	// After the window every counter has expired; the next insertion
 	// sweeps them.
 	later := now.Add(DefaultFailureWindow + time.Minute)
-	tk, _, _ := th.admit(newAttemptKeys("late", "x"), later)
+	tk, _, _, _ := th.admit(context.Background(), newAttemptKeys("late", "x"), func() time.Time { return later })
 	th.settle(tk, false, later)
 	if n, _ := th.size(); n != 2 {
 		t.Errorf("%d counters after the window, want 2 (the new IP and account)", n)
 	}
 	for i := range maxKnownGood + 10 {
-		tk, _, _ := th.admit(newAttemptKeys(fmt.Sprintf("g%d", i), "y"), later)
+		tk, _, _, _ := th.admit(context.Background(), newAttemptKeys(fmt.Sprintf("g%d", i), "y"), func() time.Time { return later })
 		th.settle(tk, true, later)
 	}
 	if _, g := th.size(); g > maxKnownGood {
@@ -416,5 +416,32 @@ func TestDecodeResponse(t *testing.T) {
 		if _, err := DecodeResponse(in); !errors.Is(err, ErrMalformedResponse) {
 			t.Errorf("DecodeResponse(%q): %v, want ErrMalformedResponse", in, err)
 		}
+	}
+}
+
+// Parallel first logins from one IP (a mail client opening many IMAP
+// connections, or many users behind one NAT) are in flight together;
+// counting them as failures refused correct logins ("too many failed
+// attempts") although nothing had failed. They now wait for each other
+// while they fill a limit, and all succeed; guesses stay capped
+// (TestParallelGuessesNeverExceedTheCap).
+func TestParallelCorrectLoginsAreNotRefused(t *testing.T) {
+	a, _, _ := newTestAuth(t)
+	a = a.WithLimits(Limits{FailuresPerIP: 3, FailuresPerAccount: 3})
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	for i := range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := a.Authenticate(context.Background(), "u@example.test", "pw", ip1); err != nil {
+				failed.Add(1)
+				t.Errorf("login %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if st := a.Stats(); st.Throttled != 0 || failed.Load() != 0 {
+		t.Errorf("stats %+v, %d failed", st, failed.Load())
 	}
 }
