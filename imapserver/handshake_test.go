@@ -4,18 +4,14 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"errors"
-	"io"
 	"net"
 	"slices"
 	"strings"
 	"testing"
 	"time"
-)
 
-// partialClientHello is the start of a TLS ClientHello: a record header
-// announcing 512 bytes and a few of them.
-var partialClientHello = []byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03}
+	"github.com/mailroom/mailroom/internal/nettest"
+)
 
 // serveIMAPS starts an implicit-TLS listener on ts's server.
 func (ts *testServer) serveIMAPS(t *testing.T) string {
@@ -26,23 +22,6 @@ func (ts *testServer) serveIMAPS(t *testing.T) string {
 	}
 	go ts.srv.ServeTLS(l) // ended by Shutdown in the cleanup
 	return l.Addr().String()
-}
-
-// expectClosed fails unless the server closes nc within limit, having
-// written nothing.
-func expectClosed(t *testing.T, nc net.Conn, limit time.Duration, what string) {
-	t.Helper()
-	nc.SetReadDeadline(time.Now().Add(limit))
-	start := time.Now()
-	b, err := io.ReadAll(nc)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Errorf("%s: still open after %v", what, time.Since(start))
-		return
-	}
-	if len(b) != 0 {
-		t.Errorf("%s: server wrote %q", what, b)
-	}
 }
 
 // Issue 11 item 3: a silent TCP connection or a partial ClientHello on the
@@ -63,15 +42,15 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer partial.Close()
-	if _, err := partial.Write(partialClientHello); err != nil {
+	if _, err := partial.Write(nettest.PartialClientHello()); err != nil {
 		t.Fatal(err)
 	}
 	tc := ts.dial()
 	tc.transactf("ok", "STARTTLS")
 
-	expectClosed(t, silent, 5*time.Second, "silent IMAPS client")
-	expectClosed(t, partial, 5*time.Second, "partial ClientHello")
-	expectClosed(t, tc.nc, 5*time.Second, "silent after STARTTLS")
+	nettest.ExpectClosed(t, silent, silent, 5*time.Second, "silent IMAPS client")
+	nettest.ExpectClosed(t, partial, partial, 5*time.Second, "partial ClientHello")
+	nettest.ExpectClosed(t, tc.nc, tc.nc, 5*time.Second, "silent after STARTTLS")
 }
 
 // Shutdown with a client that never starts its handshake returns within
@@ -89,7 +68,7 @@ func TestShutdownWithSilentTLSClient(t *testing.T) {
 		defer nc.Close()
 		conns = append(conns, nc)
 	}
-	conns[0].Write(partialClientHello)
+	conns[0].Write(nettest.PartialClientHello())
 	time.Sleep(100 * time.Millisecond) // let the server start the handshakes
 	const grace = 2 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
@@ -100,7 +79,7 @@ func TestShutdownWithSilentTLSClient(t *testing.T) {
 		t.Fatalf("Shutdown took %v with a grace of %v", d, grace)
 	}
 	for _, nc := range conns {
-		expectClosed(t, nc, 2*time.Second, "silent client after shutdown")
+		nettest.ExpectClosed(t, nc, nc, 2*time.Second, "silent client after shutdown")
 	}
 }
 

@@ -4,17 +4,13 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"errors"
-	"io"
 	"net"
 	"slices"
 	"testing"
 	"time"
-)
 
-// partialClientHello is the start of a TLS ClientHello: a record header
-// announcing 512 bytes and a few of them.
-var partialClientHello = []byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03}
+	"github.com/mailroom/mailroom/internal/nettest"
+)
 
 func (ts *testServer) servePOP3S(t *testing.T) string {
 	t.Helper()
@@ -24,33 +20,6 @@ func (ts *testServer) servePOP3S(t *testing.T) string {
 	}
 	go ts.srv.ServeTLS(l) // ended by the Shutdown in startServer's cleanup
 	return l.Addr().String()
-}
-
-func dialRaw(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return nc
-}
-
-// expectClosed fails unless the server closes nc within limit, having
-// written nothing.
-func expectClosed(t *testing.T, nc net.Conn, r io.Reader, limit time.Duration, what string) {
-	t.Helper()
-	nc.SetReadDeadline(time.Now().Add(limit))
-	start := time.Now()
-	b, err := io.ReadAll(r)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Errorf("%s: still open after %v", what, time.Since(start))
-		return
-	}
-	if len(b) != 0 {
-		t.Errorf("%s: server wrote %q", what, b)
-	}
 }
 
 // Issue 11 item 3: a silent TCP connection or a partial ClientHello on the
@@ -63,17 +32,17 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 		c.HandshakeTimeout = 300 * time.Millisecond
 	})
 	pop3s := ts.servePOP3S(t)
-	silent := dialRaw(t, pop3s)
-	partial := dialRaw(t, pop3s)
-	if _, err := partial.Write(partialClientHello); err != nil {
+	silent := nettest.Dial(t, pop3s)
+	partial := nettest.Dial(t, pop3s)
+	if _, err := partial.Write(nettest.PartialClientHello()); err != nil {
 		t.Fatal(err)
 	}
 	c := ts.dial(t)
 	c.expect("STLS", "+OK Begin TLS negotiation")
 
-	expectClosed(t, silent, silent, 5*time.Second, "silent POP3S client")
-	expectClosed(t, partial, partial, 5*time.Second, "partial ClientHello")
-	expectClosed(t, c.conn, c.r, 5*time.Second, "silent after STLS")
+	nettest.ExpectClosed(t, silent, silent, 5*time.Second, "silent POP3S client")
+	nettest.ExpectClosed(t, partial, partial, 5*time.Second, "partial ClientHello")
+	nettest.ExpectClosed(t, c.conn, c.r, 5*time.Second, "silent after STLS")
 }
 
 // Shutdown with clients that never finish their handshake returns within
@@ -84,9 +53,9 @@ func TestShutdownWithSilentTLSClient(t *testing.T) {
 	pop3s := ts.servePOP3S(t)
 	var conns []net.Conn
 	for range 5 {
-		conns = append(conns, dialRaw(t, pop3s))
+		conns = append(conns, nettest.Dial(t, pop3s))
 	}
-	conns[0].Write(partialClientHello)
+	conns[0].Write(nettest.PartialClientHello())
 	time.Sleep(100 * time.Millisecond)
 	const grace = 2 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
@@ -97,7 +66,7 @@ func TestShutdownWithSilentTLSClient(t *testing.T) {
 		t.Fatalf("Shutdown took %v with a grace of %v", d, grace)
 	}
 	for _, nc := range conns {
-		expectClosed(t, nc, nc, 2*time.Second, "silent client after shutdown")
+		nettest.ExpectClosed(t, nc, nc, 2*time.Second, "silent client after shutdown")
 	}
 }
 

@@ -4,17 +4,13 @@ import (
 	"bufio"
 	"context"
 	"crypto/tls"
-	"errors"
-	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
-)
 
-// partialClientHello is the start of a TLS ClientHello: a record header
-// announcing 512 bytes and a few of them.
-var partialClientHello = []byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03}
+	"github.com/mailroom/mailroom/internal/nettest"
+)
 
 // serveSMTPS starts an implicit-TLS listener on h's server.
 func (h *harness) serveSMTPS(t *testing.T) string {
@@ -25,33 +21,6 @@ func (h *harness) serveSMTPS(t *testing.T) string {
 	}
 	go h.srv.ServeTLS(l) // ended by Shutdown in the cleanup
 	return l.Addr().String()
-}
-
-func dialRaw(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	nc, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return nc
-}
-
-// expectClosedWithin fails unless the server closes nc within limit,
-// having written nothing more to r.
-func expectClosedWithin(t *testing.T, nc net.Conn, r io.Reader, limit time.Duration, what string) {
-	t.Helper()
-	nc.SetReadDeadline(time.Now().Add(limit))
-	start := time.Now()
-	b, err := io.ReadAll(r)
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		t.Errorf("%s: still open after %v", what, time.Since(start))
-		return
-	}
-	if len(b) != 0 {
-		t.Errorf("%s: server wrote %q", what, b)
-	}
 }
 
 // Issue 11 item 3: on the implicit-TLS listener our connection wrapper
@@ -65,18 +34,18 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 		c.HandshakeTimeout = 300 * time.Millisecond
 	})
 	smtps := h.serveSMTPS(t)
-	silent := dialRaw(t, smtps)
-	partial := dialRaw(t, smtps)
-	if _, err := partial.Write(partialClientHello); err != nil {
+	silent := nettest.Dial(t, smtps)
+	partial := nettest.Dial(t, smtps)
+	if _, err := partial.Write(nettest.PartialClientHello()); err != nil {
 		t.Fatal(err)
 	}
 	c := h.dial()
 	c.cmd("EHLO client.example", "250 ")
 	c.cmd("STARTTLS", "220 2.0.0")
 
-	expectClosedWithin(t, silent, silent, 5*time.Second, "silent SMTPS client")
-	expectClosedWithin(t, partial, partial, 5*time.Second, "partial ClientHello")
-	expectClosedWithin(t, c.c, c.r, 5*time.Second, "silent after STARTTLS")
+	nettest.ExpectClosed(t, silent, silent, 5*time.Second, "silent SMTPS client")
+	nettest.ExpectClosed(t, partial, partial, 5*time.Second, "partial ClientHello")
+	nettest.ExpectClosed(t, c.c, c.r, 5*time.Second, "silent after STARTTLS")
 }
 
 // Issue 11 item 3: a silent SMTPS client kept the server alive 120 s after
@@ -87,9 +56,9 @@ func TestShutdownWithSilentTLSClient(t *testing.T) {
 	srvTLS, cliTLS := testTLS(t)
 	h := newHarness(t, ModeSubmission, func(c *Config) { c.TLSConfig = srvTLS })
 	smtps := h.serveSMTPS(t)
-	silent := dialRaw(t, smtps)
-	partial := dialRaw(t, smtps)
-	partial.Write(partialClientHello)
+	silent := nettest.Dial(t, smtps)
+	partial := nettest.Dial(t, smtps)
+	partial.Write(nettest.PartialClientHello())
 	afterSTARTTLS := h.dial()
 	afterSTARTTLS.cmd("EHLO client.example", "250 ")
 	afterSTARTTLS.cmd("STARTTLS", "220 2.0.0")
@@ -121,9 +90,9 @@ func TestShutdownWithSilentTLSClient(t *testing.T) {
 		t.Fatalf("Shutdown still running %v after it began (grace %v)", time.Since(start), grace)
 	}
 	idle.expect("421 4.3.2")
-	expectClosedWithin(t, silent, silent, 2*time.Second, "silent SMTPS client")
-	expectClosedWithin(t, partial, partial, 2*time.Second, "partial ClientHello")
-	expectClosedWithin(t, afterSTARTTLS.c, afterSTARTTLS.r, 2*time.Second, "silent after STARTTLS")
+	nettest.ExpectClosed(t, silent, silent, 2*time.Second, "silent SMTPS client")
+	nettest.ExpectClosed(t, partial, partial, 2*time.Second, "partial ClientHello")
+	nettest.ExpectClosed(t, afterSTARTTLS.c, afterSTARTTLS.r, 2*time.Second, "silent after STARTTLS")
 }
 
 // Issue 11 item 23: SCRAM-SHA-256-PLUS is advertised only with scram_plus
