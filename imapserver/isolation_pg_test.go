@@ -19,40 +19,8 @@ import (
 // of the LISTEN/NOTIFY change feed (issue 11 items 1 and 22).
 func TestSessionsEndedFromOtherNode(t *testing.T) {
 	ctx := context.Background()
-	dsn := pgtest.DSN(t)
-	n1, err := postgres.Open(ctx, dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n1.Close()
-	n2, err := postgres.Open(ctx, dsn, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer n2.Close()
-	hash, err := auth.HashPassword(testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, err := n1.CreateAccount(ctx, testUser, hash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := New(Config{Hostname: "mail.example.org", Store: n1, Auth: auth.NewAuthenticator(n1, log, nil), Logger: log})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		<-done
-	}()
-	ts := &testServer{t: t, srv: srv, addr: l.Addr().String(), acct: acct}
+	nodes, servers := pgNodes(t, 2)
+	n2, ts, acct := nodes[1], servers[0], servers[0].acct
 
 	// Both sessions idle, so only the change feed can tell them.
 	idle := func(tc *testConn) {
@@ -87,4 +55,49 @@ func TestSessionsEndedFromOtherNode(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantBye(authd, "* BYE account was deleted\r\n")
+}
+
+// pgNodes opens n stores on one PostgreSQL schema of its own, creates the
+// test account through the first, and serves IMAP over each store; all
+// are shut down when t ends.
+func pgNodes(t *testing.T, n int) ([]*postgres.Store, []*testServer) {
+	t.Helper()
+	ctx := context.Background()
+	dsn := pgtest.DSN(t)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var nodes []*postgres.Store
+	for range n {
+		st, err := postgres.Open(ctx, dsn, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		nodes = append(nodes, st)
+	}
+	hash, err := auth.HashPassword(testPass)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := nodes[0].CreateAccount(ctx, testUser, hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var servers []*testServer
+	for _, st := range nodes {
+		srv := New(Config{Hostname: "mail.example.org", Store: st, Auth: auth.NewAuthenticator(st, log, nil), Logger: log})
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- srv.Serve(l) }()
+		t.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			srv.Shutdown(ctx)
+			<-done
+		})
+		servers = append(servers, &testServer{t: t, srv: srv, addr: l.Addr().String(), acct: acct})
+	}
+	return nodes, servers
 }

@@ -2,19 +2,13 @@ package imapserver
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/mailroom/mailroom/auth"
-	"github.com/mailroom/mailroom/internal/pgtest"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
-	"github.com/mailroom/mailroom/store/postgres"
 )
 
 // TestRecentAcrossNodes: two nodes on one PostgreSQL database, an
@@ -22,42 +16,8 @@ import (
 // is \Recent in exactly one of them (issue 14 item 2, "across nodes").
 func TestRecentAcrossNodes(t *testing.T) {
 	ctx := context.Background()
-	dsn := pgtest.DSN(t)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	var nodes []*postgres.Store
-	var servers []*testServer
-	for range 2 {
-		st, err := postgres.Open(ctx, dsn, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
-		nodes = append(nodes, st)
-	}
-	hash, err := auth.HashPassword(testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	acct, err := nodes[0].CreateAccount(ctx, testUser, hash)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, st := range nodes {
-		srv := New(Config{Hostname: "mail.example.org", Store: st, Auth: auth.NewAuthenticator(st, log, nil), Logger: log})
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- srv.Serve(l) }()
-		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			srv.Shutdown(ctx)
-			<-done
-		}()
-		servers = append(servers, &testServer{t: t, srv: srv, addr: l.Addr().String(), acct: acct})
-	}
+	nodes, servers := pgNodes(t, 2)
+	acct := servers[0].acct
 	a, b := servers[0].login(), servers[1].login()
 	a.transactf("ok", "select inbox")
 	b.transactf("ok", "select inbox")

@@ -3,12 +3,9 @@ package transfer
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -18,8 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/mailroom/mailroom/internal/pgtest"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/postgres"
 	"github.com/mailroom/mailroom/store/sqlite"
@@ -397,57 +393,12 @@ func TestRoundTrip(t *testing.T) { roundTrip(t, openStore(t)) }
 
 // TestRoundTripPostgres is TestRoundTrip on a PostgreSQL store.
 func TestRoundTripPostgres(t *testing.T) {
-	st, err := postgres.Open(context.Background(), pgTestDSN(t), nil)
+	st, err := postgres.Open(context.Background(), pgtest.DSN(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	roundTrip(t, st)
-}
-
-// pgTestDSN creates a schema of its own for t in the database named by
-// $MAILROOM_TEST_POSTGRES (set by .ci/run, required there) and returns a
-// URL that selects it; the schema is dropped when t ends.
-func pgTestDSN(t *testing.T) string {
-	t.Helper()
-	admin := os.Getenv("MAILROOM_TEST_POSTGRES")
-	if admin == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("MAILROOM_TEST_POSTGRES is not set")
-		}
-		t.Skip("MAILROOM_TEST_POSTGRES is not set (see .ci/run)")
-	}
-	ctx := context.Background()
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "mrtransfer_" + hex.EncodeToString(b[:])
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		conn, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Error(err)
-		}
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func roundTrip(t *testing.T, st store.Store) {
