@@ -22,7 +22,7 @@ test-deps:
 
 test:
 	@set -e; start=$$SECONDS; \
-	env=$$(scripts/test-deps); eval "$$env"; \
+	env=$$(scripts/test-deps); eval "$$(grep "^export " <<<"$$env")"; \
 	echo "+ go vet ./..."; $(GO) vet ./...; \
 	echo "+ go test -race ./..."; $(GO) test -race -timeout 20m ./...; \
 	echo "+ interop/run"; interop/run; \
@@ -31,4 +31,4 @@ test:
 # Real mail clients against a fresh mailroom each (docs/clients.md);
 # `interop/run NAME...` runs some of them.
 interop:
-	@eval "$$(scripts/test-deps)"; interop/run
+	@eval "$$(scripts/test-deps | grep "^export ")"; interop/run
