@@ -15,7 +15,7 @@ import (
 // applied to what the client sends.
 //
 // STARTTLS is handled here, not by go-smtp, so that the rewrite keeps
-// working above TLS: the rewriter takes the STARTTLS line out of the
+// working above TLS: the framer takes the STARTTLS line out of the
 // stream, conn answers 220, discards any plaintext the client pipelined
 // after it (RFC 3207 §4.2), performs the handshake and from then on reads
 // and writes through the *tls.Conn. go-smtp never sees the command; conn
@@ -41,8 +41,9 @@ type conn struct {
 	// expects TLS, so go-smtp's closing 421 is not written in plaintext.
 	tlsFailed bool
 
-	mu sync.Mutex // guards rw, which sees both directions
-	rw rewriter
+	mu     sync.Mutex // guards rw, which sees both directions, and queued
+	rw     framer
+	queued string // queue id for the next "250 OK: queued" (noteQueued)
 
 	// Used by the one goroutine that reads (go-smtp's, or tls.Conn's).
 	buf [4096]byte
@@ -54,7 +55,7 @@ type conn struct {
 }
 
 func newConn(nc net.Conn, s *Server) *conn {
-	c := &conn{Conn: nc, raw: nc, s: s, rw: rewriter{to: []byte("<postmaster@" + s.cfg.Hostname + ">"), maxLine: s.cfg.MaxLineLength}}
+	c := &conn{Conn: nc, raw: nc, s: s, rw: framer{maxLine: s.cfg.MaxLineLength}}
 	if tc, ok := nc.(*tls.Conn); ok {
 		c.raw = tc.NetConn()
 		c.implicit = true
@@ -213,33 +214,53 @@ func (c *conn) bareLineEnding() bool {
 	return bare
 }
 
-// go-smtp answers a successful AUTH with enhanced code 2.0.0; RFC 4954 §6
-// specifies "235 2.7.0 Authentication Succeeded". go-smtp writes each
-// reply line with one Write, so the line is replaced whole.
+// The reply hook. go-smtp writes each reply line with one Write and has no
+// option for these four lines, so fixReply swaps them whole (it never
+// edits part of a line, never looks at a command, and leaves every other
+// reply alone); docs/architecture.md ("go-smtp and the hooks that remain")
+// lists why each one is needed:
+//   - a successful AUTH: go-smtp says "235 2.0.0", RFC 4954 §6 "235 2.7.0";
+//   - a SASL response that is not base64: go-smtp says 454 4.7.0 (retry
+//     later), RFC 4954 §4 requires 501;
+//   - EHLO's SIZE: go-smtp runs one byte above MaxMessageBytes (see New),
+//     SIZE announces the real limit (RFC 1870);
+//   - the success after DATA/BDAT LAST: go-smtp's fixed "250 2.0.0 OK:
+//     queued" gets the queue id (Session.Data can only return an error,
+//     so the id is handed over by noteQueued, not as an error value).
 var (
-	goSMTPAuthOK = []byte("235 2.0.0 Authentication succeeded\r\n")
-	authOK       = []byte("235 2.7.0 Authentication succeeded\r\n")
-)
-
-// go-smtp answers a SASL response that is not valid base64 with a
-// temporary 454 4.7.0; RFC 4954 §4 requires 501 (permanent syntax error),
-// so that clients do not retry the same broken exchange.
-var (
+	goSMTPAuthOK    = []byte("235 2.0.0 Authentication succeeded\r\n")
+	authOK          = []byte("235 2.7.0 Authentication succeeded\r\n")
 	goSMTPBadBase64 = []byte("454 4.7.0 Invalid base64 data\r\n")
 	badBase64       = []byte(strconv.Itoa(codeSyntaxErrorParameter) + " 5.5.2 Invalid base64 data\r\n")
+	goSMTPQueued    = []byte("250 2.0.0 OK: queued\r\n")
 )
 
-// rewriteReply replaces the whole reply lines go-smtp writes that are not
-// what we want on the wire; go-smtp writes each reply line with one Write.
-func (c *conn) rewriteReply(p []byte) []byte {
+// noteQueued gives the queue id of the message Session.Data has just made
+// durable to the success reply go-smtp writes next.
+func (c *conn) noteQueued(id string) {
+	c.mu.Lock()
+	c.queued = id
+	c.mu.Unlock()
+}
+
+// fixReply returns the replacement of the whole reply line p, or nil to
+// write p as it is.
+func (c *conn) fixReply(p []byte) []byte {
 	switch {
 	case bytes.Equal(p, goSMTPAuthOK):
 		return authOK
 	case bytes.Equal(p, goSMTPBadBase64):
 		return badBase64
+	case bytes.Equal(p, goSMTPQueued):
+		c.mu.Lock()
+		id := c.queued
+		c.queued = ""
+		c.mu.Unlock()
+		if id == "" {
+			return nil
+		}
+		return []byte("250 2.0.0 OK: queued as " + id + "\r\n")
 	}
-	// go-smtp is configured one byte above MaxMessageBytes (see New);
-	// the EHLO SIZE keyword (RFC 1870) announces the real limit.
 	if len(p) > 9 && bytes.HasPrefix(p[:3], []byte("250")) && (p[3] == '-' || p[3] == ' ') &&
 		bytes.Equal(p[4:], []byte("SIZE "+strconv.FormatInt(c.s.cfg.MaxMessageBytes+1, 10)+"\r\n")) {
 		return append(p[:4:4], "SIZE "+strconv.FormatInt(c.s.cfg.MaxMessageBytes, 10)+"\r\n"...)
@@ -265,7 +286,7 @@ func (c *conn) Write(p []byte) (int, error) {
 		}
 		return len(p), nil
 	}
-	if q := c.rewriteReply(p); q != nil {
+	if q := c.fixReply(p); q != nil {
 		if _, err := c.Conn.Write(q); err != nil {
 			return 0, err
 		}

@@ -18,8 +18,8 @@ import (
 // recipient and the outbound queue with one Deliverer.Deliver call (one
 // store transaction). The commit phase runs under the Budget's commit gate, so that
 // only a bounded number of whole messages are in memory at once. Its
-// result is the final reply: 250 naming the queue id only once the store
-// has made the message durable.
+// result is the final reply: nil (go-smtp's 250, which conn completes
+// with the queue id) only once the store has made the message durable.
 func (ss *session) Data(r io.Reader) error {
 	err := ss.data(r)
 	ss.s.observeTransaction(err)
@@ -36,7 +36,7 @@ func (ss *session) data(r io.Reader) error {
 	if err == nil && ss.conn != nil && ss.conn.bareLineEnding() {
 		// go-smtp drops ".\r" at the start of a line followed by
 		// anything but LF, hiding that bare CR from readMessage; the
-		// wire-level check in rewrite.go sees it.
+		// wire-level check in framing.go sees it.
 		err = errBareLineEnding
 	}
 	if err == nil && sp.size == 0 {
@@ -81,7 +81,10 @@ func (ss *session) data(r io.Reader) error {
 		ss.log.Info("smtp: queued for relay", "id", id, "qid", res.QueueID, "dkim_domain", signDomain)
 	}
 	ss.log.Info("smtp: delivered", "id", id, "from", ss.from, "rcpts", len(ss.recipients), "size", len(raw))
-	return queuedReply(id)
+	if ss.conn != nil {
+		ss.conn.noteQueued(id)
+	}
+	return nil
 }
 
 // headerRoom is the space left in front of the message in its commit

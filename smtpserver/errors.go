@@ -34,7 +34,6 @@ const (
 
 // Enhanced status codes (RFC 3463, registry in RFC 5248).
 var (
-	enhOK                 = smtp.EnhancedCode{2, 0, 0}  // X.0.0 other/undefined (success)
 	enhSystemShutdown     = smtp.EnhancedCode{4, 3, 2}  // RFC 3463 §3.5 X.3.2 system not accepting messages
 	enhSystemError        = smtp.EnhancedCode{4, 3, 0}  // RFC 3463 §3.5 X.3.0 other mail system status
 	enhTempAuth           = smtp.EnhancedCode{4, 7, 0}  // RFC 4954 §6 4.7.0
@@ -150,11 +149,4 @@ func replyFor(log *slog.Logger, err error) *smtp.SMTPError {
 	}
 	log.Error("smtp: internal error", "err", err)
 	return errInternal
-}
-
-// queuedReply is the 250 after DATA/BDAT LAST. go-smtp writes the code and
-// text of an *smtp.SMTPError returned by Session.Data verbatim, which is how
-// a backend names the queue id in the success reply.
-func queuedReply(id string) *smtp.SMTPError {
-	return &smtp.SMTPError{Code: codeOK, EnhancedCode: enhOK, Message: "OK: queued as " + id}
 }

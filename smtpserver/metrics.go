@@ -34,7 +34,7 @@ const (
 )
 
 // observeTransaction reports the end of DATA/BDAT LAST: err is the reply
-// Data returned (a 250 is an *smtp.SMTPError too).
+// Data returned, nil for the 250.
 func (s *Server) observeTransaction(err error) {
 	code := codeLocalError
 	var se *smtp.SMTPError

@@ -1,6 +1,8 @@
 package smtpserver
 
 import (
+	"strings"
+
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/delivery"
@@ -25,6 +27,12 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		ss.log.Info("smtp: recipient refused", "rcpt", stripControls(to), "err", errBadRcptAddress)
 		return ss.reply(errBadRcptAddress)
 	}
+	if strings.EqualFold(to, postmaster) {
+		// "RCPT TO:<Postmaster>" without a domain (RFC 5321 §4.1.1.3,
+		// §4.5.1), which go-smtp (v0.26) passes on as given: the
+		// postmaster of this host.
+		to = postmaster + "@" + ss.s.cfg.Hostname
+	}
 	rc, err := ss.s.deliverer.Resolve(ss.ctx, delivery.Request{Addr: to, Relay: ss.account != nil})
 	if err != nil {
 		ss.log.Info("smtp: recipient refused", "rcpt", to, "err", err)
@@ -33,6 +41,10 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	ss.recipients = append(ss.recipients, rc)
 	return nil
 }
+
+// postmaster is the reserved mailbox name that RCPT may give without a
+// domain (RFC 5321 §4.5.1).
+const postmaster = "postmaster"
 
 // splitAddress returns the lower-cased local part and domain of a
 // mailbox, refusing what could steer mail elsewhere (delivery's rule).

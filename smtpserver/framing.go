@@ -6,26 +6,25 @@ import (
 	"strings"
 )
 
-// rewriter makes go-smtp accept "RCPT TO:<Postmaster>" without a domain,
+// framer makes go-smtp accept "RCPT TO:<Postmaster>" without a domain,
 // which RFC 5321 §4.1.1.3 and §4.5.1 require and go-smtp's address parser
 // refuses. It sits between the network and go-smtp and replaces the path
 // "<postmaster>" (any case) in such a command line with "<postmaster@host>";
 // Session.Rcpt then resolves it (see resolvePostmaster).
 //
-// Only command lines may be touched, never message data, so the rewriter
+// Only command lines may be touched, never message data, so the framer
 // follows the SMTP framing the way go-smtp does: a command line ends at LF;
 // "DATA" switches to message data only if the server's reply to it is 354,
 // and the data ends at CRLF.CRLF (the same state machine as go-smtp's
 // dataReader); "BDAT n [LAST]" is followed by exactly n bytes of chunk
 // (go-smtp always consumes them); after STARTTLS answered by 220 the stream
-// is TLS and left alone. To learn a reply, the rewriter counts the client's
+// is TLS and left alone. To learn a reply, the framer counts the client's
 // lines and the server's final reply lines: every line (and every complete
 // DATA message) gets exactly one reply. After the DATA line it stops
 // processing until that reply has been written, which go-smtp always does
 // before it reads again.
-type rewriter struct {
-	to      []byte // replacement path, "<postmaster@host>"
-	maxLine int    // go-smtp's MaxLineLength; 0 is DefaultMaxLineLength
+type framer struct {
+	maxLine int // go-smtp's MaxLineLength; 0 is DefaultMaxLineLength
 
 	mode  int
 	held  []byte // command mode: the current line so far (at most heldMax())
@@ -70,12 +69,12 @@ const (
 	modeOpaque
 )
 
-// heldMax bounds a command line the rewriter buffers: the longest line
+// heldMax bounds a command line the framer buffers: the longest line
 // go-smtp accepts (MaxLineLength, counted with the line's end), so that
 // every line go-smtp will act on is seen whole and classified by the same
 // rule go-smtp uses (parseCommand). Longer lines pass through untouched:
 // go-smtp answers them with 500 and closes the connection.
-func (r *rewriter) heldMax() int {
+func (r *framer) heldMax() int {
 	if r.maxLine > 0 {
 		return r.maxLine + 2
 	}
@@ -95,7 +94,7 @@ const (
 // read to dst. It returns the new dst and how many bytes of src it used;
 // it stops early after a line whose meaning depends on the server's reply,
 // and after a BDAT line.
-func (r *rewriter) client(dst, src []byte) ([]byte, int) {
+func (r *framer) client(dst, src []byte) ([]byte, int) {
 	if r.mode == modeWait {
 		// go-smtp asks for more before replying: cannot happen with
 		// go-smtp as it is; treat the command as refused.
@@ -157,7 +156,7 @@ func (r *rewriter) client(dst, src []byte) ([]byte, int) {
 }
 
 // flush returns a partial command line held back, at end of input.
-func (r *rewriter) flush() []byte {
+func (r *framer) flush() []byte {
 	h := r.held
 	r.held = nil
 	return h
@@ -167,11 +166,10 @@ func (r *rewriter) flush() []byte {
 // classified with parseCommand, go-smtp's own rule, so that the two never
 // disagree about which command it is ("DATA  ", "DATA\r\r\n" and "data"
 // are all DATA to go-smtp).
-func (r *rewriter) endLine(dst []byte) []byte {
+func (r *framer) endLine(dst []byte) []byte {
 	// What go-smtp's parseCmd looks at: the line without its LF and
 	// without any CR before it (textproto drops one, parseCmd the rest).
 	line := bytes.TrimRight(r.held[:len(r.held)-1], "\r\n")
-	term := r.held[len(line):]
 	cmd, arg, cmdOK := parseCommand(string(line))
 	if r.interceptTLS && cmdOK && cmd == "STARTTLS" {
 		r.startTLSPending, r.stop = true, true
@@ -194,14 +192,7 @@ func (r *rewriter) endLine(dst []byte) []byte {
 	if r.interceptTLS && cmdOK && cmd == "EHLO" {
 		r.ehloUnit = r.sent
 	}
-	if start, end, ok := postmasterPath(line); ok && cmdOK && cmd == "RCPT" {
-		dst = append(dst, line[:start]...)
-		dst = append(dst, r.to...)
-		dst = append(dst, line[end:]...)
-		dst = append(dst, term...)
-	} else {
-		dst = append(dst, r.held...)
-	}
+	dst = append(dst, r.held...)
 	switch {
 	case !cmdOK:
 	case cmd == "DATA":
@@ -249,7 +240,7 @@ func parseCommand(line string) (cmd, arg string, ok bool) {
 
 // afterTLS resets the client side after a STARTTLS handshake: nothing
 // held, command mode, no more STARTTLS.
-func (r *rewriter) afterTLS() {
+func (r *framer) afterTLS() {
 	r.held = r.held[:0]
 	r.mode = modeCommand
 	r.interceptTLS, r.startTLSPending, r.ehloUnit = false, false, 0
@@ -258,13 +249,13 @@ func (r *rewriter) afterTLS() {
 
 // ehloFirstLine reports whether the next server line starts the reply to
 // an EHLO while STARTTLS is on offer.
-func (r *rewriter) ehloFirstLine() bool {
+func (r *framer) ehloFirstLine() bool {
 	return r.interceptTLS && r.greeted && r.ehloUnit != 0 && r.ehloUnit == r.replies+1 &&
 		!r.inReply && r.lineLen == 0
 }
 
 // resolve leaves wait mode given whether the command was accepted.
-func (r *rewriter) resolve(accepted bool) {
+func (r *framer) resolve(accepted bool) {
 	switch {
 	case !accepted:
 		r.mode = modeCommand
@@ -279,7 +270,7 @@ func (r *rewriter) resolve(accepted bool) {
 }
 
 // dataByte advances the end-of-data state machine; it reports the end.
-func (r *rewriter) dataByte(c byte) bool {
+func (r *framer) dataByte(c byte) bool {
 	switch r.data {
 	case dataBeginLine:
 		switch c {
@@ -316,7 +307,7 @@ func (r *rewriter) dataByte(c byte) bool {
 }
 
 // server watches what the server writes, counting final reply lines.
-func (r *rewriter) server(p []byte) {
+func (r *framer) server(p []byte) {
 	for _, b := range p {
 		if b == '\n' {
 			r.endReplyLine()
@@ -329,7 +320,7 @@ func (r *rewriter) server(p []byte) {
 	}
 }
 
-func (r *rewriter) endReplyLine() {
+func (r *framer) endReplyLine() {
 	final := len(r.code) < 4 || r.code[3] != '-'
 	r.inReply = !final
 	code := 0
@@ -349,35 +340,6 @@ func (r *rewriter) endReplyLine() {
 	if r.mode == modeWait && r.replies >= r.waitFor {
 		r.resolve(r.replies == r.waitFor && (code == 354 && !r.waitTLS || code == 220 && r.waitTLS))
 	}
-}
-
-// postmasterPath finds "<postmaster>" in a line "RCPT TO:<postmaster>
-// [params]" as go-smtp would parse it (command, one space, argument
-// trimmed, "TO:" case-insensitive, spaces, path).
-func postmasterPath(line []byte) (start, end int, ok bool) {
-	if len(line) < 5 || !strings.EqualFold(string(line[:4]), "RCPT") || line[4] != ' ' {
-		return 0, 0, false
-	}
-	i := 5
-	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-		i++
-	}
-	if len(line)-i < 3 || !strings.EqualFold(string(line[i:i+3]), "TO:") {
-		return 0, 0, false
-	}
-	i += 3
-	for i < len(line) && (line[i] == ' ' || line[i] == '\t') {
-		i++
-	}
-	const path = "<postmaster>"
-	if len(line)-i < len(path) || !strings.EqualFold(string(line[i:i+len(path)]), path) {
-		return 0, 0, false
-	}
-	end = i + len(path)
-	if end < len(line) && line[end] != ' ' && line[end] != '\t' {
-		return 0, 0, false
-	}
-	return i, end, true
 }
 
 // bdatSize reports the chunk size of a BDAT command whose argument
