@@ -11,11 +11,12 @@ import (
 )
 
 // conn is the net.Conn go-smtp serves: the accepted connection, registered
-// with the server for Shutdown, with the postmaster rewrite (rewrite.go)
-// applied to what the client sends.
+// with the server for Shutdown, watched by the framer (framing.go), with
+// the reply hook (fixReply) on what go-smtp writes.
 //
-// STARTTLS is handled here, not by go-smtp, so that the rewrite keeps
-// working above TLS: the framer takes the STARTTLS line out of the
+// STARTTLS is handled here, not by go-smtp (see framing.go for why), and
+// above TLS, so that the framer and the reply hook keep working after
+// it: the framer takes the STARTTLS line out of the
 // stream, conn answers 220, discards any plaintext the client pipelined
 // after it (RFC 3207 §4.2), performs the handshake and from then on reads
 // and writes through the *tls.Conn. go-smtp never sees the command; conn

@@ -6,14 +6,21 @@ import (
 	"strings"
 )
 
-// framer makes go-smtp accept "RCPT TO:<Postmaster>" without a domain,
-// which RFC 5321 §4.1.1.3 and §4.5.1 require and go-smtp's address parser
-// refuses. It sits between the network and go-smtp and replaces the path
-// "<postmaster>" (any case) in such a command line with "<postmaster@host>";
-// Session.Rcpt then resolves it (see resolvePostmaster).
+// framer follows the SMTP framing of one connection between the network
+// and go-smtp. It never changes a byte it passes on; it exists for the
+// two things go-smtp (v0.26.0) cannot be configured to do, both in
+// docs/architecture.md ("go-smtp and the hooks that remain"):
+//   - STARTTLS as RFC 3207 wants it (conn.go): refused with parameters
+//     (501), during a transaction or after AUTH (503), mail commands
+//     refused until the client greets again (503), and the handshake
+//     bounded and counted. go-smtp's own STARTTLS does none of that, so
+//     the framer takes the STARTTLS line out of the stream and conn runs it.
+//   - bare CR in DATA: go-smtp's DATA reader drops ".\r" at the start of
+//     a line when anything but LF follows, so Session.Data never sees that
+//     bare CR (SMTP smuggling); the framer sees the wire bytes.
 //
-// Only command lines may be touched, never message data, so the framer
-// follows the SMTP framing the way go-smtp does: a command line ends at LF;
+// To tell commands from message data it follows the framing the way
+// go-smtp does: a command line ends at LF;
 // "DATA" switches to message data only if the server's reply to it is 354,
 // and the data ends at CRLF.CRLF (the same state machine as go-smtp's
 // dataReader); "BDAT n [LAST]" is followed by exactly n bytes of chunk

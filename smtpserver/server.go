@@ -8,25 +8,26 @@
 // a graceful Shutdown, and is the SMTP adapter of package delivery, which
 // decides where each recipient goes (local domains, aliases, quotas,
 // relay refusal) and commits each message in one transaction; its typed
-// errors become replies in replyFor. What go-smtp does for us and how we bend it:
-//   - the reply after DATA/BDAT LAST is the code and text of the
-//     *smtp.SMTPError that Session.Data returns, so success is a 250 error
-//     value naming the queue id;
+// errors become replies in replyFor. What go-smtp (v0.26.0) does for us
+// and how we bend it (docs/architecture.md, "go-smtp and the hooks that
+// remain"):
+//   - go-smtp parses every command, including the domain-less
+//     "RCPT TO:<Postmaster>" (RFC 5321 §4.5.1), which Rcpt maps to
+//     postmaster@Hostname;
 //   - AUTH is allowed after HELO as well as EHLO; go-smtp's TLS-only rule is
 //     switched off (AllowInsecureAuth) and replaced by our own check
 //     (Config.AllowPlaintextAuth) answering 538 5.7.11;
-//   - go-smtp's address parser insists on an '@', so the RFC 5321 §4.5.1
-//     "RCPT TO:<Postmaster>" is rewritten on the wire to
-//     <postmaster@Hostname> before go-smtp parses it (see rewrite.go);
 //   - go-smtp neither rejects bare CR/LF nor limits line length inside BDAT
-//     chunks; Session.Data does both while streaming;
-//   - go-smtp answers a successful AUTH with "235 2.0.0"; conn.go rewrites
-//     that one line to RFC 4954's "235 2.7.0", and its "454 4.7.0 Invalid
-//     base64 data" to RFC 4954 §4's 501 5.5.2;
-//   - go-smtp's DATA reader refuses a message of exactly MaxMessageBytes
-//     (it fails before it sees the final dot), so go-smtp is configured one
-//     byte higher, Session.Data and Mail enforce the real limit on both
-//     paths, and conn.go announces the real limit in EHLO's SIZE line;
+//     chunks; Session.Data does both while streaming, and the framer
+//     (framing.go) sees the one bare CR go-smtp's DATA reader hides;
+//   - four reply lines go-smtp writes with fixed text are swapped whole by
+//     conn.fixReply: "235 2.0.0" becomes RFC 4954's "235 2.7.0", "454
+//     4.7.0 Invalid base64 data" RFC 4954 §4's 501 5.5.2, EHLO's SIZE the
+//     real limit (go-smtp's DATA reader refuses a message of exactly
+//     MaxMessageBytes, so it runs one byte higher and Session.Data and
+//     Mail enforce the real limit), and "250 2.0.0 OK: queued" gets the
+//     queue id that Data hands to the connection (Data returns nil on
+//     success, never a 250 error value);
 //   - go-smtp lets control characters through in quoted local parts and
 //     domains; Mail and Rcpt refuse them.
 //
@@ -34,9 +35,9 @@
 // bytes in flight, and are committed under the Budget's commit gate
 // (budget.go, data.go).
 //
-// STARTTLS is run by our conn wrapper rather than go-smtp (conn.go), so
-// the wire rewrites (postmaster, 235) sit above TLS and keep working after
-// it; ServeTLS serves implicit TLS (RFC 8314).
+// STARTTLS is run by our conn wrapper rather than go-smtp (conn.go,
+// framing.go), so the framer and the reply hook sit above TLS and keep
+// working after it; ServeTLS serves implicit TLS (RFC 8314).
 package smtpserver
 
 import (
@@ -296,8 +297,8 @@ func New(cfg Config) *Server {
 	// rule, so that loopback clients can log in without TLS and others get
 	// the RFC 4954 538 reply rather than go-smtp's 523.
 	srv.AllowInsecureAuth = true
-	// STARTTLS is run by conn (conn.go), above the postmaster rewrite;
-	// go-smtp must not offer its own.
+	// STARTTLS is run by conn (conn.go, framing.go); go-smtp must not
+	// offer its own.
 	srv.TLSConfig = nil
 	srv.ErrorLog = slog.NewLogLogger(s.log.Handler(), slog.LevelWarn)
 	s.srv = srv
