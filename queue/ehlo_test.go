@@ -23,6 +23,7 @@ type recordingMX struct {
 	pipelining bool
 	authUser   string // AUTH PLAIN offered when set; password "pw"
 	noEHLO     bool   // answer EHLO with 502 (an RFC 821 server)
+	inject     bool   // a plaintext reply right behind STARTTLS's 220
 
 	mu    sync.Mutex
 	conns [][]mxCmd
@@ -109,6 +110,10 @@ func (m *recordingMX) serve(nc net.Conn, i int) {
 			}
 			reply(strings.Join(append(ext, "250 ENHANCEDSTATUSCODES"), "\r\n"))
 		case "STARTTLS":
+			if m.inject {
+				reply("220 2.0.0 go ahead\r\n250 2.0.0 injected")
+				continue
+			}
 			reply("220 2.0.0 go ahead")
 			tc := tls.Server(nc, m.tlsCfg)
 			if err := tc.Handshake(); err != nil {
@@ -257,5 +262,42 @@ func TestHELOFallback(t *testing.T) {
 		if c.verb == "MAIL" && c.line != "MAIL FROM:<alice@example.org>" {
 			t.Errorf("MAIL line %q: no parameters without EHLO", c.line)
 		}
+	}
+}
+
+// A reply that arrives glued to STARTTLS's 220 was injected in plaintext
+// (CVE-2011-0411 style): the client gives up on this server before the
+// handshake and sends no mail command; a wrong relay password gets the
+// server's 535 and no mail command either.
+func TestSTARTTLSInjectionAndAuthFailure(t *testing.T) {
+	t.Parallel()
+	m := startRecordingMX(t, &recordingMX{tlsCfg: selfSigned(t), inject: true})
+	_, err := sinkQueue(t).transaction(context.Background(), hop{host: "mx.remote.test", port: m.port()}, "127.0.0.1",
+		"alice@example.org", []string{"a@remote.test"}, []byte(pipeMsg))
+	if err == nil || isPermanent(err) || !strings.Contains(err.Error(), "data after STARTTLS reply") {
+		t.Errorf("err %v, want a temporary error naming the injection", err)
+	}
+	for _, c := range m.snapshot()[0] {
+		if c.tls || c.verb == "MAIL" {
+			t.Errorf("command %q after the injected reply", c.line)
+		}
+	}
+
+	m = &recordingMX{tlsCfg: selfSigned(t), authUser: "relayuser"}
+	startRecordingMX(t, m)
+	cfg := fastConfig(nil, newTestResolver(), nil)
+	cfg.CommandTimeout = 2 * time.Second
+	cfg.RelayHost, cfg.RelayUser, cfg.RelayPassword = m.addr, "relayuser", "wrong"
+	_, err = New(cfg).transaction(context.Background(), hop{host: "relay.test", port: m.port()}, "127.0.0.1",
+		"alice@example.org", []string{"a@remote.test"}, []byte(pipeMsg))
+	if codeOf(err) != 535 || !isPermanent(err) {
+		t.Errorf("err %v, want the relay's 535", err)
+	}
+	var verbs []string
+	for _, c := range m.snapshot()[0] {
+		verbs = append(verbs, c.verb)
+	}
+	if got, want := strings.Join(verbs, " "), "EHLO STARTTLS EHLO AUTH QUIT"; got != want {
+		t.Errorf("commands %q, want %q", got, want)
 	}
 }
