@@ -279,6 +279,7 @@ func (q *Queue) startTLS(ctx context.Context, c *smtpConn, h hop) error {
 		return replyError(h, "STARTTLS", r)
 	}
 	if c.br.Buffered() > 0 { // STARTTLS injection (CVE-2011-0411 style)
+		c.broken = true // say nothing more in plaintext
 		return tempErr("%s: data after STARTTLS reply", h.host)
 	}
 	cfg := q.cfg.TLSConfig
