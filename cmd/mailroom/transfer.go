@@ -248,6 +248,12 @@ func printSummary(w io.Writer, name, user string, s transfer.Stats) {
 	}
 	fmt.Fprintf(w, "%s %s: %d folders, %d messages, %d bytes, %d skipped (already there), %d failed\n",
 		verb, user, s.Folders, s.Messages, s.Bytes, s.Skipped, s.Failed)
+	if len(s.UIDsKept) > 0 {
+		fmt.Fprintf(w, "  UIDs and UIDVALIDITY kept in: %s\n", strings.Join(s.UIDsKept, ", "))
+	}
+	for _, n := range s.UIDsNew {
+		fmt.Fprintf(w, "  new UIDs (clients resync) in %s\n", n)
+	}
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  failed: %s: %s\n", f.Source, f.Reason)
 	}
