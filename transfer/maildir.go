@@ -311,9 +311,9 @@ func ImportMaildir(ctx context.Context, st Store, root string, layout Layout, op
 			return im.stats, err
 		}
 		keep := false
-		if uidValidity != 0 {
+		if uidValidity != 0 && len(files) > 0 {
 			keep, err = im.keepUIDs(ctx, mf.name, uidValidity)
-		} else if len(files) == 0 { // an empty folder still comes across
+		} else if len(files) == 0 { // an empty folder still comes across (and claims no UIDVALIDITY)
 			_, err = im.folder(ctx, mf.name)
 		}
 		if err != nil && !errors.Is(err, store.ErrInvalid) {

@@ -37,6 +37,8 @@ mailroom import maildir DIR --user EMAIL [--folder-map SRC=DST,...]
                 [--dovecot-layout maildir++|fs] [--date mtime|header] [--data DIR | --config FILE]
 mailroom import mbox FILE|DIR --user EMAIL [--folder NAME] [--folder-map SRC=DST,...]
                 [--mbox-format mboxrd|mboxo|mboxcl2] [--data DIR | --config FILE]
+mailroom import imap imaps://USER@HOST[:PORT] --user EMAIL [--password-stdin] [--insecure]
+                [--folder-map SRC=DST,...] [--data DIR | --config FILE]
 mailroom export maildir DIR --user EMAIL [--dovecot-layout maildir++|fs] [--data DIR | --config FILE]
 mailroom export mbox DIR --user EMAIL [--data DIR | --config FILE]
 mailroom version
