@@ -80,7 +80,7 @@ func TestMigrateCommand(t *testing.T) {
 		t.Fatalf("user list on the migrated store: exit %d: %q %s", code, out, errOut)
 	}
 	for _, bad := range [][]string{
-		{"migrate", "--to", dsn, "--data", data},                // not empty
+		{"migrate", "--to", dsn, "--data", data},                 // not empty
 		{"migrate", "--to", "sqlite:" + back, "--database", dsn}, // exists
 		{"migrate", "--to", "sqlite:" + data, "--data", data},    // itself
 		{"migrate", "--to", "mysql://x", "--data", data},
