@@ -20,7 +20,11 @@ const sourcePass = "source-secret"
 
 // serveIMAPS serves st over implicit TLS with a self-signed certificate on
 // 127.0.0.1:0 and returns the address.
-func serveIMAPS(t *testing.T, st store.Store) string {
+func serveIMAPS(t *testing.T, st store.Store) string { return serveIMAP(t, st, true) }
+
+// serveIMAP serves st on 127.0.0.1:0, over implicit TLS with a
+// self-signed certificate when implicitTLS, and returns the address.
+func serveIMAP(t *testing.T, st store.Store, implicitTLS bool) string {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	certs, err := tlsconfig.NewSelfSigned(t.TempDir(), "localhost", time.Now(), log)
@@ -35,7 +39,11 @@ func serveIMAPS(t *testing.T, st store.Store) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.ServeTLS(l)
+	if implicitTLS {
+		go srv.ServeTLS(l)
+	} else {
+		go srv.Serve(l)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -1,10 +1,15 @@
 package transfer
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +27,7 @@ func fillStore(t *testing.T, st store.Store) {
 	t.Helper()
 	ctx := context.Background()
 	gone := account(t, st, "gone@example.test")
-	a := account(t, st, "a@example.test")
+	a := sourceAccount(t, st, "a@example.test") // logs in over IMAP
 	b := account(t, st, "b@example.test")
 	if err := st.DeleteAccount(ctx, gone.Email); err != nil {
 		t.Fatal(err)
@@ -149,6 +154,25 @@ func TestMigrateRoundTrip(t *testing.T) {
 		t.Fatalf("rows after the round trip differ:\n%v\nwant\n%v", got, want)
 	}
 
+	// A QRESYNC client resumes on the new store as on the old one: the
+	// same untagged responses to SELECT ... (QRESYNC ...) from both, the
+	// expunge before its modseq reported VANISHED, nothing after the
+	// current HIGHESTMODSEQ.
+	srcAddr, pgAddr := serveIMAP(t, src, false), serveIMAP(t, pg, false)
+	inbox, _ := src.MailboxByName(ctx, 2, "INBOX")
+	old := qresyncSelect(t, srcAddr, inbox.UIDValidity, 1)
+	if got := qresyncSelect(t, pgAddr, inbox.UIDValidity, 1); !reflect.DeepEqual(got, old) {
+		t.Fatalf("QRESYNC SELECT after the migration:\n%q\nbefore:\n%q", got, old)
+	}
+	if !slices.ContainsFunc(old, func(r []string) bool { return reflect.DeepEqual(r, []string{"VANISHED", "(EARLIER)", "3"}) }) {
+		t.Fatalf("no VANISHED (EARLIER) 3 for the expunged message in %q", old)
+	}
+	for _, r := range qresyncSelect(t, pgAddr, inbox.UIDValidity, inbox.HighestModSeq) {
+		if r[0] == "VANISHED" || (len(r) > 1 && r[1] == "FETCH") {
+			t.Fatalf("a client up to date sees a change after the migration: %q", r)
+		}
+	}
+
 	// Ids and UIDVALIDITYs go on after the source's, also past the
 	// deleted account's id.
 	for _, st := range []store.Store{pg, back} {
@@ -175,4 +199,48 @@ func TestMigrateRoundTrip(t *testing.T) {
 	if after := dumpRows(t, back); !reflect.DeepEqual(after, before) {
 		t.Fatal("a refused migrate changed the target")
 	}
+}
+
+// qresyncSelect logs in as a@example.test at addr, enables QRESYNC and
+// selects INBOX with (QRESYNC (uidValidity modSeq)); it returns the
+// untagged responses as fields (without "*"), but RECENT (a count of
+// what no session has seen yet, which the first SELECT takes).
+func qresyncSelect(t *testing.T, addr string, uidValidity uint32, modSeq uint64) [][]string {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	r := bufio.NewReader(c)
+	if _, err := r.ReadString('\n'); err != nil { // greeting
+		t.Fatal(err)
+	}
+	var untagged [][]string
+	cmd := func(tag, line string) {
+		if _, err := fmt.Fprintf(c, "%s %s\r\n", tag, line); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			f := strings.Fields(l)
+			if len(f) >= 2 && f[0] == tag {
+				if f[1] != "OK" {
+					t.Fatalf("%s: %s", line, l)
+				}
+				return
+			}
+			if len(f) >= 2 && f[0] == "*" && tag == "c" && !(len(f) == 3 && f[2] == "RECENT") {
+				untagged = append(untagged, f[1:])
+			}
+		}
+	}
+	cmd("a", "LOGIN a@example.test "+sourcePass)
+	cmd("b", "ENABLE QRESYNC")
+	cmd("c", fmt.Sprintf("SELECT INBOX (QRESYNC (%d %d))", uidValidity, modSeq))
+	return untagged
 }
