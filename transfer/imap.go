@@ -73,6 +73,10 @@ const (
 	imapFetchBytes    = 8 << 20
 )
 
+// maxHeaderFieldBytes bounds the Message-ID field the first pass keeps
+// of each message.
+const maxHeaderFieldBytes = 4096
+
 func dialIMAP(src IMAPSource) (*imapclient.Client, error) {
 	host, _, err := net.SplitHostPort(src.Addr)
 	if err != nil {
@@ -242,19 +246,49 @@ func (im *importer) imapFolder(ctx context.Context, c *imapclient.Client, mbox, 
 		if m == nil {
 			break
 		}
-		buf, err := m.Collect()
-		if err != nil {
-			cmd.Close()
-			return fmt.Errorf("FETCH in %q: %w", mbox, err)
+		var msg imapMsg
+		var hdr []byte
+		for {
+			item := m.Next()
+			if item == nil {
+				break
+			}
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				msg.uid = it.UID
+			case imapclient.FetchItemDataRFC822Size:
+				msg.size = it.Size
+			case imapclient.FetchItemDataInternalDate:
+				msg.date = it.Time.Truncate(time.Second)
+			case imapclient.FetchItemDataFlags:
+				msg.flags = imapFlags(it.Flags)
+			case imapclient.FetchItemDataBodySection:
+				if it.Literal == nil {
+					continue
+				}
+				// A Message-ID field is short: what is beyond the
+				// bound is read and dropped, not held.
+				b, err := io.ReadAll(io.LimitReader(it.Literal, maxHeaderFieldBytes))
+				if err == nil {
+					_, err = io.Copy(io.Discard, it.Literal)
+				}
+				if err != nil {
+					cmd.Close()
+					return fmt.Errorf("FETCH in %q: %w", mbox, err)
+				}
+				hdr = b
+			}
 		}
-		msg := imapMsg{uid: buf.UID, size: buf.RFC822Size, date: buf.InternalDate.Truncate(time.Second), flags: imapFlags(buf.Flags)}
+		if msg.uid == 0 {
+			continue // an unsolicited FETCH (flags changed by another client)
+		}
 		source := fmt.Sprintf("%s UID %d", mbox, msg.uid)
 		if msg.size > maxBytes {
 			im.stats.fail(im.log, source, fmt.Sprintf("%d bytes, more than max_message_bytes (%d)", msg.size, maxBytes))
 			continue
 		}
 		if !msg.date.IsZero() {
-			if _, dup := f.seen[makeKey(buf.FindBodySection(header), msg.size, msg.date)]; dup {
+			if _, dup := f.seen[makeKey(hdr, msg.size, msg.date)]; dup {
 				im.stats.Skipped++
 				im.progress()
 				continue
@@ -289,6 +323,10 @@ func (im *importer) imapBodies(ctx context.Context, c *imapclient.Client, mbox, 
 	body := &imap.FetchItemBodySection{Peek: true}
 	cmd := c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{body}})
 	got := make(map[imap.UID][]byte, len(batch))
+	// The batch was cut by the sizes the server announced; a server
+	// that sends more than that is stopped here, so memory stays
+	// bounded whatever it sends.
+	var held int64
 	for {
 		m := cmd.Next()
 		if m == nil {
@@ -309,6 +347,14 @@ func (im *importer) imapBodies(ctx context.Context, c *imapclient.Client, mbox, 
 				if it.Literal == nil {
 					continue
 				}
+				if it.Literal.Size() > maxBytes {
+					tooBig = true
+					if _, err := io.Copy(io.Discard, it.Literal); err != nil {
+						cmd.Close()
+						return fmt.Errorf("FETCH in %q: %w", mbox, err)
+					}
+					continue
+				}
 				b, err := io.ReadAll(io.LimitReader(it.Literal, maxBytes+1))
 				if err != nil {
 					cmd.Close()
@@ -319,6 +365,10 @@ func (im *importer) imapBodies(ctx context.Context, c *imapclient.Client, mbox, 
 					return fmt.Errorf("FETCH in %q: %w", mbox, err)
 				}
 				raw, tooBig = b, int64(len(b)) > maxBytes
+				if held += int64(len(b)); held > imapFetchBytes+maxBytes {
+					cmd.Close()
+					return fmt.Errorf("FETCH in %q: the server sent more than the %d bytes it announced for the batch", mbox, imapFetchBytes)
+				}
 			}
 		}
 		if uid == 0 {
