@@ -1,8 +1,15 @@
 // Package transfer moves mail between a mailroom store and the files other
 // mail servers and clients keep: Maildir++ (Dovecot, Courier; also
 // Dovecot's LAYOUT=fs) and mbox (mboxrd, mboxo, mboxcl2; a directory of
-// .mbox files or a Thunderbird .sbd tree). It is what `mailroom import`
-// and `mailroom export` run.
+// .mbox files or a Thunderbird .sbd tree), and pulls a live IMAP account
+// (ImportIMAP). It is what `mailroom import` and `mailroom export` run.
+// Migrate and Verify copy a whole store between backends (`mailroom
+// migrate`).
+//
+// Where the source has UIDs (dovecot-uidlist, IMAP) and the target folder
+// is new or has never held a message, the folder takes the source's
+// UIDVALIDITY and every message its UID (store.SetUIDValidity,
+// store.AppendUIDs), so clients of the old server need not resync.
 //
 // Imports write through the store's normal Append path, so quota counters
 // and the change feed see the messages as they see an IMAP APPEND. They are
