@@ -287,6 +287,20 @@ type Store interface {
 	// Append adds messages to one mailbox atomically (MULTIAPPEND) and returns
 	// the mailbox's UIDVALIDITY and the new UIDs in order.
 	Append(ctx context.Context, mbox MailboxRef, msgs []NewMessage) (uidValidity uint32, uids []uint32, err error)
+	// AppendUIDs is Append with UIDs the caller chooses, for imports that
+	// keep another server's UIDs so its clients need not resync: uids
+	// (one per message) strictly ascending, the first not below the
+	// mailbox's UIDNEXT (so no UID is ever reused, not even an expunged
+	// one); UIDNEXT becomes the last UID + 1. Modseqs are given as by
+	// Append. Anything else is ErrInvalid and stores nothing.
+	AppendUIDs(ctx context.Context, mbox MailboxRef, msgs []NewMessage, uids []uint32) (uidValidity uint32, err error)
+	// SetUIDValidity gives a mailbox that has never held a message
+	// (UIDNEXT 1) the UIDVALIDITY another server gave it (imports). The
+	// store's UIDVALIDITY counter moves past v, so mailboxes created
+	// later still get new values. A mailbox that has held a message, or
+	// v = 0, is ErrInvalid. Sessions holding the old UIDVALIDITY get
+	// ErrNotFound from then on, as after a delete.
+	SetUIDValidity(ctx context.Context, mbox MailboxRef, v uint32) (Mailbox, error)
 	// MessageUIDs returns the UIDs of a mailbox in ascending order.
 	MessageUIDs(ctx context.Context, mbox MailboxRef) ([]uint32, error)
 	// ListMessages calls fn for each message whose UID is in uids (ascending;

@@ -4,6 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"math"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +72,55 @@ func FuzzMboxRoundTrip(f *testing.F) {
 		}
 		if _, err := rd.Next(); err != io.EOF {
 			t.Fatalf("more than one message: %v", err)
+		}
+	})
+}
+
+// FuzzParseIMAPURL: any accepted URL names a user and a host:port that
+// net.SplitHostPort takes, and never carries a password.
+func FuzzParseIMAPURL(f *testing.F) {
+	f.Add("imaps://alice@mail.example.org")
+	f.Add("imap://bob%40example.org@[::1]:1143")
+	f.Add("imaps://a:b@h")
+	f.Add("imaps://@h:99999")
+	f.Fuzz(func(t *testing.T, s string) {
+		src, err := ParseIMAPURL(s)
+		if err != nil {
+			return
+		}
+		if src.User == "" || src.Password != "" {
+			t.Fatalf("%q: %+v", s, src)
+		}
+		if host, port, err := net.SplitHostPort(src.Addr); err != nil || host == "" || port == "" {
+			t.Fatalf("%q: address %q: %v", s, src.Addr, err)
+		}
+	})
+}
+
+// FuzzUIDList: any dovecot-uidlist reads without panic, every UID it
+// returns fits 32 bits, and a version 3 header's V is the UIDVALIDITY.
+func FuzzUIDList(f *testing.F) {
+	f.Add("3 V1234 N10\n5 :zzz.M3P1.host\n7 W200 :1500000000.M2P1.host\n")
+	f.Add("1 1234 10\n5 zzz\n")
+	f.Add("3 V99999999999 N1\n")
+	f.Add("3 N5 V7\n\n \n:x\n")
+	f.Fuzz(func(t *testing.T, data string) {
+		if len(data) > 1<<16 {
+			return
+		}
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "dovecot-uidlist"), []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		order, v := readUIDOrder(dir)
+		for name, uid := range order {
+			if uid > math.MaxUint32 {
+				t.Fatalf("UID %d of %q beyond 32 bits", uid, name)
+			}
+		}
+		header, _, _ := strings.Cut(data, "\n")
+		if v != uidlistValidity(header) {
+			t.Fatalf("UIDVALIDITY %d, header says %d", v, uidlistValidity(header))
 		}
 	})
 }

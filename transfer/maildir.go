@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -167,12 +168,13 @@ func readKeywords(dir string) map[byte]string {
 
 // readUIDOrder reads dovecot-uidlist and returns each file's UID, keyed by
 // the file's base name (before ":2,"), so messages are stored in their old
-// order.
-func readUIDOrder(dir string) map[string]uint64 {
-	order := map[string]uint64{}
+// order, and the folder's UIDVALIDITY (0 if unknown), so they can keep
+// their UIDs.
+func readUIDOrder(dir string) (order map[string]uint64, uidValidity uint32) {
+	order = map[string]uint64{}
 	f, err := os.Open(filepath.Join(dir, "dovecot-uidlist"))
 	if err != nil {
-		return order
+		return order, 0
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(io.LimitReader(f, 256<<20))
@@ -181,6 +183,7 @@ func readUIDOrder(dir string) map[string]uint64 {
 		line := sc.Text()
 		if first { // "3 V<uidvalidity> N<uidnext> ..."
 			first = false
+			uidValidity = uidlistValidity(line)
 			continue
 		}
 		uidStr, _, _ := strings.Cut(line, " ")
@@ -191,7 +194,26 @@ func readUIDOrder(dir string) map[string]uint64 {
 		}
 		order[line[i+2:]] = uid
 	}
-	return order
+	return order, uidValidity
+}
+
+// uidlistValidity parses the UIDVALIDITY of a dovecot-uidlist header
+// line: version 3 ("3 V1234 N5 G..."); 0 for any other version or none.
+func uidlistValidity(header string) uint32 {
+	fields := strings.Fields(header)
+	if len(fields) < 2 || fields[0] != "3" {
+		return 0
+	}
+	for _, f := range fields[1:] {
+		if v, ok := strings.CutPrefix(f, "V"); ok {
+			n, err := strconv.ParseUint(v, 10, 32)
+			if err != nil {
+				return 0
+			}
+			return uint32(n)
+		}
+	}
+	return 0
 }
 
 // maildirFile is one message file.
@@ -220,7 +242,12 @@ func listMaildirFiles(dir string, order map[string]uint64) ([]maildirFile, error
 					base, info = e.Name()[:i], e.Name()[i+1:]
 				}
 			}
-			files = append(files, maildirFile{path: filepath.Join(dir, sub, e.Name()), base: base, info: info, uid: order[base]})
+			uid, ok := order[base]
+			if !ok { // the list may name it without ",S=…,W=…"
+				short, _, _ := strings.Cut(base, ",")
+				uid = order[short]
+			}
+			files = append(files, maildirFile{path: filepath.Join(dir, sub, e.Name()), base: base, info: info, uid: uid})
 		}
 	}
 	sort.SliceStable(files, func(i, j int) bool {
@@ -278,14 +305,19 @@ func ImportMaildir(ctx context.Context, st Store, root string, layout Layout, op
 	maxBytes := opt.maxBytes()
 	for _, mf := range folders {
 		keywords := readKeywords(mf.dir)
-		files, err := listMaildirFiles(mf.dir, readUIDOrder(mf.dir))
+		order, uidValidity := readUIDOrder(mf.dir)
+		files, err := listMaildirFiles(mf.dir, order)
 		if err != nil {
 			return im.stats, err
 		}
-		if len(files) == 0 { // an empty folder still comes across
-			if _, err := im.folder(ctx, mf.name); err != nil && !errors.Is(err, store.ErrInvalid) {
-				return im.stats, err
-			}
+		keep := false
+		if uidValidity != 0 && len(files) > 0 {
+			keep, err = im.keepUIDs(ctx, mf.name, uidValidity)
+		} else if len(files) == 0 { // an empty folder still comes across (and claims no UIDVALIDITY)
+			_, err = im.folder(ctx, mf.name)
+		}
+		if err != nil && !errors.Is(err, store.ErrInvalid) {
+			return im.stats, err
 		}
 		for _, file := range files {
 			if err := ctx.Err(); err != nil {
@@ -307,7 +339,11 @@ func ImportMaildir(ctx context.Context, st Store, root string, layout Layout, op
 					date = mtime
 				}
 			}
-			if err := im.add(ctx, mf.name, raw, flagsFromInfo(file.info, keywords), date, file.path); err != nil {
+			uid := uint32(0)
+			if keep && file.uid <= math.MaxUint32 {
+				uid = uint32(file.uid)
+			}
+			if err := im.addUID(ctx, mf.name, raw, flagsFromInfo(file.info, keywords), date, file.path, uid); err != nil {
 				return im.stats, err
 			}
 		}

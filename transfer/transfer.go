@@ -1,8 +1,15 @@
 // Package transfer moves mail between a mailroom store and the files other
 // mail servers and clients keep: Maildir++ (Dovecot, Courier; also
 // Dovecot's LAYOUT=fs) and mbox (mboxrd, mboxo, mboxcl2; a directory of
-// .mbox files or a Thunderbird .sbd tree). It is what `mailroom import`
-// and `mailroom export` run.
+// .mbox files or a Thunderbird .sbd tree), and pulls a live IMAP account
+// (ImportIMAP). It is what `mailroom import` and `mailroom export` run.
+// Migrate and Verify copy a whole store between backends (`mailroom
+// migrate`).
+//
+// Where the source has UIDs (dovecot-uidlist, IMAP) and the target folder
+// is new or has never held a message, the folder takes the source's
+// UIDVALIDITY and every message its UID (store.SetUIDValidity,
+// store.AppendUIDs), so clients of the old server need not resync.
 //
 // Imports write through the store's normal Append path, so quota counters
 // and the change feed see the messages as they see an IMAP APPEND. They are
@@ -38,6 +45,8 @@ type Store interface {
 	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
 	CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (store.Mailbox, error)
 	Append(ctx context.Context, mbox store.MailboxRef, msgs []store.NewMessage) (uint32, []uint32, error)
+	AppendUIDs(ctx context.Context, mbox store.MailboxRef, msgs []store.NewMessage, uids []uint32) (uint32, error)
+	SetUIDValidity(ctx context.Context, mbox store.MailboxRef, v uint32) (store.Mailbox, error)
 	ListHeaders(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
 	ListBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
 }
@@ -89,6 +98,12 @@ type Stats struct {
 	InputBytes int64 // bytes of input consumed (for progress)
 	Failed     int   // malformed or refused input, skipped
 	Failures   []Failure
+	// UIDsKept lists the target folders that kept the source's UIDs and
+	// UIDVALIDITY (dovecot-uidlist, IMAP); UIDsNew the ones that could
+	// not (the target already held messages under another UIDVALIDITY),
+	// as "folder: reason".
+	UIDsKept []string
+	UIDsNew  []string
 }
 
 func (s *Stats) fail(log *slog.Logger, source, reason string) {
@@ -163,6 +178,11 @@ func keyOf(raw []byte, date time.Time) dedupKey {
 type folder struct {
 	mbox store.Mailbox
 	seen map[dedupKey]struct{}
+	// keepV is the source UIDVALIDITY whose UIDs this folder keeps (0:
+	// the store gives new UIDs). Then every message queued for it gets
+	// a UID here: its source UID if not below nextUID, else nextUID.
+	keepV   uint32
+	nextUID uint32
 }
 
 // importer accumulates one import's state.
@@ -177,6 +197,7 @@ type importer struct {
 	badFolders map[string]error
 	cur        *folder
 	batch      []store.NewMessage
+	batchUIDs  []uint32 // with cur.keepV != 0: the UID of each of batch
 	bbytes     int64
 }
 
@@ -247,9 +268,61 @@ func (im *importer) folder(ctx context.Context, src string) (*folder, error) {
 	return f, nil
 }
 
+// keepUIDs decides whether the messages of source folder src, whose
+// UIDVALIDITY was v, keep their source UIDs: when the target folder is
+// new or empty (never held a message) it takes UIDVALIDITY v; when it
+// already has v (an earlier run of this import) it goes on. Otherwise
+// the store gives new UIDs, and Stats.UIDsNew says so.
+func (im *importer) keepUIDs(ctx context.Context, src string, v uint32) (bool, error) {
+	if v == 0 {
+		return false, nil
+	}
+	f, err := im.folder(ctx, src)
+	if err != nil {
+		return false, err
+	}
+	if f.keepV == v {
+		return true, nil
+	}
+	name := f.mbox.Name
+	if f.keepV != 0 {
+		im.stats.UIDsNew = append(im.stats.UIDsNew, fmt.Sprintf("%s (from %s): the folder keeps the UIDs of another source folder", name, src))
+		return false, nil
+	}
+	if err := im.flush(ctx); err != nil {
+		return false, err
+	}
+	m, err := im.st.MailboxByName(ctx, im.opt.AccountID, name)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case m.UIDValidity == v:
+	case m.UIDNext == 1:
+		if m, err = im.st.SetUIDValidity(ctx, m.Ref(), v); errors.Is(err, store.ErrInvalid) {
+			im.stats.UIDsNew = append(im.stats.UIDsNew, fmt.Sprintf("%s: %v", name, err))
+			return false, nil
+		} else if err != nil {
+			return false, err
+		}
+	default:
+		im.stats.UIDsNew = append(im.stats.UIDsNew, fmt.Sprintf("%s: it already held messages (UIDVALIDITY %d, not %d)", name, m.UIDValidity, v))
+		return false, nil
+	}
+	f.mbox, f.keepV, f.nextUID = m, v, m.UIDNext
+	im.stats.UIDsKept = append(im.stats.UIDsKept, name)
+	return true, nil
+}
+
 // add queues one whole message for folder src. raw must not be reused by
 // the caller. A zero date means: the Date: header, else now.
 func (im *importer) add(ctx context.Context, src string, raw []byte, flags []string, date time.Time, source string) error {
+	return im.addUID(ctx, src, raw, flags, date, source, 0)
+}
+
+// addUID is add with the message's source UID (0: none), which it keeps
+// when keepUIDs said so for the folder.
+func (im *importer) addUID(ctx context.Context, src string, raw []byte, flags []string, date time.Time, source string, uid uint32) error {
 	if reason := malformed(raw); reason != "" {
 		im.stats.fail(im.log, source, reason)
 		return nil
@@ -287,6 +360,17 @@ func (im *importer) add(ctx context.Context, src string, raw []byte, flags []str
 			return err
 		}
 	}
+	if f.keepV != 0 {
+		if uid < f.nextUID {
+			uid = f.nextUID
+		}
+		if uid == ^uint32(0) {
+			im.stats.fail(im.log, source, "the folder has run out of UIDs")
+			return nil
+		}
+		f.nextUID = uid + 1
+		im.batchUIDs = append(im.batchUIDs, uid)
+	}
 	im.batch = append(im.batch, store.NewMessage{Raw: raw, Part: message.Parse(raw), Flags: flags, InternalDate: date})
 	im.bbytes += int64(len(raw))
 	im.stats.Messages++
@@ -306,7 +390,13 @@ func (im *importer) flush(ctx context.Context) error {
 	if len(im.batch) == 0 {
 		return nil
 	}
-	_, _, err := im.st.Append(ctx, im.cur.mbox.Ref(), im.batch)
+	var err error
+	if im.cur.keepV != 0 {
+		_, err = im.st.AppendUIDs(ctx, im.cur.mbox.Ref(), im.batch, im.batchUIDs)
+		im.batchUIDs = im.batchUIDs[:0]
+	} else {
+		_, _, err = im.st.Append(ctx, im.cur.mbox.Ref(), im.batch)
+	}
 	if err != nil {
 		return fmt.Errorf("append to %q: %w", im.cur.mbox.Name, err)
 	}

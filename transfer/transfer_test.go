@@ -462,6 +462,13 @@ func (d *discardStore) Append(_ context.Context, _ store.MailboxRef, msgs []stor
 	d.appended += len(msgs)
 	return 1, make([]uint32, len(msgs)), nil
 }
+func (d *discardStore) AppendUIDs(_ context.Context, _ store.MailboxRef, msgs []store.NewMessage, _ []uint32) (uint32, error) {
+	d.appended += len(msgs)
+	return 1, nil
+}
+func (d *discardStore) SetUIDValidity(context.Context, store.MailboxRef, uint32) (store.Mailbox, error) {
+	return store.Mailbox{}, store.ErrInvalid
+}
 func (d *discardStore) ListHeaders(context.Context, store.MailboxRef, []uint32, func(store.MessageMeta, []byte) error) error {
 	return nil
 }
@@ -622,4 +629,85 @@ func TestImportRefusesFolderNamesIMAPWould(t *testing.T) {
 			t.Errorf("created %q", m.Name)
 		}
 	}
+}
+
+// TestImportMaildirKeepsUIDs checks that dovecot-uidlist's UIDs and
+// UIDVALIDITY are kept in a new or empty target folder, continued on a
+// re-run, and replaced by new UIDs (said in the stats) where the target
+// already held messages.
+func TestImportMaildirKeepsUIDs(t *testing.T) {
+	t.Parallel()
+	st := openStore(t)
+	ctx := context.Background()
+	root := maildirFixture(t)
+	a := account(t, st, "a@example.test")
+	stats, err := ImportMaildir(ctx, st, root, LayoutMaildirPP, Options{AccountID: a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(stats.UIDsKept, []string{"INBOX"}) || len(stats.UIDsNew) != 0 {
+		t.Fatalf("kept %q, new %q", stats.UIDsKept, stats.UIDsNew)
+	}
+	inbox, err := st.MailboxByName(ctx, a.ID, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inbox.UIDValidity != 1234 {
+		t.Fatalf("INBOX UIDVALIDITY %d, want 1234 from dovecot-uidlist", inbox.UIDValidity)
+	}
+	// zzz is 5, 1500… is 7, the file missing from the list comes after.
+	_, metas := bodies(t, st, a.ID, "INBOX")
+	if got := uidsOfMetas(metas); !reflect.DeepEqual(got, []uint32{5, 7, 8}) {
+		t.Fatalf("INBOX UIDs %v, want [5 7 8]", got)
+	}
+	// A folder without dovecot-uidlist gets UIDs from 1.
+	if _, metas := bodies(t, st, a.ID, "Sent"); !reflect.DeepEqual(uidsOfMetas(metas), []uint32{1}) {
+		t.Fatalf("Sent UIDs %v", uidsOfMetas(metas))
+	}
+
+	// Dovecot delivered one more meanwhile: the re-run adds it with its
+	// UID and skips the rest.
+	writeFile(t, filepath.Join(root, "cur", "1700000000.M9P1.host:2,S"), msg("later", "later", "x\n"), t2)
+	writeFile(t, filepath.Join(root, "dovecot-uidlist"), "3 V1234 N21\n5 :zzz.M3P1.host\n7 W200 :1500000000.M2P1.host\n20 :1700000000.M9P1.host\n", time.Time{})
+	stats, err = ImportMaildir(ctx, st, root, LayoutMaildirPP, Options{AccountID: a.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Messages != 1 || stats.Skipped != 6 {
+		t.Fatalf("re-run stats %+v", stats)
+	}
+	_, metas = bodies(t, st, a.ID, "INBOX")
+	if got := uidsOfMetas(metas); !reflect.DeepEqual(got, []uint32{5, 7, 8, 20}) {
+		t.Fatalf("INBOX UIDs after re-run %v, want [5 7 8 20]", got)
+	}
+
+	// A target INBOX that already holds mail keeps its own UIDVALIDITY
+	// and gives new UIDs, and the summary says so.
+	b := account(t, st, "b@example.test")
+	binbox, _ := st.MailboxByName(ctx, b.ID, "INBOX")
+	if _, _, err := st.Append(ctx, binbox.Ref(), []store.NewMessage{{Raw: []byte(msg("own", "own", "x\n"))}}); err != nil {
+		t.Fatal(err)
+	}
+	stats, err = ImportMaildir(ctx, st, root, LayoutMaildirPP, Options{AccountID: b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stats.UIDsNew) != 1 || !strings.HasPrefix(stats.UIDsNew[0], "INBOX: ") || len(stats.UIDsKept) != 0 {
+		t.Fatalf("kept %q, new %q", stats.UIDsKept, stats.UIDsNew)
+	}
+	_, metas = bodies(t, st, b.ID, "INBOX")
+	if got := uidsOfMetas(metas); !reflect.DeepEqual(got, []uint32{1, 2, 3, 4, 5}) {
+		t.Fatalf("b's INBOX UIDs %v", got)
+	}
+	if m, _ := st.MailboxByName(ctx, b.ID, "INBOX"); m.UIDValidity != binbox.UIDValidity {
+		t.Fatalf("b's INBOX UIDVALIDITY changed to %d", m.UIDValidity)
+	}
+}
+
+func uidsOfMetas(ms []store.MessageMeta) []uint32 {
+	out := make([]uint32, len(ms))
+	for i, m := range ms {
+		out[i] = m.UID
+	}
+	return out
 }

@@ -37,14 +37,17 @@ mailroom import maildir DIR --user EMAIL [--folder-map SRC=DST,...]
                 [--dovecot-layout maildir++|fs] [--date mtime|header] [--data DIR | --config FILE]
 mailroom import mbox FILE|DIR --user EMAIL [--folder NAME] [--folder-map SRC=DST,...]
                 [--mbox-format mboxrd|mboxo|mboxcl2] [--data DIR | --config FILE]
+mailroom import imap imaps://USER@HOST[:PORT] --user EMAIL [--password-stdin] [--insecure]
+                [--folder-map SRC=DST,...] [--data DIR | --config FILE]
 mailroom export maildir DIR --user EMAIL [--dovecot-layout maildir++|fs] [--data DIR | --config FILE]
 mailroom export mbox DIR --user EMAIL [--data DIR | --config FILE]
+mailroom migrate --to postgres://...|sqlite:DIR [--data DIR | --config FILE]
 mailroom version
 `
 
 const usageNotes = `
 An empty ADDR (--pop3 "") disables that listener. serve and the user,
-sieve, queue, import and export commands take --database postgres://...
+sieve, queue, import, export and migrate commands take --database postgres://...
 to use a PostgreSQL store shared by several nodes (default: SQLite in the
 data directory). Flags may
 come before or after positional arguments. Run "mailroom COMMAND -h" for a command's flags.
@@ -165,6 +168,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdImport(ctx, args[1:], e)
 	case "export":
 		err = cmdExport(ctx, args[1:], e)
+	case "migrate":
+		err = cmdMigrate(ctx, args[1:], e)
 	case "version", "--version", "-version":
 		fmt.Fprintln(e.stdout, versionString())
 	case "help", "-h", "--help":

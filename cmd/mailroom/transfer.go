@@ -22,6 +22,13 @@ const importUsage = `Usage:
                   [--date mtime|header] [--data DIR | --config FILE]
   mailroom import mbox FILE|DIR --user EMAIL [--folder NAME] [--mbox-format mboxrd|mboxo|mboxcl2]
                   [--folder-map SRC=DST,...] [--data DIR | --config FILE]
+  mailroom import imap imaps://USER@HOST[:PORT] --user EMAIL [--password-stdin] [--insecure]
+                  [--folder-map SRC=DST,...] [--data DIR | --config FILE]
+
+import imap reads the source account's password from the terminal, or as
+one line from standard input with --password-stdin; imap://USER@HOST
+uses STARTTLS instead of TLS from the start. --insecure accepts a
+certificate that cannot be verified.
 
 Imports run while serve runs, skip messages already imported (same
 Message-ID, size and internal date in that folder), and report malformed
@@ -45,6 +52,8 @@ type transferFlags struct {
 	layout     string
 	mboxFormat string
 	date       string
+	pwStdin    bool
+	insecure   bool
 }
 
 func cmdImport(ctx context.Context, args []string, e env) error {
@@ -69,12 +78,14 @@ func cmdTransfer(ctx context.Context, args []string, e env, isImport bool) error
 		fs.StringVar(&tf.folderMap, "folder-map", "", `rename source folders: "Sent Items=Sent,Spam=Junk"`)
 		fs.StringVar(&tf.mboxFormat, "mbox-format", "mboxrd", "mbox quoting: mboxrd, mboxo or mboxcl2")
 		fs.StringVar(&tf.date, "date", "mtime", "Maildir internal date: the file's mtime, or the Date: header")
+		fs.BoolVar(&tf.pwStdin, "password-stdin", false, "imap: read the source password as one line from standard input")
+		fs.BoolVar(&tf.insecure, "insecure", false, "imap: accept a server certificate that cannot be verified")
 	}
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) != 2 || (pos[0] != "maildir" && pos[0] != "mbox") || tf.user == "" {
+	if len(pos) != 2 || (pos[0] != "maildir" && pos[0] != "mbox" && (pos[0] != "imap" || !isImport)) || tf.user == "" {
 		fmt.Fprint(e.stderr, e.cmd(usage))
 		return errUsage
 	}
@@ -94,6 +105,16 @@ func cmdTransfer(ctx context.Context, args []string, e env, isImport bool) error
 	if err != nil {
 		return err
 	}
+	var src transfer.IMAPSource
+	if kind == "imap" {
+		if src, err = transfer.ParseIMAPURL(path); err != nil {
+			return err
+		}
+		src.Insecure = tf.insecure
+		if src.Password, err = readSourcePassword(e, tf.pwStdin, src.User); err != nil {
+			return err
+		}
+	}
 	cfg, err := tf.sf.loadConfig()
 	if err != nil {
 		return err
@@ -112,7 +133,7 @@ func cmdTransfer(ctx context.Context, args []string, e env, isImport bool) error
 	}
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	total := int64(-1)
-	if isImport {
+	if isImport && kind != "imap" {
 		total = inputSize(path)
 	}
 	prog := newProgress(e.stderr, name, total, log)
@@ -126,6 +147,8 @@ func cmdTransfer(ctx context.Context, args []string, e env, isImport bool) error
 	}
 	var stats transfer.Stats
 	switch {
+	case kind == "imap":
+		stats, err = transfer.ImportIMAP(ctx, st, src, opt)
 	case isImport && kind == "maildir":
 		stats, err = transfer.ImportMaildir(ctx, st, path, layout, opt)
 	case isImport:
@@ -138,6 +161,35 @@ func cmdTransfer(ctx context.Context, args []string, e env, isImport bool) error
 	prog.finish()
 	printSummary(e.stdout, name, tf.user, stats)
 	return err
+}
+
+// readSourcePassword reads the password of the account import imap pulls
+// from: one line from stdin with --password-stdin, else from the terminal
+// without echo.
+func readSourcePassword(e env, fromStdin bool, user string) (string, error) {
+	var pw string
+	if fromStdin {
+		line, err := readLine(io.LimitReader(e.stdin, 4096))
+		if err != nil {
+			return "", fmt.Errorf("reading password from stdin: %w", err)
+		}
+		pw = line
+	} else {
+		if !e.isTerminal() {
+			return "", errors.New("standard input is not a terminal: use --password-stdin")
+		}
+		fmt.Fprintf(e.stderr, "Password of %s: ", user)
+		b, err := e.readPassword()
+		fmt.Fprintln(e.stderr)
+		if err != nil {
+			return "", err
+		}
+		pw = string(b)
+	}
+	if pw == "" {
+		return "", errors.New("empty password")
+	}
+	return pw, nil
 }
 
 // parseFolderMap parses "A=B,C=D".
@@ -248,6 +300,12 @@ func printSummary(w io.Writer, name, user string, s transfer.Stats) {
 	}
 	fmt.Fprintf(w, "%s %s: %d folders, %d messages, %d bytes, %d skipped (already there), %d failed\n",
 		verb, user, s.Folders, s.Messages, s.Bytes, s.Skipped, s.Failed)
+	if len(s.UIDsKept) > 0 {
+		fmt.Fprintf(w, "  UIDs and UIDVALIDITY kept in: %s\n", strings.Join(s.UIDsKept, ", "))
+	}
+	for _, n := range s.UIDsNew {
+		fmt.Fprintf(w, "  new UIDs (clients resync) in %s\n", n)
+	}
 	for _, f := range s.Failures {
 		fmt.Fprintf(w, "  failed: %s: %s\n", f.Source, f.Reason)
 	}

@@ -124,6 +124,25 @@ func TestImportExportWhileServing(t *testing.T) {
 		t.Fatalf("exported INBOX: %v %v", files, err)
 	}
 
+	// import imap pulls the account from the running serve into another
+	// data directory; a second run finds nothing new.
+	if _, err := runCLI(t, dir, "pw2\n", "user", "add", "b@example.test", "--password-stdin", "--data", "d2"); err != nil {
+		t.Fatal(err)
+	}
+	srcURL := "imap://a@example.test@" + p.addr(t, "imap")
+	for i, want := range []summary{{folders: 6, messages: 2}, {folders: 6, skipped: 2}} {
+		out, err = runCLI(t, dir, "pw\n", "import", "imap", srcURL, "--user", "b@example.test", "--password-stdin", "--insecure", "--data", "d2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := parseSummary(t, out); s != want {
+			t.Fatalf("import imap run %d: summary %+v, want %+v: %q", i+1, s, want, out)
+		}
+	}
+	if _, err := runCLI(t, dir, "wrong\n", "import", "imap", srcURL, "--user", "b@example.test", "--password-stdin", "--insecure", "--data", "d2"); err == nil {
+		t.Error("import imap with a wrong password succeeded")
+	}
+
 	if _, err := runCLI(t, dir, "", "import", "mbox", "old.mbox", "--user", "nobody@example.test", "--data", "d"); err == nil {
 		t.Error("import into a missing account succeeded")
 	}

@@ -28,6 +28,12 @@ type test struct {
 	fn   func(t *testing.T, s store.Store)
 }
 
+// openTest is a test that needs more stores than the one it is given.
+type openTest struct {
+	name string
+	fn   func(t *testing.T, s store.Store, open func(t *testing.T) store.Store)
+}
+
 // Run runs every conformance test as a subtest, each on a store made by open.
 func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	var tests []test
@@ -43,12 +49,19 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, counterTests...)
 	tests = append(tests, usageTests...)
 	tests = append(tests, isolationTests...)
+	tests = append(tests, importUIDTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			// Each test has a store of its own (open makes a new SQLite
 			// file or PostgreSQL schema), so they run in parallel.
 			t.Parallel()
 			tc.fn(t, open(t))
+		})
+	}
+	for _, tc := range dumpTests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, open(t), open)
 		})
 	}
 }
