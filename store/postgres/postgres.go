@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -30,6 +31,8 @@ const maxAttempts = 8
 // Store is a store.Store on a PostgreSQL database, shareable by several
 // processes (nodes).
 type Store struct {
+	*sqlcore.Core // the SQL shared with store/sqlite
+
 	logger  *slog.Logger
 	pool    *pgxpool.Pool
 	channel string
@@ -71,6 +74,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	s.pool = pool
+	s.Core = sqlcore.New(dialect{}, readDB{s}, s.coreWrite, func() int64 { return s.now() })
 	if err := migrate(ctx, cfg.ConnConfig, schemaVersion); err != nil {
 		pool.Close()
 		return nil, err

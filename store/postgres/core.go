@@ -1,0 +1,59 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
+)
+
+// dialect is PostgreSQL's sqlcore.Dialect: lists are bigint[] parameters,
+// and rows are locked because other nodes write at the same time.
+type dialect struct{}
+
+var _ sqlcore.Dialect = dialect{}
+
+func (dialect) In(col string, n int) string { return col + " = ANY($" + strconv.Itoa(n) + ")" }
+
+func (dialect) Ordinal(n int) string {
+	return "unnest($" + strconv.Itoa(n) + "::bigint[]) WITH ORDINALITY AS t(u, o)"
+}
+
+func (dialect) UIDs(uids []uint32) any { return uidArray(uids) }
+
+func (dialect) IDs(ids []int64) any { return ids }
+
+func (dialect) RowLock(mode string) string { return " FOR " + mode }
+
+func (dialect) IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// Exec, Query, QueryRow and Publish make *wtx a sqlcore.Tx.
+
+func (t *wtx) Exec(query string, args ...any) (int64, error) {
+	tag, err := t.exec(query, args...)
+	return tag.RowsAffected(), err
+}
+
+func (t *wtx) Query(query string, args ...any) (sqlcore.Rows, error) { return t.query(query, args...) }
+
+func (t *wtx) QueryRow(query string, args ...any) sqlcore.Row { return t.queryRow(query, args...) }
+
+func (t *wtx) Publish(accountID, mailboxID int64) { t.publish(accountID, mailboxID) }
+
+// readDB is the pool as a sqlcore.DB.
+type readDB struct{ s *Store }
+
+func (r readDB) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	return r.s.pool.Query(ctx, query, args...)
+}
+
+func (r readDB) QueryRow(ctx context.Context, query string, args ...any) sqlcore.Row {
+	return r.s.pool.QueryRow(ctx, query, args...)
+}
+
+func (s *Store) coreWrite(ctx context.Context, fn func(sqlcore.Tx) error) error {
+	return s.write(ctx, func(tx *wtx) error { return fn(tx) })
+}

@@ -1,0 +1,89 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strconv"
+
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
+)
+
+// dialect is SQLite's sqlcore.Dialect: lists are JSON arrays read with
+// json_each, and rows need no locks because one writer runs at a time.
+type dialect struct{}
+
+var _ sqlcore.Dialect = dialect{}
+
+func (dialect) In(col string, n int) string {
+	return col + " IN (SELECT value FROM json_each($" + strconv.Itoa(n) + "))"
+}
+
+// Ordinal numbers the list from 1: json_each's key is the array index.
+func (dialect) Ordinal(n int) string {
+	return "(SELECT value AS u, key + 1 AS o FROM json_each($" + strconv.Itoa(n) + "))"
+}
+
+func (dialect) UIDs(uids []uint32) any { return uidsJSON(uids) }
+
+func (dialect) IDs(ids []int64) any {
+	b := make([]byte, 0, len(ids)*7+2)
+	b = append(b, '[')
+	for i, id := range ids {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, id, 10)
+	}
+	return string(append(b, ']'))
+}
+
+func (dialect) RowLock(string) string { return "" }
+
+func (dialect) IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// rows adapts *sql.Rows to sqlcore.Rows.
+type rows struct{ *sql.Rows }
+
+func (r rows) Close() { r.Rows.Close() }
+
+// Exec, Query, QueryRow and Publish make *wtx a sqlcore.Tx.
+
+func (t *wtx) Exec(query string, args ...any) (int64, error) {
+	res, err := t.exec(query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func (t *wtx) Query(query string, args ...any) (sqlcore.Rows, error) {
+	r, err := t.query(query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows{r}, nil
+}
+
+func (t *wtx) QueryRow(query string, args ...any) sqlcore.Row { return t.queryRow(query, args...) }
+
+func (t *wtx) Publish(accountID, mailboxID int64) { t.publish(accountID, mailboxID) }
+
+// readDB is the read pool with cached statements, as a sqlcore.DB.
+type readDB struct{ s *Store }
+
+func (r readDB) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	rs, err := r.s.rQuery(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return rows{rs}, nil
+}
+
+func (r readDB) QueryRow(ctx context.Context, query string, args ...any) sqlcore.Row {
+	return r.s.rQueryRow(ctx, query, args...)
+}
+
+func (s *Store) coreWrite(ctx context.Context, fn func(sqlcore.Tx) error) error {
+	return s.write(ctx, func(tx *wtx) error { return fn(tx) })
+}
