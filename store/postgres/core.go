@@ -18,15 +18,38 @@ var _ sqlcore.Dialect = dialect{}
 
 func (dialect) In(col string, n int) string { return col + " = ANY($" + strconv.Itoa(n) + ")" }
 
-func (dialect) Ordinal(n int) string {
-	return "unnest($" + strconv.Itoa(n) + "::bigint[]) WITH ORDINALITY AS t(u, o)"
+func (dialect) Ordinal(n int, typ string) string {
+	return "unnest($" + strconv.Itoa(n) + "::" + typ + "[]) WITH ORDINALITY AS t(u, o)"
 }
 
 func (dialect) UIDs(uids []uint32) any { return uidArray(uids) }
 
 func (dialect) IDs(ids []int64) any { return ids }
 
+func (dialect) Texts(list []string) any { return list }
+
 func (dialect) RowLock(mode string) string { return " FOR " + mode }
+
+func (dialect) InsertBlob(tx sqlcore.Tx, p *sqlcore.Prepared) (int64, error) {
+	var id int64
+	err := tx.QueryRow("INSERT INTO blobs(raw, part, size, header) VALUES ($1, $2, $3, $4) RETURNING id", p.Raw, p.Part, len(p.Raw), p.Header).Scan(&id)
+	return id, err
+}
+
+// ClaimQueue: FOR UPDATE SKIP LOCKED makes a concurrent claim pass over
+// the rows this one locked, and a row another claim updated and committed
+// since this statement's snapshot is re-checked against its new lease, so
+// two claims never return the same item.
+func (dialect) ClaimQueue() string {
+	return `WITH c AS (
+	SELECT q.id FROM queue q
+	WHERE ` + sqlcore.ClaimableWhere + `
+	ORDER BY q.id LIMIT $5
+	FOR UPDATE SKIP LOCKED
+)
+UPDATE queue q SET lease_owner = $1, lease_until = $2 FROM c WHERE q.id = c.id
+RETURNING ` + sqlcore.QueueItemCols
+}
 
 func (dialect) IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 

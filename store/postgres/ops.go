@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
 // Changes implements store.Store. It reads in one REPEATABLE READ
@@ -30,7 +31,7 @@ func (s *Store) Changes(ctx context.Context, ref store.MailboxRef, since uint64)
 		if err != nil {
 			return err
 		}
-		vanished, err = collectUIDs(rows)
+		vanished, err = sqlcore.CollectUIDs(rows)
 		return err
 	})
 	if err != nil {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"strconv"
 
@@ -20,7 +21,7 @@ func (dialect) In(col string, n int) string {
 }
 
 // Ordinal numbers the list from 1: json_each's key is the array index.
-func (dialect) Ordinal(n int) string {
+func (dialect) Ordinal(n int, _ string) string {
 	return "(SELECT value AS u, key + 1 AS o FROM json_each($" + strconv.Itoa(n) + "))"
 }
 
@@ -38,7 +39,31 @@ func (dialect) IDs(ids []int64) any {
 	return string(append(b, ']'))
 }
 
+func (dialect) Texts(list []string) any {
+	b, _ := json.Marshal(list) // strings always encode
+	return string(b)
+}
+
 func (dialect) RowLock(string) string { return "" }
+
+// InsertBlob keeps the header in a table of its own, so that ListHeaders
+// reads it without walking the overflow pages of the raw message.
+func (dialect) InsertBlob(tx sqlcore.Tx, p *sqlcore.Prepared) (int64, error) {
+	var id int64
+	if err := tx.QueryRow("INSERT INTO blobs(raw, part, size) VALUES ($1, $2, $3) RETURNING id", p.Raw, p.Part, len(p.Raw)).Scan(&id); err != nil {
+		return 0, err
+	}
+	_, err := tx.Exec("INSERT INTO headers(blob_id, header) VALUES ($1, $2)", id, p.Header)
+	return id, err
+}
+
+// ClaimQueue needs no row locks: the single writer makes the select and
+// the update one atomic step.
+func (dialect) ClaimQueue() string {
+	return `UPDATE queue SET lease_owner = $1, lease_until = $2
+		WHERE id IN (SELECT q.id FROM queue q WHERE ` + sqlcore.ClaimableWhere + ` ORDER BY q.id LIMIT $5)
+		RETURNING id, sender, created, size, lease_owner, lease_until`
+}
 
 func (dialect) IsNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
 

@@ -56,16 +56,26 @@ type Dialect interface {
 	// In returns a condition that col is one of the ids of the list
 	// bound at parameter $n (see List).
 	In(col string, n int) string
-	// Ordinal returns a table expression with columns u (the ids of the
-	// list bound at parameter $n, in order) and o (their 1-based position).
-	Ordinal(n int) string
-	// UIDs and IDs convert a list into the value bound for In and Ordinal.
+	// Ordinal returns a table expression with columns u (the values of
+	// the list bound at parameter $n, in order, of SQL type typ: "bigint"
+	// or "text") and o (their 1-based position).
+	Ordinal(n int, typ string) string
+	// UIDs, IDs and Texts convert a list into the value bound for In and
+	// Ordinal.
 	UIDs(uids []uint32) any
 	IDs(ids []int64) any
+	Texts(s []string) any
 	// RowLock returns the clause that locks the selected rows until the
 	// transaction ends (mode: "UPDATE", "SHARE", "NO KEY UPDATE"), or ""
 	// where writes are serialized anyway (SQLite has one writer).
 	RowLock(mode string) string
+	// InsertBlob stores a message's bytes, part tree and header once and
+	// returns the blob's id.
+	InsertBlob(tx Tx, p *Prepared) (int64, error)
+	// ClaimQueue returns the statement that leases the first $5 items of
+	// queue q that match ClaimableWhere and returns them (QueueItemCols),
+	// such that two concurrent claims never return the same item.
+	ClaimQueue() string
 	// IsNoRows reports whether err says a single-row query found nothing.
 	IsNoRows(err error) bool
 }

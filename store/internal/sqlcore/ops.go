@@ -119,7 +119,7 @@ func (c *Core) ExpungeUIDs(tx Tx, mb store.Mailbox, uids []uint32) error {
 	// Modseqs highest+1, highest+2, ... in the order of uids. (WHERE true
 	// tells SQLite's parser that ON CONFLICT is not a join's ON.)
 	if _, err := tx.Exec(`INSERT INTO expunged(mailbox_id, uid, modseq)
-		SELECT $1, u, $2 + o FROM `+c.d.Ordinal(3)+` WHERE true
+		SELECT $1, u, $2 + o FROM `+c.d.Ordinal(3, "bigint")+` WHERE true
 		ON CONFLICT (mailbox_id, uid) DO UPDATE SET modseq = excluded.modseq`, mb.ID, int64(mb.HighestModSeq), list); err != nil {
 		return err
 	}
