@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
@@ -79,4 +80,13 @@ func (r readDB) QueryRow(ctx context.Context, query string, args ...any) sqlcore
 
 func (s *Store) coreWrite(ctx context.Context, fn func(sqlcore.Tx) error) error {
 	return s.write(ctx, func(tx *wtx) error { return fn(tx) })
+}
+
+// InsertMailbox takes the UIDVALIDITY from uidvalidity_seq.
+func (dialect) InsertMailbox(tx sqlcore.Tx, accountID int64, name, specialUse string, _ int64) (store.Mailbox, error) {
+	var m store.Mailbox
+	err := tx.QueryRow(`INSERT INTO mailboxes(account_id, name, special_use, uidvalidity, uidnext, highestmodseq)
+		VALUES ($1, $2, $3, nextval('uidvalidity_seq'), 1, 1) RETURNING `+sqlcore.MailboxCols, accountID, name, specialUse).
+		Scan(&m.ID, &m.AccountID, &m.Name, &m.SpecialUse, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq)
+	return m, err
 }

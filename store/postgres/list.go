@@ -5,26 +5,11 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/mailroom/mailroom/store/internal/flagset"
-
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
-
-const metaCols = "id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size"
-
-func scanMeta(row scanner) (store.MessageMeta, error) {
-	var m store.MessageMeta
-	var sys, date, tz int64
-	var kw string
-	if err := row.Scan(&m.ID, &m.UID, &m.ModSeq, &sys, &kw, &date, &tz, &m.Size, &m.WireSize); err != nil {
-		return m, err
-	}
-	m.Flags = flagset.Decode(sys, kw)
-	m.InternalDate = decodeTime(date, tz)
-	return m, nil
-}
 
 // listChunk is how many rows ListMessages reads per query. Reading in
 // chunks keeps memory bounded and never holds a connection while the
@@ -48,13 +33,13 @@ func (s *Store) ListMessages(ctx context.Context, ref store.MailboxRef, uids []u
 		var buf []store.MessageMeta
 		var err error
 		if uids == nil {
-			buf, err = s.readMetas(ctx, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = $1 AND uid > $2 ORDER BY uid LIMIT $3", mailboxID, last, listChunk)
+			buf, err = s.readMetas(ctx, "SELECT "+sqlcore.MetaCols+" FROM messages WHERE mailbox_id = $1 AND uid > $2 ORDER BY uid LIMIT $3", mailboxID, last, listChunk)
 		} else {
 			if len(uids) == 0 {
 				return nil
 			}
 			n := min(len(uids), listChunk)
-			buf, err = s.readMetas(ctx, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = $1 AND uid = ANY($2) ORDER BY uid", mailboxID, uidArray(uids[:n]))
+			buf, err = s.readMetas(ctx, "SELECT "+sqlcore.MetaCols+" FROM messages WHERE mailbox_id = $1 AND uid = ANY($2) ORDER BY uid", mailboxID, uidArray(uids[:n]))
 			uids = uids[n:]
 		}
 		if err != nil {
@@ -79,5 +64,5 @@ func (s *Store) readMetas(ctx context.Context, query string, args ...any) ([]sto
 	if err != nil {
 		return nil, fmt.Errorf("postgres: list messages: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.MessageMeta, error) { return scanMeta(r) })
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.MessageMeta, error) { return sqlcore.ScanMeta(r) })
 }

@@ -14,17 +14,17 @@ import (
 func (s *Store) Changes(ctx context.Context, ref store.MailboxRef, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error) {
 	err = pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		mailboxID := ref.MailboxID
-		if err := tx.QueryRow(ctx, "SELECT highestmodseq FROM mailboxes WHERE "+refWhere, refArgs(ref)...).Scan(&highest); err != nil {
+		if err := tx.QueryRow(ctx, "SELECT highestmodseq FROM mailboxes WHERE "+sqlcore.RefWhere, sqlcore.RefArgs(ref)...).Scan(&highest); err != nil {
 			if isNoRows(err) {
-				return refNotFound(ref)
+				return sqlcore.RefNotFound(ref)
 			}
 			return err
 		}
-		rows, err := tx.Query(ctx, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid", mailboxID, since)
+		rows, err := tx.Query(ctx, "SELECT "+sqlcore.MetaCols+" FROM messages WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid", mailboxID, since)
 		if err != nil {
 			return err
 		}
-		if changed, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.MessageMeta, error) { return scanMeta(r) }); err != nil {
+		if changed, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (store.MessageMeta, error) { return sqlcore.ScanMeta(r) }); err != nil {
 			return err
 		}
 		rows, err = tx.Query(ctx, "SELECT uid FROM expunged WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid", mailboxID, since)

@@ -7,6 +7,7 @@ import (
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/internal/batch"
 	"github.com/mailroom/mailroom/store/internal/flagset"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
 // bodyChunk is how many messages ListBodies reads per query: bodies are
@@ -78,7 +79,7 @@ func (s *Store) readBytes(ctx context.Context, what, query string, args ...any) 
 			r.Raw = []byte{}
 		}
 		r.Meta.Flags = flagset.Decode(sys, kw)
-		r.Meta.InternalDate = decodeTime(date, tz)
+		r.Meta.InternalDate = sqlcore.DecodeTime(date, tz)
 		buf = append(buf, r)
 	}
 	return buf, rows.Err()

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"strconv"
 
+	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
@@ -111,4 +112,19 @@ func (r readDB) QueryRow(ctx context.Context, query string, args ...any) sqlcore
 
 func (s *Store) coreWrite(ctx context.Context, fn func(sqlcore.Tx) error) error {
 	return s.write(ctx, func(tx *wtx) error { return fn(tx) })
+}
+
+// InsertMailbox takes the next value of the UIDVALIDITY counter in
+// settings, which is at least the current unix time in seconds: values
+// are unique and increasing over the life of the database, even across
+// deletions.
+func (dialect) InsertMailbox(tx sqlcore.Tx, accountID int64, name, specialUse string, nowNano int64) (store.Mailbox, error) {
+	var v uint32
+	if err := tx.QueryRow("UPDATE settings SET value = max(value + 1, $1) WHERE key = 'uidvalidity' RETURNING value", nowNano/1e9).Scan(&v); err != nil {
+		return store.Mailbox{}, err
+	}
+	m := store.Mailbox{AccountID: accountID, Name: name, SpecialUse: specialUse, UIDValidity: v, UIDNext: 1, HighestModSeq: 1}
+	err := tx.QueryRow("INSERT INTO mailboxes(account_id, name, special_use, uidvalidity, uidnext, highestmodseq) VALUES ($1, $2, $3, $4, 1, 1) RETURNING id",
+		accountID, name, specialUse, v).Scan(&m.ID)
+	return m, err
 }

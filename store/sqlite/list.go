@@ -10,26 +10,10 @@ import (
 	"strings"
 
 	"github.com/mailroom/mailroom/store/internal/flagset"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 
 	"github.com/mailroom/mailroom/store"
 )
-
-const metaCols = "id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size"
-
-func scanMeta(row scanner) (store.MessageMeta, error) {
-	var m store.MessageMeta
-	// Scan into int64 only: database/sql converts into uint32/uint64
-	// through reflection and a decimal string, per row.
-	var uid, modseq, sys, date, tz int64
-	var kw string
-	if err := row.Scan(&m.ID, &uid, &modseq, &sys, &kw, &date, &tz, &m.Size, &m.WireSize); err != nil {
-		return m, err
-	}
-	m.UID, m.ModSeq = uint32(uid), uint64(modseq)
-	m.Flags = flagset.Decode(sys, kw)
-	m.InternalDate = decodeTime(date, tz)
-	return m, nil
-}
 
 // listChunk is how many rows ListMessages reads per query. Reading in
 // chunks keeps memory bounded and never holds a read transaction open
@@ -54,7 +38,7 @@ func (s *Store) ListMessages(ctx context.Context, ref store.MailboxRef, uids []u
 		buf = buf[:0]
 		var err error
 		if uids == nil {
-			buf, err = s.readMetas(ctx, buf, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = ? AND uid > ? ORDER BY uid LIMIT ?", mailboxID, last, listChunk)
+			buf, err = s.readMetas(ctx, buf, "SELECT "+sqlcore.MetaCols+" FROM messages WHERE mailbox_id = ? AND uid > ? ORDER BY uid LIMIT ?", mailboxID, last, listChunk)
 		} else {
 			if len(uids) == 0 {
 				return nil
@@ -87,10 +71,10 @@ func (s *Store) ListMessages(ctx context.Context, ref store.MailboxRef, uids []u
 func (s *Store) readChunk(ctx context.Context, buf []store.MessageMeta, mailboxID int64, uids []uint32) ([]store.MessageMeta, error) {
 	first, last := uids[0], uids[len(uids)-1]
 	if uint64(last-first) >= 2*uint64(len(uids)) {
-		return s.readMetas(ctx, buf, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid", mailboxID, uidsJSON(uids))
+		return s.readMetas(ctx, buf, "SELECT "+sqlcore.MetaCols+" FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid", mailboxID, uidsJSON(uids))
 	}
 	start := len(buf)
-	buf, err := s.readMetas(ctx, buf, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid", mailboxID, first, last)
+	buf, err := s.readMetas(ctx, buf, "SELECT "+sqlcore.MetaCols+" FROM messages WHERE mailbox_id = ? AND uid BETWEEN ? AND ? ORDER BY uid", mailboxID, first, last)
 	if err != nil {
 		return buf, err
 	}
@@ -107,7 +91,7 @@ func (s *Store) readChunk(ctx context.Context, buf []store.MessageMeta, mailboxI
 	return kept, nil
 }
 
-// readMetas appends the metadata of the rows query selects (metaCols, in
+// readMetas appends the metadata of the rows query selects (sqlcore.MetaCols, in
 // UID order). The rows come back as one text value built by SQLite,
 // one line per message, and are parsed here: database/sql costs about ten
 // allocations per row and column conversions per value, which dominated
@@ -157,6 +141,6 @@ func parseMetaLine(line string) (store.MessageMeta, error) {
 	}
 	m := store.MessageMeta{ID: v[0], UID: uint32(v[1]), ModSeq: uint64(v[2]), Size: v[6], WireSize: v[7]}
 	m.Flags = flagset.Decode(v[3], line)
-	m.InternalDate = decodeTime(v[4], v[5])
+	m.InternalDate = sqlcore.DecodeTime(v[4], v[5])
 	return m, nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
 // MessageUIDs implements store.Store.
@@ -16,13 +17,13 @@ func (s *Store) MessageUIDs(ctx context.Context, ref store.MailboxRef) ([]uint32
 	// database/sql than one row per UID.
 	var list sql.NullString
 	var n int
-	err := s.rQueryRow(ctx, `SELECT count(*), (SELECT group_concat(uid) FROM (SELECT uid FROM messages WHERE mailbox_id = ? ORDER BY uid))
-		FROM mailboxes WHERE `+refWhere, append([]any{ref.MailboxID}, refArgs(ref)...)...).Scan(&n, &list)
+	err := s.rQueryRow(ctx, `SELECT count(*), (SELECT group_concat(uid) FROM (SELECT uid FROM messages WHERE mailbox_id = $1 ORDER BY uid))
+		FROM mailboxes WHERE `+sqlcore.RefWhere, sqlcore.RefArgs(ref)...).Scan(&n, &list)
 	if err != nil {
 		return nil, err
 	}
 	if n == 0 {
-		return nil, refNotFound(ref)
+		return nil, sqlcore.RefNotFound(ref)
 	}
 	if !list.Valid || list.String == "" {
 		return []uint32{}, nil

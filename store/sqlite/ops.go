@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
 // Changes implements store.Store. It reads in one transaction, so the
@@ -19,19 +20,19 @@ func (s *Store) Changes(ctx context.Context, ref store.MailboxRef, since uint64)
 	// Every session asks after each command whether anything changed:
 	// the statements are prepared once (preparing cost as much as running
 	// them; BenchmarkChangesNothingNew).
-	mbStmt, err := s.txStmt(ctx, tx, "SELECT "+mailboxCols+" FROM mailboxes WHERE "+refWhere)
+	mbStmt, err := s.txStmt(ctx, tx, "SELECT "+sqlcore.MailboxCols+" FROM mailboxes WHERE "+sqlcore.RefWhere)
 	if err != nil {
 		return nil, nil, 0, err
 	}
-	mb, err := scanMailbox(mbStmt.QueryRowContext(ctx, refArgs(ref)...))
+	mb, err := s.ScanMailbox(mbStmt.QueryRowContext(ctx, sqlcore.RefArgs(ref)...))
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, 0, refNotFound(ref)
+		return nil, nil, 0, sqlcore.RefNotFound(ref)
 	}
 	if err != nil {
 		return nil, nil, 0, fmt.Errorf("mailbox %d: %w", ref.MailboxID, err)
 	}
 	mailboxID := ref.MailboxID
-	msgStmt, err := s.txStmt(ctx, tx, "SELECT "+metaCols+" FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")
+	msgStmt, err := s.txStmt(ctx, tx, "SELECT "+sqlcore.MetaCols+" FROM messages WHERE mailbox_id = ? AND modseq > ? ORDER BY uid")
 	if err != nil {
 		return nil, nil, 0, err
 	}
@@ -40,7 +41,7 @@ func (s *Store) Changes(ctx context.Context, ref store.MailboxRef, since uint64)
 		return nil, nil, 0, err
 	}
 	for rows.Next() {
-		m, err := scanMeta(rows)
+		m, err := sqlcore.ScanMeta(rows)
 		if err != nil {
 			rows.Close()
 			return nil, nil, 0, err

@@ -13,6 +13,8 @@ package sqlcore
 
 import (
 	"context"
+
+	"github.com/mailroom/mailroom/store"
 )
 
 // Row is one result row (*sql.Row, pgx.Row).
@@ -69,6 +71,9 @@ type Dialect interface {
 	// transaction ends (mode: "UPDATE", "SHARE", "NO KEY UPDATE"), or ""
 	// where writes are serialized anyway (SQLite has one writer).
 	RowLock(mode string) string
+	// InsertMailbox creates a mailbox with a new UIDVALIDITY, unique
+	// over the life of the database (nowNano: the time of the write).
+	InsertMailbox(tx Tx, accountID int64, name, specialUse string, nowNano int64) (store.Mailbox, error)
 	// InsertBlob stores a message's bytes, part tree and header once and
 	// returns the blob's id.
 	InsertBlob(tx Tx, p *Prepared) (int64, error)
