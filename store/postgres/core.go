@@ -54,7 +54,8 @@ RETURNING ` + sqlcore.QueueItemCols
 
 func (dialect) IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 
-// Exec, Query, QueryRow and Publish make *wtx a sqlcore.Tx.
+// Exec, Query and QueryRow (and the embedded sqlcore.Pending) make *wtx
+// a sqlcore.Tx.
 
 func (t *wtx) Exec(query string, args ...any) (int64, error) {
 	tag, err := t.exec(query, args...)
@@ -64,8 +65,6 @@ func (t *wtx) Exec(query string, args ...any) (int64, error) {
 func (t *wtx) Query(query string, args ...any) (sqlcore.Rows, error) { return t.query(query, args...) }
 
 func (t *wtx) QueryRow(query string, args ...any) sqlcore.Row { return t.queryRow(query, args...) }
-
-func (t *wtx) Publish(accountID, mailboxID int64) { t.publish(accountID, mailboxID) }
 
 // readDB is the pool as a sqlcore.DB.
 type readDB struct{ s *Store }
@@ -89,4 +88,12 @@ func (dialect) InsertMailbox(tx sqlcore.Tx, accountID int64, name, specialUse st
 		VALUES ($1, $2, $3, nextval('uidvalidity_seq'), 1, 1) RETURNING `+sqlcore.MailboxCols, accountID, name, specialUse).
 		Scan(&m.ID, &m.AccountID, &m.Name, &m.SpecialUse, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq)
 	return m, err
+}
+
+// HeadersFrom reads blobs.header, which is TOASTed apart from raw; a blob
+// inserted by an older node has none, and its header is cut from raw
+// (COALESCE evaluates that only then).
+func (dialect) HeadersFrom() string {
+	return `coalesce(b.header, substring(b.raw from 1 for coalesce(substring(b.part from '^[{]"hs":[0-9]+,"bs":([0-9]+)')::bigint, 0)::integer))
+		FROM messages m JOIN blobs b ON b.id = m.blob_id`
 }

@@ -132,9 +132,9 @@ func (s *Store) Watch(accountID int64) (<-chan store.Change, func()) {
 
 // wtx is the transaction a write runs in.
 type wtx struct {
-	ctx     context.Context
-	tx      pgx.Tx
-	changes []store.Change
+	ctx context.Context
+	tx  pgx.Tx
+	sqlcore.Pending
 }
 
 func (t *wtx) exec(query string, args ...any) (pgconn.CommandTag, error) {
@@ -147,16 +147,6 @@ func (t *wtx) query(query string, args ...any) (pgx.Rows, error) {
 
 func (t *wtx) queryRow(query string, args ...any) pgx.Row {
 	return t.tx.QueryRow(t.ctx, query, args...)
-}
-
-// publish records a change to announce when the transaction commits.
-func (t *wtx) publish(accountID, mailboxID int64) {
-	for _, c := range t.changes {
-		if c.AccountID == accountID && c.MailboxID == mailboxID {
-			return
-		}
-	}
-	t.changes = append(t.changes, store.Change{AccountID: accountID, MailboxID: mailboxID})
 }
 
 // write runs fn in a transaction and commits it, running it again after a
@@ -193,7 +183,7 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) ([]store.
 	if err := fn(t); err != nil {
 		return nil, err
 	}
-	for _, c := range t.changes {
+	for _, c := range t.Changes {
 		payload := strconv.FormatInt(c.AccountID, 10) + ":" + strconv.FormatInt(c.MailboxID, 10)
 		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel, payload); err != nil {
 			return nil, err
@@ -202,7 +192,7 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) ([]store.
 	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("postgres: commit: %w", err)
 	}
-	return t.changes, nil
+	return t.Changes, nil
 }
 
 // SQLSTATEs (PostgreSQL Appendix A).

@@ -73,7 +73,8 @@ type rows struct{ *sql.Rows }
 
 func (r rows) Close() { r.Rows.Close() }
 
-// Exec, Query, QueryRow and Publish make *wtx a sqlcore.Tx.
+// Exec, Query and QueryRow (and the embedded sqlcore.Pending) make *wtx
+// a sqlcore.Tx.
 
 func (t *wtx) Exec(query string, args ...any) (int64, error) {
 	res, err := t.exec(query, args...)
@@ -92,8 +93,6 @@ func (t *wtx) Query(query string, args ...any) (sqlcore.Rows, error) {
 }
 
 func (t *wtx) QueryRow(query string, args ...any) sqlcore.Row { return t.queryRow(query, args...) }
-
-func (t *wtx) Publish(accountID, mailboxID int64) { t.publish(accountID, mailboxID) }
 
 // readDB is the read pool with cached statements, as a sqlcore.DB.
 type readDB struct{ s *Store }
@@ -127,4 +126,10 @@ func (dialect) InsertMailbox(tx sqlcore.Tx, accountID int64, name, specialUse st
 	err := tx.QueryRow("INSERT INTO mailboxes(account_id, name, special_use, uidvalidity, uidnext, highestmodseq) VALUES ($1, $2, $3, $4, 1, 1) RETURNING id",
 		accountID, name, specialUse, v).Scan(&m.ID)
 	return m, err
+}
+
+// HeadersFrom reads the headers table, without touching blobs, whose raw
+// column spans overflow pages.
+func (dialect) HeadersFrom() string {
+	return "h.header FROM messages m JOIN headers h ON h.blob_id = m.blob_id"
 }

@@ -77,6 +77,9 @@ type Dialect interface {
 	// InsertBlob stores a message's bytes, part tree and header once and
 	// returns the blob's id.
 	InsertBlob(tx Tx, p *Prepared) (int64, error)
+	// HeadersFrom returns the header column and the FROM clause, on
+	// messages m, that ListHeaders reads.
+	HeadersFrom() string
 	// ClaimQueue returns the statement that leases the first $5 items of
 	// queue q that match ClaimableWhere and returns them (QueueItemCols),
 	// such that two concurrent claims never return the same item.
