@@ -97,3 +97,24 @@ func (dialect) HeadersFrom() string {
 	return `coalesce(b.header, substring(b.raw from 1 for coalesce(substring(b.part from '^[{]"hs":[0-9]+,"bs":([0-9]+)')::bigint, 0)::integer))
 		FROM messages m JOIN blobs b ON b.id = m.blob_id`
 }
+
+// Snapshot runs fn in a REPEATABLE READ, read-only transaction.
+func (r readDB) Snapshot(ctx context.Context, fn func(sqlcore.Reader) error) error {
+	return pgx.BeginTxFunc(ctx, r.s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		return fn(readTx{ctx, tx})
+	})
+}
+
+// readTx is a read transaction as a sqlcore.Reader.
+type readTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+func (t readTx) Query(query string, args ...any) (sqlcore.Rows, error) {
+	return t.tx.Query(t.ctx, query, args...)
+}
+
+func (t readTx) QueryRow(query string, args ...any) sqlcore.Row {
+	return t.tx.QueryRow(t.ctx, query, args...)
+}

@@ -30,13 +30,18 @@ type Rows interface {
 	Close()
 }
 
-// Tx is the write transaction a write function runs in. Its statements
-// run under the context the backend chose for the transaction.
-type Tx interface {
-	// Exec runs a statement and returns how many rows it changed.
-	Exec(query string, args ...any) (rowsAffected int64, err error)
+// Reader runs statements inside a transaction, under the context the
+// backend chose for it.
+type Reader interface {
 	Query(query string, args ...any) (Rows, error)
 	QueryRow(query string, args ...any) Row
+}
+
+// Tx is the write transaction a write function runs in.
+type Tx interface {
+	Reader
+	// Exec runs a statement and returns how many rows it changed.
+	Exec(query string, args ...any) (rowsAffected int64, err error)
 	// Publish records a change of a mailbox to announce once the
 	// transaction has committed.
 	Publish(accountID, mailboxID int64)
@@ -46,6 +51,9 @@ type Tx interface {
 type DB interface {
 	Query(ctx context.Context, query string, args ...any) (Rows, error)
 	QueryRow(ctx context.Context, query string, args ...any) Row
+	// Snapshot runs fn in a read-only transaction whose reads all see one
+	// consistent state of the database.
+	Snapshot(ctx context.Context, fn func(Reader) error) error
 }
 
 // WriteFunc runs fn in a write transaction and commits it. fn may run more

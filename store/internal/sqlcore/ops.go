@@ -219,3 +219,34 @@ func (c *Core) copyMove(ctx context.Context, srcRef store.MailboxRef, uids []uin
 	}
 	return uidValidity, pairs, nil
 }
+
+// Changes implements store.Store. It reads in one snapshot, so the result
+// is consistent.
+func (c *Core) Changes(ctx context.Context, ref store.MailboxRef, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error) {
+	err = c.db.Snapshot(ctx, func(r Reader) error {
+		changed, vanished = nil, nil
+		if err := r.QueryRow("SELECT highestmodseq FROM mailboxes WHERE "+RefWhere, RefArgs(ref)...).Scan(&highest); err != nil {
+			if c.d.IsNoRows(err) {
+				return RefNotFound(ref)
+			}
+			return err
+		}
+		rows, err := r.Query("SELECT "+MetaCols+" FROM messages WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid", ref.MailboxID, int64(since))
+		if err != nil {
+			return err
+		}
+		if changed, err = Collect(rows, ScanMeta); err != nil {
+			return err
+		}
+		rows, err = r.Query("SELECT uid FROM expunged WHERE mailbox_id = $1 AND modseq > $2 ORDER BY uid", ref.MailboxID, int64(since))
+		if err != nil {
+			return err
+		}
+		vanished, err = CollectUIDs(rows)
+		return err
+	})
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return changed, vanished, highest, nil
+}
