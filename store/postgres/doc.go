@@ -1,6 +1,9 @@
 // Package postgres implements store.Store on PostgreSQL with
 // github.com/jackc/pgx/v5, so that several mailroom nodes can share one
-// store.
+// store. The store's logic is store/internal/sqlcore, shared with
+// store/sqlite; this package holds the pool, the retried write
+// transactions, the migrations, LISTEN/NOTIFY and the PostgreSQL dialect
+// (core.go).
 //
 // Durability: every write runs in one transaction and returns after COMMIT.
 // With PostgreSQL's default synchronous_commit=on a commit is flushed to the

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -30,6 +31,8 @@ const maxAttempts = 8
 // Store is a store.Store on a PostgreSQL database, shareable by several
 // processes (nodes).
 type Store struct {
+	*sqlcore.Core // the SQL shared with store/sqlite
+
 	logger  *slog.Logger
 	pool    *pgxpool.Pool
 	channel string
@@ -71,6 +74,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
 	s.pool = pool
+	s.Core = sqlcore.New(dialect{}, readDB{s}, s.coreWrite, func() int64 { return s.now() })
 	if err := migrate(ctx, cfg.ConnConfig, schemaVersion); err != nil {
 		pool.Close()
 		return nil, err
@@ -128,9 +132,9 @@ func (s *Store) Watch(accountID int64) (<-chan store.Change, func()) {
 
 // wtx is the transaction a write runs in.
 type wtx struct {
-	ctx     context.Context
-	tx      pgx.Tx
-	changes []store.Change
+	ctx context.Context
+	tx  pgx.Tx
+	sqlcore.Pending
 }
 
 func (t *wtx) exec(query string, args ...any) (pgconn.CommandTag, error) {
@@ -143,16 +147,6 @@ func (t *wtx) query(query string, args ...any) (pgx.Rows, error) {
 
 func (t *wtx) queryRow(query string, args ...any) pgx.Row {
 	return t.tx.QueryRow(t.ctx, query, args...)
-}
-
-// publish records a change to announce when the transaction commits.
-func (t *wtx) publish(accountID, mailboxID int64) {
-	for _, c := range t.changes {
-		if c.AccountID == accountID && c.MailboxID == mailboxID {
-			return
-		}
-	}
-	t.changes = append(t.changes, store.Change{AccountID: accountID, MailboxID: mailboxID})
 }
 
 // write runs fn in a transaction and commits it, running it again after a
@@ -189,7 +183,7 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) ([]store.
 	if err := fn(t); err != nil {
 		return nil, err
 	}
-	for _, c := range t.changes {
+	for _, c := range t.Changes {
 		payload := strconv.FormatInt(c.AccountID, 10) + ":" + strconv.FormatInt(c.MailboxID, 10)
 		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel, payload); err != nil {
 			return nil, err
@@ -198,7 +192,7 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) ([]store.
 	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("postgres: commit: %w", err)
 	}
-	return t.changes, nil
+	return t.Changes, nil
 }
 
 // SQLSTATEs (PostgreSQL Appendix A).

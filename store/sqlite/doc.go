@@ -1,5 +1,8 @@
 // Package sqlite implements store.Store on a single SQLite file with the
-// pure-Go driver modernc.org/sqlite (no cgo).
+// pure-Go driver modernc.org/sqlite (no cgo). The store's logic is
+// store/internal/sqlcore, shared with store/postgres; this package holds the
+// database, the writer, the read pool, the migrations and the SQLite
+// dialect (core.go).
 //
 // Durability and concurrency: the database runs in WAL mode with
 // synchronous=FULL, so a commit is fsynced before a method returns. All

@@ -13,6 +13,7 @@ import (
 	_ "modernc.org/sqlite" // registers driver "sqlite"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
 var _ store.Store = (*Store)(nil)
@@ -29,6 +30,8 @@ const maxBatch = 128
 
 // Store is a store.Store on one SQLite database file.
 type Store struct {
+	*sqlcore.Core // the SQL shared with store/postgres
+
 	path   string // the database file (Backup opens its own connection)
 	logger *slog.Logger
 	wdb    *sql.DB // write connections, used only by the writer goroutine (and migrate)
@@ -118,6 +121,7 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 		jobs:   make(chan *job), // unbuffered: a job is either taken by the writer or not sent
 		quit:   make(chan struct{}),
 	}
+	s.Core = sqlcore.New(dialect{}, readDB{s}, s.coreWrite, func() int64 { return s.now() })
 	s.writerWG.Add(1)
 	go s.writer()
 	return s, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
 // job is one write: fn runs inside the batch transaction, in its own
@@ -23,9 +24,9 @@ type job struct {
 // which would roll back the whole batch, so a job's own context is only
 // checked before the job starts.
 type wtx struct {
-	tx      *sql.Tx
-	stmts   *stmtCache
-	changes []store.Change
+	tx    *sql.Tx
+	stmts *stmtCache
+	sqlcore.Pending
 }
 
 // stmt returns the cached prepared statement for query, bound to the
@@ -60,16 +61,6 @@ func (t *wtx) queryRow(query string, args ...any) *sql.Row {
 		return t.tx.QueryRow(query, args...) // reports the error on Scan
 	}
 	return st.QueryRow(args...)
-}
-
-// publish records a change to publish after the commit.
-func (t *wtx) publish(accountID, mailboxID int64) {
-	for _, c := range t.changes {
-		if c.AccountID == accountID && c.MailboxID == mailboxID {
-			return
-		}
-	}
-	t.changes = append(t.changes, store.Change{AccountID: accountID, MailboxID: mailboxID})
 }
 
 // write runs fn in the writer goroutine and returns once its transaction
@@ -167,7 +158,7 @@ func (s *Store) runBatch(batch []*job) {
 	}
 	for i, j := range batch {
 		if errs[i] == nil {
-			for _, c := range j.tx.changes {
+			for _, c := range j.tx.Changes {
 				s.feed.Publish(c)
 			}
 		}

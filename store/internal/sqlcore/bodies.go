@@ -1,0 +1,114 @@
+package sqlcore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/batch"
+	"github.com/mailroom/mailroom/store/internal/flagset"
+)
+
+// bodyChunk is how many messages ListBodies reads per query: bodies are
+// larger than metadata, so few to keep memory bounded. headerChunk is the
+// same for ListHeaders: headers are small.
+const (
+	bodyChunk   = 64
+	headerChunk = 256
+)
+
+// JoinedMetaCols are MetaCols on messages m.
+const JoinedMetaCols = "m.id, m.uid, m.modseq, m.sysflags, m.keywords, m.internal_date, m.tz_offset, m.size, m.wire_size"
+
+// ListBodies implements store.Store.
+func (c *Core) ListBodies(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	const from = JoinedMetaCols + ", b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"
+	return c.listBytes(ctx, "bodies", "SELECT "+from, bodyChunk, ref, uids, fn)
+}
+
+// ListHeaders implements store.Store, reading where the dialect keeps
+// headers apart from the raw message (Dialect.HeadersFrom).
+func (c *Core) ListHeaders(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	return c.listBytes(ctx, "headers", "SELECT "+JoinedMetaCols+", "+c.d.HeadersFrom(), headerChunk, ref, uids, fn)
+}
+
+// listBytes reads, chunk messages per query, the metadata and bytes that
+// sel (SELECT ... FROM messages m ...) selects.
+func (c *Core) listBytes(ctx context.Context, what, sel string, chunk int, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	// The check and the reads are separate statements; that is safe
+	// because mailbox ids are never reused: once ref names this account's
+	// mailbox, rows with its id can only be that mailbox's.
+	if _, err := c.MailboxByID(ctx, ref); err != nil {
+		return err
+	}
+	mailboxID := ref.MailboxID
+	after := sel + " WHERE m.mailbox_id = $1 AND m.uid > $2 ORDER BY m.uid LIMIT $3"
+	in := sel + " WHERE m.mailbox_id = $1 AND " + c.d.In("m.uid", 2) + " ORDER BY m.uid"
+	return batch.Each(uids, chunk, batch.Queries{
+		After: func(last uint32, n int) ([]batch.Row, error) {
+			return c.readBytes(ctx, what, after, mailboxID, last, n)
+		},
+		In: func(uids []uint32) ([]batch.Row, error) {
+			return c.readBytes(ctx, what, in, mailboxID, c.d.UIDs(uids))
+		},
+	}, fn)
+}
+
+func (c *Core) readBytes(ctx context.Context, what, query string, args ...any) ([]batch.Row, error) {
+	rows, err := c.db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", what, err)
+	}
+	buf, err := Collect(rows, func(row Row) (batch.Row, error) {
+		var r batch.Row
+		var uid, modseq, sys, date, tz int64
+		var kw string
+		if err := row.Scan(&r.Meta.ID, &uid, &modseq, &sys, &kw, &date, &tz, &r.Meta.Size, &r.Meta.WireSize, &r.Raw); err != nil {
+			return r, err
+		}
+		r.Meta.UID, r.Meta.ModSeq = uint32(uid), uint64(modseq)
+		if r.Raw == nil {
+			r.Raw = []byte{}
+		}
+		r.Meta.Flags = flagset.Decode(sys, kw)
+		r.Meta.InternalDate = DecodeTime(date, tz)
+		return r, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: list %s: %w", what, err)
+	}
+	return buf, nil
+}
+
+// AccountUsage implements store.Store: one sum over the account's mailbox
+// rows, whose counters triggers on messages keep.
+func (c *Core) AccountUsage(ctx context.Context, accountID int64) (store.Usage, error) {
+	var u store.Usage
+	var exists int64
+	err := c.db.QueryRow(ctx, `SELECT (SELECT count(*) FROM accounts WHERE id = $1),
+		CAST(coalesce(sum(n_messages), 0) AS bigint), CAST(coalesce(sum(total_size), 0) AS bigint)
+		FROM mailboxes WHERE account_id = $1`, accountID).Scan(&exists, &u.Messages, &u.Bytes)
+	if err != nil {
+		return store.Usage{}, err
+	}
+	if exists == 0 {
+		return store.Usage{}, fmt.Errorf("account %d: %w", accountID, store.ErrNotFound)
+	}
+	return u, nil
+}
+
+// Pending collects the changes a write transaction announces once it has
+// committed; a backend's Tx embeds it.
+type Pending struct {
+	Changes []store.Change
+}
+
+// Publish implements Tx: each mailbox once per transaction.
+func (p *Pending) Publish(accountID, mailboxID int64) {
+	for _, c := range p.Changes {
+		if c.AccountID == accountID && c.MailboxID == mailboxID {
+			return
+		}
+	}
+	p.Changes = append(p.Changes, store.Change{AccountID: accountID, MailboxID: mailboxID})
+}

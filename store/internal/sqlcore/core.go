@@ -1,0 +1,114 @@
+// Package sqlcore is the SQL both stores share: the store.Store methods
+// whose logic does not depend on the database (UID and modseq allocation,
+// tombstones, flags, copy/move, sieve scripts, ...) are written once here,
+// over a small Dialect and over the transaction and read seams the
+// backends provide. A backend keeps what truly differs: opening the
+// database and its pool, how a write transaction runs (SQLite's single
+// group-committing writer, PostgreSQL's retried transactions), migrations,
+// change notification and the dialect.
+//
+// Queries use PostgreSQL's $1, $2, ... placeholders; SQLite (modernc)
+// binds $N to the N-th argument too.
+package sqlcore
+
+import (
+	"context"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// Row is one result row (*sql.Row, pgx.Row).
+type Row interface {
+	Scan(dest ...any) error
+}
+
+// Rows is a result set (pgx.Rows; *sql.Rows through a backend's adapter).
+type Rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+	Close()
+}
+
+// Reader runs statements inside a transaction, under the context the
+// backend chose for it.
+type Reader interface {
+	Query(query string, args ...any) (Rows, error)
+	QueryRow(query string, args ...any) Row
+}
+
+// Tx is the write transaction a write function runs in.
+type Tx interface {
+	Reader
+	// Exec runs a statement and returns how many rows it changed.
+	Exec(query string, args ...any) (rowsAffected int64, err error)
+	// Publish records a change of a mailbox to announce once the
+	// transaction has committed.
+	Publish(accountID, mailboxID int64)
+}
+
+// DB is the read side of a store: statements outside a write.
+type DB interface {
+	Query(ctx context.Context, query string, args ...any) (Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) Row
+	// Snapshot runs fn in a read-only transaction whose reads all see one
+	// consistent state of the database.
+	Snapshot(ctx context.Context, fn func(Reader) error) error
+}
+
+// WriteFunc runs fn in a write transaction and commits it. fn may run more
+// than once (PostgreSQL retries serialization failures), so it must reset
+// its results at its start.
+type WriteFunc func(ctx context.Context, fn func(Tx) error) error
+
+// Dialect is what differs in the SQL of the two databases.
+type Dialect interface {
+	// In returns a condition that col is one of the ids of the list
+	// bound at parameter $n (see List).
+	In(col string, n int) string
+	// Ordinal returns a table expression with columns u (the values of
+	// the list bound at parameter $n, in order, of SQL type typ: "bigint"
+	// or "text") and o (their 1-based position).
+	Ordinal(n int, typ string) string
+	// UIDs, IDs and Texts convert a list into the value bound for In and
+	// Ordinal.
+	UIDs(uids []uint32) any
+	IDs(ids []int64) any
+	Texts(s []string) any
+	// RowLock returns the clause that locks the selected rows until the
+	// transaction ends (mode: "UPDATE", "SHARE", "NO KEY UPDATE"), or ""
+	// where writes are serialized anyway (SQLite has one writer).
+	RowLock(mode string) string
+	// InsertMailbox creates a mailbox with a new UIDVALIDITY, unique
+	// over the life of the database (nowNano: the time of the write).
+	InsertMailbox(tx Tx, accountID int64, name, specialUse string, nowNano int64) (store.Mailbox, error)
+	// RaiseUIDValidity moves the UIDVALIDITY counter to at least v, so
+	// that InsertMailbox never hands out v again (SetUIDValidity).
+	RaiseUIDValidity(tx Tx, v uint32) error
+	// InsertBlob stores a message's bytes, part tree and header once and
+	// returns the blob's id.
+	InsertBlob(tx Tx, p *Prepared) (int64, error)
+	// HeadersFrom returns the header column and the FROM clause, on
+	// messages m, that ListHeaders reads.
+	HeadersFrom() string
+	// ClaimQueue returns the statement that leases the first $5 items of
+	// queue q that match ClaimableWhere and returns them (QueueItemCols),
+	// such that two concurrent claims never return the same item.
+	ClaimQueue() string
+	// IsNoRows reports whether err says a single-row query found nothing.
+	IsNoRows(err error) bool
+}
+
+// Core implements the shared store.Store methods. A backend embeds it.
+type Core struct {
+	d     Dialect
+	db    DB
+	write WriteFunc
+	now   func() (unixNano int64)
+}
+
+// New returns a Core that reads through db, writes through write and
+// takes the time from now.
+func New(d Dialect, db DB, write WriteFunc, now func() int64) *Core {
+	return &Core{d: d, db: db, write: write, now: now}
+}

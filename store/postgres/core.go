@@ -1,0 +1,128 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
+)
+
+// dialect is PostgreSQL's sqlcore.Dialect: lists are bigint[] parameters,
+// and rows are locked because other nodes write at the same time.
+type dialect struct{}
+
+var _ sqlcore.Dialect = dialect{}
+
+func (dialect) In(col string, n int) string { return col + " = ANY($" + strconv.Itoa(n) + ")" }
+
+func (dialect) Ordinal(n int, typ string) string {
+	return "unnest($" + strconv.Itoa(n) + "::" + typ + "[]) WITH ORDINALITY AS t(u, o)"
+}
+
+func (dialect) UIDs(uids []uint32) any { return uidArray(uids) }
+
+func (dialect) IDs(ids []int64) any { return ids }
+
+func (dialect) Texts(list []string) any { return list }
+
+func (dialect) RowLock(mode string) string { return " FOR " + mode }
+
+func (dialect) InsertBlob(tx sqlcore.Tx, p *sqlcore.Prepared) (int64, error) {
+	var id int64
+	err := tx.QueryRow("INSERT INTO blobs(raw, part, size, header) VALUES ($1, $2, $3, $4) RETURNING id", p.Raw, p.Part, len(p.Raw), p.Header).Scan(&id)
+	return id, err
+}
+
+// ClaimQueue: FOR UPDATE SKIP LOCKED makes a concurrent claim pass over
+// the rows this one locked, and a row another claim updated and committed
+// since this statement's snapshot is re-checked against its new lease, so
+// two claims never return the same item.
+func (dialect) ClaimQueue() string {
+	return `WITH c AS (
+	SELECT q.id FROM queue q
+	WHERE ` + sqlcore.ClaimableWhere + `
+	ORDER BY q.id LIMIT $5
+	FOR UPDATE SKIP LOCKED
+)
+UPDATE queue q SET lease_owner = $1, lease_until = $2 FROM c WHERE q.id = c.id
+RETURNING ` + sqlcore.QueueItemCols
+}
+
+func (dialect) IsNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// Exec, Query and QueryRow (and the embedded sqlcore.Pending) make *wtx
+// a sqlcore.Tx.
+
+func (t *wtx) Exec(query string, args ...any) (int64, error) {
+	tag, err := t.exec(query, args...)
+	return tag.RowsAffected(), err
+}
+
+func (t *wtx) Query(query string, args ...any) (sqlcore.Rows, error) { return t.query(query, args...) }
+
+func (t *wtx) QueryRow(query string, args ...any) sqlcore.Row { return t.queryRow(query, args...) }
+
+// readDB is the pool as a sqlcore.DB.
+type readDB struct{ s *Store }
+
+func (r readDB) Query(ctx context.Context, query string, args ...any) (sqlcore.Rows, error) {
+	return r.s.pool.Query(ctx, query, args...)
+}
+
+func (r readDB) QueryRow(ctx context.Context, query string, args ...any) sqlcore.Row {
+	return r.s.pool.QueryRow(ctx, query, args...)
+}
+
+func (s *Store) coreWrite(ctx context.Context, fn func(sqlcore.Tx) error) error {
+	return s.write(ctx, func(tx *wtx) error { return fn(tx) })
+}
+
+// InsertMailbox takes the UIDVALIDITY from uidvalidity_seq.
+func (dialect) InsertMailbox(tx sqlcore.Tx, accountID int64, name, specialUse string, _ int64) (store.Mailbox, error) {
+	var m store.Mailbox
+	err := tx.QueryRow(`INSERT INTO mailboxes(account_id, name, special_use, uidvalidity, uidnext, highestmodseq)
+		VALUES ($1, $2, $3, nextval('uidvalidity_seq'), 1, 1) RETURNING `+sqlcore.MailboxCols, accountID, name, specialUse).
+		Scan(&m.ID, &m.AccountID, &m.Name, &m.SpecialUse, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq)
+	return m, err
+}
+
+// RaiseUIDValidity moves uidvalidity_seq to at least v. Sequences are not
+// transactional: a rolled-back transaction leaves it moved, which only
+// skips values.
+func (dialect) RaiseUIDValidity(tx sqlcore.Tx, v uint32) error {
+	_, err := tx.Exec("SELECT setval('uidvalidity_seq', $1::bigint) WHERE $1::bigint > (SELECT last_value FROM uidvalidity_seq)", int64(v))
+	return err
+}
+
+// HeadersFrom reads blobs.header, which is TOASTed apart from raw; a blob
+// inserted by an older node has none, and its header is cut from raw
+// (COALESCE evaluates that only then).
+func (dialect) HeadersFrom() string {
+	return `coalesce(b.header, substring(b.raw from 1 for coalesce(substring(b.part from '^[{]"hs":[0-9]+,"bs":([0-9]+)')::bigint, 0)::integer))
+		FROM messages m JOIN blobs b ON b.id = m.blob_id`
+}
+
+// Snapshot runs fn in a REPEATABLE READ, read-only transaction.
+func (r readDB) Snapshot(ctx context.Context, fn func(sqlcore.Reader) error) error {
+	return pgx.BeginTxFunc(ctx, r.s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		return fn(readTx{ctx, tx})
+	})
+}
+
+// readTx is a read transaction as a sqlcore.Reader.
+type readTx struct {
+	ctx context.Context
+	tx  pgx.Tx
+}
+
+func (t readTx) Query(query string, args ...any) (sqlcore.Rows, error) {
+	return t.tx.Query(t.ctx, query, args...)
+}
+
+func (t readTx) QueryRow(query string, args ...any) sqlcore.Row {
+	return t.tx.QueryRow(t.ctx, query, args...)
+}
