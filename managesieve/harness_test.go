@@ -332,3 +332,13 @@ func testTLS(t testing.TB) (server, client *tls.Config) {
 func contextWithTimeout(d time.Duration) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), d)
 }
+
+type netAddr = net.Addr
+
+const timeMillisecond = time.Millisecond
+
+func newReader(r io.Reader) *bufio.Reader { return bufio.NewReader(r) }
+
+func authLimits() auth.Limits {
+	return auth.Limits{FailuresPerIP: 2, FailuresPerAccount: 2, Window: time.Hour}
+}
