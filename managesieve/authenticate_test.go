@@ -1,13 +1,13 @@
 package managesieve
 
 import (
-	"errors"
-	"io"
-	"time"
 	"crypto/tls"
 	"encoding/base64"
+	"errors"
+	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xdg-go/scram"
 )

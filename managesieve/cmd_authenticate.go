@@ -21,7 +21,7 @@ func cmdAuthenticate(c *conn, cmd *command) error {
 	if !c.plaintextOK() {
 		return errPlaintext
 	}
-	if c.srv.cfg.Auth == nil {
+	if c.srv.sasl == nil {
 		return nof(codeTryLater, "authentication is not configured")
 	}
 	mech := strings.ToUpper(cmd.args[0].val)
@@ -29,7 +29,7 @@ func cmdAuthenticate(c *conn, cmd *command) error {
 	var checkErr error
 	ctx, cancel := c.storeCtx()
 	defer cancel()
-	srv, err := auth.NewSASL(mech, c.srv.cfg.Auth.SASLConfig(ctx, c.nc.RemoteAddr(), c.tlsState(), func(a store.Account, err error) {
+	srv, err := auth.NewSASL(mech, c.srv.sasl(ctx, c.nc.RemoteAddr(), c.tlsState(), func(a store.Account, err error) {
 		acct, checkErr = a, err
 	}))
 	if err != nil {

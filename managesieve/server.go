@@ -107,6 +107,9 @@ const (
 type Server struct {
 	cfg Config
 	log *slog.Logger
+	// sasl is cfg.Auth.SASLConfig, replaceable in tests of the command
+	// loop (no argon2id per attempt).
+	sasl func(ctx context.Context, remote net.Addr, st *tls.ConnectionState, result func(store.Account, error)) auth.SASLConfig
 
 	ctx    context.Context // cancelled when Shutdown gives up waiting
 	cancel context.CancelFunc
@@ -155,7 +158,7 @@ func New(cfg Config) *Server {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
+	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger.With("proto", "managesieve"),
 		ctx:       ctx,
@@ -163,6 +166,10 @@ func New(cfg Config) *Server {
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 	}
+	if cfg.Auth != nil {
+		s.sasl = cfg.Auth.SASLConfig
+	}
+	return s
 }
 
 // Serve accepts connections on l until Shutdown, serving each on its own

@@ -23,12 +23,12 @@ var (
 func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.Logger) (*delivery.Deliverer, error) {
 	// The global Sieve scripts: one that does not compile stops serve
 	// with its file and line, rather than every delivery logging it.
-	before, after, err := cfg.Filtering.CompileSieve(sieve.Limits{})
+	before, after, err := cfg.Filtering.CompileSieve(sieveLimits(cfg))
 	if err != nil {
 		return nil, err
 	}
 	return delivery.New(delivery.Config{
-		Sieve:              delivery.SieveConfig{Before: before, After: after},
+		Sieve:              delivery.SieveConfig{Before: before, After: after, Limits: sieveLimits(cfg)},
 		Store:              st,
 		Queue:              q,
 		Hostname:           cfg.Hostname,
@@ -37,4 +37,10 @@ func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.L
 		Quota:              &cfg.Quota,
 		Logger:             log,
 	})
+}
+
+// sieveLimits are the limits every Sieve script is compiled and run
+// with: at delivery and when ManageSieve checks an upload.
+func sieveLimits(cfg config.Config) sieve.Limits {
+	return sieve.Limits{MaxScriptSize: cfg.Limits.SieveMaxScriptBytes}
 }
