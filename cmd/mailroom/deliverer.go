@@ -28,7 +28,13 @@ func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.L
 		return nil, err
 	}
 	return delivery.New(delivery.Config{
-		Sieve:              delivery.SieveConfig{Before: before, After: after, Limits: sieveLimits(cfg)},
+		Sieve: delivery.SieveConfig{
+			Before: before, After: after, Limits: sieveLimits(cfg),
+			Timeout:       cfg.Limits.SieveTimeout.Duration,
+			GlobalScripts: cfg.Filtering.GlobalSieveScript,
+			SpamHeaders:   spamHeaders(cfg),
+			SpamMaxScore:  cfg.SieveSpamMaxScore,
+		},
 		Store:              st,
 		Queue:              q,
 		Hostname:           cfg.Hostname,
@@ -42,5 +48,19 @@ func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.L
 // sieveLimits are the limits every Sieve script is compiled and run
 // with: at delivery and when ManageSieve checks an upload.
 func sieveLimits(cfg config.Config) sieve.Limits {
-	return sieve.Limits{MaxScriptSize: cfg.Limits.SieveMaxScriptBytes}
+	l := cfg.Limits
+	return sieve.Limits{
+		MaxScriptSize: l.SieveMaxScriptBytes,
+		MaxActions:    l.SieveMaxActions,
+		MaxRedirects:  l.SieveMaxRedirects,
+		MaxSteps:      l.SieveMaxSteps,
+	}
+}
+
+// spamHeaders is sieve_spam_headers, nil (the defaults) when empty.
+func spamHeaders(cfg config.Config) []string {
+	if len(cfg.SieveSpamHeaders) == 0 {
+		return nil
+	}
+	return cfg.SieveSpamHeaders
 }

@@ -23,6 +23,13 @@ type ManageSieveLimits struct {
 	// SieveMaxScriptBytes bounds one Sieve script (QUOTA/MAXSIZE), over
 	// ManageSieve and at compile time.
 	SieveMaxScriptBytes int `toml:"sieve_max_script_bytes"`
+	// Evaluation bounds of every script at delivery (package sieve):
+	// actions, redirects, steps (commands, tests, comparisons, KiB
+	// scanned) and wall-clock time, store lookups included.
+	SieveMaxActions   int      `toml:"sieve_max_actions"`
+	SieveMaxRedirects int      `toml:"sieve_max_redirects"`
+	SieveMaxSteps     int      `toml:"sieve_max_steps"`
+	SieveTimeout      Duration `toml:"sieve_timeout"`
 }
 
 // DefaultManageSieveLimits returns the ManageSieveLimits defaults.
@@ -32,6 +39,10 @@ func DefaultManageSieveLimits() ManageSieveLimits {
 		ManageSieveMaxLineLength: 8 << 10,
 		SieveMaxScripts:          store.MaxSieveScripts,
 		SieveMaxScriptBytes:      store.MaxSieveScriptSize,
+		SieveMaxActions:          32,
+		SieveMaxRedirects:        4,
+		SieveMaxSteps:            100000,
+		SieveTimeout:             Duration{10 * time.Second},
 	}
 }
 
@@ -48,6 +59,12 @@ func (l *Limits) validateManageSieve() []error {
 	}
 	if l.SieveMaxScriptBytes < 1024 || l.SieveMaxScriptBytes > store.MaxSieveScriptSize {
 		errs = append(errs, fmt.Errorf("limits.sieve_max_script_bytes must be between 1024 and %d", store.MaxSieveScriptSize))
+	}
+	if l.SieveMaxActions < 1 || l.SieveMaxRedirects < 1 || l.SieveMaxSteps < 1000 {
+		errs = append(errs, errors.New("limits.sieve_max_actions must be at least 1, sieve_max_redirects at least 1, sieve_max_steps at least 1000"))
+	}
+	if d := l.SieveTimeout.Duration; d < 100*time.Millisecond || d > 5*time.Minute {
+		errs = append(errs, errors.New("limits.sieve_timeout must be between 100ms and 5m"))
 	}
 	return errs
 }
