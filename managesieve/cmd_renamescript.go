@@ -9,7 +9,8 @@ import (
 var errAlreadyExists = &noError{code: codeAlreadyExists, text: "a script by the new name already exists"}
 
 // cmdRenameScript: RENAMESCRIPT old new (RFC 5804 §2.11.1): the active
-// script stays active under its new name. The store has no rename: the
+// script stays active under its new name; a new name that exists, the
+// old one included, is ALREADYEXISTS. The store has no rename: the
 // script is stored under the new name (activated if the old one was),
 // then the old one deleted. If that last step fails both names exist;
 // no script is lost.
@@ -33,8 +34,7 @@ func cmdRenameScript(c *conn, cmd *command) error {
 		return err
 	}
 	if oldName == newName {
-		c.ok("", "Renamescript completed")
-		return nil
+		return errAlreadyExists // as Pigeonhole answers
 	}
 	if _, err := st.SieveScript(ctx, c.acct.ID, newName); err == nil {
 		return errAlreadyExists

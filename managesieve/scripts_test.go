@@ -95,6 +95,9 @@ func TestSetActiveDeleteRename(t *testing.T) {
 	if r := c.expect("NO", `RENAMESCRIPT "one" "two"`); r.code != codeAlreadyExists {
 		t.Errorf("RENAMESCRIPT onto existing: %v", r)
 	}
+	if r := c.expect("NO", `RENAMESCRIPT "one" "one"`); r.code != codeAlreadyExists {
+		t.Errorf("RENAMESCRIPT onto itself: %v", r)
+	}
 	if r := c.expect("NO", `RENAMESCRIPT "nope" "x"`); r.code != codeNonexistent {
 		t.Errorf("RENAMESCRIPT missing: %v", r)
 	}
