@@ -69,7 +69,7 @@ func cmdAuthenticate(c *conn, cmd *command) error {
 		if err := c.flush(); err != nil {
 			return errConnGone
 		}
-		c.nc.SetReadDeadline(c.srv.cfg.Now().Add(preAuthTimeout))
+		c.nc.SetReadDeadline(c.srv.cfg.Now().Add(c.srv.cfg.preAuthTimeout))
 		args, err := c.r.readArgs(wireLimits{line: preAuthMaxLine, literal: preAuthMaxLiteral})
 		if err != nil {
 			var ne *noError

@@ -105,7 +105,7 @@ func (c *conn) serve() {
 // state: tight before authentication.
 func (c *conn) limits() (time.Duration, wireLimits) {
 	if c.acct == nil {
-		return preAuthTimeout, wireLimits{line: preAuthMaxLine, literal: preAuthMaxLiteral}
+		return c.srv.cfg.preAuthTimeout, wireLimits{line: preAuthMaxLine, literal: preAuthMaxLiteral}
 	}
 	return c.srv.cfg.IdleTimeout, wireLimits{line: c.srv.cfg.MaxLineLength, literal: c.srv.cfg.MaxScriptSize, skipBig: true}
 }

@@ -57,7 +57,7 @@ type Config struct {
 
 	// IdleTimeout closes an authenticated session that sends nothing for
 	// so long (default DefaultIdleTimeout). Before authentication the
-	// fixed, shorter preAuthTimeout applies.
+	// fixed, shorter preAuthIdle applies.
 	IdleTimeout time.Duration
 	// MaxLineLength bounds a command after authentication, literals
 	// excepted (default DefaultMaxLineLength). Before authentication
@@ -82,6 +82,9 @@ type Config struct {
 	// HandshakeTimeout bounds the TLS handshake after STARTTLS; default
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
+
+	// preAuthTimeout is preAuthIdle unless a test shortens it.
+	preAuthTimeout time.Duration
 }
 
 // Defaults of Config.
@@ -96,7 +99,7 @@ const (
 const (
 	preAuthMaxLine    = 1 << 10
 	preAuthMaxLiteral = 8 << 10
-	preAuthTimeout    = time.Minute
+	preAuthIdle       = time.Minute
 	// maxBadCommands in a row end the session.
 	maxBadCommands = 10
 	// maxArgs bounds the strings of one command (RENAMESCRIPT has two).
@@ -156,6 +159,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.HandshakeTimeout <= 0 {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
+	}
+	if cfg.preAuthTimeout <= 0 {
+		cfg.preAuthTimeout = preAuthIdle
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{

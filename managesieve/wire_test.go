@@ -3,6 +3,7 @@ package managesieve
 import (
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -74,6 +75,23 @@ func TestIdleTimeout(t *testing.T) {
 	r := c.read()
 	if r.kind != "BYE" || time.Since(start) > 5*time.Second {
 		t.Fatalf("idle: %v after %v", r, time.Since(start))
+	}
+}
+
+func TestPreAuthIdleTimeout(t *testing.T) {
+	t.Parallel()
+	ts := startServer(t, func(c *Config) { c.preAuthTimeout = 200 * time.Millisecond })
+	c := dial(t, ts.addr)
+	c.greet()
+	start := time.Now()
+	if r := c.read(); r.kind != "BYE" || time.Since(start) > 5*time.Second {
+		t.Fatalf("idle before login: %v after %v", r, time.Since(start))
+	}
+	// After login the longer IdleTimeout applies.
+	c = ts.session(t)
+	c.nc.SetReadDeadline(time.Now().Add(600 * time.Millisecond))
+	if _, err := c.br.ReadByte(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("authenticated session: %v, want still open", err)
 	}
 }
 
