@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -59,6 +60,9 @@ type SieveConfig struct {
 	// "certainly spam" for a bare number; 0 means DefaultSpamMaxScore.
 	SpamHeaders  []string
 	SpamMaxScore float64
+	// VirusHeader is the field virustest reads ("Clean" / "Infected");
+	// "" means DefaultVirusHeader.
+	VirusHeader string
 }
 
 // DefaultSieveTimeout is SieveConfig.Timeout's default.
@@ -160,6 +164,7 @@ func (d *Deliverer) runSieve(ctx context.Context, ss SieveStore, env Envelope, a
 		Now:                 d.cfg.Now,
 		SubaddressSeparator: d.cfg.RecipientDelimiter,
 		Spam:                spamScore(smsg, spamHeaders, d.cfg.Sieve.SpamMaxScore),
+		Virus:               virusScore(smsg, cmp.Or(d.cfg.Sieve.VirusHeader, DefaultVirusHeader)),
 	}
 	// The scripts run one after the other (Pigeonhole's sieve_before,
 	// personal, sieve_after); their explicit actions add up, and the

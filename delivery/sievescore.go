@@ -29,7 +29,7 @@ var spamdResult = regexp.MustCompile(`\[\s*(-?[0-9]+(?:\.[0-9]+)?)\s*/\s*(-?[0-9
 // Score: 5.3) against maxScore, or Rspamd's "[score / threshold]". nil:
 // none there, the message was not tested (spamtest is "0").
 func spamScore(msg sieve.Message, headers []string, maxScore float64) *sieve.TestScore {
-	if maxScore <= 0 {
+	if !(maxScore > 0) || math.IsInf(maxScore, 0) {
 		maxScore = DefaultSpamMaxScore
 	}
 	for _, h := range headers {
@@ -52,9 +52,36 @@ func spamScore(msg sieve.Message, headers []string, maxScore float64) *sieve.Tes
 				}
 				score = s
 			}
-			pct := math.Max(0, math.Min(100, score/limit*100))
+			pct := score / limit * 100
+			if math.IsNaN(pct) || math.IsInf(limit, 0) {
+				continue
+			}
+			pct = math.Max(0, math.Min(100, pct))
 			// RFC 5235 §3.1: 1 is certainly not spam, 10 certainly spam.
 			return &sieve.TestScore{Value: 1 + int(math.Round(pct*9/100)), Percent: int(math.Round(pct))}
+		}
+	}
+	return nil
+}
+
+// DefaultVirusHeader is the field virustest reads: ClamAV's milter and
+// amavis write "X-Virus-Status: Clean" or "Infected (name)".
+const DefaultVirusHeader = "X-Virus-Status"
+
+// virusScore reads virustest's verdict (RFC 5235 §3.2) from header:
+// "Clean" is 1 (no virus), "Infected…" 5 (known virus, not removed);
+// absent or anything else is nil, not tested ("0").
+func virusScore(msg sieve.Message, header string) *sieve.TestScore {
+	for _, v := range msg.Header(header) {
+		f := strings.Fields(v)
+		if len(f) == 0 {
+			continue
+		}
+		switch strings.ToLower(strings.TrimRight(f[0], ";,")) {
+		case "clean", "no":
+			return &sieve.TestScore{Value: 1}
+		case "infected", "yes":
+			return &sieve.TestScore{Value: 5}
 		}
 	}
 	return nil

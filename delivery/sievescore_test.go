@@ -45,7 +45,11 @@ func TestSieveSpamtestAndInclude(t *testing.T) {
 if spamtest :value "ge" :comparator "i;ascii-numeric" "6" { fileinto :create "Junk"; stop; }
 if spamtest :value "eq" :comparator "i;ascii-numeric" "0" { fileinto :create "Untested"; stop; }
 `)
+	put("virus", `require ["virustest", "relational", "comparator-i;ascii-numeric", "fileinto", "mailbox"];
+if virustest :value "ge" :comparator "i;ascii-numeric" "4" { fileinto :create "Quarantine"; stop; }
+`)
 	put("main", `require ["include"];
+include :personal "virus";
 include :personal "spam";
 include :global "lists";
 `)
@@ -73,8 +77,10 @@ include :global "lists";
 	deliver("X-Spam-Score: 1.0\r\n")                                        // 1
 	deliver("X-Spamd-Result: default: False [1.20 / 15.00]\r\n")            // 1
 	deliver("")                                                             // untested: 0
-	deliver("X-Spam-Score: 0\r\nList-Id: <l.example>\r\n")                  // global include
-	for box, want := range map[string]uint32{"Junk": 2, "INBOX": 2, "Untested": 1, "Lists": 1} {
+	deliver("X-Virus-Status: Infected (Eicar-Test-Signature)\r\nX-Spam-Score: 0\r\n")
+	deliver("X-Virus-Status: Clean\r\nX-Spam-Score: 0\r\n") // INBOX
+	deliver("X-Spam-Score: 0\r\nList-Id: <l.example>\r\n")  // global include
+	for box, want := range map[string]uint32{"Junk": 2, "INBOX": 3, "Untested": 1, "Lists": 1, "Quarantine": 1} {
 		if n := mailboxCount(t, st, "alice@example.com", box); n != want {
 			t.Errorf("%s has %d messages, want %d", box, n, want)
 		}

@@ -34,6 +34,7 @@ func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.L
 			GlobalScripts: cfg.Filtering.GlobalSieveScript,
 			SpamHeaders:   spamHeaders(cfg),
 			SpamMaxScore:  cfg.SieveSpamMaxScore,
+			VirusHeader:   cfg.SieveVirusHeader,
 		},
 		Store:              st,
 		Queue:              q,

@@ -37,6 +37,9 @@ type Filtering struct {
 	// bare number (Rspamd's "[score / threshold]" carries its own).
 	SieveSpamHeaders  []string `toml:"sieve_spam_headers"`
 	SieveSpamMaxScore float64  `toml:"sieve_spam_max_score"`
+	// SieveVirusHeader is the field virustest reads ("Clean" /
+	// "Infected"); "" means X-Virus-Status.
+	SieveVirusHeader string `toml:"sieve_virus_header"`
 }
 
 // GlobalSieveScript reads the :global script name from SieveGlobalDir
