@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -26,6 +27,7 @@ import (
 // commits copies differing per account with several queue entries.
 type SieveStore interface {
 	ActiveSieveScript(ctx context.Context, accountID int64) (store.SieveScript, error)
+	SieveScript(ctx context.Context, accountID int64, name string) (store.SieveScript, error)
 	SieveStateSeen(ctx context.Context, accountID int64, kind, handle, key string, since time.Time) (bool, error)
 	RecordSieveState(ctx context.Context, accountID int64, kind, handle, key string, at, expires time.Time) error
 	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
@@ -49,6 +51,18 @@ type SieveConfig struct {
 	// local account before and after its own (Pigeonhole's sieve_before
 	// and sieve_after), compiled with the same Limits.
 	Before, After []*sieve.Script
+	// GlobalScripts loads the admin's scripts that include :global
+	// names (RFC 6609 §3.2); nil: none, such an include fails.
+	GlobalScripts func(ctx context.Context, name string) ([]byte, error)
+	// SpamHeaders are the fields spamtest/spamtestplus (RFC 5235) read
+	// the scanner's score from, the first present wins; nil means
+	// DefaultSpamHeaders. SpamMaxScore is the score that means
+	// "certainly spam" for a bare number; 0 means DefaultSpamMaxScore.
+	SpamHeaders  []string
+	SpamMaxScore float64
+	// VirusHeader is the field virustest reads ("Clean" / "Infected");
+	// "" means DefaultVirusHeader.
+	VirusHeader string
 }
 
 // DefaultSieveTimeout is SieveConfig.Timeout's default.
@@ -136,13 +150,21 @@ func (d *Deliverer) runSieve(ctx context.Context, ss SieveStore, env Envelope, a
 	if !strings.EqualFold(rcptAddr, acct.Email) {
 		origTo = rcptAddr
 	}
+	smsg := newSieveMessage(msg.Raw, msg.Part)
+	spamHeaders := d.cfg.Sieve.SpamHeaders
+	if spamHeaders == nil {
+		spamHeaders = DefaultSpamHeaders
+	}
 	senv := sieve.Env{
 		Envelope:            sieve.Envelope{From: env.From, To: acct.Email, OrigTo: origTo},
 		UserAddresses:       []string{acct.Email},
 		Mailboxes:           sieveMailboxes{ss, acct.ID},
 		State:               sieveState{ss, acct.ID},
+		Scripts:             sieveScripts{ss, acct.ID, d.cfg.Sieve.GlobalScripts},
 		Now:                 d.cfg.Now,
 		SubaddressSeparator: d.cfg.RecipientDelimiter,
+		Spam:                spamScore(smsg, spamHeaders, d.cfg.Sieve.SpamMaxScore),
+		Virus:               virusScore(smsg, cmp.Or(d.cfg.Sieve.VirusHeader, DefaultVirusHeader)),
 	}
 	// The scripts run one after the other (Pigeonhole's sieve_before,
 	// personal, sieve_after); their explicit actions add up, and the
@@ -158,7 +180,7 @@ func (d *Deliverer) runSieve(ctx context.Context, ss SieveStore, env Envelope, a
 			log.Warn("delivery: sieve script does not compile; keeping", "err", err)
 		} else {
 			ectx, cancel := context.WithTimeout(ctx, timeout)
-			r, err := sc.script.Evaluate(ectx, newSieveMessage(msg.Raw, msg.Part), senv)
+			r, err := sc.script.Evaluate(ectx, smsg, senv)
 			cancel()
 			if err != nil {
 				log.Warn("delivery: sieve script failed; keeping", "err", err)

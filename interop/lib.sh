@@ -65,6 +65,10 @@ mr_start() {
   if [[ "$("$MAILROOM_BIN" serve -h 2>&1 || true)" == *-https* ]]; then
     tls+=(--http 127.0.0.1:0 --https 127.0.0.1:0)
   fi
+  # And the ManageSieve listener (default port 4190).
+  if [[ "$("$MAILROOM_BIN" serve -h 2>&1 || true)" == *-managesieve* ]]; then
+    tls+=(--managesieve 127.0.0.1:0)
+  fi
   "$MAILROOM_BIN" serve --data "$MR_DATA" --hostname mx.example.test \
     --smtp 127.0.0.1:0 --submission 127.0.0.1:0 --pop3 127.0.0.1:0 --imap 127.0.0.1:0 \
     "${tls[@]}" "$@" 2>"$MR_DIR/server.log" &

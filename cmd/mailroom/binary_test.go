@@ -59,7 +59,7 @@ func startServe(t *testing.T, dir string, args ...string) *serverProc {
 	t.Helper()
 	// Free ports for the HTTP(S) listener unless args say otherwise
 	// (later flags win): its defaults would collide between parallel tests.
-	args = append([]string{"--http", "127.0.0.1:0", "--https", "127.0.0.1:0"}, args...)
+	args = append([]string{"--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--managesieve", "127.0.0.1:0"}, args...)
 	cmd := exec.Command(mailroomBinary(t), append([]string{"serve"}, args...)...)
 	cmd.Dir = dir
 	stderr, err := cmd.StderrPipe()
@@ -143,11 +143,11 @@ func runCLI(t *testing.T, dir, stdin string, args ...string) (string, error) {
 // loopbackPorts are flags that put every listener on a free loopback port.
 var loopbackPorts = []string{"--smtp", "127.0.0.1:0", "--submission", "127.0.0.1:0", "--pop3", "127.0.0.1:0", "--imap", "127.0.0.1:0",
 	"--smtps", "127.0.0.1:0", "--pop3s", "127.0.0.1:0", "--imaps", "127.0.0.1:0",
-	"--http", "127.0.0.1:0", "--https", "127.0.0.1:0"}
+	"--http", "127.0.0.1:0", "--https", "127.0.0.1:0", "--managesieve", "127.0.0.1:0"}
 
 // noTLSPorts disables the implicit-TLS and HTTP listeners (whose default
 // ports would collide between tests running in parallel).
-var noTLSPorts = []string{"--smtps", "", "--pop3s", "", "--imaps", "", "--http", "", "--https", ""}
+var noTLSPorts = []string{"--smtps", "", "--pop3s", "", "--imaps", "", "--http", "", "--https", "", "--managesieve", ""}
 
 // lockedBuffer collects a child's output while the test reads it.
 type lockedBuffer struct {

@@ -23,12 +23,19 @@ var (
 func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.Logger) (*delivery.Deliverer, error) {
 	// The global Sieve scripts: one that does not compile stops serve
 	// with its file and line, rather than every delivery logging it.
-	before, after, err := cfg.Filtering.CompileSieve(sieve.Limits{})
+	before, after, err := cfg.Filtering.CompileSieve(sieveLimits(cfg))
 	if err != nil {
 		return nil, err
 	}
 	return delivery.New(delivery.Config{
-		Sieve:              delivery.SieveConfig{Before: before, After: after},
+		Sieve: delivery.SieveConfig{
+			Before: before, After: after, Limits: sieveLimits(cfg),
+			Timeout:       cfg.Limits.SieveTimeout.Duration,
+			GlobalScripts: cfg.Filtering.GlobalSieveScript,
+			SpamHeaders:   spamHeaders(cfg),
+			SpamMaxScore:  cfg.SieveSpamMaxScore,
+			VirusHeader:   cfg.SieveVirusHeader,
+		},
 		Store:              st,
 		Queue:              q,
 		Hostname:           cfg.Hostname,
@@ -37,4 +44,24 @@ func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.L
 		Quota:              &cfg.Quota,
 		Logger:             log,
 	})
+}
+
+// sieveLimits are the limits every Sieve script is compiled and run
+// with: at delivery and when ManageSieve checks an upload.
+func sieveLimits(cfg config.Config) sieve.Limits {
+	l := cfg.Limits
+	return sieve.Limits{
+		MaxScriptSize: l.SieveMaxScriptBytes,
+		MaxActions:    l.SieveMaxActions,
+		MaxRedirects:  l.SieveMaxRedirects,
+		MaxSteps:      l.SieveMaxSteps,
+	}
+}
+
+// spamHeaders is sieve_spam_headers, nil (the defaults) when empty.
+func spamHeaders(cfg config.Config) []string {
+	if len(cfg.SieveSpamHeaders) == 0 {
+		return nil
+	}
+	return cfg.SieveSpamHeaders
 }

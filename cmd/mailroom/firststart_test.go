@@ -27,7 +27,7 @@ func runServeToExit(t *testing.T, dir string, args ...string) (string, string, i
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	args = append([]string{"--http", "", "--https", ""}, args...)
+	args = append([]string{"--http", "", "--https", "", "--managesieve", ""}, args...)
 	cmd := exec.CommandContext(ctx, mailroomBinary(t), append([]string{"serve"}, args...)...)
 	cmd.Dir = dir
 	var out, errb bytes.Buffer

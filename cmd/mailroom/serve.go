@@ -37,6 +37,7 @@ func newServeFlags(w io.Writer) (*flag.FlagSet, *string) {
 	fs.String("submission", def.Submission, `submission listen address; "" disables`)
 	fs.String("pop3", def.POP3, `POP3 listen address; "" disables`)
 	fs.String("imap", def.IMAP, `IMAP listen address; "" disables`)
+	fs.String("managesieve", def.ManageSieve, `ManageSieve (Sieve script upload) listen address; "" disables`)
 	fs.String("smtps", def.SMTPS, `submission over implicit TLS listen address; "" disables`)
 	fs.String("pop3s", def.POP3S, `POP3 over implicit TLS listen address; "" disables`)
 	fs.String("imaps", def.IMAPS, `IMAP over implicit TLS listen address; "" disables`)
@@ -68,7 +69,7 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		"submission": &cfg.Submission, "pop3": &cfg.POP3, "imap": &cfg.IMAP,
 		"log-level": &cfg.LogLevel, "database": &cfg.Database,
 		"smtps": &cfg.SMTPS, "pop3s": &cfg.POP3S, "imaps": &cfg.IMAPS,
-		"http": &cfg.HTTP, "https": &cfg.HTTPS,
+		"http": &cfg.HTTP, "https": &cfg.HTTPS, "managesieve": &cfg.ManageSieve,
 	} {
 		if wasSet(fs, name) {
 			*dst = fs.Lookup(name).Value.String()

@@ -13,6 +13,7 @@ import (
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/internal/metrics"
+	"github.com/mailroom/mailroom/managesieve"
 	"github.com/mailroom/mailroom/pop3server"
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/smtpserver"
@@ -35,11 +36,12 @@ var (
 	// [aliases] is how the SMTP server expands inbound recipients.
 	_ smtpserver.Aliases = (*config.AliasTable)(nil)
 	// The servers report to the process's metrics.
-	_ smtpserver.Metrics = (*metrics.Metrics)(nil)
-	_ pop3server.Metrics = (*metrics.Metrics)(nil)
-	_ imapserver.Metrics = (*metrics.Metrics)(nil)
-	_ auth.LoginObserver = (*metrics.Metrics)(nil)
-	_ queue.Metrics      = (*metrics.Metrics)(nil)
+	_ smtpserver.Metrics  = (*metrics.Metrics)(nil)
+	_ pop3server.Metrics  = (*metrics.Metrics)(nil)
+	_ imapserver.Metrics  = (*metrics.Metrics)(nil)
+	_ managesieve.Metrics = (*metrics.Metrics)(nil)
+	_ auth.LoginObserver  = (*metrics.Metrics)(nil)
+	_ queue.Metrics       = (*metrics.Metrics)(nil)
 )
 
 // buildServers constructs every protocol server from the configuration.
@@ -114,6 +116,23 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 
 		AllowPlaintextAuth: plaintext,
 	})
+	msieve := managesieve.New(managesieve.Config{
+		Hostname:      cfg.Hostname,
+		Store:         st,
+		Auth:          authn.ForProtocol("managesieve"),
+		Metrics:       m,
+		Logger:        log.With("component", "managesieve"),
+		IdleTimeout:   lim.ManageSieveIdleTimeout.Duration,
+		MaxLineLength: lim.ManageSieveMaxLineLength,
+		MaxScripts:    lim.SieveMaxScripts,
+		MaxScriptSize: lim.SieveMaxScriptBytes,
+		SieveLimits:   sieveLimits(cfg),
+		TLSConfig:     tlsCfg,
+
+		HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
+
+		AllowPlaintextAuth: plaintext,
+	})
 	web := newHTTPServer(cfg, st, m, rd, tlsCfg, log.With("component", "http"))
 	subStop, popStop, imapStop, webStop := once(sub.Shutdown), once(pop.Shutdown), once(imap.Shutdown), once(web.Shutdown)
 	return []runner{
@@ -126,6 +145,8 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		{"smtps", cfg.SMTPS, sub.ServeTLS, subStop, nil},
 		{"pop3s", cfg.POP3S, pop.ServeTLS, popStop, nil},
 		{"imaps", cfg.IMAPS, imap.ServeTLS, imapStop, nil},
+		// Sieve script upload (RFC 5804), STARTTLS only.
+		{"managesieve", cfg.ManageSieve, msieve.Serve, msieve.Shutdown, connlimit.RefuseManageSieve},
 		// Metrics, health, autoconfiguration, MTA-STS (httpserver).
 		{"http", cfg.HTTP, web.Serve, webStop, refuseHTTP},
 		{"https", cfg.HTTPS, web.ServeTLS, webStop, nil},

@@ -38,6 +38,8 @@ type Config struct {
 	Submission string `toml:"submission"` // RFC 6409: authenticated users only
 	POP3       string `toml:"pop3"`
 	IMAP       string `toml:"imap"`
+	// ManageSieve (RFC 5804) for Sieve script upload.
+	ManageSieve string `toml:"managesieve"`
 
 	// LogLevel is debug, info, warn or error. debug logs protocol traces
 	// (credentials hidden).
@@ -68,6 +70,7 @@ type Limits struct {
 	IMAPIdleTimeout      Duration `toml:"imap_idle_timeout"` // RFC 9051 §5.4: at least 30 min
 	IMAPMaxLineLength    int      `toml:"imap_max_line_length"`
 	IMAPLimits                    // imap_max_command_bytes, imap_max_append_* … (imaplimits.go)
+	ManageSieveLimits             // managesieve_idle_timeout, sieve_max_scripts … (managesieve.go)
 	// Connections per listener, in total and from one client IP; more
 	// are answered with a temporary error and closed.
 	MaxConnections      int `toml:"max_connections"`
@@ -119,10 +122,12 @@ func Default() Config {
 		Submission: "127.0.0.1:2587",
 		POP3:       "127.0.0.1:2110",
 		IMAP:       "127.0.0.1:2143",
-		LogLevel:   "info",
-		Outbound:   DefaultOutbound(),
-		Security:   DefaultSecurity(),
-		Aliasing:   DefaultAliasing(),
+
+		ManageSieve: "127.0.0.1:4190",
+		LogLevel:    "info",
+		Outbound:    DefaultOutbound(),
+		Security:    DefaultSecurity(),
+		Aliasing:    DefaultAliasing(),
 
 		HTTPSettings: DefaultHTTPSettings(),
 		Limits: Limits{
@@ -136,6 +141,7 @@ func Default() Config {
 			IMAPIdleTimeout:      Duration{30 * time.Minute},
 			IMAPMaxLineLength:    64 << 10,
 			IMAPLimits:           DefaultIMAPLimits(),
+			ManageSieveLimits:    DefaultManageSieveLimits(),
 
 			MaxConnections:      1000,
 			MaxConnectionsPerIP: 20,
@@ -209,6 +215,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("limits.max_connections and limits.max_connections_per_ip must be positive"))
 	}
 	errs = append(errs, l.validateIMAP()...)
+	errs = append(errs, l.validateManageSieve()...)
 	if d := l.TLSHandshakeTimeout.Duration; d < time.Second || d > 5*time.Minute {
 		errs = append(errs, errors.New("limits.tls_handshake_timeout must be between 1s and 5m"))
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 // ListenerNames are the listeners [limits.listener.NAME] may name.
-var ListenerNames = []string{"smtp", "submission", "pop3", "imap", "smtps", "pop3s", "imaps", "http", "https"}
+var ListenerNames = []string{"smtp", "submission", "pop3", "imap", "smtps", "pop3s", "imaps", "managesieve", "http", "https"}
 
 // ListenerLimits overrides the connection limits of one listener; a zero
 // field keeps the [limits] value. IMAP usually needs more than SMTP:

@@ -1,10 +1,14 @@
 package config
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/mailroom/mailroom/sieve"
 )
@@ -23,6 +27,34 @@ const maxGlobalSieveBytes = 1 << 20
 type Filtering struct {
 	SieveBefore []string `toml:"sieve_before"`
 	SieveAfter  []string `toml:"sieve_after"`
+	// SieveGlobalDir holds the admin's scripts that include :global
+	// names (RFC 6609): NAME is read from <dir>/NAME.sieve. "" (the
+	// default): none, such includes fail unless :optional.
+	SieveGlobalDir string `toml:"sieve_global_dir"`
+	// SieveSpamHeaders are the fields spamtest (RFC 5235) reads the
+	// scanner's score from; empty means X-Spam-Score, X-Spamd-Result.
+	// SieveSpamMaxScore is the score that means "certainly spam" for a
+	// bare number (Rspamd's "[score / threshold]" carries its own).
+	SieveSpamHeaders  []string `toml:"sieve_spam_headers"`
+	SieveSpamMaxScore float64  `toml:"sieve_spam_max_score"`
+	// SieveVirusHeader is the field virustest reads ("Clean" /
+	// "Infected"); "" means X-Virus-Status.
+	SieveVirusHeader string `toml:"sieve_virus_header"`
+}
+
+// GlobalSieveScript reads the :global script name from SieveGlobalDir
+// (at most 1 MiB). A name that is not a plain file name, or a missing
+// file, is sieve.ErrScriptNotFound.
+func (f *Filtering) GlobalSieveScript(_ context.Context, name string) ([]byte, error) {
+	if f.SieveGlobalDir == "" || name == "" || name != filepath.Base(name) || strings.HasPrefix(name, ".") ||
+		strings.ContainsAny(name, "/\\\x00") {
+		return nil, sieve.ErrScriptNotFound
+	}
+	b, err := readBounded(filepath.Join(f.SieveGlobalDir, name+".sieve"), maxGlobalSieveBytes)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, sieve.ErrScriptNotFound
+	}
+	return b, err
 }
 
 func (f *Filtering) validate() []error {
@@ -37,10 +69,19 @@ func (f *Filtering) validate() []error {
 			}
 		}
 	}
+	if f.SieveSpamMaxScore < 0 {
+		errs = append(errs, errors.New("sieve_spam_max_score must not be negative"))
+	}
+	if len(f.SieveSpamHeaders) > 8 {
+		errs = append(errs, errors.New("sieve_spam_headers: at most 8 fields"))
+	}
 	return errs
 }
 
 func (f *Filtering) resolvePaths(dir string) {
+	if f.SieveGlobalDir != "" && !filepath.IsAbs(f.SieveGlobalDir) {
+		f.SieveGlobalDir = filepath.Join(dir, f.SieveGlobalDir)
+	}
 	for _, ps := range [][]string{f.SieveBefore, f.SieveAfter} {
 		for i, p := range ps {
 			if p != "" && !filepath.IsAbs(p) {

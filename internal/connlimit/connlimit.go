@@ -17,6 +17,8 @@ var (
 	RefuseSMTP = []byte("421 4.7.0 Too many connections, try again later\r\n")           // RFC 5321 §3.8, RFC 3463
 	RefusePOP3 = []byte("-ERR [SYS/TEMP] Too many connections, try again later\r\n")     // RFC 3206 §4
 	RefuseIMAP = []byte("* BYE [UNAVAILABLE] Too many connections, try again later\r\n") // RFC 9051 §7.1.5, RFC 5530
+	// RefuseManageSieve: RFC 5804 §1.3 TRYLATER.
+	RefuseManageSieve = []byte("BYE (TRYLATER) \"Too many connections, try again later\"\r\n")
 )
 
 // Config sets the limits; zero means unlimited.
