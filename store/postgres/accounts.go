@@ -128,7 +128,9 @@ func (s *Store) DeleteAccount(ctx context.Context, email string) error {
 // IsLocalDomain implements store.Store.
 func (s *Store) IsLocalDomain(ctx context.Context, domain string) (bool, error) {
 	var ok bool
-	err := s.pool.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM accounts WHERE domain = $1)",
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE domain = $1)
+		OR EXISTS (SELECT 1 FROM domains WHERE name = $1)
+		OR EXISTS (SELECT 1 FROM aliases WHERE domain = $1)`,
 		strings.ToLower(strings.TrimSpace(domain))).Scan(&ok)
 	return ok, err
 }

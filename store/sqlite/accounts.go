@@ -139,8 +139,10 @@ func (s *Store) DeleteAccount(ctx context.Context, email string) error {
 // IsLocalDomain implements store.Store.
 func (s *Store) IsLocalDomain(ctx context.Context, domain string) (bool, error) {
 	var n int
-	err := s.rQueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM accounts WHERE domain = ? LIMIT 1)",
-		strings.ToLower(strings.TrimSpace(domain))).Scan(&n)
+	domain = strings.ToLower(strings.TrimSpace(domain))
+	err := s.rQueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM accounts WHERE domain = ?1)
+		OR EXISTS (SELECT 1 FROM domains WHERE name = ?1)
+		OR EXISTS (SELECT 1 FROM aliases WHERE domain = ?1)`, domain).Scan(&n)
 	return n > 0, err
 }
 
