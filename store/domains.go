@@ -25,9 +25,9 @@ type Alias struct {
 // Bounds of the domain and alias tables, checked before anything is
 // written.
 const (
-	MaxAliasTargets   = 100 // targets of one alias (as config.MaxAliasTargets)
-	MaxAddressLen     = 254 // bytes of an address (RFC 5321 §4.5.3.1.3 path minus the brackets)
-	MaxDomainLen      = 253 // bytes of a domain name
+	MaxAliasTargets = 100 // targets of one alias (as config.MaxAliasTargets)
+	MaxAddressLen   = 254 // bytes of an address (RFC 5321 §4.5.3.1.3 path minus the brackets)
+	MaxDomainLen    = 253 // bytes of a domain name
 )
 
 // CheckDomain returns name lower-cased and trimmed, or ErrInvalid unless
