@@ -69,6 +69,16 @@ func CheckAlias(address string, targets []string) (string, []string, error) {
 	return key, out, nil
 }
 
+// CheckAddress returns addr lower-cased and trimmed, or ErrInvalid
+// unless it is a plain local@domain of at most MaxAddressLen bytes.
+func CheckAddress(addr string) (string, error) {
+	a := strings.ToLower(strings.TrimSpace(addr))
+	if !validAddress(a) {
+		return "", fmt.Errorf("%w: %q is not an address (local@domain)", ErrInvalid, addr)
+	}
+	return a, nil
+}
+
 // AliasDomain is the domain of an alias key ("a@example.org" and
 // "@example.org" are both in example.org).
 func AliasDomain(key string) string {
