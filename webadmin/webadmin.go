@@ -228,7 +228,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	// same-origin, not no-referrer: with no-referrer browsers send
+	// "Origin: null" on the forms' POSTs, which the Origin check refuses.
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	if r.Method == http.MethodOptions {
@@ -433,6 +435,7 @@ func (s *Server) post(a area, h handler) http.HandlerFunc {
 // answers the request itself when it returns false.
 func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 	if o := r.Header.Get("Origin"); o != "" && o != originOf(r) {
+		s.log.Warn("webadmin: cross-origin post refused", "path", r.URL.Path, "origin", logValue(o))
 		http.Error(w, "cross-origin request refused", http.StatusForbidden)
 		return false
 	}
@@ -451,6 +454,14 @@ func (s *Server) parseForm(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	return true
+}
+
+// logValue bounds a client-supplied value in a log line.
+func logValue(v string) string {
+	if len(v) > 64 {
+		v = v[:64]
+	}
+	return strings.ToValidUTF8(v, "?")
 }
 
 func originOf(r *http.Request) string {
