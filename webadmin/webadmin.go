@@ -119,6 +119,11 @@ type Config struct {
 	Counters func() map[string]uint64
 	// Certificates are shown with their expiry; nil shows none.
 	Certificates func() []Certificate
+	// DNS gives the DNS page its records and makes DKIM keys; nil
+	// leaves the DNS page out. Resolver checks them live (nil: not
+	// checked).
+	DNS      DNS
+	Resolver Resolver
 	// HashPassword hashes a new password (default auth.HashPassword).
 	HashPassword func(string) (string, error)
 
@@ -218,6 +223,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /admin/queue/{id}", s.get(adminArea, s.queueItemPage))
 	s.mux.HandleFunc("POST /admin/queue/retry", s.post(adminArea, s.queueRetry))
 	s.mux.HandleFunc("POST /admin/queue/delete", s.post(adminArea, s.queueDelete))
+
+	if s.cfg.DNS != nil {
+		s.mux.HandleFunc("GET /admin/dns", s.get(adminArea, s.dnsPage))
+		s.mux.HandleFunc("GET /admin/dns/{domain}", s.get(adminArea, s.dnsPage))
+		s.mux.HandleFunc("POST /admin/dkim/generate", s.post(adminArea, s.dkimGenerate))
+	}
 
 	s.mux.HandleFunc("GET /account/{$}", s.get(accountArea, s.accountHome))
 	s.mux.HandleFunc("POST /account/password", s.post(accountArea, s.ownPassword))

@@ -8,14 +8,46 @@ import (
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/metrics"
+	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/webadmin"
 )
 
 var (
-	_ webadmin.Quota  = (*config.Quota)(nil)
-	_ webadmin.Kicker = kicker(nil)
+	_ webadmin.Quota    = (*config.Quota)(nil)
+	_ webadmin.Kicker   = kicker(nil)
+	_ webadmin.Resolver = (*queue.DNSResolver)(nil)
+	_ webadmin.DNS      = adminDNS{}
 )
+
+// adminDNS gives the DNS page what `mailroom dns-records` prints and
+// makes keys as `mailroom dkim generate` does.
+type adminDNS struct{ cfg config.Config }
+
+func (d adminDNS) Records(domain string) ([]webadmin.DNSRecord, error) {
+	mx := strings.TrimSuffix(d.cfg.Hostname, ".")
+	recs, err := dnsRecords(d.cfg, domain, mx, "mailroom")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]webadmin.DNSRecord, len(recs))
+	for i, r := range recs {
+		out[i] = webadmin.DNSRecord{Name: r.Name, Type: r.Type, Value: r.Value}
+	}
+	return out, nil
+}
+
+func (d adminDNS) GenerateDKIM(domain string) ([]webadmin.DNSRecord, error) {
+	recs, err := queue.GenerateDKIM(dkimDir(d.cfg), domain)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]webadmin.DNSRecord, len(recs))
+	for i, r := range recs {
+		out[i] = webadmin.DNSRecord{Name: r.Name, Type: "TXT", Value: r.Value}
+	}
+	return out, nil
+}
 
 type kicker interface{ Kick() }
 
@@ -38,6 +70,8 @@ func newWebAdmin(cfg config.Config, st store.Store, authn *auth.Authenticator, q
 		Quota:         &cfg.Quota,
 		Queue:         q,
 		Counters:      c.snapshot,
+		DNS:           adminDNS{cfg},
+		Resolver:      queue.NewDNSResolver(cfg.DNSServer),
 		Certificates: func() []webadmin.Certificate {
 			if tlsCfg == nil || tlsCfg.GetCertificate == nil {
 				return nil
