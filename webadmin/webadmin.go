@@ -567,6 +567,7 @@ func clientAddr(r *http.Request) net.Addr {
 
 // page is what every template gets.
 type page struct {
+	HasDNS  bool // the DNS page is served
 	Area    string
 	Prefix  string
 	Title   string
@@ -627,7 +628,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p page) 
 // show renders a signed-in page with the session's flash message.
 func (s *Server) show(w http.ResponseWriter, a area, x *session, name, title string, data any) {
 	f, ok := s.sessions.takeFlash(x)
-	s.render(w, http.StatusOK, name, page{Area: a.name, Prefix: a.prefix, Title: title, User: x.email, CSRF: x.csrf, Flash: f, FlashOK: ok, Data: data})
+	s.render(w, http.StatusOK, name, page{HasDNS: s.cfg.DNS != nil, Area: a.name, Prefix: a.prefix, Title: title, User: x.email, CSRF: x.csrf, Flash: f, FlashOK: ok, Data: data})
 }
 
 // done records the outcome of a change and sends the browser back to
