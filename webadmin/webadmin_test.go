@@ -575,3 +575,25 @@ func TestSecureCookie(t *testing.T) {
 		}
 	}
 }
+
+// Sign-in failures are throttled by the Authenticator IMAP uses: past
+// its limit the page answers 429 and even the right password is refused
+// from that address, on /admin/ and /account/ alike.
+func TestSignInThrottled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(c *webadmin.Config) {
+		c.Auth = auth.NewAuthenticator(c.Store.(auth.Accounts), quietLog, nil).WithLimits(auth.Limits{FailuresPerIP: 3, FailuresPerAccount: 3})
+	})
+	c := e.client()
+	var last int
+	for i := 0; i < 6 && last != http.StatusTooManyRequests; i++ {
+		last = c.login("/account/", userEmail, "wrong").status
+	}
+	if last != http.StatusTooManyRequests {
+		t.Fatalf("after repeated failures: %d, want 429", last)
+	}
+	r := c.login("/admin/", adminEmail, adminPW)
+	if msg, _ := flash(r); r.status != http.StatusTooManyRequests || msg != "Too many failed attempts; try again later." {
+		t.Fatalf("right password from a throttled address: %d %q", r.status, msg)
+	}
+}
