@@ -73,6 +73,19 @@ type Aliases interface {
 	AliasDomain(domain string) bool
 }
 
+// AliasStore is the optional Directory method that gives the aliases an
+// admin edits while the server runs (mailroom alias, the web admin);
+// store.Store implements it. It is read at every lookup, never cached,
+// so a change is effective at once on every node. Config.Aliases (the
+// config file's [aliases]) is asked first and overrides it key by key.
+type AliasStore interface {
+	// AliasTargets returns the targets of a lower-cased key;
+	// store.ErrNotFound when there is no such alias.
+	AliasTargets(ctx context.Context, key string) ([]string, error)
+}
+
+var _ AliasStore = (store.Store)(nil)
+
 // Quota gives each account's storage limits (*config.Quota implements
 // it).
 type Quota interface {
@@ -188,6 +201,7 @@ type Result struct {
 type Deliverer struct {
 	cfg     Config
 	dir     Directory
+	aliases AliasStore // nil when the store has none
 	commit  Committer
 	log     *slog.Logger
 	scripts scriptCache // compiled Sieve scripts (sieve.go)
@@ -208,6 +222,7 @@ func New(cfg Config) (*Deliverer, error) {
 		cfg.Hostname = "localhost"
 	}
 	d := &Deliverer{cfg: cfg, dir: cfg.Store, commit: cfg.Committer, log: cfg.Logger}
+	d.aliases, _ = cfg.Store.(AliasStore)
 	if d.commit == nil {
 		st, ok := cfg.Store.(Store)
 		if !ok {

@@ -193,13 +193,9 @@ func (d *Deliverer) resolveLocal(ctx context.Context, local, domain string, dept
 // outbound queue. A target that resolves to no one is skipped with a log
 // line; if none of the targets resolves, the recipient is unknown.
 func (d *Deliverer) expandAlias(ctx context.Context, key string, depth int, x *expansion) (bool, error) {
-	a := d.cfg.Aliases
-	if a == nil {
-		return false, nil
-	}
-	targets, ok := a.AliasTargets(key)
-	if !ok {
-		return false, nil
+	targets, ok, err := d.aliasTargets(ctx, key)
+	if err != nil || !ok {
+		return ok, err
 	}
 	x.viaAlias = true
 	if x.done[key] {
@@ -242,6 +238,34 @@ func (d *Deliverer) expandAlias(ctx context.Context, key string, depth int, x *e
 		return true, ErrNoSuchUser
 	}
 	return true, nil
+}
+
+// aliasTargets looks key up in the config file's [aliases] first, which
+// overrides the store's alias of the same key, then in the store.
+func (d *Deliverer) aliasTargets(ctx context.Context, key string) ([]string, bool, error) {
+	if a := d.cfg.Aliases; a != nil {
+		if targets, ok := a.AliasTargets(key); ok {
+			return targets, true, nil
+		}
+	}
+	if d.aliases == nil {
+		return nil, false, nil
+	}
+	targets, err := d.aliases.AliasTargets(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return targets, true, nil
+}
+
+// AliasTargets returns the targets of an alias key (lower-cased address
+// or "@domain"), from the config file's [aliases] or the store: what the
+// SMTP server checks a sender against.
+func (d *Deliverer) AliasTargets(ctx context.Context, key string) ([]string, bool, error) {
+	return d.aliasTargets(ctx, key)
 }
 
 // resolvePostmaster picks the account that receives postmaster mail for

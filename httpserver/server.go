@@ -87,6 +87,9 @@ type Config struct {
 	TLSConfig *tls.Config
 	// Metrics hears of failed TLS handshakes; nil reports nothing.
 	Metrics Metrics
+	// Admin serves /admin/ and /account/ (package webadmin, which
+	// bounds its own bodies and sessions); nil answers 404 there.
+	Admin http.Handler
 }
 
 // Server serves mailroom's HTTP endpoints.
@@ -198,6 +201,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/Autodiscover/Autodiscover.xml", s.handleAutodiscover)
 	s.mux.HandleFunc("/apple/mailroom.mobileconfig", s.handleApple)
 	s.mux.HandleFunc("/.well-known/mta-sts.txt", s.handleMTASTS)
+	if s.cfg.Admin != nil {
+		s.mux.Handle("/admin/", s.cfg.Admin)
+		s.mux.Handle("/account/", s.cfg.Admin)
+	}
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 }
 

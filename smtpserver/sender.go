@@ -1,11 +1,22 @@
 package smtpserver
 
 import (
+	"context"
 	"slices"
 	"strings"
 
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/message"
 )
+
+// runtimeAliases is the optional Deliverer method that gives the config
+// file's [aliases] together with the aliases kept in the store
+// (*delivery.Deliverer implements it).
+type runtimeAliases interface {
+	AliasTargets(ctx context.Context, key string) (targets []string, found bool, err error)
+}
+
+var _ runtimeAliases = (*delivery.Deliverer)(nil)
 
 // maySendAs reports whether the authenticated account may use addr as
 // its MAIL FROM or in the From and Sender header fields. The rule follows
@@ -14,7 +25,7 @@ import (
 //  1. the account's own address;
 //  2. with a RecipientDelimiter, a subaddress of it (alice+news@ for
 //     alice@, RFC 5233);
-//  3. an [aliases] key for exactly that address (or its base address
+//  3. an alias ([aliases] or the store's) key for exactly that address (or its base address
 //     before the delimiter) that lists the account's address among its
 //     direct targets: an alias "team@" -> alice@, bob@ may be used by
 //     alice and bob. A domain catch-all ("@domain") grants nothing: it
@@ -39,6 +50,17 @@ func (ss *session) maySendAs(addr string) bool {
 	for _, a := range cands {
 		if a == own {
 			return true
+		}
+		if al, ok := ss.s.deliverer.(runtimeAliases); ok {
+			// [aliases] and the store's aliases, as delivery sees them.
+			targets, found, err := al.AliasTargets(ss.ctx, a)
+			if err != nil {
+				ss.log.Warn("smtp: alias lookup for the sender check", "err", err)
+			}
+			if found && slices.Contains(targets, own) {
+				return true
+			}
+			continue
 		}
 		if al := ss.s.cfg.Aliases; al != nil {
 			if targets, ok := al.AliasTargets(a); ok && slices.Contains(targets, own) {

@@ -37,6 +37,8 @@ var DumpTables = []DumpTable{
 	{"queue_rcpts", []string{"queue_id", "idx", "rcpt", "status", "attempts", "last_error", "next_attempt"}, "iittiti"},
 	{"sieve_scripts", []string{"id", "account_id", "name", "source", "active", "updated"}, "iitbii"},
 	{"sieve_state", []string{"account_id", "kind", "key", "at", "expires"}, "ittii"},
+	{"domains", []string{"name", "created"}, "ti"},
+	{"aliases", []string{"address", "domain", "targets", "created"}, "ttti"},
 	{"counters", []string{"name", "value"}, "ti"},
 }
 

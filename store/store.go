@@ -231,8 +231,28 @@ type Store interface {
 	Accounts(ctx context.Context) ([]Account, error) // sorted by email
 	SetPassword(ctx context.Context, email, passwordHash string) error
 	DeleteAccount(ctx context.Context, email string) error // removes its mailboxes and messages
-	// IsLocalDomain reports whether any account exists in domain (case-insensitive).
+	// IsLocalDomain reports whether domain (case-insensitive) was added
+	// with AddDomain, or an account or an alias key lives in it.
 	IsLocalDomain(ctx context.Context, domain string) (bool, error)
+
+	// Domains and aliases: global tables an admin edits while the
+	// server runs (CLI, web admin). Nothing is cached: every lookup
+	// reads the store, so a change is effective at once on every node.
+	//
+	// AddDomain makes a domain local (CheckDomain; ErrExists if added
+	// already). DeleteDomain removes it (ErrNotFound if absent); its
+	// accounts and aliases stay.
+	AddDomain(ctx context.Context, name string) (Domain, error)
+	DeleteDomain(ctx context.Context, name string) error
+	Domains(ctx context.Context) ([]Domain, error) // sorted by name
+	// AddAlias stores address -> targets (CheckAlias; ErrExists for an
+	// address that has an alias already). DeleteAlias removes one
+	// (ErrNotFound if absent). AliasTargets returns the targets of a
+	// lower-cased key (ErrNotFound if absent).
+	AddAlias(ctx context.Context, address string, targets []string) (Alias, error)
+	DeleteAlias(ctx context.Context, address string) error
+	Aliases(ctx context.Context) ([]Alias, error) // sorted by address
+	AliasTargets(ctx context.Context, address string) ([]string, error)
 
 	// Mailboxes. Names are matched case-sensitively except INBOX, which
 	// matches in any case.

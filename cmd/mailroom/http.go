@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -69,7 +70,7 @@ type readiness struct {
 }
 
 // newHTTPServer builds the HTTP(S) server of `serve`.
-func newHTTPServer(cfg config.Config, st store.Store, m *metrics.Metrics, rd *readiness, tlsCfg *tls.Config, log *slog.Logger) *httpserver.Server {
+func newHTTPServer(cfg config.Config, st store.Store, m *metrics.Metrics, rd *readiness, tlsCfg *tls.Config, admin http.Handler, log *slog.Logger) *httpserver.Server {
 	allow, _ := cfg.MetricsPrefixes() // checked by Validate
 	mx := strings.TrimSuffix(cfg.Hostname, ".")
 	return httpserver.New(httpserver.Config{
@@ -110,6 +111,7 @@ func newHTTPServer(cfg config.Config, st store.Store, m *metrics.Metrics, rd *re
 		},
 		TLSConfig: tlsCfg,
 		Metrics:   m,
+		Admin:     admin,
 	})
 }
 

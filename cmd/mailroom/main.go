@@ -27,6 +27,8 @@ mailroom user add EMAIL [--password-stdin] [--data DIR | --config FILE]
 mailroom user passwd EMAIL [--password-stdin] [--data DIR | --config FILE]
 mailroom user delete EMAIL [--data DIR | --config FILE]
 mailroom user list [--usage] [--data DIR | --config FILE]
+mailroom domain add DOMAIN | delete DOMAIN | list [--data DIR | --config FILE]
+mailroom alias add ADDRESS TARGET... | delete ADDRESS | list [--data DIR | --config FILE]
 mailroom sieve put EMAIL NAME FILE|- [--data DIR | --config FILE]
 mailroom sieve get EMAIL NAME | list EMAIL | activate EMAIL NAME | deactivate EMAIL | delete EMAIL NAME [--data DIR | --config FILE]
 mailroom queue list | show ID | retry ID | retry --all | delete ID [--data DIR | --config FILE]
@@ -47,7 +49,7 @@ mailroom version
 
 const usageNotes = `
 An empty ADDR (--pop3 "") disables that listener. serve and the user,
-sieve, queue, import, export and migrate commands take --database postgres://...
+domain, alias, sieve, queue, import, export and migrate commands take --database postgres://...
 to use a PostgreSQL store shared by several nodes (default: SQLite in the
 data directory). Flags may
 come before or after positional arguments. Run "mailroom COMMAND -h" for a command's flags.
@@ -154,6 +156,10 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdServe(ctx, args[1:], e)
 	case "user":
 		err = cmdUser(ctx, args[1:], e)
+	case "domain":
+		err = cmdDomain(ctx, args[1:], e)
+	case "alias":
+		err = cmdAlias(ctx, args[1:], e)
 	case "sieve":
 		err = cmdSieve(ctx, args[1:], e)
 	case "queue":

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -252,29 +251,64 @@ func cmdDNSRecords(ctx context.Context, args []string, e env) error {
 	if !isFQDN(mx) {
 		fmt.Fprintf(e.stderr, "mailroom dns-records: warning: mail host %q is not a fully qualified domain name; set hostname in the config or pass --hostname\n", mx)
 	}
-	w := e.stdout
-	fmt.Fprintf(w, "; DNS records for %s (mail host %s)\n", domain, mx)
-	fmt.Fprintf(w, "%s. IN MX 10 %s.\n", domain, mx)
-	fmt.Fprintf(w, "%s. IN TXT %s\n", domain, txtQuote("v=spf1 mx -all"))
-	recs, err := queue.DKIMRecords(dkimDir(cfg), domain)
+	recs, err := dnsRecords(cfg, domain, mx, progOrDefault(e.prog))
 	if err != nil {
 		return err
 	}
-	if len(recs) == 0 {
-		fmt.Fprintf(w, "; no DKIM keys yet: run `%s dkim generate %s`\n", progOrDefault(e.prog), domain)
-	}
 	for _, r := range recs {
-		fmt.Fprintf(w, "%s. IN TXT %s\n", r.Name, txtQuote(r.Value))
+		fmt.Fprintln(e.stdout, r.zoneLine())
 	}
-	fmt.Fprintf(w, "_dmarc.%s. IN TXT %s\n", domain, txtQuote("v=DMARC1; p=quarantine; adkim=r; aspf=r; rua=mailto:postmaster@"+domain))
-	printClientRecords(w, cfg, domain, mx)
 	return nil
 }
 
-// printClientRecords prints the client autoconfiguration, MTA-STS and
-// TLS-RPT records of domain served by mail host mx.
-func printClientRecords(w io.Writer, cfg config.Config, domain, mx string) {
-	fmt.Fprintf(w, "; client autoconfiguration: RFC 6186 and RFC 8314 §5.1 SRV records (implicit TLS preferred)\n")
+// dnsRecord is one line of `dns-records`: a record, or a comment when
+// Type is "".
+type dnsRecord struct {
+	Name, Type string
+	Value      string // TXT unquoted; MX "10 host.", SRV "0 1 465 host.", CNAME "host."
+}
+
+// zoneLine writes the record in zone-file syntax (TXT values quoted).
+func (r dnsRecord) zoneLine() string {
+	switch r.Type {
+	case "":
+		return "; " + r.Value
+	case "TXT":
+		return r.Name + ". IN TXT " + txtQuote(r.Value)
+	}
+	return r.Name + ". IN " + r.Type + " " + r.Value
+}
+
+// dnsRecords lists what domain, served by mail host mx, should publish:
+// MX, SPF, DKIM (the keys under the data directory), DMARC, the client
+// autoconfiguration, MTA-STS and TLS-RPT records, with comments. prog
+// names the command in hints. The web admin's DNS page shows the same.
+func dnsRecords(cfg config.Config, domain, mx, prog string) ([]dnsRecord, error) {
+	note := func(f string, a ...any) dnsRecord { return dnsRecord{Value: fmt.Sprintf(f, a...)} }
+	out := []dnsRecord{
+		note("DNS records for %s (mail host %s)", domain, mx),
+		{domain, "MX", "10 " + mx + "."},
+		{domain, "TXT", "v=spf1 mx -all"},
+	}
+	recs, err := queue.DKIMRecords(dkimDir(cfg), domain)
+	if err != nil {
+		return nil, err
+	}
+	if len(recs) == 0 {
+		out = append(out, note("no DKIM keys yet: run `%s dkim generate %s`", prog, domain))
+	}
+	for _, r := range recs {
+		out = append(out, dnsRecord{r.Name, "TXT", r.Value})
+	}
+	out = append(out, dnsRecord{"_dmarc." + domain, "TXT", "v=DMARC1; p=quarantine; adkim=r; aspf=r; rua=mailto:postmaster@" + domain})
+	return append(out, clientRecords(cfg, domain, mx)...), nil
+}
+
+// clientRecords are the client autoconfiguration, MTA-STS and TLS-RPT
+// records of domain served by mail host mx.
+func clientRecords(cfg config.Config, domain, mx string) []dnsRecord {
+	note := func(f string, a ...any) dnsRecord { return dnsRecord{Value: fmt.Sprintf(f, a...)} }
+	out := []dnsRecord{note("client autoconfiguration: RFC 6186 and RFC 8314 §5.1 SRV records (implicit TLS preferred)")}
 	for _, r := range []struct {
 		service  string
 		priority int
@@ -284,20 +318,23 @@ func printClientRecords(w io.Writer, cfg config.Config, domain, mx string) {
 		{"_imaps", 0, 993}, {"_imap", 10, 143},
 		{"_pop3s", 0, 995}, {"_pop3", 10, 110},
 	} {
-		fmt.Fprintf(w, "%s._tcp.%s. IN SRV %d 1 %d %s.\n", r.service, domain, r.priority, r.port, mx)
+		out = append(out, dnsRecord{r.service + "._tcp." + domain, "SRV", fmt.Sprintf("%d 1 %d %s.", r.priority, r.port, mx)})
 	}
-	fmt.Fprintf(w, "; Thunderbird autoconfig, Outlook Autodiscover and the MTA-STS policy host (HTTPS on port 443 of %s)\n", mx)
+	out = append(out, note("Thunderbird autoconfig, Outlook Autodiscover and the MTA-STS policy host (HTTPS on port 443 of %s)", mx))
 	for _, name := range []string{"autoconfig", "autodiscover", "mta-sts"} {
-		fmt.Fprintf(w, "%s.%s. IN CNAME %s.\n", name, domain, mx)
+		out = append(out, dnsRecord{name + "." + domain, "CNAME", mx + "."})
 	}
-	fmt.Fprintf(w, "_autodiscover._tcp.%s. IN SRV 0 1 443 %s.\n", domain, mx)
+	out = append(out, dnsRecord{"_autodiscover._tcp." + domain, "SRV", "0 1 443 " + mx + "."})
 	pol := httpserver.MTASTSPolicy{Mode: cfg.MTASTSMode, MaxAge: cfg.MTASTSMaxAge.Duration, MX: []string{mx}}
-	fmt.Fprintf(w, "; MTA-STS (RFC 8461), mode %s: the id changes whenever the policy does\n", pol.Mode)
-	fmt.Fprintf(w, "_mta-sts.%s. IN TXT %s\n", domain, txtQuote("v=STSv1; id="+pol.ID()))
-	fmt.Fprintf(w, "_smtp._tls.%s. IN TXT %s\n", domain, txtQuote("v=TLSRPTv1; rua=mailto:postmaster@"+domain))
+	out = append(out,
+		note("MTA-STS (RFC 8461), mode %s: the id changes whenever the policy does", pol.Mode),
+		dnsRecord{"_mta-sts." + domain, "TXT", "v=STSv1; id=" + pol.ID()},
+		dnsRecord{"_smtp._tls." + domain, "TXT", "v=TLSRPTv1; rua=mailto:postmaster@" + domain},
+	)
 	if httpserver.PortOf(cfg.HTTPS) != 443 {
-		fmt.Fprintf(w, "; note: the https listener is %q; autoconfig and MTA-STS clients connect to port 443\n", cfg.HTTPS)
+		out = append(out, note("note: the https listener is %q; autoconfig and MTA-STS clients connect to port 443", cfg.HTTPS))
 	}
+	return out
 }
 
 // isFQDN reports whether host looks like a fully qualified domain name:

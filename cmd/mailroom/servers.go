@@ -46,7 +46,7 @@ var (
 
 // buildServers constructs every protocol server from the configuration.
 // Each server reports to m; logins are labelled with the protocol.
-func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, tlsCfg *tls.Config, m *metrics.Metrics, rd *readiness, log *slog.Logger) []runner {
+func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, q kicker, tlsCfg *tls.Config, m *metrics.Metrics, rd *readiness, log *slog.Logger) ([]runner, error) {
 	lim := cfg.Limits
 	plaintext := plaintextPolicy(cfg)
 	aliases := cfg.Aliasing.Table()
@@ -133,7 +133,11 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 
 		AllowPlaintextAuth: plaintext,
 	})
-	web := newHTTPServer(cfg, st, m, rd, tlsCfg, log.With("component", "http"))
+	admin, err := newWebAdmin(cfg, st, authn, q, m, tlsCfg, log.With("component", "webadmin"))
+	if err != nil {
+		return nil, err
+	}
+	web := newHTTPServer(cfg, st, m, rd, tlsCfg, admin, log.With("component", "http"))
 	subStop, popStop, imapStop, webStop := once(sub.Shutdown), once(pop.Shutdown), once(imap.Shutdown), once(web.Shutdown)
 	return []runner{
 		{"smtp", cfg.SMTP, mx.Serve, mx.Shutdown, connlimit.RefuseSMTP},
@@ -150,7 +154,7 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		// Metrics, health, autoconfiguration, MTA-STS (httpserver).
 		{"http", cfg.HTTP, web.Serve, webStop, refuseHTTP},
 		{"https", cfg.HTTPS, web.ServeTLS, webStop, nil},
-	}
+	}, nil
 }
 
 // once makes a Shutdown shared by two listeners run once; a second caller

@@ -52,6 +52,7 @@ type Config struct {
 	Security     // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)
 	Aliasing     // recipient_delimiter, [aliases] (aliases.go)
 	HTTPSettings // http, https, metrics_allow, mta_sts_mode … (http.go)
+	WebAdmin     // admins, web_session_idle, … (webadmin.go)
 	Filtering    // sieve_before, sieve_after (sieve.go)
 }
 
@@ -130,6 +131,7 @@ func Default() Config {
 		Aliasing:    DefaultAliasing(),
 
 		HTTPSettings: DefaultHTTPSettings(),
+		WebAdmin:     DefaultWebAdmin(),
 		Limits: Limits{
 			MaxMessageBytes:      50 << 20,
 			MaxRecipients:        100,
@@ -231,6 +233,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Quota.validate()...)
 	errs = append(errs, c.Aliasing.validate()...)
 	errs = append(errs, c.HTTPSettings.validate()...)
+	errs = append(errs, c.WebAdmin.validate()...)
 	errs = append(errs, c.Filtering.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

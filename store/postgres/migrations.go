@@ -237,6 +237,22 @@ CREATE TABLE sieve_state (
 	PRIMARY KEY (account_id, kind, key)
 );
 `,
+	// 9: domains and aliases edited at runtime (mailroom domain/alias,
+	// the web admin). Targets are newline-separated (store.JoinTargets).
+	`
+CREATE TABLE domains (
+	name    text COLLATE "C" PRIMARY KEY,
+	created bigint NOT NULL
+);
+
+CREATE TABLE aliases (
+	address text COLLATE "C" PRIMARY KEY,
+	domain  text COLLATE "C" NOT NULL,
+	targets text NOT NULL,
+	created bigint NOT NULL
+);
+CREATE INDEX aliases_domain ON aliases(domain);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -360,6 +360,22 @@ CREATE TABLE sieve_state (
 	PRIMARY KEY (account_id, kind, key)
 ) WITHOUT ROWID;
 `,
+	// 11: domains and aliases edited at runtime (mailroom domain/alias,
+	// the web admin). Targets are newline-separated (store.JoinTargets).
+	`
+CREATE TABLE domains (
+	name    TEXT PRIMARY KEY,
+	created INTEGER NOT NULL -- unix nanoseconds
+) WITHOUT ROWID;
+
+CREATE TABLE aliases (
+	address TEXT PRIMARY KEY,
+	domain  TEXT NOT NULL,
+	targets TEXT NOT NULL,
+	created INTEGER NOT NULL -- unix nanoseconds
+) WITHOUT ROWID;
+CREATE INDEX aliases_domain ON aliases(domain);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -76,6 +76,12 @@ func fillForDump(t *testing.T, s store.Store) {
 	if err := s.SetSubscribed(ctx(t), a.ID, "Other", true); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.AddDomain(ctx(t), "example.net"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddAlias(ctx(t), "team@example.org", []string{"alice@example.org", "bob@example.com"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.PutSieveScript(ctx(t), a.ID, "main", []byte("keep;\r\n")); err != nil {
 		t.Fatal(err)
 	}

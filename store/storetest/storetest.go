@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, usageTests...)
 	tests = append(tests, isolationTests...)
 	tests = append(tests, importUIDTests...)
+	tests = append(tests, domainTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			// Each test has a store of its own (open makes a new SQLite

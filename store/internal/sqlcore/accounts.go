@@ -122,9 +122,13 @@ func (c *Core) DeleteAccount(ctx context.Context, email string) error {
 }
 
 // IsLocalDomain implements store.Store.
+// A domain is local when an account, an added domain or a store alias is
+// in it (the [aliases] table is consulted by delivery, not here).
 func (c *Core) IsLocalDomain(ctx context.Context, domain string) (bool, error) {
 	var n int
-	err := c.db.QueryRow(ctx, "SELECT count(*) FROM (SELECT 1 FROM accounts WHERE domain = $1 LIMIT 1) AS t",
+	err := c.db.QueryRow(ctx, `SELECT (SELECT count(*) FROM (SELECT 1 FROM accounts WHERE domain = $1 LIMIT 1) AS a)
+		+ (SELECT count(*) FROM (SELECT 1 FROM domains WHERE name = $1 LIMIT 1) AS d)
+		+ (SELECT count(*) FROM (SELECT 1 FROM aliases WHERE domain = $1 LIMIT 1) AS l)`,
 		strings.ToLower(strings.TrimSpace(domain))).Scan(&n)
 	return n > 0, err
 }
