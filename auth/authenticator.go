@@ -89,6 +89,15 @@ func (a *Authenticator) WithLimits(l Limits) *Authenticator {
 	return a
 }
 
+// SetLimits changes the throttling limits of a running Authenticator
+// (a config reload), keeping the failures counted so far: attempts
+// judged afterwards use the new limits.
+func (a *Authenticator) SetLimits(l Limits) {
+	a.th.mu.Lock()
+	a.th.lim = l.withDefaults()
+	a.th.mu.Unlock()
+}
+
 // WithSCRAMPlus offers SCRAM-SHA-256-PLUS (tls-exporter channel binding,
 // RFC 9266) on TLS 1.3 connections when on (config scram_plus). It is off
 // by default: clients that pick -PLUS whenever it is offered but cannot

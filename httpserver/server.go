@@ -22,6 +22,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -96,6 +97,22 @@ type Server struct {
 	hs   *http.Server
 	mux  *http.ServeMux
 	once sync.Once
+
+	// metrics is who may read /metrics: Config.MetricsAllow and
+	// MetricsToken at first, SetMetricsAccess after.
+	metrics atomic.Pointer[metricsAccess]
+}
+
+type metricsAccess struct {
+	allow []netip.Prefix
+	token string
+}
+
+// SetMetricsAccess replaces Config.MetricsAllow and MetricsToken of a
+// running server (a config reload); requests that start afterwards are
+// judged by them.
+func (s *Server) SetMetricsAccess(allow []netip.Prefix, token string) {
+	s.metrics.Store(&metricsAccess{allow: allow, token: token})
 }
 
 // New returns a Server for cfg.
@@ -110,6 +127,7 @@ func New(cfg Config) *Server {
 		cfg.Metrics = nopMetrics{}
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.SetMetricsAccess(cfg.MetricsAllow, cfg.MetricsToken)
 	s.mux = http.NewServeMux()
 	s.routes()
 	s.hs = &http.Server{

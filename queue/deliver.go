@@ -20,7 +20,7 @@ import (
 // all of them through the relay) and returns one outcome per recipient.
 // It tries the hops in order until one carries the transaction; a
 // permanent reply to the transaction itself ends the search.
-func (q *Queue) deliverDomain(ctx context.Context, from, domain string, rcpts []string, raw []byte) []outcome {
+func (q *Queue) deliverDomain(ctx context.Context, relay Relay, from, domain string, rcpts []string, raw []byte) []outcome {
 	all := func(err error) []outcome {
 		outs := make([]outcome, len(rcpts))
 		for i, r := range rcpts {
@@ -28,11 +28,11 @@ func (q *Queue) deliverDomain(ctx context.Context, from, domain string, rcpts []
 		}
 		return outs
 	}
-	hops, err := q.route(ctx, domain)
+	hops, err := q.route(ctx, relay, domain)
 	if err != nil {
 		return all(err)
 	}
-	if q.cfg.RelayHost == "" && !strings.HasPrefix(domain, "[") {
+	if relay.Host == "" && !strings.HasPrefix(domain, "[") {
 		if hops, err = q.applySTS(domain, q.stsPolicyFor(ctx, domain), hops); err != nil {
 			return all(err)
 		}
@@ -99,7 +99,7 @@ func (q *Queue) session(ctx context.Context, h hop, ip, from string, rcpts []str
 		nc.Close()
 		return nil, err
 	}
-	if q.cfg.RelayHost == "" || q.cfg.RelayUser == "" {
+	if h.user == "" {
 		// Our own client first: after (re-)EHLO it pipelines when the
 		// server offers PIPELINING, else go-smtp runs the lock-step path.
 		sc := newSMTPConn(nc, q.cfg.CommandTimeout)
@@ -130,8 +130,8 @@ func (q *Queue) session(ctx context.Context, h hop, ip, from string, rcpts []str
 	if err := c.Hello(q.cfg.Hostname); err != nil {
 		return nil, replyErr(h, "EHLO", err)
 	}
-	if q.cfg.RelayHost != "" && q.cfg.RelayUser != "" {
-		if err := c.Auth(sasl.NewPlainClient("", q.cfg.RelayUser, q.cfg.RelayPassword)); err != nil {
+	if h.user != "" {
+		if err := c.Auth(sasl.NewPlainClient("", h.user, h.password)); err != nil {
 			return nil, replyErr(h, "AUTH", err)
 		}
 	}

@@ -51,10 +51,12 @@ type conn struct {
 	err error  // sticky read error, returned once in and out are drained
 
 	closeOnce sync.Once
+
+	lim Limits // the server's limits when the connection was accepted
 }
 
 func newConn(nc net.Conn, s *Server) *conn {
-	c := &conn{Conn: nc, raw: nc, s: s, rw: rewriter{to: []byte("<postmaster@" + s.cfg.Hostname + ">"), maxLine: s.cfg.MaxLineLength}}
+	c := &conn{Conn: nc, raw: nc, s: s, lim: *s.limits.Load(), rw: rewriter{to: []byte("<postmaster@" + s.cfg.Hostname + ">"), maxLine: s.cfg.MaxLineLength}}
 	if tc, ok := nc.(*tls.Conn); ok {
 		c.raw = tc.NetConn()
 		c.implicit = true
@@ -238,11 +240,11 @@ func (c *conn) rewriteReply(p []byte) []byte {
 	case bytes.Equal(p, goSMTPBadBase64):
 		return badBase64
 	}
-	// go-smtp is configured one byte above MaxMessageBytes (see New);
-	// the EHLO SIZE keyword (RFC 1870) announces the real limit.
+	// go-smtp is configured far above MaxMessageBytes (see New); the
+	// EHLO SIZE keyword (RFC 1870) announces the session's limit.
 	if len(p) > 9 && bytes.HasPrefix(p[:3], []byte("250")) && (p[3] == '-' || p[3] == ' ') &&
-		bytes.Equal(p[4:], []byte("SIZE "+strconv.FormatInt(c.s.cfg.MaxMessageBytes+1, 10)+"\r\n")) {
-		return append(p[:4:4], "SIZE "+strconv.FormatInt(c.s.cfg.MaxMessageBytes, 10)+"\r\n"...)
+		bytes.Equal(p[4:], []byte("SIZE "+strconv.FormatInt(goSMTPMaxMessageBytes, 10)+"\r\n")) {
+		return append(p[:4:4], "SIZE "+strconv.FormatInt(c.lim.MaxMessageBytes, 10)+"\r\n"...)
 	}
 	return nil
 }
