@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/httpserver"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
@@ -31,7 +32,7 @@ var (
 // those with an account, and the alias domains of [aliases].
 type localDomains struct {
 	st      store.Store
-	aliases *config.AliasTable
+	aliases delivery.Aliases
 }
 
 func (d localDomains) IsLocalDomain(ctx context.Context, domain string) (bool, error) {
@@ -69,13 +70,13 @@ type readiness struct {
 }
 
 // newHTTPServer builds the HTTP(S) server of `serve`.
-func newHTTPServer(cfg config.Config, st store.Store, m *metrics.Metrics, rd *readiness, tlsCfg *tls.Config, log *slog.Logger) *httpserver.Server {
+func newHTTPServer(cfg config.Config, lv *live, st store.Store, m *metrics.Metrics, rd *readiness, tlsCfg *tls.Config, log *slog.Logger) *httpserver.Server {
 	allow, _ := cfg.MetricsPrefixes() // checked by Validate
 	mx := strings.TrimSuffix(cfg.Hostname, ".")
 	return httpserver.New(httpserver.Config{
 		Logger:   log,
 		Hostname: mx,
-		Domains:  localDomains{st, cfg.Aliasing.Table()},
+		Domains:  localDomains{st, liveAliases{lv}},
 		Ports: httpserver.Ports{
 			IMAPS: httpserver.PortOf(cfg.IMAPS), IMAP: httpserver.PortOf(cfg.IMAP),
 			POP3S: httpserver.PortOf(cfg.POP3S), POP3: httpserver.PortOf(cfg.POP3),

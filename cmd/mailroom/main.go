@@ -22,7 +22,7 @@ import (
 const commandLine = `mailroom serve [--config FILE] [--data DIR] [--hostname NAME]
                [--smtp ADDR] [--submission ADDR] [--pop3 ADDR] [--imap ADDR]
                [--smtps ADDR] [--pop3s ADDR] [--imaps ADDR] [--http ADDR] [--https ADDR]
-               [--log-level debug|info|warn|error] [--database URL]
+               [--log-level debug|info|warn|error] [--log-format text|json] [--database URL]
 mailroom user add EMAIL [--password-stdin] [--data DIR | --config FILE]
 mailroom user passwd EMAIL [--password-stdin] [--data DIR | --config FILE]
 mailroom user delete EMAIL [--data DIR | --config FILE]

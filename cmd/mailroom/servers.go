@@ -9,6 +9,7 @@ import (
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/delivery"
+	"github.com/mailroom/mailroom/httpserver"
 	"github.com/mailroom/mailroom/imapserver"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
@@ -34,6 +35,7 @@ var (
 	_ imapserver.Quota = (*config.Quota)(nil)
 	// [aliases] is how the SMTP server expands inbound recipients.
 	_ smtpserver.Aliases = (*config.AliasTable)(nil)
+	_ httpserver.Domains = localDomains{}
 	// The servers report to the process's metrics.
 	_ smtpserver.Metrics = (*metrics.Metrics)(nil)
 	_ pop3server.Metrics = (*metrics.Metrics)(nil)
@@ -42,12 +44,19 @@ var (
 	_ queue.Metrics      = (*metrics.Metrics)(nil)
 )
 
-// buildServers constructs every protocol server from the configuration.
-// Each server reports to m; logins are labelled with the protocol.
-func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, tlsCfg *tls.Config, m *metrics.Metrics, rd *readiness, log *slog.Logger) []runner {
+// reloadTargets are the servers a config reload hands settings to.
+type reloadTargets struct {
+	smtp []*smtpserver.Server
+	web  *httpserver.Server
+}
+
+// buildServers constructs every protocol server from the configuration;
+// aliases and quotas are lv's, which a reload replaces. Each server
+// reports to m; logins are labelled with the protocol.
+func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, tlsCfg *tls.Config, m *metrics.Metrics, rd *readiness, log *slog.Logger) ([]runner, reloadTargets) {
 	lim := cfg.Limits
 	plaintext := plaintextPolicy(cfg)
-	aliases := cfg.Aliasing.Table()
+	aliases := liveAliases{lv}
 	// One in-flight budget for MX and submission together.
 	budget := smtpserver.NewBudget(lim.SMTPMaxInFlightBytes, lim.MaxMessageBytes)
 	smtpConfig := func(mode smtpserver.Mode, name string) smtpserver.Config {
@@ -108,13 +117,13 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		MaxMailboxes:      lim.IMAPMaxMailboxes,
 		IdleTimeout:       lim.IMAPIdleTimeout.Duration,
 		TLSConfig:         tlsCfg,
-		Quota:             &cfg.Quota,
+		Quota:             liveQuota{lv},
 
 		HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 
 		AllowPlaintextAuth: plaintext,
 	})
-	web := newHTTPServer(cfg, st, m, rd, tlsCfg, log.With("component", "http"))
+	web := newHTTPServer(cfg, lv, st, m, rd, tlsCfg, log.With("component", "http"))
 	subStop, popStop, imapStop, webStop := once(sub.Shutdown), once(pop.Shutdown), once(imap.Shutdown), once(web.Shutdown)
 	return []runner{
 		{"smtp", cfg.SMTP, mx.Serve, mx.Shutdown, connlimit.RefuseSMTP},
@@ -129,7 +138,7 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		// Metrics, health, autoconfiguration, MTA-STS (httpserver).
 		{"http", cfg.HTTP, web.Serve, webStop, refuseHTTP},
 		{"https", cfg.HTTPS, web.ServeTLS, webStop, nil},
-	}
+	}, reloadTargets{smtp: []*smtpserver.Server{mx, sub}, web: web}
 }
 
 // once makes a Shutdown shared by two listeners run once; a second caller

@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
@@ -48,32 +44,6 @@ func setupTLS(cfg config.Config, log *slog.Logger) (*tls.Config, func() error, e
 		return nil, nil, err
 	}
 	return m.TLSConfig(), m.Reload, nil
-}
-
-// reloadOnSIGHUP calls reload on every SIGHUP until ctx ends. With
-// nothing to reload (ACME renews by itself) SIGHUP is still caught, so that
-// it never terminates the server.
-func reloadOnSIGHUP(ctx context.Context, reload func() error, log *slog.Logger) {
-	if reload == nil {
-		reload = func() error { return nil }
-	}
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(ch)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ch:
-				if err := reload(); err != nil {
-					log.Error("tls reload failed; keeping the previous certificates", "err", err)
-				} else {
-					log.Info("tls certificates reloaded")
-				}
-			}
-		}
-	}()
 }
 
 // plaintextPolicy is the servers' AllowPlaintextAuth: loopback only,
