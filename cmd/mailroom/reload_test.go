@@ -90,7 +90,9 @@ max_recipients = 1
 `)
 	reloaded(2)
 	var keys []string
-	for _, r := range p.waitRecord(t, 1, func(r map[string]any) bool { return r["msg"] == "config change needs restart; keeping the running value" }) {
+	for _, r := range p.waitRecord(t, 1, func(r map[string]any) bool {
+		return r["msg"] == "config change needs restart; keeping the running value"
+	}) {
 		keys = append(keys, r["key"].(string))
 	}
 	if !slices.Equal(keys, []string{"pop3"}) {
