@@ -2,7 +2,9 @@ package smtpserver
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -57,6 +59,9 @@ type conn struct {
 
 func newConn(nc net.Conn, s *Server) *conn {
 	c := &conn{Conn: nc, raw: nc, s: s, lim: *s.limits.Load(), rw: rewriter{to: []byte("<postmaster@" + s.cfg.Hostname + ">"), maxLine: s.cfg.MaxLineLength}}
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.rw.tr = &wireTrace{log: s.log.With("remote", nc.RemoteAddr().String())}
+	}
 	if tc, ok := nc.(*tls.Conn); ok {
 		c.raw = tc.NetConn()
 		c.implicit = true
@@ -97,10 +102,12 @@ func (c *conn) startTLS() error {
 	c.s.mu.Unlock()
 	if c.rw.startTLSArgs {
 		_, err := c.raw.Write([]byte(replyStartTLSParams))
+		c.traceReply([]byte(replyStartTLSParams), false, -1)
 		return err
 	}
 	if busy || c.authed {
 		_, err := c.raw.Write([]byte(replyStartTLSInTx))
+		c.traceReply([]byte(replyStartTLSInTx), false, -1)
 		return err
 	}
 	c.raw.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
@@ -109,6 +116,7 @@ func (c *conn) startTLS() error {
 	if _, err := c.raw.Write([]byte(replyStartTLS)); err != nil {
 		return err
 	}
+	c.traceReply([]byte(replyStartTLS), false, -1)
 	// RFC 3207 §4.2: anything the client sent after STARTTLS before the
 	// handshake is plaintext injected by a man in the middle; drop it.
 	c.in, c.out = nil, nil
@@ -166,6 +174,7 @@ func (c *conn) Read(p []byte) (int, error) {
 				c.err = err
 				return 0, err
 			}
+			c.traceReply([]byte(replyHelloFirst), false, -1)
 			continue
 		}
 		if len(c.out) == 0 && c.rw.startTLSPending {
@@ -258,22 +267,36 @@ func (c *conn) Write(p []byte) (int, error) {
 	}
 	c.mu.Lock()
 	advertise := c.rw.ehloFirstLine() && bytes.HasPrefix(p, []byte("250-"))
+	greeting := !c.rw.greeted
 	c.rw.server(p)
+	replies := c.rw.replies
 	c.mu.Unlock()
+	out := p
 	if advertise {
 		// The first line of the EHLO reply; STARTTLS follows it.
-		if _, err := c.Conn.Write(append(append([]byte(nil), p...), ehloStartTLS...)); err != nil {
-			return 0, err
-		}
-		return len(p), nil
+		out = append(append([]byte(nil), p...), ehloStartTLS...)
+	} else if q := c.rewriteReply(p); q != nil {
+		out = q
 	}
-	if q := c.rewriteReply(p); q != nil {
-		if _, err := c.Conn.Write(q); err != nil {
-			return 0, err
-		}
-		return len(p), nil
+	if _, err := c.Conn.Write(out); err != nil {
+		return 0, err
 	}
-	return c.Conn.Write(p)
+	c.traceReply(out, greeting, replies)
+	return len(p), nil
+}
+
+// traceReply hands a reply written to the client to the debug trace.
+// Replies conn writes itself (STARTTLS, the 503 after it) come here too,
+// with replies as the rewriter last counted them.
+func (c *conn) traceReply(p []byte, greeting bool, replies int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rw.tr != nil {
+		if replies < 0 {
+			replies = c.rw.replies
+		}
+		c.rw.tr.reply(p, greeting, replies)
+	}
 }
 
 func (c *conn) Close() error {
