@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/internal/metrics"
+	"github.com/mailroom/mailroom/internal/tlsconfig"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -70,13 +72,18 @@ type readiness struct {
 }
 
 // newHTTPServer builds the HTTP(S) server of `serve`.
-func newHTTPServer(cfg config.Config, lv *live, st store.Store, m *metrics.Metrics, rd *readiness, tlsCfg *tls.Config, log *slog.Logger) *httpserver.Server {
+func newHTTPServer(cfg config.Config, lv *live, st store.Store, m *metrics.Metrics, rd *readiness, tlsCfg *tls.Config, acme *tlsconfig.ACME, log *slog.Logger) *httpserver.Server {
 	allow, _ := cfg.MetricsPrefixes() // checked by Validate
 	mx := strings.TrimSuffix(cfg.Hostname, ".")
+	var challenge func(http.Handler) http.Handler
+	if acme != nil {
+		challenge = acme.HTTPHandler // ACME HTTP-01 on the http listener
+	}
 	return httpserver.New(httpserver.Config{
-		Logger:   log,
-		Hostname: mx,
-		Domains:  localDomains{st, liveAliases{lv}},
+		HTTPChallenge: challenge,
+		Logger:        log,
+		Hostname:      mx,
+		Domains:       localDomains{st, liveAliases{lv}},
 		Ports: httpserver.Ports{
 			IMAPS: httpserver.PortOf(cfg.IMAPS), IMAP: httpserver.PortOf(cfg.IMAP),
 			POP3S: httpserver.PortOf(cfg.POP3S), POP3: httpserver.PortOf(cfg.POP3),

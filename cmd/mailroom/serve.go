@@ -133,7 +133,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 	// One registry per process, handed to every server.
 	m := metrics.New(buildInfo())
 	authn.WithObserver(m)
-	tlsCfg, reload, err := setupTLS(cfg, log)
+	tlsCfg, reload, acme, err := setupTLS(cfg, log)
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 	q.SetDeliverer(dlv)
 	m.AddQueue(queueStats{st}, time.Now, log.With("component", "metrics"))
 	rd := &readiness{queue: q}
-	servers, reloadable := buildServers(cfg, lv, st, authn, dlv, tlsCfg, m, rd, log)
+	servers, reloadable := buildServers(cfg, lv, st, authn, dlv, tlsCfg, acme, m, rd, log)
 	rl := &reloader{
 		path: configPath, override: override, log: log, level: level, live: lv,
 		smtp: reloadable.smtp, queue: q, authn: authn, web: reloadable.web, tls: reload,

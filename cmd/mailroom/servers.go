@@ -14,6 +14,7 @@ import (
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/internal/metrics"
+	"github.com/mailroom/mailroom/internal/tlsconfig"
 	"github.com/mailroom/mailroom/pop3server"
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/smtpserver"
@@ -53,7 +54,7 @@ type reloadTargets struct {
 // buildServers constructs every protocol server from the configuration;
 // aliases and quotas are lv's, which a reload replaces. Each server
 // reports to m; logins are labelled with the protocol.
-func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, tlsCfg *tls.Config, m *metrics.Metrics, rd *readiness, log *slog.Logger) ([]runner, reloadTargets) {
+func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, tlsCfg *tls.Config, acme *tlsconfig.ACME, m *metrics.Metrics, rd *readiness, log *slog.Logger) ([]runner, reloadTargets) {
 	lim := cfg.Limits
 	plaintext := plaintextPolicy(cfg)
 	aliases := liveAliases{lv}
@@ -123,7 +124,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 
 		AllowPlaintextAuth: plaintext,
 	})
-	web := newHTTPServer(cfg, lv, st, m, rd, tlsCfg, log.With("component", "http"))
+	web := newHTTPServer(cfg, lv, st, m, rd, tlsCfg, acme, log.With("component", "http"))
 	subStop, popStop, imapStop, webStop := once(sub.Shutdown), once(pop.Shutdown), once(imap.Shutdown), once(web.Shutdown)
 	return []runner{
 		{"smtp", cfg.SMTP, mx.Serve, mx.Shutdown, connlimit.RefuseSMTP},
