@@ -31,7 +31,7 @@ func (c *conn) cmdAuth(cmd command) error {
 	var checkErr error
 	ctx, cancel := c.storeCtx()
 	defer cancel()
-	srv, err := auth.NewSASL(cmd.args[0], c.saslConfig(ctx, func(a store.Account, err error) {
+	srv, err := auth.NewSASL(cmd.args[0], c.saslConfig(auth.WithMechanism(ctx, cmd.args[0]), func(a store.Account, err error) {
 		acct, checkErr = a, err
 	}))
 	if err != nil {

@@ -118,7 +118,9 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 		}
 		defer unlock()
 	}
-	st, err := openStore(ctx, cfg, log.With("component", "store"))
+	// One registry per process, handed to every server and the store.
+	m := metrics.New(buildInfo())
+	st, err := openStoreWith(ctx, cfg, log.With("component", "store"), m)
 	if err != nil {
 		return storeOpenError(cfg, err)
 	}
@@ -130,8 +132,6 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 	authn := auth.NewAuthenticator(st, log.With("component", "auth"), nil).
 		WithLimits(authLimits(cfg)).
 		WithSCRAMPlus(cfg.SCRAMPlus)
-	// One registry per process, handed to every server.
-	m := metrics.New(buildInfo())
 	authn.WithObserver(m)
 	tlsCfg, reload, acme, err := setupTLS(cfg, log)
 	if err != nil {

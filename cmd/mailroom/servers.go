@@ -19,6 +19,7 @@ import (
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/smtpserver"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/sqlite"
 )
 
 // runner is one listener of `serve`.
@@ -43,6 +44,7 @@ var (
 	_ imapserver.Metrics = (*metrics.Metrics)(nil)
 	_ auth.LoginObserver = (*metrics.Metrics)(nil)
 	_ queue.Metrics      = (*metrics.Metrics)(nil)
+	_ sqlite.Metrics     = (*metrics.Metrics)(nil)
 )
 
 // reloadTargets are the servers a config reload hands settings to.

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // registers driver "sqlite"
 
@@ -37,6 +38,7 @@ type Store struct {
 	rstmts *stmtCache
 	feed   store.Feed
 	now    func() (unixNano int64)
+	m      Metrics
 
 	jobs      chan *job
 	quit      chan struct{}
@@ -59,7 +61,24 @@ type Options struct {
 	// harnesses of the protocol servers, whose tests are not about
 	// durability (those use Open); never for serve.
 	NoSync bool
+	// Metrics hears of every write and group commit; nil reports nothing.
+	Metrics Metrics
 }
+
+// Metrics is what the store reports to monitoring (*metrics.Metrics in
+// cmd/mailroom).
+type Metrics interface {
+	// StoreWrite: one write, d from the call until its transaction
+	// committed (or failed), the wait for the writer included.
+	StoreWrite(d time.Duration)
+	// StoreBatch: one group commit of n writes.
+	StoreBatch(n int)
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) StoreWrite(time.Duration) {}
+func (nopMetrics) StoreBatch(int)           {}
 
 // OpenWith is Open with options.
 func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Options) (*Store, error) {
@@ -115,8 +134,12 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 		wstmts: newStmtCache(wdb),
 		rstmts: newStmtCache(rdb),
 		now:    nowNano,
+		m:      opts.Metrics,
 		jobs:   make(chan *job), // unbuffered: a job is either taken by the writer or not sent
 		quit:   make(chan struct{}),
+	}
+	if s.m == nil {
+		s.m = nopMetrics{}
 	}
 	s.writerWG.Add(1)
 	go s.writer()
