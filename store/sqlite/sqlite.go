@@ -45,6 +45,7 @@ type Store struct {
 	writerWG  sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+	pollOnce  sync.Once // startExternalPoll
 }
 
 // Open opens (creating if needed) the database at path, brings its schema
@@ -179,11 +180,13 @@ func (s *Store) Close() error {
 
 // Watch implements store.Store.
 func (s *Store) Watch(accountID int64) (<-chan store.Change, func()) {
+	s.startExternalPoll()
 	return s.feed.Watch(accountID)
 }
 
 // WatchFunc is Watch with a callback (see store.Feed.WatchFunc); the IMAP
 // server uses it so that an idle connection needs no goroutine of its own.
 func (s *Store) WatchFunc(accountID int64, fn func(store.Change)) (cancel func()) {
+	s.startExternalPoll()
 	return s.feed.WatchFunc(accountID, fn)
 }
