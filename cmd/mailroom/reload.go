@@ -81,6 +81,8 @@ var reloadable = []string{
 	"metrics_allow", "metrics_token",
 	"limits.max_message_bytes", "limits.max_recipients",
 	"limits.login_failures_per_ip", "limits.login_failures_per_account", "limits.login_failure_window",
+	"limits.imap_max_line_length", "limits.imap_max_command_bytes", "limits.imap_max_append_messages",
+	"limits.imap_max_append_bytes", "limits.imap_max_mailboxes", "limits.imap_idle_timeout",
 }
 
 // reloader re-reads the config file on SIGHUP and applies what can change
@@ -92,6 +94,7 @@ type reloader struct {
 	level    *slog.LevelVar
 	live     *live
 	smtp     []*smtpserver.Server
+	imap     *imapserver.Server
 	queue    *queue.Queue
 	authn    *auth.Authenticator
 	web      *httpserver.Server
@@ -147,6 +150,9 @@ func (r *reloader) reload() error {
 	apply.Limits.LoginFailuresPerIP = next.Limits.LoginFailuresPerIP
 	apply.Limits.LoginFailuresPerAccount = next.Limits.LoginFailuresPerAccount
 	apply.Limits.LoginFailureWindow = next.Limits.LoginFailureWindow
+	apply.Limits.IMAPMaxLineLength = next.Limits.IMAPMaxLineLength
+	apply.Limits.IMAPLimits = next.Limits.IMAPLimits
+	apply.Limits.IMAPIdleTimeout = next.Limits.IMAPIdleTimeout
 	// The SMTP commit budget was sized for the limit at start: above it
 	// a message could never commit.
 	if next.Limits.MaxMessageBytes <= r.maxSize {
@@ -176,10 +182,21 @@ func (r *reloader) apply(cfg config.Config) {
 	for _, s := range r.smtp {
 		s.SetLimits(smtpserver.Limits{MaxMessageBytes: lim.MaxMessageBytes, MaxRecipients: lim.MaxRecipients})
 	}
+	r.imap.SetLimits(imapLimits(cfg))
 	r.queue.SetRelay(queue.Relay{Host: cfg.RelayHost, User: cfg.RelayUser, Password: cfg.RelayPassword})
 	r.authn.SetLimits(authLimits(cfg))
 	allow, _ := cfg.MetricsPrefixes() // checked by Validate
 	r.web.SetMetricsAccess(allow, cfg.MetricsToken)
+}
+
+// imapLimits are the IMAP server's reloadable limits in cfg.
+func imapLimits(cfg config.Config) imapserver.Limits {
+	lim := cfg.Limits
+	return imapserver.Limits{
+		MaxLineLength: lim.IMAPMaxLineLength, MaxLiteralSize: lim.MaxMessageBytes, MaxCommandSize: lim.IMAPMaxCommandBytes,
+		MaxAppendMessages: lim.IMAPMaxAppendMessages, MaxAppendBytes: lim.IMAPMaxAppendBytes,
+		MaxMailboxes: lim.IMAPMaxMailboxes, IdleTimeout: lim.IMAPIdleTimeout.Duration,
+	}
 }
 
 // authLimits is the login throttling of cfg.

@@ -50,6 +50,7 @@ var (
 // reloadTargets are the servers a config reload hands settings to.
 type reloadTargets struct {
 	smtp []*smtpserver.Server
+	imap *imapserver.Server
 	web  *httpserver.Server
 }
 
@@ -141,7 +142,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 		// Metrics, health, autoconfiguration, MTA-STS (httpserver).
 		{"http", cfg.HTTP, web.Serve, webStop, refuseHTTP},
 		{"https", cfg.HTTPS, web.ServeTLS, webStop, nil},
-	}, reloadTargets{smtp: []*smtpserver.Server{mx, sub}, web: web}
+	}, reloadTargets{smtp: []*smtpserver.Server{mx, sub}, imap: imap, web: web}
 }
 
 // once makes a Shutdown shared by two listeners run once; a second caller
