@@ -62,7 +62,7 @@ func (c *conn) cmdAuth(cmd command) error {
 		if err := c.flush(); err != nil {
 			return errConnGone
 		}
-		c.nc.SetReadDeadline(c.srv.cfg.Now().Add(c.srv.cfg.IdleTimeout))
+		c.nc.SetReadDeadline(c.srv.cfg.Now().Add(c.idle))
 		line, err := c.readLine(maxSASLLineLength)
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {

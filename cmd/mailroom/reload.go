@@ -22,6 +22,7 @@ import (
 	"github.com/mailroom/mailroom/httpserver"
 	"github.com/mailroom/mailroom/imapserver"
 	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/pop3server"
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/smtpserver"
 )
@@ -83,6 +84,7 @@ var reloadable = []string{
 	"limits.login_failures_per_ip", "limits.login_failures_per_account", "limits.login_failure_window",
 	"limits.imap_max_line_length", "limits.imap_max_command_bytes", "limits.imap_max_append_messages",
 	"limits.imap_max_append_bytes", "limits.imap_max_mailboxes", "limits.imap_idle_timeout",
+	"limits.pop3_idle_timeout",
 }
 
 // reloader re-reads the config file on SIGHUP and applies what can change
@@ -95,6 +97,7 @@ type reloader struct {
 	live     *live
 	smtp     []*smtpserver.Server
 	imap     *imapserver.Server
+	pop3     *pop3server.Server
 	queue    *queue.Queue
 	authn    *auth.Authenticator
 	web      *httpserver.Server
@@ -153,6 +156,7 @@ func (r *reloader) reload() error {
 	apply.Limits.IMAPMaxLineLength = next.Limits.IMAPMaxLineLength
 	apply.Limits.IMAPLimits = next.Limits.IMAPLimits
 	apply.Limits.IMAPIdleTimeout = next.Limits.IMAPIdleTimeout
+	apply.Limits.POP3IdleTimeout = next.Limits.POP3IdleTimeout
 	// The SMTP commit budget was sized for the limit at start: above it
 	// a message could never commit.
 	if next.Limits.MaxMessageBytes <= r.maxSize {
@@ -183,6 +187,7 @@ func (r *reloader) apply(cfg config.Config) {
 		s.SetLimits(smtpserver.Limits{MaxMessageBytes: lim.MaxMessageBytes, MaxRecipients: lim.MaxRecipients})
 	}
 	r.imap.SetLimits(imapLimits(cfg))
+	r.pop3.SetIdleTimeout(lim.POP3IdleTimeout.Duration)
 	r.queue.SetRelay(queue.Relay{Host: cfg.RelayHost, User: cfg.RelayUser, Password: cfg.RelayPassword})
 	r.authn.SetLimits(authLimits(cfg))
 	allow, _ := cfg.MetricsPrefixes() // checked by Validate

@@ -70,7 +70,7 @@ login_failures_per_ip = %d
 	_, targets := buildServers(cfg, lv, st, authn, dlv, nil, nil, m, &readiness{queue: q}, log)
 	rl := &reloader{
 		path: cfgPath, override: func(*config.Config) {}, log: log, level: level, live: lv,
-		smtp: targets.smtp, imap: targets.imap, queue: q, authn: authn, web: targets.web, cur: cfg, maxSize: cfg.Limits.MaxMessageBytes,
+		smtp: targets.smtp, imap: targets.imap, pop3: targets.pop3, queue: q, authn: authn, web: targets.web, cur: cfg, maxSize: cfg.Limits.MaxMessageBytes,
 	}
 	mx := targets.smtp[0]
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -149,7 +149,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 	servers, reloadable := buildServers(cfg, lv, st, authn, dlv, tlsCfg, acme, m, rd, log)
 	rl := &reloader{
 		path: configPath, override: override, log: log, level: level, live: lv,
-		smtp: reloadable.smtp, imap: reloadable.imap, queue: q, authn: authn, web: reloadable.web, tls: reload,
+		smtp: reloadable.smtp, imap: reloadable.imap, pop3: reloadable.pop3, queue: q, authn: authn, web: reloadable.web, tls: reload,
 		cur: cfg, maxSize: cfg.Limits.MaxMessageBytes,
 	}
 

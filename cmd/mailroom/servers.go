@@ -51,6 +51,7 @@ var (
 type reloadTargets struct {
 	smtp []*smtpserver.Server
 	imap *imapserver.Server
+	pop3 *pop3server.Server
 	web  *httpserver.Server
 }
 
@@ -142,7 +143,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 		// Metrics, health, autoconfiguration, MTA-STS (httpserver).
 		{"http", cfg.HTTP, web.Serve, webStop, refuseHTTP},
 		{"https", cfg.HTTPS, web.ServeTLS, webStop, nil},
-	}, reloadTargets{smtp: []*smtpserver.Server{mx, sub}, imap: imap, web: web}
+	}, reloadTargets{smtp: []*smtpserver.Server{mx, sub}, imap: imap, pop3: pop, web: web}
 }
 
 // once makes a Shutdown shared by two listeners run once; a second caller
