@@ -89,6 +89,15 @@ func (a *Authenticator) WithLimits(l Limits) *Authenticator {
 	return a
 }
 
+// SetLimits changes the throttling limits of a running Authenticator
+// (a config reload), keeping the failures counted so far: attempts
+// judged afterwards use the new limits.
+func (a *Authenticator) SetLimits(l Limits) {
+	a.th.mu.Lock()
+	a.th.lim = l.withDefaults()
+	a.th.mu.Unlock()
+}
+
 // WithSCRAMPlus offers SCRAM-SHA-256-PLUS (tls-exporter channel binding,
 // RFC 9266) on TLS 1.3 connections when on (config scram_plus). It is off
 // by default: clients that pick -PLUS whenever it is offered but cannot
@@ -137,12 +146,13 @@ func (a *Authenticator) wait(ctx context.Context, at attempt, delay time.Duratio
 // ErrInvalidCredentials, ErrThrottled, or a store error.
 func (a *Authenticator) Authenticate(ctx context.Context, username, password string, remote net.Addr) (store.Account, error) {
 	at := newAttempt(username, remote)
+	mech := mechanismOf(ctx, MechPassword)
 	tk, why, delay, err := a.th.admit(ctx, at.keys, a.now)
 	if err != nil {
 		return store.Account{}, err
 	}
 	if why != "" {
-		a.logRefused(at, why, MechPlain)
+		a.logRefused(at, why, mech)
 		return store.Account{}, ErrThrottled
 	}
 	settled := false
@@ -151,13 +161,13 @@ func (a *Authenticator) Authenticate(ctx context.Context, username, password str
 			a.th.cancel(tk, a.now())
 		}
 	}()
-	if err := a.wait(ctx, at, delay, MechPlain); err != nil {
+	if err := a.wait(ctx, at, delay, mech); err != nil {
 		return store.Account{}, err
 	}
 	fail := func() (store.Account, error) {
 		settled = true
 		a.th.settle(tk, false, a.now())
-		a.logFailed(at, MechPlain)
+		a.logFailed(at, mech)
 		return store.Account{}, ErrInvalidCredentials
 	}
 	if at.tooLong {
@@ -187,7 +197,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, username, password str
 	settled = true
 	a.th.settle(tk, true, a.now())
 	a.stats.succeeded.Add(1)
-	a.observe(MechPlain, outcomeSucceeded)
+	a.observe(mech, outcomeSucceeded)
 	return acct, nil
 }
 

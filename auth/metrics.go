@@ -68,6 +68,28 @@ func (a *Authenticator) ForProtocol(protocol string) *Authenticator {
 	return &c
 }
 
+// MechPassword labels a login by command with a plain password, not SASL:
+// IMAP LOGIN, POP3 USER/PASS.
+const MechPassword = "password"
+
+type mechKey struct{}
+
+// WithMechanism tells Authenticate (and the SCRAM lookup) which mechanism
+// a login arrives by, for its log lines and the login metrics: a SASL
+// mechanism name (PLAIN, LOGIN, SCRAM-SHA-256, SCRAM-SHA-256-PLUS).
+// Without it a password login counts as MechPassword.
+func WithMechanism(ctx context.Context, mech string) context.Context {
+	return context.WithValue(ctx, mechKey{}, upper(mech))
+}
+
+// mechanismOf is the mechanism WithMechanism put in ctx, else def.
+func mechanismOf(ctx context.Context, def string) string {
+	if m, ok := ctx.Value(mechKey{}).(string); ok && m != "" {
+		return m
+	}
+	return def
+}
+
 func (a *Authenticator) observe(mech, outcome string) {
 	if a.observer != nil {
 		a.observer.Login(a.protocol, mech, outcome)

@@ -27,7 +27,9 @@ func TestObserverPerProtocol(t *testing.T) {
 	a.WithObserver(obs).WithLimits(Limits{FailuresPerIP: 4, FailuresPerAccount: 100})
 	imap, pop := a.ForProtocol("imap"), a.ForProtocol("pop3")
 	ctx := context.Background()
-	if _, err := imap.Authenticate(ctx, "u@example.test", "pw", ip1); err != nil {
+	// SASL PLAIN names its mechanism; a LOGIN or USER/PASS command
+	// does not, and counts as "password".
+	if _, err := imap.Authenticate(WithMechanism(ctx, "plain"), "u@example.test", "pw", ip1); err != nil {
 		t.Fatal(err)
 	}
 	for range 2 {
@@ -39,7 +41,7 @@ func TestObserverPerProtocol(t *testing.T) {
 	if _, err := pop.Authenticate(ctx, "u@example.test", "bad", ip1); !errors.Is(err, ErrThrottled) {
 		t.Fatalf("throttling not shared: %v", err)
 	}
-	_, finish, err := imap.LookupSCRAM(ctx, "other@example.test", nil)
+	_, finish, err := imap.LookupSCRAM(WithMechanism(ctx, MechSCRAMSHA256Plus), "other@example.test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,9 +50,9 @@ func TestObserverPerProtocol(t *testing.T) {
 	}
 	want := []string{
 		"imap PLAIN succeeded",
-		"imap PLAIN failed", "pop3 PLAIN failed", "imap PLAIN failed", "pop3 PLAIN failed",
-		"pop3 PLAIN throttled",
-		"imap SCRAM-SHA-256 failed",
+		"imap password failed", "pop3 password failed", "imap password failed", "pop3 password failed",
+		"pop3 password throttled",
+		"imap SCRAM-SHA-256-PLUS failed",
 	}
 	if got := strings.Join(obs.lines, ", "); got != strings.Join(want, ", ") {
 		t.Errorf("observed %s\nwant     %s", got, strings.Join(want, ", "))

@@ -38,12 +38,16 @@ type SCRAMFunc func(username string) (creds scram.StoredCredentials, finish func
 // ErrInvalidCredentials.
 func (a *Authenticator) LookupSCRAM(ctx context.Context, username string, remote net.Addr) (scram.StoredCredentials, func(valid bool) (store.Account, error), error) {
 	at := newAttempt(username, remote)
+	mech := MechSCRAMSHA256
+	if mechanismOf(ctx, "") == MechSCRAMSHA256Plus {
+		mech = MechSCRAMSHA256Plus
+	}
 	why, delay := a.th.check(at.keys, a.now())
 	if why != "" {
-		a.logRefused(at, why, MechSCRAMSHA256)
+		a.logRefused(at, why, mech)
 		return scram.StoredCredentials{}, nil, ErrThrottled
 	}
-	if err := a.wait(ctx, at, delay, MechSCRAMSHA256); err != nil {
+	if err := a.wait(ctx, at, delay, mech); err != nil {
 		return scram.StoredCredentials{}, nil, err
 	}
 	var acct store.Account
@@ -75,15 +79,15 @@ func (a *Authenticator) LookupSCRAM(ctx context.Context, username string, remote
 		finished = true
 		ok := valid && real
 		if why := a.th.decide(ctx, at.keys, ok, a.now); why != "" {
-			a.logRefused(at, why, MechSCRAMSHA256)
+			a.logRefused(at, why, mech)
 			return store.Account{}, ErrThrottled
 		}
 		if !ok {
-			a.logFailed(at, MechSCRAMSHA256)
+			a.logFailed(at, mech)
 			return store.Account{}, ErrInvalidCredentials
 		}
 		a.stats.succeeded.Add(1)
-		a.observe(MechSCRAMSHA256, outcomeSucceeded)
+		a.observe(mech, outcomeSucceeded)
 		return acct, nil
 	}
 	return creds, finish, nil

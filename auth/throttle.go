@@ -127,9 +127,8 @@ type tcount struct {
 // step under mu: an attempt reserves a slot before its password is
 // verified, so parallel guesses can never exceed a limit.
 type throttle struct {
-	lim Limits
-
 	mu        sync.Mutex
+	lim       Limits // guarded by mu (SetLimits)
 	counts    map[tkey]*tcount
 	good      map[tkey]time.Time // pair -> last successful login
 	lastSweep time.Time

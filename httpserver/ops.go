@@ -19,8 +19,9 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if !s.metricsAllowed(r) {
-		if s.cfg.MetricsToken != "" && r.TLS != nil {
+	acc := s.metrics.Load()
+	if !acc.allowed(r) {
+		if acc.token != "" && r.TLS != nil {
 			w.Header().Set("WWW-Authenticate", `Basic realm="mailroom metrics", charset="UTF-8"`)
 			http.Error(w, "credentials required", http.StatusUnauthorized)
 			return
@@ -31,18 +32,18 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	s.cfg.MetricsHandler.ServeHTTP(w, r)
 }
 
-func (s *Server) metricsAllowed(r *http.Request) bool {
+func (acc *metricsAccess) allowed(r *http.Request) bool {
 	ip := remoteAddr(r)
-	for _, p := range s.cfg.MetricsAllow {
+	for _, p := range acc.allow {
 		if ip.IsValid() && p.Contains(ip) {
 			return true
 		}
 	}
-	if s.cfg.MetricsToken == "" || r.TLS == nil {
+	if acc.token == "" || r.TLS == nil {
 		return false
 	}
 	_, pw, ok := r.BasicAuth()
-	return ok && subtle.ConstantTimeCompare([]byte(pw), []byte(s.cfg.MetricsToken)) == 1
+	return ok && subtle.ConstantTimeCompare([]byte(pw), []byte(acc.token)) == 1
 }
 
 // healthz: the process is up and serving HTTP.

@@ -22,6 +22,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -72,6 +73,11 @@ type Config struct {
 	// Metrics serves /metrics (promhttp.HandlerFor the process
 	// registry); nil answers 404.
 	MetricsHandler http.Handler
+	// HTTPChallenge, when set, wraps the handler of plain-HTTP requests:
+	// ACME HTTP-01 (tlsconfig.ACME.HTTPHandler) answers
+	// /.well-known/acme-challenge/ and hands the rest to the fallback
+	// it is given, the server's own routes.
+	HTTPChallenge func(fallback http.Handler) http.Handler
 	// MetricsAllow are the client networks that may read /metrics without
 	// credentials; others need HTTP Basic with MetricsToken as password
 	// over TLS (no token: refused).
@@ -99,6 +105,24 @@ type Server struct {
 	hs   *http.Server
 	mux  *http.ServeMux
 	once sync.Once
+	// plain serves plain-HTTP requests: mux, or HTTPChallenge(mux).
+	plain http.Handler
+
+	// metrics is who may read /metrics: Config.MetricsAllow and
+	// MetricsToken at first, SetMetricsAccess after.
+	metrics atomic.Pointer[metricsAccess]
+}
+
+type metricsAccess struct {
+	allow []netip.Prefix
+	token string
+}
+
+// SetMetricsAccess replaces Config.MetricsAllow and MetricsToken of a
+// running server (a config reload); requests that start afterwards are
+// judged by them.
+func (s *Server) SetMetricsAccess(allow []netip.Prefix, token string) {
+	s.metrics.Store(&metricsAccess{allow: allow, token: token})
 }
 
 // New returns a Server for cfg.
@@ -113,8 +137,13 @@ func New(cfg Config) *Server {
 		cfg.Metrics = nopMetrics{}
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.SetMetricsAccess(cfg.MetricsAllow, cfg.MetricsToken)
 	s.mux = http.NewServeMux()
 	s.routes()
+	s.plain = s.mux
+	if cfg.HTTPChallenge != nil {
+		s.plain = cfg.HTTPChallenge(s.mux)
+	}
 	s.hs = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -188,6 +217,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if r.TLS == nil {
+		s.plain.ServeHTTP(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

@@ -27,10 +27,10 @@ func cmdAppend(c *conn, cmd *command) error {
 		if err := c.dec.SP(); err != nil {
 			return err
 		}
-		if len(msgs) >= c.srv.cfg.MaxAppendMessages {
-			return nof(codeLimit, "at most %d messages in one APPEND", c.srv.cfg.MaxAppendMessages)
+		if len(msgs) >= c.lim.MaxAppendMessages {
+			return nof(codeLimit, "at most %d messages in one APPEND", c.lim.MaxAppendMessages)
 		}
-		m, err := c.appendMessage(c.srv.cfg.MaxAppendBytes - total)
+		m, err := c.appendMessage(c.lim.MaxAppendBytes - total)
 		if err != nil {
 			return err
 		}

@@ -42,7 +42,7 @@ func cmdAuthenticate(c *conn, cmd *command) error {
 	}
 	var acct store.Account
 	var checkErr error
-	srv, err := auth.NewSASL(mech, c.srv.cfg.Auth.SASLConfig(c.ctx, c.nc.RemoteAddr(), c.tlsState(), func(a store.Account, err error) {
+	srv, err := auth.NewSASL(mech, c.srv.cfg.Auth.SASLConfig(auth.WithMechanism(c.ctx, mech), c.nc.RemoteAddr(), c.tlsState(), func(a store.Account, err error) {
 		acct, checkErr = a, err
 	}))
 	if err != nil {

@@ -90,10 +90,12 @@ type conn struct {
 	// IDLE's autologout time and the part of its DONE line read so far.
 	idleDeadline time.Time
 	idleLine     []byte
+
+	lim Limits // the server's limits when the connection was accepted
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, raw: nc}
+	c := &conn{srv: s, nc: nc, raw: nc, lim: *s.limits.Load()}
 	c.pending.Store(noChange)
 	if tc, ok := nc.(*tls.Conn); ok {
 		c.raw = tc.NetConn()
@@ -143,7 +145,7 @@ func (c *conn) setIO(nc net.Conn) {
 // login only small commands and literals (preAuthMaxCommand), after it the
 // configured ones.
 func (c *conn) setLimits() {
-	cfg := &c.srv.cfg
+	cfg := &c.lim
 	if c.state == stateNotAuth {
 		c.dec.MaxLineLength = min(cfg.MaxLineLength, preAuthMaxCommand)
 		c.dec.MaxLiteralSize = min(cfg.MaxLiteralSize, preAuthMaxCommand)
@@ -171,9 +173,9 @@ func (t *traceWriter) Write(b []byte) (int, error) {
 
 func (c *conn) timeout() time.Duration {
 	if c.state == stateNotAuth {
-		return min(c.srv.cfg.IdleTimeout, preAuthTimeout)
+		return min(c.lim.IdleTimeout, preAuthTimeout)
 	}
-	return c.srv.cfg.IdleTimeout
+	return c.lim.IdleTimeout
 }
 
 func (c *conn) flush() error { return c.enc.Flush() }

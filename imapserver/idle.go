@@ -27,7 +27,7 @@ func cmdIdle(c *conn, cmd *command) error {
 	if err := c.flush(); err != nil {
 		return err
 	}
-	c.idleDeadline = time.Now().Add(c.srv.cfg.IdleTimeout)
+	c.idleDeadline = time.Now().Add(c.lim.IdleTimeout)
 	c.idleLine = nil
 	c.setIdling(true)
 	// No buffers while idling: they go back to the server's pools and the

@@ -80,8 +80,8 @@ func (c *conn) checkMailboxRoom(name, rename string) error {
 			}
 		}
 	}
-	if added > 0 && len(mboxes)+added > c.srv.cfg.MaxMailboxes {
-		return nof(codeLimit, "at most %d mailboxes per account", c.srv.cfg.MaxMailboxes)
+	if added > 0 && len(mboxes)+added > c.lim.MaxMailboxes {
+		return nof(codeLimit, "at most %d mailboxes per account", c.lim.MaxMailboxes)
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
@@ -138,6 +139,53 @@ const (
 	writeTimeout   = 5 * time.Minute
 )
 
+// Limits are the settings of Config a running Server can change
+// (SetLimits, on a config reload); zero fields get Config's defaults.
+type Limits struct {
+	MaxLineLength     int
+	MaxLiteralSize    int64
+	MaxCommandSize    int64
+	MaxAppendMessages int
+	MaxAppendBytes    int64
+	MaxMailboxes      int
+	IdleTimeout       time.Duration
+}
+
+// normalize fills in defaults and keeps the limits consistent, as New
+// does for Config.
+func (l *Limits) normalize() {
+	if l.MaxLineLength <= 0 {
+		l.MaxLineLength = imapwire.DefaultMaxLineLength
+	}
+	if l.MaxLiteralSize <= 0 {
+		l.MaxLiteralSize = imapwire.DefaultMaxLiteralSize
+	}
+	if l.MaxCommandSize <= 0 {
+		l.MaxCommandSize = DefaultMaxCommandSize
+	}
+	l.MaxCommandSize = max(l.MaxCommandSize, int64(l.MaxLineLength))
+	if l.MaxAppendMessages <= 0 {
+		l.MaxAppendMessages = DefaultMaxAppendMessages
+	}
+	if l.MaxAppendBytes <= 0 {
+		l.MaxAppendBytes = DefaultMaxAppendBytes
+	}
+	l.MaxAppendBytes = max(l.MaxAppendBytes, l.MaxLiteralSize)
+	if l.MaxMailboxes <= 0 {
+		l.MaxMailboxes = DefaultMaxMailboxes
+	}
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = 30 * time.Minute
+	}
+}
+
+// SetLimits replaces the limits for connections accepted afterwards;
+// open sessions keep the limits they started with.
+func (s *Server) SetLimits(l Limits) {
+	l.normalize()
+	s.limits.Store(&l)
+}
+
 // Server serves IMAP connections.
 type Server struct {
 	cfg      Config
@@ -149,6 +197,10 @@ type Server struct {
 	conns     map[*conn]struct{}
 	closing   bool
 	wg        sync.WaitGroup
+
+	// limits are Config's limits until SetLimits; each connection reads
+	// them once, when it is accepted.
+	limits atomic.Pointer[Limits]
 
 	// Connections' buffered readers and writers (bufSize), lent out while
 	// a connection is not idling.
@@ -174,29 +226,15 @@ func New(cfg Config) *Server {
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
 	}
-	if cfg.MaxLineLength <= 0 {
-		cfg.MaxLineLength = imapwire.DefaultMaxLineLength
+	lim := Limits{
+		MaxLineLength: cfg.MaxLineLength, MaxLiteralSize: cfg.MaxLiteralSize, MaxCommandSize: cfg.MaxCommandSize,
+		MaxAppendMessages: cfg.MaxAppendMessages, MaxAppendBytes: cfg.MaxAppendBytes,
+		MaxMailboxes: cfg.MaxMailboxes, IdleTimeout: cfg.IdleTimeout,
 	}
-	if cfg.MaxLiteralSize <= 0 {
-		cfg.MaxLiteralSize = imapwire.DefaultMaxLiteralSize
-	}
-	if cfg.MaxCommandSize <= 0 {
-		cfg.MaxCommandSize = DefaultMaxCommandSize
-	}
-	cfg.MaxCommandSize = max(cfg.MaxCommandSize, int64(cfg.MaxLineLength))
-	if cfg.MaxAppendMessages <= 0 {
-		cfg.MaxAppendMessages = DefaultMaxAppendMessages
-	}
-	if cfg.MaxAppendBytes <= 0 {
-		cfg.MaxAppendBytes = DefaultMaxAppendBytes
-	}
-	cfg.MaxAppendBytes = max(cfg.MaxAppendBytes, cfg.MaxLiteralSize)
-	if cfg.MaxMailboxes <= 0 {
-		cfg.MaxMailboxes = DefaultMaxMailboxes
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = 30 * time.Minute
-	}
+	lim.normalize()
+	cfg.MaxLineLength, cfg.MaxLiteralSize, cfg.MaxCommandSize = lim.MaxLineLength, lim.MaxLiteralSize, lim.MaxCommandSize
+	cfg.MaxAppendMessages, cfg.MaxAppendBytes = lim.MaxAppendMessages, lim.MaxAppendBytes
+	cfg.MaxMailboxes, cfg.IdleTimeout = lim.MaxMailboxes, lim.IdleTimeout
 	if cfg.AllowPlaintextAuth == nil {
 		cfg.AllowPlaintextAuth = auth.IsLoopback
 	}
@@ -206,7 +244,7 @@ func New(cfg Config) *Server {
 	if cfg.IndexCacheMessages <= 0 {
 		cfg.IndexCacheMessages = 1_000_000
 	}
-	return &Server{
+	s := &Server{
 		indexes:   indexCache{max: cfg.IndexCacheMessages},
 		cfg:       cfg,
 		log:       cfg.Logger,
@@ -214,6 +252,8 @@ func New(cfg Config) *Server {
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 	}
+	s.limits.Store(&lim)
+	return s
 }
 
 // ServeTLS is Serve for an implicit-TLS listener (port 993, RFC 8314

@@ -31,7 +31,7 @@ func (c *conn) cmdAuth(cmd command) error {
 	var checkErr error
 	ctx, cancel := c.storeCtx()
 	defer cancel()
-	srv, err := auth.NewSASL(cmd.args[0], c.saslConfig(ctx, func(a store.Account, err error) {
+	srv, err := auth.NewSASL(cmd.args[0], c.saslConfig(auth.WithMechanism(ctx, cmd.args[0]), func(a store.Account, err error) {
 		acct, checkErr = a, err
 	}))
 	if err != nil {
@@ -62,7 +62,7 @@ func (c *conn) cmdAuth(cmd command) error {
 		if err := c.flush(); err != nil {
 			return errConnGone
 		}
-		c.nc.SetReadDeadline(c.srv.cfg.Now().Add(c.srv.cfg.IdleTimeout))
+		c.nc.SetReadDeadline(c.srv.cfg.Now().Add(c.idle))
 		line, err := c.readLine(maxSASLLineLength)
 		if err != nil {
 			if errors.Is(err, errLineTooLong) {

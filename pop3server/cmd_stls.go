@@ -40,7 +40,7 @@ func (c *conn) cmdStls(cmd command) error {
 	}
 	c.nc = tc
 	c.br = bufio.NewReader(tc) // drops pipelined plaintext
-	c.bw.Reset(deadlineWriter{tc, c.srv.cfg})
+	c.bw.Reset(deadlineWriter{tc, c.srv.cfg, c.idle})
 	return nil
 }
 

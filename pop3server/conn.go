@@ -60,6 +60,8 @@ type conn struct {
 	// by a change to the account (watchAccount); the next read goes on.
 	partial        []byte
 	partialTooLong bool
+
+	idle time.Duration // the server's idle timeout when the connection was accepted
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -67,14 +69,16 @@ func newConn(s *Server, nc net.Conn) *conn {
 	if tc, ok := nc.(*tls.Conn); ok {
 		raw = tc.NetConn()
 	}
+	idle := time.Duration(s.idle.Load())
 	return &conn{
-		srv: s,
-		nc:  nc,
-		raw: raw,
-		br:  bufio.NewReader(nc),
-		bw:  bufio.NewWriter(deadlineWriter{nc, s.cfg}),
-		log: s.log.With("remote", nc.RemoteAddr().String()),
-		ctx: s.ctx,
+		srv:  s,
+		idle: idle,
+		nc:   nc,
+		raw:  raw,
+		br:   bufio.NewReader(nc),
+		bw:   bufio.NewWriter(deadlineWriter{nc, s.cfg, idle}),
+		log:  s.log.With("remote", nc.RemoteAddr().String()),
+		ctx:  s.ctx,
 	}
 }
 
@@ -82,12 +86,13 @@ func newConn(s *Server, nc net.Conn) *conn {
 // that a long RETR to a slow but live client is not cut off while a stalled
 // client is.
 type deadlineWriter struct {
-	nc  net.Conn
-	cfg Config
+	nc   net.Conn
+	cfg  Config
+	idle time.Duration // the connection's idle timeout
 }
 
 func (w deadlineWriter) Write(p []byte) (int, error) {
-	w.nc.SetWriteDeadline(w.cfg.Now().Add(w.cfg.IdleTimeout))
+	w.nc.SetWriteDeadline(w.cfg.Now().Add(w.idle))
 	return w.nc.Write(p)
 }
 
@@ -103,7 +108,7 @@ func (c *conn) serve() {
 	defer func() {
 		if v := recover(); v != nil {
 			c.log.Error("panic in POP3 session", "panic", v, "stack", string(debug.Stack()))
-			c.bw.Reset(deadlineWriter{c.nc, c.srv.cfg}) // drop a half-written response
+			c.bw.Reset(deadlineWriter{c.nc, c.srv.cfg, c.idle}) // drop a half-written response
 			c.writeLine(statusErr + " [" + codeSysTemp + "] internal error")
 			c.flush()
 		}
@@ -124,7 +129,7 @@ func (c *conn) serve() {
 				return
 			}
 		}
-		waitUntil := c.srv.cfg.Now().Add(c.srv.cfg.IdleTimeout)
+		waitUntil := c.srv.cfg.Now().Add(c.idle)
 		c.nc.SetReadDeadline(waitUntil)
 		if c.acctState.changed.Load() {
 			// A wake-up (interrupt) that came before the deadline above

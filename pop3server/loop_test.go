@@ -230,3 +230,22 @@ func TestShutdownForcesBusySessions(t *testing.T) {
 		t.Fatalf("Serve after Shutdown: %v", err)
 	}
 }
+
+// SetIdleTimeout (a config reload) applies to connections accepted
+// afterwards; an open session keeps its timeout.
+func TestSetIdleTimeoutAppliesToNewSessions(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t, func(cfg *Config) { cfg.IdleTimeout = time.Hour })
+	old := ts.dial(t)
+	ts.srv.SetIdleTimeout(300 * time.Millisecond)
+	c := ts.dial(t)
+	start := time.Now()
+	if got := c.line(); got != "-ERR autologout: idle for too long" {
+		t.Fatalf("new session: got %q", got)
+	}
+	if d := time.Since(start); d < 200*time.Millisecond {
+		t.Fatalf("autologout after %v", d)
+	}
+	c.closed()
+	old.expect("NOOP", "-ERR command not valid in this state")
+}

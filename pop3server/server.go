@@ -78,6 +78,16 @@ const DefaultHandshakeTimeout = 30 * time.Second
 // tests of the command loop.
 type authFunc func(ctx context.Context, user, pass string, remote net.Addr) (store.Account, error)
 
+// SetIdleTimeout replaces Config.IdleTimeout for connections accepted
+// afterwards (a config reload); open sessions keep theirs. Zero or less is
+// the default.
+func (s *Server) SetIdleTimeout(d time.Duration) {
+	if d <= 0 {
+		d = minIdleTimeout * time.Second
+	}
+	s.idle.Store(int64(d))
+}
+
 // Server is a POP3 server. Create it with New.
 type Server struct {
 	cfg          Config
@@ -89,6 +99,9 @@ type Server struct {
 
 	closing atomic.Bool
 	locks   lockTable
+	// idle is Config.IdleTimeout until SetIdleTimeout; each connection
+	// reads it once, when it is accepted.
+	idle atomic.Int64
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
@@ -135,6 +148,7 @@ func New(cfg Config) *Server {
 		listeners: make(map[net.Listener]struct{}),
 		conns:     make(map[*conn]struct{}),
 	}
+	s.idle.Store(int64(cfg.IdleTimeout))
 	if cfg.Auth != nil {
 		s.authenticate = cfg.Auth.Authenticate
 	}

@@ -13,7 +13,7 @@ import (
 // all of them through the relay) and returns one outcome per recipient.
 // It tries the hops in order until one carries the transaction; a
 // permanent reply to the transaction itself ends the search.
-func (q *Queue) deliverDomain(ctx context.Context, from, domain string, rcpts []string, raw []byte) []outcome {
+func (q *Queue) deliverDomain(ctx context.Context, relay Relay, from, domain string, rcpts []string, raw []byte) []outcome {
 	all := func(err error) []outcome {
 		outs := make([]outcome, len(rcpts))
 		for i, r := range rcpts {
@@ -21,11 +21,11 @@ func (q *Queue) deliverDomain(ctx context.Context, from, domain string, rcpts []
 		}
 		return outs
 	}
-	hops, err := q.route(ctx, domain)
+	hops, err := q.route(ctx, relay, domain)
 	if err != nil {
 		return all(err)
 	}
-	if q.cfg.RelayHost == "" && !strings.HasPrefix(domain, "[") {
+	if relay.Host == "" && !strings.HasPrefix(domain, "[") {
 		if hops, err = q.applySTS(domain, q.stsPolicyFor(ctx, domain), hops); err != nil {
 			return all(err)
 		}
@@ -96,8 +96,8 @@ func (q *Queue) session(ctx context.Context, h hop, ip, from string, rcpts []str
 		c.quit()
 		return nil, err
 	}
-	if q.cfg.RelayHost != "" && q.cfg.RelayUser != "" {
-		if err := q.auth(c, h, sasl.NewPlainClient("", q.cfg.RelayUser, q.cfg.RelayPassword)); err != nil {
+	if h.user != "" {
+		if err := q.auth(c, h, sasl.NewPlainClient("", h.user, h.password)); err != nil {
 			c.quit()
 			return nil, err
 		}

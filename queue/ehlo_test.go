@@ -186,7 +186,9 @@ func TestOneEHLOPerSession(t *testing.T) {
 				cfg.RelayHost = m.addr
 			}
 			q := New(cfg)
-			outs, err := q.transaction(context.Background(), hop{host: "mx.remote.test", port: m.port()}, "127.0.0.1",
+			// A relay's credentials travel in its hop (route).
+			h := hop{host: "mx.remote.test", port: m.port(), user: cfg.RelayUser, password: cfg.RelayPassword}
+			outs, err := q.transaction(context.Background(), h, "127.0.0.1",
 				"alice@example.org", []string{"a@remote.test", "b@remote.test"}, []byte(pipeMsg))
 			if err != nil {
 				t.Fatal(err)
@@ -288,7 +290,7 @@ func TestSTARTTLSInjectionAndAuthFailure(t *testing.T) {
 	cfg := fastConfig(nil, newTestResolver(), nil)
 	cfg.CommandTimeout = 2 * time.Second
 	cfg.RelayHost, cfg.RelayUser, cfg.RelayPassword = m.addr, "relayuser", "wrong"
-	_, err = New(cfg).transaction(context.Background(), hop{host: "relay.test", port: m.port()}, "127.0.0.1",
+	_, err = New(cfg).transaction(context.Background(), hop{host: "relay.test", port: m.port(), user: "relayuser", password: "wrong"}, "127.0.0.1",
 		"alice@example.org", []string{"a@remote.test"}, []byte(pipeMsg))
 	if codeOf(err) != 535 || !isPermanent(err) {
 		t.Errorf("err %v, want the relay's 535", err)

@@ -45,6 +45,7 @@ func (q *Queue) process(f *flight, it store.QueueItem, deadline time.Time) {
 		return
 	}
 	now := q.cfg.Now()
+	relay := q.currentRelay()
 	groups := map[string][]store.QueueRecipient{}
 	var order []string
 	for _, r := range it.Recipients {
@@ -52,7 +53,7 @@ func (q *Queue) process(f *flight, it store.QueueItem, deadline time.Time) {
 			continue
 		}
 		d := domainOf(r.Addr)
-		if q.cfg.RelayHost != "" {
+		if relay.Host != "" {
 			d = "" // one connection to the smarthost for everything
 		}
 		if _, ok := groups[d]; !ok {
@@ -74,7 +75,7 @@ func (q *Queue) process(f *flight, it store.QueueItem, deadline time.Time) {
 			for i, r := range rcpts {
 				addrs[i] = r.Addr
 			}
-			outs := q.deliverDomain(actx, it.From, d, addrs, raw)
+			outs := q.deliverDomain(actx, relay, it.From, d, addrs, raw)
 			release()
 			if ctx.Err() != nil {
 				return // shutting down or lost: leave them pending, untouched

@@ -188,7 +188,21 @@ type Queue struct {
 	stopOnce sync.Once
 
 	sts stsCache // MTA-STS policies by domain
+
+	// relay is the smarthost in use (Config.RelayHost... at first,
+	// SetRelay after): each item attempt reads it once.
+	relay atomic.Pointer[Relay]
 }
+
+// Relay is the smarthost of Config (RelayHost, RelayUser, RelayPassword).
+type Relay struct{ Host, User, Password string }
+
+// SetRelay replaces the smarthost settings (a config reload): attempts
+// that start afterwards use them, attempts under way finish with the old.
+func (q *Queue) SetRelay(r Relay) { q.relay.Store(&r) }
+
+// currentRelay is the smarthost settings for one attempt.
+func (q *Queue) currentRelay() Relay { return *q.relay.Load() }
 
 // New returns a Queue for cfg with defaults filled in.
 func New(cfg Config) *Queue {
@@ -245,7 +259,7 @@ func New(cfg Config) *Queue {
 		cfg.Owner = defaultOwner()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Queue{
+	q := &Queue{
 		cfg:        cfg,
 		log:        cfg.Logger,
 		lease:      cfg.Lease,
@@ -258,6 +272,8 @@ func New(cfg Config) *Queue {
 		inflight:   map[int64]*flight{},
 		domains:    map[string]chan struct{}{},
 	}
+	q.SetRelay(Relay{Host: cfg.RelayHost, User: cfg.RelayUser, Password: cfg.RelayPassword})
+	return q
 }
 
 // Enqueue signs msg (DKIM, when a key for its author domain exists) and

@@ -103,19 +103,22 @@ type hop struct {
 	host string // MX host name (or relay host), for TLS ServerName and PortOverride
 	port string
 	sts  stsMode // the destination's MTA-STS mode (mtasts.go)
+	// user and password authenticate to the relay host (Relay.User);
+	// empty for MX delivery.
+	user, password string
 }
 
 // route returns the servers for domain in the order to try them: MX hosts
 // by preference (RFC 5321 §5.1; the resolver shuffles equal preferences),
 // else the domain itself (implicit MX, A/AAAA). A null MX (RFC 7505 §3)
 // and a domain that does not exist are permanent failures.
-func (q *Queue) route(ctx context.Context, domain string) ([]hop, error) {
-	if q.cfg.RelayHost != "" {
-		host, port, err := net.SplitHostPort(q.cfg.RelayHost)
+func (q *Queue) route(ctx context.Context, relay Relay, domain string) ([]hop, error) {
+	if relay.Host != "" {
+		host, port, err := net.SplitHostPort(relay.Host)
 		if err != nil {
-			host, port = q.cfg.RelayHost, "25"
+			host, port = relay.Host, "25"
 		}
-		return []hop{{host: host, port: port}}, nil
+		return []hop{{host: host, port: port, user: relay.User, password: relay.Password}}, nil
 	}
 	if strings.HasPrefix(domain, "[") && strings.HasSuffix(domain, "]") { // address literal
 		return []hop{{host: strings.Trim(domain, "[]"), port: q.cfg.Port}}, nil

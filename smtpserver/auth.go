@@ -56,10 +56,10 @@ func (ss *session) Auth(mech string) (sasl.Server, error) {
 	}
 	var cfg auth.SASLConfig
 	if ss.s.cfg.Auth != nil {
-		cfg = ss.s.cfg.Auth.SASLConfig(ss.ctx, ss.remote, ss.tlsStatePtr(), result)
+		cfg = ss.s.cfg.Auth.SASLConfig(auth.WithMechanism(ss.ctx, mech), ss.remote, ss.tlsStatePtr(), result)
 	}
 	cfg.Check = func(username, password string) error {
-		acct, err := ss.s.authenticate(ss.ctx, username, password, ss.remote)
+		acct, err := ss.s.authenticate(auth.WithMechanism(ss.ctx, mech), username, password, ss.remote)
 		result(acct, err)
 		return err
 	}

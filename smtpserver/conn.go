@@ -2,7 +2,9 @@ package smtpserver
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
+	"log/slog"
 	"net"
 	"strconv"
 	"sync"
@@ -53,10 +55,15 @@ type conn struct {
 	err error  // sticky read error, returned once in and out are drained
 
 	closeOnce sync.Once
+
+	lim Limits // the server's limits when the connection was accepted
 }
 
 func newConn(nc net.Conn, s *Server) *conn {
-	c := &conn{Conn: nc, raw: nc, s: s, rw: framer{maxLine: s.cfg.MaxLineLength}}
+	c := &conn{Conn: nc, raw: nc, s: s, lim: *s.limits.Load(), rw: framer{maxLine: s.cfg.MaxLineLength}}
+	if s.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.rw.tr = &wireTrace{log: s.log.With("remote", nc.RemoteAddr().String())}
+	}
 	if tc, ok := nc.(*tls.Conn); ok {
 		c.raw = tc.NetConn()
 		c.implicit = true
@@ -97,10 +104,12 @@ func (c *conn) startTLS() error {
 	c.s.mu.Unlock()
 	if c.rw.startTLSArgs {
 		_, err := c.raw.Write([]byte(replyStartTLSParams))
+		c.traceReply([]byte(replyStartTLSParams), false, -1)
 		return err
 	}
 	if busy || c.authed {
 		_, err := c.raw.Write([]byte(replyStartTLSInTx))
+		c.traceReply([]byte(replyStartTLSInTx), false, -1)
 		return err
 	}
 	c.raw.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
@@ -109,6 +118,7 @@ func (c *conn) startTLS() error {
 	if _, err := c.raw.Write([]byte(replyStartTLS)); err != nil {
 		return err
 	}
+	c.traceReply([]byte(replyStartTLS), false, -1)
 	// RFC 3207 §4.2: anything the client sent after STARTTLS before the
 	// handshake is plaintext injected by a man in the middle; drop it.
 	c.in, c.out = nil, nil
@@ -166,6 +176,7 @@ func (c *conn) Read(p []byte) (int, error) {
 				c.err = err
 				return 0, err
 			}
+			c.traceReply([]byte(replyHelloFirst), false, -1)
 			continue
 		}
 		if len(c.out) == 0 && c.rw.startTLSPending {
@@ -262,9 +273,11 @@ func (c *conn) fixReply(p []byte) []byte {
 		}
 		return []byte("250 2.0.0 OK: queued as " + id + "\r\n")
 	}
+	// go-smtp is configured far above MaxMessageBytes (see New); the
+	// EHLO SIZE keyword (RFC 1870) announces the session's limit.
 	if len(p) > 9 && bytes.HasPrefix(p[:3], []byte("250")) && (p[3] == '-' || p[3] == ' ') &&
-		bytes.Equal(p[4:], []byte("SIZE "+strconv.FormatInt(c.s.cfg.MaxMessageBytes+1, 10)+"\r\n")) {
-		return append(p[:4:4], "SIZE "+strconv.FormatInt(c.s.cfg.MaxMessageBytes, 10)+"\r\n"...)
+		bytes.Equal(p[4:], []byte("SIZE "+strconv.FormatInt(goSMTPMaxMessageBytes, 10)+"\r\n")) {
+		return append(p[:4:4], "SIZE "+strconv.FormatInt(c.lim.MaxMessageBytes, 10)+"\r\n"...)
 	}
 	return nil
 }
@@ -278,22 +291,36 @@ func (c *conn) Write(p []byte) (int, error) {
 	}
 	c.mu.Lock()
 	advertise := c.rw.ehloFirstLine() && bytes.HasPrefix(p, []byte("250-"))
+	greeting := !c.rw.greeted
 	c.rw.server(p)
+	replies := c.rw.replies
 	c.mu.Unlock()
+	out := p
 	if advertise {
 		// The first line of the EHLO reply; STARTTLS follows it.
-		if _, err := c.Conn.Write(append(append([]byte(nil), p...), ehloStartTLS...)); err != nil {
-			return 0, err
-		}
-		return len(p), nil
+		out = append(append([]byte(nil), p...), ehloStartTLS...)
+	} else if q := c.fixReply(p); q != nil {
+		out = q
 	}
-	if q := c.fixReply(p); q != nil {
-		if _, err := c.Conn.Write(q); err != nil {
-			return 0, err
-		}
-		return len(p), nil
+	if _, err := c.Conn.Write(out); err != nil {
+		return 0, err
 	}
-	return c.Conn.Write(p)
+	c.traceReply(out, greeting, replies)
+	return len(p), nil
+}
+
+// traceReply hands a reply written to the client to the debug trace.
+// Replies conn writes itself (STARTTLS, the 503 after it) come here too,
+// with replies as the framer last counted them.
+func (c *conn) traceReply(p []byte, greeting bool, replies int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.rw.tr != nil {
+		if replies < 0 {
+			replies = c.rw.replies
+		}
+		c.rw.tr.reply(p, greeting, replies)
+	}
 }
 
 func (c *conn) Close() error {

@@ -137,7 +137,7 @@ func (ss *session) assemble(sp *spool, id string, now time.Time) (raw []byte, si
 // MaxMessageBytes (go-smtp is set one byte higher, see New) and more
 // than the in-flight Budget lets the transaction reserve.
 func (ss *session) readMessage(r io.Reader, sp *spool, tx *reservation) error {
-	max := ss.s.cfg.MaxMessageBytes
+	max := ss.lim.MaxMessageBytes
 	lc := lineChecker{max: ss.s.cfg.MaxLineLength}
 	chunk := make([]byte, 32<<10)
 	var firstErr error

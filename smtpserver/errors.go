@@ -52,6 +52,7 @@ var (
 	enhAborted            = smtp.EnhancedCode{4, 4, 2}  // RFC 3463 §3.5 X.4.2 bad connection
 	enhInvalidCommand     = smtp.EnhancedCode{5, 5, 1}  // RFC 3463 §3.6 X.5.1 invalid command
 	enhRoutingLoop        = smtp.EnhancedCode{5, 4, 6}  // RFC 3463 §3.5 X.4.6 routing loop detected
+	enhTooManyRecipients  = smtp.EnhancedCode{4, 5, 3}  // RFC 3463 §3.6 X.5.3 too many recipients
 )
 
 // Typed protocol errors. Session methods return these (or errors wrapping
@@ -75,6 +76,7 @@ var (
 	errInFlightBudget      = errors.New("smtpserver: server-wide in-flight message budget exhausted")
 	errEmptyMessage        = errors.New("smtpserver: empty message")
 	errAuthorNotOwned      = errors.New("smtpserver: From or Sender header not owned by the authenticated account")
+	errTooManyRecipients   = errors.New("smtpserver: too many recipients")
 )
 
 // The recipient errors are package delivery's; these names keep the
@@ -119,6 +121,7 @@ var replies = map[error]*smtp.SMTPError{
 	store.ErrNoSpace:           {Code: codeInsufficientStorage, EnhancedCode: enhSystemFull, Message: "Insufficient system storage, try again later"},
 	errInFlightBudget:          {Code: codeInsufficientStorage, EnhancedCode: enhSystemFull, Message: "Insufficient system storage, try again later"},
 	errEmptyMessage:            {Code: codeTransactionFailed, EnhancedCode: enhMediaError, Message: "Empty message"},
+	errTooManyRecipients:       {Code: codeInsufficientStorage, EnhancedCode: enhTooManyRecipients, Message: "Too many recipients"},
 	errAuthorNotOwned:          {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "From or Sender header address is not yours"},
 }
 

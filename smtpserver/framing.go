@@ -59,6 +59,11 @@ type framer struct {
 	waitFor int // wait mode: the unit whose reply decides
 	waitTLS bool
 
+	// tr records command lines and DATA messages for the debug trace
+	// (wiretrace.go); nil when not tracing.
+	tr    *wireTrace
+	dataN int // data mode: bytes of the current message
+
 	// Server side.
 	greeted bool
 	replies int    // final reply lines after the greeting
@@ -127,6 +132,7 @@ func (r *framer) client(dst, src []byte) ([]byte, int) {
 			b := src[i]
 			i++
 			dst = append(dst, b)
+			r.dataN++
 			if r.dataCRPrev != (b == '\n') {
 				r.bare = true
 			}
@@ -134,6 +140,9 @@ func (r *framer) client(dst, src []byte) ([]byte, int) {
 			if r.dataByte(b) {
 				r.sent++
 				r.mode = modeCommand
+				if r.tr != nil {
+					r.tr.data(r.dataN - len(".\r\n")) // the message without its end
+				}
 			}
 		case modeLongLine:
 			j := bytes.IndexByte(src[i:], '\n')
@@ -156,6 +165,9 @@ func (r *framer) client(dst, src []byte) ([]byte, int) {
 				dst = append(dst, r.held...)
 				r.held = r.held[:0]
 				r.mode = modeLongLine
+				if r.tr != nil {
+					r.tr.push("[line too long]")
+				}
 			}
 		}
 	}
@@ -178,6 +190,9 @@ func (r *framer) endLine(dst []byte) []byte {
 	// without any CR before it (textproto drops one, parseCmd the rest).
 	line := bytes.TrimRight(r.held[:len(r.held)-1], "\r\n")
 	cmd, arg, cmdOK := parseCommand(string(line))
+	if r.tr != nil {
+		r.tr.command(line, cmd, cmdOK, r.sent+1)
+	}
 	if r.interceptTLS && cmdOK && cmd == "STARTTLS" {
 		r.startTLSPending, r.stop = true, true
 		u := strings.ToUpper(string(line))
@@ -269,7 +284,7 @@ func (r *framer) resolve(accepted bool) {
 	case r.waitTLS:
 		r.mode = modeOpaque
 	default:
-		r.mode, r.data = modeData, dataBeginLine
+		r.mode, r.data, r.dataN = modeData, dataBeginLine, 0
 		// DATA's line ended in CRLF (or go-smtp would not have
 		// answered 354), so the message starts at a line start.
 		r.dataCRPrev, r.bare = false, false

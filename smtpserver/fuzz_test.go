@@ -32,7 +32,8 @@ func FuzzCommandLoop(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s))
 	}
-	log := slog.New(slog.DiscardHandler)
+	// Debug level, so that the wire trace (wiretrace.go) runs too.
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f.Fuzz(func(t *testing.T, input []byte) {
 		st := newMemStore("", testAccounts...)
 		srv := New(Config{

@@ -36,6 +36,15 @@ func (ss *session) checkInbound(body []byte) (string, bool, error) {
 	}
 	v := in.Check(ss.ctx, mailauth.Input{IP: ip, HELO: helo, MailFrom: ss.from, Raw: body})
 	ss.log.Info("smtp: inbound checks", "spf", v.SPF, "dmarc", v.DMARC, "action", v.Action)
+	m := ss.s.cfg.Metrics
+	m.AuthVerdict("spf", string(v.SPF))
+	if len(v.DKIM) == 0 {
+		m.AuthVerdict("dkim", "none")
+	}
+	for _, d := range v.DKIM {
+		m.AuthVerdict("dkim", string(d.Value))
+	}
+	m.AuthVerdict("dmarc", string(v.DMARC))
 	if v.Action == mailauth.Reject {
 		return "", false, errDMARCReject
 	}

@@ -3,6 +3,7 @@ package smtpserver
 import (
 	"context"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -42,8 +43,10 @@ func inboundMessage(from string) string {
 }
 
 func TestInboundChecksOnMX(t *testing.T) {
+	rm := &recMetrics{}
 	h := newHarness(t, ModeMX, func(c *Config) {
 		c.Inbound = mailauth.New(mailauth.Config{Hostname: testHost, Resolver: inboundDNS})
+		c.Metrics = rm
 	})
 	c := h.dial()
 	c.cmd("EHLO client.good.test", "250 ")
@@ -79,6 +82,18 @@ func TestInboundChecksOnMX(t *testing.T) {
 	c.sendMail("s@none.test", []string{"alice@example.com"}, inboundMessage("s@none.test"))
 	if got := h.inbox("alice@example.com"); len(got) != 2 || !strings.Contains(string(got[1]), "dmarc=none") {
 		t.Fatalf("no-policy message: %d messages", len(got))
+	}
+
+	// Each message's verdicts reached the metrics.
+	rm.mu.Lock()
+	defer rm.mu.Unlock()
+	want := []string{
+		"spf=pass", "dkim=none", "dmarc=pass",
+		"spf=fail", "dkim=none", "dmarc=fail",
+		"spf=none", "dkim=none", "dmarc=none",
+	}
+	if !slices.Equal(rm.verdicts, want) {
+		t.Errorf("verdicts %q, want %q", rm.verdicts, want)
 	}
 }
 

@@ -39,7 +39,7 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	if opts != nil {
 		size = opts.Size
 	}
-	if size > ss.s.cfg.MaxMessageBytes {
+	if size > ss.lim.MaxMessageBytes {
 		return ss.reply(errMessageTooLarge)
 	}
 	tx := ss.s.cfg.Budget.newReservation()

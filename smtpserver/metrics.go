@@ -18,9 +18,16 @@ type Metrics interface {
 	Delivered(recipients int, size int64, d time.Duration)
 	// TLSHandshakeFailed: listener is "smtp", "submission" or "smtps".
 	TLSHandshakeFailed(listener string)
+	// AuthVerdict: the result of one inbound check of a message from an
+	// unauthenticated MX client; method is "spf", "dkim" (once per
+	// signature, "none" without one) or "dmarc", result its RFC 8601
+	// result value (pass, fail, softfail, none, ...).
+	AuthVerdict(method, result string)
 }
 
 type nopMetrics struct{}
+
+func (nopMetrics) AuthVerdict(string, string) {}
 
 func (nopMetrics) SMTPTransaction(string, string, int) {}
 func (nopMetrics) Delivered(int, int64, time.Duration) {}

@@ -1,6 +1,8 @@
 package smtpserver
 
 import (
+	"encoding/base64"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -14,7 +16,14 @@ type recMetrics struct {
 	delivered   int
 	bytes       int64
 	handshakes  []string
+	verdicts    []string
 	lastLatency time.Duration
+}
+
+func (r *recMetrics) AuthVerdict(method, result string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.verdicts = append(r.verdicts, method+"="+result)
 }
 
 func (r *recMetrics) SMTPTransaction(listener, outcome string, code int) {
@@ -77,5 +86,41 @@ func TestHandshakeLabel(t *testing.T) {
 		if got := handshakeLabel(tc.m, tc.kind); got != tc.want {
 			t.Errorf("%v %s: %s, want %s", tc.m, tc.kind, got, tc.want)
 		}
+	}
+}
+
+// loginLog records what an auth.LoginObserver hears.
+type loginLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *loginLog) Login(protocol, mech, outcome string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, protocol+" "+mech+" "+outcome)
+}
+
+// The login metrics name the SASL mechanism the client used: PLAIN and
+// LOGIN apart (both used to count as PLAIN).
+func TestLoginMechanismReported(t *testing.T) {
+	t.Parallel()
+	obs := &loginLog{}
+	h := newHarness(t, ModeSubmission, func(c *Config) {
+		c.Auth = c.Auth.WithObserver(obs).ForProtocol("submission")
+	})
+	plain := base64.StdEncoding.EncodeToString([]byte("\x00alice@example.com\x00" + testPassword))
+	c := h.dial()
+	c.cmd("EHLO c", "250 ")
+	c.cmd("AUTH PLAIN "+plain, "235 ")
+	c = h.dial()
+	c.cmd("EHLO c", "250 ")
+	c.cmd("AUTH LOGIN", "334 ")
+	c.cmd(base64.StdEncoding.EncodeToString([]byte("alice@example.com")), "334 ")
+	c.cmd(base64.StdEncoding.EncodeToString([]byte("wrong")), "535 ")
+	obs.mu.Lock()
+	defer obs.mu.Unlock()
+	if want := []string{"submission PLAIN succeeded", "submission LOGIN failed"}; !slices.Equal(obs.lines, want) {
+		t.Errorf("logins %q, want %q", obs.lines, want)
 	}
 }

@@ -9,7 +9,8 @@ import (
 )
 
 // Rcpt adds a recipient (RCPT TO, RFC 5321 §4.1.1.3). go-smtp has checked
-// the syntax and MaxRecipients (452 4.5.3).
+// the syntax; past the session's MaxRecipients it is 452 4.5.3 (RFC 5321
+// §4.5.3.1.10: a temporary failure, the client sends the rest later).
 //
 // The recipient is resolved by the Deliverer (package delivery: local
 // accounts, aliases, subaddresses, catch-alls, the postmaster rule,
@@ -26,6 +27,9 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if hasControl(to) {
 		ss.log.Info("smtp: recipient refused", "rcpt", stripControls(to), "err", errBadRcptAddress)
 		return ss.reply(errBadRcptAddress)
+	}
+	if len(ss.recipients) >= ss.lim.MaxRecipients {
+		return ss.reply(errTooManyRecipients)
 	}
 	if strings.EqualFold(to, postmaster) {
 		// "RCPT TO:<Postmaster>" without a domain (RFC 5321 §4.1.1.3,

@@ -47,6 +47,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -215,7 +216,36 @@ type Server struct {
 	mu      sync.Mutex
 	closing bool
 	conns   map[*conn]struct{}
+
+	// limits are Config's MaxMessageBytes and MaxRecipients until
+	// SetLimits; each connection reads them once, when it is accepted.
+	limits atomic.Pointer[Limits]
 }
+
+// Limits are the settings of Config a running Server can change
+// (SetLimits, on a config reload).
+type Limits struct {
+	MaxMessageBytes int64 // 0: DefaultMaxMessageBytes
+	MaxRecipients   int   // 0: DefaultMaxRecipients
+}
+
+// SetLimits replaces the limits for connections accepted afterwards;
+// open sessions keep the limits they started with.
+func (s *Server) SetLimits(l Limits) {
+	if l.MaxMessageBytes <= 0 {
+		l.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if l.MaxRecipients <= 0 {
+		l.MaxRecipients = DefaultMaxRecipients
+	}
+	s.limits.Store(&l)
+}
+
+// goSMTPMaxMessageBytes is go-smtp's own message size limit: far above
+// any real one, which the session enforces (readMessage, Mail) so that a
+// reload can change it. conn.rewriteReply turns the SIZE it advertises
+// in EHLO into the session's.
+const goSMTPMaxMessageBytes = 1 << 50
 
 // New returns a Server for cfg, filling in defaults.
 func New(cfg Config) *Server {
@@ -272,6 +302,7 @@ func New(cfg Config) *Server {
 		cancel: cancel,
 		conns:  make(map[*conn]struct{}),
 	}
+	s.SetLimits(Limits{MaxMessageBytes: cfg.MaxMessageBytes, MaxRecipients: cfg.MaxRecipients})
 	if cfg.Auth != nil {
 		s.authenticate = cfg.Auth.Authenticate
 	}
@@ -281,14 +312,15 @@ func New(cfg Config) *Server {
 	}
 	srv := smtp.NewServer(smtp.BackendFunc(s.newSession))
 	srv.Domain = cfg.Hostname
-	// One more than the limit: go-smtp's DATA reader fails as soon as it
-	// has handed out MaxMessageBytes bytes, before it can see whether
-	// the end-of-data line follows, so a message of exactly the limit
-	// would be refused. readMessage enforces the real limit on DATA and
-	// BDAT alike, Mail the SIZE= parameter, and conn.Write advertises
-	// the real limit in EHLO's SIZE line.
-	srv.MaxMessageBytes = cfg.MaxMessageBytes + 1
-	srv.MaxRecipients = cfg.MaxRecipients
+	// Far above the limit (goSMTPMaxMessageBytes): go-smtp's DATA reader
+	// fails as soon as it has handed out MaxMessageBytes bytes, before it
+	// can see whether the end-of-data line follows, and its limits cannot
+	// change while it runs. readMessage enforces the session's limit on
+	// DATA and BDAT alike, Mail the SIZE= parameter, Rcpt the recipient
+	// count, and conn.Write advertises the session's limit in EHLO's
+	// SIZE line.
+	srv.MaxMessageBytes = goSMTPMaxMessageBytes
+	srv.MaxRecipients = 0
 	srv.MaxLineLength = cfg.MaxLineLength
 	srv.ReadTimeout = cfg.ReadTimeout
 	srv.WriteTimeout = cfg.WriteTimeout

@@ -25,6 +25,7 @@ type session struct {
 	cancel context.CancelFunc
 
 	account *store.Account // set by a successful AUTH
+	lim     Limits         // the connection's (conn.lim)
 
 	// Current transaction.
 	inTransaction bool // MAIL accepted, not yet reset
@@ -41,10 +42,16 @@ var (
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	remote := c.Conn().RemoteAddr()
+	cn := connOf(c.Conn())
+	lim := *s.limits.Load()
+	if cn != nil {
+		lim = cn.lim
+	}
 	return &session{
 		s:      s,
 		c:      c,
-		conn:   connOf(c.Conn()),
+		lim:    lim,
+		conn:   cn,
 		remote: remote,
 		log:    s.log.With("remote", remote.String()),
 		ctx:    ctx,

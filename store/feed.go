@@ -105,3 +105,16 @@ func (f *Feed) Subscribers(accountID int64) int {
 	defer f.mu.Unlock()
 	return len(f.subs[accountID])
 }
+
+// Watched lists the accounts that have subscribers.
+func (f *Feed) Watched() []int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := make([]int64, 0, len(f.subs))
+	for id, subs := range f.subs {
+		if len(subs) > 0 {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -48,7 +49,10 @@ type serverProc struct {
 	stdout *lockedBuffer
 	mu     sync.Mutex
 	lines  []string
-	done   chan struct{}
+	// records are the log lines written as JSON (--log-format json),
+	// decoded.
+	records []map[string]any
+	done    chan struct{}
 }
 
 var listenRE = regexp.MustCompile(`msg=listening protocol=(\S+) addr=(\S+)`)
@@ -87,8 +91,15 @@ func startServe(t *testing.T, dir string, args ...string) *serverProc {
 			if m := listenRE.FindStringSubmatch(line); m != nil {
 				p.addrs[m[1]] = m[2]
 			}
+			var rec map[string]any
+			if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &rec) == nil {
+				p.records = append(p.records, rec)
+				if rec["msg"] == "listening" {
+					p.addrs[fmt.Sprint(rec["protocol"])] = fmt.Sprint(rec["addr"])
+				}
+			}
 			p.mu.Unlock()
-			if !isReady && strings.Contains(line, "msg=ready") {
+			if !isReady && (strings.Contains(line, "msg=ready") || rec["msg"] == "ready") {
 				isReady = true
 				close(ready)
 			}
@@ -115,6 +126,30 @@ func (p *serverProc) addr(t *testing.T, proto string) string {
 		t.Fatalf("no %s listener; log:\n%s", proto, strings.Join(p.lines, "\n"))
 	}
 	return a
+}
+
+// waitRecord waits until n JSON log records match (at most 10 s) and
+// returns the matching ones.
+func (p *serverProc) waitRecord(t *testing.T, n int, match func(map[string]any) bool) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var got []map[string]any
+		p.mu.Lock()
+		for _, r := range p.records {
+			if match(r) {
+				got = append(got, r)
+			}
+		}
+		p.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d matching log records, want %d; log:\n%s", len(got), n, p.log())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (p *serverProc) log() string {

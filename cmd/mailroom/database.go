@@ -20,6 +20,11 @@ const databaseFlagHelp = `store: "" for SQLite in the data directory, or a postg
 // postgres:// URL, else the SQLite file in the data directory (created if
 // needed).
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.Store, error) {
+	return openStoreWith(ctx, cfg, log, nil)
+}
+
+// openStoreWith is openStore reporting SQLite writes to m (nil: none).
+func openStoreWith(ctx context.Context, cfg config.Config, log *slog.Logger, m sqlite.Metrics) (store.Store, error) {
 	if cfg.UsesPostgres() {
 		return postgres.Open(ctx, cfg.Database, log)
 	}
@@ -29,5 +34,5 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	return sqlite.Open(ctx, cfg.DBPath(), log)
+	return sqlite.OpenWith(ctx, cfg.DBPath(), log, sqlite.Options{Metrics: m})
 }

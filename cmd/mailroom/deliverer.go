@@ -20,7 +20,7 @@ var (
 // delivery): SMTP (MX and submission) and the queue's DSNs go through
 // it, and it commits local copies and outbound queue entries in one
 // store transaction, signing the queued copy with q first.
-func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.Logger) (*delivery.Deliverer, error) {
+func newDeliverer(cfg config.Config, lv *live, st store.Store, q *queue.Queue, log *slog.Logger) (*delivery.Deliverer, error) {
 	// The global Sieve scripts: one that does not compile stops serve
 	// with its file and line, rather than every delivery logging it.
 	before, after, err := cfg.Filtering.CompileSieve(sieveLimits(cfg))
@@ -39,9 +39,9 @@ func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.L
 		Store:              st,
 		Queue:              q,
 		Hostname:           cfg.Hostname,
-		Aliases:            cfg.Aliasing.Table(),
+		Aliases:            liveAliases{lv},
 		RecipientDelimiter: cfg.RecipientDelimiter,
-		Quota:              &cfg.Quota,
+		Quota:              liveQuota{lv},
 		Logger:             log,
 	})
 }

@@ -12,10 +12,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/httpserver"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/internal/metrics"
+	"github.com/mailroom/mailroom/internal/tlsconfig"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -32,7 +34,7 @@ var (
 // those with an account, and the alias domains of [aliases].
 type localDomains struct {
 	st      store.Store
-	aliases *config.AliasTable
+	aliases delivery.Aliases
 }
 
 func (d localDomains) IsLocalDomain(ctx context.Context, domain string) (bool, error) {
@@ -70,13 +72,18 @@ type readiness struct {
 }
 
 // newHTTPServer builds the HTTP(S) server of `serve`.
-func newHTTPServer(cfg config.Config, st store.Store, m *metrics.Metrics, rd *readiness, tlsCfg *tls.Config, admin http.Handler, log *slog.Logger) *httpserver.Server {
+func newHTTPServer(cfg config.Config, lv *live, st store.Store, m *metrics.Metrics, rd *readiness, tlsCfg *tls.Config, acme *tlsconfig.ACME, admin http.Handler, log *slog.Logger) *httpserver.Server {
 	allow, _ := cfg.MetricsPrefixes() // checked by Validate
 	mx := strings.TrimSuffix(cfg.Hostname, ".")
+	var challenge func(http.Handler) http.Handler
+	if acme != nil {
+		challenge = acme.HTTPHandler // ACME HTTP-01 on the http listener
+	}
 	return httpserver.New(httpserver.Config{
-		Logger:   log,
-		Hostname: mx,
-		Domains:  localDomains{st, cfg.Aliasing.Table()},
+		HTTPChallenge: challenge,
+		Logger:        log,
+		Hostname:      mx,
+		Domains:       localDomains{st, liveAliases{lv}},
 		Ports: httpserver.Ports{
 			IMAPS: httpserver.PortOf(cfg.IMAPS), IMAP: httpserver.PortOf(cfg.IMAP),
 			POP3S: httpserver.PortOf(cfg.POP3S), POP3: httpserver.PortOf(cfg.POP3),

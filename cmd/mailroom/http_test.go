@@ -159,24 +159,28 @@ func TestServeHTTPEndpoints(t *testing.T) {
 
 	m := scrapeMetrics(t, http.DefaultClient, base+"/metrics")
 	for k, want := range map[string]float64{
-		"mailroom_logins_total{mechanism=PLAIN,outcome=failed,protocol=pop3}":      1,
-		"mailroom_logins_total{mechanism=PLAIN,outcome=succeeded,protocol=pop3}":   1,
-		"mailroom_logins_total{mechanism=PLAIN,outcome=succeeded,protocol=imap}":   1,
-		"mailroom_connections_accepted_total{listener=pop3}":                       2,
-		"mailroom_connections_accepted_total{listener=imap}":                       1,
-		"mailroom_connections_refused_total{listener=smtp}":                        0,
-		"mailroom_imap_commands_total{command=NOOP,status=ok}":                     1,
-		"mailroom_imap_commands_total{command=LOGIN,status=ok}":                    1,
-		"mailroom_imap_command_duration_seconds{command=NOOP}_count":               1,
-		"mailroom_smtp_transactions_total{class=2xx,listener=mx,outcome=accepted}": 1,
-		"mailroom_messages_delivered_total":                                        1,
-		"mailroom_delivery_duration_seconds_count":                                 1,
+		"mailroom_logins_total{mechanism=password,outcome=failed,protocol=pop3}":    1,
+		"mailroom_logins_total{mechanism=password,outcome=succeeded,protocol=pop3}": 1,
+		"mailroom_logins_total{mechanism=password,outcome=succeeded,protocol=imap}": 1,
+		"mailroom_connections_accepted_total{listener=pop3}":                        2,
+		"mailroom_connections_accepted_total{listener=imap}":                        1,
+		"mailroom_connections_refused_total{listener=smtp}":                         0,
+		"mailroom_imap_commands_total{command=NOOP,status=ok}":                      1,
+		"mailroom_imap_commands_total{command=LOGIN,status=ok}":                     1,
+		"mailroom_imap_command_duration_seconds{command=NOOP}_count":                1,
+		"mailroom_smtp_transactions_total{class=2xx,listener=mx,outcome=accepted}":  1,
+		"mailroom_messages_delivered_total":                                         1,
+		"mailroom_delivery_duration_seconds_count":                                  1,
 		"mailroom_queue_depth":        0,
 		"mailroom_imap_idle_sessions": 0,
 	} {
 		if got, ok := m[k]; !ok || got != want {
 			t.Errorf("%s = %v (present %v), want %v", k, got, ok, want)
 		}
+	}
+	// The delivery (at least) went through the SQLite writer.
+	if m["mailroom_store_write_duration_seconds_count"] < 1 || m["mailroom_store_commit_batch_size_count"] < 1 {
+		t.Errorf("store writes %v, batches %v", m["mailroom_store_write_duration_seconds_count"], m["mailroom_store_commit_batch_size_count"])
 	}
 	if m["mailroom_messages_delivered_bytes_total"] < float64(len(msg)) {
 		t.Errorf("delivered bytes %v", m["mailroom_messages_delivered_bytes_total"])

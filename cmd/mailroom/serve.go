@@ -44,6 +44,7 @@ func newServeFlags(w io.Writer) (*flag.FlagSet, *string) {
 	fs.String("http", def.HTTP, `HTTP listen address (metrics, health, autoconfig); "" disables`)
 	fs.String("https", def.HTTPS, `HTTPS listen address (same certificates as the mail listeners); "" disables`)
 	fs.String("log-level", def.LogLevel, "debug, info, warn or error")
+	fs.String("log-format", def.LogFormat, "text or json")
 	fs.String("database", def.Database, databaseFlagHelp)
 	return fs, configPath
 }
@@ -59,39 +60,52 @@ func cmdServe(ctx context.Context, args []string, e env) error {
 		return errUsage
 	}
 
-	cfg, err := config.Load(*configPath)
+	// The absolute path, as a reload reads it: a relative data
+	// directory in the file resolves the same way both times.
+	cfg, err := config.Load(absPath(*configPath))
 	if err != nil {
 		return err
 	}
-	// Flags given on the command line override the file.
-	for name, dst := range map[string]*string{
-		"data": &cfg.DataDir, "hostname": &cfg.Hostname, "smtp": &cfg.SMTP,
-		"submission": &cfg.Submission, "pop3": &cfg.POP3, "imap": &cfg.IMAP,
-		"log-level": &cfg.LogLevel, "database": &cfg.Database,
-		"smtps": &cfg.SMTPS, "pop3s": &cfg.POP3S, "imaps": &cfg.IMAPS,
-		"http": &cfg.HTTP, "https": &cfg.HTTPS, "managesieve": &cfg.ManageSieve,
-	} {
-		if wasSet(fs, name) {
-			*dst = fs.Lookup(name).Value.String()
+	// Flags given on the command line override the file, at start and
+	// on every reload.
+	override := func(cfg *config.Config) {
+		for name, dst := range map[string]*string{
+			"data": &cfg.DataDir, "hostname": &cfg.Hostname, "smtp": &cfg.SMTP,
+			"submission": &cfg.Submission, "pop3": &cfg.POP3, "imap": &cfg.IMAP,
+			"log-level": &cfg.LogLevel, "log-format": &cfg.LogFormat, "database": &cfg.Database,
+			"smtps": &cfg.SMTPS, "pop3s": &cfg.POP3S, "imaps": &cfg.IMAPS,
+			"http": &cfg.HTTP, "https": &cfg.HTTPS, "managesieve": &cfg.ManageSieve,
+		} {
+			if wasSet(fs, name) {
+				*dst = fs.Lookup(name).Value.String()
+			}
 		}
 	}
+	override(&cfg)
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	return serve(ctx, cfg, absPath(*configPath), e)
+	return serve(ctx, cfg, absPath(*configPath), override, e)
 }
 
-func newLogger(e env, level string) *slog.Logger {
-	var l slog.Level
-	_ = l.UnmarshalText([]byte(level))
-	return slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: l}))
+// newLogger is serve's logger: text (logfmt) or JSON lines on stderr, at
+// a level a reload may change.
+func newLogger(e env, format string, level *slog.LevelVar) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: level}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(e.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, opts))
 }
 
 // serve runs every configured listener until ctx is cancelled, then shuts
 // them down gracefully. configPath is the config file it was started with
-// ("" for none), recorded in the data directory's lock file.
-func serve(ctx context.Context, cfg config.Config, configPath string, e env) error {
-	log := newLogger(e, cfg.LogLevel)
+// ("" for none), recorded in the data directory's lock file and re-read
+// on SIGHUP with override (the command-line flags) applied over it.
+func serve(ctx context.Context, cfg config.Config, configPath string, override func(*config.Config), e env) error {
+	level := new(slog.LevelVar)
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // checked by Validate
+	log := newLogger(e, cfg.LogFormat, level)
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return err
 	}
@@ -105,7 +119,9 @@ func serve(ctx context.Context, cfg config.Config, configPath string, e env) err
 		}
 		defer unlock()
 	}
-	st, err := openStore(ctx, cfg, log.With("component", "store"))
+	// One registry per process, handed to every server and the store.
+	m := metrics.New(buildInfo())
+	st, err := openStoreWith(ctx, cfg, log.With("component", "store"), m)
 	if err != nil {
 		return storeOpenError(cfg, err)
 	}
@@ -115,30 +131,30 @@ func serve(ctx context.Context, cfg config.Config, configPath string, e env) err
 	}
 
 	authn := auth.NewAuthenticator(st, log.With("component", "auth"), nil).
-		WithLimits(auth.Limits{
-			FailuresPerIP:      cfg.Limits.LoginFailuresPerIP,
-			FailuresPerAccount: cfg.Limits.LoginFailuresPerAccount,
-			Window:             cfg.Limits.LoginFailureWindow.Duration,
-		}).
+		WithLimits(authLimits(cfg)).
 		WithSCRAMPlus(cfg.SCRAMPlus)
-	// One registry per process, handed to every server.
-	m := metrics.New(buildInfo())
 	authn.WithObserver(m)
-	tlsCfg, reload, err := setupTLS(cfg, log)
+	tlsCfg, reload, acme, err := setupTLS(cfg, log)
 	if err != nil {
 		return err
 	}
 	q := newQueue(cfg, st, m, log.With("component", "queue"))
-	dlv, err := newDeliverer(cfg, st, q, log.With("component", "delivery"))
+	lv := newLive(cfg)
+	dlv, err := newDeliverer(cfg, lv, st, q, log.With("component", "delivery"))
 	if err != nil {
 		return err
 	}
 	q.SetDeliverer(dlv)
 	m.AddQueue(queueStats{st}, time.Now, log.With("component", "metrics"))
 	rd := &readiness{queue: q}
-	servers, err := buildServers(cfg, st, authn, dlv, q, tlsCfg, m, rd, log)
+	servers, reloadable, err := buildServers(cfg, lv, st, authn, dlv, q, tlsCfg, acme, m, rd, log)
 	if err != nil {
 		return err
+	}
+	rl := &reloader{
+		path: configPath, override: override, log: log, level: level, live: lv,
+		smtp: reloadable.smtp, imap: reloadable.imap, pop3: reloadable.pop3, queue: q, authn: authn, web: reloadable.web, tls: reload,
+		cur: cfg, maxSize: cfg.Limits.MaxMessageBytes,
 	}
 
 	// Bind every listener before the first account is created: a
@@ -179,7 +195,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, e env) err
 		defer cancel()
 		q.Shutdown(ctx)
 	}()
-	reloadOnSIGHUP(ctx, reload, log.With("component", "tls"))
+	reloadOnSIGHUP(ctx, rl.reload)
 	ctrs := &counters{auth: authn, metrics: m}
 	ctrs.logOnSIGUSR1(ctx, log)
 

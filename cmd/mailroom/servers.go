@@ -9,15 +9,18 @@ import (
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/delivery"
+	"github.com/mailroom/mailroom/httpserver"
 	"github.com/mailroom/mailroom/imapserver"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/internal/metrics"
 	"github.com/mailroom/mailroom/managesieve"
+	"github.com/mailroom/mailroom/internal/tlsconfig"
 	"github.com/mailroom/mailroom/pop3server"
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/smtpserver"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/sqlite"
 )
 
 // runner is one listener of `serve`.
@@ -35,6 +38,7 @@ var (
 	_ imapserver.Quota = (*config.Quota)(nil)
 	// [aliases] is how the SMTP server expands inbound recipients.
 	_ smtpserver.Aliases = (*config.AliasTable)(nil)
+	_ httpserver.Domains = localDomains{}
 	// The servers report to the process's metrics.
 	_ smtpserver.Metrics  = (*metrics.Metrics)(nil)
 	_ pop3server.Metrics  = (*metrics.Metrics)(nil)
@@ -42,14 +46,24 @@ var (
 	_ managesieve.Metrics = (*metrics.Metrics)(nil)
 	_ auth.LoginObserver  = (*metrics.Metrics)(nil)
 	_ queue.Metrics       = (*metrics.Metrics)(nil)
+	_ sqlite.Metrics      = (*metrics.Metrics)(nil)
 )
 
-// buildServers constructs every protocol server from the configuration.
-// Each server reports to m; logins are labelled with the protocol.
-func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, q kicker, tlsCfg *tls.Config, m *metrics.Metrics, rd *readiness, log *slog.Logger) ([]runner, error) {
+// reloadTargets are the servers a config reload hands settings to.
+type reloadTargets struct {
+	smtp []*smtpserver.Server
+	imap *imapserver.Server
+	pop3 *pop3server.Server
+	web  *httpserver.Server
+}
+
+// buildServers constructs every protocol server from the configuration;
+// aliases and quotas are lv's, which a reload replaces. Each server
+// reports to m; logins are labelled with the protocol.
+func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, q kicker, tlsCfg *tls.Config, acme *tlsconfig.ACME, m *metrics.Metrics, rd *readiness, log *slog.Logger) ([]runner, reloadTargets, error) {
 	lim := cfg.Limits
 	plaintext := plaintextPolicy(cfg)
-	aliases := cfg.Aliasing.Table()
+	aliases := liveAliases{lv}
 	// One in-flight budget for MX and submission together.
 	budget := smtpserver.NewBudget(lim.SMTPMaxInFlightBytes, lim.MaxMessageBytes)
 	smtpConfig := func(mode smtpserver.Mode, name string) smtpserver.Config {
@@ -110,7 +124,7 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		MaxMailboxes:      lim.IMAPMaxMailboxes,
 		IdleTimeout:       lim.IMAPIdleTimeout.Duration,
 		TLSConfig:         tlsCfg,
-		Quota:             &cfg.Quota,
+		Quota:             liveQuota{lv},
 
 		HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 
@@ -135,9 +149,9 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 	})
 	admin, err := newWebAdmin(cfg, st, authn, q, m, tlsCfg, log.With("component", "webadmin"))
 	if err != nil {
-		return nil, err
+		return nil, reloadTargets{}, err
 	}
-	web := newHTTPServer(cfg, st, m, rd, tlsCfg, admin, log.With("component", "http"))
+	web := newHTTPServer(cfg, lv, st, m, rd, tlsCfg, acme, admin, log.With("component", "http"))
 	subStop, popStop, imapStop, webStop := once(sub.Shutdown), once(pop.Shutdown), once(imap.Shutdown), once(web.Shutdown)
 	return []runner{
 		{"smtp", cfg.SMTP, mx.Serve, mx.Shutdown, connlimit.RefuseSMTP},
@@ -154,7 +168,7 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		// Metrics, health, autoconfiguration, MTA-STS (httpserver).
 		{"http", cfg.HTTP, web.Serve, webStop, refuseHTTP},
 		{"https", cfg.HTTPS, web.ServeTLS, webStop, nil},
-	}, nil
+	}, reloadTargets{smtp: []*smtpserver.Server{mx, sub}, imap: imap, pop3: pop, web: web}, nil
 }
 
 // once makes a Shutdown shared by two listeners run once; a second caller

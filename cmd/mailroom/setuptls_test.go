@@ -19,7 +19,7 @@ func TestSetupTLSSources(t *testing.T) {
 	cfg.DataDir, cfg.Hostname = t.TempDir(), "mail.example.test"
 
 	// Nothing configured: self-signed, reloadable.
-	c, reload, err := setupTLS(cfg, log)
+	c, reload, _, err := setupTLS(cfg, log)
 	if err != nil || c.MinVersion != tls.VersionTLS12 || reload == nil {
 		t.Fatalf("self-signed: %v %v", c, err)
 	}
@@ -28,7 +28,7 @@ func TestSetupTLSSources(t *testing.T) {
 	cfg2 := cfg
 	cfg2.TLSCert = filepath.Join(cfg.TLSDir(), tlsconfig.SelfSignedCert)
 	cfg2.TLSKey = filepath.Join(cfg.TLSDir(), tlsconfig.SelfSignedKey)
-	c, reload, err = setupTLS(cfg2, log)
+	c, reload, _, err = setupTLS(cfg2, log)
 	if err != nil || reload == nil || reload() != nil {
 		t.Fatalf("files: %v", err)
 	}
@@ -36,15 +36,15 @@ func TestSetupTLSSources(t *testing.T) {
 		t.Fatalf("files: certificate %v", err)
 	}
 	cfg2.TLSKey = filepath.Join(t.TempDir(), "missing.key")
-	if _, _, err := setupTLS(cfg2, log); err == nil {
+	if _, _, _, err := setupTLS(cfg2, log); err == nil {
 		t.Error("missing key accepted")
 	}
 
 	// ACME: wired, not contacted (no network in tests).
 	cfg3 := cfg
 	cfg3.ACME, cfg3.ACMEEmail = true, "admin@example.test"
-	c, reload, err = setupTLS(cfg3, log)
-	if err != nil || reload != nil || !slices.Contains(c.NextProtos, "acme-tls/1") {
+	c, reload, acme, err := setupTLS(cfg3, log)
+	if err != nil || reload != nil || acme == nil || !slices.Contains(c.NextProtos, "acme-tls/1") {
 		t.Fatalf("acme: %v %v", c, err)
 	}
 

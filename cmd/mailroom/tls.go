@@ -1,13 +1,9 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
@@ -15,11 +11,12 @@ import (
 	"github.com/mailroom/mailroom/internal/tlsconfig"
 )
 
-// setupTLS returns the server TLS configuration every listener shares and
-// a reload function for SIGHUP (nil when there is nothing to reload): the
-// PEM files of tls_cert/tls_certificates, else ACME, else the self-signed
-// certificate in <data>/tls.
-func setupTLS(cfg config.Config, log *slog.Logger) (*tls.Config, func() error, error) {
+// setupTLS returns the server TLS configuration every listener shares, a
+// reload function for SIGHUP (nil when there is nothing to reload) and,
+// with ACME, the certificate source whose HTTP-01 handler the http
+// listener serves: the PEM files of tls_cert/tls_certificates, else ACME,
+// else the self-signed certificate in <data>/tls.
+func setupTLS(cfg config.Config, log *slog.Logger) (*tls.Config, func() error, *tlsconfig.ACME, error) {
 	log = log.With("component", "tls")
 	if pairs := cfg.CertPairs(); len(pairs) > 0 {
 		var ps []tlsconfig.Pair
@@ -28,52 +25,27 @@ func setupTLS(cfg config.Config, log *slog.Logger) (*tls.Config, func() error, e
 		}
 		m, err := tlsconfig.NewFiles(ps, log)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
-		return m.TLSConfig(), m.Reload, nil
+		return m.TLSConfig(), m.Reload, nil, nil
 	}
 	if cfg.ACME {
 		hosts := append([]string{cfg.Hostname}, cfg.ACMEHosts...)
-		m, err := tlsconfig.NewACME(tlsconfig.ACMEConfig{
+		a, err := tlsconfig.NewACME(tlsconfig.ACMEConfig{
 			Hosts: hosts, Email: cfg.ACMEEmail, CacheDir: cfg.TLSDir() + "/acme", DirectoryURL: cfg.ACMEDirectory,
+			DefaultHost: cfg.Hostname, Logger: log,
 		})
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		log.Info("tls certificates from acme", "hosts", hosts)
-		return tlsconfig.ACMETLSConfig(m), nil, nil
+		return a.TLSConfig(), nil, a, nil
 	}
 	m, err := tlsconfig.NewSelfSigned(cfg.TLSDir(), cfg.Hostname, time.Now(), log)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return m.TLSConfig(), m.Reload, nil
-}
-
-// reloadOnSIGHUP calls reload on every SIGHUP until ctx ends. With
-// nothing to reload (ACME renews by itself) SIGHUP is still caught, so that
-// it never terminates the server.
-func reloadOnSIGHUP(ctx context.Context, reload func() error, log *slog.Logger) {
-	if reload == nil {
-		reload = func() error { return nil }
-	}
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(ch)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ch:
-				if err := reload(); err != nil {
-					log.Error("tls reload failed; keeping the previous certificates", "err", err)
-				} else {
-					log.Info("tls certificates reloaded")
-				}
-			}
-		}
-	}()
+	return m.TLSConfig(), m.Reload, nil, nil
 }
 
 // plaintextPolicy is the servers' AllowPlaintextAuth: loopback only,

@@ -44,6 +44,9 @@ type Config struct {
 	// LogLevel is debug, info, warn or error. debug logs protocol traces
 	// (credentials hidden).
 	LogLevel string `toml:"log_level"`
+	// LogFormat is text (logfmt, slog's TextHandler) or json (one JSON
+	// object a line, slog's JSONHandler).
+	LogFormat string `toml:"log_format"`
 
 	Limits Limits `toml:"limits"`
 	Quota  Quota  `toml:"quota"` // per-account storage limits (quota.go)
@@ -126,6 +129,7 @@ func Default() Config {
 
 		ManageSieve: "127.0.0.1:4190",
 		LogLevel:    "info",
+		LogFormat:   "text",
 		Outbound:    DefaultOutbound(),
 		Security:    DefaultSecurity(),
 		Aliasing:    DefaultAliasing(),
@@ -239,6 +243,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		errs = append(errs, fmt.Errorf("log_level %q: want debug, info, warn or error", c.LogLevel))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("log_format %q: want text or json", c.LogFormat))
 	}
 	return errors.Join(errs...)
 }

@@ -56,6 +56,7 @@ func TestLoadRejectsUnknownKeysAndBadValues(t *testing.T) {
 		"[limits]\npop3_idle_timeout = \"1m\"":  "pop3_idle_timeout",
 		"[limits]\nsmtp_max_line_length = 100":  "smtp_max_line_length",
 		`log_level = "loud"`:                    "log_level",
+		`log_format = "xml"`:                    "log_format",
 		"[limits]\nimap_idle_timeout = \"bad\"": "imap_idle_timeout",
 	} {
 		_, err := Load(writeFile(t, body))

@@ -35,6 +35,7 @@ const (
 // knownMechanisms bounds the "mechanism" label; anything else is "other".
 var knownMechanisms = map[string]bool{
 	"PLAIN": true, "LOGIN": true, "SCRAM-SHA-256": true, "SCRAM-SHA-256-PLUS": true,
+	"PASSWORD": true, // auth.MechPassword: IMAP LOGIN, POP3 USER/PASS
 }
 
 // BuildInfo labels mailroom_build_info.
@@ -59,6 +60,9 @@ type Metrics struct {
 	tlsFailures     *prometheus.CounterVec
 	queueAttempts   *prometheus.CounterVec
 	dsns            prometheus.Counter
+	authVerdicts    *prometheus.CounterVec
+	storeWrites     prometheus.Histogram
+	storeBatch      prometheus.Histogram
 
 	mu        sync.Mutex
 	listeners []namedListener
@@ -129,6 +133,20 @@ func New(b BuildInfo) *Metrics {
 			Namespace: namespace, Subsystem: "queue", Name: "dsns_sent_total",
 			Help: "Delivery status notifications delivered to local senders.",
 		}),
+		authVerdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "auth_verdicts_total",
+			Help: "Inbound SPF, DKIM (per signature; none without one) and DMARC results of messages from unauthenticated MX clients.",
+		}, []string{"method", "result"}),
+		storeWrites: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "store", Name: "write_duration_seconds",
+			Help:    "Store writes (SQLite): from the call to its committed transaction, waiting for the writer included.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
+		storeBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Subsystem: "store", Name: "commit_batch_size",
+			Help:    "Writes committed together by one SQLite group commit.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+		}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -138,16 +156,47 @@ func New(b BuildInfo) *Metrics {
 	build.Set(1)
 	r.MustRegister(m.logins, m.smtpTx, m.delivered, m.deliveredBytes, m.deliveryLatency,
 		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, m.queueAttempts, m.dsns, build,
+		m.authVerdicts, m.storeWrites, m.storeBatch,
 		listenerCollector{m},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
+// knownVerdicts bounds the labels of mailroom_auth_verdicts_total: the
+// methods and the RFC 8601 result values; anything else is "other".
+var knownVerdicts = map[string]map[string]bool{
+	"spf":   {"none": true, "neutral": true, "pass": true, "fail": true, "softfail": true, "temperror": true, "permerror": true},
+	"dkim":  {"none": true, "pass": true, "fail": true, "policy": true, "neutral": true, "temperror": true, "permerror": true},
+	"dmarc": {"none": true, "pass": true, "fail": true, "temperror": true, "permerror": true},
+}
+
+// AuthVerdict counts one inbound SPF, DKIM or DMARC result.
+func (m *Metrics) AuthVerdict(method, result string) {
+	results, ok := knownVerdicts[method]
+	if !ok {
+		return
+	}
+	result = strings.ToLower(result)
+	if !results[result] {
+		result = "other"
+	}
+	m.authVerdicts.WithLabelValues(method, result).Inc()
+}
+
+// StoreWrite observes one store write: d from the call to its commit.
+func (m *Metrics) StoreWrite(d time.Duration) { m.storeWrites.Observe(d.Seconds()) }
+
+// StoreBatch observes one group commit of n writes.
+func (m *Metrics) StoreBatch(n int) { m.storeBatch.Observe(float64(n)) }
+
 // Login counts one login attempt. Unknown mechanism names count as "other".
 func (m *Metrics) Login(protocol, mechanism, outcome string) {
 	mechanism = strings.ToUpper(mechanism)
-	if !knownMechanisms[mechanism] {
+	switch {
+	case mechanism == "PASSWORD":
+		mechanism = "password"
+	case !knownMechanisms[mechanism]:
 		mechanism = "other"
 	}
 	m.logins.WithLabelValues(protocol, mechanism, outcome).Inc()

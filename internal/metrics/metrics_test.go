@@ -53,6 +53,14 @@ func newTest(t *testing.T, q *fakeQueue, now time.Time) *Metrics {
 	m.QueueAttempt("deferred")
 	m.QueueAttempt("deferred")
 	m.DSNSent()
+	m.AuthVerdict("spf", "pass")
+	m.AuthVerdict("dkim", "none")
+	m.AuthVerdict("dmarc", "FAIL")
+	m.AuthVerdict("dmarc", "made-up-by-a-resolver")
+	m.AuthVerdict("arc", "pass") // not a method we count
+	m.StoreWrite(2 * time.Millisecond)
+	m.StoreWrite(3 * time.Millisecond)
+	m.StoreBatch(2)
 	return m
 }
 
@@ -108,6 +116,12 @@ func TestExposition(t *testing.T) {
 		`mailroom_queue_oldest_age_seconds`:                                        90,
 		`mailroom_queue_scrape_errors_total`:                                       0,
 		`mailroom_build_info{commit=abc123,goversion=go1.26,version=v1.2.3}`:       1,
+		`mailroom_auth_verdicts_total{method=spf,result=pass}`:                     1,
+		`mailroom_auth_verdicts_total{method=dkim,result=none}`:                    1,
+		`mailroom_auth_verdicts_total{method=dmarc,result=fail}`:                   1,
+		`mailroom_auth_verdicts_total{method=dmarc,result=other}`:                  1,
+		`mailroom_store_write_duration_seconds_count`:                              2,
+		`mailroom_store_commit_batch_size_count`:                                   1,
 	} {
 		if v, ok := got[k]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v", k, v, ok, want)
@@ -118,6 +132,11 @@ func TestExposition(t *testing.T) {
 	}
 	if _, ok := got["go_goroutines"]; !ok {
 		t.Errorf("no Go runtime metrics")
+	}
+	for k := range got {
+		if strings.Contains(k, "method=arc") {
+			t.Errorf("unknown verdict method exported: %s", k)
+		}
 	}
 
 	// A failing queue read drops the queue gauges and counts the error.

@@ -210,17 +210,18 @@ func TestACMEConfig(t *testing.T) {
 	if _, err := NewACME(ACMEConfig{Hosts: []string{"mail.example.test"}}); err == nil {
 		t.Error("ACME without cache accepted")
 	}
-	m, err := NewACME(ACMEConfig{Hosts: []string{"mail.example.test"}, Email: "a@example.test", CacheDir: t.TempDir(), DirectoryURL: "https://acme.invalid/dir"})
+	a, err := NewACME(ACMEConfig{Hosts: []string{"mail.example.test"}, Email: "a@example.test", CacheDir: t.TempDir(), DirectoryURL: "https://acme.invalid/dir"})
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := a.Manager()
 	if err := m.HostPolicy(t.Context(), "mail.example.test"); err != nil {
 		t.Errorf("configured host refused: %v", err)
 	}
 	if err := m.HostPolicy(t.Context(), "evil.example.test"); err == nil {
 		t.Error("foreign host allowed")
 	}
-	c := ACMETLSConfig(m)
+	c := a.TLSConfig()
 	if c.MinVersion != tls.VersionTLS12 || c.GetCertificate == nil {
 		t.Errorf("acme tls config: min %x", c.MinVersion)
 	}

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // registers driver "sqlite"
 
@@ -40,12 +41,14 @@ type Store struct {
 	rstmts *stmtCache
 	feed   store.Feed
 	now    func() (unixNano int64)
+	m      Metrics
 
 	jobs      chan *job
 	quit      chan struct{}
 	writerWG  sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+	pollOnce  sync.Once // startExternalPoll
 }
 
 // Open opens (creating if needed) the database at path, brings its schema
@@ -62,7 +65,24 @@ type Options struct {
 	// harnesses of the protocol servers, whose tests are not about
 	// durability (those use Open); never for serve.
 	NoSync bool
+	// Metrics hears of every write and group commit; nil reports nothing.
+	Metrics Metrics
 }
+
+// Metrics is what the store reports to monitoring (*metrics.Metrics in
+// cmd/mailroom).
+type Metrics interface {
+	// StoreWrite: one write, d from the call until its transaction
+	// committed (or failed), the wait for the writer included.
+	StoreWrite(d time.Duration)
+	// StoreBatch: one group commit of n writes.
+	StoreBatch(n int)
+}
+
+type nopMetrics struct{}
+
+func (nopMetrics) StoreWrite(time.Duration) {}
+func (nopMetrics) StoreBatch(int)           {}
 
 // OpenWith is Open with options.
 func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Options) (*Store, error) {
@@ -118,8 +138,12 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 		wstmts: newStmtCache(wdb),
 		rstmts: newStmtCache(rdb),
 		now:    nowNano,
+		m:      opts.Metrics,
 		jobs:   make(chan *job), // unbuffered: a job is either taken by the writer or not sent
 		quit:   make(chan struct{}),
+	}
+	if s.m == nil {
+		s.m = nopMetrics{}
 	}
 	s.Core = sqlcore.New(dialect{}, readDB{s}, s.coreWrite, func() int64 { return s.now() })
 	s.writerWG.Add(1)
@@ -160,11 +184,13 @@ func (s *Store) Close() error {
 
 // Watch implements store.Store.
 func (s *Store) Watch(accountID int64) (<-chan store.Change, func()) {
+	s.startExternalPoll()
 	return s.feed.Watch(accountID)
 }
 
 // WatchFunc is Watch with a callback (see store.Feed.WatchFunc); the IMAP
 // server uses it so that an idle connection needs no goroutine of its own.
 func (s *Store) WatchFunc(accountID int64, fn func(store.Change)) (cancel func()) {
+	s.startExternalPoll()
 	return s.feed.WatchFunc(accountID, fn)
 }

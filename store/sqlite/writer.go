@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/internal/sqlcore"
@@ -70,6 +71,8 @@ func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	start := time.Now()
+	defer func() { s.m.StoreWrite(time.Since(start)) }()
 	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
 	case s.jobs <- j:
@@ -110,6 +113,7 @@ func (s *Store) writer() {
 // runBatch runs jobs in one transaction, each in a savepoint, commits once
 // and then publishes the changes of the jobs that succeeded.
 func (s *Store) runBatch(batch []*job) {
+	s.m.StoreBatch(len(batch))
 	errs := make([]error, len(batch))
 	tx, err := s.wdb.BeginTx(context.Background(), nil)
 	if err != nil {
