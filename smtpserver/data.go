@@ -7,6 +7,7 @@ import (
 	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/mailauth"
 	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/milter"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -57,13 +58,39 @@ func (ss *session) data(r io.Reader) error {
 	}
 	defer leave()
 	now := ss.s.cfg.Now()
-	id := newQueueID()
+	id := ss.id
+	if id == "" {
+		id = newQueueID()
+	}
 	raw, signDomain, junk, err := ss.assemble(sp, id, now)
 	if err != nil {
 		ss.log.Info("smtp: message refused", "id", id, "err", err)
 		return ss.reply(err)
 	}
 	sp.close() // the spool is no longer needed: raw is the one copy
+	if ss.filter != nil && !ss.discard {
+		// The milters see the message as it will be stored (trace
+		// headers included) and may change its header.
+		v, out := ss.filter.Message(ss.ctx, raw)
+		if err := filterError(v); err != nil {
+			ss.log.Info("smtp: message refused by milter", append([]any{"id", id}, filterLog(v)...)...)
+			return ss.reply(err)
+		}
+		switch v.Action {
+		case milter.Discard:
+			ss.discard = true
+		case milter.Quarantine:
+			ss.log.Info("smtp: message quarantined by milter", append([]any{"id", id}, filterLog(v)...)...)
+			junk = true
+		}
+		raw = out
+	}
+	if ss.discard {
+		// Postfix's discard: the client is told the message was
+		// accepted, and nothing is stored.
+		ss.log.Info("smtp: message discarded by milter", "id", id, "from", ss.from, "rcpts", len(ss.recipients))
+		return queuedReply(id)
+	}
 	msg := store.NewMessage{Raw: raw, Part: message.Parse(raw), InternalDate: now}
 
 	// One transaction for the local copies and the outbound queue entry

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/delivery"
+	"github.com/mailroom/mailroom/milter"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -53,6 +54,7 @@ var (
 	enhAborted            = smtp.EnhancedCode{4, 4, 2}  // RFC 3463 §3.5 X.4.2 bad connection
 	enhInvalidCommand     = smtp.EnhancedCode{5, 5, 1}  // RFC 3463 §3.6 X.5.1 invalid command
 	enhRoutingLoop        = smtp.EnhancedCode{5, 4, 6}  // RFC 3463 §3.5 X.4.6 routing loop detected
+	enhTempNotAuthorized  = smtp.EnhancedCode{4, 7, 1}  // RFC 3463 §3.8 X.7.1, temporary (a milter's tempfail)
 )
 
 // Typed protocol errors. Session methods return these (or errors wrapping
@@ -76,6 +78,8 @@ var (
 	errInFlightBudget      = errors.New("smtpserver: server-wide in-flight message budget exhausted")
 	errEmptyMessage        = errors.New("smtpserver: empty message")
 	errAuthorNotOwned      = errors.New("smtpserver: From or Sender header not owned by the authenticated account")
+	errFilterReject        = errors.New("smtpserver: refused by a milter")
+	errFilterTempFail      = errors.New("smtpserver: milter failed or deferred")
 )
 
 // The recipient errors are package delivery's; these names keep the
@@ -121,6 +125,10 @@ var replies = map[error]*smtp.SMTPError{
 	errInFlightBudget:          {Code: codeInsufficientStorage, EnhancedCode: enhSystemFull, Message: "Insufficient system storage, try again later"},
 	errEmptyMessage:            {Code: codeTransactionFailed, EnhancedCode: enhMediaError, Message: "Empty message"},
 	errAuthorNotOwned:          {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "From or Sender header address is not yours"},
+	// Postfix's replies for a milter's SMFIR_REJECT / SMFIR_TEMPFAIL
+	// and for a failed milter with milter_default_action = tempfail.
+	errFilterReject:   {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Command rejected"},
+	errFilterTempFail: {Code: codeLocalError, EnhancedCode: enhTempNotAuthorized, Message: "Service unavailable - try again later"},
 }
 
 // errInternal is the reply for every error replyFor does not know.
@@ -142,6 +150,10 @@ func replyFor(log *slog.Logger, err error) *smtp.SMTPError {
 	if errors.As(err, &se) {
 		return se
 	}
+	var mr *milter.Reply
+	if errors.As(err, &mr) {
+		return milterReply(mr)
+	}
 	if errors.Is(err, smtp.ErrDataReset) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return replies[errTransactionAborted]
 	}
@@ -150,6 +162,24 @@ func replyFor(log *slog.Logger, err error) *smtp.SMTPError {
 	}
 	log.Error("smtp: internal error", "err", err)
 	return errInternal
+}
+
+// milterReply is the reply a milter chose (SMFIR_REPLYCODE; package
+// milter checked its code and made its text printable), with Postfix's
+// enhanced code and text where the milter gave none.
+func milterReply(r *milter.Reply) *smtp.SMTPError {
+	def := replies[errFilterReject]
+	if r.Code/100 == 4 {
+		def = replies[errFilterTempFail]
+	}
+	out := &smtp.SMTPError{Code: r.Code, EnhancedCode: def.EnhancedCode, Message: r.Text}
+	if r.Enhanced != ([3]int{}) {
+		out.EnhancedCode = smtp.EnhancedCode(r.Enhanced)
+	}
+	if out.Message == "" {
+		out.Message = def.Message
+	}
+	return out
 }
 
 // queuedReply is the 250 after DATA/BDAT LAST. go-smtp writes the code and

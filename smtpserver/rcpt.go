@@ -4,6 +4,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/delivery"
+	"github.com/mailroom/mailroom/milter"
 )
 
 // Rcpt adds a recipient (RCPT TO, RFC 5321 §4.1.1.3). go-smtp has checked
@@ -17,6 +18,9 @@ import (
 // from an authenticated one without an outbound queue, 550 5.7.1; an
 // account at or over its quota 452 4.2.2.
 //
+// A recipient the Deliverer accepted is shown to the milters, whose
+// refusal is the reply (filter.go).
+//
 // A control character anywhere in the address (go-smtp lets them through
 // in a quoted local part and the domain) gets 501 5.1.3 (RFC 3463 X.1.3
 // bad destination mailbox address syntax).
@@ -29,6 +33,16 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if err != nil {
 		ss.log.Info("smtp: recipient refused", "rcpt", to, "err", err)
 		return ss.reply(err)
+	}
+	if ss.filter != nil {
+		v := ss.filter.Rcpt(ss.ctx, to)
+		if err := filterError(v); err != nil {
+			ss.log.Info("smtp: recipient refused by milter", append([]any{"rcpt", to}, filterLog(v)...)...)
+			return ss.reply(err)
+		}
+		if v.Action == milter.Discard {
+			ss.discard = true
+		}
 	}
 	ss.recipients = append(ss.recipients, rc)
 	return nil

@@ -189,6 +189,10 @@ type Config struct {
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 
+	// Filter is the listener's milter chain ([[milters]], package
+	// milter); nil filters nothing.
+	Filter Filter
+
 	// Metrics hears of finished transactions, local deliveries and
 	// failed TLS handshakes (metrics.go); nil reports nothing.
 	Metrics Metrics

@@ -59,6 +59,7 @@ type Metrics struct {
 	tlsFailures     *prometheus.CounterVec
 	queueAttempts   *prometheus.CounterVec
 	dsns            prometheus.Counter
+	milterVerdicts  *prometheus.CounterVec
 
 	mu        sync.Mutex
 	listeners []namedListener
@@ -129,6 +130,10 @@ func New(b BuildInfo) *Metrics {
 			Namespace: namespace, Subsystem: "queue", Name: "dsns_sent_total",
 			Help: "Delivery status notifications delivered to local senders.",
 		}),
+		milterVerdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "milter_verdicts_total",
+			Help: "Milter answers other than continue, by milter address and action (accept, quarantine, discard, tempfail, reject, error).",
+		}, []string{"milter", "action"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -137,7 +142,7 @@ func New(b BuildInfo) *Metrics {
 	})
 	build.Set(1)
 	r.MustRegister(m.logins, m.smtpTx, m.delivered, m.deliveredBytes, m.deliveryLatency,
-		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, m.queueAttempts, m.dsns, build,
+		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, m.queueAttempts, m.dsns, m.milterVerdicts, build,
 		listenerCollector{m},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -201,6 +206,11 @@ func (m *Metrics) QueueAttempt(outcome string) { m.queueAttempts.WithLabelValues
 
 // DSNSent counts a delivery status notification.
 func (m *Metrics) DSNSent() { m.dsns.Inc() }
+
+// MilterVerdict counts a milter's answer (milter.Metrics).
+func (m *Metrics) MilterVerdict(milter, action string) {
+	m.milterVerdicts.WithLabelValues(milter, action).Inc()
+}
 
 // AddListener adds a listener's connection counters (accepted, refused,
 // active) under its name.
