@@ -689,4 +689,3 @@ func sanitizeText(s string) string {
 	}
 	return strings.TrimSpace(b.String())
 }
-

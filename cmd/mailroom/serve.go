@@ -135,7 +135,10 @@ func serve(ctx context.Context, cfg config.Config, configPath string, e env) err
 	q.SetDeliverer(dlv)
 	m.AddQueue(queueStats{st}, time.Now, log.With("component", "metrics"))
 	rd := &readiness{queue: q}
-	servers := buildServers(cfg, st, authn, dlv, tlsCfg, m, rd, log)
+	servers, err := buildServers(cfg, st, authn, dlv, tlsCfg, m, rd, log)
+	if err != nil {
+		return err
+	}
 
 	// Bind every listener before the first account is created: a
 	// one-time password printed by a start that then fails would be lost.

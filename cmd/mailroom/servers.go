@@ -13,6 +13,7 @@ import (
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/internal/metrics"
+	"github.com/mailroom/mailroom/milter"
 	"github.com/mailroom/mailroom/pop3server"
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/smtpserver"
@@ -40,11 +41,12 @@ var (
 	_ imapserver.Metrics = (*metrics.Metrics)(nil)
 	_ auth.LoginObserver = (*metrics.Metrics)(nil)
 	_ queue.Metrics      = (*metrics.Metrics)(nil)
+	_ milter.Metrics     = (*metrics.Metrics)(nil)
 )
 
 // buildServers constructs every protocol server from the configuration.
 // Each server reports to m; logins are labelled with the protocol.
-func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, tlsCfg *tls.Config, m *metrics.Metrics, rd *readiness, log *slog.Logger) []runner {
+func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, tlsCfg *tls.Config, m *metrics.Metrics, rd *readiness, log *slog.Logger) ([]runner, error) {
 	lim := cfg.Limits
 	plaintext := plaintextPolicy(cfg)
 	aliases := cfg.Aliasing.Table()
@@ -78,8 +80,23 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			AllowPlaintextAuth: plaintext,
 		}
 	}
-	mx := smtpserver.New(mxConfig(cfg, smtpConfig(smtpserver.ModeMX, "smtp")))
-	sub := smtpserver.New(smtpConfig(smtpserver.ModeSubmission, "submission"))
+	mxCfg, subCfg := mxConfig(cfg, smtpConfig(smtpserver.ModeMX, "smtp")), smtpConfig(smtpserver.ModeSubmission, "submission")
+	// [[milters]] by listener; no chain leaves Filter nil (a nil
+	// *milter.Chain in the interface would not be).
+	for _, l := range []struct {
+		name string
+		c    *smtpserver.Config
+	}{{config.MilterSMTP, &mxCfg}, {config.MilterSubmission, &subCfg}} {
+		ch, err := cfg.MilterChain(l.name, log.With("component", l.name), m)
+		if err != nil {
+			return nil, err
+		}
+		if ch != nil {
+			l.c.Filter = ch
+		}
+	}
+	mx := smtpserver.New(mxCfg)
+	sub := smtpserver.New(subCfg)
 	pop := pop3server.New(pop3server.Config{
 		Hostname:    cfg.Hostname,
 		Maildrop:    st,
@@ -129,7 +146,7 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		// Metrics, health, autoconfiguration, MTA-STS (httpserver).
 		{"http", cfg.HTTP, web.Serve, webStop, refuseHTTP},
 		{"https", cfg.HTTPS, web.ServeTLS, webStop, nil},
-	}
+	}, nil
 }
 
 // once makes a Shutdown shared by two listeners run once; a second caller

@@ -51,6 +51,10 @@ type Config struct {
 	Aliasing     // recipient_delimiter, [aliases] (aliases.go)
 	HTTPSettings // http, https, metrics_allow, mta_sts_mode … (http.go)
 	Filtering    // sieve_before, sieve_after (sieve.go)
+
+	// Milters are content filters speaking the milter protocol
+	// ([[milters]], milter.go), in order.
+	Milters []Milter `toml:"milters"`
 }
 
 // Limits bound what clients may send and how long they may idle.
@@ -225,6 +229,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Aliasing.validate()...)
 	errs = append(errs, c.HTTPSettings.validate()...)
 	errs = append(errs, c.Filtering.validate()...)
+	errs = append(errs, validateMilters(c.Milters)...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -1,0 +1,59 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestMilters(t *testing.T) {
+	t.Parallel()
+	c, err := loadString(t, `
+[[milters]]
+address = "inet:127.0.0.1:11332"
+on_error = "accept"
+command_timeout = "2m"
+spam_header = "X-Spam"
+
+[[milters]]
+address = "unix:/run/opendkim/opendkim.sock"
+listeners = ["submission"]
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Milters) != 2 || c.Milters[0].CommandTimeout.Duration != 2*time.Minute || c.Milters[0].OnError != "accept" {
+		t.Fatalf("milters %+v", c.Milters)
+	}
+	mx, err := c.MilterChain(MilterSMTP, nil, nil)
+	if err != nil || mx.Len() != 1 {
+		t.Fatalf("smtp chain %v, %v; want the first milter (listeners default to smtp)", mx.Len(), err)
+	}
+	sub, err := c.MilterChain(MilterSubmission, nil, nil)
+	if err != nil || sub.Len() != 1 {
+		t.Fatalf("submission chain %v, %v", sub.Len(), err)
+	}
+	d := Default()
+	none, err := d.MilterChain(MilterSMTP, nil, nil)
+	if err != nil || none != nil {
+		t.Fatalf("default chain %v, %v; want none", none, err)
+	}
+}
+
+func TestMiltersInvalid(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ toml, want string }{
+		{"[[milters]]\naddress = \"127.0.0.1:11332\"\n", "inet:host:port"},
+		{"[[milters]]\naddress = \"inet:127.0.0.1:0\"\n", "bad port"},
+		{"[[milters]]\naddress = \"inet:127.0.0.1:1\"\non_error = \"reject\"\n", "on_error"},
+		{"[[milters]]\naddress = \"inet:127.0.0.1:1\"\nlisteners = [\"imap\"]\n", "listeners"},
+		{"[[milters]]\naddress = \"inet:127.0.0.1:1\"\ncommand_timeout = \"1h\"\n", "command_timeout"},
+		{"[[milters]]\naddress = \"inet:127.0.0.1:1\"\nmax_header_bytes = -1\n", "max_header_bytes"},
+		{strings.Repeat("[[milters]]\naddress = \"inet:127.0.0.1:1\"\n", MaxMilters+1), "at most"},
+	} {
+		_, err := loadString(t, tc.toml)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want one naming %q", tc.toml, err, tc.want)
+		}
+	}
+}
