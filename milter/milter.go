@@ -57,7 +57,7 @@ type Config struct {
 	// default) answers the client with a temporary failure.
 	OnErrorAccept bool
 	// SpamHeader names a header field (Rspamd: "X-Spam") that, added
-	// by this milter with a value starting with "yes" (any case),
+	// or set by this milter with a value starting with "yes" (any case),
 	// quarantines the message: Rspamd's "add header" action. "" does
 	// nothing.
 	SpamHeader string
@@ -515,7 +515,7 @@ func (s *Session) message(st *state, raw []byte) (Verdict, []byte, error) {
 				return Verdict{}, nil, fmt.Errorf("milter: header changes over %d bytes", st.m.cfg.MaxHeaderBytes)
 			}
 			edits = append(edits, e)
-			if sh := st.m.cfg.SpamHeader; sh != "" && e.code != gomilter.ActChangeHeader && strings.EqualFold(e.name, sh) && isYes(e.value) {
+			if sh := st.m.cfg.SpamHeader; sh != "" && strings.EqualFold(e.name, sh) && isYes(e.value) {
 				v = worse(v, Verdict{Action: Quarantine, Milter: st.m.cfg.Address, Reason: sh + ": " + sanitizeText(e.value)})
 			}
 		default:
