@@ -17,7 +17,10 @@ import (
 // then, in the commit phase, reads it back into one buffer, adds the trace
 // headers in front of it in place, and delivers that one copy to every
 // recipient and the outbound queue with one Deliverer.Deliver call (one
-// store transaction). The commit phase runs under the Budget's commit gate, so that
+// store transaction). Before that, the milters (Config.Filter, filter.go)
+// see the assembled message: their refusal is the reply, quarantine
+// files it in Junk, discard answers 250 and stores nothing, and their
+// header changes are in the stored copy. The commit phase runs under the Budget's commit gate, so that
 // only a bounded number of whole messages are in memory at once. Its
 // result is the final reply: 250 naming the queue id only once the store
 // has made the message durable.
