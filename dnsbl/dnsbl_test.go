@@ -73,11 +73,11 @@ func TestCheck(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	r := &fakeResolver{
 		a: map[string]string{
-			"2.0.0.127.block.test":  "127.0.0.2",
-			"2.0.0.127.score.test":  "127.0.0.4",
-			"3.0.0.127.allow.test":  "127.0.10.1",
-			"3.0.0.127.block.test":  "127.0.0.2",
-			"4.0.0.127.block.test":  "10.0.0.1", // not in 127/8: an error code, no listing
+			"2.0.0.127.block.test": "127.0.0.2",
+			"2.0.0.127.score.test": "127.0.0.4",
+			"3.0.0.127.allow.test": "127.0.10.1",
+			"3.0.0.127.block.test": "127.0.0.2",
+			"4.0.0.127.block.test": "10.0.0.1", // not in 127/8: an error code, no listing
 			"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.block.test": "127.0.0.3",
 		},
 		txt:   map[string]string{"2.0.0.127.block.test": "Listed\r\nsee https://block.test/?127.0.0.2"},

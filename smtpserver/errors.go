@@ -10,6 +10,7 @@ import (
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/delivery"
+	"github.com/mailroom/mailroom/dnsbl"
 	"github.com/mailroom/mailroom/milter"
 	"github.com/mailroom/mailroom/store"
 )
@@ -153,6 +154,12 @@ func replyFor(log *slog.Logger, err error) *smtp.SMTPError {
 	var mr *milter.Reply
 	if errors.As(err, &mr) {
 		return milterReply(mr)
+	}
+	var bl *dnsbl.Listing
+	if errors.As(err, &bl) {
+		// Postfix's reject_rbl_client reply: the zone and its TXT
+		// (made printable and bounded by package dnsbl).
+		return &smtp.SMTPError{Code: codeTransactionFailed, EnhancedCode: enhNotAuthorized, Message: bl.Error()}
 	}
 	if errors.Is(err, smtp.ErrDataReset) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return replies[errTransactionAborted]

@@ -1,9 +1,11 @@
 package smtpserver
 
 import (
+	"context"
 	"net"
 	"strings"
 
+	"github.com/mailroom/mailroom/dnsbl"
 	"github.com/mailroom/mailroom/milter"
 )
 
@@ -81,4 +83,52 @@ func filterLog(v milter.Verdict) []any {
 		args = append(args, "reply", strings.TrimSpace(v.Reply.Text))
 	}
 	return args
+}
+
+// Blocklist checks the IP of unauthenticated MX clients against DNS
+// blocklists ([dnsbl]); *dnsbl.Checker implements it.
+type Blocklist interface {
+	Check(ctx context.Context, ip net.IP) dnsbl.Result
+}
+
+var _ Blocklist = (*dnsbl.Checker)(nil)
+
+// blocklisted runs Config.Blocklist once per connection, for an
+// unauthenticated client of the MX listener: a listing in a reject
+// zone is the *dnsbl.Listing replyFor turns into 554 5.7.1 with the
+// zone's text, listings in header zones become header fields
+// (dnsblHeaders).
+func (ss *session) blocklisted() error {
+	bl := ss.s.cfg.Blocklist
+	if bl == nil || ss.s.cfg.Mode != ModeMX || ss.account != nil {
+		return nil
+	}
+	if ss.dnsbl == nil {
+		var ip net.IP
+		if ta, ok := ss.remote.(*net.TCPAddr); ok {
+			ip = ta.IP
+		}
+		res := bl.Check(ss.ctx, ip)
+		ss.dnsbl = &res
+		if res.Reject != nil {
+			ss.log.Info("smtp: client blocklisted", "zone", res.Reject.Zone, "answer", res.Reject.Answer.String(), "text", res.Reject.Text)
+		}
+	}
+	if ss.dnsbl.Reject != nil {
+		return ss.dnsbl.Reject
+	}
+	return nil
+}
+
+// dnsblHeaders are the header fields of the client's listings in header
+// zones.
+func (ss *session) dnsblHeaders() string {
+	if ss.dnsbl == nil || ss.account != nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, l := range ss.dnsbl.Headers {
+		b.WriteString(traceField(l.HeaderField()))
+	}
+	return b.String()
 }

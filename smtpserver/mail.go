@@ -18,6 +18,8 @@ import (
 // (553 5.7.1, RFC 6409 §4.1; the rule is maySendAs in sender.go).
 // Unauthenticated MX clients may use any reverse-path.
 //
+// An unauthenticated MX client listed in a reject zone of the DNS
+// blocklists (Config.Blocklist) gets 554 5.7.1 with the zone's text.
 // With milters (Config.Filter) the sender is shown to them last: their
 // refusal is the reply (filter.go).
 //
@@ -46,6 +48,9 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	if size > ss.s.cfg.MaxMessageBytes {
 		return ss.reply(errMessageTooLarge)
+	}
+	if err := ss.blocklisted(); err != nil {
+		return ss.reply(err)
 	}
 	id := newQueueID()
 	discard := false

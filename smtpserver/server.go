@@ -189,6 +189,10 @@ type Config struct {
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 
+	// Blocklist checks unauthenticated MX clients against DNS
+	// blocklists ([dnsbl]) at their first MAIL; nil checks nothing.
+	Blocklist Blocklist
+
 	// Filter is the listener's milter chain ([[milters]], package
 	// milter); nil filters nothing.
 	Filter Filter

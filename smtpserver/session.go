@@ -9,6 +9,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/delivery"
+	"github.com/mailroom/mailroom/dnsbl"
 	"github.com/mailroom/mailroom/milter"
 	"github.com/mailroom/mailroom/store"
 )
@@ -29,6 +30,7 @@ type session struct {
 
 	rdns   string          // clientName, once looked up
 	filter *milter.Session // the milters' session, from the first MAIL (filter.go)
+	dnsbl  *dnsbl.Result   // the blocklists' verdict, from the first MAIL (filter.go)
 
 	// Current transaction.
 	inTransaction bool // MAIL accepted, not yet reset

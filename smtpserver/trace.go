@@ -41,6 +41,7 @@ func (ss *session) traceHeaders(body []byte, id string, now time.Time, ar string
 	h.WriteString("Return-Path: <" + stripControls(ss.from) + ">\r\n")
 	h.WriteString(ss.received(id, now))
 	h.WriteString(ar)
+	h.WriteString(ss.dnsblHeaders())
 	if ss.submission() {
 		hasID, hasDate, hasFrom := headerHas(body)
 		if !hasFrom && ss.account != nil {

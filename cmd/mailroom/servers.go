@@ -9,6 +9,7 @@ import (
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/delivery"
+	"github.com/mailroom/mailroom/dnsbl"
 	"github.com/mailroom/mailroom/imapserver"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
@@ -94,6 +95,17 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		if ch != nil {
 			l.c.Filter = ch
 		}
+	}
+	if cfg.DNSBL.Enabled() {
+		r, err := dnsbl.NewDNSResolver(cfg.DNSServer)
+		if err != nil {
+			return nil, err
+		}
+		bl, err := cfg.DNSBL.Checker(r, log.With("component", "dnsbl"))
+		if err != nil {
+			return nil, err
+		}
+		mxCfg.Blocklist = bl
 	}
 	mx := smtpserver.New(mxCfg)
 	sub := smtpserver.New(subCfg)

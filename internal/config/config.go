@@ -55,6 +55,8 @@ type Config struct {
 	// Milters are content filters speaking the milter protocol
 	// ([[milters]], milter.go), in order.
 	Milters []Milter `toml:"milters"`
+	// DNSBL is the [dnsbl] table: DNS blocklists (dnsbl.go).
+	DNSBL DNSBL `toml:"dnsbl"`
 }
 
 // Limits bound what clients may send and how long they may idle.
@@ -230,6 +232,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.HTTPSettings.validate()...)
 	errs = append(errs, c.Filtering.validate()...)
 	errs = append(errs, validateMilters(c.Milters)...)
+	errs = append(errs, c.DNSBL.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -57,3 +57,32 @@ func TestMiltersInvalid(t *testing.T) {
 		}
 	}
 }
+
+func TestDNSBLConfig(t *testing.T) {
+	t.Parallel()
+	c, err := loadString(t, `
+[dnsbl]
+zones = ["zen.example.net"]
+header_zones = ["score.example.net"]
+allow_zones = ["list.dnswl.example"]
+timeout = "2s"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.DNSBL.Enabled() || c.DNSBL.Timeout.Duration != 2*time.Second {
+		t.Fatalf("dnsbl %+v", c.DNSBL)
+	}
+	if ch, err := c.DNSBL.Checker(nopResolver{}, nil); err != nil || ch == nil {
+		t.Fatalf("Checker: %v, %v", ch, err)
+	}
+	d := Default()
+	if d.DNSBL.Enabled() {
+		t.Fatal("dnsbl enabled by default")
+	}
+	for _, bad := range []string{"[dnsbl]\nzones = [\"bad zone\"]\n", "[dnsbl]\ntimeout = \"2m\"\n", "[dnsbl]\ncache_entries = -1\n"} {
+		if _, err := loadString(t, bad); err == nil || !strings.Contains(err.Error(), "dnsbl") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
