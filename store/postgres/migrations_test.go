@@ -340,4 +340,7 @@ func init() {
 	// recent, as migration 7 leaves it. Version 8 (Sieve tables) starts
 	// them empty.
 	seeds[7] = seeds[6] + "UPDATE mailboxes SET recent_uid = uidnext;\n"
+	// Version 8 added the Sieve tables; migration 9 (greylist) starts
+	// empty, so the v8 data is the v7 data.
+	seeds[8] = seeds[7]
 }

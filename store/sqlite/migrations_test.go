@@ -349,4 +349,7 @@ func init() {
 	// recent, as migration 9 leaves it. Version 10 (Sieve tables) starts
 	// them empty.
 	seeds[9] = seeds[8] + "UPDATE mailboxes SET recent_uid = uidnext;\n"
+	// Version 10 added the Sieve tables; migration 11 (greylist) starts
+	// empty, so the v10 data is the v9 data.
+	seeds[10] = seeds[9]
 }

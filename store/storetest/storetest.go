@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, counterTests...)
 	tests = append(tests, usageTests...)
 	tests = append(tests, isolationTests...)
+	tests = append(tests, greylistTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			// Each test has a store of its own (open makes a new SQLite
