@@ -81,6 +81,7 @@ var (
 	errAuthorNotOwned      = errors.New("smtpserver: From or Sender header not owned by the authenticated account")
 	errFilterReject        = errors.New("smtpserver: refused by a milter")
 	errFilterTempFail      = errors.New("smtpserver: milter failed or deferred")
+	errGreylisted          = errors.New("smtpserver: greylisted")
 )
 
 // The recipient errors are package delivery's; these names keep the
@@ -130,6 +131,7 @@ var replies = map[error]*smtp.SMTPError{
 	// and for a failed milter with milter_default_action = tempfail.
 	errFilterReject:   {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Command rejected"},
 	errFilterTempFail: {Code: codeLocalError, EnhancedCode: enhTempNotAuthorized, Message: "Service unavailable - try again later"},
+	errGreylisted:     {Code: codeLocalError, EnhancedCode: enhTempNotAuthorized, Message: "Greylisted, try again later"},
 }
 
 // errInternal is the reply for every error replyFor does not know.

@@ -18,7 +18,9 @@ import (
 // from an authenticated one without an outbound queue, 550 5.7.1; an
 // account at or over its quota 452 4.2.2.
 //
-// A recipient the Deliverer accepted is shown to the milters, whose
+// A recipient the Deliverer accepted is greylisted for unauthenticated
+// MX clients when Config.Greylist is set (451 4.7.1, greylist.go), then
+// shown to the milters, whose
 // refusal is the reply (filter.go).
 //
 // A control character anywhere in the address (go-smtp lets them through
@@ -32,6 +34,9 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	rc, err := ss.s.deliverer.Resolve(ss.ctx, delivery.Request{Addr: to, Relay: ss.account != nil})
 	if err != nil {
 		ss.log.Info("smtp: recipient refused", "rcpt", to, "err", err)
+		return ss.reply(err)
+	}
+	if err := ss.greylisted(to); err != nil {
 		return ss.reply(err)
 	}
 	if ss.filter != nil {

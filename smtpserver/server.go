@@ -189,6 +189,10 @@ type Config struct {
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 
+	// Greylist greylists unauthenticated MX clients at RCPT
+	// (greylist.go); nil does not.
+	Greylist *GreylistConfig
+
 	// Blocklist checks unauthenticated MX clients against DNS
 	// blocklists ([dnsbl]) at their first MAIL; nil checks nothing.
 	Blocklist Blocklist
@@ -267,6 +271,16 @@ func New(cfg Config) *Server {
 	}
 	if cfg.SpoolMemoryBytes <= 0 {
 		cfg.SpoolMemoryBytes = DefaultSpoolMemoryBytes
+	}
+	if g := cfg.Greylist; g != nil {
+		gc := *g
+		if gc.Delay <= 0 {
+			gc.Delay = DefaultGreylistDelay
+		}
+		if gc.Expire <= 0 {
+			gc.Expire = DefaultGreylistExpire
+		}
+		cfg.Greylist = &gc
 	}
 	if cfg.Budget == nil {
 		cfg.Budget = NewBudget(cfg.MaxInFlightBytes, cfg.MaxMessageBytes)

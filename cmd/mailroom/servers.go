@@ -43,6 +43,8 @@ var (
 	_ auth.LoginObserver = (*metrics.Metrics)(nil)
 	_ queue.Metrics      = (*metrics.Metrics)(nil)
 	_ milter.Metrics     = (*metrics.Metrics)(nil)
+	// Greylisting state lives in the store, shared by every node.
+	_ smtpserver.GreylistStore = (store.Store)(nil)
 )
 
 // buildServers constructs every protocol server from the configuration.
@@ -95,6 +97,9 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 		if ch != nil {
 			l.c.Filter = ch
 		}
+	}
+	if g := cfg.Greylist; g.Enabled {
+		mxCfg.Greylist = &smtpserver.GreylistConfig{Store: st, Delay: g.Delay.Duration, Expire: g.Expire.Duration, AutoAllow: g.AutoAllow}
 	}
 	if cfg.DNSBL.Enabled() {
 		r, err := dnsbl.NewDNSResolver(cfg.DNSServer)

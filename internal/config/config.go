@@ -57,6 +57,8 @@ type Config struct {
 	Milters []Milter `toml:"milters"`
 	// DNSBL is the [dnsbl] table: DNS blocklists (dnsbl.go).
 	DNSBL DNSBL `toml:"dnsbl"`
+	// Greylist is the [greylist] table (dnsbl.go); off by default.
+	Greylist Greylist `toml:"greylist"`
 }
 
 // Limits bound what clients may send and how long they may idle.
@@ -129,6 +131,7 @@ func Default() Config {
 		Outbound:   DefaultOutbound(),
 		Security:   DefaultSecurity(),
 		Aliasing:   DefaultAliasing(),
+		Greylist:   DefaultGreylist(),
 
 		HTTPSettings: DefaultHTTPSettings(),
 		Limits: Limits{
@@ -233,6 +236,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Filtering.validate()...)
 	errs = append(errs, validateMilters(c.Milters)...)
 	errs = append(errs, c.DNSBL.validate()...)
+	errs = append(errs, c.Greylist.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -85,3 +85,35 @@ func (nopResolver) LookupA(context.Context, string) ([]netip.Addr, time.Duration
 func (nopResolver) LookupTXT(context.Context, string) ([]string, time.Duration, error) {
 	return nil, 0, nil
 }
+
+// Greylist is the [greylist] table (off by default): unauthenticated MX
+// clients' first attempt of a triplet (client /24 or /64, sender,
+// recipient) gets 451 4.7.1; a retry after Delay is accepted.
+type Greylist struct {
+	Enabled bool     `toml:"enabled"`
+	Delay   Duration `toml:"delay"`  // default 5m
+	Expire  Duration `toml:"expire"` // a triplet unused this long starts over; default 840h (35 days)
+	// AutoAllow lets a client network skip greylisting once its
+	// triplets passed this many times; 0 never, else at least 2;
+	// default 5.
+	AutoAllow int `toml:"auto_allow"`
+}
+
+// DefaultGreylist is [greylist]'s defaults (postgrey's).
+func DefaultGreylist() Greylist {
+	return Greylist{Delay: Duration{5 * time.Minute}, Expire: Duration{35 * 24 * time.Hour}, AutoAllow: 5}
+}
+
+func (g *Greylist) validate() []error {
+	var errs []error
+	if d := g.Delay.Duration; d < 0 || d > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("greylist.delay must be between 0 and 24h"))
+	}
+	if e := g.Expire.Duration; e < time.Hour || e > 365*24*time.Hour {
+		errs = append(errs, fmt.Errorf("greylist.expire must be between 1h and 8760h"))
+	}
+	if g.AutoAllow < 0 || g.AutoAllow == 1 || g.AutoAllow > 1000 {
+		errs = append(errs, fmt.Errorf("greylist.auto_allow must be 0 (never) or between 2 and 1000"))
+	}
+	return errs
+}

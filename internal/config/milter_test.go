@@ -86,3 +86,20 @@ timeout = "2s"
 		}
 	}
 }
+
+func TestGreylistConfig(t *testing.T) {
+	t.Parallel()
+	d := Default()
+	if d.Greylist.Enabled || d.Greylist.Delay.Duration != 5*time.Minute || d.Greylist.AutoAllow != 5 {
+		t.Fatalf("default greylist %+v", d.Greylist)
+	}
+	c, err := loadString(t, "[greylist]\nenabled = true\ndelay = \"1m\"\n")
+	if err != nil || !c.Greylist.Enabled || c.Greylist.Delay.Duration != time.Minute || c.Greylist.Expire.Duration != 35*24*time.Hour {
+		t.Fatalf("greylist %+v, %v", c.Greylist, err)
+	}
+	for _, bad := range []string{"[greylist]\nauto_allow = 1\n", "[greylist]\nexpire = \"1m\"\n", "[greylist]\ndelay = \"48h\"\n"} {
+		if _, err := loadString(t, bad); err == nil || !strings.Contains(err.Error(), "greylist") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
