@@ -189,6 +189,11 @@ type Config struct {
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 
+	// GreetPause delays the MX listener's greeting this long and refuses
+	// clients that speak before it (554 5.5.1, conn.go); 0 (default)
+	// greets at once.
+	GreetPause time.Duration
+
 	// Greylist greylists unauthenticated MX clients at RCPT
 	// (greylist.go); nil does not.
 	Greylist *GreylistConfig

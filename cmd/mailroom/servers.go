@@ -98,6 +98,7 @@ func buildServers(cfg config.Config, st store.Store, authn *auth.Authenticator, 
 			l.c.Filter = ch
 		}
 	}
+	mxCfg.GreetPause = lim.SMTPGreetPause.Duration
 	if g := cfg.Greylist; g.Enabled {
 		mxCfg.Greylist = &smtpserver.GreylistConfig{Store: st, Delay: g.Delay.Duration, Expire: g.Expire.Duration, AutoAllow: g.AutoAllow}
 	}
