@@ -28,7 +28,7 @@ const (
 // later one while attempts come within Expire of each other.
 type GreylistConfig struct {
 	Store  GreylistStore
-	Delay  time.Duration // default DefaultGreylistDelay
+	Delay  time.Duration // 0 accepts the first retry ([greylist] delay defaults to DefaultGreylistDelay)
 	Expire time.Duration // default DefaultGreylistExpire
 	// AutoAllow lets a client network whose triplets passed this many
 	// times skip greylisting (postgrey's --auto-whitelist-clients); 0

@@ -279,9 +279,6 @@ func New(cfg Config) *Server {
 	}
 	if g := cfg.Greylist; g != nil {
 		gc := *g
-		if gc.Delay <= 0 {
-			gc.Delay = DefaultGreylistDelay
-		}
 		if gc.Expire <= 0 {
 			gc.Expire = DefaultGreylistExpire
 		}
