@@ -311,7 +311,7 @@ func (s *Session) Mail(ctx context.Context, from, auth, queueID string) Verdict 
 		}
 		macros := []string{"i", queueID, "{mail_addr}", from}
 		if auth != "" {
-			macros = append(macros, "{auth_authen}", auth, "{auth_type}", "PLAIN")
+			macros = append(macros, "{auth_authen}", auth)
 		}
 		if err := st.cs.Macros(gomilter.CodeMail, macros...); err != nil {
 			if v := s.fail(st, err); v.Action != Continue {
