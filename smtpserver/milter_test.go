@@ -461,3 +461,24 @@ func TestMilterChain(t *testing.T) {
 		t.Fatalf("stored %d messages", len(raw))
 	}
 }
+
+// Header changes over max_header_bytes are a milter failure: with
+// on_error = tempfail the message gets 451 4.7.1 and nothing is stored.
+func TestMilterHeaderBytesLimit(t *testing.T) {
+	t.Parallel()
+	f := &fakeMilter{eom: func(m *gomilter.Modifier) (gomilter.Response, error) {
+		m.AddHeader("X-Big", strings.Repeat("x", 2000))
+		return gomilter.RespAccept, nil
+	}}
+	h := milterHarness(t, milter.Config{Address: startFakeMilter(t, f), MaxHeaderBytes: 1000})
+	c := h.dial()
+	c.cmd("EHLO client.test", "250 ")
+	c.do("MAIL FROM:<s@sender.test>", 250, "2.0.0")
+	c.do("RCPT TO:<alice@example.com>", 250, "2.0.0")
+	c.do("DATA", 354, "")
+	c.send(milterMessage + ".\r\n")
+	c.want(451, "4.7.1")
+	if n := len(h.inbox("alice@example.com")); n != 0 {
+		t.Fatalf("%d messages stored", n)
+	}
+}
