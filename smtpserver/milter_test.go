@@ -12,6 +12,7 @@ import (
 
 	gomilter "github.com/emersion/go-milter"
 
+	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/milter"
 )
 
@@ -480,5 +481,45 @@ func TestMilterHeaderBytesLimit(t *testing.T) {
 	c.want(451, "4.7.1")
 	if n := len(h.inbox("alice@example.com")); n != 0 {
 		t.Fatalf("%d messages stored", n)
+	}
+}
+
+// Sieve runs on the message as the milters left it: a script can file
+// by a header the milter added (as users do with Rspamd's X-Spam).
+func TestMilterHeadersReachSieve(t *testing.T) {
+	t.Parallel()
+	f := &fakeMilter{eom: func(m *gomilter.Modifier) (gomilter.Response, error) {
+		m.AddHeader("X-Filtered", "yes")
+		return gomilter.RespAccept, nil
+	}}
+	ch, err := milter.NewChain([]milter.Config{{Address: startFakeMilter(t, f)}}, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, ModeMX, func(c *Config) {
+		d, err := delivery.New(delivery.Config{Store: c.Store, Queue: &signQueue{}, Hostname: c.Hostname, Logger: c.Logger, Now: c.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Deliverer = d
+		c.Filter = ch
+	})
+	ctx := context.Background()
+	bob, err := h.full.AccountByEmail(ctx, "bob@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := "require [\"fileinto\", \"mailbox\"];\nif header :is \"X-Filtered\" \"yes\" { fileinto :create \"Filtered\"; }\n"
+	if _, err := h.full.PutSieveScript(ctx, bob.ID, "rules", []byte(script)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.full.ActivateSieveScript(ctx, bob.ID, "rules"); err != nil {
+		t.Fatal(err)
+	}
+	c := h.dial()
+	c.cmd("EHLO client.test", "250 ")
+	c.sendMail("s@sender.test", []string{"bob@example.com"}, milterMessage)
+	if _, raws := h.mailboxMessages("bob@example.com", "Filtered"); len(raws) != 1 {
+		t.Fatalf("Filtered has %d messages, want 1", len(raws))
 	}
 }
