@@ -298,15 +298,18 @@ func (s *Session) Mail(ctx context.Context, from, auth, queueID string) Verdict 
 		}
 		if st.cs == nil {
 			v := s.open(st)
-			if v.Action != Continue {
-				if v.Action == Accept {
+			if st.done {
+				// The milter decided at connect or HELO (or failed
+				// with on_error = accept): that holds for the
+				// connection.
+				if v.Action == Continue || v.Action == Accept {
 					continue
 				}
-				st.done, st.refused = true, &v
+				st.refused = &v
 				return v
 			}
-			if st.done {
-				continue // on_error = accept
+			if v.Action != Continue {
+				return v // failed (tempfail): tried again at the next MAIL
 			}
 		}
 		macros := []string{"i", queueID, "{mail_addr}", from}

@@ -7,6 +7,7 @@ import (
 	"net/textproto"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -521,5 +522,47 @@ func TestMilterHeadersReachSieve(t *testing.T) {
 	c.sendMail("s@sender.test", []string{"bob@example.com"}, milterMessage)
 	if _, raws := h.mailboxMessages("bob@example.com", "Filtered"); len(raws) != 1 {
 		t.Fatalf("Filtered has %d messages, want 1", len(raws))
+	}
+}
+
+// brokenListener closes every connection it accepts while broken is
+// set: a milter that fails at once.
+type brokenListener struct {
+	net.Listener
+	broken atomic.Bool
+}
+
+func (l *brokenListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil || !l.broken.Load() {
+			return c, err
+		}
+		c.Close()
+	}
+}
+
+// A milter that failed is tried again at the next MAIL: once it works,
+// mail flows on the same connection.
+func TestMilterRetriedAfterFailure(t *testing.T) {
+	t.Parallel()
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &brokenListener{Listener: inner}
+	l.broken.Store(true)
+	f := &fakeMilter{}
+	srv := &gomilter.Server{NewMilter: func() gomilter.Milter { return fakeSession{f: f} }, Actions: gomilter.OptAddHeader}
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	h := milterHarness(t, milter.Config{Address: "inet:" + inner.Addr().String(), ConnectTimeout: 2 * time.Second, CommandTimeout: 5 * time.Second})
+	c := h.dial()
+	c.cmd("EHLO client.test", "250 ")
+	c.do("MAIL FROM:<s@sender.test>", 451, "4.7.1")
+	l.broken.Store(false)
+	c.sendMail("s@sender.test", []string{"alice@example.com"}, milterMessage)
+	if got := f.snapshot(); got.conns != 1 || got.eoms != 1 {
+		t.Fatalf("milter saw %d connects, %d messages", got.conns, got.eoms)
 	}
 }
