@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"errors"
 	"log/slog"
 	"net"
 	"strconv"
@@ -56,7 +57,9 @@ type conn struct {
 
 	closeOnce sync.Once
 
-	lim Limits // the server's limits when the connection was accepted
+	lim       Limits // the server's limits when the connection was accepted
+	greetOnce sync.Once
+	greetErr  error
 }
 
 func newConn(nc net.Conn, s *Server) *conn {
@@ -133,6 +136,46 @@ func (c *conn) startTLS() error {
 	c.rw.afterTLS()
 	c.mu.Unlock()
 	return nil
+}
+
+// replyEarlyTalker refuses a client that spoke before the greeting
+// (Sendmail's greet_pause, Postfix postscreen's pregreet test).
+const replyEarlyTalker = "554 5.5.1 Protocol error: talking before the greeting\r\n"
+
+// errEarlyTalker ends a connection whose client spoke before the
+// greeting.
+var errEarlyTalker = errors.New("smtpserver: client spoke before the greeting")
+
+// greetPause runs before the greeting (go-smtp's first write) on the
+// MX listener when Config.GreetPause is set: it waits that long for
+// the client to say anything. A client that speaks first — SMTP clients
+// must wait for the greeting (RFC 5321 §3.1), spam software often does
+// not — gets 554 5.5.1 and is closed; one that waits is greeted.
+func (c *conn) greetPause() error {
+	d := c.s.cfg.GreetPause
+	if d <= 0 || c.s.cfg.Mode != ModeMX || c.implicit {
+		return nil
+	}
+	c.greetOnce.Do(func() {
+		c.raw.SetReadDeadline(time.Now().Add(d))
+		var b [1]byte
+		n, err := c.raw.Read(b[:])
+		c.raw.SetReadDeadline(time.Time{})
+		var ne net.Error
+		switch {
+		case n > 0:
+			c.s.log.Info("smtp: early talker refused", "remote", c.raw.RemoteAddr().String())
+			c.raw.SetWriteDeadline(time.Now().Add(time.Second))
+			c.raw.Write([]byte(replyEarlyTalker))
+			c.greetErr = errEarlyTalker
+			c.Close()
+		case errors.As(err, &ne) && ne.Timeout():
+			// Silent for the whole pause: a well-behaved client.
+		case err != nil:
+			c.greetErr = err
+		}
+	})
+	return c.greetErr
 }
 
 // handshake completes an implicit-TLS connection's handshake before its
@@ -284,6 +327,9 @@ func (c *conn) fixReply(p []byte) []byte {
 
 func (c *conn) Write(p []byte) (int, error) {
 	if err := c.handshake(); err != nil {
+		return 0, err
+	}
+	if err := c.greetPause(); err != nil {
 		return 0, err
 	}
 	if c.tlsFailed {

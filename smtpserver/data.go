@@ -7,6 +7,7 @@ import (
 	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/mailauth"
 	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/milter"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -16,7 +17,10 @@ import (
 // then, in the commit phase, reads it back into one buffer, adds the trace
 // headers in front of it in place, and delivers that one copy to every
 // recipient and the outbound queue with one Deliverer.Deliver call (one
-// store transaction). The commit phase runs under the Budget's commit gate, so that
+// store transaction). Before that, the milters (Config.Filter, filter.go)
+// see the assembled message: their refusal is the reply, quarantine
+// files it in Junk, discard answers 250 and stores nothing, and their
+// header changes are in the stored copy. The commit phase runs under the Budget's commit gate, so that
 // only a bounded number of whole messages are in memory at once. Its
 // result is the final reply: nil (go-smtp's 250, which conn completes
 // with the queue id) only once the store has made the message durable.
@@ -57,13 +61,42 @@ func (ss *session) data(r io.Reader) error {
 	}
 	defer leave()
 	now := ss.s.cfg.Now()
-	id := newQueueID()
+	id := ss.id
+	if id == "" {
+		id = newQueueID()
+	}
 	raw, signDomain, junk, err := ss.assemble(sp, id, now)
 	if err != nil {
 		ss.log.Info("smtp: message refused", "id", id, "err", err)
 		return ss.reply(err)
 	}
 	sp.close() // the spool is no longer needed: raw is the one copy
+	if ss.filter != nil && !ss.discard {
+		// The milters see the message as it will be stored (trace
+		// headers included) and may change its header.
+		v, out := ss.filter.Message(ss.ctx, raw)
+		if err := filterError(v); err != nil {
+			ss.log.Info("smtp: message refused by milter", append([]any{"id", id}, filterLog(v)...)...)
+			return ss.reply(err)
+		}
+		switch v.Action {
+		case milter.Discard:
+			ss.discard = true
+		case milter.Quarantine:
+			ss.log.Info("smtp: message quarantined by milter", append([]any{"id", id}, filterLog(v)...)...)
+			junk = true
+		}
+		raw = out
+	}
+	if ss.discard {
+		// Postfix's discard: the client is told the message was
+		// accepted, and nothing is stored.
+		ss.log.Info("smtp: message discarded by milter", "id", id, "from", ss.from, "rcpts", len(ss.recipients))
+		if ss.conn != nil {
+			ss.conn.noteQueued(id)
+		}
+		return nil
+	}
 	msg := store.NewMessage{Raw: raw, Part: message.Parse(raw), InternalDate: now}
 
 	// One transaction for the local copies and the outbound queue entry

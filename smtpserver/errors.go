@@ -10,6 +10,8 @@ import (
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/delivery"
+	"github.com/mailroom/mailroom/dnsbl"
+	"github.com/mailroom/mailroom/milter"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -53,6 +55,7 @@ var (
 	enhInvalidCommand     = smtp.EnhancedCode{5, 5, 1}  // RFC 3463 §3.6 X.5.1 invalid command
 	enhRoutingLoop        = smtp.EnhancedCode{5, 4, 6}  // RFC 3463 §3.5 X.4.6 routing loop detected
 	enhTooManyRecipients  = smtp.EnhancedCode{4, 5, 3}  // RFC 3463 §3.6 X.5.3 too many recipients
+	enhTempNotAuthorized  = smtp.EnhancedCode{4, 7, 1}  // RFC 3463 §3.8 X.7.1, temporary (a milter's tempfail)
 )
 
 // Typed protocol errors. Session methods return these (or errors wrapping
@@ -77,6 +80,9 @@ var (
 	errEmptyMessage        = errors.New("smtpserver: empty message")
 	errAuthorNotOwned      = errors.New("smtpserver: From or Sender header not owned by the authenticated account")
 	errTooManyRecipients   = errors.New("smtpserver: too many recipients")
+	errFilterReject        = errors.New("smtpserver: refused by a milter")
+	errFilterTempFail      = errors.New("smtpserver: milter failed or deferred")
+	errGreylisted          = errors.New("smtpserver: greylisted")
 )
 
 // The recipient errors are package delivery's; these names keep the
@@ -123,6 +129,11 @@ var replies = map[error]*smtp.SMTPError{
 	errEmptyMessage:            {Code: codeTransactionFailed, EnhancedCode: enhMediaError, Message: "Empty message"},
 	errTooManyRecipients:       {Code: codeInsufficientStorage, EnhancedCode: enhTooManyRecipients, Message: "Too many recipients"},
 	errAuthorNotOwned:          {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "From or Sender header address is not yours"},
+	// Postfix's replies for a milter's SMFIR_REJECT / SMFIR_TEMPFAIL
+	// and for a failed milter with milter_default_action = tempfail.
+	errFilterReject:   {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Command rejected"},
+	errFilterTempFail: {Code: codeLocalError, EnhancedCode: enhTempNotAuthorized, Message: "Service unavailable - try again later"},
+	errGreylisted:     {Code: codeLocalError, EnhancedCode: enhTempNotAuthorized, Message: "Greylisted, try again later"},
 }
 
 // errInternal is the reply for every error replyFor does not know.
@@ -144,6 +155,16 @@ func replyFor(log *slog.Logger, err error) *smtp.SMTPError {
 	if errors.As(err, &se) {
 		return se
 	}
+	var mr *milter.Reply
+	if errors.As(err, &mr) {
+		return milterReply(mr)
+	}
+	var bl *dnsbl.Listing
+	if errors.As(err, &bl) {
+		// Postfix's reject_rbl_client reply: the zone and its TXT
+		// (made printable and bounded by package dnsbl).
+		return &smtp.SMTPError{Code: codeTransactionFailed, EnhancedCode: enhNotAuthorized, Message: bl.Error()}
+	}
 	if errors.Is(err, smtp.ErrDataReset) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return replies[errTransactionAborted]
 	}
@@ -152,4 +173,22 @@ func replyFor(log *slog.Logger, err error) *smtp.SMTPError {
 	}
 	log.Error("smtp: internal error", "err", err)
 	return errInternal
+}
+
+// milterReply is the reply a milter chose (SMFIR_REPLYCODE; package
+// milter checked its code and made its text printable), with Postfix's
+// enhanced code and text where the milter gave none.
+func milterReply(r *milter.Reply) *smtp.SMTPError {
+	def := replies[errFilterReject]
+	if r.Code/100 == 4 {
+		def = replies[errFilterTempFail]
+	}
+	out := &smtp.SMTPError{Code: r.Code, EnhancedCode: def.EnhancedCode, Message: r.Text}
+	if r.Enhanced != ([3]int{}) {
+		out.EnhancedCode = smtp.EnhancedCode(r.Enhanced)
+	}
+	if out.Message == "" {
+		out.Message = def.Message
+	}
+	return out
 }

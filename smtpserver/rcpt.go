@@ -6,6 +6,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/delivery"
+	"github.com/mailroom/mailroom/milter"
 )
 
 // Rcpt adds a recipient (RCPT TO, RFC 5321 §4.1.1.3). go-smtp has checked
@@ -19,6 +20,11 @@ import (
 // 5.4.6, another domain 554 5.7.1 from an unauthenticated client and,
 // from an authenticated one without an outbound queue, 550 5.7.1; an
 // account at or over its quota 452 4.2.2.
+//
+// A recipient the Deliverer accepted is greylisted for unauthenticated
+// MX clients when Config.Greylist is set (451 4.7.1, greylist.go), then
+// shown to the milters, whose
+// refusal is the reply (filter.go).
 //
 // A control character anywhere in the address (go-smtp lets them through
 // in a quoted local part and the domain) gets 501 5.1.3 (RFC 3463 X.1.3
@@ -41,6 +47,19 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if err != nil {
 		ss.log.Info("smtp: recipient refused", "rcpt", to, "err", err)
 		return ss.reply(err)
+	}
+	if err := ss.greylisted(to); err != nil {
+		return ss.reply(err)
+	}
+	if ss.filter != nil {
+		v := ss.filter.Rcpt(ss.ctx, to)
+		if err := filterError(v); err != nil {
+			ss.log.Info("smtp: recipient refused by milter", append([]any{"rcpt", to}, filterLog(v)...)...)
+			return ss.reply(err)
+		}
+		if v.Action == milter.Discard {
+			ss.discard = true
+		}
 	}
 	ss.recipients = append(ss.recipients, rc)
 	return nil

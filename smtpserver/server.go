@@ -191,6 +191,23 @@ type Config struct {
 	// DefaultHandshakeTimeout.
 	HandshakeTimeout time.Duration
 
+	// GreetPause delays the MX listener's greeting this long and refuses
+	// clients that speak before it (554 5.5.1, conn.go); 0 (default)
+	// greets at once.
+	GreetPause time.Duration
+
+	// Greylist greylists unauthenticated MX clients at RCPT
+	// (greylist.go); nil does not.
+	Greylist *GreylistConfig
+
+	// Blocklist checks unauthenticated MX clients against DNS
+	// blocklists ([dnsbl]) at their first MAIL; nil checks nothing.
+	Blocklist Blocklist
+
+	// Filter is the listener's milter chain ([[milters]], package
+	// milter); nil filters nothing.
+	Filter Filter
+
 	// Metrics hears of finished transactions, local deliveries and
 	// failed TLS handshakes (metrics.go); nil reports nothing.
 	Metrics Metrics
@@ -290,6 +307,13 @@ func New(cfg Config) *Server {
 	}
 	if cfg.SpoolMemoryBytes <= 0 {
 		cfg.SpoolMemoryBytes = DefaultSpoolMemoryBytes
+	}
+	if g := cfg.Greylist; g != nil {
+		gc := *g
+		if gc.Expire <= 0 {
+			gc.Expire = DefaultGreylistExpire
+		}
+		cfg.Greylist = &gc
 	}
 	if cfg.Budget == nil {
 		cfg.Budget = NewBudget(cfg.MaxInFlightBytes, cfg.MaxMessageBytes)

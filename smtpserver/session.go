@@ -9,6 +9,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/delivery"
+	"github.com/mailroom/mailroom/dnsbl"
+	"github.com/mailroom/mailroom/milter"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -27,11 +29,17 @@ type session struct {
 	account *store.Account // set by a successful AUTH
 	lim     Limits         // the connection's (conn.lim)
 
+	rdns   string          // clientName, once looked up
+	filter *milter.Session // the milters' session, from the first MAIL (filter.go)
+	dnsbl  *dnsbl.Result   // the blocklists' verdict, from the first MAIL (filter.go)
+
 	// Current transaction.
 	inTransaction bool // MAIL accepted, not yet reset
 	from          string
 	recipients    []delivery.Recipient
 	tx            *reservation // the transaction's share of the in-flight Budget
+	id            string       // names the message: logs, Received, the 250, the milters' i macro
+	discard       bool         // a milter discarded the message: 250, nothing stored
 }
 
 var (
@@ -88,6 +96,11 @@ func (ss *session) Reset() {
 	ss.inTransaction = false
 	ss.from = ""
 	ss.recipients = nil
+	ss.id = ""
+	ss.discard = false
+	if ss.filter != nil {
+		ss.filter.Reset()
+	}
 	ss.tx.close()
 	ss.s.endTransaction(ss.conn)
 }
@@ -96,6 +109,9 @@ func (ss *session) Reset() {
 func (ss *session) Logout() error {
 	ss.cancel()
 	ss.Reset()
+	if ss.filter != nil {
+		ss.filter.Close()
+	}
 	return nil
 }
 

@@ -41,6 +41,7 @@ func (ss *session) traceHeaders(body []byte, id string, now time.Time, ar string
 	h.WriteString("Return-Path: <" + stripControls(ss.from) + ">\r\n")
 	h.WriteString(ss.received(id, now))
 	h.WriteString(ar)
+	h.WriteString(ss.dnsblHeaders())
 	if ss.submission() {
 		hasID, hasDate, hasFrom := headerHas(body)
 		if !hasFrom && ss.account != nil {
@@ -111,7 +112,7 @@ func (ss *session) received(id string, now time.Time) string {
 		proto += "A"
 	}
 	var b strings.Builder
-	b.WriteString("Received: from " + sanitize(ss.c.Hostname()) + " (" + ss.reverseName(ip) + " [" + ip + "])\r\n")
+	b.WriteString("Received: from " + sanitize(ss.c.Hostname()) + " (" + ss.clientName() + " [" + ip + "])\r\n")
 	if isTLS {
 		// As Postfix writes it: "(using TLSv1.3 with cipher ...)".
 		b.WriteString("\t(using " + tlsVersionName(st.Version) + " with cipher " + tls.CipherSuiteName(st.CipherSuite) + ")\r\n")

@@ -39,6 +39,7 @@ var DumpTables = []DumpTable{
 	{"sieve_state", []string{"account_id", "kind", "key", "at", "expires"}, "ittii"},
 	{"domains", []string{"name", "created"}, "ti"},
 	{"aliases", []string{"address", "domain", "targets", "created"}, "ttti"},
+	{"greylist", []string{"key", "first_seen", "last_seen", "passes"}, "tiii"},
 	{"counters", []string{"name", "value"}, "ti"},
 }
 

@@ -386,6 +386,20 @@ type Store interface {
 	// expires; it also removes the account's expired state.
 	RecordSieveState(ctx context.Context, accountID int64, kind, handle, key string, at, expires time.Time) error
 
+	// Greylisting (smtpserver): server-wide state shared by every
+	// node, not an account's (keys are opaque hashes of a triplet or a
+	// client network; no account is named).
+	//
+	// GreylistAttempt records an attempt of key at now in one
+	// statement and returns its passes after it: a new key, or one
+	// whose last attempt is before now-expire, starts over (first
+	// attempt now, 0 passes); an attempt at or after first+delay is a
+	// pass (passes+1); an earlier one only refreshes the key. It also
+	// removes up to 100 expired keys.
+	GreylistAttempt(ctx context.Context, key string, now time.Time, delay, expire time.Duration) (passes int, err error)
+	// GreylistPasses returns key's passes; 0 if absent or expired.
+	GreylistPasses(ctx context.Context, key string, now time.Time, expire time.Duration) (int, error)
+
 	// Watch subscribes to the change feed of one account. The channel is
 	// buffered and coalescing: a slow reader misses no state, because it
 	// reads state with Changes. cancel releases the subscription.

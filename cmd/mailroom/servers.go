@@ -9,6 +9,7 @@ import (
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/delivery"
+	"github.com/mailroom/mailroom/dnsbl"
 	"github.com/mailroom/mailroom/httpserver"
 	"github.com/mailroom/mailroom/imapserver"
 	"github.com/mailroom/mailroom/internal/config"
@@ -16,6 +17,7 @@ import (
 	"github.com/mailroom/mailroom/internal/metrics"
 	"github.com/mailroom/mailroom/internal/tlsconfig"
 	"github.com/mailroom/mailroom/managesieve"
+	"github.com/mailroom/mailroom/milter"
 	"github.com/mailroom/mailroom/pop3server"
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/smtpserver"
@@ -47,6 +49,9 @@ var (
 	_ auth.LoginObserver  = (*metrics.Metrics)(nil)
 	_ queue.Metrics       = (*metrics.Metrics)(nil)
 	_ sqlite.Metrics      = (*metrics.Metrics)(nil)
+	_ milter.Metrics      = (*metrics.Metrics)(nil)
+	// Greylisting state lives in the store, shared by every node.
+	_ smtpserver.GreylistStore = (store.Store)(nil)
 )
 
 // reloadTargets are the servers a config reload hands settings to.
@@ -94,8 +99,38 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 			AllowPlaintextAuth: plaintext,
 		}
 	}
-	mx := smtpserver.New(mxConfig(cfg, smtpConfig(smtpserver.ModeMX, "smtp")))
-	sub := smtpserver.New(smtpConfig(smtpserver.ModeSubmission, "submission"))
+	mxCfg, subCfg := mxConfig(cfg, smtpConfig(smtpserver.ModeMX, "smtp")), smtpConfig(smtpserver.ModeSubmission, "submission")
+	// [[milters]] by listener; no chain leaves Filter nil (a nil
+	// *milter.Chain in the interface would not be).
+	for _, l := range []struct {
+		name string
+		c    *smtpserver.Config
+	}{{config.MilterSMTP, &mxCfg}, {config.MilterSubmission, &subCfg}} {
+		ch, err := cfg.MilterChain(l.name, log.With("component", l.name), m)
+		if err != nil {
+			return nil, reloadTargets{}, err
+		}
+		if ch != nil {
+			l.c.Filter = ch
+		}
+	}
+	mxCfg.GreetPause = lim.SMTPGreetPause.Duration
+	if g := cfg.Greylist; g.Enabled {
+		mxCfg.Greylist = &smtpserver.GreylistConfig{Store: st, Delay: g.Delay.Duration, Expire: g.Expire.Duration, AutoAllow: g.AutoAllow}
+	}
+	if cfg.DNSBL.Enabled() {
+		r, err := dnsbl.NewDNSResolver(cfg.DNSServer)
+		if err != nil {
+			return nil, reloadTargets{}, err
+		}
+		bl, err := cfg.DNSBL.Checker(r, log.With("component", "dnsbl"))
+		if err != nil {
+			return nil, reloadTargets{}, err
+		}
+		mxCfg.Blocklist = bl
+	}
+	mx := smtpserver.New(mxCfg)
+	sub := smtpserver.New(subCfg)
 	pop := pop3server.New(pop3server.Config{
 		Hostname:    cfg.Hostname,
 		Maildrop:    st,

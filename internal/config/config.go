@@ -57,6 +57,14 @@ type Config struct {
 	HTTPSettings // http, https, metrics_allow, mta_sts_mode … (http.go)
 	WebAdmin     // admins, web_session_idle, … (webadmin.go)
 	Filtering    // sieve_before, sieve_after (sieve.go)
+
+	// Milters are content filters speaking the milter protocol
+	// ([[milters]], milter.go), in order.
+	Milters []Milter `toml:"milters"`
+	// DNSBL is the [dnsbl] table: DNS blocklists (dnsbl.go).
+	DNSBL DNSBL `toml:"dnsbl"`
+	// Greylist is the [greylist] table (dnsbl.go); off by default.
+	Greylist Greylist `toml:"greylist"`
 }
 
 // Limits bound what clients may send and how long they may idle.
@@ -66,6 +74,9 @@ type Limits struct {
 	SMTPLineLength     int      `toml:"smtp_max_line_length"` // RFC 5321 §4.5.3.1.6 minimum is 1000
 	SMTPCommandTimeout Duration `toml:"smtp_command_timeout"` // RFC 5321 §4.5.3.2: 5 min
 	SMTPDataTimeout    Duration `toml:"smtp_data_timeout"`    // RFC 5321 §4.5.3.2.6: 10 min
+	// SMTPGreetPause delays the MX greeting and refuses clients that
+	// speak before it (early talkers, 554 5.5.1); 0 (default) is off.
+	SMTPGreetPause Duration `toml:"smtp_greet_pause"`
 	// SMTPMaxInFlightBytes bounds the message bytes all SMTP sessions
 	// (MX and submission together) hold at once: SIZE= announced at MAIL
 	// plus what is received beyond it. Over it: 452 4.3.1.
@@ -133,6 +144,7 @@ func Default() Config {
 		Outbound:    DefaultOutbound(),
 		Security:    DefaultSecurity(),
 		Aliasing:    DefaultAliasing(),
+		Greylist:    DefaultGreylist(),
 
 		HTTPSettings: DefaultHTTPSettings(),
 		WebAdmin:     DefaultWebAdmin(),
@@ -211,6 +223,9 @@ func (c *Config) Validate() error {
 	if l.SMTPLineLength < 1000 {
 		errs = append(errs, errors.New("limits.smtp_max_line_length must be at least 1000 (RFC 5321 §4.5.3.1.6)"))
 	}
+	if d := l.SMTPGreetPause.Duration; d < 0 || d > 30*time.Second {
+		errs = append(errs, errors.New("limits.smtp_greet_pause must be between 0 (off) and 30s"))
+	}
 	if l.POP3IdleTimeout.Duration < 10*time.Minute {
 		errs = append(errs, errors.New("limits.pop3_idle_timeout must be at least 10m (RFC 1939 §3)"))
 	}
@@ -239,6 +254,9 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.HTTPSettings.validate()...)
 	errs = append(errs, c.WebAdmin.validate()...)
 	errs = append(errs, c.Filtering.validate()...)
+	errs = append(errs, validateMilters(c.Milters)...)
+	errs = append(errs, c.DNSBL.validate()...)
+	errs = append(errs, c.Greylist.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -63,6 +63,7 @@ type Metrics struct {
 	authVerdicts    *prometheus.CounterVec
 	storeWrites     prometheus.Histogram
 	storeBatch      prometheus.Histogram
+	milterVerdicts  *prometheus.CounterVec
 
 	mu        sync.Mutex
 	listeners []namedListener
@@ -147,6 +148,10 @@ func New(b BuildInfo) *Metrics {
 			Help:    "Writes committed together by one SQLite group commit.",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
 		}),
+		milterVerdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "milter_verdicts_total",
+			Help: "Milter answers other than continue, by milter address and action (accept, quarantine, discard, tempfail, reject, error).",
+		}, []string{"milter", "action"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -155,7 +160,7 @@ func New(b BuildInfo) *Metrics {
 	})
 	build.Set(1)
 	r.MustRegister(m.logins, m.smtpTx, m.delivered, m.deliveredBytes, m.deliveryLatency,
-		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, m.queueAttempts, m.dsns, build,
+		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, m.queueAttempts, m.dsns, m.milterVerdicts, build,
 		m.authVerdicts, m.storeWrites, m.storeBatch,
 		listenerCollector{m},
 		collectors.NewGoCollector(),
@@ -250,6 +255,11 @@ func (m *Metrics) QueueAttempt(outcome string) { m.queueAttempts.WithLabelValues
 
 // DSNSent counts a delivery status notification.
 func (m *Metrics) DSNSent() { m.dsns.Inc() }
+
+// MilterVerdict counts a milter's answer (milter.Metrics).
+func (m *Metrics) MilterVerdict(milter, action string) {
+	m.milterVerdicts.WithLabelValues(milter, action).Inc()
+}
 
 // AddListener adds a listener's connection counters (accepted, refused,
 // active) under its name.

@@ -253,6 +253,17 @@ CREATE TABLE aliases (
 );
 CREATE INDEX aliases_domain ON aliases(domain);
 `,
+	// 10: greylisting state (smtpserver): one row per triplet or client
+	// network key, server-wide, expired by last_seen.
+	`
+CREATE TABLE greylist (
+	key        text COLLATE "C" PRIMARY KEY,
+	first_seen bigint NOT NULL, -- unix nanoseconds
+	last_seen  bigint NOT NULL,
+	passes     integer NOT NULL DEFAULT 0
+);
+CREATE INDEX greylist_last_seen ON greylist(last_seen);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -342,4 +342,6 @@ func init() {
 	seeds[7] = seeds[6] + "UPDATE mailboxes SET recent_uid = uidnext;\n"
 	// Version 9 (domains and aliases) starts them empty.
 	seeds[8] = seeds[7]
+	// Version 10 (greylist) starts empty.
+	seeds[9] = seeds[8]
 }

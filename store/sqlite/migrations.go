@@ -376,6 +376,17 @@ CREATE TABLE aliases (
 ) WITHOUT ROWID;
 CREATE INDEX aliases_domain ON aliases(domain);
 `,
+	// 12: greylisting state (smtpserver): one row per triplet or client
+	// network key, server-wide, expired by last_seen.
+	`
+CREATE TABLE greylist (
+	key        TEXT PRIMARY KEY,
+	first_seen INTEGER NOT NULL, -- unix nanoseconds
+	last_seen  INTEGER NOT NULL,
+	passes     INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX greylist_last_seen ON greylist(last_seen);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

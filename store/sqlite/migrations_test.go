@@ -351,4 +351,6 @@ func init() {
 	seeds[9] = seeds[8] + "UPDATE mailboxes SET recent_uid = uidnext;\n"
 	// Version 11 (domains and aliases) starts them empty.
 	seeds[10] = seeds[9]
+	// Version 12 (greylist) starts empty.
+	seeds[11] = seeds[10]
 }
