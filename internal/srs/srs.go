@@ -37,10 +37,10 @@ var (
 )
 
 const (
-	hashLen      = 4
+	hashLen       = 4
 	timePrecision = 24 * time.Hour
-	timeSlots    = 1024 // two base32 characters
-	base32Chars  = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+	timeSlots     = 1024 // two base32 characters
+	base32Chars   = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 	// MaxAddress bounds an address Reverse looks at (RFC 5321 §4.5.3.1:
 	// a path is at most 256 octets).
 	MaxAddress = 256
