@@ -52,6 +52,7 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, msg store.NewMess
 		t    store.Target
 	}
 	var locals []local
+	var direct, forwarded []string // remote recipients as given, through aliases
 	for _, rc := range env.Recipients {
 		for _, a := range rc.Accounts {
 			if seenAcct[a.ID] {
@@ -69,6 +70,11 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, msg store.NewMess
 			if k := strings.ToLower(r); !seenRemote[k] {
 				seenRemote[k] = true
 				c.Remote = append(c.Remote, r)
+				if rc.ViaAlias {
+					forwarded = append(forwarded, r)
+				} else {
+					direct = append(direct, r)
+				}
 			}
 		}
 	}
@@ -78,6 +84,8 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, msg store.NewMess
 	if len(c.Remote) > 0 && !d.Outbound() {
 		return Result{}, ErrRelayUnavailable
 	}
+	// Forwarded to another domain: SRS sender (srs.go).
+	d.applySRS(ctx, &c, direct, forwarded, env)
 	// Sieve: each account with an active script gets what its script
 	// says; the others their plain copy. All of it commits together.
 	var records []stateRecord

@@ -27,7 +27,16 @@ func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.L
 	if err != nil {
 		return nil, err
 	}
+	rw, err := newSRS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var sr delivery.SRS
+	if rw != nil {
+		sr = rw
+	}
 	return delivery.New(delivery.Config{
+		SRS:                sr,
 		Sieve:              delivery.SieveConfig{Before: before, After: after},
 		Store:              st,
 		Queue:              q,

@@ -45,6 +45,7 @@ type Config struct {
 
 	Limits Limits `toml:"limits"`
 	Quota  Quota  `toml:"quota"` // per-account storage limits (quota.go)
+	SRS    SRS    `toml:"srs"`   // sender rewriting for forwarded mail (srs.go)
 
 	Outbound     // relay_host, dns_server, [queue] … (outbound.go)
 	Security     // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)
@@ -123,6 +124,7 @@ func Default() Config {
 		Outbound:   DefaultOutbound(),
 		Security:   DefaultSecurity(),
 		Aliasing:   DefaultAliasing(),
+		SRS:        DefaultSRS(),
 
 		HTTPSettings: DefaultHTTPSettings(),
 		Limits: Limits{
@@ -222,6 +224,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Outbound.validate()...)
 	errs = append(errs, c.Security.validate()...)
 	errs = append(errs, c.Quota.validate()...)
+	errs = append(errs, c.SRS.validate()...)
 	errs = append(errs, c.Aliasing.validate()...)
 	errs = append(errs, c.HTTPSettings.validate()...)
 	errs = append(errs, c.Filtering.validate()...)
