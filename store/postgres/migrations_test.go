@@ -340,4 +340,6 @@ func init() {
 	// recent, as migration 7 leaves it. Version 8 (Sieve tables) starts
 	// them empty.
 	seeds[7] = seeds[6] + "UPDATE mailboxes SET recent_uid = uidnext;\n"
+	// Version 9 (outbound counters) starts its table empty.
+	seeds[8] = seeds[7]
 }

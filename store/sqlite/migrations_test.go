@@ -349,4 +349,6 @@ func init() {
 	// recent, as migration 9 leaves it. Version 10 (Sieve tables) starts
 	// them empty.
 	seeds[9] = seeds[8] + "UPDATE mailboxes SET recent_uid = uidnext;\n"
+	// Version 11 (outbound counters) starts its table empty.
+	seeds[10] = seeds[9]
 }
