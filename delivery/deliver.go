@@ -25,6 +25,10 @@ type Envelope struct {
 	// delivery status notifications (RFC 3834: never auto-answer them)
 	// and imports.
 	NoSieve bool
+	// Submitter is the authenticated account that submitted the
+	// message; its outbound limits (Config.OutboundLimits) apply. nil
+	// for inbound mail and the server's own messages.
+	Submitter *store.Account
 }
 
 // Deliver makes msg durable for every recipient of env: one copy per
@@ -84,6 +88,14 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, msg store.NewMess
 	if len(c.Remote) > 0 && !d.Outbound() {
 		return Result{}, ErrRelayUnavailable
 	}
+	// Per-account abuse limits on submission (outbound.go).
+	var oc *outboundCheck
+	if env.Submitter != nil {
+		var err error
+		if oc, err = d.checkOutbound(ctx, *env.Submitter, env.Recipients, c.Remote); err != nil {
+			return Result{}, err
+		}
+	}
 	// Forwarded to another domain: SRS sender (srs.go).
 	d.applySRS(ctx, &c, direct, forwarded, env)
 	// Sieve: each account with an active script gets what its script
@@ -123,6 +135,7 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, msg store.NewMess
 	if err != nil {
 		return Result{}, err
 	}
+	d.recordOutbound(ctx, oc)
 	if len(records) > 0 {
 		ss, _ := d.sieveStore()
 		d.recordSieveState(ctx, ss, records)

@@ -145,6 +145,10 @@ type Config struct {
 	// addresses at Resolve (srs.go); nil forwards with the original
 	// sender.
 	SRS SRS
+	// OutboundLimits bound each account's submissions (Envelope.Submitter;
+	// outbound.go); nil limits nothing. The counters live in the store
+	// when it implements OutboundStore (both backends).
+	OutboundLimits *OutboundLimits
 
 	Logger *slog.Logger     // default slog.Default()
 	Now    func() time.Time // default time.Now

@@ -52,6 +52,7 @@ var (
 	enhAborted            = smtp.EnhancedCode{4, 4, 2}  // RFC 3463 §3.5 X.4.2 bad connection
 	enhInvalidCommand     = smtp.EnhancedCode{5, 5, 1}  // RFC 3463 §3.6 X.5.1 invalid command
 	enhRoutingLoop        = smtp.EnhancedCode{5, 4, 6}  // RFC 3463 §3.5 X.4.6 routing loop detected
+	enhPolicyTemp         = smtp.EnhancedCode{4, 7, 1}  // RFC 3463 §3.8 X.7.1 delivery not authorized (for now)
 )
 
 // Typed protocol errors. Session methods return these (or errors wrapping
@@ -86,6 +87,8 @@ var (
 	errRelayUnavailable = delivery.ErrRelayUnavailable
 	errAliasLoop        = delivery.ErrLoop
 	errMailboxFull      = delivery.ErrMailboxFull
+	errOutboundLimit    = delivery.ErrOutboundLimit
+	errOutboundHard     = delivery.ErrOutboundLimitHard
 )
 
 // replies maps each typed error to its reply. The texts are fixed: no error
@@ -102,6 +105,8 @@ var replies = map[error]*smtp.SMTPError{
 	errAliasLoop:               {Code: codeMailboxUnavailable, EnhancedCode: enhRoutingLoop, Message: "Alias loop detected"},
 	errUnknownUser:             {Code: codeMailboxUnavailable, EnhancedCode: enhBadMailbox, Message: "No such user here"},
 	errMailboxFull:             {Code: codeInsufficientStorage, EnhancedCode: enhMailboxFull, Message: "Mailbox full"},
+	errOutboundLimit:           {Code: codeLocalError, EnhancedCode: enhPolicyTemp, Message: "Sending limit reached, try again later"},
+	errOutboundHard:            {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Sending limit reached"},
 	errBadAddress:              {Code: codeMailboxNameInvalid, EnhancedCode: enhBadMailboxSyntax, Message: "Bad recipient address syntax"},
 	errRelayDenied:             {Code: codeTransactionFailed, EnhancedCode: enhNotAuthorized, Message: "Relay access denied"},
 	errRelayUnavailable:        {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Relaying to other domains is not available yet"},

@@ -36,7 +36,15 @@ func newDeliverer(cfg config.Config, st store.Store, q *queue.Queue, log *slog.L
 		sr = rw
 	}
 	return delivery.New(delivery.Config{
-		SRS:                sr,
+		SRS: sr,
+		OutboundLimits: &delivery.OutboundLimits{
+			MessagesPerHour:      cfg.OutboundLimits.MessagesPerHour,
+			MessagesPerDay:       cfg.OutboundLimits.MessagesPerDay,
+			RecipientsPerMessage: cfg.OutboundLimits.RecipientsPerMessage,
+			RecipientsPerDay:     cfg.OutboundLimits.RecipientsPerDay,
+			ExternalPerDay:       cfg.OutboundLimits.ExternalRecipientsPerDay,
+			Hard:                 cfg.OutboundLimits.Hard,
+		},
 		Sieve:              delivery.SieveConfig{Before: before, After: after},
 		Store:              st,
 		Queue:              q,

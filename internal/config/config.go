@@ -46,6 +46,8 @@ type Config struct {
 	Limits Limits `toml:"limits"`
 	Quota  Quota  `toml:"quota"` // per-account storage limits (quota.go)
 	SRS    SRS    `toml:"srs"`   // sender rewriting for forwarded mail (srs.go)
+	// OutboundLimits bound each account's submissions (outboundlimits.go).
+	OutboundLimits OutboundLimits `toml:"outbound_limits"`
 
 	Outbound     // relay_host, dns_server, [queue] … (outbound.go)
 	Security     // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)
@@ -114,17 +116,18 @@ func Default() Config {
 		host = "localhost"
 	}
 	return Config{
-		DataDir:    "mailroom-data",
-		Hostname:   host,
-		SMTP:       "127.0.0.1:2525",
-		Submission: "127.0.0.1:2587",
-		POP3:       "127.0.0.1:2110",
-		IMAP:       "127.0.0.1:2143",
-		LogLevel:   "info",
-		Outbound:   DefaultOutbound(),
-		Security:   DefaultSecurity(),
-		Aliasing:   DefaultAliasing(),
-		SRS:        DefaultSRS(),
+		DataDir:        "mailroom-data",
+		Hostname:       host,
+		SMTP:           "127.0.0.1:2525",
+		Submission:     "127.0.0.1:2587",
+		POP3:           "127.0.0.1:2110",
+		IMAP:           "127.0.0.1:2143",
+		LogLevel:       "info",
+		Outbound:       DefaultOutbound(),
+		Security:       DefaultSecurity(),
+		Aliasing:       DefaultAliasing(),
+		SRS:            DefaultSRS(),
+		OutboundLimits: DefaultOutboundLimits(),
 
 		HTTPSettings: DefaultHTTPSettings(),
 		Limits: Limits{
@@ -225,6 +228,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Security.validate()...)
 	errs = append(errs, c.Quota.validate()...)
 	errs = append(errs, c.SRS.validate()...)
+	errs = append(errs, c.OutboundLimits.validate()...)
 	errs = append(errs, c.Aliasing.validate()...)
 	errs = append(errs, c.HTTPSettings.validate()...)
 	errs = append(errs, c.Filtering.validate()...)
