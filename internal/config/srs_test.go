@@ -34,3 +34,23 @@ max_age = "240h"
 		}
 	}
 }
+
+func TestOutboundLimitsConfig(t *testing.T) {
+	t.Parallel()
+	d := Default().OutboundLimits
+	if d.MessagesPerHour <= 0 || d.MessagesPerDay <= 0 || d.RecipientsPerMessage <= 0 || d.RecipientsPerDay <= 0 || d.ExternalRecipientsPerDay <= 0 || d.Hard {
+		t.Fatalf("default [outbound_limits] = %+v", d)
+	}
+	c, err := loadString(t, "[outbound_limits]\nmessages_per_hour = 10\nmessages_per_day = 0\nhard = true\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := c.OutboundLimits; o.MessagesPerHour != 10 || o.MessagesPerDay != 0 || !o.Hard || o.RecipientsPerDay != d.RecipientsPerDay {
+		t.Fatalf("[outbound_limits] = %+v", o)
+	}
+	for _, text := range []string{"[outbound_limits]\nmessages_per_day = -1\n", "[outbound_limits]\nexternal_recipients_per_day = 100000\n"} {
+		if _, err := loadString(t, text); err == nil || !strings.Contains(err.Error(), "outbound_limits") {
+			t.Errorf("%q: %v", text, err)
+		}
+	}
+}
