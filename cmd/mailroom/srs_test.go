@@ -58,3 +58,15 @@ func TestSRSKeyFile(t *testing.T) {
 		t.Fatalf("disabled: %v, %v", off, err)
 	}
 }
+
+// srsFrom reports whether `queue show` output names an SRS0 sender in
+// domain for orig: serve forwards with SRS by default.
+func srsFrom(out, orig, domain string) bool {
+	local, origDomain, _ := strings.Cut(orig, "@")
+	for _, line := range strings.Split(out, "\n") {
+		if from, ok := strings.CutPrefix(line, "From:    SRS0="); ok {
+			return strings.HasSuffix(from, "="+origDomain+"="+local+"@"+domain)
+		}
+	}
+	return false
+}
