@@ -152,6 +152,46 @@ func TestSRSForwardAndBounce(t *testing.T) {
 	}
 }
 
+// A forwarded copy the remote side refuses: the queue's DSN goes to the
+// SRS sender, which resolves to the original sender in another domain.
+func TestSRSQueueDSNReturnsToOriginalSender(t *testing.T) {
+	t.Parallel()
+	st, _ := newStoreWith(t)
+	sk := startSink(t, func(rcpt string, _ int) error {
+		if rcpt == "dead@remote.test" {
+			return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+		}
+		return nil
+	})
+	res := newTestResolver()
+	res.addMX("remote.test", "mx.remote.test")
+	res.addMX("origin.test", "mx.remote.test")
+	rw, err := srs.New("mail.example.org", [][]byte{[]byte("a key of at least sixteen")}, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := New(fastConfig(st, res, map[string]string{"mx.remote.test": sk.port()}))
+	d, err := delivery.New(delivery.Config{Store: st, Queue: q, Hostname: "mail.example.org", Logger: testLog, SRS: rw,
+		Aliases: srsAliases{"dead@example.org": {"dead@remote.test"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.SetDeliverer(d)
+	q.Start()
+	t.Cleanup(func() { q.Shutdown(context.Background()) })
+	mx := serveSMTP(t, smtpserver.Config{Mode: smtpserver.ModeMX, Hostname: "mail.example.org", Store: st, Deliverer: d,
+		Auth: auth.NewAuthenticator(st, testLog, nil), Logger: testLog,
+		LookupAddr: func(context.Context, string) ([]string, error) { return nil, nil }})
+	if err := sendOne(t, mx, "sender@origin.test", "dead@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the DSN", func() bool { return len(sk.messages()) == 1 })
+	dsn := sk.messages()[0]
+	if dsn.from != "" || len(dsn.rcpts) != 1 || dsn.rcpts[0] != "sender@origin.test" || !strings.Contains(dsn.data, "Final-Recipient: rfc822; dead@remote.test") {
+		t.Fatalf("DSN MAIL FROM %q to %q:\n%s", dsn.from, dsn.rcpts, dsn.data)
+	}
+}
+
 func assertUnknownUser(t *testing.T, err error, addr string) {
 	t.Helper()
 	var se *smtp.SMTPError
