@@ -359,7 +359,8 @@ type Store interface {
 	// AddOutbound counts one accepted message with recipients
 	// recipients in day and hour (hours since the epoch; the hour
 	// counter restarts when it changes) and ORs external into the day's
-	// bitmap: one upsert.
+	// bitmap: one upsert. It removes the account's rows older than
+	// day-1.
 	AddOutbound(ctx context.Context, accountID, day, hour, recipients int64, external []byte) error
 	// MarkOutboundNotified sets the day's Notified flag and reports
 	// whether this call set it (true exactly once per account and day,

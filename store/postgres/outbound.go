@@ -59,9 +59,11 @@ func (s *Store) OutboundCounters(ctx context.Context, accountID, day int64) (sto
 }
 
 // AddOutbound implements store.Store: one upsert that ORs the bitmap
-// under the row lock, so concurrent nodes lose no count.
+// under the row lock, so concurrent nodes lose no count; the same
+// statement drops the account's rows older than yesterday.
 func (s *Store) AddOutbound(ctx context.Context, accountID, day, hour, recipients int64, external []byte) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO outbound_usage AS u (account_id, day, hour, hour_messages, day_messages, day_recipients, external)
+	_, err := s.pool.Exec(ctx, `WITH old AS (DELETE FROM outbound_usage WHERE account_id = $1 AND day < $2 - 1)
+		INSERT INTO outbound_usage AS u (account_id, day, hour, hour_messages, day_messages, day_recipients, external)
 		VALUES ($1, $2, $3, 1, 1, $4, $5::text::bit(8192))
 		ON CONFLICT (account_id, day) DO UPDATE SET
 			hour_messages = CASE WHEN u.hour = excluded.hour THEN u.hour_messages + 1 ELSE 1 END,

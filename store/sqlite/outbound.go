@@ -24,9 +24,12 @@ func (s *Store) OutboundCounters(ctx context.Context, accountID, day int64) (sto
 
 // AddOutbound implements store.Store. SQLite has no OR of blobs, so
 // the bitmap is merged in Go inside the one writer's transaction (a
-// read of the row, then the upsert).
+// read of the row, then the upsert). Rows older than yesterday go.
 func (s *Store) AddOutbound(ctx context.Context, accountID, day, hour, recipients int64, external []byte) error {
 	return s.write(ctx, func(tx *wtx) error {
+		if _, err := tx.exec("DELETE FROM outbound_usage WHERE account_id = ? AND day < ?", accountID, day-1); err != nil {
+			return err
+		}
 		var old []byte
 		err := tx.queryRow("SELECT external FROM outbound_usage WHERE account_id = ? AND day = ?", accountID, day).Scan(&old)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {

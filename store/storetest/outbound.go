@@ -74,6 +74,23 @@ func testOutboundCounters(t *testing.T, s store.Store) {
 	if c, _ := s.OutboundCounters(ctx(t), a.ID, day); !c.Notified {
 		t.Fatalf("a lost Notified: %+v", c)
 	}
+	// Counting on a later day drops the account's days before
+	// yesterday, not yesterday and not other accounts'.
+	if err := s.AddOutbound(ctx(t), a.ID, day+1, hour+24, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.OutboundCounters(ctx(t), a.ID, day); c.DayMessages != 3 {
+		t.Fatalf("yesterday's counters gone: %+v", c)
+	}
+	if err := s.AddOutbound(ctx(t), a.ID, day+2, hour+48, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.OutboundCounters(ctx(t), a.ID, day); c.DayMessages != 0 || c.Notified {
+		t.Fatalf("day before yesterday kept: %+v", c)
+	}
+	if c, _ := s.OutboundCounters(ctx(t), b.ID, day); c.DayMessages != 1 {
+		t.Fatalf("another account's day pruned: %+v", c)
+	}
 }
 
 // Concurrent adds lose no count and no bit.
