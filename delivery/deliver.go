@@ -25,6 +25,10 @@ type Envelope struct {
 	// delivery status notifications (RFC 3834: never auto-answer them)
 	// and imports.
 	NoSieve bool
+	// Submitter is the authenticated account that submitted the
+	// message; its outbound limits (Config.OutboundLimits) apply. nil
+	// for inbound mail and the server's own messages.
+	Submitter *store.Account
 }
 
 // Deliver makes msg durable for every recipient of env: one copy per
@@ -52,6 +56,7 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, msg store.NewMess
 		t    store.Target
 	}
 	var locals []local
+	var direct, forwarded []string // remote recipients as given, through aliases
 	for _, rc := range env.Recipients {
 		for _, a := range rc.Accounts {
 			if seenAcct[a.ID] {
@@ -69,6 +74,11 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, msg store.NewMess
 			if k := strings.ToLower(r); !seenRemote[k] {
 				seenRemote[k] = true
 				c.Remote = append(c.Remote, r)
+				if rc.ViaAlias {
+					forwarded = append(forwarded, r)
+				} else {
+					direct = append(direct, r)
+				}
 			}
 		}
 	}
@@ -78,6 +88,16 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, msg store.NewMess
 	if len(c.Remote) > 0 && !d.Outbound() {
 		return Result{}, ErrRelayUnavailable
 	}
+	// Per-account abuse limits on submission (outbound.go).
+	var oc *outboundCheck
+	if env.Submitter != nil {
+		var err error
+		if oc, err = d.checkOutbound(ctx, *env.Submitter, env.Recipients, c.Remote); err != nil {
+			return Result{}, err
+		}
+	}
+	// Forwarded to another domain: SRS sender (srs.go).
+	d.applySRS(ctx, &c, direct, forwarded, env)
 	// Sieve: each account with an active script gets what its script
 	// says; the others their plain copy. All of it commits together.
 	var records []stateRecord
@@ -115,6 +135,7 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, msg store.NewMess
 	if err != nil {
 		return Result{}, err
 	}
+	d.recordOutbound(ctx, oc)
 	if len(records) > 0 {
 		ss, _ := d.sieveStore()
 		d.recordSieveState(ctx, ss, records)

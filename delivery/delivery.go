@@ -153,6 +153,15 @@ type Config struct {
 	// script (sieve.go). It runs when the store implements SieveStore
 	// and no Committer is set.
 	Sieve SieveConfig
+	// SRS rewrites the sender of mail forwarded to remote alias
+	// targets and Sieve redirects, and decodes bounces to its
+	// addresses at Resolve (srs.go); nil forwards with the original
+	// sender.
+	SRS SRS
+	// OutboundLimits bound each account's submissions (Envelope.Submitter;
+	// outbound.go); nil limits nothing. The counters live in the store
+	// when it implements OutboundStore (both backends).
+	OutboundLimits *OutboundLimits
 
 	Logger *slog.Logger     // default slog.Default()
 	Now    func() time.Time // default time.Now
@@ -282,6 +291,11 @@ func (c *txCommitter) commitBatch(ctx context.Context, cm Commit, queued *store.
 	bs, ok := c.st.(SieveStore)
 	if !ok {
 		return Result{}, fmt.Errorf("delivery: store %T cannot commit a filtered delivery", c.st)
+	}
+	if len(cm.Copies) == 0 && len(cm.Targets) > 0 {
+		// No Sieve copies, only further queue entries (an SRS
+		// forward beside direct recipients): the plain copies.
+		cm.Copies = []store.Copy{{Targets: cm.Targets, Message: cm.Message}}
 	}
 	var qs []store.QueuedMessage
 	if queued != nil {

@@ -47,6 +47,9 @@ func (d *Deliverer) Resolve(ctx context.Context, req Request) (Recipient, error)
 	if !ok {
 		return rc, ErrBadAddress
 	}
+	if d.isSRSAddress(local, domain) {
+		return d.resolveSRS(ctx, req)
+	}
 	isLocal, err := d.isLocalDomain(ctx, domain)
 	if err != nil {
 		return rc, err

@@ -346,7 +346,7 @@ func (d *Deliverer) planActions(ctx context.Context, ss SieveStore, env Envelope
 				continue
 			}
 			fwd := append([]byte(RedirectHeader+": "+acct.Email+"\r\n"), raw...)
-			if err := d.send(ctx, plan, env.From, a.Address, fwd, ""); err != nil {
+			if err := d.send(ctx, plan, d.forwardSender(ctx, env.From), a.Address, fwd, ""); err != nil {
 				log.Warn("delivery: sieve redirect refused; keeping", "to", a.Address, "err", err)
 				keepDefault(nil)
 				continue

@@ -102,7 +102,7 @@ func (ss *session) data(r io.Reader) error {
 	// One transaction for the local copies and the outbound queue entry
 	// (package delivery): when it fails nothing was stored, and the
 	// client's retry after 451 stores each copy once.
-	res, err := ss.s.deliverer.Deliver(ss.ctx, delivery.Envelope{From: ss.from, Recipients: ss.recipients, SignDomain: signDomain, Junk: junk}, msg)
+	res, err := ss.s.deliverer.Deliver(ss.ctx, delivery.Envelope{From: ss.from, Recipients: ss.recipients, SignDomain: signDomain, Junk: junk, Submitter: ss.account}, msg)
 	if err != nil {
 		ss.log.Error("smtp: delivery failed", "id", id, "err", err)
 		return ss.reply(err)

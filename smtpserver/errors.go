@@ -55,7 +55,7 @@ var (
 	enhInvalidCommand     = smtp.EnhancedCode{5, 5, 1}  // RFC 3463 §3.6 X.5.1 invalid command
 	enhRoutingLoop        = smtp.EnhancedCode{5, 4, 6}  // RFC 3463 §3.5 X.4.6 routing loop detected
 	enhTooManyRecipients  = smtp.EnhancedCode{4, 5, 3}  // RFC 3463 §3.6 X.5.3 too many recipients
-	enhTempNotAuthorized  = smtp.EnhancedCode{4, 7, 1}  // RFC 3463 §3.8 X.7.1, temporary (a milter's tempfail)
+	enhTempNotAuthorized  = smtp.EnhancedCode{4, 7, 1}  // RFC 3463 §3.8 X.7.1, temporary (a milter's tempfail, an outbound limit)
 )
 
 // Typed protocol errors. Session methods return these (or errors wrapping
@@ -94,6 +94,8 @@ var (
 	errRelayUnavailable = delivery.ErrRelayUnavailable
 	errAliasLoop        = delivery.ErrLoop
 	errMailboxFull      = delivery.ErrMailboxFull
+	errOutboundLimit    = delivery.ErrOutboundLimit
+	errOutboundHard     = delivery.ErrOutboundLimitHard
 )
 
 // replies maps each typed error to its reply. The texts are fixed: no error
@@ -110,6 +112,8 @@ var replies = map[error]*smtp.SMTPError{
 	errAliasLoop:               {Code: codeMailboxUnavailable, EnhancedCode: enhRoutingLoop, Message: "Alias loop detected"},
 	errUnknownUser:             {Code: codeMailboxUnavailable, EnhancedCode: enhBadMailbox, Message: "No such user here"},
 	errMailboxFull:             {Code: codeInsufficientStorage, EnhancedCode: enhMailboxFull, Message: "Mailbox full"},
+	errOutboundLimit:           {Code: codeLocalError, EnhancedCode: enhTempNotAuthorized, Message: "Sending limit reached, try again later"},
+	errOutboundHard:            {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Sending limit reached"},
 	errBadAddress:              {Code: codeMailboxNameInvalid, EnhancedCode: enhBadMailboxSyntax, Message: "Bad recipient address syntax"},
 	errRelayDenied:             {Code: codeTransactionFailed, EnhancedCode: enhNotAuthorized, Message: "Relay access denied"},
 	errRelayUnavailable:        {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Relaying to other domains is not available yet"},

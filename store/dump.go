@@ -25,7 +25,9 @@ type DumpTable struct {
 // UIDVALIDITY handed out) and ("id:TABLE", the last id TABLE handed out),
 // so a loaded store never hands out an id or UIDVALIDITY again. The
 // per-mailbox counters (messages, unseen, size) are not dumped: the
-// backends keep them as rows are loaded.
+// backends keep them as rows are loaded. Not dumped either: the outbound
+// submission counters (outbound_usage: per-day rate limits, a bit string
+// on PostgreSQL and a blob on SQLite); they start over in the new store.
 var DumpTables = []DumpTable{
 	{"accounts", []string{"id", "email", "domain", "password_hash", "created"}, "ittti"},
 	{"mailboxes", []string{"id", "account_id", "name", "special_use", "uidvalidity", "uidnext", "highestmodseq", "recent_uid"}, "iittiiii"},

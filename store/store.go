@@ -399,6 +399,20 @@ type Store interface {
 	GreylistAttempt(ctx context.Context, key string, now time.Time, delay, expire time.Duration) (passes int, err error)
 	// GreylistPasses returns key's passes; 0 if absent or expired.
 	GreylistPasses(ctx context.Context, key string, now time.Time, expire time.Duration) (int, error)
+	// Outbound submission counters (outbound.go), keyed by account and
+	// UTC day (days since the epoch). OutboundCounters returns the
+	// zero value for a day without a record.
+	OutboundCounters(ctx context.Context, accountID, day int64) (OutboundCounters, error)
+	// AddOutbound counts one accepted message with recipients
+	// recipients in day and hour (hours since the epoch; the hour
+	// counter restarts when it changes) and ORs external into the day's
+	// bitmap: one upsert. It removes the account's rows older than
+	// day-1.
+	AddOutbound(ctx context.Context, accountID, day, hour, recipients int64, external []byte) error
+	// MarkOutboundNotified sets the day's Notified flag and reports
+	// whether this call set it (true exactly once per account and day,
+	// across nodes).
+	MarkOutboundNotified(ctx context.Context, accountID, day int64) (bool, error)
 
 	// Watch subscribes to the change feed of one account. The channel is
 	// buffered and coalescing: a slow reader misses no state, because it

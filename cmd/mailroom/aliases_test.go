@@ -45,7 +45,7 @@ recipient_delimiter = "+"
 		t.Errorf("dana STAT = %q, want one message", st)
 	}
 	out, err := runCLI(t, dir, "", "queue", "show", "1", "--config", "m.toml")
-	if err != nil || !strings.Contains(out, "From:    x@sender.test") || !strings.Contains(out, "far@remote.test") {
+	if err != nil || !srsFrom(out, "x@sender.test", "mx.example.test") || !strings.Contains(out, "far@remote.test") {
 		t.Errorf("queue show 1: %q, %v", out, err)
 	}
 	err = sendMailNoTLS(p.addr(t, "smtp"), "x@sender.test", []string{"nobody@aliases.test"}, msg)

@@ -27,7 +27,24 @@ func newDeliverer(cfg config.Config, lv *live, st store.Store, q *queue.Queue, l
 	if err != nil {
 		return nil, err
 	}
+	rw, err := newSRS(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var sr delivery.SRS
+	if rw != nil {
+		sr = rw
+	}
 	return delivery.New(delivery.Config{
+		SRS: sr,
+		OutboundLimits: &delivery.OutboundLimits{
+			MessagesPerHour:      cfg.OutboundLimits.MessagesPerHour,
+			MessagesPerDay:       cfg.OutboundLimits.MessagesPerDay,
+			RecipientsPerMessage: cfg.OutboundLimits.RecipientsPerMessage,
+			RecipientsPerDay:     cfg.OutboundLimits.RecipientsPerDay,
+			ExternalPerDay:       cfg.OutboundLimits.ExternalRecipientsPerDay,
+			Hard:                 cfg.OutboundLimits.Hard,
+		},
 		Sieve: delivery.SieveConfig{
 			Before: before, After: after, Limits: sieveLimits(cfg),
 			Timeout:       cfg.Limits.SieveTimeout.Duration,

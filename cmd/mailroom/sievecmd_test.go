@@ -130,7 +130,7 @@ sieve_before = ["before.sieve"]
 		t.Fatalf("dana STAT = %q, want an empty INBOX (filed, redirected, discarded)", st)
 	}
 	out, err := runCLI(t, dir, "", "queue", "show", "1", "--config", "m.toml")
-	if err != nil || !strings.Contains(out, "From:    x@sender.test") || !strings.Contains(out, "far@remote.test") {
+	if err != nil || !srsFrom(out, "x@sender.test", "mx.example.test") || !strings.Contains(out, "far@remote.test") {
 		t.Fatalf("queue show 1: %q, %v", out, err)
 	}
 	send("hello", "")

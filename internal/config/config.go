@@ -50,6 +50,9 @@ type Config struct {
 
 	Limits Limits `toml:"limits"`
 	Quota  Quota  `toml:"quota"` // per-account storage limits (quota.go)
+	SRS    SRS    `toml:"srs"`   // sender rewriting for forwarded mail (srs.go)
+	// OutboundLimits bound each account's submissions (outboundlimits.go).
+	OutboundLimits OutboundLimits `toml:"outbound_limits"`
 
 	Outbound     // relay_host, dns_server, [queue] … (outbound.go)
 	Security     // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)
@@ -138,13 +141,15 @@ func Default() Config {
 		POP3:       "127.0.0.1:2110",
 		IMAP:       "127.0.0.1:2143",
 
-		ManageSieve: "127.0.0.1:4190",
-		LogLevel:    "info",
-		LogFormat:   "text",
-		Outbound:    DefaultOutbound(),
-		Security:    DefaultSecurity(),
-		Aliasing:    DefaultAliasing(),
-		Greylist:    DefaultGreylist(),
+		ManageSieve:    "127.0.0.1:4190",
+		LogLevel:       "info",
+		LogFormat:      "text",
+		Outbound:       DefaultOutbound(),
+		Security:       DefaultSecurity(),
+		Aliasing:       DefaultAliasing(),
+		Greylist:       DefaultGreylist(),
+		SRS:            DefaultSRS(),
+		OutboundLimits: DefaultOutboundLimits(),
 
 		HTTPSettings: DefaultHTTPSettings(),
 		WebAdmin:     DefaultWebAdmin(),
@@ -250,6 +255,8 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Outbound.validate()...)
 	errs = append(errs, c.Security.validate()...)
 	errs = append(errs, c.Quota.validate()...)
+	errs = append(errs, c.SRS.validate()...)
+	errs = append(errs, c.OutboundLimits.validate()...)
 	errs = append(errs, c.Aliasing.validate()...)
 	errs = append(errs, c.HTTPSettings.validate()...)
 	errs = append(errs, c.WebAdmin.validate()...)

@@ -264,6 +264,22 @@ CREATE TABLE greylist (
 );
 CREATE INDEX greylist_last_seen ON greylist(last_seen);
 `,
+	// 11: outbound submission counters per account and UTC day (the
+	// abuse limits of package delivery; store.OutboundCounters). The
+	// bitmap is a bit string so that the upsert can OR into it.
+	`
+CREATE TABLE outbound_usage (
+	account_id     bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	day            bigint NOT NULL,
+	hour           bigint NOT NULL,
+	hour_messages  bigint NOT NULL,
+	day_messages   bigint NOT NULL,
+	day_recipients bigint NOT NULL,
+	external       bit(8192) NOT NULL,
+	notified       boolean NOT NULL DEFAULT false,
+	PRIMARY KEY (account_id, day)
+);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -344,4 +344,6 @@ func init() {
 	seeds[8] = seeds[7]
 	// Version 10 (greylist) starts empty.
 	seeds[9] = seeds[8]
+	// Version 11 (outbound counters) starts its table empty.
+	seeds[10] = seeds[9]
 }

@@ -387,6 +387,21 @@ CREATE TABLE greylist (
 ) WITHOUT ROWID;
 CREATE INDEX greylist_last_seen ON greylist(last_seen);
 `,
+	// 13: outbound submission counters per account and UTC day (the
+	// abuse limits of package delivery; store.OutboundCounters).
+	`
+CREATE TABLE outbound_usage (
+	account_id     INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	day            INTEGER NOT NULL, -- days since the epoch, UTC
+	hour           INTEGER NOT NULL, -- hours since the epoch of hour_messages
+	hour_messages  INTEGER NOT NULL,
+	day_messages   INTEGER NOT NULL,
+	day_recipients INTEGER NOT NULL,
+	external       BLOB NOT NULL, -- store.OutboundBitmapBytes
+	notified       INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (account_id, day)
+) WITHOUT ROWID;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -353,4 +353,6 @@ func init() {
 	seeds[10] = seeds[9]
 	// Version 12 (greylist) starts empty.
 	seeds[11] = seeds[10]
+	// Version 13 (outbound counters) starts its table empty.
+	seeds[12] = seeds[11]
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, queueTests...)
 	tests = append(tests, deliverEnqueueTests...)
 	tests = append(tests, sieveTests...)
+	tests = append(tests, outboundTests...)
 	tests = append(tests, queueClaimTests...)
 	tests = append(tests, counterTests...)
 	tests = append(tests, usageTests...)
