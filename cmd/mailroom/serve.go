@@ -119,7 +119,8 @@ func serve(ctx context.Context, cfg config.Config, configPath string, e env) err
 			FailuresPerAccount: cfg.Limits.LoginFailuresPerAccount,
 			Window:             cfg.Limits.LoginFailureWindow.Duration,
 		}).
-		WithSCRAMPlus(cfg.SCRAMPlus)
+		WithSCRAMPlus(cfg.SCRAMPlus).
+		WithCache(auth.CacheConfig{TTL: cfg.Limits.AuthCacheTTL.Duration, Size: cfg.Limits.AuthCacheSize})
 	// One registry per process, handed to every server.
 	m := metrics.New(buildInfo())
 	authn.WithObserver(m)
