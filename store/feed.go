@@ -105,3 +105,14 @@ func (f *Feed) Subscribers(accountID int64) int {
 	defer f.mu.Unlock()
 	return len(f.subs[accountID])
 }
+
+// Accounts returns the ids of the accounts that have subscribers.
+func (f *Feed) Accounts() []int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ids := make([]int64, 0, len(f.subs))
+	for id := range f.subs {
+		ids = append(ids, id)
+	}
+	return ids
+}

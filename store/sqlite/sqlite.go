@@ -32,6 +32,12 @@ type Store struct {
 	path   string // the database file (Backup opens its own connection)
 	logger *slog.Logger
 	wdb    *sql.DB // write connections, used only by the writer goroutine (and migrate)
+	// wconn is the one connection every write transaction runs on. The
+	// other connections of wdb never commit, so PRAGMA data_version on
+	// wconn changes only when another process commits (external.go).
+	wconn *sql.Conn
+	// dataVersion is wconn's last PRAGMA data_version (writer goroutine only).
+	dataVersion int64
 	rdb    *sql.DB // read-only pool
 	wstmts *stmtCache
 	rstmts *stmtCache
@@ -78,8 +84,9 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 	// second connection lets the statement cache prepare a statement while
 	// the writer's transaction holds the first; Tx.Stmt then re-prepares it
 	// once on the transaction's connection and reuses it from then on.
-	wdb.SetMaxOpenConns(2)
-	wdb.SetMaxIdleConns(2)
+	// A third: wconn is pinned for the writer (external.go).
+	wdb.SetMaxOpenConns(3)
+	wdb.SetMaxIdleConns(3)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
 	if err := migrate(ctx, wdb, schemaVersion); err != nil {
@@ -107,7 +114,14 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 		rdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	wconn, err := wdb.Conn(ctx)
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	s := &Store{
+		wconn:  wconn,
 		path:   path,
 		logger: logger,
 		wdb:    wdb,
@@ -117,6 +131,10 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 		now:    nowNano,
 		jobs:   make(chan *job), // unbuffered: a job is either taken by the writer or not sent
 		quit:   make(chan struct{}),
+	}
+	if err := wconn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&s.dataVersion); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s.writerWG.Add(1)
 	go s.writer()
@@ -149,7 +167,7 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.quit)
 		s.writerWG.Wait()
-		s.closeErr = errors.Join(s.rstmts.close(), s.wstmts.close(), s.rdb.Close(), s.wdb.Close())
+		s.closeErr = errors.Join(s.rstmts.close(), s.wstmts.close(), s.wconn.Close(), s.rdb.Close(), s.wdb.Close())
 	})
 	return s.closeErr
 }

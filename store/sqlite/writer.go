@@ -1,6 +1,7 @@
 package sqlite
 
 import (
+	"time"
 	"context"
 	"database/sql"
 	"errors"
@@ -95,10 +96,15 @@ func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 func (s *Store) writer() {
 	defer s.writerWG.Done()
 	batch := make([]*job, 0, maxBatch)
+	tick := time.NewTicker(externalPollInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case j := <-s.jobs:
 			batch = append(batch[:0], j)
+		case <-tick.C:
+			s.pollExternal()
+			continue
 		case <-s.quit:
 			return
 		}
@@ -120,7 +126,7 @@ func (s *Store) writer() {
 // and then publishes the changes of the jobs that succeeded.
 func (s *Store) runBatch(batch []*job) {
 	errs := make([]error, len(batch))
-	tx, err := s.wdb.BeginTx(context.Background(), nil)
+	tx, err := s.wconn.BeginTx(context.Background(), nil)
 	if err != nil {
 		err = fmt.Errorf("sqlite: begin: %w", err)
 		for _, j := range batch {
