@@ -38,11 +38,11 @@ type Store struct {
 	wconn *sql.Conn
 	// dataVersion is wconn's last PRAGMA data_version (writer goroutine only).
 	dataVersion int64
-	rdb    *sql.DB // read-only pool
-	wstmts *stmtCache
-	rstmts *stmtCache
-	feed   store.Feed
-	now    func() (unixNano int64)
+	rdb         *sql.DB // read-only pool
+	wstmts      *stmtCache
+	rstmts      *stmtCache
+	feed        store.Feed
+	now         func() (unixNano int64)
 
 	jobs      chan *job
 	quit      chan struct{}

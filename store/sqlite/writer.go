@@ -1,11 +1,11 @@
 package sqlite
 
 import (
-	"time"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/mailroom/mailroom/store"
 )
