@@ -10,6 +10,7 @@
 package pop3server
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -94,6 +95,9 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	wg        sync.WaitGroup
+
+	// retrBuffers holds *bufio.Writer of retrBufferSize (cmd_retr.go).
+	retrBuffers sync.Pool
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -127,13 +131,14 @@ func New(cfg Config) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Logger.With("proto", "pop3"),
-		ctx:       ctx,
-		cancel:    cancel,
-		locks:     lockTable{held: make(map[int64]struct{})},
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
+		retrBuffers: sync.Pool{New: func() any { return bufio.NewWriterSize(nil, retrBufferSize) }},
+		cfg:         cfg,
+		log:         cfg.Logger.With("proto", "pop3"),
+		ctx:         ctx,
+		cancel:      cancel,
+		locks:       lockTable{held: make(map[int64]struct{})},
+		listeners:   make(map[net.Listener]struct{}),
+		conns:       make(map[*conn]struct{}),
 	}
 	if cfg.Auth != nil {
 		s.authenticate = cfg.Auth.Authenticate
