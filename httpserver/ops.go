@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/pprof"
+	"strings"
 	"time"
 )
 
@@ -128,4 +130,29 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// handlePprof serves Go's profiles (net/http/pprof) when Config.Pprof is
+// on, to MetricsAllow clients only: a CPU profile costs the server CPU
+// while it runs, and a heap profile shows memory addresses.
+func (s *Server) handlePprof(w http.ResponseWriter, r *http.Request) {
+	if !s.cfg.Pprof {
+		http.NotFound(w, r)
+		return
+	}
+	if !methods(w, r, http.MethodGet) {
+		return
+	}
+	if !s.metricsAllowed(r) {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	switch name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/"); name {
+	case "profile":
+		pprof.Profile(w, r)
+	case "":
+		pprof.Index(w, r)
+	default:
+		pprof.Handler(name).ServeHTTP(w, r)
+	}
 }

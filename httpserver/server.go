@@ -77,6 +77,9 @@ type Config struct {
 	// over TLS (no token: refused).
 	MetricsAllow []netip.Prefix
 	MetricsToken string
+	// Pprof serves net/http/pprof under /debug/pprof/ to MetricsAllow
+	// clients only; false answers 404.
+	Pprof bool
 	// Ready are the conditions /readyz checks, each within ReadyTimeout
 	// (default 2 s).
 	Ready        []Check
@@ -198,6 +201,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("/Autodiscover/Autodiscover.xml", s.handleAutodiscover)
 	s.mux.HandleFunc("/apple/mailroom.mobileconfig", s.handleApple)
 	s.mux.HandleFunc("/.well-known/mta-sts.txt", s.handleMTASTS)
+	s.mux.HandleFunc("/debug/pprof/", s.handlePprof)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 }
 

@@ -87,6 +87,7 @@ func newHTTPServer(cfg config.Config, st store.Store, m *metrics.Metrics, rd *re
 		}),
 		MetricsAllow: allow,
 		MetricsToken: cfg.MetricsToken,
+		Pprof:        cfg.Pprof,
 		Ready: []httpserver.Check{
 			{Name: "store", Func: func(ctx context.Context) error {
 				_, err := st.IsLocalDomain(ctx, "readyz.invalid")
