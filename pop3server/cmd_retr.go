@@ -16,10 +16,13 @@ func (c *conn) cmdRetr(cmd command) error {
 	}
 	ctx, cancel := c.storeCtx()
 	defer cancel()
-	raw, err := c.drop.body(ctx, m)
+	buf := c.srv.getBodyBuf()
+	defer c.srv.putBodyBuf(buf)
+	raw, err := c.drop.bodyInto(ctx, m, *buf)
 	if err != nil {
 		return err
 	}
+	*buf = raw
 	c.ok("%d octets", m.size)
 	c.writeBody(raw, -1)
 	return nil
@@ -41,10 +44,13 @@ func (c *conn) cmdTop(cmd command) error {
 	}
 	ctx, cancel := c.storeCtx()
 	defer cancel()
-	raw, err := c.drop.body(ctx, m)
+	buf := c.srv.getBodyBuf()
+	defer c.srv.putBodyBuf(buf)
+	raw, err := c.drop.bodyInto(ctx, m, *buf)
 	if err != nil {
 		return err
 	}
+	*buf = raw
 	c.ok("top of message follows")
 	c.writeBody(raw, lines)
 	return nil
@@ -75,3 +81,24 @@ func (c *conn) writeBody(raw []byte, bodyLines int) {
 
 // retrBufferSize is the size of the pooled buffers of writeBody.
 const retrBufferSize = 64 << 10
+
+// maxPooledBody is the largest body buffer kept for reuse; a larger
+// message's buffer is left to the garbage collector.
+const maxPooledBody = 4 << 20
+
+// getBodyBuf returns a pooled buffer for one message's bytes.
+func (s *Server) getBodyBuf() *[]byte {
+	if b, ok := s.bodyBufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 64<<10)
+	return &b
+}
+
+func (s *Server) putBodyBuf(b *[]byte) {
+	if cap(*b) > maxPooledBody {
+		return
+	}
+	*b = (*b)[:0]
+	s.bodyBufs.Put(b)
+}

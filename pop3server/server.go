@@ -29,6 +29,7 @@ type Backend interface {
 	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
 	ListMessages(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error
 	MessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64) ([]byte, error)
+	ReadMessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64, fn func(raw []byte) error) error // RETR, TOP
 	ListBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
 	Expunge(ctx context.Context, mbox store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error)
 }
@@ -98,6 +99,8 @@ type Server struct {
 
 	// retrBuffers holds *bufio.Writer of retrBufferSize (cmd_retr.go).
 	retrBuffers sync.Pool
+	// bodyBufs holds *[]byte for message bytes (cmd_retr.go).
+	bodyBufs sync.Pool
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.

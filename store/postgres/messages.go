@@ -255,6 +255,36 @@ func (s *Store) MessageBody(ctx context.Context, ref store.MailboxRef, messageID
 	return raw, err
 }
 
+// ReadMessageBody implements store.Store: fn gets the bytea value in
+// pgx's read buffer (binary format: the raw bytes), without a copy.
+func (s *Store) ReadMessageBody(ctx context.Context, ref store.MailboxRef, messageID int64, fn func(raw []byte) error) error {
+	rows, err := s.pool.Query(ctx, "SELECT b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"+messageInRef, append(refArgs(ref), messageID)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
+	}
+	var raw []byte
+	if rows.FieldDescriptions()[0].Format == pgx.BinaryFormatCode {
+		raw = rows.RawValues()[0]
+	} else if err := rows.Scan(&raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		raw = []byte{}
+	}
+	if err := fn(raw); err != nil {
+		return err
+	}
+	rows.Close()
+	return rows.Err()
+}
+
 // MessagePart implements store.Store.
 func (s *Store) MessagePart(ctx context.Context, ref store.MailboxRef, messageID int64) (*message.Part, error) {
 	var js string

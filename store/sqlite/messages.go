@@ -265,6 +265,32 @@ func (s *Store) MessageBody(ctx context.Context, ref store.MailboxRef, messageID
 	return raw, err
 }
 
+// ReadMessageBody implements store.Store: the blob is read into the
+// driver's buffer and handed to fn as sql.RawBytes, without the copy
+// Scan into []byte makes.
+func (s *Store) ReadMessageBody(ctx context.Context, ref store.MailboxRef, messageID int64, fn func(raw []byte) error) error {
+	rows, err := s.rQuery(ctx, "SELECT b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"+messageInRef,
+		append([]any{messageID}, refArgs(ref)...)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
+	}
+	var raw sql.RawBytes
+	if err := rows.Scan(&raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		raw = sql.RawBytes{}
+	}
+	return fn(raw)
+}
+
 // MessagePart implements store.Store.
 func (s *Store) MessagePart(ctx context.Context, ref store.MailboxRef, messageID int64) (*message.Part, error) {
 	var js string
