@@ -52,6 +52,11 @@ type Authenticator struct {
 	// CPUs: each needs 19 MiB and is CPU-bound, so more at once only grows
 	// the heap (a burst of 50 logins took ~1 GB) without more throughput.
 	verifySlots chan struct{}
+	// verify checks a password against stored credentials
+	// (VerifyPassword; tests count calls).
+	verify func(hash, password string) (bool, error)
+	// cache remembers verified credentials (cache.go); nil: off.
+	cache *credCache
 
 	// fakeSecret derives SCRAM credentials for unknown users (scram.go).
 	fakeSecret [32]byte
@@ -78,6 +83,7 @@ func NewAuthenticator(accounts Accounts, log *slog.Logger, now func() time.Time)
 		stats:     &counters{},
 
 		verifySlots: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		verify:      VerifyPassword,
 		fakeSecret:  newFakeSecret(),
 	}
 }
@@ -96,6 +102,13 @@ func (a *Authenticator) SetLimits(l Limits) {
 	a.th.mu.Lock()
 	a.th.lim = l.withDefaults()
 	a.th.mu.Unlock()
+}
+
+// WithCache turns on the verified-credential cache (cache.go) with c's
+// TTL and size; a TTL of 0 turns it off. It returns a; call it before use.
+func (a *Authenticator) WithCache(c CacheConfig) *Authenticator {
+	a.cache = newCredCache(c)
+	return a
 }
 
 // WithSCRAMPlus offers SCRAM-SHA-256-PLUS (tls-exporter channel binding,
@@ -181,24 +194,47 @@ func (a *Authenticator) Authenticate(ctx context.Context, username, password str
 	} else if err != nil {
 		return store.Account{}, err
 	}
-	select {
-	case a.verifySlots <- struct{}{}:
-	case <-ctx.Done():
-		return store.Account{}, ctx.Err()
+	var tag [32]byte
+	cached := false
+	if err == nil && a.cache != nil {
+		tag = a.cache.tag(acct.ID, at.user, password, acct.PasswordHash)
+		cached = a.cache.hit(tag, a.now())
 	}
-	ok, verr := VerifyPassword(hash, password)
-	<-a.verifySlots
-	if verr != nil {
-		a.log.Error("unreadable password hash", "user", logName(at.user), "err", verr)
-	}
-	if err != nil || !ok {
-		return fail()
+	if !cached {
+		ok, verr := a.verifyBounded(ctx, hash, password)
+		if cerr := ctx.Err(); cerr != nil && errors.Is(verr, cerr) {
+			return store.Account{}, verr
+		}
+		if verr != nil {
+			a.log.Error("unreadable password hash", "user", logName(at.user), "err", verr)
+		}
+		if err != nil || !ok {
+			return fail()
+		}
+		if a.cache != nil {
+			a.cache.add(tag, a.now())
+		}
 	}
 	settled = true
 	a.th.settle(tk, true, a.now())
 	a.stats.succeeded.Add(1)
 	a.observe(mech, outcomeSucceeded)
 	return acct, nil
+}
+
+// verifyBounded runs a.verify once a slot is free: at most
+// GOMAXPROCS argon2id checks run at once, the rest queue here (in the
+// order the runtime wakes them) until their context ends, so a login
+// storm takes the cores it has and no more memory, and leaves delivery
+// and IMAP sessions their share of the scheduler.
+func (a *Authenticator) verifyBounded(ctx context.Context, hash, password string) (bool, error) {
+	select {
+	case a.verifySlots <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-a.verifySlots }()
+	return a.verify(hash, password)
 }
 
 func remoteIP(addr net.Addr) string {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/pprof"
+	"strings"
 	"time"
 )
 
@@ -32,12 +34,20 @@ func (s *Server) handleMetrics(w http.ResponseWriter, r *http.Request) {
 	s.cfg.MetricsHandler.ServeHTTP(w, r)
 }
 
-func (acc *metricsAccess) allowed(r *http.Request) bool {
+// fromAllowedNetwork reports whether r comes from a metrics_allow network.
+func (acc *metricsAccess) fromAllowedNetwork(r *http.Request) bool {
 	ip := remoteAddr(r)
 	for _, p := range acc.allow {
 		if ip.IsValid() && p.Contains(ip) {
 			return true
 		}
+	}
+	return false
+}
+
+func (acc *metricsAccess) allowed(r *http.Request) bool {
+	if acc.fromAllowedNetwork(r) {
+		return true
 	}
 	if acc.token == "" || r.TLS == nil {
 		return false
@@ -129,4 +139,29 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	enc.Encode(v)
+}
+
+// handlePprof serves Go's profiles (net/http/pprof) when Config.Pprof is
+// on, to MetricsAllow clients only: a CPU profile costs the server CPU
+// while it runs, and a heap profile shows memory addresses.
+func (s *Server) handlePprof(w http.ResponseWriter, r *http.Request) {
+	if !s.cfg.Pprof {
+		http.NotFound(w, r)
+		return
+	}
+	if !methods(w, r, http.MethodGet) {
+		return
+	}
+	if !s.metrics.Load().fromAllowedNetwork(r) { // the token does not unlock profiles
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	switch name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/"); name {
+	case "profile":
+		pprof.Profile(w, r)
+	case "":
+		pprof.Index(w, r)
+	default:
+		pprof.Handler(name).ServeHTTP(w, r)
+	}
 }

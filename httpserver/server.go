@@ -83,6 +83,9 @@ type Config struct {
 	// over TLS (no token: refused).
 	MetricsAllow []netip.Prefix
 	MetricsToken string
+	// Pprof serves net/http/pprof under /debug/pprof/ to MetricsAllow
+	// clients only; false answers 404.
+	Pprof bool
 	// Ready are the conditions /readyz checks, each within ReadyTimeout
 	// (default 2 s).
 	Ready        []Check
@@ -238,6 +241,7 @@ func (s *Server) routes() {
 		s.mux.Handle("/admin/", s.cfg.Admin)
 		s.mux.Handle("/account/", s.cfg.Admin)
 	}
+	s.mux.HandleFunc("/debug/pprof/", s.handlePprof)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.NotFound(w, r) })
 }
 

@@ -606,3 +606,30 @@ func startTLS(t *testing.T, cfg Config) (string, *http.Client) {
 	t.Cleanup(tr.CloseIdleConnections)
 	return "https://" + l.Addr().String(), &http.Client{Transport: tr}
 }
+
+// /debug/pprof/ is off by default; on, only metrics_allow networks get it,
+// never by the metrics token.
+func TestPprofAccess(t *testing.T) {
+	t.Parallel()
+	cfg := baseConfig()
+	cfg.MetricsAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.1/8")}
+	base := start(t, cfg)
+	if resp, _ := do(t, "GET", base+"/debug/pprof/", "", nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("pprof off: %d, want 404", resp.StatusCode)
+	}
+	cfg.Pprof = true
+	base = start(t, cfg)
+	resp, body := do(t, "GET", base+"/debug/pprof/profile?seconds=1", "", nil)
+	if resp.StatusCode != http.StatusOK || len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {
+		t.Errorf("CPU profile: %d, %d bytes (want gzip)", resp.StatusCode, len(body))
+	}
+	if resp, body := do(t, "GET", base+"/debug/pprof/heap?debug=1", "", nil); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "heap profile") {
+		t.Errorf("heap profile: %d", resp.StatusCode)
+	}
+	cfg.MetricsAllow = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}
+	cfg.MetricsToken = "s3cret-token-long-enough"
+	base = start(t, cfg)
+	if resp, _ := do(t, "GET", base+"/debug/pprof/", "", nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("pprof from a network not allowed: %d, want 403", resp.StatusCode)
+	}
+}

@@ -174,9 +174,9 @@ func TestAccountDeletedEndsSessions(t *testing.T) {
 	waitBye(t, authd, "account was deleted")
 }
 
-// With SQLite, mailroom user delete runs in another process, whose change
-// feed this server never hears: the session still ends, at its next
-// command once goneCheckInterval has passed.
+// With SQLite, mailroom user delete runs in another process; the Store
+// notices the other connection's commit (PRAGMA data_version, once a
+// second) and wakes the sessions through the feed: they end.
 func TestAccountDeletedByOtherProcess(t *testing.T) {
 	ts := startTestServer(t)
 	sel := ts.login()

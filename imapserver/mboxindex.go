@@ -53,6 +53,14 @@ func (x *mboxIndex) refresh(ctx context.Context, st Store) error {
 	return nil
 }
 
+// freshFor reports whether the index is loaded and holds every change
+// up to modseq.
+func (x *mboxIndex) freshFor(modseq uint64) bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return x.loaded && x.modseq >= modseq
+}
+
 // load reads the whole mailbox. The modseq is read before the messages:
 // anything that changes while they are read is newer and is read again
 // by the next refresh (applying a change twice is harmless).
@@ -272,6 +280,14 @@ func (c *indexCache) trim(keep int64) {
 // index returns the up-to-date index of the selected mailbox.
 func (c *conn) index() (*mboxIndex, error) {
 	x := c.sel.index
+	if c.srv.feedComplete && c.pending.Load() == noChange && x.freshFor(c.sel.modseq) {
+		// The feed has reported nothing since the session's view was
+		// brought up to c.sel.modseq, and the index is at least that
+		// fresh: a Changes call would find nothing the view may show.
+		// (The session's own writes publish before they return, so they
+		// are pending here.)
+		return x, nil
+	}
 	if err := x.refresh(c.ctx, c.srv.cfg.Store); err != nil {
 		return nil, err
 	}

@@ -117,10 +117,20 @@ func (c *conn) checkGone() error {
 }
 
 // goneCheckInterval is how often a session that hears of no change checks
-// anyway that its account and selected mailbox still exist. A change made
-// by another process on the same SQLite file (mailroom user delete, while
-// serve runs) reaches no change feed of this process; PostgreSQL's does.
+// anyway that its account and selected mailbox still exist, unless the
+// store's feed carries other processes' commits too (completeFeed): a
+// store without that may miss a change made by another process (mailroom
+// user delete, while serve runs). Both backends have it (SQLite polls
+// data_version once a second per Store; PostgreSQL has NOTIFY), so a
+// NOOP, LOGOUT or IDLE-DONE with nothing changed reads nothing.
 const goneCheckInterval = time.Second
+
+// completeFeed is implemented by a store whose change feed also carries
+// the commits of other processes and nodes (store/sqlite/external.go,
+// store/postgres/listen.go).
+type completeFeed interface {
+	FeedCoversOtherProcesses() bool
+}
 
 // sync brings the session's view up to date and writes the untagged
 // EXISTS, FETCH and (when allowed) EXPUNGE/VANISHED responses. It reads
@@ -128,7 +138,7 @@ const goneCheckInterval = time.Second
 // or errAccountGone when the session must end.
 func (c *conn) sync(allowExpunge bool) error {
 	changed, list := c.takeChange()
-	if list || c.srv.cfg.Now().Sub(c.goneChecked) >= goneCheckInterval {
+	if list || (!c.srv.feedComplete && c.srv.cfg.Now().Sub(c.goneChecked) >= goneCheckInterval) {
 		if err := c.checkGone(); err != nil {
 			return err
 		}

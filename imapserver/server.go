@@ -207,6 +207,10 @@ type Server struct {
 	readers, writers sync.Pool
 
 	indexes indexCache // metadata of recently selected mailboxes
+
+	// feedComplete: the store's feed carries other processes' commits,
+	// so sessions skip the periodic checkGone (notify.go).
+	feedComplete bool
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -244,13 +248,15 @@ func New(cfg Config) *Server {
 	if cfg.IndexCacheMessages <= 0 {
 		cfg.IndexCacheMessages = 1_000_000
 	}
+	fc, _ := cfg.Store.(completeFeed)
 	s := &Server{
-		indexes:   indexCache{max: cfg.IndexCacheMessages},
-		cfg:       cfg,
-		log:       cfg.Logger,
-		shutdown:  make(chan struct{}),
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
+		feedComplete: fc != nil && fc.FeedCoversOtherProcesses(),
+		indexes:      indexCache{max: cfg.IndexCacheMessages},
+		cfg:          cfg,
+		log:          cfg.Logger,
+		shutdown:     make(chan struct{}),
+		listeners:    make(map[net.Listener]struct{}),
+		conns:        make(map[*conn]struct{}),
 	}
 	s.limits.Store(&lim)
 	return s

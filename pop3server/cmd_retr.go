@@ -1,6 +1,9 @@
 package pop3server
 
-import "fmt"
+import (
+	"bufio"
+	"fmt"
+)
 
 // cmdRetr handles RETR msg (RFC 1939 §5): the whole message, dot-stuffed.
 func (c *conn) cmdRetr(cmd command) error {
@@ -13,10 +16,13 @@ func (c *conn) cmdRetr(cmd command) error {
 	}
 	ctx, cancel := c.storeCtx()
 	defer cancel()
-	raw, err := c.drop.body(ctx, m)
+	buf := c.srv.getBodyBuf()
+	defer c.srv.putBodyBuf(buf)
+	raw, err := c.drop.bodyInto(ctx, m, *buf)
 	if err != nil {
 		return err
 	}
+	*buf = raw
 	c.ok("%d octets", m.size)
 	c.writeBody(raw, -1)
 	return nil
@@ -38,18 +44,61 @@ func (c *conn) cmdTop(cmd command) error {
 	}
 	ctx, cancel := c.storeCtx()
 	defer cancel()
-	raw, err := c.drop.body(ctx, m)
+	buf := c.srv.getBodyBuf()
+	defer c.srv.putBodyBuf(buf)
+	raw, err := c.drop.bodyInto(ctx, m, *buf)
 	if err != nil {
 		return err
 	}
+	*buf = raw
 	c.ok("top of message follows")
 	c.writeBody(raw, lines)
 	return nil
 }
 
-// writeBody sends message data; the trace shows only its line count.
+// writeBody sends message data; the trace shows only its line count. A
+// larger message goes through a pooled 64 KiB buffer in front of the
+// connection's (4 KiB) one, so that a message with many lines to change
+// (dot-stuffing, bare LFs) still leaves in large writes; runs of lines
+// that need no change bypass both buffers (writeWhole).
 func (c *conn) writeBody(raw []byte, bodyLines int) {
-	n := writeMessage(c.bw, raw, bodyLines)
+	w := c.bw
+	var big *bufio.Writer
+	if len(raw) > retrBufferSize/4 {
+		big = c.srv.retrBuffers.Get().(*bufio.Writer)
+		big.Reset(c.bw)
+		w = big
+	}
+	n := writeMessage(w, raw, bodyLines)
+	if big != nil {
+		big.Flush() // an error is c.bw's too, and surfaces at its flush
+		big.Reset(nil)
+		c.srv.retrBuffers.Put(big)
+	}
 	c.traceOut(fmt.Sprintf("<%d lines of message data>", n))
 	c.traceOut(".")
+}
+
+// retrBufferSize is the size of the pooled buffers of writeBody.
+const retrBufferSize = 64 << 10
+
+// maxPooledBody is the largest body buffer kept for reuse; a larger
+// message's buffer is left to the garbage collector.
+const maxPooledBody = 4 << 20
+
+// getBodyBuf returns a pooled buffer for one message's bytes.
+func (s *Server) getBodyBuf() *[]byte {
+	if b, ok := s.bodyBufs.Get().(*[]byte); ok {
+		return b
+	}
+	b := make([]byte, 0, 64<<10)
+	return &b
+}
+
+func (s *Server) putBodyBuf(b *[]byte) {
+	if cap(*b) > maxPooledBody {
+		return
+	}
+	*b = (*b)[:0]
+	s.bodyBufs.Put(b)
 }

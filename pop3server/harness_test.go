@@ -194,6 +194,14 @@ func (f *fakeStore) MessageBody(ctx context.Context, mbox store.MailboxRef, mess
 	return nil, store.ErrNotFound
 }
 
+func (f *fakeStore) ReadMessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64, fn func([]byte) error) error {
+	raw, err := f.MessageBody(ctx, mbox, messageID)
+	if err != nil {
+		return err
+	}
+	return fn(raw)
+}
+
 func (f *fakeStore) Expunge(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -76,6 +76,27 @@ func (d *maildrop) body(ctx context.Context, m *dropMessage) ([]byte, error) {
 	return raw, nil
 }
 
+// bodyInto reads m's bytes into buf (grown as needed; a pooled buffer of
+// the session's server) and returns them: the store hands them over
+// without a copy of its own and the row is released before anything is
+// written to the client, so a slow client holds no store connection.
+func (d *maildrop) bodyInto(ctx context.Context, m *dropMessage, buf []byte) ([]byte, error) {
+	err := d.backend.ReadMessageBody(ctx, d.mailbox.Ref(), m.meta.ID, func(raw []byte) error {
+		buf = append(buf[:0], raw...)
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errMessageGone
+	}
+	if err != nil {
+		return nil, err
+	}
+	if m.size < 0 {
+		m.size = message.CRLFSize(buf)
+	}
+	return buf, nil
+}
+
 // size returns the octet count RETR of m sends. The stored bytes may use
 // bare LFs, which go out as CRLF; the store counted them at delivery
 // (MessageMeta.WireSize). Only when it did not is the size counted from

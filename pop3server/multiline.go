@@ -30,6 +30,9 @@ func eachLine(raw []byte, fn func(line []byte) bool) {
 // and that many lines of the body are sent (TOP); bodyLines < 0 sends all.
 // It returns the number of lines written, for the trace.
 func writeMessage(w *bufio.Writer, raw []byte, bodyLines int) int {
+	if bodyLines < 0 {
+		return writeWhole(w, raw)
+	}
 	lines := 0
 	inHeader := true
 	eachLine(raw, func(line []byte) bool {
@@ -57,4 +60,43 @@ func writeDataLine(w *bufio.Writer, line []byte) {
 	}
 	w.Write(line)
 	w.WriteString("\r\n")
+}
+
+// writeWhole is writeMessage for a whole message (RETR), in one pass over
+// raw: runs of lines that need no change (CRLF-terminated, not starting
+// with ".") are written as one slice, so a message stored with CRLF and
+// few dot-lines goes out in a few large writes; a bare LF gets its CR, a
+// leading "." its second ".". It returns the number of lines.
+func writeWhole(w *bufio.Writer, raw []byte) int {
+	lines := 0
+	start := 0 // raw[start:i] is written as it is
+	i := 0
+	for i < len(raw) {
+		if raw[i] == '.' {
+			// At a line start: write what came before, then the extra dot.
+			w.Write(raw[start:i])
+			w.WriteByte('.')
+			start = i
+		}
+		nl := bytes.IndexByte(raw[i:], '\n')
+		if nl < 0 {
+			// A last line without an ending gets one.
+			w.Write(raw[start:])
+			w.WriteString("\r\n")
+			lines++
+			start, i = len(raw), len(raw)
+			break
+		}
+		i += nl
+		if i == 0 || raw[i-1] != '\r' {
+			w.Write(raw[start:i])
+			w.WriteString("\r\n")
+			start = i + 1
+		}
+		i++
+		lines++
+	}
+	w.Write(raw[start:])
+	w.WriteString(".\r\n")
+	return lines
 }

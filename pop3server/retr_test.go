@@ -191,3 +191,29 @@ func FuzzRetrSize(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWriteWhole: RETR's one-pass writer sends exactly what writing the
+// message line by line (each line's ending as CRLF, a leading "."
+// doubled) sends, and counts the same lines.
+func FuzzWriteWhole(f *testing.F) {
+	for _, s := range []string{"", "\n", "\r", "\r\n", ".", "..", ".\r\n..\n", "a\nb\r\nc", "a\r\r\n", "\n\r\n.\r", "x\n.\n.", "\r\n\r\n.\r\n"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		var got, want bytes.Buffer
+		gw, ww := bufio.NewWriterSize(&got, 16), bufio.NewWriter(&want)
+		n := writeWhole(gw, raw)
+		gw.Flush()
+		lines := 0
+		eachLine(raw, func(line []byte) bool {
+			writeDataLine(ww, line)
+			lines++
+			return true
+		})
+		ww.WriteString(".\r\n")
+		ww.Flush()
+		if got.String() != want.String() || n != lines {
+			t.Fatalf("writeWhole(%q) = %q, %d lines; line by line %q, %d", raw, got.String(), n, want.String(), lines)
+		}
+	})
+}

@@ -10,6 +10,7 @@
 package pop3server
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -28,6 +29,7 @@ type Backend interface {
 	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
 	ListMessages(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error
 	MessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64) ([]byte, error)
+	ReadMessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64, fn func(raw []byte) error) error // RETR, TOP
 	ListBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
 	Expunge(ctx context.Context, mbox store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error)
 }
@@ -107,6 +109,11 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	wg        sync.WaitGroup
+
+	// retrBuffers holds *bufio.Writer of retrBufferSize (cmd_retr.go).
+	retrBuffers sync.Pool
+	// bodyBufs holds *[]byte for message bytes (cmd_retr.go).
+	bodyBufs sync.Pool
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -140,13 +147,14 @@ func New(cfg Config) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Logger.With("proto", "pop3"),
-		ctx:       ctx,
-		cancel:    cancel,
-		locks:     lockTable{held: make(map[int64]struct{})},
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
+		retrBuffers: sync.Pool{New: func() any { return bufio.NewWriterSize(nil, retrBufferSize) }},
+		cfg:         cfg,
+		log:         cfg.Logger.With("proto", "pop3"),
+		ctx:         ctx,
+		cancel:      cancel,
+		locks:       lockTable{held: make(map[int64]struct{})},
+		listeners:   make(map[net.Listener]struct{}),
+		conns:       make(map[*conn]struct{}),
 	}
 	s.idle.Store(int64(cfg.IdleTimeout))
 	if cfg.Auth != nil {

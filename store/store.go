@@ -339,6 +339,11 @@ type Store interface {
 	// MessageBody returns the raw bytes of a message exactly as received;
 	// the message must be in mbox (ErrNotFound otherwise).
 	MessageBody(ctx context.Context, mbox MailboxRef, messageID int64) ([]byte, error)
+	// ReadMessageBody is MessageBody without a copy for the caller: fn
+	// gets the raw bytes while the row is read and must not keep them or
+	// modify them after it returns (POP3 RETR writes them out). fn's
+	// error is returned as is.
+	ReadMessageBody(ctx context.Context, mbox MailboxRef, messageID int64, fn func(raw []byte) error) error
 	// MessagePart returns the MIME structure parsed at delivery.
 	MessagePart(ctx context.Context, mbox MailboxRef, messageID int64) (*message.Part, error)
 	// UpdateFlags changes the flags of the messages in uids. With

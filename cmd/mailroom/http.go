@@ -95,6 +95,7 @@ func newHTTPServer(cfg config.Config, lv *live, st store.Store, m *metrics.Metri
 		}),
 		MetricsAllow: allow,
 		MetricsToken: cfg.MetricsToken,
+		Pprof:        cfg.Pprof,
 		Ready: []httpserver.Check{
 			{Name: "store", Func: func(ctx context.Context) error {
 				_, err := st.IsLocalDomain(ctx, "readyz.invalid")

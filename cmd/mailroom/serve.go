@@ -132,7 +132,8 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 
 	authn := auth.NewAuthenticator(st, log.With("component", "auth"), nil).
 		WithLimits(authLimits(cfg)).
-		WithSCRAMPlus(cfg.SCRAMPlus)
+		WithSCRAMPlus(cfg.SCRAMPlus).
+		WithCache(auth.CacheConfig{TTL: cfg.Limits.AuthCacheTTL.Duration, Size: cfg.Limits.AuthCacheSize})
 	authn.WithObserver(m)
 	tlsCfg, reload, acme, err := setupTLS(cfg, log)
 	if err != nil {

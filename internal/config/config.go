@@ -108,6 +108,12 @@ type Limits struct {
 	LoginFailuresPerIP      int      `toml:"login_failures_per_ip"`
 	LoginFailuresPerAccount int      `toml:"login_failures_per_account"`
 	LoginFailureWindow      Duration `toml:"login_failure_window"`
+	// Verified-credential cache (auth.CacheConfig, Dovecot's
+	// auth_cache): a successful password login is remembered as a keyed
+	// hash for AuthCacheTTL (0: off), at most AuthCacheSize entries
+	// (least recently used dropped first), so repeat logins skip argon2id.
+	AuthCacheTTL  Duration `toml:"auth_cache_ttl"`
+	AuthCacheSize int      `toml:"auth_cache_size"`
 }
 
 // Duration is a time.Duration written in TOML as a string ("10m", "30s").
@@ -173,6 +179,8 @@ func Default() Config {
 			LoginFailuresPerIP:      30,
 			LoginFailuresPerAccount: 30,
 			LoginFailureWindow:      Duration{15 * time.Minute},
+			AuthCacheTTL:            Duration{5 * time.Minute},
+			AuthCacheSize:           10000,
 		},
 	}
 }
@@ -250,6 +258,12 @@ func (c *Config) Validate() error {
 	}
 	if l.LoginFailureWindow.Duration < time.Minute {
 		errs = append(errs, errors.New("limits.login_failure_window must be at least 1m"))
+	}
+	if l.AuthCacheTTL.Duration < 0 || l.AuthCacheTTL.Duration > 24*time.Hour {
+		errs = append(errs, errors.New("limits.auth_cache_ttl must be between 0 (off) and 24h"))
+	}
+	if l.AuthCacheSize < 1 || l.AuthCacheSize > 1000000 {
+		errs = append(errs, errors.New("limits.auth_cache_size must be between 1 and 1000000"))
 	}
 	errs = append(errs, l.validateListeners()...)
 	errs = append(errs, c.Outbound.validate()...)

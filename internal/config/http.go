@@ -22,6 +22,11 @@ type HTTPSettings struct {
 	// MetricsToken, when set, lets any other client read /metrics over
 	// HTTPS with HTTP Basic authentication, the token as password.
 	MetricsToken string `toml:"metrics_token"`
+	// Pprof serves Go's CPU and heap profiles under /debug/pprof/ to
+	// metrics_allow networks only (never with the token): for profiling
+	// serve under a benchmark (bench/cmd/mrbench -cpuprofile). Off by
+	// default.
+	Pprof bool `toml:"pprof"`
 	// MTASTSMode and MTASTSMaxAge are the MTA-STS policy (RFC 8461 §3.2)
 	// served to https://mta-sts.<domain>/.well-known/mta-sts.txt for
 	// every local domain, with the hostname as mx.

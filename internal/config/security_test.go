@@ -79,7 +79,8 @@ func TestSecurityValidate(t *testing.T) {
 func TestAuthAndTLSLimitKeys(t *testing.T) {
 	def := Default()
 	l := def.Limits
-	if l.TLSHandshakeTimeout.Duration != 30*time.Second || l.LoginFailuresPerIP != 30 || l.LoginFailuresPerAccount != 30 || l.LoginFailureWindow.Duration != 15*time.Minute || def.SCRAMPlus {
+	if l.TLSHandshakeTimeout.Duration != 30*time.Second || l.LoginFailuresPerIP != 30 || l.LoginFailuresPerAccount != 30 || l.LoginFailureWindow.Duration != 15*time.Minute || def.SCRAMPlus ||
+		l.AuthCacheTTL.Duration != 5*time.Minute || l.AuthCacheSize != 10000 {
 		t.Errorf("defaults: %+v scram_plus=%v", l, def.SCRAMPlus)
 	}
 	c, err := Load(writeFile(t, `
@@ -89,12 +90,15 @@ tls_handshake_timeout = "10s"
 login_failures_per_ip = 12
 login_failures_per_account = 50
 login_failure_window = "1h"
+auth_cache_ttl = "0s"
+auth_cache_size = 5
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !c.SCRAMPlus || c.Limits.TLSHandshakeTimeout.Duration != 10*time.Second || c.Limits.LoginFailuresPerIP != 12 ||
-		c.Limits.LoginFailuresPerAccount != 50 || c.Limits.LoginFailureWindow.Duration != time.Hour {
+		c.Limits.LoginFailuresPerAccount != 50 || c.Limits.LoginFailureWindow.Duration != time.Hour ||
+		c.Limits.AuthCacheTTL.Duration != 0 || c.Limits.AuthCacheSize != 5 {
 		t.Errorf("loaded %+v scram_plus=%v", c.Limits, c.SCRAMPlus)
 	}
 	for _, tc := range []struct {
@@ -106,6 +110,10 @@ login_failure_window = "1h"
 		{func(c *Config) { c.Limits.LoginFailuresPerIP = 0 }, "login_failures_per_ip"},
 		{func(c *Config) { c.Limits.LoginFailuresPerAccount = -1 }, "login_failures_per_account"},
 		{func(c *Config) { c.Limits.LoginFailureWindow.Duration = time.Second }, "login_failure_window"},
+		{func(c *Config) { c.Limits.AuthCacheTTL.Duration = -time.Second }, "auth_cache_ttl"},
+		{func(c *Config) { c.Limits.AuthCacheTTL.Duration = 48 * time.Hour }, "auth_cache_ttl"},
+		{func(c *Config) { c.Limits.AuthCacheSize = 0 }, "auth_cache_size"},
+		{func(c *Config) { c.Limits.AuthCacheSize = 2000000 }, "auth_cache_size"},
 	} {
 		c := Default()
 		tc.edit(&c)

@@ -115,3 +115,8 @@ func parsePayload(p string) (store.Change, bool) {
 	}
 	return store.Change{AccountID: acc, MailboxID: mb}, true
 }
+
+// FeedCoversOtherProcesses reports that the change feed carries the
+// commits of every node and process on the database (LISTEN/NOTIFY; after
+// a lost connection every watcher is woken).
+func (s *Store) FeedCoversOtherProcesses() bool { return true }

@@ -5,65 +5,60 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/mailroom/mailroom/store"
 )
 
-// An account deleted through another Store on the same file (another
-// process: mailroom user delete beside serve) wakes this Store's watchers
-// of that account with a mailbox-list change, so that its sessions end;
-// other writes by the other process wake nobody.
-func TestExternalDeletionWakesWatchers(t *testing.T) {
+// A commit by another Store on the same file (another process: the CLI)
+// wakes this Store's watchers with a MailboxID 0 change within about
+// externalPollInterval; this Store's own commits do not count as such.
+func TestFeedCarriesOtherProcessesCommits(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "m.db")
-	serve, err := Open(ctx, path, nil)
+	s1, err := OpenWith(ctx, path, nil, Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer serve.Close()
-	cli, err := Open(ctx, path, nil)
+	defer s1.Close()
+	s2, err := OpenWith(ctx, path, nil, Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cli.Close()
-	gone, err := serve.CreateAccount(ctx, "gone@example.test", "x")
+	defer s2.Close()
+	if !s1.FeedCoversOtherProcesses() {
+		t.Fatal("FeedCoversOtherProcesses is false")
+	}
+	acct, err := s1.CreateAccount(ctx, "u@example.org", "x")
 	if err != nil {
 		t.Fatal(err)
 	}
-	kept, err := serve.CreateAccount(ctx, "kept@example.test", "x")
-	if err != nil {
-		t.Fatal(err)
-	}
-	goneCh, cancel1 := serve.Watch(gone.ID)
-	defer cancel1()
-	keptCh, cancel2 := serve.Watch(kept.ID)
-	defer cancel2()
-
-	// Another process's write that deletes nothing: no wake-up.
-	if _, err := cli.CreateMailbox(ctx, kept.ID, "Other", ""); err != nil {
+	ch, cancel := s1.Watch(acct.ID)
+	defer cancel()
+	// Own commit: published at once with its mailbox, then nothing more.
+	if err := s1.SetSubscribed(ctx, acct.ID, "INBOX", false); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case c := <-keptCh:
-		t.Fatalf("woken by another process's mailbox creation: %+v", c)
-	case c := <-goneCh:
-		t.Fatalf("woken by another process's mailbox creation: %+v", c)
-	case <-time.After(3 * externalPollInterval):
+	case <-ch:
+	case <-time.After(5 * time.Second):
+		t.Fatal("own commit not published")
 	}
-
-	if err := cli.DeleteAccount(ctx, "gone@example.test"); err != nil {
+	select {
+	case c := <-ch:
+		t.Fatalf("own commit reported again as another process's: %+v", c)
+	case <-time.After(2*externalPollInterval + 200*time.Millisecond):
+	}
+	// Another process's commit.
+	if err := s2.DeleteAccount(ctx, "u@example.org"); err != nil {
 		t.Fatal(err)
 	}
 	select {
-	case c := <-goneCh:
-		if c.AccountID != gone.ID || c.MailboxID != 0 {
-			t.Errorf("change %+v, want a mailbox-list change of account %d", c, gone.ID)
+	case c := <-ch:
+		if c != (store.Change{AccountID: acct.ID}) {
+			t.Errorf("change %+v, want account %d mailbox 0", c, acct.ID)
 		}
-	case <-time.After(10 * externalPollInterval):
-		t.Fatal("no change after another process deleted the account")
-	}
-	select {
-	case c := <-keptCh:
-		t.Errorf("the remaining account's watcher woken: %+v", c)
-	default:
+	case <-time.After(3 * externalPollInterval):
+		t.Fatal("another process's commit never reached the feed")
 	}
 }

@@ -41,3 +41,33 @@ func (s *Store) MessageUIDs(ctx context.Context, ref store.MailboxRef) ([]uint32
 	}
 	return uids, nil
 }
+
+// messageInRef selects, on messages m, message id $4 only if it is in the
+// mailbox a store.MailboxRef names ($1..$3 are sqlcore.RefArgs).
+const messageInRef = " WHERE m.id = $4 AND m.mailbox_id IN (SELECT id FROM mailboxes WHERE " + sqlcore.RefWhere + ")"
+
+// ReadMessageBody implements store.Store: the blob is read into the
+// driver's buffer and handed to fn as sql.RawBytes, without the copy
+// Scan into []byte makes.
+func (s *Store) ReadMessageBody(ctx context.Context, ref store.MailboxRef, messageID int64, fn func(raw []byte) error) error {
+	rows, err := s.rQuery(ctx, "SELECT b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id"+messageInRef,
+		append(sqlcore.RefArgs(ref), messageID)...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
+	}
+	var raw sql.RawBytes
+	if err := rows.Scan(&raw); err != nil {
+		return err
+	}
+	if raw == nil {
+		raw = sql.RawBytes{}
+	}
+	return fn(raw)
+}

@@ -42,8 +42,14 @@ func mapNoSpace(err error) error {
 // SQLITE_FULL (store.ErrNoSpace), as at a full disk. For tests of what
 // still works then.
 func (s *Store) SetMaxPageCount(ctx context.Context, pages int64) error {
-	// The writer has at most two connections; holding both at once sets
-	// the pragma on each.
+	// The writer's pinned connection gets it in a write job; the two
+	// others of wdb (statement preparation), held at once, get it each.
+	if err := s.write(ctx, func(tx *wtx) error {
+		_, err := tx.tx.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages))
+		return err
+	}); err != nil {
+		return err
+	}
 	var conns []*sql.Conn
 	defer func() {
 		for _, c := range conns {

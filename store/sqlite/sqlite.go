@@ -36,19 +36,24 @@ type Store struct {
 	path   string // the database file (Backup opens its own connection)
 	logger *slog.Logger
 	wdb    *sql.DB // write connections, used only by the writer goroutine (and migrate)
-	rdb    *sql.DB // read-only pool
-	wstmts *stmtCache
-	rstmts *stmtCache
-	feed   store.Feed
-	now    func() (unixNano int64)
-	m      Metrics
+	// wconn is the one connection every write transaction runs on. The
+	// other connections of wdb never commit, so PRAGMA data_version on
+	// wconn changes only when another process commits (external.go).
+	wconn *sql.Conn
+	// dataVersion is wconn's last PRAGMA data_version (writer goroutine only).
+	dataVersion int64
+	rdb         *sql.DB // read-only pool
+	wstmts      *stmtCache
+	rstmts      *stmtCache
+	feed        store.Feed
+	now         func() (unixNano int64)
+	m           Metrics
 
 	jobs      chan *job
 	quit      chan struct{}
 	writerWG  sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
-	pollOnce  sync.Once // startExternalPoll
 }
 
 // Open opens (creating if needed) the database at path, brings its schema
@@ -101,8 +106,9 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 	// second connection lets the statement cache prepare a statement while
 	// the writer's transaction holds the first; Tx.Stmt then re-prepares it
 	// once on the transaction's connection and reuses it from then on.
-	wdb.SetMaxOpenConns(2)
-	wdb.SetMaxIdleConns(2)
+	// A third: wconn is pinned for the writer (external.go).
+	wdb.SetMaxOpenConns(3)
+	wdb.SetMaxIdleConns(3)
 	wdb.SetConnMaxLifetime(0)
 	wdb.SetConnMaxIdleTime(0)
 	if err := migrate(ctx, wdb, schemaVersion); err != nil {
@@ -130,7 +136,14 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 		rdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	wconn, err := wdb.Conn(ctx)
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	s := &Store{
+		wconn:  wconn,
 		path:   path,
 		logger: logger,
 		wdb:    wdb,
@@ -141,6 +154,10 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 		m:      opts.Metrics,
 		jobs:   make(chan *job), // unbuffered: a job is either taken by the writer or not sent
 		quit:   make(chan struct{}),
+	}
+	if err := wconn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&s.dataVersion); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	if s.m == nil {
 		s.m = nopMetrics{}
@@ -177,20 +194,18 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.quit)
 		s.writerWG.Wait()
-		s.closeErr = errors.Join(s.rstmts.close(), s.wstmts.close(), s.rdb.Close(), s.wdb.Close())
+		s.closeErr = errors.Join(s.rstmts.close(), s.wstmts.close(), s.wconn.Close(), s.rdb.Close(), s.wdb.Close())
 	})
 	return s.closeErr
 }
 
 // Watch implements store.Store.
 func (s *Store) Watch(accountID int64) (<-chan store.Change, func()) {
-	s.startExternalPoll()
 	return s.feed.Watch(accountID)
 }
 
 // WatchFunc is Watch with a callback (see store.Feed.WatchFunc); the IMAP
 // server uses it so that an idle connection needs no goroutine of its own.
 func (s *Store) WatchFunc(accountID int64, fn func(store.Change)) (cancel func()) {
-	s.startExternalPoll()
 	return s.feed.WatchFunc(accountID, fn)
 }

@@ -89,10 +89,15 @@ func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 func (s *Store) writer() {
 	defer s.writerWG.Done()
 	batch := make([]*job, 0, maxBatch)
+	tick := time.NewTicker(externalPollInterval)
+	defer tick.Stop()
 	for {
 		select {
 		case j := <-s.jobs:
 			batch = append(batch[:0], j)
+		case <-tick.C:
+			s.pollExternal()
+			continue
 		case <-s.quit:
 			return
 		}
@@ -115,7 +120,7 @@ func (s *Store) writer() {
 func (s *Store) runBatch(batch []*job) {
 	s.m.StoreBatch(len(batch))
 	errs := make([]error, len(batch))
-	tx, err := s.wdb.BeginTx(context.Background(), nil)
+	tx, err := s.wconn.BeginTx(context.Background(), nil)
 	if err != nil {
 		err = fmt.Errorf("sqlite: begin: %w", err)
 		for _, j := range batch {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/mailroom/mailroom/store"
@@ -70,4 +71,47 @@ func testListBodies(t *testing.T, s store.Store) {
 	}
 	err = s.ListBodies(ctx(t), store.MailboxRef{MailboxID: 987654}, nil, func(store.MessageMeta, []byte) error { return nil })
 	wantErr(t, "ListBodies of missing mailbox", err, store.ErrNotFound)
+}
+
+// testReadMessageBody: ReadMessageBody hands fn exactly MessageBody's
+// bytes (empty, large, any line endings), returns fn's error as is, and is
+// ErrNotFound for a message not in the mailbox.
+func testReadMessageBody(t *testing.T, s store.Store) {
+	a := mustAccount(t, s, "alice@example.org")
+	inbox := mustMailbox(t, s, a.ID, "INBOX")
+	other := mustMailbox(t, s, a.ID, "Archive")
+	var msgs []store.NewMessage
+	for _, c := range wireCases {
+		msgs = append(msgs, wireMessage(c.raw))
+	}
+	big := "Subject: big\r\n\r\n" + strings.Repeat("0123456789abcdef\r\n", 1<<16)
+	msgs = append(msgs, wireMessage(big))
+	mustAppend(t, s, inbox.Ref(), msgs...)
+	ms := metas(t, s, inbox.Ref(), nil)
+	for i, m := range ms {
+		var got []byte
+		calls := 0
+		err := s.ReadMessageBody(ctx(t), inbox.Ref(), m.ID, func(raw []byte) error {
+			calls++
+			got = append([]byte(nil), raw...)
+			return nil
+		})
+		if err != nil || calls != 1 || string(got) != string(msgs[i].Raw) {
+			t.Errorf("message %d: %d calls, %d bytes, %v; want %d bytes", i, calls, len(got), err, len(msgs[i].Raw))
+		}
+	}
+	stop := errors.New("stop")
+	if err := s.ReadMessageBody(ctx(t), inbox.Ref(), ms[0].ID, func([]byte) error { return stop }); err != stop {
+		t.Errorf("fn's error: got %v", err)
+	}
+	for what, ref := range map[string]store.MailboxRef{"other mailbox": other.Ref(), "missing": inbox.Ref()} {
+		id := ms[0].ID
+		if what == "missing" {
+			id = ms[len(ms)-1].ID + 1000
+		}
+		err := s.ReadMessageBody(ctx(t), ref, id, func([]byte) error { t.Errorf("%s: fn called", what); return nil })
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("%s: %v, want ErrNotFound", what, err)
+		}
+	}
 }

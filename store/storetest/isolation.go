@@ -59,6 +59,9 @@ func refOps(s store.Store, own store.MailboxRef, msgID int64, uids []uint32) map
 			_, err := s.MessageBody(ctx(t), ref, msgID)
 			return err
 		},
+		"ReadMessageBody": func(t *testing.T, ref store.MailboxRef) error {
+			return s.ReadMessageBody(ctx(t), ref, msgID, func([]byte) error { called(t, "ReadMessageBody"); return nil })
+		},
 		"MessagePart": func(t *testing.T, ref store.MailboxRef) error {
 			_, err := s.MessagePart(ctx(t), ref, msgID)
 			return err

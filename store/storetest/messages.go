@@ -14,6 +14,7 @@ var messageTests = []test{
 	{"Messages/UIDsNeverReused", testUIDsNeverReused},
 	{"Messages/ListMessages", testListMessages},
 	{"Messages/ListBodies", testListBodies},
+	{"Messages/ReadMessageBody", testReadMessageBody},
 	{"Messages/ListHeaders", testListHeaders},
 	{"Messages/ListHeadersBatches", testListHeadersBatches},
 	{"Messages/Deliver", testDeliver},

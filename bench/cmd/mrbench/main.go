@@ -4,7 +4,7 @@
 // table and as JSON lines. bench/run starts the servers and calls it; see
 // docs/benchmarks.md.
 //
-//	mrbench run  -target NAME -scenario smtp|imap|large|pop3|idle [flags]
+//	mrbench run  -target NAME -scenario smtp|imap|imap-stay|large|pop3|idle [flags]
 //	mrbench fill-imap  -imap ADDR -user U -pass P -n N      (APPEND N messages)
 //	mrbench fill-store -db FILE -email U -n N               (mailroom store, server stopped)
 //	mrbench fill-maildir -dir DIR -n N                      (Dovecot Maildir files)
@@ -54,6 +54,9 @@ type options struct {
 	duration                    time.Duration
 	jsonOut                     string
 	rssProcs                    string
+	only                        string        // imap-stay: steps to run (stay.go)
+	cpuProfile, pprofURL        string        // imap-stay: per-step server CPU profiles
+	profileFor                  time.Duration // imap-stay: length of each profile
 }
 
 func main() {
@@ -90,7 +93,7 @@ func cmdRun(args []string) error {
 	var o options
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	fs.StringVar(&o.target, "target", "mailroom", "name of the server under test (for the report)")
-	fs.StringVar(&o.scenario, "scenario", "smtp", "smtp, imap, large, pop3 or idle")
+	fs.StringVar(&o.scenario, "scenario", "smtp", "smtp, imap, imap-stay, large, pop3 or idle")
 	fs.StringVar(&o.smtpAddr, "smtp", "127.0.0.1:2525", "SMTP address (no AUTH)")
 	fs.StringVar(&o.imapAddr, "imap", "127.0.0.1:2143", "IMAP address")
 	fs.StringVar(&o.popAddr, "pop3", "127.0.0.1:2110", "POP3 address")
@@ -102,6 +105,10 @@ func cmdRun(args []string) error {
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "duration of the imap mix")
 	fs.StringVar(&o.jsonOut, "json", "", "append the result as a JSON line to this file")
 	fs.StringVar(&o.rssProcs, "pidfiles", "", "comma-separated pid files of the server processes whose memory (with their children) the idle scenario sums")
+	fs.StringVar(&o.only, "only", "", "imap-stay: comma-separated steps of the mix to run (e.g. \"SEARCH UNSEEN,NOOP\"); empty: all")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "imap-stay: after the measured run, run each step alone and save the server's CPU profile in this directory (needs -pprof)")
+	fs.StringVar(&o.pprofURL, "pprof", "", "imap-stay: base URL of the server's Go /debug/pprof/ (mailroom: pprof = true, e.g. http://127.0.0.1:2080)")
+	fs.DurationVar(&o.profileFor, "profile-seconds", 5*time.Second, "imap-stay: length of each step's CPU profile")
 	fs.Parse(args)
 	res := Result{Target: o.target, Scenario: o.scenario, Run: o.run, When: time.Now().UTC()}
 	var err error
@@ -110,6 +117,8 @@ func cmdRun(args []string) error {
 		err = scenarioSMTP(&o, &res)
 	case "imap":
 		err = scenarioIMAP(&o, &res)
+	case "imap-stay":
+		err = scenarioIMAPStay(&o, &res)
 	case "large":
 		err = scenarioLarge(&o, &res)
 	case "pop3":

@@ -1,0 +1,243 @@
+package imapserver
+
+import (
+	"context"
+	"maps"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/sqlite"
+)
+
+// callCounter is a Store that counts the calls made through it, by
+// method, before passing them on.
+type callCounter struct {
+	inner *sqlite.Store
+	mu    sync.Mutex
+	n     map[string]int
+}
+
+var (
+	_ Store        = (*callCounter)(nil)
+	_ watchFuncer  = (*callCounter)(nil)
+	_ completeFeed = (*callCounter)(nil)
+)
+
+func (s *callCounter) count(m string) {
+	s.mu.Lock()
+	if s.n == nil {
+		s.n = map[string]int{}
+	}
+	s.n[m]++
+	s.mu.Unlock()
+}
+
+// take returns the counts so far and starts again.
+func (s *callCounter) take() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := maps.Clone(s.n)
+	clear(s.n)
+	return n
+}
+
+func total(m map[string]int) int {
+	t := 0
+	for _, n := range m {
+		t += n
+	}
+	return t
+}
+
+func (s *callCounter) Mailboxes(ctx context.Context, a int64) ([]store.Mailbox, error) {
+	s.count("Mailboxes")
+	return s.inner.Mailboxes(ctx, a)
+}
+func (s *callCounter) MailboxByName(ctx context.Context, a int64, name string) (store.Mailbox, error) {
+	s.count("MailboxByName")
+	return s.inner.MailboxByName(ctx, a, name)
+}
+func (s *callCounter) MailboxByID(ctx context.Context, m store.MailboxRef) (store.Mailbox, error) {
+	s.count("MailboxByID")
+	return s.inner.MailboxByID(ctx, m)
+}
+func (s *callCounter) AccountByID(ctx context.Context, id int64) (store.Account, error) {
+	s.count("AccountByID")
+	return s.inner.AccountByID(ctx, id)
+}
+func (s *callCounter) CreateMailbox(ctx context.Context, a int64, name, use string) (store.Mailbox, error) {
+	s.count("CreateMailbox")
+	return s.inner.CreateMailbox(ctx, a, name, use)
+}
+func (s *callCounter) DeleteMailbox(ctx context.Context, a int64, name string) error {
+	s.count("DeleteMailbox")
+	return s.inner.DeleteMailbox(ctx, a, name)
+}
+func (s *callCounter) RenameMailbox(ctx context.Context, a int64, from, to string) error {
+	s.count("RenameMailbox")
+	return s.inner.RenameMailbox(ctx, a, from, to)
+}
+func (s *callCounter) Subscriptions(ctx context.Context, a int64) ([]string, error) {
+	s.count("Subscriptions")
+	return s.inner.Subscriptions(ctx, a)
+}
+func (s *callCounter) SetSubscribed(ctx context.Context, a int64, name string, on bool) error {
+	s.count("SetSubscribed")
+	return s.inner.SetSubscribed(ctx, a, name, on)
+}
+func (s *callCounter) MailboxStatus(ctx context.Context, m store.MailboxRef) (store.MailboxStatus, error) {
+	s.count("MailboxStatus")
+	return s.inner.MailboxStatus(ctx, m)
+}
+func (s *callCounter) ClaimRecent(ctx context.Context, m store.MailboxRef) (uint32, uint32, error) {
+	s.count("ClaimRecent")
+	return s.inner.ClaimRecent(ctx, m)
+}
+func (s *callCounter) RecentCount(ctx context.Context, m store.MailboxRef) (uint32, uint32, error) {
+	s.count("RecentCount")
+	return s.inner.RecentCount(ctx, m)
+}
+func (s *callCounter) AccountUsage(ctx context.Context, a int64) (store.Usage, error) {
+	s.count("AccountUsage")
+	return s.inner.AccountUsage(ctx, a)
+}
+func (s *callCounter) Append(ctx context.Context, m store.MailboxRef, msgs []store.NewMessage) (uint32, []uint32, error) {
+	s.count("Append")
+	return s.inner.Append(ctx, m, msgs)
+}
+func (s *callCounter) ListMessages(ctx context.Context, m store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error {
+	s.count("ListMessages")
+	return s.inner.ListMessages(ctx, m, uids, fn)
+}
+func (s *callCounter) ListBodies(ctx context.Context, m store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	s.count("ListBodies")
+	return s.inner.ListBodies(ctx, m, uids, fn)
+}
+func (s *callCounter) ListHeaders(ctx context.Context, m store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	s.count("ListHeaders")
+	return s.inner.ListHeaders(ctx, m, uids, fn)
+}
+func (s *callCounter) MessageBody(ctx context.Context, m store.MailboxRef, id int64) ([]byte, error) {
+	s.count("MessageBody")
+	return s.inner.MessageBody(ctx, m, id)
+}
+func (s *callCounter) MessagePart(ctx context.Context, m store.MailboxRef, id int64) (*message.Part, error) {
+	s.count("MessagePart")
+	return s.inner.MessagePart(ctx, m, id)
+}
+func (s *callCounter) UpdateFlags(ctx context.Context, m store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, since uint64) ([]store.MessageMeta, []uint32, error) {
+	s.count("UpdateFlags")
+	return s.inner.UpdateFlags(ctx, m, uids, op, flags, since)
+}
+func (s *callCounter) Expunge(ctx context.Context, m store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error) {
+	s.count("Expunge")
+	return s.inner.Expunge(ctx, m, uids, onlyDeleted)
+}
+func (s *callCounter) Copy(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error) {
+	s.count("Copy")
+	return s.inner.Copy(ctx, src, uids, dst)
+}
+func (s *callCounter) Move(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error) {
+	s.count("Move")
+	return s.inner.Move(ctx, src, uids, dst)
+}
+func (s *callCounter) Changes(ctx context.Context, m store.MailboxRef, since uint64) ([]store.MessageMeta, []uint32, uint64, error) {
+	s.count("Changes")
+	return s.inner.Changes(ctx, m, since)
+}
+func (s *callCounter) Watch(a int64) (<-chan store.Change, func()) {
+	s.count("Watch")
+	return s.inner.Watch(a)
+}
+func (s *callCounter) WatchFunc(a int64, fn func(store.Change)) func() {
+	s.count("Watch")
+	return s.inner.WatchFunc(a, fn)
+}
+func (s *callCounter) FeedCoversOtherProcesses() bool { return s.inner.FeedCoversOtherProcesses() }
+
+// TestIdleCommandsReadNothing: on a mailbox where nothing changed, NOOP,
+// IDLE/DONE and LOGOUT make no store call at all, however much time has
+// passed (the change feed, which also carries other processes' commits,
+// says nothing changed); after a delivery one NOOP reads the changes once.
+// FETCH of flags and SEARCH on flags answer from the shared index without
+// a store call then too. Also counts what STORE +FLAGS costs.
+func TestIdleCommandsReadNothing(t *testing.T) {
+	t.Parallel()
+	cs := &callCounter{}
+	var mu sync.Mutex
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	ts := startTestServer(t, func(c *Config) {
+		cs.inner = c.Store.(*sqlite.Store)
+		c.Store = cs
+		c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	})
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	for range 3 {
+		ts.deliver("INBOX", "Subject: hi\n\nbody\n")
+	}
+	tc := ts.login()
+	tc.transactf("ok", "select INBOX")
+	cs.take()
+
+	for i := range 5 {
+		advance(10 * time.Second)
+		if got := tc.transactf("ok", "noop"); len(got) != 0 {
+			t.Errorf("noop %d: untagged %q on an unchanged mailbox", i, got)
+		}
+	}
+	if n := cs.take(); total(n) != 0 {
+		t.Errorf("5 NOOPs on an unchanged mailbox made store calls %v, want none", n)
+	}
+
+	tc.writeLine("i1 IDLE")
+	if r := tc.readResponse(); !strings.HasPrefix(r, "+ ") {
+		t.Fatalf("IDLE: %q", r)
+	}
+	advance(time.Minute)
+	tc.writeLine("DONE")
+	tc.readUntilTagged("i1", "ok")
+	if n := cs.take(); total(n) != 0 {
+		t.Errorf("IDLE/DONE with nothing changed made store calls %v, want none", n)
+	}
+
+	ts.deliver("INBOX", "Subject: new\n\nbody\n")
+	got := tc.transactf("ok", "noop")
+	hasLine(t, got, "* 4 EXISTS")
+	if n := cs.take(); n["Changes"] != 1 || total(n) > 2 {
+		// Changes, plus ClaimRecent for an IMAP4rev1 session's \Recent.
+		t.Errorf("NOOP after a delivery made store calls %v, want one Changes (and at most ClaimRecent)", n)
+	}
+	if n := cs.take(); total(n) != 0 {
+		t.Errorf("%v", n)
+	}
+	tc.transactf("ok", "noop")
+	if n := cs.take(); total(n) != 0 {
+		t.Errorf("second NOOP after a delivery made store calls %v, want none", n)
+	}
+
+	tc.transactf("ok", `store 1 +flags (\Seen)`)
+	storeCalls := cs.take()
+	t.Logf("STORE +FLAGS store calls: %v", storeCalls)
+	if storeCalls["UpdateFlags"] != 1 || total(storeCalls) > 3 {
+		t.Errorf("STORE +FLAGS made store calls %v, want one UpdateFlags and at most two reads", storeCalls)
+	}
+
+	tc.transactf("ok", "noop")
+	cs.take()
+	got = tc.transactf("ok", "fetch 1:* (uid flags)")
+	hasLine(t, got, `* 1 FETCH (UID 1 FLAGS (\Seen \Recent))`)
+	tc.transactf("ok", "search unseen")
+	if n := cs.take(); total(n) != 0 {
+		t.Errorf("FETCH FLAGS and SEARCH UNSEEN on an unchanged mailbox made store calls %v, want none (the index is fresh)", n)
+	}
+
+	tc.writeLine("z LOGOUT")
+	tc.readUntilTagged("z", "ok")
+	if n := cs.take(); total(n) != 0 {
+		t.Errorf("LOGOUT made store calls %v, want none", n)
+	}
+}
