@@ -43,7 +43,7 @@ func cmdStartTLS(c *conn, cmd *command) error {
 // handshake runs tc's handshake within Config.HandshakeTimeout.
 func (c *conn) handshake(tc *tls.Conn) error {
 	c.raw.SetDeadline(c.srv.cfg.Now().Add(c.srv.cfg.HandshakeTimeout))
-	if c.srv.closing.Load() {
+	if c.srv.conns.Closing() {
 		return errConnGone
 	}
 	if err := tc.HandshakeContext(c.ctx); err != nil {

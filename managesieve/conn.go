@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailroom/mailroom/internal/connserver"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -55,12 +56,18 @@ func (w deadlineWriter) Write(p []byte) (int, error) {
 	return w.nc.Write(p)
 }
 
-// interrupt wakes a session blocked reading a command (Shutdown).
-func (c *conn) interrupt() {
+// Interrupt wakes a session blocked reading a command (Shutdown).
+func (c *conn) Interrupt() {
 	c.raw.SetReadDeadline(c.srv.cfg.Now())
 }
 
-func (c *conn) serve() {
+var _ connserver.Conn = (*conn)(nil)
+
+// Abort closes the network connection at once (Shutdown's grace ended).
+func (c *conn) Abort() { c.raw.Close() }
+
+// Serve runs the session until it ends (connserver.Conn).
+func (c *conn) Serve() {
 	defer c.close()
 	defer func() {
 		if v := recover(); v != nil {
@@ -81,7 +88,7 @@ func (c *conn) serve() {
 		}
 		timeout, lim := c.limits()
 		c.nc.SetReadDeadline(c.srv.cfg.Now().Add(timeout))
-		if c.srv.closing.Load() {
+		if c.srv.conns.Closing() {
 			c.bye(codeTryLater, "server shutting down")
 			break
 		}
@@ -112,7 +119,7 @@ func (c *conn) limits() (time.Duration, wireLimits) {
 
 func (c *conn) readFailed(err error) {
 	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded) && c.srv.closing.Load():
+	case errors.Is(err, os.ErrDeadlineExceeded) && c.srv.conns.Closing():
 		c.bye(codeTryLater, "server shutting down")
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		c.log.Debug("idle timeout")

@@ -197,7 +197,7 @@ func FuzzCommandLoop(f *testing.F) {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			newConn(s, pc).serve()
+			newConn(s, pc).Serve()
 		}()
 		select {
 		case <-done:

@@ -15,11 +15,10 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/connserver"
 	"github.com/mailroom/mailroom/sieve"
 	"github.com/mailroom/mailroom/store"
 )
@@ -117,12 +116,8 @@ type Server struct {
 	ctx    context.Context // cancelled when Shutdown gives up waiting
 	cancel context.CancelFunc
 
-	closing atomic.Bool
+	conns *connserver.Tracker // listeners and sessions; Closing once Shutdown began
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	wg        sync.WaitGroup
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -165,13 +160,12 @@ func New(cfg Config) *Server {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		cfg:       cfg,
-		log:       cfg.Logger.With("proto", "managesieve"),
-		ctx:       ctx,
-		cancel:    cancel,
-		listeners: make(map[net.Listener]struct{}),
-		conns:     make(map[*conn]struct{}),
+		cfg:    cfg,
+		log:    cfg.Logger.With("proto", "managesieve"),
+		ctx:    ctx,
+		cancel: cancel,
 	}
+	s.conns = connserver.New(s.log, ErrServerClosed)
 	if cfg.Auth != nil {
 		s.sasl = cfg.Auth.SASLConfig
 	}
@@ -181,67 +175,7 @@ func New(cfg Config) *Server {
 // Serve accepts connections on l until Shutdown, serving each on its own
 // goroutine. It returns ErrServerClosed after Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	if !s.trackListener(l, true) {
-		return ErrServerClosed
-	}
-	defer s.trackListener(l, false)
-	var backoff time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			if s.closing.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept failed; retrying", "err", err, "delay", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		c := newConn(s, nc)
-		if !s.trackConn(c, true) {
-			nc.Close()
-			return ErrServerClosed
-		}
-		go func() {
-			defer s.wg.Done()
-			defer s.trackConn(c, false)
-			c.serve()
-		}()
-	}
-}
-
-func (s *Server) trackListener(l net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.closing.Load() {
-			return false
-		}
-		s.listeners[l] = struct{}{}
-	} else {
-		delete(s.listeners, l)
-	}
-	return true
-}
-
-func (s *Server) trackConn(c *conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.closing.Load() {
-			return false
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-	} else {
-		delete(s.conns, c)
-	}
-	return true
+	return s.conns.Serve(l, func(nc net.Conn) connserver.Conn { return newConn(s, nc) })
 }
 
 // Shutdown stops accepting connections, tells idle sessions the server is
@@ -249,32 +183,5 @@ func (s *Server) trackConn(c *conn, add bool) bool {
 // ctx ends first, the remaining connections are closed and ctx's error is
 // returned.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing.Store(true)
-	for l := range s.listeners {
-		l.Close()
-	}
-	for c := range s.conns {
-		c.interrupt()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		s.mu.Lock()
-		for c := range s.conns {
-			c.raw.Close()
-		}
-		s.mu.Unlock()
-		s.cancel()
-		<-done
-		return ctx.Err()
-	}
+	return s.conns.Shutdown(ctx, s.cancel)
 }

@@ -50,7 +50,7 @@ func (c *conn) cmdStls(cmd command) error {
 // read deadline, then the server context and closing the connection).
 func (c *conn) handshake(tc *tls.Conn, kind string) error {
 	c.raw.SetDeadline(c.srv.cfg.Now().Add(c.srv.cfg.HandshakeTimeout))
-	if c.srv.closing.Load() {
+	if c.srv.conns.Closing() {
 		return errConnGone
 	}
 	if err := tc.HandshakeContext(c.ctx); err != nil {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mailroom/mailroom/internal/connserver"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -96,14 +97,20 @@ func (w deadlineWriter) Write(p []byte) (int, error) {
 	return w.nc.Write(p)
 }
 
-// interrupt wakes a session blocked reading a command so that it notices
+// Interrupt wakes a session blocked reading a command so that it notices
 // the server is shutting down. A session busy with a command finishes it
 // first, then sees the flag before reading the next one.
-func (c *conn) interrupt() {
+func (c *conn) Interrupt() {
 	c.raw.SetReadDeadline(c.srv.cfg.Now())
 }
 
-func (c *conn) serve() {
+var _ connserver.Conn = (*conn)(nil)
+
+// Abort closes the network connection at once (Shutdown's grace ended).
+func (c *conn) Abort() { c.raw.Close() }
+
+// Serve runs the session until it ends (connserver.Conn).
+func (c *conn) Serve() {
 	defer c.close()
 	defer func() {
 		if v := recover(); v != nil {
@@ -134,15 +141,15 @@ func (c *conn) serve() {
 		if c.acctState.changed.Load() {
 			// A wake-up (interrupt) that came before the deadline above
 			// was set would be lost under it: take it now.
-			c.interrupt()
+			c.Interrupt()
 		}
-		if c.srv.closing.Load() {
+		if c.srv.conns.Closing() {
 			c.err(codeSysTemp, "server shutting down")
 			break
 		}
 		line, err := c.readLine(c.srv.cfg.MaxLineLength)
 		gone := false
-		for err != nil && errors.Is(err, os.ErrDeadlineExceeded) && !c.srv.closing.Load() &&
+		for err != nil && errors.Is(err, os.ErrDeadlineExceeded) && !c.srv.conns.Closing() &&
 			c.acctState.changed.Load() && c.srv.cfg.Now().Before(waitUntil) {
 			// Woken by a change to the account: ended if it is gone,
 			// else back to waiting for the rest of the line.
@@ -183,7 +190,7 @@ func (c *conn) serve() {
 // shutdown.
 func (c *conn) readFailed(err error) {
 	switch {
-	case errors.Is(err, os.ErrDeadlineExceeded) && c.srv.closing.Load():
+	case errors.Is(err, os.ErrDeadlineExceeded) && c.srv.conns.Closing():
 		c.err(codeSysTemp, "server shutting down")
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		// Autologout timer (RFC 1939 §3): close without UPDATE.

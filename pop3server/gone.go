@@ -53,7 +53,7 @@ func (c *conn) watchAccount() {
 	onChange := func(ch store.Change) {
 		if ch.MailboxID == 0 {
 			c.acctState.changed.Store(true)
-			c.interrupt()
+			c.Interrupt()
 		}
 	}
 	if wf, ok := w.(watchFuncer); ok {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/connserver"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -99,16 +100,11 @@ type Server struct {
 	ctx    context.Context // cancelled when Shutdown gives up waiting
 	cancel context.CancelFunc
 
-	closing atomic.Bool
-	locks   lockTable
+	conns *connserver.Tracker // listeners and sessions; Closing once Shutdown began
+	locks lockTable
 	// idle is Config.IdleTimeout until SetIdleTimeout; each connection
 	// reads it once, when it is accepted.
 	idle atomic.Int64
-
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	conns     map[*conn]struct{}
-	wg        sync.WaitGroup
 
 	// retrBuffers holds *bufio.Writer of retrBufferSize (cmd_retr.go).
 	retrBuffers sync.Pool
@@ -153,10 +149,9 @@ func New(cfg Config) *Server {
 		ctx:         ctx,
 		cancel:      cancel,
 		locks:       lockTable{held: make(map[int64]struct{})},
-		listeners:   make(map[net.Listener]struct{}),
-		conns:       make(map[*conn]struct{}),
 	}
 	s.idle.Store(int64(cfg.IdleTimeout))
+	s.conns = connserver.New(s.log, ErrServerClosed)
 	if cfg.Auth != nil {
 		s.authenticate = cfg.Auth.Authenticate
 	}
@@ -166,39 +161,7 @@ func New(cfg Config) *Server {
 // Serve accepts connections on l until Shutdown, serving each on its own
 // goroutine. It returns ErrServerClosed after Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	if !s.trackListener(l, true) {
-		return ErrServerClosed
-	}
-	defer s.trackListener(l, false)
-
-	var backoff time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			if s.closing.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("accept failed; retrying", "err", err, "delay", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		c := newConn(s, nc)
-		if !s.trackConn(c, true) {
-			nc.Close()
-			return ErrServerClosed
-		}
-		go func() {
-			defer s.wg.Done()
-			defer s.trackConn(c, false)
-			c.serve()
-		}()
-	}
+	return s.conns.Serve(l, func(nc net.Conn) connserver.Conn { return newConn(s, nc) })
 }
 
 // ServeTLS is Serve for an implicit-TLS listener (port 995, RFC 8314
@@ -213,72 +176,13 @@ func (s *Server) ServeTLS(l net.Listener) error {
 	return s.Serve(tls.NewListener(l, s.cfg.TLSConfig))
 }
 
-func (s *Server) trackListener(l net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.closing.Load() {
-			return false
-		}
-		s.listeners[l] = struct{}{}
-	} else {
-		delete(s.listeners, l)
-	}
-	return true
-}
-
-func (s *Server) trackConn(c *conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.closing.Load() {
-			return false
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-	} else {
-		delete(s.conns, c)
-	}
-	return true
-}
-
 // Shutdown stops accepting connections, tells idle sessions the server is
 // going away and closes them, and waits for busy sessions to finish their
 // current command. Unfinished sessions enter no UPDATE state: their
 // deletions are discarded. If ctx ends first, the remaining connections are
 // closed forcibly and ctx's error is returned.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing.Store(true)
-	for l := range s.listeners {
-		l.Close()
-	}
-	for c := range s.conns {
-		c.interrupt()
-	}
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		// Close the connections first, then end their store calls, so
-		// that nothing more reaches the clients.
-		s.mu.Lock()
-		for c := range s.conns {
-			c.raw.Close()
-		}
-		s.mu.Unlock()
-		s.cancel()
-		<-done
-		return ctx.Err()
-	}
+	return s.conns.Shutdown(ctx, s.cancel)
 }
 
 // lockTable holds the exclusive maildrop locks of RFC 1939 §8, keyed by
