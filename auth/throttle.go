@@ -67,8 +67,8 @@ const (
 	// logNameBytes is how much of a user name a log line shows.
 	logNameBytes = 64
 
-	// maxBusyWait bounds how long an attempt waits for attempts in flight
-	// to settle when, counting them as failures, they fill a limit: the
+	// maxBusyWait bounds how long an attempt waits for one of the attempts
+	// in flight to settle when, counting them as failures, they fill a limit: the
 	// limit counts only failures, so a client's parallel first logins
 	// (mail clients open several IMAP connections at once) must not be
 	// refused because they are in flight together.
@@ -263,11 +263,14 @@ func (t *throttle) admitLocked(k attemptKeys, now time.Time) (tk ticket, why ref
 	return tk, "", delay, nil
 }
 
-// reserve is admitLocked that waits, up to maxBusyWait or ctx's end, while
-// the attempts in flight fill a limit. An attempt that waited in vain is
-// refused by the limit it waited for.
+// reserve is admitLocked that waits, while the attempts in flight fill a
+// limit, for them to settle: up to maxBusyWait without one settling (each
+// settled attempt starts the wait again, so a long queue of parallel
+// logins that keeps moving is not refused), or until ctx's end. An
+// attempt that waited in vain is refused by the limit it waited for.
 func (t *throttle) reserve(ctx context.Context, k attemptKeys, now func() time.Time) (ticket, refusal, time.Duration, error) {
-	var timeout <-chan time.Time
+	tm := time.NewTimer(maxBusyWait)
+	defer tm.Stop()
 	for {
 		t.mu.Lock()
 		tk, why, delay, wait := t.admitLocked(k, now())
@@ -275,17 +278,13 @@ func (t *throttle) reserve(ctx context.Context, k attemptKeys, now func() time.T
 			t.mu.Unlock()
 			return tk, why, delay, nil
 		}
-		if timeout == nil {
-			tm := time.NewTimer(maxBusyWait)
-			defer tm.Stop()
-			timeout = tm.C
-		}
 		t.mu.Unlock()
 		select {
 		case <-wait:
+			tm.Reset(maxBusyWait) // progress: wait afresh
 		case <-ctx.Done():
 			return tk, "", 0, ctx.Err()
-		case <-timeout:
+		case <-tm.C:
 			t.mu.Lock()
 			why := t.busyRefusal(k, tk.good, now())
 			t.mu.Unlock()
