@@ -124,6 +124,28 @@ func (m *memStore) DeleteSieveScript(ctx context.Context, accountID int64, name 
 	return nil
 }
 
+func (m *memStore) RenameSieveScript(ctx context.Context, accountID int64, oldName, newName string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := store.CheckSieveName(newName); err != nil {
+		return err
+	}
+	sc, ok := m.scripts[oldName]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if _, ok := m.scripts[newName]; ok {
+		return store.ErrExists
+	}
+	delete(m.scripts, oldName)
+	sc.Name = newName
+	m.scripts[newName] = sc
+	if m.active == oldName {
+		m.active = newName
+	}
+	return nil
+}
+
 // pipeConn is a net.Conn whose client side is a fixed byte string.
 type pipeConn struct {
 	in  *bytes.Reader

@@ -31,6 +31,7 @@ type Store interface {
 	SieveScripts(ctx context.Context, accountID int64) ([]store.SieveScript, error)
 	ActivateSieveScript(ctx context.Context, accountID int64, name string) error
 	DeleteSieveScript(ctx context.Context, accountID int64, name string) error
+	RenameSieveScript(ctx context.Context, accountID int64, oldName, newName string) error
 }
 
 var _ Store = (store.Store)(nil)

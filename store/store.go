@@ -384,6 +384,11 @@ type Store interface {
 	// DeleteSieveScript removes a script, active or not (ErrNotFound if
 	// absent).
 	DeleteSieveScript(ctx context.Context, accountID int64, name string) error
+	// RenameSieveScript renames oldName to newName in one transaction,
+	// keeping the script's id, source and active mark (CheckSieveName;
+	// ErrNotFound if oldName is missing, ErrExists if newName exists,
+	// oldName itself included).
+	RenameSieveScript(ctx context.Context, accountID int64, oldName, newName string) error
 	// SieveStateSeen reports whether (kind, handle, key) was recorded for
 	// the account at or after since and has not expired at since.
 	SieveStateSeen(ctx context.Context, accountID int64, kind, handle, key string, since time.Time) (bool, error)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 
 	"github.com/mailroom/mailroom/sieve"
@@ -45,19 +46,26 @@ func cmdSieve(ctx context.Context, args []string, e env) error {
 	if err != nil {
 		return err
 	}
+	cfg, err := sf.loadConfig()
+	if err != nil {
+		return err
+	}
 	var src []byte
 	if sub == "put" {
 		if err := store.CheckSieveName(pos[1]); err != nil {
 			return fmt.Errorf("bad script name %q: 1..%d bytes, no control characters or '/'", pos[1], store.MaxSieveNameLen)
 		}
-		if src, err = readScript(e, pos[2]); err != nil {
+		// The configured limits, as ManageSieve and delivery use them: a
+		// script stored here is one delivery can run.
+		lim := sieveLimits(cfg)
+		if src, err = readScript(e, pos[2], lim.MaxScriptSize); err != nil {
 			return err
 		}
-		if _, err := sieve.Compile(src, sieve.Limits{MaxScriptSize: store.MaxSieveScriptSize}); err != nil {
+		if _, err := sieve.Compile(src, lim); err != nil {
 			return fmt.Errorf("script %s: %w", pos[2], err)
 		}
 	}
-	st, err := sf.open(ctx)
+	st, err := openStore(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return err
 	}
@@ -122,8 +130,8 @@ func cmdSieve(ctx context.Context, args []string, e env) error {
 }
 
 // readScript reads a script from a file or, for "-", standard input,
-// never more than the store takes.
-func readScript(e env, name string) ([]byte, error) {
+// never more than limit bytes (sieve_max_script_bytes).
+func readScript(e env, name string, limit int) ([]byte, error) {
 	var r io.Reader = e.stdin
 	if name != "-" {
 		f, err := os.Open(name)
@@ -133,12 +141,12 @@ func readScript(e env, name string) ([]byte, error) {
 		defer f.Close()
 		r = f
 	}
-	src, err := io.ReadAll(io.LimitReader(r, store.MaxSieveScriptSize+1))
+	src, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(src) > store.MaxSieveScriptSize {
-		return nil, fmt.Errorf("script %s is larger than %d bytes", name, store.MaxSieveScriptSize)
+	if len(src) > limit {
+		return nil, fmt.Errorf("script %s is larger than %d bytes (sieve_max_script_bytes)", name, limit)
 	}
 	return src, nil
 }

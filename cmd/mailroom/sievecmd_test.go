@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -152,5 +153,49 @@ sieve_before = ["before.sieve"]
 	}
 	if s, err := st.MailboxStatus(context.Background(), mb.Ref()); err != nil || s.Messages != 1 {
 		t.Fatalf("Lists status %+v, %v", s, err)
+	}
+}
+
+// TestSievePutConfiguredLimit: `sieve put --config` reads and compiles
+// with the configured sieve_max_script_bytes, not the store's 1 MiB
+// ceiling, so it stores nothing ManageSieve or delivery would refuse.
+func TestSievePutConfiguredLimit(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(dir, "mailroom.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateAccount(ctx, "alice@example.org", "x"); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	cfgPath := filepath.Join(dir, "m.toml")
+	cfg := "data = " + strconv.Quote(dir) + "\n[limits]\nsieve_max_script_bytes = 1024\n"
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	small := filepath.Join(dir, "small.sieve")
+	if err := os.WriteFile(small, []byte("# "+strings.Repeat("s", 1000)+"\nkeep;\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.sieve")
+	if err := os.WriteFile(big, []byte("# "+strings.Repeat("b", 1100)+"\nkeep;\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs := runInProcess(t, "sieve", "put", "alice@example.org", "small", small, "--config", cfgPath); code != 0 {
+		t.Fatalf("put of %d bytes under a limit of 1024: %d %q", 1008, code, errs)
+	}
+	code, _, errs := runInProcess(t, "sieve", "put", "alice@example.org", "big", big, "--config", cfgPath)
+	if code != 1 || !strings.Contains(errs, "larger than 1024 bytes") {
+		t.Fatalf("put of 1108 bytes over a limit of 1024: %d %q", code, errs)
+	}
+	// The same script passes under the default limit (1 MiB).
+	if code, _, errs := runInProcess(t, "sieve", "put", "alice@example.org", "big", big, "--data", dir); code != 0 {
+		t.Fatalf("put under the default limit: %d %q", code, errs)
+	}
+	if code, out, _ := runInProcess(t, "sieve", "list", "alice@example.org", "--config", cfgPath); code != 0 || out != "big\nsmall\n" {
+		t.Fatalf("list: %d %q", code, out)
 	}
 }

@@ -13,6 +13,7 @@ var sieveTests = []test{
 	{"Sieve/Scripts", testSieveScripts},
 	{"Sieve/Bounds", testSieveBounds},
 	{"Sieve/Isolation", testSieveIsolation},
+	{"Sieve/Rename", testSieveRename},
 	{"Sieve/State", testSieveState},
 	{"DeliverBatch/CopiesAndQueue", testDeliverBatch},
 	{"DeliverBatch/FailureStoresNothing", testDeliverBatchAtomic},
@@ -252,4 +253,59 @@ func testDeliverBatchAtomic(t *testing.T, s store.Store) {
 		t.Fatalf("failed batch left queue items %v", got)
 	}
 	checkCounts(t, s, "after a failed batch", inboxA.Ref())
+}
+
+// RenameSieveScript keeps id, source and the active mark; a missing old
+// name is ErrNotFound, an existing new name ErrExists, and a refused
+// rename changes nothing; another account's names do not collide.
+func testSieveRename(t *testing.T, s store.Store) {
+	a := mustAccount(t, s, "alice@example.org")
+	b := mustAccount(t, s, "bob@example.org")
+	one, err := s.PutSieveScript(ctx(t), a.ID, "one", []byte("keep;"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutSieveScript(ctx(t), a.ID, "two", []byte("discard;")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PutSieveScript(ctx(t), b.ID, "uno", []byte("stop;")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ActivateSieveScript(ctx(t), a.ID, "one"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RenameSieveScript(ctx(t), a.ID, "one", "uno"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.SieveScript(ctx(t), a.ID, "uno")
+	if err != nil || got.ID != one.ID || !got.Active || string(got.Source) != "keep;" {
+		t.Fatalf("renamed %+v, %v: want id %d, active, same source", got, err, one.ID)
+	}
+	act, err := s.ActiveSieveScript(ctx(t), a.ID)
+	if err != nil || act.Name != "uno" {
+		t.Fatalf("active after rename %+v, %v", act, err)
+	}
+	_, err = s.SieveScript(ctx(t), a.ID, "one")
+	wantErr(t, "old name after rename", err, store.ErrNotFound)
+	wantErr(t, "rename a missing script", s.RenameSieveScript(ctx(t), a.ID, "one", "three"), store.ErrNotFound)
+	wantErr(t, "rename onto an existing script", s.RenameSieveScript(ctx(t), a.ID, "uno", "two"), store.ErrExists)
+	wantErr(t, "rename onto itself", s.RenameSieveScript(ctx(t), a.ID, "two", "two"), store.ErrExists)
+	wantErr(t, "rename to an invalid name", s.RenameSieveScript(ctx(t), a.ID, "two", "a/b"), store.ErrInvalid)
+	wantErr(t, "rename another account's script", s.RenameSieveScript(ctx(t), b.ID, "two", "zwei"), store.ErrNotFound)
+	list, err := s.SieveScripts(ctx(t), a.ID)
+	if err != nil || len(list) != 2 || list[0].Name != "two" || list[1].Name != "uno" || list[0].Active || !list[1].Active {
+		t.Fatalf("after refused renames %+v, %v", list, err)
+	}
+	// An inactive script stays inactive; bob's script of the same name is untouched.
+	if err := s.RenameSieveScript(ctx(t), a.ID, "two", "zwei"); err != nil {
+		t.Fatal(err)
+	}
+	z, err := s.SieveScript(ctx(t), a.ID, "zwei")
+	if err != nil || z.Active || string(z.Source) != "discard;" {
+		t.Fatalf("renamed inactive %+v, %v", z, err)
+	}
+	bu, err := s.SieveScript(ctx(t), b.ID, "uno")
+	if err != nil || string(bu.Source) != "stop;" || bu.AccountID != b.ID {
+		t.Fatalf("bob's script %+v, %v", bu, err)
+	}
 }

@@ -135,6 +135,31 @@ func (c *Core) DeleteSieveScript(ctx context.Context, accountID int64, name stri
 	})
 }
 
+// RenameSieveScript implements store.Store.
+func (c *Core) RenameSieveScript(ctx context.Context, accountID int64, oldName, newName string) error {
+	if err := store.CheckSieveName(newName); err != nil {
+		return err
+	}
+	now := c.now()
+	return c.write(ctx, func(tx Tx) error {
+		var n int
+		if err := tx.QueryRow("SELECT count(*) FROM sieve_scripts WHERE account_id = $1 AND name = $2", accountID, oldName).Scan(&n); err != nil {
+			return err
+		}
+		if n == 0 {
+			return fmt.Errorf("%w: sieve script %q", store.ErrNotFound, oldName)
+		}
+		if err := tx.QueryRow("SELECT count(*) FROM sieve_scripts WHERE account_id = $1 AND name = $2", accountID, newName).Scan(&n); err != nil {
+			return err
+		}
+		if n != 0 {
+			return fmt.Errorf("%w: sieve script %q", store.ErrExists, newName)
+		}
+		_, err := tx.Exec("UPDATE sieve_scripts SET name = $1, updated = $2 WHERE account_id = $3 AND name = $4", newName, now, accountID, oldName)
+		return err
+	})
+}
+
 // SieveStateSeen implements store.Store.
 func (c *Core) SieveStateSeen(ctx context.Context, accountID int64, kind, handle, key string, since time.Time) (bool, error) {
 	var n int
