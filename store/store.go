@@ -321,8 +321,6 @@ type Store interface {
 	// v = 0, is ErrInvalid. Sessions holding the old UIDVALIDITY get
 	// ErrNotFound from then on, as after a delete.
 	SetUIDValidity(ctx context.Context, mbox MailboxRef, v uint32) (Mailbox, error)
-	// MessageUIDs returns the UIDs of a mailbox in ascending order.
-	MessageUIDs(ctx context.Context, mbox MailboxRef) ([]uint32, error)
 	// ListMessages calls fn for each message whose UID is in uids (ascending;
 	// nil means all), in UID order, streaming from the backend.
 	ListMessages(ctx context.Context, mbox MailboxRef, uids []uint32, fn func(MessageMeta) error) error

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/storetest"
 )
 
 func newMsg(subject string) store.NewMessage {
@@ -62,7 +63,7 @@ func TestTwoNodesFeed(t *testing.T) {
 		}
 		return c.MailboxID == inbox.ID
 	})
-	if uids, err := n2.MessageUIDs(ctx, inbox.Ref()); err != nil || len(uids) != 1 {
+	if uids, err := storetest.UIDs(ctx, n2, inbox.Ref()); err != nil || len(uids) != 1 {
 		t.Fatalf("node 2 sees %v, %v after the notification", uids, err)
 	}
 	if _, err := n1.CreateMailbox(ctx, a.ID, "Projects", ""); err != nil {
@@ -168,7 +169,7 @@ func TestTwoNodesConcurrentWrites(t *testing.T) {
 	}
 	total := 2 * workers * each
 	inboxB, _ := nodes[1].MailboxByName(ctx, b.ID, "INBOX")
-	uids, err := nodes[1].MessageUIDs(ctx, inboxB.Ref())
+	uids, err := storetest.UIDs(ctx, nodes[1], inboxB.Ref())
 	if err != nil || len(uids) != total || uids[0] != 1 || uids[total-1] != uint32(total) {
 		t.Fatalf("bob's INBOX: %d uids (%v), want 1..%d", len(uids), err, total)
 	}
