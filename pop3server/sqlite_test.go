@@ -11,6 +11,7 @@ import (
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
+	"github.com/mailroom/mailroom/store/storetest"
 )
 
 // newSQLiteServer serves a real SQLite store holding testUser with msgs
@@ -53,7 +54,7 @@ func TestSQLiteSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	uids, err := st.MessageUIDs(ctx, inbox.Ref())
+	uids, err := storetest.UIDs(ctx, st, inbox.Ref())
 	if err != nil || len(uids) != 3 {
 		t.Fatalf("UIDs %v, %v", uids, err)
 	}
@@ -95,7 +96,7 @@ func TestSQLiteSession(t *testing.T) {
 	c.expect("DELE 1", "+OK message 1 deleted")
 	c.expect("QUIT", "+OK pop.example.com POP3 server signing off")
 	c.closed()
-	if got, _ := st.MessageUIDs(ctx, inbox.Ref()); !slices.Equal(got, uids[1:]) {
+	if got, _ := storetest.UIDs(ctx, st, inbox.Ref()); !slices.Equal(got, uids[1:]) {
 		t.Fatalf("UIDs after QUIT: %v, want %v", got, uids[1:])
 	}
 	c2.expect("AUTH PLAIN "+plainIR("", testUser, testPass), "+OK maildrop locked and ready")

@@ -220,25 +220,37 @@ type Change struct {
 	MailboxID int64
 }
 
-// Store is the durable mail store. All methods are safe for concurrent use.
-// Every method that changes data returns only after the change is durable
-// (committed and fsynced), and publishes on the change feed after the commit.
-type Store interface {
-	// Accounts.
+// The store's roles. Each groups the methods one concern needs, so that
+// consumers (which still define the narrow interfaces they use, asserted
+// against Store) and the docs can name what they depend on; Store is
+// their union, and both backends implement it whole. All methods are safe
+// for concurrent use. Every method that changes data returns only after
+// the change is durable (committed and fsynced), and publishes on the
+// change feed after the commit.
+
+// Accounts are the users and what they store (quotas).
+type Accounts interface {
 	CreateAccount(ctx context.Context, email, passwordHash string) (Account, error) // also creates DefaultMailboxes, subscribed
 	AccountByEmail(ctx context.Context, email string) (Account, error)              // case-insensitive
 	AccountByID(ctx context.Context, id int64) (Account, error)
 	Accounts(ctx context.Context) ([]Account, error) // sorted by email
 	SetPassword(ctx context.Context, email, passwordHash string) error
 	DeleteAccount(ctx context.Context, email string) error // removes its mailboxes and messages
+	// AccountUsage sums the messages and their sizes over all of an
+	// account's mailboxes (quotas); a copy counts again. ErrNotFound for
+	// an unknown account.
+	AccountUsage(ctx context.Context, accountID int64) (Usage, error)
+}
+
+// Domains are the local domains and the aliases: global tables, not an
+// account's, that an admin edits while the server runs (CLI, web admin).
+// Nothing is cached: every lookup reads the store, so a change is
+// effective at once on every node.
+type Domains interface {
 	// IsLocalDomain reports whether domain (case-insensitive) was added
 	// with AddDomain, or an account or an alias key lives in it.
 	IsLocalDomain(ctx context.Context, domain string) (bool, error)
 
-	// Domains and aliases: global tables an admin edits while the
-	// server runs (CLI, web admin). Nothing is cached: every lookup
-	// reads the store, so a change is effective at once on every node.
-	//
 	// AddDomain makes a domain local (CheckDomain; ErrExists if added
 	// already). DeleteDomain removes it (ErrNotFound if absent); its
 	// accounts and aliases stay.
@@ -253,9 +265,11 @@ type Store interface {
 	DeleteAlias(ctx context.Context, address string) error
 	Aliases(ctx context.Context) ([]Alias, error) // sorted by address
 	AliasTargets(ctx context.Context, address string) ([]string, error)
+}
 
-	// Mailboxes. Names are matched case-sensitively except INBOX, which
-	// matches in any case.
+// Mailboxes are an account's folders and their counters. Names are
+// matched case-sensitively except INBOX, which matches in any case.
+type Mailboxes interface {
 	Mailboxes(ctx context.Context, accountID int64) ([]Mailbox, error) // sorted by name
 	MailboxByName(ctx context.Context, accountID int64, name string) (Mailbox, error)
 	MailboxByID(ctx context.Context, mbox MailboxRef) (Mailbox, error)
@@ -278,32 +292,18 @@ type Store interface {
 	// still exist without taking them (STATUS RECENT, EXAMINE).
 	ClaimRecent(ctx context.Context, mbox MailboxRef) (first, next uint32, err error)
 	RecentCount(ctx context.Context, mbox MailboxRef) (first uint32, count uint32, err error)
-	// AccountUsage sums the messages and their sizes over all of an
-	// account's mailboxes (quotas); a copy counts again. ErrNotFound for
-	// an unknown account.
-	AccountUsage(ctx context.Context, accountID int64) (Usage, error)
+	// SetUIDValidity gives a mailbox that has never held a message
+	// (UIDNEXT 1) the UIDVALIDITY another server gave it (imports). The
+	// store's UIDVALIDITY counter moves past v, so mailboxes created
+	// later still get new values. A mailbox that has held a message, or
+	// v = 0, is ErrInvalid. Sessions holding the old UIDVALIDITY get
+	// ErrNotFound from then on, as after a delete.
+	SetUIDValidity(ctx context.Context, mbox MailboxRef, v uint32) (Mailbox, error)
+}
 
-	// Messages.
-	// Deliver stores one message into several mailboxes, possibly of several
-	// accounts, in one transaction: all copies are durable when it returns.
-	Deliver(ctx context.Context, targets []Target, msg NewMessage) ([]Delivered, error)
-	// DeliverAndEnqueue is Deliver and Enqueue in one transaction: the
-	// copies for targets (may be empty) and, when queued is not nil, the
-	// outbound queue entry are all durable when it returns, or none of
-	// them is. It returns where the copies landed and the queue id (0
-	// without queued). Nothing at all to do is ErrInvalid. It is what
-	// package delivery commits a message with, so that a failure of the
-	// local part never leaves a queued remote copy behind (which the
-	// client's retry would send a second time).
-	DeliverAndEnqueue(ctx context.Context, targets []Target, msg NewMessage, queued *QueuedMessage) ([]Delivered, int64, error)
-	// DeliverBatch is DeliverAndEnqueue for a delivery whose copies
-	// differ (Sieve filing, flags and header edits per account) and that
-	// queues several messages (Sieve redirects, vacation replies,
-	// rejections): every copy and every queue entry is durable when it
-	// returns, or none is. It returns where the copies landed (in
-	// order, duplicate targets within one Copy stored once) and the queue
-	// ids in the order of queued. Nothing at all to do is ErrInvalid.
-	DeliverBatch(ctx context.Context, copies []Copy, queued []QueuedMessage) ([]Delivered, []int64, error)
+// Messages are the messages of one mailbox: adding (Append), reading,
+// flags, expunge, copy and move, and what changed since a modseq.
+type Messages interface {
 	// Append adds messages to one mailbox atomically (MULTIAPPEND) and returns
 	// the mailbox's UIDVALIDITY and the new UIDs in order.
 	Append(ctx context.Context, mbox MailboxRef, msgs []NewMessage) (uidValidity uint32, uids []uint32, err error)
@@ -314,15 +314,6 @@ type Store interface {
 	// one); UIDNEXT becomes the last UID + 1. Modseqs are given as by
 	// Append. Anything else is ErrInvalid and stores nothing.
 	AppendUIDs(ctx context.Context, mbox MailboxRef, msgs []NewMessage, uids []uint32) (uidValidity uint32, err error)
-	// SetUIDValidity gives a mailbox that has never held a message
-	// (UIDNEXT 1) the UIDVALIDITY another server gave it (imports). The
-	// store's UIDVALIDITY counter moves past v, so mailboxes created
-	// later still get new values. A mailbox that has held a message, or
-	// v = 0, is ErrInvalid. Sessions holding the old UIDVALIDITY get
-	// ErrNotFound from then on, as after a delete.
-	SetUIDValidity(ctx context.Context, mbox MailboxRef, v uint32) (Mailbox, error)
-	// MessageUIDs returns the UIDs of a mailbox in ascending order.
-	MessageUIDs(ctx context.Context, mbox MailboxRef) ([]uint32, error)
 	// ListMessages calls fn for each message whose UID is in uids (ascending;
 	// nil means all), in UID order, streaming from the backend.
 	ListMessages(ctx context.Context, mbox MailboxRef, uids []uint32, fn func(MessageMeta) error) error
@@ -363,75 +354,44 @@ type Store interface {
 	// current metadata of messages added or changed, and the UIDs expunged.
 	// It also returns the mailbox's current HIGHESTMODSEQ.
 	Changes(ctx context.Context, mbox MailboxRef, since uint64) (changed []MessageMeta, vanished []uint32, highest uint64, err error)
+}
 
-	// Sieve scripts (package sieve), per account, by name (case
-	// sensitive); see CheckSieveScript for the bounds. An account has at
-	// most MaxSieveScripts scripts and at most one active.
-	//
-	// PutSieveScript creates or replaces the script name (keeping its id
-	// and whether it is active). ErrInvalid beyond the bounds, ErrNotFound
-	// for an unknown account.
-	PutSieveScript(ctx context.Context, accountID int64, name string, src []byte) (SieveScript, error)
-	SieveScript(ctx context.Context, accountID int64, name string) (SieveScript, error)
-	// SieveScripts lists the account's scripts sorted by name, without
-	// their Source.
-	SieveScripts(ctx context.Context, accountID int64) ([]SieveScript, error)
-	// ActiveSieveScript returns the active script; ErrNotFound for none.
-	ActiveSieveScript(ctx context.Context, accountID int64) (SieveScript, error)
-	// ActivateSieveScript makes name the only active script; "" leaves
-	// none active. ErrNotFound for an unknown name.
-	ActivateSieveScript(ctx context.Context, accountID int64, name string) error
-	// DeleteSieveScript removes a script, active or not (ErrNotFound if
-	// absent).
-	DeleteSieveScript(ctx context.Context, accountID int64, name string) error
-	// RenameSieveScript renames oldName to newName in one transaction,
-	// keeping the script's id, source and active mark (CheckSieveName;
-	// ErrNotFound if oldName is missing, ErrExists if newName exists,
-	// oldName itself included).
-	RenameSieveScript(ctx context.Context, accountID int64, oldName, newName string) error
-	// SieveStateSeen reports whether (kind, handle, key) was recorded for
-	// the account at or after since and has not expired at since.
-	SieveStateSeen(ctx context.Context, accountID int64, kind, handle, key string, since time.Time) (bool, error)
-	// RecordSieveState records (kind, handle, key) at time at, kept until
-	// expires; it also removes the account's expired state.
-	RecordSieveState(ctx context.Context, accountID int64, kind, handle, key string, at, expires time.Time) error
+// Delivery commits an incoming message: its local copies and, in the same
+// transaction, the outbound queue entries it causes (package delivery).
+type Delivery interface {
+	// Deliver stores one message into several mailboxes, possibly of several
+	// accounts, in one transaction: all copies are durable when it returns.
+	Deliver(ctx context.Context, targets []Target, msg NewMessage) ([]Delivered, error)
+	// DeliverAndEnqueue is Deliver and Enqueue in one transaction: the
+	// copies for targets (may be empty) and, when queued is not nil, the
+	// outbound queue entry are all durable when it returns, or none of
+	// them is. It returns where the copies landed and the queue id (0
+	// without queued). Nothing at all to do is ErrInvalid. It is what
+	// package delivery commits a message with, so that a failure of the
+	// local part never leaves a queued remote copy behind (which the
+	// client's retry would send a second time).
+	DeliverAndEnqueue(ctx context.Context, targets []Target, msg NewMessage, queued *QueuedMessage) ([]Delivered, int64, error)
+	// DeliverBatch is DeliverAndEnqueue for a delivery whose copies
+	// differ (Sieve filing, flags and header edits per account) and that
+	// queues several messages (Sieve redirects, vacation replies,
+	// rejections): every copy and every queue entry is durable when it
+	// returns, or none is. It returns where the copies landed (in
+	// order, duplicate targets within one Copy stored once) and the queue
+	// ids in the order of queued. Nothing at all to do is ErrInvalid.
+	DeliverBatch(ctx context.Context, copies []Copy, queued []QueuedMessage) ([]Delivered, []int64, error)
+}
 
-	// Greylisting (smtpserver): server-wide state shared by every
-	// node, not an account's (keys are opaque hashes of a triplet or a
-	// client network; no account is named).
-	//
-	// GreylistAttempt records an attempt of key at now in one
-	// statement and returns its passes after it: a new key, or one
-	// whose last attempt is before now-expire, starts over (first
-	// attempt now, 0 passes); an attempt at or after first+delay is a
-	// pass (passes+1); an earlier one only refreshes the key. It also
-	// removes up to 100 expired keys.
-	GreylistAttempt(ctx context.Context, key string, now time.Time, delay, expire time.Duration) (passes int, err error)
-	// GreylistPasses returns key's passes; 0 if absent or expired.
-	GreylistPasses(ctx context.Context, key string, now time.Time, expire time.Duration) (int, error)
-	// Outbound submission counters (outbound.go), keyed by account and
-	// UTC day (days since the epoch). OutboundCounters returns the
-	// zero value for a day without a record.
-	OutboundCounters(ctx context.Context, accountID, day int64) (OutboundCounters, error)
-	// AddOutbound counts one accepted message with recipients
-	// recipients in day and hour (hours since the epoch; the hour
-	// counter restarts when it changes) and ORs external into the day's
-	// bitmap: one upsert. It removes the account's rows older than
-	// day-1.
-	AddOutbound(ctx context.Context, accountID, day, hour, recipients int64, external []byte) error
-	// MarkOutboundNotified sets the day's Notified flag and reports
-	// whether this call set it (true exactly once per account and day,
-	// across nodes).
-	MarkOutboundNotified(ctx context.Context, accountID, day int64) (bool, error)
-
+// ChangeFeed wakes sessions after a commit (see Feed, Change).
+type ChangeFeed interface {
 	// Watch subscribes to the change feed of one account. The channel is
 	// buffered and coalescing: a slow reader misses no state, because it
 	// reads state with Changes. cancel releases the subscription.
 	Watch(accountID int64) (changes <-chan Change, cancel func())
+}
 
-	// Outbound queue (package queue). Items survive restarts; each
-	// recipient has its own state (see QueueRecipient).
-	//
+// Queue is the outbound queue (package queue). Items survive restarts;
+// each recipient has its own state (see QueueRecipient).
+type Queue interface {
 	// Enqueue stores a message for delivery and returns its id once durable.
 	Enqueue(ctx context.Context, msg QueuedMessage) (id int64, err error)
 	// DueQueue returns up to limit items (oldest first) that have a pending
@@ -476,6 +436,91 @@ type Store interface {
 	// when id is 0) due at now. It returns how many items it touched;
 	// ErrNotFound for an unknown id.
 	RetryQueueItem(ctx context.Context, id int64, now time.Time) (int, error)
+}
+
+// Sieve holds the Sieve scripts (package sieve), per account, by name
+// (case sensitive), and the state of vacation/duplicate tests; see
+// CheckSieveScript for the bounds. An account has at most
+// MaxSieveScripts scripts and at most one active.
+type Sieve interface {
+	// PutSieveScript creates or replaces the script name (keeping its id
+	// and whether it is active). ErrInvalid beyond the bounds, ErrNotFound
+	// for an unknown account.
+	PutSieveScript(ctx context.Context, accountID int64, name string, src []byte) (SieveScript, error)
+	SieveScript(ctx context.Context, accountID int64, name string) (SieveScript, error)
+	// SieveScripts lists the account's scripts sorted by name, without
+	// their Source.
+	SieveScripts(ctx context.Context, accountID int64) ([]SieveScript, error)
+	// ActiveSieveScript returns the active script; ErrNotFound for none.
+	ActiveSieveScript(ctx context.Context, accountID int64) (SieveScript, error)
+	// ActivateSieveScript makes name the only active script; "" leaves
+	// none active. ErrNotFound for an unknown name.
+	ActivateSieveScript(ctx context.Context, accountID int64, name string) error
+	// DeleteSieveScript removes a script, active or not (ErrNotFound if
+	// absent).
+	DeleteSieveScript(ctx context.Context, accountID int64, name string) error
+	// RenameSieveScript renames oldName to newName in one transaction,
+	// keeping the script's id, source and active mark (CheckSieveName;
+	// ErrNotFound if oldName is missing, ErrExists if newName exists,
+	// oldName itself included).
+	RenameSieveScript(ctx context.Context, accountID int64, oldName, newName string) error
+	// SieveStateSeen reports whether (kind, handle, key) was recorded for
+	// the account at or after since and has not expired at since.
+	SieveStateSeen(ctx context.Context, accountID int64, kind, handle, key string, since time.Time) (bool, error)
+	// RecordSieveState records (kind, handle, key) at time at, kept until
+	// expires; it also removes the account's expired state.
+	RecordSieveState(ctx context.Context, accountID int64, kind, handle, key string, at, expires time.Time) error
+}
+
+// Greylist is the greylisting state (smtpserver): server-wide state
+// shared by every node, not an account's (keys are opaque hashes of a
+// triplet or a client network; no account is named).
+type Greylist interface {
+	// GreylistAttempt records an attempt of key at now in one
+	// statement and returns its passes after it: a new key, or one
+	// whose last attempt is before now-expire, starts over (first
+	// attempt now, 0 passes); an attempt at or after first+delay is a
+	// pass (passes+1); an earlier one only refreshes the key. It also
+	// removes up to 100 expired keys.
+	GreylistAttempt(ctx context.Context, key string, now time.Time, delay, expire time.Duration) (passes int, err error)
+	// GreylistPasses returns key's passes; 0 if absent or expired.
+	GreylistPasses(ctx context.Context, key string, now time.Time, expire time.Duration) (int, error)
+}
+
+// Outbound holds the outbound submission counters (outbound.go), keyed by
+// account and UTC day (days since the epoch): per-account submission
+// limits. OutboundCounters returns the zero value for a day without a
+// record.
+type Outbound interface {
+	OutboundCounters(ctx context.Context, accountID, day int64) (OutboundCounters, error)
+	// AddOutbound counts one accepted message with recipients
+	// recipients in day and hour (hours since the epoch; the hour
+	// counter restarts when it changes) and ORs external into the day's
+	// bitmap: one upsert. It removes the account's rows older than
+	// day-1.
+	AddOutbound(ctx context.Context, accountID, day, hour, recipients int64, external []byte) error
+	// MarkOutboundNotified sets the day's Notified flag and reports
+	// whether this call set it (true exactly once per account and day,
+	// across nodes).
+	MarkOutboundNotified(ctx context.Context, accountID, day int64) (bool, error)
+}
+
+// Store is the durable mail store: every role, what a backend implements
+// (store/sqlite, store/postgres; store/storetest checks it), including
+// the whole-store Dumper and Loader of mailroom migrate.
+type Store interface {
+	Accounts
+	Domains
+	Mailboxes
+	Messages
+	Delivery
+	ChangeFeed
+	Queue
+	Sieve
+	Greylist
+	Outbound
+	Dumper
+	Loader
 
 	Close() error
 }

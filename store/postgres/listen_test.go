@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/storetest"
 )
 
 // outageProxy forwards TCP connections on a loopback port to PostgreSQL;
@@ -153,7 +154,7 @@ func TestListenOutageResync(t *testing.T) {
 	}
 	t.Logf("watchers woken %v after the database came back", time.Since(back).Round(time.Millisecond))
 	// The woken session re-syncs and finds the message it was not told of.
-	if uids, err := n2.MessageUIDs(ctx, inbox.Ref()); err != nil || len(uids) != 1 {
+	if uids, err := storetest.UIDs(ctx, n2, inbox.Ref()); err != nil || len(uids) != 1 {
 		t.Fatalf("node 2 after the wake-up: %v, %v", uids, err)
 	}
 	d, err := n1.Deliver(ctx, []store.Target{{AccountID: a.ID}}, newMsg("after the outage"))

@@ -10,24 +10,6 @@ import (
 	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
-// MessageUIDs implements store.Store.
-func (s *Store) MessageUIDs(ctx context.Context, ref store.MailboxRef) ([]uint32, error) {
-	var uids []int64
-	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT array_agg(uid ORDER BY uid) FROM messages WHERE mailbox_id = $1), '{}')
-		FROM mailboxes WHERE `+sqlcore.RefWhere, sqlcore.RefArgs(ref)...).Scan(&uids)
-	if isNoRows(err) {
-		return nil, sqlcore.RefNotFound(ref)
-	}
-	if err != nil {
-		return nil, err
-	}
-	out := make([]uint32, len(uids))
-	for i, u := range uids {
-		out[i] = uint32(u)
-	}
-	return out, nil
-}
-
 // messageInRef selects, on messages m, message id $4 only if it is in the
 // mailbox a store.MailboxRef names ($1..$3 are sqlcore.RefArgs).
 const messageInRef = " WHERE m.id = $4 AND m.mailbox_id IN (SELECT id FROM mailboxes WHERE " + sqlcore.RefWhere + ")"

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/storetest"
 )
 
 func newMsg(subject string) store.NewMessage {
@@ -62,7 +63,7 @@ func TestTwoNodesFeed(t *testing.T) {
 		}
 		return c.MailboxID == inbox.ID
 	})
-	if uids, err := n2.MessageUIDs(ctx, inbox.Ref()); err != nil || len(uids) != 1 {
+	if uids, err := storetest.UIDs(ctx, n2, inbox.Ref()); err != nil || len(uids) != 1 {
 		t.Fatalf("node 2 sees %v, %v after the notification", uids, err)
 	}
 	if _, err := n1.CreateMailbox(ctx, a.ID, "Projects", ""); err != nil {
@@ -168,7 +169,7 @@ func TestTwoNodesConcurrentWrites(t *testing.T) {
 	}
 	total := 2 * workers * each
 	inboxB, _ := nodes[1].MailboxByName(ctx, b.ID, "INBOX")
-	uids, err := nodes[1].MessageUIDs(ctx, inboxB.Ref())
+	uids, err := storetest.UIDs(ctx, nodes[1], inboxB.Ref())
 	if err != nil || len(uids) != total || uids[0] != 1 || uids[total-1] != uint32(total) {
 		t.Fatalf("bob's INBOX: %d uids (%v), want 1..%d", len(uids), err, total)
 	}
@@ -319,5 +320,60 @@ func TestTwoNodesAccountDeleted(t *testing.T) {
 	}
 	if _, err := n1.MailboxByID(ctx, inbox.Ref()); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("MailboxByID on node 1 after deletion on node 2: %v", err)
+	}
+}
+
+// TestWatchFuncAcrossNodes: a WatchFunc subscriber hears a delivery of
+// another node, and the wake-up after the LISTEN connection is replaced
+// (it counts in s.watched like a Watch); cancel, even twice, drops it.
+func TestWatchFuncAcrossNodes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dsn := testDSN(t)
+	n1 := openDSN(t, dsn)
+	a, err := n1.CreateAccount(ctx, "alice@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n2 := openDSN(t, dsn) // after the account exists, as in TestTwoNodesFeed
+	ch := make(chan store.Change, 64)
+	cancel := n2.WatchFunc(a.ID, func(c store.Change) {
+		select { // fn runs under the feed's lock: never block
+		case ch <- c:
+		default:
+		}
+	})
+	watched := func() int {
+		n2.mu.Lock()
+		defer n2.mu.Unlock()
+		return n2.watched[a.ID]
+	}
+	if w := watched(); w != 1 {
+		t.Fatalf("watched[%d] = %d with one WatchFunc; want 1", a.ID, w)
+	}
+	d, err := n1.Deliver(ctx, []store.Target{{AccountID: a.ID}}, newMsg("cross-node"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch, "a delivery on the other node", func(c store.Change) bool {
+		if c.AccountID != a.ID {
+			t.Fatalf("change for account %d on a watch of %d", c.AccountID, a.ID)
+		}
+		return c.MailboxID == d[0].MailboxID
+	})
+	pid := n2.listenPID.Load()
+	var killed bool
+	if err := n1.pool.QueryRow(ctx, "SELECT pg_terminate_backend($1)", int64(pid)).Scan(&killed); err != nil || !killed {
+		t.Fatalf("pg_terminate_backend(%d): %v, %v", pid, killed, err)
+	}
+	waitFor(t, ch, "the wake-up after reconnecting", func(c store.Change) bool { return c.MailboxID == 0 })
+
+	cancel()
+	cancel()
+	if w := watched(); w != 0 {
+		t.Fatalf("watched[%d] = %d after cancel; want 0", a.ID, w)
+	}
+	if n := n2.feed.Subscribers(a.ID); n != 0 {
+		t.Fatalf("%d feed subscribers after cancel; want 0", n)
 	}
 }

@@ -113,12 +113,36 @@ func (s *Store) Close() error {
 
 // Watch implements store.Store.
 func (s *Store) Watch(accountID int64) (<-chan store.Change, func()) {
+	untrack := s.track(accountID)
+	ch, cancel := s.feed.Watch(accountID)
+	return ch, func() {
+		untrack()
+		cancel()
+	}
+}
+
+// WatchFunc is Watch with a callback (see store.Feed.WatchFunc), as on
+// SQLite: the IMAP and POP3 servers use it so that an idle connection
+// needs no goroutine of its own. Changes of other nodes reach fn from
+// the one LISTEN goroutine (listen.go), through the same local feed.
+func (s *Store) WatchFunc(accountID int64, fn func(store.Change)) (cancel func()) {
+	untrack := s.track(accountID)
+	stop := s.feed.WatchFunc(accountID, fn)
+	return func() {
+		untrack()
+		stop()
+	}
+}
+
+// track counts a subscription of accountID in s.watched (the accounts a
+// reconnected LISTEN wakes) until the returned func is called; calling
+// it more than once is harmless.
+func (s *Store) track(accountID int64) (untrack func()) {
 	s.mu.Lock()
 	s.watched[accountID]++
 	s.mu.Unlock()
-	ch, cancel := s.feed.Watch(accountID)
 	var once sync.Once
-	return ch, func() {
+	return func() {
 		once.Do(func() {
 			s.mu.Lock()
 			if s.watched[accountID]--; s.watched[accountID] <= 0 {
@@ -126,7 +150,6 @@ func (s *Store) Watch(accountID int64) (<-chan store.Change, func()) {
 			}
 			s.mu.Unlock()
 		})
-		cancel()
 	}
 }
 

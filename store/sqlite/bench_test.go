@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/storetest"
 )
 
 // BenchmarkDeliverParallel measures concurrent deliveries to several
@@ -78,19 +79,6 @@ func fill(b *testing.B, s *Store, n int) store.MailboxRef {
 	return inbox.Ref()
 }
 
-// BenchmarkMessageUIDs100k reads the UIDs of a 100,000-message mailbox.
-func BenchmarkMessageUIDs100k(b *testing.B) {
-	s := openTest(b)
-	id := fill(b, s, 100_000)
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		uids, err := s.MessageUIDs(context.Background(), id)
-		if err != nil || len(uids) != 100_000 {
-			b.Fatalf("%d uids, %v", len(uids), err)
-		}
-	}
-}
-
 // BenchmarkListMessages100k streams the metadata of a 100,000-message
 // mailbox.
 func BenchmarkListMessages100k(b *testing.B) {
@@ -112,7 +100,7 @@ func BenchmarkListMessages100k(b *testing.B) {
 func BenchmarkListMessages100kChunks(b *testing.B) {
 	s := openTest(b)
 	id := fill(b, s, 100_000)
-	uids, err := s.MessageUIDs(context.Background(), id)
+	uids, err := storetest.UIDs(context.Background(), s, id)
 	if err != nil {
 		b.Fatal(err)
 	}

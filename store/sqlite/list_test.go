@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/storetest"
 )
 
 // TestListMessagesUIDSubsets covers both read plans of ListMessages: dense
@@ -71,7 +72,7 @@ func TestListMessagesUIDSubsets(t *testing.T) {
 func BenchmarkListMessagesUIDs100k(b *testing.B) {
 	s := openTest(b)
 	id := fill(b, s, 100_000)
-	uids, err := s.MessageUIDs(context.Background(), id)
+	uids, err := storetest.UIDs(context.Background(), s, id)
 	if err != nil {
 		b.Fatal(err)
 	}

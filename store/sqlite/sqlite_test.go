@@ -61,7 +61,7 @@ func TestRenameInboxToInferior(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if uids, _ := s.MessageUIDs(ctx, old.Ref()); len(uids) != 1 {
+	if uids, _ := storetest.UIDs(ctx, s, old.Ref()); len(uids) != 1 {
 		t.Fatalf("INBOX/Old has %v", uids)
 	}
 }

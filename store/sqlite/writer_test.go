@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/storetest"
 )
 
 // TestBatchIsolation runs failing and succeeding writes at the same time, so
@@ -52,7 +53,7 @@ func TestBatchIsolation(t *testing.T) {
 		}
 	}
 	inbox, _ := s.MailboxByName(ctx, a.ID, "INBOX")
-	uids, err := s.MessageUIDs(ctx, inbox.Ref())
+	uids, err := storetest.UIDs(ctx, s, inbox.Ref())
 	if err != nil {
 		t.Fatal(err)
 	}

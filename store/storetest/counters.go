@@ -191,7 +191,7 @@ func testCountersConcurrentDeliver(t *testing.T, s store.Store) {
 				}
 				if i == each/2 {
 					// Flag changes interleaved with the deliveries.
-					uids, err := s.MessageUIDs(c, inbox)
+					uids, err := UIDs(c, s, inbox)
 					if err == nil && len(uids) > 0 {
 						_, _, err = s.UpdateFlags(c, inbox, uids[:1], store.FlagsAdd, []string{store.FlagDeleted}, 0)
 					}

@@ -39,10 +39,6 @@ func refOps(s store.Store, own store.MailboxRef, msgID int64, uids []uint32) map
 			_, _, err := s.Append(ctx(t), ref, []store.NewMessage{testMessage("planted")})
 			return err
 		},
-		"MessageUIDs": func(t *testing.T, ref store.MailboxRef) error {
-			_, err := s.MessageUIDs(ctx(t), ref)
-			return err
-		},
 		"ListMessages": func(t *testing.T, ref store.MailboxRef) error {
 			return s.ListMessages(ctx(t), ref, nil, func(store.MessageMeta) error { called(t, "ListMessages"); return nil })
 		},

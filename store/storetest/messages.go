@@ -97,13 +97,13 @@ func testUIDsNeverReused(t *testing.T, s store.Store) {
 	}
 	u := mustAppend(t, s, inbox.Ref(), testMessage("4"))
 	wantUIDs(t, "append after expunge of the last UID", u, []uint32{4})
-	wantUIDs(t, "MessageUIDs", uidsOf(t, s, inbox.Ref()), []uint32{1, 2, 4})
+	wantUIDs(t, "UIDs", uidsOf(t, s, inbox.Ref()), []uint32{1, 2, 4})
 	ms := metas(t, s, inbox.Ref(), nil)
 	if last := ms[len(ms)-1].ModSeq; last <= afterExpunge.HighestModSeq {
 		t.Fatalf("append modseq %d not above HIGHESTMODSEQ %d", last, afterExpunge.HighestModSeq)
 	}
-	_, err := s.MessageUIDs(ctx(t), store.MailboxRef{MailboxID: 987654})
-	wantErr(t, "MessageUIDs of missing mailbox", err, store.ErrNotFound)
+	err := s.ListMessages(ctx(t), store.MailboxRef{MailboxID: 987654}, nil, func(store.MessageMeta) error { return nil })
+	wantErr(t, "ListMessages of missing mailbox", err, store.ErrNotFound)
 }
 
 func testListMessages(t *testing.T, s store.Store) {
