@@ -254,3 +254,42 @@ func TestIdleCommandsReadNothing(t *testing.T) {
 		t.Errorf("LOGOUT made store calls %v, want none", n)
 	}
 }
+
+// TestOwnStoreAfterOthersReadsTheirs: a STORE whose write finds another
+// session's change before it (the view is behind the mailbox) is not
+// taken as all that happened: the session reads Changes and reports the
+// other change too, at the end of its STORE, and again nothing at the
+// next NOOP.
+func TestOwnStoreAfterOthersReadsTheirs(t *testing.T) {
+	t.Parallel()
+	cs := &callCounter{}
+	ts := startTestServer(t, func(c *Config) {
+		cs.inner = c.Store.(*sqlite.Store)
+		c.Store = cs
+	})
+	for range 2 {
+		ts.deliver("INBOX", "Subject: hi\n\nbody\n")
+	}
+	a, b := ts.login(), ts.login()
+	a.transactf("ok", "select INBOX")
+	b.transactf("ok", "select INBOX")
+	b.transactf("ok", `store 2 +flags.silent (\Flagged)`)
+	cs.take()
+
+	got := a.transactf("ok", `store 1 +flags.silent (\Seen)`)
+	hasLine(t, got, `* 2 FETCH (UID 2 FLAGS (\Flagged \Recent))`)
+	noLine(t, got, `* 1 FETCH`)
+	if n := cs.take(); n["UpdateFlags"] != 1 || n["Changes"] != 1 || total(n) != 2 {
+		t.Errorf("STORE after another session's change made store calls %v, want UpdateFlags and one Changes", n)
+	}
+	if got := a.transactf("ok", "noop"); len(got) != 0 {
+		t.Errorf("NOOP after the sync: %q", got)
+	}
+	got = a.transactf("ok", "fetch 1:2 (flags)")
+	hasLine(t, got, `* 1 FETCH (FLAGS (\Seen \Recent))`)
+	hasLine(t, got, `* 2 FETCH (FLAGS (\Flagged \Recent))`)
+
+	// And the other way round: b learns of a's change.
+	got = b.transactf("ok", "noop")
+	hasLine(t, got, `* 1 FETCH (UID 1 FLAGS (\Seen))`)
+}
