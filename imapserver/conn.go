@@ -29,8 +29,8 @@ const (
 )
 
 // conn is one client connection; all its fields belong to its goroutine,
-// except raw and cancel, which Shutdown uses, and pending, wakeMu and
-// idling, which the change feed callback uses.
+// except raw and cancel, which Shutdown uses, and pendingMu, pending,
+// events, wakeMu and idling, which the change feed callback uses.
 type conn struct {
 	srv    *Server
 	nc     net.Conn      // raw, or the *tls.Conn over it (STARTTLS, IMAPS)
