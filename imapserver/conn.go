@@ -29,8 +29,8 @@ const (
 )
 
 // conn is one client connection; all its fields belong to its goroutine,
-// except raw and cancel, which Shutdown uses, and pending, wakeMu and
-// idling, which the change feed callback uses.
+// except raw and cancel, which Shutdown uses, and pendingMu, pending,
+// events, wakeMu and idling, which the change feed callback uses.
 type conn struct {
 	srv    *Server
 	nc     net.Conn      // raw, or the *tls.Conn over it (STARTTLS, IMAPS)
@@ -61,7 +61,11 @@ type conn struct {
 	// connection (clientReader, deadlineWriter); reset at each command.
 	ioErr error
 
+	// pendingMu orders the feed callback's updates of pending and events
+	// with tookOwnWrite's look at both; pending is read without it.
+	pendingMu   sync.Mutex
 	pending     atomic.Int64
+	events      uint64 // changes the feed reported, under pendingMu
 	wakeMu      sync.Mutex
 	idling      bool
 	one         [1]byte // IDLE's read buffer

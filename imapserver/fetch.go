@@ -135,10 +135,12 @@ func (c *conn) markSeen(metas []store.MessageMeta, seenNow map[uint32]bool) erro
 	if len(unseen) == 0 {
 		return nil
 	}
+	mark := c.markFeed()
 	changed, _, err := c.srv.cfg.Store.UpdateFlags(c.ctx, c.sel.mbox.Ref(), unseen, store.FlagsAdd, []string{store.FlagSeen}, 0)
 	if err != nil {
 		return err
 	}
+	c.tookOwnWrite(mark, changed)
 	byUID := map[uint32]store.MessageMeta{}
 	for _, m := range changed {
 		byUID[m.UID] = m
@@ -361,39 +363,20 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 	if hasFlags || seenNow {
 		c.announceKeywords(m.Flags)
 	}
-	c.untagged().Number(c.sel.seq(m.UID)).Raw(" FETCH (")
-	sep := false
-	next := func() {
-		if sep {
-			c.enc.SP()
-		}
-		sep = true
-	}
+	w := c.fetchResponse(m.UID)
 	if hasUID || cmd.uid {
-		next()
-		c.enc.Raw("UID ").Number(m.UID)
+		w.UID()
 	}
 	if hasFlags || seenNow {
-		next()
-		c.writeFlags(m.Flags, m.UID)
+		w.Flags(m.Flags)
 	}
 	if hasModSeq || withModSeq || (seenNow && c.condstore) {
-		next()
-		c.enc.Raw("MODSEQ (").Number64(m.ModSeq).Raw(")")
+		w.ModSeq(m.ModSeq)
 	}
 	for _, it := range items {
-		next()
-		c.enc.Raw(it.name).SP()
-		switch it.lit {
-		case 0:
-			c.enc.RawBytes(it.data)
-		case 1:
-			c.enc.Literal(it.data)
-		case 8:
-			c.enc.Literal8(it.data)
-		}
+		w.Item(it.name, it.data, it.lit)
 	}
-	c.enc.Raw(")\r\n")
+	w.End()
 	return nil
 }
 

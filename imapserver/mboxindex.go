@@ -53,6 +53,23 @@ func (x *mboxIndex) refresh(ctx context.Context, st Store) error {
 	return nil
 }
 
+// took takes in what a session learnt from the store without the index:
+// everything that happened after modseq since up to highest, as a Changes
+// call or the session's own write returned it (changed, vanished). An
+// index that stands within (since, highest) is brought to highest; one
+// outside is left alone (it refreshes from the store when next asked), so
+// a result older than the index never overwrites it.
+func (x *mboxIndex) took(since, highest uint64, changed []store.MessageMeta, vanished []uint32) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.loaded || x.modseq < since || x.modseq >= highest {
+		return
+	}
+	x.apply(changed, vanished)
+	x.modseq = highest
+	x.n.Store(int64(len(x.metas)))
+}
+
 // freshFor reports whether the index is loaded and holds every change
 // up to modseq.
 func (x *mboxIndex) freshFor(modseq uint64) bool {

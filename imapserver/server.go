@@ -36,7 +36,7 @@ type Store interface {
 	Mailboxes(ctx context.Context, accountID int64) ([]store.Mailbox, error)
 	MailboxByName(ctx context.Context, accountID int64, name string) (store.Mailbox, error)
 	MailboxByID(ctx context.Context, mbox store.MailboxRef) (store.Mailbox, error)
-	AccountByID(ctx context.Context, id int64) (store.Account, error) // notify.go: a deleted account ends its sessions
+	AccountByID(ctx context.Context, id int64) (store.Account, error) // sync.go: a deleted account ends its sessions
 	CreateMailbox(ctx context.Context, accountID int64, name, specialUse string) (store.Mailbox, error)
 	DeleteMailbox(ctx context.Context, accountID int64, name string) error
 	RenameMailbox(ctx context.Context, accountID int64, from, to string) error
@@ -209,7 +209,7 @@ type Server struct {
 	indexes indexCache // metadata of recently selected mailboxes
 
 	// feedComplete: the store's feed carries other processes' commits,
-	// so sessions skip the periodic checkGone (notify.go).
+	// so sessions skip the periodic checkGone (sync.go).
 	feedComplete bool
 }
 

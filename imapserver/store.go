@@ -105,6 +105,7 @@ func cmdStore(c *conn, cmd *command) error {
 	if len(uids) == 0 {
 		return nil
 	}
+	mark := c.markFeed()
 	changed, failed, err := c.srv.cfg.Store.UpdateFlags(c.ctx, v.mbox.Ref(), uids, op, flags, unchangedSince)
 	if err != nil {
 		return err
@@ -112,6 +113,9 @@ func cmdStore(c *conn, cmd *command) error {
 	for _, m := range changed {
 		c.markReported(m)
 	}
+	// The write's result feeds the view and the shared index, so neither
+	// the reply below nor the sync after it reads the change back.
+	c.tookOwnWrite(mark, changed)
 	if !silent || c.condstore {
 		// Report the resulting flags of every message (RFC 9051 §6.4.6);
 		// with .SILENT only those whose modseq changed get MODSEQ (RFC 7162).
@@ -128,19 +132,8 @@ func cmdStore(c *conn, cmd *command) error {
 			if !silent {
 				c.announceKeywords(m.Flags)
 			}
-			c.untagged().Number(v.seq(m.UID)).Raw(" FETCH (")
-			if cmd.uid || c.qresync {
-				c.enc.Raw("UID ").Number(m.UID).SP()
-			}
-			if silent {
-				c.enc.Raw("MODSEQ (").Number64(m.ModSeq).Raw("))\r\n")
-				continue
-			}
-			c.writeFlags(m.Flags, m.UID)
-			if c.condstore {
-				c.enc.Raw(" MODSEQ (").Number64(m.ModSeq).Raw(")")
-			}
-			c.enc.Raw(")\r\n")
+			// With .SILENT only MODSEQ; else FLAGS, and MODSEQ under CONDSTORE.
+			c.writeFlagsFetch(m, cmd.uid || c.qresync, !silent, silent || c.condstore)
 		}
 	}
 	if len(failed) > 0 {

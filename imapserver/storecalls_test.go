@@ -164,7 +164,9 @@ func (s *callCounter) FeedCoversOtherProcesses() bool { return s.inner.FeedCover
 // passed (the change feed, which also carries other processes' commits,
 // says nothing changed); after a delivery one NOOP reads the changes once.
 // FETCH of flags and SEARCH on flags answer from the shared index without
-// a store call then too. Also counts what STORE +FLAGS costs.
+// a store call then too. STORE +FLAGS on an idle mailbox is one write and
+// no read (its result feeds the view and the shared index); another
+// session still learns of it through the feed.
 func TestIdleCommandsReadNothing(t *testing.T) {
 	t.Parallel()
 	cs := &callCounter{}
@@ -219,15 +221,26 @@ func TestIdleCommandsReadNothing(t *testing.T) {
 		t.Errorf("second NOOP after a delivery made store calls %v, want none", n)
 	}
 
+	other := ts.login()
+	other.transactf("ok", "select INBOX")
+	cs.take()
 	tc.transactf("ok", `store 1 +flags (\Seen)`)
 	storeCalls := cs.take()
 	t.Logf("STORE +FLAGS store calls: %v", storeCalls)
-	if storeCalls["UpdateFlags"] != 1 || total(storeCalls) > 3 {
-		t.Errorf("STORE +FLAGS made store calls %v, want one UpdateFlags and at most two reads", storeCalls)
+	if storeCalls["UpdateFlags"] != 1 || total(storeCalls) != 1 {
+		t.Errorf("STORE +FLAGS made store calls %v, want one UpdateFlags and no read", storeCalls)
 	}
 
+	// The other session learns of it through the feed: one Changes.
+	got = other.transactf("ok", "noop")
+	hasLine(t, got, `* 1 FETCH (UID 1 FLAGS (\Seen))`)
+	if n := cs.take(); n["Changes"] != 1 || total(n) != 1 {
+		t.Errorf("NOOP in another session after a STORE made store calls %v, want one Changes", n)
+	}
 	tc.transactf("ok", "noop")
-	cs.take()
+	if n := cs.take(); total(n) != 0 {
+		t.Errorf("NOOP after the session's own STORE made store calls %v, want none", n)
+	}
 	got = tc.transactf("ok", "fetch 1:* (uid flags)")
 	hasLine(t, got, `* 1 FETCH (UID 1 FLAGS (\Seen \Recent))`)
 	tc.transactf("ok", "search unseen")
@@ -240,4 +253,43 @@ func TestIdleCommandsReadNothing(t *testing.T) {
 	if n := cs.take(); total(n) != 0 {
 		t.Errorf("LOGOUT made store calls %v, want none", n)
 	}
+}
+
+// TestOwnStoreAfterOthersReadsTheirs: a STORE whose write finds another
+// session's change before it (the view is behind the mailbox) is not
+// taken as all that happened: the session reads Changes and reports the
+// other change too, at the end of its STORE, and again nothing at the
+// next NOOP.
+func TestOwnStoreAfterOthersReadsTheirs(t *testing.T) {
+	t.Parallel()
+	cs := &callCounter{}
+	ts := startTestServer(t, func(c *Config) {
+		cs.inner = c.Store.(*sqlite.Store)
+		c.Store = cs
+	})
+	for range 2 {
+		ts.deliver("INBOX", "Subject: hi\n\nbody\n")
+	}
+	a, b := ts.login(), ts.login()
+	a.transactf("ok", "select INBOX")
+	b.transactf("ok", "select INBOX")
+	b.transactf("ok", `store 2 +flags.silent (\Flagged)`)
+	cs.take()
+
+	got := a.transactf("ok", `store 1 +flags.silent (\Seen)`)
+	hasLine(t, got, `* 2 FETCH (UID 2 FLAGS (\Flagged \Recent))`)
+	noLine(t, got, `* 1 FETCH`)
+	if n := cs.take(); n["UpdateFlags"] != 1 || n["Changes"] != 1 || total(n) != 2 {
+		t.Errorf("STORE after another session's change made store calls %v, want UpdateFlags and one Changes", n)
+	}
+	if got := a.transactf("ok", "noop"); len(got) != 0 {
+		t.Errorf("NOOP after the sync: %q", got)
+	}
+	got = a.transactf("ok", "fetch 1:2 (flags)")
+	hasLine(t, got, `* 1 FETCH (FLAGS (\Seen \Recent))`)
+	hasLine(t, got, `* 2 FETCH (FLAGS (\Flagged \Recent))`)
+
+	// And the other way round: b learns of a's change.
+	got = b.transactf("ok", "noop")
+	hasLine(t, got, `* 1 FETCH (UID 1 FLAGS (\Seen))`)
 }

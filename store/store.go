@@ -340,7 +340,10 @@ type Messages interface {
 	// UpdateFlags changes the flags of the messages in uids. With
 	// unchangedSince > 0 (CONDSTORE), messages whose modseq is greater are
 	// left alone and returned in failed. changed holds the new metadata of
-	// every message whose flags actually changed, each with a new modseq.
+	// every message whose flags actually changed, in UID order, each with
+	// a new modseq: HIGHESTMODSEQ+1, +2, ... of the mailbox as the write
+	// found it, so changed is all that happened between the previous
+	// HIGHESTMODSEQ and the new one (IMAP feeds its views from it).
 	UpdateFlags(ctx context.Context, mbox MailboxRef, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) (changed []MessageMeta, failed []uint32, err error)
 	// Expunge removes the messages in uids (nil means every message) and
 	// returns the UIDs removed, ascending. With onlyDeleted, only messages

@@ -32,9 +32,18 @@ func testFlagOps(t *testing.T, s store.Store) {
 	}
 	wantFlags(t, "listed after +FLAGS", metas(t, s, inbox.Ref(), []uint32{1})[0].Flags, store.FlagSeen, "work")
 
+	hms = changed[0].ModSeq
 	changed, _, err = s.UpdateFlags(ctx(t), inbox.Ref(), []uint32{1, 2}, store.FlagsRemove, []string{"WORK", `\Seen`}, 0)
 	if err != nil || len(changed) != 2 {
 		t.Fatalf("remove: %+v, %v", changed, err)
+	}
+	// The new modseqs follow the previous HIGHESTMODSEQ one by one, in UID
+	// order: the result is all that happened in between (imapserver feeds
+	// its session views and mailbox index from it).
+	for i, m := range changed {
+		if m.UID != uint32(i+1) || m.ModSeq != hms+uint64(i+1) {
+			t.Fatalf("remove changed %+v, want UIDs 1, 2 with modseqs %d, %d", changed, hms+1, hms+2)
+		}
 	}
 	for _, m := range changed {
 		wantFlags(t, "after -FLAGS", m.Flags)

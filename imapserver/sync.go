@@ -37,16 +37,14 @@ func (c *conn) watch(accountID int64) {
 // records the change and, in IDLE, wakes the connection's read; the
 // connection goroutine does the store reads and the writing.
 func (c *conn) onChange(ch store.Change) {
-	for {
-		old := c.pending.Load()
-		id := ch.MailboxID
-		if old != noChange && old != id {
-			id = 0 // two mailboxes: anything may have changed
-		}
-		if c.pending.CompareAndSwap(old, id) {
-			break
-		}
+	c.pendingMu.Lock()
+	id := ch.MailboxID
+	if old := c.pending.Load(); old != noChange && old != id {
+		id = 0 // two mailboxes: anything may have changed
 	}
+	c.pending.Store(id)
+	c.events++
+	c.pendingMu.Unlock()
 	c.wakeMu.Lock()
 	if c.idling {
 		c.raw.SetReadDeadline(time.Now())
@@ -65,11 +63,66 @@ func (c *conn) pendingChange() bool {
 // selected mailbox may have changed and whether the mailbox list (or the
 // account) may have: a create, delete or rename, or a deleted account.
 func (c *conn) takeChange() (selected, list bool) {
+	c.pendingMu.Lock()
 	id := c.pending.Swap(noChange)
+	c.pendingMu.Unlock()
 	if id == noChange {
 		return false, false
 	}
 	return c.sel == nil || id == 0 || id == c.sel.mbox.ID, id == 0
+}
+
+// feedMark is where the change feed stood before one of the session's own
+// writes: how many changes it had reported and whether one was pending.
+type feedMark struct {
+	events  uint64
+	pending bool
+}
+
+// markFeed notes where the feed stands before a write of the session's own.
+func (c *conn) markFeed() feedMark {
+	c.pendingMu.Lock()
+	defer c.pendingMu.Unlock()
+	return feedMark{events: c.events, pending: c.pending.Load() != noChange}
+}
+
+// tookOwnWrite takes in the session's own write to the selected mailbox,
+// so that the end-of-command sync does not read it back. changed is what
+// the write changed, with the consecutive modseqs the store allocated
+// after the mailbox's previous HIGHESTMODSEQ (store.Store.UpdateFlags).
+// Only when nothing else can have happened is anything skipped: the view
+// was at that previous HIGHESTMODSEQ (so no other change came first), no
+// change was pending before the write, and the feed reported exactly the
+// write's own change since (the stores publish it before the write
+// returns). Then the view moves to the write's modseq, the shared index
+// takes the change if it stood where the view did, and the pending wake-up
+// is dropped. Anything else leaves all as it was, and sync reads Changes.
+func (c *conn) tookOwnWrite(mark feedMark, changed []store.MessageMeta) {
+	v := c.sel
+	if len(changed) == 0 || mark.pending || !c.srv.feedComplete {
+		return
+	}
+	before, after := changed[0].ModSeq-1, changed[0].ModSeq
+	for _, m := range changed {
+		before, after = min(before, m.ModSeq-1), max(after, m.ModSeq)
+	}
+	if v.modseq != before || after-before != uint64(len(changed)) {
+		return
+	}
+	c.pendingMu.Lock()
+	own := c.events == mark.events+1 && c.pending.Load() == v.mbox.ID
+	if own {
+		c.pending.Store(noChange)
+	}
+	c.pendingMu.Unlock()
+	if !own {
+		return
+	}
+	v.index.took(before, after, changed, nil)
+	v.modseq = after
+	for _, m := range changed {
+		c.announceKeywords(m.Flags)
+	}
 }
 
 // Errors that end the session: the ground it stood on is gone.
@@ -171,6 +224,7 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		if err != nil {
 			return err
 		}
+		v.index.took(v.modseq, highest, metas, vanished)
 		v.addExpunged(vanished)
 		if highest > v.modseq {
 			v.modseq = highest
@@ -216,12 +270,7 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		}
 	}
 	for _, m := range flagChanges {
-		c.untagged().Number(v.seq(m.UID)).Raw(" FETCH (UID ").Number(m.UID).Raw(" ")
-		c.writeFlags(m.Flags, m.UID)
-		if c.condstore {
-			c.enc.Raw(" MODSEQ (").Number64(m.ModSeq).Raw(")")
-		}
-		c.enc.Raw(")\r\n")
+		c.writeFlagsFetch(m, true, true, c.condstore)
 	}
 	return nil
 }
@@ -289,23 +338,4 @@ func cmpUint32(a, b uint32) int {
 		return 1
 	}
 	return 0
-}
-
-// writeFlags writes "FLAGS (...)".
-// \Recent is added for a message recent in this session (recent.go).
-func (c *conn) writeFlags(flags []string, uid uint32) {
-	c.enc.Raw("FLAGS (")
-	for i, f := range flags {
-		if i > 0 {
-			c.enc.SP()
-		}
-		c.enc.Atom(f)
-	}
-	if c.sel != nil && c.sel.isRecent(uid) {
-		if len(flags) > 0 {
-			c.enc.SP()
-		}
-		c.enc.Raw(`\Recent`)
-	}
-	c.enc.Raw(")")
 }
