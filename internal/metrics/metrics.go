@@ -64,6 +64,7 @@ type Metrics struct {
 	storeWrites     prometheus.Histogram
 	storeBatch      prometheus.Histogram
 	milterVerdicts  *prometheus.CounterVec
+	spamLearn       *prometheus.CounterVec
 
 	mu        sync.Mutex
 	listeners []namedListener
@@ -152,6 +153,10 @@ func New(b BuildInfo) *Metrics {
 			Namespace: namespace, Name: "milter_verdicts_total",
 			Help: "Milter answers other than continue, by milter address and action (accept, quarantine, discard, tempfail, reject, error).",
 		}, []string{"milter", "action"}),
+		spamLearn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "spam_learn_total",
+			Help: "Messages submitted to Rspamd's controller for learning, by kind (spam, ham) and outcome (learned, failed, dropped, skipped).",
+		}, []string{"kind", "outcome"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -160,7 +165,7 @@ func New(b BuildInfo) *Metrics {
 	})
 	build.Set(1)
 	r.MustRegister(m.logins, m.smtpTx, m.delivered, m.deliveredBytes, m.deliveryLatency,
-		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, m.queueAttempts, m.dsns, m.milterVerdicts, build,
+		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, m.queueAttempts, m.dsns, m.milterVerdicts, m.spamLearn, build,
 		m.authVerdicts, m.storeWrites, m.storeBatch,
 		listenerCollector{m},
 		collectors.NewGoCollector(),
@@ -259,6 +264,12 @@ func (m *Metrics) DSNSent() { m.dsns.Inc() }
 // MilterVerdict counts a milter's answer (milter.Metrics).
 func (m *Metrics) MilterVerdict(milter, action string) {
 	m.milterVerdicts.WithLabelValues(milter, action).Inc()
+}
+
+// SpamLearn counts one spam-learning submission (spamlearn.Metrics);
+// both labels come from spamlearn's constants.
+func (m *Metrics) SpamLearn(kind, outcome string) {
+	m.spamLearn.WithLabelValues(kind, outcome).Inc()
 }
 
 // AddListener adds a listener's connection counters (accepted, refused,
