@@ -120,6 +120,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 		}
 	}
 	mxCfg.GreetPause = lim.SMTPGreetPause.Duration
+	mxCfg.ClientChecks = cfg.ClientChecks.SMTP()
 	if g := cfg.Greylist; g.Enabled {
 		mxCfg.Greylist = &smtpserver.GreylistConfig{Store: st, Delay: g.Delay.Duration, Expire: g.Expire.Duration, AutoAllow: g.AutoAllow}
 	}

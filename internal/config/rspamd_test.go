@@ -42,3 +42,24 @@ learn_max_message_bytes = 1000
 		}
 	}
 }
+
+func TestClientChecksConfig(t *testing.T) {
+	t.Parallel()
+	if d := Default().ClientChecks.SMTP(); d.ReverseDNS != "" || d.HELO != "" {
+		t.Fatalf("default [client_checks] = %+v, want off", d)
+	}
+	c, err := loadString(t, "[client_checks]\nreverse_dns = \"reject\"\nhelo = \"score\"\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := c.ClientChecks.SMTP(); s.ReverseDNS != "reject" || s.HELO != "score" {
+		t.Fatalf("[client_checks] = %+v", s)
+	}
+	c, err = loadString(t, "[client_checks]\nreverse_dns = \"off\"\n")
+	if err != nil || c.ClientChecks.SMTP().ReverseDNS != "" {
+		t.Fatalf("off: %v %+v", err, c.ClientChecks)
+	}
+	if _, err := loadString(t, "[client_checks]\nhelo = \"yes\"\n"); err == nil || !strings.Contains(err.Error(), "client_checks.helo") {
+		t.Fatalf("helo = yes: %v", err)
+	}
+}
