@@ -141,7 +141,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 	}
 	q := newQueue(cfg, st, m, log.With("component", "queue"))
 	lv := newLive(cfg)
-	dlv, err := newDeliverer(cfg, lv, st, q, log.With("component", "delivery"))
+	dlv, err := newDeliverer(cfg, lv, st, q, m, log.With("component", "delivery"))
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,7 @@ var (
 	_ sqlite.Metrics      = (*metrics.Metrics)(nil)
 	_ milter.Metrics      = (*metrics.Metrics)(nil)
 	_ spamlearn.Metrics   = (*metrics.Metrics)(nil)
+	_ delivery.Metrics    = (*metrics.Metrics)(nil)
 	// Greylisting state lives in the store, shared by every node.
 	_ smtpserver.GreylistStore = (store.Store)(nil)
 )
