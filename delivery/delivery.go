@@ -162,10 +162,32 @@ type Config struct {
 	// outbound.go); nil limits nothing. The counters live in the store
 	// when it implements OutboundStore (both backends).
 	OutboundLimits *OutboundLimits
+	// Metrics hears of SRS events and outbound limit hits; nil reports
+	// nothing.
+	Metrics Metrics
 
 	Logger *slog.Logger     // default slog.Default()
 	Now    func() time.Time // default time.Now
 }
+
+// Metrics hears of the Deliverer's abuse-related events. Every label
+// is one of a fixed set.
+type Metrics interface {
+	// SRSEvent: SRSRewritten, SRSBounceDecoded or SRSRefused.
+	SRSEvent(event string)
+	// OutboundLimitHit names the outbound limit a submission reached
+	// ("messages_per_hour", "messages_per_day",
+	// "recipients_per_message", "recipients_per_day",
+	// "external_recipients_per_day").
+	OutboundLimitHit(limit string)
+}
+
+// SRS events (Metrics.SRSEvent).
+const (
+	SRSRewritten     = "rewritten"      // a forwarded message got an SRS sender
+	SRSBounceDecoded = "bounce_decoded" // a bounce to an SRS address went back to its sender
+	SRSRefused       = "forged"         // an SRS address that is forged, expired or malformed
+)
 
 // Committer makes one delivery durable: the copies for c.Targets and,
 // when c.Remote is not empty, the outbound queue entry.

@@ -100,6 +100,9 @@ func (d *Deliverer) checkOutbound(ctx context.Context, acct store.Account, rcpts
 		return oc, nil
 	}
 	d.log.Warn("delivery: outbound limit reached", "account", acct.Email, "limit", over, "count", count, "max", limit, "hard", lim.Hard)
+	if d.cfg.Metrics != nil {
+		d.cfg.Metrics.OutboundLimitHit(over)
+	}
 	d.notifyPostmaster(ctx, st, oc, over, limit)
 	if lim.Hard {
 		return nil, fmt.Errorf("%w: %s", ErrOutboundLimitHard, over)

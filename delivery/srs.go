@@ -33,6 +33,7 @@ func (d *Deliverer) resolveSRS(ctx context.Context, req Request) (Recipient, err
 	orig, err := d.cfg.SRS.Reverse(req.Addr)
 	if err != nil {
 		d.log.Info("delivery: SRS address refused", "rcpt", req.Addr, "err", err)
+		d.srsEvent(SRSRefused)
 		return Recipient{Addr: req.Addr}, fmt.Errorf("%w: %w", ErrNoSuchUser, err)
 	}
 	_, domain, ok := splitAddress(orig)
@@ -49,6 +50,7 @@ func (d *Deliverer) resolveSRS(ctx context.Context, req Request) (Recipient, err
 	// its sender (normally the null sender).
 	rc.ViaAlias = false
 	d.log.Info("delivery: SRS bounce returned", "rcpt", req.Addr, "to", orig)
+	d.srsEvent(SRSBounceDecoded)
 	return rc, nil
 }
 
@@ -79,7 +81,14 @@ func (d *Deliverer) forwardSender(ctx context.Context, from string) string {
 		d.log.Warn("delivery: SRS rewrite failed; forwarding with the original sender", "from", from, "err", err)
 		return from
 	}
+	d.srsEvent(SRSRewritten)
 	return fwd
+}
+
+func (d *Deliverer) srsEvent(e string) {
+	if d.cfg.Metrics != nil {
+		d.cfg.Metrics.SRSEvent(e)
+	}
 }
 
 // applySRS gives the remote recipients that aliases added (forwarded)

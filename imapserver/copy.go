@@ -66,6 +66,7 @@ func cmdCopy(c *conn, cmd *command) error {
 	}
 	if len(pairs) > 0 {
 		c.okCode = copyUIDCode(uv, pairs)
+		c.copied(dst, pairs)
 	}
 	return nil
 }
@@ -89,6 +90,7 @@ func cmdMove(c *conn, cmd *command) error {
 	}
 	if len(pairs) > 0 {
 		c.untagged().Raw("OK [").Raw(copyUIDCode(uv, pairs)).Raw("] moved\r\n")
+		c.copied(dst, pairs)
 	}
 	moved := make([]uint32, len(pairs))
 	for i, p := range pairs {
@@ -96,4 +98,11 @@ func cmdMove(c *conn, cmd *command) error {
 	}
 	c.announceExpunged(moved)
 	return nil
+}
+
+// copied tells Config.Copies of a committed COPY or MOVE.
+func (c *conn) copied(dst store.Mailbox, pairs []store.UIDPair) {
+	if c.srv.cfg.Copies != nil {
+		c.srv.cfg.Copies.Copied(c.ctx, c.sel.mbox, dst, pairs)
+	}
 }

@@ -115,6 +115,16 @@ type Config struct {
 	// Metrics hears of commands, IDLE sessions and failed handshakes;
 	// nil reports nothing.
 	Metrics Metrics
+	// Copies hears of every committed COPY and MOVE (spam learning from
+	// the Junk mailbox, package spamlearn); nil tells no one.
+	Copies CopyObserver
+}
+
+// CopyObserver hears of messages copied or moved between mailboxes of
+// one account, after the store committed them. Copied must not block:
+// it runs on the session's goroutine.
+type CopyObserver interface {
+	Copied(ctx context.Context, src, dst store.Mailbox, pairs []store.UIDPair)
 }
 
 // Defaults of the Config limits.

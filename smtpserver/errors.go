@@ -20,6 +20,7 @@ import (
 const (
 	codeOK                   = 250 // RFC 5321 §4.2.2: requested action okay, completed
 	codeServiceUnavailable   = 421 // RFC 5321 §3.8: service not available, closing channel
+	codeMailboxBusy          = 450 // RFC 5321 §4.2.2: action not taken (Postfix's temporary client refusals)
 	codeLocalError           = 451 // RFC 5321 §4.2.2: aborted, local error in processing
 	codeInsufficientStorage  = 452 // RFC 5321 §4.2.2: insufficient system storage (mailbox full, in-flight budget)
 	codeTempAuthFailure      = 454 // RFC 4954 §6: temporary authentication failure
@@ -32,6 +33,7 @@ const (
 	codeTransactionFailed    = 554 // RFC 5321 §4.2.2: transaction failed
 	codeSyntaxErrorParameter = 501 // RFC 5321 §4.2.2: syntax error in parameters
 	codeBadSequence          = 503 // RFC 5321 §4.2.2: bad sequence of commands
+	codeParamNotImplemented  = 504 // RFC 5321 §4.2.2: command parameter not implemented (Postfix: non-FQDN HELO)
 )
 
 // Enhanced status codes (RFC 3463, registry in RFC 5248).
@@ -56,6 +58,8 @@ var (
 	enhRoutingLoop        = smtp.EnhancedCode{5, 4, 6}  // RFC 3463 §3.5 X.4.6 routing loop detected
 	enhTooManyRecipients  = smtp.EnhancedCode{4, 5, 3}  // RFC 3463 §3.6 X.5.3 too many recipients
 	enhTempNotAuthorized  = smtp.EnhancedCode{4, 7, 1}  // RFC 3463 §3.8 X.7.1, temporary (a milter's tempfail, an outbound limit)
+	enhRDNSFailed         = smtp.EnhancedCode{5, 7, 25} // RFC 7372 §3.3 X.7.25 reverse DNS validation failed
+	enhRDNSTemp           = smtp.EnhancedCode{4, 7, 25} // the same, temporary
 )
 
 // Typed protocol errors. Session methods return these (or errors wrapping
@@ -138,6 +142,12 @@ var replies = map[error]*smtp.SMTPError{
 	errFilterReject:   {Code: codeMailboxUnavailable, EnhancedCode: enhNotAuthorized, Message: "Command rejected"},
 	errFilterTempFail: {Code: codeLocalError, EnhancedCode: enhTempNotAuthorized, Message: "Service unavailable - try again later"},
 	errGreylisted:     {Code: codeLocalError, EnhancedCode: enhTempNotAuthorized, Message: "Greylisted, try again later"},
+	// Postfix's texts for reject_unknown_client_hostname and
+	// reject_invalid_helo_hostname / reject_non_fqdn_helo_hostname.
+	errRDNSUnknown: {Code: codeMailboxUnavailable, EnhancedCode: enhRDNSFailed, Message: "Client host rejected: cannot find your hostname"},
+	errRDNSTemp:    {Code: codeMailboxBusy, EnhancedCode: enhRDNSTemp, Message: "Client host rejected: cannot find your hostname, try again later"},
+	errHELOInvalid: {Code: codeSyntaxErrorParameter, EnhancedCode: enhSyntax, Message: "Helo command rejected: Invalid name"},
+	errHELONonFQDN: {Code: codeParamNotImplemented, EnhancedCode: enhSyntax, Message: "Helo command rejected: need fully-qualified hostname"},
 }
 
 // errInternal is the reply for every error replyFor does not know.

@@ -18,6 +18,9 @@ import (
 // (553 5.7.1, RFC 6409 §4.1; the rule is maySendAs in sender.go).
 // Unauthenticated MX clients may use any reverse-path.
 //
+// An unauthenticated MX client failing a connection check in reject
+// mode (Config.ClientChecks: reverse DNS, HELO syntax) is refused with
+// Postfix's replies (conncheck.go).
 // An unauthenticated MX client listed in a reject zone of the DNS
 // blocklists (Config.Blocklist) gets 554 5.7.1 with the zone's text.
 // With milters (Config.Filter) the sender is shown to them last: their
@@ -48,6 +51,9 @@ func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	}
 	if size > ss.lim.MaxMessageBytes {
 		return ss.reply(errMessageTooLarge)
+	}
+	if err := ss.clientChecked(); err != nil {
+		return ss.reply(err)
 	}
 	if err := ss.blocklisted(); err != nil {
 		return ss.reply(err)

@@ -200,6 +200,11 @@ type Config struct {
 	// (greylist.go); nil does not.
 	Greylist *GreylistConfig
 
+	// ClientChecks are the reverse-DNS and HELO checks of
+	// unauthenticated MX clients at their first MAIL (conncheck.go);
+	// the zero value checks nothing.
+	ClientChecks ClientChecks
+
 	// Blocklist checks unauthenticated MX clients against DNS
 	// blocklists ([dnsbl]) at their first MAIL; nil checks nothing.
 	Blocklist Blocklist

@@ -32,6 +32,7 @@ type session struct {
 	rdns   string          // clientName, once looked up
 	filter *milter.Session // the milters' session, from the first MAIL (filter.go)
 	dnsbl  *dnsbl.Result   // the blocklists' verdict, from the first MAIL (filter.go)
+	checks *clientVerdict  // the connection checks' verdict, from the first MAIL (conncheck.go)
 
 	// Current transaction.
 	inTransaction bool // MAIL accepted, not yet reset

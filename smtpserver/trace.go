@@ -42,6 +42,7 @@ func (ss *session) traceHeaders(body []byte, id string, now time.Time, ar string
 	h.WriteString(ss.received(id, now))
 	h.WriteString(ar)
 	h.WriteString(ss.dnsblHeaders())
+	h.WriteString(ss.clientCheckHeaders())
 	if ss.submission() {
 		hasID, hasDate, hasFrom := headerHas(body)
 		if !hasFrom && ss.account != nil {

@@ -20,7 +20,7 @@ var (
 // delivery): SMTP (MX and submission) and the queue's DSNs go through
 // it, and it commits local copies and outbound queue entries in one
 // store transaction, signing the queued copy with q first.
-func newDeliverer(cfg config.Config, lv *live, st store.Store, q *queue.Queue, log *slog.Logger) (*delivery.Deliverer, error) {
+func newDeliverer(cfg config.Config, lv *live, st store.Store, q *queue.Queue, m delivery.Metrics, log *slog.Logger) (*delivery.Deliverer, error) {
 	// The global Sieve scripts: one that does not compile stops serve
 	// with its file and line, rather than every delivery logging it.
 	before, after, err := cfg.Filtering.CompileSieve(sieveLimits(cfg))
@@ -36,7 +36,8 @@ func newDeliverer(cfg config.Config, lv *live, st store.Store, q *queue.Queue, l
 		sr = rw
 	}
 	return delivery.New(delivery.Config{
-		SRS: sr,
+		SRS:     sr,
+		Metrics: m,
 		OutboundLimits: &delivery.OutboundLimits{
 			MessagesPerHour:      cfg.OutboundLimits.MessagesPerHour,
 			MessagesPerDay:       cfg.OutboundLimits.MessagesPerDay,

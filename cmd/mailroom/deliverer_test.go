@@ -22,7 +22,7 @@ func TestServeDelivererIsTransactional(t *testing.T) {
 	}
 	defer st.Close()
 	q := newQueue(cfg, st, nil, log)
-	d, err := newDeliverer(cfg, newLive(cfg), st, q, log)
+	d, err := newDeliverer(cfg, newLive(cfg), st, q, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -62,7 +62,7 @@ login_failures_per_ip = %d
 	authn := auth.NewAuthenticator(st, log, nil).WithLimits(authLimits(cfg))
 	q := newQueue(cfg, st, m, log)
 	lv := newLive(cfg)
-	dlv, err := newDeliverer(cfg, lv, st, q, log)
+	dlv, err := newDeliverer(cfg, lv, st, q, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,7 +141,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 	}
 	q := newQueue(cfg, st, m, log.With("component", "queue"))
 	lv := newLive(cfg)
-	dlv, err := newDeliverer(cfg, lv, st, q, log.With("component", "delivery"))
+	dlv, err := newDeliverer(cfg, lv, st, q, m, log.With("component", "delivery"))
 	if err != nil {
 		return err
 	}
@@ -196,6 +196,14 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 		defer cancel()
 		q.Shutdown(ctx)
 	}()
+	if l := reloadable.learner; l != nil {
+		// Spam learning: submissions still queued at shutdown are lost
+		// (the messages stay filed; only Rspamd's lesson is skipped).
+		lctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { l.Run(lctx); close(done) }()
+		defer func() { stop(); <-done }()
+	}
 	reloadOnSIGHUP(ctx, rl.reload)
 	ctrs := &counters{auth: authn, metrics: m}
 	ctrs.logOnSIGUSR1(ctx, log)

@@ -21,6 +21,7 @@ import (
 	"github.com/mailroom/mailroom/pop3server"
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/smtpserver"
+	"github.com/mailroom/mailroom/spamlearn"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
 )
@@ -50,6 +51,8 @@ var (
 	_ queue.Metrics       = (*metrics.Metrics)(nil)
 	_ sqlite.Metrics      = (*metrics.Metrics)(nil)
 	_ milter.Metrics      = (*metrics.Metrics)(nil)
+	_ spamlearn.Metrics   = (*metrics.Metrics)(nil)
+	_ delivery.Metrics    = (*metrics.Metrics)(nil)
 	// Greylisting state lives in the store, shared by every node.
 	_ smtpserver.GreylistStore = (store.Store)(nil)
 )
@@ -60,6 +63,9 @@ type reloadTargets struct {
 	imap *imapserver.Server
 	pop3 *pop3server.Server
 	web  *httpserver.Server
+	// learner (nil without [rspamd] controller) is not reloaded: serve
+	// runs it beside the servers.
+	learner *spamlearn.Learner
 }
 
 // buildServers constructs every protocol server from the configuration;
@@ -115,6 +121,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 		}
 	}
 	mxCfg.GreetPause = lim.SMTPGreetPause.Duration
+	mxCfg.ClientChecks = cfg.ClientChecks.SMTP()
 	if g := cfg.Greylist; g.Enabled {
 		mxCfg.Greylist = &smtpserver.GreylistConfig{Store: st, Delay: g.Delay.Duration, Expire: g.Expire.Duration, AutoAllow: g.AutoAllow}
 	}
@@ -144,6 +151,14 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 
 		AllowPlaintextAuth: plaintext,
 	})
+	learner, err := cfg.Rspamd.Learner(st, m, log.With("component", "spamlearn"))
+	if err != nil {
+		return nil, reloadTargets{}, err
+	}
+	var copies imapserver.CopyObserver
+	if learner != nil {
+		copies = learner // a nil *Learner in the interface would not be nil
+	}
 	imap := imapserver.New(imapserver.Config{
 		Hostname:       cfg.Hostname,
 		Store:          st,
@@ -160,6 +175,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 		IdleTimeout:       lim.IMAPIdleTimeout.Duration,
 		TLSConfig:         tlsCfg,
 		Quota:             liveQuota{lv},
+		Copies:            copies,
 
 		HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 
@@ -203,7 +219,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 		// Metrics, health, autoconfiguration, MTA-STS (httpserver).
 		{"http", cfg.HTTP, web.Serve, webStop, refuseHTTP},
 		{"https", cfg.HTTPS, web.ServeTLS, webStop, nil},
-	}, reloadTargets{smtp: []*smtpserver.Server{mx, sub}, imap: imap, pop3: pop, web: web}, nil
+	}, reloadTargets{smtp: []*smtpserver.Server{mx, sub}, imap: imap, pop3: pop, web: web, learner: learner}, nil
 }
 
 // once makes a Shutdown shared by two listeners run once; a second caller

@@ -68,6 +68,12 @@ type Config struct {
 	DNSBL DNSBL `toml:"dnsbl"`
 	// Greylist is the [greylist] table (dnsbl.go); off by default.
 	Greylist Greylist `toml:"greylist"`
+	// Rspamd is the [rspamd] table: spam learning through Rspamd's
+	// controller (rspamd.go); off by default.
+	Rspamd Rspamd `toml:"rspamd"`
+	// ClientChecks is the [client_checks] table: reverse DNS and HELO
+	// checks on the MX listener (clientchecks.go); off by default.
+	ClientChecks ClientChecks `toml:"client_checks"`
 }
 
 // Limits bound what clients may send and how long they may idle.
@@ -278,6 +284,8 @@ func (c *Config) Validate() error {
 	errs = append(errs, validateMilters(c.Milters)...)
 	errs = append(errs, c.DNSBL.validate()...)
 	errs = append(errs, c.Greylist.validate()...)
+	errs = append(errs, c.Rspamd.validate()...)
+	errs = append(errs, c.ClientChecks.validate()...)
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

@@ -64,6 +64,9 @@ type Metrics struct {
 	storeWrites     prometheus.Histogram
 	storeBatch      prometheus.Histogram
 	milterVerdicts  *prometheus.CounterVec
+	spamLearn       *prometheus.CounterVec
+	srsEvents       *prometheus.CounterVec
+	outboundLimits  *prometheus.CounterVec
 
 	mu        sync.Mutex
 	listeners []namedListener
@@ -152,6 +155,18 @@ func New(b BuildInfo) *Metrics {
 			Namespace: namespace, Name: "milter_verdicts_total",
 			Help: "Milter answers other than continue, by milter address and action (accept, quarantine, discard, tempfail, reject, error).",
 		}, []string{"milter", "action"}),
+		spamLearn: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "spam_learn_total",
+			Help: "Messages submitted to Rspamd's controller for learning, by kind (spam, ham) and outcome (learned, failed, dropped, skipped).",
+		}, []string{"kind", "outcome"}),
+		srsEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "srs_total",
+			Help: "SRS events: rewritten (a forwarded message's sender), bounce_decoded (a bounce returned to its sender), forged (an SRS address refused: forged, expired or malformed).",
+		}, []string{"event"}),
+		outboundLimits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "outbound_limit_hits_total",
+			Help: "Submissions refused by a per-account outbound limit, by limit ([outbound_limits] key).",
+		}, []string{"limit"}),
 	}
 	build := prometheus.NewGauge(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -160,7 +175,7 @@ func New(b BuildInfo) *Metrics {
 	})
 	build.Set(1)
 	r.MustRegister(m.logins, m.smtpTx, m.delivered, m.deliveredBytes, m.deliveryLatency,
-		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, m.queueAttempts, m.dsns, m.milterVerdicts, build,
+		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, m.queueAttempts, m.dsns, m.milterVerdicts, m.spamLearn, m.srsEvents, m.outboundLimits, build,
 		m.authVerdicts, m.storeWrites, m.storeBatch,
 		listenerCollector{m},
 		collectors.NewGoCollector(),
@@ -260,6 +275,19 @@ func (m *Metrics) DSNSent() { m.dsns.Inc() }
 func (m *Metrics) MilterVerdict(milter, action string) {
 	m.milterVerdicts.WithLabelValues(milter, action).Inc()
 }
+
+// SpamLearn counts one spam-learning submission (spamlearn.Metrics);
+// both labels come from spamlearn's constants.
+func (m *Metrics) SpamLearn(kind, outcome string) {
+	m.spamLearn.WithLabelValues(kind, outcome).Inc()
+}
+
+// SRSEvent counts an SRS event (delivery.Metrics).
+func (m *Metrics) SRSEvent(event string) { m.srsEvents.WithLabelValues(event).Inc() }
+
+// OutboundLimitHit counts a submission over an outbound limit
+// (delivery.Metrics).
+func (m *Metrics) OutboundLimitHit(limit string) { m.outboundLimits.WithLabelValues(limit).Inc() }
 
 // AddListener adds a listener's connection counters (accepted, refused,
 // active) under its name.
