@@ -1,0 +1,7 @@
+package imapserver
+
+// extCaps are the capabilities of the extensions in their own files
+// (unauthenticate.go, ...), advertised with authCaps.
+var extCaps = []string{
+	"UNAUTHENTICATE", // RFC 8437
+}
