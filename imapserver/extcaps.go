@@ -4,4 +4,5 @@ package imapserver
 // (unauthenticate.go, ...), advertised with authCaps.
 var extCaps = []string{
 	"UNAUTHENTICATE", // RFC 8437
+	"OBJECTID",       // RFC 8474, objectid.go
 }

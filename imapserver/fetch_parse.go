@@ -24,6 +24,9 @@ const (
 	attRFC822
 	attRFC822Header
 	attRFC822Text
+
+	attEmailID  // objectid.go
+	attThreadID // objectid.go
 )
 
 type fetchAtt struct {
@@ -80,6 +83,8 @@ var simpleAtts = map[string]attKind{
 	"ENVELOPE": attEnvelope, "BODY": attBody, "BODYSTRUCTURE": attBodyStructure,
 	"UID": attUID, "MODSEQ": attModSeq, "RFC822": attRFC822,
 	"RFC822.HEADER": attRFC822Header, "RFC822.TEXT": attRFC822Text,
+
+	"EMAILID": attEmailID, "THREADID": attThreadID,
 }
 
 // fetchAtts reads the items of FETCH: a macro, one item or a list.

@@ -344,6 +344,10 @@ type Store interface {
 	// modify them after it returns (POP3 RETR writes them out). fn's
 	// error is returned as is.
 	ReadMessageBody(ctx context.Context, mbox MailboxRef, messageID int64, fn func(raw []byte) error) error
+	// MessageEmailID returns the message's EMAILID (RFC 8474): an id
+	// never used for another message, shared by copies made with Copy
+	// and Move.
+	MessageEmailID(ctx context.Context, mbox MailboxRef, messageID int64) (int64, error)
 	// MessagePart returns the MIME structure parsed at delivery.
 	MessagePart(ctx context.Context, mbox MailboxRef, messageID int64) (*message.Part, error)
 	// UpdateFlags changes the flags of the messages in uids. With
