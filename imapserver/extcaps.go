@@ -5,4 +5,5 @@ package imapserver
 var extCaps = []string{
 	"UNAUTHENTICATE", // RFC 8437
 	"OBJECTID",       // RFC 8474, objectid.go
+	"PREVIEW",        // RFC 8970, preview.go
 }

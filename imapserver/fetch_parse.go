@@ -27,6 +27,7 @@ const (
 
 	attEmailID  // objectid.go
 	attThreadID // objectid.go
+	attPreview  // preview.go
 )
 
 type fetchAtt struct {
@@ -125,6 +126,9 @@ func (c *conn) fetchAtt() (fetchAtt, error) {
 
 func (c *conn) fetchAttNamed(name string) (fetchAtt, error) {
 	up := strings.ToUpper(name)
+	if up == "PREVIEW" {
+		return fetchAtt{kind: attPreview}, c.previewModifiers()
+	}
 	if k, ok := simpleAtts[up]; ok && !c.dec.PeekIs('[') {
 		if k == attModSeq {
 			c.condstore = true
