@@ -129,6 +129,10 @@ func (s *callCounter) MessagePart(ctx context.Context, m store.MailboxRef, id in
 	s.count("MessagePart")
 	return s.inner.MessagePart(ctx, m, id)
 }
+func (s *callCounter) Replace(ctx context.Context, src store.MailboxRef, uid uint32, dst store.MailboxRef, msg store.NewMessage) (uint32, uint32, error) {
+	s.count("Replace")
+	return s.inner.Replace(ctx, src, uid, dst, msg)
+}
 func (s *callCounter) MessageEmailID(ctx context.Context, m store.MailboxRef, id int64) (int64, error) {
 	s.count("MessageEmailID")
 	return s.inner.MessageEmailID(ctx, m, id)
