@@ -75,6 +75,8 @@ var commands = map[string]handler{
 	"SETQUOTA":     {cmdSetQuota, inLoggedIn, true},
 
 	"UNAUTHENTICATE": {cmdUnauthenticate, inLoggedIn, true}, // unauthenticate.go
+	"REPLACE":        {cmdReplace, inSelected, true},        // replace.go
+	"UID REPLACE":    {cmdReplace, inSelected, true},
 }
 
 func decodeMUTF7(s string) (string, error) { return imapwire.DecodeMUTF7(s) }

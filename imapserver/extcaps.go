@@ -6,4 +6,5 @@ var extCaps = []string{
 	"UNAUTHENTICATE", // RFC 8437
 	"OBJECTID",       // RFC 8474, objectid.go
 	"PREVIEW",        // RFC 8970, preview.go
+	"REPLACE",        // RFC 8508, replace.go
 }
