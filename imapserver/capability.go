@@ -19,6 +19,7 @@ var authCaps = []string{
 // and the tagged OK after login alike, so they always agree.
 func (c *conn) capabilities() string {
 	caps := append([]string(nil), authCaps...)
+	caps = append(caps, extCaps...)
 	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(c.lim.MaxLiteralSize, 10))
 	if c.state == stateNotAuth {
 		if c.srv.cfg.TLSConfig != nil && !c.isTLS() {

@@ -96,6 +96,9 @@ type conn struct {
 	idleLine     []byte
 
 	lim Limits // the server's limits when the connection was accepted
+
+	// connLog is log before login added the account (UNAUTHENTICATE).
+	connLog *slog.Logger
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -106,6 +109,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.log = s.log.With("remote", nc.RemoteAddr().String(), "proto", "imap")
+	c.connLog = c.log
 	c.tracing = c.log.Enabled(context.Background(), slog.LevelDebug)
 	c.setIO(nc)
 	return c

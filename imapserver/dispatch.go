@@ -73,6 +73,10 @@ var commands = map[string]handler{
 	"GETQUOTAROOT": {cmdGetQuotaRoot, inLoggedIn, true},
 	"GETQUOTA":     {cmdGetQuota, inLoggedIn, true},
 	"SETQUOTA":     {cmdSetQuota, inLoggedIn, true},
+
+	"UNAUTHENTICATE": {cmdUnauthenticate, inLoggedIn, true}, // unauthenticate.go
+	"REPLACE":        {cmdReplace, inSelected, true},        // replace.go
+	"UID REPLACE":    {cmdReplace, inSelected, true},
 }
 
 func decodeMUTF7(s string) (string, error) { return imapwire.DecodeMUTF7(s) }

@@ -358,6 +358,18 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 				return err
 			}
 			add("BINARY.SIZE["+a.section.String()+"]", []byte(uitoa64(n)), 0)
+		case attPreview:
+			b, lit, err := c.fetchPreview(&d)
+			if err != nil {
+				return err
+			}
+			add("PREVIEW", b, lit)
+		case attEmailID, attThreadID:
+			name, b, err := c.fetchObjectID(a, &d)
+			if err != nil {
+				return err
+			}
+			add(name, b, 0)
 		}
 	}
 	if hasFlags || seenNow {

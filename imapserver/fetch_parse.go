@@ -24,6 +24,10 @@ const (
 	attRFC822
 	attRFC822Header
 	attRFC822Text
+
+	attEmailID  // objectid.go
+	attThreadID // objectid.go
+	attPreview  // preview.go
 )
 
 type fetchAtt struct {
@@ -80,6 +84,8 @@ var simpleAtts = map[string]attKind{
 	"ENVELOPE": attEnvelope, "BODY": attBody, "BODYSTRUCTURE": attBodyStructure,
 	"UID": attUID, "MODSEQ": attModSeq, "RFC822": attRFC822,
 	"RFC822.HEADER": attRFC822Header, "RFC822.TEXT": attRFC822Text,
+
+	"EMAILID": attEmailID, "THREADID": attThreadID,
 }
 
 // fetchAtts reads the items of FETCH: a macro, one item or a list.
@@ -120,6 +126,9 @@ func (c *conn) fetchAtt() (fetchAtt, error) {
 
 func (c *conn) fetchAttNamed(name string) (fetchAtt, error) {
 	up := strings.ToUpper(name)
+	if up == "PREVIEW" {
+		return fetchAtt{kind: attPreview}, c.previewModifiers()
+	}
 	if k, ok := simpleAtts[up]; ok && !c.dec.PeekIs('[') {
 		if k == attModSeq {
 			c.condstore = true

@@ -216,19 +216,19 @@ func TestMailboxNameBounds(t *testing.T) {
 	ts := startTestServer(t, func(c *Config) { c.MaxMailboxes = 30 })
 	tc := ts.login()
 	deep := strings.TrimSuffix(strings.Repeat("d/", maxMailboxDepth), "/")
-	tc.expect(t, "ok", "", "CREATE %s", deep)
+	tc.expect(t, "ok", "MAILBOXID", "CREATE %s", deep)
 	tc.expect(t, "no", codeLimit, "CREATE %s/e", deep)
 	tc.expect(t, "no", codeLimit, "CREATE %s", strings.Repeat("n", maxMailboxName+1))
-	tc.expect(t, "ok", "", "CREATE %s", strings.Repeat("n", maxMailboxName))
+	tc.expect(t, "ok", "MAILBOXID", "CREATE %s", strings.Repeat("n", maxMailboxName))
 	tc.expect(t, "no", codeCannot, "CREATE {3+}\r\na\x01b")
 	tc.expect(t, "no", codeCannot, "CREATE {3+}\r\na\x7fb")
-	tc.expect(t, "ok", "", "CREATE r/s")
+	tc.expect(t, "ok", "MAILBOXID", "CREATE r/s")
 	// RENAME: the new name and the moved inferiors' names are checked.
 	tc.expect(t, "no", codeLimit, "RENAME r %s", strings.TrimSuffix(strings.Repeat("x/", maxMailboxDepth-1), "/"))
 	tc.expect(t, "no", codeCannot, "RENAME r {3+}\r\nr\tx")
 	// The count: 6 initial mailboxes + 16 + 1 + 2 = 25; 5 more fit.
 	for i := range 5 {
-		tc.expect(t, "ok", "", "CREATE m%d", i)
+		tc.expect(t, "ok", "MAILBOXID", "CREATE m%d", i)
 	}
 	tc.expect(t, "no", codeLimit, "CREATE m5")
 	tc.expect(t, "no", codeLimit, "RENAME r q/r") // would add q

@@ -62,8 +62,12 @@ func cmdCreate(c *conn, cmd *command) error {
 	if err := c.checkMailboxRoom(name, ""); err != nil {
 		return err
 	}
-	_, err = c.srv.cfg.Store.CreateMailbox(c.ctx, c.acct.ID, name, specialUse)
-	return err
+	mb, err := c.srv.cfg.Store.CreateMailbox(c.ctx, c.acct.ID, name, specialUse)
+	if err != nil {
+		return err
+	}
+	c.okCode = "MAILBOXID (" + mailboxObjectID(mb.ID) + ")" // objectid.go
+	return nil
 }
 
 func canonicalUse(a string) string {

@@ -14,7 +14,7 @@ import (
 func TestFullDatabase(t *testing.T) {
 	ts := startTestServer(t)
 	tc := ts.login()
-	tc.expect(t, "ok", "", "CREATE Big")
+	tc.expect(t, "ok", "MAILBOXID", "CREATE Big")
 	ctx := context.Background()
 	pages, err := ts.st.PageCount(ctx)
 	if err != nil {

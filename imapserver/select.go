@@ -161,6 +161,7 @@ func cmdSelect(c *conn, cmd *command) error {
 	c.untagged().Raw("OK [UIDNEXT ").Number(status.UIDNext).Raw("] predicted next UID\r\n")
 	c.writePermanentFlags(v)
 	c.untagged().Raw("OK [HIGHESTMODSEQ ").Number64(modseq).Raw("] highest\r\n")
+	c.writeMailboxIDCode(mb)
 	if c.rev2 {
 		c.untagged().Raw("LIST () \"/\" ")
 		c.enc.AString(c.encodeName(mb.Name)).CRLF()

@@ -17,7 +17,7 @@ func (c *conn) statusItems() ([]string, error) {
 		}
 		a = strings.ToUpper(a)
 		switch a {
-		case "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "HIGHESTMODSEQ", "RECENT", "DELETED-STORAGE":
+		case "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN", "DELETED", "SIZE", "HIGHESTMODSEQ", "RECENT", "DELETED-STORAGE", "MAILBOXID":
 		default:
 			return badf("", "unknown status item %s", sanitize(a))
 		}
@@ -103,6 +103,8 @@ func (c *conn) writeStatusResp(mbox store.MailboxRef, name string, items []strin
 			c.enc.Number(recent)
 		case "DELETED-STORAGE":
 			c.enc.Number64(uint64(deletedStorage))
+		case "MAILBOXID": // objectid.go
+			c.enc.Raw("(").Raw(mailboxObjectID(mbox.MailboxID)).Raw(")")
 		}
 	}
 	c.enc.Raw(")\r\n")

@@ -129,6 +129,14 @@ func (s *callCounter) MessagePart(ctx context.Context, m store.MailboxRef, id in
 	s.count("MessagePart")
 	return s.inner.MessagePart(ctx, m, id)
 }
+func (s *callCounter) Replace(ctx context.Context, src store.MailboxRef, uid uint32, dst store.MailboxRef, msg store.NewMessage) (uint32, uint32, error) {
+	s.count("Replace")
+	return s.inner.Replace(ctx, src, uid, dst, msg)
+}
+func (s *callCounter) MessageEmailID(ctx context.Context, m store.MailboxRef, id int64) (int64, error) {
+	s.count("MessageEmailID")
+	return s.inner.MessageEmailID(ctx, m, id)
+}
 func (s *callCounter) UpdateFlags(ctx context.Context, m store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, since uint64) ([]store.MessageMeta, []uint32, error) {
 	s.count("UpdateFlags")
 	return s.inner.UpdateFlags(ctx, m, uids, op, flags, since)

@@ -335,6 +335,15 @@ type Messages interface {
 	// modify them after it returns (POP3 RETR writes them out). fn's
 	// error is returned as is.
 	ReadMessageBody(ctx context.Context, mbox MailboxRef, messageID int64, fn func(raw []byte) error) error
+	// Replace appends msg to dst and expunges the message uid of src in
+	// one transaction (IMAP REPLACE, RFC 8508): both happen or neither.
+	// ErrNotFound if src has no message uid. It returns dst's UIDVALIDITY
+	// and the new message's UID.
+	Replace(ctx context.Context, src MailboxRef, uid uint32, dst MailboxRef, msg NewMessage) (uidValidity, newUID uint32, err error)
+	// MessageEmailID returns the message's EMAILID (RFC 8474): an id
+	// never used for another message, shared by copies made with Copy
+	// and Move.
+	MessageEmailID(ctx context.Context, mbox MailboxRef, messageID int64) (int64, error)
 	// MessagePart returns the MIME structure parsed at delivery.
 	MessagePart(ctx context.Context, mbox MailboxRef, messageID int64) (*message.Part, error)
 	// UpdateFlags changes the flags of the messages in uids. With

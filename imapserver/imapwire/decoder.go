@@ -130,6 +130,20 @@ func (d *Decoder) PeekIs(c byte) bool {
 	return err == nil && b == c
 }
 
+// PeekFold reports whether the next bytes are s, ASCII case-insensitively,
+// without consuming them. It peeks one byte more at a time and stops at
+// the first that differs, so with s free of CR it never waits for input
+// beyond the end of the line. s must be shorter than the reader's buffer.
+func (d *Decoder) PeekFold(s string) bool {
+	for i := 1; i <= len(s); i++ {
+		b, err := d.r.Peek(i)
+		if err != nil || !equalFold(string(b[i-1]), s[i-1:i]) {
+			return false
+		}
+	}
+	return true
+}
+
 // Expect consumes the byte c or fails.
 func (d *Decoder) Expect(c byte) error {
 	b, err := d.readByte()

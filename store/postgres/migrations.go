@@ -280,6 +280,12 @@ CREATE TABLE outbound_usage (
 	PRIMARY KEY (account_id, day)
 );
 `,
+	// 12: the IMAP EMAILID (RFC 8474) of a message, kept by COPY and
+	// MOVE: the id of the message it was copied from (NULL: its own id).
+	// store.Store.MessageEmailID.
+	`
+ALTER TABLE messages ADD COLUMN email_id bigint;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

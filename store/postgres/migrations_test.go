@@ -346,4 +346,6 @@ func init() {
 	seeds[9] = seeds[8]
 	// Version 11 (outbound counters) starts its table empty.
 	seeds[10] = seeds[9]
+	// Version 12 (messages.email_id) leaves it NULL: the message's own id.
+	seeds[11] = seeds[10]
 }

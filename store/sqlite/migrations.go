@@ -402,6 +402,12 @@ CREATE TABLE outbound_usage (
 	PRIMARY KEY (account_id, day)
 ) WITHOUT ROWID;
 `,
+	// 14: the IMAP EMAILID (RFC 8474) of a message, kept by COPY and
+	// MOVE: the id of the message it was copied from (NULL: its own id;
+	// ids are never reused, see 8). store.Store.MessageEmailID.
+	`
+ALTER TABLE messages ADD COLUMN email_id INTEGER;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -355,4 +355,6 @@ func init() {
 	seeds[11] = seeds[10]
 	// Version 13 (outbound counters) starts its table empty.
 	seeds[12] = seeds[11]
+	// Version 14 (messages.email_id) leaves it NULL: the message's own id.
+	seeds[13] = seeds[12]
 }

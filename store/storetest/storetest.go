@@ -53,6 +53,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, importUIDTests...)
 	tests = append(tests, domainTests...)
 	tests = append(tests, greylistTests...)
+	tests = append(tests, objectIDTests...)
+	tests = append(tests, replaceTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			// Each test has a store of its own (open makes a new SQLite

@@ -237,6 +237,16 @@ func (c *Core) MessageBody(ctx context.Context, ref store.MailboxRef, messageID 
 	return raw, err
 }
 
+// MessageEmailID implements store.Store.
+func (c *Core) MessageEmailID(ctx context.Context, ref store.MailboxRef, messageID int64) (int64, error) {
+	var id int64
+	err := c.db.QueryRow(ctx, "SELECT coalesce(m.email_id, m.id) FROM messages m"+messageInRef, append(RefArgs(ref), messageID)...).Scan(&id)
+	if c.d.IsNoRows(err) {
+		return 0, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
+	}
+	return id, err
+}
+
 // MessagePart implements store.Store.
 func (c *Core) MessagePart(ctx context.Context, ref store.MailboxRef, messageID int64) (*message.Part, error) {
 	var js string

@@ -13,6 +13,11 @@ import (
 const InsertMessageSQL = `INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 
+// insertCopySQL inserts a copy of a message: InsertMessageSQL keeping
+// the EMAILID of the original (RFC 8474 §5.1: COPY and MOVE keep it).
+const insertCopySQL = `INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id, email_id)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+
 // txMetas reads the metadata of the messages of a mailbox whose UID is in
 // uids, in UID order, inside a write transaction.
 func (c *Core) txMetas(tx Tx, mailboxID int64, uids []uint32) ([]store.MessageMeta, error) {
@@ -173,18 +178,18 @@ func (c *Core) copyMove(ctx context.Context, srcRef store.MailboxRef, uids []uin
 		// A row lock (FOR SHARE) keeps the source messages (and so their
 		// blobs) from being expunged by another node until this
 		// transaction ends.
-		rows, err := tx.Query(`SELECT uid, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id FROM messages
+		rows, err := tx.Query(`SELECT uid, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id, coalesce(email_id, id) FROM messages
 			WHERE mailbox_id = $1 AND `+c.d.In("uid", 2)+` ORDER BY uid`+c.d.RowLock("SHARE"), srcID, c.d.UIDs(uids))
 		if err != nil {
 			return err
 		}
 		type row struct {
-			uid, sys, date, tz, size, wire, blobID int64
-			kw                                     string
+			uid, sys, date, tz, size, wire, blobID, emailID int64
+			kw                                              string
 		}
 		list, err := Collect(rows, func(rw Row) (row, error) {
 			var r row
-			err := rw.Scan(&r.uid, &r.sys, &r.kw, &r.date, &r.tz, &r.size, &r.wire, &r.blobID)
+			err := rw.Scan(&r.uid, &r.sys, &r.kw, &r.date, &r.tz, &r.size, &r.wire, &r.blobID, &r.emailID)
 			return r, err
 		})
 		if err != nil || len(list) == 0 {
@@ -197,7 +202,7 @@ func (c *Core) copyMove(ctx context.Context, srcRef store.MailboxRef, uids []uin
 		srcUIDs := make([]uint32, len(list))
 		for i, r := range list {
 			uid := d.UIDNext + uint32(i)
-			if _, err := tx.Exec(InsertMessageSQL, dstID, uid, d.HighestModSeq+1+uint64(i), r.sys, r.kw, r.date, r.tz, r.size, r.wire, r.blobID); err != nil {
+			if _, err := tx.Exec(insertCopySQL, dstID, uid, d.HighestModSeq+1+uint64(i), r.sys, r.kw, r.date, r.tz, r.size, r.wire, r.blobID, r.emailID); err != nil {
 				return err
 			}
 			pairs = append(pairs, store.UIDPair{Src: uint32(r.uid), Dst: uid})
