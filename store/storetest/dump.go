@@ -76,6 +76,11 @@ func fillForDump(t *testing.T, s store.Store) {
 	if err := s.SetSubscribed(ctx(t), a.ID, "Other", true); err != nil {
 		t.Fatal(err)
 	}
+	// A copy keeps its original's EMAILID (RFC 8474): a non-NULL email_id.
+	archive := mustCreate(t, s, a.ID, "Kept")
+	if _, _, err := s.Copy(ctx(t), inbox.Ref(), uids[:1], archive.Ref()); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.AddDomain(ctx(t), "example.net"); err != nil {
 		t.Fatal(err)
 	}

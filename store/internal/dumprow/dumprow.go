@@ -4,6 +4,7 @@
 package dumprow
 
 import (
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -16,19 +17,22 @@ type Scanner struct {
 	ints  []int64
 	texts []string
 	bytes [][]byte
+	nulls []sql.NullInt64
 	dest  []any
 }
 
 // NewScanner returns scan targets for the columns of t.
 func NewScanner(t store.DumpTable) *Scanner {
 	n := len(t.Types)
-	s := &Scanner{types: t.Types, ints: make([]int64, n), texts: make([]string, n), bytes: make([][]byte, n), dest: make([]any, n)}
+	s := &Scanner{types: t.Types, ints: make([]int64, n), texts: make([]string, n), bytes: make([][]byte, n), nulls: make([]sql.NullInt64, n), dest: make([]any, n)}
 	for i, c := range t.Types {
 		switch c {
 		case store.ColInt:
 			s.dest[i] = &s.ints[i]
 		case store.ColText:
 			s.dest[i] = &s.texts[i]
+		case store.ColNullInt:
+			s.dest[i] = &s.nulls[i]
 		default:
 			s.dest[i] = &s.bytes[i]
 		}
@@ -48,6 +52,12 @@ func (s *Scanner) Values() []any {
 			out[i] = s.ints[i]
 		case store.ColText:
 			out[i] = s.texts[i]
+		case store.ColNullInt:
+			if s.nulls[i].Valid {
+				out[i] = s.nulls[i].Int64
+			} else {
+				out[i] = nil
+			}
 		case store.ColBytes:
 			b := make([]byte, len(s.bytes[i]))
 			copy(b, s.bytes[i])
@@ -74,7 +84,9 @@ func Check(t store.DumpTable, values []any) error {
 		ok := false
 		switch values[i].(type) {
 		case int64:
-			ok = c == store.ColInt
+			ok = c == store.ColInt || c == store.ColNullInt
+		case nil:
+			ok = c == store.ColNullInt
 		case string:
 			ok = c == store.ColText
 		case []byte:
