@@ -73,6 +73,19 @@ func (d *DNSResolver) LookupTXT(ctx context.Context, name string) ([]string, err
 	return txt, d.fix(err)
 }
 
+// LookupCNAME returns name's canonical name (the web admin's DNS check).
+func (d *DNSResolver) LookupCNAME(ctx context.Context, name string) (string, error) {
+	cname, err := d.r.LookupCNAME(ctx, name)
+	return cname, d.fix(err)
+}
+
+// LookupSRV returns the SRV records of name, a full "_service._proto.domain"
+// (the web admin's DNS check).
+func (d *DNSResolver) LookupSRV(ctx context.Context, name string) ([]*net.SRV, error) {
+	_, srvs, err := d.r.LookupSRV(ctx, "", "", name)
+	return srvs, d.fix(err)
+}
+
 // LookupAddr is the reverse lookup the inbound checks use.
 func (d *DNSResolver) LookupAddr(ctx context.Context, addr string) ([]string, error) {
 	names, err := d.r.LookupAddr(ctx, addr)

@@ -3,9 +3,11 @@ package webadmin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,6 +27,9 @@ type DNSRecord struct {
 type Resolver interface {
 	LookupMX(ctx context.Context, name string) ([]*net.MX, error)
 	LookupTXT(ctx context.Context, name string) ([]string, error)
+	LookupCNAME(ctx context.Context, name string) (string, error)
+	// LookupSRV takes the full owner name ("_imaps._tcp.example.org").
+	LookupSRV(ctx context.Context, name string) ([]*net.SRV, error)
 }
 
 // DNS gives the records to publish and the DKIM keys (cmd/mailroom
@@ -174,8 +179,50 @@ func (s *Server) check(ctx context.Context, rec DNSRecord) (string, string) {
 			return checkMissing, ""
 		}
 		return checkWrong, strings.Join(same, " | ")
+	case "CNAME":
+		cname, err := s.cfg.Resolver.LookupCNAME(ctx, rec.Name)
+		if st, ok := lookupFailure(err); !ok {
+			return st, ""
+		}
+		if sameHost(cname, rec.Value) {
+			return checkOK, ""
+		}
+		if sameHost(cname, rec.Name) { // no CNAME: the name has its own records
+			return checkMissing, ""
+		}
+		return checkWrong, cname
+	case "SRV":
+		srvs, err := s.cfg.Resolver.LookupSRV(ctx, rec.Name)
+		if st, ok := lookupFailure(err); !ok {
+			return st, ""
+		}
+		var found []string
+		for _, srv := range srvs {
+			got := fmt.Sprintf("%d %d %d %s", srv.Priority, srv.Weight, srv.Port, srv.Target)
+			if srvMatches(srv, rec.Value) {
+				return checkOK, ""
+			}
+			found = append(found, got)
+		}
+		if len(found) == 0 {
+			return checkMissing, ""
+		}
+		return checkWrong, strings.Join(found, ", ")
 	}
 	return checkNotChecked, ""
+}
+
+// sameHost compares two host names without case and trailing dot.
+func sameHost(a, b string) bool {
+	return strings.EqualFold(strings.TrimSuffix(a, "."), strings.TrimSuffix(b, "."))
+}
+
+// srvMatches reports whether srv publishes the port and target of want
+// ("priority weight port target"); priority and weight are the admin's
+// choice, so they are not compared.
+func srvMatches(srv *net.SRV, want string) bool {
+	f := strings.Fields(want)
+	return len(f) == 4 && f[2] == strconv.Itoa(int(srv.Port)) && sameHost(srv.Target, f[3])
 }
 
 // lookupFailure maps a resolver error: none (ok), not found (missing),

@@ -36,6 +36,10 @@ func (f *fakeDNS) Records(domain string) ([]webadmin.DNSRecord, error) {
 	return append(recs,
 		webadmin.DNSRecord{Name: "_dmarc." + domain, Type: "TXT", Value: "v=DMARC1; p=quarantine"},
 		webadmin.DNSRecord{Name: "autoconfig." + domain, Type: "CNAME", Value: "mx.example.org."},
+		webadmin.DNSRecord{Name: "autodiscover." + domain, Type: "CNAME", Value: "mx.example.org."},
+		webadmin.DNSRecord{Name: "_imaps._tcp." + domain, Type: "SRV", Value: "0 1 993 mx.example.org."},
+		webadmin.DNSRecord{Name: "_submissions._tcp." + domain, Type: "SRV", Value: "0 1 465 mx.example.org."},
+		webadmin.DNSRecord{Name: "_pop3s._tcp." + domain, Type: "SRV", Value: "10 1 995 mx.example.org."},
 	), nil
 }
 
@@ -49,8 +53,9 @@ func (f *fakeDNS) GenerateDKIM(domain string) ([]webadmin.DNSRecord, error) {
 	return nil, nil
 }
 
-// fakeResolver publishes example.org's MX and SPF right, its DMARC
-// wrong, and nothing else.
+// fakeResolver publishes example.org's MX, SPF, autoconfig CNAME and
+// _imaps SRV right (the SRV with another priority and weight), its DMARC,
+// autodiscover CNAME and _submissions SRV wrong, and nothing else.
 type fakeResolver struct{}
 
 func (fakeResolver) LookupMX(_ context.Context, name string) ([]*net.MX, error) {
@@ -68,6 +73,26 @@ func (fakeResolver) LookupTXT(_ context.Context, name string) ([]string, error) 
 		return []string{"v=DMARC1; p=none"}, nil
 	case "_dmarc.broken.example":
 		return nil, &net.DNSError{Err: "server misbehaving", Name: name, IsTemporary: true}
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (fakeResolver) LookupCNAME(_ context.Context, name string) (string, error) {
+	switch name {
+	case "autoconfig.example.org":
+		return "MX.example.org.", nil
+	case "autodiscover.example.org":
+		return "other.example.net.", nil
+	}
+	return "", &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
+}
+
+func (fakeResolver) LookupSRV(_ context.Context, name string) ([]*net.SRV, error) {
+	switch name {
+	case "_imaps._tcp.example.org":
+		return []*net.SRV{{Target: "mx.example.org.", Port: 993, Priority: 5, Weight: 0}}, nil
+	case "_submissions._tcp.example.org":
+		return []*net.SRV{{Target: "mx.example.org.", Port: 587, Priority: 0, Weight: 1}}, nil
 	}
 	return nil, &net.DNSError{Err: "no such host", Name: name, IsNotFound: true}
 }
@@ -101,10 +126,14 @@ func TestDNSPage(t *testing.T) {
 		checks[attr(tr, "data-type")+" "+attr(tr, "data-name")] = text(tds[3])
 	}
 	want := map[string]string{
-		"MX example.org":               "OK",
-		"TXT example.org":              "OK",
-		"TXT _dmarc.example.org":       "wrong: v=DMARC1; p=none",
-		"CNAME autoconfig.example.org": "not checked",
+		"MX example.org":                    "OK",
+		"TXT example.org":                   "OK",
+		"TXT _dmarc.example.org":            "wrong: v=DMARC1; p=none",
+		"CNAME autoconfig.example.org":      "OK",
+		"CNAME autodiscover.example.org":    "wrong: other.example.net.",
+		"SRV _imaps._tcp.example.org":       "OK",
+		"SRV _submissions._tcp.example.org": "wrong: 0 1 587 mx.example.org.",
+		"SRV _pop3s._tcp.example.org":       "missing",
 	}
 	for k, v := range want {
 		if checks[k] != v {
