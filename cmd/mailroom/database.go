@@ -23,10 +23,17 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.
 	return openStoreWith(ctx, cfg, log, nil)
 }
 
-// openStoreWith is openStore reporting SQLite writes to m (nil: none).
+// openStoreWith is openStore reporting store writes to m (nil: none).
 func openStoreWith(ctx context.Context, cfg config.Config, log *slog.Logger, m sqlite.Metrics) (store.Store, error) {
 	if cfg.UsesPostgres() {
-		return postgres.Open(ctx, cfg.Database, log)
+		st, err := postgres.Open(ctx, cfg.Database, log)
+		if err != nil {
+			return nil, err
+		}
+		if m != nil {
+			st.WithMetrics(m)
+		}
+		return st, nil
 	}
 	if cfg.Database != "" {
 		return nil, fmt.Errorf("database %q: want \"\" (SQLite in the data directory) or a postgres:// URL", cfg.Database)

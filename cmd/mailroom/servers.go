@@ -23,6 +23,7 @@ import (
 	"github.com/mailroom/mailroom/smtpserver"
 	"github.com/mailroom/mailroom/spamlearn"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/postgres"
 	"github.com/mailroom/mailroom/store/sqlite"
 )
 
@@ -50,6 +51,7 @@ var (
 	_ auth.LoginObserver  = (*metrics.Metrics)(nil)
 	_ queue.Metrics       = (*metrics.Metrics)(nil)
 	_ sqlite.Metrics      = (*metrics.Metrics)(nil)
+	_ postgres.Metrics    = (*metrics.Metrics)(nil)
 	_ milter.Metrics      = (*metrics.Metrics)(nil)
 	_ spamlearn.Metrics   = (*metrics.Metrics)(nil)
 	_ delivery.Metrics    = (*metrics.Metrics)(nil)

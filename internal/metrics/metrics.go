@@ -143,7 +143,7 @@ func New(b BuildInfo) *Metrics {
 		}, []string{"method", "result"}),
 		storeWrites: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "store", Name: "write_duration_seconds",
-			Help:    "Store writes (SQLite): from the call to its committed transaction, waiting for the writer included.",
+			Help:    "Store writes: from the call to its committed transaction (SQLite: waiting for the writer included; PostgreSQL: retries included).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}),
 		storeBatch: prometheus.NewHistogram(prometheus.HistogramOpts{

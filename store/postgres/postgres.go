@@ -31,7 +31,8 @@ const maxAttempts = 8
 // Store is a store.Store on a PostgreSQL database, shareable by several
 // processes (nodes).
 type Store struct {
-	*sqlcore.Core // the SQL shared with store/sqlite
+	*sqlcore.Core         // the SQL shared with store/sqlite
+	m             Metrics // nil: writes not reported
 
 	logger  *slog.Logger
 	pool    *pgxpool.Pool
@@ -55,6 +56,20 @@ type Store struct {
 // key=value string; search_path selects the schema), brings its schema up
 // to date and starts listening for the changes of other nodes. logger may
 // be nil.
+// Metrics receives the store's write latency (the serve process's
+// mailroom_store_write_duration_seconds).
+type Metrics interface {
+	// StoreWrite: one write, d from the call until its transaction
+	// committed (or failed), retries included.
+	StoreWrite(d time.Duration)
+}
+
+// WithMetrics reports every write to m. Call it before the store is used.
+func (s *Store) WithMetrics(m Metrics) *Store {
+	s.m = m
+	return s
+}
+
 func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -178,6 +193,10 @@ func (t *wtx) queryRow(query string, args ...any) pgx.Row {
 // inside the transaction (PostgreSQL delivers them at COMMIT) and on the
 // local feed after the commit.
 func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
+	if s.m != nil {
+		start := time.Now()
+		defer func() { s.m.StoreWrite(time.Since(start)) }()
+	}
 	for attempt := 1; ; attempt++ {
 		changes, err := s.writeOnce(ctx, fn)
 		if err == nil {

@@ -2,7 +2,9 @@ package postgres
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/storetest"
@@ -45,5 +47,38 @@ func TestIDsFromIdentityColumns(t *testing.T) {
 		if identity != "YES" {
 			t.Errorf("%s.id is not an identity column (is_identity %q): its ids could be reused", table, identity)
 		}
+	}
+}
+
+type countingMetrics struct{ writes atomic.Int64 }
+
+func (m *countingMetrics) StoreWrite(d time.Duration) {
+	if d > 0 {
+		m.writes.Add(1)
+	}
+}
+
+// Every write is reported with its latency (mailroom_store_write_duration_seconds
+// on PostgreSQL as on SQLite); reads are not.
+func TestWriteMetrics(t *testing.T) {
+	s := openTest(t)
+	m := &countingMetrics{}
+	s.WithMetrics(m)
+	ctx := context.Background()
+	if _, err := s.CreateAccount(ctx, "metrics@example.org", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AccountByEmail(ctx, "metrics@example.org"); err != nil {
+		t.Fatal(err)
+	}
+	if n := m.writes.Load(); n < 1 {
+		t.Fatalf("%d writes reported after CreateAccount", n)
+	}
+	before := m.writes.Load()
+	if _, err := s.AddDomain(ctx, "metrics.example"); err != nil {
+		t.Fatal(err)
+	}
+	if got := m.writes.Load() - before; got != 1 {
+		t.Errorf("AddDomain reported %d writes, want 1", got)
 	}
 }
