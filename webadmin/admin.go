@@ -63,7 +63,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, x *session) {
 		s.fail(w, r, err)
 		return
 	}
-	d.Aliases = len(als) + len(s.cfg.ConfigAliases)
+	d.Aliases = len(als) + len(s.configAliases())
 	items, err := s.cfg.Store.QueueItems(ctx)
 	if err != nil {
 		s.fail(w, r, err)
@@ -230,12 +230,13 @@ func (s *Server) domainsPage(w http.ResponseWriter, r *http.Request, x *session)
 		return
 	}
 	d := domainsData{Domains: doms}
+	conf := s.configAliases()
 	for _, a := range als {
-		_, over := s.cfg.ConfigAliases[a.Address]
+		_, over := conf[a.Address]
 		d.Aliases = append(d.Aliases, aliasRow{Address: a.Address, Targets: a.Targets, Overridden: over})
 	}
-	for _, k := range sortedKeys(s.cfg.ConfigAliases) {
-		d.Aliases = append(d.Aliases, aliasRow{Address: k, Targets: s.cfg.ConfigAliases[k], FromConfig: true})
+	for _, k := range sortedKeys(conf) {
+		d.Aliases = append(d.Aliases, aliasRow{Address: k, Targets: conf[k], FromConfig: true})
 	}
 	slices.SortStableFunc(d.Aliases, func(a, b aliasRow) int { return strings.Compare(a.Address, b.Address) })
 	s.show(w, adminArea, x, "domains", "Domains and aliases", d)
@@ -269,7 +270,7 @@ func (s *Server) aliasAdd(w http.ResponseWriter, r *http.Request, x *session) {
 		s.log.Info("webadmin: alias added", "admin", x.email, "alias", a.Address, "targets", len(a.Targets))
 	}
 	msg := "Added alias " + a.Address + "."
-	if _, over := s.cfg.ConfigAliases[a.Address]; err == nil && over {
+	if _, over := s.configAliases()[a.Address]; err == nil && over {
 		msg += " The config file's [aliases] has this address too and wins."
 	}
 	s.done(w, r, x, "/admin/domains", msg, err)

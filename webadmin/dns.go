@@ -92,7 +92,7 @@ func (s *Server) localDomains(ctx context.Context) ([]string, error) {
 	for _, a := range als {
 		set[store.AliasDomain(a.Address)] = true
 	}
-	for k := range s.cfg.ConfigAliases {
+	for k := range s.configAliases() {
 		set[store.AliasDomain(k)] = true
 	}
 	delete(set, "localhost")

@@ -63,7 +63,7 @@ func newEnv(t *testing.T, mod func(*webadmin.Config)) *env {
 		Store:         st,
 		Auth:          auth.NewAuthenticator(st, quietLog, nil),
 		Admins:        []string{adminEmail},
-		ConfigAliases: map[string][]string{"team@example.org": {"user@example.org"}},
+		ConfigAliases: func() map[string][]string { return map[string][]string{"team@example.org": {"user@example.org"}} },
 		Queue:         k,
 		Counters:      func() map[string]uint64 { return map[string]uint64{"auth_failed": 3, "imap_active": 1} },
 		Certificates: func() []webadmin.Certificate {

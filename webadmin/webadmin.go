@@ -110,9 +110,10 @@ type Config struct {
 	Auth  Authenticator
 	// Admins are the accounts that may sign in to /admin/ (lower case).
 	Admins []string
-	// ConfigAliases is the config file's [aliases] table, shown read-only
-	// (it overrides the store's alias of the same key); nil for none.
-	ConfigAliases map[string][]string
+	// ConfigAliases returns the config file's [aliases] table as it is
+	// now (a reload may change it), shown read-only (it overrides the
+	// store's alias of the same key); nil for none.
+	ConfigAliases func() map[string][]string
 	Quota         Quota
 	Queue         Kicker
 	// Counters are the dashboard's counters (name -> value); nil shows none.
@@ -692,4 +693,15 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// configAliases is Config.ConfigAliases' current table (never nil).
+func (s *Server) configAliases() map[string][]string {
+	if s.cfg.ConfigAliases == nil {
+		return map[string][]string{}
+	}
+	if m := s.cfg.ConfigAliases(); m != nil {
+		return m
+	}
+	return map[string][]string{}
 }

@@ -200,7 +200,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 
 		AllowPlaintextAuth: plaintext,
 	})
-	admin, err := newWebAdmin(cfg, st, authn, q, m, tlsCfg, log.With("component", "webadmin"))
+	admin, err := newWebAdmin(cfg, lv, st, authn, q, m, tlsCfg, log.With("component", "webadmin"))
 	if err != nil {
 		return nil, reloadTargets{}, err
 	}

@@ -55,19 +55,15 @@ type kicker interface{ Kick() }
 // the Authenticator IMAP uses (same throttle), the admins of the config
 // file, the dashboard's counters from the same sources as SIGUSR1's log
 // line, and the expiry of the certificate served for the hostname.
-func newWebAdmin(cfg config.Config, st store.Store, authn *auth.Authenticator, q kicker, m *metrics.Metrics, tlsCfg *tls.Config, log *slog.Logger) (*webadmin.Server, error) {
+func newWebAdmin(cfg config.Config, lv *live, st store.Store, authn *auth.Authenticator, q kicker, m *metrics.Metrics, tlsCfg *tls.Config, log *slog.Logger) (*webadmin.Server, error) {
 	c := &counters{auth: authn, metrics: m}
-	configAliases := map[string][]string{}
-	for k, v := range cfg.Aliasing.Aliases {
-		configAliases[strings.ToLower(k)] = v
-	}
 	hostname := strings.TrimSuffix(cfg.Hostname, ".")
 	return webadmin.New(webadmin.Config{
 		Store:         st,
 		Auth:          authn.ForProtocol("http"),
 		Admins:        cfg.Admins,
-		ConfigAliases: configAliases,
-		Quota:         &cfg.Quota,
+		ConfigAliases: func() map[string][]string { return lv.aliases.Load().Entries() }, // as reloaded
+		Quota:         liveQuota{lv},
 		Queue:         q,
 		Counters:      c.snapshot,
 		DNS:           adminDNS{cfg},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,5 +113,35 @@ admins = ["BOSS@example.test"]
 	}
 	if !strings.Contains(p.log(), `msg="webadmin: signed in" component=webadmin area=admin user=boss@example.test`) {
 		t.Errorf("no sign-in log line:\n%s", p.log())
+	}
+
+	// The domains page shows [aliases] as reloaded, not as at start.
+	aliasesPage := func() string {
+		resp, err := c.Get(base + "/admin/domains")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return string(b)
+	}
+	if strings.Contains(aliasesPage(), "sales@example.test") {
+		t.Fatal("alias shown before it was configured")
+	}
+	if err := os.WriteFile(filepath.Join(dir, "m.toml"), []byte(cfg+"\n[aliases]\n\"sales@example.test\" = [\"boss@example.test\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(p.log(), `msg="config reloaded"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no reload:\n%s", p.log())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if page := aliasesPage(); !strings.Contains(page, "sales@example.test") {
+		t.Errorf("reloaded [aliases] entry not on the domains page:\n%s", page)
 	}
 }

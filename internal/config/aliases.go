@@ -136,6 +136,18 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// Entries returns a copy of the table: lower-cased key -> targets.
+func (t *AliasTable) Entries() map[string][]string {
+	out := map[string][]string{}
+	if t == nil {
+		return out
+	}
+	for k, v := range t.targets {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
 // AliasTargets returns the targets of key, a lower-cased address or
 // "@domain".
 func (t *AliasTable) AliasTargets(key string) ([]string, bool) {
