@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/internal/metrics"
@@ -45,22 +41,4 @@ func (c *counters) log(log *slog.Logger, msg string) {
 		attrs = append(attrs, slog.Uint64(k, v))
 	}
 	log.Info(msg, attrs...)
-}
-
-// logOnSIGUSR1 logs the counters whenever the process gets SIGUSR1, until
-// ctx ends.
-func (c *counters) logOnSIGUSR1(ctx context.Context, log *slog.Logger) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGUSR1)
-	go func() {
-		defer signal.Stop(ch)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ch:
-				c.log(log, "counters")
-			}
-		}
-	}()
 }

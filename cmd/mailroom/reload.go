@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/BurntSushi/toml"
 
@@ -273,11 +272,11 @@ func flatConfig(cfg config.Config) (map[string]any, error) {
 	return out, nil
 }
 
-// reloadOnSIGHUP calls reload on every SIGHUP until ctx ends, so that
-// SIGHUP never terminates the server.
-func reloadOnSIGHUP(ctx context.Context, reload func() error) {
+// onSignal calls fn on every sig until ctx ends, so that sig never
+// terminates the server (SIGHUP: reload; SIGUSR1: log the counters).
+func onSignal(ctx context.Context, sig os.Signal, fn func()) {
 	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGHUP)
+	signal.Notify(ch, sig)
 	go func() {
 		defer signal.Stop(ch)
 		for {
@@ -285,7 +284,7 @@ func reloadOnSIGHUP(ctx context.Context, reload func() error) {
 			case <-ctx.Done():
 				return
 			case <-ch:
-				_ = reload() // logged by reload
+				fn()
 			}
 		}
 	}()

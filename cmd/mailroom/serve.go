@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
@@ -204,9 +205,9 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 		go func() { l.Run(lctx); close(done) }()
 		defer func() { stop(); <-done }()
 	}
-	reloadOnSIGHUP(ctx, rl.reload)
+	onSignal(ctx, syscall.SIGHUP, func() { _ = rl.reload() }) // reload logs its outcome
 	ctrs := &counters{auth: authn, metrics: m}
-	ctrs.logOnSIGUSR1(ctx, log)
+	onSignal(ctx, syscall.SIGUSR1, func() { ctrs.log(log, "counters") })
 
 	errc := make(chan error, len(listeners))
 	var started []runner
