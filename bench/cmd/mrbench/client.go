@@ -176,13 +176,28 @@ func (ic *imapConn) statusMessages(mailbox string) (int, error) {
 }
 
 // exists returns the EXISTS count in untagged lines, or -1.
-func exists(lines []string) int {
-	n := -1
+func exists(lines []string) int { return messageCount(-1, lines) }
+
+// messageCount follows the mailbox size a client knows, n, through a
+// command's untagged responses: EXISTS sets it, each EXPUNGE takes one
+// away. A server may announce another session's expunge after any command
+// but FETCH, STORE and SEARCH (RFC 3501 §7.4.1), even right after SELECT,
+// so a client that picks sequence numbers must follow both.
+func messageCount(n int, lines []string) int {
 	for _, l := range lines {
-		if strings.HasPrefix(l, "* ") && strings.HasSuffix(l, " EXISTS") {
-			if v, err := strconv.Atoi(strings.Fields(l)[1]); err == nil {
-				n = v
-			}
+		f := strings.Fields(l)
+		if len(f) != 3 || f[0] != "*" {
+			continue
+		}
+		v, err := strconv.Atoi(f[1])
+		if err != nil {
+			continue
+		}
+		switch f[2] {
+		case "EXISTS":
+			n = v
+		case "EXPUNGE":
+			n--
 		}
 	}
 	return n

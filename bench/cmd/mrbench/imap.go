@@ -110,24 +110,41 @@ func imapCycle(o *options, rng *rand.Rand, t *opTimes, doAppend bool) error {
 	if n < 10 {
 		return fmt.Errorf("mix mailbox has %d messages, want at least 10", n)
 	}
+	// Each step's command is made when it is sent, from the mailbox size
+	// as the responses so far leave it.
 	steps := []struct {
 		op  string
-		cmd string
+		cmd func() string
 	}{
-		{"FETCH 1:* (UID FLAGS RFC822.SIZE)", "FETCH 1:* (UID FLAGS RFC822.SIZE)"},
-		{"FETCH headers", fmt.Sprintf("FETCH %d:* (UID BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])", n-9)},
+		{"FETCH 1:* (UID FLAGS RFC822.SIZE)", func() string { return "FETCH 1:* (UID FLAGS RFC822.SIZE)" }},
+		{"FETCH headers", func() string {
+			return fmt.Sprintf("FETCH %d:* (UID BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])", max(1, n-9))
+		}},
 	}
 	for i := 0; i < 3; i++ {
-		steps = append(steps, struct{ op, cmd string }{"FETCH BODY[]", fmt.Sprintf("FETCH %d BODY[]", 1+rng.IntN(n))})
+		steps = append(steps, struct {
+			op  string
+			cmd func() string
+		}{"FETCH BODY[]", func() string { return fmt.Sprintf("FETCH %d BODY[]", 1+rng.IntN(n)) }})
 	}
-	steps = append(steps,
-		struct{ op, cmd string }{"STORE +FLAGS \\Seen", fmt.Sprintf("STORE %d,%d +FLAGS (\\Seen)", 1+rng.IntN(n), 1+rng.IntN(n))},
-		struct{ op, cmd string }{"STORE -FLAGS \\Seen", fmt.Sprintf("STORE %d -FLAGS (\\Seen)", 1+rng.IntN(n))},
-		struct{ op, cmd string }{"SEARCH UNSEEN", "SEARCH UNSEEN"},
-		struct{ op, cmd string }{"NOOP", "NOOP"},
-	)
+	steps = append(steps, []struct {
+		op  string
+		cmd func() string
+	}{
+		{"STORE +FLAGS \\Seen", func() string { return fmt.Sprintf("STORE %d,%d +FLAGS (\\Seen)", 1+rng.IntN(n), 1+rng.IntN(n)) }},
+		{"STORE -FLAGS \\Seen", func() string { return fmt.Sprintf("STORE %d -FLAGS (\\Seen)", 1+rng.IntN(n)) }},
+		{"SEARCH UNSEEN", func() string { return "SEARCH UNSEEN" }},
+		{"NOOP", func() string { return "NOOP" }},
+	}...)
 	for _, st := range steps {
-		if err := timed(st.op, func() error { _, err := ic.cmd("%s", st.cmd); return err }); err != nil {
+		if n < 1 {
+			return fmt.Errorf("mix mailbox emptied under the benchmark")
+		}
+		if err := timed(st.op, func() error {
+			lines, err := ic.cmd("%s", st.cmd())
+			n = messageCount(n, lines)
+			return err
+		}); err != nil {
 			return err
 		}
 	}

@@ -88,3 +88,16 @@ func TestMedianPercentile(t *testing.T) {
 		t.Errorf("p100 = %v", p)
 	}
 }
+
+// A SELECT may report a message that another session expunged before the
+// command ended (EXISTS, then EXPUNGE): the client's count follows both,
+// or it would later ask for a sequence number the server no longer has.
+func TestMessageCountFollowsExpunge(t *testing.T) {
+	sel := []string{"* FLAGS (\\Seen)", "* 41 EXISTS", "* 0 RECENT", "* OK [UIDNEXT 9] x", "* 41 EXPUNGE"}
+	if got := exists(sel); got != 40 {
+		t.Fatalf("after SELECT: %d, want 40", got)
+	}
+	if got := messageCount(40, []string{"* 3 FETCH (FLAGS ())", "* 41 EXISTS", "* 2 EXPUNGE", "* 5 EXPUNGE"}); got != 39 {
+		t.Fatalf("after NOOP: %d, want 39", got)
+	}
+}

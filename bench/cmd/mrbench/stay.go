@@ -134,8 +134,9 @@ func runSteps(ss []*staySession, steps []stayStep, d time.Duration, times *opTim
 				for _, st := range steps {
 					c := st.cmd(s.n, s.rng)
 					t := time.Now()
-					_, err := s.ic.cmd("%s", c)
+					lines, err := s.ic.cmd("%s", c)
 					times.record(st.op, time.Since(t), err)
+					s.n = messageCount(s.n, lines)
 					if err != nil {
 						return
 					}
