@@ -71,11 +71,39 @@ func preview(raw []byte, root *message.Part) string {
 	if q.MediaSubtype == "html" {
 		text = htmlText(text)
 	}
-	return collapse(text, previewChars)
+	body, quoted := splitQuoted(text)
+	if s := collapse(body, previewChars); s != "" {
+		return s
+	}
+	if s := collapse(quoted, previewChars-1); s != "" {
+		return ">" + s
+	}
+	return ""
+}
+
+// splitQuoted separates the lines of a text that quote another message
+// (those starting with '>') from the rest, as Dovecot's snippets do: a
+// reply's preview shows what the sender wrote, not what was quoted. The
+// quoted lines come back without their first '>', so a preview of a text
+// that is all quote can still show it (behind one '>', as Dovecot does).
+func splitQuoted(text string) (body, quoted string) {
+	var b, q strings.Builder
+	for line := range strings.Lines(text) {
+		if rest, ok := strings.CutPrefix(line, ">"); ok {
+			q.WriteString(rest)
+			if !strings.HasSuffix(rest, "\n") {
+				q.WriteByte('\n')
+			}
+			continue
+		}
+		b.WriteString(line)
+	}
+	return b.String(), q.String()
 }
 
 // htmlText returns the text of an HTML document, without the content of
-// script, style, head and title elements.
+// script, style, head and title elements, nor of blockquote (the quoted
+// message of an HTML reply, as Dovecot leaves it out).
 func htmlText(s string) string {
 	z := html.NewTokenizer(strings.NewReader(s))
 	var sb strings.Builder
@@ -91,7 +119,7 @@ func htmlText(s string) string {
 		case html.StartTagToken, html.EndTagToken:
 			name, _ := z.TagName()
 			switch string(name) {
-			case "script", "style", "head", "title":
+			case "script", "style", "head", "title", "blockquote":
 				if z.Token().Type == html.StartTagToken {
 					skip++
 				} else if skip > 0 {

@@ -21,6 +21,12 @@ func TestPreview(t *testing.T) {
 		{"Subject: alt\nContent-Type: multipart/alternative; boundary=b\n\n--b\nContent-Type: text/html\n\n<html><head><title>T</title><style>p{}</style></head><body><p>Hello</p><p>&amp; bye</p></body></html>\n--b\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\nSGVsbG8sIHBsYWluIHdvcmxk\n--b--\n", "Hello, plain world"},
 		{"Subject: html\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\nContent-Disposition: attachment; filename=a.txt\n\nnot this\n--b\nContent-Type: text/html\n\n<p>Hello</p><script>x()</script><p>&amp; bye</p>\n--b--\n", "Hello & bye"},
 		{"Subject: image\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0K\n", ""},
+		// A reply: quoted lines (starting with '>') are left out, as
+		// Dovecot does; a quote not at the start of a line is text.
+		{"Subject: reply\n\nSounds good >see below\n> On Monday you wrote:\n>> earlier\n  > indented stays\n", "Sounds good >see below > indented stays"},
+		// All quote: shown behind one '>' without each line's first '>'.
+		{"Subject: fwd\n\n> only quoted\n>> deeper\n", ">only quoted > deeper"},
+		{"Subject: html reply\nContent-Type: text/html\n\n<p>top</p><blockquote>quoted html</blockquote>\n> gt line\n", "top"},
 	}
 	for _, m := range msgs {
 		ts.deliver("", m.raw)
