@@ -48,7 +48,7 @@ func TestExpungeModSeqAndMoveVanished(t *testing.T) {
 	tc.transactf("ok", `store 1 +flags.silent (\Deleted)`)
 	lines := tc.transactf("ok", "expunge")
 	hasLine(t, lines, "* VANISHED 1")
-	if !strings.Contains(tc.lastTagged, "[HIGHESTMODSEQ ") {
+	if tc.taggedCode() != "HIGHESTMODSEQ" || len(tc.tagged().codeArgs()) != 1 {
 		t.Fatal(tc.lastTagged)
 	}
 	lines = tc.transactf("ok", "move 1:2 Archive")

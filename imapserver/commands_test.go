@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"encoding/base64"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -12,7 +13,7 @@ func TestAuthenticate(t *testing.T) {
 	// SASL-IR.
 	tc := ts.dial()
 	tc.transactf("ok", "authenticate PLAIN %s", plain)
-	if !strings.Contains(tc.lastTagged, "[CAPABILITY ") {
+	if tc.taggedCode() != "CAPABILITY" || !slices.Contains(tc.tagged().codeArgs(), "IMAP4rev1") {
 		t.Fatal(tc.lastTagged)
 	}
 	// Challenge/response with LOGIN.
@@ -28,7 +29,7 @@ func TestAuthenticate(t *testing.T) {
 	// Wrong password, cancel, unknown mechanism, bad base64.
 	tc = ts.dial()
 	tc.transactf("no", "authenticate plain %s", base64.StdEncoding.EncodeToString([]byte("\x00"+testUser+"\x00bad")))
-	if !strings.Contains(tc.lastTagged, "[AUTHENTICATIONFAILED]") {
+	if tc.taggedCode() != "AUTHENTICATIONFAILED" {
 		t.Fatal(tc.lastTagged)
 	}
 	tc.writeLine("b authenticate plain")
@@ -98,18 +99,18 @@ func TestMailboxManagement(t *testing.T) {
 	tc := ts.login()
 	tc.transactf("ok", "create foo")
 	tc.transactf("no", "create foo")
-	if !strings.Contains(tc.lastTagged, "[ALREADYEXISTS]") {
+	if tc.taggedCode() != "ALREADYEXISTS" {
 		t.Fatal(tc.lastTagged)
 	}
 	tc.transactf("no", "create inbox")
 	tc.transactf("no", "create bar (use (\\Bogus))")
 	tc.transactf("ok", "rename foo bar")
 	tc.transactf("no", "select foo")
-	if !strings.Contains(tc.lastTagged, "[NONEXISTENT]") {
+	if tc.taggedCode() != "NONEXISTENT" {
 		t.Fatal(tc.lastTagged)
 	}
 	tc.transactf("ok", "examine bar")
-	if !strings.Contains(tc.lastTagged, "[READ-ONLY]") {
+	if tc.taggedCode() != "READ-ONLY" {
 		t.Fatal(tc.lastTagged)
 	}
 	tc.transactf("no", "delete bar") // selected
@@ -136,12 +137,12 @@ func TestAppend(t *testing.T) {
 	}
 	tc.writeLine("%s", msg)
 	tc.readUntilTagged("a", "ok")
-	if !strings.Contains(tc.lastTagged, "[APPENDUID ") || !strings.HasSuffix(strings.Fields(tc.lastTagged)[4], "1]") {
+	if a := tc.tagged().codeArgs(); tc.taggedCode() != "APPENDUID" || len(a) != 2 || a[1] != "1" {
 		t.Fatal(tc.lastTagged)
 	}
 	// MULTIAPPEND with LITERAL+ and literal8.
 	tc.transactf("ok", "append inbox {%d+}\r\n%s ~{%d+}\r\n%s", len(msg), msg, len(msg), msg)
-	if !strings.Contains(tc.lastTagged, " 2:3]") {
+	if a := tc.tagged().codeArgs(); tc.taggedCode() != "APPENDUID" || len(a) != 2 || a[1] != "2:3" {
 		t.Fatal(tc.lastTagged)
 	}
 	tc.transactf("ok", "select inbox")
@@ -149,11 +150,11 @@ func TestAppend(t *testing.T) {
 	hasLine(t, lines, `* 1 FETCH (FLAGS ($Label \Seen \Recent) INTERNALDATE "02-Jan-2006 15:04:05 +0100")`)
 	// Errors.
 	tc.transactf("no", "append nosuch {%d+}\r\n%s", len(msg), msg)
-	if !strings.Contains(tc.lastTagged, "[TRYCREATE]") {
+	if tc.taggedCode() != "TRYCREATE" {
 		t.Fatal(tc.lastTagged)
 	}
 	tc.transactf("no", "append inbox {5000}")
-	if !strings.Contains(tc.lastTagged, "[TOOBIG]") {
+	if tc.taggedCode() != "TOOBIG" {
 		t.Fatal(tc.lastTagged)
 	}
 	tc.transactf("no", "append inbox {1001+}\r\n%s", strings.Repeat("x", 1001))
@@ -200,7 +201,7 @@ func TestSearch(t *testing.T) {
 	lines = tc.transactf("ok", "search uid $")
 	hasLine(t, lines, "* SEARCH 1 3")
 	tc.transactf("no", "search charset koi8-r all")
-	if !strings.Contains(tc.lastTagged, "[BADCHARSET") {
+	if tc.taggedCode() != "BADCHARSET" {
 		t.Fatal(tc.lastTagged)
 	}
 	tc.transactf("bad", "search bogus")
@@ -230,11 +231,11 @@ func TestStoreCopyMoveExpunge(t *testing.T) {
 	tc.transactf("bad", `store 1 frobnicate (\Seen)`)
 
 	tc.transactf("ok", "copy 1:2 Archive")
-	if !strings.Contains(tc.lastTagged, "[COPYUID ") || !strings.Contains(tc.lastTagged, " 1:2 1:2]") {
+	if a := tc.tagged().codeArgs(); tc.taggedCode() != "COPYUID" || len(a) != 3 || a[1] != "1:2" || a[2] != "1:2" {
 		t.Fatal(tc.lastTagged)
 	}
 	tc.transactf("no", "copy 1 nosuch")
-	if !strings.Contains(tc.lastTagged, "[TRYCREATE]") {
+	if tc.taggedCode() != "TRYCREATE" {
 		t.Fatal(tc.lastTagged)
 	}
 	lines = tc.transactf("ok", "uid move 3 Trash")

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"net"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -42,7 +41,7 @@ func TestKnownGoodClientLogsInWhileGuessersAreLockedOut(t *testing.T) {
 	}
 	guesser := ts.dialFrom("127.0.0.50")
 	guesser.transactf("no", "LOGIN %s %s", testUser, testPass)
-	if !strings.Contains(guesser.lastTagged, "[UNAVAILABLE]") {
+	if guesser.taggedCode() != "UNAVAILABLE" {
 		t.Errorf("unknown IP past the account cap: %q, want NO [UNAVAILABLE]", guesser.lastTagged)
 	}
 	slept.Store(0)

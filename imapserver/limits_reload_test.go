@@ -41,7 +41,7 @@ func TestSetLimitsAppliesToNewSessions(t *testing.T) {
 	// Six mailboxes come with the account: one more fits, then no more.
 	nc.transactf("ok", "create a")
 	nc.transactf("no", "create b")
-	if !strings.Contains(nc.lastTagged, "[LIMIT]") {
+	if nc.taggedCode() != "LIMIT" {
 		t.Errorf("create over the new limit: %q", nc.lastTagged)
 	}
 	old.transactf("ok", "create c")

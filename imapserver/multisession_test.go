@@ -148,7 +148,7 @@ func TestCondstore(t *testing.T) {
 	}
 	// UNCHANGEDSINCE older than a message's modseq fails for that message.
 	a.transactf("ok", `store 1,2 (unchangedsince %s) +flags (\Flagged)`, ms)
-	if !strings.Contains(a.lastTagged, "[MODIFIED 1]") {
+	if c := a.tagged().codeArgs(); a.taggedCode() != "MODIFIED" || len(c) != 1 || c[0] != "1" {
 		t.Fatalf("unchangedsince: %q", a.lastTagged)
 	}
 	lines = a.transactf("ok", "search modseq %d", atoi(ms)+1)

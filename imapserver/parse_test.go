@@ -258,3 +258,30 @@ func TestParseSexps(t *testing.T) {
 
 // String makes a resp print as its line (in %q and %v).
 func (r resp) String() string { return r.line }
+
+// tagged parses the last tagged completion as a response (its tag read as
+// "*"), so that a test compares its status and response code by value.
+func (tc *testConn) tagged() resp {
+	tc.t.Helper()
+	_, rest, ok := strings.Cut(tc.lastTagged, " ")
+	if !ok {
+		tc.t.Fatalf("no tagged completion: %q", tc.lastTagged)
+	}
+	return parseResp(tc.t, "* "+rest)
+}
+
+// taggedCode is the name of the last tagged completion's response code,
+// upper case, or "".
+func (tc *testConn) taggedCode() string {
+	tc.t.Helper()
+	return tc.tagged().codeName()
+}
+
+// codeArgs returns the arguments of a response code as strings
+// ("[COPYUID 7 1:2 3:4]": 7, 1:2, 3:4).
+func (r resp) codeArgs() []string {
+	if len(r.code) < 2 {
+		return nil
+	}
+	return strs(r.code[1:])
+}

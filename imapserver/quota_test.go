@@ -51,14 +51,14 @@ func TestQuotaTranscript(t *testing.T) {
 	tc.transactf("no", `getquota "user.mjl"`)
 	tc.transactf("no", "getquotaroot nosuch")
 	tc.transactf("no", `setquota "" (STORAGE 100)`)
-	if !strings.Contains(tc.lastTagged, "[NOPERM]") {
+	if tc.taggedCode() != "NOPERM" {
 		t.Fatalf("SETQUOTA: %s", tc.lastTagged)
 	}
 
 	// An APPEND that would exceed the storage limit stores nothing.
 	big := "Subject: big\r\n\r\n" + strings.Repeat("x", 4000) + "\r\n"
 	appendf(tc, "no", "inbox", big)
-	if !strings.Contains(tc.lastTagged, "[OVERQUOTA]") {
+	if tc.taggedCode() != "OVERQUOTA" {
 		t.Fatalf("APPEND over quota: %s", tc.lastTagged)
 	}
 	hasLine(t, tc.transactf("ok", "status inbox (messages)"), "(MESSAGES 1)")
@@ -67,7 +67,7 @@ func TestQuotaTranscript(t *testing.T) {
 	// Two messages, limit 3: copying both would make 4.
 	tc.transactf("ok", "select inbox")
 	tc.transactf("no", "copy 1:2 Trash")
-	if !strings.Contains(tc.lastTagged, "[OVERQUOTA]") {
+	if tc.taggedCode() != "OVERQUOTA" {
 		t.Fatalf("COPY over quota: %s", tc.lastTagged)
 	}
 	hasLine(t, tc.transactf("ok", "status Trash (messages)"), "(MESSAGES 0)")
@@ -78,7 +78,7 @@ func TestQuotaTranscript(t *testing.T) {
 	tc.transactf("ok", "move 1:* Archive")
 	hasLine(t, tc.transactf("ok", "status Archive (messages)"), "(MESSAGES 2)")
 	appendf(tc, "no", "inbox", "Subject: one more\r\n\r\nhi\r\n")
-	if !strings.Contains(tc.lastTagged, "[OVERQUOTA]") {
+	if tc.taggedCode() != "OVERQUOTA" {
 		t.Fatalf("APPEND at message limit: %s", tc.lastTagged)
 	}
 

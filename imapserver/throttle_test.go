@@ -3,7 +3,6 @@ package imapserver
 import (
 	"context"
 	"encoding/base64"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,16 +24,16 @@ func TestThrottledLoginReply(t *testing.T) {
 	tc := ts.dial()
 	for range throttleLimit {
 		tc.transactf("no", "LOGIN %s wrong", testUser)
-		if !strings.Contains(tc.lastTagged, "[AUTHENTICATIONFAILED]") {
+		if tc.taggedCode() != "AUTHENTICATIONFAILED" {
 			t.Fatalf("wrong password: %q", tc.lastTagged)
 		}
 	}
 	tc.transactf("no", "LOGIN %s %s", testUser, testPass)
-	if !strings.Contains(tc.lastTagged, "[UNAVAILABLE]") {
+	if tc.taggedCode() != "UNAVAILABLE" {
 		t.Errorf("throttled LOGIN: %q", tc.lastTagged)
 	}
 	tc.transactf("no", "AUTHENTICATE PLAIN %s", base64.StdEncoding.EncodeToString([]byte("\x00"+testUser+"\x00"+testPass)))
-	if !strings.Contains(tc.lastTagged, "[UNAVAILABLE]") {
+	if tc.taggedCode() != "UNAVAILABLE" {
 		t.Errorf("throttled AUTHENTICATE: %q", tc.lastTagged)
 	}
 }

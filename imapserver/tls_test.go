@@ -65,7 +65,7 @@ func TestSTARTTLSAndPrivacyRequired(t *testing.T) {
 		t.Errorf("greeting %q offers AUTH=PLAIN without TLS", tc.greet)
 	}
 	tc.transactf("no", "LOGIN %s %s", testUser, testPass)
-	if !strings.Contains(tc.lastTagged, "[PRIVACYREQUIRED]") {
+	if tc.taggedCode() != "PRIVACYREQUIRED" {
 		t.Errorf("LOGIN without TLS: %q", tc.lastTagged)
 	}
 	tc.transactf("no", "AUTHENTICATE PLAIN")

@@ -13,7 +13,7 @@ func TestTelnetWalkthrough(t *testing.T) {
 	tc := ts.dial()
 	tc.writeLine(". login %s %s", testUser, testPass)
 	tc.readUntilTagged(".", "ok")
-	if !strings.Contains(tc.lastTagged, "[CAPABILITY IMAP4rev1 IMAP4rev2") {
+	if c := tc.tagged().codeArgs(); tc.taggedCode() != "CAPABILITY" || len(c) < 2 || c[0] != "IMAP4rev1" || c[1] != "IMAP4rev2" {
 		t.Fatalf("login OK without capabilities: %q", tc.lastTagged)
 	}
 	tc.writeLine(`. list "" "*"`)
@@ -29,7 +29,7 @@ func TestTelnetWalkthrough(t *testing.T) {
 	hasLine(t, lines, "* OK [UIDVALIDITY ")
 	hasLine(t, lines, "* OK [UIDNEXT 2]")
 	hasLine(t, lines, `* OK [PERMANENTFLAGS (\Answered \Flagged \Deleted \Seen \Draft \*)]`)
-	if !strings.Contains(tc.lastTagged, "[READ-WRITE]") {
+	if tc.taggedCode() != "READ-WRITE" {
 		t.Fatalf("select: %q", tc.lastTagged)
 	}
 	tc.writeLine(". fetch 1 rfc822")
@@ -60,7 +60,7 @@ func TestCapabilityAndNoop(t *testing.T) {
 	tc.transactf("bad", "frobnicate")
 	tc.transactf("bad", "login onlyuser")
 	tc.transactf("no", "login %s wrong", testUser)
-	if !strings.Contains(tc.lastTagged, "[AUTHENTICATIONFAILED]") {
+	if tc.taggedCode() != "AUTHENTICATIONFAILED" {
 		t.Fatal(tc.lastTagged)
 	}
 	tc.transactf("ok", "LoGiN %s %s", testUser, testPass)
@@ -82,7 +82,7 @@ func TestPrivacyRequired(t *testing.T) {
 		t.Fatalf("greeting %q", tc.greet)
 	}
 	tc.transactf("no", "login %s %s", testUser, testPass)
-	if !strings.Contains(tc.lastTagged, "[PRIVACYREQUIRED]") {
+	if tc.taggedCode() != "PRIVACYREQUIRED" {
 		t.Fatal(tc.lastTagged)
 	}
 	tc.transactf("no", "authenticate plain AG1qbEBleGFtcGxlLm9yZwB0ZXN0dGVzdA==")
