@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Access control lists (RFC 4314): who besides its owner may do what
@@ -73,10 +74,13 @@ func CanonicalRights(s string) (string, error) {
 
 // CheckACLIdentifier checks an identifier and returns it lower-cased:
 // IdentifierAnyone, IdentifierAuthenticated or an address local@domain
-// of at most 254 bytes without spaces or control characters. Anything
+// of at most 254 bytes of UTF-8 without spaces or control characters. Anything
 // else (negative rights "-id" included, which mailroom does not support)
 // is ErrInvalid.
 func CheckACLIdentifier(id string) (string, error) {
+	if !utf8.ValidString(id) { // before ToLower, which would replace the bytes
+		return "", fmt.Errorf("%w: ACL identifier is not UTF-8", ErrInvalid)
+	}
 	id = strings.ToLower(id)
 	if id == IdentifierAnyone || id == IdentifierAuthenticated {
 		return id, nil
