@@ -155,33 +155,10 @@ func cmdSetACL(c *conn, cmd *command) error {
 	if id == c.acct.Email {
 		return nof(codeCannot, "the owner always has every right")
 	}
-	st := c.srv.cfg.Store
 	if mod != 0 {
-		// +/- change the entry as it is now. Only the owner administers
-		// its mailboxes, so this read and write do not race with another
-		// administrator (two sessions of the owner: the later write wins).
-		acl, err := st.MailboxACL(c.ctx, mb.Ref())
-		if err != nil {
-			return err
-		}
-		var cur string
-		for _, a := range acl {
-			if a.Identifier == id {
-				cur = a.Rights
-			}
-		}
-		if mod == '+' {
-			rights = cur + rights
-		} else {
-			rights = strings.Map(func(r rune) rune {
-				if strings.ContainsRune(rights, r) {
-					return -1
-				}
-				return r
-			}, cur)
-		}
+		rights = string(mod) + rights // the store applies +/- atomically
 	}
-	err = st.SetMailboxACL(c.ctx, mb.Ref(), id, rights)
+	err = c.srv.cfg.Store.SetMailboxACL(c.ctx, mb.Ref(), id, rights)
 	if errors.Is(err, store.ErrInvalid) {
 		return nof(codeLimit, "too many ACL entries on this mailbox")
 	}

@@ -117,7 +117,10 @@ type ACLs interface {
 	MailboxACL(ctx context.Context, mbox MailboxRef) ([]ACLEntry, error)
 	// SetMailboxACL gives identifier (CheckACLIdentifier) exactly rights
 	// (CanonicalRights) on the mailbox; "" removes its entry (no entry is
-	// not an error). The owner's own email is ErrInvalid (its rights are
+	// not an error). A leading "+" adds rights to the entry, a leading
+	// "-" takes them away (RFC 4314 §3.1), read and written in one
+	// transaction under the mailbox's lock; an entry left without rights
+	// is removed. The owner's own email is ErrInvalid (its rights are
 	// implicit and cannot be changed), and so is an entry beyond
 	// MaxACLEntries.
 	SetMailboxACL(ctx context.Context, mbox MailboxRef, identifier, rights string) error

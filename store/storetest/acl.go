@@ -50,6 +50,14 @@ func testACLSetGetDelete(t *testing.T, s store.Store) {
 	if acl := mustACL(t, s, inbox.Ref()); !reflect.DeepEqual(acl, want) {
 		t.Fatalf("ACL = %v, want %v", acl, want)
 	}
+	mustSetACL(t, s, inbox.Ref(), "bob@example.org", "+wr") // adds
+	mustSetACL(t, s, inbox.Ref(), "bob@example.org", "-lc") // takes away
+	mustSetACL(t, s, inbox.Ref(), "dave@example.org", "+l") // a new entry
+	mustSetACL(t, s, inbox.Ref(), "dave@example.org", "-l") // and none left: gone
+	mustSetACL(t, s, inbox.Ref(), "erin@example.org", "-l") // nothing to take
+	if acl := mustACL(t, s, inbox.Ref()); len(acl) != 3 || acl[1] != (store.ACLEntry{Identifier: "bob@example.org", Rights: "rw"}) {
+		t.Fatalf("ACL after +/- = %v, want bob with rw", acl)
+	}
 	mustSetACL(t, s, inbox.Ref(), "bob@example.org", "w") // replaces
 	mustSetACL(t, s, inbox.Ref(), "anyone", "")           // removes
 	mustSetACL(t, s, inbox.Ref(), "nobody@example.org", "")
@@ -61,7 +69,7 @@ func testACLSetGetDelete(t *testing.T, s store.Store) {
 	if err := s.SetMailboxACL(ctx(t), inbox.Ref(), "alice@example.org", "l"); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("SetMailboxACL(owner) = %v, want ErrInvalid", err)
 	}
-	for _, bad := range [][2]string{{"bob@example.org", "lrz"}, {"-bob@example.org", "r"}, {"bob", "r"}, {"bo b@example.org", "r"}, {"", "r"}} {
+	for _, bad := range [][2]string{{"bob@example.org", "+-l"}, {"bob@example.org", "+z"}, {"bob@example.org", "lrz"}, {"-bob@example.org", "r"}, {"bob", "r"}, {"bo b@example.org", "r"}, {"", "r"}} {
 		if err := s.SetMailboxACL(ctx(t), inbox.Ref(), bad[0], bad[1]); !errors.Is(err, store.ErrInvalid) {
 			t.Errorf("SetMailboxACL(%q, %q) = %v, want ErrInvalid", bad[0], bad[1], err)
 		}

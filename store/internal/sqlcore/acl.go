@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/mailroom/mailroom/store"
 )
@@ -41,10 +42,16 @@ func (c *Core) SetMailboxACL(ctx context.Context, ref store.MailboxRef, identifi
 	if err != nil {
 		return err
 	}
+	var mod byte
+	if rights != "" && (rights[0] == '+' || rights[0] == '-') {
+		mod, rights = rights[0], rights[1:]
+	}
 	if rights, err = store.CanonicalRights(rights); err != nil {
 		return err
 	}
+	given := rights
 	return c.write(ctx, func(tx Tx) error {
+		rights := given // the function may run again (PostgreSQL retries)
 		if _, err := c.LockMailbox(tx, ref); err != nil {
 			return err
 		}
@@ -54,6 +61,26 @@ func (c *Core) SetMailboxACL(ctx context.Context, ref store.MailboxRef, identifi
 		}
 		if identifier == owner {
 			return fmt.Errorf("%w: the owner's rights are implicit", store.ErrInvalid)
+		}
+		if mod != 0 {
+			var cur string
+			err := tx.QueryRow("SELECT rights FROM mailbox_acl WHERE mailbox_id = $1 AND identifier = $2", ref.MailboxID, identifier).Scan(&cur)
+			if err != nil && !c.d.IsNoRows(err) {
+				return err
+			}
+			if mod == '+' {
+				cur += rights
+			} else {
+				cur = strings.Map(func(r rune) rune {
+					if strings.ContainsRune(rights, r) {
+						return -1
+					}
+					return r
+				}, cur)
+			}
+			if rights, err = store.CanonicalRights(cur); err != nil {
+				return err
+			}
 		}
 		if rights == "" {
 			_, err := tx.Exec("DELETE FROM mailbox_acl WHERE mailbox_id = $1 AND identifier = $2", ref.MailboxID, identifier)
