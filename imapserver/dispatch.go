@@ -77,6 +77,12 @@ var commands = map[string]handler{
 	"UNAUTHENTICATE": {cmdUnauthenticate, inLoggedIn, true}, // unauthenticate.go
 	"REPLACE":        {cmdReplace, inSelected, true},        // replace.go
 	"UID REPLACE":    {cmdReplace, inSelected, true},
+
+	"GETACL":     {cmdGetACL, inLoggedIn, true}, // acl.go
+	"SETACL":     {cmdSetACL, inLoggedIn, true},
+	"DELETEACL":  {cmdSetACL, inLoggedIn, true},
+	"LISTRIGHTS": {cmdListRights, inLoggedIn, true},
+	"MYRIGHTS":   {cmdMyRights, inLoggedIn, true},
 }
 
 func decodeMUTF7(s string) (string, error) { return imapwire.DecodeMUTF7(s) }

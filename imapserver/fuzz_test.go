@@ -65,6 +65,8 @@ func FuzzCommandLoop(f *testing.F) {
 		"c sort (reverse subject date displayfrom) utf-8 or from a not seen\r\nd uid sort (size) us-ascii 1:*\r\n",
 		"c thread references utf-8 all\r\nd uid thread orderedsubject us-ascii younger 60\r\n",
 		"c getquotaroot inbox\r\nd getquota \"\"\r\ne setquota \"\" (storage 1)\r\nf copy 1:* Trash\r\ng status inbox (deleted-storage)\r\n",
+		"c setacl inbox bob@example.org +lrc\r\nd getacl inbox\r\ne deleteacl inbox anyone\r\nf listrights inbox bob@example.org\r\ng myrights inbox\r\n",
+		"c list \"\" * return (myrights status (messages))\r\nd setacl inbox \"-x\" \"-d\"\r\n",
 	} {
 		f.Add(s)
 	}

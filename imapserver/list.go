@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"errors"
 	"slices"
 	"sort"
 	"strings"
@@ -11,6 +12,7 @@ import (
 type listOpts struct {
 	subscribedOnly, recursive, specialUseOnly bool // selection options
 	retSubscribed, retChildren, retSpecialUse bool // return options
+	retMyRights                               bool // RFC 8440
 	statusItems                               []string
 	lsub                                      bool
 }
@@ -112,6 +114,8 @@ func (c *conn) listReturn(o *listOpts) error {
 			o.retChildren = true
 		case "SPECIAL-USE":
 			o.retSpecialUse = true
+		case "MYRIGHTS": // RFC 8440 (acl.go)
+			o.retMyRights = true
 		case "STATUS":
 			if err := c.dec.SP(); err != nil {
 				return err
@@ -312,6 +316,17 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 	sort.Slice(entries, func(i, j int) bool { return entries[i].name < entries[j].name })
 	for _, e := range entries {
 		c.writeListEntry(e, o)
+		if o.retMyRights && e.exists {
+			// After the LIST entry, as RFC 8440 §3 orders it; the
+			// rights come from the store like every MYRIGHTS.
+			rights, err := st.MailboxRights(c.ctx, c.acct.ID, e.mbox.Ref())
+			switch {
+			case err == nil:
+				c.writeMyRights(e.name, rights)
+			case !errors.Is(err, store.ErrNotFound): // deleted meanwhile: no rights to show
+				return err
+			}
+		}
 		if len(o.statusItems) > 0 && e.exists {
 			s, err := st.MailboxStatus(c.ctx, e.mbox.Ref())
 			if err != nil {

@@ -62,6 +62,11 @@ type Store interface {
 	Move(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error)
 	Changes(ctx context.Context, mbox store.MailboxRef, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error)
 	Watch(accountID int64) (changes <-chan store.Change, cancel func())
+
+	// ACLs (acl.go).
+	MailboxACL(ctx context.Context, mbox store.MailboxRef) ([]store.ACLEntry, error)
+	SetMailboxACL(ctx context.Context, mbox store.MailboxRef, identifier, rights string) error
+	MailboxRights(ctx context.Context, viewerID int64, mbox store.MailboxRef) (string, error)
 }
 
 var _ Store = (store.Store)(nil)

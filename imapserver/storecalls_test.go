@@ -166,6 +166,18 @@ func (s *callCounter) WatchFunc(a int64, fn func(store.Change)) func() {
 	return s.inner.WatchFunc(a, fn)
 }
 func (s *callCounter) FeedCoversOtherProcesses() bool { return s.inner.FeedCoversOtherProcesses() }
+func (s *callCounter) MailboxACL(ctx context.Context, m store.MailboxRef) ([]store.ACLEntry, error) {
+	s.count("MailboxACL")
+	return s.inner.MailboxACL(ctx, m)
+}
+func (s *callCounter) SetMailboxACL(ctx context.Context, m store.MailboxRef, id, rights string) error {
+	s.count("SetMailboxACL")
+	return s.inner.SetMailboxACL(ctx, m, id, rights)
+}
+func (s *callCounter) MailboxRights(ctx context.Context, viewer int64, m store.MailboxRef) (string, error) {
+	s.count("MailboxRights")
+	return s.inner.MailboxRights(ctx, viewer, m)
+}
 
 // TestIdleCommandsReadNothing: on a mailbox where nothing changed, NOOP,
 // IDLE/DONE and LOGOUT make no store call at all, however much time has

@@ -43,6 +43,7 @@ var DumpTables = []DumpTable{
 	{"domains", []string{"name", "created"}, "ti"},
 	{"aliases", []string{"address", "domain", "targets", "created"}, "ttti"},
 	{"greylist", []string{"key", "first_seen", "last_seen", "passes"}, "tiii"},
+	{"mailbox_acl", []string{"mailbox_id", "identifier", "rights"}, "itt"},
 	{"counters", []string{"name", "value"}, "ti"},
 }
 

@@ -286,6 +286,19 @@ CREATE TABLE outbound_usage (
 	`
 ALTER TABLE messages ADD COLUMN email_id bigint;
 `,
+	// 13: mailbox ACLs (RFC 4314, store.ACLs): identifier "anyone",
+	// "authenticated" or a lower-cased address; rights canonical
+	// (store.CanonicalRights). Rows go with their mailbox by cascade and
+	// with an account's address by DeleteAccount.
+	`
+CREATE TABLE mailbox_acl (
+	mailbox_id bigint NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	identifier text COLLATE "C" NOT NULL,
+	rights     text NOT NULL,
+	PRIMARY KEY (mailbox_id, identifier)
+);
+CREATE INDEX mailbox_acl_identifier ON mailbox_acl(identifier);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

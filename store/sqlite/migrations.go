@@ -408,6 +408,19 @@ CREATE TABLE outbound_usage (
 	`
 ALTER TABLE messages ADD COLUMN email_id INTEGER;
 `,
+	// 15: mailbox ACLs (RFC 4314, store.ACLs): identifier "anyone",
+	// "authenticated" or a lower-cased address; rights canonical
+	// (store.CanonicalRights). Rows go with their mailbox by cascade and
+	// with an account's address by DeleteAccount.
+	`
+CREATE TABLE mailbox_acl (
+	mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	identifier TEXT NOT NULL,
+	rights     TEXT NOT NULL,
+	PRIMARY KEY (mailbox_id, identifier)
+) WITHOUT ROWID;
+CREATE INDEX mailbox_acl_identifier ON mailbox_acl(identifier);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -81,6 +81,9 @@ func fillForDump(t *testing.T, s store.Store) {
 	if _, _, err := s.Copy(ctx(t), inbox.Ref(), uids[:1], archive.Ref()); err != nil {
 		t.Fatal(err)
 	}
+	// Mailbox ACLs (RFC 4314) move with their mailboxes.
+	mustSetACL(t, s, archive.Ref(), "bob@example.com", "lrs")
+	mustSetACL(t, s, archive.Ref(), "anyone", "l")
 	if _, err := s.AddDomain(ctx(t), "example.net"); err != nil {
 		t.Fatal(err)
 	}

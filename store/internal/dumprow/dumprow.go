@@ -114,7 +114,7 @@ func Insert(t store.DumpTable, n int, p func(int) string) string {
 func Select(t store.DumpTable) string {
 	order := t.Columns[0]
 	switch t.Name {
-	case "subscriptions", "expunged", "queue_rcpts":
+	case "subscriptions", "expunged", "queue_rcpts", "mailbox_acl":
 		order += ", " + t.Columns[1]
 	case "sieve_state":
 		order += ", kind, key"

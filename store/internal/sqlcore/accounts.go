@@ -105,7 +105,8 @@ func (c *Core) SetPassword(ctx context.Context, email, passwordHash string) erro
 }
 
 // DeleteAccount implements store.Store. Mailboxes, messages, tombstones and
-// subscriptions go by ON DELETE CASCADE, unshared blobs by trigger.
+// subscriptions (and the ACLs of its mailboxes) go by ON DELETE CASCADE,
+// unshared blobs by trigger.
 func (c *Core) DeleteAccount(ctx context.Context, email string) error {
 	email = normEmail(email)
 	return c.write(ctx, func(tx Tx) error {
@@ -114,6 +115,11 @@ func (c *Core) DeleteAccount(ctx context.Context, email string) error {
 			if c.d.IsNoRows(err) {
 				return fmt.Errorf("%w: account %s", store.ErrNotFound, email)
 			}
+			return err
+		}
+		// Grants to the address go too (store.ACLs): a new account
+		// under it must not inherit them.
+		if _, err := tx.Exec("DELETE FROM mailbox_acl WHERE identifier = $1", email); err != nil {
 			return err
 		}
 		tx.Publish(id, 0)

@@ -1,0 +1,147 @@
+package sqlcore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// MailboxACL implements store.ACLs.
+func (c *Core) MailboxACL(ctx context.Context, ref store.MailboxRef) ([]store.ACLEntry, error) {
+	var out []store.ACLEntry
+	err := c.db.Snapshot(ctx, func(r Reader) error {
+		out = nil
+		var id int64
+		if err := r.QueryRow("SELECT id FROM mailboxes WHERE "+RefWhere, RefArgs(ref)...).Scan(&id); err != nil {
+			if c.d.IsNoRows(err) {
+				return RefNotFound(ref)
+			}
+			return err
+		}
+		rows, err := r.Query("SELECT identifier, rights FROM mailbox_acl WHERE mailbox_id = $1 ORDER BY identifier", ref.MailboxID)
+		if err != nil {
+			return err
+		}
+		out, err = Collect(rows, func(row Row) (store.ACLEntry, error) {
+			var e store.ACLEntry
+			err := row.Scan(&e.Identifier, &e.Rights)
+			return e, err
+		})
+		return err
+	})
+	return out, err
+}
+
+// SetMailboxACL implements store.ACLs: under the mailbox's row lock, so
+// that the bound on entries holds across nodes.
+func (c *Core) SetMailboxACL(ctx context.Context, ref store.MailboxRef, identifier, rights string) error {
+	identifier, err := store.CheckACLIdentifier(identifier)
+	if err != nil {
+		return err
+	}
+	var mod byte
+	if rights != "" && (rights[0] == '+' || rights[0] == '-') {
+		mod, rights = rights[0], rights[1:]
+	}
+	if rights, err = store.CanonicalRights(rights); err != nil {
+		return err
+	}
+	given := rights
+	return c.write(ctx, func(tx Tx) error {
+		rights := given // the function may run again (PostgreSQL retries)
+		if _, err := c.LockMailbox(tx, ref); err != nil {
+			return err
+		}
+		var owner string
+		if err := tx.QueryRow("SELECT email FROM accounts WHERE id = $1", ref.AccountID).Scan(&owner); err != nil {
+			return err
+		}
+		if identifier == owner {
+			return fmt.Errorf("%w: the owner's rights are implicit", store.ErrInvalid)
+		}
+		if mod != 0 {
+			var cur string
+			err := tx.QueryRow("SELECT rights FROM mailbox_acl WHERE mailbox_id = $1 AND identifier = $2", ref.MailboxID, identifier).Scan(&cur)
+			if err != nil && !c.d.IsNoRows(err) {
+				return err
+			}
+			if mod == '+' {
+				cur += rights
+			} else {
+				cur = strings.Map(func(r rune) rune {
+					if strings.ContainsRune(rights, r) {
+						return -1
+					}
+					return r
+				}, cur)
+			}
+			if rights, err = store.CanonicalRights(cur); err != nil {
+				return err
+			}
+		}
+		if rights == "" {
+			_, err := tx.Exec("DELETE FROM mailbox_acl WHERE mailbox_id = $1 AND identifier = $2", ref.MailboxID, identifier)
+			return err
+		}
+		var n int
+		if err := tx.QueryRow("SELECT count(*) FROM mailbox_acl WHERE mailbox_id = $1 AND identifier <> $2", ref.MailboxID, identifier).Scan(&n); err != nil {
+			return err
+		}
+		if n >= store.MaxACLEntries {
+			return fmt.Errorf("%w: at most %d ACL entries per mailbox", store.ErrInvalid, store.MaxACLEntries)
+		}
+		_, err := tx.Exec(`INSERT INTO mailbox_acl(mailbox_id, identifier, rights) VALUES ($1, $2, $3)
+			ON CONFLICT (mailbox_id, identifier) DO UPDATE SET rights = excluded.rights`, ref.MailboxID, identifier, rights)
+		return err
+	})
+}
+
+// MailboxRights implements store.ACLs: one statement against the current
+// ACL, so a revoked right is gone for the very next call.
+func (c *Core) MailboxRights(ctx context.Context, viewerID int64, ref store.MailboxRef) (string, error) {
+	if viewerID == ref.AccountID {
+		var id int64
+		err := c.db.QueryRow(ctx, "SELECT id FROM mailboxes WHERE "+RefWhere, RefArgs(ref)...).Scan(&id)
+		if c.d.IsNoRows(err) {
+			return "", RefNotFound(ref)
+		}
+		if err != nil {
+			return "", err
+		}
+		return store.AllRights, nil
+	}
+	rows, err := c.db.Query(ctx, `SELECT a.rights FROM mailbox_acl a JOIN mailboxes m ON m.id = a.mailbox_id
+		WHERE m.id = $1 AND m.account_id = $2 AND (CAST($3 AS bigint) = 0 OR m.uidvalidity = CAST($3 AS bigint))
+		AND a.identifier IN ('`+store.IdentifierAnyone+`', '`+store.IdentifierAuthenticated+`', (SELECT email FROM accounts WHERE id = $4))`,
+		append(RefArgs(ref), viewerID)...)
+	if err != nil {
+		return "", err
+	}
+	parts, err := Collect(rows, func(r Row) (string, error) {
+		var s string
+		err := r.Scan(&s)
+		return s, err
+	})
+	if err != nil {
+		return "", err
+	}
+	var all string
+	for _, p := range parts {
+		all += p
+	}
+	rights, err := store.CanonicalRights(all)
+	if err != nil {
+		return "", errors.Join(errServerBugRights, err)
+	}
+	if rights == "" {
+		return "", RefNotFound(ref)
+	}
+	return rights, nil
+}
+
+// errServerBugRights reports a stored rights string CanonicalRights
+// refuses: only SetMailboxACL writes them, canonical.
+var errServerBugRights = errors.New("sqlcore: invalid stored rights")
