@@ -104,7 +104,7 @@ type Stats struct {
 	// FlagsUpdated counts already imported messages whose flags a re-run
 	// of an IMAP import changed to the source's (CONDSTORE).
 	FlagsUpdated int
-	Failures   []Failure
+	Failures     []Failure
 	// UIDsKept lists the target folders that kept the source's UIDs and
 	// UIDVALIDITY (dovecot-uidlist, IMAP); UIDsNew the ones that could
 	// not (the target already held messages under another UIDVALIDITY),
