@@ -29,6 +29,13 @@ const dovecotBinary = "/usr/sbin/dovecot"
 // sourcePass) whose Maildir is dir/mail. It returns the address.
 func startDovecot(t *testing.T, dir string) string {
 	t.Helper()
+	return startDovecotLayout(t, dir, "")
+}
+
+// startDovecotLayout is startDovecot with a suffix for the Maildir
+// location: "" for Maildir++, ":LAYOUT=fs".
+func startDovecotLayout(t *testing.T, dir, layout string) string {
+	t.Helper()
 	if _, err := os.Stat(dovecotBinary); err != nil || !fileExists("/usr/lib/dovecot/imap") {
 		if os.Getenv("MAILROOM_REQUIRE_DOVECOT") != "" {
 			t.Fatalf("MAILROOM_REQUIRE_DOVECOT is set but Dovecot's IMAP server is not installed (apt-get install dovecot-imapd)")
@@ -70,7 +77,7 @@ auth_mechanisms = plain
 default_login_user = %[3]s
 default_internal_user = %[4]s
 first_valid_uid = 1
-mail_location = maildir:%[1]s/mail
+mail_location = maildir:%[1]s/mail%[7]s
 passdb {
   driver = passwd-file
   args = %[1]s/passwd
@@ -91,7 +98,7 @@ service imap-login {
 service auth {
   user = %[4]s
 }
-`, dir, uidOf(t, mailUser), loginUser, internalUser, port, gidOf(t, mailUser))
+`, dir, uidOf(t, mailUser), loginUser, internalUser, port, gidOf(t, mailUser), layout)
 	confPath := filepath.Join(dir, "dovecot.conf")
 	writeFile(t, confPath, conf, time.Time{})
 	if err := os.Chmod(confPath, 0o644); err != nil {
