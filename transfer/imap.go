@@ -271,7 +271,9 @@ func (im *importer) imapFolder(ctx context.Context, c *imapclient.Client, source
 	im.track, im.pairs = true, nil
 	defer func() { im.track, im.pairs = false, nil }()
 	from := imap.UID(1)
-	incremental := same && condstore && prev.HighestModSeq > 0 && sel.HighestModSeq > 0
+	// A HIGHESTMODSEQ that went back (the source restored from a backup)
+	// cannot say what changed: compared in full.
+	incremental := same && condstore && prev.HighestModSeq > 0 && sel.HighestModSeq >= prev.HighestModSeq
 	if incremental {
 		if sel.HighestModSeq == prev.HighestModSeq { // nothing changed
 			im.stats.Skipped += int(sel.NumMessages)
