@@ -517,6 +517,39 @@ type Outbound interface {
 	MarkOutboundNotified(ctx context.Context, accountID, day int64) (bool, error)
 }
 
+// ImportFolder is what an IMAP import (transfer.ImportIMAP) keeps of one
+// source folder between runs, so that a re-run fetches only what changed:
+// the source's UIDVALIDITY and HIGHESTMODSEQ (0: the source has no
+// CONDSTORE) as last seen, the highest source UID imported, and the
+// target mailbox.
+type ImportFolder struct {
+	Source        string // the source account, as "imaps://user@host:port"
+	Folder        string // the source folder, as the source names it
+	MailboxID     int64  // the target mailbox the folder was imported into
+	UIDValidity   uint32
+	HighestModSeq uint64
+	LastUID       uint32
+}
+
+// Imports keep the state of incremental IMAP imports: per source folder
+// an ImportFolder and the mapping from source UIDs to the UIDs of the
+// imported copies (UIDPair Src, Dst), so that flag changes at the source
+// reach the copies. All of it goes with the account.
+type Imports interface {
+	// ImportFolder returns the state kept of one source folder, or
+	// ErrNotFound.
+	ImportFolder(ctx context.Context, accountID int64, source, folder string) (ImportFolder, error)
+	// SaveImportFolder records f as the state of its source folder,
+	// replacing any earlier one, and adds pairs to its UID mapping (a
+	// source UID already mapped is remapped). With reset the earlier
+	// mapping is dropped first (the source's UIDVALIDITY changed). One
+	// transaction.
+	SaveImportFolder(ctx context.Context, accountID int64, f ImportFolder, reset bool, pairs []UIDPair) error
+	// ImportedUIDs returns, for each of srcUIDs that is mapped, the UID
+	// of its copy in the folder's target mailbox.
+	ImportedUIDs(ctx context.Context, accountID int64, source, folder string, srcUIDs []uint32) (map[uint32]uint32, error)
+}
+
 // Store is the durable mail store: every role, what a backend implements
 // (store/sqlite, store/postgres; store/storetest checks it), including
 // the whole-store Dumper and Loader of mailroom migrate.
@@ -532,6 +565,7 @@ type Store interface {
 	Greylist
 	Outbound
 	ACLs
+	Imports
 	Dumper
 	Loader
 

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -26,6 +28,13 @@ const dovecotBinary = "/usr/sbin/dovecot"
 // configuration generated under dir: one user "old" (password
 // sourcePass) whose Maildir is dir/mail. It returns the address.
 func startDovecot(t *testing.T, dir string) string {
+	t.Helper()
+	return startDovecotLayout(t, dir, "")
+}
+
+// startDovecotLayout is startDovecot with a suffix for the Maildir
+// location: "" for Maildir++, ":LAYOUT=fs".
+func startDovecotLayout(t *testing.T, dir, layout string) string {
 	t.Helper()
 	if _, err := os.Stat(dovecotBinary); err != nil || !fileExists("/usr/lib/dovecot/imap") {
 		if os.Getenv("MAILROOM_REQUIRE_DOVECOT") != "" {
@@ -68,7 +77,7 @@ auth_mechanisms = plain
 default_login_user = %[3]s
 default_internal_user = %[4]s
 first_valid_uid = 1
-mail_location = maildir:%[1]s/mail
+mail_location = maildir:%[1]s/mail%[7]s
 passdb {
   driver = passwd-file
   args = %[1]s/passwd
@@ -89,7 +98,7 @@ service imap-login {
 service auth {
   user = %[4]s
 }
-`, dir, uidOf(t, mailUser), loginUser, internalUser, port, gidOf(t, mailUser))
+`, dir, uidOf(t, mailUser), loginUser, internalUser, port, gidOf(t, mailUser), layout)
 	confPath := filepath.Join(dir, "dovecot.conf")
 	writeFile(t, confPath, conf, time.Time{})
 	if err := os.Chmod(confPath, 0o644); err != nil {
@@ -236,5 +245,58 @@ func TestImportIMAPFromDovecot(t *testing.T) {
 	stats, err = ImportIMAP(ctx, st, src, Options{AccountID: a.ID})
 	if err != nil || stats.Messages != 0 || stats.Skipped != 3 {
 		t.Fatalf("re-run: %+v %v", stats, err)
+	}
+	// Dovecot has CONDSTORE: the import kept its HIGHESTMODSEQ.
+	state, err := st.ImportFolder(ctx, a.ID, src.Key(), "INBOX")
+	if err != nil || state.UIDValidity != 777 || state.HighestModSeq == 0 || state.LastUID != 41 {
+		t.Fatalf("import state of INBOX: %+v, %v", state, err)
+	}
+
+	// Flags change at Dovecot and a message arrives there: the next run
+	// fetches the new message and sets the changed flags on the copies.
+	c, err := dialIMAP(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := loginIMAP(c, src); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select("INBOX", nil).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Store(imap.UIDSetNum(40), &imap.StoreFlags{Op: imap.StoreFlagsDel, Silent: true, Flags: []imap.Flag{imap.FlagFlagged, "$Work"}}, nil).Collect(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Store(imap.UIDSetNum(41), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagAnswered, "$Later"}}, nil).Collect(); err != nil {
+		t.Fatal(err)
+	}
+	newRaw := strings.ReplaceAll(msg("d3", "new", "three\n"), "\n", "\r\n") // as IMAP serves it
+	app := c.Append("INBOX", int64(len(newRaw)), &imap.AppendOptions{Flags: []imap.Flag{imap.FlagSeen}, Time: t2})
+	if _, err := app.Write([]byte(newRaw)); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := app.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Logout().Wait(); err != nil {
+		t.Fatal(err)
+	}
+	stats, err = ImportIMAP(ctx, st, src, Options{AccountID: a.ID})
+	if err != nil || stats.Messages != 1 || stats.Skipped != 3 || stats.FlagsUpdated != 2 || stats.Failed != 0 {
+		t.Fatalf("re-run after changes at Dovecot: %+v %v", stats, err)
+	}
+	raws, metas = bodies(t, st, a.ID, "INBOX")
+	if got := uidsOfMetas(metas); !reflect.DeepEqual(got, []uint32{40, 41, 50}) {
+		t.Fatalf("INBOX UIDs %v, want Dovecot's [40 41 50] (its UIDNEXT was 50)", got)
+	}
+	wantFlagsEq(t, metas[0].Flags, store.FlagSeen)
+	wantFlagsEq(t, metas[1].Flags, "$Later", store.FlagAnswered)
+	wantFlagsEq(t, metas[2].Flags, store.FlagSeen)
+	if raws[2] != newRaw || !metas[2].InternalDate.Equal(t2) {
+		t.Errorf("new message %q at %v", raws[2], metas[2].InternalDate)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -121,6 +122,28 @@ func FuzzUIDList(f *testing.F) {
 		header, _, _ := strings.Cut(data, "\n")
 		if v != uidlistValidity(header) {
 			t.Fatalf("UIDVALIDITY %d, header says %d", v, uidlistValidity(header))
+		}
+	})
+}
+
+// FuzzHasField: hasField (malformed's one-pass check) agrees with
+// message.HeaderValues on every header.
+func FuzzHasField(f *testing.F) {
+	for _, s := range []string{
+		"From: a@b\r\n\r\n", "X: y\r\n to: folded\r\n\r\n", "Subject : x\n", "no colon\nDate:x\n",
+		" From: continuation\n\n", "Message-id:<x>\r\n", "Fro m: x\r\n", "X: a\r\n\r\nFrom: in body\r\n", "\r\nFrom: x\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, h []byte) {
+		want := false
+		for _, n := range messageFields {
+			if len(message.HeaderValues(h, string(n))) > 0 {
+				want = true
+			}
+		}
+		if got := hasField(h, messageFields); got != want {
+			t.Fatalf("hasField(%q) = %v, HeaderValues says %v", h, got, want)
 		}
 	})
 }

@@ -34,6 +34,16 @@ type IMAPSource struct {
 	Timeout time.Duration
 }
 
+// Key names the source account in the import state the store keeps
+// (store.ImportFolder.Source): scheme, user, host and port.
+func (src IMAPSource) Key() string {
+	scheme := "imap"
+	if src.ImplicitTLS {
+		scheme = "imaps"
+	}
+	return scheme + "://" + url.PathEscape(src.User) + "@" + src.Addr
+}
+
 // ParseIMAPURL parses "imaps://user@host[:port]" (port 993) or
 // "imap://user@host[:port]" (port 143, STARTTLS).
 func ParseIMAPURL(s string) (IMAPSource, error) {
@@ -135,6 +145,16 @@ var specialUseTargets = map[imap.MailboxAttr]string{
 // the messages not yet in the target folder, in batches (bounded memory).
 // Folders are opened read-only (EXAMINE): the source is not changed, not
 // even \Seen.
+//
+// The store keeps, per source folder, the UIDVALIDITY, HIGHESTMODSEQ and
+// last UID seen and which copy each source UID became (store.Imports).
+// When the source has CONDSTORE (RFC 7162) and the folder's UIDVALIDITY
+// is unchanged, a re-run asks only for the messages above the last UID
+// and for the flags changed since the HIGHESTMODSEQ, which it sets on
+// the copies (the source's flags win over changes made to a copy). A
+// folder whose HIGHESTMODSEQ did not move costs one EXAMINE. Without
+// CONDSTORE, or after a UIDVALIDITY change, the folder is compared in
+// full and deduplicated as above.
 func ImportIMAP(ctx context.Context, st Store, src IMAPSource, opt Options) (Stats, error) {
 	// The special-use mapping below adds to the folder map: a copy.
 	opt.FolderMap = maps.Clone(opt.FolderMap)
@@ -154,6 +174,7 @@ func ImportIMAP(ctx context.Context, st Store, src IMAPSource, opt Options) (Sta
 	if err := loginIMAP(c, src); err != nil {
 		return im.stats, fmt.Errorf("log in to %s as %s: %w", src.Addr, src.User, err)
 	}
+	condstore := c.Caps().Has(imap.CapCondStore)
 	list, err := c.List("", "*", nil).Collect()
 	if err != nil {
 		return im.stats, fmt.Errorf("LIST: %w", err)
@@ -175,7 +196,7 @@ func ImportIMAP(ctx context.Context, st Store, src IMAPSource, opt Options) (Sta
 				im.opt.FolderMap[name] = target
 			}
 		}
-		if err := im.imapFolder(ctx, c, l.Mailbox, name); err != nil {
+		if err := im.imapFolder(ctx, c, src.Key(), l.Mailbox, name, condstore); err != nil {
 			return im.stats, err
 		}
 	}
@@ -206,9 +227,10 @@ type imapMsg struct {
 }
 
 // imapFolder imports one source folder (mbox as the server names it,
-// name as decoded with "/" between levels).
-func (im *importer) imapFolder(ctx context.Context, c *imapclient.Client, mbox, name string) error {
-	sel, err := c.Select(mbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+// name as decoded with "/" between levels) of the source named source,
+// and records what it saw (store.SaveImportFolder).
+func (im *importer) imapFolder(ctx context.Context, c *imapclient.Client, source, mbox, name string, condstore bool) error {
+	sel, err := c.Select(mbox, &imap.SelectOptions{ReadOnly: true, CondStore: condstore}).Wait()
 	if err != nil {
 		var ie *imap.Error
 		if errors.As(err, &ie) { // NO or BAD for this folder: skip it
@@ -234,12 +256,82 @@ func (im *importer) imapFolder(ctx context.Context, c *imapclient.Client, mbox, 
 	if _, err := im.keepUIDs(ctx, name, sel.UIDValidity); err != nil {
 		return err
 	}
-	// First pass: which messages are missing here.
+	prev, err := im.st.ImportFolder(ctx, im.opt.AccountID, source, mbox)
+	known := err == nil
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("import state of %q: %w", mbox, err)
+	}
+	// same: the UIDs recorded still name the same messages on both sides.
+	same := known && prev.UIDValidity == sel.UIDValidity && prev.MailboxID == f.mbox.ID
+	if known && !same {
+		im.log.Info("source folder changed UIDVALIDITY (or the target folder was re-created): comparing it in full",
+			"folder", mbox, "uidvalidity", sel.UIDValidity, "was", prev.UIDValidity)
+	}
+	state := store.ImportFolder{Source: source, Folder: mbox, MailboxID: f.mbox.ID, UIDValidity: sel.UIDValidity, HighestModSeq: sel.HighestModSeq}
+	im.track, im.pairs = true, nil
+	defer func() { im.track, im.pairs = false, nil }()
+	from := imap.UID(1)
+	// A HIGHESTMODSEQ that went back (the source restored from a backup)
+	// cannot say what changed: compared in full.
+	incremental := same && condstore && prev.HighestModSeq > 0 && sel.HighestModSeq >= prev.HighestModSeq
+	if incremental {
+		if sel.HighestModSeq == prev.HighestModSeq { // nothing changed
+			im.stats.Skipped += int(sel.NumMessages)
+			im.progress()
+			return nil
+		}
+		if err := im.imapFlagChanges(ctx, c, source, mbox, f, prev); err != nil {
+			return err
+		}
+		from, state.LastUID = imap.UID(prev.LastUID)+1, prev.LastUID
+	}
+	todo, last, seen, err := im.imapScan(ctx, c, mbox, f, from)
+	if err != nil {
+		return err
+	}
+	if incremental {
+		// The messages not scanned are the ones imported before.
+		im.stats.Skipped += max(int(sel.NumMessages)-seen, 0)
+		im.progress()
+	}
+	state.LastUID = max(state.LastUID, last)
+	// Second pass: the bodies, in bounded batches.
+	maxBytes := im.opt.maxBytes()
+	for len(todo) > 0 {
+		var set imap.UIDSet
+		n, bytes := 0, int64(0)
+		for n < len(todo) && n < imapFetchMessages && (n == 0 || bytes+todo[n].size <= imapFetchBytes) {
+			set.AddNum(todo[n].uid)
+			bytes += todo[n].size
+			n++
+		}
+		batch := todo[:n]
+		todo = todo[n:]
+		if err := im.imapBodies(ctx, c, mbox, name, set, batch, maxBytes); err != nil {
+			return err
+		}
+	}
+	// The state is recorded once the messages are stored: a run that
+	// stops halfway leaves the old state, and the next one finds what
+	// this one stored by deduplication.
+	if err := im.flush(ctx); err != nil {
+		return err
+	}
+	if err := im.st.SaveImportFolder(ctx, im.opt.AccountID, state, !same, im.pairs); err != nil {
+		return fmt.Errorf("import state of %q: %w", mbox, err)
+	}
+	return nil
+}
+
+// imapScan is the first pass over the messages of the selected folder
+// from UID from on: UID, size, date, flags and Message-ID. It returns the
+// messages missing in f, the highest UID seen and how many messages it
+// saw; the ones already in f are counted as skipped.
+func (im *importer) imapScan(ctx context.Context, c *imapclient.Client, mbox string, f *folder, from imap.UID) (todo []imapMsg, last uint32, seen int, err error) {
 	header := &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, HeaderFields: []string{"Message-ID"}, Peek: true}
-	cmd := c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: 0}}, &imap.FetchOptions{
+	cmd := c.Fetch(imap.UIDSet{imap.UIDRange{Start: from, Stop: 0}}, &imap.FetchOptions{
 		UID: true, Flags: true, InternalDate: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{header},
 	})
-	var todo []imapMsg
 	maxBytes := im.opt.maxBytes()
 	for {
 		m := cmd.Next()
@@ -274,47 +366,120 @@ func (im *importer) imapFolder(ctx context.Context, c *imapclient.Client, mbox, 
 				}
 				if err != nil {
 					cmd.Close()
-					return fmt.Errorf("FETCH in %q: %w", mbox, err)
+					return nil, 0, 0, fmt.Errorf("FETCH in %q: %w", mbox, err)
 				}
 				hdr = b
 			}
 		}
-		if msg.uid == 0 {
-			continue // an unsolicited FETCH (flags changed by another client)
+		// No UID: an unsolicited FETCH (flags changed by another
+		// client). Below from: "from:*" also names the last message.
+		if msg.uid == 0 || msg.uid < from {
+			continue
 		}
+		seen++
+		last = max(last, uint32(msg.uid))
 		source := fmt.Sprintf("%s UID %d", mbox, msg.uid)
 		if msg.size > maxBytes {
 			im.stats.fail(im.log, source, fmt.Sprintf("%d bytes, more than max_message_bytes (%d)", msg.size, maxBytes))
 			continue
 		}
 		if !msg.date.IsZero() {
-			if _, dup := f.seen[makeKey(hdr, msg.size, msg.date)]; dup {
-				im.stats.Skipped++
-				im.progress()
+			if have, dup := f.seen[makeKey(hdr, msg.size, msg.date)]; dup {
+				im.skipped(uint32(msg.uid), have)
 				continue
 			}
 		}
 		todo = append(todo, msg)
 	}
 	if err := cmd.Close(); err != nil {
-		return fmt.Errorf("FETCH in %q: %w", mbox, err)
+		return nil, 0, 0, fmt.Errorf("FETCH in %q: %w", mbox, err)
 	}
-	// Second pass: the bodies, in bounded batches.
-	for len(todo) > 0 {
-		var set imap.UIDSet
-		n, bytes := 0, int64(0)
-		for n < len(todo) && n < imapFetchMessages && (n == 0 || bytes+todo[n].size <= imapFetchBytes) {
-			set.AddNum(todo[n].uid)
-			bytes += todo[n].size
-			n++
+	return todo, last, seen, nil
+}
+
+// imapFlagChunk bounds how many changed messages imapFlagChanges holds
+// before it applies them.
+const imapFlagChunk = 1000
+
+// imapFlagChanges sets on the copies in f the flags of the source
+// messages (up to prev.LastUID) changed since prev.HighestModSeq (UID
+// FETCH ... (FLAGS) (CHANGEDSINCE)).
+func (im *importer) imapFlagChanges(ctx context.Context, c *imapclient.Client, source, mbox string, f *folder, prev store.ImportFolder) error {
+	if prev.LastUID == 0 {
+		return nil
+	}
+	cmd := c.Fetch(imap.UIDSet{imap.UIDRange{Start: 1, Stop: imap.UID(prev.LastUID)}}, &imap.FetchOptions{
+		UID: true, Flags: true, ChangedSince: prev.HighestModSeq,
+	})
+	changed := map[uint32][]string{}
+	apply := func() error {
+		if len(changed) == 0 {
+			return nil
 		}
-		batch := todo[:n]
-		todo = todo[n:]
-		if err := im.imapBodies(ctx, c, mbox, name, set, batch, maxBytes); err != nil {
+		src := make([]uint32, 0, len(changed))
+		for u := range changed {
+			src = append(src, u)
+		}
+		sort.Slice(src, func(i, j int) bool { return src[i] < src[j] })
+		dst, err := im.st.ImportedUIDs(ctx, im.opt.AccountID, source, mbox, src)
+		if err != nil {
 			return err
 		}
+		// One UpdateFlags per distinct set of flags.
+		groups := map[string][]uint32{}
+		for _, u := range src {
+			if d, ok := dst[u]; ok {
+				k := strings.Join(changed[u], " ")
+				groups[k] = append(groups[k], d)
+			}
+		}
+		for k, uids := range groups {
+			sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
+			flags := strings.Fields(k)
+			done, _, err := im.st.UpdateFlags(ctx, f.mbox.Ref(), uids, store.FlagsReplace, flags, 0)
+			if err != nil {
+				return fmt.Errorf("flags in %q: %w", f.mbox.Name, err)
+			}
+			im.stats.FlagsUpdated += len(done)
+		}
+		clear(changed)
+		return nil
 	}
-	return nil
+	for {
+		m := cmd.Next()
+		if m == nil {
+			break
+		}
+		var uid imap.UID
+		var flags []string
+		var hasFlags bool
+		for {
+			item := m.Next()
+			if item == nil {
+				break
+			}
+			switch it := item.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = it.UID
+			case imapclient.FetchItemDataFlags:
+				flags, hasFlags = imapFlags(it.Flags), true
+			}
+		}
+		if uid == 0 || uid > imap.UID(prev.LastUID) || !hasFlags {
+			continue
+		}
+		changed[uint32(uid)] = flags
+		if len(changed) >= imapFlagChunk {
+			if err := apply(); err != nil {
+				cmd.Close()
+				return err
+			}
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return fmt.Errorf("FETCH CHANGEDSINCE in %q: %w", mbox, err)
+	}
+	return apply()
 }
 
 // imapBodies fetches the bodies of batch (whose UIDs are set) and adds

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,5 +206,146 @@ func TestParseIMAPURL(t *testing.T) {
 		if (err == nil) != tc.ok || (tc.ok && got != tc.want) {
 			t.Errorf("ParseIMAPURL(%q) = %+v, %v", tc.in, got, err)
 		}
+	}
+}
+
+// TestImportIMAPIncremental re-runs an import from a second mailroom
+// (which has CONDSTORE): flag changes at the source since the recorded
+// HIGHESTMODSEQ reach the imported copies, new messages come by UID, a
+// folder whose UIDVALIDITY changed is compared in full and deduplicated,
+// and its copies are mapped anew so later flag changes reach them too.
+func TestImportIMAPIncremental(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srcSt := openStore(t)
+	sa := sourceAccount(t, srcSt, "old@source.test")
+	inbox, _ := srcSt.MailboxByName(ctx, sa.ID, "INBOX")
+	if _, _, err := srcSt.Append(ctx, inbox.Ref(), []store.NewMessage{
+		newMsg(msg("i1", "one", "1\r\n"), t1, store.FlagSeen),
+		newMsg(msg("i2", "two", "2\r\n"), t1),
+		newMsg(msg("i3", "three", "3\r\n"), t2, "$Label1"),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	lists, err := srcSt.CreateMailbox(ctx, sa.ID, "Lists", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := srcSt.Append(ctx, lists.Ref(), []store.NewMessage{newMsg(msg("l1", "list", "l\r\n"), t1)}); err != nil {
+		t.Fatal(err)
+	}
+	addr := serveIMAPS(t, srcSt)
+	src, err := ParseIMAPURL("imaps://old@source.test@" + addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Password, src.Insecure = sourcePass, true
+	dst := openStore(t)
+	a := account(t, dst, "new@example.test")
+	// A message already in the target's Lists before the first import:
+	// Lists keeps new UIDs (not the source's), mapped by the import.
+	dlists, err := dst.CreateMailbox(ctx, a.ID, "Lists", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := dst.Append(ctx, dlists.Ref(), []store.NewMessage{newMsg(msg("x1", "local", "x\r\n"), t2)}); err != nil {
+		t.Fatal(err)
+	}
+	run := func(what string, wantMessages, wantSkipped, wantFlags int) {
+		t.Helper()
+		stats, err := ImportIMAP(ctx, dst, src, Options{AccountID: a.ID})
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if stats.Messages != wantMessages || stats.Skipped != wantSkipped || stats.FlagsUpdated != wantFlags || stats.Failed != 0 {
+			t.Fatalf("%s: stats %+v, want %d messages, %d skipped, %d flags updated", what, stats, wantMessages, wantSkipped, wantFlags)
+		}
+	}
+	flagsOf := func(name string) map[string][]string {
+		t.Helper()
+		raws, metas := bodies(t, dst, a.ID, name)
+		out := map[string][]string{}
+		for i, r := range raws {
+			id, _, _ := strings.Cut(r[strings.Index(r, "Message-ID: <")+len("Message-ID: <"):], "@")
+			out[id] = metas[i].Flags
+			if len(out[id]) == 0 {
+				out[id] = nil
+			}
+		}
+		return out
+	}
+	wantState := func(folder string, mb store.Mailbox) {
+		t.Helper()
+		st, _ := srcSt.MailboxStatus(ctx, mb.Ref())
+		got, err := dst.ImportFolder(ctx, a.ID, src.Key(), folder)
+		if err != nil || got.UIDValidity != st.UIDValidity || got.HighestModSeq != st.HighestModSeq || got.LastUID != st.UIDNext-1 {
+			t.Fatalf("import state of %s: %+v, %v; source %+v", folder, got, err, st)
+		}
+	}
+	run("first run", 4, 0, 0)
+	wantState("INBOX", inbox)
+	wantState("Lists", lists)
+
+	// Nothing changed at the source: nothing to do.
+	run("unchanged re-run", 0, 4, 0)
+
+	// Flags change at the source (set, replaced, cleared), and a new
+	// message arrives.
+	if _, _, err := srcSt.UpdateFlags(ctx, inbox.Ref(), []uint32{1}, store.FlagsReplace, []string{store.FlagAnswered, "$Work"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := srcSt.UpdateFlags(ctx, inbox.Ref(), []uint32{2}, store.FlagsAdd, []string{store.FlagFlagged}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := srcSt.UpdateFlags(ctx, inbox.Ref(), []uint32{3}, store.FlagsRemove, []string{"$Label1"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := srcSt.UpdateFlags(ctx, lists.Ref(), []uint32{1}, store.FlagsAdd, []string{store.FlagSeen}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := srcSt.Append(ctx, inbox.Ref(), []store.NewMessage{newMsg(msg("i4", "four", "4\r\n"), t2, store.FlagDraft)}); err != nil {
+		t.Fatal(err)
+	}
+	run("re-run after flag changes", 1, 4, 4)
+	if got, want := flagsOf("INBOX"), map[string][]string{
+		"i1": {"$Work", store.FlagAnswered}, "i2": {store.FlagFlagged}, "i3": nil, "i4": {store.FlagDraft},
+	}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("INBOX flags after the re-run %q, want %q", got, want)
+	}
+	if got, want := flagsOf("Lists"), map[string][]string{"x1": nil, "l1": {store.FlagSeen}}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("Lists flags after the re-run %q, want %q", got, want)
+	}
+	wantState("INBOX", inbox)
+	wantState("Lists", lists)
+
+	// Lists is re-created at the source with a new UIDVALIDITY, its old
+	// message (without \Seen now) and a new one: compared in full, the
+	// old message is found and not stored twice.
+	if err := srcSt.DeleteMailbox(ctx, sa.ID, "Lists"); err != nil {
+		t.Fatal(err)
+	}
+	lists2, err := srcSt.CreateMailbox(ctx, sa.ID, "Lists", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lists2.UIDValidity == lists.UIDValidity {
+		t.Fatal("the re-created folder kept its UIDVALIDITY")
+	}
+	if _, _, err := srcSt.Append(ctx, lists2.Ref(), []store.NewMessage{
+		newMsg(msg("l2", "list2", "l2\r\n"), t2),
+		newMsg(msg("l1", "list", "l\r\n"), t1),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	run("re-run after UIDVALIDITY change", 1, 5, 0)
+	wantState("Lists", lists2)
+	// The old copy is mapped to its new source UID: a flag set there now
+	// reaches it, and the copy takes the source's flags (no \Seen there).
+	if _, _, err := srcSt.UpdateFlags(ctx, lists2.Ref(), []uint32{2}, store.FlagsAdd, []string{store.FlagFlagged}, 0); err != nil {
+		t.Fatal(err)
+	}
+	run("re-run after a flag change in the re-created folder", 0, 6, 1)
+	if got, want := flagsOf("Lists"), map[string][]string{"x1": nil, "l1": {store.FlagFlagged}, "l2": nil}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("Lists flags after the last re-run %q, want %q", got, want)
 	}
 }

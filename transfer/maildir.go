@@ -409,7 +409,8 @@ func maildirDir(root, name string, layout Layout) (string, error) {
 // ExportMaildir writes every folder of the account under root as a
 // Maildir tree Dovecot reads (Maildir++ or LAYOUT=fs): files in cur/ named
 // "<date>.M<uid>P<uidvalidity>.mailroom,S=<size>:2,<flags>" with the
-// internal date as mtime, keywords in dovecot-keywords. Each file is
+// internal date as mtime, keywords in dovecot-keywords ($Forwarded both
+// as the letter P and as a keyword, which is how Dovecot shows it). Each file is
 // written in tmp/, synced, then renamed into cur/. Re-running skips the
 // messages whose file is already there.
 func ExportMaildir(ctx context.Context, st Store, root string, layout Layout, opt Options) (Stats, error) {
@@ -477,7 +478,11 @@ func ExportMaildir(ctx context.Context, st Store, root string, layout Layout, op
 							info = append(info, mf.letter)
 						}
 					}
-					continue
+					// Dovecot shows no flag for P (passed): $Forwarded
+					// is a keyword there as well.
+					if f != "$Forwarded" {
+						continue
+					}
 				}
 				l, ok := letter[f]
 				if !ok {

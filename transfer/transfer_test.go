@@ -475,6 +475,18 @@ func (d *discardStore) ListHeaders(context.Context, store.MailboxRef, []uint32, 
 func (d *discardStore) ListBodies(context.Context, store.MailboxRef, []uint32, func(store.MessageMeta, []byte) error) error {
 	return nil
 }
+func (d *discardStore) UpdateFlags(context.Context, store.MailboxRef, []uint32, store.FlagOp, []string, uint64) ([]store.MessageMeta, []uint32, error) {
+	return nil, nil, nil
+}
+func (d *discardStore) ImportFolder(context.Context, int64, string, string) (store.ImportFolder, error) {
+	return store.ImportFolder{}, store.ErrNotFound
+}
+func (d *discardStore) SaveImportFolder(context.Context, int64, store.ImportFolder, bool, []store.UIDPair) error {
+	return nil
+}
+func (d *discardStore) ImportedUIDs(context.Context, int64, string, string, []uint32) (map[uint32]uint32, error) {
+	return nil, nil
+}
 
 // genMbox generates an mbox of n messages of about size bytes each on the
 // fly, plus one huge message in the middle, without holding it.

@@ -300,6 +300,9 @@ func printSummary(w io.Writer, name, user string, s transfer.Stats) {
 	}
 	fmt.Fprintf(w, "%s %s: %d folders, %d messages, %d bytes, %d skipped (already there), %d failed\n",
 		verb, user, s.Folders, s.Messages, s.Bytes, s.Skipped, s.Failed)
+	if s.FlagsUpdated > 0 {
+		fmt.Fprintf(w, "  flags changed at the source set on %d messages imported before\n", s.FlagsUpdated)
+	}
 	if len(s.UIDsKept) > 0 {
 		fmt.Fprintf(w, "  UIDs and UIDVALIDITY kept in: %s\n", strings.Join(s.UIDsKept, ", "))
 	}

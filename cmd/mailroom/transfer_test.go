@@ -18,6 +18,8 @@ import (
 	"github.com/mailroom/mailroom/store/sqlite"
 )
 
+var flagsUpdatedRE = regexp.MustCompile(`(?m)^  flags changed at the source set on (\d+) messages imported before$`)
+
 var summaryRE = regexp.MustCompile(`(?m)^(Imported into|Exported from) (\S+): (\d+) folders, (\d+) messages, (\d+) bytes, (\d+) skipped \(already there\), (\d+) failed$`)
 
 type summary struct{ folders, messages, skipped, failed int }
@@ -138,6 +140,21 @@ func TestImportExportWhileServing(t *testing.T) {
 		if s := parseSummary(t, out); s != want {
 			t.Fatalf("import imap run %d: summary %+v, want %+v: %q", i+1, s, want, out)
 		}
+	}
+	// A flag set at the source reaches the copy on the next run
+	// (CONDSTORE CHANGEDSINCE), and the summary says so.
+	if _, err := c.Store(imap.SeqSetNum(2), &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{"$Important"}}, nil).Collect(); err != nil {
+		t.Fatal(err)
+	}
+	out, err = runCLI(t, dir, "pw\n", "import", "imap", srcURL, "--user", "b@example.test", "--password-stdin", "--insecure", "--data", "d2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := parseSummary(t, out); s != (summary{folders: 6, skipped: 2}) {
+		t.Fatalf("import imap after a flag change: summary %+v: %q", s, out)
+	}
+	if m := flagsUpdatedRE.FindStringSubmatch(out); m == nil || m[1] != "1" {
+		t.Fatalf("import imap after a flag change: no or wrong flags line (%q): %q", m, out)
 	}
 	if _, err := runCLI(t, dir, "wrong\n", "import", "imap", srcURL, "--user", "b@example.test", "--password-stdin", "--insecure", "--data", "d2"); err == nil {
 		t.Error("import imap with a wrong password succeeded")

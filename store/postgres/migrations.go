@@ -299,6 +299,28 @@ CREATE TABLE mailbox_acl (
 );
 CREATE INDEX mailbox_acl_identifier ON mailbox_acl(identifier);
 `,
+	// 14: the state of incremental IMAP imports (store.Imports): per
+	// source folder the UIDVALIDITY, HIGHESTMODSEQ and last UID seen,
+	// and the source UID of each imported copy.
+	`
+CREATE TABLE import_folders (
+	id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	account_id    bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	source        text COLLATE "C" NOT NULL,
+	folder        text COLLATE "C" NOT NULL,
+	mailbox_id    bigint NOT NULL,
+	uidvalidity   bigint NOT NULL,
+	highestmodseq bigint NOT NULL,
+	last_uid      bigint NOT NULL,
+	UNIQUE (account_id, source, folder)
+);
+CREATE TABLE import_uids (
+	folder_id bigint NOT NULL REFERENCES import_folders(id) ON DELETE CASCADE,
+	src_uid   bigint NOT NULL,
+	uid       bigint NOT NULL,
+	PRIMARY KEY (folder_id, src_uid)
+);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

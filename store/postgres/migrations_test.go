@@ -350,4 +350,6 @@ func init() {
 	seeds[11] = seeds[10]
 	// Version 13 (mailbox ACLs) starts its table empty.
 	seeds[12] = seeds[11]
+	// Version 14 (import state) starts its tables empty.
+	seeds[13] = seeds[12]
 }

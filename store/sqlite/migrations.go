@@ -421,6 +421,28 @@ CREATE TABLE mailbox_acl (
 ) WITHOUT ROWID;
 CREATE INDEX mailbox_acl_identifier ON mailbox_acl(identifier);
 `,
+	// 16: the state of incremental IMAP imports (store.Imports): per
+	// source folder the UIDVALIDITY, HIGHESTMODSEQ and last UID seen,
+	// and the source UID of each imported copy.
+	`
+CREATE TABLE import_folders (
+	id            INTEGER PRIMARY KEY AUTOINCREMENT,
+	account_id    INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	source        TEXT NOT NULL,
+	folder        TEXT NOT NULL,
+	mailbox_id    INTEGER NOT NULL,
+	uidvalidity   INTEGER NOT NULL,
+	highestmodseq INTEGER NOT NULL,
+	last_uid      INTEGER NOT NULL,
+	UNIQUE (account_id, source, folder)
+);
+CREATE TABLE import_uids (
+	folder_id INTEGER NOT NULL REFERENCES import_folders(id) ON DELETE CASCADE,
+	src_uid   INTEGER NOT NULL,
+	uid       INTEGER NOT NULL,
+	PRIMARY KEY (folder_id, src_uid)
+) WITHOUT ROWID;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -359,4 +359,6 @@ func init() {
 	seeds[13] = seeds[12]
 	// Version 15 (mailbox ACLs) starts its table empty.
 	seeds[14] = seeds[13]
+	// Version 16 (import state) starts its tables empty.
+	seeds[15] = seeds[14]
 }

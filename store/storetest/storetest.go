@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, usageTests...)
 	tests = append(tests, isolationTests...)
 	tests = append(tests, importUIDTests...)
+	tests = append(tests, importTests...)
 	tests = append(tests, domainTests...)
 	tests = append(tests, greylistTests...)
 	tests = append(tests, objectIDTests...)
