@@ -43,6 +43,8 @@ var DumpTables = []DumpTable{
 	{"domains", []string{"name", "created"}, "ti"},
 	{"aliases", []string{"address", "domain", "targets", "created"}, "ttti"},
 	{"greylist", []string{"key", "first_seen", "last_seen", "passes"}, "tiii"},
+	{"metadata", []string{"account_id", "mailbox_id", "name", "value"}, "iitb"},
+	{"urlauth_keys", []string{"account_id", "mailbox_id", "key"}, "iib"},
 	{"counters", []string{"name", "value"}, "ti"},
 }
 

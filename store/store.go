@@ -531,6 +531,7 @@ type Store interface {
 	Sieve
 	Greylist
 	Outbound
+	Metadata
 	Dumper
 	Loader
 
