@@ -77,6 +77,8 @@ var commands = map[string]handler{
 	"UNAUTHENTICATE": {cmdUnauthenticate, inLoggedIn, true}, // unauthenticate.go
 	"REPLACE":        {cmdReplace, inSelected, true},        // replace.go
 	"UID REPLACE":    {cmdReplace, inSelected, true},
+	"GETMETADATA":    {cmdGetMetadata, inLoggedIn, true}, // metadata.go
+	"SETMETADATA":    {cmdSetMetadata, inLoggedIn, true},
 }
 
 func decodeMUTF7(s string) (string, error) { return imapwire.DecodeMUTF7(s) }

@@ -7,4 +7,6 @@ var extCaps = []string{
 	"OBJECTID",       // RFC 8474, objectid.go
 	"PREVIEW",        // RFC 8970, preview.go
 	"REPLACE",        // RFC 8508, replace.go
+	"METADATA",       // RFC 5464, metadata.go
+	"METADATA-SERVER",
 }

@@ -20,6 +20,7 @@ func FuzzCommandParse(f *testing.F) {
 		"MODSEQ \"/flags/\\\\seen\" all 5 UID 1:*,$ SINCE 1-Feb-1994",
 		"(\\Seen $Label)", "(CONDSTORE) (QRESYNC (1 2 1:5 (1 2)))",
 		"ALL", "BODY[", "((((((((((((ALL))))))))))))", "YOUNGER 300 OLDER 0 NOT OLDER 99999999999999999999",
+		" (MAXSIZE 10 DEPTH infinity) \"\" (/private/a /shared/B)", " INBOX (depth 1) /private/x", "/private/a/b",
 	} {
 		f.Add(s)
 	}
@@ -38,9 +39,12 @@ func FuzzCommandParse(f *testing.F) {
 			func(c *conn) error { _, err := c.parseQresync(); return err },
 			func(c *conn) error { var o listOpts; return c.listReturn(&o) },
 			func(c *conn) error { _, err := c.fetchModifiersArg(&command{uid: true}); return err },
+			func(c *conn) error { _, err := c.parseGetMetadata(); return err }, // metadata.go
+			func(c *conn) error { _, err := parseEntryName(s, 64, true); return err },
 		} {
 			br := bufio.NewReaderSize(strings.NewReader(s+"\r\n"), 4096)
 			c := &conn{br: br, dec: imapwire.NewDecoder(br), sel: &view{}, qresync: true}
+			c.lim.normalize()
 			c.dec.MaxLiteralSize = 1000
 			if err := parse(c); err == nil {
 				c.dec.CRLF()
@@ -64,6 +68,7 @@ func FuzzCommandLoop(f *testing.F) {
 		"c enable qresync\r\nd create x/y\r\ne rename x z\r\nf delete z/y\r\n",
 		"c sort (reverse subject date displayfrom) utf-8 or from a not seen\r\nd uid sort (size) us-ascii 1:*\r\n",
 		"c thread references utf-8 all\r\nd uid thread orderedsubject us-ascii younger 60\r\n",
+		"c setmetadata inbox (/private/a {2+}\r\nxy /shared/b NIL /private/c ~{1+}\r\n\x00)\r\nd getmetadata (depth infinity maxsize 1) inbox /private\r\n",
 		"c getquotaroot inbox\r\nd getquota \"\"\r\ne setquota \"\" (storage 1)\r\nf copy 1:* Trash\r\ng status inbox (deleted-storage)\r\n",
 	} {
 		f.Add(s)

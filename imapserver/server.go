@@ -62,6 +62,13 @@ type Store interface {
 	Move(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error)
 	Changes(ctx context.Context, mbox store.MailboxRef, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error)
 	Watch(accountID int64) (changes <-chan store.Change, cancel func())
+
+	// METADATA (metadata.go) and URLAUTH (urlauth.go).
+	GetMetadata(ctx context.Context, accountID, mailboxID int64, names []string, depth int) ([]store.MetadataEntry, error)
+	SetMetadata(ctx context.Context, accountID, mailboxID int64, entries []store.MetadataEntry, maxEntries int) error
+	URLAuthKey(ctx context.Context, mbox store.MailboxRef, newKey []byte) ([]byte, error)
+	DeleteURLAuthKeys(ctx context.Context, accountID, mailboxID int64) error
+	AccountByEmail(ctx context.Context, email string) (store.Account, error) // urlauth.go: the URL's owner
 }
 
 var _ Store = (store.Store)(nil)
@@ -93,6 +100,15 @@ type Config struct {
 	// MaxMailboxes bounds the mailboxes of one account (CREATE and RENAME
 	// answer NO [LIMIT] beyond it); default 10,000.
 	MaxMailboxes int
+	// MetadataMaxEntryName bounds the bytes of a METADATA entry name
+	// (RFC 5464; BAD beyond it); default
+	// 1,024. MetadataMaxValueBytes bounds one entry's value (NO
+	// [METADATA MAXSIZE n]); default 64 KiB. MetadataMaxEntries bounds
+	// the entries of one account, server and mailboxes together (NO
+	// [METADATA TOOMANY]); default 1,000.
+	MetadataMaxEntryName  int
+	MetadataMaxValueBytes int64
+	MetadataMaxEntries    int
 	// IdleTimeout is the autologout timer of an authenticated connection
 	// (RFC 9051 §5.4: at least 30 minutes); default 30 min. Before login
 	// the timer is at most 5 minutes.
@@ -135,6 +151,10 @@ const (
 	DefaultMaxAppendMessages = 1000
 	DefaultMaxAppendBytes    = 100 << 20
 	DefaultMaxMailboxes      = 10000
+
+	DefaultMetadataMaxEntryName  = 1024
+	DefaultMetadataMaxValueBytes = 64 << 10
+	DefaultMetadataMaxEntries    = 1000
 )
 
 // preAuthMaxCommand bounds a command line, a literal, a whole command and
@@ -161,6 +181,10 @@ type Limits struct {
 	MaxAppendBytes    int64
 	MaxMailboxes      int
 	IdleTimeout       time.Duration
+
+	MetadataMaxEntryName  int
+	MetadataMaxValueBytes int64
+	MetadataMaxEntries    int
 }
 
 // normalize fills in defaults and keeps the limits consistent, as New
@@ -188,6 +212,15 @@ func (l *Limits) normalize() {
 	}
 	if l.IdleTimeout <= 0 {
 		l.IdleTimeout = 30 * time.Minute
+	}
+	if l.MetadataMaxEntryName <= 0 {
+		l.MetadataMaxEntryName = DefaultMetadataMaxEntryName
+	}
+	if l.MetadataMaxValueBytes <= 0 {
+		l.MetadataMaxValueBytes = DefaultMetadataMaxValueBytes
+	}
+	if l.MetadataMaxEntries <= 0 {
+		l.MetadataMaxEntries = DefaultMetadataMaxEntries
 	}
 }
 
@@ -246,11 +279,14 @@ func New(cfg Config) *Server {
 		MaxLineLength: cfg.MaxLineLength, MaxLiteralSize: cfg.MaxLiteralSize, MaxCommandSize: cfg.MaxCommandSize,
 		MaxAppendMessages: cfg.MaxAppendMessages, MaxAppendBytes: cfg.MaxAppendBytes,
 		MaxMailboxes: cfg.MaxMailboxes, IdleTimeout: cfg.IdleTimeout,
+		MetadataMaxEntryName: cfg.MetadataMaxEntryName, MetadataMaxValueBytes: cfg.MetadataMaxValueBytes,
+		MetadataMaxEntries: cfg.MetadataMaxEntries,
 	}
 	lim.normalize()
 	cfg.MaxLineLength, cfg.MaxLiteralSize, cfg.MaxCommandSize = lim.MaxLineLength, lim.MaxLiteralSize, lim.MaxCommandSize
 	cfg.MaxAppendMessages, cfg.MaxAppendBytes = lim.MaxAppendMessages, lim.MaxAppendBytes
 	cfg.MaxMailboxes, cfg.IdleTimeout = lim.MaxMailboxes, lim.IdleTimeout
+	cfg.MetadataMaxEntryName, cfg.MetadataMaxValueBytes, cfg.MetadataMaxEntries = lim.MetadataMaxEntryName, lim.MetadataMaxValueBytes, lim.MetadataMaxEntries
 	if cfg.AllowPlaintextAuth == nil {
 		cfg.AllowPlaintextAuth = auth.IsLoopback
 	}

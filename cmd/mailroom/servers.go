@@ -174,6 +174,10 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 		MaxAppendMessages: lim.IMAPMaxAppendMessages,
 		MaxAppendBytes:    lim.IMAPMaxAppendBytes,
 		MaxMailboxes:      lim.IMAPMaxMailboxes,
+
+		MetadataMaxEntryName:  lim.IMAPMetadataMaxEntryName,
+		MetadataMaxValueBytes: lim.IMAPMetadataMaxValueBytes,
+		MetadataMaxEntries:    lim.IMAPMetadataMaxEntries,
 		IdleTimeout:       lim.IMAPIdleTimeout.Duration,
 		TLSConfig:         tlsCfg,
 		Quota:             liveQuota{lv},
