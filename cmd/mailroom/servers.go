@@ -178,10 +178,10 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 		MetadataMaxEntryName:  lim.IMAPMetadataMaxEntryName,
 		MetadataMaxValueBytes: lim.IMAPMetadataMaxValueBytes,
 		MetadataMaxEntries:    lim.IMAPMetadataMaxEntries,
-		IdleTimeout:       lim.IMAPIdleTimeout.Duration,
-		TLSConfig:         tlsCfg,
-		Quota:             liveQuota{lv},
-		Copies:            copies,
+		IdleTimeout:           lim.IMAPIdleTimeout.Duration,
+		TLSConfig:             tlsCfg,
+		Quota:                 liveQuota{lv},
+		Copies:                copies,
 
 		HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 
