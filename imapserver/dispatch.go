@@ -79,6 +79,9 @@ var commands = map[string]handler{
 	"UID REPLACE":    {cmdReplace, inSelected, true},
 	"GETMETADATA":    {cmdGetMetadata, inLoggedIn, true}, // metadata.go
 	"SETMETADATA":    {cmdSetMetadata, inLoggedIn, true},
+	"GENURLAUTH":     {cmdGenURLAuth, inLoggedIn, true}, // urlauth.go
+	"RESETKEY":       {cmdResetKey, inLoggedIn, true},
+	"URLFETCH":       {cmdURLFetch, inLoggedIn, true},
 }
 
 func decodeMUTF7(s string) (string, error) { return imapwire.DecodeMUTF7(s) }

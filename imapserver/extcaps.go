@@ -9,4 +9,6 @@ var extCaps = []string{
 	"REPLACE",        // RFC 8508, replace.go
 	"METADATA",       // RFC 5464, metadata.go
 	"METADATA-SERVER",
+	"URLAUTH",        // RFC 4467, urlauth.go
+	"URLAUTH=BINARY", // RFC 5524
 }
