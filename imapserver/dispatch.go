@@ -82,6 +82,7 @@ var commands = map[string]handler{
 	"GENURLAUTH":     {cmdGenURLAuth, inLoggedIn, true}, // urlauth.go
 	"RESETKEY":       {cmdResetKey, inLoggedIn, true},
 	"URLFETCH":       {cmdURLFetch, inLoggedIn, true},
+	"NOTIFY":         {cmdNotify, inLoggedIn, true}, // notify.go
 }
 
 func decodeMUTF7(s string) (string, error) { return imapwire.DecodeMUTF7(s) }

@@ -11,4 +11,5 @@ var extCaps = []string{
 	"METADATA-SERVER",
 	"URLAUTH",        // RFC 4467, urlauth.go
 	"URLAUTH=BINARY", // RFC 5524
+	"NOTIFY",         // RFC 5465, notify.go
 }
