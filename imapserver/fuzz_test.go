@@ -22,6 +22,7 @@ func FuzzCommandParse(f *testing.F) {
 		"ALL", "BODY[", "((((((((((((ALL))))))))))))", "YOUNGER 300 OLDER 0 NOT OLDER 99999999999999999999",
 		" (MAXSIZE 10 DEPTH infinity) \"\" (/private/a /shared/B)", " INBOX (depth 1) /private/x", "/private/a/b",
 		"imap://a%40b@h:143/INBOX;UIDVALIDITY=5/;UID=1/;SECTION=1.2/;PARTIAL=0.4;EXPIRE=2030-01-01T00:00:00Z;URLAUTH=user+a%40b:INTERNAL:0123456789abcdef0123456789abcdef",
+		" SET STATUS (selected (MessageNew MessageExpunge FlagChange)) (subtree (a b/c) (MessageNew MessageExpunge)) (personal NONE)",
 		" (\"imap://x@h/a/;uid=1;urlauth=anonymous\" BODYPARTSTRUCTURE BINARY) \"imap://x@h/b/;UID=2;URLAUTH=authuser:internal:00\"",
 	} {
 		f.Add(s)
@@ -46,6 +47,7 @@ func FuzzCommandParse(f *testing.F) {
 			func(c *conn) error { _, err := parseIMAPURL(s, true); return err }, // urlauth.go
 			func(c *conn) error { _, err := parseIMAPURL(s, false); return err },
 			func(c *conn) error { _, err := c.parseURLFetch(); return err },
+			func(c *conn) error { _, _, err := c.parseNotify(); return err }, // notify.go
 		} {
 			br := bufio.NewReaderSize(strings.NewReader(s+"\r\n"), 4096)
 			c := &conn{br: br, dec: imapwire.NewDecoder(br), sel: &view{}, qresync: true}
@@ -75,6 +77,7 @@ func FuzzCommandLoop(f *testing.F) {
 		"c thread references utf-8 all\r\nd uid thread orderedsubject us-ascii younger 60\r\n",
 		"c setmetadata inbox (/private/a {2+}\r\nxy /shared/b NIL /private/c ~{1+}\r\n\x00)\r\nd getmetadata (depth infinity maxsize 1) inbox /private\r\n",
 		"c genurlauth \"imap://mjl%40example.org@mail.example.org/INBOX/;UID=1;URLAUTH=anonymous\" INTERNAL\r\nd urlfetch (\"imap://x@h/INBOX/;UID=1;URLAUTH=anonymous:INTERNAL:0000\" BINARY)\r\ne resetkey inbox\r\n",
+		"c notify set status (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))\r\nd create q\r\ne append Archive {1+}\r\nx\r\nf notify none\r\n",
 		"c getquotaroot inbox\r\nd getquota \"\"\r\ne setquota \"\" (storage 1)\r\nf copy 1:* Trash\r\ng status inbox (deleted-storage)\r\n",
 	} {
 		f.Add(s)

@@ -161,42 +161,37 @@ func notifyBadEvent() string {
 	return "BADEVENT (" + strings.Join(names, " ") + ")"
 }
 
-// cmdNotify: NOTIFY SET [STATUS] event-group ... / NOTIFY NONE
-// (RFC 5465 §3).
-func cmdNotify(c *conn, cmd *command) error {
+// parseNotify reads NOTIFY's arguments: n is nil for NOTIFY NONE;
+// sendStatus is SET's STATUS indicator.
+func (c *conn) parseNotify() (n *notifyState, sendStatus bool, err error) {
 	if err := c.dec.SP(); err != nil {
-		return err
+		return nil, false, err
 	}
 	verb, err := c.dec.Atom()
 	if err != nil {
-		return err
+		return nil, false, err
 	}
 	switch strings.ToUpper(verb) {
 	case "NONE":
-		if err := c.endArgs(); err != nil {
-			return err
-		}
-		c.setNotify(nil)
-		return nil
+		return nil, false, c.endArgs()
 	case "SET":
 	default:
-		return badf("", "expected SET or NONE")
+		return nil, false, badf("", "expected SET or NONE")
 	}
-	n := &notifyState{status: map[int64]store.MailboxStatus{}}
-	sendStatus := false
+	n = &notifyState{status: map[int64]store.MailboxStatus{}}
 	seenSelected := false
 	names := 0
 	for {
 		if err := c.dec.SP(); err != nil {
-			return err
+			return nil, false, err
 		}
 		if !c.dec.PeekIs('(') {
 			a, err := c.dec.Atom()
 			if err != nil {
-				return err
+				return nil, false, err
 			}
 			if !strings.EqualFold(a, "STATUS") || sendStatus || len(n.groups) > 0 || seenSelected {
-				return badf("", "expected an event group")
+				return nil, false, badf("", "expected an event group")
 			}
 			sendStatus = true
 			continue
@@ -204,17 +199,17 @@ func cmdNotify(c *conn, cmd *command) error {
 		c.dec.Expect('(')
 		filter, err := c.dec.Atom()
 		if err != nil {
-			return err
+			return nil, false, err
 		}
 		filter = strings.ToLower(filter)
 		if err := c.dec.SP(); err != nil {
-			return err
+			return nil, false, err
 		}
 		g := notifyGroup{filter: filter}
 		switch filter {
 		case "selected", "selected-delayed":
 			if seenSelected {
-				return badf("", "selected given twice")
+				return nil, false, badf("", "selected given twice")
 			}
 			seenSelected = true
 		case "inboxes", "personal", "subscribed":
@@ -236,20 +231,20 @@ func cmdNotify(c *conn, cmd *command) error {
 				err = read()
 			}
 			if err != nil {
-				return err
+				return nil, false, err
 			}
 			if err := c.dec.SP(); err != nil {
-				return err
+				return nil, false, err
 			}
 		default:
-			return badf("", "unknown NOTIFY filter")
+			return nil, false, badf("", "unknown NOTIFY filter")
 		}
 		ev, err := c.parseNotifyEvents(filter == "selected" || filter == "selected-delayed")
 		if err != nil {
-			return err
+			return nil, false, err
 		}
 		if err := c.dec.Expect(')'); err != nil {
-			return err
+			return nil, false, err
 		}
 		if filter == "selected" || filter == "selected-delayed" {
 			n.selected = ev
@@ -261,8 +256,19 @@ func cmdNotify(c *conn, cmd *command) error {
 			break
 		}
 	}
-	if err := c.endArgs(); err != nil {
+	return n, sendStatus, c.endArgs()
+}
+
+// cmdNotify: NOTIFY SET [STATUS] event-group ... / NOTIFY NONE
+// (RFC 5465 §3).
+func cmdNotify(c *conn, cmd *command) error {
+	n, sendStatus, err := c.parseNotify()
+	if err != nil {
 		return err
+	}
+	if n == nil {
+		c.setNotify(nil)
+		return nil
 	}
 	if err := c.notifyRefreshList(n, nil); err != nil {
 		return err

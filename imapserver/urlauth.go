@@ -59,6 +59,18 @@ func cutFold(s, sep string) (before, after string, found bool) {
 	return s, "", false
 }
 
+// lastIndexFold is strings.LastIndex, ASCII case-insensitive (byte
+// offsets of s itself: strings.ToUpper may change the length of
+// non-ASCII text).
+func lastIndexFold(s, sep string) int {
+	for i := len(s) - len(sep); i >= 0; i-- {
+		if strings.EqualFold(s[i:i+len(sep)], sep) {
+			return i
+		}
+	}
+	return -1
+}
+
 func parseNZ(s string) (uint32, error) {
 	n, err := strconv.ParseUint(s, 10, 32)
 	if err != nil || n == 0 || s[0] == '0' {
@@ -84,7 +96,7 @@ func parseIMAPURL(s string, signed bool) (imapURL, error) {
 		return u, errURL
 	}
 	// The URLAUTH part: everything after the last ";URLAUTH=".
-	i := strings.LastIndex(strings.ToUpper(s), ";URLAUTH=")
+	i := lastIndexFold(s, ";URLAUTH=")
 	if i < 0 {
 		return u, errURL
 	}
