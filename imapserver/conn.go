@@ -71,6 +71,12 @@ type conn struct {
 	one         [1]byte // IDLE's read buffer
 	cancelWatch func()
 	sel         *view // selected mailbox
+	// NOTIFY (notify.go): what the client asked for, and the mailboxes
+	// the feed reported changed since the last push (all: any may have),
+	// under pendingMu.
+	notify      *notifyState
+	notifyDirty map[int64]bool
+	notifyAll   bool
 	// goneChecked is when checkGone last found the account and the
 	// selected mailbox in place.
 	goneChecked time.Time
@@ -362,6 +368,11 @@ func (c *conn) finish(tag, name string, h handler, cmdErr error) error {
 				return err
 			}
 			c.log.Error("imap sync", "err", err)
+		}
+		if err == nil {
+			if err := c.notifyPush(); err != nil {
+				c.log.Error("imap notify", "err", err)
+			}
 		}
 		if err == nil && cmdErr == nil && name != "SELECT" && name != "EXAMINE" {
 			c.reportHighestModSeq(!c.condstoreBefore && c.condstore)

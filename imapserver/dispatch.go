@@ -78,11 +78,17 @@ var commands = map[string]handler{
 	"REPLACE":        {cmdReplace, inSelected, true},        // replace.go
 	"UID REPLACE":    {cmdReplace, inSelected, true},
 
-	"GETACL":     {cmdGetACL, inLoggedIn, true}, // acl.go
-	"SETACL":     {cmdSetACL, inLoggedIn, true},
-	"DELETEACL":  {cmdSetACL, inLoggedIn, true},
-	"LISTRIGHTS": {cmdListRights, inLoggedIn, true},
-	"MYRIGHTS":   {cmdMyRights, inLoggedIn, true},
+	"GETACL":      {cmdGetACL, inLoggedIn, true}, // acl.go
+	"SETACL":      {cmdSetACL, inLoggedIn, true},
+	"DELETEACL":   {cmdSetACL, inLoggedIn, true},
+	"LISTRIGHTS":  {cmdListRights, inLoggedIn, true},
+	"MYRIGHTS":    {cmdMyRights, inLoggedIn, true},
+	"GETMETADATA": {cmdGetMetadata, inLoggedIn, true}, // metadata.go
+	"SETMETADATA": {cmdSetMetadata, inLoggedIn, true},
+	"GENURLAUTH":  {cmdGenURLAuth, inLoggedIn, true}, // urlauth.go
+	"RESETKEY":    {cmdResetKey, inLoggedIn, true},
+	"URLFETCH":    {cmdURLFetch, inLoggedIn, true},
+	"NOTIFY":      {cmdNotify, inLoggedIn, true}, // notify.go
 }
 
 func decodeMUTF7(s string) (string, error) { return imapwire.DecodeMUTF7(s) }

@@ -20,6 +20,10 @@ func FuzzCommandParse(f *testing.F) {
 		"MODSEQ \"/flags/\\\\seen\" all 5 UID 1:*,$ SINCE 1-Feb-1994",
 		"(\\Seen $Label)", "(CONDSTORE) (QRESYNC (1 2 1:5 (1 2)))",
 		"ALL", "BODY[", "((((((((((((ALL))))))))))))", "YOUNGER 300 OLDER 0 NOT OLDER 99999999999999999999",
+		" (MAXSIZE 10 DEPTH infinity) \"\" (/private/a /shared/B)", " INBOX (depth 1) /private/x", "/private/a/b",
+		"imap://a%40b@h:143/INBOX;UIDVALIDITY=5/;UID=1/;SECTION=1.2/;PARTIAL=0.4;EXPIRE=2030-01-01T00:00:00Z;URLAUTH=user+a%40b:INTERNAL:0123456789abcdef0123456789abcdef",
+		" SET STATUS (selected (MessageNew MessageExpunge FlagChange)) (subtree (a b/c) (MessageNew MessageExpunge)) (personal NONE)",
+		" (\"imap://x@h/a/;uid=1;urlauth=anonymous\" BODYPARTSTRUCTURE BINARY) \"imap://x@h/b/;UID=2;URLAUTH=authuser:internal:00\"",
 	} {
 		f.Add(s)
 	}
@@ -38,9 +42,16 @@ func FuzzCommandParse(f *testing.F) {
 			func(c *conn) error { _, err := c.parseQresync(); return err },
 			func(c *conn) error { var o listOpts; return c.listReturn(&o) },
 			func(c *conn) error { _, err := c.fetchModifiersArg(&command{uid: true}); return err },
+			func(c *conn) error { _, err := c.parseGetMetadata(); return err }, // metadata.go
+			func(c *conn) error { _, err := parseEntryName(s, 64, true); return err },
+			func(c *conn) error { _, err := parseIMAPURL(s, true); return err }, // urlauth.go
+			func(c *conn) error { _, err := parseIMAPURL(s, false); return err },
+			func(c *conn) error { _, err := c.parseURLFetch(); return err },
+			func(c *conn) error { _, _, err := c.parseNotify(); return err }, // notify.go
 		} {
 			br := bufio.NewReaderSize(strings.NewReader(s+"\r\n"), 4096)
 			c := &conn{br: br, dec: imapwire.NewDecoder(br), sel: &view{}, qresync: true}
+			c.lim.normalize()
 			c.dec.MaxLiteralSize = 1000
 			if err := parse(c); err == nil {
 				c.dec.CRLF()
@@ -64,6 +75,9 @@ func FuzzCommandLoop(f *testing.F) {
 		"c enable qresync\r\nd create x/y\r\ne rename x z\r\nf delete z/y\r\n",
 		"c sort (reverse subject date displayfrom) utf-8 or from a not seen\r\nd uid sort (size) us-ascii 1:*\r\n",
 		"c thread references utf-8 all\r\nd uid thread orderedsubject us-ascii younger 60\r\n",
+		"c setmetadata inbox (/private/a {2+}\r\nxy /shared/b NIL /private/c ~{1+}\r\n\x00)\r\nd getmetadata (depth infinity maxsize 1) inbox /private\r\n",
+		"c genurlauth \"imap://mjl%40example.org@mail.example.org/INBOX/;UID=1;URLAUTH=anonymous\" INTERNAL\r\nd urlfetch (\"imap://x@h/INBOX/;UID=1;URLAUTH=anonymous:INTERNAL:0000\" BINARY)\r\ne resetkey inbox\r\n",
+		"c notify set status (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))\r\nd create q\r\ne append Archive {1+}\r\nx\r\nf notify none\r\n",
 		"c getquotaroot inbox\r\nd getquota \"\"\r\ne setquota \"\" (storage 1)\r\nf copy 1:* Trash\r\ng status inbox (deleted-storage)\r\n",
 		"c setacl inbox bob@example.org +lrc\r\nd getacl inbox\r\ne deleteacl inbox anyone\r\nf listrights inbox bob@example.org\r\ng myrights inbox\r\n",
 		"c list \"\" * return (myrights status (messages))\r\nd setacl inbox \"-x\" \"-d\"\r\n",

@@ -85,14 +85,20 @@ func (c *conn) idlePush() (pushed bool, err error) {
 			return false, err
 		}
 	}
-	if !changed || c.sel == nil {
+	notify := c.notify != nil
+	if (!changed || c.sel == nil) && !notify {
 		return false, nil
 	}
 	c.getWriter()
-	if err := c.syncForce(true, true); err != nil {
+	if changed && c.sel != nil {
+		if err := c.syncForce(true, true); err != nil {
+			return true, err
+		}
+		c.reportHighestModSeq(false)
+	}
+	if err := c.notifyPush(); err != nil {
 		return true, err
 	}
-	c.reportHighestModSeq(false)
 	if err := c.flush(); err != nil {
 		return true, err
 	}

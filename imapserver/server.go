@@ -67,6 +67,12 @@ type Store interface {
 	MailboxACL(ctx context.Context, mbox store.MailboxRef) ([]store.ACLEntry, error)
 	SetMailboxACL(ctx context.Context, mbox store.MailboxRef, identifier, rights string) error
 	MailboxRights(ctx context.Context, viewerID int64, mbox store.MailboxRef) (string, error)
+	// METADATA (metadata.go) and URLAUTH (urlauth.go).
+	GetMetadata(ctx context.Context, accountID, mailboxID int64, names []string, depth int) ([]store.MetadataEntry, error)
+	SetMetadata(ctx context.Context, accountID, mailboxID int64, entries []store.MetadataEntry, maxEntries int) error
+	URLAuthKey(ctx context.Context, mbox store.MailboxRef, newKey []byte) ([]byte, error)
+	DeleteURLAuthKeys(ctx context.Context, accountID, mailboxID int64) error
+	AccountByEmail(ctx context.Context, email string) (store.Account, error) // urlauth.go: the URL's owner
 }
 
 var _ Store = (store.Store)(nil)
@@ -98,6 +104,15 @@ type Config struct {
 	// MaxMailboxes bounds the mailboxes of one account (CREATE and RENAME
 	// answer NO [LIMIT] beyond it); default 10,000.
 	MaxMailboxes int
+	// MetadataMaxEntryName bounds the bytes of a METADATA entry name
+	// (RFC 5464; BAD beyond it); default
+	// 1,024. MetadataMaxValueBytes bounds one entry's value (NO
+	// [METADATA MAXSIZE n]); default 64 KiB. MetadataMaxEntries bounds
+	// the entries of one account, server and mailboxes together (NO
+	// [METADATA TOOMANY]); default 1,000.
+	MetadataMaxEntryName  int
+	MetadataMaxValueBytes int64
+	MetadataMaxEntries    int
 	// IdleTimeout is the autologout timer of an authenticated connection
 	// (RFC 9051 §5.4: at least 30 minutes); default 30 min. Before login
 	// the timer is at most 5 minutes.
@@ -140,6 +155,10 @@ const (
 	DefaultMaxAppendMessages = 1000
 	DefaultMaxAppendBytes    = 100 << 20
 	DefaultMaxMailboxes      = 10000
+
+	DefaultMetadataMaxEntryName  = 1024
+	DefaultMetadataMaxValueBytes = 64 << 10
+	DefaultMetadataMaxEntries    = 1000
 )
 
 // preAuthMaxCommand bounds a command line, a literal, a whole command and
@@ -166,6 +185,10 @@ type Limits struct {
 	MaxAppendBytes    int64
 	MaxMailboxes      int
 	IdleTimeout       time.Duration
+
+	MetadataMaxEntryName  int
+	MetadataMaxValueBytes int64
+	MetadataMaxEntries    int
 }
 
 // normalize fills in defaults and keeps the limits consistent, as New
@@ -193,6 +216,15 @@ func (l *Limits) normalize() {
 	}
 	if l.IdleTimeout <= 0 {
 		l.IdleTimeout = 30 * time.Minute
+	}
+	if l.MetadataMaxEntryName <= 0 {
+		l.MetadataMaxEntryName = DefaultMetadataMaxEntryName
+	}
+	if l.MetadataMaxValueBytes <= 0 {
+		l.MetadataMaxValueBytes = DefaultMetadataMaxValueBytes
+	}
+	if l.MetadataMaxEntries <= 0 {
+		l.MetadataMaxEntries = DefaultMetadataMaxEntries
 	}
 }
 
@@ -251,11 +283,14 @@ func New(cfg Config) *Server {
 		MaxLineLength: cfg.MaxLineLength, MaxLiteralSize: cfg.MaxLiteralSize, MaxCommandSize: cfg.MaxCommandSize,
 		MaxAppendMessages: cfg.MaxAppendMessages, MaxAppendBytes: cfg.MaxAppendBytes,
 		MaxMailboxes: cfg.MaxMailboxes, IdleTimeout: cfg.IdleTimeout,
+		MetadataMaxEntryName: cfg.MetadataMaxEntryName, MetadataMaxValueBytes: cfg.MetadataMaxValueBytes,
+		MetadataMaxEntries: cfg.MetadataMaxEntries,
 	}
 	lim.normalize()
 	cfg.MaxLineLength, cfg.MaxLiteralSize, cfg.MaxCommandSize = lim.MaxLineLength, lim.MaxLiteralSize, lim.MaxCommandSize
 	cfg.MaxAppendMessages, cfg.MaxAppendBytes = lim.MaxAppendMessages, lim.MaxAppendBytes
 	cfg.MaxMailboxes, cfg.IdleTimeout = lim.MaxMailboxes, lim.IdleTimeout
+	cfg.MetadataMaxEntryName, cfg.MetadataMaxValueBytes, cfg.MetadataMaxEntries = lim.MetadataMaxEntryName, lim.MetadataMaxValueBytes, lim.MetadataMaxEntries
 	if cfg.AllowPlaintextAuth == nil {
 		cfg.AllowPlaintextAuth = auth.IsLoopback
 	}

@@ -313,3 +313,24 @@ func TestOwnStoreAfterOthersReadsTheirs(t *testing.T) {
 	got = b.transactf("ok", "noop")
 	hasLine(t, got, `* 1 FETCH (UID 1 FLAGS (\Seen))`)
 }
+
+func (s *callCounter) GetMetadata(ctx context.Context, a, mb int64, names []string, depth int) ([]store.MetadataEntry, error) {
+	s.count("GetMetadata")
+	return s.inner.GetMetadata(ctx, a, mb, names, depth)
+}
+func (s *callCounter) SetMetadata(ctx context.Context, a, mb int64, es []store.MetadataEntry, maxEntries int) error {
+	s.count("SetMetadata")
+	return s.inner.SetMetadata(ctx, a, mb, es, maxEntries)
+}
+func (s *callCounter) URLAuthKey(ctx context.Context, m store.MailboxRef, newKey []byte) ([]byte, error) {
+	s.count("URLAuthKey")
+	return s.inner.URLAuthKey(ctx, m, newKey)
+}
+func (s *callCounter) DeleteURLAuthKeys(ctx context.Context, a, mb int64) error {
+	s.count("DeleteURLAuthKeys")
+	return s.inner.DeleteURLAuthKeys(ctx, a, mb)
+}
+func (s *callCounter) AccountByEmail(ctx context.Context, email string) (store.Account, error) {
+	s.count("AccountByEmail")
+	return s.inner.AccountByEmail(ctx, email)
+}

@@ -44,6 +44,7 @@ func (c *conn) onChange(ch store.Change) {
 	}
 	c.pending.Store(id)
 	c.events++
+	c.notifyRecord(ch.MailboxID)
 	c.pendingMu.Unlock()
 	c.wakeMu.Lock()
 	if c.idling {

@@ -28,6 +28,7 @@ func (c *conn) loggedOut() {
 	}
 	c.log.Info("imap unauthenticate")
 	c.sel = nil
+	c.setNotify(nil)
 	c.acct = store.Account{}
 	c.state = stateNotAuth
 	c.rev2, c.condstore, c.qresync, c.condstoreBefore = false, false, false, false

@@ -65,7 +65,12 @@ func TestCapabilityAndNoop(t *testing.T) {
 	}
 	tc.transactf("ok", "LoGiN %s %s", testUser, testPass)
 	lines = tc.transactf("ok", "capability")
-	noLine(t, lines, "AUTH=")
+	// No AUTH= mechanism once authenticated (URLAUTH=BINARY is no mechanism).
+	for _, c := range atomsUpper(parseResp(t, lines[0]).items) {
+		if strings.HasPrefix(c, "AUTH=") {
+			t.Fatalf("%s advertised after login: %q", c, lines[0])
+		}
+	}
 	lines = tc.transactf("ok", "id nil")
 	hasLine(t, lines, `* ID ("name" "mailroom")`)
 	tc.transactf("ok", `id ("name" "test" "version" NIL)`)

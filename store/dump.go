@@ -44,6 +44,8 @@ var DumpTables = []DumpTable{
 	{"aliases", []string{"address", "domain", "targets", "created"}, "ttti"},
 	{"greylist", []string{"key", "first_seen", "last_seen", "passes"}, "tiii"},
 	{"mailbox_acl", []string{"mailbox_id", "identifier", "rights"}, "itt"},
+	{"metadata", []string{"account_id", "mailbox_id", "name", "value"}, "iitb"},
+	{"urlauth_keys", []string{"account_id", "mailbox_id", "key"}, "iib"},
 	{"counters", []string{"name", "value"}, "ti"},
 }
 

@@ -566,6 +566,7 @@ type Store interface {
 	Outbound
 	ACLs
 	Imports
+	Metadata
 	Dumper
 	Loader
 

@@ -83,6 +83,7 @@ var reloadable = []string{
 	"limits.login_failures_per_ip", "limits.login_failures_per_account", "limits.login_failure_window",
 	"limits.imap_max_line_length", "limits.imap_max_command_bytes", "limits.imap_max_append_messages",
 	"limits.imap_max_append_bytes", "limits.imap_max_mailboxes", "limits.imap_idle_timeout",
+	"limits.imap_metadata_max_entry_name", "limits.imap_metadata_max_value_bytes", "limits.imap_metadata_max_entries",
 	"limits.pop3_idle_timeout",
 }
 
@@ -200,6 +201,8 @@ func imapLimits(cfg config.Config) imapserver.Limits {
 		MaxLineLength: lim.IMAPMaxLineLength, MaxLiteralSize: lim.MaxMessageBytes, MaxCommandSize: lim.IMAPMaxCommandBytes,
 		MaxAppendMessages: lim.IMAPMaxAppendMessages, MaxAppendBytes: lim.IMAPMaxAppendBytes,
 		MaxMailboxes: lim.IMAPMaxMailboxes, IdleTimeout: lim.IMAPIdleTimeout.Duration,
+		MetadataMaxEntryName: lim.IMAPMetadataMaxEntryName, MetadataMaxValueBytes: lim.IMAPMetadataMaxValueBytes,
+		MetadataMaxEntries: lim.IMAPMetadataMaxEntries,
 	}
 }
 

@@ -174,10 +174,14 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 		MaxAppendMessages: lim.IMAPMaxAppendMessages,
 		MaxAppendBytes:    lim.IMAPMaxAppendBytes,
 		MaxMailboxes:      lim.IMAPMaxMailboxes,
-		IdleTimeout:       lim.IMAPIdleTimeout.Duration,
-		TLSConfig:         tlsCfg,
-		Quota:             liveQuota{lv},
-		Copies:            copies,
+
+		MetadataMaxEntryName:  lim.IMAPMetadataMaxEntryName,
+		MetadataMaxValueBytes: lim.IMAPMetadataMaxValueBytes,
+		MetadataMaxEntries:    lim.IMAPMetadataMaxEntries,
+		IdleTimeout:           lim.IMAPIdleTimeout.Duration,
+		TLSConfig:             tlsCfg,
+		Quota:                 liveQuota{lv},
+		Copies:                copies,
 
 		HandshakeTimeout: lim.TLSHandshakeTimeout.Duration,
 

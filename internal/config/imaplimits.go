@@ -18,6 +18,12 @@ type IMAPLimits struct {
 	IMAPMaxAppendBytes int64 `toml:"imap_max_append_bytes"`
 	// IMAPMaxMailboxes bounds the mailboxes of one account.
 	IMAPMaxMailboxes int `toml:"imap_max_mailboxes"`
+	// IMAPMetadataMaxEntryName, IMAPMetadataMaxValueBytes and
+	// IMAPMetadataMaxEntries bound IMAP METADATA (RFC 5464): the bytes
+	// of an entry name, of one value, and the entries of one account.
+	IMAPMetadataMaxEntryName  int   `toml:"imap_metadata_max_entry_name"`
+	IMAPMetadataMaxValueBytes int64 `toml:"imap_metadata_max_value_bytes"`
+	IMAPMetadataMaxEntries    int   `toml:"imap_metadata_max_entries"`
 }
 
 // DefaultIMAPLimits returns the IMAPLimits defaults.
@@ -27,6 +33,10 @@ func DefaultIMAPLimits() IMAPLimits {
 		IMAPMaxAppendMessages: 1000,
 		IMAPMaxAppendBytes:    100 << 20,
 		IMAPMaxMailboxes:      10000,
+
+		IMAPMetadataMaxEntryName:  1024,
+		IMAPMetadataMaxValueBytes: 64 << 10,
+		IMAPMetadataMaxEntries:    1000,
 	}
 }
 
@@ -43,6 +53,15 @@ func (l *Limits) validateIMAP() []error {
 	}
 	if l.IMAPMaxMailboxes <= 0 {
 		errs = append(errs, errors.New("limits.imap_max_mailboxes must be positive"))
+	}
+	if l.IMAPMetadataMaxEntryName <= 0 {
+		errs = append(errs, errors.New("limits.imap_metadata_max_entry_name must be positive"))
+	}
+	if l.IMAPMetadataMaxValueBytes <= 0 {
+		errs = append(errs, errors.New("limits.imap_metadata_max_value_bytes must be positive"))
+	}
+	if l.IMAPMetadataMaxEntries <= 0 {
+		errs = append(errs, errors.New("limits.imap_metadata_max_entries must be positive"))
 	}
 	return errs
 }

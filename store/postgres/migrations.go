@@ -321,6 +321,26 @@ CREATE TABLE import_uids (
 	PRIMARY KEY (folder_id, src_uid)
 );
 `,
+	// 15: IMAP METADATA entries (RFC 5464) of an account, mailbox_id 0
+	// for server entries (so no foreign key on it: DeleteMailbox removes
+	// a mailbox's rows), and the URLAUTH access keys (RFC 4467) of its
+	// mailboxes. store.Metadata.
+	`
+CREATE TABLE metadata (
+	account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	mailbox_id bigint NOT NULL,
+	name       text COLLATE "C" NOT NULL,
+	value      bytea NOT NULL,
+	PRIMARY KEY (account_id, mailbox_id, name)
+);
+
+CREATE TABLE urlauth_keys (
+	account_id bigint NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	mailbox_id bigint NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	key        bytea NOT NULL,
+	PRIMARY KEY (account_id, mailbox_id)
+);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -352,4 +352,6 @@ func init() {
 	seeds[12] = seeds[11]
 	// Version 14 (import state) starts its tables empty.
 	seeds[13] = seeds[12]
+	// Version 15 (metadata, urlauth keys) starts its tables empty.
+	seeds[14] = seeds[13]
 }

@@ -443,6 +443,26 @@ CREATE TABLE import_uids (
 	PRIMARY KEY (folder_id, src_uid)
 ) WITHOUT ROWID;
 `,
+	// 17: IMAP METADATA entries (RFC 5464) of an account, mailbox_id 0
+	// for server entries (so no foreign key on it: DeleteMailbox removes
+	// a mailbox's rows), and the URLAUTH access keys (RFC 4467) of its
+	// mailboxes. store.Metadata.
+	`
+CREATE TABLE metadata (
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	mailbox_id INTEGER NOT NULL, -- 0: server entry
+	name       TEXT NOT NULL,    -- lower case, "/private/..." or "/shared/..."
+	value      BLOB NOT NULL,
+	PRIMARY KEY (account_id, mailbox_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE urlauth_keys (
+	account_id INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+	mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) ON DELETE CASCADE,
+	key        BLOB NOT NULL,
+	PRIMARY KEY (account_id, mailbox_id)
+) WITHOUT ROWID;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -361,4 +361,6 @@ func init() {
 	seeds[14] = seeds[13]
 	// Version 16 (import state) starts its tables empty.
 	seeds[15] = seeds[14]
+	// Version 17 (metadata, urlauth keys) starts its tables empty.
+	seeds[16] = seeds[15]
 }

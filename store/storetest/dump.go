@@ -87,6 +87,16 @@ func fillForDump(t *testing.T, s store.Store) {
 	if _, err := s.AddDomain(ctx(t), "example.net"); err != nil {
 		t.Fatal(err)
 	}
+	// METADATA entries (server and mailbox) and a URLAUTH key.
+	if err := s.SetMetadata(ctx(t), a.ID, 0, []store.MetadataEntry{{Name: "/private/comment", Value: []byte("srv")}}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetMetadata(ctx(t), a.ID, archive.ID, []store.MetadataEntry{{Name: "/shared/comment", Value: []byte{0, 1}}}, 10); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.URLAuthKey(ctx(t), inbox.Ref(), make([]byte, store.URLAuthKeySize)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.AddAlias(ctx(t), "team@example.org", []string{"alice@example.org", "bob@example.com"}); err != nil {
 		t.Fatal(err)
 	}

@@ -118,6 +118,10 @@ func Select(t store.DumpTable) string {
 		order += ", " + t.Columns[1]
 	case "sieve_state":
 		order += ", kind, key"
+	case "metadata":
+		order += ", mailbox_id, name"
+	case "urlauth_keys":
+		order += ", mailbox_id"
 	}
 	return "SELECT " + strings.Join(t.Columns, ", ") + " FROM " + t.Name + " ORDER BY " + order
 }

@@ -154,6 +154,9 @@ func (c *Core) DeleteMailbox(ctx context.Context, accountID int64, name string) 
 		if _, err := tx.Exec("DELETE FROM mailboxes WHERE id = $1", m.ID); err != nil {
 			return err
 		}
+		if err := deleteMailboxAnnotations(tx, accountID, m.ID); err != nil {
+			return err
+		}
 		tx.Publish(accountID, m.ID)
 		tx.Publish(accountID, 0)
 		return nil

@@ -1,0 +1,489 @@
+package imapserver
+
+import (
+	"errors"
+	"slices"
+	"strings"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// NOTIFY (RFC 5465): the client names the mailboxes it wants to hear of
+// and the events; the server then sends, at the end of every command and
+// during IDLE, STATUS responses for mailboxes other than the selected one
+// (MessageNew, MessageExpunge, FlagChange) and LIST responses for
+// MailboxName and SubscriptionChange. It is driven by the change feed
+// (sync.go), which carries every commit of the account, other processes'
+// and other nodes' included, so a notification never depends on where
+// the change was made. The selected mailbox keeps its usual EXISTS,
+// EXPUNGE and FETCH responses.
+//
+// Not supported (refused, not silently ignored): fetch attributes after
+// MessageNew, the AnnotationChange, MailboxMetadataChange and
+// ServerMetadataChange events ([BADEVENT]).
+
+// maxNotifyMailboxes bounds the mailboxes one session watches: what the
+// filters of NOTIFY SET name or match when it is given (NO [LIMIT]
+// beyond), and the mailboxes whose last STATUS it remembers.
+const maxNotifyMailboxes = 1000
+
+type notifyEvents uint8
+
+const (
+	evMessageNew notifyEvents = 1 << iota
+	evMessageExpunge
+	evFlagChange
+	evMailboxName
+	evSubscriptionChange
+
+	evMessage = evMessageNew | evMessageExpunge | evFlagChange
+)
+
+var notifyEventNames = []struct {
+	name string
+	ev   notifyEvents
+}{
+	{"MessageNew", evMessageNew}, {"MessageExpunge", evMessageExpunge}, {"FlagChange", evFlagChange},
+	{"MailboxName", evMailboxName}, {"SubscriptionChange", evSubscriptionChange},
+}
+
+// notifyGroup is one event group of NOTIFY SET other than the selected
+// mailbox's.
+type notifyGroup struct {
+	filter string   // "inboxes", "personal", "subscribed", "subtree", "mailboxes"
+	names  []string // subtree, mailboxes: store names
+	events notifyEvents
+}
+
+// notifyState is what NOTIFY SET asked for and what the session last told
+// the client.
+type notifyState struct {
+	selected notifyEvents // events of the selected mailbox (informational)
+	groups   []notifyGroup
+	status   map[int64]store.MailboxStatus // last STATUS sent, by mailbox id
+	names    map[int64]string              // the account's mailboxes as last seen
+	subs     map[string]bool               // its subscriptions as last seen
+}
+
+// matches returns the events the groups ask for mailbox name.
+func (n *notifyState) matches(name string) notifyEvents {
+	var ev notifyEvents
+	for _, g := range n.groups {
+		switch g.filter {
+		case "inboxes":
+			if name == store.Inbox {
+				ev |= g.events
+			}
+		case "personal":
+			ev |= g.events
+		case "subscribed":
+			if n.subs[name] {
+				ev |= g.events
+			}
+		case "mailboxes":
+			if slices.Contains(g.names, name) {
+				ev |= g.events
+			}
+		case "subtree":
+			for _, p := range g.names {
+				if name == p || strings.HasPrefix(name, p+string(store.Delimiter)) {
+					ev |= g.events
+					break
+				}
+			}
+		}
+	}
+	return ev
+}
+
+// parseNotifyEvents reads "NONE" or "(" event *(SP event) ")".
+func (c *conn) parseNotifyEvents(selected bool) (notifyEvents, error) {
+	if !c.dec.PeekIs('(') {
+		a, err := c.dec.Atom()
+		if err != nil {
+			return 0, err
+		}
+		if !strings.EqualFold(a, "NONE") {
+			return 0, badf("", "expected NONE or a list of events")
+		}
+		return 0, nil
+	}
+	if err := c.dec.Expect('('); err != nil {
+		return 0, err
+	}
+	var ev notifyEvents
+	for {
+		a, err := c.dec.Atom()
+		if err != nil {
+			return 0, err
+		}
+		known := false
+		for _, e := range notifyEventNames {
+			if strings.EqualFold(a, e.name) {
+				ev |= e.ev
+				known = true
+			}
+		}
+		if !known {
+			return 0, nof(notifyBadEvent(), "unsupported event")
+		}
+		if c.dec.PeekIs(')') {
+			c.dec.Expect(')')
+			break
+		}
+		if err := c.dec.SP(); err != nil {
+			return 0, err
+		}
+		if c.dec.PeekIs('(') {
+			// "MessageNew (fetch-att ...)".
+			return 0, nof(notifyBadEvent(), "fetch attributes after MessageNew are not supported")
+		}
+	}
+	if (ev&evMessageNew != 0) != (ev&evMessageExpunge != 0) {
+		return 0, badf("", "MessageNew and MessageExpunge go together")
+	}
+	if ev&evFlagChange != 0 && ev&evMessageNew == 0 {
+		return 0, badf("", "FlagChange needs MessageNew and MessageExpunge")
+	}
+	if selected && ev&^evMessage != 0 {
+		return 0, badf("", "only message events for the selected mailbox")
+	}
+	return ev, nil
+}
+
+// notifyBadEvent is the [BADEVENT (...)] code listing what is supported
+// (RFC 5465 §5).
+func notifyBadEvent() string {
+	names := make([]string, len(notifyEventNames))
+	for i, e := range notifyEventNames {
+		names[i] = e.name
+	}
+	return "BADEVENT (" + strings.Join(names, " ") + ")"
+}
+
+// parseNotify reads NOTIFY's arguments: n is nil for NOTIFY NONE;
+// sendStatus is SET's STATUS indicator.
+func (c *conn) parseNotify() (n *notifyState, sendStatus bool, err error) {
+	if err := c.dec.SP(); err != nil {
+		return nil, false, err
+	}
+	verb, err := c.dec.Atom()
+	if err != nil {
+		return nil, false, err
+	}
+	switch strings.ToUpper(verb) {
+	case "NONE":
+		return nil, false, c.endArgs()
+	case "SET":
+	default:
+		return nil, false, badf("", "expected SET or NONE")
+	}
+	n = &notifyState{status: map[int64]store.MailboxStatus{}}
+	seenSelected := false
+	names := 0
+	for {
+		if err := c.dec.SP(); err != nil {
+			return nil, false, err
+		}
+		if !c.dec.PeekIs('(') {
+			a, err := c.dec.Atom()
+			if err != nil {
+				return nil, false, err
+			}
+			if !strings.EqualFold(a, "STATUS") || sendStatus || len(n.groups) > 0 || seenSelected {
+				return nil, false, badf("", "expected an event group")
+			}
+			sendStatus = true
+			continue
+		}
+		c.dec.Expect('(')
+		filter, err := c.dec.Atom()
+		if err != nil {
+			return nil, false, err
+		}
+		filter = strings.ToLower(filter)
+		if err := c.dec.SP(); err != nil {
+			return nil, false, err
+		}
+		g := notifyGroup{filter: filter}
+		switch filter {
+		case "selected", "selected-delayed":
+			if seenSelected {
+				return nil, false, badf("", "selected given twice")
+			}
+			seenSelected = true
+		case "inboxes", "personal", "subscribed":
+		case "subtree", "mailboxes":
+			read := func() error {
+				name, err := c.mailboxArg()
+				if err != nil {
+					return err
+				}
+				if names++; names > maxNotifyMailboxes {
+					return nof(codeLimit, "at most %d mailboxes in NOTIFY", maxNotifyMailboxes)
+				}
+				g.names = append(g.names, name)
+				return nil
+			}
+			if c.dec.PeekIs('(') {
+				err = c.dec.List(read)
+			} else {
+				err = read()
+			}
+			if err != nil {
+				return nil, false, err
+			}
+			if err := c.dec.SP(); err != nil {
+				return nil, false, err
+			}
+		default:
+			return nil, false, badf("", "unknown NOTIFY filter")
+		}
+		ev, err := c.parseNotifyEvents(filter == "selected" || filter == "selected-delayed")
+		if err != nil {
+			return nil, false, err
+		}
+		if err := c.dec.Expect(')'); err != nil {
+			return nil, false, err
+		}
+		if filter == "selected" || filter == "selected-delayed" {
+			n.selected = ev
+		} else {
+			g.events = ev
+			n.groups = append(n.groups, g)
+		}
+		if c.dec.AtEOL() {
+			break
+		}
+	}
+	return n, sendStatus, c.endArgs()
+}
+
+// cmdNotify: NOTIFY SET [STATUS] event-group ... / NOTIFY NONE
+// (RFC 5465 §3).
+func cmdNotify(c *conn, cmd *command) error {
+	n, sendStatus, err := c.parseNotify()
+	if err != nil {
+		return err
+	}
+	if n == nil {
+		c.setNotify(nil)
+		return nil
+	}
+	if err := c.notifyRefreshList(n, nil); err != nil {
+		return err
+	}
+	watched := 0
+	for _, name := range n.names {
+		if n.matches(name) != 0 {
+			watched++
+		}
+	}
+	if watched > maxNotifyMailboxes {
+		return nof(codeLimit, "NOTIFY would watch more than %d mailboxes", maxNotifyMailboxes)
+	}
+	// From here on the feed records every changed mailbox.
+	c.setNotify(n)
+	for _, id := range sortedIDs(n.names) {
+		if c.sel != nil && id == c.sel.mbox.ID {
+			continue
+		}
+		if n.matches(n.names[id])&evMessage == 0 {
+			continue
+		}
+		st, err := c.srv.cfg.Store.MailboxStatus(c.ctx, store.MailboxRef{AccountID: c.acct.ID, MailboxID: id})
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		n.status[id] = st
+		if sendStatus {
+			c.writeNotifyStatus(id, n.names[id], st)
+		}
+	}
+	return nil
+}
+
+func sortedIDs(m map[int64]string) []int64 {
+	ids := make([]int64, 0, len(m))
+	for id := range m {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// setNotify turns notifications on (n) or off (nil).
+func (c *conn) setNotify(n *notifyState) {
+	c.pendingMu.Lock()
+	c.notify = n
+	c.notifyDirty = nil
+	c.notifyAll = false
+	c.pendingMu.Unlock()
+}
+
+// notifyRecord is called by onChange under pendingMu.
+func (c *conn) notifyRecord(mailboxID int64) {
+	if c.notify == nil {
+		return
+	}
+	if mailboxID == 0 {
+		c.notifyAll = true
+		return
+	}
+	if c.notifyDirty == nil {
+		c.notifyDirty = map[int64]bool{}
+	}
+	if len(c.notifyDirty) >= maxNotifyMailboxes {
+		c.notifyAll = true
+		return
+	}
+	c.notifyDirty[mailboxID] = true
+}
+
+// notifyRefreshList reads the mailbox list and subscriptions into n and,
+// when emit is set, sends the LIST responses of the MailboxName and
+// SubscriptionChange events the difference makes.
+func (c *conn) notifyRefreshList(n *notifyState, emit func(list, subs bool)) error {
+	mbs, err := c.srv.cfg.Store.Mailboxes(c.ctx, c.acct.ID)
+	if err != nil {
+		return err
+	}
+	subList, err := c.srv.cfg.Store.Subscriptions(c.ctx, c.acct.ID)
+	if err != nil {
+		return err
+	}
+	names := make(map[int64]string, len(mbs))
+	for _, mb := range mbs {
+		names[mb.ID] = mb.Name
+	}
+	subs := make(map[string]bool, len(subList))
+	for _, s := range subList {
+		subs[s] = true
+	}
+	old, oldSubs := n.names, n.subs
+	n.names, n.subs = names, subs
+	if emit == nil || old == nil {
+		return nil
+	}
+	list := func(attrs, name string, oldName string) {
+		w := c.untagged().Raw("LIST (").Raw(attrs).Raw(") \"/\" ").AString(c.encodeName(name))
+		if oldName != "" {
+			w.Raw(" (\"OLDNAME\" (").AString(c.encodeName(oldName)).Raw("))")
+		}
+		w.CRLF()
+	}
+	for _, id := range sortedIDs(names) {
+		name := names[id]
+		prev, had := old[id]
+		switch {
+		case !had && (n.matches(name)&evMailboxName != 0):
+			list("", name, "")
+		case had && prev != name && (n.matches(name)|n.matches(prev))&evMailboxName != 0:
+			list("", name, prev)
+		}
+	}
+	for _, id := range sortedIDs(old) {
+		if _, ok := names[id]; !ok {
+			delete(n.status, id)
+			if n.matches(old[id])&evMailboxName != 0 {
+				list(`\NonExistent`, old[id], "")
+			}
+		}
+	}
+	var changed []string
+	for s := range subs {
+		if !oldSubs[s] {
+			changed = append(changed, s)
+		}
+	}
+	for s := range oldSubs {
+		if !subs[s] {
+			changed = append(changed, s)
+		}
+	}
+	slices.Sort(changed)
+	for _, s := range changed {
+		if n.matches(s)&evSubscriptionChange == 0 {
+			continue
+		}
+		if subs[s] {
+			list(`\Subscribed`, s, "")
+		} else {
+			list("", s, "")
+		}
+	}
+	return nil
+}
+
+// notifyPush sends what NOTIFY asked for about the changes the feed
+// reported since the last push: LIST responses if the mailbox list or
+// subscriptions changed, and a STATUS for every other watched mailbox
+// whose status changed in a way the client asked to hear of.
+func (c *conn) notifyPush() error {
+	c.pendingMu.Lock()
+	n, dirty, all := c.notify, c.notifyDirty, c.notifyAll
+	c.notifyDirty, c.notifyAll = nil, false
+	c.pendingMu.Unlock()
+	if n == nil || (len(dirty) == 0 && !all) {
+		return nil
+	}
+	if all {
+		if err := c.notifyRefreshList(n, func(bool, bool) {}); err != nil {
+			return err
+		}
+	}
+	var ids []int64
+	if all {
+		ids = sortedIDs(n.names)
+	} else {
+		for id := range dirty {
+			ids = append(ids, id)
+		}
+		slices.Sort(ids)
+	}
+	for _, id := range ids {
+		if c.sel != nil && id == c.sel.mbox.ID {
+			continue
+		}
+		name, ok := n.names[id]
+		if !ok {
+			// A mailbox this session has not heard of yet: the list
+			// change that made it comes with its own wake-up.
+			continue
+		}
+		ev := n.matches(name)
+		if ev&evMessage == 0 {
+			continue
+		}
+		st, err := c.srv.cfg.Store.MailboxStatus(c.ctx, store.MailboxRef{AccountID: c.acct.ID, MailboxID: id})
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		} else if err != nil {
+			return err
+		}
+		prev, had := n.status[id]
+		news := !had || st.Messages != prev.Messages || st.UIDNext != prev.UIDNext || st.UIDValidity != prev.UIDValidity
+		flags := ev&evFlagChange != 0 && (!had || st.Unseen != prev.Unseen || st.HighestModSeq != prev.HighestModSeq)
+		if !news && !flags {
+			continue
+		}
+		if had || len(n.status) < maxNotifyMailboxes {
+			n.status[id] = st
+		}
+		c.writeNotifyStatus(id, name, st)
+	}
+	return nil
+}
+
+// writeNotifyStatus writes the STATUS of a watched mailbox (RFC 5465
+// §5.2-5.3: MESSAGES, UIDNEXT, UIDVALIDITY, UNSEEN, and HIGHESTMODSEQ
+// once CONDSTORE is on).
+func (c *conn) writeNotifyStatus(id int64, name string, st store.MailboxStatus) {
+	items := []string{"MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN"}
+	if c.condstore {
+		items = append(items, "HIGHESTMODSEQ")
+	}
+	_ = c.writeStatusResp(store.MailboxRef{AccountID: c.acct.ID, MailboxID: id}, name, items, st) // no RECENT item: no store call
+}
