@@ -155,7 +155,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 	}
 	rl := &reloader{
 		path: configPath, override: override, log: log, level: level, live: lv,
-		smtp: reloadable.smtp, imap: reloadable.imap, pop3: reloadable.pop3, queue: q, authn: authn, web: reloadable.web, tls: reload,
+		smtp: reloadable.smtp, imap: reloadable.imap, pop3: reloadable.pop3, msieve: reloadable.msieve, queue: q, authn: authn, web: reloadable.web, tls: reload,
 		cur: cfg, maxSize: cfg.Limits.MaxMessageBytes,
 	}
 
@@ -220,6 +220,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 			Total: total, PerIP: perIP,
 			Refuse: s.refuse, Logger: log.With("protocol", s.name),
 		})
+		rl.addListener(s.name, limited)
 		m.AddListener(s.name, limited)
 		go func() { errc <- s.serve(limited) }()
 	}

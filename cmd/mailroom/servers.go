@@ -65,6 +65,8 @@ type reloadTargets struct {
 	imap *imapserver.Server
 	pop3 *pop3server.Server
 	web  *httpserver.Server
+	// msieve's limits reload; Sieve's evaluation limits at delivery do not.
+	msieve *managesieve.Server
 	// learner (nil without [rspamd] controller) is not reloaded: serve
 	// runs it beside the servers.
 	learner *spamlearn.Learner
@@ -221,7 +223,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 		// Metrics, health, autoconfiguration, MTA-STS (httpserver).
 		{"http", cfg.HTTP, web.Serve, webStop, refuseHTTP},
 		{"https", cfg.HTTPS, web.ServeTLS, webStop, nil},
-	}, reloadTargets{smtp: []*smtpserver.Server{mx, sub}, imap: imap, pop3: pop, web: web, learner: learner}, nil
+	}, reloadTargets{smtp: []*smtpserver.Server{mx, sub}, imap: imap, pop3: pop, web: web, msieve: msieve, learner: learner}, nil
 }
 
 // once makes a Shutdown shared by two listeners run once; a second caller
