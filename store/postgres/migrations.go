@@ -286,6 +286,11 @@ CREATE TABLE outbound_usage (
 	`
 ALTER TABLE messages ADD COLUMN email_id bigint;
 `,
+	// 13: recipients of an account's submissions that failed for good,
+	// per day (the failed-recipient ratio; store.OutboundCounters).
+	`
+ALTER TABLE outbound_usage ADD COLUMN day_failed bigint NOT NULL DEFAULT 0;
+`,
 }
 
 // schemaVersion is the version a database has after Open.
