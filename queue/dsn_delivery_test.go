@@ -48,3 +48,45 @@ func TestDSNThroughDeliverer(t *testing.T) {
 		}
 	}
 }
+
+// A bounce counts the failed recipients against the local sender's
+// account (the failed-recipient ratio of delivery.OutboundLimits), once
+// per finished item; a remote sender's bounce counts nowhere.
+func TestBounceCountsFailedRecipients(t *testing.T) {
+	st, _ := newStoreWith(t, "alice@example.org")
+	sk := startSink(t, func(rcpt string, attempt int) error {
+		if strings.HasPrefix(rcpt, "ok") {
+			return nil
+		}
+		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "no such user"}
+	})
+	res := newTestResolver()
+	res.addMX("remote.test", "mx.remote.test")
+	cfg := fastConfig(st, res, map[string]string{"mx.remote.test": sk.port()})
+	q := New(cfg)
+	d, err := delivery.New(delivery.Config{Store: st, Queue: q, Hostname: "mail.example.org", RecipientDelimiter: "+", Logger: testLog,
+		OutboundLimits: &delivery.OutboundLimits{FailedRatio: 0.5, FailedMin: 10}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.SetDeliverer(d)
+	q.Start()
+	t.Cleanup(func() { q.Shutdown(context.Background()) })
+
+	ctx := context.Background()
+	if _, err := q.Enqueue(ctx, "alice+lists@example.org", []string{"x@remote.test", "y@remote.test", "ok@remote.test"}, []byte(testMsg)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Enqueue(ctx, "someone@elsewhere.test", []string{"z@remote.test"}, []byte(testMsg)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the queue to empty", queueEmpty(t, st))
+	alice, err := st.AccountByEmail(ctx, "alice@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := st.OutboundCounters(ctx, alice.ID, time.Now().UTC().Unix()/86400)
+	if err != nil || c.DayFailed != 2 {
+		t.Fatalf("alice's counters %+v, %v; want 2 failed", c, err)
+	}
+}

@@ -181,6 +181,9 @@ func (q *Queue) finish(ctx context.Context, it store.QueueItem) {
 			q.log.Info("queue: sender not local; no DSN", "qid", it.ID, "from", it.From)
 		}
 	}
+	if fc, ok := q.cfg.Deliverer.(FailureCounter); ok && len(failed) > 0 && it.From != "" {
+		fc.CountFailedRecipients(ctx, it.From, len(failed))
+	}
 	if err := q.cfg.Store.DeleteQueueItem(ctx, it.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		q.log.Error("queue: removing item", "qid", it.ID, "err", err)
 	}

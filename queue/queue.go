@@ -157,7 +157,15 @@ type Deliverer interface {
 	Deliver(ctx context.Context, env delivery.Envelope, msg store.NewMessage) (delivery.Result, error)
 }
 
+// FailureCounter is the optional part of a Deliverer that counts a
+// local sender's recipients that failed for good (the outbound
+// failed-recipient ratio); *delivery.Deliverer implements it.
+type FailureCounter interface {
+	CountFailedRecipients(ctx context.Context, from string, n int)
+}
+
 var (
+	_ FailureCounter = (*delivery.Deliverer)(nil)
 	_ Deliverer      = (*delivery.Deliverer)(nil)
 	_ delivery.Queue = (*Queue)(nil)
 )

@@ -44,6 +44,8 @@ func newDeliverer(cfg config.Config, lv *live, st store.Store, q *queue.Queue, m
 			RecipientsPerMessage: cfg.OutboundLimits.RecipientsPerMessage,
 			RecipientsPerDay:     cfg.OutboundLimits.RecipientsPerDay,
 			ExternalPerDay:       cfg.OutboundLimits.ExternalRecipientsPerDay,
+			FailedRatio:          cfg.OutboundLimits.FailedRecipientRatio,
+			FailedMin:            cfg.OutboundLimits.FailedRecipientMin,
 			Hard:                 cfg.OutboundLimits.Hard,
 		},
 		Sieve: delivery.SieveConfig{
