@@ -165,6 +165,9 @@ type Config struct {
 	// Metrics hears of SRS events and outbound limit hits; nil reports
 	// nothing.
 	Metrics Metrics
+	// Journal hears of every local copy committed (the admin dashboard's
+	// recent deliveries); nil tells nobody.
+	Journal Journal
 
 	Logger *slog.Logger     // default slog.Default()
 	Now    func() time.Time // default time.Now
@@ -180,6 +183,13 @@ type Metrics interface {
 	// "recipients_per_message", "recipients_per_day",
 	// "external_recipients_per_day").
 	OutboundLimitHit(limit string)
+}
+
+// Journal records local deliveries (*recent.Log keeps the last few
+// for the admin dashboard). outcome is "inbox", "junk" (Envelope.Junk)
+// or "filtered" (a Sieve script decided where the copy went).
+type Journal interface {
+	LocalDelivery(at time.Time, from, to, outcome string)
 }
 
 // SRS events (Metrics.SRSEvent).

@@ -2,7 +2,9 @@ package queue
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -63,6 +65,8 @@ func TestBounceCountsFailedRecipients(t *testing.T) {
 	res := newTestResolver()
 	res.addMX("remote.test", "mx.remote.test")
 	cfg := fastConfig(st, res, map[string]string{"mx.remote.test": sk.port()})
+	j := &fakeJournal{}
+	cfg.Journal = j
 	q := New(cfg)
 	d, err := delivery.New(delivery.Config{Store: st, Queue: q, Hostname: "mail.example.org", RecipientDelimiter: "+", Logger: testLog,
 		OutboundLimits: &delivery.OutboundLimits{FailedRatio: 0.5, FailedMin: 10}})
@@ -89,4 +93,27 @@ func TestBounceCountsFailedRecipients(t *testing.T) {
 	if err != nil || c.DayFailed != 2 {
 		t.Fatalf("alice's counters %+v, %v; want 2 failed", c, err)
 	}
+	// The Journal heard of each failed recipient, not of the delivered one.
+	j.mu.Lock()
+	got := slices.Sorted(slices.Values(j.got))
+	j.mu.Unlock()
+	want := []string{
+		"alice+lists@example.org x@remote.test failed mx.remote.test said: 550 5.1.1 no such user (in reply to RCPT TO)",
+		"alice+lists@example.org y@remote.test failed mx.remote.test said: 550 5.1.1 no such user (in reply to RCPT TO)",
+		"someone@elsewhere.test z@remote.test failed mx.remote.test said: 550 5.1.1 no such user (in reply to RCPT TO)",
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("journal %q, want %q", got, want)
+	}
+}
+
+type fakeJournal struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (j *fakeJournal) OutboundFailure(_ time.Time, from, to, outcome, reply string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.got = append(j.got, strings.Join([]string{from, to, outcome, reply}, " "))
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/internal/metrics"
+	"github.com/mailroom/mailroom/internal/recent"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -140,16 +141,19 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 	if err != nil {
 		return err
 	}
-	q := newQueue(cfg, st, m, log.With("component", "queue"))
+	// The admin dashboard's recent deliveries and failures: in memory,
+	// recent.DefaultSize of each.
+	rec := recent.NewLog(recent.DefaultSize)
+	q := newQueue(cfg, st, m, rec, log.With("component", "queue"))
 	lv := newLive(cfg)
-	dlv, err := newDeliverer(cfg, lv, st, q, m, log.With("component", "delivery"))
+	dlv, err := newDeliverer(cfg, lv, st, q, m, rec, log.With("component", "delivery"))
 	if err != nil {
 		return err
 	}
 	q.SetDeliverer(dlv)
 	m.AddQueue(queueStats{st}, time.Now, log.With("component", "metrics"))
 	rd := &readiness{queue: q}
-	servers, reloadable, err := buildServers(cfg, lv, st, authn, dlv, q, tlsCfg, acme, m, rd, log)
+	servers, reloadable, err := buildServers(cfg, lv, st, authn, dlv, q, tlsCfg, acme, m, rd, rec, log)
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/internal/metrics"
+	"github.com/mailroom/mailroom/internal/recent"
 	"github.com/mailroom/mailroom/internal/tlsconfig"
 	"github.com/mailroom/mailroom/managesieve"
 	"github.com/mailroom/mailroom/milter"
@@ -75,7 +76,7 @@ type reloadTargets struct {
 // buildServers constructs every protocol server from the configuration;
 // aliases and quotas are lv's, which a reload replaces. Each server
 // reports to m; logins are labelled with the protocol.
-func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, q kicker, tlsCfg *tls.Config, acme *tlsconfig.ACME, m *metrics.Metrics, rd *readiness, log *slog.Logger) ([]runner, reloadTargets, error) {
+func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, q kicker, tlsCfg *tls.Config, acme *tlsconfig.ACME, m *metrics.Metrics, rd *readiness, rec *recent.Log, log *slog.Logger) ([]runner, reloadTargets, error) {
 	lim := cfg.Limits
 	plaintext := plaintextPolicy(cfg)
 	aliases := liveAliases{lv}
@@ -202,7 +203,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 
 		AllowPlaintextAuth: plaintext,
 	})
-	admin, err := newWebAdmin(cfg, lv, st, authn, q, m, tlsCfg, log.With("component", "webadmin"))
+	admin, err := newWebAdmin(cfg, lv, st, authn, q, m, tlsCfg, rec, log.With("component", "webadmin"))
 	if err != nil {
 		return nil, reloadTargets{}, err
 	}
