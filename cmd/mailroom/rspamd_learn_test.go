@@ -20,7 +20,9 @@ import (
 // on 127.0.0.1:%d (password and enable_password %q) and a Bayes
 // classifier on SQLite statfiles in the test's directory, so no Redis
 // is needed; min_learns/min_tokens 1 and a learn_condition that always
-// allows, so one message is learned. No DNS (a closed loopback port)
+// allows, so one message is learned; the learn cache (which refuses a
+// message learned before) in the test's directory too, not Debian's
+// /var/lib/rspamd. No DNS (a closed loopback port)
 // and a small TLD list keep the start fast.
 const rspamdLearnConfig = `
 .include "$CONFDIR/common.conf"
@@ -47,6 +49,7 @@ classifier "bayes" {
     statfile { symbol = "BAYES_HAM"; path = "$DBDIR/bayes.ham.sqlite"; spam = false; }
     statfile { symbol = "BAYES_SPAM"; path = "$DBDIR/bayes.spam.sqlite"; spam = true; }
     learn_condition = "return function(task, is_spam, is_unlearn) return true end";
+    cache { type = "sqlite3"; file = "$DBDIR/learn_cache.sqlite"; }
 }
 `
 
