@@ -181,7 +181,7 @@ type Metrics interface {
 	// OutboundLimitHit names the outbound limit a submission reached
 	// ("messages_per_hour", "messages_per_day",
 	// "recipients_per_message", "recipients_per_day",
-	// "external_recipients_per_day").
+	// "external_recipients_per_day", "failed_recipient_ratio").
 	OutboundLimitHit(limit string)
 }
 
