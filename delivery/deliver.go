@@ -136,6 +136,19 @@ func (d *Deliverer) Deliver(ctx context.Context, env Envelope, msg store.NewMess
 		return Result{}, err
 	}
 	d.recordOutbound(ctx, oc)
+	if j := d.cfg.Journal; j != nil {
+		outcome := "inbox"
+		switch {
+		case c.Targets == nil && len(c.Copies) > 0:
+			outcome = "filtered"
+		case env.Junk:
+			outcome = "junk"
+		}
+		now := d.cfg.Now()
+		for _, l := range locals {
+			j.LocalDelivery(now, env.From, l.acct.Email, outcome)
+		}
+	}
 	if len(records) > 0 {
 		ss, _ := d.sieveStore()
 		d.recordSieveState(ctx, ss, records)

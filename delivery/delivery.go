@@ -165,6 +165,9 @@ type Config struct {
 	// Metrics hears of SRS events and outbound limit hits; nil reports
 	// nothing.
 	Metrics Metrics
+	// Journal hears of every local copy committed (the admin dashboard's
+	// recent deliveries); nil tells nobody.
+	Journal Journal
 
 	Logger *slog.Logger     // default slog.Default()
 	Now    func() time.Time // default time.Now
@@ -178,8 +181,15 @@ type Metrics interface {
 	// OutboundLimitHit names the outbound limit a submission reached
 	// ("messages_per_hour", "messages_per_day",
 	// "recipients_per_message", "recipients_per_day",
-	// "external_recipients_per_day").
+	// "external_recipients_per_day", "failed_recipient_ratio").
 	OutboundLimitHit(limit string)
+}
+
+// Journal records local deliveries (*recent.Log keeps the last few
+// for the admin dashboard). outcome is "inbox", "junk" (Envelope.Junk)
+// or "filtered" (a Sieve script decided where the copy went).
+type Journal interface {
+	LocalDelivery(at time.Time, from, to, outcome string)
 }
 
 // SRS events (Metrics.SRSEvent).

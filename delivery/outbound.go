@@ -22,6 +22,11 @@ type OutboundLimits struct {
 	// ExternalPerDay bounds the distinct recipients in other domains a
 	// day (estimated from a bitmap: within a few percent).
 	ExternalPerDay int64
+	// FailedRatio bounds the share of the day's recipients that failed
+	// for good (CountFailedRecipients) once the day has FailedMin
+	// recipients; 0 is no limit.
+	FailedRatio float64
+	FailedMin   int64
 	// Hard refuses with a permanent error (550 5.7.1) instead of a
 	// temporary one (451 4.7.1).
 	Hard bool
@@ -33,6 +38,7 @@ type OutboundStore interface {
 	OutboundCounters(ctx context.Context, accountID, day int64) (store.OutboundCounters, error)
 	AddOutbound(ctx context.Context, accountID, day, hour, recipients int64, external []byte) error
 	MarkOutboundNotified(ctx context.Context, accountID, day int64) (bool, error)
+	AddOutboundFailed(ctx context.Context, accountID, day, n int64) error
 }
 
 var _ OutboundStore = (store.Store)(nil)
@@ -91,6 +97,9 @@ func (d *Deliverer) checkOutbound(ctx context.Context, acct store.Account, rcpts
 		over, count, limit = "messages_per_day", c.DayMessages+1, lim.MessagesPerDay
 	case lim.RecipientsPerDay > 0 && c.DayRecipients+oc.rcpts > lim.RecipientsPerDay:
 		over, count, limit = "recipients_per_day", c.DayRecipients+oc.rcpts, lim.RecipientsPerDay
+	case lim.FailedRatio > 0 && c.DayRecipients >= max(lim.FailedMin, 1) && float64(c.DayFailed) > lim.FailedRatio*float64(c.DayRecipients):
+		// count and limit in percent of the day's recipients.
+		over, count, limit = "failed_recipient_ratio", c.DayFailed*100/c.DayRecipients, int64(lim.FailedRatio*100+0.5)
 	case lim.ExternalPerDay > 0 && oc.external != nil:
 		if n := store.OutboundDistinct(store.OrBitmaps(c.External, oc.external)); n > float64(lim.ExternalPerDay)+0.5 {
 			over, count, limit = "external_recipients_per_day", int64(min(n, 1e12)+0.5), lim.ExternalPerDay
@@ -99,7 +108,8 @@ func (d *Deliverer) checkOutbound(ctx context.Context, acct store.Account, rcpts
 	if over == "" {
 		return oc, nil
 	}
-	d.log.Warn("delivery: outbound limit reached", "account", acct.Email, "limit", over, "count", count, "max", limit, "hard", lim.Hard)
+	d.log.Warn("delivery: outbound limit reached", "account", acct.Email, "limit", over, "count", count, "max", limit, "hard", lim.Hard,
+		"day_recipients", c.DayRecipients, "day_failed", c.DayFailed)
 	if d.cfg.Metrics != nil {
 		d.cfg.Metrics.OutboundLimitHit(over)
 	}
@@ -147,7 +157,12 @@ func (d *Deliverer) notifyPostmaster(ctx context.Context, st OutboundStore, oc *
 	fmt.Fprintf(&b, "Date: %s\r\n", now.Format(time.RFC1123Z))
 	fmt.Fprintf(&b, "Message-ID: %s\r\n", d.messageID())
 	b.WriteString("Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
-	fmt.Fprintf(&b, "The account %s reached its outbound limit %s = %d.\r\n", cleanHeaderValue(oc.acct.Email), over, limit)
+	if over == "failed_recipient_ratio" {
+		fmt.Fprintf(&b, "The account %s reached its outbound limit %s = %d%%: too many of its recipients today were refused or bounced.\r\n",
+			cleanHeaderValue(oc.acct.Email), over, limit)
+	} else {
+		fmt.Fprintf(&b, "The account %s reached its outbound limit %s = %d.\r\n", cleanHeaderValue(oc.acct.Email), over, limit)
+	}
 	b.WriteString("Further messages from it are refused until the count falls under the limit.\r\n")
 	b.WriteString("If the account did not send this mail, it may be compromised: change its password.\r\n")
 	b.WriteString("This is the only notice for this account today.\r\n")
@@ -155,5 +170,28 @@ func (d *Deliverer) notifyPostmaster(ctx context.Context, st OutboundStore, oc *
 	msg := store.NewMessage{Raw: raw, Part: message.Parse(raw), InternalDate: now}
 	if _, err := d.Deliver(ctx, Envelope{Recipients: []Recipient{{Addr: "postmaster@" + host, Accounts: []store.Account{pm}}}, NoSieve: true}, msg); err != nil {
 		d.log.Warn("delivery: outbound limit notice not delivered", "err", err)
+	}
+}
+
+// CountFailedRecipients counts n recipients of a message from the
+// envelope sender from that failed for good (refused by the next hop,
+// or expired in the queue) against the sender's account, for
+// OutboundLimits.FailedRatio: one upsert per bounced message. A sender
+// that is not exactly one local account counts nowhere; without the
+// ratio limit nothing is written. Failures are logged, not returned:
+// the bounce goes on regardless.
+func (d *Deliverer) CountFailedRecipients(ctx context.Context, from string, n int) {
+	lim := d.cfg.OutboundLimits
+	st, ok := d.dir.(OutboundStore)
+	if lim == nil || lim.FailedRatio <= 0 || !ok || n <= 0 || from == "" {
+		return
+	}
+	rc, err := d.Resolve(ctx, Request{Addr: from, IgnoreQuota: true})
+	if err != nil || len(rc.Accounts) != 1 || len(rc.Remote) != 0 {
+		return
+	}
+	day := d.cfg.Now().UTC().Unix() / 86400
+	if err := st.AddOutboundFailed(context.WithoutCancel(ctx), rc.Accounts[0].ID, day, int64(n)); err != nil {
+		d.log.Warn("delivery: counting failed recipients", "account", rc.Accounts[0].Email, "err", err)
 	}
 }

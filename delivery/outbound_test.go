@@ -115,3 +115,46 @@ func TestOutboundRecipientLimits(t *testing.T) {
 		t.Fatalf("4th distinct external recipient: %v", err)
 	}
 }
+
+// The failed-recipient ratio: once FailedMin recipients were sent that
+// day and more than FailedRatio of them failed for good
+// (CountFailedRecipients, as the queue reports bounces), the next
+// submission is refused (hard: ErrOutboundLimitHard), the postmaster
+// gets one notice, and the next day the account may send again. A
+// remote or unknown sender counts nowhere.
+func TestOutboundFailedRecipientRatio(t *testing.T) {
+	t.Parallel()
+	st := openStore(t, "alice@example.com", "postmaster@example.com")
+	alice, _ := st.AccountByEmail(t.Context(), "alice@example.com")
+	clock := &fakeClock{now: time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)}
+	d := newDeliverer(t, delivery.Config{Store: st, Queue: &signingQueue{}, Hostname: "example.com", Now: clock.Now,
+		OutboundLimits: &delivery.OutboundLimits{FailedRatio: 0.5, FailedMin: 4, Hard: true}})
+	ctx := t.Context()
+	// 3 recipients, all failed: under FailedMin, no limit yet.
+	if err := submit(t, d, alice, "a@remote.example", "b@remote.example", "c@remote.example"); err != nil {
+		t.Fatal(err)
+	}
+	d.CountFailedRecipients(ctx, "alice@example.com", 3)
+	d.CountFailedRecipients(ctx, "someone@remote.example", 50) // not local
+	d.CountFailedRecipients(ctx, "nobody@example.com", 50)     // no such user
+	if err := submit(t, d, alice, "d@remote.example"); err != nil {
+		t.Fatalf("3 of 3 failed but under failed_recipient_min: %v", err)
+	}
+	// Now 4 sent, 3 failed: 75% > 50%.
+	for range 2 {
+		if err := submit(t, d, alice, "e@remote.example"); !errors.Is(err, delivery.ErrOutboundLimitHard) {
+			t.Fatalf("3 of 4 failed: %v, want ErrOutboundLimitHard", err)
+		}
+	}
+	if n := inboxCount(t, st, "postmaster@example.com"); n != 1 {
+		t.Fatalf("postmaster has %d notices, want 1", n)
+	}
+	c, err := st.OutboundCounters(ctx, alice.ID, clock.Now().Unix()/86400)
+	if err != nil || c.DayFailed != 3 || c.DayRecipients != 4 {
+		t.Fatalf("counters %+v, %v; want 3 failed of 4", c, err)
+	}
+	clock.add(24 * time.Hour)
+	if err := submit(t, d, alice, "f@remote.example"); err != nil {
+		t.Fatalf("next day: %v", err)
+	}
+}

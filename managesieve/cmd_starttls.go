@@ -34,7 +34,7 @@ func cmdStartTLS(c *conn, cmd *command) error {
 	}
 	c.nc = tc
 	c.r.br = bufio.NewReader(tc)
-	c.bw.Reset(deadlineWriter{tc, c.srv.cfg})
+	c.bw.Reset(deadlineWriter{tc, c.srv.cfg.Now, c.lim.IdleTimeout})
 	c.writeCapabilities()
 	c.ok("", "TLS negotiation successful")
 	return nil

@@ -28,18 +28,21 @@ type conn struct {
 	log *slog.Logger
 	ctx context.Context
 
+	lim         Limits         // the server's when the connection was accepted
 	acct        *store.Account // set once authenticated
 	badCommands int
 	done        bool
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
+	lim := *s.limits.Load()
 	return &conn{
 		srv: s,
 		nc:  nc,
 		raw: nc,
+		lim: lim,
 		r:   reader{br: bufio.NewReader(nc)},
-		bw:  bufio.NewWriter(deadlineWriter{nc, s.cfg}),
+		bw:  bufio.NewWriter(deadlineWriter{nc, s.cfg.Now, lim.IdleTimeout}),
 		log: s.log.With("remote", nc.RemoteAddr().String()),
 		ctx: s.ctx,
 	}
@@ -47,12 +50,13 @@ func newConn(s *Server, nc net.Conn) *conn {
 
 // deadlineWriter gives every write the idle timeout.
 type deadlineWriter struct {
-	nc  net.Conn
-	cfg Config
+	nc      net.Conn
+	now     func() time.Time
+	timeout time.Duration
 }
 
 func (w deadlineWriter) Write(p []byte) (int, error) {
-	w.nc.SetWriteDeadline(w.cfg.Now().Add(w.cfg.IdleTimeout))
+	w.nc.SetWriteDeadline(w.now().Add(w.timeout))
 	return w.nc.Write(p)
 }
 
@@ -72,7 +76,7 @@ func (c *conn) Serve() {
 	defer func() {
 		if v := recover(); v != nil {
 			c.log.Error("panic in ManageSieve session", "panic", v, "stack", string(debug.Stack()))
-			c.bw.Reset(deadlineWriter{c.nc, c.srv.cfg}) // drop a half-written response
+			c.bw.Reset(deadlineWriter{c.nc, c.srv.cfg.Now, c.lim.IdleTimeout}) // drop a half-written response
 			c.bye("", "internal error")
 			c.bw.Flush()
 		}
@@ -114,7 +118,7 @@ func (c *conn) limits() (time.Duration, wireLimits) {
 	if c.acct == nil {
 		return c.srv.cfg.preAuthTimeout, wireLimits{line: preAuthMaxLine, literal: preAuthMaxLiteral}
 	}
-	return c.srv.cfg.IdleTimeout, wireLimits{line: c.srv.cfg.MaxLineLength, literal: c.srv.cfg.MaxScriptSize, skipBig: true}
+	return c.lim.IdleTimeout, wireLimits{line: c.lim.MaxLineLength, literal: c.lim.MaxScriptSize, skipBig: true}
 }
 
 func (c *conn) readFailed(err error) {

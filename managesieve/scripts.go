@@ -19,7 +19,7 @@ func checkName(name string) error {
 // compileScript validates src with the sieve parser: the error names the
 // line (RFC 5804 §2.6: a human-readable reason).
 func (c *conn) compileScript(src string) error {
-	if len(src) > c.srv.cfg.MaxScriptSize {
+	if len(src) > c.lim.MaxScriptSize {
 		return errLiteralTooBig
 	}
 	if _, err := sieve.Compile([]byte(src), c.srv.cfg.SieveLimits); err != nil {
@@ -35,8 +35,8 @@ func (c *conn) compileScript(src string) error {
 // checkSpace reports QUOTA/MAXSIZE or QUOTA/MAXSCRIPTS for storing size
 // bytes as name (RFC 5804 §2.3, §2.6).
 func (c *conn) checkSpace(name string, size int64) error {
-	if size > int64(c.srv.cfg.MaxScriptSize) {
-		return nof(codeQuotaMaxSize, "script of %d bytes is over the limit of %d", size, c.srv.cfg.MaxScriptSize)
+	if size > int64(c.lim.MaxScriptSize) {
+		return nof(codeQuotaMaxSize, "script of %d bytes is over the limit of %d", size, c.lim.MaxScriptSize)
 	}
 	ctx, cancel := c.storeCtx()
 	defer cancel()
@@ -49,8 +49,8 @@ func (c *conn) checkSpace(name string, size int64) error {
 			return nil // a replacement
 		}
 	}
-	if len(list) >= c.srv.cfg.MaxScripts {
-		return nof(codeQuotaMaxScript, "%s", fmt.Sprintf("at most %d scripts allowed", c.srv.cfg.MaxScripts))
+	if len(list) >= c.lim.MaxScripts {
+		return nof(codeQuotaMaxScript, "%s", fmt.Sprintf("at most %d scripts allowed", c.lim.MaxScripts))
 	}
 	return nil
 }

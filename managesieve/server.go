@@ -15,6 +15,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
@@ -119,6 +120,36 @@ type Server struct {
 
 	conns *connserver.Tracker // listeners and sessions; Closing once Shutdown began
 
+	// limits are Config's until SetLimits; each connection reads them
+	// once, when it is accepted.
+	limits atomic.Pointer[Limits]
+}
+
+// Limits are the settings of Config a running Server can change
+// (SetLimits, on a config reload); a zero field is its default.
+type Limits struct {
+	IdleTimeout   time.Duration
+	MaxLineLength int
+	MaxScripts    int
+	MaxScriptSize int
+}
+
+// SetLimits replaces the limits for connections accepted afterwards;
+// open sessions keep the limits they started with.
+func (s *Server) SetLimits(l Limits) {
+	if l.IdleTimeout <= 0 {
+		l.IdleTimeout = DefaultIdleTimeout
+	}
+	if l.MaxLineLength <= 0 {
+		l.MaxLineLength = DefaultMaxLineLength
+	}
+	if l.MaxScripts <= 0 || l.MaxScripts > store.MaxSieveScripts {
+		l.MaxScripts = store.MaxSieveScripts
+	}
+	if l.MaxScriptSize <= 0 || l.MaxScriptSize > store.MaxSieveScriptSize {
+		l.MaxScriptSize = store.MaxSieveScriptSize
+	}
+	s.limits.Store(&l)
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -167,6 +198,7 @@ func New(cfg Config) *Server {
 		cancel: cancel,
 	}
 	s.conns = connserver.New(s.log, ErrServerClosed)
+	s.SetLimits(Limits{IdleTimeout: cfg.IdleTimeout, MaxLineLength: cfg.MaxLineLength, MaxScripts: cfg.MaxScripts, MaxScriptSize: cfg.MaxScriptSize})
 	if cfg.Auth != nil {
 		s.sasl = cfg.Auth.SASLConfig
 	}

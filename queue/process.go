@@ -136,6 +136,7 @@ func (q *Queue) apply(it store.QueueItem, rcpts []store.QueueRecipient, outs []o
 			r.Status = store.RcptFailed
 			q.cfg.Metrics.QueueAttempt(AttemptFailed)
 			q.log.Info("queue: failed", "qid", it.ID, "rcpt", r.Addr, "reply", o.text)
+			q.journal(now, it.From, r.Addr, "failed", o.text)
 		default:
 			sched := q.cfg.RetrySchedule
 			wait := sched[min(r.Attempts-1, len(sched)-1)]
@@ -145,6 +146,7 @@ func (q *Queue) apply(it store.QueueItem, rcpts []store.QueueRecipient, outs []o
 				r.LastError = fmt.Sprintf("gave up after %d attempts: %s", r.Attempts, o.text)
 				q.cfg.Metrics.QueueAttempt(AttemptExpired)
 				q.log.Info("queue: expired", "qid", it.ID, "rcpt", r.Addr, "reply", o.text)
+				q.journal(now, it.From, r.Addr, "expired", o.text)
 			} else {
 				q.cfg.Metrics.QueueAttempt(AttemptDeferred)
 				q.log.Info("queue: deferred", "qid", it.ID, "rcpt", r.Addr, "reply", o.text, "retry", wait)
@@ -153,6 +155,13 @@ func (q *Queue) apply(it store.QueueItem, rcpts []store.QueueRecipient, outs []o
 		up = append(up, r)
 	}
 	return up
+}
+
+// journal tells Config.Journal of a recipient that failed for good.
+func (q *Queue) journal(at time.Time, from, to, outcome, reply string) {
+	if j := q.cfg.Journal; j != nil {
+		j.OutboundFailure(at, from, to, outcome, reply)
+	}
 }
 
 // finish removes an item whose recipients are all final, first giving the
@@ -180,6 +189,9 @@ func (q *Queue) finish(ctx context.Context, it store.QueueItem) {
 		} else {
 			q.log.Info("queue: sender not local; no DSN", "qid", it.ID, "from", it.From)
 		}
+	}
+	if fc, ok := q.cfg.Deliverer.(FailureCounter); ok && len(failed) > 0 && it.From != "" {
+		fc.CountFailedRecipients(ctx, it.From, len(failed))
 	}
 	if err := q.cfg.Store.DeleteQueueItem(ctx, it.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
 		q.log.Error("queue: removing item", "qid", it.ID, "err", err)

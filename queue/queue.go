@@ -89,6 +89,9 @@ type Config struct {
 	// Metrics hears of each recipient's attempt outcome and of DSNs
 	// (metrics.go); nil reports nothing.
 	Metrics Metrics
+	// Journal hears of each recipient that failed for good; nil tells
+	// nobody.
+	Journal Journal
 
 	// Resolver looks up MX and address records; default net.DefaultResolver.
 	Resolver Resolver
@@ -157,7 +160,22 @@ type Deliverer interface {
 	Deliver(ctx context.Context, env delivery.Envelope, msg store.NewMessage) (delivery.Result, error)
 }
 
+// Journal records recipients the queue gave up on (*recent.Log keeps
+// the last few for the admin dashboard). outcome is "failed" (a
+// permanent reply) or "expired" (out of retries).
+type Journal interface {
+	OutboundFailure(at time.Time, from, to, outcome, reply string)
+}
+
+// FailureCounter is the optional part of a Deliverer that counts a
+// local sender's recipients that failed for good (the outbound
+// failed-recipient ratio); *delivery.Deliverer implements it.
+type FailureCounter interface {
+	CountFailedRecipients(ctx context.Context, from string, n int)
+}
+
 var (
+	_ FailureCounter = (*delivery.Deliverer)(nil)
 	_ Deliverer      = (*delivery.Deliverer)(nil)
 	_ delivery.Queue = (*Queue)(nil)
 )

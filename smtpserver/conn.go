@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -63,7 +64,8 @@ type conn struct {
 }
 
 func newConn(nc net.Conn, s *Server) *conn {
-	c := &conn{Conn: nc, raw: nc, s: s, lim: *s.limits.Load(), rw: framer{maxLine: s.cfg.MaxLineLength}}
+	c := &conn{Conn: nc, raw: nc, s: s, lim: *s.limits.Load(), rw: framer{}}
+	c.rw.maxLine = c.lim.MaxLineLength
 	if s.log.Enabled(context.Background(), slog.LevelDebug) {
 		c.rw.tr = &wireTrace{log: s.log.With("remote", nc.RemoteAddr().String())}
 	}
@@ -97,6 +99,7 @@ const (
 	replyStartTLSParams = "501 5.5.4 STARTTLS takes no parameters\r\n"
 	ehloStartTLS        = "250-STARTTLS\r\n"
 	replyHelloFirst     = "503 5.5.1 Send EHLO/HELO again after STARTTLS\r\n"
+	replyLineTooLong    = "500 5.4.0 Too long line, closing connection\r\n"
 )
 
 // startTLS runs the STARTTLS command. go-smtp has answered everything it
@@ -115,7 +118,7 @@ func (c *conn) startTLS() error {
 		c.traceReply([]byte(replyStartTLSInTx), false, -1)
 		return err
 	}
-	c.raw.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	c.raw.SetWriteDeadline(time.Now().Add(c.lim.WriteTimeout))
 	c.handshaking.Store(true) // from the 220 on, no plaintext goodbye
 	defer c.handshaking.Store(false)
 	if _, err := c.raw.Write([]byte(replyStartTLS)); err != nil {
@@ -214,13 +217,21 @@ func (c *conn) Read(p []byte) (int, error) {
 	for {
 		if len(c.out) == 0 && c.rw.refusePending {
 			c.rw.refusePending = false
-			c.Conn.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+			c.Conn.SetWriteDeadline(time.Now().Add(c.lim.WriteTimeout))
 			if _, err := c.Conn.Write([]byte(replyHelloFirst)); err != nil {
 				c.err = err
 				return 0, err
 			}
 			c.traceReply([]byte(replyHelloFirst), false, -1)
 			continue
+		}
+		if len(c.out) == 0 && c.rw.tooLong {
+			// go-smtp's own reply to a line over its limit.
+			c.Conn.SetWriteDeadline(time.Now().Add(c.lim.WriteTimeout))
+			c.Conn.Write([]byte(replyLineTooLong))
+			c.traceReply([]byte(replyLineTooLong), false, -1)
+			c.err = io.EOF // go-smtp ends the session quietly
+			return 0, c.err
 		}
 		if len(c.out) == 0 && c.rw.startTLSPending {
 			c.rw.startTLSPending = false
@@ -323,6 +334,25 @@ func (c *conn) fixReply(p []byte) []byte {
 		return append(p[:4:4], "SIZE "+strconv.FormatInt(c.lim.MaxMessageBytes, 10)+"\r\n"...)
 	}
 	return nil
+}
+
+// SetReadDeadline replaces the deadline go-smtp sets before reading each
+// command (its ReadTimeout, fixed for the server's life) by one from the
+// connection's ReadTimeout, which a reload may have changed.
+func (c *conn) SetReadDeadline(time.Time) error {
+	return c.Conn.SetReadDeadline(time.Now().Add(c.lim.ReadTimeout))
+}
+
+// SetWriteDeadline is SetReadDeadline for go-smtp's WriteTimeout, set
+// before each reply.
+func (c *conn) SetWriteDeadline(time.Time) error {
+	return c.Conn.SetWriteDeadline(time.Now().Add(c.lim.WriteTimeout))
+}
+
+// extendDataDeadline gives the client the connection's DataTimeout for
+// the next piece of message data.
+func (c *conn) extendDataDeadline() {
+	c.Conn.SetReadDeadline(time.Now().Add(c.lim.DataTimeout))
 }
 
 func (c *conn) Write(p []byte) (int, error) {

@@ -171,7 +171,7 @@ func (ss *session) assemble(sp *spool, id string, now time.Time) (raw []byte, si
 // than the in-flight Budget lets the transaction reserve.
 func (ss *session) readMessage(r io.Reader, sp *spool, tx *reservation) error {
 	max := ss.lim.MaxMessageBytes
-	lc := lineChecker{max: ss.s.cfg.MaxLineLength}
+	lc := lineChecker{max: ss.lim.MaxLineLength}
 	chunk := make([]byte, 32<<10)
 	var firstErr error
 	for {
@@ -212,13 +212,15 @@ func (ss *session) readMessage(r io.Reader, sp *spool, tx *reservation) error {
 	return firstErr
 }
 
-// extendDeadline gives the client DataTimeout for each piece of message
+// extendDeadline gives the client the session's DataTimeout for each piece of message
 // data, however long the whole message takes.
 func (ss *session) extendDeadline() {
-	if ss.c == nil {
-		return
+	switch {
+	case ss.conn != nil:
+		ss.conn.extendDataDeadline()
+	case ss.c != nil:
+		ss.c.Conn().SetReadDeadline(time.Now().Add(ss.lim.DataTimeout))
 	}
-	ss.c.Conn().SetReadDeadline(time.Now().Add(ss.s.cfg.DataTimeout))
 }
 
 // lineChecker checks line endings and lengths across chunk boundaries.

@@ -82,10 +82,7 @@ func TestDataLimits(t *testing.T) {
 		c.cmd("DATA", "354 ")
 		c.send("Subject: long\r\n\r\n" + strings.Repeat("y", 150) + "\r\n.\r\n")
 		c.expect("554 5.6.0 ")
-		// go-smtp then drops the connection: it cannot find the end of
-		// an over-long line.
-		c.expect("500 ")
-		c.expectClosed()
+		c.cmd("NOOP", "250 ") // the session goes on, as after BDAT
 	})
 	t.Run("BDAT line too long", func(t *testing.T) {
 		c := h.dial()

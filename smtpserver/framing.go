@@ -31,7 +31,10 @@ import (
 // processing until that reply has been written, which go-smtp always does
 // before it reads again.
 type framer struct {
-	maxLine int // go-smtp's MaxLineLength; 0 is DefaultMaxLineLength
+	maxLine int // the connection's Limits.MaxLineLength; 0 is DefaultMaxLineLength
+	// tooLong: a command line longer than maxLine came; conn answers
+	// 500 and closes (go-smtp's own limit is far above, see New).
+	tooLong bool
 
 	mode  int
 	held  []byte // command mode: the current line so far (at most heldMax())
@@ -74,23 +77,22 @@ type framer struct {
 
 const (
 	modeCommand = iota
-	modeLongLine
 	modeWait
 	modeData
 	modeChunk
 	modeOpaque
 )
 
-// heldMax bounds a command line the framer buffers: the longest line
-// go-smtp accepts (MaxLineLength, counted with the line's end), so that
-// every line go-smtp will act on is seen whole and classified by the same
-// rule go-smtp uses (parseCommand). Longer lines pass through untouched:
-// go-smtp answers them with 500 and closes the connection.
+// heldMax bounds a command line the framer buffers: the connection's
+// MaxLineLength, counted with the line's end, so that every line go-smtp
+// will act on is seen whole and classified by the same rule go-smtp uses
+// (parseCommand). A longer line is not passed on: tooLong tells conn to
+// answer 500 and close, as go-smtp does at its own limit.
 func (r *framer) heldMax() int {
 	if r.maxLine > 0 {
-		return r.maxLine + 2
+		return r.maxLine
 	}
-	return DefaultMaxLineLength + 2
+	return DefaultMaxLineLength
 }
 
 // dataReader states, as in go-smtp's data.go.
@@ -114,6 +116,9 @@ func (r *framer) client(dst, src []byte) ([]byte, int) {
 	}
 	i := 0
 	r.stop = false
+	if r.tooLong {
+		return dst, len(src)
+	}
 	for i < len(src) && r.mode != modeWait && !r.stop {
 		switch r.mode {
 		case modeOpaque:
@@ -144,17 +149,6 @@ func (r *framer) client(dst, src []byte) ([]byte, int) {
 					r.tr.data(r.dataN - len(".\r\n")) // the message without its end
 				}
 			}
-		case modeLongLine:
-			j := bytes.IndexByte(src[i:], '\n')
-			if j < 0 {
-				dst = append(dst, src[i:]...)
-				i = len(src)
-				break
-			}
-			dst = append(dst, src[i:i+j+1]...)
-			i += j + 1
-			r.sent++
-			r.mode = modeCommand
 		case modeCommand:
 			b := src[i]
 			i++
@@ -162,9 +156,9 @@ func (r *framer) client(dst, src []byte) ([]byte, int) {
 			if b == '\n' {
 				dst = r.endLine(dst)
 			} else if len(r.held) > r.heldMax() {
-				dst = append(dst, r.held...)
 				r.held = r.held[:0]
-				r.mode = modeLongLine
+				r.tooLong, r.stop = true, true
+				i = len(src) // the connection ends here
 				if r.tr != nil {
 					r.tr.push("[line too long]")
 				}

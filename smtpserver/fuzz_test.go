@@ -91,7 +91,7 @@ func FuzzCommandLoop(f *testing.F) {
 // FuzzFramer checks the framing tracker on arbitrary traffic: it never
 // panics, consumes all input, and passes every byte on unchanged unless it
 // takes STARTTLS out of the stream (and then refuses mail commands until
-// the client greets again).
+// the client greets again) or stops at a command line over the limit.
 func FuzzFramer(f *testing.F) {
 	for _, s := range fuzzSeeds {
 		f.Add([]byte(s), uint8(3), uint8(0), false)
@@ -110,6 +110,10 @@ func FuzzFramer(f *testing.F) {
 				t.Fatalf("no progress at %d in mode %d", i, r.mode)
 			}
 			i += used
+			if r.tooLong {
+				// conn answers 500 and closes here.
+				break
+			}
 			if r.startTLSPending {
 				// conn runs the handshake (or refuses) here.
 				r.startTLSPending = false
@@ -125,6 +129,13 @@ func FuzzFramer(f *testing.F) {
 				r.server([]byte("250-multi\r\n250 ok\r\n"))
 			}
 			replies = replies>>1 | replies<<7
+		}
+		if r.tooLong {
+			// Only whole lines before the long one were passed on.
+			if !intercept && !bytes.HasPrefix(input, out) {
+				t.Fatalf("input changed before a long line:\n in %q\nout %q", input, out)
+			}
+			return
 		}
 		out = append(out, r.flush()...)
 		if !intercept && !bytes.Equal(out, input) {

@@ -245,11 +245,21 @@ type Server struct {
 }
 
 // Limits are the settings of Config a running Server can change
-// (SetLimits, on a config reload).
+// (SetLimits, on a config reload). A zero field is its default.
 type Limits struct {
-	MaxMessageBytes int64 // 0: DefaultMaxMessageBytes
-	MaxRecipients   int   // 0: DefaultMaxRecipients
+	MaxMessageBytes int64 // DefaultMaxMessageBytes
+	MaxRecipients   int   // DefaultMaxRecipients
+	// MaxLineLength: DefaultMaxLineLength; at most MaxLineLengthCeiling.
+	MaxLineLength int
+	ReadTimeout   time.Duration // DefaultReadTimeout
+	WriteTimeout  time.Duration // DefaultWriteTimeout
+	DataTimeout   time.Duration // DefaultDataTimeout
 }
+
+// MaxLineLengthCeiling bounds Limits.MaxLineLength: go-smtp's own line
+// limit, fixed for the server's life, is set this high and the
+// connection's framer enforces the connection's limit (framing.go).
+const MaxLineLengthCeiling = 1 << 20
 
 // SetLimits replaces the limits for connections accepted afterwards;
 // open sessions keep the limits they started with.
@@ -259,6 +269,19 @@ func (s *Server) SetLimits(l Limits) {
 	}
 	if l.MaxRecipients <= 0 {
 		l.MaxRecipients = DefaultMaxRecipients
+	}
+	if l.MaxLineLength <= 0 {
+		l.MaxLineLength = DefaultMaxLineLength
+	}
+	l.MaxLineLength = min(l.MaxLineLength, MaxLineLengthCeiling)
+	if l.ReadTimeout <= 0 {
+		l.ReadTimeout = DefaultReadTimeout
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = DefaultWriteTimeout
+	}
+	if l.DataTimeout <= 0 {
+		l.DataTimeout = DefaultDataTimeout
 	}
 	s.limits.Store(&l)
 }
@@ -331,7 +354,10 @@ func New(cfg Config) *Server {
 		cancel: cancel,
 		conns:  make(map[*conn]struct{}),
 	}
-	s.SetLimits(Limits{MaxMessageBytes: cfg.MaxMessageBytes, MaxRecipients: cfg.MaxRecipients})
+	s.SetLimits(Limits{
+		MaxMessageBytes: cfg.MaxMessageBytes, MaxRecipients: cfg.MaxRecipients, MaxLineLength: cfg.MaxLineLength,
+		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, DataTimeout: cfg.DataTimeout,
+	})
 	if cfg.Auth != nil {
 		s.authenticate = cfg.Auth.Authenticate
 	}
@@ -350,9 +376,14 @@ func New(cfg Config) *Server {
 	// SIZE line.
 	srv.MaxMessageBytes = goSMTPMaxMessageBytes
 	srv.MaxRecipients = 0
-	srv.MaxLineLength = cfg.MaxLineLength
-	srv.ReadTimeout = cfg.ReadTimeout
-	srv.WriteTimeout = cfg.WriteTimeout
+	// go-smtp reads its line limit and timeouts for the server's life;
+	// so that a reload can change them, its line limit is the ceiling
+	// (the framer refuses longer lines by the connection's limit) and
+	// the deadlines it sets before each command and reply are replaced
+	// by the connection's (conn.SetReadDeadline, conn.SetWriteDeadline).
+	srv.MaxLineLength = MaxLineLengthCeiling
+	srv.ReadTimeout = DefaultReadTimeout
+	srv.WriteTimeout = DefaultWriteTimeout
 	srv.EnableSMTPUTF8 = true
 	// Our own AllowPlaintextAuth check replaces go-smtp's TLS-or-nothing
 	// rule, so that loopback clients can log in without TLS and others get

@@ -15,6 +15,9 @@ type OutboundCounters struct {
 	HourMessages  int64
 	DayMessages   int64
 	DayRecipients int64
+	// DayFailed counts recipients that failed for good on the day
+	// (AddOutboundFailed): the failed-recipient ratio's numerator.
+	DayFailed int64
 	// External is the OR of the bitmaps of the day's external
 	// recipients (OutboundBit); nil for none yet.
 	External []byte

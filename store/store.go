@@ -515,6 +515,10 @@ type Outbound interface {
 	// whether this call set it (true exactly once per account and day,
 	// across nodes).
 	MarkOutboundNotified(ctx context.Context, accountID, day int64) (bool, error)
+	// AddOutboundFailed counts n recipients of the account's submissions
+	// that failed for good (refused by the next hop or expired) on day:
+	// one upsert per bounced message, whatever day it was sent.
+	AddOutboundFailed(ctx context.Context, accountID, day, n int64) error
 }
 
 // ImportFolder is what an IMAP import (transfer.ImportIMAP) keeps of one

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/mailroom/mailroom/internal/recent"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -38,6 +39,12 @@ type dashboardData struct {
 	Counters                   []counter
 	Failures                   []failure
 	Certs                      []certRow
+	// Recent: nil without Config.Recent.
+	Recent *recentData
+}
+
+type recentData struct {
+	Deliveries, Failures []recent.Event
 }
 
 // maxFailures is how many recent queue failures the dashboard lists.
@@ -86,6 +93,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, x *session) {
 		for _, k := range sortedKeys(c) {
 			d.Counters = append(d.Counters, counter{k, c[k]})
 		}
+	}
+	if s.cfg.Recent != nil {
+		d.Recent = &recentData{Deliveries: s.cfg.Recent.Deliveries(), Failures: s.cfg.Recent.Failures()}
 	}
 	if s.cfg.Certificates != nil {
 		now := s.cfg.Now()

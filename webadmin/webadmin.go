@@ -41,6 +41,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/recent"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -85,6 +86,13 @@ type Quota interface {
 // Kicker wakes the outbound queue after a retry (*queue.Queue).
 type Kicker interface{ Kick() }
 
+// Recent is the dashboard's source of recent delivery events, each
+// list newest first (*recent.Log).
+type Recent interface {
+	Deliveries() []recent.Event
+	Failures() []recent.Event
+}
+
 // Certificate is one certificate the dashboard shows the expiry of.
 type Certificate struct {
 	Name     string
@@ -118,6 +126,9 @@ type Config struct {
 	Queue         Kicker
 	// Counters are the dashboard's counters (name -> value); nil shows none.
 	Counters func() map[string]uint64
+	// Recent gives the dashboard the last local deliveries and outbound
+	// failures (*recent.Log: bounded, in memory); nil shows none.
+	Recent Recent
 	// Certificates are shown with their expiry; nil shows none.
 	Certificates func() []Certificate
 	// DNS gives the DNS page its records and makes DKIM keys; nil

@@ -5,6 +5,7 @@ import (
 
 	"github.com/mailroom/mailroom/delivery"
 	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/internal/recent"
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/sieve"
 	"github.com/mailroom/mailroom/store"
@@ -20,7 +21,7 @@ var (
 // delivery): SMTP (MX and submission) and the queue's DSNs go through
 // it, and it commits local copies and outbound queue entries in one
 // store transaction, signing the queued copy with q first.
-func newDeliverer(cfg config.Config, lv *live, st store.Store, q *queue.Queue, m delivery.Metrics, log *slog.Logger) (*delivery.Deliverer, error) {
+func newDeliverer(cfg config.Config, lv *live, st store.Store, q *queue.Queue, m delivery.Metrics, rec *recent.Log, log *slog.Logger) (*delivery.Deliverer, error) {
 	// The global Sieve scripts: one that does not compile stops serve
 	// with its file and line, rather than every delivery logging it.
 	before, after, err := cfg.Filtering.CompileSieve(sieveLimits(cfg))
@@ -35,7 +36,12 @@ func newDeliverer(cfg config.Config, lv *live, st store.Store, q *queue.Queue, m
 	if rw != nil {
 		sr = rw
 	}
+	var j delivery.Journal
+	if rec != nil {
+		j = rec
+	}
 	return delivery.New(delivery.Config{
+		Journal: j,
 		SRS:     sr,
 		Metrics: m,
 		OutboundLimits: &delivery.OutboundLimits{
@@ -44,6 +50,8 @@ func newDeliverer(cfg config.Config, lv *live, st store.Store, q *queue.Queue, m
 			RecipientsPerMessage: cfg.OutboundLimits.RecipientsPerMessage,
 			RecipientsPerDay:     cfg.OutboundLimits.RecipientsPerDay,
 			ExternalPerDay:       cfg.OutboundLimits.ExternalRecipientsPerDay,
+			FailedRatio:          cfg.OutboundLimits.FailedRecipientRatio,
+			FailedMin:            cfg.OutboundLimits.FailedRecipientMin,
 			Hard:                 cfg.OutboundLimits.Hard,
 		},
 		Sieve: delivery.SieveConfig{

@@ -21,8 +21,8 @@ func TestServeDelivererIsTransactional(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	q := newQueue(cfg, st, nil, log)
-	d, err := newDeliverer(cfg, newLive(cfg), st, q, nil, log)
+	q := newQueue(cfg, st, nil, nil, log)
+	d, err := newDeliverer(cfg, newLive(cfg), st, q, nil, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/mailroom/mailroom/httpserver"
 	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/internal/recent"
 	"github.com/mailroom/mailroom/mailauth"
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/smtpserver"
@@ -36,13 +37,18 @@ const dnsUsage = `Usage:
 `
 
 // newQueue builds the outbound queue of `serve` from the configuration.
-func newQueue(cfg config.Config, st store.Store, m queue.Metrics, log *slog.Logger) *queue.Queue {
+func newQueue(cfg config.Config, st store.Store, m queue.Metrics, rec *recent.Log, log *slog.Logger) *queue.Queue {
 	o := cfg.Outbound
 	sched := make([]time.Duration, len(o.Queue.RetrySchedule))
 	for i, d := range o.Queue.RetrySchedule {
 		sched[i] = d.Duration
 	}
+	var j queue.Journal
+	if rec != nil {
+		j = rec
+	}
 	return queue.New(queue.Config{
+		Journal:       j,
 		Store:         st,
 		Hostname:      cfg.Hostname,
 		Logger:        log,

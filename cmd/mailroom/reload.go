@@ -21,6 +21,8 @@ import (
 	"github.com/mailroom/mailroom/httpserver"
 	"github.com/mailroom/mailroom/imapserver"
 	"github.com/mailroom/mailroom/internal/config"
+	"github.com/mailroom/mailroom/internal/connlimit"
+	"github.com/mailroom/mailroom/managesieve"
 	"github.com/mailroom/mailroom/pop3server"
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/smtpserver"
@@ -85,6 +87,10 @@ var reloadable = []string{
 	"limits.imap_max_append_bytes", "limits.imap_max_mailboxes", "limits.imap_idle_timeout",
 	"limits.imap_metadata_max_entry_name", "limits.imap_metadata_max_value_bytes", "limits.imap_metadata_max_entries",
 	"limits.pop3_idle_timeout",
+	"limits.smtp_max_line_length", "limits.smtp_command_timeout", "limits.smtp_data_timeout",
+	"limits.max_connections", "limits.max_connections_per_ip", "limits.listener",
+	"limits.managesieve_idle_timeout", "limits.managesieve_max_line_length",
+	"limits.sieve_max_scripts", "limits.sieve_max_script_bytes",
 }
 
 // reloader re-reads the config file on SIGHUP and applies what can change
@@ -98,6 +104,7 @@ type reloader struct {
 	smtp     []*smtpserver.Server
 	imap     *imapserver.Server
 	pop3     *pop3server.Server
+	msieve   *managesieve.Server
 	queue    *queue.Queue
 	authn    *auth.Authenticator
 	web      *httpserver.Server
@@ -106,6 +113,21 @@ type reloader struct {
 	mu      sync.Mutex
 	cur     config.Config // what runs now
 	maxSize int64         // limits.max_message_bytes at start: the SMTP commit budget's size
+	// conns are the listeners' connection limits by listener name,
+	// added as serve binds them (addListener).
+	conns map[string]*connlimit.Listener
+}
+
+// addListener puts a listener's connection limits under reload,
+// set from the running configuration.
+func (r *reloader) addListener(name string, l *connlimit.Listener) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.conns == nil {
+		r.conns = map[string]*connlimit.Listener{}
+	}
+	r.conns[name] = l
+	l.SetLimits(r.cur.Limits.ConnLimits(name))
 }
 
 // reload loads the config file and applies it. A file that does not load
@@ -157,6 +179,16 @@ func (r *reloader) reload() error {
 	apply.Limits.IMAPLimits = next.Limits.IMAPLimits
 	apply.Limits.IMAPIdleTimeout = next.Limits.IMAPIdleTimeout
 	apply.Limits.POP3IdleTimeout = next.Limits.POP3IdleTimeout
+	apply.Limits.SMTPLineLength = next.Limits.SMTPLineLength
+	apply.Limits.SMTPCommandTimeout = next.Limits.SMTPCommandTimeout
+	apply.Limits.SMTPDataTimeout = next.Limits.SMTPDataTimeout
+	apply.Limits.MaxConnections = next.Limits.MaxConnections
+	apply.Limits.MaxConnectionsPerIP = next.Limits.MaxConnectionsPerIP
+	apply.Limits.Listener = next.Limits.Listener
+	apply.Limits.ManageSieveIdleTimeout = next.Limits.ManageSieveIdleTimeout
+	apply.Limits.ManageSieveMaxLineLength = next.Limits.ManageSieveMaxLineLength
+	apply.Limits.SieveMaxScripts = next.Limits.SieveMaxScripts
+	apply.Limits.SieveMaxScriptBytes = next.Limits.SieveMaxScriptBytes
 	// The SMTP commit budget was sized for the limit at start: above it
 	// a message could never commit.
 	if next.Limits.MaxMessageBytes <= r.maxSize {
@@ -184,14 +216,39 @@ func (r *reloader) apply(cfg config.Config) {
 	r.live.set(cfg)
 	lim := cfg.Limits
 	for _, s := range r.smtp {
-		s.SetLimits(smtpserver.Limits{MaxMessageBytes: lim.MaxMessageBytes, MaxRecipients: lim.MaxRecipients})
+		s.SetLimits(smtpLimits(cfg))
 	}
 	r.imap.SetLimits(imapLimits(cfg))
 	r.pop3.SetIdleTimeout(lim.POP3IdleTimeout.Duration)
+	if r.msieve != nil {
+		r.msieve.SetLimits(manageSieveLimits(cfg))
+	}
+	for name, l := range r.conns {
+		l.SetLimits(lim.ConnLimits(name))
+	}
 	r.queue.SetRelay(queue.Relay{Host: cfg.RelayHost, User: cfg.RelayUser, Password: cfg.RelayPassword})
 	r.authn.SetLimits(authLimits(cfg))
 	allow, _ := cfg.MetricsPrefixes() // checked by Validate
 	r.web.SetMetricsAccess(allow, cfg.MetricsToken)
+}
+
+// smtpLimits are the SMTP servers' reloadable limits in cfg.
+func smtpLimits(cfg config.Config) smtpserver.Limits {
+	lim := cfg.Limits
+	return smtpserver.Limits{
+		MaxMessageBytes: lim.MaxMessageBytes, MaxRecipients: lim.MaxRecipients, MaxLineLength: lim.SMTPLineLength,
+		ReadTimeout: lim.SMTPCommandTimeout.Duration, WriteTimeout: lim.SMTPCommandTimeout.Duration,
+		DataTimeout: lim.SMTPDataTimeout.Duration,
+	}
+}
+
+// manageSieveLimits are the ManageSieve server's reloadable limits in cfg.
+func manageSieveLimits(cfg config.Config) managesieve.Limits {
+	lim := cfg.Limits
+	return managesieve.Limits{
+		IdleTimeout: lim.ManageSieveIdleTimeout.Duration, MaxLineLength: lim.ManageSieveMaxLineLength,
+		MaxScripts: lim.SieveMaxScripts, MaxScriptSize: lim.SieveMaxScriptBytes,
+	}
 }
 
 // imapLimits are the IMAP server's reloadable limits in cfg.

@@ -60,14 +60,14 @@ login_failures_per_ip = %d
 	}
 	m := metrics.New(buildInfo())
 	authn := auth.NewAuthenticator(st, log, nil).WithLimits(authLimits(cfg))
-	q := newQueue(cfg, st, m, log)
+	q := newQueue(cfg, st, m, nil, log)
 	lv := newLive(cfg)
-	dlv, err := newDeliverer(cfg, lv, st, q, nil, log)
+	dlv, err := newDeliverer(cfg, lv, st, q, nil, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	level := new(slog.LevelVar)
-	_, targets, err := buildServers(cfg, lv, st, authn, dlv, q, nil, nil, m, &readiness{queue: q}, log)
+	_, targets, err := buildServers(cfg, lv, st, authn, dlv, q, nil, nil, m, &readiness{queue: q}, nil, log)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,13 +135,14 @@ func TestChangedKeys(t *testing.T) {
 	b.SMTP = "127.0.0.1:25"
 	b.Limits.MaxRecipients = 7
 	b.Limits.SMTPCommandTimeout.Duration *= 2
+	b.Limits.TLSHandshakeTimeout.Duration *= 2
 	b.Aliasing.Aliases = map[string][]string{"a@example.test": {"b@example.test"}}
 	b.Quota.Storage = 1 << 20
 	got, err := changedKeys(a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"aliases.a@example.test", "limits.max_recipients", "limits.smtp_command_timeout", "quota.storage", "smtp"}
+	want := []string{"aliases.a@example.test", "limits.max_recipients", "limits.smtp_command_timeout", "limits.tls_handshake_timeout", "quota.storage", "smtp"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("changedKeys = %q, want %q", got, want)
 	}
@@ -151,7 +152,7 @@ func TestChangedKeys(t *testing.T) {
 			restart = append(restart, k)
 		}
 	}
-	if !slices.Equal(restart, []string{"limits.smtp_command_timeout", "smtp"}) {
+	if !slices.Equal(restart, []string{"limits.tls_handshake_timeout", "smtp"}) {
 		t.Errorf("needs restart: %q", restart)
 	}
 	if got, _ := changedKeys(a, a); len(got) != 0 {

@@ -19,6 +19,7 @@ import (
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/internal/metrics"
+	"github.com/mailroom/mailroom/internal/recent"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -140,22 +141,25 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 	if err != nil {
 		return err
 	}
-	q := newQueue(cfg, st, m, log.With("component", "queue"))
+	// The admin dashboard's recent deliveries and failures: in memory,
+	// recent.DefaultSize of each.
+	rec := recent.NewLog(recent.DefaultSize)
+	q := newQueue(cfg, st, m, rec, log.With("component", "queue"))
 	lv := newLive(cfg)
-	dlv, err := newDeliverer(cfg, lv, st, q, m, log.With("component", "delivery"))
+	dlv, err := newDeliverer(cfg, lv, st, q, m, rec, log.With("component", "delivery"))
 	if err != nil {
 		return err
 	}
 	q.SetDeliverer(dlv)
 	m.AddQueue(queueStats{st}, time.Now, log.With("component", "metrics"))
 	rd := &readiness{queue: q}
-	servers, reloadable, err := buildServers(cfg, lv, st, authn, dlv, q, tlsCfg, acme, m, rd, log)
+	servers, reloadable, err := buildServers(cfg, lv, st, authn, dlv, q, tlsCfg, acme, m, rd, rec, log)
 	if err != nil {
 		return err
 	}
 	rl := &reloader{
 		path: configPath, override: override, log: log, level: level, live: lv,
-		smtp: reloadable.smtp, imap: reloadable.imap, pop3: reloadable.pop3, queue: q, authn: authn, web: reloadable.web, tls: reload,
+		smtp: reloadable.smtp, imap: reloadable.imap, pop3: reloadable.pop3, msieve: reloadable.msieve, queue: q, authn: authn, web: reloadable.web, tls: reload,
 		cur: cfg, maxSize: cfg.Limits.MaxMessageBytes,
 	}
 
@@ -220,6 +224,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 			Total: total, PerIP: perIP,
 			Refuse: s.refuse, Logger: log.With("protocol", s.name),
 		})
+		rl.addListener(s.name, limited)
 		m.AddListener(s.name, limited)
 		go func() { errc <- s.serve(limited) }()
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
 	"github.com/mailroom/mailroom/internal/metrics"
+	"github.com/mailroom/mailroom/internal/recent"
 	"github.com/mailroom/mailroom/internal/tlsconfig"
 	"github.com/mailroom/mailroom/managesieve"
 	"github.com/mailroom/mailroom/milter"
@@ -65,6 +66,8 @@ type reloadTargets struct {
 	imap *imapserver.Server
 	pop3 *pop3server.Server
 	web  *httpserver.Server
+	// msieve's limits reload; Sieve's evaluation limits at delivery do not.
+	msieve *managesieve.Server
 	// learner (nil without [rspamd] controller) is not reloaded: serve
 	// runs it beside the servers.
 	learner *spamlearn.Learner
@@ -73,7 +76,7 @@ type reloadTargets struct {
 // buildServers constructs every protocol server from the configuration;
 // aliases and quotas are lv's, which a reload replaces. Each server
 // reports to m; logins are labelled with the protocol.
-func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, q kicker, tlsCfg *tls.Config, acme *tlsconfig.ACME, m *metrics.Metrics, rd *readiness, log *slog.Logger) ([]runner, reloadTargets, error) {
+func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authenticator, dlv *delivery.Deliverer, q kicker, tlsCfg *tls.Config, acme *tlsconfig.ACME, m *metrics.Metrics, rd *readiness, rec *recent.Log, log *slog.Logger) ([]runner, reloadTargets, error) {
 	lim := cfg.Limits
 	plaintext := plaintextPolicy(cfg)
 	aliases := liveAliases{lv}
@@ -204,7 +207,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 
 		AllowPlaintextAuth: plaintext,
 	})
-	admin, err := newWebAdmin(cfg, lv, st, authn, q, m, tlsCfg, log.With("component", "webadmin"))
+	admin, err := newWebAdmin(cfg, lv, st, authn, q, m, tlsCfg, rec, log.With("component", "webadmin"))
 	if err != nil {
 		return nil, reloadTargets{}, err
 	}
@@ -225,7 +228,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 		// Metrics, health, autoconfiguration, MTA-STS (httpserver).
 		{"http", cfg.HTTP, web.Serve, webStop, refuseHTTP},
 		{"https", cfg.HTTPS, web.ServeTLS, webStop, nil},
-	}, reloadTargets{smtp: []*smtpserver.Server{mx, sub}, imap: imap, pop3: pop, web: web, learner: learner}, nil
+	}, reloadTargets{smtp: []*smtpserver.Server{mx, sub}, imap: imap, pop3: pop, web: web, msieve: msieve, learner: learner}, nil
 }
 
 // once makes a Shutdown shared by two listeners run once; a second caller

@@ -8,6 +8,7 @@ import (
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/metrics"
+	"github.com/mailroom/mailroom/internal/recent"
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/webadmin"
@@ -55,7 +56,7 @@ type kicker interface{ Kick() }
 // the Authenticator IMAP uses (same throttle), the admins of the config
 // file, the dashboard's counters from the same sources as SIGUSR1's log
 // line, and the expiry of the certificate served for the hostname.
-func newWebAdmin(cfg config.Config, lv *live, st store.Store, authn *auth.Authenticator, q kicker, m *metrics.Metrics, tlsCfg *tls.Config, log *slog.Logger) (*webadmin.Server, error) {
+func newWebAdmin(cfg config.Config, lv *live, st store.Store, authn *auth.Authenticator, q kicker, m *metrics.Metrics, tlsCfg *tls.Config, rec *recent.Log, log *slog.Logger) (*webadmin.Server, error) {
 	c := &counters{auth: authn, metrics: m}
 	hostname := strings.TrimSuffix(cfg.Hostname, ".")
 	return webadmin.New(webadmin.Config{
@@ -66,6 +67,7 @@ func newWebAdmin(cfg config.Config, lv *live, st store.Store, authn *auth.Authen
 		Quota:         liveQuota{lv},
 		Queue:         q,
 		Counters:      c.snapshot,
+		Recent:        recentOrNil(rec),
 		DNS:           adminDNS{cfg},
 		Resolver:      queue.NewDNSResolver(cfg.DNSServer),
 		Certificates: func() []webadmin.Certificate {
@@ -84,4 +86,13 @@ func newWebAdmin(cfg config.Config, lv *live, st store.Store, authn *auth.Authen
 		MaxFormBytes: cfg.WebFormMaxBytes,
 		Logger:       log,
 	})
+}
+
+// recentOrNil is rec as a webadmin.Recent, nil for none (not a nil
+// pointer in an interface).
+func recentOrNil(rec *recent.Log) webadmin.Recent {
+	if rec == nil {
+		return nil
+	}
+	return rec
 }

@@ -16,7 +16,13 @@ type OutboundLimits struct {
 	// ExternalRecipientsPerDay counts distinct addresses in other
 	// domains (estimated, within a few percent).
 	ExternalRecipientsPerDay int64 `toml:"external_recipients_per_day"`
-	Hard                     bool  `toml:"hard"`
+	// FailedRecipientRatio refuses further submissions once more than
+	// this share (0 to 1; 0 disables) of the day's recipients failed for
+	// good — refused by the next hop or bounced — counted from
+	// FailedRecipientMin recipients on.
+	FailedRecipientRatio float64 `toml:"failed_recipient_ratio"`
+	FailedRecipientMin   int64   `toml:"failed_recipient_min"`
+	Hard                 bool    `toml:"hard"`
 }
 
 // DefaultOutboundLimits are limits a normal user never meets.
@@ -27,11 +33,16 @@ func DefaultOutboundLimits() OutboundLimits {
 		RecipientsPerMessage:     1000,
 		RecipientsPerDay:         10000,
 		ExternalRecipientsPerDay: 2000,
+		FailedRecipientRatio:     0.5,
+		FailedRecipientMin:       50,
 	}
 }
 
 func (o *OutboundLimits) validate() []error {
-	if o.MessagesPerHour < 0 || o.MessagesPerDay < 0 || o.RecipientsPerMessage < 0 || o.RecipientsPerDay < 0 || o.ExternalRecipientsPerDay < 0 {
+	if o.FailedRecipientRatio < 0 || o.FailedRecipientRatio > 1 || o.FailedRecipientRatio != o.FailedRecipientRatio {
+		return []error{errors.New("outbound_limits.failed_recipient_ratio must be between 0 and 1 (0 is no limit)")}
+	}
+	if o.MessagesPerHour < 0 || o.MessagesPerDay < 0 || o.RecipientsPerMessage < 0 || o.RecipientsPerDay < 0 || o.ExternalRecipientsPerDay < 0 || o.FailedRecipientMin < 0 {
 		return []error{errors.New("outbound_limits: limits must not be negative (0 is no limit)")}
 	}
 	if o.ExternalRecipientsPerDay > 5000 {

@@ -84,6 +84,15 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
+// SetLimits replaces Config.Total and Config.PerIP (a config reload):
+// the next connection is counted against them; connections already
+// open stay open, even above a lowered limit.
+func (l *Listener) SetLimits(total, perIP int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cfg.Total, l.cfg.PerIP = total, perIP
+}
+
 func (l *Listener) acquire(ip string) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()

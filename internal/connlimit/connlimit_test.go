@@ -61,3 +61,51 @@ func TestLimits(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 }
+
+// SetLimits applies to the next connection; open ones stay.
+func TestSetLimits(t *testing.T) {
+	t.Parallel()
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := New(raw, Config{PerIP: 1, Refuse: RefuseSMTP, Logger: slog.New(slog.DiscardHandler)})
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("220 hello\r\n"))
+		}
+	}()
+	greet := func() string {
+		t.Helper()
+		c, err := net.Dial("tcp", raw.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		return line
+	}
+	if g := greet(); g != "220 hello\r\n" {
+		t.Fatalf("first: %q", g)
+	}
+	if g := greet(); g != string(RefuseSMTP) {
+		t.Fatalf("second at PerIP 1: %q, want the refusal", g)
+	}
+	l.SetLimits(0, 2)
+	if g := greet(); g != "220 hello\r\n" {
+		t.Fatalf("second after raising PerIP to 2: %q", g)
+	}
+	l.SetLimits(2, 0)
+	if g := greet(); g != string(RefuseSMTP) {
+		t.Fatalf("third at Total 2: %q, want the refusal", g)
+	}
+	if st := l.Stats(); st.Active != 2 {
+		t.Errorf("active %d, want 2 (lowering a limit closes nothing)", st.Active)
+	}
+}

@@ -354,4 +354,6 @@ func init() {
 	seeds[13] = seeds[12]
 	// Version 15 (metadata, urlauth keys) starts its tables empty.
 	seeds[14] = seeds[13]
+	// Version 16 (outbound_usage.day_failed) starts at 0.
+	seeds[15] = seeds[14]
 }

@@ -45,9 +45,9 @@ func parseBitString(s string) []byte {
 func (s *Store) OutboundCounters(ctx context.Context, accountID, day int64) (store.OutboundCounters, error) {
 	var c store.OutboundCounters
 	var ext string
-	err := s.pool.QueryRow(ctx, `SELECT hour, hour_messages, day_messages, day_recipients, external::text, notified
+	err := s.pool.QueryRow(ctx, `SELECT hour, hour_messages, day_messages, day_recipients, day_failed, external::text, notified
 		FROM outbound_usage WHERE account_id = $1 AND day = $2`, accountID, day).
-		Scan(&c.Hour, &c.HourMessages, &c.DayMessages, &c.DayRecipients, &ext, &c.Notified)
+		Scan(&c.Hour, &c.HourMessages, &c.DayMessages, &c.DayRecipients, &c.DayFailed, &ext, &c.Notified)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return store.OutboundCounters{}, nil
 	}
@@ -85,4 +85,14 @@ func (s *Store) MarkOutboundNotified(ctx context.Context, accountID, day int64) 
 		return false, err
 	}
 	return tag.RowsAffected() > 0, nil
+}
+
+// AddOutboundFailed implements store.Store: one upsert, safe against
+// concurrent nodes (the row lock).
+func (s *Store) AddOutboundFailed(ctx context.Context, accountID, day, n int64) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO outbound_usage AS u (account_id, day, hour, hour_messages, day_messages, day_recipients, external, day_failed)
+		VALUES ($1, $2, 0, 0, 0, 0, $3::text::bit(8192), $4)
+		ON CONFLICT (account_id, day) DO UPDATE SET day_failed = u.day_failed + excluded.day_failed`,
+		accountID, day, bitString(nil), n)
+	return err
 }

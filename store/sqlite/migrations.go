@@ -463,6 +463,11 @@ CREATE TABLE urlauth_keys (
 	PRIMARY KEY (account_id, mailbox_id)
 ) WITHOUT ROWID;
 `,
+	// 18: recipients of an account's submissions that failed for good,
+	// per day (the failed-recipient ratio; store.OutboundCounters).
+	`
+ALTER TABLE outbound_usage ADD COLUMN day_failed INTEGER NOT NULL DEFAULT 0;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -363,4 +363,6 @@ func init() {
 	seeds[15] = seeds[14]
 	// Version 17 (metadata, urlauth keys) starts its tables empty.
 	seeds[16] = seeds[15]
+	// Version 18 (outbound_usage.day_failed) starts at 0.
+	seeds[17] = seeds[16]
 }

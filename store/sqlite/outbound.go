@@ -12,9 +12,9 @@ import (
 func (s *Store) OutboundCounters(ctx context.Context, accountID, day int64) (store.OutboundCounters, error) {
 	var c store.OutboundCounters
 	var notified int
-	err := s.rQueryRow(ctx, `SELECT hour, hour_messages, day_messages, day_recipients, external, notified
+	err := s.rQueryRow(ctx, `SELECT hour, hour_messages, day_messages, day_recipients, day_failed, external, notified
 		FROM outbound_usage WHERE account_id = ? AND day = ?`, accountID, day).
-		Scan(&c.Hour, &c.HourMessages, &c.DayMessages, &c.DayRecipients, &c.External, &notified)
+		Scan(&c.Hour, &c.HourMessages, &c.DayMessages, &c.DayRecipients, &c.DayFailed, &c.External, &notified)
 	if errors.Is(err, sql.ErrNoRows) {
 		return store.OutboundCounters{}, nil
 	}
@@ -64,4 +64,15 @@ func (s *Store) MarkOutboundNotified(ctx context.Context, accountID, day int64) 
 		return err
 	})
 	return set, err
+}
+
+// AddOutboundFailed implements store.Store: one upsert.
+func (s *Store) AddOutboundFailed(ctx context.Context, accountID, day, n int64) error {
+	return s.write(ctx, func(tx *wtx) error {
+		_, err := tx.exec(`INSERT INTO outbound_usage(account_id, day, hour, hour_messages, day_messages, day_recipients, external, day_failed)
+			VALUES (?, ?, 0, 0, 0, 0, ?, ?)
+			ON CONFLICT (account_id, day) DO UPDATE SET day_failed = day_failed + excluded.day_failed`,
+			accountID, day, make([]byte, store.OutboundBitmapBytes), n)
+		return err
+	})
 }

@@ -10,6 +10,36 @@ import (
 var outboundTests = []test{
 	{"OutboundCounters", testOutboundCounters},
 	{"OutboundConcurrent", testOutboundConcurrent},
+	{"OutboundFailed", testOutboundFailed},
+}
+
+// Failed recipients add up per account and day, on a day without a row
+// as on one with counts, and leave the other counters alone.
+func testOutboundFailed(t *testing.T, s store.Store) {
+	a := mustAccount(t, s, "fail@example.org")
+	b := mustAccount(t, s, "other@example.org")
+	const day, hour = 20000, 20000 * 24
+	if err := s.AddOutboundFailed(ctx(t), a.ID, day, 2); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.OutboundCounters(ctx(t), a.ID, day); err != nil || c.DayFailed != 2 || c.DayRecipients != 0 || c.Notified {
+		t.Fatalf("after a failure on a new day: %+v, %v", c, err)
+	}
+	if err := s.AddOutbound(ctx(t), a.ID, day, hour, 5, bitmapOf("x@r.example")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddOutboundFailed(ctx(t), a.ID, day, 3); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.OutboundCounters(ctx(t), a.ID, day)
+	if err != nil || c.DayFailed != 5 || c.DayRecipients != 5 || c.DayMessages != 1 || string(c.External) != string(bitmapOf("x@r.example")) {
+		t.Fatalf("after send and failure: %+v, %v", c, err)
+	}
+	for _, other := range []struct{ acct, day int64 }{{b.ID, day}, {a.ID, day + 1}} {
+		if c, err := s.OutboundCounters(ctx(t), other.acct, other.day); err != nil || c.DayFailed != 0 {
+			t.Fatalf("account %d day %d: %+v, %v", other.acct, other.day, c, err)
+		}
+	}
 }
 
 func bitmapOf(addrs ...string) []byte {
