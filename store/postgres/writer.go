@@ -38,12 +38,15 @@ var ErrClosed = errors.New("postgres: store closed")
 // and beyond that other sessions' snapshots get slower.
 const maxBatch = 32
 
-// batchLockTimeout bounds how long a write in a batch waits for a row
-// lock. On one node the writer is alone, so a wait is for another node's
-// transaction: a long one (an expunge of a large mailbox) must not hold
-// up the whole batch, and two nodes' batches that lock two mailboxes in
-// opposite order must not wait for the deadlock detector (deadlock_timeout,
-// 1 s by default). The write that timed out runs again alone.
+// batchLockTimeout bounds how long a write in the writer's transaction
+// (a batch, or a batch of one) waits for a row lock. On one node the
+// writer is alone, so a wait is for another transaction (another node's,
+// or a write running alone): a long one (an expunge of a large mailbox)
+// must not hold up every write of the node, two nodes' batches that lock
+// two mailboxes in opposite order must not wait for the deadlock detector
+// (deadlock_timeout, 1 s by default), and a wait the caller may cancel
+// belongs in the caller's goroutine. The write that timed out runs again
+// alone there.
 const batchLockTimeout = "200ms"
 
 // codeLockNotAvailable is lock_timeout's SQLSTATE.
@@ -325,12 +328,12 @@ func (s *Store) runBatch(batch []*job) {
 			results[i].err = err
 			continue
 		}
+		// Sent with the job's first statement: a job that sends none
+		// leaves no savepoint behind.
+		if !timeoutSet {
+			txs[i].prefix = append(txs[i].prefix, "SET LOCAL lock_timeout = '"+batchLockTimeout+"'")
+		}
 		if saved {
-			// Sent with the job's first statement: a job that sends
-			// none leaves no savepoint behind.
-			if !timeoutSet {
-				txs[i].prefix = append(txs[i].prefix, "SET LOCAL lock_timeout = '"+batchLockTimeout+"'")
-			}
 			if open {
 				txs[i].prefix = append(txs[i].prefix, "RELEASE SAVEPOINT job")
 			}
@@ -342,8 +345,9 @@ func (s *Store) runBatch(batch []*job) {
 			return
 		}
 		sent := txs[i].prefix == nil
-		if saved && sent {
-			open, timeoutSet = true, true
+		if sent {
+			timeoutSet = true
+			open = saved
 		}
 		if err == nil {
 			ran = append(ran, txs[i].Changes...)
