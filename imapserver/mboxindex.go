@@ -33,24 +33,140 @@ type mboxIndex struct {
 	metas  []store.MessageMeta // ascending UID; Flags slices are shared, read-only
 	flags  flagInterner
 	n      atomic.Int64 // len(metas), readable without mu (cache eviction)
+
+	// refreshedAt is the feed clock (Server.feedClock) as the last read
+	// of the store that brought the index up to date (load or refresh)
+	// began: every change the feed reported to a session before that
+	// tick is in the index.
+	refreshedAt uint64
+	// log is what the last reads of the store found, oldest first, each
+	// taking the index from one modseq to the next without a gap; it
+	// covers everything after logFrom. Sessions that a change woke read
+	// it instead of the store (changesSince): one Changes call per
+	// change, not one per session.
+	log     []changeRecord
+	logFrom uint64
+	logSize int // metas and UIDs held in log
+
+	// recentNext is the highest "next" a Store.ClaimRecent on the
+	// mailbox returned in this process: the store's first recent UID is
+	// at least that (recent.go). recentMu guards it and runs the claims
+	// of the process's sessions one at a time.
+	recentMu   sync.Mutex
+	recentNext uint32
 }
+
+// changeRecord is one read of the store's changes: what changed in
+// (from, to].
+type changeRecord struct {
+	from, to uint64
+	changed  []store.MessageMeta // Flags interned, read-only
+	vanished []uint32
+}
+
+// Bounds of an index's change log: a session further behind reads the
+// store itself.
+const (
+	maxLogRecords = 64
+	maxLogSize    = 4096
+)
 
 // refresh brings the index up to date with the store: the first call
 // reads every message, later ones only the changes since the last.
-func (x *mboxIndex) refresh(ctx context.Context, st Store) error {
+// clock is the server's feed clock.
+func (x *mboxIndex) refresh(ctx context.Context, st Store, clock *atomic.Uint64) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
+	return x.refreshLocked(ctx, st, clock)
+}
+
+func (x *mboxIndex) refreshLocked(ctx context.Context, st Store, clock *atomic.Uint64) error {
+	at := clock.Add(1)
 	if !x.loaded {
-		return x.load(ctx, st)
+		if err := x.load(ctx, st); err != nil {
+			return err
+		}
+		x.refreshedAt = at
+		return nil
 	}
 	changed, vanished, highest, err := st.Changes(ctx, x.ref, x.modseq)
 	if err != nil {
 		return err
 	}
 	x.apply(changed, vanished)
+	x.record(x.modseq, highest, changed, vanished)
 	x.modseq = max(x.modseq, highest)
 	x.n.Store(int64(len(x.metas)))
+	x.refreshedAt = at
 	return nil
+}
+
+// record appends to the change log what took the index from modseq from
+// to modseq to (changed with interned Flags, as apply leaves them), and
+// drops the oldest records beyond the log's bounds.
+func (x *mboxIndex) record(from, to uint64, changed []store.MessageMeta, vanished []uint32) {
+	if to <= from {
+		return
+	}
+	if len(x.log) > 0 && x.log[len(x.log)-1].to != from {
+		x.log, x.logSize = nil, 0 // a gap: start over
+	}
+	if len(x.log) == 0 {
+		x.logFrom = from
+	}
+	for i := range changed {
+		changed[i].Flags = x.flags.intern(changed[i].Flags)
+	}
+	x.log = append(x.log, changeRecord{from: from, to: to, changed: changed, vanished: vanished})
+	x.logSize += len(changed) + len(vanished)
+	for len(x.log) > 1 && (len(x.log) > maxLogRecords || x.logSize > maxLogSize) {
+		x.logSize -= len(x.log[0].changed) + len(x.log[0].vanished)
+		x.logFrom = x.log[0].to
+		x.log[0] = changeRecord{}
+		x.log = x.log[1:]
+	}
+}
+
+// changesSince is Store.Changes(since) for a session on the mailbox,
+// answered from the shared index: what changed after modseq since, the
+// UIDs that vanished (possibly a few the session already knows gone),
+// and the modseq that is complete up to. The index reads the store only
+// if a change the feed reported to the session (the session's feed clock
+// tick notified) may be missing from it, or it is behind atLeast; so when
+// a delivery wakes 10,000 idling sessions, the first reads the store and
+// the others read the index. ok is false when the log does not reach back
+// to since (or the index is not loaded): then the session asks the store.
+func (x *mboxIndex) changesSince(ctx context.Context, st Store, clock *atomic.Uint64, notified, since, atLeast uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, ok bool, err error) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.loaded {
+		return nil, nil, 0, false, nil
+	}
+	if x.refreshedAt <= notified || x.modseq < max(since, atLeast) {
+		if err := x.refreshLocked(ctx, st, clock); err != nil {
+			return nil, nil, 0, false, err
+		}
+	}
+	if since < x.logFrom || since > x.modseq {
+		return nil, nil, 0, false, nil
+	}
+	// Newest record first, so each UID is taken in its latest state.
+	var seen map[uint32]bool
+	for i := len(x.log) - 1; i >= 0 && x.log[i].to > since; i-- {
+		r := &x.log[i]
+		vanished = append(vanished, r.vanished...)
+		for _, m := range r.changed {
+			if m.ModSeq <= since || seen[m.UID] {
+				continue
+			}
+			if seen == nil {
+				seen = make(map[uint32]bool)
+			}
+			seen[m.UID] = true
+			changed = append(changed, m)
+		}
+	}
+	return changed, vanished, x.modseq, true, nil
 }
 
 // took takes in what a session learnt from the store without the index:
@@ -66,6 +182,8 @@ func (x *mboxIndex) took(since, highest uint64, changed []store.MessageMeta, van
 		return
 	}
 	x.apply(changed, vanished)
+	// Since since <= x.modseq, this covers (x.modseq, highest] and more.
+	x.record(x.modseq, highest, slices.Clone(changed), slices.Clone(vanished))
 	x.modseq = highest
 	x.n.Store(int64(len(x.metas)))
 }
@@ -96,6 +214,7 @@ func (x *mboxIndex) load(ctx context.Context, st Store) error {
 		return err
 	}
 	x.metas, x.modseq, x.loaded = metas, status.HighestModSeq, true
+	x.log, x.logFrom, x.logSize = nil, x.modseq, 0
 	x.n.Store(int64(len(metas)))
 	return nil
 }
@@ -305,7 +424,7 @@ func (c *conn) index() (*mboxIndex, error) {
 		// are pending here.)
 		return x, nil
 	}
-	if err := x.refresh(c.ctx, c.srv.cfg.Store); err != nil {
+	if err := x.refresh(c.ctx, c.srv.cfg.Store, &c.srv.feedClock); err != nil {
 		return nil, err
 	}
 	return x, nil

@@ -61,7 +61,22 @@ func (c *conn) claimRecent() error {
 	if v.recent == nil || v.readOnly {
 		return nil
 	}
+	// One claim at a time per mailbox in this process: when a delivery
+	// wakes many idlers, the first claims and the others then find that
+	// another session took every message they can see (the store's
+	// pointer only moves on), so a claim would give them nothing: they
+	// skip the write.
+	x := v.index
+	x.recentMu.Lock()
+	if x.recentNext > v.maxUID() {
+		x.recentMu.Unlock()
+		return nil
+	}
 	first, next, err := c.srv.cfg.Store.ClaimRecent(c.ctx, v.mbox.Ref())
+	if err == nil {
+		x.recentNext = max(x.recentNext, next)
+	}
+	x.recentMu.Unlock()
 	if err != nil {
 		return err
 	}

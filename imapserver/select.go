@@ -130,7 +130,7 @@ func cmdSelect(c *conn, cmd *command) error {
 	// after this point wakes the session again.
 	c.pendingChange()
 	idx := c.srv.indexes.get(mb)
-	if err := idx.refresh(c.ctx, st); err != nil {
+	if err := idx.refresh(c.ctx, st, &c.srv.feedClock); err != nil {
 		return err
 	}
 	c.srv.indexes.trim(mb.ID)

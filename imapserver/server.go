@@ -260,6 +260,11 @@ type Server struct {
 	// feedComplete: the store's feed carries other processes' commits,
 	// so sessions skip the periodic checkGone (sync.go).
 	feedComplete bool
+	// feedClock ticks at every change the feed reports to a session and
+	// at every read that refreshes a mailbox index, so that a session can
+	// tell whether an index read began after its wake-up
+	// (mboxIndex.changesSince).
+	feedClock atomic.Uint64
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.

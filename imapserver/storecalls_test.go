@@ -2,6 +2,7 @@ package imapserver
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"strings"
 	"sync"
@@ -333,4 +334,69 @@ func (s *callCounter) DeleteURLAuthKeys(ctx context.Context, a, mb int64) error 
 func (s *callCounter) AccountByEmail(ctx context.Context, email string) (store.Account, error) {
 	s.count("AccountByEmail")
 	return s.inner.AccountByEmail(ctx, email)
+}
+
+// TestIdleFanOutReadsOnce: a delivery to a mailbox that many sessions
+// idle on costs O(1) store calls, not one per session (issue 15 item 3):
+// the first session woken reads the change into the mailbox's shared
+// index and the others answer `* n EXISTS` from it; one IMAP4rev1
+// session claims \Recent, the others know the claim moved past what
+// they can see. Every session still gets the new EXISTS, and afterwards
+// sees the message's flags as the store has them.
+func TestIdleFanOutReadsOnce(t *testing.T) {
+	t.Parallel()
+	cs := &callCounter{}
+	ts := startTestServer(t, func(c *Config) {
+		cs.inner = c.Store.(*sqlite.Store)
+		c.Store = cs
+	})
+	ts.deliver("INBOX", "Subject: first\n\nbody\n")
+	const n = 30
+	conns := make([]*testConn, n)
+	for i := range conns {
+		conns[i] = ts.login()
+		conns[i].transactf("ok", "select INBOX")
+		conns[i].writeLine("i%d IDLE", i)
+		if r := conns[i].readResponse(); !strings.HasPrefix(r, "+ ") {
+			t.Fatalf("IDLE %d: %q", i, r)
+		}
+	}
+	for round := 2; round <= 3; round++ {
+		cs.take()
+		ts.deliver("INBOX", "Subject: next\n\nbody\n")
+		for i, tc := range conns {
+			// Each session gets EXISTS with the new count (and RECENT
+			// for IMAP4rev1), in any order with nothing else.
+			want := fmt.Sprintf("* %d EXISTS", round)
+			for {
+				r := strings.TrimRight(tc.readResponse(), "\r\n")
+				if r == want {
+					break
+				}
+				if f := strings.Fields(r); len(f) != 3 || f[0] != "*" || f[2] != "RECENT" {
+					t.Fatalf("session %d, delivery %d: %q while waiting for %q", i, round, r, want)
+				}
+			}
+		}
+		calls := cs.take()
+		if calls["Changes"] > 2 || calls["ClaimRecent"] > 2 || total(calls) > 4 {
+			t.Errorf("delivery %d to %d idling sessions made store calls %v, want O(1) (at most 2 Changes, 2 ClaimRecent)", round, n, calls)
+		}
+	}
+	// \Recent went to exactly one session per message.
+	recent := 0
+	for i, tc := range conns {
+		tc.writeLine("DONE")
+		tc.readUntilTagged(fmt.Sprintf("i%d", i), "ok")
+		for _, line := range tc.transactf("ok", "search recent") {
+			recent += len(strings.Fields(line)) - 2 // "* SEARCH" then the numbers
+		}
+	}
+	if recent != 3 {
+		t.Errorf("%d sessions see %d messages as \\Recent in all, want 3 (each in one session: the first SELECT took the first)", n, recent)
+	}
+	got := conns[0].transactf("ok", "fetch 1:* (uid flags)")
+	if len(got) != 3 {
+		t.Errorf("FETCH 1:* after the deliveries: %q, want 3 messages", got)
+	}
 }

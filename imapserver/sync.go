@@ -45,6 +45,7 @@ func (c *conn) onChange(ch store.Change) {
 	c.pending.Store(id)
 	c.events++
 	c.notifyRecord(ch.MailboxID)
+	c.notifiedAt = c.srv.feedClock.Add(1)
 	c.pendingMu.Unlock()
 	c.wakeMu.Lock()
 	if c.idling {
@@ -214,7 +215,7 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 	if changed {
 		var highest uint64
 		var err error
-		metas, vanished, highest, err = c.srv.cfg.Store.Changes(c.ctx, v.mbox.Ref(), v.modseq)
+		metas, vanished, highest, err = c.changes(v)
 		if errors.Is(err, store.ErrNotFound) {
 			// The selected mailbox (or the account) is gone.
 			if err := c.checkGone(); err != nil {
@@ -225,7 +226,6 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		if err != nil {
 			return err
 		}
-		v.index.took(v.modseq, highest, metas, vanished)
 		v.addExpunged(vanished)
 		if highest > v.modseq {
 			v.modseq = highest
@@ -274,6 +274,28 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		c.writeFlagsFetch(m, true, true, c.condstore)
 	}
 	return nil
+}
+
+// changes returns what changed in the selected mailbox after the view's
+// modseq, as Store.Changes does: from the mailbox's shared index when the
+// feed covers every commit (one store read per change for all the
+// sessions it wakes), else from the store.
+func (c *conn) changes(v *view) (metas []store.MessageMeta, vanished []uint32, highest uint64, err error) {
+	if c.srv.feedComplete {
+		c.pendingMu.Lock()
+		notified := c.notifiedAt
+		c.pendingMu.Unlock()
+		var ok bool
+		metas, vanished, highest, ok, err = v.index.changesSince(c.ctx, c.srv.cfg.Store, &c.srv.feedClock, notified, v.modseq, c.goneHighest)
+		if err != nil || ok {
+			return metas, vanished, highest, err
+		}
+	}
+	metas, vanished, highest, err = c.srv.cfg.Store.Changes(c.ctx, v.mbox.Ref(), v.modseq)
+	if err == nil {
+		v.index.took(v.modseq, highest, metas, vanished)
+	}
+	return metas, vanished, highest, err
 }
 
 // reportHighestModSeq sends "* OK [HIGHESTMODSEQ n]" after a sync when

@@ -148,7 +148,7 @@ func New(b BuildInfo) *Metrics {
 		}),
 		storeBatch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: namespace, Subsystem: "store", Name: "commit_batch_size",
-			Help:    "Writes committed together by one SQLite group commit.",
+			Help:    "Writes committed together by one group commit (SQLite; PostgreSQL per node).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
 		}),
 		milterVerdicts: prometheus.NewCounterVec(prometheus.CounterOpts{

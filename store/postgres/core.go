@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 
 	"github.com/jackc/pgx/v5"
@@ -30,6 +31,44 @@ func (dialect) IDs(ids []int64) any { return ids }
 func (dialect) Texts(list []string) any { return list }
 
 func (dialect) RowLock(mode string) string { return " FOR " + mode }
+
+var _ sqlcore.OneStatementDeliverer = dialect{}
+
+// deliverOneSQL is sqlcore's deliverTx for one target in one round trip:
+// Allocate's UPDATE (which locks the mailbox row), InsertBlob and
+// InsertMessageSQL. %s selects the mailbox by $1 (account) and $2.
+const deliverOneSQL = `WITH mb AS (
+	UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
+	WHERE account_id = $1 AND %s
+	RETURNING id, uidvalidity, uidnext - 1 AS uid, highestmodseq AS modseq
+), b AS (
+	INSERT INTO blobs(raw, part, size, header) SELECT $3, $4, $5, $6 FROM mb RETURNING id
+), m AS (
+	INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id)
+	SELECT mb.id, mb.uid, mb.modseq, $7, $8, $9, $10, $5, $11, b.id FROM mb, b
+)
+SELECT id, uidvalidity, uid FROM mb`
+
+var (
+	deliverInboxSQL = fmt.Sprintf(deliverOneSQL, "name = $2")
+	deliverToSQL    = fmt.Sprintf(deliverOneSQL, "id = $2")
+)
+
+func (dialect) DeliverOne(tx sqlcore.Tx, t store.Target, p *sqlcore.Prepared) (store.Delivered, bool, error) {
+	query, mailbox := deliverToSQL, any(t.MailboxID)
+	if t.MailboxID == 0 {
+		query, mailbox = deliverInboxSQL, store.Inbox
+	}
+	d := store.Delivered{AccountID: t.AccountID}
+	var uidValidity, uid int64
+	err := tx.QueryRow(query, t.AccountID, mailbox, p.Raw, p.Part, len(p.Raw), p.Header,
+		p.Sys, p.Keywords, p.Date, p.TZ, p.WireSize).Scan(&d.MailboxID, &uidValidity, &uid)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, false, nil
+	}
+	d.UIDValidity, d.UID = uint32(uidValidity), uint32(uid)
+	return d, err == nil, err
+}
 
 func (dialect) InsertBlob(tx sqlcore.Tx, p *sqlcore.Prepared) (int64, error) {
 	var id int64

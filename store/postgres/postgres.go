@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,7 +30,7 @@ const maxAttempts = 8
 // processes (nodes).
 type Store struct {
 	*sqlcore.Core         // the SQL shared with store/sqlite
-	m             Metrics // nil: writes not reported
+	m             Metrics // nopMetrics: writes not reported
 
 	logger  *slog.Logger
 	pool    *pgxpool.Pool
@@ -46,6 +44,10 @@ type Store struct {
 	watched map[int64]int // subscriptions per account, to wake after a lost LISTEN
 
 	listenPID atomic.Uint32 // backend PID of the LISTEN connection (for tests)
+
+	jobs     chan *job     // writes for the writer (writer.go); unbuffered
+	quit     chan struct{} // closed by Close: the writer stops
+	writerWG sync.WaitGroup
 
 	stop      context.CancelFunc
 	listenWG  sync.WaitGroup
@@ -62,9 +64,17 @@ type Metrics interface {
 	// StoreWrite: one write, d from the call until its transaction
 	// committed (or failed), retries included.
 	StoreWrite(d time.Duration)
+	// StoreBatch: one group commit of n writes (writer.go).
+	StoreBatch(n int)
 }
 
-// WithMetrics reports every write to m. Call it before the store is used.
+type nopMetrics struct{}
+
+func (nopMetrics) StoreWrite(time.Duration) {}
+func (nopMetrics) StoreBatch(int)           {}
+
+// WithMetrics reports every write and every group commit to m. Call it
+// before the store is used.
 func (s *Store) WithMetrics(m Metrics) *Store {
 	s.m = m
 	return s
@@ -78,7 +88,8 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad database URL: %w", err)
 	}
-	s := &Store{logger: logger, now: nowNano, watched: map[int64]int{}}
+	s := &Store{logger: logger, m: nopMetrics{}, now: nowNano, watched: map[int64]int{},
+		jobs: make(chan *job), quit: make(chan struct{})}
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		s.pids.Store(c.PgConn().PID(), struct{}{})
 		return nil
@@ -112,6 +123,8 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 	s.stop = stop
 	s.listenWG.Add(1)
 	go s.listen(lctx, cfg.ConnConfig, conn)
+	s.writerWG.Add(1)
+	go s.writer()
 	return s, nil
 }
 
@@ -119,6 +132,8 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 // finish first.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		close(s.quit)
+		s.writerWG.Wait()
 		s.stop()
 		s.listenWG.Wait()
 		s.pool.Close()
@@ -166,75 +181,6 @@ func (s *Store) track(accountID int64) (untrack func()) {
 			s.mu.Unlock()
 		})
 	}
-}
-
-// wtx is the transaction a write runs in.
-type wtx struct {
-	ctx context.Context
-	tx  pgx.Tx
-	sqlcore.Pending
-}
-
-func (t *wtx) exec(query string, args ...any) (pgconn.CommandTag, error) {
-	return t.tx.Exec(t.ctx, query, args...)
-}
-
-func (t *wtx) query(query string, args ...any) (pgx.Rows, error) {
-	return t.tx.Query(t.ctx, query, args...)
-}
-
-func (t *wtx) queryRow(query string, args ...any) pgx.Row {
-	return t.tx.QueryRow(t.ctx, query, args...)
-}
-
-// write runs fn in a transaction and commits it, running it again after a
-// deadlock or serialization failure (fn must be repeatable: reset its
-// results at the start). The changes fn published are sent with pg_notify
-// inside the transaction (PostgreSQL delivers them at COMMIT) and on the
-// local feed after the commit.
-func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
-	if s.m != nil {
-		start := time.Now()
-		defer func() { s.m.StoreWrite(time.Since(start)) }()
-	}
-	for attempt := 1; ; attempt++ {
-		changes, err := s.writeOnce(ctx, fn)
-		if err == nil {
-			for _, c := range changes {
-				s.feed.Publish(c)
-			}
-			return nil
-		}
-		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
-			return mapError(err)
-		}
-		s.logger.Debug("postgres: retrying transaction", "attempt", attempt, "err", err)
-		time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(5*time.Millisecond))))
-	}
-}
-
-func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) ([]store.Change, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: begin: %w", err)
-	}
-	// Once COMMIT is sent, wait for its outcome even if ctx ends: the
-	// caller must not believe a committed change failed.
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	t := &wtx{ctx: ctx, tx: tx}
-	if err := fn(t); err != nil {
-		return nil, err
-	}
-	for _, c := range t.Changes {
-		payload := strconv.FormatInt(c.AccountID, 10) + ":" + strconv.FormatInt(c.MailboxID, 10)
-		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", s.channel, payload); err != nil {
-			return nil, err
-		}
-	}
-	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
-		return nil, fmt.Errorf("postgres: commit: %w", err)
-	}
-	return t.Changes, nil
 }
 
 // SQLSTATEs (PostgreSQL Appendix A).

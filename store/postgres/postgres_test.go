@@ -50,7 +50,12 @@ func TestIDsFromIdentityColumns(t *testing.T) {
 	}
 }
 
-type countingMetrics struct{ writes atomic.Int64 }
+type countingMetrics struct{ writes, batches, batched atomic.Int64 }
+
+func (m *countingMetrics) StoreBatch(n int) {
+	m.batches.Add(1)
+	m.batched.Add(int64(n))
+}
 
 func (m *countingMetrics) StoreWrite(d time.Duration) {
 	if d > 0 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/mailroom/mailroom/message"
@@ -143,8 +144,36 @@ func (c *Core) DeliverBatch(ctx context.Context, copies []store.Copy, queued []s
 	return out, qids, nil
 }
 
+// OneStatementDeliverer is a Dialect that stores a message for one
+// target in a single statement: PostgreSQL, where every statement is a
+// round trip to the server, does it with data-modifying CTEs; SQLite runs
+// in process and has nothing to save.
+type OneStatementDeliverer interface {
+	// DeliverOne allocates the next UID and modseq of the target mailbox
+	// (t.MailboxID, or the account's INBOX if 0), stores p and adds the
+	// message row, and returns where it went. found is false, and nothing
+	// is written, if there is no such mailbox.
+	DeliverOne(tx Tx, t store.Target, p *Prepared) (d store.Delivered, found bool, err error)
+}
+
 // deliverTx stores p once and adds one message row per target.
 func (c *Core) deliverTx(tx Tx, targets []store.Target, p *Prepared, out []store.Delivered) ([]store.Delivered, error) {
+	if one, ok := c.d.(OneStatementDeliverer); ok && len(targets) == 1 {
+		t := targets[0]
+		d, found, err := one.DeliverOne(tx, t, p)
+		switch {
+		case err != nil:
+			return nil, err
+		case !found && t.MailboxID == 0:
+			return nil, fmt.Errorf("%w: account %d", store.ErrNotFound, t.AccountID)
+		case !found:
+			return nil, RefNotFound(store.MailboxRef{AccountID: t.AccountID, MailboxID: t.MailboxID})
+		case uint64(d.UID)+1 > math.MaxUint32:
+			return nil, fmt.Errorf("%w: mailbox %d has run out of UIDs", store.ErrInvalid, d.MailboxID)
+		}
+		tx.Publish(d.AccountID, d.MailboxID)
+		return append(out, d), nil
+	}
 	ids := make([]int64, len(targets))
 	for i, t := range targets {
 		ids[i] = t.MailboxID
@@ -158,8 +187,13 @@ func (c *Core) deliverTx(tx Tx, targets []store.Target, p *Prepared, out []store
 			return nil, err
 		}
 	}
-	if err := c.LockMailboxes(tx, ids); err != nil {
-		return nil, err
+	// One target needs no lock first: Allocate's UPDATE locks its row.
+	// Several are locked in id order, so that two deliveries to the same
+	// mailboxes cannot deadlock.
+	if len(ids) > 1 {
+		if err := c.LockMailboxes(tx, ids); err != nil {
+			return nil, err
+		}
 	}
 	blobID, err := c.d.InsertBlob(tx, p)
 	if err != nil {

@@ -1,0 +1,390 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
+)
+
+// Group commit. Every write of a node goes to one writer goroutine, which
+// runs the writes waiting at that moment in one transaction, each in its
+// own savepoint, and commits them together: one WAL flush for the batch,
+// and a mailbox row that several deliveries lock (Allocate) is locked
+// once per batch instead of once per delivery with a flush in between.
+// Each caller still gets its own outcome, and only after the commit.
+//
+// A write that fails in a batch is rolled back to its savepoint and does
+// not touch the others. A write that failed for a reason that has nothing
+// to do with it (deadlock, serialization failure, a lock held by another
+// node for longer than batchLockTimeout, a batch whose commit the server
+// refused) is run again alone, in its caller's goroutine, as before group
+// commit (writeAlone).
+
+// ErrClosed is returned by writes after Close.
+var ErrClosed = errors.New("postgres: store closed")
+
+// maxBatch caps how many writes share one transaction. Each runs in a
+// subtransaction; PostgreSQL caches 64 subtransaction ids per backend
+// and beyond that other sessions' snapshots get slower.
+const maxBatch = 32
+
+// batchLockTimeout bounds how long a write in the writer's transaction
+// (a batch, or a batch of one) waits for a row lock. On one node the
+// writer is alone, so a wait is for another transaction (another node's,
+// or a write running alone): a long one (an expunge of a large mailbox)
+// must not hold up every write of the node, two nodes' batches that lock
+// two mailboxes in opposite order must not wait for the deadlock detector
+// (deadlock_timeout, 1 s by default), and a wait the caller may cancel
+// belongs in the caller's goroutine. The write that timed out runs again
+// alone there.
+const batchLockTimeout = "200ms"
+
+// codeLockNotAvailable is lock_timeout's SQLSTATE.
+const codeLockNotAvailable = "55P03"
+
+// wtx is the transaction a write runs in.
+type wtx struct {
+	ctx context.Context
+	tx  pgx.Tx
+	sqlcore.Pending
+
+	// prefix: statements (a batch's savepoint) to send before the
+	// write's first statement, in the same round trip; nil once sent.
+	prefix    []string
+	prefixErr error // the prefix failed: the batch is broken
+}
+
+// takePrefix returns the statements still to send first.
+func (t *wtx) takePrefix() []string {
+	p := t.prefix
+	t.prefix = nil
+	return p
+}
+
+func (t *wtx) exec(query string, args ...any) (pgconn.CommandTag, error) {
+	p := t.takePrefix()
+	if len(p) == 0 {
+		return t.tx.Exec(t.ctx, query, args...)
+	}
+	br := t.sendWithPrefix(p, query, args)
+	if err := t.readPrefix(br, len(p)); err != nil {
+		return pgconn.CommandTag{}, err
+	}
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+func (t *wtx) query(query string, args ...any) (pgx.Rows, error) {
+	if p := t.takePrefix(); len(p) > 0 {
+		br := t.tx.SendBatch(t.ctx, batchOf(p))
+		err := t.readPrefix(br, len(p))
+		if err == nil {
+			err = br.Close()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return t.tx.Query(t.ctx, query, args...)
+}
+
+func (t *wtx) queryRow(query string, args ...any) pgx.Row {
+	p := t.takePrefix()
+	if len(p) == 0 {
+		return t.tx.QueryRow(t.ctx, query, args...)
+	}
+	return prefixedRow{t, t.sendWithPrefix(p, query, args), len(p)}
+}
+
+func batchOf(stmts []string) *pgx.Batch {
+	b := &pgx.Batch{}
+	for _, q := range stmts {
+		b.Queue(q)
+	}
+	return b
+}
+
+func (t *wtx) sendWithPrefix(p []string, query string, args []any) pgx.BatchResults {
+	b := batchOf(p)
+	b.Queue(query, args...)
+	return t.tx.SendBatch(t.ctx, b)
+}
+
+// readPrefix reads the results of the n prefix statements; on an error
+// it closes br.
+func (t *wtx) readPrefix(br pgx.BatchResults, n int) error {
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			br.Close()
+			t.prefixErr = err
+			return err
+		}
+	}
+	return nil
+}
+
+// prefixedRow is the row of a statement sent after a prefix.
+type prefixedRow struct {
+	t  *wtx
+	br pgx.BatchResults
+	n  int
+}
+
+func (r prefixedRow) Scan(dest ...any) error {
+	if err := r.t.readPrefix(r.br, r.n); err != nil {
+		return err
+	}
+	err := r.br.QueryRow().Scan(dest...)
+	if cerr := r.br.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+type job struct {
+	ctx  context.Context
+	fn   func(tx *wtx) error
+	done chan jobResult // buffered: the writer never waits for the caller
+}
+
+type jobResult struct {
+	err   error
+	alone bool // run fn again in its own transaction (writeAlone)
+}
+
+// write runs fn in a transaction and commits it: in the writer's next
+// batch, or alone if the batch could not take it (see above). fn must be
+// repeatable (reset its results at the start): it may run more than once.
+// The changes fn published are sent with pg_notify inside the transaction
+// (PostgreSQL delivers them at COMMIT) and on the local feed after the
+// commit.
+func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	start := time.Now()
+	defer func() { s.m.StoreWrite(time.Since(start)) }()
+	j := &job{ctx: ctx, fn: fn, done: make(chan jobResult, 1)}
+	select {
+	case s.jobs <- j:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.quit:
+		return ErrClosed
+	}
+	// Once taken, wait for the outcome even if ctx ends: the caller must
+	// not believe a committed change failed.
+	r := <-j.done
+	if !r.alone {
+		return mapError(r.err)
+	}
+	s.logger.Debug("postgres: running write alone", "err", r.err)
+	return s.writeAlone(ctx, fn)
+}
+
+// writeAlone runs fn in a transaction of its own, again after a deadlock
+// or serialization failure.
+func (s *Store) writeAlone(ctx context.Context, fn func(tx *wtx) error) error {
+	for attempt := 1; ; attempt++ {
+		changes, err := s.writeOnce(ctx, fn)
+		if err == nil {
+			for _, c := range changes {
+				s.feed.Publish(c)
+			}
+			return nil
+		}
+		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
+			return mapError(err)
+		}
+		s.logger.Debug("postgres: retrying transaction", "attempt", attempt, "err", err)
+		time.Sleep(time.Duration(rand.Int64N(int64(attempt) * int64(5*time.Millisecond))))
+	}
+}
+
+func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) ([]store.Change, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: begin: %w", err)
+	}
+	// Once COMMIT is sent, wait for its outcome even if ctx ends: the
+	// caller must not believe a committed change failed.
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	t := &wtx{ctx: ctx, tx: tx}
+	if err := fn(t); err != nil {
+		return nil, err
+	}
+	if err := s.notify(ctx, tx, t.Changes); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
+		return nil, fmt.Errorf("postgres: commit: %w", err)
+	}
+	return t.Changes, nil
+}
+
+// notify sends the other nodes one notification per changed mailbox, in
+// one statement.
+func (s *Store) notify(ctx context.Context, tx pgx.Tx, changes []store.Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	payloads := make([]string, 0, len(changes))
+	for _, c := range changes {
+		p := strconv.FormatInt(c.AccountID, 10) + ":" + strconv.FormatInt(c.MailboxID, 10)
+		if !slices.Contains(payloads, p) {
+			payloads = append(payloads, p)
+		}
+	}
+	_, err := tx.Exec(ctx, "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", s.channel, payloads)
+	return err
+}
+
+// writer collects the writes waiting at the moment into a batch and runs
+// it, until Close.
+func (s *Store) writer() {
+	defer s.writerWG.Done()
+	batch := make([]*job, 0, maxBatch)
+	for {
+		select {
+		case j := <-s.jobs:
+			batch = append(batch[:0], j)
+		case <-s.quit:
+			return
+		}
+	collect:
+		for len(batch) < maxBatch {
+			select {
+			case j := <-s.jobs:
+				batch = append(batch, j)
+			default:
+				break collect
+			}
+		}
+		s.runBatch(batch)
+		clear(batch)
+	}
+}
+
+// runBatch runs the jobs in one transaction and answers each. Statements
+// run without the callers' contexts: cancelling one would break the
+// connection under the whole batch (a job's context is checked before it
+// starts).
+func (s *Store) runBatch(batch []*job) {
+	s.m.StoreBatch(len(batch))
+	ctx := context.Background()
+	results := make([]jobResult, len(batch))
+	txs := make([]*wtx, len(batch))
+	// answer sends every job its result; ok jobs publish their changes
+	// first, so a caller that reads the mailbox after its write returns
+	// and watchers see the same order.
+	answer := func() {
+		for i, j := range batch {
+			if results[i].err == nil && !results[i].alone {
+				for _, c := range txs[i].Changes {
+					s.feed.Publish(c)
+				}
+			}
+			j.done <- results[i]
+		}
+	}
+	// fail answers every job that has not failed on its own with err:
+	// alone if nothing can have committed, so each runs again by itself.
+	fail := func(err error, alone bool) {
+		for i := range results {
+			if results[i].err == nil && !results[i].alone {
+				results[i] = jobResult{err: err, alone: alone}
+			}
+		}
+		answer()
+	}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		// The pool is closed or the database unreachable: each caller
+		// finds out for itself (and a retry may reach it).
+		fail(fmt.Errorf("postgres: begin: %w", err), true)
+		return
+	}
+	defer tx.Rollback(ctx)
+	saved := len(batch) > 1
+	var ran []store.Change
+	open := false       // a savepoint "job" exists
+	timeoutSet := false // SET LOCAL lock_timeout was sent
+	for i, j := range batch {
+		txs[i] = &wtx{ctx: ctx, tx: tx}
+		if err := j.ctx.Err(); err != nil {
+			results[i].err = err
+			continue
+		}
+		// Sent with the job's first statement: a job that sends none
+		// leaves no savepoint behind.
+		if !timeoutSet {
+			txs[i].prefix = append(txs[i].prefix, "SET LOCAL lock_timeout = '"+batchLockTimeout+"'")
+		}
+		if saved {
+			if open {
+				txs[i].prefix = append(txs[i].prefix, "RELEASE SAVEPOINT job")
+			}
+			txs[i].prefix = append(txs[i].prefix, "SAVEPOINT job")
+		}
+		err := j.fn(txs[i])
+		if txs[i].prefixErr != nil {
+			fail(txs[i].prefixErr, true)
+			return
+		}
+		sent := txs[i].prefix == nil
+		if sent {
+			timeoutSet = true
+			open = saved
+		}
+		if err == nil {
+			ran = append(ran, txs[i].Changes...)
+			continue
+		}
+		results[i] = jobResult{err: err, alone: retryable(err) || lockTimeout(err)}
+		if !saved {
+			answer()
+			return
+		}
+		if !sent {
+			continue // nothing to undo
+		}
+		if _, rerr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT job"); rerr != nil {
+			s.logger.Error("postgres: rollback to savepoint", "err", rerr)
+			fail(rerr, true)
+			return
+		}
+	}
+	if err := s.notify(ctx, tx, ran); err != nil {
+		fail(err, true)
+		return
+	}
+	if err := tx.Commit(ctx); err != nil {
+		// The server refused the commit: nothing committed, every job
+		// runs again alone. A lost connection leaves the outcome
+		// unknown: running a job again could apply it twice.
+		var pe *pgconn.PgError
+		refused := errors.As(err, &pe)
+		s.logger.Error("postgres: commit failed", "err", err, "batch", len(batch), "rerun", refused)
+		fail(fmt.Errorf("postgres: commit: %w", err), refused)
+		return
+	}
+	answer()
+}
+
+func lockTimeout(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == codeLockNotAvailable
+}

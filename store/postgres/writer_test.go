@@ -1,0 +1,243 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mailroom/mailroom/store"
+)
+
+// lockMailbox holds the row lock of a mailbox from a connection of its
+// own, as another node's transaction would, until the returned func runs.
+func lockMailbox(t *testing.T, s *Store, mailboxID int64) (release func()) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, "SELECT id FROM mailboxes WHERE id = $1 FOR UPDATE", mailboxID); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { tx.Rollback(ctx) }) }
+	t.Cleanup(release)
+	return release
+}
+
+// blockWriter runs a write that holds the writer until the returned func
+// is called, so that the writes sent meanwhile wait for the next batch.
+func blockWriter(t *testing.T, s *Store) (release func()) {
+	t.Helper()
+	gate := make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- s.write(context.Background(), func(*wtx) error { <-gate; return nil }) }()
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			close(gate)
+			if err := <-done; err != nil {
+				t.Errorf("blocking write: %v", err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	waitQueued() // the writer now runs it
+	return release
+}
+
+func batchMsg(i int) store.NewMessage {
+	return store.NewMessage{Raw: fmt.Appendf(nil, "Subject: %d\r\n\r\nbody %d\r\n", i, i)}
+}
+
+// deliverAsync delivers one message to target in a goroutine; the result
+// arrives on the returned channel.
+func deliverAsync(s *Store, target store.Target, i int) <-chan error {
+	ch := make(chan error, 1)
+	go func() {
+		_, err := s.Deliver(context.Background(), []store.Target{target}, batchMsg(i))
+		ch <- err
+	}()
+	return ch
+}
+
+// waitQueued waits until writes sent in goroutines wait in the writer's
+// channel behind a batch that blocks: their senders are parked on s.jobs,
+// which the test cannot see, so it waits a bounded while.
+func waitQueued() { time.Sleep(300 * time.Millisecond) }
+
+// Concurrent deliveries share transactions (group commit): while a write
+// waits for a lock, the deliveries that arrive meanwhile wait for the
+// writer and then commit together in one batch, each with its own UID,
+// each reported as one write.
+func TestGroupCommitBatchesConcurrentDeliveries(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	m := &countingMetrics{}
+	s.WithMetrics(m)
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, "batch@example.org", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := blockWriter(t, s)
+	batchesBefore := m.batches.Load()
+	const n = 20
+	var results []<-chan error
+	for i := range n {
+		results = append(results, deliverAsync(s, store.Target{AccountID: a.ID}, i+1))
+	}
+	waitQueued()
+	release()
+	for i, ch := range results {
+		if err := <-ch; err != nil {
+			t.Fatalf("delivery %d: %v", i, err)
+		}
+	}
+	if got := m.batches.Load() - batchesBefore; got > 1 {
+		t.Errorf("%d concurrent deliveries took %d transactions, want one batch", n, got)
+	}
+	inbox, err := s.MailboxByName(ctx, a.ID, store.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := listAll(t, s, store.MailboxRef{AccountID: a.ID, MailboxID: inbox.ID})
+	seen := map[uint32]bool{}
+	for _, msg := range msgs {
+		seen[msg.UID] = true
+	}
+	if len(msgs) != n || len(seen) != n {
+		t.Fatalf("INBOX has %d messages with %d distinct UIDs, want %d", len(msgs), len(seen), n)
+	}
+	if w := m.writes.Load(); w < n {
+		t.Errorf("%d writes reported, want >= %d (one per delivery)", w, n)
+	}
+	if b, w := m.batched.Load(), m.writes.Load(); b > w {
+		t.Errorf("batch sizes sum to %d, more than the %d writes", b, w)
+	}
+}
+
+// A delivery that fails in a batch fails alone: the others of its batch
+// commit.
+func TestGroupCommitFailureIsolated(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, "isolated@example.org", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := s.CreateMailbox(ctx, a.ID, "Other", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	release := blockWriter(t, s)
+	good1 := deliverAsync(s, store.Target{AccountID: a.ID}, 1)
+	bad := deliverAsync(s, store.Target{AccountID: a.ID, MailboxID: other.ID + 1000}, 2)
+	good2 := deliverAsync(s, store.Target{AccountID: a.ID}, 3)
+	waitQueued()
+	release()
+	for _, ch := range []<-chan error{good1, good2} {
+		if err := <-ch; err != nil {
+			t.Fatalf("delivery in the failing one's batch: %v", err)
+		}
+	}
+	if err := <-bad; !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("delivery to a missing mailbox: %v, want ErrNotFound", err)
+	}
+	inbox, err := s.MailboxByName(ctx, a.ID, store.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := listAll(t, s, store.MailboxRef{AccountID: a.ID, MailboxID: inbox.ID})
+	if len(msgs) != 2 {
+		t.Fatalf("INBOX has %d messages, want 2", len(msgs))
+	}
+}
+
+// A write that waits for a row another node holds gives up after
+// batchLockTimeout and runs alone, in its caller's goroutine: the node's
+// other writes, alone or batched with it, commit without waiting for the
+// other node.
+func TestGroupCommitLockedRowRunsAlone(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, "locked@example.org", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := s.CreateMailbox(ctx, a.ID, "Held", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	releaseHeld := lockMailbox(t, s, held.ID)
+	var waiting []<-chan error
+	for _, batched := range []bool{false, true} {
+		var release func()
+		if batched {
+			release = blockWriter(t, s)
+		}
+		toHeld := deliverAsync(s, store.Target{AccountID: a.ID, MailboxID: held.ID}, 1)
+		waiting = append(waiting, toHeld)
+		waitQueued()
+		toInbox := deliverAsync(s, store.Target{AccountID: a.ID}, 2)
+		if batched {
+			waitQueued()
+			release()
+		}
+		select {
+		case err := <-toInbox:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("batched %v: a delivery waited for a row lock another node holds for another write", batched)
+		}
+		select {
+		case err := <-toHeld:
+			t.Fatalf("batched %v: delivery to the locked mailbox returned (%v) while the lock is held", batched, err)
+		default:
+		}
+	}
+	releaseHeld()
+	for _, ch := range waiting {
+		if err := <-ch; err != nil {
+			t.Fatalf("delivery to the mailbox once unlocked: %v", err)
+		}
+	}
+	if msgs := listAll(t, s, store.MailboxRef{AccountID: a.ID, MailboxID: held.ID}); len(msgs) != 2 {
+		t.Fatalf("Held has %d messages, want 2", len(msgs))
+	}
+}
+
+// Writes after Close fail with ErrClosed instead of waiting.
+func TestWriteAfterClose(t *testing.T) {
+	t.Parallel()
+	s, err := Open(context.Background(), testDSN(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	_, err = s.CreateAccount(context.Background(), "closed@example.org", "pw")
+	if !errors.Is(err, ErrClosed) {
+		t.Fatalf("write after Close: %v, want ErrClosed", err)
+	}
+}
+
+func listAll(t *testing.T, s *Store, ref store.MailboxRef) []store.MessageMeta {
+	t.Helper()
+	var msgs []store.MessageMeta
+	err := s.ListMessages(context.Background(), ref, nil, func(m store.MessageMeta) error {
+		msgs = append(msgs, m)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msgs
+}
