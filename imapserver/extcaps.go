@@ -4,6 +4,8 @@ package imapserver
 // (unauthenticate.go, ...), advertised with authCaps.
 var extCaps = []string{
 	"UNAUTHENTICATE", // RFC 8437
+	"ESORT",          // RFC 5267 §3, sort.go and esearch.go
+	"PARTIAL",        // RFC 9394, esearch.go
 	"OBJECTID",       // RFC 8474, objectid.go
 	"PREVIEW",        // RFC 8970, preview.go
 	"REPLACE",        // RFC 8508, replace.go
