@@ -77,6 +77,7 @@ var commands = map[string]handler{
 	"UNAUTHENTICATE": {cmdUnauthenticate, inLoggedIn, true}, // unauthenticate.go
 	"REPLACE":        {cmdReplace, inSelected, true},        // replace.go
 	"UID REPLACE":    {cmdReplace, inSelected, true},
+	"COMPRESS":       {cmdCompress, inLoggedIn, true}, // compress.go
 }
 
 func decodeMUTF7(s string) (string, error) { return imapwire.DecodeMUTF7(s) }

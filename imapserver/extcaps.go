@@ -10,3 +10,9 @@ var extCaps = []string{
 	"PREVIEW",        // RFC 8970, preview.go
 	"REPLACE",        // RFC 8508, replace.go
 }
+
+// loggedInCaps are advertised once logged in only: their commands are
+// refused before.
+var loggedInCaps = []string{
+	"COMPRESS=DEFLATE", // RFC 4978, compress.go
+}

@@ -3,6 +3,7 @@ package imapserver
 import (
 	"crypto/tls"
 	"errors"
+	"net"
 	"time"
 )
 
@@ -44,7 +45,7 @@ func (c *conn) upgradeTLS() error {
 // connection before anything is written to it; without TLS it does
 // nothing.
 func (c *conn) handshake() error {
-	tc, ok := c.nc.(*tls.Conn)
+	tc, ok := c.under().(*tls.Conn)
 	if !ok {
 		return nil
 	}
@@ -70,13 +71,21 @@ func (c *conn) runHandshake(tc *tls.Conn, kind string) error {
 // isTLS reports whether the connection runs over TLS (after STARTTLS or on
 // an implicit-TLS listener).
 func (c *conn) isTLS() bool {
-	_, ok := c.nc.(*tls.Conn)
+	_, ok := c.under().(*tls.Conn)
 	return ok
+}
+
+// under is the connection below COMPRESS, if active.
+func (c *conn) under() net.Conn {
+	if cc, ok := c.nc.(*compressConn); ok {
+		return cc.Conn
+	}
+	return c.nc
 }
 
 // tlsState returns the TLS connection state, nil without TLS.
 func (c *conn) tlsState() *tls.ConnectionState {
-	tc, ok := c.nc.(*tls.Conn)
+	tc, ok := c.under().(*tls.Conn)
 	if !ok {
 		return nil
 	}
