@@ -286,6 +286,12 @@ CREATE TABLE outbound_usage (
 	`
 ALTER TABLE messages ADD COLUMN email_id bigint;
 `,
+	// 13: when the message was put into its mailbox (IMAP SAVEDATE, RFC
+	// 8514), unix nanoseconds; NULL for rows from before: the internal
+	// date stands in. store.Store.SaveDates.
+	`
+ALTER TABLE messages ADD COLUMN save_date bigint;
+`,
 }
 
 // schemaVersion is the version a database has after Open.
