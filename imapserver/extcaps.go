@@ -9,6 +9,7 @@ var extCaps = []string{
 	"OBJECTID",       // RFC 8474, objectid.go
 	"PREVIEW",        // RFC 8970, preview.go
 	"REPLACE",        // RFC 8508, replace.go
+	"SAVEDATE",       // RFC 8514, savedate.go
 }
 
 // loggedInCaps are advertised once logged in only: their commands are

@@ -211,7 +211,8 @@ func (c *conn) searchReturnOpts(ret *searchReturn) error {
 // searchMsg is a message as imapmsg.Match sees it.
 type searchMsg struct {
 	msgData
-	seq uint32
+	seq   uint32
+	saved time.Time // SAVEDATE, when the key asks for it (savedate.go)
 }
 
 func (m *searchMsg) SeqNum() uint32           { return m.seq }
@@ -234,10 +235,16 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 		return err
 	}
 	needsBytes := imapmsg.NeedsBody(key)
+	var saved map[uint32]time.Time
 	headersOnly := (withHeader || imapmsg.NeedsHeader(key)) && !needsBytes
 	var metas []store.MessageMeta
 	for start := 0; start < len(v.uids); start += chunk {
 		metas = idx.lookup(metas[:0], v.uids[start:min(start+chunk, len(v.uids))])
+		if imapmsg.NeedsSaveDate(key) {
+			if saved, err = c.srv.cfg.Store.SaveDates(c.ctx, v.mbox.Ref(), v.uids[start:min(start+chunk, len(v.uids))]); err != nil {
+				return err
+			}
+		}
 		for rest := metas; len(rest) > 0; {
 			n, raws := len(rest), [][]byte(nil)
 			switch {
@@ -260,7 +267,7 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 				if headersOnly {
 					d = c.withHeader(&rest[i], raw)
 				}
-				m := &searchMsg{msgData: d, seq: v.seq(rest[i].UID)}
+				m := &searchMsg{msgData: d, seq: v.seq(rest[i].UID), saved: saved[rest[i].UID]}
 				ok, err := imapmsg.Match(key, m, env)
 				if err == nil && ok {
 					err = fn(m)
