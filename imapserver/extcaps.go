@@ -10,6 +10,7 @@ var extCaps = []string{
 	"PREVIEW",        // RFC 8970, preview.go
 	"REPLACE",        // RFC 8508, replace.go
 	"SAVEDATE",       // RFC 8514, savedate.go
+	"CATENATE",       // RFC 4469, catenate.go
 }
 
 // loggedInCaps are advertised once logged in only: their commands are
