@@ -96,4 +96,41 @@ func TestCompress(t *testing.T) {
 	}
 	tc.transactf("ok", "noop")
 	t.Logf("8 MiB line refused in %v", time.Since(start))
+
+	// UNAUTHENTICATE keeps DEFLATE; logging in again works over it.
+	tc.transactf("ok", "unauthenticate")
+	tc.transactf("bad", "compress deflate")
+	tc.transactf("ok", "login %s %s", testUser, testPass)
+	if f := find(parseResps(t, tc.transactf("ok", "status inbox (messages)")), "STATUS"); len(f) != 1 {
+		t.Fatalf("STATUS after login again: %v", f)
+	}
+}
+
+// TestCompressOverTLS: DEFLATE over STARTTLS: IDLE is woken through both
+// layers, the session stays on TLS (LOGIN works again after
+// UNAUTHENTICATE without plaintext auth), and STARTTLS under DEFLATE is
+// refused.
+func TestCompressOverTLS(t *testing.T) {
+	t.Parallel()
+	srvTLS, cliTLS := testTLS(t)
+	ts := startTestServer(t, withTLS(srvTLS, false))
+	tc := ts.dial()
+	tc.startTLS(cliTLS)
+	tc.transactf("ok", "login %s %s", testUser, testPass)
+	tc.compressOn()
+	tc.transactf("ok", "select inbox")
+	tc.writeLine("i1 IDLE")
+	if l := tc.readResponse(); !strings.HasPrefix(l, "+ ") {
+		t.Fatalf("IDLE: %q", l)
+	}
+	ts.deliver("", simpleMsg)
+	if r := parseResp(t, tc.readResponse()); r.kind != "EXISTS" || r.num != 1 {
+		t.Fatalf("IDLE update: %v, want * 1 EXISTS", r)
+	}
+	tc.writeLine("DONE")
+	tc.readUntilTagged("i1", "ok")
+	tc.transactf("ok", "unauthenticate")
+	tc.transactf("bad", "starttls")
+	tc.transactf("ok", "login %s %s", testUser, testPass)
+	tc.transactf("ok", "noop")
 }

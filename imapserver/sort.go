@@ -101,7 +101,7 @@ func cmdSort(c *conn, cmd *command) error {
 			if ret.partial != nil && !ret.all && !ret.count && !ret.min && !ret.max {
 				uids = ret.partial.slice(uids)
 			}
-			c.sel.saved = uids
+			c.sel.saved = slices.Sorted(slices.Values(uids))
 			if ret.none() {
 				return nil
 			}

@@ -21,6 +21,10 @@ func cmdStartTLS(c *conn, cmd *command) error {
 	if c.isTLS() {
 		return badf("", "TLS already active")
 	}
+	if _, ok := c.nc.(*compressConn); ok {
+		// After UNAUTHENTICATE: TLS cannot go under DEFLATE (RFC 4978 §4).
+		return badf("", "STARTTLS not allowed under COMPRESS")
+	}
 	if c.srv.cfg.TLSConfig == nil {
 		return badf("", "STARTTLS not available")
 	}
