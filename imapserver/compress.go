@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	kflate "github.com/klauspost/compress/flate"
 )
 
 const codeCompressionActive = "COMPRESSIONACTIVE" // RFC 4978 §3
@@ -52,7 +54,11 @@ func (c *conn) startCompress() {
 
 // compressConn is a connection under COMPRESS=DEFLATE. Writes are
 // compressed and flushed (sync flush) at every Write, which the buffered
-// writer makes once per response batch. Reads come from a goroutine that
+// writer makes once per response batch or 4 KiB. The compressor is
+// klauspost/compress's stateless one: each Write is deflated on its own,
+// with pooled tables, so an idle compressed session holds no compressor
+// state (compress/flate's writer keeps about 1 MiB per connection),
+// at the price of no dictionary across writes. Reads come from a goroutine that
 // inflates the client's stream one chunk ahead only: a zip bomb inflates
 // no faster than the command reader consumes it, so it meets the line and
 // literal limits, never memory. The goroutine reads the connection below
@@ -62,7 +68,7 @@ func (c *conn) startCompress() {
 // next Read.
 type compressConn struct {
 	net.Conn // TCP or TLS
-	fw       *flate.Writer
+	fw       io.Writer
 
 	in   chan inflated
 	done chan struct{}
@@ -82,8 +88,7 @@ type inflated struct {
 }
 
 func newCompressConn(under net.Conn, pre []byte) *compressConn {
-	fw, _ := flate.NewWriter(under, flate.BestSpeed) // valid level: no error
-	cc := &compressConn{Conn: under, fw: fw, in: make(chan inflated), done: make(chan struct{}), wake: make(chan struct{})}
+	cc := &compressConn{Conn: under, fw: kflate.NewStatelessWriter(under), in: make(chan inflated), done: make(chan struct{}), wake: make(chan struct{})}
 	under.SetReadDeadline(time.Time{})
 	go cc.inflate(io.MultiReader(bytes.NewReader(pre), rawSource{cc}))
 	return cc
@@ -151,6 +156,12 @@ func (cc *compressConn) Read(b []byte) (int, error) {
 		if cc.err != nil {
 			return 0, cc.err
 		}
+		select { // what is inflated already comes first, as from a socket buffer
+		case in := <-cc.in:
+			cc.rest, cc.err = in.b, in.err
+			continue
+		default:
+		}
 		cc.mu.Lock()
 		dl, wake, poked := cc.deadline, cc.wake, cc.poked
 		cc.poked = false
@@ -190,13 +201,10 @@ func (cc *compressConn) Read(b []byte) (int, error) {
 	return n, nil
 }
 
-func (cc *compressConn) Write(b []byte) (int, error) {
-	n, err := cc.fw.Write(b)
-	if err == nil {
-		err = cc.fw.Flush()
-	}
-	return n, err
-}
+// Write deflates b as blocks of their own ending in a sync flush (an
+// empty stored block), as RFC 4978 §4 asks at the end of each response
+// batch.
+func (cc *compressConn) Write(b []byte) (int, error) { return cc.fw.Write(b) }
 
 // SetReadDeadline sets the deadline of Read; like a new deadline on a
 // net.Conn, it also drops a wake-up not yet seen.
