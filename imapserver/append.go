@@ -90,17 +90,34 @@ func (c *conn) appendMessage(room int64) (store.NewMessage, error) {
 			return m, err
 		}
 	}
-	li, err := c.dec.MessageLiteralHeader(true)
-	if err != nil {
-		return m, err
-	}
-	if li.Size > room {
-		c.dec.RefuseLiteral(li)
-		return m, nof(codeLimit, "too much data in one APPEND")
-	}
-	raw, err := c.dec.LiteralBody(li)
-	if err != nil {
-		return m, err
+	var raw []byte
+	if c.dec.PeekIs('{') || c.dec.PeekIs('~') {
+		li, err := c.dec.MessageLiteralHeader(true)
+		if err != nil {
+			return m, err
+		}
+		if li.Size > room {
+			c.dec.RefuseLiteral(li)
+			return m, nof(codeLimit, "too much data in one APPEND")
+		}
+		if raw, err = c.dec.LiteralBody(li); err != nil {
+			return m, err
+		}
+	} else {
+		// CATENATE (RFC 4469), catenate.go.
+		word, err := c.dec.Atom()
+		if err != nil {
+			return m, err
+		}
+		if !strings.EqualFold(word, "CATENATE") {
+			return m, badf("", "expected a literal or CATENATE")
+		}
+		if err := c.dec.SP(); err != nil {
+			return m, err
+		}
+		if raw, err = c.catenate(room); err != nil {
+			return m, err
+		}
 	}
 	if len(raw) == 0 {
 		return m, nof(codeCannot, "empty message")

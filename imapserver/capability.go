@@ -21,6 +21,9 @@ func (c *conn) capabilities() string {
 	caps := append([]string(nil), authCaps...)
 	caps = append(caps, extCaps...)
 	caps = append(caps, aclCaps...)
+	if c.state != stateNotAuth {
+		caps = append(caps, loggedInCaps...)
+	}
 	caps = append(caps, "APPENDLIMIT="+strconv.FormatInt(c.lim.MaxLiteralSize, 10))
 	if c.state == stateNotAuth {
 		if c.srv.cfg.TLSConfig != nil && !c.isTLS() {

@@ -96,6 +96,8 @@ type conn struct {
 	okCode string
 	// startTLS is set by STARTTLS: the handshake follows its tagged OK.
 	startTLS bool
+	// compress is set by COMPRESS: DEFLATE starts after its tagged OK.
+	compress bool
 	// block is the waiting part of a command that returned errBlock.
 	block func() error
 	// IDLE's autologout time and the part of its DONE line read so far.
@@ -396,6 +398,14 @@ func (c *conn) finish(tag, name string, h handler, cmdErr error) error {
 			return err
 		}
 		return c.upgradeTLS()
+	}
+	if c.compress {
+		c.compress = false
+		if err := c.flush(); err != nil {
+			return err
+		}
+		c.startCompress()
+		return nil
 	}
 	return c.flush()
 }

@@ -364,6 +364,12 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 				return err
 			}
 			add("PREVIEW", b, lit)
+		case attSaveDate:
+			b, err := c.fetchSaveDate(m)
+			if err != nil {
+				return err
+			}
+			add("SAVEDATE", b, 0)
 		case attEmailID, attThreadID:
 			name, b, err := c.fetchObjectID(a, &d)
 			if err != nil {

@@ -28,6 +28,7 @@ const (
 	attEmailID  // objectid.go
 	attThreadID // objectid.go
 	attPreview  // preview.go
+	attSaveDate // savedate.go
 )
 
 type fetchAtt struct {
@@ -86,6 +87,7 @@ var simpleAtts = map[string]attKind{
 	"RFC822.HEADER": attRFC822Header, "RFC822.TEXT": attRFC822Text,
 
 	"EMAILID": attEmailID, "THREADID": attThreadID,
+	"SAVEDATE": attSaveDate,
 }
 
 // fetchAtts reads the items of FETCH: a macro, one item or a list.

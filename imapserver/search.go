@@ -12,7 +12,13 @@ import (
 
 type searchReturn struct {
 	min, max, count, all, save bool
-	given                      bool // RETURN was present: answer ESEARCH
+	partial                    *partialRange // PARTIAL (RFC 9394)
+	given                      bool          // RETURN was present: answer ESEARCH
+}
+
+// none reports that no result option was asked for.
+func (r *searchReturn) none() bool {
+	return !r.min && !r.max && !r.count && !r.all && r.partial == nil
 }
 
 // cmdSearch: SEARCH and UID SEARCH (RFC 9051 §6.4.4, ESEARCH RFC 4731,
@@ -71,7 +77,10 @@ func cmdSearch(c *conn, cmd *command) error {
 	}
 	if ret.save {
 		saved := matched
-		if len(matched) > 0 && (ret.min || ret.max) && !ret.all && !ret.count {
+		switch {
+		case ret.partial != nil && !ret.all && !ret.count && !ret.min && !ret.max:
+			saved = ret.partial.slice(matched)
+		case len(matched) > 0 && (ret.min || ret.max) && !ret.all && !ret.count:
 			saved = nil
 			if ret.min {
 				saved = append(saved, matched[0])
@@ -100,34 +109,13 @@ func cmdSearch(c *conn, cmd *command) error {
 		c.enc.CRLF()
 		return nil
 	}
-	if ret.save && !ret.min && !ret.max && !ret.count && !ret.all {
+	if ret.save && ret.none() {
 		return nil // SAVE alone: no ESEARCH (RFC 5182 §2.4)
 	}
-	if !ret.min && !ret.max && !ret.count && !ret.all {
+	if ret.none() {
 		ret.all = true
 	}
-	c.untagged().Raw("ESEARCH (TAG ").Quoted(cmd.tag).Raw(")")
-	if cmd.uid {
-		c.enc.Raw(" UID")
-	}
-	if len(nums) > 0 {
-		if ret.min {
-			c.enc.Raw(" MIN ").Number(nums[0])
-		}
-		if ret.max {
-			c.enc.Raw(" MAX ").Number(nums[len(nums)-1])
-		}
-	}
-	if ret.count {
-		c.enc.Raw(" COUNT ").Number(uint32(len(nums)))
-	}
-	if ret.all && len(nums) > 0 {
-		c.enc.Raw(" ALL ").Raw(imapmsg.NumSetFromNums(nums).String())
-	}
-	if highest > 0 && len(nums) > 0 {
-		c.enc.Raw(" MODSEQ ").Number64(highest)
-	}
-	c.enc.CRLF()
+	c.writeESearch(cmd, &ret, nums, false, highest)
 	return nil
 }
 
@@ -177,7 +165,7 @@ func (c *conn) searchPrefix(ret *searchReturn) (string, error) {
 }
 
 func (c *conn) searchReturnOpts(ret *searchReturn) error {
-	return c.dec.List(func() error {
+	err := c.dec.List(func() error {
 		a, err := c.dec.Atom()
 		switch strings.ToUpper(a) {
 		case "MIN":
@@ -190,6 +178,22 @@ func (c *conn) searchReturnOpts(ret *searchReturn) error {
 			ret.all = true
 		case "SAVE":
 			ret.save = true
+		case "PARTIAL":
+			if err != nil {
+				return err
+			}
+			if err := c.dec.SP(); err != nil {
+				return err
+			}
+			r, err := c.dec.Atom()
+			if err != nil {
+				return err
+			}
+			p, ok := parsePartialRange(r)
+			if !ok || ret.partial != nil {
+				return badf("", "invalid PARTIAL range")
+			}
+			ret.partial = &p
 		default:
 			if err == nil {
 				err = badf("", "unknown search return option")
@@ -197,12 +201,18 @@ func (c *conn) searchReturnOpts(ret *searchReturn) error {
 		}
 		return err
 	})
+	if err == nil && ret.all && ret.partial != nil {
+		// RFC 9394 §3.1: PARTIAL is ALL's paged form, not both.
+		err = badf("", "ALL and PARTIAL cannot be combined")
+	}
+	return err
 }
 
 // searchMsg is a message as imapmsg.Match sees it.
 type searchMsg struct {
 	msgData
-	seq uint32
+	seq   uint32
+	saved time.Time // SAVEDATE, when the key asks for it (savedate.go)
 }
 
 func (m *searchMsg) SeqNum() uint32           { return m.seq }
@@ -225,10 +235,16 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 		return err
 	}
 	needsBytes := imapmsg.NeedsBody(key)
+	var saved map[uint32]time.Time
 	headersOnly := (withHeader || imapmsg.NeedsHeader(key)) && !needsBytes
 	var metas []store.MessageMeta
 	for start := 0; start < len(v.uids); start += chunk {
 		metas = idx.lookup(metas[:0], v.uids[start:min(start+chunk, len(v.uids))])
+		if imapmsg.NeedsSaveDate(key) {
+			if saved, err = c.srv.cfg.Store.SaveDates(c.ctx, v.mbox.Ref(), v.uids[start:min(start+chunk, len(v.uids))]); err != nil {
+				return err
+			}
+		}
 		for rest := metas; len(rest) > 0; {
 			n, raws := len(rest), [][]byte(nil)
 			switch {
@@ -251,7 +267,7 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 				if headersOnly {
 					d = c.withHeader(&rest[i], raw)
 				}
-				m := &searchMsg{msgData: d, seq: v.seq(rest[i].UID)}
+				m := &searchMsg{msgData: d, seq: v.seq(rest[i].UID), saved: saved[rest[i].UID]}
 				ok, err := imapmsg.Match(key, m, env)
 				if err == nil && ok {
 					err = fn(m)

@@ -37,6 +37,7 @@ var simpleKeys = map[string]imapmsg.Op{
 	"UNANSWERED": imapmsg.KeyUnanswered, "UNDELETED": imapmsg.KeyUndeleted, "UNDRAFT": imapmsg.KeyUndraft,
 	"UNFLAGGED": imapmsg.KeyUnflagged, "UNSEEN": imapmsg.KeyUnseen, "NEW": imapmsg.KeyNew,
 	"OLD": imapmsg.KeyOld, "RECENT": imapmsg.KeyRecent,
+	"SAVEDATESUPPORTED": imapmsg.KeySaveDateSupported, // RFC 8514 §4.2, savedate.go
 }
 
 var stringKeys = map[string]imapmsg.Op{
@@ -47,6 +48,7 @@ var stringKeys = map[string]imapmsg.Op{
 var dateKeys = map[string]imapmsg.Op{
 	"BEFORE": imapmsg.KeyBefore, "ON": imapmsg.KeyOn, "SINCE": imapmsg.KeySince,
 	"SENTBEFORE": imapmsg.KeySentBefore, "SENTON": imapmsg.KeySentOn, "SENTSINCE": imapmsg.KeySentSince,
+	"SAVEDBEFORE": imapmsg.KeySavedBefore, "SAVEDON": imapmsg.KeySavedOn, "SAVEDSINCE": imapmsg.KeySavedSince, // RFC 8514 §4.2
 }
 
 // Bounds of one SEARCH (SORT, THREAD) program: the keys, counted at every

@@ -11,10 +11,31 @@ import (
 // cmdSort: SORT and UID SORT (RFC 5256 §3; DISPLAYFROM and DISPLAYTO,
 // RFC 5957). The search criteria are SEARCH's; sorting by a header reads
 // the messages' bytes in the same bounded batches as SEARCH TEXT and
-// parses only their top-level header.
+// parses only their top-level header. With RETURN it is ESORT (RFC 5267
+// §3): the answer is an ESEARCH in sort order (esearch.go).
 func cmdSort(c *conn, cmd *command) error {
 	if err := c.dec.SP(); err != nil {
 		return err
+	}
+	var ret searchReturn
+	if !c.dec.PeekIs('(') {
+		word, err := c.dec.Atom()
+		if err != nil {
+			return err
+		}
+		if !strings.EqualFold(word, "RETURN") {
+			return badf("", "expected RETURN or sort criteria")
+		}
+		if err := c.dec.SP(); err != nil {
+			return err
+		}
+		ret.given = true
+		if err := c.searchReturnOpts(&ret); err != nil {
+			return err
+		}
+		if err := c.dec.SP(); err != nil {
+			return err
+		}
 	}
 	var criteria []imapmsg.SortCriterion
 	reverse := false
@@ -67,6 +88,30 @@ func cmdSort(c *conn, cmd *command) error {
 		return err
 	}
 	slices.SortFunc(items, func(a, b imapmsg.SortItem) int { return imapmsg.CompareSort(criteria, &a, &b) })
+	if ret.given {
+		nums := make([]uint32, len(items))
+		uids := make([]uint32, len(items))
+		for i, it := range items {
+			nums[i], uids[i] = it.Seq, it.UID
+			if cmd.uid {
+				nums[i] = it.UID
+			}
+		}
+		if ret.save {
+			if ret.partial != nil && !ret.all && !ret.count && !ret.min && !ret.max {
+				uids = ret.partial.slice(uids)
+			}
+			c.sel.saved = slices.Sorted(slices.Values(uids))
+			if ret.none() {
+				return nil
+			}
+		}
+		if ret.none() {
+			ret.all = true
+		}
+		c.writeESearch(cmd, &ret, nums, true, 0)
+		return nil
+	}
 	c.untagged().Raw("SORT")
 	for _, it := range items {
 		if cmd.uid {

@@ -3,6 +3,7 @@ package imapserver
 import (
 	"crypto/tls"
 	"errors"
+	"net"
 	"time"
 )
 
@@ -19,6 +20,10 @@ func cmdStartTLS(c *conn, cmd *command) error {
 	}
 	if c.isTLS() {
 		return badf("", "TLS already active")
+	}
+	if _, ok := c.nc.(*compressConn); ok {
+		// After UNAUTHENTICATE: TLS cannot go under DEFLATE (RFC 4978 §4).
+		return badf("", "STARTTLS not allowed under COMPRESS")
 	}
 	if c.srv.cfg.TLSConfig == nil {
 		return badf("", "STARTTLS not available")
@@ -44,7 +49,7 @@ func (c *conn) upgradeTLS() error {
 // connection before anything is written to it; without TLS it does
 // nothing.
 func (c *conn) handshake() error {
-	tc, ok := c.nc.(*tls.Conn)
+	tc, ok := c.under().(*tls.Conn)
 	if !ok {
 		return nil
 	}
@@ -70,13 +75,21 @@ func (c *conn) runHandshake(tc *tls.Conn, kind string) error {
 // isTLS reports whether the connection runs over TLS (after STARTTLS or on
 // an implicit-TLS listener).
 func (c *conn) isTLS() bool {
-	_, ok := c.nc.(*tls.Conn)
+	_, ok := c.under().(*tls.Conn)
 	return ok
+}
+
+// under is the connection below COMPRESS, if active.
+func (c *conn) under() net.Conn {
+	if cc, ok := c.nc.(*compressConn); ok {
+		return cc.Conn
+	}
+	return c.nc
 }
 
 // tlsState returns the TLS connection state, nil without TLS.
 func (c *conn) tlsState() *tls.ConnectionState {
-	tc, ok := c.nc.(*tls.Conn)
+	tc, ok := c.under().(*tls.Conn)
 	if !ok {
 		return nil
 	}

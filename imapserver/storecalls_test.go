@@ -138,6 +138,10 @@ func (s *callCounter) MessageEmailID(ctx context.Context, m store.MailboxRef, id
 	s.count("MessageEmailID")
 	return s.inner.MessageEmailID(ctx, m, id)
 }
+func (s *callCounter) SaveDates(ctx context.Context, m store.MailboxRef, uids []uint32) (map[uint32]time.Time, error) {
+	s.count("SaveDates")
+	return s.inner.SaveDates(ctx, m, uids)
+}
 func (s *callCounter) UpdateFlags(ctx context.Context, m store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, since uint64) ([]store.MessageMeta, []uint32, error) {
 	s.count("UpdateFlags")
 	return s.inner.UpdateFlags(ctx, m, uids, op, flags, since)

@@ -71,14 +71,6 @@ func lastIndexFold(s, sep string) int {
 	return -1
 }
 
-func parseNZ(s string) (uint32, error) {
-	n, err := strconv.ParseUint(s, 10, 32)
-	if err != nil || n == 0 || s[0] == '0' {
-		return 0, errURL
-	}
-	return uint32(n), nil
-}
-
 func pctDecode(s string) (string, error) {
 	d, err := url.PathUnescape(s)
 	if err != nil || !utf8.ValidString(d) || strings.ContainsAny(d, "\x00\r\n") {

@@ -34,7 +34,7 @@ var DumpTables = []DumpTable{
 	{"mailboxes", []string{"id", "account_id", "name", "special_use", "uidvalidity", "uidnext", "highestmodseq", "recent_uid"}, "iittiiii"},
 	{"subscriptions", []string{"account_id", "name"}, "it"},
 	{"blobs", []string{"id", "raw", "part", "size", "header"}, "ibtin"},
-	{"messages", []string{"id", "mailbox_id", "uid", "modseq", "sysflags", "keywords", "internal_date", "tz_offset", "size", "blob_id", "wire_size", "email_id"}, "iiiiitiiiiij"},
+	{"messages", []string{"id", "mailbox_id", "uid", "modseq", "sysflags", "keywords", "internal_date", "tz_offset", "size", "blob_id", "wire_size", "email_id", "save_date"}, "iiiiitiiiiijj"},
 	{"expunged", []string{"mailbox_id", "uid", "modseq"}, "iii"},
 	{"queue", []string{"id", "sender", "created", "raw", "size", "lease_owner", "lease_until"}, "itibiti"},
 	{"queue_rcpts", []string{"queue_id", "idx", "rcpt", "status", "attempts", "last_error", "next_attempt"}, "iittiti"},

@@ -344,6 +344,11 @@ type Messages interface {
 	// never used for another message, shared by copies made with Copy
 	// and Move.
 	MessageEmailID(ctx context.Context, mbox MailboxRef, messageID int64) (int64, error)
+	// SaveDates returns when each message of uids was put into mbox
+	// (SAVEDATE, RFC 8514): by delivery, Append, Copy, Move, Replace or
+	// import, whichever made the row; for rows from before save dates
+	// were kept, the internal date. Expunged UIDs are absent.
+	SaveDates(ctx context.Context, mbox MailboxRef, uids []uint32) (map[uint32]time.Time, error)
 	// MessagePart returns the MIME structure parsed at delivery.
 	MessagePart(ctx context.Context, mbox MailboxRef, messageID int64) (*message.Part, error)
 	// UpdateFlags changes the flags of the messages in uids. With

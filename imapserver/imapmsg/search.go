@@ -154,6 +154,22 @@ func (mt *matcher) match(k *Key) (bool, error) {
 			loc = time.UTC
 		}
 		return compareDate(k.Op, civil(meta.InternalDate.In(loc)), civil(k.Date)), nil
+	case KeySavedBefore, KeySavedOn, KeySavedSince:
+		loc := mt.env.Location
+		if loc == nil {
+			loc = time.UTC
+		}
+		saved := meta.InternalDate
+		if sd, ok := mt.m.(SaveDater); ok {
+			t, err := sd.SaveDate()
+			if err != nil {
+				return false, err
+			}
+			saved = t
+		}
+		return compareDate(k.Op, civil(saved.In(loc)), civil(k.Date)), nil
+	case KeySaveDateSupported:
+		return true, nil
 	case KeySentBefore, KeySentOn, KeySentSince:
 		p, err := mt.loadTop()
 		if err != nil {
@@ -340,13 +356,30 @@ func civil(t time.Time) int {
 
 func compareDate(op Op, have, want int) bool {
 	switch op {
-	case KeyBefore, KeySentBefore:
+	case KeyBefore, KeySentBefore, KeySavedBefore:
 		return have < want
-	case KeyOn, KeySentOn:
+	case KeyOn, KeySentOn, KeySavedOn:
 		return have == want
 	default: // KeySince, KeySentSince
 		return have >= want
 	}
+}
+
+// NeedsSaveDate reports whether evaluating k asks for save dates
+// (SAVEDBEFORE, SAVEDON, SAVEDSINCE), which a caller can then load for a
+// batch of messages at once.
+func NeedsSaveDate(k Key) bool {
+	switch k.Op {
+	case KeySavedBefore, KeySavedOn, KeySavedSince:
+		return true
+	case KeyAnd, KeyOr, KeyNot:
+		for _, c := range k.Children {
+			if NeedsSaveDate(c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // NeedsBody reports whether evaluating k reads the whole message (Raw and

@@ -84,6 +84,14 @@ const (
 	KeySentOn     // Date
 	KeySentSince  // Date
 
+	// SAVEDATE (RFC 8514): the date the message was put into the mailbox
+	// (SaveDater; the internal date for a Message that is not one), as
+	// BEFORE, ON and SINCE compare INTERNALDATE.
+	KeySavedBefore       // Date
+	KeySavedOn           // Date
+	KeySavedSince        // Date
+	KeySaveDateSupported // every mailbox keeps save dates: matches all
+
 	KeyLarger  // Number: RFC822.SIZE > Number
 	KeySmaller // Number: RFC822.SIZE < Number
 	KeyYounger // Number: INTERNALDATE within the last Number seconds (WITHIN, RFC 5032)
@@ -124,6 +132,11 @@ type Message interface {
 	// Top returns a root part with the header span and Envelope (at
 	// least message.ParseTop of Head).
 	Top() (*message.Part, error)
+}
+
+// SaveDater is a Message that knows its save date (RFC 8514).
+type SaveDater interface {
+	SaveDate() (time.Time, error)
 }
 
 // MatchEnv is the mailbox state a search is evaluated against.

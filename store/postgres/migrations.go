@@ -346,6 +346,12 @@ CREATE TABLE urlauth_keys (
 	`
 ALTER TABLE outbound_usage ADD COLUMN day_failed bigint NOT NULL DEFAULT 0;
 `,
+	// 17: when the message was put into its mailbox (IMAP SAVEDATE, RFC
+	// 8514), unix nanoseconds; NULL for rows from before: the internal
+	// date stands in. store.Store.SaveDates.
+	`
+ALTER TABLE messages ADD COLUMN save_date bigint;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

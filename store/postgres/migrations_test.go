@@ -231,6 +231,10 @@ func checkSeeded(t *testing.T, s *Store) {
 	if _, off := ms[0].InternalDate.Zone(); off != 3600 {
 		t.Fatalf("zone offset %d", off)
 	}
+	// Migration 17 leaves save dates NULL: the internal date stands in.
+	if sd, err := s.SaveDates(ctx, inbox.Ref(), []uint32{3}); err != nil || !sd[3].Equal(ms[0].InternalDate) {
+		t.Fatalf("SaveDates of a migrated message %v, %v; want the internal date %v", sd, err, ms[0].InternalDate)
+	}
 	raw, err := s.MessageBody(ctx, inbox.Ref(), 7000)
 	if err != nil || string(raw) != "Subject: old\r\n\r\nbody\r\n" {
 		t.Fatalf("body %q, %v", raw, err)
@@ -356,4 +360,6 @@ func init() {
 	seeds[14] = seeds[13]
 	// Version 16 (outbound_usage.day_failed) starts at 0.
 	seeds[15] = seeds[14]
+	// Version 17 (messages.save_date) leaves it NULL: the internal date.
+	seeds[16] = seeds[15]
 }

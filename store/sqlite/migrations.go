@@ -468,6 +468,12 @@ CREATE TABLE urlauth_keys (
 	`
 ALTER TABLE outbound_usage ADD COLUMN day_failed INTEGER NOT NULL DEFAULT 0;
 `,
+	// 19: when the message was put into its mailbox (IMAP SAVEDATE, RFC
+	// 8514), unix nanoseconds; NULL for rows from before: the internal
+	// date stands in. store.Store.SaveDates.
+	`
+ALTER TABLE messages ADD COLUMN save_date INTEGER;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

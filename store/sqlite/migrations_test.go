@@ -198,6 +198,10 @@ func checkSeeded(t *testing.T, s *Store) {
 	if _, off := ms[0].InternalDate.Zone(); off != 3600 {
 		t.Fatalf("zone offset %d", off)
 	}
+	// Migration 19 leaves save dates NULL: the internal date stands in.
+	if sd, err := s.SaveDates(ctx, inbox.Ref(), []uint32{3}); err != nil || !sd[3].Equal(ms[0].InternalDate) {
+		t.Fatalf("SaveDates of a migrated message %v, %v; want the internal date %v", sd, err, ms[0].InternalDate)
+	}
 	raw, err := s.MessageBody(ctx, inbox.Ref(), 7000)
 	if err != nil || string(raw) != "Subject: old\r\n\r\nbody\r\n" {
 		t.Fatalf("body %q, %v", raw, err)
@@ -365,4 +369,6 @@ func init() {
 	seeds[16] = seeds[15]
 	// Version 18 (outbound_usage.day_failed) starts at 0.
 	seeds[17] = seeds[16]
+	// Version 19 (messages.save_date) leaves it NULL: the internal date.
+	seeds[18] = seeds[17]
 }

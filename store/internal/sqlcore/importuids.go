@@ -40,7 +40,7 @@ func (c *Core) AppendUIDs(ctx context.Context, ref store.MailboxRef, msgs []stor
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(InsertMessageSQL, m.ID, int64(uids[i]), m.HighestModSeq+1+uint64(i), ps[i].Sys, ps[i].Keywords, ps[i].Date, ps[i].TZ, len(ps[i].Raw), ps[i].WireSize, blobID); err != nil {
+			if _, err := tx.Exec(InsertMessageSQL, m.ID, int64(uids[i]), m.HighestModSeq+1+uint64(i), ps[i].Sys, ps[i].Keywords, ps[i].Date, ps[i].TZ, len(ps[i].Raw), ps[i].WireSize, blobID, c.now()); err != nil {
 				return err
 			}
 		}

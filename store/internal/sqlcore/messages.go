@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
@@ -204,7 +205,7 @@ func (c *Core) deliverTx(tx Tx, targets []store.Target, p *Prepared, out []store
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.Exec(InsertMessageSQL, ids[i], m.UIDNext, m.HighestModSeq+1, p.Sys, p.Keywords, p.Date, p.TZ, len(p.Raw), p.WireSize, blobID); err != nil {
+		if _, err := tx.Exec(InsertMessageSQL, ids[i], m.UIDNext, m.HighestModSeq+1, p.Sys, p.Keywords, p.Date, p.TZ, len(p.Raw), p.WireSize, blobID, c.now()); err != nil {
 			return nil, err
 		}
 		out = append(out, store.Delivered{AccountID: t.AccountID, MailboxID: ids[i], UIDValidity: m.UIDValidity, UID: m.UIDNext})
@@ -238,7 +239,7 @@ func (c *Core) Append(ctx context.Context, ref store.MailboxRef, msgs []store.Ne
 				return err
 			}
 			uid := m.UIDNext + uint32(i)
-			if _, err := tx.Exec(InsertMessageSQL, mailboxID, uid, m.HighestModSeq+1+uint64(i), ps[i].Sys, ps[i].Keywords, ps[i].Date, ps[i].TZ, len(ps[i].Raw), ps[i].WireSize, blobID); err != nil {
+			if _, err := tx.Exec(InsertMessageSQL, mailboxID, uid, m.HighestModSeq+1+uint64(i), ps[i].Sys, ps[i].Keywords, ps[i].Date, ps[i].TZ, len(ps[i].Raw), ps[i].WireSize, blobID, c.now()); err != nil {
 				return err
 			}
 			uids = append(uids, uid)
@@ -279,6 +280,35 @@ func (c *Core) MessageEmailID(ctx context.Context, ref store.MailboxRef, message
 		return 0, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
 	}
 	return id, err
+}
+
+// SaveDates implements store.Store.
+func (c *Core) SaveDates(ctx context.Context, ref store.MailboxRef, uids []uint32) (map[uint32]time.Time, error) {
+	out := make(map[uint32]time.Time, len(uids))
+	if len(uids) == 0 {
+		return out, nil
+	}
+	rows, err := c.db.Query(ctx, "SELECT m.uid, m.save_date, m.internal_date, m.tz_offset FROM messages m"+
+		" WHERE m.mailbox_id IN (SELECT id FROM mailboxes WHERE "+RefWhere+") AND "+c.d.In("m.uid", 4), append(RefArgs(ref), c.d.UIDs(uids))...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var uid, date, tz int64
+		var saved *int64
+		if err := rows.Scan(&uid, &saved, &date, &tz); err != nil {
+			return nil, err
+		}
+		if saved != nil {
+			out[uint32(uid)] = time.Unix(0, *saved).UTC()
+		} else {
+			// Saved before save dates were kept: RFC 8514 §3 has the
+			// internal date stand in.
+			out[uint32(uid)] = DecodeTime(date, tz)
+		}
+	}
+	return out, rows.Err()
 }
 
 // MessagePart implements store.Store.

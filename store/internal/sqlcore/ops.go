@@ -10,13 +10,15 @@ import (
 )
 
 // InsertMessageSQL inserts one row of messages.
-const InsertMessageSQL = `INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+// save_date is when the message was put into this mailbox (SAVEDATE,
+// RFC 8514): every insert sets it, copies and moves too.
+const InsertMessageSQL = `INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id, save_date)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
 // insertCopySQL inserts a copy of a message: InsertMessageSQL keeping
 // the EMAILID of the original (RFC 8474 §5.1: COPY and MOVE keep it).
-const insertCopySQL = `INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id, email_id)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+const insertCopySQL = `INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id, email_id, save_date)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 
 // txMetas reads the metadata of the messages of a mailbox whose UID is in
 // uids, in UID order, inside a write transaction.
@@ -202,7 +204,7 @@ func (c *Core) copyMove(ctx context.Context, srcRef store.MailboxRef, uids []uin
 		srcUIDs := make([]uint32, len(list))
 		for i, r := range list {
 			uid := d.UIDNext + uint32(i)
-			if _, err := tx.Exec(insertCopySQL, dstID, uid, d.HighestModSeq+1+uint64(i), r.sys, r.kw, r.date, r.tz, r.size, r.wire, r.blobID, r.emailID); err != nil {
+			if _, err := tx.Exec(insertCopySQL, dstID, uid, d.HighestModSeq+1+uint64(i), r.sys, r.kw, r.date, r.tz, r.size, r.wire, r.blobID, r.emailID, c.now()); err != nil {
 				return err
 			}
 			pairs = append(pairs, store.UIDPair{Src: uint32(r.uid), Dst: uid})

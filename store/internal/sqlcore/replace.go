@@ -43,7 +43,7 @@ func (c *Core) Replace(ctx context.Context, srcRef store.MailboxRef, uid uint32,
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(InsertMessageSQL, d.ID, newUID, d.HighestModSeq+1, p.Sys, p.Keywords, p.Date, p.TZ, len(p.Raw), p.WireSize, blobID); err != nil {
+		if _, err := tx.Exec(InsertMessageSQL, d.ID, newUID, d.HighestModSeq+1, p.Sys, p.Keywords, p.Date, p.TZ, len(p.Raw), p.WireSize, blobID, c.now()); err != nil {
 			return err
 		}
 		tx.Publish(d.AccountID, d.ID)
