@@ -36,7 +36,7 @@ var _ sqlcore.OneStatementDeliverer = dialect{}
 
 // deliverOneSQL is sqlcore's deliverTx for one target in one round trip:
 // Allocate's UPDATE (which locks the mailbox row), InsertBlob and
-// InsertMessageSQL. %s selects the mailbox by $1 (account) and $2.
+// InsertMessageSQL (keep the columns the same). %s selects the mailbox by $1 (account) and $2.
 const deliverOneSQL = `WITH mb AS (
 	UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
 	WHERE account_id = $1 AND %s
@@ -44,8 +44,8 @@ const deliverOneSQL = `WITH mb AS (
 ), b AS (
 	INSERT INTO blobs(raw, part, size, header) SELECT $3, $4, $5, $6 FROM mb RETURNING id
 ), m AS (
-	INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id)
-	SELECT mb.id, mb.uid, mb.modseq, $7, $8, $9, $10, $5, $11, b.id FROM mb, b
+	INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id, save_date)
+	SELECT mb.id, mb.uid, mb.modseq, $7, $8, $9, $10, $5, $11, b.id, $12 FROM mb, b
 )
 SELECT id, uidvalidity, uid FROM mb`
 
@@ -54,7 +54,7 @@ var (
 	deliverToSQL    = fmt.Sprintf(deliverOneSQL, "id = $2")
 )
 
-func (dialect) DeliverOne(tx sqlcore.Tx, t store.Target, p *sqlcore.Prepared) (store.Delivered, bool, error) {
+func (dialect) DeliverOne(tx sqlcore.Tx, t store.Target, p *sqlcore.Prepared, saveDate int64) (store.Delivered, bool, error) {
 	query, mailbox := deliverToSQL, any(t.MailboxID)
 	if t.MailboxID == 0 {
 		query, mailbox = deliverInboxSQL, store.Inbox
@@ -62,7 +62,7 @@ func (dialect) DeliverOne(tx sqlcore.Tx, t store.Target, p *sqlcore.Prepared) (s
 	d := store.Delivered{AccountID: t.AccountID}
 	var uidValidity, uid int64
 	err := tx.QueryRow(query, t.AccountID, mailbox, p.Raw, p.Part, len(p.Raw), p.Header,
-		p.Sys, p.Keywords, p.Date, p.TZ, p.WireSize).Scan(&d.MailboxID, &uidValidity, &uid)
+		p.Sys, p.Keywords, p.Date, p.TZ, p.WireSize, saveDate).Scan(&d.MailboxID, &uidValidity, &uid)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, false, nil
 	}

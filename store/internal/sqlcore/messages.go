@@ -153,15 +153,16 @@ type OneStatementDeliverer interface {
 	// DeliverOne allocates the next UID and modseq of the target mailbox
 	// (t.MailboxID, or the account's INBOX if 0), stores p and adds the
 	// message row, and returns where it went. found is false, and nothing
-	// is written, if there is no such mailbox.
-	DeliverOne(tx Tx, t store.Target, p *Prepared) (d store.Delivered, found bool, err error)
+	// is written, if there is no such mailbox. saveDate is the row's
+	// save_date (unix nanoseconds), as InsertMessageSQL sets it.
+	DeliverOne(tx Tx, t store.Target, p *Prepared, saveDate int64) (d store.Delivered, found bool, err error)
 }
 
 // deliverTx stores p once and adds one message row per target.
 func (c *Core) deliverTx(tx Tx, targets []store.Target, p *Prepared, out []store.Delivered) ([]store.Delivered, error) {
 	if one, ok := c.d.(OneStatementDeliverer); ok && len(targets) == 1 {
 		t := targets[0]
-		d, found, err := one.DeliverOne(tx, t, p)
+		d, found, err := one.DeliverOne(tx, t, p, c.now())
 		switch {
 		case err != nil:
 			return nil, err
