@@ -52,6 +52,7 @@ type Store interface {
 	ListMessages(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error
 	ListBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
 	ListHeaders(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
+	ListParts(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, *message.Part) error) error
 	MessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64) ([]byte, error)
 	MessagePart(ctx context.Context, mbox store.MailboxRef, messageID int64) (*message.Part, error)
 	Replace(ctx context.Context, src store.MailboxRef, uid uint32, dst store.MailboxRef, msg store.NewMessage) (uint32, uint32, error) // replace.go

@@ -117,6 +117,10 @@ func (s *callCounter) ListBodies(ctx context.Context, m store.MailboxRef, uids [
 	s.count("ListBodies")
 	return s.inner.ListBodies(ctx, m, uids, fn)
 }
+func (s *callCounter) ListParts(ctx context.Context, m store.MailboxRef, uids []uint32, fn func(store.MessageMeta, *message.Part) error) error {
+	s.count("ListParts")
+	return s.inner.ListParts(ctx, m, uids, fn)
+}
 func (s *callCounter) ListHeaders(ctx context.Context, m store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	s.count("ListHeaders")
 	return s.inner.ListHeaders(ctx, m, uids, fn)

@@ -346,6 +346,11 @@ type Messages interface {
 	MessageEmailID(ctx context.Context, mbox MailboxRef, messageID int64) (int64, error)
 	// MessagePart returns the MIME structure parsed at delivery.
 	MessagePart(ctx context.Context, mbox MailboxRef, messageID int64) (*message.Part, error)
+	// ListParts is ListBodies with each message's MIME structure parsed
+	// at delivery (as MessagePart) instead of its bytes: FETCH
+	// BODYSTRUCTURE and ENVELOPE, and the sections of messages already
+	// read, use it instead of parsing the bytes again.
+	ListParts(ctx context.Context, mbox MailboxRef, uids []uint32, fn func(MessageMeta, *message.Part) error) error
 	// UpdateFlags changes the flags of the messages in uids. With
 	// unchangedSince > 0 (CONDSTORE), messages whose modseq is greater are
 	// left alone and returned in failed. changed holds the new metadata of

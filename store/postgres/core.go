@@ -33,8 +33,20 @@ func (dialect) RowLock(mode string) string { return " FOR " + mode }
 
 func (dialect) InsertBlob(tx sqlcore.Tx, p *sqlcore.Prepared) (int64, error) {
 	var id int64
-	err := tx.QueryRow("INSERT INTO blobs(raw, part, size, header) VALUES ($1, $2, $3, $4) RETURNING id", p.Raw, p.Part, len(p.Raw), p.Header).Scan(&id)
+	err := tx.QueryRow("INSERT INTO blobs(raw, part, size, header, tree) VALUES ($1, '', $2, $3, $4) RETURNING id", p.Raw, len(p.Raw), p.Header, p.Tree).Scan(&id)
 	return id, err
+}
+
+// SaveTree sets a tree only where none is (another node may have built
+// the same one meanwhile).
+func (dialect) SaveTree(tx sqlcore.Tx, blobID int64, tree []byte) error {
+	_, err := tx.Exec("UPDATE blobs SET tree = $2 WHERE id = $1 AND tree IS NULL", blobID, tree)
+	return err
+}
+
+// TreesFrom reads blobs.tree, which is TOASTed apart from raw when large.
+func (dialect) TreesFrom() string {
+	return "b.tree FROM messages m JOIN blobs b ON b.id = m.blob_id"
 }
 
 // ClaimQueue: FOR UPDATE SKIP LOCKED makes a concurrent claim pass over

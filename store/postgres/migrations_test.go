@@ -235,8 +235,11 @@ func checkSeeded(t *testing.T, s *Store) {
 	if err != nil || string(raw) != "Subject: old\r\n\r\nbody\r\n" {
 		t.Fatalf("body %q, %v", raw, err)
 	}
+	// The JSON tree of an old blob is not read (migration 13): its tree
+	// is parsed from its bytes when first asked for (the seed's JSON,
+	// written for LF line endings, says 14).
 	part, err := s.MessagePart(ctx, inbox.Ref(), 7000)
-	if err != nil || part.MediaType != "text" || part.BodyStart != 14 {
+	if err != nil || part.MediaType != "text" || part.BodyStart != 16 || part.BodyEnd != 22 {
 		t.Fatalf("part %+v, %v", part, err)
 	}
 	// Migration 3 backfilled the mailbox counters.
@@ -348,4 +351,6 @@ func init() {
 	seeds[10] = seeds[9]
 	// Version 12 (messages.email_id) leaves it NULL: the message's own id.
 	seeds[11] = seeds[10]
+	// Version 13 (blobs.tree) leaves it NULL: built when first read.
+	seeds[12] = seeds[11]
 }

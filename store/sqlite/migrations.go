@@ -408,6 +408,19 @@ CREATE TABLE outbound_usage (
 	`
 ALTER TABLE messages ADD COLUMN email_id INTEGER;
 `,
+	// 15: each blob's MIME part tree, message.Marshal of message.Parse of
+	// its bytes, in a table of its own (as headers, 7: a column of blobs
+	// after raw would be read by walking raw's overflow pages), so FETCH
+	// BODYSTRUCTURE and ENVELOPE read a few hundred bytes instead of
+	// parsing the message again. blobs.part (the JSON tree, never read
+	// since) is '' from now on. Older blobs get their tree when first
+	// read (sqlcore.Core.ListParts parses their bytes and saves it).
+	`
+CREATE TABLE trees (
+	blob_id INTEGER PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
+	tree    BLOB NOT NULL
+);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -50,6 +51,9 @@ func refOps(s store.Store, own store.MailboxRef, msgID int64, uids []uint32) map
 		},
 		"ListHeaders": func(t *testing.T, ref store.MailboxRef) error {
 			return s.ListHeaders(ctx(t), ref, uids, func(store.MessageMeta, []byte) error { called(t, "ListHeaders"); return nil })
+		},
+		"ListParts": func(t *testing.T, ref store.MailboxRef) error {
+			return s.ListParts(ctx(t), ref, uids, func(store.MessageMeta, *message.Part) error { called(t, "ListParts"); return nil })
 		},
 		"MessageBody": func(t *testing.T, ref store.MailboxRef) error {
 			_, err := s.MessageBody(ctx(t), ref, msgID)

@@ -17,6 +17,8 @@ var messageTests = []test{
 	{"Messages/ReadMessageBody", testReadMessageBody},
 	{"Messages/ListHeaders", testListHeaders},
 	{"Messages/ListHeadersBatches", testListHeadersBatches},
+	{"Messages/ListParts", testListParts},
+	{"Messages/ListPartsBatches", testListPartsBatches},
 	{"Messages/Deliver", testDeliver},
 	{"Messages/DeliverErrors", testDeliverErrors},
 	{"Messages/Expunge", testExpunge},
