@@ -37,10 +37,10 @@ func (dialect) InsertBlob(tx sqlcore.Tx, p *sqlcore.Prepared) (int64, error) {
 	return id, err
 }
 
-// SaveTree sets a tree only where none is (another node may have built
-// the same one meanwhile).
+// SaveTree replaces a missing tree or one that could not be used (another
+// node building the same one meanwhile writes the same bytes).
 func (dialect) SaveTree(tx sqlcore.Tx, blobID int64, tree []byte) error {
-	_, err := tx.Exec("UPDATE blobs SET tree = $2 WHERE id = $1 AND tree IS NULL", blobID, tree)
+	_, err := tx.Exec("UPDATE blobs SET tree = $2 WHERE id = $1", blobID, tree)
 	return err
 }
 

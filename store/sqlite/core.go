@@ -62,10 +62,11 @@ func (dialect) InsertBlob(tx sqlcore.Tx, p *sqlcore.Prepared) (int64, error) {
 	return id, err
 }
 
-// SaveTree inserts only for a blob that still exists (a foreign key
-// failure is no conflict OR IGNORE would pass over).
+// SaveTree writes only for a blob that still exists (a foreign key
+// failure is no conflict OR REPLACE would resolve), and replaces a tree
+// that could not be used.
 func (dialect) SaveTree(tx sqlcore.Tx, blobID int64, tree []byte) error {
-	_, err := tx.Exec("INSERT OR IGNORE INTO trees(blob_id, tree) SELECT id, $2 FROM blobs WHERE id = $1", blobID, tree)
+	_, err := tx.Exec("INSERT OR REPLACE INTO trees(blob_id, tree) SELECT id, $2 FROM blobs WHERE id = $1", blobID, tree)
 	return err
 }
 

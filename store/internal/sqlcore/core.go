@@ -96,7 +96,7 @@ type Dialect interface {
 	// ListParts and MessagePart read.
 	TreesFrom() string
 	// SaveTree stores the part tree of blob blobID, built when it was
-	// first read, unless it has one or is gone.
+	// read without a usable one, unless the blob is gone.
 	SaveTree(tx Tx, blobID int64, tree []byte) error
 	// ClaimQueue returns the statement that leases the first $5 items of
 	// queue q that match ClaimableWhere and returns them (QueueItemCols),
