@@ -71,11 +71,11 @@ func refOps(s store.Store, own store.MailboxRef, msgID int64, uids []uint32) map
 			return err
 		},
 		"Expunge(onlyDeleted)": func(t *testing.T, ref store.MailboxRef) error {
-			_, err := s.Expunge(ctx(t), ref, nil, true)
+			_, _, err := s.Expunge(ctx(t), ref, nil, true)
 			return err
 		},
 		"Expunge": func(t *testing.T, ref store.MailboxRef) error {
-			_, err := s.Expunge(ctx(t), ref, uids, false)
+			_, _, err := s.Expunge(ctx(t), ref, uids, false)
 			return err
 		},
 		"Copy from": func(t *testing.T, ref store.MailboxRef) error {
@@ -266,7 +266,7 @@ func CheckIDsNotReused(t *testing.T, s store.Store) {
 
 	mustAppend(t, s, inbox.Ref(), testMessage("first"))
 	first := metas(t, s, inbox.Ref(), nil)
-	if _, err := s.Expunge(c, inbox.Ref(), nil, false); err != nil {
+	if _, _, err := s.Expunge(c, inbox.Ref(), nil, false); err != nil {
 		t.Fatal(err)
 	}
 	mustAppend(t, s, inbox.Ref(), testMessage("second"))
