@@ -370,3 +370,35 @@ func TestOwnExpungeReadsNothing(t *testing.T) {
 		t.Errorf("NOOP in another session after the EXPUNGEs made store calls %v, want one Changes", n)
 	}
 }
+
+// TestOwnExpungeAfterOthersReadsTheirs: as TestOwnStoreAfterOthersReadsTheirs
+// for EXPUNGE: another session's change before it is read with Changes
+// and reported, and the next NOOP reports nothing again.
+func TestOwnExpungeAfterOthersReadsTheirs(t *testing.T) {
+	t.Parallel()
+	cs := &callCounter{}
+	ts := startTestServer(t, func(c *Config) {
+		cs.inner = c.Store.(*sqlite.Store)
+		c.Store = cs
+	})
+	for range 2 {
+		ts.deliver("INBOX", "Subject: hi\n\nbody\n")
+	}
+	a, b := ts.login(), ts.login()
+	a.transactf("ok", "select INBOX")
+	b.transactf("ok", "select INBOX")
+	a.transactf("ok", `store 1 +flags.silent (\Deleted)`)
+	b.transactf("ok", `store 2 +flags.silent (\Flagged)`)
+	cs.take()
+
+	got := a.transactf("ok", "expunge")
+	if len(got) != 2 || got[0] != "* 1 EXPUNGE" || got[1] != `* 1 FETCH (UID 2 FLAGS (\Flagged \Recent))` {
+		t.Errorf("EXPUNGE after another session's change: untagged %q", got)
+	}
+	if n := cs.take(); n["Expunge"] != 1 || n["Changes"] != 1 || total(n) != 2 {
+		t.Errorf("EXPUNGE after another session's change made store calls %v, want Expunge and one Changes", n)
+	}
+	if got := a.transactf("ok", "noop"); len(got) != 0 {
+		t.Errorf("NOOP after the sync: %q", got)
+	}
+}
