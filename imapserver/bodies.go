@@ -4,17 +4,19 @@ import (
 	"context"
 
 	"github.com/mailroom/mailroom/imapserver/imapmsg"
+	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
 
 // Reading bytes in batches: FETCH of headers or bodies and SEARCH on text
 // read the bytes of up to bodyBatchCount messages with one store call
-// (Store.ListBodies) instead of one or two calls per message, and parse the
-// MIME tree from the bytes in hand (cheaper than decoding the stored tree,
-// BenchmarkSearchPartSource). A batch holds at most bodyBatchBytes, so
-// memory stays bounded whatever the mailbox holds; a message larger than
-// bodyAloneSize is read on its own, only when an item needs it (FETCH
-// ENVELOPE of a 40 MB message reads the stored tree, not 40 MB).
+// (Store.ListBodies) instead of one or two calls per message, and the
+// MIME trees parsed at delivery with one more (Store.ListParts, partsFor)
+// when an item needs a tree: nothing is parsed again. A batch holds at
+// most bodyBatchBytes, so memory stays bounded whatever the mailbox holds;
+// a message larger than bodyAloneSize is read on its own, only when an
+// item needs it (FETCH ENVELOPE of a 40 MB message reads the stored tree,
+// not 40 MB).
 const (
 	bodyBatchCount = 64
 	bodyBatchBytes = 4 << 20
@@ -62,12 +64,58 @@ func (c *conn) readBatch(list func(context.Context, store.MailboxRef, []uint32, 
 }
 
 // withBytes returns the msgData of meta with its bytes already read (raw
-// from bodyBatch), or one that reads them when first needed.
-func (c *conn) withBytes(meta *store.MessageMeta, raw []byte) msgData {
+// from bodyBatch), or one that reads them when first needed; part, when
+// not nil, is its stored tree (partsFor).
+func (c *conn) withBytes(meta *store.MessageMeta, raw []byte, part *message.Part) msgData {
 	if raw == nil {
-		return msgData{c: c, meta: meta}
+		return msgData{c: c, meta: meta, part: part}
 	}
-	return msgData{c: c, meta: meta, raw: raw, haveRaw: true, parse: true}
+	return msgData{c: c, meta: meta, raw: raw, haveRaw: true, part: part}
+}
+
+// Reading trees: FETCH BODYSTRUCTURE, BODY and ENVELOPE with no item that
+// needs bytes read only the part trees the store keeps (Store.ListParts),
+// up to partBatchCount messages whose sizes add up to at most
+// partBatchBytes (a tree's size grows with its message's parts, so the
+// sizes bound the memory; a larger message is read on its own).
+const (
+	partBatchCount = 256
+	partBatchBytes = 4 << 20
+)
+
+// partBatch is bodyBatch for trees alone: it returns how many messages at
+// the start of metas form the next batch, and their trees (parts[i] is nil
+// for a message expunged meanwhile).
+func (c *conn) partBatch(mbox store.MailboxRef, metas []store.MessageMeta) (int, []*message.Part, error) {
+	n, total := 1, metas[0].Size
+	for n < len(metas) && n < partBatchCount && total+metas[n].Size <= partBatchBytes {
+		total += metas[n].Size
+		n++
+	}
+	parts, err := c.partsFor(mbox, metas[:n])
+	return n, parts, err
+}
+
+// partsFor reads the stored trees of metas (ascending UIDs) with one
+// ListParts call; out[i] stays nil for a message the store no longer has.
+func (c *conn) partsFor(mbox store.MailboxRef, metas []store.MessageMeta) ([]*message.Part, error) {
+	n := len(metas)
+	uids := make([]uint32, n)
+	for i := range metas {
+		uids[i] = metas[i].UID
+	}
+	out := make([]*message.Part, n)
+	j := 0
+	err := c.srv.cfg.Store.ListParts(c.ctx, mbox, uids, func(m store.MessageMeta, p *message.Part) error {
+		for j < n && metas[j].UID < m.UID {
+			j++
+		}
+		if j < n && metas[j].UID == m.UID && metas[j].ID == m.ID {
+			out[j] = p
+		}
+		return nil
+	})
+	return out, err
 }
 
 // Reading headers: when every item of a FETCH that needs bytes needs only
@@ -115,9 +163,9 @@ func (c *conn) headerBatch(mbox store.MailboxRef, metas []store.MessageMeta) (in
 // already read (hdr from headerBatch), or one that reads the whole
 // message when first needed (hdr nil: the message was expunged, which
 // that read reports).
-func (c *conn) withHeader(meta *store.MessageMeta, hdr []byte) msgData {
+func (c *conn) withHeader(meta *store.MessageMeta, hdr []byte, part *message.Part) msgData {
 	if hdr == nil {
-		return msgData{c: c, meta: meta}
+		return msgData{c: c, meta: meta, part: part}
 	}
-	return msgData{c: c, meta: meta, hdr: hdr, haveHdr: true}
+	return msgData{c: c, meta: meta, hdr: hdr, haveHdr: true, part: part}
 }

@@ -24,16 +24,21 @@ func cmdExpunge(c *conn, cmd *command) error {
 	if c.sel.readOnly {
 		return nof(codeCannot, "mailbox is read-only")
 	}
-	gone, err := c.srv.cfg.Store.Expunge(c.ctx, c.sel.mbox.Ref(), uids, true)
+	mark := c.markFeed()
+	gone, highest, err := c.srv.cfg.Store.Expunge(c.ctx, c.sel.mbox.Ref(), uids, true)
 	if err != nil {
 		return err
 	}
+	took := c.tookOwnExpunge(mark, gone, highest)
 	c.announceExpunged(gone)
 	if c.condstore {
-		// RFC 7162 §3.2.10 wants HIGHESTMODSEQ after EXPUNGE; sync
-		// advances it from the change feed.
-		if err := c.syncForce(true, true); err != nil {
-			return err
+		// RFC 7162 §3.2.10 wants HIGHESTMODSEQ after EXPUNGE; unless
+		// the write was all that happened, sync advances it from the
+		// change feed.
+		if !took {
+			if err := c.syncForce(true, true); err != nil {
+				return err
+			}
 		}
 		c.okCode = codeHighestModSeq + " " + uitoa64(int64(c.sel.modseq))
 		if len(c.sel.expunged) == 0 {

@@ -15,7 +15,12 @@ import (
 // headerReadStore counts the reads FETCH makes of message bytes.
 type headerReadStore struct {
 	Store
-	bodies, parts, lists, headers atomic.Int64
+	bodies, parts, lists, headers, trees atomic.Int64
+}
+
+func (s *headerReadStore) ListParts(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(store.MessageMeta, *message.Part) error) error {
+	s.trees.Add(1)
+	return s.Store.ListParts(ctx, mailboxID, uids, fn)
 }
 
 func (s *headerReadStore) MessageBody(ctx context.Context, mbox store.MailboxRef, id int64) ([]byte, error) {
@@ -43,11 +48,12 @@ func (s *headerReadStore) reset() {
 	s.parts.Store(0)
 	s.lists.Store(0)
 	s.headers.Store(0)
+	s.trees.Store(0)
 }
 
 func (s *headerReadStore) counts() string {
-	return fmt.Sprintf("%d ListHeaders, %d ListBodies, %d MessageBody, %d MessagePart",
-		s.headers.Load(), s.lists.Load(), s.bodies.Load(), s.parts.Load())
+	return fmt.Sprintf("%d ListHeaders, %d ListBodies, %d MessageBody, %d MessagePart, %d ListParts",
+		s.headers.Load(), s.lists.Load(), s.bodies.Load(), s.parts.Load(), s.trees.Load())
 }
 
 // deliverAsIs stores raw into INBOX without changing its line endings.
@@ -74,7 +80,8 @@ var headerTestRaws = []string{
 // TestFetchHeaders: a FETCH whose items need only the top-level header
 // reads headers (ListHeaders), no bodies, and answers with exactly the
 // bytes the whole message gives: the same response as with a body item
-// added (which reads the bodies), minus that item.
+// added (which reads the bodies), minus that item. ENVELOPE alone reads
+// the trees stored at delivery (ListParts) instead.
 func TestFetchHeaders(t *testing.T) {
 	hs := &headerReadStore{}
 	ts := startTestServer(t, func(c *Config) { hs.Store = c.Store; c.Store = hs })
@@ -92,7 +99,11 @@ func TestFetchHeaders(t *testing.T) {
 	} {
 		hs.reset()
 		lines := tc.transactf("ok", "uid fetch 1:* (%s)", items)
-		if hs.headers.Load() != 1 || hs.lists.Load()+hs.bodies.Load()+hs.parts.Load() != 0 {
+		if items == "ENVELOPE" {
+			if hs.trees.Load() != 1 || hs.headers.Load()+hs.lists.Load()+hs.bodies.Load()+hs.parts.Load() != 0 {
+				t.Errorf("FETCH (%s): %s; want 1 ListParts only", items, hs.counts())
+			}
+		} else if hs.headers.Load() != 1 || hs.lists.Load()+hs.bodies.Load()+hs.parts.Load()+hs.trees.Load() != 0 {
 			t.Errorf("FETCH (%s): %s; want 1 ListHeaders only", items, hs.counts())
 		}
 		if len(lines) != n {
@@ -186,6 +197,15 @@ func TestFetchHeadersBatched(t *testing.T) {
 	if hs.headers.Load() != 4 || hs.lists.Load()+hs.bodies.Load()+hs.parts.Load() != 0 {
 		t.Errorf("%s; want 4 ListHeaders only", hs.counts())
 	}
+}
+
+func (s *vanishingStore) ListParts(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(store.MessageMeta, *message.Part) error) error {
+	return s.Store.ListParts(ctx, mailboxID, uids, func(m store.MessageMeta, p *message.Part) error {
+		if m.ID == s.goneID {
+			return nil
+		}
+		return fn(m, p)
+	})
 }
 
 func (s *vanishingStore) ListHeaders(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {

@@ -40,7 +40,7 @@ func TestIndexFreshWithoutFeed(t *testing.T) {
 
 	// Expunged elsewhere: no FETCH response for it (the session has not
 	// been told yet, so the sequence numbers stay), the others as before.
-	if _, err := ts.st.Expunge(ctx, inbox, []uint32{1}, false); err != nil {
+	if _, _, err := ts.st.Expunge(ctx, inbox, []uint32{1}, false); err != nil {
 		t.Fatal(err)
 	}
 	lines := a.transactf("ok", "fetch 1:3 (UID FLAGS)")

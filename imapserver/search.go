@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/imapserver/imapmsg"
+	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -246,10 +247,14 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 			}
 		}
 		for rest := metas; len(rest) > 0; {
-			n, raws := len(rest), [][]byte(nil)
+			n, raws, parts := len(rest), [][]byte(nil), []*message.Part(nil)
 			switch {
 			case needsBytes:
-				n, raws, err = c.bodyBatch(v.mbox.Ref(), rest)
+				// BODY and TEXT decode the text parts: the trees
+				// stored at delivery say where they are.
+				if n, raws, err = c.bodyBatch(v.mbox.Ref(), rest); err == nil && raws != nil {
+					parts, err = c.partsFor(v.mbox.Ref(), rest[:n])
+				}
 			case headersOnly:
 				n, raws, err = c.headerBatch(v.mbox.Ref(), rest)
 			}
@@ -263,9 +268,13 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 						continue // expunged meanwhile
 					}
 				}
-				d := c.withBytes(&rest[i], raw)
+				var part *message.Part
+				if parts != nil {
+					part = parts[i]
+				}
+				d := c.withBytes(&rest[i], raw, part)
 				if headersOnly {
-					d = c.withHeader(&rest[i], raw)
+					d = c.withHeader(&rest[i], raw, nil)
 				}
 				m := &searchMsg{msgData: d, seq: v.seq(rest[i].UID), saved: saved[rest[i].UID]}
 				ok, err := imapmsg.Match(key, m, env)

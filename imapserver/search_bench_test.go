@@ -9,10 +9,11 @@ import (
 	"github.com/mailroom/mailroom/store"
 )
 
-// BenchmarkSearchPartSource compares the two ways SEARCH can get a
-// message's part tree once ListBodies has handed it the bytes: a second
-// store read that JSON-decodes the stored tree (MessagePart), or parsing
-// the bytes already in hand (message.Parse). SEARCH uses Parse.
+// BenchmarkSearchPartSource compares the ways SEARCH can get a message's
+// part tree once ListBodies has handed it the bytes: a store read of the
+// tree stored at delivery (MessagePart, one message; ListParts/64, the
+// per-message cost of a batch of 64, which SEARCH and FETCH use), or
+// parsing the bytes already in hand (message.Parse).
 // Run: go test -run '^$' -bench SearchPartSource ./imapserver
 func BenchmarkSearchPartSource(b *testing.B) {
 	small := "From: a@example.org\nTo: b@example.org\nSubject: message 7\n\nbody of message 7 with the word needle7\n"
@@ -42,6 +43,18 @@ func BenchmarkSearchPartSource(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+		for range 63 {
+			ts.deliver("", tc.raw)
+		}
+		b.Run(tc.name+"/ListParts/64", func(b *testing.B) {
+			for b.Loop() {
+				n := 0
+				if err := ts.st.ListParts(ctx, mustInbox(b, ts), nil, func(store.MessageMeta, *message.Part) error { n++; return nil }); err != nil || n != 64 {
+					b.Fatal(n, err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/64, "ns/message")
 		})
 		b.Run(tc.name+"/Parse", func(b *testing.B) {
 			for b.Loop() {

@@ -265,7 +265,7 @@ func cmdClose(c *conn, cmd *command) error {
 	c.sel = nil
 	c.state = stateAuth
 	if cmd.name == "CLOSE" && !v.readOnly {
-		if _, err := c.srv.cfg.Store.Expunge(c.ctx, v.mbox.Ref(), nil, true); err != nil {
+		if _, _, err := c.srv.cfg.Store.Expunge(c.ctx, v.mbox.Ref(), nil, true); err != nil {
 			return err
 		}
 	}

@@ -52,13 +52,14 @@ type Store interface {
 	ListMessages(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error
 	ListBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
 	ListHeaders(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
+	ListParts(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, *message.Part) error) error
 	MessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64) ([]byte, error)
 	MessagePart(ctx context.Context, mbox store.MailboxRef, messageID int64) (*message.Part, error)
 	Replace(ctx context.Context, src store.MailboxRef, uid uint32, dst store.MailboxRef, msg store.NewMessage) (uint32, uint32, error) // replace.go
 	MessageEmailID(ctx context.Context, mbox store.MailboxRef, messageID int64) (int64, error)                                         // objectid.go
 	SaveDates(ctx context.Context, mbox store.MailboxRef, uids []uint32) (map[uint32]time.Time, error)                                 // savedate.go
 	UpdateFlags(ctx context.Context, mbox store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error)
-	Expunge(ctx context.Context, mbox store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error)
+	Expunge(ctx context.Context, mbox store.MailboxRef, uids []uint32, onlyDeleted bool) (removed []uint32, highest uint64, err error)
 	Copy(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error)
 	Move(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error)
 	Changes(ctx context.Context, mbox store.MailboxRef, since uint64) (changed []store.MessageMeta, vanished []uint32, highest uint64, err error)

@@ -118,6 +118,10 @@ func (s *callCounter) ListBodies(ctx context.Context, m store.MailboxRef, uids [
 	s.count("ListBodies")
 	return s.inner.ListBodies(ctx, m, uids, fn)
 }
+func (s *callCounter) ListParts(ctx context.Context, m store.MailboxRef, uids []uint32, fn func(store.MessageMeta, *message.Part) error) error {
+	s.count("ListParts")
+	return s.inner.ListParts(ctx, m, uids, fn)
+}
 func (s *callCounter) ListHeaders(ctx context.Context, m store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	s.count("ListHeaders")
 	return s.inner.ListHeaders(ctx, m, uids, fn)
@@ -146,7 +150,7 @@ func (s *callCounter) UpdateFlags(ctx context.Context, m store.MailboxRef, uids 
 	s.count("UpdateFlags")
 	return s.inner.UpdateFlags(ctx, m, uids, op, flags, since)
 }
-func (s *callCounter) Expunge(ctx context.Context, m store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error) {
+func (s *callCounter) Expunge(ctx context.Context, m store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, uint64, error) {
 	s.count("Expunge")
 	return s.inner.Expunge(ctx, m, uids, onlyDeleted)
 }
@@ -402,5 +406,101 @@ func TestIdleFanOutReadsOnce(t *testing.T) {
 	got := conns[0].transactf("ok", "fetch 1:* (uid flags)")
 	if len(got) != 3 {
 		t.Errorf("FETCH 1:* after the deliveries: %q, want 3 messages", got)
+	}
+}
+
+// TestOwnExpungeReadsNothing: EXPUNGE and UID EXPUNGE on an idle mailbox
+// are one write and no read (the write's result feeds the view and the
+// shared index), with CONDSTORE's HIGHESTMODSEQ taken from it too;
+// another session still learns of them through the feed, and the
+// session's next commands read nothing.
+func TestOwnExpungeReadsNothing(t *testing.T) {
+	t.Parallel()
+	cs := &callCounter{}
+	ts := startTestServer(t, func(c *Config) {
+		cs.inner = c.Store.(*sqlite.Store)
+		c.Store = cs
+	})
+	for range 5 {
+		ts.deliver("INBOX", "Subject: hi\n\nbody\n")
+	}
+	tc, other := ts.login(), ts.login()
+	tc.transactf("ok", "enable condstore")
+	tc.transactf("ok", "select INBOX")
+	other.transactf("ok", "select INBOX")
+	tc.transactf("ok", `store 1,3,5 +flags.silent (\Deleted)`)
+	other.transactf("ok", "noop")
+	tc.transactf("ok", "noop")
+	cs.take()
+
+	got := tc.transactf("ok", "uid expunge 5")
+	if n := cs.take(); n["Expunge"] != 1 || total(n) != 1 {
+		t.Errorf("UID EXPUNGE made store calls %v, want one Expunge and no read", n)
+	}
+	if len(got) != 1 || got[0] != "* 5 EXPUNGE" {
+		t.Errorf("UID EXPUNGE 5: untagged %q, want [* 5 EXPUNGE]", got)
+	}
+	got = tc.transactf("ok", "expunge")
+	if n := cs.take(); n["Expunge"] != 1 || total(n) != 1 {
+		t.Errorf("EXPUNGE made store calls %v, want one Expunge and no read", n)
+	}
+	if len(got) != 2 || got[0] != "* 3 EXPUNGE" || got[1] != "* 1 EXPUNGE" {
+		t.Errorf("EXPUNGE: untagged %q, want [* 3 EXPUNGE * 1 EXPUNGE]", got)
+	}
+	st, err := cs.inner.MailboxStatus(t.Context(), mustInbox(t, ts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("[HIGHESTMODSEQ %d]", st.HighestModSeq); !strings.Contains(tc.lastTagged, want) {
+		t.Errorf("EXPUNGE: tagged %q, want %s", tc.lastTagged, want)
+	}
+	tc.transactf("ok", "noop")
+	got = tc.transactf("ok", "fetch 1:* (uid flags)")
+	if n := cs.take(); total(n) != 0 {
+		t.Errorf("NOOP and FETCH FLAGS after the session's own EXPUNGE made store calls %v, want none", n)
+	}
+	if len(got) != 2 || got[0] != `* 1 FETCH (UID 2 FLAGS (\Recent))` || got[1] != `* 2 FETCH (UID 4 FLAGS (\Recent))` {
+		t.Errorf("FETCH after EXPUNGE: %q", got)
+	}
+
+	// The other session learns of them through the feed: one Changes.
+	got = other.transactf("ok", "noop")
+	if len(got) != 3 || got[0] != "* 5 EXPUNGE" {
+		t.Errorf("NOOP in another session after the EXPUNGEs: %q, want three EXPUNGEs", got)
+	}
+	if n := cs.take(); n["Changes"] != 1 || total(n) != 1 {
+		t.Errorf("NOOP in another session after the EXPUNGEs made store calls %v, want one Changes", n)
+	}
+}
+
+// TestOwnExpungeAfterOthersReadsTheirs: as TestOwnStoreAfterOthersReadsTheirs
+// for EXPUNGE: another session's change before it is read with Changes
+// and reported, and the next NOOP reports nothing again.
+func TestOwnExpungeAfterOthersReadsTheirs(t *testing.T) {
+	t.Parallel()
+	cs := &callCounter{}
+	ts := startTestServer(t, func(c *Config) {
+		cs.inner = c.Store.(*sqlite.Store)
+		c.Store = cs
+	})
+	for range 2 {
+		ts.deliver("INBOX", "Subject: hi\n\nbody\n")
+	}
+	a, b := ts.login(), ts.login()
+	a.transactf("ok", "select INBOX")
+	b.transactf("ok", "select INBOX")
+	a.transactf("ok", `store 1 +flags.silent (\Deleted)`)
+	b.transactf("ok", `store 2 +flags.silent (\Flagged)`)
+	cs.take()
+
+	got := a.transactf("ok", "expunge")
+	if len(got) != 2 || got[0] != "* 1 EXPUNGE" || got[1] != `* 1 FETCH (UID 2 FLAGS (\Flagged \Recent))` {
+		t.Errorf("EXPUNGE after another session's change: untagged %q", got)
+	}
+	if n := cs.take(); n["Expunge"] != 1 || n["Changes"] != 1 || total(n) != 2 {
+		t.Errorf("EXPUNGE after another session's change made store calls %v, want Expunge and one Changes", n)
+	}
+	if got := a.transactf("ok", "noop"); len(got) != 0 {
+		t.Errorf("NOOP after the sync: %q", got)
 	}
 }

@@ -127,6 +127,34 @@ func (c *conn) tookOwnWrite(mark feedMark, changed []store.MessageMeta) {
 	}
 }
 
+// tookOwnExpunge is tookOwnWrite for the session's own expunge of gone,
+// which left the mailbox at HIGHESTMODSEQ highest (store.Store.Expunge:
+// one new modseq per removed message, so the write found it at
+// highest-len(gone)). It reports whether it took the expunge in; the
+// caller still announces gone.
+func (c *conn) tookOwnExpunge(mark feedMark, gone []uint32, highest uint64) bool {
+	v := c.sel
+	if len(gone) == 0 || mark.pending || !c.srv.feedComplete || highest < uint64(len(gone)) {
+		return false
+	}
+	before := highest - uint64(len(gone))
+	if v.modseq != before {
+		return false
+	}
+	c.pendingMu.Lock()
+	own := c.events == mark.events+1 && c.pending.Load() == v.mbox.ID
+	if own {
+		c.pending.Store(noChange)
+	}
+	c.pendingMu.Unlock()
+	if !own {
+		return false
+	}
+	v.index.took(before, highest, nil, gone)
+	v.modseq = highest
+	return true
+}
+
 // Errors that end the session: the ground it stood on is gone.
 var (
 	// errSelectedGone: the selected mailbox was deleted or renamed by

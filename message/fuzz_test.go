@@ -75,3 +75,37 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzUnmarshal feeds arbitrary bytes to the tree decoder: it must not
+// panic, and what it accepts must keep the offset invariants and survive
+// another round trip unchanged.
+func FuzzUnmarshal(f *testing.F) {
+	for _, s := range []string{walkthrough, nested, "", "Content-Type: message/rfc822\n\nTo: a@b\n\nx"} {
+		b, _ := Marshal(Parse([]byte(s)))
+		f.Add(b)
+	}
+	f.Add([]byte{treeVersion})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := Unmarshal(b)
+		if err != nil {
+			return
+		}
+		again, _ := Marshal(p)
+		if q, err := Unmarshal(again); err != nil || !reflect.DeepEqual(p, q) {
+			t.Fatalf("second round trip: %v\n%x\n%x", err, b, again)
+		}
+		var walk func(q *Part, lo, hi int64)
+		walk = func(q *Part, lo, hi int64) {
+			if !(lo <= q.HeaderStart && q.HeaderStart <= q.BodyStart && q.BodyStart <= q.BodyEnd && q.BodyEnd <= hi) {
+				t.Fatalf("offsets %d/%d/%d outside [%d,%d]", q.HeaderStart, q.BodyStart, q.BodyEnd, lo, hi)
+			}
+			for _, c := range q.Parts {
+				walk(c, q.BodyStart, q.BodyEnd)
+			}
+			if q.Message != nil {
+				walk(q.Message, q.BodyStart, q.BodyEnd)
+			}
+		}
+		walk(p, 0, p.BodyEnd)
+	})
+}

@@ -202,15 +202,15 @@ func (f *fakeStore) ReadMessageBody(ctx context.Context, mbox store.MailboxRef, 
 	return fn(raw)
 }
 
-func (f *fakeStore) Expunge(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error) {
+func (f *fakeStore) Expunge(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, uint64, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.expungeErr != nil {
-		return nil, f.expungeErr
+		return nil, 0, f.expungeErr
 	}
 	box := f.box(mailboxID)
 	if box == nil {
-		return nil, store.ErrNotFound
+		return nil, 0, store.ErrNotFound
 	}
 	var kept []fakeMessage
 	var gone []uint32
@@ -222,7 +222,7 @@ func (f *fakeStore) Expunge(ctx context.Context, mailboxID store.MailboxRef, uid
 		kept = append(kept, m)
 	}
 	box.msgs = kept
-	return gone, nil
+	return gone, 0, nil
 }
 
 func containsUID(uids []uint32, uid uint32) bool {

@@ -197,7 +197,7 @@ func (d *maildrop) commit(ctx context.Context) (int, error) {
 	if len(uids) == 0 {
 		return 0, nil
 	}
-	if _, err := d.backend.Expunge(ctx, d.mailbox.Ref(), uids, false); err != nil {
+	if _, _, err := d.backend.Expunge(ctx, d.mailbox.Ref(), uids, false); err != nil {
 		return 0, err
 	}
 	return len(uids), nil

@@ -32,7 +32,7 @@ type Backend interface {
 	MessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64) ([]byte, error)
 	ReadMessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64, fn func(raw []byte) error) error // RETR, TOP
 	ListBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
-	Expunge(ctx context.Context, mbox store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error)
+	Expunge(ctx context.Context, mbox store.MailboxRef, uids []uint32, onlyDeleted bool) (removed []uint32, highest uint64, err error)
 }
 
 var _ Backend = (store.Store)(nil)

@@ -66,7 +66,7 @@ func TestRcptOverQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.full.Expunge(ctx, inbox.Ref(), nil, false); err != nil {
+	if _, _, err := h.full.Expunge(ctx, inbox.Ref(), nil, false); err != nil {
 		t.Fatal(err)
 	}
 	c.sendMail("sender@remote.test", []string{"bob@example.com"}, simpleMessage)

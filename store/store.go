@@ -351,6 +351,11 @@ type Messages interface {
 	SaveDates(ctx context.Context, mbox MailboxRef, uids []uint32) (map[uint32]time.Time, error)
 	// MessagePart returns the MIME structure parsed at delivery.
 	MessagePart(ctx context.Context, mbox MailboxRef, messageID int64) (*message.Part, error)
+	// ListParts is ListBodies with each message's MIME structure parsed
+	// at delivery (as MessagePart) instead of its bytes: FETCH
+	// BODYSTRUCTURE and ENVELOPE, and the sections of messages already
+	// read, use it instead of parsing the bytes again.
+	ListParts(ctx context.Context, mbox MailboxRef, uids []uint32, fn func(MessageMeta, *message.Part) error) error
 	// UpdateFlags changes the flags of the messages in uids. With
 	// unchangedSince > 0 (CONDSTORE), messages whose modseq is greater are
 	// left alone and returned in failed. changed holds the new metadata of
@@ -362,7 +367,11 @@ type Messages interface {
 	// Expunge removes the messages in uids (nil means every message) and
 	// returns the UIDs removed, ascending. With onlyDeleted, only messages
 	// flagged \Deleted are removed (IMAP EXPUNGE); POP3 passes false.
-	Expunge(ctx context.Context, mbox MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error)
+	// Each removed message gets a new modseq, HIGHESTMODSEQ+1, +2, ... of
+	// the mailbox as the write found it, in UID order; highest is the
+	// mailbox's HIGHESTMODSEQ after the write, so highest-len(removed) is
+	// where it stood before (IMAP takes its own expunge in from it).
+	Expunge(ctx context.Context, mbox MailboxRef, uids []uint32, onlyDeleted bool) (removed []uint32, highest uint64, err error)
 	// Copy copies messages to dst, keeping flags and internal date.
 	Copy(ctx context.Context, src MailboxRef, uids []uint32, dst MailboxRef) (dstUIDValidity uint32, pairs []UIDPair, err error)
 	// Move is Copy plus Expunge of the source messages, atomically.

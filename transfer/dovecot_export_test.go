@@ -65,7 +65,7 @@ func TestExportMaildirIntoDovecot(t *testing.T) {
 			if _, _, err := st.Append(ctx, inbox.Ref(), in); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := st.Expunge(ctx, inbox.Ref(), []uint32{2}, false); err != nil {
+			if _, _, err := st.Expunge(ctx, inbox.Ref(), []uint32{2}, false); err != nil {
 				t.Fatal(err)
 			}
 			for _, f := range []struct {

@@ -87,7 +87,7 @@ func TestImportIMAPFromMailroom(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := srcSt.Expunge(ctx, inbox.Ref(), []uint32{2}, false); err != nil {
+	if _, _, err := srcSt.Expunge(ctx, inbox.Ref(), []uint32{2}, false); err != nil {
 		t.Fatal(err)
 	}
 	items, err := srcSt.CreateMailbox(ctx, sa.ID, "Sent Things", store.UseSent)

@@ -43,7 +43,7 @@ func fillStore(t *testing.T, st store.Store) {
 	if _, _, err := st.UpdateFlags(ctx, inbox.Ref(), []uint32{2}, store.FlagsAdd, []string{store.FlagDeleted, "Later"}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Expunge(ctx, inbox.Ref(), []uint32{3}, false); err != nil {
+	if _, _, err := st.Expunge(ctx, inbox.Ref(), []uint32{3}, false); err != nil {
 		t.Fatal(err)
 	}
 	lists, err := st.CreateMailbox(ctx, a.ID, "Lists/go", "")

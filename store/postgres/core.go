@@ -35,14 +35,15 @@ func (dialect) RowLock(mode string) string { return " FOR " + mode }
 var _ sqlcore.OneStatementDeliverer = dialect{}
 
 // deliverOneSQL is sqlcore's deliverTx for one target in one round trip:
-// Allocate's UPDATE (which locks the mailbox row), InsertBlob and
+// Allocate's UPDATE (which locks the mailbox row), InsertBlob (keep the
+// columns the same) and
 // InsertMessageSQL (keep the columns the same). %s selects the mailbox by $1 (account) and $2.
 const deliverOneSQL = `WITH mb AS (
 	UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
 	WHERE account_id = $1 AND %s
 	RETURNING id, uidvalidity, uidnext - 1 AS uid, highestmodseq AS modseq
 ), b AS (
-	INSERT INTO blobs(raw, part, size, header) SELECT $3, $4, $5, $6 FROM mb RETURNING id
+	INSERT INTO blobs(raw, part, size, header, tree) SELECT $3, '', $5, $6, $4 FROM mb RETURNING id
 ), m AS (
 	INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id, save_date)
 	SELECT mb.id, mb.uid, mb.modseq, $7, $8, $9, $10, $5, $11, b.id, $12 FROM mb, b
@@ -61,7 +62,7 @@ func (dialect) DeliverOne(tx sqlcore.Tx, t store.Target, p *sqlcore.Prepared, sa
 	}
 	d := store.Delivered{AccountID: t.AccountID}
 	var uidValidity, uid int64
-	err := tx.QueryRow(query, t.AccountID, mailbox, p.Raw, p.Part, len(p.Raw), p.Header,
+	err := tx.QueryRow(query, t.AccountID, mailbox, p.Raw, p.Tree, len(p.Raw), p.Header,
 		p.Sys, p.Keywords, p.Date, p.TZ, p.WireSize, saveDate).Scan(&d.MailboxID, &uidValidity, &uid)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, false, nil
@@ -72,8 +73,20 @@ func (dialect) DeliverOne(tx sqlcore.Tx, t store.Target, p *sqlcore.Prepared, sa
 
 func (dialect) InsertBlob(tx sqlcore.Tx, p *sqlcore.Prepared) (int64, error) {
 	var id int64
-	err := tx.QueryRow("INSERT INTO blobs(raw, part, size, header) VALUES ($1, $2, $3, $4) RETURNING id", p.Raw, p.Part, len(p.Raw), p.Header).Scan(&id)
+	err := tx.QueryRow("INSERT INTO blobs(raw, part, size, header, tree) VALUES ($1, '', $2, $3, $4) RETURNING id", p.Raw, len(p.Raw), p.Header, p.Tree).Scan(&id)
 	return id, err
+}
+
+// SaveTree replaces a missing tree or one that could not be used (another
+// node building the same one meanwhile writes the same bytes).
+func (dialect) SaveTree(tx sqlcore.Tx, blobID int64, tree []byte) error {
+	_, err := tx.Exec("UPDATE blobs SET tree = $2 WHERE id = $1", blobID, tree)
+	return err
+}
+
+// TreesFrom reads blobs.tree, which is TOASTed apart from raw when large.
+func (dialect) TreesFrom() string {
+	return "b.tree FROM messages m JOIN blobs b ON b.id = m.blob_id"
 }
 
 // ClaimQueue: FOR UPDATE SKIP LOCKED makes a concurrent claim pass over

@@ -352,6 +352,17 @@ ALTER TABLE outbound_usage ADD COLUMN day_failed bigint NOT NULL DEFAULT 0;
 	`
 ALTER TABLE messages ADD COLUMN save_date bigint;
 `,
+	// 18: each blob's MIME part tree, message.Marshal of message.Parse of
+	// its bytes (TOASTed apart from raw like header, and mostly small
+	// enough to stay in the row), so FETCH BODYSTRUCTURE and ENVELOPE read
+	// a few hundred bytes instead of parsing the message again. blobs.part
+	// (the JSON tree, read since only by HeadersFrom for a blob an older
+	// node wrote without header) is '' from now on. Older blobs get their tree
+	// when first read (sqlcore.Core.ListParts parses their bytes and
+	// saves it).
+	`
+ALTER TABLE blobs ADD COLUMN tree bytea;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

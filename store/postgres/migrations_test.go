@@ -240,7 +240,10 @@ func checkSeeded(t *testing.T, s *Store) {
 		t.Fatalf("body %q, %v", raw, err)
 	}
 	part, err := s.MessagePart(ctx, inbox.Ref(), 7000)
-	if err != nil || part.MediaType != "text" || part.BodyStart != 14 {
+	// The JSON tree of an old blob is not read (migration 18): its tree
+	// is parsed from its bytes when first asked for (the seed's JSON,
+	// written for LF line endings, says 14).
+	if err != nil || part.MediaType != "text" || part.BodyStart != 16 || part.BodyEnd != 22 {
 		t.Fatalf("part %+v, %v", part, err)
 	}
 	// Migration 3 backfilled the mailbox counters.
@@ -362,4 +365,6 @@ func init() {
 	seeds[15] = seeds[14]
 	// Version 17 (messages.save_date) leaves it NULL: the internal date.
 	seeds[16] = seeds[15]
+	// Version 18 (blobs.tree) leaves it NULL: built when first read.
+	seeds[17] = seeds[16]
 }

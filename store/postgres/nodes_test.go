@@ -153,7 +153,7 @@ func TestTwoNodesConcurrentWrites(t *testing.T) {
 						return
 					}
 					if i%5 == 4 {
-						if _, err := s.Expunge(ctx, inboxA.Ref(), nil, true); err != nil {
+						if _, _, err := s.Expunge(ctx, inboxA.Ref(), nil, true); err != nil {
 							errs <- err
 							return
 						}
@@ -237,7 +237,7 @@ func TestBlobsShared(t *testing.T) {
 		t.Fatalf("%d blobs for three copies", n)
 	}
 	for _, mb := range []store.MailboxRef{d[0].Ref(), d[1].Ref()} {
-		if _, err := s.Expunge(ctx, mb, nil, false); err != nil {
+		if _, _, err := s.Expunge(ctx, mb, nil, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -275,7 +275,7 @@ func TestCopyRacesExpunge(t *testing.T) {
 		var copyErr, expErr error
 		wg.Add(2)
 		go func() { defer wg.Done(); _, pairs, copyErr = n1.Copy(ctx, inbox.Ref(), []uint32{d[0].UID}, arch.Ref()) }()
-		go func() { defer wg.Done(); _, expErr = n2.Expunge(ctx, inbox.Ref(), []uint32{d[0].UID}, false) }()
+		go func() { defer wg.Done(); _, _, expErr = n2.Expunge(ctx, inbox.Ref(), []uint32{d[0].UID}, false) }()
 		wg.Wait()
 		if copyErr != nil || expErr != nil {
 			t.Fatalf("Copy: %v; Expunge: %v", copyErr, expErr)

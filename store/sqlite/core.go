@@ -47,15 +47,27 @@ func (dialect) Texts(list []string) any {
 
 func (dialect) RowLock(string) string { return "" }
 
-// InsertBlob keeps the header in a table of its own, so that ListHeaders
-// reads it without walking the overflow pages of the raw message.
+// InsertBlob keeps the header and the part tree in tables of their own,
+// so that ListHeaders and ListParts read them without walking the
+// overflow pages of the raw message.
 func (dialect) InsertBlob(tx sqlcore.Tx, p *sqlcore.Prepared) (int64, error) {
 	var id int64
-	if err := tx.QueryRow("INSERT INTO blobs(raw, part, size) VALUES ($1, $2, $3) RETURNING id", p.Raw, p.Part, len(p.Raw)).Scan(&id); err != nil {
+	if err := tx.QueryRow("INSERT INTO blobs(raw, part, size) VALUES ($1, '', $2) RETURNING id", p.Raw, len(p.Raw)).Scan(&id); err != nil {
 		return 0, err
 	}
-	_, err := tx.Exec("INSERT INTO headers(blob_id, header) VALUES ($1, $2)", id, p.Header)
+	if _, err := tx.Exec("INSERT INTO headers(blob_id, header) VALUES ($1, $2)", id, p.Header); err != nil {
+		return 0, err
+	}
+	_, err := tx.Exec("INSERT INTO trees(blob_id, tree) VALUES ($1, $2)", id, p.Tree)
 	return id, err
+}
+
+// SaveTree writes only for a blob that still exists (a foreign key
+// failure is no conflict OR REPLACE would resolve), and replaces a tree
+// that could not be used.
+func (dialect) SaveTree(tx sqlcore.Tx, blobID int64, tree []byte) error {
+	_, err := tx.Exec("INSERT OR REPLACE INTO trees(blob_id, tree) SELECT id, $2 FROM blobs WHERE id = $1", blobID, tree)
+	return err
 }
 
 // ClaimQueue needs no row locks: the single writer makes the select and
@@ -138,6 +150,12 @@ func (dialect) RaiseUIDValidity(tx sqlcore.Tx, v uint32) error {
 // column spans overflow pages.
 func (dialect) HeadersFrom() string {
 	return "h.header FROM messages m JOIN headers h ON h.blob_id = m.blob_id"
+}
+
+// TreesFrom reads the trees table, without touching blobs, whose raw
+// column spans overflow pages.
+func (dialect) TreesFrom() string {
+	return "t.tree FROM messages m LEFT JOIN trees t ON t.blob_id = m.blob_id"
 }
 
 // Snapshot runs fn in a read transaction on the read pool. Every session

@@ -89,7 +89,7 @@ func BenchmarkExpungeNothingDeleted100k(b *testing.B) {
 	inbox := fill(b, s, 100_000)
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := s.Expunge(ctx, inbox, nil, true); err != nil {
+		if _, _, err := s.Expunge(ctx, inbox, nil, true); err != nil {
 			b.Fatal(err)
 		}
 	}

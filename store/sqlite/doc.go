@@ -22,7 +22,9 @@
 //	accounts(id, email, domain, password_hash, created)
 //	mailboxes(id, account_id, name, special_use, uidvalidity, uidnext, highestmodseq)
 //	subscriptions(account_id, name)
-//	blobs(id, raw, part, size)           raw bytes + MIME structure (JSON), shared by copies
+//	blobs(id, raw, part, size)           raw bytes, shared by copies (part: an old JSON tree, '' since migration 15)
+//	headers(blob_id, header)             each blob's top-level header, apart from raw
+//	trees(blob_id, tree)                 each blob's MIME structure (message.Marshal), apart from raw
 //	messages(id, mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id)
 //	expunged(mailbox_id, uid, modseq)    tombstones for Changes / QRESYNC VANISHED
 //

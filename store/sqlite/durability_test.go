@@ -135,7 +135,7 @@ func TestBlobsShared(t *testing.T) {
 	if n := blobs(); n != 1 {
 		t.Fatalf("%d blobs for one delivery to two accounts plus a copy, want 1", n)
 	}
-	if _, err := s.Expunge(ctx, d[0].Ref(), nil, false); err != nil {
+	if _, _, err := s.Expunge(ctx, d[0].Ref(), nil, false); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.DeleteMailbox(ctx, a.ID, "Trash"); err != nil {

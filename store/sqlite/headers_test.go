@@ -83,7 +83,7 @@ func checkHeadersSeeded(t *testing.T, s *Store) {
 			t.Errorf("header of UID %d of mailbox 72 (no body start in its part): %q", uid, hdr)
 		}
 	}
-	if _, err := s.Expunge(ctx, store.MailboxRef{AccountID: 7, MailboxID: 73}, nil, false); err != nil {
+	if _, _, err := s.Expunge(ctx, store.MailboxRef{AccountID: 7, MailboxID: 73}, nil, false); err != nil {
 		t.Fatal(err)
 	}
 	var n int
@@ -139,11 +139,11 @@ func TestHeadersGoWithBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	count(3)
-	if _, err := s.Expunge(ctx, inbox.Ref(), []uint32{2}, false); err != nil {
+	if _, _, err := s.Expunge(ctx, inbox.Ref(), []uint32{2}, false); err != nil {
 		t.Fatal(err)
 	}
 	count(3)
-	if _, err := s.Expunge(ctx, box.Ref(), []uint32{2}, false); err != nil { // the copy of UID 2
+	if _, _, err := s.Expunge(ctx, box.Ref(), []uint32{2}, false); err != nil { // the copy of UID 2
 		t.Fatal(err)
 	}
 	count(2)

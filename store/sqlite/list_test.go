@@ -35,7 +35,7 @@ func TestListMessagesUIDSubsets(t *testing.T) {
 	for u := uint32(7); u <= 1200; u += 7 {
 		gone = append(gone, u)
 	}
-	if _, err := s.Expunge(ctx, inbox.Ref(), gone, false); err != nil {
+	if _, _, err := s.Expunge(ctx, inbox.Ref(), gone, false); err != nil {
 		t.Fatal(err)
 	}
 	exists := func(u uint32) bool { return u >= 1 && u <= 1200 && u%7 != 0 }

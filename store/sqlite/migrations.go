@@ -474,6 +474,19 @@ ALTER TABLE outbound_usage ADD COLUMN day_failed INTEGER NOT NULL DEFAULT 0;
 	`
 ALTER TABLE messages ADD COLUMN save_date INTEGER;
 `,
+	// 20: each blob's MIME part tree, message.Marshal of message.Parse of
+	// its bytes, in a table of its own (as headers, 7: a column of blobs
+	// after raw would be read by walking raw's overflow pages), so FETCH
+	// BODYSTRUCTURE and ENVELOPE read a few hundred bytes instead of
+	// parsing the message again. blobs.part (the JSON tree, never read
+	// since) is '' from now on. Older blobs get their tree when first
+	// read (sqlcore.Core.ListParts parses their bytes and saves it).
+	`
+CREATE TABLE trees (
+	blob_id INTEGER PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
+	tree    BLOB NOT NULL
+);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -207,7 +207,10 @@ func checkSeeded(t *testing.T, s *Store) {
 		t.Fatalf("body %q, %v", raw, err)
 	}
 	part, err := s.MessagePart(ctx, inbox.Ref(), 7000)
-	if err != nil || part.MediaType != "text" || part.BodyStart != 14 {
+	// The JSON tree of an old blob is not read (migration 20): its tree
+	// is parsed from its bytes when first asked for (the seed's JSON,
+	// written for LF line endings, says 14).
+	if err != nil || part.MediaType != "text" || part.BodyStart != 16 || part.BodyEnd != 22 {
 		t.Fatalf("part %+v, %v", part, err)
 	}
 	// Migration 4 backfilled the mailbox counters.
@@ -371,4 +374,6 @@ func init() {
 	seeds[17] = seeds[16]
 	// Version 19 (messages.save_date) leaves it NULL: the internal date.
 	seeds[18] = seeds[17]
+	// Version 20 (trees) starts empty: trees are built when first read.
+	seeds[19] = seeds[18]
 }

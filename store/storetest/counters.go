@@ -117,15 +117,15 @@ func testCountersEveryWrite(t *testing.T, s store.Store) {
 	}
 	checkCounts(t, s, "Move into itself", folder)
 
-	if _, err := s.Expunge(c, other, nil, true); err != nil {
+	if _, _, err := s.Expunge(c, other, nil, true); err != nil {
 		t.Fatalf("Expunge deleted: %v", err)
 	}
 	checkCounts(t, s, "Expunge \\Deleted", other)
-	if _, err := s.Expunge(c, other, uidsOf(t, s, other)[:1], false); err != nil {
+	if _, _, err := s.Expunge(c, other, uidsOf(t, s, other)[:1], false); err != nil {
 		t.Fatalf("Expunge uids: %v", err)
 	}
 	checkCounts(t, s, "Expunge uids", other)
-	if _, err := s.Expunge(c, folder, nil, false); err != nil {
+	if _, _, err := s.Expunge(c, folder, nil, false); err != nil {
 		t.Fatalf("Expunge all: %v", err)
 	}
 	checkCounts(t, s, "Expunge all", folder)

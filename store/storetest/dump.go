@@ -70,7 +70,7 @@ func fillForDump(t *testing.T, s store.Store) {
 	}
 	inbox := mustMailbox(t, s, a.ID, store.Inbox)
 	uids := mustAppend(t, s, inbox.Ref(), testMessage("a", store.FlagSeen, "$Label"), testMessage("b"))
-	if _, err := s.Expunge(ctx(t), inbox.Ref(), uids[1:], false); err != nil {
+	if _, _, err := s.Expunge(ctx(t), inbox.Ref(), uids[1:], false); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SetSubscribed(ctx(t), a.ID, "Other", true); err != nil {

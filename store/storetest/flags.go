@@ -119,7 +119,7 @@ func testChanges(t *testing.T, s store.Store) {
 	if _, _, err := s.UpdateFlags(ctx(t), inbox.Ref(), []uint32{4}, store.FlagsAdd, []string{"$Important"}, 0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Expunge(ctx(t), inbox.Ref(), nil, true); err != nil {
+	if _, _, err := s.Expunge(ctx(t), inbox.Ref(), nil, true); err != nil {
 		t.Fatal(err)
 	}
 	changed, vanished, highest, err = s.Changes(ctx(t), inbox.Ref(), mark)

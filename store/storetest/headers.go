@@ -135,7 +135,7 @@ func testListHeaders(t *testing.T, s store.Store) {
 	}
 	checkHeaders(t, "Move", s, inbox.Ref(), appended)
 	checkHeaders(t, "Move source", s, arch.Ref(), nil)
-	if _, err := s.Expunge(ctx(t), trash.Ref(), nil, false); err != nil {
+	if _, _, err := s.Expunge(ctx(t), trash.Ref(), nil, false); err != nil {
 		t.Fatal(err)
 	}
 	checkHeaders(t, "after the copies' expunge", s, inbox.Ref(), appended)

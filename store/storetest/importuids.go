@@ -70,7 +70,7 @@ func testAppendUIDsRefused(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	// Expunge 4: UIDNEXT stays 5, and 4 must never come back.
-	if _, err := s.Expunge(ctx(t), m.Ref(), []uint32{4}, false); err != nil {
+	if _, _, err := s.Expunge(ctx(t), m.Ref(), []uint32{4}, false); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -136,7 +136,7 @@ func testAppendUIDsScoped(t *testing.T, s store.Store) {
 	if ma[0].ID == mb[0].ID {
 		t.Fatalf("two messages share id %d", ma[0].ID)
 	}
-	if _, err := s.Expunge(ctx(t), am.Ref(), nil, false); err != nil {
+	if _, _, err := s.Expunge(ctx(t), am.Ref(), nil, false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.AppendUIDs(ctx(t), am.Ref(), []store.NewMessage{testMessage("y")}, []uint32{8}); err != nil {
@@ -178,7 +178,7 @@ func testSetUIDValidity(t *testing.T, s store.Store) {
 	}
 	// Once a message was there, even if expunged, it is refused.
 	mustAppend(t, s, m.Ref(), testMessage("a"))
-	if _, err := s.Expunge(ctx(t), m.Ref(), nil, false); err != nil {
+	if _, _, err := s.Expunge(ctx(t), m.Ref(), nil, false); err != nil {
 		t.Fatal(err)
 	}
 	_, err = s.SetUIDValidity(ctx(t), m.Ref(), 99)

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -51,6 +52,9 @@ func refOps(s store.Store, own store.MailboxRef, msgID int64, uids []uint32) map
 		"ListHeaders": func(t *testing.T, ref store.MailboxRef) error {
 			return s.ListHeaders(ctx(t), ref, uids, func(store.MessageMeta, []byte) error { called(t, "ListHeaders"); return nil })
 		},
+		"ListParts": func(t *testing.T, ref store.MailboxRef) error {
+			return s.ListParts(ctx(t), ref, uids, func(store.MessageMeta, *message.Part) error { called(t, "ListParts"); return nil })
+		},
 		"MessageBody": func(t *testing.T, ref store.MailboxRef) error {
 			_, err := s.MessageBody(ctx(t), ref, msgID)
 			return err
@@ -67,11 +71,11 @@ func refOps(s store.Store, own store.MailboxRef, msgID int64, uids []uint32) map
 			return err
 		},
 		"Expunge(onlyDeleted)": func(t *testing.T, ref store.MailboxRef) error {
-			_, err := s.Expunge(ctx(t), ref, nil, true)
+			_, _, err := s.Expunge(ctx(t), ref, nil, true)
 			return err
 		},
 		"Expunge": func(t *testing.T, ref store.MailboxRef) error {
-			_, err := s.Expunge(ctx(t), ref, uids, false)
+			_, _, err := s.Expunge(ctx(t), ref, uids, false)
 			return err
 		},
 		"Copy from": func(t *testing.T, ref store.MailboxRef) error {
@@ -262,7 +266,7 @@ func CheckIDsNotReused(t *testing.T, s store.Store) {
 
 	mustAppend(t, s, inbox.Ref(), testMessage("first"))
 	first := metas(t, s, inbox.Ref(), nil)
-	if _, err := s.Expunge(c, inbox.Ref(), nil, false); err != nil {
+	if _, _, err := s.Expunge(c, inbox.Ref(), nil, false); err != nil {
 		t.Fatal(err)
 	}
 	mustAppend(t, s, inbox.Ref(), testMessage("second"))

@@ -17,6 +17,8 @@ var messageTests = []test{
 	{"Messages/ReadMessageBody", testReadMessageBody},
 	{"Messages/ListHeaders", testListHeaders},
 	{"Messages/ListHeadersBatches", testListHeadersBatches},
+	{"Messages/ListParts", testListParts},
+	{"Messages/ListPartsBatches", testListPartsBatches},
 	{"Messages/Deliver", testDeliver},
 	{"Messages/DeliverErrors", testDeliverErrors},
 	{"Messages/Expunge", testExpunge},
@@ -88,7 +90,7 @@ func testUIDsNeverReused(t *testing.T, s store.Store) {
 	inbox := mustMailbox(t, s, a.ID, "INBOX")
 	mustAppend(t, s, inbox.Ref(), testMessage("1"), testMessage("2"), testMessage("3"))
 	before := mustMailbox(t, s, a.ID, "INBOX")
-	if _, err := s.Expunge(ctx(t), inbox.Ref(), []uint32{3}, false); err != nil {
+	if _, _, err := s.Expunge(ctx(t), inbox.Ref(), []uint32{3}, false); err != nil {
 		t.Fatal(err)
 	}
 	afterExpunge := mustMailbox(t, s, a.ID, "INBOX")
@@ -210,23 +212,36 @@ func testExpunge(t *testing.T, s store.Store) {
 	mustAppend(t, s, inbox.Ref(),
 		testMessage("1", store.FlagDeleted), testMessage("2"), testMessage("3", `\deleted`),
 		testMessage("4"), testMessage("5", store.FlagDeleted))
-	got, err := s.Expunge(ctx(t), inbox.Ref(), []uint32{1, 2, 3, 4}, true)
+	before := status(t, s, inbox.Ref()).HighestModSeq
+	got, highest, err := s.Expunge(ctx(t), inbox.Ref(), []uint32{1, 2, 3, 4}, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantUIDs(t, "EXPUNGE of 1:4, only \\Deleted", got, []uint32{1, 3})
-	got, err = s.Expunge(ctx(t), inbox.Ref(), nil, true)
+	// One new modseq per removed message, in UID order, from the
+	// HIGHESTMODSEQ the write found; highest is the new HIGHESTMODSEQ.
+	if st := status(t, s, inbox.Ref()); highest != before+2 || st.HighestModSeq != highest {
+		t.Fatalf("Expunge highest %d, HIGHESTMODSEQ %d, before %d; want both %d", highest, st.HighestModSeq, before, before+2)
+	}
+	if _, vanished, _, err := s.Changes(ctx(t), inbox.Ref(), before+1); err != nil || !reflect.DeepEqual(vanished, []uint32{3}) {
+		t.Fatalf("Changes since the first expunge's modseq: vanished %v, %v; want [3]", vanished, err)
+	}
+	got, highest, err = s.Expunge(ctx(t), inbox.Ref(), []uint32{2}, true)
+	if err != nil || len(got) != 0 || highest != before+2 {
+		t.Fatalf("Expunge of nothing \\Deleted: %v, highest %d, %v; want nothing, %d", got, highest, err, before+2)
+	}
+	got, _, err = s.Expunge(ctx(t), inbox.Ref(), nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantUIDs(t, "EXPUNGE of all \\Deleted", got, []uint32{5})
 	wantUIDs(t, "left", uidsOf(t, s, inbox.Ref()), []uint32{2, 4})
-	got, err = s.Expunge(ctx(t), inbox.Ref(), []uint32{4, 99}, false)
+	got, _, err = s.Expunge(ctx(t), inbox.Ref(), []uint32{4, 99}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantUIDs(t, "POP3-style expunge of 4", got, []uint32{4})
-	got, err = s.Expunge(ctx(t), inbox.Ref(), nil, false)
+	got, _, err = s.Expunge(ctx(t), inbox.Ref(), nil, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +249,7 @@ func testExpunge(t *testing.T, s store.Store) {
 	if st := status(t, s, inbox.Ref()); st.Messages != 0 || st.UIDNext != 6 {
 		t.Fatalf("status after expunging all: %+v", st)
 	}
-	_, err = s.Expunge(ctx(t), store.MailboxRef{MailboxID: 987654}, nil, false)
+	_, _, err = s.Expunge(ctx(t), store.MailboxRef{MailboxID: 987654}, nil, false)
 	wantErr(t, "Expunge in missing mailbox", err, store.ErrNotFound)
 }
 
@@ -265,7 +280,7 @@ func testCopy(t *testing.T, s store.Store) {
 	}
 	wantUIDs(t, "source unchanged", uidsOf(t, s, inbox.Ref()), []uint32{1, 2, 3})
 	// The copy outlives the original.
-	if _, err := s.Expunge(ctx(t), inbox.Ref(), nil, false); err != nil {
+	if _, _, err := s.Expunge(ctx(t), inbox.Ref(), nil, false); err != nil {
 		t.Fatal(err)
 	}
 	raw, err := s.MessageBody(ctx(t), arch.Ref(), dst[0].ID)

@@ -56,7 +56,7 @@ func testEmailID(t *testing.T, s store.Store) {
 	}
 	// Expunge everything; new messages get new ids.
 	for _, mb := range []store.Mailbox{inbox, arch} {
-		if _, err := s.Expunge(ctx(t), mb.Ref(), nil, false); err != nil {
+		if _, _, err := s.Expunge(ctx(t), mb.Ref(), nil, false); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -21,7 +21,7 @@ func testRecent(t *testing.T, s store.Store) {
 		t.Fatalf("RecentCount %d %v, want 3", c, err)
 	}
 	// An expunged recent message is no longer counted.
-	if _, err := s.Expunge(ctx(t), inbox.Ref(), uids[1:2], false); err != nil {
+	if _, _, err := s.Expunge(ctx(t), inbox.Ref(), uids[1:2], false); err != nil {
 		t.Fatal(err)
 	}
 	if first, c, err := s.RecentCount(ctx(t), inbox.Ref()); err != nil || c != 2 || first > uids[0] {

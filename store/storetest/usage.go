@@ -73,7 +73,7 @@ func testUsageEveryWrite(t *testing.T, s store.Store) {
 		t.Fatalf("Move changed usage: %+v -> %+v", before, after)
 	}
 
-	if _, err := s.Expunge(c, folder, uidsOf(t, s, folder)[:2], false); err != nil {
+	if _, _, err := s.Expunge(c, folder, uidsOf(t, s, folder)[:2], false); err != nil {
 		t.Fatalf("Expunge: %v", err)
 	}
 	wantUsage(t, s, "Expunge", a.ID, 4)

@@ -125,7 +125,7 @@ func testWireSize(t *testing.T, s store.Store) {
 	if _, _, err := s.Copy(ctx(t), appended.Ref(), all, copied.Ref()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Expunge(ctx(t), copied.Ref(), []uint32{1}, false); err != nil {
+	if _, _, err := s.Expunge(ctx(t), copied.Ref(), []uint32{1}, false); err != nil {
 		t.Fatal(err)
 	}
 	checkWire(t, s, "Copy", copied.Ref(), 2)

@@ -91,6 +91,13 @@ type Dialect interface {
 	// HeadersFrom returns the header column and the FROM clause, on
 	// messages m, that ListHeaders reads.
 	HeadersFrom() string
+	// TreesFrom returns the part tree column (NULL for a blob stored
+	// before trees were) and the FROM clause, on messages m, that
+	// ListParts and MessagePart read.
+	TreesFrom() string
+	// SaveTree stores the part tree of blob blobID, built when it was
+	// read without a usable one, unless the blob is gone.
+	SaveTree(tx Tx, blobID int64, tree []byte) error
 	// ClaimQueue returns the statement that leases the first $5 items of
 	// queue q that match ClaimableWhere and returns them (QueueItemCols),
 	// such that two concurrent claims never return the same item.

@@ -2,7 +2,7 @@ package sqlcore
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -17,27 +17,37 @@ import (
 // write transaction starts (a write holds locks: do the work outside).
 type Prepared struct {
 	Raw      []byte
-	Part     string // the JSON of the message.Part
+	Tree     []byte // message.Marshal of the message.Part
 	Sys      int64
 	Keywords string
 	Date, TZ int64
 	WireSize int64  // message.CRLFSize(Raw)
-	Header   []byte // Raw[:message.ParseTop(Raw).BodyStart], for ListHeaders
+	Header   []byte // Raw[:Part.BodyStart], for ListHeaders
 }
 
+// prepare encodes m. The part tree is the one the caller parsed (parsed
+// here only when it gave none): the header's end is its root's body
+// start, not a second parse.
 func (c *Core) prepare(m store.NewMessage) (Prepared, error) {
 	if err := flagset.Check(m.Flags); err != nil {
 		return Prepared{}, err
 	}
-	part, err := json.Marshal(m.Part)
-	if err != nil {
-		return Prepared{}, fmt.Errorf("store: encode message part: %w", err)
-	}
-	p := Prepared{Raw: m.Raw, Part: string(part), WireSize: message.CRLFSize(m.Raw)}
+	p := Prepared{Raw: m.Raw, WireSize: message.CRLFSize(m.Raw)}
 	if p.Raw == nil {
 		p.Raw = []byte{}
 	}
-	p.Header = p.Raw[:message.ParseTop(p.Raw).BodyStart]
+	part := m.Part
+	if part == nil {
+		part = message.Parse(p.Raw)
+	}
+	p.Tree = message.AppendTree(nil, part)
+	if bs := part.BodyStart; part.BodyEnd == int64(len(p.Raw)) && bs >= 0 && bs <= part.BodyEnd {
+		p.Header = p.Raw[:bs]
+	} else {
+		// A tree that is not this message's parse (tests build some by
+		// hand): the header must still be the message's.
+		p.Header = p.Raw[:message.BodyStart(p.Raw)]
+	}
 	p.Sys, p.Keywords = flagset.Encode(m.Flags)
 	if m.InternalDate.IsZero() {
 		p.Date = c.now()
@@ -314,17 +324,93 @@ func (c *Core) SaveDates(ctx context.Context, ref store.MailboxRef, uids []uint3
 
 // MessagePart implements store.Store.
 func (c *Core) MessagePart(ctx context.Context, ref store.MailboxRef, messageID int64) (*message.Part, error) {
-	var js string
-	err := c.db.QueryRow(ctx, "SELECT b.part FROM messages m JOIN blobs b ON b.id = m.blob_id"+messageInRef, append(RefArgs(ref), messageID)...).Scan(&js)
+	var tree []byte
+	var size int64
+	err := c.db.QueryRow(ctx, "SELECT m.size, "+c.d.TreesFrom()+messageInRef, append(RefArgs(ref), messageID)...).Scan(&size, &tree)
 	if c.d.IsNoRows(err) {
 		return nil, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
 	}
 	if err != nil {
 		return nil, err
 	}
-	var p *message.Part
-	if err := json.Unmarshal([]byte(js), &p); err != nil {
-		return nil, fmt.Errorf("store: decode part of message %d: %w", messageID, err)
+	var builds []builtTree
+	p, err := c.decodeTree(ctx, messageID, size, tree, &builds)
+	if err != nil {
+		return nil, err
 	}
+	c.saveTrees(ctx, builds)
 	return p, nil
+}
+
+// treeChunk is how many part trees ListParts reads per query: a tree is
+// small (a few hundred bytes for most messages).
+const treeChunk = 256
+
+// ListParts implements store.Store. A blob stored before part trees were
+// (SQLite migration 15, PostgreSQL 13) has none: its bytes are parsed,
+// and the tree saved, when it is first read.
+func (c *Core) ListParts(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, *message.Part) error) error {
+	var builds []builtTree
+	err := c.listBytes(ctx, "trees", "SELECT "+JoinedMetaCols+", "+c.d.TreesFrom(), treeChunk, ref, uids, func(m store.MessageMeta, tree []byte) error {
+		p, err := c.decodeTree(ctx, m.ID, m.Size, tree, &builds)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil // expunged since the tree was read
+		}
+		if err != nil {
+			return err
+		}
+		return fn(m, p)
+	})
+	if err == nil {
+		c.saveTrees(ctx, builds)
+	}
+	return err
+}
+
+// builtTree is a part tree built at read time, to be saved.
+type builtTree struct {
+	blobID int64
+	tree   []byte
+}
+
+// decodeTree decodes the stored tree of message id (size bytes). Without
+// one, or with one that does not fit the message (unreadable, or a root
+// that does not span it), it parses the message's bytes and appends the
+// tree to builds for saveTrees: the answer is always that of a parse.
+func (c *Core) decodeTree(ctx context.Context, messageID, size int64, tree []byte, builds *[]builtTree) (*message.Part, error) {
+	if len(tree) > 0 {
+		if p, err := message.Unmarshal(tree); err == nil && p.BodyEnd == size {
+			return p, nil
+		}
+	}
+	var blobID int64
+	var raw []byte
+	err := c.db.QueryRow(ctx, "SELECT m.blob_id, b.raw FROM messages m JOIN blobs b ON b.id = m.blob_id WHERE m.id = $1", messageID).Scan(&blobID, &raw)
+	if c.d.IsNoRows(err) {
+		return nil, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: read message %d: %w", messageID, err)
+	}
+	p := message.Parse(raw)
+	*builds = append(*builds, builtTree{blobID, message.AppendTree(nil, p)})
+	return p, nil
+}
+
+// saveTrees stores the trees decodeTree built, in one write. It is a cache
+// fill on a read: a failure (a full disk, the context ended) is left for
+// the next read to try again, and does not fail the read whose answer is
+// already right.
+func (c *Core) saveTrees(ctx context.Context, builds []builtTree) {
+	if len(builds) == 0 {
+		return
+	}
+	_ = c.write(ctx, func(tx Tx) error {
+		for _, b := range builds {
+			if err := c.d.SaveTree(tx, b.blobID, b.tree); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -71,8 +71,9 @@ func (c *Core) UpdateFlags(ctx context.Context, ref store.MailboxRef, uids []uin
 
 // Expunge implements store.Store. nil uids means every message; an empty
 // non-nil slice removes nothing.
-func (c *Core) Expunge(ctx context.Context, ref store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, error) {
+func (c *Core) Expunge(ctx context.Context, ref store.MailboxRef, uids []uint32, onlyDeleted bool) ([]uint32, uint64, error) {
 	var removed []uint32
+	var highest uint64
 	err := c.write(ctx, func(tx Tx) error {
 		removed = nil
 		mailboxID := ref.MailboxID
@@ -80,6 +81,7 @@ func (c *Core) Expunge(ctx context.Context, ref store.MailboxRef, uids []uint32,
 		if err != nil {
 			return err
 		}
+		highest = mb.HighestModSeq
 		if onlyDeleted {
 			// The counter spares EXPUNGE/CLOSE a scan of the whole
 			// mailbox when nothing is \Deleted (the common case).
@@ -105,12 +107,13 @@ func (c *Core) Expunge(ctx context.Context, ref store.MailboxRef, uids []uint32,
 		if removed, err = CollectUIDs(rows); err != nil {
 			return err
 		}
+		highest += uint64(len(removed))
 		return c.ExpungeUIDs(tx, mb, removed)
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return removed, nil
+	return removed, highest, nil
 }
 
 // ExpungeUIDs deletes the messages (which must exist) of a locked mailbox
