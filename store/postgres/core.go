@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -125,4 +126,31 @@ func (t readTx) Query(query string, args ...any) (sqlcore.Rows, error) {
 
 func (t readTx) QueryRow(query string, args ...any) sqlcore.Row {
 	return t.tx.QueryRow(t.ctx, query, args...)
+}
+
+// The full-text index is a table of already folded text with pg_trgm GIN
+// indexes (migration 13), which LIKE '%needle%' uses; LIKE's recheck makes
+// the match exact.
+
+func (dialect) TextIndexInsert() string {
+	return `INSERT INTO blob_text(blob_id, hdr, body) SELECT $1, $2, $3
+		WHERE EXISTS (SELECT 1 FROM blobs WHERE id = $1) ON CONFLICT (blob_id) DO NOTHING`
+}
+
+func (dialect) TextIndexed(col string) string {
+	return "EXISTS (SELECT 1 FROM blob_text WHERE blob_id = " + col + ")"
+}
+
+func (dialect) TextMatch(bodyOnly bool) string {
+	if bodyOnly {
+		return "SELECT blob_id FROM blob_text WHERE body LIKE $2"
+	}
+	return "SELECT blob_id FROM blob_text WHERE hdr LIKE $2 OR body LIKE $2"
+}
+
+// TextPattern returns a LIKE pattern (escape character \) that matches
+// text containing the needle.
+func (dialect) TextPattern(folded string, bodyOnly bool) any {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(folded) + "%"
 }

@@ -348,4 +348,6 @@ func init() {
 	seeds[10] = seeds[9]
 	// Version 12 (messages.email_id) leaves it NULL: the message's own id.
 	seeds[11] = seeds[10]
+	// Version 13 (full-text index) leaves existing blobs unindexed.
+	seeds[12] = seeds[11]
 }

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/internal/sqlcore"
@@ -178,4 +180,51 @@ func (t readTx) QueryRow(query string, args ...any) sqlcore.Row {
 		return t.tx.QueryRowContext(t.ctx, query, args...) // reports the error on Scan
 	}
 	return st.QueryRowContext(t.ctx, args...)
+}
+
+// The full-text index is a contentless FTS5 table with the trigram
+// tokenizer over already folded text (migration 15). detail=column keeps
+// it small and cheap to write but allows no phrase queries: a needle is
+// looked up as all of its trigrams (at most maxTrigrams, spread over it),
+// in any order, which finds a superset of the blobs that contain it.
+
+const maxTrigrams = 16
+
+func (dialect) TextIndexInsert() string {
+	return `INSERT INTO blob_text(rowid, hdr, body) SELECT $1, $2, $3
+		WHERE EXISTS (SELECT 1 FROM blobs WHERE id = $1) AND NOT EXISTS (SELECT 1 FROM blob_text WHERE rowid = $1)`
+}
+
+func (dialect) TextIndexed(col string) string {
+	return "EXISTS (SELECT 1 FROM blob_text WHERE rowid = " + col + ")"
+}
+
+func (dialect) TextMatch(bool) string {
+	return "SELECT rowid FROM blob_text WHERE blob_text MATCH $2"
+}
+
+// TextPattern returns an FTS5 query: the needle's distinct trigrams, each
+// a quoted string, ANDed, limited to the body column for BODY.
+func (dialect) TextPattern(folded string, bodyOnly bool) any {
+	rs := []rune(folded)
+	n := len(rs) - 2
+	step := 1
+	if n > maxTrigrams {
+		step = (n + maxTrigrams - 1) / maxTrigrams
+	}
+	var terms []string
+	for i := 0; i < n; i += step {
+		t := `"` + strings.ReplaceAll(string(rs[i:i+3]), `"`, `""`) + `"`
+		if !slices.Contains(terms, t) {
+			terms = append(terms, t)
+		}
+	}
+	if last := `"` + strings.ReplaceAll(string(rs[n-1:]), `"`, `""`) + `"`; !slices.Contains(terms, last) {
+		terms = append(terms, last)
+	}
+	q := strings.Join(terms, " AND ")
+	if bodyOnly {
+		return "body : (" + q + ")"
+	}
+	return q
 }

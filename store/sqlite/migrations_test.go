@@ -357,4 +357,6 @@ func init() {
 	seeds[12] = seeds[11]
 	// Version 14 (messages.email_id) leaves it NULL: the message's own id.
 	seeds[13] = seeds[12]
+	// Version 15 (full-text index) leaves existing blobs unindexed.
+	seeds[14] = seeds[13]
 }

@@ -88,6 +88,21 @@ type Dialect interface {
 	// InsertBlob stores a message's bytes, part tree and header once and
 	// returns the blob's id.
 	InsertBlob(tx Tx, p *Prepared) (int64, error)
+	// TextIndexInsert returns the statement that adds the full-text
+	// index entry of blob $1 (header text $2, body text $3) if the blob
+	// exists and has none (textindex.go).
+	TextIndexInsert() string
+	// TextIndexed returns a condition that the blob whose id is col has
+	// an index entry.
+	TextIndexed(col string) string
+	// TextMatch returns a SELECT of the ids of the blobs whose entry may
+	// contain the needle bound at $2 as TextPattern makes it: in the body
+	// text only, or in either text. It may return more (the caller checks
+	// each message), never fewer.
+	TextMatch(bodyOnly bool) string
+	// TextPattern makes the argument of TextMatch from a folded needle of
+	// at least three characters.
+	TextPattern(folded string, bodyOnly bool) any
 	// HeadersFrom returns the header column and the FROM clause, on
 	// messages m, that ListHeaders reads.
 	HeadersFrom() string

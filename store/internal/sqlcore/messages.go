@@ -21,6 +21,9 @@ type Prepared struct {
 	Date, TZ int64
 	WireSize int64  // message.CRLFSize(Raw)
 	Header   []byte // Raw[:message.ParseTop(Raw).BodyStart], for ListHeaders
+	// HdrText and BodyText are the blob's full-text index entry
+	// (textindex.go).
+	HdrText, BodyText string
 }
 
 func (c *Core) prepare(m store.NewMessage) (Prepared, error) {
@@ -36,6 +39,7 @@ func (c *Core) prepare(m store.NewMessage) (Prepared, error) {
 		p.Raw = []byte{}
 	}
 	p.Header = p.Raw[:message.ParseTop(p.Raw).BodyStart]
+	p.HdrText, p.BodyText = indexText(p.Raw, m.Part)
 	p.Sys, p.Keywords = flagset.Encode(m.Flags)
 	if m.InternalDate.IsZero() {
 		p.Date = c.now()
@@ -161,7 +165,7 @@ func (c *Core) deliverTx(tx Tx, targets []store.Target, p *Prepared, out []store
 	if err := c.LockMailboxes(tx, ids); err != nil {
 		return nil, err
 	}
-	blobID, err := c.d.InsertBlob(tx, p)
+	blobID, err := c.insertBlob(tx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +203,7 @@ func (c *Core) Append(ctx context.Context, ref store.MailboxRef, msgs []store.Ne
 		}
 		uidValidity = m.UIDValidity
 		for i := range ps {
-			blobID, err := c.d.InsertBlob(tx, &ps[i])
+			blobID, err := c.insertBlob(tx, &ps[i])
 			if err != nil {
 				return err
 			}

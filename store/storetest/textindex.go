@@ -1,0 +1,214 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+var textIndexTests = []test{
+	{"SearchTextCorpus", testSearchTextCorpus},
+	{"SearchTextExpunge", testSearchTextExpunge},
+	{"SearchTextIsolation", testSearchTextIsolation},
+}
+
+// TextCorpus is a varied set of messages for full-text search: encodings,
+// charsets, multipart trees, encoded words, wildcard characters of SQL
+// LIKE, non-ASCII case folding. Backends' own tests use it too.
+func TextCorpus() []string {
+	return []string{
+		"From: Ann <ann@example.org>\r\nSubject: Quarterly Report\r\n\r\nThe QUICK brown fox jumps over 100% of_the lazy dogs.\r\n",
+		"From: b@example.org\r\nSubject: qp\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nCaf=C3=A9 cr=C3=A8me br=C3=BBl=C3=A9e soft=\r\nbreak word\r\n",
+		"From: c@example.org\r\nSubject: b64\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nR3LDvMOfZSBhdXMgS8O2bG4sIHN0cmHDn2UgU1RSQVNTRQ==\r\n",
+		"From: d@example.org\r\nSubject: latin1\r\nContent-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n=E9t=E9 fran=E7ais \xabguillemets\xbb\r\n",
+		"From: e@example.org\r\nSubject: mixed\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\npreamble\r\n--XX\r\nContent-Type: text/plain\r\n\r\nfirst part plain\r\n--XX\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\nPGI+aHRtbCBwYXJ0IGJvbGQ8L2I+\r\n--XX\r\nContent-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\nc2VjcmV0YXR0YWNobWVudA==\r\n--XX--\r\n",
+		"From: f@example.org\r\nSubject: =?utf-8?q?R=C3=A9union_pr=C3=A9vue?=\r\n\r\n50%_off today\r\n",
+		"From: g@example.org\r\nSubject: wildcard decoy\r\n\r\n50ab off today, ofXthe\r\n",
+		"From: h@example.org\r\nSubject: forward\r\nContent-Type: message/rfc822\r\n\r\nFrom: inner@example.net\r\nSubject: Inner Subject\r\n\r\nembedded body text\r\n",
+		"From: i@example.org\r\nSubject: nul\r\n\r\nbefore\x00after and \"quoted\" words\r\n",
+		"From: j@example.org\r\nSubject: greek\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nΣΊΣΥΦΟΣ ΚΑΙ ΟΔΥΣΣΕΑΣ\r\n",
+	}
+}
+
+// TextNeedles are the needles searched in TextCorpus.
+func TextNeedles() []string {
+	return []string{
+		"quick brown", "QUICK", "ick", "café", "CRÈME", "softbreak", "grüße", "STRASSE", "straße",
+		"été", "français", "«guillemets»", "secretattachment", "html part bold", "first part", "preamble",
+		"réunion", "Réunion prévue", "50%_off", "%_o", "100%", "of_the", "inner subject", "embedded body",
+		"subject", "example.org", "\"quoted\"", "σίσυφος", "οδυσσεας", "nowhere to be found",
+		"brown fox jumps over 100% of_the lazy dogs.", "ox", "fo", "a", "before\x00after", "\xff\xfeabc",
+	}
+}
+
+// ScanMatches reports whether raw matches SEARCH TEXT (or, bodyOnly,
+// BODY) needle as IMAP's scan does: a case-folded substring of the decoded
+// header and text parts.
+func ScanMatches(raw []byte, needle string, bodyOnly bool) bool {
+	p := message.Parse(raw)
+	n := message.Fold(needle)
+	if strings.Contains(message.Fold(p.TextForSearch(raw)), n) {
+		return true
+	}
+	return !bodyOnly && strings.Contains(message.Fold(p.HeaderText(raw)), n)
+}
+
+func corpusMessages() []store.NewMessage {
+	var msgs []store.NewMessage
+	for _, r := range TextCorpus() {
+		raw := []byte(r)
+		msgs = append(msgs, store.NewMessage{Raw: raw, Part: message.Parse(raw)})
+	}
+	return msgs
+}
+
+// CheckSearchText checks SearchText on mbox, whose message with UID
+// uids[i] is corpus message i, against the scan for every needle: never a
+// match missed; and, when exact, no other candidate either.
+func CheckSearchText(t *testing.T, s store.Store, mbox store.MailboxRef, uids []uint32, exact bool) {
+	t.Helper()
+	corpus := TextCorpus()
+	for _, needle := range TextNeedles() {
+		for _, bodyOnly := range []bool{false, true} {
+			var want []uint32
+			for i, raw := range corpus {
+				if ScanMatches([]byte(raw), needle, bodyOnly) {
+					want = append(want, uids[i])
+				}
+			}
+			got, ok, err := s.SearchText(ctx(t), mbox, store.TextQuery{Needle: needle, BodyOnly: bodyOnly})
+			if err != nil {
+				t.Fatalf("SearchText(%q, body %v): %v", needle, bodyOnly, err)
+			}
+			what := fmt.Sprintf("SearchText(%q, body %v)", needle, bodyOnly)
+			short := len([]rune(message.Fold(needle))) < 3 || strings.ContainsRune(needle, 0) || !isUTF8(needle)
+			if ok == short {
+				t.Fatalf("%s: ok = %v", what, ok)
+			}
+			if !ok {
+				continue
+			}
+			if !slices.IsSorted(got) {
+				t.Fatalf("%s: %v not ascending", what, got)
+			}
+			for _, u := range want {
+				if !slices.Contains(got, u) {
+					t.Fatalf("%s = %v misses UID %d (scan: %v)", what, got, u, want)
+				}
+			}
+			if exact {
+				wantUIDs(t, what, got, want)
+			}
+		}
+	}
+}
+
+func isUTF8(s string) bool { return strings.ToValidUTF8(s, "") == s }
+
+// testSearchTextCorpus: the index finds what the scan finds on a varied
+// corpus, delivered and appended, and nothing else where every trigram of
+// the needle is rare enough; messages copied share the entry.
+func testSearchTextCorpus(t *testing.T, s store.Store) {
+	a := mustAccount(t, s, "alice@example.org")
+	inbox := mustMailbox(t, s, a.ID, "INBOX")
+	msgs := corpusMessages()
+	var uids []uint32
+	// Half delivered, half appended: both write the index.
+	for _, m := range msgs[:len(msgs)/2] {
+		d, err := s.Deliver(ctx(t), []store.Target{{AccountID: a.ID}}, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids = append(uids, d[0].UID)
+	}
+	uids = append(uids, mustAppend(t, s, inbox.Ref(), msgs[len(msgs)/2:]...)...)
+	CheckSearchText(t, s, inbox.Ref(), uids, true)
+
+	// Copies share the blob and so its entry.
+	other := mustCreate(t, s, a.ID, "Other")
+	_, pairs, err := s.Copy(ctx(t), inbox.Ref(), uids, other.Ref())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var copied []uint32
+	for _, p := range pairs {
+		copied = append(copied, p.Dst)
+	}
+	CheckSearchText(t, s, other.Ref(), copied, true)
+
+	// Nothing to reindex: everything was indexed as it was stored.
+	calls := 0
+	if err := s.ReindexText(ctx(t), 0, func(done, total int64) {
+		calls++
+		if done != 0 || total != 0 {
+			t.Errorf("ReindexText progress %d/%d on an indexed store", done, total)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if calls == 0 {
+		t.Error("ReindexText never reported progress")
+	}
+	CheckSearchText(t, s, inbox.Ref(), uids, true)
+}
+
+// testSearchTextExpunge: expunged messages leave the results; a copy
+// elsewhere keeps its entry; UIDs are not reused for new matches.
+func testSearchTextExpunge(t *testing.T, s store.Store) {
+	a := mustAccount(t, s, "alice@example.org")
+	inbox := mustMailbox(t, s, a.ID, "INBOX")
+	other := mustCreate(t, s, a.ID, "Other")
+	raw := []byte("Subject: x\r\n\r\nunmistakable needle\r\n")
+	m := store.NewMessage{Raw: raw, Part: message.Parse(raw)}
+	uids := mustAppend(t, s, inbox.Ref(), m, testMessage("plain"))
+	if _, _, err := s.Copy(ctx(t), inbox.Ref(), uids[:1], other.Ref()); err != nil {
+		t.Fatal(err)
+	}
+	search := func(mbox store.MailboxRef) []uint32 {
+		got, ok, err := s.SearchText(ctx(t), mbox, store.TextQuery{Needle: "UNMISTAKABLE", BodyOnly: true})
+		if err != nil || !ok {
+			t.Fatalf("SearchText: %v, %v", ok, err)
+		}
+		return got
+	}
+	wantUIDs(t, "before expunge", search(inbox.Ref()), uids[:1])
+	if _, err := s.Expunge(ctx(t), inbox.Ref(), uids[:1], false); err != nil {
+		t.Fatal(err)
+	}
+	wantUIDs(t, "after expunge", search(inbox.Ref()), nil)
+	wantUIDs(t, "copy after expunge", search(other.Ref()), []uint32{1})
+	if _, err := s.Expunge(ctx(t), other.Ref(), []uint32{1}, false); err != nil {
+		t.Fatal(err)
+	}
+	wantUIDs(t, "copy expunged", search(other.Ref()), nil)
+	// A new message gets a new UID and its own entry.
+	again := mustAppend(t, s, inbox.Ref(), m)
+	wantUIDs(t, "appended again", search(inbox.Ref()), again)
+}
+
+// testSearchTextIsolation: SearchText is scoped by account and mailbox.
+func testSearchTextIsolation(t *testing.T, s store.Store) {
+	a := mustAccount(t, s, "alice@example.org")
+	b := mustAccount(t, s, "bob@example.org")
+	ia := mustMailbox(t, s, a.ID, "INBOX")
+	ib := mustMailbox(t, s, b.ID, "INBOX")
+	raw := []byte("Subject: x\r\n\r\nshared secret words\r\n")
+	mustAppend(t, s, ia.Ref(), store.NewMessage{Raw: raw, Part: message.Parse(raw)})
+	wrong := store.MailboxRef{AccountID: b.ID, MailboxID: ia.ID}
+	if _, _, err := s.SearchText(ctx(t), wrong, store.TextQuery{Needle: "secret"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("SearchText on another account's mailbox: %v, want ErrNotFound", err)
+	}
+	got, ok, err := s.SearchText(ctx(t), ib.Ref(), store.TextQuery{Needle: "secret"})
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	wantUIDs(t, "bob's inbox", got, nil)
+	if err := s.ReindexText(ctx(t), 1<<40, nil); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("ReindexText of a missing account: %v, want ErrNotFound", err)
+	}
+}
