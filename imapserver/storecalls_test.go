@@ -137,6 +137,10 @@ func (s *callCounter) MessageEmailID(ctx context.Context, m store.MailboxRef, id
 	s.count("MessageEmailID")
 	return s.inner.MessageEmailID(ctx, m, id)
 }
+func (s *callCounter) SearchText(ctx context.Context, m store.MailboxRef, q store.TextQuery) ([]uint32, bool, error) {
+	s.count("SearchText")
+	return s.inner.SearchText(ctx, m, q)
+}
 func (s *callCounter) UpdateFlags(ctx context.Context, m store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, since uint64) ([]store.MessageMeta, []uint32, error) {
 	s.count("UpdateFlags")
 	return s.inner.UpdateFlags(ctx, m, uids, op, flags, since)
