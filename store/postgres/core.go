@@ -132,9 +132,10 @@ func (t readTx) QueryRow(query string, args ...any) sqlcore.Row {
 // indexes (migration 13), which LIKE '%needle%' uses; LIKE's recheck makes
 // the match exact.
 
-func (dialect) TextIndexInsert() string {
-	return `INSERT INTO blob_text(blob_id, hdr, body) SELECT $1, $2, $3
-		WHERE EXISTS (SELECT 1 FROM blobs WHERE id = $1) ON CONFLICT (blob_id) DO NOTHING`
+func (dialect) IndexText(tx sqlcore.Tx, blobID int64, hdr, body string) error {
+	_, err := tx.Exec(`INSERT INTO blob_text(blob_id, hdr, body) SELECT $1, $2, $3
+		WHERE EXISTS (SELECT 1 FROM blobs WHERE id = $1) ON CONFLICT (blob_id) DO NOTHING`, blobID, hdr, body)
+	return err
 }
 
 func (dialect) TextIndexed(col string) string {

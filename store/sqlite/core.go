@@ -190,9 +190,14 @@ func (t readTx) QueryRow(query string, args ...any) sqlcore.Row {
 
 const maxTrigrams = 16
 
-func (dialect) TextIndexInsert() string {
-	return `INSERT INTO blob_text(rowid, hdr, body) SELECT $1, $2, $3
-		WHERE EXISTS (SELECT 1 FROM blobs WHERE id = $1) AND NOT EXISTS (SELECT 1 FROM blob_text WHERE rowid = $1)`
+// IndexText defers the entry to the end of the batch transaction
+// (runBatch, indexTexts): FTS5 writes its pending entries out as a new
+// segment at every savepoint, and every job of a batch runs in one, so
+// entries written by the jobs would cost a segment (and merges) each.
+func (dialect) IndexText(tx sqlcore.Tx, blobID int64, hdr, body string) error {
+	t := tx.(*wtx)
+	t.texts = append(t.texts, textEntry{blobID, hdr, body})
+	return nil
 }
 
 func (dialect) TextIndexed(col string) string {

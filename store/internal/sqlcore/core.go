@@ -88,10 +88,11 @@ type Dialect interface {
 	// InsertBlob stores a message's bytes, part tree and header once and
 	// returns the blob's id.
 	InsertBlob(tx Tx, p *Prepared) (int64, error)
-	// TextIndexInsert returns the statement that adds the full-text
-	// index entry of blob $1 (header text $2, body text $3) if the blob
-	// exists and has none (textindex.go).
-	TextIndexInsert() string
+	// IndexText adds the full-text index entry of blob blobID (textindex.go)
+	// as part of tx, unless the blob is gone by the time tx commits or
+	// already has an entry. SQLite defers it to the end of the batch
+	// transaction (an FTS5 table flushes at every savepoint).
+	IndexText(tx Tx, blobID int64, hdr, body string) error
 	// TextIndexed returns a condition that the blob whose id is col has
 	// an index entry.
 	TextIndexed(col string) string

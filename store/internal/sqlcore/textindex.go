@@ -57,7 +57,7 @@ func (c *Core) insertBlob(tx Tx, p *Prepared) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := tx.Exec(c.d.TextIndexInsert(), id, p.HdrText, p.BodyText); err != nil {
+	if err := c.d.IndexText(tx, id, p.HdrText, p.BodyText); err != nil {
 		return 0, fmt.Errorf("store: index message text: %w", err)
 	}
 	return id, nil
@@ -168,7 +168,7 @@ func (c *Core) ReindexText(ctx context.Context, accountID int64, progress func(d
 		cursor = entries[len(entries)-1].id
 		err = c.write(ctx, func(tx Tx) error {
 			for _, e := range entries {
-				if _, err := tx.Exec(c.d.TextIndexInsert(), e.id, e.hdr, e.body); err != nil {
+				if err := c.d.IndexText(tx, e.id, e.hdr, e.body); err != nil {
 					return err
 				}
 			}
