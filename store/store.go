@@ -358,8 +358,8 @@ type Messages interface {
 	// ReindexText adds the full-text index entries messages stored before
 	// the index existed lack: of every account (accountID 0) or of one.
 	// It may run while the store is in use and again (it does only what is
-	// left). progress, if not nil, hears how many messages' bytes of how
-	// many are indexed.
+	// left). progress, if not nil, hears how many of how many stored
+	// messages (blobs: copies share one) are indexed so far.
 	ReindexText(ctx context.Context, accountID int64, progress func(done, total int64)) error
 	// MessageEmailID returns the message's EMAILID (RFC 8474): an id
 	// never used for another message, shared by copies made with Copy
