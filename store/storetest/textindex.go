@@ -227,6 +227,16 @@ func CheckReindex(t *testing.T, s store.Store, unindex func(t *testing.T)) {
 	ib := mustMailbox(t, s, b.ID, "INBOX")
 	ua := mustAppend(t, s, ia.Ref(), corpusMessages()...)
 	ub := mustAppend(t, s, ib.Ref(), corpusMessages()...)
+	churn := mustCreate(t, s, a.ID, "Churn")
+	churnMsg := func(i int) store.NewMessage {
+		raw := []byte(fmt.Sprintf("Subject: churn %d\r\n\r\nchurning body %d\r\n", i, i))
+		return store.NewMessage{Raw: raw, Part: message.Parse(raw)}
+	}
+	var old []store.NewMessage
+	for i := range 40 {
+		old = append(old, churnMsg(i))
+	}
+	uc := mustAppend(t, s, churn.Ref(), old...)
 	unindex(t)
 	// Stored after the migration: indexed at once.
 	late := []byte("Subject: late\r\n\r\nlatecomer text\r\n")
@@ -262,14 +272,38 @@ func CheckReindex(t *testing.T, s store.Store, unindex func(t *testing.T)) {
 	CheckSearchText(t, s, ib.Ref(), ub, true)
 	wantUIDs(t, "alice still unindexed", search(ia.Ref(), "nowhere to be found"), ua)
 
+	// Reindex all while messages come and go (as with serve running):
+	// half of Churn's old messages expunged, new ones appended.
 	last = [2]int64{}
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		for i := 0; i < 20 && err == nil; i++ {
+			if _, err = s.Expunge(ctx(t), churn.Ref(), []uint32{uc[2*i]}, false); err == nil {
+				_, _, err = s.Append(ctx(t), churn.Ref(), []store.NewMessage{churnMsg(100 + i)})
+			}
+		}
+		done <- err
+	}()
 	if err := s.ReindexText(ctx(t), 0, progress); err != nil {
 		t.Fatal(err)
 	}
-	if n := int64(len(ua)); last != [2]int64{n, n} {
-		t.Errorf("ReindexText(all) ended at %d/%d, want %d/%d", last[0], last[1], n, n)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n := int64(len(ua)); last[0] != last[1] || last[0] < n || last[0] > n+int64(len(uc)) {
+		t.Errorf("ReindexText(all) ended at %d/%d, want between %d and %d, all done", last[0], last[1], n, n+int64(len(uc)))
 	}
 	CheckSearchText(t, s, ia.Ref(), ua, true)
+	wantUIDs(t, "churn: nothing unindexed", search(churn.Ref(), "nowhere to be found"), nil)
+	var wantChurn []uint32
+	for i := 0; i < 20; i++ {
+		wantChurn = append(wantChurn, uc[2*i+1])
+	}
+	for i := 0; i < 20; i++ {
+		wantChurn = append(wantChurn, uint32(len(uc)+1+i))
+	}
+	wantUIDs(t, "churn after reindex", search(churn.Ref(), "churning body"), wantChurn)
 	wantUIDs(t, "after reindex", search(ia.Ref(), "latecomer"), []uint32{d[0].UID})
 
 	last = [2]int64{-1, -1}

@@ -187,6 +187,9 @@ func (c *Core) ReindexText(ctx context.Context, accountID int64, progress func(d
 			progress(done, max(total, done))
 		}
 	}
+	if progress != nil && done != total {
+		progress(done, done) // blobs counted in total were deleted meanwhile
+	}
 	if accountID == 0 {
 		// No blob below cursor lacked an entry when the last read ran,
 		// and blobs stored since have their own.
