@@ -291,6 +291,8 @@ ALTER TABLE messages ADD COLUMN email_id bigint;
 	// (message.Fold), with pg_trgm GIN indexes that LIKE '%needle%' uses.
 	// Blobs that exist now are indexed by "mailroom reindex"; until then
 	// text_index_state.unindexed_below says which blobs may lack a row.
+	// A deferred trigger raises the mark past blobs an older node stores
+	// without an entry during a rolling upgrade.
 	// The extension is the database's, not the schema's: created once in
 	// public (under a database-wide lock, as schemas migrate concurrently)
 	// and named by the schema it is in, so that the search_path need not
@@ -315,6 +317,18 @@ BEGIN
 END $$;
 CREATE TABLE text_index_state (unindexed_below bigint NOT NULL);
 INSERT INTO text_index_state SELECT coalesce(max(id), 0) + 1 FROM blobs;
+-- A node still running an older version stores blobs without an entry:
+-- at commit, raise the mark past such a blob, so SEARCH reads it.
+CREATE FUNCTION blob_text_missing() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM blobs WHERE id = NEW.id)
+		AND NOT EXISTS (SELECT 1 FROM blob_text WHERE blob_id = NEW.id) THEN
+		UPDATE text_index_state SET unindexed_below = NEW.id + 1 WHERE unindexed_below <= NEW.id;
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER blobs_text_missing AFTER INSERT ON blobs
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION blob_text_missing();
 `,
 }
 

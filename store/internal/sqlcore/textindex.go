@@ -141,6 +141,9 @@ func (c *Core) ReindexText(ctx context.Context, accountID int64, progress func(d
 		hdr, body string
 	}
 	limit := fmt.Sprintf(" ORDER BY b.id DESC LIMIT %d", reindexChunk)
+	// mark is unindexed_below as this run last saw or set it; lowering,
+	// whether it still is.
+	mark, lowering, lowered := below, accountID == 0, false
 	for cursor := below; ; {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -175,13 +178,26 @@ func (c *Core) ReindexText(ctx context.Context, accountID int64, progress func(d
 			if accountID != 0 {
 				return nil
 			}
-			// Every blob from cursor up has an entry now (or is gone).
-			_, err := tx.Exec("UPDATE text_index_state SET unindexed_below = $1 WHERE unindexed_below > $1", cursor)
-			return err
+			// Every blob from cursor up has an entry now (or is gone),
+			// unless something raised the mark meanwhile (a PostgreSQL
+			// node of an older version storing a blob without an entry,
+			// migration 13): then it stays as it is.
+			if lowering {
+				n, err := tx.Exec("UPDATE text_index_state SET unindexed_below = $1 WHERE unindexed_below = $2 AND $1 < $2", cursor, mark)
+				if err != nil {
+					return err
+				}
+				lowered = n > 0
+			}
+			return nil
 		})
 		if err != nil {
 			return fmt.Errorf("store: reindex: %w", err)
 		}
+		if lowering && lowered {
+			mark = cursor
+		}
+		lowering = lowering && lowered
 		done += int64(len(entries))
 		if progress != nil {
 			progress(done, max(total, done))
@@ -190,11 +206,11 @@ func (c *Core) ReindexText(ctx context.Context, accountID int64, progress func(d
 	if progress != nil && done != total {
 		progress(done, done) // blobs counted in total were deleted meanwhile
 	}
-	if accountID == 0 {
+	if lowering {
 		// No blob below cursor lacked an entry when the last read ran,
 		// and blobs stored since have their own.
 		if err := c.write(ctx, func(tx Tx) error {
-			_, err := tx.Exec("UPDATE text_index_state SET unindexed_below = 0")
+			_, err := tx.Exec("UPDATE text_index_state SET unindexed_below = 0 WHERE unindexed_below = $1", mark)
 			return err
 		}); err != nil {
 			return fmt.Errorf("store: reindex: %w", err)
