@@ -238,11 +238,18 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 	needsBytes := imapmsg.NeedsBody(key)
 	var saved map[uint32]time.Time
 	headersOnly := (withHeader || imapmsg.NeedsHeader(key)) && !needsBytes
+	uids := v.uids
+	if needsBytes {
+		if uids, err = c.textCandidates(key); err != nil {
+			return err
+		}
+	}
 	var metas []store.MessageMeta
-	for start := 0; start < len(v.uids); start += chunk {
-		metas = idx.lookup(metas[:0], v.uids[start:min(start+chunk, len(v.uids))])
+	for start := 0; start < len(uids); start += chunk {
+		batch := uids[start:min(start+chunk, len(uids))]
+		metas = idx.lookup(metas[:0], batch)
 		if imapmsg.NeedsSaveDate(key) {
-			if saved, err = c.srv.cfg.Store.SaveDates(c.ctx, v.mbox.Ref(), v.uids[start:min(start+chunk, len(v.uids))]); err != nil {
+			if saved, err = c.srv.cfg.Store.SaveDates(c.ctx, v.mbox.Ref(), batch); err != nil {
 				return err
 			}
 		}
@@ -289,6 +296,59 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 		}
 	}
 	return nil
+}
+
+// textCandidates returns the UIDs of the selected mailbox that key may
+// match: those the store's full-text index names for a TEXT or BODY key
+// every match must satisfy (the longest needle, as the most selective),
+// or all of them when there is no such key or the index cannot look it
+// up. The caller still matches each candidate against key, so results
+// are those of reading every message.
+func (c *conn) textCandidates(key imapmsg.Key) ([]uint32, error) {
+	v := c.sel
+	q, ok := indexQuery(key)
+	if !ok {
+		return v.uids, nil
+	}
+	cands, ok, err := c.srv.cfg.Store.SearchText(c.ctx, v.mbox.Ref(), q)
+	if err != nil || !ok {
+		return v.uids, err
+	}
+	// Both ascending: keep the session's UIDs the index names.
+	out := make([]uint32, 0, min(len(cands), len(v.uids)))
+	i := 0
+	for _, u := range v.uids {
+		for i < len(cands) && cands[i] < u {
+			i++
+		}
+		if i == len(cands) {
+			break
+		}
+		if cands[i] == u {
+			out = append(out, u)
+		}
+	}
+	return out, nil
+}
+
+// indexQuery finds the TEXT or BODY key with the longest needle among k
+// and, through ANDs, its conjuncts: a message can match k only if it
+// matches that key.
+func indexQuery(k imapmsg.Key) (store.TextQuery, bool) {
+	switch k.Op {
+	case imapmsg.KeyText, imapmsg.KeyBody:
+		return store.TextQuery{Needle: k.Value, BodyOnly: k.Op == imapmsg.KeyBody}, true
+	case imapmsg.KeyAnd:
+		var best store.TextQuery
+		found := false
+		for _, ch := range k.Children {
+			if q, ok := indexQuery(ch); ok && (!found || len(q.Needle) > len(best.Needle)) {
+				best, found = q, true
+			}
+		}
+		return best, found
+	}
+	return store.TextQuery{}, false
 }
 
 // checkCharset accepts the charsets search strings may be given in.

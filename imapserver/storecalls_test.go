@@ -146,6 +146,10 @@ func (s *callCounter) SaveDates(ctx context.Context, m store.MailboxRef, uids []
 	s.count("SaveDates")
 	return s.inner.SaveDates(ctx, m, uids)
 }
+func (s *callCounter) SearchText(ctx context.Context, m store.MailboxRef, q store.TextQuery) ([]uint32, bool, error) {
+	s.count("SearchText")
+	return s.inner.SearchText(ctx, m, q)
+}
 func (s *callCounter) UpdateFlags(ctx context.Context, m store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, since uint64) ([]store.MessageMeta, []uint32, error) {
 	s.count("UpdateFlags")
 	return s.inner.UpdateFlags(ctx, m, uids, op, flags, since)

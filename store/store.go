@@ -156,6 +156,13 @@ type NewMessage struct {
 	InternalDate time.Time // zero means now
 }
 
+// TextQuery is a Store.SearchText query: SEARCH TEXT (the header or the
+// text parts) or, with BodyOnly, SEARCH BODY (the text parts).
+type TextQuery struct {
+	Needle   string // as the client gave it; matched case-insensitively
+	BodyOnly bool
+}
+
 // MailboxRef names a mailbox in a store call: the mailbox id, the account
 // that must own it and, when a session holds the mailbox selected, the
 // UIDVALIDITY the session knows (0 accepts any). A call whose account
@@ -340,6 +347,20 @@ type Messages interface {
 	// ErrNotFound if src has no message uid. It returns dst's UIDVALIDITY
 	// and the new message's UID.
 	Replace(ctx context.Context, src MailboxRef, uid uint32, dst MailboxRef, msg NewMessage) (uidValidity, newUID uint32, err error)
+	// SearchText returns, ascending, a superset of the UIDs of the
+	// messages of mbox that contain q.Needle as IMAP SEARCH TEXT or BODY
+	// matches it (message.Fold of the decoded header and text parts), from
+	// the full-text index plus every message not indexed yet: the caller
+	// checks each candidate. ok is false, and nothing is read, when the
+	// index cannot answer q (a needle shorter than three characters, or
+	// with NUL or invalid UTF-8): the caller reads every message.
+	SearchText(ctx context.Context, mbox MailboxRef, q TextQuery) (candidates []uint32, ok bool, err error)
+	// ReindexText adds the full-text index entries messages stored before
+	// the index existed lack: of every account (accountID 0) or of one.
+	// It may run while the store is in use and again (it does only what is
+	// left). progress, if not nil, hears how many of how many stored
+	// messages (blobs: copies share one) are indexed so far.
+	ReindexText(ctx context.Context, accountID int64, progress func(done, total int64)) error
 	// MessageEmailID returns the message's EMAILID (RFC 8474): an id
 	// never used for another message, shared by copies made with Copy
 	// and Move.

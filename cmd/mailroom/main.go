@@ -45,12 +45,13 @@ mailroom import imap imaps://USER@HOST[:PORT] --user EMAIL [--password-stdin] [-
 mailroom export maildir DIR --user EMAIL [--dovecot-layout maildir++|fs] [--data DIR | --config FILE]
 mailroom export mbox DIR --user EMAIL [--data DIR | --config FILE]
 mailroom migrate --to postgres://...|sqlite:DIR [--data DIR | --config FILE]
+mailroom reindex [--user EMAIL] [--data DIR | --config FILE]
 mailroom version
 `
 
 const usageNotes = `
 An empty ADDR (--pop3 "") disables that listener. serve and the user,
-domain, alias, sieve, queue, import, export and migrate commands take --database postgres://...
+domain, alias, sieve, queue, import, export, migrate and reindex commands take --database postgres://...
 to use a PostgreSQL store shared by several nodes (default: SQLite in the
 data directory). Flags may
 come before or after positional arguments. Run "mailroom COMMAND -h" for a command's flags.
@@ -175,6 +176,8 @@ func run(ctx context.Context, args []string, e env) int {
 		err = cmdImport(ctx, args[1:], e)
 	case "export":
 		err = cmdExport(ctx, args[1:], e)
+	case "reindex":
+		err = cmdReindex(ctx, args[1:], e)
 	case "migrate":
 		err = cmdMigrate(ctx, args[1:], e)
 	case "version", "--version", "-version":

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,7 +37,7 @@ var _ sqlcore.OneStatementDeliverer = dialect{}
 
 // deliverOneSQL is sqlcore's deliverTx for one target in one round trip:
 // Allocate's UPDATE (which locks the mailbox row), InsertBlob (keep the
-// columns the same) and
+// columns the same) with its full-text entry (IndexText) and
 // InsertMessageSQL (keep the columns the same). %s selects the mailbox by $1 (account) and $2.
 const deliverOneSQL = `WITH mb AS (
 	UPDATE mailboxes SET uidnext = uidnext + 1, highestmodseq = highestmodseq + 1
@@ -44,6 +45,8 @@ const deliverOneSQL = `WITH mb AS (
 	RETURNING id, uidvalidity, uidnext - 1 AS uid, highestmodseq AS modseq
 ), b AS (
 	INSERT INTO blobs(raw, part, size, header, tree) SELECT $3, '', $5, $6, $4 FROM mb RETURNING id
+), t AS (
+	INSERT INTO blob_text(blob_id, hdr, body) SELECT id, $13, $14 FROM b
 ), m AS (
 	INSERT INTO messages(mailbox_id, uid, modseq, sysflags, keywords, internal_date, tz_offset, size, wire_size, blob_id, save_date)
 	SELECT mb.id, mb.uid, mb.modseq, $7, $8, $9, $10, $5, $11, b.id, $12 FROM mb, b
@@ -63,7 +66,7 @@ func (dialect) DeliverOne(tx sqlcore.Tx, t store.Target, p *sqlcore.Prepared, sa
 	d := store.Delivered{AccountID: t.AccountID}
 	var uidValidity, uid int64
 	err := tx.QueryRow(query, t.AccountID, mailbox, p.Raw, p.Tree, len(p.Raw), p.Header,
-		p.Sys, p.Keywords, p.Date, p.TZ, p.WireSize, saveDate).Scan(&d.MailboxID, &uidValidity, &uid)
+		p.Sys, p.Keywords, p.Date, p.TZ, p.WireSize, saveDate, p.HdrText, p.BodyText).Scan(&d.MailboxID, &uidValidity, &uid)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, false, nil
 	}
@@ -177,4 +180,32 @@ func (t readTx) Query(query string, args ...any) (sqlcore.Rows, error) {
 
 func (t readTx) QueryRow(query string, args ...any) sqlcore.Row {
 	return t.tx.QueryRow(t.ctx, query, args...)
+}
+
+// The full-text index is a table of already folded text with pg_trgm GIN
+// indexes (migration 13), which LIKE '%needle%' uses; LIKE's recheck makes
+// the match exact.
+
+func (dialect) IndexText(tx sqlcore.Tx, blobID int64, hdr, body string) error {
+	_, err := tx.Exec(`INSERT INTO blob_text(blob_id, hdr, body) SELECT $1, $2, $3
+		WHERE EXISTS (SELECT 1 FROM blobs WHERE id = $1) ON CONFLICT (blob_id) DO NOTHING`, blobID, hdr, body)
+	return err
+}
+
+func (dialect) TextIndexed(col string) string {
+	return "EXISTS (SELECT 1 FROM blob_text WHERE blob_id = " + col + ")"
+}
+
+func (dialect) TextMatch(bodyOnly bool) string {
+	if bodyOnly {
+		return "SELECT blob_id FROM blob_text WHERE body LIKE $2"
+	}
+	return "SELECT blob_id FROM blob_text WHERE hdr LIKE $2 OR body LIKE $2"
+}
+
+// TextPattern returns a LIKE pattern (escape character \) that matches
+// text containing the needle.
+func (dialect) TextPattern(folded string, bodyOnly bool) any {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(folded) + "%"
 }

@@ -167,5 +167,10 @@ func (s *Store) Load(ctx context.Context, next func() (store.DumpRow, bool, erro
 			return err
 		}
 	}
+	// The dump has no full-text index: the loaded messages are searched
+	// by reading them until "mailroom reindex" indexes them.
+	if _, err := tx.Exec(ctx, "UPDATE text_index_state SET unindexed_below = (SELECT coalesce(max(id), 0) + 1 FROM blobs)"); err != nil {
+		return err
+	}
 	return tx.Commit(ctx)
 }

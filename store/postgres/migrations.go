@@ -363,6 +363,50 @@ ALTER TABLE messages ADD COLUMN save_date bigint;
 	`
 ALTER TABLE blobs ADD COLUMN tree bytea;
 `,
+	// 19: the full-text index of SEARCH TEXT/BODY (sqlcore/textindex.go):
+	// per blob, its header and text parts decoded and case-folded
+	// (message.Fold), with pg_trgm GIN indexes that LIKE '%needle%' uses.
+	// Blobs that exist now are indexed by "mailroom reindex"; until then
+	// text_index_state.unindexed_below says which blobs may lack a row.
+	// A deferred trigger raises the mark past blobs an older node stores
+	// without an entry during a rolling upgrade.
+	// The extension is the database's, not the schema's: created once in
+	// public (under a database-wide lock, as schemas migrate concurrently)
+	// and named by the schema it is in, so that the search_path need not
+	// include it and dropping one mailroom schema never drops it.
+	`
+CREATE TABLE blob_text (
+	blob_id bigint PRIMARY KEY REFERENCES blobs(id) ON DELETE CASCADE,
+	hdr     text NOT NULL,
+	body    text NOT NULL
+);
+DO $$
+DECLARE s name;
+BEGIN
+	PERFORM pg_advisory_xact_lock(hashtext('mailroom.pg_trgm'));
+	SELECT n.nspname INTO s FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm';
+	IF s IS NULL THEN
+		CREATE EXTENSION pg_trgm WITH SCHEMA public;
+		s := 'public';
+	END IF;
+	EXECUTE format('CREATE INDEX blob_text_hdr ON blob_text USING gin (hdr %I.gin_trgm_ops)', s);
+	EXECUTE format('CREATE INDEX blob_text_body ON blob_text USING gin (body %I.gin_trgm_ops)', s);
+END $$;
+CREATE TABLE text_index_state (unindexed_below bigint NOT NULL);
+INSERT INTO text_index_state SELECT coalesce(max(id), 0) + 1 FROM blobs;
+-- A node still running an older version stores blobs without an entry:
+-- at commit, raise the mark past such a blob, so SEARCH reads it.
+CREATE FUNCTION blob_text_missing() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM blobs WHERE id = NEW.id)
+		AND NOT EXISTS (SELECT 1 FROM blob_text WHERE blob_id = NEW.id) THEN
+		UPDATE text_index_state SET unindexed_below = NEW.id + 1 WHERE unindexed_below <= NEW.id;
+	END IF;
+	RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER blobs_text_missing AFTER INSERT ON blobs
+	DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION blob_text_missing();
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -367,4 +367,6 @@ func init() {
 	seeds[16] = seeds[15]
 	// Version 18 (blobs.tree) leaves it NULL: built when first read.
 	seeds[17] = seeds[16]
+	// Version 19 (full-text index) leaves existing blobs unindexed.
+	seeds[18] = seeds[17]
 }

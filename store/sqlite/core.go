@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/internal/sqlcore"
@@ -196,4 +198,56 @@ func (t readTx) QueryRow(query string, args ...any) sqlcore.Row {
 		return t.tx.QueryRowContext(t.ctx, query, args...) // reports the error on Scan
 	}
 	return st.QueryRowContext(t.ctx, args...)
+}
+
+// The full-text index is a contentless FTS5 table with the trigram
+// tokenizer over already folded text (migration 15). detail=column keeps
+// it small and cheap to write but allows no phrase queries: a needle is
+// looked up as all of its trigrams (at most maxTrigrams, spread over it),
+// in any order, which finds a superset of the blobs that contain it.
+
+const maxTrigrams = 16
+
+// IndexText defers the entry to the end of the batch transaction
+// (runBatch, indexTexts): FTS5 writes its pending entries out as a new
+// segment at every savepoint, and every job of a batch runs in one, so
+// entries written by the jobs would cost a segment (and merges) each.
+func (dialect) IndexText(tx sqlcore.Tx, blobID int64, hdr, body string) error {
+	t := tx.(*wtx)
+	t.texts = append(t.texts, textEntry{blobID, hdr, body})
+	return nil
+}
+
+func (dialect) TextIndexed(col string) string {
+	return "EXISTS (SELECT 1 FROM blob_text WHERE rowid = " + col + ")"
+}
+
+func (dialect) TextMatch(bool) string {
+	return "SELECT rowid FROM blob_text WHERE blob_text MATCH $2"
+}
+
+// TextPattern returns an FTS5 query: the needle's distinct trigrams, each
+// a quoted string, ANDed, limited to the body column for BODY.
+func (dialect) TextPattern(folded string, bodyOnly bool) any {
+	rs := []rune(folded)
+	n := len(rs) - 2
+	step := 1
+	if n > maxTrigrams {
+		step = (n + maxTrigrams - 1) / maxTrigrams
+	}
+	var terms []string
+	for i := 0; i < n; i += step {
+		t := `"` + strings.ReplaceAll(string(rs[i:i+3]), `"`, `""`) + `"`
+		if !slices.Contains(terms, t) {
+			terms = append(terms, t)
+		}
+	}
+	if last := `"` + strings.ReplaceAll(string(rs[n-1:]), `"`, `""`) + `"`; !slices.Contains(terms, last) {
+		terms = append(terms, last)
+	}
+	q := strings.Join(terms, " AND ")
+	if bodyOnly {
+		return "body : (" + q + ")"
+	}
+	return q
 }

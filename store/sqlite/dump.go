@@ -124,7 +124,11 @@ func (s *Store) Load(ctx context.Context, next func() (store.DumpRow, bool, erro
 				return err
 			}
 			if !ok {
-				return nil
+				// The dump has no full-text index: the loaded messages
+				// are searched by reading them until "mailroom reindex"
+				// indexes them.
+				_, err := tx.exec("UPDATE text_index_state SET unindexed_below = (SELECT coalesce(max(id), 0) + 1 FROM blobs)")
+				return err
 			}
 			if row.Table < 0 || row.Table >= len(store.DumpTables) {
 				return fmt.Errorf("sqlite: load: table %d", row.Table)

@@ -487,6 +487,22 @@ CREATE TABLE trees (
 	tree    BLOB NOT NULL
 );
 `,
+	// 21: the full-text index of SEARCH TEXT/BODY (sqlcore/textindex.go):
+	// per blob, its header and text parts decoded and case-folded
+	// (message.Fold), in a contentless FTS5 table with the trigram
+	// tokenizer (substring matching). Blobs that exist now are indexed by
+	// "mailroom reindex"; until then text_index_state.unindexed_below says
+	// which blobs may lack an entry (those below it without one are read).
+	`
+CREATE VIRTUAL TABLE blob_text USING fts5(hdr, body, content='', contentless_delete=1,
+	tokenize='trigram case_sensitive 1', detail=column);
+CREATE TRIGGER blobs_text_gc AFTER DELETE ON blobs
+BEGIN
+	DELETE FROM blob_text WHERE rowid = OLD.id;
+END;
+CREATE TABLE text_index_state (unindexed_below INTEGER NOT NULL);
+INSERT INTO text_index_state SELECT coalesce(max(id), 0) + 1 FROM blobs;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

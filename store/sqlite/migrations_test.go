@@ -376,4 +376,6 @@ func init() {
 	seeds[18] = seeds[17]
 	// Version 20 (trees) starts empty: trees are built when first read.
 	seeds[19] = seeds[18]
+	// Version 21 (full-text index) leaves existing blobs unindexed.
+	seeds[20] = seeds[19]
 }

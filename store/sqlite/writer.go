@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -28,6 +29,13 @@ type wtx struct {
 	tx    *sql.Tx
 	stmts *stmtCache
 	sqlcore.Pending
+	texts []textEntry // full-text index entries to write at the end (IndexText)
+}
+
+// textEntry is a full-text index entry IndexText deferred.
+type textEntry struct {
+	blobID    int64
+	hdr, body string
 }
 
 // stmt returns the cached prepared statement for query, bound to the
@@ -148,7 +156,13 @@ func (s *Store) runBatch(batch []*job) {
 			errs[i] = err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	err = s.indexTexts(tx, batch, errs)
+	if err == nil {
+		err = tx.Commit()
+	} else {
+		tx.Rollback()
+	}
+	if err != nil {
 		err = fmt.Errorf("sqlite: commit: %w", err)
 		// SQLITE_FULL in a statement rolls the whole transaction back,
 		// and the commit then fails with "no transaction is active":
@@ -173,4 +187,57 @@ func (s *Store) runBatch(batch []*job) {
 		}
 		j.done <- errs[i]
 	}
+}
+
+// indexTexts writes the full-text index entries the jobs of a batch that
+// succeeded deferred, after every savepoint and in one statement: FTS5
+// writes its pending entries out as a segment at the savepoint each
+// writing statement opens, so one statement per batch makes one segment.
+// A blob id may have been freed and taken again within the batch (SQLite
+// reuses the highest rowid): the last entry of an id is the blob's that
+// exists now.
+func (s *Store) indexTexts(tx *sql.Tx, batch []*job, errs []error) error {
+	last := map[int64]textEntry{}
+	var order []int64
+	for i, j := range batch {
+		if errs[i] != nil {
+			continue
+		}
+		for _, e := range j.tx.texts {
+			if _, ok := last[e.blobID]; !ok {
+				order = append(order, e.blobID)
+			}
+			last[e.blobID] = e
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	check, err := s.wstmts.get(context.Background(), `SELECT EXISTS (SELECT 1 FROM blobs WHERE id = $1) AND NOT EXISTS (SELECT 1 FROM blob_text WHERE rowid = $1)`)
+	if err != nil {
+		return err
+	}
+	check = tx.Stmt(check)
+	rows := make([][3]any, 0, len(order))
+	for _, id := range order {
+		var ok bool
+		if err := check.QueryRow(id).Scan(&ok); err != nil {
+			return fmt.Errorf("index message text: %w", err)
+		}
+		if ok {
+			e := last[id]
+			rows = append(rows, [3]any{e.blobID, e.hdr, e.body})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	js, err := json.Marshal(rows)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.Exec(`INSERT INTO blob_text(rowid, hdr, body) SELECT value->>0, value->>1, value->>2 FROM json_each($1)`, string(js)); err != nil {
+		return fmt.Errorf("index message text: %w", err)
+	}
+	return nil
 }

@@ -143,6 +143,23 @@ func testDumpLoad(t *testing.T, s store.Store, open func(*testing.T) store.Store
 	if st := status(t, dst, mustMailbox(t, dst, a.ID, store.Inbox).Ref()); st.Messages != 1 || st.Unseen != 0 {
 		t.Fatalf("loaded INBOX status %+v", st)
 	}
+	// The dump carries no full-text index: loaded messages are candidates
+	// of every text search until ReindexText indexes them.
+	inbox := mustMailbox(t, dst, a.ID, store.Inbox).Ref()
+	textUIDs := func(needle string) []uint32 {
+		got, ok, err := dst.SearchText(ctx(t), inbox, store.TextQuery{Needle: needle})
+		if err != nil || !ok {
+			t.Fatalf("SearchText(%q) after Load: %v, %v", needle, ok, err)
+		}
+		return got
+	}
+	loaded := uidsOf(t, dst, inbox)
+	wantUIDs(t, "unindexed after Load", textUIDs("nowhere to be found"), loaded)
+	if err := dst.ReindexText(ctx(t), 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	wantUIDs(t, "indexed after ReindexText", textUIDs("nowhere to be found"), nil)
+	wantUIDs(t, "found after ReindexText", textUIDs("Hello"), loaded)
 	// Counters carried: the next ids and UIDVALIDITY are new.
 	c := mustAccount(t, dst, "carol@example.org")
 	if c.ID <= counters["id:accounts"] {

@@ -59,6 +59,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	tests = append(tests, aclTests...)
 	tests = append(tests, metadataTests...)
 	tests = append(tests, saveDateTests...)
+	tests = append(tests, textIndexTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			// Each test has a store of its own (open makes a new SQLite

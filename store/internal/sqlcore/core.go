@@ -88,6 +88,22 @@ type Dialect interface {
 	// InsertBlob stores a message's bytes, part tree and header once and
 	// returns the blob's id.
 	InsertBlob(tx Tx, p *Prepared) (int64, error)
+	// IndexText adds the full-text index entry of blob blobID (textindex.go)
+	// as part of tx, unless the blob is gone by the time tx commits or
+	// already has an entry. SQLite defers it to the end of the batch
+	// transaction (an FTS5 table flushes at every savepoint).
+	IndexText(tx Tx, blobID int64, hdr, body string) error
+	// TextIndexed returns a condition that the blob whose id is col has
+	// an index entry.
+	TextIndexed(col string) string
+	// TextMatch returns a SELECT of the ids of the blobs whose entry may
+	// contain the needle bound at $2 as TextPattern makes it: in the body
+	// text only, or in either text. It may return more (the caller checks
+	// each message), never fewer.
+	TextMatch(bodyOnly bool) string
+	// TextPattern makes the argument of TextMatch from a folded needle of
+	// at least three characters.
+	TextPattern(folded string, bodyOnly bool) any
 	// HeadersFrom returns the header column and the FROM clause, on
 	// messages m, that ListHeaders reads.
 	HeadersFrom() string

@@ -36,7 +36,7 @@ func (c *Core) AppendUIDs(ctx context.Context, ref store.MailboxRef, msgs []stor
 			return err
 		}
 		for i := range ps {
-			blobID, err := c.d.InsertBlob(tx, &ps[i])
+			blobID, err := c.insertBlob(tx, &ps[i])
 			if err != nil {
 				return err
 			}

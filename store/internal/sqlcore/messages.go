@@ -23,6 +23,9 @@ type Prepared struct {
 	Date, TZ int64
 	WireSize int64  // message.CRLFSize(Raw)
 	Header   []byte // Raw[:Part.BodyStart], for ListHeaders
+	// HdrText and BodyText are the blob's full-text index entry
+	// (textindex.go).
+	HdrText, BodyText string
 }
 
 // prepare encodes m. The part tree is the one the caller parsed (parsed
@@ -48,6 +51,7 @@ func (c *Core) prepare(m store.NewMessage) (Prepared, error) {
 		// hand): the header must still be the message's.
 		p.Header = p.Raw[:message.BodyStart(p.Raw)]
 	}
+	p.HdrText, p.BodyText = indexText(p.Raw, part)
 	p.Sys, p.Keywords = flagset.Encode(m.Flags)
 	if m.InternalDate.IsZero() {
 		p.Date = c.now()
@@ -207,7 +211,7 @@ func (c *Core) deliverTx(tx Tx, targets []store.Target, p *Prepared, out []store
 			return nil, err
 		}
 	}
-	blobID, err := c.d.InsertBlob(tx, p)
+	blobID, err := c.insertBlob(tx, p)
 	if err != nil {
 		return nil, err
 	}
@@ -245,7 +249,7 @@ func (c *Core) Append(ctx context.Context, ref store.MailboxRef, msgs []store.Ne
 		}
 		uidValidity = m.UIDValidity
 		for i := range ps {
-			blobID, err := c.d.InsertBlob(tx, &ps[i])
+			blobID, err := c.insertBlob(tx, &ps[i])
 			if err != nil {
 				return err
 			}

@@ -39,7 +39,7 @@ func (c *Core) Replace(ctx context.Context, srcRef store.MailboxRef, uid uint32,
 			return err
 		}
 		uidValidity, newUID = d.UIDValidity, d.UIDNext
-		blobID, err := c.d.InsertBlob(tx, &p)
+		blobID, err := c.insertBlob(tx, &p)
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,220 @@
+package sqlcore
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+)
+
+// The full-text index answers SEARCH TEXT and BODY without reading every
+// message. Each blob has one entry: its top-level header as SEARCH TEXT
+// sees it (message.Part.HeaderText) and its decoded text parts
+// (TextForSearch), both case-folded with message.Fold, exactly the strings
+// the IMAP matcher folds and searches. Folding before indexing makes the
+// index's substring match the matcher's: the text contains Fold(needle)
+// or it does not. The entry is written with the blob, in the delivery's
+// transaction, and goes with it (trigger, ON DELETE CASCADE).
+//
+// Blobs stored before the index existed have no entry until ReindexText
+// adds one; text_index_state.unindexed_below bounds them (every blob at or
+// above it has an entry), so SearchText returns them as candidates too
+// and a search never misses a message, indexed or not.
+
+// minNeedleRunes is the shortest needle the index answers: trigrams.
+const minNeedleRunes = 3
+
+// reindexChunk is how many blobs ReindexText reads and indexes per
+// transaction: few, so that a write holds the writer briefly while serve
+// runs, and memory stays bounded by that many messages.
+const reindexChunk = 32
+
+// indexText is the header and body text a blob's index entry holds. NUL
+// (which PostgreSQL text cannot hold) becomes a space: a needle without
+// NUL matches the text the same, and needles with NUL are not looked up.
+func indexText(raw []byte, p *message.Part) (hdr, body string) {
+	if p == nil {
+		p = message.Parse(raw)
+	}
+	hdr = message.Fold(p.HeaderText(raw))
+	body = message.Fold(p.TextForSearch(raw))
+	return strings.ReplaceAll(hdr, "\x00", " "), strings.ReplaceAll(body, "\x00", " ")
+}
+
+// indexable reports whether the index can look up the folded needle.
+func indexable(folded string) bool {
+	return utf8.ValidString(folded) && !strings.Contains(folded, "\x00") &&
+		utf8.RuneCountInString(folded) >= minNeedleRunes
+}
+
+// insertBlob stores p's blob and its index entry.
+func (c *Core) insertBlob(tx Tx, p *Prepared) (int64, error) {
+	id, err := c.d.InsertBlob(tx, p)
+	if err != nil {
+		return 0, err
+	}
+	if err := c.d.IndexText(tx, id, p.HdrText, p.BodyText); err != nil {
+		return 0, fmt.Errorf("store: index message text: %w", err)
+	}
+	return id, nil
+}
+
+// SearchText implements store.Store.
+func (c *Core) SearchText(ctx context.Context, ref store.MailboxRef, q store.TextQuery) ([]uint32, bool, error) {
+	needle := message.Fold(q.Needle)
+	if !indexable(needle) {
+		return nil, false, nil
+	}
+	if _, err := c.MailboxByID(ctx, ref); err != nil {
+		return nil, false, err
+	}
+	var uids []uint32
+	// One snapshot: a reindex that commits between the two reads would
+	// otherwise move a message from the second list to the first unseen.
+	err := c.db.Snapshot(ctx, func(r Reader) error {
+		uids = uids[:0]
+		readUIDs := func(query string, args ...any) error {
+			rows, err := r.Query(query, args...)
+			if err != nil {
+				return err
+			}
+			got, err := CollectUIDs(rows)
+			uids = append(uids, got...)
+			return err
+		}
+		if err := readUIDs("SELECT m.uid FROM messages m WHERE m.mailbox_id = $1 AND m.blob_id IN ("+c.d.TextMatch(q.BodyOnly)+")",
+			ref.MailboxID, c.d.TextPattern(needle, q.BodyOnly)); err != nil {
+			return err
+		}
+		var below int64
+		if err := r.QueryRow("SELECT unindexed_below FROM text_index_state").Scan(&below); err != nil {
+			return err
+		}
+		if below <= 1 {
+			return nil
+		}
+		return readUIDs("SELECT m.uid FROM messages m WHERE m.mailbox_id = $1 AND m.blob_id < $2 AND NOT "+c.d.TextIndexed("m.blob_id"),
+			ref.MailboxID, below)
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("store: search text: %w", err)
+	}
+	slices.Sort(uids)
+	return slices.Compact(uids), true, nil
+}
+
+// ReindexText implements store.Store: the blobs without an index entry,
+// newest first, reindexChunk per transaction. Safe while the server runs:
+// deliveries index their own blobs, an entry is added only if the blob
+// still exists and has none, and unindexed_below only goes down, past
+// blobs that all have entries.
+func (c *Core) ReindexText(ctx context.Context, accountID int64, progress func(done, total int64)) error {
+	var below int64
+	if err := c.db.QueryRow(ctx, "SELECT unindexed_below FROM text_index_state").Scan(&below); err != nil {
+		return fmt.Errorf("store: reindex: %w", err)
+	}
+	if accountID != 0 {
+		if _, err := c.AccountByID(ctx, accountID); err != nil {
+			return err
+		}
+	}
+	cond := "b.id < $1 AND NOT " + c.d.TextIndexed("b.id")
+	args := []any{below}
+	if accountID != 0 {
+		cond += " AND EXISTS (SELECT 1 FROM messages m JOIN mailboxes x ON x.id = m.mailbox_id WHERE m.blob_id = b.id AND x.account_id = $2)"
+		args = append(args, accountID)
+	}
+	var total int64
+	if err := c.db.QueryRow(ctx, "SELECT count(*) FROM blobs b WHERE "+cond, args...).Scan(&total); err != nil {
+		return fmt.Errorf("store: reindex: %w", err)
+	}
+	var done int64
+	if progress != nil {
+		progress(0, total)
+	}
+	type entry struct {
+		id        int64
+		hdr, body string
+	}
+	limit := fmt.Sprintf(" ORDER BY b.id DESC LIMIT %d", reindexChunk)
+	// mark is unindexed_below as this run last saw or set it; lowering,
+	// whether it still is.
+	mark, lowering, lowered := below, accountID == 0, false
+	for cursor := below; ; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		args[0] = cursor
+		rows, err := c.db.Query(ctx, "SELECT b.id, b.raw FROM blobs b WHERE "+cond+limit, args...)
+		if err != nil {
+			return fmt.Errorf("store: reindex: %w", err)
+		}
+		entries, err := Collect(rows, func(row Row) (entry, error) {
+			var e entry
+			var raw []byte
+			if err := row.Scan(&e.id, &raw); err != nil {
+				return e, err
+			}
+			e.hdr, e.body = indexText(raw, nil)
+			return e, nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: reindex: %w", err)
+		}
+		if len(entries) == 0 {
+			break
+		}
+		cursor = entries[len(entries)-1].id
+		err = c.write(ctx, func(tx Tx) error {
+			for _, e := range entries {
+				if err := c.d.IndexText(tx, e.id, e.hdr, e.body); err != nil {
+					return err
+				}
+			}
+			if accountID != 0 {
+				return nil
+			}
+			// Every blob from cursor up has an entry now (or is gone),
+			// unless something raised the mark meanwhile (a PostgreSQL
+			// node of an older version storing a blob without an entry,
+			// migration 13): then it stays as it is.
+			if lowering {
+				n, err := tx.Exec("UPDATE text_index_state SET unindexed_below = $1 WHERE unindexed_below = $2 AND $1 < $2", cursor, mark)
+				if err != nil {
+					return err
+				}
+				lowered = n > 0
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: reindex: %w", err)
+		}
+		if lowering && lowered {
+			mark = cursor
+		}
+		lowering = lowering && lowered
+		done += int64(len(entries))
+		if progress != nil {
+			progress(done, max(total, done))
+		}
+	}
+	if progress != nil && done != total {
+		progress(done, done) // blobs counted in total were deleted meanwhile
+	}
+	if lowering {
+		// No blob below cursor lacked an entry when the last read ran,
+		// and blobs stored since have their own.
+		if err := c.write(ctx, func(tx Tx) error {
+			_, err := tx.Exec("UPDATE text_index_state SET unindexed_below = 0 WHERE unindexed_below = $1", mark)
+			return err
+		}); err != nil {
+			return fmt.Errorf("store: reindex: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package postgres
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/storetest"
+)
+
+// TestReindexText: messages stored before migration 13 are searched by
+// reading them until ReindexText indexes them.
+func TestReindexText(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	storetest.CheckReindex(t, s, func(t *testing.T) {
+		if _, err := s.pool.Exec(context.Background(), "DELETE FROM blob_text; UPDATE text_index_state SET unindexed_below = (SELECT max(id) + 1 FROM blobs)"); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// TestTextIndexOlderNodes: a blob stored without an index entry (by a node
+// still running the code of schema version 12) is searched by reading it,
+// and ReindexText indexes it.
+func TestTextIndexOlderNodes(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, "old@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inbox, err := s.MailboxByName(ctx, a.ID, store.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := []byte("Subject: new\r\n\r\nindexed at once\r\n")
+	if _, _, err := s.Append(ctx, inbox.Ref(), []store.NewMessage{{Raw: raw, Part: message.Parse(raw)}}); err != nil {
+		t.Fatal(err)
+	}
+	// What an older node's Append does: blob and message, no entry.
+	old := []byte("Subject: old\r\n\r\nwritten by an old node\r\n")
+	if _, err := s.pool.Exec(ctx, `WITH b AS (INSERT INTO blobs(raw, part, size, header) VALUES ($2, '{}', $3, $4) RETURNING id)
+		INSERT INTO messages(mailbox_id, uid, modseq, internal_date, size, wire_size, blob_id) SELECT $1, 2, 2, 0, $3, $3, id FROM b`,
+		inbox.ID, old, len(old), old[:16]); err != nil {
+		t.Fatal(err)
+	}
+	search := func(needle string) []uint32 {
+		got, ok, err := s.SearchText(ctx, inbox.Ref(), store.TextQuery{Needle: needle})
+		if err != nil || !ok {
+			t.Fatalf("SearchText(%q): %v, %v", needle, ok, err)
+		}
+		return got
+	}
+	if got := search("old node"); !slices.Equal(got, []uint32{2}) {
+		t.Fatalf("before reindex: %v, want [2] (unindexed)", got)
+	}
+	if err := s.ReindexText(ctx, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := search("old node"); !slices.Equal(got, []uint32{2}) {
+		t.Fatalf("after reindex: %v, want [2]", got)
+	}
+	if got := search("nowhere"); len(got) != 0 {
+		t.Fatalf("after reindex, nowhere: %v, want none", got)
+	}
+}
