@@ -1,65 +1,13 @@
 package sqlite
 
 import (
-	"context"
-	"fmt"
-	"strings"
-	"sync/atomic"
 	"testing"
 
-	"github.com/mailroom/mailroom/message"
-	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/storetest"
 )
-
-// textMessages returns n distinct messages of about 3 KB as mail is: a
-// multipart/alternative of quoted-printable text and HTML, varied words.
-func textMessages(n int) []store.NewMessage {
-	words := strings.Fields("the quarterly report shows revenue growth across regions while costs remain stable meeting agenda budget review schedule café naïve déjà vu")
-	msgs := make([]store.NewMessage, n)
-	for i := range msgs {
-		var sb strings.Builder
-		for j := 0; j < 220; j++ {
-			sb.WriteString(words[(i*7+j*13)%len(words)])
-			if j%11 == 10 {
-				fmt.Fprintf(&sb, " #%d-%d\r\n", i, j)
-			} else {
-				sb.WriteByte(' ')
-			}
-		}
-		text := sb.String()
-		raw := fmt.Sprintf("From: Sender %d <s%d@example.org>\r\nTo: r@example.com\r\nSubject: Report %d about things\r\n"+
-			"Message-ID: <%d@example.org>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=b\r\n\r\n"+
-			"--b\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n%s\r\n"+
-			"--b\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>%s</p>\r\n--b--\r\n", i, i, i, i, text, text[:len(text)/2])
-		msgs[i] = store.NewMessage{Raw: []byte(raw), Part: message.Parse([]byte(raw))}
-	}
-	return msgs
-}
 
 // BenchmarkDeliverParallelText is BenchmarkDeliverParallel with messages
 // of realistic size and text, whose full-text index entries cost most.
 func BenchmarkDeliverParallelText(b *testing.B) {
-	ctx := context.Background()
-	s := openTest(b)
-	var ids []int64
-	for i := 0; i < 16; i++ {
-		a, err := s.CreateAccount(ctx, fmt.Sprintf("u%d@example.org", i), "h")
-		if err != nil {
-			b.Fatal(err)
-		}
-		ids = append(ids, a.ID)
-	}
-	msgs := textMessages(1000)
-	var n atomic.Int64
-	b.SetParallelism(8)
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := n.Add(1)
-			if _, err := s.Deliver(ctx, []store.Target{{AccountID: ids[i%int64(len(ids))]}}, msgs[i%int64(len(msgs))]); err != nil {
-				b.Error(err)
-				return
-			}
-		}
-	})
+	storetest.BenchDeliverParallelText(b, openTest(b))
 }
