@@ -2,7 +2,6 @@ package imapserver
 
 import (
 	"bytes"
-	"compress/flate"
 	"io"
 	"net"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	kflate "github.com/klauspost/compress/flate"
+
+	"github.com/mailroom/mailroom/internal/inflate"
 )
 
 const codeCompressionActive = "COMPRESSIONACTIVE" // RFC 4978 §3
@@ -49,7 +50,7 @@ func (c *conn) startCompress() {
 		b, _ := c.br.Peek(c.br.Buffered())
 		pre = bytes.Clone(b)
 	}
-	c.setIO(newCompressConn(c.nc, pre))
+	c.setIO(newCompressConn(c.nc, pre, &c.srv.deflateBufs))
 }
 
 // compressConn is a connection under COMPRESS=DEFLATE. Writes are
@@ -58,17 +59,19 @@ func (c *conn) startCompress() {
 // klauspost/compress's stateless one: each Write is deflated on its own,
 // with pooled tables, so an idle compressed session holds no compressor
 // state (compress/flate's writer keeps about 1 MiB per connection),
-// at the price of no dictionary across writes. Reads come from a goroutine that
-// inflates the client's stream one chunk ahead only: a zip bomb inflates
+// at the price of no dictionary across writes. Reads come from a
+// goroutine that inflates the client's stream (internal/inflate:
+// compress/flate returning each block's data at its end, which a client's
+// Z_PARTIAL_FLUSH needs) one chunk ahead only: a zip bomb inflates
 // no faster than the command reader consumes it, so it meets the line and
 // literal limits, never memory. The goroutine reads the connection below
-// without a deadline (compress/flate keeps any read error for good);
+// without a deadline (the inflater keeps any read error for good);
 // read deadlines are kept here, and a deadline set on the raw connection
 // to wake the session (IDLE, Shutdown) is passed on as a timeout of the
 // next Read.
 type compressConn struct {
-	net.Conn // TCP or TLS
-	fw       io.Writer
+	net.Conn            // TCP or TLS
+	bufs     *sync.Pool // of *bytes.Buffer, the Server's
 
 	in   chan inflated
 	done chan struct{}
@@ -87,15 +90,15 @@ type inflated struct {
 	err error
 }
 
-func newCompressConn(under net.Conn, pre []byte) *compressConn {
-	cc := &compressConn{Conn: under, fw: kflate.NewStatelessWriter(under), in: make(chan inflated), done: make(chan struct{}), wake: make(chan struct{})}
+func newCompressConn(under net.Conn, pre []byte, bufs *sync.Pool) *compressConn {
+	cc := &compressConn{Conn: under, bufs: bufs, in: make(chan inflated), done: make(chan struct{}), wake: make(chan struct{})}
 	under.SetReadDeadline(time.Time{})
 	go cc.inflate(io.MultiReader(bytes.NewReader(pre), rawSource{cc}))
 	return cc
 }
 
 func (cc *compressConn) inflate(src io.Reader) {
-	fr := flate.NewReader(src)
+	fr := inflate.NewReader(src)
 	defer fr.Close()
 	// Two buffers taking turns: Read holds one until it is drained, and
 	// takes the next only then, while the other is being filled.
@@ -203,8 +206,29 @@ func (cc *compressConn) Read(b []byte) (int, error) {
 
 // Write deflates b as blocks of their own ending in a sync flush (an
 // empty stored block), as RFC 4978 §4 asks at the end of each response
-// batch.
-func (cc *compressConn) Write(b []byte) (int, error) { return cc.fw.Write(b) }
+// batch, and sends them in one write: the stateless compressor writes a
+// block's header, length and data separately, which under TLS became
+// five records per response, and mbsync (isync 1.4) then waited forever
+// for a response it had been sent in pieces (interop scenario mbsync).
+func (cc *compressConn) Write(b []byte) (int, error) {
+	buf, _ := cc.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			cc.bufs.Put(buf)
+		}
+	}()
+	if err := kflate.StatelessDeflate(buf, b, false, nil); err != nil {
+		return 0, err
+	}
+	if _, err := cc.Conn.Write(buf.Bytes()); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
 
 // SetReadDeadline sets the deadline of Read; like a new deadline on a
 // net.Conn, it also drops a wake-up not yet seen.

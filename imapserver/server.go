@@ -240,9 +240,12 @@ func (s *Server) SetLimits(l Limits) {
 
 // Server serves IMAP connections.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	shutdown chan struct{}
+	cfg Config
+	// deflateBufs holds the buffers compressed sessions deflate
+	// responses into (compress.go), so an idle one keeps none.
+	deflateBufs sync.Pool
+	log         *slog.Logger
+	shutdown    chan struct{}
 
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
