@@ -120,6 +120,7 @@ func (c *conn) catURL(u string, room int64) ([]byte, error) {
 			return nil, bad
 		}
 	}
+	b = imapmsg.ApplyPartial(b, ref.partial)
 	if int64(len(b)) > room {
 		return nil, nof(codeTooBig, "CATENATE makes too big a message")
 	}
@@ -132,12 +133,14 @@ type catURLRef struct {
 	uidValidity uint32 // 0: not given
 	uid         uint32
 	section     *imapmsg.Section // nil: the whole message
+	partial     *imapmsg.Partial // ";PARTIAL=" (RFC 5550); nil: all of it
 }
 
 var errBadURL = errors.New("imapserver: bad URL")
 
 // parseCatURL parses an IMAP URL (RFC 5092) naming a message of the
-// logged-in account: no server, no user, no PARTIAL nor URLAUTH.
+// logged-in account: no server, no user, no URLAUTH; a SECTION and a
+// PARTIAL (RFC 5550) may follow the UID.
 func parseCatURL(u string) (catURLRef, error) {
 	var r catURLRef
 	var path string
@@ -196,8 +199,14 @@ func parseCatURL(u string) (catURLRef, error) {
 		r.section = &sec
 		parts = parts[1:]
 	}
+	if len(parts) > 0 && hasPrefixFold(parts[0], "PARTIAL=") {
+		if r.partial, err = parseURLPartial(parts[0][len("PARTIAL="):]); err != nil {
+			return r, errBadURL
+		}
+		parts = parts[1:]
+	}
 	if len(parts) > 0 {
-		return r, errBadURL // PARTIAL, URLAUTH or anything else
+		return r, errBadURL // URLAUTH or anything else
 	}
 	return r, nil
 }

@@ -50,6 +50,10 @@ func TestCatenate(t *testing.T) {
 		{fmt.Sprintf(`TEXT {%d+}`+"\r\n%s"+` URL "/INBOX;UIDVALIDITY=%s/;UID=1/;SECTION=TEXT"`, len(intro), intro, uv), intro + "quoted body\r\n"},
 		{`URL "imap:///inbox/;UID=1"`, src},
 		{`URL "/INBOX/;uid=1/;section=HEADER.FIELDS%20(Subject)" TEXT {7+}` + "\r\nnew\r\n\r\n", "Subject: original\r\n\r\nnew\r\n\r\n"},
+		// URL-PARTIAL (RFC 5550): bytes of the section, as Dovecot does.
+		{`URL "/INBOX/;UID=1/;SECTION=TEXT/;PARTIAL=7.4" TEXT {2+}` + "\r\n\r\n", "body\r\n"},
+		{`URL "/INBOX/;UID=1/;PARTIAL=0.8"`, src[:8]},
+		{`TEXT {1+}` + "\r\nx" + ` URL "/INBOX/;UID=1/;PARTIAL=100000"`, "x"},
 	} {
 		rs := parseResps(t, tc.transactf("ok", "append Drafts (\\Draft) catenate (%s)", tt.parts))
 		_ = rs
@@ -62,11 +66,12 @@ func TestCatenate(t *testing.T) {
 		"imap://bob@mail.example.org/INBOX/;UID=1",       // another user
 		"imap://mail.example.org/INBOX/;UID=1",           // another server
 		fmt.Sprintf("/INBOX;UIDVALIDITY=%s1/;UID=1", uv), // stale UIDVALIDITY
-		"/INBOX/;UID=2",               // no such message
-		"/Nowhere/;UID=1",             // no such mailbox
-		"/INBOX/;UID=1/;PARTIAL=0.10", // PARTIAL not supported
-		"/INBOX/;UID=1/;SECTION=9",    // no such part
-		"INBOX/;UID=1",                // not absolute
+		"/INBOX/;UID=2",              // no such message
+		"/Nowhere/;UID=1",            // no such mailbox
+		"/INBOX/;UID=1/;PARTIAL=0.0", // an empty PARTIAL length
+		"/INBOX/;UID=1/;PARTIAL=x",   // not a number
+		"/INBOX/;UID=1/;SECTION=9",   // no such part
+		"INBOX/;UID=1",               // not absolute
 		"http://example.org/",
 	} {
 		tc.transactf("no", `append Drafts catenate (TEXT {2+}`+"\r\nx\n"+` URL "%s")`, u)

@@ -16,6 +16,7 @@ var extCaps = []string{
 	"NOTIFY",         // RFC 5465, notify.go
 	"SAVEDATE",       // RFC 8514, savedate.go
 	"CATENATE",       // RFC 4469, catenate.go
+	"URL-PARTIAL",    // RFC 5550: ;PARTIAL= in CATENATE and URLFETCH URLs
 }
 
 // loggedInCaps are advertised once logged in only: their commands are

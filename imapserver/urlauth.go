@@ -173,18 +173,8 @@ func parseIMAPURL(s string, signed bool) (imapURL, error) {
 		return u, errURL
 	}
 	if a, p, found := cutFold(afterUID, "/;PARTIAL="); found {
-		off, cnt, hasCnt := strings.Cut(p, ".")
-		o, err := strconv.ParseUint(off, 10, 32)
-		if err != nil {
+		if u.partial, err = parseURLPartial(p); err != nil {
 			return u, errURL
-		}
-		u.partial = &imapmsg.Partial{Offset: uint32(o), Count: ^uint32(0)}
-		if hasCnt {
-			c, err := parseNZ(cnt)
-			if err != nil {
-				return u, errURL
-			}
-			u.partial.Count = c
 		}
 		afterUID = a
 	}
@@ -201,6 +191,23 @@ func parseIMAPURL(s string, signed bool) (imapURL, error) {
 		return u, errURL
 	}
 	return u, nil
+}
+
+// parseURLPartial parses the value of an IMAP URL's ";PARTIAL="
+// (RFC 5092 §11, RFC 5550): offset[.length], the length not zero.
+func parseURLPartial(s string) (*imapmsg.Partial, error) {
+	off, cnt, hasCnt := strings.Cut(s, ".")
+	o, err := strconv.ParseUint(off, 10, 32)
+	if err != nil {
+		return nil, err
+	}
+	p := &imapmsg.Partial{Offset: uint32(o), Count: ^uint32(0)}
+	if hasCnt {
+		if p.Count, err = parseNZ(cnt); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
 }
 
 // urlToken is the INTERNAL mechanism's token of a rump URL.
