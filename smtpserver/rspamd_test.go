@@ -1,17 +1,12 @@
 package smtpserver
 
 import (
-	"bytes"
 	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/mailroom/mailroom/internal/rspamdtest"
 	"github.com/mailroom/mailroom/milter"
 )
 
@@ -52,118 +47,16 @@ worker "rspamd_proxy" {
 `
 
 // rspamd is a running Rspamd started by a test.
-type rspamd struct {
-	addr string // host:port of the milter
-	cmd  *exec.Cmd
-	dir  string
-	done chan struct{}
-}
-
-// startRspamd starts Debian's rspamd with rspamdConfig in a temporary
-// directory and waits until its milter port answers. Without the binary
-// the test is skipped, unless MAILROOM_REQUIRE_RSPAMD is set
-// (scripts/test-deps installs rspamd and sets it for make test).
-func startRspamd(t *testing.T) *rspamd {
-	t.Helper()
-	bin, err := exec.LookPath("rspamd")
-	if err != nil {
-		if os.Getenv("MAILROOM_REQUIRE_RSPAMD") != "" {
-			t.Fatal("rspamd not found (apt-get install rspamd)")
-		}
-		t.Skip("rspamd not installed (Debian package rspamd); set MAILROOM_REQUIRE_RSPAMD=1 to require it")
-	}
-	dir := t.TempDir()
-	local := filepath.Join(dir, "local")
-	if err := os.MkdirAll(filepath.Join(local, "local.d"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	files := map[string]string{
-		"rspamd.conf": fmt.Sprintf(rspamdConfig, port),
-		"tld.dat":     "com\nnet\norg\ntest\nexample\n",
+// startRspamd starts Debian's rspamd with rspamdConfig and the README's
+// recommended local settings, and waits until its milter port answers.
+// Loading Debian's rules takes seconds, much longer on a busy machine.
+func startRspamd(t *testing.T) *rspamdtest.Rspamd {
+	return rspamdtest.Start(t, func(port int) string { return fmt.Sprintf(rspamdConfig, port) }, map[string]string{
 		// The README's recommendation: X-Spamd-Result on every
 		// message, for local and authenticated clients too.
 		"local/local.d/milter_headers.conf": "extended_spam_headers = true;\nskip_local = false;\nskip_authenticated = false;\n",
 		"local/local.d/actions.conf":        "reject = 15;\nadd_header = 6;\ngreylist = null;\n",
-	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	args := []string{"-f", "-c", filepath.Join(dir, "rspamd.conf"),
-		"--var", "DBDIR=" + dir, "--var", "RUNDIR=" + dir, "--var", "LOGDIR=" + dir, "--var", "LOCAL_CONFDIR=" + local}
-	if os.Geteuid() == 0 {
-		args = append(args, "-i") // as root without dropping privileges
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // workers die with the group
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := &rspamd{addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, dir: dir, done: make(chan struct{})}
-	go func() { cmd.Wait(); close(r.done) }()
-	t.Cleanup(r.stop)
-	// Loading Debian's rules takes seconds, much longer on a busy
-	// machine.
-	deadline := time.Now().Add(3 * time.Minute)
-	for {
-		c, err := net.DialTimeout("tcp", r.addr, time.Second)
-		if err == nil {
-			c.Close()
-			break
-		}
-		select {
-		case <-r.done:
-			log, _ := os.ReadFile(filepath.Join(dir, "rspamd.log"))
-			t.Fatalf("rspamd exited: %s\n%s\n%s", cmd.ProcessState, out.String(), tail(log, 4000))
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "rspamd.log"))
-			t.Fatalf("rspamd did not listen on %s within 3 minutes:\n%s", r.addr, tail(log, 4000))
-		}
-	}
-	return r
-}
-
-// stop ends Rspamd (its process group) and waits for it.
-func (r *rspamd) stop() {
-	select {
-	case <-r.done:
-		return
-	default:
-	}
-	syscall.Kill(-r.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-r.done:
-	case <-time.After(20 * time.Second):
-		syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
-		<-r.done
-	}
-	// Workers may outlive the main process briefly.
-	for i := 0; i < 100; i++ {
-		c, err := net.DialTimeout("tcp", r.addr, time.Second)
-		if err != nil {
-			return
-		}
-		c.Close()
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func tail(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
+	}, rspamdtest.Listening, 3*time.Minute)
 }
 
 // TestRspamdMilter runs Debian's real Rspamd in milter mode in front of
@@ -173,7 +66,7 @@ func tail(b []byte, n int) string {
 func TestRspamdMilter(t *testing.T) {
 	t.Parallel()
 	rs := startRspamd(t)
-	h := milterHarness(t, milter.Config{Address: "inet:" + rs.addr, SpamHeader: "X-Spam", CommandTimeout: 60 * time.Second})
+	h := milterHarness(t, milter.Config{Address: fmt.Sprintf("inet:127.0.0.1:%d", rs.Port), SpamHeader: "X-Spam", CommandTimeout: 60 * time.Second})
 	c := h.dial()
 	c.c.SetDeadline(time.Now().Add(3 * time.Minute))
 	c.cmd("EHLO client.sender.test", "250 ")
@@ -217,7 +110,7 @@ func TestRspamdMilter(t *testing.T) {
 	}
 
 	// Rspamd stopped: 451 4.7.1 at the next MAIL.
-	rs.stop()
+	rs.Stop()
 	c2 := h.dial()
 	c2.cmd("EHLO client.sender.test", "250 ")
 	c2.do("MAIL FROM:<s@sender.test>", 451, "4.7.1")

@@ -3,17 +3,16 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+
+	"github.com/mailroom/mailroom/internal/rspamdtest"
 )
 
 // rspamdLearnConfig runs Debian's Rspamd with only a controller worker
@@ -55,86 +54,18 @@ classifier "bayes" {
 
 // startRspamdController starts rspamd with rspamdLearnConfig and waits
 // for its controller's /ping; it returns the controller's base URL.
-// Without the binary the test is skipped, unless MAILROOM_REQUIRE_RSPAMD
-// is set (scripts/test-deps installs rspamd and sets it for make test).
 func startRspamdController(t *testing.T, password string) string {
-	t.Helper()
-	bin, err := exec.LookPath("rspamd")
-	if err != nil {
-		if os.Getenv("MAILROOM_REQUIRE_RSPAMD") != "" {
-			t.Fatal("rspamd not found (apt-get install rspamd)")
-		}
-		t.Skip("rspamd not installed (Debian package rspamd); set MAILROOM_REQUIRE_RSPAMD=1 to require it")
-	}
-	dir := t.TempDir()
-	local := filepath.Join(dir, "local")
-	if err := os.MkdirAll(filepath.Join(local, "local.d"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	files := map[string]string{
-		"rspamd.conf": fmt.Sprintf(rspamdLearnConfig, port, password, password),
-		"tld.dat":     "com\nnet\norg\ntest\nexample\n",
-	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	args := []string{"-f", "-c", filepath.Join(dir, "rspamd.conf"),
-		"--var", "DBDIR=" + dir, "--var", "RUNDIR=" + dir, "--var", "LOGDIR=" + dir, "--var", "LOCAL_CONFDIR=" + local}
-	if os.Geteuid() == 0 {
-		args = append(args, "-i") // as root without dropping privileges
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // workers die with the group
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", port)
 	hc := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if r, err := hc.Get(base + "/ping"); err == nil {
-			r.Body.Close()
-			if r.StatusCode == http.StatusOK {
-				return base
+	r := rspamdtest.Start(t, func(port int) string { return fmt.Sprintf(rspamdLearnConfig, port, password, password) }, nil,
+		func(r *rspamdtest.Rspamd) bool {
+			resp, err := hc.Get(fmt.Sprintf("http://127.0.0.1:%d/ping", r.Port))
+			if err != nil {
+				return false
 			}
-		}
-		select {
-		case <-done:
-			log, _ := os.ReadFile(filepath.Join(dir, "rspamd.log"))
-			t.Fatalf("rspamd exited: %s\n%s", cmd.ProcessState, tailString(log, 4000))
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "rspamd.log"))
-			t.Fatalf("rspamd controller did not answer within a minute:\n%s", tailString(log, 4000))
-		}
-	}
-}
-
-func tailString(b []byte, n int) string {
-	if len(b) > n {
-		b = b[len(b)-n:]
-	}
-	return string(b)
+			resp.Body.Close()
+			return resp.StatusCode == http.StatusOK
+		}, time.Minute)
+	return fmt.Sprintf("http://127.0.0.1:%d", r.Port)
 }
 
 // rspamdStat is the part of the controller's /stat the test reads.
