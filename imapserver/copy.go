@@ -84,7 +84,8 @@ func cmdMove(c *conn, cmd *command) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	uv, pairs, err := c.srv.cfg.Store.Move(c.ctx, c.sel.mbox.Ref(), uids, dst.Ref())
+	mark := c.markFeed()
+	uv, pairs, srcHighest, err := c.srv.cfg.Store.Move(c.ctx, c.sel.mbox.Ref(), uids, dst.Ref())
 	if err != nil {
 		return err
 	}
@@ -95,6 +96,11 @@ func cmdMove(c *conn, cmd *command) error {
 	moved := make([]uint32, len(pairs))
 	for i, p := range pairs {
 		moved[i] = p.Src
+	}
+	if dst.ID != c.sel.mbox.ID {
+		// The write's result feeds the view and the shared index, so
+		// neither reads it back (sync.go).
+		c.tookOwnMove(mark, moved, srcHighest)
 	}
 	c.announceExpunged(moved)
 	return nil

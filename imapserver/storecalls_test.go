@@ -162,7 +162,7 @@ func (s *callCounter) Copy(ctx context.Context, src store.MailboxRef, uids []uin
 	s.count("Copy")
 	return s.inner.Copy(ctx, src, uids, dst)
 }
-func (s *callCounter) Move(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error) {
+func (s *callCounter) Move(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, uint64, error) {
 	s.count("Move")
 	return s.inner.Move(ctx, src, uids, dst)
 }
@@ -506,5 +506,76 @@ func TestOwnExpungeAfterOthersReadsTheirs(t *testing.T) {
 	}
 	if got := a.transactf("ok", "noop"); len(got) != 0 {
 		t.Errorf("NOOP after the sync: %q", got)
+	}
+}
+
+// TestOwnMoveCopyAppendReadNothing: MOVE out of the selected mailbox of
+// an idle session is one write (after the lookup of the destination's
+// name) and no read: its result feeds the view and the shared index
+// although the feed reports two changes (source and destination). COPY
+// and APPEND into another mailbox are one write too, and the session's
+// next NOOP and FETCH FLAGS read nothing; another session still learns
+// of the MOVE through the feed.
+func TestOwnMoveCopyAppendReadNothing(t *testing.T) {
+	t.Parallel()
+	cs := &callCounter{}
+	ts := startTestServer(t, func(c *Config) {
+		cs.inner = c.Store.(*sqlite.Store)
+		c.Store = cs
+	})
+	for range 4 {
+		ts.deliver("INBOX", "Subject: hi\n\nbody\n")
+	}
+	tc, other := ts.login(), ts.login()
+	tc.transactf("ok", "enable qresync")
+	tc.transactf("ok", "select INBOX")
+	other.transactf("ok", "select INBOX")
+	cs.take()
+
+	writeOnly := func(what, write string) {
+		t.Helper()
+		n := cs.take()
+		if n[write] != 1 || n["MailboxByName"] != 1 || total(n) != 2 {
+			t.Errorf("%s made store calls %v, want MailboxByName and one %s, no read", what, n, write)
+		}
+	}
+	got := tc.transactf("ok", "uid move 2 Archive")
+	writeOnly("UID MOVE", "Move")
+	if len(got) != 3 || !strings.HasPrefix(got[0], "* OK [COPYUID ") || got[1] != "* VANISHED 2" || !strings.HasPrefix(got[2], "* OK [HIGHESTMODSEQ ") {
+		t.Errorf("UID MOVE 2: untagged %q, want COPYUID, VANISHED 2, HIGHESTMODSEQ", got)
+	}
+	st, err := cs.inner.MailboxStatus(t.Context(), mustInbox(t, ts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("* OK [HIGHESTMODSEQ %d]", st.HighestModSeq); len(got) == 3 && !strings.HasPrefix(got[2], want) {
+		t.Errorf("UID MOVE: %q, want %s", got[2], want)
+	}
+	got = tc.transactf("ok", "move 1 Archive")
+	writeOnly("MOVE", "Move")
+	if len(got) != 3 || got[1] != "* VANISHED 1" {
+		t.Errorf("MOVE 1: untagged %q", got)
+	}
+	tc.transactf("ok", "copy 1 Archive")
+	writeOnly("COPY", "Copy")
+	tc.transactf("ok", "append Archive {5+}\r\nhi\r\n\r\n")
+	writeOnly("APPEND", "Append")
+
+	got = tc.transactf("ok", "noop")
+	got = append(got, tc.transactf("ok", "fetch 1:* (uid flags)")...)
+	if n := cs.take(); total(n) != 0 {
+		t.Errorf("NOOP and FETCH FLAGS after the session's own MOVE, COPY and APPEND made store calls %v, want none", n)
+	}
+	if len(got) != 2 || got[0] != `* 1 FETCH (UID 3 FLAGS (\Recent))` || got[1] != `* 2 FETCH (UID 4 FLAGS (\Recent))` {
+		t.Errorf("NOOP, FETCH after MOVE: %q", got)
+	}
+
+	// The other session learns of the MOVEs through the feed.
+	got = other.transactf("ok", "noop")
+	if len(got) != 2 || got[0] != "* 2 EXPUNGE" || got[1] != "* 1 EXPUNGE" {
+		t.Errorf("NOOP in another session after the MOVEs: %q, want two EXPUNGEs", got)
+	}
+	if n := cs.take(); n["Changes"] != 1 || total(n) != 1 {
+		t.Errorf("NOOP in another session after the MOVEs made store calls %v, want one Changes", n)
 	}
 }

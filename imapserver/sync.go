@@ -9,8 +9,12 @@ import (
 	"github.com/mailroom/mailroom/store"
 )
 
-// noChange is conn.pending when no change is pending.
-const noChange = -1
+// conn.pending when no change is pending, and when changes to several
+// mailboxes but not the mailbox list are.
+const (
+	noChange         = -1
+	severalMailboxes = -2
+)
 
 // watchFuncer is the optional callback form of Store.Watch (store.Feed
 // implements it); with it, a connection needs no goroutine for the feed.
@@ -40,7 +44,11 @@ func (c *conn) onChange(ch store.Change) {
 	c.pendingMu.Lock()
 	id := ch.MailboxID
 	if old := c.pending.Load(); old != noChange && old != id {
-		id = 0 // two mailboxes: anything may have changed
+		if old == 0 || id == 0 {
+			id = 0 // the mailbox list changed
+		} else {
+			id = severalMailboxes // the selected one among them, maybe
+		}
 	}
 	c.pending.Store(id)
 	c.events++
@@ -71,7 +79,7 @@ func (c *conn) takeChange() (selected, list bool) {
 	if id == noChange {
 		return false, false
 	}
-	return c.sel == nil || id == 0 || id == c.sel.mbox.ID, id == 0
+	return c.sel == nil || id == 0 || id == severalMailboxes || id == c.sel.mbox.ID, id == 0
 }
 
 // feedMark is where the change feed stood before one of the session's own
@@ -111,13 +119,7 @@ func (c *conn) tookOwnWrite(mark feedMark, changed []store.MessageMeta) {
 	if v.modseq != before || after-before != uint64(len(changed)) {
 		return
 	}
-	c.pendingMu.Lock()
-	own := c.events == mark.events+1 && c.pending.Load() == v.mbox.ID
-	if own {
-		c.pending.Store(noChange)
-	}
-	c.pendingMu.Unlock()
-	if !own {
+	if !c.onlyOwn(mark, 1, v.mbox.ID) {
 		return
 	}
 	v.index.took(before, after, changed, nil)
@@ -127,27 +129,42 @@ func (c *conn) tookOwnWrite(mark feedMark, changed []store.MessageMeta) {
 	}
 }
 
+// onlyOwn reports whether the feed reported exactly the session's own
+// write since mark: events changes, leaving pending at want. If so, it
+// drops the pending wake-up.
+func (c *conn) onlyOwn(mark feedMark, events uint64, want int64) bool {
+	c.pendingMu.Lock()
+	defer c.pendingMu.Unlock()
+	own := c.events == mark.events+events && c.pending.Load() == want
+	if own {
+		c.pending.Store(noChange)
+	}
+	return own
+}
+
 // tookOwnExpunge is tookOwnWrite for the session's own expunge of gone,
 // which left the mailbox at HIGHESTMODSEQ highest (store.Store.Expunge:
 // one new modseq per removed message, so the write found it at
 // highest-len(gone)). It reports whether it took the expunge in; the
 // caller still announces gone.
 func (c *conn) tookOwnExpunge(mark feedMark, gone []uint32, highest uint64) bool {
+	return c.tookOwnRemoval(mark, gone, highest, 1, c.sel.mbox.ID)
+}
+
+// tookOwnMove is tookOwnExpunge for the session's own MOVE of moved to
+// another mailbox (store.Store.Move), which the feed reports as two
+// changes: the destination's, then the selected mailbox's.
+func (c *conn) tookOwnMove(mark feedMark, moved []uint32, srcHighest uint64) bool {
+	return c.tookOwnRemoval(mark, moved, srcHighest, 2, severalMailboxes)
+}
+
+func (c *conn) tookOwnRemoval(mark feedMark, gone []uint32, highest, events uint64, pending int64) bool {
 	v := c.sel
 	if len(gone) == 0 || mark.pending || !c.srv.feedComplete || highest < uint64(len(gone)) {
 		return false
 	}
 	before := highest - uint64(len(gone))
-	if v.modseq != before {
-		return false
-	}
-	c.pendingMu.Lock()
-	own := c.events == mark.events+1 && c.pending.Load() == v.mbox.ID
-	if own {
-		c.pending.Store(noChange)
-	}
-	c.pendingMu.Unlock()
-	if !own {
+	if v.modseq != before || !c.onlyOwn(mark, events, pending) {
 		return false
 	}
 	v.index.took(before, highest, nil, gone)

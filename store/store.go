@@ -395,8 +395,12 @@ type Messages interface {
 	Expunge(ctx context.Context, mbox MailboxRef, uids []uint32, onlyDeleted bool) (removed []uint32, highest uint64, err error)
 	// Copy copies messages to dst, keeping flags and internal date.
 	Copy(ctx context.Context, src MailboxRef, uids []uint32, dst MailboxRef) (dstUIDValidity uint32, pairs []UIDPair, err error)
-	// Move is Copy plus Expunge of the source messages, atomically.
-	Move(ctx context.Context, src MailboxRef, uids []uint32, dst MailboxRef) (dstUIDValidity uint32, pairs []UIDPair, err error)
+	// Move is Copy plus Expunge of the source messages, atomically. The
+	// source messages get new modseqs as Expunge gives them (after the
+	// copies' when src is dst); srcHighest is the source's HIGHESTMODSEQ
+	// after the write, so srcHighest-len(pairs) is where it stood before
+	// when src is not dst (IMAP takes its own MOVE in from it).
+	Move(ctx context.Context, src MailboxRef, uids []uint32, dst MailboxRef) (dstUIDValidity uint32, pairs []UIDPair, srcHighest uint64, err error)
 	// Changes reports what happened in a mailbox after modseq since: the
 	// current metadata of messages added or changed, and the UIDs expunged.
 	// It also returns the mailbox's current HIGHESTMODSEQ.

@@ -108,11 +108,11 @@ func testCountersEveryWrite(t *testing.T, s store.Store) {
 	}
 	checkCounts(t, s, "Copy into itself", other)
 
-	if _, _, err := s.Move(c, inbox, all[:2], folder); err != nil {
+	if _, _, _, err := s.Move(c, inbox, all[:2], folder); err != nil {
 		t.Fatalf("Move: %v", err)
 	}
 	checkCounts(t, s, "Move", inbox, folder)
-	if _, _, err := s.Move(c, folder, uidsOf(t, s, folder)[:1], folder); err != nil {
+	if _, _, _, err := s.Move(c, folder, uidsOf(t, s, folder)[:1], folder); err != nil {
 		t.Fatalf("Move into itself: %v", err)
 	}
 	checkCounts(t, s, "Move into itself", folder)

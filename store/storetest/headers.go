@@ -123,7 +123,7 @@ func testListHeaders(t *testing.T, s store.Store) {
 		t.Fatalf("Copy copied %d messages, want %d", len(copied), len(headerRaws))
 	}
 	checkHeaders(t, "Copy", s, trash.Ref(), copied)
-	_, pairs, err = s.Move(ctx(t), arch.Ref(), uidsOf(t, s, arch.Ref()), inbox.Ref())
+	_, pairs, _, err = s.Move(ctx(t), arch.Ref(), uidsOf(t, s, arch.Ref()), inbox.Ref())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,11 +87,11 @@ func refOps(s store.Store, own store.MailboxRef, msgID int64, uids []uint32) map
 			return err
 		},
 		"Move from": func(t *testing.T, ref store.MailboxRef) error {
-			_, _, err := s.Move(ctx(t), ref, uids, own)
+			_, _, _, err := s.Move(ctx(t), ref, uids, own)
 			return err
 		},
 		"Move into": func(t *testing.T, ref store.MailboxRef) error {
-			_, _, err := s.Move(ctx(t), own, []uint32{1}, ref)
+			_, _, _, err := s.Move(ctx(t), own, []uint32{1}, ref)
 			return err
 		},
 		"Changes": func(t *testing.T, ref store.MailboxRef) error {

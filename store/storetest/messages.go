@@ -301,9 +301,12 @@ func testMove(t *testing.T, s store.Store) {
 	trash := mustMailbox(t, s, a.ID, "Trash")
 	mustAppend(t, s, inbox.Ref(), testMessage("1", store.FlagSeen), testMessage("2"), testMessage("3"))
 	before := mustMailbox(t, s, a.ID, "INBOX")
-	uv, pairs, err := s.Move(ctx(t), inbox.Ref(), []uint32{1, 3}, trash.Ref())
+	uv, pairs, srcHighest, err := s.Move(ctx(t), inbox.Ref(), []uint32{1, 3}, trash.Ref())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := before.HighestModSeq + 2; srcHighest != want {
+		t.Fatalf("Move source HIGHESTMODSEQ %d, want %d (one new modseq per moved message)", srcHighest, want)
 	}
 	if uv != trash.UIDValidity {
 		t.Fatalf("Move UIDVALIDITY %d, want %d", uv, trash.UIDValidity)
@@ -314,9 +317,12 @@ func testMove(t *testing.T, s store.Store) {
 	wantUIDs(t, "source after move", uidsOf(t, s, inbox.Ref()), []uint32{2})
 	wantUIDs(t, "destination after move", uidsOf(t, s, trash.Ref()), []uint32{1, 2})
 	wantFlags(t, "moved", metas(t, s, trash.Ref(), []uint32{1})[0].Flags, store.FlagSeen)
-	_, vanished, _, err := s.Changes(ctx(t), inbox.Ref(), before.HighestModSeq)
+	_, vanished, highest, err := s.Changes(ctx(t), inbox.Ref(), before.HighestModSeq)
 	if err != nil {
 		t.Fatal(err)
 	}
 	wantUIDs(t, "source Changes after move", vanished, []uint32{1, 3})
+	if highest != srcHighest {
+		t.Fatalf("source HIGHESTMODSEQ %d after Move, Move said %d", highest, srcHighest)
+	}
 }

@@ -40,7 +40,7 @@ func testEmailID(t *testing.T, s store.Store) {
 	if _, _, err := s.Copy(ctx(t), inbox.Ref(), []uint32{1}, arch.Ref()); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Move(ctx(t), inbox.Ref(), []uint32{3}, arch.Ref()); err != nil {
+	if _, _, _, err := s.Move(ctx(t), inbox.Ref(), []uint32{3}, arch.Ref()); err != nil {
 		t.Fatal(err)
 	}
 	got := metas(t, s, arch.Ref(), []uint32{1, 2})

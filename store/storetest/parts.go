@@ -82,7 +82,7 @@ func testListParts(t *testing.T, s store.Store) {
 		delivered[d[0].UID] = raw
 	}
 	checkParts(t, "Deliver", s, arch.Ref(), delivered)
-	_, pairs, err := s.Move(ctx(t), arch.Ref(), uidsOf(t, s, arch.Ref()), inbox.Ref())
+	_, pairs, _, err := s.Move(ctx(t), arch.Ref(), uidsOf(t, s, arch.Ref()), inbox.Ref())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func testSaveDates(t *testing.T, s store.Store) {
 	if _, _, err := s.Copy(ctx(t), inbox.Ref(), []uint32{1}, arch.Ref()); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := s.Move(ctx(t), inbox.Ref(), []uint32{2}, arch.Ref()); err != nil {
+	if _, _, _, err := s.Move(ctx(t), inbox.Ref(), []uint32{2}, arch.Ref()); err != nil {
 		t.Fatal(err)
 	}
 	got := saved(arch.Ref(), 1, 2)

@@ -66,7 +66,7 @@ func testUsageEveryWrite(t *testing.T, s store.Store) {
 	}
 	before := wantUsage(t, s, "Copy", a.ID, 6)
 
-	if _, _, err := s.Move(c, inbox, uidsOf(t, s, inbox), folder); err != nil {
+	if _, _, _, err := s.Move(c, inbox, uidsOf(t, s, inbox), folder); err != nil {
 		t.Fatalf("Move: %v", err)
 	}
 	if after := wantUsage(t, s, "Move", a.ID, 6); after != before {

@@ -131,7 +131,7 @@ func testWireSize(t *testing.T, s store.Store) {
 	checkWire(t, s, "Copy", copied.Ref(), 2)
 
 	moved := mustCreate(t, s, a.ID, "Moved")
-	if _, _, err := s.Move(ctx(t), copied.Ref(), uidsOf(t, s, copied.Ref()), moved.Ref()); err != nil {
+	if _, _, _, err := s.Move(ctx(t), copied.Ref(), uidsOf(t, s, copied.Ref()), moved.Ref()); err != nil {
 		t.Fatal(err)
 	}
 	checkWire(t, s, "Move", moved.Ref(), 1)

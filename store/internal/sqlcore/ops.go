@@ -142,19 +142,20 @@ func (c *Core) ExpungeUIDs(tx Tx, mb store.Mailbox, uids []uint32) error {
 
 // Copy implements store.Store. Copies share the source's stored bytes.
 func (c *Core) Copy(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error) {
-	return c.copyMove(ctx, src, uids, dst, false)
+	uv, pairs, _, err := c.copyMove(ctx, src, uids, dst, false)
+	return uv, pairs, err
 }
 
 // Move implements store.Store.
-func (c *Core) Move(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error) {
+func (c *Core) Move(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, uint64, error) {
 	return c.copyMove(ctx, src, uids, dst, true)
 }
 
-func (c *Core) copyMove(ctx context.Context, srcRef store.MailboxRef, uids []uint32, dstRef store.MailboxRef, move bool) (uint32, []store.UIDPair, error) {
+// copyMove copies or moves; srcHighest is the source's HIGHESTMODSEQ
+// after the write.
+func (c *Core) copyMove(ctx context.Context, srcRef store.MailboxRef, uids []uint32, dstRef store.MailboxRef, move bool) (uidValidity uint32, pairs []store.UIDPair, srcHighest uint64, err error) {
 	srcID, dstID := srcRef.MailboxID, dstRef.MailboxID
-	var uidValidity uint32
-	var pairs []store.UIDPair
-	err := c.write(ctx, func(tx Tx) error {
+	err = c.write(ctx, func(tx Tx) error {
 		pairs = nil
 		// Lock what changes, in id order: the destination, and for a move
 		// the source.
@@ -172,6 +173,7 @@ func (c *Core) copyMove(ctx context.Context, srcRef store.MailboxRef, uids []uin
 		if err != nil {
 			return fmt.Errorf("mailbox %d: %w", srcID, err)
 		}
+		srcHighest = src.HighestModSeq
 		dst, err := c.LockMailbox(tx, dstRef)
 		if err != nil {
 			return err
@@ -220,14 +222,15 @@ func (c *Core) copyMove(ctx context.Context, srcRef store.MailboxRef, uids []uin
 				src.HighestModSeq += uint64(len(list))
 				src.UIDNext += uint32(len(list))
 			}
+			srcHighest = src.HighestModSeq + uint64(len(srcUIDs))
 			return c.ExpungeUIDs(tx, src, srcUIDs)
 		}
 		return nil
 	})
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
-	return uidValidity, pairs, nil
+	return uidValidity, pairs, srcHighest, nil
 }
 
 // Changes implements store.Store. It reads in one snapshot, so the result
