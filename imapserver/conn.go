@@ -66,7 +66,7 @@ type conn struct {
 	pendingMu   sync.Mutex
 	pending     atomic.Int64
 	events      uint64 // changes the feed reported, under pendingMu
-	notifiedAt  uint64 // Server.feedClock at the last change reported, under pendingMu
+	notifiedAt  uint64 // Server.indexes.Tick at the last change reported, under pendingMu
 	wakeMu      sync.Mutex
 	idling      bool
 	one         [1]byte // IDLE's read buffer

@@ -78,7 +78,7 @@ func cmdFetch(c *conn, cmd *command) error {
 		uids = uids[n:]
 		// Messages expunged by another session are not in the index any
 		// more and get no response (announced at the next sync).
-		metas = idx.lookup(metas[:0], batch)
+		metas = idx.Lookup(metas[:0], batch)
 		seenNow := map[uint32]bool{}
 		if setsSeen {
 			if err := c.markSeen(metas, seenNow); err != nil {

@@ -2,7 +2,6 @@ package imapserver
 
 import (
 	"context"
-	"slices"
 	"testing"
 
 	"github.com/mailroom/mailroom/store"
@@ -113,32 +112,8 @@ func TestIndexCacheBounded(t *testing.T) {
 		if len(lines) != 3 {
 			t.Fatalf("%s: FETCH gave %q", name, lines)
 		}
-		ts.srv.indexes.mu.Lock()
-		n := len(ts.srv.indexes.entries)
-		ts.srv.indexes.mu.Unlock()
-		if n != 1 {
+		if n := ts.srv.indexes.Len(); n != 1 {
 			t.Fatalf("after selecting %s: %d cached indexes, want 1 (budget 3 messages)", name, n)
 		}
-	}
-}
-
-// TestIndexApply covers the merge of Changes results: updates in place,
-// appends, an insertion below the highest UID, and removals.
-func TestIndexApply(t *testing.T) {
-	x := &mboxIndex{}
-	meta := func(uid uint32, flags ...string) store.MessageMeta {
-		return store.MessageMeta{UID: uid, ModSeq: uint64(uid), Flags: flags}
-	}
-	x.apply([]store.MessageMeta{meta(1), meta(3), meta(5)}, nil)
-	x.apply([]store.MessageMeta{meta(3, `\Seen`), meta(4), meta(7)}, []uint32{1, 9})
-	var got []uint32
-	for _, m := range x.metas {
-		got = append(got, m.UID)
-	}
-	if want := []uint32{3, 4, 5, 7}; !slices.Equal(got, want) {
-		t.Fatalf("UIDs %v, want %v", got, want)
-	}
-	if ms := x.lookup(nil, []uint32{2, 3, 6, 7, 8}); len(ms) != 2 || ms[0].UID != 3 || !slices.Equal(ms[0].Flags, []string{`\Seen`}) || ms[1].UID != 7 {
-		t.Fatalf("lookup gave %+v", ms)
 	}
 }

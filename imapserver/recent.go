@@ -66,17 +66,19 @@ func (c *conn) claimRecent() error {
 	// another session took every message they can see (the store's
 	// pointer only moves on), so a claim would give them nothing: they
 	// skip the write.
-	x := v.index
-	x.recentMu.Lock()
-	if x.recentNext > v.maxUID() {
-		x.recentMu.Unlock()
-		return nil
-	}
-	first, next, err := c.srv.cfg.Store.ClaimRecent(c.ctx, v.mbox.Ref())
-	if err == nil {
-		x.recentNext = max(x.recentNext, next)
-	}
-	x.recentMu.Unlock()
+	// The index's claim mark is the highest "next" a ClaimRecent on the
+	// mailbox returned in this process: the store's first recent UID is
+	// at least that.
+	var first, next uint32
+	err := v.index.Claim(func(mark uint32) (uint32, error) {
+		if mark > v.maxUID() {
+			first, next = 0, 0
+			return mark, nil
+		}
+		var err error
+		first, next, err = c.srv.cfg.Store.ClaimRecent(c.ctx, v.mbox.Ref())
+		return next, err
+	})
 	if err != nil {
 		return err
 	}
@@ -97,7 +99,7 @@ func (c *conn) claimRecent() error {
 func (c *conn) firstUnseen() uint32 {
 	v := c.sel
 	for start := 0; start < len(v.uids); start += fetchChunk {
-		metas := v.index.lookup(nil, v.uids[start:min(start+fetchChunk, len(v.uids))])
+		metas := v.index.Lookup(nil, v.uids[start:min(start+fetchChunk, len(v.uids))])
 		for _, m := range metas {
 			if !m.HasFlag(store.FlagSeen) {
 				return v.seq(m.UID)

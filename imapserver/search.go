@@ -247,7 +247,7 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 	var metas []store.MessageMeta
 	for start := 0; start < len(uids); start += chunk {
 		batch := uids[start:min(start+chunk, len(uids))]
-		metas = idx.lookup(metas[:0], batch)
+		metas = idx.Lookup(metas[:0], batch)
 		if imapmsg.NeedsSaveDate(key) {
 			if saved, err = c.srv.cfg.Store.SaveDates(c.ctx, v.mbox.Ref(), batch); err != nil {
 				return err

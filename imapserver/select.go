@@ -129,19 +129,19 @@ func cmdSelect(c *conn, cmd *command) error {
 	// Drop wake-ups from before the snapshot below; a change committed
 	// after this point wakes the session again.
 	c.pendingChange()
-	idx := c.srv.indexes.get(mb)
-	if err := idx.refresh(c.ctx, st, &c.srv.feedClock); err != nil {
+	idx := c.srv.indexes.Get(mb)
+	if err := idx.Refresh(c.ctx); err != nil {
 		return err
 	}
-	c.srv.indexes.trim(mb.ID)
-	uids, modseq := idx.uids()
+	c.srv.indexes.Trim(mb.ID)
+	uids, modseq := idx.UIDs()
 	// Read after the UIDs, so UIDNEXT is above every one of them.
 	status, err := st.MailboxStatus(c.ctx, mb.Ref())
 	if err != nil {
 		return err
 	}
 	v := &view{mbox: mb, readOnly: cmd.name == "EXAMINE", uids: uids, modseq: modseq, index: idx}
-	v.keywords = idx.keywords()
+	v.keywords = idx.Keywords()
 	v.sentHighest = modseq
 
 	c.sel = v // for the recent bookkeeping; c.state follows below

@@ -29,6 +29,7 @@ import (
 	"github.com/mailroom/mailroom/imapserver/imapwire"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/mboxindex"
 )
 
 // Store is what the IMAP server needs from the mail store.
@@ -126,8 +127,12 @@ type Config struct {
 	// IndexCacheMessages bounds the metadata kept in memory for mailboxes
 	// no session has selected any more, counted in messages (about 100
 	// bytes each); default 1,000,000. A selected mailbox's metadata is
-	// always in memory while it is selected.
+	// always in memory while it is selected. Unused with Indexes.
 	IndexCacheMessages int
+	// Indexes is the cache of mailbox indexes the sessions share
+	// (store/mboxindex), reading Store; give the POP3 server the same
+	// one. Default: a new one bounded by IndexCacheMessages.
+	Indexes *mboxindex.Cache
 	// TLSConfig enables STARTTLS (RFC 9051 §6.2.1) when set, and is what
 	// ServeTLS uses for implicit TLS (IMAPS, RFC 8314).
 	TLSConfig *tls.Config
@@ -261,16 +266,14 @@ type Server struct {
 	// a connection is not idling.
 	readers, writers sync.Pool
 
-	indexes indexCache // metadata of recently selected mailboxes
+	// indexes holds the metadata of recently selected mailboxes, and the
+	// feed clock sessions take a tick of when the feed reports a change
+	// (store/mboxindex).
+	indexes *mboxindex.Cache
 
 	// feedComplete: the store's feed carries other processes' commits,
 	// so sessions skip the periodic checkGone (sync.go).
 	feedComplete bool
-	// feedClock ticks at every change the feed reports to a session and
-	// at every read that refreshes a mailbox index, so that a session can
-	// tell whether an index read began after its wake-up
-	// (mboxIndex.changesSince).
-	feedClock atomic.Uint64
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -309,12 +312,15 @@ func New(cfg Config) *Server {
 		cfg.HandshakeTimeout = DefaultHandshakeTimeout
 	}
 	if cfg.IndexCacheMessages <= 0 {
-		cfg.IndexCacheMessages = 1_000_000
+		cfg.IndexCacheMessages = mboxindex.DefaultMaxMessages
+	}
+	if cfg.Indexes == nil {
+		cfg.Indexes = mboxindex.NewCache(cfg.Store, cfg.IndexCacheMessages)
 	}
 	fc, _ := cfg.Store.(completeFeed)
 	s := &Server{
 		feedComplete: fc != nil && fc.FeedCoversOtherProcesses(),
-		indexes:      indexCache{max: cfg.IndexCacheMessages},
+		indexes:      cfg.Indexes,
 		cfg:          cfg,
 		log:          cfg.Logger,
 		shutdown:     make(chan struct{}),

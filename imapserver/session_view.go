@@ -14,12 +14,12 @@ import (
 type view struct {
 	mbox     store.Mailbox
 	readOnly bool
-	index    *mboxIndex // the mailbox's shared metadata (mboxindex.go)
-	uids     []uint32   // ascending; index+1 is the sequence number
-	modseq   uint64     // changes up to here are known
-	expunged []uint32   // vanished UIDs still in uids, not yet announced
-	saved    []uint32   // SEARCHRES "$" (RFC 5182), as UIDs
-	keywords []string   // keywords announced in FLAGS, sorted; only grows
+	index    mailboxIndex // the mailbox's shared metadata (index.go)
+	uids     []uint32     // ascending; index+1 is the sequence number
+	modseq   uint64       // changes up to here are known
+	expunged []uint32     // vanished UIDs still in uids, not yet announced
+	saved    []uint32     // SEARCHRES "$" (RFC 5182), as UIDs
+	keywords []string     // keywords announced in FLAGS, sorted; only grows
 	// sentHighest is the HIGHESTMODSEQ last told the client; owedHighest
 	// that CONDSTORE was enabled and the value is still to be sent.
 	sentHighest uint64
@@ -117,5 +117,5 @@ func (c *conn) currentMetas(uids []uint32) ([]store.MessageMeta, error) {
 	if err != nil {
 		return nil, err
 	}
-	return idx.lookup(make([]store.MessageMeta, 0, len(uids)), uids), nil
+	return idx.Lookup(make([]store.MessageMeta, 0, len(uids)), uids), nil
 }

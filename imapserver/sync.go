@@ -53,7 +53,7 @@ func (c *conn) onChange(ch store.Change) {
 	c.pending.Store(id)
 	c.events++
 	c.notifyRecord(ch.MailboxID)
-	c.notifiedAt = c.srv.feedClock.Add(1)
+	c.notifiedAt = c.srv.indexes.Tick()
 	c.pendingMu.Unlock()
 	c.wakeMu.Lock()
 	if c.idling {
@@ -122,7 +122,7 @@ func (c *conn) tookOwnWrite(mark feedMark, changed []store.MessageMeta) {
 	if !c.onlyOwn(mark, 1, v.mbox.ID) {
 		return
 	}
-	v.index.took(before, after, changed, nil)
+	v.index.Took(before, after, changed, nil)
 	v.modseq = after
 	for _, m := range changed {
 		c.announceKeywords(m.Flags)
@@ -167,7 +167,7 @@ func (c *conn) tookOwnRemoval(mark feedMark, gone []uint32, highest, events uint
 	if v.modseq != before || !c.onlyOwn(mark, events, pending) {
 		return false
 	}
-	v.index.took(before, highest, nil, gone)
+	v.index.Took(before, highest, nil, gone)
 	v.modseq = highest
 	return true
 }
@@ -331,14 +331,14 @@ func (c *conn) changes(v *view) (metas []store.MessageMeta, vanished []uint32, h
 		notified := c.notifiedAt
 		c.pendingMu.Unlock()
 		var ok bool
-		metas, vanished, highest, ok, err = v.index.changesSince(c.ctx, c.srv.cfg.Store, &c.srv.feedClock, notified, v.modseq, c.goneHighest)
+		metas, vanished, highest, ok, err = v.index.ChangesSince(c.ctx, notified, v.modseq, c.goneHighest)
 		if err != nil || ok {
 			return metas, vanished, highest, err
 		}
 	}
 	metas, vanished, highest, err = c.srv.cfg.Store.Changes(c.ctx, v.mbox.Ref(), v.modseq)
 	if err == nil {
-		v.index.took(v.modseq, highest, metas, vanished)
+		v.index.Took(v.modseq, highest, metas, vanished)
 	}
 	return metas, vanished, highest, err
 }

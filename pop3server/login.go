@@ -25,7 +25,7 @@ func (c *conn) login(acct store.Account) error {
 	c.locked = &acct.ID // released by close even if what follows panics
 	ctx, cancel := c.storeCtx()
 	defer cancel()
-	d, err := openMaildrop(ctx, c.srv.cfg.Maildrop, acct.ID)
+	d, err := openMaildrop(ctx, c.srv.cfg.Maildrop, c.srv.cfg.Index, acct.ID)
 	if err != nil {
 		c.unlock()
 		return err

@@ -28,17 +28,28 @@ type dropMessage struct {
 	size int64
 }
 
-// openMaildrop snapshots the INBOX of accountID.
-func openMaildrop(ctx context.Context, b Backend, accountID int64) (*maildrop, error) {
+// openMaildrop snapshots the INBOX of accountID, from idx if not nil.
+func openMaildrop(ctx context.Context, b Backend, idx MailboxIndex, accountID int64) (*maildrop, error) {
 	mb, err := b.MailboxByName(ctx, accountID, store.Inbox)
 	if err != nil {
 		return nil, fmt.Errorf("open INBOX: %w", err)
 	}
 	d := &maildrop{backend: b, mailbox: mb}
-	err = b.ListMessages(ctx, mb.Ref(), nil, func(m store.MessageMeta) error {
+	add := func(m store.MessageMeta) error {
 		d.msgs = append(d.msgs, &dropMessage{meta: m, size: max(m.WireSize, -1)})
 		return nil
-	})
+	}
+	if idx != nil {
+		var metas []store.MessageMeta
+		if metas, err = idx.List(ctx, mb); err == nil {
+			d.msgs = make([]*dropMessage, 0, len(metas))
+			for _, m := range metas {
+				add(m)
+			}
+		}
+	} else {
+		err = b.ListMessages(ctx, mb.Ref(), nil, add)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("list INBOX: %w", err)
 	}

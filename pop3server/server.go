@@ -23,6 +23,7 @@ import (
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/internal/connserver"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/mboxindex"
 )
 
 // Backend is what the POP3 server needs from the mail store.
@@ -37,13 +38,26 @@ type Backend interface {
 
 var _ Backend = (store.Store)(nil)
 
+// MailboxIndex is an in-memory index of mailboxes' metadata shared with
+// the other protocols' sessions (*mboxindex.Cache): with one, the
+// maildrop listing at login comes from memory brought up to date with
+// one Changes read, instead of a ListMessages of the whole INBOX.
+type MailboxIndex interface {
+	List(ctx context.Context, mb store.Mailbox) ([]store.MessageMeta, error)
+}
+
+var _ MailboxIndex = (*mboxindex.Cache)(nil)
+
 // Config configures a Server. Maildrop and Auth are required.
 type Config struct {
 	Hostname string // in the greeting; default "localhost"
 	Maildrop Backend
-	Auth     *auth.Authenticator
-	Logger   *slog.Logger     // default slog.Default()
-	Now      func() time.Time // default time.Now
+	// Index, if set, lists the INBOX at login instead of
+	// Maildrop.ListMessages; it must read the same store.
+	Index  MailboxIndex
+	Auth   *auth.Authenticator
+	Logger *slog.Logger     // default slog.Default()
+	Now    func() time.Time // default time.Now
 	// IdleTimeout is the inactivity autologout timer, reset by every
 	// command. RFC 1939 §3 requires at least 10 minutes; shorter values
 	// (used by tests) are honoured, zero means 10 minutes.

@@ -1,15 +1,18 @@
 package pop3server
 
 import (
+	"context"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/mboxindex"
 	"github.com/mailroom/mailroom/store/sqlite"
 	"github.com/mailroom/mailroom/store/storetest"
 )
@@ -143,5 +146,52 @@ func TestSQLiteLineEndings(t *testing.T) {
 		if got := unstuff(c.data()); got != want {
 			t.Fatalf("RETR %d: %q, want %q", i+1, got, want)
 		}
+	}
+}
+
+// listCounter counts the maildrop listings read from the store directly.
+type listCounter struct {
+	*sqlite.Store
+	lists atomic.Int64
+}
+
+func (s *listCounter) ListMessages(ctx context.Context, m store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error {
+	s.lists.Add(1)
+	return s.Store.ListMessages(ctx, m, uids, fn)
+}
+
+// TestSQLiteIndexListing: with Config.Index (the mailbox index the IMAP
+// sessions share), the maildrop listing at login comes from the index,
+// not from a ListMessages of the INBOX, and is as fresh: a delivery and
+// a DELE of an earlier session show at the next login.
+func TestSQLiteIndexListing(t *testing.T) {
+	_, st := newSQLiteServer(t, msgFirst, msgMultipart)
+	acct, err := st.AccountByEmail(t.Context(), testUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc := &listCounter{Store: st}
+	cache := mboxindex.NewCache(st, 0)
+	ts := startServer(t, lc, st, acct, func(c *Config) { c.Index = cache })
+
+	c := ts.login(t)
+	c.expect("STAT", fmt.Sprintf("+OK 2 %d", len(msgFirst)+len(msgMultipart)))
+	c.expect("DELE 1", "+OK message 1 deleted")
+	c.expect("QUIT", "+OK pop.example.com POP3 server signing off")
+	raw := []byte("Subject: new\r\n\r\nhi\r\n")
+	if _, err := st.Deliver(t.Context(), []store.Target{{AccountID: acct.ID}}, store.NewMessage{Raw: raw, Part: message.Parse(raw)}); err != nil {
+		t.Fatal(err)
+	}
+	c = ts.login(t)
+	c.expect("STAT", fmt.Sprintf("+OK 2 %d", len(msgMultipart)+len(raw)))
+	c.expect("RETR 2", fmt.Sprintf("+OK %d octets", len(raw)))
+	if got := c.data(); got != string(raw) {
+		t.Fatalf("RETR 2: %q", got)
+	}
+	if n := lc.lists.Load(); n != 0 {
+		t.Errorf("%d ListMessages calls with an index, want 0", n)
+	}
+	if n := cache.Len(); n != 1 {
+		t.Errorf("%d indexes cached, want the INBOX's", n)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/mailroom/mailroom/smtpserver"
 	"github.com/mailroom/mailroom/spamlearn"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/mboxindex"
 	"github.com/mailroom/mailroom/store/postgres"
 	"github.com/mailroom/mailroom/store/sqlite"
 )
@@ -143,9 +144,12 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 	}
 	mx := smtpserver.New(mxCfg)
 	sub := smtpserver.New(subCfg)
+	// One index of mailbox metadata for the IMAP and POP3 sessions.
+	indexes := mboxindex.NewCache(st, 0)
 	pop := pop3server.New(pop3server.Config{
 		Hostname:    cfg.Hostname,
 		Maildrop:    st,
+		Index:       indexes,
 		Auth:        authn.ForProtocol("pop3"),
 		Metrics:     m,
 		Logger:      log.With("component", "pop3"),
@@ -167,6 +171,7 @@ func buildServers(cfg config.Config, lv *live, st store.Store, authn *auth.Authe
 	imap := imapserver.New(imapserver.Config{
 		Hostname:       cfg.Hostname,
 		Store:          st,
+		Indexes:        indexes,
 		Auth:           authn.ForProtocol("imap"),
 		Metrics:        m,
 		Logger:         log.With("component", "imap"),
