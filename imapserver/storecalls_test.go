@@ -192,6 +192,30 @@ func (s *callCounter) MailboxRights(ctx context.Context, viewer int64, m store.M
 	return s.inner.MailboxRights(ctx, viewer, m)
 }
 
+// startCountingServer starts a test server whose store counts its calls.
+func startCountingServer(t *testing.T) (*testServer, *callCounter) {
+	t.Helper()
+	cs := &callCounter{}
+	ts := startTestServer(t, func(c *Config) {
+		cs.inner = c.Store.(*sqlite.Store)
+		c.Store = cs
+	})
+	return ts, cs
+}
+
+// twoOnInbox delivers n messages to the INBOX and returns two sessions
+// that selected it, the first after ENABLE of ext.
+func twoOnInbox(ts *testServer, n int, ext string) (*testConn, *testConn) {
+	for range n {
+		ts.deliver("INBOX", "Subject: hi\n\nbody\n")
+	}
+	tc, other := ts.login(), ts.login()
+	tc.transactf("ok", "enable %s", ext)
+	tc.transactf("ok", "select INBOX")
+	other.transactf("ok", "select INBOX")
+	return tc, other
+}
+
 // TestIdleCommandsReadNothing: on a mailbox where nothing changed, NOOP,
 // IDLE/DONE and LOGOUT make no store call at all, however much time has
 // passed (the change feed, which also carries other processes' commits,
@@ -295,11 +319,7 @@ func TestIdleCommandsReadNothing(t *testing.T) {
 // next NOOP.
 func TestOwnStoreAfterOthersReadsTheirs(t *testing.T) {
 	t.Parallel()
-	cs := &callCounter{}
-	ts := startTestServer(t, func(c *Config) {
-		cs.inner = c.Store.(*sqlite.Store)
-		c.Store = cs
-	})
+	ts, cs := startCountingServer(t)
 	for range 2 {
 		ts.deliver("INBOX", "Subject: hi\n\nbody\n")
 	}
@@ -357,11 +377,7 @@ func (s *callCounter) AccountByEmail(ctx context.Context, email string) (store.A
 // sees the message's flags as the store has them.
 func TestIdleFanOutReadsOnce(t *testing.T) {
 	t.Parallel()
-	cs := &callCounter{}
-	ts := startTestServer(t, func(c *Config) {
-		cs.inner = c.Store.(*sqlite.Store)
-		c.Store = cs
-	})
+	ts, cs := startCountingServer(t)
 	ts.deliver("INBOX", "Subject: first\n\nbody\n")
 	const n = 30
 	conns := make([]*testConn, n)
@@ -420,18 +436,8 @@ func TestIdleFanOutReadsOnce(t *testing.T) {
 // session's next commands read nothing.
 func TestOwnExpungeReadsNothing(t *testing.T) {
 	t.Parallel()
-	cs := &callCounter{}
-	ts := startTestServer(t, func(c *Config) {
-		cs.inner = c.Store.(*sqlite.Store)
-		c.Store = cs
-	})
-	for range 5 {
-		ts.deliver("INBOX", "Subject: hi\n\nbody\n")
-	}
-	tc, other := ts.login(), ts.login()
-	tc.transactf("ok", "enable condstore")
-	tc.transactf("ok", "select INBOX")
-	other.transactf("ok", "select INBOX")
+	ts, cs := startCountingServer(t)
+	tc, other := twoOnInbox(ts, 5, "condstore")
 	tc.transactf("ok", `store 1,3,5 +flags.silent (\Deleted)`)
 	other.transactf("ok", "noop")
 	tc.transactf("ok", "noop")
@@ -482,11 +488,7 @@ func TestOwnExpungeReadsNothing(t *testing.T) {
 // and reported, and the next NOOP reports nothing again.
 func TestOwnExpungeAfterOthersReadsTheirs(t *testing.T) {
 	t.Parallel()
-	cs := &callCounter{}
-	ts := startTestServer(t, func(c *Config) {
-		cs.inner = c.Store.(*sqlite.Store)
-		c.Store = cs
-	})
+	ts, cs := startCountingServer(t)
 	for range 2 {
 		ts.deliver("INBOX", "Subject: hi\n\nbody\n")
 	}
@@ -518,18 +520,8 @@ func TestOwnExpungeAfterOthersReadsTheirs(t *testing.T) {
 // of the MOVE through the feed.
 func TestOwnMoveCopyAppendReadNothing(t *testing.T) {
 	t.Parallel()
-	cs := &callCounter{}
-	ts := startTestServer(t, func(c *Config) {
-		cs.inner = c.Store.(*sqlite.Store)
-		c.Store = cs
-	})
-	for range 4 {
-		ts.deliver("INBOX", "Subject: hi\n\nbody\n")
-	}
-	tc, other := ts.login(), ts.login()
-	tc.transactf("ok", "enable qresync")
-	tc.transactf("ok", "select INBOX")
-	other.transactf("ok", "select INBOX")
+	ts, cs := startCountingServer(t)
+	tc, other := twoOnInbox(ts, 4, "qresync")
 	cs.take()
 
 	writeOnly := func(what, write string) {
