@@ -338,7 +338,10 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 			}
 			add("RFC822.TEXT", b, 1)
 		case attSection:
-			b, err := imapmsg.SectionBytes(raw, part, a.section)
+			b := raw // BODY[]: the whole message, as SectionBytes gives it
+			if !a.wholeMessage() {
+				b, err = imapmsg.SectionBytes(raw, part, a.section)
+			}
 			if errors.Is(err, imapmsg.ErrNoSuchPart) {
 				b, err = []byte{}, nil
 			}
