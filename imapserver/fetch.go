@@ -277,7 +277,9 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 		data []byte // rendered value
 		lit  int    // 0: data is raw syntax; 1: literal; 8: literal8
 	}
-	var items []item
+	// Room for the usual few items without growing (FETCH 1:* of a
+	// mailbox writes one response per message).
+	items := make([]item, 0, 4)
 	add := func(name string, data []byte, lit int) { items = append(items, item{name, data, lit}) }
 	hasFlags, hasUID, hasModSeq := false, false, false
 	for _, a := range atts {
@@ -316,7 +318,7 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 		case attInternalDate:
 			add("INTERNALDATE", imapmsg.AppendString(nil, imapmsg.FormatInternalDate(m.InternalDate)), 0)
 		case attSize:
-			add("RFC822.SIZE", []byte(uitoa64(m.Size)), 0)
+			add("RFC822.SIZE", strconv.AppendInt(nil, m.Size, 10), 0)
 		case attEnvelope:
 			add("ENVELOPE", imapmsg.AppendEnvelope(nil, part.Envelope), 0)
 		case attBody:
@@ -338,7 +340,10 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 			}
 			add("RFC822.TEXT", b, 1)
 		case attSection:
-			b, err := imapmsg.SectionBytes(raw, part, a.section)
+			b := raw // BODY[]: the whole message, as SectionBytes gives it
+			if !a.wholeMessage() {
+				b, err = imapmsg.SectionBytes(raw, part, a.section)
+			}
 			if errors.Is(err, imapmsg.ErrNoSuchPart) {
 				b, err = []byte{}, nil
 			}
@@ -367,7 +372,7 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 			if err != nil {
 				return err
 			}
-			add("BINARY.SIZE["+a.section.String()+"]", []byte(uitoa64(n)), 0)
+			add("BINARY.SIZE["+a.section.String()+"]", strconv.AppendInt(nil, n, 10), 0)
 		case attPreview:
 			b, lit, err := c.fetchPreview(&d)
 			if err != nil {

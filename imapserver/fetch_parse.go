@@ -57,8 +57,20 @@ func (a fetchAtt) needsBody() bool {
 	return false
 }
 
+// needsPart reports whether a needs at least the top-level part
+// (msgData.Top). RFC822 and BODY[] are the message's bytes as they are:
+// no header to parse.
 func (a fetchAtt) needsPart() bool {
+	if a.kind == attRFC822 || a.wholeMessage() {
+		return false
+	}
 	return a.needsBody() || a.kind == attEnvelope || a.kind == attBody || a.kind == attBodyStructure
+}
+
+// wholeMessage reports whether a is BODY[] (or BODY[]<partial>): the
+// whole message, whatever its structure.
+func (a fetchAtt) wholeMessage() bool {
+	return a.kind == attSection && a.section.Specifier == "" && len(a.section.Part) == 0
 }
 
 // needsTree reports whether a needs the message's whole MIME tree. The

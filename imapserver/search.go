@@ -224,7 +224,8 @@ func (m *searchMsg) Meta() *store.MessageMeta { return m.meta }
 // bytes, when a key needs them, in size-bounded batches (bodies.go); with
 // withHeader (SORT and THREAD need the top-level header), at least the
 // header, read alone when the key needs no more. Messages expunged by
-// another session meanwhile don't match.
+// another session meanwhile don't match. fn must not keep the *searchMsg
+// past its return: the next message reuses it.
 func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchMsg) error) error {
 	v := c.sel
 	env := imapmsg.MatchEnv{MaxSeq: uint32(len(v.uids)), MaxUID: v.maxUID(), Saved: imapmsg.NumSetFromNums(v.saved), Location: time.Local, Now: c.srv.cfg.Now()}
@@ -245,6 +246,9 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 		}
 	}
 	var metas []store.MessageMeta
+	// One searchMsg for all messages (fn must not keep it): not one
+	// allocation per message of the mailbox.
+	var m searchMsg
 	for start := 0; start < len(uids); start += chunk {
 		batch := uids[start:min(start+chunk, len(uids))]
 		metas = idx.Lookup(metas[:0], batch)
@@ -283,10 +287,10 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 				if headersOnly {
 					d = c.withHeader(&rest[i], raw, nil)
 				}
-				m := &searchMsg{msgData: d, seq: v.seq(rest[i].UID), saved: saved[rest[i].UID]}
-				ok, err := imapmsg.Match(key, m, env)
+				m = searchMsg{msgData: d, seq: v.seq(rest[i].UID), saved: saved[rest[i].UID]}
+				ok, err := imapmsg.Match(key, &m, env)
 				if err == nil && ok {
-					err = fn(m)
+					err = fn(&m)
 				}
 				if err != nil && !errors.Is(err, store.ErrNotFound) {
 					return err

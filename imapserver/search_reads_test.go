@@ -64,3 +64,41 @@ func TestSearchReads(t *testing.T) {
 	hasLine(t, tc.transactf("ok", "search subject big"), "* SEARCH 7")
 	hasLine(t, tc.transactf("ok", "search not text needle"), "* SEARCH 1 2 3 4 5")
 }
+
+// TestSearchFlagAllocsFlat: a flag SEARCH allocates per command, not per
+// message of the mailbox: 450 more messages, all matching, add fewer than
+// 100 allocations to SEARCH UNSEEN (they added one per message when each
+// message was evaluated in a searchMsg of its own).
+func TestSearchFlagAllocsFlat(t *testing.T) {
+	ts := startTestServer(t)
+	ctx := context.Background()
+	inbox, err := ts.st.MailboxByName(ctx, ts.acct.ID, store.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(n int) {
+		var msgs []store.NewMessage
+		for i := range n {
+			raw := []byte("From: a@example.org\r\nSubject: s" + strings.Repeat("x", i%7) + "\r\n\r\nbody\r\n")
+			msgs = append(msgs, store.NewMessage{Raw: raw, Part: message.Parse(raw)})
+		}
+		if _, _, err := ts.st.Append(ctx, inbox.Ref(), msgs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tc := ts.login()
+	allocs := func(want int) float64 {
+		tc.transactf("ok", "SELECT INBOX")
+		if got := strings.Count(tc.transactf("ok", "SEARCH UNSEEN")[0], " "); got != want {
+			t.Fatalf("SEARCH UNSEEN matched %d messages, want %d", got-1, want-1)
+		}
+		return testing.AllocsPerRun(20, func() { tc.transactf("ok", "SEARCH UNSEEN") })
+	}
+	add(50)
+	small := allocs(51)
+	add(450)
+	large := allocs(501)
+	if large-small >= 100 {
+		t.Errorf("SEARCH UNSEEN: %.0f allocations with 50 messages, %.0f with 500", small, large)
+	}
+}

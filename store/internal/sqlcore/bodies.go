@@ -33,25 +33,41 @@ func (c *Core) ListHeaders(ctx context.Context, ref store.MailboxRef, uids []uin
 }
 
 // listBytes reads, chunk messages per query, the metadata and bytes that
-// sel (SELECT ... FROM messages m ...) selects.
+// sel (SELECT ... FROM messages m ...) selects. Each query is scoped by
+// the whole ref (account and UIDVALIDITY too, refScope), so that a read
+// which finds messages needs no statement of its own to check the ref
+// first (one statement per FETCH of bodies or headers, not two); only a
+// read that finds nothing asks whether the mailbox exists, to tell
+// store.ErrNotFound from an empty answer.
 func (c *Core) listBytes(ctx context.Context, what, sel string, chunk int, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
-	// The check and the reads are separate statements; that is safe
-	// because mailbox ids are never reused: once ref names this account's
-	// mailbox, rows with its id can only be that mailbox's.
-	if _, err := c.MailboxByID(ctx, ref); err != nil {
-		return err
-	}
-	mailboxID := ref.MailboxID
-	after := sel + " WHERE m.mailbox_id = $1 AND m.uid > $2 ORDER BY m.uid LIMIT $3"
-	in := sel + " WHERE m.mailbox_id = $1 AND " + c.d.In("m.uid", 2) + " ORDER BY m.uid"
-	return batch.Each(uids, chunk, batch.Queries{
+	mailboxID, acct, validity := ref.MailboxID, ref.AccountID, int64(ref.UIDValidity)
+	after := sel + " WHERE m.mailbox_id = $1 AND m.uid > $2 AND " + refScope(4) + " ORDER BY m.uid LIMIT $3"
+	in := sel + " WHERE m.mailbox_id = $1 AND " + c.d.In("m.uid", 2) + " AND " + refScope(3) + " ORDER BY m.uid"
+	found := false
+	err := batch.Each(uids, chunk, batch.Queries{
 		After: func(last uint32, n int) ([]batch.Row, error) {
-			return c.readBytes(ctx, what, after, mailboxID, last, n)
+			rows, err := c.readBytes(ctx, what, after, mailboxID, last, n, acct, validity)
+			found = found || len(rows) > 0
+			return rows, err
 		},
 		In: func(uids []uint32) ([]batch.Row, error) {
-			return c.readBytes(ctx, what, in, mailboxID, c.d.UIDs(uids))
+			rows, err := c.readBytes(ctx, what, in, mailboxID, c.d.UIDs(uids), acct, validity)
+			found = found || len(rows) > 0
+			return rows, err
 		},
 	}, fn)
+	if err != nil || found {
+		return err
+	}
+	_, err = c.MailboxByID(ctx, ref)
+	return err
+}
+
+// refScope is RefWhere for the mailbox $1 of a query on messages m, with
+// the account and UIDVALIDITY of the ref as parameters $n and $n+1: a
+// condition on constants, which both databases evaluate once per query.
+func refScope(n int) string {
+	return fmt.Sprintf("EXISTS (SELECT 1 FROM mailboxes WHERE id = $1 AND account_id = $%d AND (CAST($%d AS bigint) = 0 OR uidvalidity = CAST($%d AS bigint)))", n, n+1, n+1)
 }
 
 func (c *Core) readBytes(ctx context.Context, what, query string, args ...any) ([]batch.Row, error) {
