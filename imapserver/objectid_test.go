@@ -3,6 +3,8 @@ package imapserver
 import (
 	"slices"
 	"testing"
+
+	"github.com/mailroom/mailroom/store/sqlite"
 )
 
 // statusAttrs returns the attributes of a "* STATUS name (...)" response.
@@ -125,5 +127,38 @@ func TestObjectIDEmail(t *testing.T) {
 	got = fetchIDs("uid fetch 1:* emailid")
 	if len(got) != 2 || oneID(t, got[1][0]) != e1 || oneID(t, got[2][0]) != e2 {
 		t.Fatalf("EMAILIDs after COPY and MOVE %v, want %s %s", got, e1, e2)
+	}
+}
+
+// TestFetchRowExtrasBatched: FETCH 1:50 (EMAILID SAVEDATE) reads the ids
+// and dates with one store call each for the whole command, not one per
+// message, and answers each message with its own id.
+func TestFetchRowExtrasBatched(t *testing.T) {
+	t.Parallel()
+	cs := &callCounter{}
+	ts := startTestServer(t, func(c *Config) {
+		cs.inner = c.Store.(*sqlite.Store)
+		c.Store = cs
+	})
+	for range 50 {
+		ts.deliver("INBOX", simpleMsg)
+	}
+	tc := ts.login()
+	tc.transactf("ok", "select INBOX")
+	cs.take()
+	ids := map[string]bool{}
+	rs := find(parseResps(t, tc.transactf("ok", "fetch 1:50 (emailid savedate)")), "FETCH")
+	for _, r := range rs {
+		a := r.fetchAttrs()
+		ids[oneID(t, a["EMAILID"])] = true
+		if d, ok := a["SAVEDATE"].(string); !ok || d == "NIL" {
+			t.Fatalf("SAVEDATE %v", a["SAVEDATE"])
+		}
+	}
+	if len(rs) != 50 || len(ids) != 50 {
+		t.Fatalf("%d FETCH responses with %d distinct EMAILIDs, want 50", len(rs), len(ids))
+	}
+	if n := cs.take(); n["EmailIDs"] != 1 || n["SaveDates"] != 1 || total(n) != 2 {
+		t.Errorf("FETCH 1:50 (EMAILID SAVEDATE) made store calls %v, want one EmailIDs and one SaveDates", n)
 	}
 }
