@@ -15,6 +15,7 @@ type searchReturn struct {
 	min, max, count, all, save bool
 	partial                    *partialRange // PARTIAL (RFC 9394)
 	given                      bool          // RETURN was present: answer ESEARCH
+	update                     bool          // UPDATE (RFC 5267 §4.3, searchcontext.go)
 }
 
 // none reports that no result option was asked for.
@@ -41,6 +42,9 @@ func cmdSearch(c *conn, cmd *command) error {
 		}
 		return c.endArgs()
 	}()
+	if err == nil {
+		err = c.checkContextTag(cmd, &ret)
+	}
 	if err != nil {
 		if ret.save {
 			c.sel.saved = nil
@@ -110,11 +114,14 @@ func cmdSearch(c *conn, cmd *command) error {
 		c.enc.CRLF()
 		return nil
 	}
-	if ret.save && ret.none() {
+	if ret.update {
+		c.startContext(cmd, key, nil, matched, nil)
+	}
+	if ret.save && ret.none() && !ret.update {
 		return nil // SAVE alone: no ESEARCH (RFC 5182 §2.4)
 	}
-	if ret.none() {
-		ret.all = true
+	if ret.none() && !ret.update {
+		ret.all = true // RETURN () is RETURN (ALL); UPDATE alone has no result data, as Dovecot answers
 	}
 	c.writeESearch(cmd, &ret, nums, false, highest)
 	return nil
@@ -179,6 +186,14 @@ func (c *conn) searchReturnOpts(ret *searchReturn) error {
 			ret.all = true
 		case "SAVE":
 			ret.save = true
+		case "CONTEXT":
+			// RFC 5267 §4.2: a hint that the search will be used again;
+			// every search reads the shared index anyway.
+		case "UPDATE":
+			if ret.update {
+				return badf("", "UPDATE given twice")
+			}
+			ret.update = true
 		case "PARTIAL":
 			if err != nil {
 				return err
@@ -226,6 +241,19 @@ func (m *searchMsg) Meta() *store.MessageMeta { return m.meta }
 // header, read alone when the key needs no more. Messages expunged by
 // another session meanwhile don't match.
 func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchMsg) error) error {
+	uids := c.sel.uids
+	if imapmsg.NeedsBody(key) {
+		var err error
+		if uids, err = c.textCandidates(key); err != nil {
+			return err
+		}
+	}
+	return c.searchMatchingIn(key, withHeader, uids, fn)
+}
+
+// searchMatchingIn is searchMatching over uids (ascending, in the view)
+// only.
+func (c *conn) searchMatchingIn(key imapmsg.Key, withHeader bool, uids []uint32, fn func(*searchMsg) error) error {
 	v := c.sel
 	env := imapmsg.MatchEnv{MaxSeq: uint32(len(v.uids)), MaxUID: v.maxUID(), Saved: imapmsg.NumSetFromNums(v.saved), Location: time.Local, Now: c.srv.cfg.Now()}
 	if v.recent != nil {
@@ -238,12 +266,6 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 	needsBytes := imapmsg.NeedsBody(key)
 	var saved map[uint32]time.Time
 	headersOnly := (withHeader || imapmsg.NeedsHeader(key)) && !needsBytes
-	uids := v.uids
-	if needsBytes {
-		if uids, err = c.textCandidates(key); err != nil {
-			return err
-		}
-	}
 	var metas []store.MessageMeta
 	for start := 0; start < len(uids); start += chunk {
 		batch := uids[start:min(start+chunk, len(uids))]
