@@ -143,7 +143,7 @@ func cmdCancelUpdate(c *conn, cmd *command) error {
 	v := c.sel
 	for _, tag := range tags {
 		if v.contextByTag(tag) == nil {
-			return badf("", "unknown tag %s", sanitize(tag))
+			return nof("", "unknown tag %s", sanitize(tag)) // as Dovecot 2.3.19
 		}
 	}
 	v.contexts = slices.DeleteFunc(v.contexts, func(x *searchContext) bool { return slices.Contains(tags, x.tag) })

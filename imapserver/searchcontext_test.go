@@ -134,7 +134,7 @@ func TestContextSearch(t *testing.T) {
 	a.readUntilTagged(seqTag, "bad")
 
 	a.transactf("ok", `cancelupdate "%s" "%s"`, seqTag, sizeTag)
-	a.transactf("bad", `cancelupdate "%s"`, seqTag)
+	a.transactf("no", `cancelupdate "%s"`, seqTag)
 	wantUpdates(t, "after CANCELUPDATE", a.transactf("ok", `store 1 -flags (\Seen)`), uidTag+" UID ADDTO (0 2)")
 
 	// Selecting again ends the contexts.
