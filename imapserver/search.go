@@ -54,7 +54,7 @@ func cmdSearch(c *conn, cmd *command) error {
 	v := c.sel
 	var matched []uint32
 	var highest, firstModSeq, lastModSeq uint64
-	err = c.searchMatching(key, false, func(m *searchMsg) error {
+	err = c.searchMatching(key, readForKey, func(m *searchMsg) error {
 		if len(matched) == 0 {
 			firstModSeq = m.meta.ModSeq
 		}
@@ -234,13 +234,24 @@ type searchMsg struct {
 func (m *searchMsg) SeqNum() uint32           { return m.seq }
 func (m *searchMsg) Meta() *store.MessageMeta { return m.meta }
 
+// What searchMatching reads of each message besides what the key needs.
+type readNeed int
+
+const (
+	readForKey      readNeed = iota // only what the key needs (SEARCH)
+	readTopHeader                   // the top-level header (THREAD)
+	readEnvelope                    // the root Envelope (SORT): from the tree stored at delivery, unless the key reads the header anyway
+)
+
 // searchMatching calls fn for each message of the selected mailbox that
 // matches key, in mailbox order. Metadata comes from the mailbox index;
 // bytes, when a key needs them, in size-bounded batches (bodies.go); with
-// withHeader (SORT and THREAD need the top-level header), at least the
-// header, read alone when the key needs no more. Messages expunged by
+// readTopHeader (THREAD), at least the header, read alone when the key
+// needs no more; with readEnvelope (SORT), the trees stored at delivery,
+// whose root holds the Envelope, when the key needs no bytes (the header
+// is parsed only if the key reads it anyway). Messages expunged by
 // another session meanwhile don't match.
-func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchMsg) error) error {
+func (c *conn) searchMatching(key imapmsg.Key, need readNeed, fn func(*searchMsg) error) error {
 	uids := c.sel.uids
 	if imapmsg.NeedsBody(key) {
 		var err error
@@ -248,12 +259,12 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 			return err
 		}
 	}
-	return c.searchMatchingIn(key, withHeader, uids, fn)
+	return c.searchMatchingIn(key, need, uids, fn)
 }
 
 // searchMatchingIn is searchMatching over uids (ascending, in the view)
 // only.
-func (c *conn) searchMatchingIn(key imapmsg.Key, withHeader bool, uids []uint32, fn func(*searchMsg) error) error {
+func (c *conn) searchMatchingIn(key imapmsg.Key, need readNeed, uids []uint32, fn func(*searchMsg) error) error {
 	v := c.sel
 	env := imapmsg.MatchEnv{MaxSeq: uint32(len(v.uids)), MaxUID: v.maxUID(), Saved: imapmsg.NumSetFromNums(v.saved), Location: time.Local, Now: c.srv.cfg.Now()}
 	if v.recent != nil {
@@ -265,7 +276,8 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, withHeader bool, uids []uint32,
 	}
 	needsBytes := imapmsg.NeedsBody(key)
 	var saved map[uint32]time.Time
-	headersOnly := (withHeader || imapmsg.NeedsHeader(key)) && !needsBytes
+	treesOnly := need == readEnvelope && !needsBytes && !imapmsg.NeedsHeader(key)
+	headersOnly := (need != readForKey || imapmsg.NeedsHeader(key)) && !needsBytes && !treesOnly
 	var metas []store.MessageMeta
 	for start := 0; start < len(uids); start += chunk {
 		batch := uids[start:min(start+chunk, len(uids))]
@@ -286,6 +298,8 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, withHeader bool, uids []uint32,
 				}
 			case headersOnly:
 				n, raws, err = c.headerBatch(v.mbox.Ref(), rest)
+			case treesOnly:
+				n, parts, err = c.partBatch(v.mbox.Ref(), rest)
 			}
 			if err != nil {
 				return err
@@ -299,7 +313,9 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, withHeader bool, uids []uint32,
 				}
 				var part *message.Part
 				if parts != nil {
-					part = parts[i]
+					if part = parts[i]; part == nil && treesOnly {
+						continue // expunged meanwhile
+					}
 				}
 				d := c.withBytes(&rest[i], raw, part)
 				if headersOnly {

@@ -184,7 +184,7 @@ func (c *conn) contextsUpdate(changed []uint32) error {
 		}
 		if x.sort == nil {
 			var matched []uint32
-			err := c.searchMatchingIn(x.key, false, cands, func(m *searchMsg) error {
+			err := c.searchMatchingIn(x.key, readForKey, cands, func(m *searchMsg) error {
 				matched = append(matched, m.meta.UID)
 				return nil
 			})

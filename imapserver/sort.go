@@ -9,9 +9,9 @@ import (
 )
 
 // cmdSort: SORT and UID SORT (RFC 5256 §3; DISPLAYFROM and DISPLAYTO,
-// RFC 5957). The search criteria are SEARCH's; sorting by a header reads
-// the messages' bytes in the same bounded batches as SEARCH TEXT and
-// parses only their top-level header. With RETURN it is ESORT (RFC 5267
+// RFC 5957). The search criteria are SEARCH's; sorting by a header field
+// reads the Envelope of the trees stored at delivery, in bounded batches,
+// or, when the criteria read the header anyway, parses that. With RETURN it is ESORT (RFC 5267
 // §3): the answer is an ESEARCH in sort order (esearch.go).
 func cmdSort(c *conn, cmd *command) error {
 	if err := c.dec.SP(); err != nil {
@@ -122,6 +122,10 @@ func cmdSort(c *conn, cmd *command) error {
 // not nil, of those (ascending).
 func (c *conn) sortItems(key imapmsg.Key, criteria []imapmsg.SortCriterion, uids []uint32) ([]imapmsg.SortItem, error) {
 	withEnvelope := imapmsg.NeedsEnvelope(criteria)
+	need := readForKey
+	if withEnvelope {
+		need = readEnvelope
+	}
 	var items []imapmsg.SortItem
 	collect := func(m *searchMsg) error {
 		var env *message.Envelope
@@ -136,16 +140,17 @@ func (c *conn) sortItems(key imapmsg.Key, criteria []imapmsg.SortCriterion, uids
 		return nil
 	}
 	if uids != nil {
-		return items, c.searchMatchingIn(key, withEnvelope, uids, collect)
+		return items, c.searchMatchingIn(key, need, uids, collect)
 	}
-	return items, c.searchMatching(key, withEnvelope, collect)
+	return items, c.searchMatching(key, need, collect)
 }
 
-// sortPart returns a part carrying the message's envelope: parsed from the
-// header or bytes at hand, else the stored tree (a message too large to be
-// read in a batch).
+// sortPart returns a part carrying the message's envelope: the stored
+// tree when read (searchMatching's readEnvelope), else parsed from the
+// header or bytes at hand, else the stored tree read alone (a message too
+// large to be read in a batch).
 func (m *searchMsg) sortPart() (*message.Part, error) {
-	if m.haveRaw || m.haveHdr {
+	if m.part == nil && (m.haveRaw || m.haveHdr) {
 		return m.Top()
 	}
 	return m.Part()
