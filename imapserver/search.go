@@ -238,9 +238,9 @@ func (m *searchMsg) Meta() *store.MessageMeta { return m.meta }
 type readNeed int
 
 const (
-	readForKey      readNeed = iota // only what the key needs (SEARCH)
-	readTopHeader                   // the top-level header (THREAD)
-	readEnvelope                    // the root Envelope (SORT): from the tree stored at delivery, unless the key reads the header anyway
+	readForKey    readNeed = iota // only what the key needs (SEARCH)
+	readTopHeader                 // the top-level header (THREAD)
+	readEnvelope                  // the root Envelope (SORT): from the tree stored at delivery, unless the key reads the header anyway
 )
 
 // searchMatching calls fn for each message of the selected mailbox that
