@@ -3,8 +3,6 @@ package imapserver
 import (
 	"slices"
 	"testing"
-
-	"github.com/mailroom/mailroom/store/sqlite"
 )
 
 // statusAttrs returns the attributes of a "* STATUS name (...)" response.
@@ -135,11 +133,7 @@ func TestObjectIDEmail(t *testing.T) {
 // message, and answers each message with its own id.
 func TestFetchRowExtrasBatched(t *testing.T) {
 	t.Parallel()
-	cs := &callCounter{}
-	ts := startTestServer(t, func(c *Config) {
-		cs.inner = c.Store.(*sqlite.Store)
-		c.Store = cs
-	})
+	ts, cs := startCountedServer(t)
 	for range 50 {
 		ts.deliver("INBOX", simpleMsg)
 	}

@@ -192,6 +192,16 @@ func (s *callCounter) MailboxRights(ctx context.Context, viewer int64, m store.M
 	return s.inner.MailboxRights(ctx, viewer, m)
 }
 
+// startCountedServer starts a test server whose store calls cs counts.
+func startCountedServer(t *testing.T) (*testServer, *callCounter) {
+	cs := &callCounter{}
+	ts := startTestServer(t, func(c *Config) {
+		cs.inner = c.Store.(*sqlite.Store)
+		c.Store = cs
+	})
+	return ts, cs
+}
+
 // TestIdleCommandsReadNothing: on a mailbox where nothing changed, NOOP,
 // IDLE/DONE and LOGOUT make no store call at all, however much time has
 // passed (the change feed, which also carries other processes' commits,
