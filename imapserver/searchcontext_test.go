@@ -137,6 +137,25 @@ func TestContextSearch(t *testing.T) {
 	a.transactf("no", `cancelupdate "%s"`, seqTag)
 	wantUpdates(t, "after CANCELUPDATE", a.transactf("ok", `store 1 -flags (\Seen)`), uidTag+" UID ADDTO (0 2)")
 
+	// In IDLE the update comes with the EXISTS, unasked.
+	a.writeLine("i1 IDLE")
+	if r := a.readResponse(); !strings.HasPrefix(r, "+ ") {
+		t.Fatalf("IDLE: %q", r)
+	}
+	ts.deliver("", simpleMsg)
+	var idle []string
+	for len(idle) < 5 {
+		if idle = append(idle, a.readResponse()); strings.HasPrefix(idle[len(idle)-1], "* ESEARCH") {
+			break
+		}
+	}
+	a.writeLine("DONE")
+	a.readUntilTagged("i1", "ok")
+	wantUpdates(t, "delivery in IDLE", idle, uidTag+" UID ADDTO (0 5)")
+	if idle[0] != "* 4 EXISTS" {
+		t.Fatalf("IDLE: %q", idle)
+	}
+
 	// Selecting again ends the contexts.
 	a.transactf("ok", "select inbox")
 	b.transactf("ok", `store 1 +flags (\Seen)`)
