@@ -2,9 +2,7 @@ package imapserver
 
 import (
 	"errors"
-	"net/url"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/mailroom/mailroom/imapserver/imapmsg"
 	"github.com/mailroom/mailroom/message"
@@ -84,7 +82,7 @@ func (c *conn) catURL(u string, room int64) ([]byte, error) {
 		return nil, bad
 	}
 	st := c.srv.cfg.Store
-	mb, err := st.MailboxByName(c.ctx, c.acct.ID, ref.mailbox)
+	mb, err := st.MailboxByName(c.ctx, c.acct.ID, store.CanonicalMailboxName(ref.mailbox))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, bad
 	} else if err != nil {
@@ -127,88 +125,21 @@ func (c *conn) catURL(u string, room int64) ([]byte, error) {
 	return b, nil
 }
 
-// catURLRef is what a CATENATE URL names.
-type catURLRef struct {
-	mailbox     string // canonical (store.CanonicalMailboxName)
-	uidValidity uint32 // 0: not given
-	uid         uint32
-	section     *imapmsg.Section // nil: the whole message
-	partial     *imapmsg.Partial // ";PARTIAL=" (RFC 5550); nil: all of it
-}
-
-var errBadURL = errors.New("imapserver: bad URL")
-
 // parseCatURL parses an IMAP URL (RFC 5092) naming a message of the
 // logged-in account: no server, no user, no URLAUTH; a SECTION and a
-// PARTIAL (RFC 5550) may follow the UID.
-func parseCatURL(u string) (catURLRef, error) {
-	var r catURLRef
-	var path string
+// PARTIAL (RFC 5550) may follow the UID (urlpath.go).
+func parseCatURL(u string) (urlMsgPath, error) {
 	switch {
 	case len(u) >= 7 && strings.EqualFold(u[:7], "imap://"):
 		rest := u[7:]
 		if !strings.HasPrefix(rest, "/") {
-			return r, errBadURL // an authority: another user or server
+			return urlMsgPath{}, errURL // an authority: another user or server
 		}
-		path = rest[1:]
+		return parseURLMsgPath(rest[1:])
 	case strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//"):
-		path = u[1:]
-	default:
-		return r, errBadURL
+		return parseURLMsgPath(u[1:])
 	}
-	i := strings.IndexByte(path, ';')
-	if i <= 0 {
-		return r, errBadURL
-	}
-	encMailbox, params := path[:i], path[i+1:]
-	if strings.HasSuffix(encMailbox, "/") {
-		encMailbox = encMailbox[:len(encMailbox)-1]
-	} else if !hasPrefixFold(params, "UIDVALIDITY=") {
-		return r, errBadURL
-	}
-	name, err := url.PathUnescape(encMailbox)
-	if err != nil || name == "" || !utf8.ValidString(name) || strings.ContainsAny(name, "\x00\r\n") {
-		return r, errBadURL
-	}
-	r.mailbox = store.CanonicalMailboxName(name)
-	parts := strings.Split(params, "/;")
-	if hasPrefixFold(parts[0], "UIDVALIDITY=") {
-		n, err := parseNZ(parts[0][len("UIDVALIDITY="):])
-		if err != nil {
-			return r, errBadURL
-		}
-		r.uidValidity = n
-		parts = parts[1:]
-	}
-	if len(parts) == 0 || !hasPrefixFold(parts[0], "UID=") {
-		return r, errBadURL
-	}
-	if r.uid, err = parseNZ(parts[0][len("UID="):]); err != nil {
-		return r, errBadURL
-	}
-	parts = parts[1:]
-	if len(parts) > 0 && hasPrefixFold(parts[0], "SECTION=") {
-		s, err := url.PathUnescape(parts[0][len("SECTION="):])
-		if err != nil || s == "" {
-			return r, errBadURL
-		}
-		sec, err := imapmsg.ParseSection(s)
-		if err != nil || sec.Partial != nil {
-			return r, errBadURL
-		}
-		r.section = &sec
-		parts = parts[1:]
-	}
-	if len(parts) > 0 && hasPrefixFold(parts[0], "PARTIAL=") {
-		if r.partial, err = parseURLPartial(parts[0][len("PARTIAL="):]); err != nil {
-			return r, errBadURL
-		}
-		parts = parts[1:]
-	}
-	if len(parts) > 0 {
-		return r, errBadURL // URLAUTH or anything else
-	}
-	return r, nil
+	return urlMsgPath{}, errURL
 }
 
 func hasPrefixFold(s, prefix string) bool {

@@ -90,6 +90,8 @@ var commands = map[string]handler{
 	"URLFETCH":    {cmdURLFetch, inLoggedIn, true},
 	"NOTIFY":      {cmdNotify, inLoggedIn, true},   // notify.go
 	"COMPRESS":    {cmdCompress, inLoggedIn, true}, // compress.go
+
+	"CANCELUPDATE": {cmdCancelUpdate, inSelected, true}, // searchcontext.go
 }
 
 func decodeMUTF7(s string) (string, error) { return imapwire.DecodeMUTF7(s) }

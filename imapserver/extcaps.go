@@ -6,10 +6,12 @@ var extCaps = []string{
 	"UNAUTHENTICATE", // RFC 8437
 	"ESORT",          // RFC 5267 §3, sort.go and esearch.go
 	"PARTIAL",        // RFC 9394, esearch.go
-	"OBJECTID",       // RFC 8474, objectid.go
-	"PREVIEW",        // RFC 8970, preview.go
-	"REPLACE",        // RFC 8508, replace.go
-	"METADATA",       // RFC 5464, metadata.go
+	"CONTEXT=SEARCH", // RFC 5267 §4, searchcontext.go
+	"CONTEXT=SORT",
+	"OBJECTID", // RFC 8474, objectid.go
+	"PREVIEW",  // RFC 8970, preview.go
+	"REPLACE",  // RFC 8508, replace.go
+	"METADATA", // RFC 5464, metadata.go
 	"METADATA-SERVER",
 	"URLAUTH",        // RFC 4467, urlauth.go
 	"URLAUTH=BINARY", // RFC 5524

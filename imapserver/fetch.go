@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/mailroom/mailroom/imapserver/imapmsg"
 	"github.com/mailroom/mailroom/message"
@@ -88,6 +89,10 @@ func cmdFetch(c *conn, cmd *command) error {
 		if mods.changedSince > 0 {
 			metas = slices.DeleteFunc(metas, func(m store.MessageMeta) bool { return m.ModSeq <= mods.changedSince })
 		}
+		extras, err := c.loadRowExtras(atts, metas)
+		if err != nil {
+			return err
+		}
 		for rest := metas; len(rest) > 0; {
 			n, raws, parts := len(rest), [][]byte(nil), []*message.Part(nil)
 			switch {
@@ -118,7 +123,7 @@ func cmdFetch(c *conn, cmd *command) error {
 				if needsBytes && headerOnly {
 					d = c.withHeader(m, raw, part)
 				}
-				if err := c.writeFetch(cmd, d, atts, seenNow[m.UID], mods.changedSince > 0); err != nil {
+				if err := c.writeFetch(cmd, d, atts, &extras, seenNow[m.UID], mods.changedSince > 0); err != nil {
 					if !errors.Is(err, store.ErrNotFound) {
 						return err
 					}
@@ -198,6 +203,42 @@ func (c *conn) fetchVanished(set imapmsg.NumSet, since uint64) error {
 	return nil
 }
 
+// rowExtras holds what FETCH items read from the messages' rows besides
+// their metadata (EMAILID, SAVEDATE), loaded for a chunk of messages in
+// one store call each rather than one per message.
+type rowExtras struct {
+	emailIDs  map[uint32]int64
+	saveDates map[uint32]time.Time
+}
+
+// loadRowExtras reads the row data of metas that atts ask for.
+func (c *conn) loadRowExtras(atts []fetchAtt, metas []store.MessageMeta) (rowExtras, error) {
+	var x rowExtras
+	var uids []uint32
+	var err error
+	for _, a := range atts {
+		if (a.kind != attEmailID && a.kind != attSaveDate) || len(metas) == 0 {
+			continue
+		}
+		if uids == nil {
+			uids = make([]uint32, len(metas))
+			for i := range metas {
+				uids[i] = metas[i].UID
+			}
+		}
+		switch {
+		case a.kind == attEmailID && x.emailIDs == nil:
+			x.emailIDs, err = c.srv.cfg.Store.EmailIDs(c.ctx, c.sel.mbox.Ref(), uids)
+		case a.kind == attSaveDate && x.saveDates == nil:
+			x.saveDates, err = c.srv.cfg.Store.SaveDates(c.ctx, c.sel.mbox.Ref(), uids)
+		}
+		if err != nil {
+			return x, err
+		}
+	}
+	return x, nil
+}
+
 // msgData loads a message's bytes and structure on first use. A caller
 // that already read the bytes (through ListBodies) sets raw and haveRaw,
 // and part to the tree stored at delivery when it read that too
@@ -270,7 +311,7 @@ func (d *msgData) Head() ([]byte, error) {
 // writeFetch writes one "* n FETCH (...)" response. The message's bytes
 // are loaded before anything is written, so a store error leaves no
 // half-written response.
-func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, withModSeq bool) error {
+func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, extras *rowExtras, seenNow, withModSeq bool) error {
 	m := d.meta
 	type item struct {
 		name string
@@ -380,13 +421,13 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, seenNow, wit
 			}
 			add("PREVIEW", b, lit)
 		case attSaveDate:
-			b, err := c.fetchSaveDate(m)
+			b, err := extras.saveDate(m.UID)
 			if err != nil {
 				return err
 			}
 			add("SAVEDATE", b, 0)
 		case attEmailID, attThreadID:
-			name, b, err := c.fetchObjectID(a, &d)
+			name, b, err := extras.objectID(a, m.UID)
 			if err != nil {
 				return err
 			}

@@ -19,7 +19,7 @@ func FuzzCommandParse(f *testing.F) {
 		"RETURN (MIN SAVE) CHARSET UTF-8 OR (FROM a TO b) NOT HEADER x {1+}\r\ny",
 		"MODSEQ \"/flags/\\\\seen\" all 5 UID 1:*,$ SINCE 1-Feb-1994",
 		"(\\Seen $Label)", "(CONDSTORE) (QRESYNC (1 2 1:5 (1 2)))",
-		"RETURN (PARTIAL -1:-5 COUNT) ALL", "SAVEDBEFORE 1-Feb-2001 OR SAVEDATESUPPORTED SAVEDON 3-Mar-2020", "RETURN (PARTIAL 4294967295:1) 1:*",
+		"RETURN (PARTIAL -1:-5 COUNT) ALL", "RETURN (UPDATE CONTEXT PARTIAL 1:5 UPDATE) UNSEEN", "RETURN (CONTEXT COUNT UPDATE) 1:2", "SAVEDBEFORE 1-Feb-2001 OR SAVEDATESUPPORTED SAVEDON 3-Mar-2020", "RETURN (PARTIAL 4294967295:1) 1:*",
 		"ALL", "BODY[", "((((((((((((ALL))))))))))))", "YOUNGER 300 OLDER 0 NOT OLDER 99999999999999999999",
 		" (MAXSIZE 10 DEPTH infinity) \"\" (/private/a /shared/B)", " INBOX (depth 1) /private/x", "/private/a/b",
 		"imap://a%40b@h:143/INBOX;UIDVALIDITY=5/;UID=1/;SECTION=1.2/;PARTIAL=0.4;EXPIRE=2030-01-01T00:00:00Z;URLAUTH=user+a%40b:INTERNAL:0123456789abcdef0123456789abcdef",
@@ -82,6 +82,7 @@ func FuzzCommandLoop(f *testing.F) {
 		"c getquotaroot inbox\r\nd getquota \"\"\r\ne setquota \"\" (storage 1)\r\nf copy 1:* Trash\r\ng status inbox (deleted-storage)\r\n",
 		"c setacl inbox bob@example.org +lrc\r\nd getacl inbox\r\ne deleteacl inbox anyone\r\nf listrights inbox bob@example.org\r\ng myrights inbox\r\n",
 		"c list \"\" * return (myrights status (messages))\r\nd setacl inbox \"-x\" \"-d\"\r\n",
+		"c search return (update count) unseen\r\nd uid sort return (update partial 1:2) (subject) utf-8 all\r\ne store 1 +flags (\\Seen)\r\nf cancelupdate \"c\" \"d\"\r\ng cancelupdate \"c\"\r\n",
 	} {
 		f.Add(s)
 	}

@@ -12,7 +12,7 @@ import (
 //
 //   - MAILBOXID "M" + the mailbox id: kept by RENAME (the row stays), new
 //     after DELETE and CREATE of the same name.
-//   - EMAILID "E" + store.Store.MessageEmailID: the id of the message
+//   - EMAILID "E" + store.Store.EmailIDs: the id of the message
 //     first stored, kept by COPY and MOVE (RFC 8474 §5.1).
 //   - THREADID is NIL: threads are not tracked in the store, which
 //     RFC 8474 §5.2 allows ("the server MUST return NIL").
@@ -27,14 +27,16 @@ func (c *conn) writeMailboxIDCode(mb store.Mailbox) {
 	c.untagged().Raw("OK [MAILBOXID (").Raw(mailboxObjectID(mb.ID)).Raw(")] mailbox id\r\n")
 }
 
-// fetchObjectID renders EMAILID and THREADID of a FETCH response.
-func (c *conn) fetchObjectID(a fetchAtt, d *msgData) (name string, data []byte, err error) {
+// objectID renders EMAILID and THREADID of a FETCH response from the
+// ids loaded for the chunk (loadRowExtras); an id missing there belongs
+// to a message expunged meanwhile.
+func (x *rowExtras) objectID(a fetchAtt, uid uint32) (name string, data []byte, err error) {
 	if a.kind == attThreadID {
 		return "THREADID", []byte("NIL"), nil
 	}
-	id, err := c.srv.cfg.Store.MessageEmailID(c.ctx, c.sel.mbox.Ref(), d.meta.ID)
-	if err != nil {
-		return "", nil, err
+	id, ok := x.emailIDs[uid]
+	if !ok {
+		return "", nil, store.ErrNotFound
 	}
 	return "EMAILID", []byte("(" + emailObjectID(id) + ")"), nil
 }

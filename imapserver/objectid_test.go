@@ -127,3 +127,32 @@ func TestObjectIDEmail(t *testing.T) {
 		t.Fatalf("EMAILIDs after COPY and MOVE %v, want %s %s", got, e1, e2)
 	}
 }
+
+// TestFetchRowExtrasBatched: FETCH 1:50 (EMAILID SAVEDATE) reads the ids
+// and dates with one store call each for the whole command, not one per
+// message, and answers each message with its own id.
+func TestFetchRowExtrasBatched(t *testing.T) {
+	t.Parallel()
+	ts, cs := startCountingServer(t)
+	for range 50 {
+		ts.deliver("INBOX", simpleMsg)
+	}
+	tc := ts.login()
+	tc.transactf("ok", "select INBOX")
+	cs.take()
+	ids := map[string]bool{}
+	rs := find(parseResps(t, tc.transactf("ok", "fetch 1:50 (emailid savedate)")), "FETCH")
+	for _, r := range rs {
+		a := r.fetchAttrs()
+		ids[oneID(t, a["EMAILID"])] = true
+		if d, ok := a["SAVEDATE"].(string); !ok || d == "NIL" {
+			t.Fatalf("SAVEDATE %v", a["SAVEDATE"])
+		}
+	}
+	if len(rs) != 50 || len(ids) != 50 {
+		t.Fatalf("%d FETCH responses with %d distinct EMAILIDs, want 50", len(rs), len(ids))
+	}
+	if n := cs.take(); n["EmailIDs"] != 1 || n["SaveDates"] != 1 || total(n) != 2 {
+		t.Errorf("FETCH 1:50 (EMAILID SAVEDATE) made store calls %v, want one EmailIDs and one SaveDates", n)
+	}
+}

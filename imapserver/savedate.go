@@ -14,13 +14,10 @@ import (
 // Every mailbox keeps them, so FETCH SAVEDATE is never NIL and
 // SAVEDATESUPPORTED matches every message.
 
-// fetchSaveDate renders FETCH SAVEDATE of one message.
-func (c *conn) fetchSaveDate(m *store.MessageMeta) ([]byte, error) {
-	dates, err := c.srv.cfg.Store.SaveDates(c.ctx, c.sel.mbox.Ref(), []uint32{m.UID})
-	if err != nil {
-		return nil, err
-	}
-	t, ok := dates[m.UID]
+// saveDate renders FETCH SAVEDATE of one message from the dates loaded
+// for the chunk (loadRowExtras).
+func (x *rowExtras) saveDate(uid uint32) ([]byte, error) {
+	t, ok := x.saveDates[uid]
 	if !ok {
 		return nil, store.ErrNotFound // expunged meanwhile
 	}

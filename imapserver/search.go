@@ -15,6 +15,7 @@ type searchReturn struct {
 	min, max, count, all, save bool
 	partial                    *partialRange // PARTIAL (RFC 9394)
 	given                      bool          // RETURN was present: answer ESEARCH
+	update                     bool          // UPDATE (RFC 5267 §4.3, searchcontext.go)
 }
 
 // none reports that no result option was asked for.
@@ -41,6 +42,9 @@ func cmdSearch(c *conn, cmd *command) error {
 		}
 		return c.endArgs()
 	}()
+	if err == nil {
+		err = c.checkContextTag(cmd, &ret)
+	}
 	if err != nil {
 		if ret.save {
 			c.sel.saved = nil
@@ -50,7 +54,7 @@ func cmdSearch(c *conn, cmd *command) error {
 	v := c.sel
 	var matched []uint32
 	var highest, firstModSeq, lastModSeq uint64
-	err = c.searchMatching(key, false, func(m *searchMsg) error {
+	err = c.searchMatching(key, readForKey, func(m *searchMsg) error {
 		if len(matched) == 0 {
 			firstModSeq = m.meta.ModSeq
 		}
@@ -110,11 +114,14 @@ func cmdSearch(c *conn, cmd *command) error {
 		c.enc.CRLF()
 		return nil
 	}
-	if ret.save && ret.none() {
+	if ret.update {
+		c.startContext(cmd, key, nil, matched, nil)
+	}
+	if ret.save && ret.none() && !ret.update {
 		return nil // SAVE alone: no ESEARCH (RFC 5182 §2.4)
 	}
-	if ret.none() {
-		ret.all = true
+	if ret.none() && !ret.update {
+		ret.all = true // RETURN () is RETURN (ALL); UPDATE alone has no result data, as Dovecot answers
 	}
 	c.writeESearch(cmd, &ret, nums, false, highest)
 	return nil
@@ -179,6 +186,14 @@ func (c *conn) searchReturnOpts(ret *searchReturn) error {
 			ret.all = true
 		case "SAVE":
 			ret.save = true
+		case "CONTEXT":
+			// RFC 5267 §4.2: a hint that the search will be used again;
+			// every search reads the shared index anyway.
+		case "UPDATE":
+			if ret.update {
+				return badf("", "UPDATE given twice")
+			}
+			ret.update = true
 		case "PARTIAL":
 			if err != nil {
 				return err
@@ -219,14 +234,38 @@ type searchMsg struct {
 func (m *searchMsg) SeqNum() uint32           { return m.seq }
 func (m *searchMsg) Meta() *store.MessageMeta { return m.meta }
 
+// What searchMatching reads of each message besides what the key needs.
+type readNeed int
+
+const (
+	readForKey    readNeed = iota // only what the key needs (SEARCH)
+	readTopHeader                 // the top-level header (THREAD)
+	readEnvelope                  // the root Envelope (SORT): from the tree stored at delivery, unless the key reads the header anyway
+)
+
 // searchMatching calls fn for each message of the selected mailbox that
 // matches key, in mailbox order. Metadata comes from the mailbox index;
 // bytes, when a key needs them, in size-bounded batches (bodies.go); with
-// withHeader (SORT and THREAD need the top-level header), at least the
-// header, read alone when the key needs no more. Messages expunged by
+// readTopHeader (THREAD), at least the header, read alone when the key
+// needs no more; with readEnvelope (SORT), the trees stored at delivery,
+// whose root holds the Envelope, when the key needs no bytes (the header
+// is parsed only if the key reads it anyway). Messages expunged by
 // another session meanwhile don't match. fn must not keep the *searchMsg
 // past its return: the next message reuses it.
-func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchMsg) error) error {
+func (c *conn) searchMatching(key imapmsg.Key, need readNeed, fn func(*searchMsg) error) error {
+	uids := c.sel.uids
+	if imapmsg.NeedsBody(key) {
+		var err error
+		if uids, err = c.textCandidates(key); err != nil {
+			return err
+		}
+	}
+	return c.searchMatchingIn(key, need, uids, fn)
+}
+
+// searchMatchingIn is searchMatching over uids (ascending, in the view)
+// only.
+func (c *conn) searchMatchingIn(key imapmsg.Key, need readNeed, uids []uint32, fn func(*searchMsg) error) error {
 	v := c.sel
 	env := imapmsg.MatchEnv{MaxSeq: uint32(len(v.uids)), MaxUID: v.maxUID(), Saved: imapmsg.NumSetFromNums(v.saved), Location: time.Local, Now: c.srv.cfg.Now()}
 	if v.recent != nil {
@@ -238,13 +277,8 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 	}
 	needsBytes := imapmsg.NeedsBody(key)
 	var saved map[uint32]time.Time
-	headersOnly := (withHeader || imapmsg.NeedsHeader(key)) && !needsBytes
-	uids := v.uids
-	if needsBytes {
-		if uids, err = c.textCandidates(key); err != nil {
-			return err
-		}
-	}
+	treesOnly := need == readEnvelope && !needsBytes && !imapmsg.NeedsHeader(key)
+	headersOnly := (need != readForKey || imapmsg.NeedsHeader(key)) && !needsBytes && !treesOnly
 	var metas []store.MessageMeta
 	// One searchMsg for all messages (fn must not keep it): not one
 	// allocation per message of the mailbox.
@@ -268,6 +302,8 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 				}
 			case headersOnly:
 				n, raws, err = c.headerBatch(v.mbox.Ref(), rest)
+			case treesOnly:
+				n, parts, err = c.partBatch(v.mbox.Ref(), rest)
 			}
 			if err != nil {
 				return err
@@ -281,7 +317,9 @@ func (c *conn) searchMatching(key imapmsg.Key, withHeader bool, fn func(*searchM
 				}
 				var part *message.Part
 				if parts != nil {
-					part = parts[i]
+					if part = parts[i]; part == nil && treesOnly {
+						continue // expunged meanwhile
+					}
 				}
 				d := c.withBytes(&rest[i], raw, part)
 				if headersOnly {

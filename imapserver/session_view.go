@@ -30,6 +30,12 @@ type view struct {
 	// reported holds flag changes this session already sent during the
 	// current command (its own STORE), so sync does not repeat them.
 	reported map[uint32]uint64
+	// contexts are the live SEARCH/SORT RETURN (UPDATE) results
+	// (searchcontext.go); ownChanged the UIDs whose flags the session's
+	// own writes changed, taken in without a sync read, which contexts
+	// still have to match again.
+	contexts   []*searchContext
+	ownChanged []uint32
 }
 
 // seq returns the sequence number of uid, or 0.

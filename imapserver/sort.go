@@ -9,9 +9,9 @@ import (
 )
 
 // cmdSort: SORT and UID SORT (RFC 5256 §3; DISPLAYFROM and DISPLAYTO,
-// RFC 5957). The search criteria are SEARCH's; sorting by a header reads
-// the messages' bytes in the same bounded batches as SEARCH TEXT and
-// parses only their top-level header. With RETURN it is ESORT (RFC 5267
+// RFC 5957). The search criteria are SEARCH's; sorting by a header field
+// reads the Envelope of the trees stored at delivery, in bounded batches,
+// or, when the criteria read the header anyway, parses that. With RETURN it is ESORT (RFC 5267
 // §3): the answer is an ESEARCH in sort order (esearch.go).
 func cmdSort(c *conn, cmd *command) error {
 	if err := c.dec.SP(); err != nil {
@@ -70,24 +70,17 @@ func cmdSort(c *conn, cmd *command) error {
 	if err := checkCharset(charset); err != nil {
 		return err
 	}
-	withEnvelope := imapmsg.NeedsEnvelope(criteria)
-	var items []imapmsg.SortItem
-	err = c.searchMatching(key, withEnvelope, func(m *searchMsg) error {
-		var env *message.Envelope
-		if withEnvelope {
-			p, err := m.sortPart()
-			if err != nil {
-				return err
-			}
-			env = p.Envelope
-		}
-		items = append(items, imapmsg.NewSortItem(m.seq, m.meta.UID, m.meta.InternalDate, m.meta.Size, env))
-		return nil
-	})
+	if err := c.checkContextTag(cmd, &ret); err != nil {
+		return err
+	}
+	items, err := c.sortItems(key, criteria, nil)
 	if err != nil {
 		return err
 	}
 	slices.SortFunc(items, func(a, b imapmsg.SortItem) int { return imapmsg.CompareSort(criteria, &a, &b) })
+	if ret.update {
+		c.startContext(cmd, key, criteria, nil, items)
+	}
 	if ret.given {
 		nums := make([]uint32, len(items))
 		uids := make([]uint32, len(items))
@@ -102,11 +95,11 @@ func cmdSort(c *conn, cmd *command) error {
 				uids = ret.partial.slice(uids)
 			}
 			c.sel.saved = slices.Sorted(slices.Values(uids))
-			if ret.none() {
+			if ret.none() && !ret.update {
 				return nil
 			}
 		}
-		if ret.none() {
+		if ret.none() && !ret.update {
 			ret.all = true
 		}
 		c.writeESearch(cmd, &ret, nums, true, 0)
@@ -124,11 +117,40 @@ func cmdSort(c *conn, cmd *command) error {
 	return nil
 }
 
-// sortPart returns a part carrying the message's envelope: parsed from the
-// header or bytes at hand, else the stored tree (a message too large to be
-// read in a batch).
+// sortItems returns what the messages of the selected mailbox that match
+// key are sorted by (in mailbox order), of all of them or, when uids is
+// not nil, of those (ascending).
+func (c *conn) sortItems(key imapmsg.Key, criteria []imapmsg.SortCriterion, uids []uint32) ([]imapmsg.SortItem, error) {
+	withEnvelope := imapmsg.NeedsEnvelope(criteria)
+	need := readForKey
+	if withEnvelope {
+		need = readEnvelope
+	}
+	var items []imapmsg.SortItem
+	collect := func(m *searchMsg) error {
+		var env *message.Envelope
+		if withEnvelope {
+			p, err := m.sortPart()
+			if err != nil {
+				return err
+			}
+			env = p.Envelope
+		}
+		items = append(items, imapmsg.NewSortItem(m.seq, m.meta.UID, m.meta.InternalDate, m.meta.Size, env))
+		return nil
+	}
+	if uids != nil {
+		return items, c.searchMatchingIn(key, need, uids, collect)
+	}
+	return items, c.searchMatching(key, need, collect)
+}
+
+// sortPart returns a part carrying the message's envelope: the stored
+// tree when read (searchMatching's readEnvelope), else parsed from the
+// header or bytes at hand, else the stored tree read alone (a message too
+// large to be read in a batch).
 func (m *searchMsg) sortPart() (*message.Part, error) {
-	if m.haveRaw || m.haveHdr {
+	if m.part == nil && (m.haveRaw || m.haveHdr) {
 		return m.Top()
 	}
 	return m.Part()

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -94,4 +95,43 @@ func (ts *testServer) goimapInbox() *imapclient.Client {
 		t.Fatal(err)
 	}
 	return c
+}
+
+// TestSortEnvelopeParity: SORT by header fields reads the Envelope of the
+// trees stored at delivery; its order is the one parsing the header gives
+// (the path taken when the search criteria read the header anyway, here
+// NOT HEADER of a field no message has), on messages with encoded, folded,
+// missing and repeated fields, groups, comments and bad dates.
+func TestSortEnvelopeParity(t *testing.T) {
+	t.Parallel()
+	ts := startTestServer(t)
+	for _, raw := range []string{
+		"From: =?UTF-8?B?w4lsaWU=?= <elie@example.org>\r\nTo: team: a@example.org, b@example.org;\r\nSubject: =?UTF-8?Q?Re=3A_caf=C3=A9?=\r\nDate: Tue, 1 Dec 2026 10:00:00 +0100\r\n\r\nx\r\n",
+		"From: \"Zed\" <z@example.org> (the boss)\r\nCc: undisclosed-recipients:;\r\nSubject: Fwd: [list] Hello (fwd)\r\nDate: 1 Dec 2026 08:00:00 -0500\r\n\r\nx\r\n",
+		"Subject: no from, no date\r\n\r\nx\r\n",
+		"From: b@example.org\r\nFrom: a@example.org\r\nTo: Bob <bob@example.org>, carol@example.org\r\nSubject: hello\r\n\tfolded\r\nDate: not a date\r\n\r\nx\r\n",
+		"From: localuser\r\nTo: =?ISO-8859-1?Q?Andr=E9?= <andre@example.org>\r\nSubject: RE: re: Hello\r\nDate: Mon, 30 Nov 2026 23:59:59 +0000\r\n\r\nx\r\n",
+		"From: Émile <emile@example.org>\r\nSubject: Ünïcode raw\r\nDate: Wed, 2 Dec 2026 00:00:00 GMT\r\n\r\nx\r\n",
+		multipartMsg,
+		"\r\nno header at all\r\n",
+	} {
+		ts.deliver("", raw)
+	}
+	tc := ts.login()
+	tc.transactf("ok", "select inbox")
+	sortOf := func(lines []string) string {
+		s := find(parseResps(t, lines), "SORT")
+		if len(s) != 1 {
+			t.Fatalf("want one SORT: %q", lines)
+		}
+		return fmt.Sprint(s[0].items)
+	}
+	for _, crit := range []string{"subject", "date", "from", "to", "cc", "displayfrom", "displayto", "arrival",
+		"reverse subject from", "cc reverse date", "displayto reverse displayfrom size"} {
+		trees := sortOf(tc.transactf("ok", "uid sort (%s) utf-8 all", crit))
+		headers := sortOf(tc.transactf("ok", `uid sort (%s) utf-8 not header x-no-such-field ""`, crit))
+		if trees != headers {
+			t.Errorf("SORT (%s): %s from stored envelopes, %s from parsed headers", crit, trees, headers)
+		}
+	}
 }

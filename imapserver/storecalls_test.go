@@ -138,9 +138,9 @@ func (s *callCounter) Replace(ctx context.Context, src store.MailboxRef, uid uin
 	s.count("Replace")
 	return s.inner.Replace(ctx, src, uid, dst, msg)
 }
-func (s *callCounter) MessageEmailID(ctx context.Context, m store.MailboxRef, id int64) (int64, error) {
-	s.count("MessageEmailID")
-	return s.inner.MessageEmailID(ctx, m, id)
+func (s *callCounter) EmailIDs(ctx context.Context, m store.MailboxRef, uids []uint32) (map[uint32]int64, error) {
+	s.count("EmailIDs")
+	return s.inner.EmailIDs(ctx, m, uids)
 }
 func (s *callCounter) SaveDates(ctx context.Context, m store.MailboxRef, uids []uint32) (map[uint32]time.Time, error) {
 	s.count("SaveDates")

@@ -126,6 +126,9 @@ func (c *conn) tookOwnWrite(mark feedMark, changed []store.MessageMeta) {
 	v.modseq = after
 	for _, m := range changed {
 		c.announceKeywords(m.Flags)
+		if len(v.contexts) > 0 {
+			v.ownChanged = append(v.ownChanged, m.UID)
+		}
 	}
 }
 
@@ -318,7 +321,7 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 	for _, m := range flagChanges {
 		c.writeFlagsFetch(m, true, true, c.condstore)
 	}
-	return nil
+	return c.syncContexts(metas, gone)
 }
 
 // changes returns what changed in the selected mailbox after the view's
@@ -383,6 +386,9 @@ func (c *conn) announceExpunged(uids []uint32) {
 			present = append(present, u)
 			seqs = append(seqs, uint32(i+1))
 		}
+	}
+	if len(present) > 0 {
+		c.contextsExpunge(gone) // REMOVEFROM before EXPUNGE (RFC 5267 §4.3.4)
 	}
 	v.removeSet(gone)
 	if len(present) == 0 {

@@ -36,7 +36,7 @@ func cmdThread(c *conn, cmd *command) error {
 		return err
 	}
 	var msgs []imapmsg.ThreadMsg
-	err = c.searchMatching(key, true, func(m *searchMsg) error {
+	err = c.searchMatching(key, readTopHeader, func(m *searchMsg) error {
 		head, err := m.Head()
 		if err != nil {
 			return err

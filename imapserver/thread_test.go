@@ -71,12 +71,21 @@ func TestThreadGoIMAP(t *testing.T) {
 	}
 }
 
-// TestSortThreadReadHeadersOnly: SORT by a header key and THREAD read the
-// messages' stored headers, not their bodies, unless the search criteria
-// need the bodies.
+// TestSortThreadReadHeadersOnly: SORT by a header key reads the trees
+// stored at delivery (their root Envelope) and THREAD the messages'
+// stored headers, not their bodies, unless the search criteria need the
+// bodies; a SORT whose criteria read the header takes the Envelope from
+// that header rather than reading the trees too.
 func TestSortThreadReadHeadersOnly(t *testing.T) {
 	hs, tc := threadMailboxCounted(t)
 	hasLine(t, tc.transactf("ok", "sort (subject date) utf-8 all"), "* SORT 6 7 3 8 1 2 4 5")
+	if tr, h := hs.trees.Load(), hs.headers.Load(); tr != 1 || h != 0 {
+		t.Errorf("SORT: %d ListParts, %d ListHeaders; want 1 ListParts only", tr, h)
+	}
+	hasLine(t, tc.transactf("ok", "sort (subject date) utf-8 not header x-none \"\""), "* SORT 6 7 3 8 1 2 4 5")
+	if tr, h := hs.trees.Load(), hs.headers.Load(); tr != 1 || h != 1 {
+		t.Errorf("SORT with a header key: %d ListParts, %d ListHeaders; want still 1 and 1", tr, h)
+	}
 	hasLine(t, tc.transactf("ok", "thread references utf-8 all"), "* THREAD (1 (2 4)(5))(3 8)((6)(7))")
 	if b, l, p, h := hs.bodies.Load(), hs.lists.Load(), hs.parts.Load(), hs.headers.Load(); b+l+p != 0 || h != 2 {
 		t.Errorf("SORT+THREAD: %d MessageBody, %d ListBodies, %d MessagePart, %d ListHeaders; want only 2 ListHeaders", b, l, p, h)

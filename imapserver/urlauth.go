@@ -33,18 +33,14 @@ const maxURLs = 100
 
 // imapURL is a parsed IMAP URL (RFC 5092) with URLAUTH (RFC 4467 §3).
 type imapURL struct {
-	user        string // the owner, lower case
-	host        string
-	mailbox     string // UTF-8
-	uidValidity uint32 // 0: absent
-	uid         uint32
-	section     string // "": the whole message
-	partial     *imapmsg.Partial
-	expire      time.Time // zero: never
-	access      string    // "anonymous", "authuser", "user+x" or "submit+x" (x lower case)
-	rump        string    // the URL up to and including ";URLAUTH=access"
-	mech        string    // upper case; "" when unsigned
-	token       string    // lower-case hex
+	user       string // the owner, lower case
+	host       string
+	urlMsgPath           // mailbox, UIDVALIDITY, UID, SECTION, PARTIAL (urlpath.go)
+	expire     time.Time // zero: never
+	access     string    // "anonymous", "authuser", "user+x" or "submit+x" (x lower case)
+	rump       string    // the URL up to and including ";URLAUTH=access"
+	mech       string    // upper case; "" when unsigned
+	token      string    // lower-case hex
 }
 
 var errURL = errors.New("invalid IMAP URL")
@@ -159,35 +155,7 @@ func parseIMAPURL(s string, signed bool) (imapURL, error) {
 	}
 	u.host = strings.ToLower(host)
 	// enc-mailbox [;UIDVALIDITY=n] /;UID=n [/;SECTION=s] [/;PARTIAL=o[.l]]
-	mbox, afterUID, ok := cutFold(path, "/;UID=")
-	if !ok {
-		return u, errURL
-	}
-	if m, uv, found := cutFold(mbox, ";UIDVALIDITY="); found {
-		if u.uidValidity, err = parseNZ(uv); err != nil {
-			return u, errURL
-		}
-		mbox = m
-	}
-	if u.mailbox, err = pctDecode(mbox); err != nil || u.mailbox == "" {
-		return u, errURL
-	}
-	if a, p, found := cutFold(afterUID, "/;PARTIAL="); found {
-		if u.partial, err = parseURLPartial(p); err != nil {
-			return u, errURL
-		}
-		afterUID = a
-	}
-	if a, sec, found := cutFold(afterUID, "/;SECTION="); found {
-		if u.section, err = pctDecode(sec); err != nil || u.section == "" {
-			return u, errURL
-		}
-		if _, err := imapmsg.ParseSection(u.section); err != nil {
-			return u, errURL
-		}
-		afterUID = a
-	}
-	if u.uid, err = parseNZ(afterUID); err != nil {
+	if u.urlMsgPath, err = parseURLMsgPath(path); err != nil {
 		return u, errURL
 	}
 	return u, nil
@@ -441,10 +409,8 @@ func (c *conn) resolveURL(s string) (d urlData, ok bool, err error) {
 	if d.root, err = c.srv.cfg.Store.MessagePart(c.ctx, mb.Ref(), meta.ID); err != nil {
 		return d, false, ignoreNotFound(err)
 	}
-	if u.section != "" {
-		if d.sec, err = imapmsg.ParseSection(u.section); err != nil {
-			return d, false, nil
-		}
+	if u.section != nil {
+		d.sec = *u.section
 	}
 	d.sec.Partial = u.partial
 	if d.part, err = d.root.Find(d.sec.Part); err != nil {

@@ -361,10 +361,10 @@ type Messages interface {
 	// left). progress, if not nil, hears how many of how many stored
 	// messages (blobs: copies share one) are indexed so far.
 	ReindexText(ctx context.Context, accountID int64, progress func(done, total int64)) error
-	// MessageEmailID returns the message's EMAILID (RFC 8474): an id
-	// never used for another message, shared by copies made with Copy
-	// and Move.
-	MessageEmailID(ctx context.Context, mbox MailboxRef, messageID int64) (int64, error)
+	// EmailIDs returns the EMAILID (RFC 8474) of each message of uids in
+	// mbox: an id never used for another message, shared by copies made
+	// with Copy and Move. Expunged UIDs are absent.
+	EmailIDs(ctx context.Context, mbox MailboxRef, uids []uint32) (map[uint32]int64, error)
 	// SaveDates returns when each message of uids was put into mbox
 	// (SAVEDATE, RFC 8514): by delivery, Append, Copy, Move, Replace or
 	// import, whichever made the row; for rows from before save dates

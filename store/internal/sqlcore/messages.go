@@ -287,43 +287,66 @@ func (c *Core) MessageBody(ctx context.Context, ref store.MailboxRef, messageID 
 	return raw, err
 }
 
-// MessageEmailID implements store.Store.
-func (c *Core) MessageEmailID(ctx context.Context, ref store.MailboxRef, messageID int64) (int64, error) {
-	var id int64
-	err := c.db.QueryRow(ctx, "SELECT coalesce(m.email_id, m.id) FROM messages m"+messageInRef, append(RefArgs(ref), messageID)...).Scan(&id)
-	if c.d.IsNoRows(err) {
-		return 0, fmt.Errorf("%w: message %d", store.ErrNotFound, messageID)
-	}
-	return id, err
+// EmailIDs implements store.Store: one query for all of uids.
+func (c *Core) EmailIDs(ctx context.Context, ref store.MailboxRef, uids []uint32) (map[uint32]int64, error) {
+	out := make(map[uint32]int64, len(uids))
+	err := c.scanByUID(ctx, ref, "coalesce(m.email_id, m.id)", uids, func(scan uidScanner) error {
+		var id int64
+		uid, err := scan(&id)
+		out[uid] = id
+		return err
+	})
+	return out, err
 }
 
 // SaveDates implements store.Store.
 func (c *Core) SaveDates(ctx context.Context, ref store.MailboxRef, uids []uint32) (map[uint32]time.Time, error) {
 	out := make(map[uint32]time.Time, len(uids))
-	if len(uids) == 0 {
-		return out, nil
-	}
-	rows, err := c.db.Query(ctx, "SELECT m.uid, m.save_date, m.internal_date, m.tz_offset FROM messages m"+
-		" WHERE m.mailbox_id IN (SELECT id FROM mailboxes WHERE "+RefWhere+") AND "+c.d.In("m.uid", 4), append(RefArgs(ref), c.d.UIDs(uids))...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var uid, date, tz int64
+	err := c.scanByUID(ctx, ref, "m.save_date, m.internal_date, m.tz_offset", uids, func(scan uidScanner) error {
+		var date, tz int64
 		var saved *int64
-		if err := rows.Scan(&uid, &saved, &date, &tz); err != nil {
-			return nil, err
+		uid, err := scan(&saved, &date, &tz)
+		if err != nil {
+			return err
 		}
 		if saved != nil {
-			out[uint32(uid)] = time.Unix(0, *saved).UTC()
+			out[uid] = time.Unix(0, *saved).UTC()
 		} else {
 			// Saved before save dates were kept: RFC 8514 §3 has the
 			// internal date stand in.
-			out[uint32(uid)] = DecodeTime(date, tz)
+			out[uid] = DecodeTime(date, tz)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// uidScanner reads a row of scanByUID into dest and returns its UID.
+type uidScanner func(dest ...any) (uint32, error)
+
+// scanByUID reads cols of the messages of uids in the mailbox ref names,
+// in one query, and calls each for every row.
+func (c *Core) scanByUID(ctx context.Context, ref store.MailboxRef, cols string, uids []uint32, each func(uidScanner) error) error {
+	if len(uids) == 0 {
+		return nil
+	}
+	rows, err := c.db.Query(ctx, "SELECT m.uid, "+cols+" FROM messages m"+
+		" WHERE m.mailbox_id IN (SELECT id FROM mailboxes WHERE "+RefWhere+") AND "+c.d.In("m.uid", 4), append(RefArgs(ref), c.d.UIDs(uids))...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	scan := func(dest ...any) (uint32, error) {
+		var uid int64
+		err := rows.Scan(append([]any{&uid}, dest...)...)
+		return uint32(uid), err
+	}
+	for rows.Next() {
+		if err := each(scan); err != nil {
+			return err
 		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // MessagePart implements store.Store.
