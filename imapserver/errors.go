@@ -37,6 +37,7 @@ const (
 	codeLimit                = "LIMIT"
 	codeNoPerm               = "NOPERM"    // RFC 5530 §3
 	codeOverQuota            = "OVERQUOTA" // RFC 9208 §4.3, RFC 5530 §3
+	codeNotifyOverflow       = "NOTIFICATIONOVERFLOW" // RFC 5465 §5.8
 )
 
 // Response statuses.

@@ -38,6 +38,14 @@ func (c *conn) watch(accountID int64) {
 // connection goroutine does the store reads and the writing.
 func (c *conn) onChange(ch store.Change) {
 	c.pendingMu.Lock()
+	if ch.Metadata != nil {
+		wake := c.notifyRecordMetadata(ch)
+		c.pendingMu.Unlock()
+		if wake {
+			c.wake()
+		}
+		return
+	}
 	id := ch.MailboxID
 	if old := c.pending.Load(); old != noChange && old != id {
 		id = 0 // two mailboxes: anything may have changed
@@ -47,6 +55,11 @@ func (c *conn) onChange(ch store.Change) {
 	c.notifyRecord(ch.MailboxID)
 	c.notifiedAt = c.srv.feedClock.Add(1)
 	c.pendingMu.Unlock()
+	c.wake()
+}
+
+// wake interrupts the connection's read while it idles.
+func (c *conn) wake() {
 	c.wakeMu.Lock()
 	if c.idling {
 		c.raw.SetReadDeadline(time.Now())
@@ -263,7 +276,7 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		c.announceExpunged(v.expunged)
 	}
 	slices.SortFunc(metas, func(a, b store.MessageMeta) int { return cmpUint32(a.UID, b.UID) })
-	added := false
+	var added []uint32
 	var flagChanges []store.MessageMeta
 	gone := make(map[uint32]bool, len(vanished))
 	for _, u := range vanished {
@@ -276,7 +289,7 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		switch {
 		case m.UID > v.maxUID():
 			v.uids = append(v.uids, m.UID)
-			added = true
+			added = append(added, m.UID)
 		case v.seq(m.UID) != 0:
 			if ms, ok := v.reported[m.UID]; ok && ms >= m.ModSeq {
 				continue
@@ -289,13 +302,16 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 			c.announceKeywords(m.Flags)
 		}
 	}
-	if added {
+	if len(added) > 0 {
 		if err := c.claimRecent(); err != nil {
 			return err
 		}
 		c.untagged().Number(uint32(len(v.uids))).Raw(" EXISTS\r\n")
 		if v.recent != nil {
 			c.untagged().Number(v.recentCount()).Raw(" RECENT\r\n")
+		}
+		if err := c.notifyFetchNew(added); err != nil {
+			return err
 		}
 	}
 	for _, m := range flagChanges {
