@@ -75,10 +75,10 @@ type notifyState struct {
 	hasSelected bool         // a selected or selected-delayed filter was given
 	delayed     bool         // selected-delayed: expunges wait for a command that allows them
 	fetch       []fetchAtt   // sent as FETCH after EXISTS for new messages (MessageNew)
-	groups   []notifyGroup
-	status   map[int64]store.MailboxStatus // last STATUS sent, by mailbox id
-	names    map[int64]string              // the account's mailboxes as last seen
-	subs     map[string]bool               // its subscriptions as last seen
+	groups      []notifyGroup
+	status      map[int64]store.MailboxStatus // last STATUS sent, by mailbox id
+	names       map[int64]string              // the account's mailboxes as last seen
+	subs        map[string]bool               // its subscriptions as last seen
 }
 
 // matches returns the events the groups ask for mailbox name.

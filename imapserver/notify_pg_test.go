@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +26,26 @@ func TestNotifyAcrossNodesPostgres(t *testing.T) {
 	r := tc.readResponse()
 	if st := statusOf(t, []string{r}); st["Archive"]["MESSAGES"] != "1" || st["Archive"]["UIDNEXT"] != "2" {
 		t.Fatalf("STATUS from the other node: %q", r)
+	}
+	tc.writeLine("DONE")
+	tc.readUntilTagged("i", "ok")
+}
+
+// TestNotifyMetadataAcrossNodesPostgres: a SETMETADATA on one node
+// reaches an idling NOTIFY session on another as a METADATA response.
+func TestNotifyMetadataAcrossNodesPostgres(t *testing.T) {
+	t.Parallel()
+	_, servers := pgNodes(t, 2)
+	tc := servers[0].login()
+	tc.transactf("ok", "notify set (personal (MailboxMetadataChange))")
+	tc.writeLine("i idle")
+	if r := tc.readResponse(); !strings.HasPrefix(r, "+ ") {
+		t.Fatalf("IDLE: %q", r)
+	}
+	other := servers[1].login()
+	other.transactf("ok", `setmetadata INBOX (/private/comment "x")`)
+	if got := notifiedMetadata(t, []string{tc.readResponse()}); !slices.Equal(got, []string{"INBOX|/private/comment"}) {
+		t.Fatalf("METADATA from the other node: %q", got)
 	}
 	tc.writeLine("DONE")
 	tc.readUntilTagged("i", "ok")
