@@ -90,7 +90,7 @@ func (c *conn) idlePush() (pushed bool, err error) {
 		return false, nil
 	}
 	c.getWriter()
-	if changed && c.sel != nil {
+	if changed && c.sel != nil && !c.notify.quietSelected() {
 		if err := c.syncForce(true, true); err != nil {
 			return true, err
 		}

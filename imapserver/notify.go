@@ -184,9 +184,11 @@ func (c *conn) parseNotifyEvents(selected bool) (ev notifyEvents, fetch []fetchA
 const maxNotifyFetchAtts = 32
 
 // notifyFetchAtts reads the fetch attributes after MessageNew: a list of
-// at least one and at most maxNotifyFetchAtts, none of which would set
-// \Seen (BODY[...] and BINARY[...] without .PEEK, RFC822, RFC822.TEXT):
-// an unsolicited response must not change the message (RFC 5465 §5.2).
+// at least one and at most maxNotifyFetchAtts. Those that would set \Seen
+// (BODY[...] and BINARY[...] without .PEEK, RFC822, RFC822.TEXT), which a
+// client SHOULD NOT use (RFC 5465 §5.2), are accepted as Dovecot does,
+// but taken as their .PEEK forms: an unsolicited response changes no
+// message.
 func (c *conn) notifyFetchAtts() ([]fetchAtt, error) {
 	var atts []fetchAtt
 	err := c.dec.List(func() error {
@@ -194,9 +196,7 @@ func (c *conn) notifyFetchAtts() ([]fetchAtt, error) {
 			return nof(codeLimit, "at most %d fetch attributes after MessageNew", maxNotifyFetchAtts)
 		}
 		a, err := c.fetchAtt()
-		if err == nil && a.setsSeen() {
-			err = badf("", "a fetch attribute of NOTIFY must not set \\Seen (use BODY.PEEK)")
-		}
+		a.peek = true // never sets \Seen
 		atts = append(atts, a)
 		return err
 	})
@@ -323,7 +323,9 @@ func cmdNotify(c *conn, cmd *command) error {
 		return err
 	}
 	if n == nil {
-		c.setNotify(nil)
+		// No events at all from now on, not even the selected
+		// mailbox's (RFC 5465 §3.1, as Dovecot does).
+		c.setNotify(&notifyState{})
 		return nil
 	}
 	if err := c.notifyRefreshList(n, nil); err != nil {
@@ -340,6 +342,13 @@ func cmdNotify(c *conn, cmd *command) error {
 	}
 	// From here on the feed records every changed mailbox.
 	c.setNotify(n)
+	if c.sel != nil && n.selected&evMessage != 0 {
+		// An implicit NOOP (RFC 5465 §3.1): what accumulated while
+		// NOTIFY kept the selected mailbox quiet comes now.
+		if err := c.syncForce(true, true); err != nil {
+			return err
+		}
+	}
 	for _, id := range sortedIDs(n.names) {
 		if c.sel != nil && id == c.sel.mbox.ID {
 			continue
@@ -368,6 +377,15 @@ func sortedIDs(m map[int64]string) []int64 {
 	}
 	slices.Sort(ids)
 	return ids
+}
+
+// quietSelected reports whether NOTIFY asked for no events of the
+// selected mailbox: NOTIFY NONE, or SET without a selected filter (RFC
+// 5465 §3.1: "the same as specifying SELECTED NONE"). Then the selected
+// mailbox's changes are not announced, and the view stays where the
+// client knows it, until a NOTIFY SET with a selected filter.
+func (n *notifyState) quietSelected() bool {
+	return n != nil && n.selected&evMessage == 0
 }
 
 // setNotify turns notifications on (n) or off (nil).
@@ -494,7 +512,7 @@ func (c *conn) notifyFetchNew(uids []uint32) error {
 
 // notifyRecord is called by onChange under pendingMu.
 func (c *conn) notifyRecord(mailboxID int64) {
-	if c.notify == nil {
+	if c.notify == nil || len(c.notify.groups) == 0 {
 		return
 	}
 	if mailboxID == 0 {

@@ -43,13 +43,14 @@ func notifiedMetadata(t *testing.T, lines []string) []string {
 
 // TestNotifyFetchNew: MessageNew with fetch attributes for the selected
 // mailbox sends FETCH right after EXISTS with what was asked, without
-// setting \Seen; without fetch attributes only EXISTS comes.
+// setting \Seen (BODY[TEXT] is taken as BODY.PEEK[TEXT]); without fetch
+// attributes only EXISTS comes.
 func TestNotifyFetchNew(t *testing.T) {
 	t.Parallel()
 	ts := startTestServer(t)
 	tc := ts.login()
 	tc.transactf("ok", "select inbox")
-	tc.transactf("ok", "notify set (selected (MessageNew (uid flags rfc822.size body.peek[text]) MessageExpunge))")
+	tc.transactf("ok", "notify set (selected (MessageNew (uid flags rfc822.size body[text]) MessageExpunge))")
 	ts.deliver("", simpleMsg)
 	rs := parseResps(t, tc.transactf("ok", "noop"))
 	if len(rs) < 2 || rs[0].kind != "EXISTS" || rs[0].num != 1 || rs[len(rs)-1].kind != "FETCH" || rs[len(rs)-1].num != 1 {
@@ -91,8 +92,8 @@ func TestNotifyBetweenCommands(t *testing.T) {
 	other.transactf("ok", "noop")
 	other.transactf("ok", "store 1 +flags.silent (\\Deleted)")
 	other.transactf("ok", "expunge")
-	if rs := tc.readPushed(t, "EXPUNGE"); rs[len(rs)-1].num != 1 {
-		t.Fatalf("pushed after an expunge: %v", rs)
+	if rs := tc.readPushed(t, "EXPUNGE"); rs[len(rs)-1].num != 1 || len(find(rs, "FETCH")) != 0 {
+		t.Fatalf("pushed after an expunge, without FlagChange: %v", rs)
 	}
 
 	tc.transactf("ok", "notify set (selected-delayed (MessageNew MessageExpunge))")
@@ -116,8 +117,20 @@ func TestNotifyBetweenCommands(t *testing.T) {
 	if len(rs) != 1 || rs[0].items[0] != "Archive" {
 		t.Fatalf("without a selected filter, pushed: %v", rs)
 	}
-	if rs := parseResps(t, tc.transactf("ok", "noop")); len(find(rs, "EXISTS")) != 1 {
-		t.Fatalf("the INBOX delivery at NOOP: %v", rs)
+	// No selected filter is "selected NONE" (RFC 5465 §3.1): nothing of
+	// INBOX at NOOP either, until NOTIFY SET names it again.
+	if lines := tc.transactf("ok", "noop"); len(lines) != 0 {
+		t.Fatalf("without a selected filter, NOOP: %q", lines)
+	}
+	if rs := parseResps(t, tc.transactf("ok", "notify set (selected (MessageNew MessageExpunge))")); len(find(rs, "EXISTS")) != 1 {
+		t.Fatalf("NOTIFY SET with selected again: %v", rs)
+	}
+	// NOTIFY NONE: no events at all.
+	tc.transactf("ok", "notify none")
+	ts.deliver("", simpleMsg)
+	other.transactf("ok", "create Work")
+	if lines := tc.transactf("ok", "noop"); len(lines) != 0 {
+		t.Fatalf("after NOTIFY NONE, NOOP: %q", lines)
 	}
 }
 

@@ -242,6 +242,9 @@ func (c *conn) sync(allowExpunge bool) error {
 			changed = true
 		}
 	}
+	if c.notify.quietSelected() {
+		return nil // NOTIFY asked for no events of the selected mailbox
+	}
 	return c.syncForce(changed, allowExpunge)
 }
 
@@ -315,6 +318,9 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		}
 	}
 	for _, m := range flagChanges {
+		if c.notify != nil && c.notify.selected&evFlagChange == 0 {
+			break // NOTIFY without FlagChange for the selected mailbox
+		}
 		c.writeFlagsFetch(m, true, true, c.condstore)
 	}
 	return nil
