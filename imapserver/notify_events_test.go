@@ -11,6 +11,20 @@ import (
 	"github.com/mailroom/mailroom/store"
 )
 
+// idle starts IDLE (tag "i"); endIdle ends it.
+func (tc *testConn) idle(t *testing.T) {
+	t.Helper()
+	tc.writeLine("i idle")
+	if r := tc.readResponse(); !strings.HasPrefix(r, "+ ") {
+		t.Fatalf("IDLE: %q", r)
+	}
+}
+
+func (tc *testConn) endIdle() {
+	tc.writeLine("DONE")
+	tc.readUntilTagged("i", "ok")
+}
+
 // readPushed reads the responses the server sends without a command
 // until one of kind comes, and returns them all.
 func (tc *testConn) readPushed(t *testing.T, kind string) []resp {
@@ -178,10 +192,7 @@ func TestNotifyOverflow(t *testing.T) {
 	ts := startTestServer(t)
 	tc := ts.login()
 	tc.transactf("ok", "notify set (personal (MessageNew MessageExpunge ServerMetadataChange))")
-	tc.writeLine("i idle")
-	if r := tc.readResponse(); !strings.HasPrefix(r, "+ ") {
-		t.Fatalf("IDLE: %q", r)
-	}
+	tc.idle(t)
 	var es []store.MetadataEntry
 	for i := range maxNotifyMetadata + 1 {
 		es = append(es, store.MetadataEntry{Name: fmt.Sprintf("/private/e%d", i), Value: []byte("v")})
@@ -193,8 +204,7 @@ func TestNotifyOverflow(t *testing.T) {
 	if len(rs) != 1 || rs[0].codeName() != codeNotifyOverflow {
 		t.Fatalf("pushed: %v", rs)
 	}
-	tc.writeLine("DONE")
-	tc.readUntilTagged("i", "ok")
+	tc.endIdle()
 	ts.deliver("Archive", simpleMsg)
 	if lines := tc.transactf("ok", "noop"); len(lines) != 0 {
 		t.Fatalf("after NOTIFICATIONOVERFLOW: %q", lines)

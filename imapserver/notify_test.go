@@ -111,10 +111,7 @@ func TestNotifyIdle(t *testing.T) {
 	ts := startTestServer(t)
 	tc := ts.login()
 	tc.transactf("ok", "notify set (inboxes (MessageNew MessageExpunge))")
-	tc.writeLine("i idle")
-	if r := tc.readResponse(); !strings.HasPrefix(r, "+ ") {
-		t.Fatalf("IDLE: %q", r)
-	}
+	tc.idle(t)
 	ts.deliver("", simpleMsg)
 	tc.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
 	r := tc.readResponse()
@@ -122,8 +119,7 @@ func TestNotifyIdle(t *testing.T) {
 	if st["INBOX"]["MESSAGES"] != "1" {
 		t.Fatalf("during IDLE: %q", r)
 	}
-	tc.writeLine("DONE")
-	tc.readUntilTagged("i", "ok")
+	tc.endIdle()
 }
 
 // TestNotifyErrors: unsupported events are refused with [BADEVENT], bad
