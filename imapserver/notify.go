@@ -470,7 +470,7 @@ func (c *conn) notifyPushMetadata(n *notifyState) {
 	c.pendingMu.Unlock()
 	for _, ch := range meta {
 		if ch.Metadata == nil {
-			c.setNotify(nil)
+			c.setNotify(&notifyState{}) // as after NOTIFY NONE (§5.8)
 			c.untagged().Raw("OK [").Raw(codeNotifyOverflow).Raw("] too many notifications waiting; NOTIFY is off\r\n")
 			return
 		}
