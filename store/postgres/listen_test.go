@@ -229,3 +229,22 @@ func TestChangePayloads(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParsePayload: any payload parses or is refused without panicking,
+// and what parses encodes back to itself.
+func FuzzParsePayload(f *testing.F) {
+	for _, s := range []string{"1:2", "1:0", "1:0:m:/private/a /shared/b", "1:2:m:", "x", "1:2:m:a:m:b", "-1:-2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		c, ok := parsePayload(p)
+		if !ok {
+			return
+		}
+		if got := changePayloads(c); len(got) != 1 {
+			t.Fatalf("%q: %v encodes as %q", p, c, got)
+		} else if back, ok := parsePayload(got[0]); !ok || back.AccountID != c.AccountID || back.MailboxID != c.MailboxID || !slices.Equal(back.Metadata, c.Metadata) {
+			t.Fatalf("%q: %v encodes as %q, parsed back as %v", p, c, got, back)
+		}
+	})
+}
