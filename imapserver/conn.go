@@ -78,6 +78,11 @@ type conn struct {
 	notify      *notifyState
 	notifyDirty map[int64]bool
 	notifyAll   bool
+	notifyMeta  []store.Change // metadata changes not yet pushed (bounded)
+	ownMeta     *store.Change  // the session's own SETMETADATA under way
+	// notifyWake: a change only NOTIFY reports (metadata) waits; it
+	// wakes IDLE and the wait between commands as pending does.
+	notifyWake atomic.Bool
 	// goneChecked is when checkGone last found the account and the
 	// selected mailbox in place.
 	goneChecked time.Time
@@ -299,6 +304,11 @@ func (c *conn) command() error {
 	c.trace = c.trace[:0]
 	c.okCode = ""
 	c.ioErr = nil // an error of the connection ended the last command's session, or was a wake-up
+	if c.notify != nil {
+		if err := c.notifyWait(); err != nil {
+			return err
+		}
+	}
 	c.dec.BeginCommand()
 	tag, err := c.dec.AtomFunc("tag", isTagChar)
 	if err != nil {

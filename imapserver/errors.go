@@ -35,8 +35,9 @@ const (
 	codeModified             = "MODIFIED" // RFC 7162 §3.1.3
 	codeHighestModSeq        = "HIGHESTMODSEQ"
 	codeLimit                = "LIMIT"
-	codeNoPerm               = "NOPERM"    // RFC 5530 §3
-	codeOverQuota            = "OVERQUOTA" // RFC 9208 §4.3, RFC 5530 §3
+	codeNoPerm               = "NOPERM"               // RFC 5530 §3
+	codeOverQuota            = "OVERQUOTA"            // RFC 9208 §4.3, RFC 5530 §3
+	codeNotifyOverflow       = "NOTIFICATIONOVERFLOW" // RFC 5465 §5.8
 )
 
 // Response statuses.

@@ -52,6 +52,14 @@ func cmdFetch(c *conn, cmd *command) error {
 			return err
 		}
 	}
+	return c.fetchMessages(cmd, uids, atts, mods)
+}
+
+// fetchMessages writes the FETCH responses of uids of the selected
+// mailbox: FETCH itself, and NOTIFY's fetch attributes after MessageNew
+// (notify.go).
+func (c *conn) fetchMessages(cmd *command, uids []uint32, atts []fetchAtt, mods fetchModifiers) error {
+	v := c.sel
 	// Bytes are read when an item needs them (only the headers when
 	// that is all they need); trees are the ones stored at delivery,
 	// read when an item needs more than the top-level header, or

@@ -44,7 +44,7 @@ func (a fetchAtt) setsSeen() bool {
 	case attSection, attBinary:
 		return !a.peek
 	case attRFC822, attRFC822Text:
-		return true
+		return !a.peek // peek: NOTIFY's fetch attributes (notify.go)
 	}
 	return false
 }

@@ -24,6 +24,8 @@ func FuzzCommandParse(f *testing.F) {
 		" (MAXSIZE 10 DEPTH infinity) \"\" (/private/a /shared/B)", " INBOX (depth 1) /private/x", "/private/a/b",
 		"imap://a%40b@h:143/INBOX;UIDVALIDITY=5/;UID=1/;SECTION=1.2/;PARTIAL=0.4;EXPIRE=2030-01-01T00:00:00Z;URLAUTH=user+a%40b:INTERNAL:0123456789abcdef0123456789abcdef",
 		" SET STATUS (selected (MessageNew MessageExpunge FlagChange)) (subtree (a b/c) (MessageNew MessageExpunge)) (personal NONE)",
+		" SET (selected-delayed (MessageNew (UID BODY.PEEK[HEADER.FIELDS (Subject)]<0.10> RFC822) MessageExpunge)) (inboxes (MailboxMetadataChange ServerMetadataChange))",
+		" SET (selected (MessageNew ( MessageExpunge)) (mailboxes x (MessageNew (UID) MessageExpunge))",
 		" (\"imap://x@h/a/;uid=1;urlauth=anonymous\" BODYPARTSTRUCTURE BINARY) \"imap://x@h/b/;UID=2;URLAUTH=authuser:internal:00\"",
 	} {
 		f.Add(s)
@@ -79,6 +81,7 @@ func FuzzCommandLoop(f *testing.F) {
 		"c setmetadata inbox (/private/a {2+}\r\nxy /shared/b NIL /private/c ~{1+}\r\n\x00)\r\nd getmetadata (depth infinity maxsize 1) inbox /private\r\n",
 		"c genurlauth \"imap://mjl%40example.org@mail.example.org/INBOX/;UID=1;URLAUTH=anonymous\" INTERNAL\r\nd urlfetch (\"imap://x@h/INBOX/;UID=1;URLAUTH=anonymous:INTERNAL:0000\" BINARY)\r\ne resetkey inbox\r\n",
 		"c notify set status (selected (MessageNew MessageExpunge)) (personal (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange))\r\nd create q\r\ne append Archive {1+}\r\nx\r\nf notify none\r\n",
+		"c select inbox\r\nd notify set (selected (MessageNew (UID FLAGS BODY[TEXT]) MessageExpunge)) (personal (MailboxMetadataChange ServerMetadataChange))\r\ne append inbox {1+}\r\nx\r\nf setmetadata \"\" (/private/a \"b\")\r\ng notify set (personal (MessageNew MessageExpunge))\r\nh noop\r\n",
 		"c getquotaroot inbox\r\nd getquota \"\"\r\ne setquota \"\" (storage 1)\r\nf copy 1:* Trash\r\ng status inbox (deleted-storage)\r\n",
 		"c setacl inbox bob@example.org +lrc\r\nd getacl inbox\r\ne deleteacl inbox anyone\r\nf listrights inbox bob@example.org\r\ng myrights inbox\r\n",
 		"c list \"\" * return (myrights status (messages))\r\nd setacl inbox \"-x\" \"-d\"\r\n",

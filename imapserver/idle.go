@@ -47,7 +47,7 @@ func (c *conn) idleWait() error {
 		// The deadline is set before looking at the pending change, so a
 		// change recorded after the look interrupts the read below.
 		c.nc.SetReadDeadline(c.idleDeadline)
-		if c.pending.Load() != noChange {
+		if c.pending.Load() != noChange || c.notifyWake.Load() {
 			pushed, err := c.idlePush()
 			if err != nil {
 				return c.idleEnd(err)
@@ -90,7 +90,7 @@ func (c *conn) idlePush() (pushed bool, err error) {
 		return false, nil
 	}
 	c.getWriter()
-	if changed && c.sel != nil {
+	if changed && c.sel != nil && !c.notify.quietSelected() {
 		if err := c.syncForce(true, true); err != nil {
 			return true, err
 		}

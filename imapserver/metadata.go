@@ -331,7 +331,9 @@ func cmdSetMetadata(c *conn, cmd *command) error {
 	if err != nil {
 		return err
 	}
+	done := c.markOwnMetadata(mboxID, entries)
 	err = c.srv.cfg.Store.SetMetadata(c.ctx, c.acct.ID, mboxID, entries, c.lim.MetadataMaxEntries)
+	done()
 	if errors.Is(err, store.ErrTooManyMetadata) {
 		return nof(metadataCode("TOOMANY"), "too many entries")
 	}

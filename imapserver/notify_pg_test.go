@@ -1,7 +1,7 @@
 package imapserver
 
 import (
-	"strings"
+	"slices"
 	"testing"
 	"time"
 )
@@ -15,10 +15,7 @@ func TestNotifyAcrossNodesPostgres(t *testing.T) {
 	tc := servers[0].login()
 	tc.transactf("ok", "select inbox")
 	tc.transactf("ok", "notify set (selected (MessageNew MessageExpunge)) (mailboxes Archive (MessageNew MessageExpunge))")
-	tc.writeLine("i idle")
-	if r := tc.readResponse(); !strings.HasPrefix(r, "+ ") {
-		t.Fatalf("IDLE: %q", r)
-	}
+	tc.idle(t)
 	other := servers[1].login()
 	other.transactf("ok", "append Archive {5+}\r\nhello")
 	tc.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
@@ -26,6 +23,21 @@ func TestNotifyAcrossNodesPostgres(t *testing.T) {
 	if st := statusOf(t, []string{r}); st["Archive"]["MESSAGES"] != "1" || st["Archive"]["UIDNEXT"] != "2" {
 		t.Fatalf("STATUS from the other node: %q", r)
 	}
-	tc.writeLine("DONE")
-	tc.readUntilTagged("i", "ok")
+	tc.endIdle()
+}
+
+// TestNotifyMetadataAcrossNodesPostgres: a SETMETADATA on one node
+// reaches an idling NOTIFY session on another as a METADATA response.
+func TestNotifyMetadataAcrossNodesPostgres(t *testing.T) {
+	t.Parallel()
+	_, servers := pgNodes(t, 2)
+	tc := servers[0].login()
+	tc.transactf("ok", "notify set (personal (MailboxMetadataChange))")
+	tc.idle(t)
+	other := servers[1].login()
+	other.transactf("ok", `setmetadata INBOX (/private/comment "x")`)
+	if got := notifiedMetadata(t, []string{tc.readResponse()}); !slices.Equal(got, []string{"INBOX|/private/comment"}) {
+		t.Fatalf("METADATA from the other node: %q", got)
+	}
+	tc.endIdle()
 }

@@ -42,6 +42,14 @@ func (c *conn) watch(accountID int64) {
 // connection goroutine does the store reads and the writing.
 func (c *conn) onChange(ch store.Change) {
 	c.pendingMu.Lock()
+	if ch.Metadata != nil {
+		wake := c.notifyRecordMetadata(ch)
+		c.pendingMu.Unlock()
+		if wake {
+			c.wake()
+		}
+		return
+	}
 	id := ch.MailboxID
 	if old := c.pending.Load(); old != noChange && old != id {
 		if old == 0 || id == 0 {
@@ -55,6 +63,11 @@ func (c *conn) onChange(ch store.Change) {
 	c.notifyRecord(ch.MailboxID)
 	c.notifiedAt = c.srv.indexes.Tick()
 	c.pendingMu.Unlock()
+	c.wake()
+}
+
+// wake interrupts the connection's read while it idles.
+func (c *conn) wake() {
 	c.wakeMu.Lock()
 	if c.idling {
 		c.raw.SetReadDeadline(time.Now())
@@ -249,6 +262,9 @@ func (c *conn) sync(allowExpunge bool) error {
 			changed = true
 		}
 	}
+	if c.notify.quietSelected() {
+		return nil // NOTIFY asked for no events of the selected mailbox
+	}
 	return c.syncForce(changed, allowExpunge)
 }
 
@@ -283,7 +299,7 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		c.announceExpunged(v.expunged)
 	}
 	slices.SortFunc(metas, func(a, b store.MessageMeta) int { return cmpUint32(a.UID, b.UID) })
-	added := false
+	var added []uint32
 	var flagChanges []store.MessageMeta
 	gone := make(map[uint32]bool, len(vanished))
 	for _, u := range vanished {
@@ -296,7 +312,7 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		switch {
 		case m.UID > v.maxUID():
 			v.uids = append(v.uids, m.UID)
-			added = true
+			added = append(added, m.UID)
 		case v.seq(m.UID) != 0:
 			if ms, ok := v.reported[m.UID]; ok && ms >= m.ModSeq {
 				continue
@@ -309,7 +325,7 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 			c.announceKeywords(m.Flags)
 		}
 	}
-	if added {
+	if len(added) > 0 {
 		if err := c.claimRecent(); err != nil {
 			return err
 		}
@@ -317,8 +333,14 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		if v.recent != nil {
 			c.untagged().Number(v.recentCount()).Raw(" RECENT\r\n")
 		}
+		if err := c.notifyFetchNew(added); err != nil {
+			return err
+		}
 	}
 	for _, m := range flagChanges {
+		if c.notify != nil && c.notify.selected&evFlagChange == 0 {
+			break // NOTIFY without FlagChange for the selected mailbox
+		}
 		c.writeFlagsFetch(m, true, true, c.condstore)
 	}
 	return c.syncContexts(metas, gone)

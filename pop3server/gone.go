@@ -51,7 +51,7 @@ func (c *conn) watchAccount() {
 	}
 	c.acctState.checked = c.srv.cfg.Now()
 	onChange := func(ch store.Change) {
-		if ch.MailboxID == 0 {
+		if ch.MailboxID == 0 && ch.Metadata == nil {
 			c.acctState.changed.Store(true)
 			c.Interrupt()
 		}

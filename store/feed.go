@@ -1,6 +1,9 @@
 package store
 
-import "sync"
+import (
+	"slices"
+	"sync"
+)
 
 // Feed is an in-process change feed that every backend can embed to
 // implement Store.Watch. Subscribers get a channel with a buffer of one;
@@ -9,6 +12,8 @@ import "sync"
 // new Change name different mailboxes, the merged Change has MailboxID 0,
 // which subscribers already treat as "the mailbox list, and so possibly
 // anything, changed": they re-read what they care about with Changes.
+// (A metadata change merged with another kind is lost in that 0: only
+// WatchFunc subscribers see every change, including its entry names.)
 //
 // Backends call Publish only after the change has been committed. No
 // goroutine is started per subscriber. The zero Feed is ready to use.
@@ -89,13 +94,31 @@ func (f *Feed) Publish(c Change) {
 		merged := c
 		select {
 		case old := <-s.ch:
-			if old.MailboxID != c.MailboxID {
-				merged.MailboxID = 0
-			}
+			merged = mergeChanges(old, c)
 		default:
 		}
 		s.ch <- merged
 	}
+}
+
+// mergeChanges coalesces two changes for a channel subscriber: two of the
+// same mailbox's metadata keep their entry names (each at most once);
+// anything else of two mailboxes, or a metadata change with another
+// kind, becomes MailboxID 0 ("anything may have changed").
+func mergeChanges(old, c Change) Change {
+	if old.MailboxID != c.MailboxID || (old.Metadata == nil) != (c.Metadata == nil) {
+		return Change{AccountID: c.AccountID}
+	}
+	if c.Metadata != nil {
+		names := slices.Clone(old.Metadata)
+		for _, n := range c.Metadata {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+		c.Metadata = names
+	}
+	return c
 }
 
 // Subscribers reports how many subscriptions an account has (for tests and

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"reflect"
 	"sync"
 	"testing"
 )
@@ -14,7 +15,7 @@ func TestFeedDeliversAndCoalesces(t *testing.T) {
 
 	f.Publish(Change{AccountID: 1, MailboxID: 5})
 	f.Publish(Change{AccountID: 1, MailboxID: 5}) // coalesces, must not block
-	if got := <-ch; got != (Change{AccountID: 1, MailboxID: 5}) {
+	if got := <-ch; !reflect.DeepEqual(got, Change{AccountID: 1, MailboxID: 5}) {
 		t.Fatalf("got %+v", got)
 	}
 	select {
@@ -31,8 +32,21 @@ func TestFeedDeliversAndCoalesces(t *testing.T) {
 	// Different mailboxes coalesce into MailboxID 0.
 	f.Publish(Change{AccountID: 1, MailboxID: 5})
 	f.Publish(Change{AccountID: 1, MailboxID: 6})
-	if got := <-ch; got != (Change{AccountID: 1, MailboxID: 0}) {
+	if got := <-ch; !reflect.DeepEqual(got, Change{AccountID: 1, MailboxID: 0}) {
 		t.Fatalf("merged change = %+v, want MailboxID 0", got)
+	}
+
+	// Metadata changes of one mailbox keep their entry names; with a
+	// change of another kind they become MailboxID 0.
+	f.Publish(Change{AccountID: 1, MailboxID: 5, Metadata: []string{"/private/a"}})
+	f.Publish(Change{AccountID: 1, MailboxID: 5, Metadata: []string{"/shared/b", "/private/a"}})
+	if got := <-ch; !reflect.DeepEqual(got, Change{AccountID: 1, MailboxID: 5, Metadata: []string{"/private/a", "/shared/b"}}) {
+		t.Fatalf("merged metadata change = %+v", got)
+	}
+	f.Publish(Change{AccountID: 1, MailboxID: 5, Metadata: []string{"/private/a"}})
+	f.Publish(Change{AccountID: 1, MailboxID: 5})
+	if got := <-ch; !reflect.DeepEqual(got, Change{AccountID: 1}) {
+		t.Fatalf("metadata merged with a message change = %+v, want MailboxID 0", got)
 	}
 }
 

@@ -222,9 +222,16 @@ type Usage struct {
 // Change is sent on a Watch channel after a commit that touched one of the
 // account's mailboxes. MailboxID 0 means the mailbox list itself changed
 // (create, delete, rename).
+//
+// A change with Metadata set is of METADATA entries only (SetMetadata):
+// Metadata names the entries that were set or removed, of mailbox
+// MailboxID or, with MailboxID 0, of the server; no message, mailbox or
+// subscription changed. Consumers that care for the mailbox list only
+// skip it.
 type Change struct {
 	AccountID int64
 	MailboxID int64
+	Metadata  []string
 }
 
 // The store's roles. Each groups the methods one concern needs, so that

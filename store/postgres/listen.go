@@ -102,18 +102,52 @@ func (s *Store) wakeAll() {
 	}
 }
 
-// parsePayload decodes "<account>:<mailbox>".
+// maxPayload bounds a notification's payload below PostgreSQL's 8,000
+// bytes; a metadata change whose entry names need more is sent in parts.
+const maxPayload = 7000
+
+// changePayloads encodes c as "<account>:<mailbox>" or, for a metadata
+// change, "<account>:<mailbox>:m:<entry> <entry>..." (entry names have
+// no spaces), split so that each payload stays within maxPayload.
+func changePayloads(c store.Change) []string {
+	head := strconv.FormatInt(c.AccountID, 10) + ":" + strconv.FormatInt(c.MailboxID, 10)
+	if c.Metadata == nil {
+		return []string{head}
+	}
+	var out []string
+	p := head + ":m:"
+	names := 0
+	for _, n := range c.Metadata {
+		if names > 0 && len(p)+1+len(n) > maxPayload {
+			out = append(out, p)
+			p, names = head+":m:", 0
+		}
+		if names > 0 {
+			p += " "
+		}
+		p += n
+		names++
+	}
+	return append(out, p)
+}
+
+// parsePayload decodes what changePayloads encodes.
 func parsePayload(p string) (store.Change, bool) {
-	a, m, ok := strings.Cut(p, ":")
+	a, rest, ok := strings.Cut(p, ":")
 	if !ok {
 		return store.Change{}, false
 	}
+	m, meta, isMeta := strings.Cut(rest, ":m:")
 	acc, err1 := strconv.ParseInt(a, 10, 64)
 	mb, err2 := strconv.ParseInt(m, 10, 64)
-	if err1 != nil || err2 != nil {
+	if err1 != nil || err2 != nil || (isMeta && meta == "") {
 		return store.Change{}, false
 	}
-	return store.Change{AccountID: acc, MailboxID: mb}, true
+	c := store.Change{AccountID: acc, MailboxID: mb}
+	if isMeta {
+		c.Metadata = strings.Split(meta, " ")
+	}
+	return c, true
 }
 
 // FeedCoversOtherProcesses reports that the change feed carries the

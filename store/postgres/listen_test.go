@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -183,4 +185,66 @@ func TestRetryDelay(t *testing.T) {
 	if len(seen) < 10 {
 		t.Errorf("delays without jitter: %v", seen)
 	}
+}
+
+// TestChangePayloads: a change survives its NOTIFY payload; a metadata
+// change whose names exceed one payload is split, none over maxPayload.
+func TestChangePayloads(t *testing.T) {
+	long := make([]string, 20)
+	for i := range long {
+		long[i] = "/private/" + strings.Repeat(string(rune('a'+i)), 1000)
+	}
+	for _, c := range []store.Change{
+		{AccountID: 3, MailboxID: 7},
+		{AccountID: 3},
+		{AccountID: 3, Metadata: []string{"/shared/comment"}},
+		{AccountID: 3, MailboxID: 7, Metadata: []string{"/private/a", "/shared/b"}},
+		{AccountID: 3, MailboxID: 7, Metadata: long},
+	} {
+		var back store.Change
+		for i, p := range changePayloads(c) {
+			if len(p) > maxPayload {
+				t.Fatalf("payload of %d bytes", len(p))
+			}
+			got, ok := parsePayload(p)
+			if !ok {
+				t.Fatalf("parsePayload(%q) failed", p)
+			}
+			if i == 0 {
+				back = got
+			} else {
+				back.Metadata = append(back.Metadata, got.Metadata...)
+			}
+		}
+		if back.AccountID != c.AccountID || back.MailboxID != c.MailboxID || !slices.Equal(back.Metadata, c.Metadata) {
+			t.Fatalf("%v came back as %v", c, back)
+		}
+	}
+	if len(changePayloads(store.Change{AccountID: 1, Metadata: long})) < 2 {
+		t.Fatal("20 KB of names in one payload")
+	}
+	for _, bad := range []string{"1", "a:2", "1:2:m:", "1:x:m:/private/a"} {
+		if _, ok := parsePayload(bad); ok {
+			t.Fatalf("parsePayload(%q) accepted", bad)
+		}
+	}
+}
+
+// FuzzParsePayload: any payload parses or is refused without panicking,
+// and what parses encodes back to itself.
+func FuzzParsePayload(f *testing.F) {
+	for _, s := range []string{"1:2", "1:0", "1:0:m:/private/a /shared/b", "1:2:m:", "x", "1:2:m:a:m:b", "-1:-2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		c, ok := parsePayload(p)
+		if !ok {
+			return
+		}
+		if got := changePayloads(c); len(got) != 1 {
+			t.Fatalf("%q: %v encodes as %q", p, c, got)
+		} else if back, ok := parsePayload(got[0]); !ok || back.AccountID != c.AccountID || back.MailboxID != c.MailboxID || !slices.Equal(back.Metadata, c.Metadata) {
+			t.Fatalf("%q: %v encodes as %q, parsed back as %v", p, c, got, back)
+		}
+	})
 }

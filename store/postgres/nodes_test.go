@@ -79,6 +79,14 @@ func TestTwoNodesFeed(t *testing.T) {
 	}
 	waitFor(t, ch1, "a flag change by node 2 on node 1", func(c store.Change) bool { return c.MailboxID == inbox.ID })
 	waitFor(t, ch, "a flag change by node 2 on node 2", func(c store.Change) bool { return c.MailboxID == inbox.ID })
+
+	// A METADATA change reaches the other node with its entry names.
+	if err := n2.SetMetadata(ctx, a.ID, inbox.ID, []store.MetadataEntry{{Name: "/private/comment", Value: []byte("x")}}, 10); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ch1, "a metadata change by node 2 on node 1", func(c store.Change) bool {
+		return c.MailboxID == inbox.ID && slices.Equal(c.Metadata, []string{"/private/comment"})
+	})
 }
 
 // TestListenReconnect kills the LISTEN connection: the store reconnects,

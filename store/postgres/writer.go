@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -235,17 +234,18 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) ([]store.
 	return t.Changes, nil
 }
 
-// notify sends the other nodes one notification per changed mailbox, in
-// one statement.
+// notify sends the other nodes one notification per changed mailbox (and
+// per metadata change), in one statement.
 func (s *Store) notify(ctx context.Context, tx pgx.Tx, changes []store.Change) error {
 	if len(changes) == 0 {
 		return nil
 	}
 	payloads := make([]string, 0, len(changes))
 	for _, c := range changes {
-		p := strconv.FormatInt(c.AccountID, 10) + ":" + strconv.FormatInt(c.MailboxID, 10)
-		if !slices.Contains(payloads, p) {
-			payloads = append(payloads, p)
+		for _, p := range changePayloads(c) {
+			if !slices.Contains(payloads, p) {
+				payloads = append(payloads, p)
+			}
 		}
 	}
 	_, err := tx.Exec(ctx, "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", s.channel, payloads)

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -55,7 +56,7 @@ func TestFeedCarriesOtherProcessesCommits(t *testing.T) {
 	}
 	select {
 	case c := <-ch:
-		if c != (store.Change{AccountID: acct.ID}) {
+		if !reflect.DeepEqual(c, store.Change{AccountID: acct.ID}) {
 			t.Errorf("change %+v, want account %d mailbox 0", c, acct.ID)
 		}
 	case <-time.After(3 * externalPollInterval):

@@ -13,6 +13,7 @@ import (
 var feedTests = []test{
 	{"Watch/Deliver", testWatchDeliver},
 	{"Watch/MailboxList", testWatchMailboxList},
+	{"Watch/Metadata", testWatchMetadata},
 	{"ConcurrentDeliver", testConcurrentDeliver},
 }
 
@@ -68,6 +69,41 @@ func testWatchMailboxList(t *testing.T, s store.Store) {
 	defer cancel()
 	mustCreate(t, s, a.ID, "New")
 	waitChange(t, ch, func(c store.Change) bool { return c.AccountID == a.ID && c.MailboxID == 0 })
+}
+
+// testWatchMetadata: SetMetadata announces the entry names it set or
+// removed, of the mailbox or (0) of the server, as a metadata change.
+func testWatchMetadata(t *testing.T, s store.Store) {
+	a := mustAccount(t, s, "alice@example.org")
+	inbox := mustMailbox(t, s, a.ID, "INBOX")
+	wf, ok := s.(interface {
+		WatchFunc(int64, func(store.Change)) func()
+	})
+	if !ok {
+		t.Fatal("the store has no WatchFunc")
+	}
+	var mu sync.Mutex
+	var got []store.Change
+	cancel := wf.WatchFunc(a.ID, func(c store.Change) {
+		mu.Lock()
+		got = append(got, c)
+		mu.Unlock()
+	})
+	defer cancel()
+	setMeta(t, s, a.ID, inbox.ID, "/private/comment", "x", "/shared/comment", "<nil>")
+	setMeta(t, s, a.ID, 0, "/private/vendor/a", "1")
+	mu.Lock()
+	defer mu.Unlock()
+	want := []string{fmt.Sprint(inbox.ID, " [/private/comment /shared/comment]"), "0 [/private/vendor/a]"}
+	var have []string
+	for _, c := range got {
+		if c.Metadata != nil {
+			have = append(have, fmt.Sprint(c.MailboxID, " ", c.Metadata))
+		}
+	}
+	if !slices.Equal(have, want) {
+		t.Fatalf("metadata changes %q, want %q (all: %v)", have, want, got)
+	}
 }
 
 func testConcurrentDeliver(t *testing.T, s store.Store) {

@@ -3,6 +3,7 @@ package sqlcore
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/internal/batch"
@@ -127,4 +128,10 @@ func (p *Pending) Publish(accountID, mailboxID int64) {
 		}
 	}
 	p.Changes = append(p.Changes, store.Change{AccountID: accountID, MailboxID: mailboxID})
+}
+
+// PublishMetadata implements Tx: the METADATA entries names of mailbox
+// mailboxID (0: the server's) were set or removed.
+func (p *Pending) PublishMetadata(accountID, mailboxID int64, names []string) {
+	p.Changes = append(p.Changes, store.Change{AccountID: accountID, MailboxID: mailboxID, Metadata: slices.Clone(names)})
 }

@@ -45,6 +45,9 @@ type Tx interface {
 	// Publish records a change of a mailbox to announce once the
 	// transaction has committed.
 	Publish(accountID, mailboxID int64)
+	// PublishMetadata records a change of METADATA entries names of
+	// a mailbox (0: the server's) to announce once committed.
+	PublishMetadata(accountID, mailboxID int64, names []string)
 }
 
 // DB is the read side of a store: statements outside a write.

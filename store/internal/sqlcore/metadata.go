@@ -99,6 +99,15 @@ func (c *Core) SetMetadata(ctx context.Context, accountID, mailboxID int64, entr
 		if n > maxEntries {
 			return fmt.Errorf("%w: %d entries, at most %d", store.ErrTooManyMetadata, n, maxEntries)
 		}
+		names := make([]string, 0, len(entries))
+		for _, e := range entries {
+			if !slices.Contains(names, e.Name) {
+				names = append(names, e.Name)
+			}
+		}
+		if len(names) > 0 {
+			tx.PublishMetadata(accountID, mailboxID, names)
+		}
 		return nil
 	})
 }
