@@ -191,6 +191,10 @@ func (s *callCounter) MailboxRights(ctx context.Context, viewer int64, m store.M
 	s.count("MailboxRights")
 	return s.inner.MailboxRights(ctx, viewer, m)
 }
+func (s *callCounter) SharedMailboxes(ctx context.Context, viewer int64) ([]store.SharedMailbox, error) {
+	s.count("SharedMailboxes")
+	return s.inner.SharedMailboxes(ctx, viewer)
+}
 
 // TestIdleCommandsReadNothing: on a mailbox where nothing changed, NOOP,
 // IDLE/DONE and LOGOUT make no store call at all, however much time has
