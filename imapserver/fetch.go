@@ -65,7 +65,7 @@ func cmdFetch(c *conn, cmd *command) error {
 		envelope = envelope || a.kind == attEnvelope
 	}
 	needsTree = needsTree || (envelope && !needsBytes)
-	setsSeen = setsSeen && !v.readOnly
+	setsSeen = setsSeen && !v.readOnly && v.may("s") // RFC 4314 §4
 	vanished := false
 	idx, err := c.index()
 	if err != nil {

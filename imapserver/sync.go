@@ -20,17 +20,21 @@ type watchFuncer interface {
 
 // watch subscribes the connection to the account's change feed.
 func (c *conn) watch(accountID int64) {
+	c.cancelWatch = c.subscribe(accountID, c.onChange)
+}
+
+// subscribe calls fn with each change of the account's feed until cancel.
+func (c *conn) subscribe(accountID int64, fn func(store.Change)) (cancel func()) {
 	if w, ok := c.srv.cfg.Store.(watchFuncer); ok {
-		c.cancelWatch = w.WatchFunc(accountID, c.onChange)
-		return
+		return w.WatchFunc(accountID, fn)
 	}
 	changes, cancel := c.srv.cfg.Store.Watch(accountID)
 	go func() {
 		for ch := range changes {
-			c.onChange(ch)
+			fn(ch)
 		}
 	}()
-	c.cancelWatch = cancel
+	return cancel
 }
 
 // onChange is the feed callback. It runs under the feed's lock: it only
@@ -44,7 +48,9 @@ func (c *conn) onChange(ch store.Change) {
 	}
 	c.pending.Store(id)
 	c.events++
-	c.notifyRecord(ch.MailboxID)
+	if ch.AccountID == c.acct.ID { // not a shared mailbox's (shared.go)
+		c.notifyRecord(ch.MailboxID)
+	}
 	c.notifiedAt = c.srv.feedClock.Add(1)
 	c.pendingMu.Unlock()
 	c.wakeMu.Lock()
@@ -236,6 +242,14 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 	v := c.sel
 	if v == nil {
 		return nil
+	}
+	if changed && v.owner != "" {
+		if err := c.checkSharedRights(); err != nil { // shared.go
+			return err
+		}
+	}
+	if v.revoked {
+		return nil // nothing of a mailbox no longer readable
 	}
 	defer func() { v.reported = nil }()
 	var metas []store.MessageMeta
