@@ -64,7 +64,8 @@ func splitShared(name string) (owner, rest string, ok bool) {
 		return "", "", false
 	}
 	owner, rest, found = strings.Cut(after, "/")
-	if !found || rest == "" || !strings.Contains(owner, "@") {
+	if !found || rest == "" || !strings.Contains(owner, "@") ||
+		strings.HasPrefix(rest, "/") || strings.HasSuffix(rest, "/") || strings.Contains(rest, "//") {
 		return "", "", false
 	}
 	return strings.ToLower(owner), store.CanonicalMailboxName(rest), true

@@ -11,7 +11,6 @@ import (
 	"github.com/mailroom/mailroom/auth"
 )
 
-
 // sharedSetup starts a server with mjl (the owner, logged in as owner)
 // and bob (logged in as bob) and a message in mjl's INBOX.
 func sharedSetup(t *testing.T, opts ...serverOpt) (ts *testServer, owner, bob *testConn) {
@@ -317,4 +316,28 @@ func TestSharedNoGrantNoAccess(t *testing.T) {
 	if acl, err := ts.st.MailboxACL(context.Background(), mjlPrivate.Ref()); err != nil || len(acl) != 0 {
 		t.Fatalf("Private's ACL %v %v", acl, err)
 	}
+}
+
+// FuzzSplitShared: a name splitShared takes comes back from
+// visibleName (owner lower-cased, the rest canonical), and a name it
+// refuses is never in another account's namespace.
+func FuzzSplitShared(f *testing.F) {
+	for _, s := range []string{"shared/a@b/INBOX", "shared/A@B/inbox/x", "shared/a@b", "shared/x/y", "shared//y", "shared/@/", "INBOX", "shared"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		owner, rest, ok := splitShared(name)
+		if !ok {
+			if owner != "" || rest != "" {
+				t.Fatalf("%q: refused but %q %q", name, owner, rest)
+			}
+			return
+		}
+		if !strings.Contains(owner, "@") || rest == "" || strings.ToLower(owner) != owner {
+			t.Fatalf("%q: owner %q rest %q", name, owner, rest)
+		}
+		if o2, r2, ok2 := splitShared(visibleName(owner, rest)); !ok2 || o2 != owner || r2 != rest {
+			t.Fatalf("%q: round trip %q %q %v", name, o2, r2, ok2)
+		}
+	})
 }
