@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
@@ -232,7 +233,7 @@ func TestSharedRevoke(t *testing.T) {
 // selected ends bob's session with BYE, as for his own mailboxes.
 func TestSharedOwnerDeletes(t *testing.T) {
 	t.Parallel()
-	_, owner, bob := sharedSetup(t)
+	ts, owner, bob := sharedSetup(t)
 	owner.transactf("ok", "create Team")
 	owner.transactf("ok", "setacl Team %s lr", bobUser)
 	bob.transactf("ok", "examine shared/mjl@example.org/Team")
@@ -240,6 +241,39 @@ func TestSharedOwnerDeletes(t *testing.T) {
 	bob.writeLine("x1 noop")
 	if l := bob.readResponse(); !strings.HasPrefix(l, "* BYE") {
 		t.Fatalf("after delete: %q", l)
+	}
+	// A rename too.
+	owner.transactf("ok", "create Team2")
+	owner.transactf("ok", "setacl Team2 %s lr", bobUser)
+	bob2 := ts.dial()
+	bob2.transactf("ok", "login %s %s", bobUser, testPass)
+	bob2.transactf("ok", "select shared/mjl@example.org/Team2")
+	owner.transactf("ok", "rename Team2 Team3")
+	bob2.writeLine("x9 fetch 1:* flags")
+	if l := bob2.readResponse(); !strings.HasPrefix(l, "* BYE") {
+		t.Fatalf("after rename: %q", l)
+	}
+}
+
+// TestSharedIdle: a delivery to the shared mailbox bob idles in is
+// pushed at once, over either form of the owner's change feed.
+func TestSharedIdle(t *testing.T) {
+	t.Parallel()
+	for _, opts := range [][]serverOpt{nil, {func(c *Config) { c.Store = chanOnlyStore{c.Store} }}} {
+		ts, owner, bob := sharedSetup(t, opts...)
+		owner.transactf("ok", "setacl INBOX %s lr", bobUser)
+		bob.transactf("ok", "examine shared/mjl@example.org/INBOX")
+		bob.writeLine("i1 idle")
+		if r := bob.readResponse(); r != "+ idling" {
+			t.Fatalf("idle: %q", r)
+		}
+		ts.deliver("", simpleMsg)
+		bob.nc.SetReadDeadline(time.Now().Add(time.Second))
+		if line, err := bob.br.ReadString('\n'); err != nil || line != "* 2 EXISTS\r\n" {
+			t.Fatalf("after delivery: %q %v", line, err)
+		}
+		bob.writeLine("DONE")
+		bob.readUntilTagged("i1", "ok")
 	}
 }
 
