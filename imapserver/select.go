@@ -34,7 +34,11 @@ func (c *conn) writePermanentFlags(v *view) {
 		return
 	}
 	// Only the flags the session's rights let it change (RFC 4314 §4).
-	c.untagged().Raw("OK [PERMANENTFLAGS (").Raw(strings.Join(permittedFlags(v.rights, mailboxFlagList), " "))
+	permitted := mailboxFlags
+	if !v.may("swt") {
+		permitted = strings.Join(permittedFlags(v.rights, mailboxFlagList), " ")
+	}
+	c.untagged().Raw("OK [PERMANENTFLAGS (").Raw(permitted)
 	if v.may("w") {
 		for _, k := range v.keywords {
 			c.enc.SP().Atom(k)

@@ -242,7 +242,7 @@ func (c *conn) watchShared(owner int64, mailboxID int64) {
 		c.unwatchShared()
 		c.cancelShared = c.subscribe(owner, func(ch store.Change) {
 			if ch.MailboxID == 0 || ch.MailboxID == c.sharedMailbox.Load() {
-				c.onChange(ch)
+				c.recordChange(ch, false)
 			}
 		})
 		c.sharedOwner = owner

@@ -40,7 +40,11 @@ func (c *conn) subscribe(accountID int64, fn func(store.Change)) (cancel func())
 // onChange is the feed callback. It runs under the feed's lock: it only
 // records the change and, in IDLE, wakes the connection's read; the
 // connection goroutine does the store reads and the writing.
-func (c *conn) onChange(ch store.Change) {
+func (c *conn) onChange(ch store.Change) { c.recordChange(ch, true) }
+
+// recordChange is onChange; notify tells whether NOTIFY hears of the
+// change too (not of one from a shared mailbox's feed, shared.go).
+func (c *conn) recordChange(ch store.Change, notify bool) {
 	c.pendingMu.Lock()
 	id := ch.MailboxID
 	if old := c.pending.Load(); old != noChange && old != id {
@@ -48,7 +52,7 @@ func (c *conn) onChange(ch store.Change) {
 	}
 	c.pending.Store(id)
 	c.events++
-	if ch.AccountID == c.acct.ID { // not a shared mailbox's (shared.go)
+	if notify {
 		c.notifyRecord(ch.MailboxID)
 	}
 	c.notifiedAt = c.srv.feedClock.Add(1)
