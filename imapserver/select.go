@@ -286,6 +286,7 @@ func cmdClose(c *conn, cmd *command) error {
 	v := c.sel
 	c.sel = nil
 	c.state = stateAuth
+	c.unwatchShared()
 	if cmd.name == "CLOSE" && !v.readOnly && v.may("e") {
 		if _, _, err := c.srv.cfg.Store.Expunge(c.ctx, v.mbox.Ref(), nil, true); err != nil {
 			return err
