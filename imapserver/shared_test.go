@@ -340,6 +340,13 @@ func TestSharedNoGrantNoAccess(t *testing.T) {
 		t.Fatalf("CATENATE URL into shared: %s", bob.lastTagged)
 	}
 	bob.transactf("ok", "unselect")
+	// Nor does a URLAUTH URL: bob signs only URLs of his own mailboxes.
+	for _, u := range []string{
+		"imap://bob%40example.org@mail.example.org/shared/mjl@example.org/INBOX/;UID=1;URLAUTH=authuser",
+		"imap://mjl%40example.org@mail.example.org/INBOX/;UID=1;URLAUTH=authuser",
+	} {
+		bob.transactf("no", "genurlauth %q INTERNAL", u)
+	}
 
 	// Nothing bob did reached mjl's mailboxes.
 	exactly(t, "bob's INBOX", bob.transactf("ok", "status INBOX (messages)"), "* STATUS INBOX (MESSAGES 1)")
