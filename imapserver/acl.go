@@ -7,13 +7,12 @@ import (
 	"github.com/mailroom/mailroom/store"
 )
 
-// Access control lists (RFC 4314) and LIST-MYRIGHTS (RFC 8440) on the
-// account's own mailboxes. Every right a command needs is asked of the
+// Access control lists (RFC 4314) and LIST-MYRIGHTS (RFC 8440). Every
+// right a command needs on another account's mailbox is asked of the
 // store (Store.MailboxRights) against the current ACL, the one path by
 // which mailroom learns what an account may do with a mailbox; the owner
-// has every right. Mailboxes of other accounts are not reachable: no
-// "Other Users" namespace is offered yet, so an ACL entry for another
-// account is stored and shown but grants nothing.
+// has every right. Other accounts' mailboxes are reached through the
+// shared namespace (shared.go).
 
 // aclCaps are advertised with authCaps. RIGHTS=texk: t, e, x and k are
 // rights of their own (RFC 4314 §2.1.1).
@@ -36,31 +35,12 @@ func wireRights(rights string) string {
 	return rights
 }
 
-// aclMailbox reads the mailbox argument, resolves it among the account's
-// own mailboxes and returns it with the rights the account has on it
-// (from the store, checked against the current ACL). A mailbox the
-// account may not even see is NO [NONEXISTENT], like a missing one.
-func (c *conn) aclMailbox() (store.Mailbox, string, error) {
-	name, err := c.mailboxArg()
-	if err != nil {
-		return store.Mailbox{}, "", err
+// ownerEmail is the email of t's owner: the account's own or another's.
+func (c *conn) ownerEmail(t target) string {
+	if t.owner != "" {
+		return t.owner
 	}
-	return c.rightsOn(name)
-}
-
-// rightsOn resolves name among the account's mailboxes and returns its
-// rights on it.
-func (c *conn) rightsOn(name string) (store.Mailbox, string, error) {
-	st := c.srv.cfg.Store
-	mb, err := st.MailboxByName(c.ctx, c.acct.ID, name)
-	if err != nil {
-		return store.Mailbox{}, "", err
-	}
-	rights, err := st.MailboxRights(c.ctx, c.acct.ID, mb.Ref())
-	if err != nil {
-		return store.Mailbox{}, "", err
-	}
-	return mb, rights, nil
+	return c.acct.Email
 }
 
 // needRights fails with NO [NOPERM] unless rights holds every one of want.
@@ -83,20 +63,20 @@ func cmdGetACL(c *conn, cmd *command) error {
 	if err := c.endArgs(); err != nil {
 		return err
 	}
-	mb, rights, err := c.rightsOn(name)
+	t, err := c.resolveMailbox(name)
 	if err != nil {
 		return err
 	}
-	if err := needRights(rights, "a"); err != nil {
+	if err := needRights(t.rights, "a"); err != nil {
 		return err
 	}
-	acl, err := c.srv.cfg.Store.MailboxACL(c.ctx, mb.Ref())
+	acl, err := c.srv.cfg.Store.MailboxACL(c.ctx, t.mb.Ref())
 	if err != nil {
 		return err
 	}
-	e := c.untagged().Raw("ACL ").AString(c.encodeName(mb.Name))
+	e := c.untagged().Raw("ACL ").AString(c.encodeName(t.name()))
 	// The owner's implicit entry first, as Dovecot shows it.
-	e.SP().AString(c.acct.Email).SP().AString(wireRights(store.AllRights))
+	e.SP().AString(c.ownerEmail(t)).SP().AString(wireRights(store.AllRights))
 	for _, a := range acl {
 		e.SP().AString(a.Identifier).SP().AString(wireRights(a.Rights))
 	}
@@ -145,20 +125,20 @@ func cmdSetACL(c *conn, cmd *command) error {
 	if err != nil {
 		return nof(codeCannot, "invalid identifier")
 	}
-	mb, mine, err := c.rightsOn(name)
+	t, err := c.resolveMailbox(name)
 	if err != nil {
 		return err
 	}
-	if err := needRights(mine, "a"); err != nil {
+	if err := needRights(t.rights, "a"); err != nil {
 		return err
 	}
-	if id == c.acct.Email {
+	if id == strings.ToLower(c.ownerEmail(t)) {
 		return nof(codeCannot, "the owner always has every right")
 	}
 	if mod != 0 {
 		rights = string(mod) + rights // the store applies +/- atomically
 	}
-	err = c.srv.cfg.Store.SetMailboxACL(c.ctx, mb.Ref(), id, rights)
+	err = c.srv.cfg.Store.SetMailboxACL(c.ctx, t.mb.Ref(), id, rights)
 	if errors.Is(err, store.ErrInvalid) {
 		return nof(codeLimit, "too many ACL entries on this mailbox")
 	}
@@ -188,15 +168,15 @@ func cmdListRights(c *conn, cmd *command) error {
 	if err != nil {
 		return nof(codeCannot, "invalid identifier")
 	}
-	mb, rights, err := c.rightsOn(name)
+	t, err := c.resolveMailbox(name)
 	if err != nil {
 		return err
 	}
-	if err := needRights(rights, "a"); err != nil {
+	if err := needRights(t.rights, "a"); err != nil {
 		return err
 	}
-	e := c.untagged().Raw("LISTRIGHTS ").AString(c.encodeName(mb.Name)).SP().AString(ident).SP()
-	if id == c.acct.Email {
+	e := c.untagged().Raw("LISTRIGHTS ").AString(c.encodeName(t.name())).SP().AString(ident).SP()
+	if id == strings.ToLower(c.ownerEmail(t)) {
 		e.AString(store.AllRights) // the owner: all of them, always
 	} else {
 		e.Raw(`"" `).Raw(listRightsOptional)
@@ -217,11 +197,11 @@ func cmdMyRights(c *conn, cmd *command) error {
 	if err := c.endArgs(); err != nil {
 		return err
 	}
-	mb, rights, err := c.rightsOn(name)
+	t, err := c.resolveMailbox(name)
 	if err != nil {
 		return err
 	}
-	c.writeMyRights(mb.Name, rights)
+	c.writeMyRights(t.name(), t.rights)
 	return nil
 }
 

@@ -1,7 +1,6 @@
 package imapserver
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -10,7 +9,6 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 
-	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -46,8 +44,8 @@ func TestACLTranscript(t *testing.T) {
 			t.Fatalf("capability lacks %s: %q", c, caps)
 		}
 	}
-	// No other namespace is offered: sharing is not reachable.
-	exactly(t, "NAMESPACE", tc.transactf("ok", "namespace"), `* NAMESPACE (("" "/")) NIL NIL`)
+	// The Other Users namespace (shared.go).
+	exactly(t, "NAMESPACE", tc.transactf("ok", "namespace"), `* NAMESPACE (("" "/")) (("shared/" "/")) NIL`)
 
 	const all = "lrswipkxteacd"
 	exactly(t, "MYRIGHTS", tc.transactf("ok", "myrights inbox"), "* MYRIGHTS INBOX "+all)
@@ -168,69 +166,4 @@ func TestACLGoIMAPClient(t *testing.T) {
 	if my.Mailbox != "INBOX" || string(my.Rights) != "lrswipkxteacd" {
 		t.Fatalf("MYRIGHTS: %+v", my)
 	}
-}
-
-// TestACLNoSharedAccess: an ACL entry that names another account is kept
-// but grants nothing, because no namespace reaches another account's
-// mailboxes: bob, granted rights on mjl's INBOX, still sees, opens and
-// changes only his own mailboxes, by every way a client can name one,
-// and learns nothing of mjl's mailboxes (not even that they exist).
-func TestACLNoSharedAccess(t *testing.T) {
-	t.Parallel()
-	ts := startTestServer(t)
-	ts.deliver("", simpleMsg)
-	ctx := context.Background()
-	hash, err := auth.HashPassword(testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ts.st.CreateAccount(ctx, "bob@example.org", hash); err != nil {
-		t.Fatal(err)
-	}
-	owner := ts.login()
-	owner.transactf("ok", "create Private")
-	owner.transactf("ok", "setacl INBOX bob@example.org lrswipkxtea")
-	owner.transactf("ok", "setacl INBOX anyone lr")
-
-	bob := ts.dial()
-	bob.transactf("ok", "login bob@example.org %s", testPass)
-	exactly(t, "bob's NAMESPACE", bob.transactf("ok", "namespace"), `* NAMESPACE (("" "/")) NIL NIL`)
-	for _, l := range bob.transactf("ok", `list "" "*"`) {
-		if strings.Contains(l, "Private") || strings.Contains(strings.ToLower(l), "mjl") || strings.Contains(l, "Other Users") {
-			t.Fatalf("bob lists %q", l)
-		}
-	}
-	// Bob's own INBOX is his: empty, and his rights are an owner's.
-	exactly(t, "bob's STATUS", bob.transactf("ok", "status INBOX (messages)"), "* STATUS INBOX (MESSAGES 0)")
-	exactly(t, "bob's GETACL", bob.transactf("ok", "getacl INBOX"), "* ACL INBOX bob@example.org lrswipkxteacd")
-
-	appendf(bob, "ok", "INBOX", "Subject: bob's\r\n\r\nx\r\n")
-	names := []string{
-		`"Other Users/mjl@example.org/INBOX"`, `"Other Users/mjl@example.org/Private"`,
-		`"Other Users/mjl@example.org"`, `"Shared/INBOX"`, "Private", `"mjl@example.org/INBOX"`, `"~mjl@example.org/INBOX"`,
-	}
-	for _, n := range names {
-		for _, cmd := range []string{"select %s", "examine %s", "status %s (messages)", "myrights %s", "getacl %s", "setacl %s bob@example.org l", "listrights %s bob@example.org", "subscribe %s", "delete %s"} {
-			if lines := bob.transactf("no", cmd, n); len(lines) != 0 {
-				t.Fatalf("%s: untagged %q", cmd, lines)
-			}
-		}
-		appendf(bob, "no", n, "Subject: x\r\n\r\nx\r\n")
-		bob.transactf("ok", "select INBOX")
-		bob.transactf("no", "copy 1:* %s", n)
-		bob.transactf("no", "move 1:* %s", n)
-		bob.transactf("ok", "unselect")
-	}
-	// By id: the OBJECTID of mjl's mailbox names nothing for bob.
-	mjlInbox, err := ts.st.MailboxByName(ctx, ts.acct.ID, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob.transactf("no", `select %s`, mailboxObjectID(mjlInbox.ID))
-	// Nothing bob did reached mjl's mailboxes, and his own message stayed.
-	exactly(t, "bob's INBOX", bob.transactf("ok", "status INBOX (messages)"), "* STATUS INBOX (MESSAGES 1)")
-	exactly(t, "mjl's STATUS", owner.transactf("ok", "status INBOX (messages)"), "* STATUS INBOX (MESSAGES 1)")
-	exactly(t, "mjl's Private", owner.transactf("ok", "status Private (messages)"), "* STATUS Private (MESSAGES 0)")
-	exactly(t, "mjl's GETACL", owner.transactf("ok", "getacl INBOX"),
-		"* ACL INBOX "+testUser+" lrswipkxteacd anyone lr bob@example.org lrswipkxteacd")
 }

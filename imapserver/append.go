@@ -44,16 +44,25 @@ func cmdAppend(c *conn, cmd *command) error {
 		return badf("", "APPEND needs a message")
 	}
 	st := c.srv.cfg.Store
-	mb, err := st.MailboxByName(c.ctx, c.acct.ID, name)
+	t, err := c.resolveMailbox(name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nof(codeTryCreate, "no such mailbox")
 	} else if err != nil {
 		return err
 	}
-	if err := c.checkQuota(int64(len(msgs)), total); err != nil {
+	if err := needRights(t.rights, "i"); err != nil { // RFC 4314 §4
 		return err
 	}
-	uidValidity, uids, err := st.Append(c.ctx, mb.Ref(), msgs)
+	if t.owner != "" {
+		// Flags the account may not set are left off (RFC 4314 §4).
+		for i := range msgs {
+			msgs[i].Flags = permittedFlags(t.rights, msgs[i].Flags)
+		}
+	}
+	if err := c.checkQuota(t, int64(len(msgs)), total); err != nil {
+		return err
+	}
+	uidValidity, uids, err := st.Append(c.ctx, t.mb.Ref(), msgs)
 	if err != nil {
 		return err
 	}

@@ -71,7 +71,12 @@ type conn struct {
 	idling      bool
 	one         [1]byte // IDLE's read buffer
 	cancelWatch func()
-	sel         *view // selected mailbox
+	// The feed of the account owning the selected shared mailbox
+	// (shared.go): its id, the mailbox, and the subscription's end.
+	sharedOwner   int64
+	sharedMailbox atomic.Int64
+	cancelShared  func()
+	sel           *view // selected mailbox
 	// NOTIFY (notify.go): what the client asked for, and the mailboxes
 	// the feed reported changed since the last push (all: any may have),
 	// under pendingMu.
@@ -340,7 +345,9 @@ func (c *conn) command() error {
 		cmdErr = badf("", "%s not allowed in this state", name)
 	default:
 		c.condstoreBefore = c.condstore
-		cmdErr = c.run(h, &command{tag: tag, name: name, uid: strings.HasPrefix(name, "UID ")})
+		if cmdErr = c.beforeCommand(name, h); cmdErr == nil {
+			cmdErr = c.run(h, &command{tag: tag, name: name, uid: strings.HasPrefix(name, "UID ")})
+		}
 	}
 	if ok { // names from the command table only: bounded metric labels
 		c.observeCommand(name, cmdErr, start)

@@ -7,8 +7,10 @@ import (
 	"github.com/mailroom/mailroom/store"
 )
 
-// copyArgs reads "sequence-set SP mailbox" and resolves both.
-func (c *conn) copyArgs(cmd *command) (uids []uint32, dst store.Mailbox, err error) {
+// copyArgs reads "sequence-set SP mailbox" and resolves both. The
+// destination needs the insert right "i"; copies between accounts (from
+// or into a shared mailbox of another account) are not offered.
+func (c *conn) copyArgs(cmd *command) (uids []uint32, dst target, err error) {
 	if err = c.dec.SP(); err != nil {
 		return
 	}
@@ -29,9 +31,15 @@ func (c *conn) copyArgs(cmd *command) (uids []uint32, dst store.Mailbox, err err
 	if uids, err = c.sel.resolve(set, cmd.uid); err != nil {
 		return
 	}
-	dst, err = c.srv.cfg.Store.MailboxByName(c.ctx, c.acct.ID, name)
-	if errors.Is(err, store.ErrNotFound) {
+	dst, err = c.resolveMailbox(name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
 		err = nof(codeTryCreate, "no such mailbox")
+	case err != nil:
+	case dst.mb.AccountID != c.sel.mbox.AccountID:
+		err = nof(codeCannot, "messages are not copied between accounts")
+	default:
+		err = needRights(dst.rights, "i") // RFC 4314 §4
 	}
 	return
 }
@@ -57,16 +65,16 @@ func cmdCopy(c *conn, cmd *command) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	if err := c.checkCopyQuota(uids); err != nil {
+	if err := c.checkCopyQuota(dst, uids); err != nil {
 		return err
 	}
-	uv, pairs, err := c.srv.cfg.Store.Copy(c.ctx, c.sel.mbox.Ref(), uids, dst.Ref())
+	uv, pairs, err := c.srv.cfg.Store.Copy(c.ctx, c.sel.mbox.Ref(), uids, dst.mb.Ref())
 	if err != nil {
 		return err
 	}
 	if len(pairs) > 0 {
 		c.okCode = copyUIDCode(uv, pairs)
-		c.copied(dst, pairs)
+		c.copied(dst.mb, pairs)
 	}
 	return nil
 }
@@ -81,23 +89,26 @@ func cmdMove(c *conn, cmd *command) error {
 	if c.sel.readOnly {
 		return nof(codeCannot, "mailbox is read-only")
 	}
+	if !c.sel.may("te") { // RFC 4314 §4: MOVE deletes and expunges the source
+		return nof(codeNoPerm, "no right to remove messages from this mailbox")
+	}
 	if len(uids) == 0 {
 		return nil
 	}
 	mark := c.markFeed()
-	uv, pairs, srcHighest, err := c.srv.cfg.Store.Move(c.ctx, c.sel.mbox.Ref(), uids, dst.Ref())
+	uv, pairs, srcHighest, err := c.srv.cfg.Store.Move(c.ctx, c.sel.mbox.Ref(), uids, dst.mb.Ref())
 	if err != nil {
 		return err
 	}
 	if len(pairs) > 0 {
 		c.untagged().Raw("OK [").Raw(copyUIDCode(uv, pairs)).Raw("] moved\r\n")
-		c.copied(dst, pairs)
+		c.copied(dst.mb, pairs)
 	}
 	moved := make([]uint32, len(pairs))
 	for i, p := range pairs {
 		moved[i] = p.Src
 	}
-	if dst.ID != c.sel.mbox.ID {
+	if dst.mb.ID != c.sel.mbox.ID {
 		// The write's result feeds the view and the shared index, so
 		// neither reads it back (sync.go).
 		c.tookOwnMove(mark, moved, srcHighest)

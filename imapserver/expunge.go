@@ -24,6 +24,9 @@ func cmdExpunge(c *conn, cmd *command) error {
 	if c.sel.readOnly {
 		return nof(codeCannot, "mailbox is read-only")
 	}
+	if !c.sel.may("e") { // RFC 4314 §4
+		return nof(codeNoPerm, "no expunge right on this mailbox")
+	}
 	mark := c.markFeed()
 	gone, highest, err := c.srv.cfg.Store.Expunge(c.ctx, c.sel.mbox.Ref(), uids, true)
 	if err != nil {

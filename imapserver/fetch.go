@@ -74,7 +74,7 @@ func (c *conn) fetchMessages(cmd *command, uids []uint32, atts []fetchAtt, mods 
 		envelope = envelope || a.kind == attEnvelope
 	}
 	needsTree = needsTree || (envelope && !needsBytes)
-	setsSeen = setsSeen && !v.readOnly
+	setsSeen = setsSeen && !v.readOnly && v.may("s") // RFC 4314 §4
 	vanished := false
 	idx, err := c.index()
 	if err != nil {

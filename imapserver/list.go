@@ -186,8 +186,10 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 	}
 	var ms []*listMatcher
 	total := 0
+	sharedWanted := false
 	for _, p := range patterns {
 		full := c.decodeNameRaw(ref + p)
+		sharedWanted = sharedWanted || mayMatchShared(full)
 		if len(full) > maxMailboxName {
 			return nof(codeLimit, "LIST pattern longer than %d bytes", maxMailboxName)
 		}
@@ -222,6 +224,22 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 	for _, m := range mboxes {
 		byName[m.Name] = m
 		names = append(names, m.Name)
+	}
+	// Other accounts' mailboxes this one may look up (shared.go), with
+	// the rights the store read for them.
+	var sharedRights map[string]string
+	if sharedWanted {
+		shared, err := st.SharedMailboxes(c.ctx, c.acct.ID)
+		if err != nil {
+			return err
+		}
+		sharedRights = make(map[string]string, len(shared))
+		for _, s := range shared {
+			n := visibleName(s.Owner, s.Mailbox.Name)
+			byName[n] = s.Mailbox
+			names = append(names, n)
+			sharedRights[n] = s.Rights
+		}
 	}
 	// Candidates: existing mailboxes, their non-existent parents, and
 	// subscribed names that no longer exist. parents holds every name
@@ -295,6 +313,9 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 		switch {
 		case o.lsub && (!exists || !subscribed[name]):
 			e.attrs = append(e.attrs, `\Noselect`)
+		case !exists && hasChildren(name) && inSharedNamespace(name):
+			// shared and shared/<owner>, or a parent not shared.
+			e.attrs = append(e.attrs, `\Noselect`)
 		case !exists:
 			e.attrs = append(e.attrs, `\NonExistent`)
 		}
@@ -319,13 +340,20 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 		if o.retMyRights && e.exists {
 			// After the LIST entry, as RFC 8440 §3 orders it; the
 			// rights come from the store like every MYRIGHTS.
-			rights, err := st.MailboxRights(c.ctx, c.acct.ID, e.mbox.Ref())
+			rights, ok := sharedRights[e.name]
+			var err error
+			if !ok {
+				rights, err = st.MailboxRights(c.ctx, c.acct.ID, e.mbox.Ref())
+			}
 			switch {
 			case err == nil:
 				c.writeMyRights(e.name, rights)
 			case !errors.Is(err, store.ErrNotFound): // deleted meanwhile: no rights to show
 				return err
 			}
+		}
+		if r, ok := sharedRights[e.name]; ok && !store.HasRights(r, "r") {
+			continue // no STATUS without the read right (RFC 4314 §4)
 		}
 		if len(o.statusItems) > 0 && e.exists {
 			s, err := st.MailboxStatus(c.ctx, e.mbox.Ref())
@@ -338,6 +366,19 @@ func (c *conn) list(ref string, patterns []string, o listOpts) error {
 		}
 	}
 	return nil
+}
+
+// mayMatchShared reports whether a LIST pattern may match a name in the
+// shared namespace: whether its part before the first wildcard and the
+// namespace's prefix agree. Only then does LIST read the shared
+// mailboxes.
+func mayMatchShared(pattern string) bool {
+	lit := pattern
+	if i := strings.IndexAny(pattern, "*%"); i >= 0 {
+		lit = pattern[:i]
+	}
+	root := sharedRoot + "/"
+	return strings.HasPrefix(root, lit) || strings.HasPrefix(lit, root) || lit == sharedRoot
 }
 
 func nextSlash(s string, i int) int {

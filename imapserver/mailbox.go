@@ -94,7 +94,7 @@ func cmdDelete(c *conn, cmd *command) error {
 	if name == store.Inbox {
 		return nof(codeCannot, "INBOX cannot be deleted")
 	}
-	if c.sel != nil && c.sel.mbox.Name == name {
+	if c.sel != nil && c.sel.name() == name {
 		return nof("INUSE", "mailbox is selected")
 	}
 	return c.srv.cfg.Store.DeleteMailbox(c.ctx, c.acct.ID, name)
@@ -157,19 +157,20 @@ func cmdSubscribe(c *conn, cmd *command) error {
 		return err
 	}
 	if cmd.name == "SUBSCRIBE" {
-		if _, err := c.srv.cfg.Store.MailboxByName(c.ctx, c.acct.ID, name); err != nil {
+		if _, err := c.resolveMailbox(name); err != nil { // shared ones too
 			return err
 		}
 	}
 	return c.srv.cfg.Store.SetSubscribed(c.ctx, c.acct.ID, name, cmd.name == "SUBSCRIBE")
 }
 
-// cmdNamespace: NAMESPACE (RFC 9051 §6.3.10): one personal namespace.
+// cmdNamespace: NAMESPACE (RFC 9051 §6.3.10, RFC 2342): the personal
+// namespace and the Other Users one (shared.go); no shared namespace.
 func cmdNamespace(c *conn, cmd *command) error {
 	if err := c.endArgs(); err != nil {
 		return err
 	}
-	c.untagged().Raw(`NAMESPACE (("" "/")) NIL NIL`).CRLF()
+	c.untagged().Raw(`NAMESPACE (("" "/")) (("` + sharedRoot + `/" "/")) NIL`).CRLF()
 	return nil
 }
 

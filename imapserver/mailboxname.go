@@ -41,6 +41,9 @@ func checkNewName(name string) error {
 	if strings.Count(name, "/")+1 > maxMailboxDepth {
 		return nof(codeLimit, "mailbox name deeper than %d levels", maxMailboxDepth)
 	}
+	if inSharedNamespace(name) {
+		return nof(codeCannot, "%s/ is the namespace of other users' mailboxes", sharedRoot)
+	}
 	return nil
 }
 

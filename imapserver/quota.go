@@ -1,6 +1,8 @@
 package imapserver
 
 import (
+	"cmp"
+
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -22,21 +24,30 @@ const quotaRoot = ""
 
 // quotaLimits returns the logged-in account's limits (0: unlimited).
 func (c *conn) quotaLimits() (storage, messages int64) {
+	return c.quotaLimitsOf(c.acct.Email)
+}
+
+func (c *conn) quotaLimitsOf(email string) (storage, messages int64) {
 	if c.srv.cfg.Quota == nil {
 		return 0, 0
 	}
-	return c.srv.cfg.Quota.Limits(c.acct.Email)
+	return c.srv.cfg.Quota.Limits(email)
 }
 
-// checkQuota refuses to add messages of addBytes in total when the
-// account would then exceed a limit (RFC 9208 §4.3: NO [OVERQUOTA], and
-// nothing is stored).
-func (c *conn) checkQuota(addMessages, addBytes int64) error {
-	maxBytes, maxMessages := c.quotaLimits()
+// checkQuota refuses to add messages of addBytes in total to mailbox t
+// when its owner (another account for a shared mailbox: the messages
+// count against the owner's quota) would then exceed a limit (RFC 9208
+// §4.3: NO [OVERQUOTA], and nothing is stored).
+func (c *conn) checkQuota(t target, addMessages, addBytes int64) error {
+	email := c.acct.Email
+	if t.owner != "" {
+		email = t.owner
+	}
+	maxBytes, maxMessages := c.quotaLimitsOf(email)
 	if maxBytes <= 0 && maxMessages <= 0 {
 		return nil
 	}
-	u, err := c.srv.cfg.Store.AccountUsage(c.ctx, c.acct.ID)
+	u, err := c.srv.cfg.Store.AccountUsage(c.ctx, t.mb.AccountID)
 	if err != nil {
 		return err
 	}
@@ -131,8 +142,8 @@ func cmdSetQuota(c *conn, cmd *command) error {
 
 // checkCopyQuota is checkQuota for COPY of the messages in uids of the
 // selected mailbox.
-func (c *conn) checkCopyQuota(uids []uint32) error {
-	if maxBytes, maxMessages := c.quotaLimits(); maxBytes <= 0 && maxMessages <= 0 {
+func (c *conn) checkCopyQuota(dst target, uids []uint32) error {
+	if maxBytes, maxMessages := c.quotaLimitsOf(cmp.Or(dst.owner, c.acct.Email)); maxBytes <= 0 && maxMessages <= 0 {
 		return nil
 	}
 	metas, err := c.currentMetas(uids)
@@ -143,7 +154,7 @@ func (c *conn) checkCopyQuota(uids []uint32) error {
 	for i := range metas {
 		size += metas[i].Size
 	}
-	return c.checkQuota(int64(len(metas)), size)
+	return c.checkQuota(dst, int64(len(metas)), size)
 }
 
 // deletedStorage is the STATUS DELETED-STORAGE item (RFC 9208 extends

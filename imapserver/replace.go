@@ -47,13 +47,16 @@ func cmdReplace(c *conn, cmd *command) error {
 	if c.sel.readOnly {
 		return nof(codeCannot, "mailbox is read-only")
 	}
+	if c.sel.owner != "" {
+		return nof(codeCannot, "REPLACE is not offered in a shared mailbox")
+	}
 	dst, err := c.srv.cfg.Store.MailboxByName(c.ctx, c.acct.ID, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nof(codeTryCreate, "no such mailbox")
 	} else if err != nil {
 		return err
 	}
-	if err := c.checkQuota(0, int64(len(msg.Raw))); err != nil {
+	if err := c.checkQuota(target{mb: dst}, 0, int64(len(msg.Raw))); err != nil {
 		return err
 	}
 	uv, newUID, err := c.srv.cfg.Store.Replace(c.ctx, c.sel.mbox.Ref(), uid, dst.Ref(), msg)

@@ -14,6 +14,8 @@ import (
 // (any new keyword may be stored).
 const mailboxFlags = `\Answered \Flagged \Deleted \Seen \Draft`
 
+var mailboxFlagList = strings.Fields(mailboxFlags)
+
 // writeMailboxFlags writes "* FLAGS (...)": the system flags and the
 // keywords the session announced.
 func (c *conn) writeMailboxFlags(v *view) {
@@ -31,11 +33,19 @@ func (c *conn) writePermanentFlags(v *view) {
 		c.untagged().Raw("OK [PERMANENTFLAGS ()] read-only\r\n")
 		return
 	}
-	c.untagged().Raw("OK [PERMANENTFLAGS (").Raw(mailboxFlags)
-	for _, k := range v.keywords {
-		c.enc.SP().Atom(k)
+	// Only the flags the session's rights let it change (RFC 4314 §4).
+	permitted := mailboxFlags
+	if !v.may("swt") {
+		permitted = strings.Join(permittedFlags(v.rights, mailboxFlagList), " ")
 	}
-	c.enc.Raw(` \*)] flags permitted` + "\r\n")
+	c.untagged().Raw("OK [PERMANENTFLAGS (").Raw(permitted)
+	if v.may("w") {
+		for _, k := range v.keywords {
+			c.enc.SP().Atom(k)
+		}
+		c.enc.Raw(` \*`)
+	}
+	c.enc.Raw(`)] flags permitted` + "\r\n")
 }
 
 // announceKeywords sends a new FLAGS (and PERMANENTFLAGS) response when
@@ -122,9 +132,18 @@ func cmdSelect(c *conn, cmd *command) error {
 		}
 	}
 	st := c.srv.cfg.Store
-	mb, err := st.MailboxByName(c.ctx, c.acct.ID, name)
+	t, err := c.resolveMailbox(name)
 	if err != nil {
 		return err
+	}
+	if !store.HasRights(t.rights, "r") { // RFC 4314 §4
+		return nof(codeNoPerm, "no read right on this mailbox")
+	}
+	mb := t.mb
+	if t.owner != "" {
+		c.watchShared(mb.AccountID, mb.ID)
+	} else {
+		c.unwatchShared()
 	}
 	// Drop wake-ups from before the snapshot below; a change committed
 	// after this point wakes the session again.
@@ -140,7 +159,10 @@ func cmdSelect(c *conn, cmd *command) error {
 	if err != nil {
 		return err
 	}
-	v := &view{mbox: mb, readOnly: cmd.name == "EXAMINE", uids: uids, modseq: modseq, index: idx}
+	// Read-only as well without any right to change the mailbox's
+	// messages (RFC 4314 §4: s, w, t or e).
+	readOnly := cmd.name == "EXAMINE" || !strings.ContainsAny(t.rights, "swte")
+	v := &view{mbox: mb, owner: t.owner, rights: t.rights, readOnly: readOnly, uids: uids, modseq: modseq, index: idx}
 	v.keywords = idx.Keywords()
 	v.sentHighest = modseq
 
@@ -164,7 +186,7 @@ func cmdSelect(c *conn, cmd *command) error {
 	c.writeMailboxIDCode(mb)
 	if c.rev2 {
 		c.untagged().Raw("LIST () \"/\" ")
-		c.enc.AString(c.encodeName(mb.Name)).CRLF()
+		c.enc.AString(c.encodeName(v.name())).CRLF()
 	}
 	c.sel = v
 	c.state = stateSelected
@@ -264,7 +286,8 @@ func cmdClose(c *conn, cmd *command) error {
 	v := c.sel
 	c.sel = nil
 	c.state = stateAuth
-	if cmd.name == "CLOSE" && !v.readOnly {
+	c.unwatchShared()
+	if cmd.name == "CLOSE" && !v.readOnly && v.may("e") {
 		if _, _, err := c.srv.cfg.Store.Expunge(c.ctx, v.mbox.Ref(), nil, true); err != nil {
 			return err
 		}

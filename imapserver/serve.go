@@ -24,6 +24,7 @@ func (c *conn) serve(resume func() error) {
 		if c.cancelWatch != nil {
 			c.cancelWatch()
 		}
+		c.unwatchShared()
 		c.putReader()
 		c.putWriter()
 		c.cancel()

@@ -71,12 +71,13 @@ type Store interface {
 	MailboxACL(ctx context.Context, mbox store.MailboxRef) ([]store.ACLEntry, error)
 	SetMailboxACL(ctx context.Context, mbox store.MailboxRef, identifier, rights string) error
 	MailboxRights(ctx context.Context, viewerID int64, mbox store.MailboxRef) (string, error)
+	SharedMailboxes(ctx context.Context, viewerID int64) ([]store.SharedMailbox, error) // shared.go: LIST
 	// METADATA (metadata.go) and URLAUTH (urlauth.go).
 	GetMetadata(ctx context.Context, accountID, mailboxID int64, names []string, depth int) ([]store.MetadataEntry, error)
 	SetMetadata(ctx context.Context, accountID, mailboxID int64, entries []store.MetadataEntry, maxEntries int) error
 	URLAuthKey(ctx context.Context, mbox store.MailboxRef, newKey []byte) ([]byte, error)
 	DeleteURLAuthKeys(ctx context.Context, accountID, mailboxID int64) error
-	AccountByEmail(ctx context.Context, email string) (store.Account, error) // urlauth.go: the URL's owner
+	AccountByEmail(ctx context.Context, email string) (store.Account, error) // urlauth.go: the URL's owner; shared.go: a shared mailbox's
 }
 
 var _ Store = (store.Store)(nil)

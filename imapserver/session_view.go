@@ -14,6 +14,12 @@ import (
 type view struct {
 	mbox     store.Mailbox
 	readOnly bool
+	// owner is the owner's email when the mailbox is another account's
+	// (shared.go), rights this account's rights on it (every right on
+	// its own), revoked set once a shared mailbox's "r" right is gone.
+	owner    string
+	rights   string
+	revoked  bool
 	index    mailboxIndex // the mailbox's shared metadata (index.go)
 	uids     []uint32     // ascending; index+1 is the sequence number
 	modseq   uint64       // changes up to here are known
@@ -37,6 +43,13 @@ type view struct {
 	contexts   []*searchContext
 	ownChanged []uint32
 }
+
+// may reports whether the session holds every right of want on the
+// selected mailbox (RFC 4314 §4).
+func (v *view) may(want string) bool { return store.HasRights(v.rights, want) }
+
+// name is the selected mailbox's name as the client sees it.
+func (v *view) name() string { return visibleName(v.owner, v.mbox.Name) }
 
 // seq returns the sequence number of uid, or 0.
 func (v *view) seq(uid uint32) uint32 {

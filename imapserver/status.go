@@ -50,15 +50,18 @@ func cmdStatus(c *conn, cmd *command) error {
 	if err := c.endArgs(); err != nil {
 		return err
 	}
-	mb, err := c.srv.cfg.Store.MailboxByName(c.ctx, c.acct.ID, name)
+	t, err := c.resolveMailbox(name)
 	if err != nil {
 		return err
 	}
-	st, err := c.srv.cfg.Store.MailboxStatus(c.ctx, mb.Ref())
+	if err := needRights(t.rights, "r"); err != nil { // RFC 4314 §4
+		return err
+	}
+	st, err := c.srv.cfg.Store.MailboxStatus(c.ctx, t.mb.Ref())
 	if err != nil {
 		return err
 	}
-	return c.writeStatusResp(mb.Ref(), mb.Name, items, st)
+	return c.writeStatusResp(t.mb.Ref(), t.name(), items, st)
 }
 
 // writeStatusResp writes "* STATUS name (...)" for the mailbox mbox

@@ -106,7 +106,13 @@ func cmdStore(c *conn, cmd *command) error {
 		return nil
 	}
 	mark := c.markFeed()
-	changed, failed, err := c.srv.cfg.Store.UpdateFlags(c.ctx, v.mbox.Ref(), uids, op, flags, unchangedSince)
+	var changed []store.MessageMeta
+	var failed []uint32
+	if v.may("swt") {
+		changed, failed, err = c.srv.cfg.Store.UpdateFlags(c.ctx, v.mbox.Ref(), uids, op, flags, unchangedSince)
+	} else {
+		changed, failed, err = c.updatePermittedFlags(uids, op, flags, unchangedSince)
+	}
 	if err != nil {
 		return err
 	}

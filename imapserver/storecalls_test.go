@@ -191,6 +191,10 @@ func (s *callCounter) MailboxRights(ctx context.Context, viewer int64, m store.M
 	s.count("MailboxRights")
 	return s.inner.MailboxRights(ctx, viewer, m)
 }
+func (s *callCounter) SharedMailboxes(ctx context.Context, viewer int64) ([]store.SharedMailbox, error) {
+	s.count("SharedMailboxes")
+	return s.inner.SharedMailboxes(ctx, viewer)
+}
 
 // startCountingServer starts a test server whose store counts its calls.
 func startCountingServer(t *testing.T) (*testServer, *callCounter) {

@@ -24,26 +24,36 @@ type watchFuncer interface {
 
 // watch subscribes the connection to the account's change feed.
 func (c *conn) watch(accountID int64) {
+	c.cancelWatch = c.subscribe(accountID, c.onChange)
+}
+
+// subscribe calls fn with each change of the account's feed until cancel.
+func (c *conn) subscribe(accountID int64, fn func(store.Change)) (cancel func()) {
 	if w, ok := c.srv.cfg.Store.(watchFuncer); ok {
-		c.cancelWatch = w.WatchFunc(accountID, c.onChange)
-		return
+		return w.WatchFunc(accountID, fn)
 	}
 	changes, cancel := c.srv.cfg.Store.Watch(accountID)
 	go func() {
 		for ch := range changes {
-			c.onChange(ch)
+			fn(ch)
 		}
 	}()
-	c.cancelWatch = cancel
+	return cancel
 }
 
 // onChange is the feed callback. It runs under the feed's lock: it only
 // records the change and, in IDLE, wakes the connection's read; the
 // connection goroutine does the store reads and the writing.
-func (c *conn) onChange(ch store.Change) {
+func (c *conn) onChange(ch store.Change) { c.recordChange(ch, true) }
+
+// recordChange is onChange; notify tells whether NOTIFY hears of the
+// change too (not of one from a shared mailbox's feed, shared.go).
+func (c *conn) recordChange(ch store.Change, notify bool) {
 	c.pendingMu.Lock()
 	if ch.Metadata != nil {
-		wake := c.notifyRecordMetadata(ch)
+		// Metadata of a shared mailbox's owner is not this account's
+		// to hear of (NOTIFY covers the account's own mailboxes).
+		wake := notify && c.notifyRecordMetadata(ch)
 		c.pendingMu.Unlock()
 		if wake {
 			c.wake()
@@ -60,7 +70,9 @@ func (c *conn) onChange(ch store.Change) {
 	}
 	c.pending.Store(id)
 	c.events++
-	c.notifyRecord(ch.MailboxID)
+	if notify {
+		c.notifyRecord(ch.MailboxID)
+	}
 	c.notifiedAt = c.srv.indexes.Tick()
 	c.pendingMu.Unlock()
 	c.wake()
@@ -272,6 +284,14 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 	v := c.sel
 	if v == nil {
 		return nil
+	}
+	if changed && v.owner != "" {
+		if err := c.checkSharedRights(); err != nil { // shared.go
+			return err
+		}
+	}
+	if v.revoked {
+		return nil // nothing of a mailbox no longer readable
 	}
 	defer func() { v.reported = nil }()
 	var metas []store.MessageMeta

@@ -26,6 +26,7 @@ func (c *conn) loggedOut() {
 		c.cancelWatch()
 		c.cancelWatch = nil
 	}
+	c.unwatchShared()
 	c.log.Info("imap unauthenticate")
 	c.sel = nil
 	c.setNotify(nil)

@@ -77,7 +77,7 @@ func TestCapabilityAndNoop(t *testing.T) {
 	lines = tc.transactf("ok", "enable condstore imap4rev2 utf8=accept")
 	hasLine(t, lines, "* ENABLED CONDSTORE IMAP4rev2")
 	lines = tc.transactf("ok", "namespace")
-	hasLine(t, lines, `* NAMESPACE (("" "/")) NIL NIL`)
+	hasLine(t, lines, `* NAMESPACE (("" "/")) (("shared/" "/")) NIL`)
 }
 
 func TestPrivacyRequired(t *testing.T) {

@@ -23,6 +23,19 @@ import (
 // MaxACLEntries bounds the entries of one mailbox's ACL (fixed).
 const MaxACLEntries = 100
 
+// MaxSharedMailboxes bounds how many other accounts' mailboxes
+// SharedMailboxes returns to one viewer (fixed): "anyone" grants by every
+// account of a large server must not make one LIST unbounded.
+const MaxSharedMailboxes = 1000
+
+// SharedMailbox is another account's mailbox the viewer has the lookup
+// right ("l") on: the mailbox, its owner's email and the viewer's rights.
+type SharedMailbox struct {
+	Mailbox Mailbox
+	Owner   string
+	Rights  string
+}
+
 // AllRights are the rights of RFC 4314 §2.1 in canonical order: lookup,
 // read, seen, write, insert, post, create (k), delete mailbox (x),
 // delete messages (t), expunge (e), administer.
@@ -131,4 +144,9 @@ type ACLs interface {
 	// viewer with no right at all gets ErrNotFound, as for a mailbox that
 	// does not exist, so that the answer tells a stranger nothing.
 	MailboxRights(ctx context.Context, viewerID int64, mbox MailboxRef) (string, error)
+	// SharedMailboxes returns the mailboxes of other accounts on which
+	// viewerID has the lookup right "l", with the rights MailboxRights
+	// would give, sorted by owner's email and mailbox name, at most
+	// MaxSharedMailboxes of them.
+	SharedMailboxes(ctx context.Context, viewerID int64) ([]SharedMailbox, error)
 }

@@ -14,6 +14,7 @@ var aclTests = []test{
 	{"ACL/Rights", testACLRights},
 	{"ACL/NoGrantNoAccess", testACLNoGrantNoAccess},
 	{"ACL/RevokeAtOnce", testACLRevokeAtOnce},
+	{"ACL/SharedMailboxes", testACLSharedMailboxes},
 	{"ACL/DeleteMailboxDropsRows", testACLDeleteMailbox},
 	{"ACL/DeleteAccountDropsRows", testACLDeleteAccount},
 	{"ACL/Scoped", testACLScoped},
@@ -264,5 +265,38 @@ func testACLBounds(t *testing.T, s store.Store) {
 	}
 	if err := s.SetMailboxACL(ctx(t), m.Ref(), string(long)+"@example.org", ""); !errors.Is(err, store.ErrInvalid) {
 		t.Fatalf("long identifier: %v", err)
+	}
+}
+
+// testACLSharedMailboxes: the viewer sees exactly the other accounts'
+// mailboxes it has "l" on, with merged rights, never its own, and a
+// revoked grant is gone at once.
+func testACLSharedMailboxes(t *testing.T, s store.Store) {
+	a := mustAccount(t, s, "alice@example.org")
+	b := mustAccount(t, s, "bob@example.org")
+	c := mustAccount(t, s, "carol@example.org")
+	team := mustCreate(t, s, a.ID, "Team")
+	mustCreate(t, s, a.ID, "Private")
+	readOnly := mustCreate(t, s, c.ID, "NoLookup")
+	bobsOwn := mustMailbox(t, s, b.ID, store.Inbox)
+	mustSetACL(t, s, team.Ref(), "bob@example.org", "rs")
+	mustSetACL(t, s, team.Ref(), "anyone", "l")
+	mustSetACL(t, s, readOnly.Ref(), "bob@example.org", "r") // no "l": not listed
+	mustSetACL(t, s, bobsOwn.Ref(), "anyone", "lr")          // his own: never listed as shared
+	got, err := s.SharedMailboxes(ctx(t), b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Owner != "alice@example.org" || got[0].Rights != "lrs" ||
+		got[0].Mailbox.ID != team.ID || got[0].Mailbox.AccountID != a.ID || got[0].Mailbox.Name != "Team" {
+		t.Fatalf("SharedMailboxes(bob) = %+v", got)
+	}
+	if got, err := s.SharedMailboxes(ctx(t), c.ID); err != nil || len(got) != 2 || got[0].Mailbox.ID != team.ID || got[0].Rights != "l" || got[1].Owner != "bob@example.org" {
+		t.Fatalf("SharedMailboxes(carol) = %+v, %v", got, err)
+	}
+	mustSetACL(t, s, team.Ref(), "anyone", "")
+	mustSetACL(t, s, team.Ref(), "bob@example.org", "")
+	if got, err := s.SharedMailboxes(ctx(t), b.ID); err != nil || len(got) != 0 {
+		t.Fatalf("SharedMailboxes(bob) after revoke = %+v, %v", got, err)
 	}
 }

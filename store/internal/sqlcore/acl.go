@@ -115,7 +115,7 @@ func (c *Core) MailboxRights(ctx context.Context, viewerID int64, ref store.Mail
 	}
 	rows, err := c.db.Query(ctx, `SELECT a.rights FROM mailbox_acl a JOIN mailboxes m ON m.id = a.mailbox_id
 		WHERE m.id = $1 AND m.account_id = $2 AND (CAST($3 AS bigint) = 0 OR m.uidvalidity = CAST($3 AS bigint))
-		AND a.identifier IN ('`+store.IdentifierAnyone+`', '`+store.IdentifierAuthenticated+`', (SELECT email FROM accounts WHERE id = $4))`,
+		AND `+viewerEntries("$4"),
 		append(RefArgs(ref), viewerID)...)
 	if err != nil {
 		return "", err
@@ -140,6 +140,65 @@ func (c *Core) MailboxRights(ctx context.Context, viewerID int64, ref store.Mail
 		return "", RefNotFound(ref)
 	}
 	return rights, nil
+}
+
+// viewerEntries is the condition on mailbox_acl a that selects the
+// entries applying to the account whose id is parameter p: its email,
+// "anyone" and "authenticated" (store.ACLs.MailboxRights).
+func viewerEntries(p string) string {
+	return `a.identifier IN ('` + store.IdentifierAnyone + `', '` + store.IdentifierAuthenticated + `', (SELECT email FROM accounts WHERE id = ` + p + `))`
+}
+
+// SharedMailboxes implements store.ACLs: the entries that apply to the
+// viewer on other accounts' mailboxes, merged per mailbox like
+// MailboxRights merges them, in one snapshot.
+func (c *Core) SharedMailboxes(ctx context.Context, viewerID int64) ([]store.SharedMailbox, error) {
+	var out []store.SharedMailbox
+	err := c.db.Snapshot(ctx, func(r Reader) error {
+		out = nil
+		rows, err := r.Query(`SELECT m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highestmodseq, o.email, a.rights
+			FROM mailbox_acl a JOIN mailboxes m ON m.id = a.mailbox_id JOIN accounts o ON o.id = m.account_id
+			WHERE m.account_id <> $1 AND `+viewerEntries("$1")+`
+			ORDER BY o.email, m.name`, viewerID)
+		if err != nil {
+			return err
+		}
+		all, err := Collect(rows, func(row Row) (store.SharedMailbox, error) {
+			var s store.SharedMailbox
+			m := &s.Mailbox
+			err := row.Scan(&m.ID, &m.AccountID, &m.Name, &m.SpecialUse, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq, &s.Owner, &s.Rights)
+			return s, err
+		})
+		if err != nil {
+			return err
+		}
+		for _, s := range all { // rows of one mailbox are adjacent
+			if n := len(out); n > 0 && out[n-1].Mailbox.ID == s.Mailbox.ID {
+				out[n-1].Rights += s.Rights
+				continue
+			}
+			out = append(out, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	kept := out[:0]
+	for _, s := range out {
+		rights, err := store.CanonicalRights(s.Rights)
+		if err != nil {
+			return nil, errors.Join(errServerBugRights, err)
+		}
+		if !store.HasRights(rights, "l") {
+			continue
+		}
+		s.Rights = rights
+		if kept = append(kept, s); len(kept) == store.MaxSharedMailboxes {
+			break
+		}
+	}
+	return kept, nil
 }
 
 // errServerBugRights reports a stored rights string CanonicalRights
