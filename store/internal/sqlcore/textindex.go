@@ -18,7 +18,9 @@ import (
 // the IMAP matcher folds and searches. Folding before indexing makes the
 // index's substring match the matcher's: the text contains Fold(needle)
 // or it does not. The entry is written with the blob, in the delivery's
-// transaction, and goes with it (trigger, ON DELETE CASCADE).
+// transaction, and goes with it (trigger, ON DELETE CASCADE); or, where
+// the backend indexes in the background (textpending.go, SQLite), soon
+// after the delivery commits.
 //
 // Blobs stored before the index existed have no entry until ReindexText
 // adds one; text_index_state.unindexed_below bounds them (every blob at or
@@ -51,13 +53,18 @@ func indexable(folded string) bool {
 		utf8.RuneCountInString(folded) >= minNeedleRunes
 }
 
-// insertBlob stores p's blob and its index entry.
+// insertBlob stores p's blob and its index entry, or marks it pending.
 func (c *Core) insertBlob(tx Tx, p *Prepared) (int64, error) {
 	id, err := c.d.InsertBlob(tx, p)
 	if err != nil {
 		return 0, err
 	}
-	if err := c.d.IndexText(tx, id, p.HdrText, p.BodyText); err != nil {
+	if c.pending != nil {
+		err = c.pending.MarkPending(tx, id)
+	} else {
+		err = c.d.IndexText(tx, id, p.HdrText, p.BodyText)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("store: index message text: %w", err)
 	}
 	return id, nil
@@ -89,6 +96,13 @@ func (c *Core) SearchText(ctx context.Context, ref store.MailboxRef, q store.Tex
 		if err := readUIDs("SELECT m.uid FROM messages m WHERE m.mailbox_id = $1 AND m.blob_id IN ("+c.d.TextMatch(q.BodyOnly)+")",
 			ref.MailboxID, c.d.TextPattern(needle, q.BodyOnly)); err != nil {
 			return err
+		}
+		if c.pending != nil {
+			got, err := c.pendingMatches(r, ref.MailboxID, needle, q.BodyOnly)
+			if err != nil {
+				return err
+			}
+			uids = append(uids, got...)
 		}
 		var below int64
 		if err := r.QueryRow("SELECT unindexed_below FROM text_index_state").Scan(&below); err != nil {
