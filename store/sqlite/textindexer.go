@@ -8,10 +8,14 @@ import (
 
 // The text indexer writes the full-text entries deliveries left pending
 // (sqlcore/textpending.go): one goroutine per store, from Open to Close.
-// Deliveries wake it; it waits textIndexDelay so that the entries of
-// many deliveries share a transaction (and an FTS5 segment), then writes
-// batches through the writer at low priority (writeIdle) until none are
-// left.
+// It yields to deliveries: while they keep coming (each commit that
+// leaves a blob pending wakes it) it waits, up to textIndexBacklog
+// pending blobs, and indexes once none came for textIndexQuiet; past the
+// backlog it indexes anyway. Its batches go through the writer at low
+// priority (writeIdle), each alone in its transaction and many entries
+// in one FTS5 segment. The parsing and folding of a burst of deliveries
+// thus happens after the burst, not during it, while SearchText reads
+// the pending blobs of a mailbox itself, so no search misses them.
 
 const (
 	// textIndexBlobs and textIndexBytes bound one indexer transaction:
@@ -19,9 +23,13 @@ const (
 	// long a delivery arriving meanwhile waits for the writer.
 	textIndexBlobs = 256
 	textIndexBytes = 4 << 20
-	// textIndexDelay is how long the indexer lets pending blobs gather
-	// after a delivery woke it.
-	textIndexDelay = 200 * time.Millisecond
+	// textIndexQuiet is how long no delivery may have left a blob
+	// pending before the indexer runs.
+	textIndexQuiet = 250 * time.Millisecond
+	// textIndexBacklog is how many pending blobs make the indexer run
+	// even while deliveries continue: it bounds what SearchText reads
+	// instead of the index.
+	textIndexBacklog = 10000
 	// textIndexRetry is the pause after a failed batch.
 	textIndexRetry = 5 * time.Second
 )
@@ -34,7 +42,8 @@ func (s *Store) wakeIndexer() {
 	}
 }
 
-// textIndexer runs until ctx ends (Close).
+// textIndexer runs until ctx ends (Close). No wait at first: blobs the
+// last run left pending go at once.
 func (s *Store) textIndexer(ctx context.Context) {
 	defer s.indexerWG.Done()
 	pause := func(d time.Duration) bool {
@@ -47,10 +56,16 @@ func (s *Store) textIndexer(ctx context.Context) {
 			return false
 		}
 	}
-	// No wait at first: blobs the last run left pending go at once.
+	woken := func() bool {
+		select {
+		case <-s.indexWake:
+			return true
+		default:
+			return false
+		}
+	}
 	for {
-		_, err := s.IndexPending(ctx, s.writeIdle, textIndexBlobs, textIndexBytes)
-		if err != nil {
+		if _, err := s.IndexPending(ctx, s.writeIdle, textIndexBlobs, textIndexBytes); err != nil {
 			if ctx.Err() != nil || errors.Is(err, ErrClosed) {
 				return
 			}
@@ -60,20 +75,37 @@ func (s *Store) textIndexer(ctx context.Context) {
 			}
 			continue
 		}
-		n, err := s.TextPending(ctx)
-		if err == nil {
-			s.m.TextIndexPending(n)
+		n := s.countPending(ctx)
+		busy := woken() // a delivery since the last batch
+		if n == 0 {
+			select {
+			case <-s.indexWake:
+				busy = true
+			case <-ctx.Done():
+				return
+			}
 		}
-		if n >= textIndexBlobs/2 {
-			continue // a backlog: no need to let more gather
-		}
-		select {
-		case <-s.indexWake:
-		case <-ctx.Done():
-			return
-		}
-		if !pause(textIndexDelay) {
-			return
+		for busy && n < textIndexBacklog {
+			if !pause(textIndexQuiet) {
+				return
+			}
+			if busy = woken(); busy {
+				n = s.countPending(ctx)
+			}
 		}
 	}
+}
+
+// countPending reads the backlog and reports it
+// (mailroom_text_index_pending); 1 if it cannot tell.
+func (s *Store) countPending(ctx context.Context) int64 {
+	n, err := s.TextPending(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.logger.Error("sqlite: text indexer", "err", err)
+		}
+		return 1
+	}
+	s.m.TextIndexPending(n)
+	return n
 }
