@@ -142,3 +142,32 @@ func TestTextIndexPendingRestart(t *testing.T) {
 	}
 	search("indexed")
 }
+
+// TestReindexTextPending: "mailroom reindex" over all accounts also
+// writes the entries a serve that is not running left pending.
+func TestReindexTextPending(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := OpenWith(ctx, filepath.Join(t.TempDir(), "mail.db"), nil, Options{noTextIndexer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	a, err := s.CreateAccount(ctx, "a@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	corpus := storetest.TextCorpus()
+	for _, raw := range corpus {
+		if _, err := s.Deliver(ctx, []store.Target{{AccountID: a.ID}}, store.NewMessage{Raw: []byte(raw)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.ReindexText(ctx, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.TextPending(ctx)
+	if err != nil || n != 0 || indexedBlobs(t, s) != int64(len(corpus)) {
+		t.Fatalf("after ReindexText: %d pending (%v), %d indexed, want 0, %d", n, err, indexedBlobs(t, s), len(corpus))
+	}
+}

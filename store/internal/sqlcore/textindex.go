@@ -35,6 +35,10 @@ const minNeedleRunes = 3
 // runs, and memory stays bounded by that many messages.
 const reindexChunk = 32
 
+// pendingChunkBytes bounds the stored bytes ReindexText reads for one
+// transaction of pending blobs.
+const pendingChunkBytes = 4 << 20
+
 // indexText is the header and body text a blob's index entry holds. NUL
 // (which PostgreSQL text cannot hold) becomes a space: a needle without
 // NUL matches the text the same, and needles with NUL are not looked up.
@@ -222,12 +226,20 @@ func (c *Core) ReindexText(ctx context.Context, accountID int64, progress func(d
 	}
 	if lowering {
 		// No blob below cursor lacked an entry when the last read ran,
-		// and blobs stored since have their own.
+		// and blobs stored since have their own (or are pending).
 		if err := c.write(ctx, func(tx Tx) error {
 			_, err := tx.Exec("UPDATE text_index_state SET unindexed_below = 0 WHERE unindexed_below = $1", mark)
 			return err
 		}); err != nil {
 			return fmt.Errorf("store: reindex: %w", err)
+		}
+	}
+	// Over all accounts, also what the background indexer has yet to do
+	// (its process may not be running).
+	for accountID == 0 && c.pending != nil {
+		n, err := c.IndexPending(ctx, c.write, reindexChunk, pendingChunkBytes)
+		if err != nil || n == 0 {
+			return err
 		}
 	}
 	return nil
