@@ -120,18 +120,18 @@ func (c *Core) pendingMatches(r Reader, mailboxID int64, needle string, bodyOnly
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	var uids []uint32
-	_, err = Collect(rows, func(row Row) (struct{}, error) {
+	for rows.Next() {
 		var uid int64
 		var raw []byte
-		if err := row.Scan(&uid, &raw); err != nil {
-			return struct{}{}, err
+		if err := rows.Scan(&uid, &raw); err != nil {
+			return nil, err
 		}
 		hdr, body := indexText(raw, nil)
 		if strings.Contains(body, needle) || !bodyOnly && strings.Contains(hdr, needle) {
 			uids = append(uids, uint32(uid))
 		}
-		return struct{}{}, nil
-	})
-	return uids, err
+	}
+	return uids, rows.Err()
 }
