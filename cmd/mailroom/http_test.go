@@ -178,6 +178,10 @@ func TestServeHTTPEndpoints(t *testing.T) {
 			t.Errorf("%s = %v (present %v), want %v", k, got, ok, want)
 		}
 	}
+	// The SQLite store reports its full-text backlog.
+	if _, ok := m["mailroom_text_index_pending"]; !ok {
+		t.Error("no mailroom_text_index_pending")
+	}
 	// The delivery (at least) went through the SQLite writer.
 	if m["mailroom_store_write_duration_seconds_count"] < 1 || m["mailroom_store_commit_batch_size_count"] < 1 {
 		t.Errorf("store writes %v, batches %v", m["mailroom_store_write_duration_seconds_count"], m["mailroom_store_commit_batch_size_count"])

@@ -48,12 +48,12 @@ func TestReindexCommand(t *testing.T) {
 		inboxes[email] = mb.Ref()
 	}
 	st.Close()
-	// As the migration leaves a store: nothing indexed.
+	// As the migration leaves a store: nothing indexed, nothing pending.
 	db, err := sql.Open("sqlite", dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Exec("DELETE FROM blob_text; UPDATE text_index_state SET unindexed_below = (SELECT max(id) + 1 FROM blobs)"); err != nil {
+	if _, err := db.Exec("DELETE FROM blob_text; DELETE FROM text_pending; UPDATE text_index_state SET unindexed_below = (SELECT max(id) + 1 FROM blobs)"); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()

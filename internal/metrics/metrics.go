@@ -63,6 +63,7 @@ type Metrics struct {
 	authVerdicts    *prometheus.CounterVec
 	storeWrites     prometheus.Histogram
 	storeBatch      prometheus.Histogram
+	textPending     prometheus.Gauge
 	milterVerdicts  *prometheus.CounterVec
 	spamLearn       *prometheus.CounterVec
 	srsEvents       *prometheus.CounterVec
@@ -151,6 +152,10 @@ func New(b BuildInfo) *Metrics {
 			Help:    "Writes committed together by one group commit (SQLite; PostgreSQL per node).",
 			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
 		}),
+		textPending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "text_index_pending",
+			Help: "Messages (blobs) whose full-text index entry the background indexer has yet to write (SQLite; 0 on PostgreSQL, which indexes at delivery).",
+		}),
 		milterVerdicts: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "milter_verdicts_total",
 			Help: "Milter answers other than continue, by milter address and action (accept, quarantine, discard, tempfail, reject, error).",
@@ -176,7 +181,7 @@ func New(b BuildInfo) *Metrics {
 	build.Set(1)
 	r.MustRegister(m.logins, m.smtpTx, m.delivered, m.deliveredBytes, m.deliveryLatency,
 		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, m.queueAttempts, m.dsns, m.milterVerdicts, m.spamLearn, m.srsEvents, m.outboundLimits, build,
-		m.authVerdicts, m.storeWrites, m.storeBatch,
+		m.authVerdicts, m.storeWrites, m.storeBatch, m.textPending,
 		listenerCollector{m},
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -209,6 +214,9 @@ func (m *Metrics) StoreWrite(d time.Duration) { m.storeWrites.Observe(d.Seconds(
 
 // StoreBatch observes one group commit of n writes.
 func (m *Metrics) StoreBatch(n int) { m.storeBatch.Observe(float64(n)) }
+
+// TextIndexPending sets how many blobs wait for their full-text entry.
+func (m *Metrics) TextIndexPending(n int64) { m.textPending.Set(float64(n)) }
 
 // Login counts one login attempt. Unknown mechanism names count as "other".
 func (m *Metrics) Login(protocol, mechanism, outcome string) {

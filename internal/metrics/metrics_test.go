@@ -61,6 +61,8 @@ func newTest(t *testing.T, q *fakeQueue, now time.Time) *Metrics {
 	m.StoreWrite(2 * time.Millisecond)
 	m.StoreWrite(3 * time.Millisecond)
 	m.StoreBatch(2)
+	m.TextIndexPending(7)
+	m.TextIndexPending(5)
 	return m
 }
 
@@ -122,6 +124,7 @@ func TestExposition(t *testing.T) {
 		`mailroom_auth_verdicts_total{method=dmarc,result=other}`:                  1,
 		`mailroom_store_write_duration_seconds_count`:                              2,
 		`mailroom_store_commit_batch_size_count`:                                   1,
+		`mailroom_text_index_pending`:                                              5,
 	} {
 		if v, ok := got[k]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v", k, v, ok, want)

@@ -214,8 +214,43 @@ const maxTrigrams = 16
 // entries written by the jobs would cost a segment (and merges) each.
 func (dialect) IndexText(tx sqlcore.Tx, blobID int64, hdr, body string) error {
 	t := tx.(*wtx)
-	t.texts = append(t.texts, textEntry{blobID, hdr, body})
+	t.texts = append(t.texts, sqlcore.TextEntry{BlobID: blobID, Hdr: hdr, Body: body})
 	return nil
+}
+
+var _ sqlcore.PendingText = dialect{}
+
+// MarkPending leaves the blob's entry to the indexer (textindexer.go).
+func (dialect) MarkPending(tx sqlcore.Tx, blobID int64) error {
+	t := tx.(*wtx)
+	if _, err := t.exec("INSERT INTO text_pending(blob_id) VALUES ($1)", blobID); err != nil {
+		return err
+	}
+	t.pending = true
+	return nil
+}
+
+// WriteTexts writes the entries in one statement: one FTS5 segment.
+func (dialect) WriteTexts(tx sqlcore.Tx, entries []sqlcore.TextEntry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	_, err := tx.(*wtx).exec(insertTexts, textsJSON(entries))
+	return err
+}
+
+// insertTexts adds the entries of a textsJSON list that have none yet.
+const insertTexts = `INSERT INTO blob_text(rowid, hdr, body) SELECT value->>0, value->>1, value->>2 FROM json_each($1)
+	WHERE NOT EXISTS (SELECT 1 FROM blob_text WHERE rowid = value->>0)`
+
+// textsJSON lists entries as JSON arrays [id, hdr, body].
+func textsJSON(entries []sqlcore.TextEntry) string {
+	rows := make([][3]any, len(entries))
+	for i, e := range entries {
+		rows[i] = [3]any{e.BlobID, e.Hdr, e.Body}
+	}
+	b, _ := json.Marshal(rows) // ints and strings always encode
+	return string(b)
 }
 
 func (dialect) TextIndexed(col string) string {

@@ -503,6 +503,18 @@ END;
 CREATE TABLE text_index_state (unindexed_below INTEGER NOT NULL);
 INSERT INTO text_index_state SELECT coalesce(max(id), 0) + 1 FROM blobs;
 `,
+	// 22: blobs whose full-text entry the background indexer has yet to
+	// write (sqlcore/textpending.go): a delivery adds a row instead of
+	// the entry. seq is never reused (a blob id is: the highest is
+	// handed out again after a delete), so the indexer takes off exactly
+	// the rows it read. A row goes with its blob.
+	`
+CREATE TABLE text_pending (
+	seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+	blob_id INTEGER NOT NULL REFERENCES blobs(id) ON DELETE CASCADE
+);
+CREATE INDEX text_pending_blob ON text_pending(blob_id);
+`,
 }
 
 // schemaVersion is the version a database has after Open.

@@ -50,8 +50,12 @@ type Store struct {
 	m           Metrics
 
 	jobs      chan *job
+	idleJobs  chan *job // writeIdle
 	quit      chan struct{}
 	writerWG  sync.WaitGroup
+	indexWake chan struct{} // textindexer.go
+	indexStop context.CancelFunc
+	indexerWG sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -72,6 +76,10 @@ type Options struct {
 	NoSync bool
 	// Metrics hears of every write and group commit; nil reports nothing.
 	Metrics Metrics
+
+	// noTextIndexer (tests) starts no text indexer: deliveries stay
+	// pending, as if the process died before indexing them.
+	noTextIndexer bool
 }
 
 // Metrics is what the store reports to monitoring (*metrics.Metrics in
@@ -82,12 +90,16 @@ type Metrics interface {
 	StoreWrite(d time.Duration)
 	// StoreBatch: one group commit of n writes.
 	StoreBatch(n int)
+	// TextIndexPending: n blobs wait for their full-text entry
+	// (textindexer.go), as the indexer last counted them.
+	TextIndexPending(n int64)
 }
 
 type nopMetrics struct{}
 
 func (nopMetrics) StoreWrite(time.Duration) {}
 func (nopMetrics) StoreBatch(int)           {}
+func (nopMetrics) TextIndexPending(int64)   {}
 
 // OpenWith is Open with options.
 func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Options) (*Store, error) {
@@ -143,17 +155,20 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s := &Store{
-		wconn:  wconn,
-		path:   path,
-		logger: logger,
-		wdb:    wdb,
-		rdb:    rdb,
-		wstmts: newStmtCache(wdb),
-		rstmts: newStmtCache(rdb),
-		now:    nowNano,
-		m:      opts.Metrics,
-		jobs:   make(chan *job), // unbuffered: a job is either taken by the writer or not sent
-		quit:   make(chan struct{}),
+		wconn:     wconn,
+		path:      path,
+		logger:    logger,
+		wdb:       wdb,
+		rdb:       rdb,
+		wstmts:    newStmtCache(wdb),
+		rstmts:    newStmtCache(rdb),
+		now:       nowNano,
+		m:         opts.Metrics,
+		jobs:      make(chan *job), // unbuffered: a job is either taken by the writer or not sent
+		idleJobs:  make(chan *job),
+		quit:      make(chan struct{}),
+		indexWake: make(chan struct{}, 1),
+		indexStop: func() {},
 	}
 	if err := wconn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&s.dataVersion); err != nil {
 		s.Close()
@@ -165,6 +180,12 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 	s.Core = sqlcore.New(dialect{}, readDB{s}, s.coreWrite, func() int64 { return s.now() })
 	s.writerWG.Add(1)
 	go s.writer()
+	if !opts.noTextIndexer {
+		var ictx context.Context
+		ictx, s.indexStop = context.WithCancel(context.Background())
+		s.indexerWG.Add(1)
+		go s.textIndexer(ictx)
+	}
 	return s, nil
 }
 
@@ -200,7 +221,9 @@ func dsn(path string, readOnly bool) string {
 // first.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.indexStop()
 		close(s.quit)
+		s.indexerWG.Wait()
 		s.writerWG.Wait()
 		s.closeErr = errors.Join(s.rstmts.close(), s.wstmts.close(), s.wconn.Close(), s.rdb.Close(), s.wdb.Close())
 	})

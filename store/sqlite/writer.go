@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -29,13 +28,8 @@ type wtx struct {
 	tx    *sql.Tx
 	stmts *stmtCache
 	sqlcore.Pending
-	texts []textEntry // full-text index entries to write at the end (IndexText)
-}
-
-// textEntry is a full-text index entry IndexText deferred.
-type textEntry struct {
-	blobID    int64
-	hdr, body string
+	texts   []sqlcore.TextEntry // full-text index entries to write at the end (IndexText)
+	pending bool                // a blob was left to the indexer (MarkPending)
 }
 
 // stmt returns the cached prepared statement for query, bound to the
@@ -76,6 +70,17 @@ func (t *wtx) queryRow(query string, args ...any) *sql.Row {
 // has committed (or failed). Prepare everything expensive (parsing, JSON)
 // before calling write: fn holds the database's single write lock.
 func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
+	return s.send(ctx, s.jobs, fn)
+}
+
+// writeIdle is write at low priority: the writer takes fn only when no
+// other write waits, and runs it alone, so it never joins (and lengthens)
+// the transaction of a delivery. For the text indexer.
+func (s *Store) writeIdle(ctx context.Context, fn func(sqlcore.Tx) error) error {
+	return s.send(ctx, s.idleJobs, func(tx *wtx) error { return fn(tx) })
+}
+
+func (s *Store) send(ctx context.Context, jobs chan<- *job, fn func(tx *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -83,7 +88,7 @@ func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 	defer func() { s.m.StoreWrite(time.Since(start)) }()
 	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {
-	case s.jobs <- j:
+	case jobs <- j:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-s.quit:
@@ -103,11 +108,21 @@ func (s *Store) writer() {
 		select {
 		case j := <-s.jobs:
 			batch = append(batch[:0], j)
-		case <-tick.C:
-			s.pollExternal()
-			continue
-		case <-s.quit:
-			return
+		default:
+			select {
+			case j := <-s.jobs:
+				batch = append(batch[:0], j)
+			case j := <-s.idleJobs:
+				batch = append(batch[:0], j)
+				s.runBatch(batch)
+				clear(batch)
+				continue
+			case <-tick.C:
+				s.pollExternal()
+				continue
+			case <-s.quit:
+				return
+			}
 		}
 	collect:
 		for len(batch) < maxBatch {
@@ -179,13 +194,18 @@ func (s *Store) runBatch(batch []*job) {
 		}
 		return
 	}
+	pending := false
 	for i, j := range batch {
 		if errs[i] == nil {
 			for _, c := range j.tx.Changes {
 				s.feed.Publish(c)
 			}
+			pending = pending || j.tx.pending
 		}
 		j.done <- errs[i]
+	}
+	if pending {
+		s.wakeIndexer()
 	}
 }
 
@@ -197,46 +217,41 @@ func (s *Store) runBatch(batch []*job) {
 // reuses the highest rowid): the last entry of an id is the blob's that
 // exists now.
 func (s *Store) indexTexts(tx *sql.Tx, batch []*job, errs []error) error {
-	last := map[int64]textEntry{}
+	last := map[int64]sqlcore.TextEntry{}
 	var order []int64
 	for i, j := range batch {
 		if errs[i] != nil {
 			continue
 		}
 		for _, e := range j.tx.texts {
-			if _, ok := last[e.blobID]; !ok {
-				order = append(order, e.blobID)
+			if _, ok := last[e.BlobID]; !ok {
+				order = append(order, e.BlobID)
 			}
-			last[e.blobID] = e
+			last[e.BlobID] = e
 		}
 	}
 	if len(order) == 0 {
 		return nil
 	}
-	check, err := s.wstmts.get(context.Background(), `SELECT EXISTS (SELECT 1 FROM blobs WHERE id = $1) AND NOT EXISTS (SELECT 1 FROM blob_text WHERE rowid = $1)`)
+	check, err := s.wstmts.get(context.Background(), `SELECT EXISTS (SELECT 1 FROM blobs WHERE id = $1)`)
 	if err != nil {
 		return err
 	}
 	check = tx.Stmt(check)
-	rows := make([][3]any, 0, len(order))
+	entries := make([]sqlcore.TextEntry, 0, len(order))
 	for _, id := range order {
 		var ok bool
 		if err := check.QueryRow(id).Scan(&ok); err != nil {
 			return fmt.Errorf("index message text: %w", err)
 		}
 		if ok {
-			e := last[id]
-			rows = append(rows, [3]any{e.blobID, e.hdr, e.body})
+			entries = append(entries, last[id])
 		}
 	}
-	if len(rows) == 0 {
+	if len(entries) == 0 {
 		return nil
 	}
-	js, err := json.Marshal(rows)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.Exec(`INSERT INTO blob_text(rowid, hdr, body) SELECT value->>0, value->>1, value->>2 FROM json_each($1)`, string(js)); err != nil {
+	if _, err := tx.Exec(insertTexts, textsJSON(entries)); err != nil {
 		return fmt.Errorf("index message text: %w", err)
 	}
 	return nil

@@ -127,14 +127,17 @@ type Dialect interface {
 
 // Core implements the shared store.Store methods. A backend embeds it.
 type Core struct {
-	d     Dialect
-	db    DB
-	write WriteFunc
-	now   func() (unixNano int64)
+	d       Dialect
+	pending PendingText // d, when it indexes text in the background; else nil
+	db      DB
+	write   WriteFunc
+	now     func() (unixNano int64)
 }
 
 // New returns a Core that reads through db, writes through write and
 // takes the time from now.
 func New(d Dialect, db DB, write WriteFunc, now func() int64) *Core {
-	return &Core{d: d, db: db, write: write, now: now}
+	c := &Core{d: d, db: db, write: write, now: now}
+	c.pending, _ = d.(PendingText)
+	return c
 }

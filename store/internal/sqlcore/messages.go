@@ -24,7 +24,8 @@ type Prepared struct {
 	WireSize int64  // message.CRLFSize(Raw)
 	Header   []byte // Raw[:Part.BodyStart], for ListHeaders
 	// HdrText and BodyText are the blob's full-text index entry
-	// (textindex.go).
+	// (textindex.go), empty where the backend indexes later
+	// (textpending.go).
 	HdrText, BodyText string
 }
 
@@ -51,7 +52,9 @@ func (c *Core) prepare(m store.NewMessage) (Prepared, error) {
 		// hand): the header must still be the message's.
 		p.Header = p.Raw[:message.BodyStart(p.Raw)]
 	}
-	p.HdrText, p.BodyText = indexText(p.Raw, part)
+	if c.pending == nil {
+		p.HdrText, p.BodyText = indexText(p.Raw, part)
+	}
 	p.Sys, p.Keywords = flagset.Encode(m.Flags)
 	if m.InternalDate.IsZero() {
 		p.Date = c.now()

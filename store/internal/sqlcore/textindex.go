@@ -18,7 +18,9 @@ import (
 // the IMAP matcher folds and searches. Folding before indexing makes the
 // index's substring match the matcher's: the text contains Fold(needle)
 // or it does not. The entry is written with the blob, in the delivery's
-// transaction, and goes with it (trigger, ON DELETE CASCADE).
+// transaction, and goes with it (trigger, ON DELETE CASCADE); or, where
+// the backend indexes in the background (textpending.go, SQLite), soon
+// after the delivery commits.
 //
 // Blobs stored before the index existed have no entry until ReindexText
 // adds one; text_index_state.unindexed_below bounds them (every blob at or
@@ -32,6 +34,10 @@ const minNeedleRunes = 3
 // transaction: few, so that a write holds the writer briefly while serve
 // runs, and memory stays bounded by that many messages.
 const reindexChunk = 32
+
+// pendingChunkBytes bounds the stored bytes ReindexText reads for one
+// transaction of pending blobs.
+const pendingChunkBytes = 4 << 20
 
 // indexText is the header and body text a blob's index entry holds. NUL
 // (which PostgreSQL text cannot hold) becomes a space: a needle without
@@ -51,13 +57,18 @@ func indexable(folded string) bool {
 		utf8.RuneCountInString(folded) >= minNeedleRunes
 }
 
-// insertBlob stores p's blob and its index entry.
+// insertBlob stores p's blob and its index entry, or marks it pending.
 func (c *Core) insertBlob(tx Tx, p *Prepared) (int64, error) {
 	id, err := c.d.InsertBlob(tx, p)
 	if err != nil {
 		return 0, err
 	}
-	if err := c.d.IndexText(tx, id, p.HdrText, p.BodyText); err != nil {
+	if c.pending != nil {
+		err = c.pending.MarkPending(tx, id)
+	} else {
+		err = c.d.IndexText(tx, id, p.HdrText, p.BodyText)
+	}
+	if err != nil {
 		return 0, fmt.Errorf("store: index message text: %w", err)
 	}
 	return id, nil
@@ -89,6 +100,13 @@ func (c *Core) SearchText(ctx context.Context, ref store.MailboxRef, q store.Tex
 		if err := readUIDs("SELECT m.uid FROM messages m WHERE m.mailbox_id = $1 AND m.blob_id IN ("+c.d.TextMatch(q.BodyOnly)+")",
 			ref.MailboxID, c.d.TextPattern(needle, q.BodyOnly)); err != nil {
 			return err
+		}
+		if c.pending != nil {
+			got, err := c.pendingMatches(r, ref.MailboxID, needle, q.BodyOnly)
+			if err != nil {
+				return err
+			}
+			uids = append(uids, got...)
 		}
 		var below int64
 		if err := r.QueryRow("SELECT unindexed_below FROM text_index_state").Scan(&below); err != nil {
@@ -208,12 +226,20 @@ func (c *Core) ReindexText(ctx context.Context, accountID int64, progress func(d
 	}
 	if lowering {
 		// No blob below cursor lacked an entry when the last read ran,
-		// and blobs stored since have their own.
+		// and blobs stored since have their own (or are pending).
 		if err := c.write(ctx, func(tx Tx) error {
 			_, err := tx.Exec("UPDATE text_index_state SET unindexed_below = 0 WHERE unindexed_below = $1", mark)
 			return err
 		}); err != nil {
 			return fmt.Errorf("store: reindex: %w", err)
+		}
+	}
+	// Over all accounts, also what the background indexer has yet to do
+	// (its process may not be running).
+	for accountID == 0 && c.pending != nil {
+		n, err := c.IndexPending(ctx, c.write, reindexChunk, pendingChunkBytes)
+		if err != nil || n == 0 {
+			return err
 		}
 	}
 	return nil

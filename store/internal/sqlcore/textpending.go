@@ -1,0 +1,137 @@
+package sqlcore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// A backend whose Dialect is a PendingText keeps the full-text index off
+// the delivery path: a delivery computes no text and only records its
+// blob in text_pending (MarkPending), in its own transaction, and a
+// background indexer of the backend calls IndexPending, which reads the
+// oldest pending blobs, computes their entries outside any write and
+// writes them in one transaction, many per statement. A pending row lives
+// as long as its blob (ON DELETE CASCADE) and survives restarts, so an
+// entry is never lost between the delivery's commit and the indexer.
+// SearchText reads the pending blobs of the mailbox and matches them as
+// the index would, so its answer does not depend on the indexer's pace.
+
+// PendingText is the Dialect of a backend that indexes text in the
+// background. Its text_pending table has an AUTOINCREMENT seq (a blob id
+// can be freed and taken again: seq tells the rows of the two apart) and
+// blob_id.
+type PendingText interface {
+	// MarkPending records in tx that blob blobID has no entry yet.
+	MarkPending(tx Tx, blobID int64) error
+	// WriteTexts adds the entries in tx, at once, except for blobs that
+	// have an entry already.
+	WriteTexts(tx Tx, entries []TextEntry) error
+}
+
+// TextEntry is a blob's full-text index entry (indexText).
+type TextEntry struct {
+	BlobID    int64
+	Hdr, Body string
+}
+
+// IndexPending indexes the oldest pending blobs: at most maxBlobs, and no
+// more once their bytes reach maxBytes (at least one), in one transaction
+// of write (the backend's low-priority path). It returns how many it took
+// off the pending list; 0 means none were pending.
+func (c *Core) IndexPending(ctx context.Context, write WriteFunc, maxBlobs int, maxBytes int64) (int, error) {
+	if c.pending == nil {
+		return 0, nil
+	}
+	rows, err := c.db.Query(ctx, "SELECT p.seq, p.blob_id, b.raw FROM text_pending p JOIN blobs b ON b.id = p.blob_id ORDER BY p.seq LIMIT $1", maxBlobs)
+	if err != nil {
+		return 0, fmt.Errorf("store: index pending text: %w", err)
+	}
+	var seqs []int64
+	var entries []TextEntry
+	var size int64
+	for size < maxBytes && rows.Next() {
+		var seq int64
+		var e TextEntry
+		var raw []byte
+		if err := rows.Scan(&seq, &e.BlobID, &raw); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("store: index pending text: %w", err)
+		}
+		e.Hdr, e.Body = indexText(raw, nil)
+		size += int64(len(raw))
+		seqs = append(seqs, seq)
+		entries = append(entries, e)
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return 0, fmt.Errorf("store: index pending text: %w", err)
+	}
+	if len(seqs) == 0 {
+		return 0, nil
+	}
+	bySeq := make(map[int64]TextEntry, len(seqs))
+	for i, s := range seqs {
+		bySeq[s] = entries[i]
+	}
+	err = write(ctx, func(tx Tx) error {
+		// Only the rows still pending: a blob deleted meanwhile took its
+		// row along, and a blob that took its id has a row of its own.
+		rows, err := tx.Query("DELETE FROM text_pending WHERE "+c.d.In("seq", 1)+" RETURNING seq", c.d.IDs(seqs))
+		if err != nil {
+			return err
+		}
+		kept, err := Collect(rows, func(r Row) (TextEntry, error) {
+			var s int64
+			err := r.Scan(&s)
+			return bySeq[s], err
+		})
+		if err != nil {
+			return err
+		}
+		return c.pending.WriteTexts(tx, kept)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: index pending text: %w", err)
+	}
+	return len(seqs), nil
+}
+
+// TextPending returns how many blobs wait for the indexer.
+func (c *Core) TextPending(ctx context.Context) (int64, error) {
+	var n int64
+	if c.pending == nil {
+		return 0, nil
+	}
+	if err := c.db.QueryRow(ctx, "SELECT count(*) FROM text_pending").Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: count pending text: %w", err)
+	}
+	return n, nil
+}
+
+// pendingMatches returns the UIDs of the messages of the mailbox whose
+// blob is pending and whose text contains the folded needle as the index
+// entry would: the UIDs the index will return for them once written.
+func (c *Core) pendingMatches(r Reader, mailboxID int64, needle string, bodyOnly bool) ([]uint32, error) {
+	// CROSS JOIN: SQLite reads the few pending rows first, not every
+	// message of the mailbox.
+	rows, err := r.Query("SELECT m.uid, b.raw FROM text_pending p CROSS JOIN messages m CROSS JOIN blobs b WHERE m.blob_id = p.blob_id AND m.mailbox_id = $1 AND b.id = p.blob_id", mailboxID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var uids []uint32
+	for rows.Next() {
+		var uid int64
+		var raw []byte
+		if err := rows.Scan(&uid, &raw); err != nil {
+			return nil, err
+		}
+		hdr, body := indexText(raw, nil)
+		if strings.Contains(body, needle) || !bodyOnly && strings.Contains(hdr, needle) {
+			uids = append(uids, uint32(uid))
+		}
+	}
+	return uids, rows.Err()
+}
