@@ -369,4 +369,6 @@ func init() {
 	seeds[17] = seeds[16]
 	// Version 19 (full-text index) leaves existing blobs unindexed.
 	seeds[18] = seeds[17]
+	// Version 20 (lz4 compression) keeps the stored values as they are.
+	seeds[19] = seeds[18]
 }

@@ -81,12 +81,17 @@ func (s *Store) WithMetrics(m Metrics) *Store {
 }
 
 func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad database URL: %w", err)
+	}
+	return openConfig(ctx, cfg, logger)
+}
+
+// openConfig is Open with a parsed configuration (tests set a tracer).
+func openConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) (*Store, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{logger: logger, m: nopMetrics{}, now: nowNano, watched: map[int64]int{},
 		jobs: make(chan *job), quit: make(chan struct{})}

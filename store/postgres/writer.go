@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/internal/sqlcore"
@@ -51,13 +52,29 @@ const batchLockTimeout = "200ms"
 // codeLockNotAvailable is lock_timeout's SQLSTATE.
 const codeLockNotAvailable = "55P03"
 
+// conn is where a write's statements go: the transaction of a write
+// alone (pgx.Tx), or the writer's connection, on which runBatch sends
+// BEGIN and COMMIT itself so that they share round trips with the
+// batch's other statements.
+type conn interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+var (
+	_ conn = pgx.Tx(nil)
+	_ conn = (*pgxpool.Conn)(nil)
+)
+
 // wtx is the transaction a write runs in.
 type wtx struct {
 	ctx context.Context
-	tx  pgx.Tx
+	tx  conn
 	sqlcore.Pending
 
-	// prefix: statements (a batch's savepoint) to send before the
+	// prefix: statements (a batch's BEGIN, a savepoint) to send before the
 	// write's first statement, in the same round trip; nil once sent.
 	prefix    []string
 	prefixErr error // the prefix failed: the batch is broken
@@ -234,12 +251,23 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) ([]store.
 	return t.Changes, nil
 }
 
-// notify sends the other nodes one notification per changed mailbox (and
-// per metadata change), in one statement.
+// notifySQL sends the other nodes one notification per changed mailbox
+// and per metadata change ($2, the payloads), in one statement.
+const notifySQL = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p"
+
+// notify sends the notifications of changes (notifySQL), if any.
 func (s *Store) notify(ctx context.Context, tx pgx.Tx, changes []store.Change) error {
-	if len(changes) == 0 {
+	payloads := notifyPayloads(changes)
+	if len(payloads) == 0 {
 		return nil
 	}
+	_, err := tx.Exec(ctx, notifySQL, s.channel, payloads)
+	return err
+}
+
+// notifyPayloads returns the payloads of the changes (changePayloads),
+// each once.
+func notifyPayloads(changes []store.Change) []string {
 	payloads := make([]string, 0, len(changes))
 	for _, c := range changes {
 		for _, p := range changePayloads(c) {
@@ -248,8 +276,7 @@ func (s *Store) notify(ctx context.Context, tx pgx.Tx, changes []store.Change) e
 			}
 		}
 	}
-	_, err := tx.Exec(ctx, "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", s.channel, payloads)
-	return err
+	return payloads
 }
 
 // writer collects the writes waiting at the moment into a batch and runs
@@ -281,7 +308,11 @@ func (s *Store) writer() {
 // runBatch runs the jobs in one transaction and answers each. Statements
 // run without the callers' contexts: cancelling one would break the
 // connection under the whole batch (a job's context is checked before it
-// starts).
+// starts). BEGIN goes with the first job's first statement and COMMIT
+// with the notifications, so a batch of n jobs of one statement each
+// (deliveries) takes n round trips to the server: a round trip is a
+// wake-up of the server process and of the writer, which a busy machine
+// pays for in scheduling delay, and the whole node's writes wait for it.
 func (s *Store) runBatch(batch []*job) {
 	s.m.StoreBatch(len(batch))
 	ctx := context.Background()
@@ -310,28 +341,36 @@ func (s *Store) runBatch(batch []*job) {
 		}
 		answer()
 	}
-	tx, err := s.pool.Begin(ctx)
+	c, err := s.pool.Acquire(ctx)
 	if err != nil {
 		// The pool is closed or the database unreachable: each caller
 		// finds out for itself (and a retry may reach it).
 		fail(fmt.Errorf("postgres: begin: %w", err), true)
 		return
 	}
-	defer tx.Rollback(ctx)
+	defer func() {
+		// Release closes a connection left in a transaction (the
+		// ROLLBACK failed): the next batch gets a clean one.
+		if c.Conn().PgConn().TxStatus() != 'I' {
+			c.Exec(ctx, "ROLLBACK")
+		}
+		c.Release()
+	}()
 	saved := len(batch) > 1
 	var ran []store.Change
-	open := false       // a savepoint "job" exists
-	timeoutSet := false // SET LOCAL lock_timeout was sent
+	open := false  // a savepoint "job" exists
+	began := false // BEGIN was sent
 	for i, j := range batch {
-		txs[i] = &wtx{ctx: ctx, tx: tx}
+		txs[i] = &wtx{ctx: ctx, tx: c}
 		if err := j.ctx.Err(); err != nil {
 			results[i].err = err
 			continue
 		}
 		// Sent with the job's first statement: a job that sends none
-		// leaves no savepoint behind.
-		if !timeoutSet {
-			txs[i].prefix = append(txs[i].prefix, "SET LOCAL lock_timeout = '"+batchLockTimeout+"'")
+		// leaves no savepoint behind, and a batch that sends none
+		// no transaction.
+		if !began {
+			txs[i].prefix = append(txs[i].prefix, "BEGIN", "SET LOCAL lock_timeout = '"+batchLockTimeout+"'")
 		}
 		if saved {
 			if open {
@@ -346,7 +385,7 @@ func (s *Store) runBatch(batch []*job) {
 		}
 		sent := txs[i].prefix == nil
 		if sent {
-			timeoutSet = true
+			began = true
 			open = saved
 		}
 		if err == nil {
@@ -361,27 +400,52 @@ func (s *Store) runBatch(batch []*job) {
 		if !sent {
 			continue // nothing to undo
 		}
-		if _, rerr := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT job"); rerr != nil {
+		if _, rerr := c.Exec(ctx, "ROLLBACK TO SAVEPOINT job"); rerr != nil {
 			s.logger.Error("postgres: rollback to savepoint", "err", rerr)
 			fail(rerr, true)
 			return
 		}
 	}
-	if err := s.notify(ctx, tx, ran); err != nil {
-		fail(err, true)
-		return
-	}
-	if err := tx.Commit(ctx); err != nil {
-		// The server refused the commit: nothing committed, every job
-		// runs again alone. A lost connection leaves the outcome
-		// unknown: running a job again could apply it twice.
-		var pe *pgconn.PgError
-		refused := errors.As(err, &pe)
-		s.logger.Error("postgres: commit failed", "err", err, "batch", len(batch), "rerun", refused)
-		fail(fmt.Errorf("postgres: commit: %w", err), refused)
-		return
+	if began {
+		if err := s.commitBatch(ctx, c, ran); err != nil {
+			// The server refused the commit (or the notifications
+			// before it): nothing committed, every job runs again
+			// alone. A lost connection leaves the outcome unknown:
+			// running a job again could apply it twice.
+			var pe *pgconn.PgError
+			refused := errors.As(err, &pe) || errors.Is(err, pgx.ErrTxCommitRollback)
+			s.logger.Error("postgres: commit failed", "err", err, "batch", len(batch), "rerun", refused)
+			fail(fmt.Errorf("postgres: commit: %w", err), refused)
+			return
+		}
 	}
 	answer()
+}
+
+// commitBatch sends the notifications of changes and COMMIT in one round
+// trip.
+func (s *Store) commitBatch(ctx context.Context, c *pgxpool.Conn, changes []store.Change) error {
+	b := &pgx.Batch{}
+	if payloads := notifyPayloads(changes); len(payloads) > 0 {
+		b.Queue(notifySQL, s.channel, payloads)
+	}
+	b.Queue("COMMIT")
+	br := c.SendBatch(ctx, b)
+	var tag pgconn.CommandTag
+	var err error
+	for range b.Len() {
+		if tag, err = br.Exec(); err != nil {
+			break
+		}
+	}
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && tag.String() == "ROLLBACK" {
+		// COMMIT of a failed transaction (pgx.Tx.Commit says the same).
+		err = pgx.ErrTxCommitRollback
+	}
+	return err
 }
 
 func lockTimeout(err error) bool {

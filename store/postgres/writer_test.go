@@ -5,8 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mailroom/mailroom/store"
 )
@@ -240,4 +244,71 @@ func listAll(t *testing.T, s *Store, ref store.MailboxRef) []store.MessageMeta {
 		t.Fatal(err)
 	}
 	return msgs
+}
+
+// roundTrips counts the round trips the store's connections make to the
+// server: each query outside a batch and each batch is one.
+type roundTrips struct{ n atomic.Int64 }
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.n.Add(1)
+	return ctx
+}
+
+func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+// A batch of n deliveries takes n round trips to the server: BEGIN goes
+// with the first delivery's statement, the notifications with COMMIT.
+// Every round trip on the writer's path wakes the server and the writer
+// and holds up every write of the node meanwhile.
+func TestGroupCommitRoundTrips(t *testing.T) {
+	t.Parallel()
+	cfg, err := pgxpool.ParseConfig(testDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &roundTrips{}
+	cfg.ConnConfig.Tracer = rt
+	s, err := openConfig(context.Background(), cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, "trips@example.org", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Once alone, so that the statements are prepared (pgx's cache)
+	// before counting.
+	if err := <-deliverAsync(s, store.Target{AccountID: a.ID}, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{1, 5} {
+		release := blockWriter(t, s)
+		var results []<-chan error
+		for i := range n {
+			results = append(results, deliverAsync(s, store.Target{AccountID: a.ID}, i+1))
+		}
+		waitQueued()
+		before := rt.n.Load()
+		release()
+		for _, ch := range results {
+			if err := <-ch; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := rt.n.Load() - before; got > int64(n)+1 {
+			t.Errorf("a batch of %d deliveries took %d round trips, want at most %d", n, got, n+1)
+		}
+	}
 }
