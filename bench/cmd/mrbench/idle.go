@@ -30,7 +30,7 @@ func scenarioIdle(o *options, r *Result) error {
 		go func(i int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			ic, err := idleOne(o)
+			ic, err := idleOne(o, nodeAddr(o.imapAddrs, i))
 			if err != nil {
 				if errs.Add(1) < 5 {
 					fmt.Println("idle connect:", err)
@@ -86,7 +86,7 @@ func scenarioIdle(o *options, r *Result) error {
 			}
 		}(ic)
 	}
-	cl, err := dialSMTP(o.smtpAddr)
+	cl, err := dialSMTP(o.smtpAddrs[0])
 	if err != nil {
 		return err
 	}
@@ -104,8 +104,8 @@ func scenarioIdle(o *options, r *Result) error {
 	return nil
 }
 
-func idleOne(o *options) (*imapConn, error) {
-	ic, err := dialIMAP(o.imapAddr)
+func idleOne(o *options, addr string) (*imapConn, error) {
+	ic, err := dialIMAP(addr)
 	if err != nil {
 		return nil, err
 	}
