@@ -96,6 +96,9 @@ func scenarioIdle(o *options, r *Result) error {
 	cl.Quit()
 	wg.Wait()
 	r.Errors = int(errs.Load())
+	// An idler that has not seen the EXISTS when its 2-minute deadline
+	// passes counts as an error; this row tells them from connect errors.
+	r.add("idlers that saw the delivery", float64(len(lat)), "conns", true)
 	r.add("delivery reached all idlers", percentile(lat, 100), "ms", false)
 	r.add("delivery reached half", percentile(lat, 50), "ms", false)
 	if len(lat) < open {
