@@ -50,7 +50,7 @@ func scenarioIMAP(o *options, r *Result) error {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 11))
 			for k := 0; time.Now().Before(stop); k++ {
-				if err := imapCycle(o, rng, times, k%5 == 4); err != nil {
+				if err := imapCycle(o, nodeAddr(o.imapAddrs, w), rng, times, k%5 == 4); err != nil {
 					times.record("cycle", 0, err)
 					time.Sleep(100 * time.Millisecond)
 					continue
@@ -82,9 +82,9 @@ func scenarioIMAP(o *options, r *Result) error {
 	return nil
 }
 
-func imapCycle(o *options, rng *rand.Rand, t *opTimes, doAppend bool) error {
+func imapCycle(o *options, addr string, rng *rand.Rand, t *opTimes, doAppend bool) error {
 	s := time.Now()
-	ic, err := dialIMAP(o.imapAddr)
+	ic, err := dialIMAP(addr)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,8 @@ func (r *Result) add(name string, v float64, unit string, higher bool) {
 
 type options struct {
 	target, scenario            string
-	smtpAddr, imapAddr, popAddr string
+	smtpAddr, imapAddr, popAddr string   // flags: comma-separated lists
+	smtpAddrs, imapAddrs        []string // round-robin over nodes (nodeAddr)
 	domain, pass                string
 	n, c, run                   int
 	duration                    time.Duration
@@ -94,12 +95,12 @@ func cmdRun(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	fs.StringVar(&o.target, "target", "mailroom", "name of the server under test (for the report)")
 	fs.StringVar(&o.scenario, "scenario", "smtp", "smtp, imap, imap-stay, large, pop3 or idle")
-	fs.StringVar(&o.smtpAddr, "smtp", "127.0.0.1:2525", "SMTP address (no AUTH)")
-	fs.StringVar(&o.imapAddr, "imap", "127.0.0.1:2143", "IMAP address")
+	fs.StringVar(&o.smtpAddr, "smtp", "127.0.0.1:2525", "SMTP address (no AUTH); several, comma-separated: sessions round-robin over them")
+	fs.StringVar(&o.imapAddr, "imap", "127.0.0.1:2143", "IMAP address; several, comma-separated: clients round-robin over them")
 	fs.StringVar(&o.popAddr, "pop3", "127.0.0.1:2110", "POP3 address")
 	fs.StringVar(&o.domain, "domain", "bench.test", "domain of the bench users")
 	fs.StringVar(&o.pass, "pass", "benchpass", "password of every bench user")
-	fs.IntVar(&o.n, "n", 200, "messages (smtp, large delivery), connections (idle)")
+	fs.IntVar(&o.n, "n", 200, "messages (smtp, large delivery; 0: large measures the mailbox only), connections (idle)")
 	fs.IntVar(&o.c, "c", 10, "concurrent clients")
 	fs.IntVar(&o.run, "run", 1, "run number (for the report)")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "duration of the imap mix")
@@ -110,6 +111,10 @@ func cmdRun(args []string) error {
 	fs.StringVar(&o.pprofURL, "pprof", "", "imap-stay: base URL of the server's Go /debug/pprof/ (mailroom: pprof = true, e.g. http://127.0.0.1:2080)")
 	fs.DurationVar(&o.profileFor, "profile-seconds", 5*time.Second, "imap-stay: length of each step's CPU profile")
 	fs.Parse(args)
+	o.smtpAddrs, o.imapAddrs = splitList(o.smtpAddr), splitList(o.imapAddr)
+	if len(o.smtpAddrs) == 0 || len(o.imapAddrs) == 0 {
+		return fmt.Errorf("-smtp and -imap need at least one address")
+	}
 	res := Result{Target: o.target, Scenario: o.scenario, Run: o.run, When: time.Now().UTC()}
 	var err error
 	switch o.scenario {
@@ -180,6 +185,11 @@ func percentile(d []time.Duration, p float64) float64 {
 }
 
 func user(o *options, local string) string { return local + "@" + o.domain }
+
+// nodeAddr is the address client i uses: clients are spread round-robin
+// over the nodes, so with two nodes on one PostgreSQL database half the
+// sessions land on each.
+func nodeAddr(addrs []string, i int) string { return addrs[i%len(addrs)] }
 
 func splitList(s string) []string {
 	var out []string

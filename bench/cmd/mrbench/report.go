@@ -10,17 +10,28 @@ import (
 	"strings"
 )
 
-var scenarioTitles = map[string]string{
-	"smtp":  "1. SMTP ingest until visible in the mailbox",
-	"imap":  "2. IMAP session mix",
-	"large": "3. Large mailbox",
-	"pop3":  "4. POP3 download of a maildrop",
-	"idle":  "5. Idle IMAP connections",
+// reportScenarios are the report's sections, in order.
+var reportScenarios = []struct{ name, title string }{
+	{"smtp", "1. SMTP ingest until visible in the mailbox"},
+	{"imap", "2. IMAP session mix"},
+	{"imap-stay", "3. IMAP mix, logged in (per command)"},
+	{"large", "4. Large mailbox"},
+	{"pop3", "5. POP3 download of a maildrop"},
+	{"idle", "6. Idle IMAP connections"},
+}
+
+// medians holds the median of every (scenario, metric, target) over the runs.
+type medians map[[3]string]float64
+
+func (m medians) get(scen, metric, target string) (float64, bool) {
+	v, ok := m[[3]string{scen, metric, target}]
+	return v, ok
 }
 
 // cmdReport turns the JSON lines of several runs into Markdown: the header
 // file verbatim, then per scenario a table of medians for mailroom and the
-// peer with the ratio mailroom/peer.
+// peer with the ratio mailroom/peer, plus a column for each of -others
+// that ran the scenario, then the issue 15 targets with verdicts.
 func cmdReport(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ExitOnError)
 	in := fs.String("in", "results.jsonl", "JSON lines written by mrbench run -json")
@@ -28,7 +39,11 @@ func cmdReport(args []string) error {
 	out := fs.String("out", "", "output file (default stdout)")
 	ours := fs.String("ours", "mailroom", "our target name")
 	peer := fs.String("peer", "postfix+dovecot", "peer target name")
+	othersFlag := fs.String("others", "", "comma-separated further targets, each a column where it has figures (e.g. mailroom-pg-2nodes,dovecot-xapian)")
+	pgName := fs.String("pg", "mailroom-pg-2nodes", "target name of the two-node PostgreSQL mailroom (targets table)")
+	xapianName := fs.String("xapian", "dovecot-xapian", "target name of Dovecot with fts-xapian (targets table)")
 	fs.Parse(args)
+	others := splitList(*othersFlag)
 
 	f, err := os.Open(*in)
 	if err != nil {
@@ -68,19 +83,38 @@ func cmdReport(args []string) error {
 		}
 		b.Write(h)
 	}
-	scens := []string{"smtp", "imap", "large", "pop3", "idle"}
-	for _, s := range scens {
-		fmt.Fprintf(&b, "\n### %s\n\n", scenarioTitles[s])
-		fmt.Fprintf(&b, "Runs: %s %d (errors %d), %s %d (errors %d).\n\n", *ours, runs[s+"/"+*ours], errs[s+"/"+*ours],
+	med := medians{}
+	for k, byTarget := range vals {
+		for t, v := range byTarget {
+			med[[3]string{k.scen, k.metric, t}], _ = median(v)
+		}
+	}
+	for _, sc := range reportScenarios {
+		s := sc.name
+		var cols []string // others with figures here
+		for _, t := range others {
+			if runs[s+"/"+t] > 0 {
+				cols = append(cols, t)
+			}
+		}
+		fmt.Fprintf(&b, "\n### %s\n\n", sc.title)
+		fmt.Fprintf(&b, "Runs: %s %d (errors %d), %s %d (errors %d)", *ours, runs[s+"/"+*ours], errs[s+"/"+*ours],
 			*peer, runs[s+"/"+*peer], errs[s+"/"+*peer])
-		fmt.Fprintf(&b, "| metric | unit | %s | %s | ratio %s/%s | better |\n|---|---|---:|---:|---:|---|\n", *ours, *peer, *ours, *peer)
+		for _, t := range cols {
+			fmt.Fprintf(&b, ", %s %d (errors %d)", t, runs[s+"/"+t], errs[s+"/"+t])
+		}
+		fmt.Fprintf(&b, ".\n\n| metric | unit | %s | %s | ratio %s/%s | better |", *ours, *peer, *ours, *peer)
+		for _, t := range cols {
+			fmt.Fprintf(&b, " %s |", t)
+		}
+		fmt.Fprintf(&b, "\n|---|---|---:|---:|---:|---|%s\n", strings.Repeat("---:|", len(cols)))
 		for _, k := range order {
 			if k.scen != s {
 				continue
 			}
 			m := meta[k]
-			a, okA := median(vals[k][*ours])
-			p, okP := median(vals[k][*peer])
+			a, okA := med.get(s, k.metric, *ours)
+			p, okP := med.get(s, k.metric, *peer)
 			ratio, better := "–", "–"
 			if okA && okP && p != 0 {
 				ratio = fmt.Sprintf("%.2f", a/p)
@@ -92,9 +126,14 @@ func cmdReport(args []string) error {
 					}
 				}
 			}
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", m.Name, m.Unit, cell(a, okA), cell(p, okP), ratio, better)
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |", m.Name, m.Unit, cell(a, okA), cell(p, okP), ratio, better)
+			for _, t := range cols {
+				fmt.Fprintf(&b, " %s |", cell(med.get(s, k.metric, t)))
+			}
+			b.WriteString("\n")
 		}
 	}
+	writeTargets(&b, med, *ours, *peer, *pgName, *xapianName)
 	if *out == "" {
 		fmt.Print(b.String())
 		return nil

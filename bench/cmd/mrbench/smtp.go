@@ -25,7 +25,9 @@ type ingestStats struct {
 
 // ingest sends n messages from the size mix to local@domain over c SMTP
 // connections and polls IMAP STATUS INBOX (MESSAGES) every 5 ms until all
-// are visible. The k-th message to become visible is matched with the k-th
+// are visible. SMTP session w uses nodeAddr(o.smtpAddrs, w); the poller
+// the first IMAP address, so with several nodes it also sees the mail the
+// other nodes accepted. The k-th message to become visible is matched with the k-th
 // message accepted, so end-to-end latency is exact for in-order delivery.
 func ingest(o *options, local string, n, c int, sizeOf func(*rand.Rand) int) (*ingestStats, error) {
 	rcpt := user(o, local)
@@ -36,7 +38,7 @@ func ingest(o *options, local string, n, c int, sizeOf func(*rand.Rand) int) (*i
 		msgs[i] = makeMessage(rng, i, sizeOf(rng), rcpt)
 		st.bytes += int64(len(msgs[i]))
 	}
-	poll, err := dialIMAP(o.imapAddr)
+	poll, err := dialIMAP(o.imapAddrs[0])
 	if err != nil {
 		return nil, err
 	}
@@ -59,9 +61,14 @@ func ingest(o *options, local string, n, c int, sizeOf func(*rand.Rand) int) (*i
 	t0 := time.Now()
 	for w := 0; w < c; w++ {
 		wg.Add(1)
-		go func() {
+		go func(addr string) {
 			defer wg.Done()
-			var cl *smtp.Client
+			// Every session opens, even if the others take all the
+			// messages; a failed dial is retried (and counted) below.
+			cl, err := dialSMTP(addr)
+			if err != nil {
+				cl = nil
+			}
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= n {
@@ -69,7 +76,7 @@ func ingest(o *options, local string, n, c int, sizeOf func(*rand.Rand) int) (*i
 				}
 				if cl == nil {
 					var err error
-					if cl, err = dialSMTP(o.smtpAddr); err != nil {
+					if cl, err = dialSMTP(addr); err != nil {
 						errCount.Add(1)
 						fmt.Println("smtp dial:", err)
 						continue
@@ -92,7 +99,7 @@ func ingest(o *options, local string, n, c int, sizeOf func(*rand.Rand) int) (*i
 			if cl != nil {
 				cl.Quit()
 			}
-		}()
+		}(nodeAddr(o.smtpAddrs, w))
 	}
 	acceptDone := make(chan time.Time, 1)
 	go func() { wg.Wait(); acceptDone <- time.Now() }()

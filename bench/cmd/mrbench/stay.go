@@ -82,7 +82,7 @@ func openStaySessions(o *options) ([]*staySession, error) {
 	var wg sync.WaitGroup
 	for w := range ss {
 		wg.Go(func() {
-			ic, err := dialIMAP(o.imapAddr)
+			ic, err := dialIMAP(nodeAddr(o.imapAddrs, w))
 			if err != nil {
 				errs[w] = err
 				return

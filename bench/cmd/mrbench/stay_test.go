@@ -10,12 +10,14 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/imapserver"
 	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/smtpserver"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
 )
@@ -35,21 +37,45 @@ func TestPickSteps(t *testing.T) {
 	}
 }
 
-// imap-stay against a real mailroom IMAP server: the mix runs logged in,
-// reports every step, and -cpuprofile saves one CPU profile per step
-// (from a /debug/pprof/ stand-in).
-func TestScenarioIMAPStay(t *testing.T) {
-	t.Parallel()
+// countingListener counts the connections it accepts: which "node" a
+// client went to.
+type countingListener struct {
+	net.Listener
+	n atomic.Int64
+}
+
+func (l *countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.n.Add(1)
+	}
+	return c, err
+}
+
+// benchNodes is a mailroom store with mix@ and ingest@bench.test (12
+// messages in mix's INBOX) served by IMAP and SMTP servers on nodes
+// listeners each: several "nodes" of one store, as two mailroom processes
+// on one PostgreSQL database are.
+type benchNodes struct {
+	imap, smtp           []string
+	imapConns, smtpConns []*countingListener
+}
+
+func startBenchNodes(t *testing.T, nodes int) *benchNodes {
+	t.Helper()
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 	st, err := sqlite.OpenWith(ctx, filepath.Join(t.TempDir(), "m.db"), log, sqlite.Options{NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	h, _ := auth.HashPassword("benchpass")
 	acct, err := st.CreateAccount(ctx, "mix@bench.test", h)
 	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.CreateAccount(ctx, "ingest@bench.test", h); err != nil {
 		t.Fatal(err)
 	}
 	inbox, _ := st.MailboxByName(ctx, acct.ID, store.Inbox)
@@ -62,24 +88,47 @@ func TestScenarioIMAPStay(t *testing.T) {
 	if _, _, err := st.Append(ctx, inbox.Ref(), msgs); err != nil {
 		t.Fatal(err)
 	}
-	srv := imapserver.New(imapserver.Config{Store: st, Auth: auth.NewAuthenticator(st, log, nil), Logger: log})
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	defer func() {
+	authn := auth.NewAuthenticator(st, log, nil)
+	isrv := imapserver.New(imapserver.Config{Store: st, Auth: authn, Logger: log})
+	ssrv := smtpserver.New(smtpserver.Config{Mode: smtpserver.ModeMX, Hostname: "bench.test", Store: st, Auth: authn, Logger: log,
+		LookupAddr: func(context.Context, string) ([]string, error) { return []string{"localhost."}, nil }})
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		srv.Shutdown(ctx)
-	}()
+		isrv.Shutdown(ctx)
+		ssrv.Shutdown(ctx)
+	})
+	b := &benchNodes{}
+	listen := func() *countingListener {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &countingListener{Listener: l}
+	}
+	for range nodes {
+		il, sl := listen(), listen()
+		go isrv.Serve(il)
+		go ssrv.Serve(sl)
+		b.imap, b.imapConns = append(b.imap, il.Addr().String()), append(b.imapConns, il)
+		b.smtp, b.smtpConns = append(b.smtp, sl.Addr().String()), append(b.smtpConns, sl)
+	}
+	return b
+}
+
+// imap-stay against a real mailroom IMAP server: the mix runs logged in,
+// reports every step, and -cpuprofile saves one CPU profile per step
+// (from a /debug/pprof/ stand-in).
+func TestScenarioIMAPStay(t *testing.T) {
+	t.Parallel()
+	b := startBenchNodes(t, 1)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	web := httptest.NewServer(mux)
 	defer web.Close()
 
 	dir := t.TempDir()
-	o := &options{imapAddr: l.Addr().String(), domain: "bench.test", pass: "benchpass", c: 2,
+	o := &options{imapAddrs: b.imap, domain: "bench.test", pass: "benchpass", c: 2,
 		duration: 300 * time.Millisecond, only: "SEARCH UNSEEN,NOOP", cpuProfile: dir, pprofURL: web.URL, profileFor: time.Second}
 	var r Result
 	if err := scenarioIMAPStay(o, &r); err != nil {
@@ -106,5 +155,33 @@ func TestScenarioIMAPStay(t *testing.T) {
 	o.cpuProfile = ""
 	if err := scenarioIMAPStay(o, &r); err == nil {
 		t.Error("-pprof without -cpuprofile accepted")
+	}
+}
+
+// With several -imap and -smtp addresses (two nodes on one PostgreSQL
+// database), the clients of the IMAP mix and the SMTP sessions of the
+// ingest are spread round-robin over them.
+func TestScenariosSpreadOverNodes(t *testing.T) {
+	t.Parallel()
+	b := startBenchNodes(t, 2)
+	o := &options{imapAddrs: b.imap, smtpAddrs: b.smtp, domain: "bench.test", pass: "benchpass", c: 4,
+		n: 8, duration: 200 * time.Millisecond}
+	var r Result
+	if err := scenarioIMAPStay(o, &r); err != nil || r.Errors != 0 {
+		t.Fatalf("imap-stay: %v, %d errors", err, r.Errors)
+	}
+	for i, l := range b.imapConns {
+		if got := l.n.Load(); got != 2 {
+			t.Errorf("imap-stay: node %d took %d of 4 clients, want 2", i, got)
+		}
+	}
+	r = Result{}
+	if err := scenarioSMTP(o, &r); err != nil || r.Errors != 0 {
+		t.Fatalf("smtp: %v, %d errors", err, r.Errors)
+	}
+	for i, l := range b.smtpConns {
+		if got := l.n.Load(); got != 2 {
+			t.Errorf("smtp: node %d took %d of 4 sessions, want 2", i, got)
+		}
 	}
 }
