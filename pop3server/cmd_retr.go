@@ -10,7 +10,7 @@ func (c *conn) cmdRetr(cmd command) error {
 	if len(cmd.args) != 1 {
 		return errBadArguments
 	}
-	_, m, err := c.drop.message(cmd.args[0])
+	n, m, err := c.drop.message(cmd.args[0])
 	if err != nil {
 		return err
 	}
@@ -18,11 +18,13 @@ func (c *conn) cmdRetr(cmd command) error {
 	defer cancel()
 	buf := c.srv.getBodyBuf()
 	defer c.srv.putBodyBuf(buf)
-	raw, err := c.drop.bodyInto(ctx, m, *buf)
+	raw, inBuf, err := c.drop.retrBody(ctx, n, m, *buf)
 	if err != nil {
 		return err
 	}
-	*buf = raw
+	if inBuf {
+		*buf = raw // grown: keep the larger buffer pooled
+	}
 	c.ok("%d octets", m.size)
 	c.writeBody(raw, -1)
 	return nil

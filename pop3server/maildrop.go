@@ -16,6 +16,7 @@ type maildrop struct {
 	backend Backend
 	mailbox store.Mailbox
 	msgs    []*dropMessage // message n is msgs[n-1]
+	ahead   ahead          // bodies RETR read ahead (readahead.go)
 }
 
 type dropMessage struct {
