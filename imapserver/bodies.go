@@ -124,11 +124,12 @@ func (c *conn) partsFor(mbox store.MailboxRef, metas []store.MessageMeta) ([]*me
 // the headers the store keeps apart from the bodies (Store.ListHeaders):
 // listing a mailbox of large attachments reads kilobytes, not megabytes.
 // A batch is up to headerBatchCount messages whose sizes add up to at
-// most headerBatchBytes (a header is never larger than its message, so
-// memory stays bounded; a larger message is read on its own).
+// most Server.headerBatchBytes (defaultHeaderBatchBytes; a header is
+// never larger than its message, so memory stays bounded; a larger
+// message is read on its own).
 const (
-	headerBatchCount = 256
-	headerBatchBytes = 32 << 20
+	headerBatchCount        = 256
+	defaultHeaderBatchBytes = 32 << 20
 )
 
 // headerOnly reports whether a needs no more than the message's top-level
@@ -151,7 +152,7 @@ func (a fetchAtt) headerOnly() bool {
 // nil for a message expunged meanwhile).
 func (c *conn) headerBatch(mbox store.MailboxRef, metas []store.MessageMeta) (int, [][]byte, error) {
 	n, total := 1, metas[0].Size
-	for n < len(metas) && n < headerBatchCount && total+metas[n].Size <= headerBatchBytes {
+	for n < len(metas) && n < headerBatchCount && total+metas[n].Size <= c.srv.headerBatchBytes {
 		total += metas[n].Size
 		n++
 	}

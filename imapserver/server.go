@@ -275,6 +275,10 @@ type Server struct {
 	// feedComplete: the store's feed carries other processes' commits,
 	// so sessions skip the periodic checkGone (sync.go).
 	feedComplete bool
+
+	// headerBatchBytes bounds one ListHeaders batch (bodies.go); tests
+	// lower it so that its bound is exercised with small messages.
+	headerBatchBytes int64
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -320,13 +324,14 @@ func New(cfg Config) *Server {
 	}
 	fc, _ := cfg.Store.(completeFeed)
 	s := &Server{
-		feedComplete: fc != nil && fc.FeedCoversOtherProcesses(),
-		indexes:      cfg.Indexes,
-		cfg:          cfg,
-		log:          cfg.Logger,
-		shutdown:     make(chan struct{}),
-		listeners:    make(map[net.Listener]struct{}),
-		conns:        make(map[*conn]struct{}),
+		feedComplete:     fc != nil && fc.FeedCoversOtherProcesses(),
+		headerBatchBytes: defaultHeaderBatchBytes,
+		indexes:          cfg.Indexes,
+		cfg:              cfg,
+		log:              cfg.Logger,
+		shutdown:         make(chan struct{}),
+		listeners:        make(map[net.Listener]struct{}),
+		conns:            make(map[*conn]struct{}),
 	}
 	s.limits.Store(&lim)
 	return s
