@@ -150,7 +150,9 @@ func (tc *testConn) writeLine(format string, args ...any) {
 // readResponse reads one response, literals included inline.
 func (tc *testConn) readResponse() string {
 	tc.t.Helper()
-	tc.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	// Generous: it only guards against a hang, and -race on a loaded
+	// 2-core machine can take seconds for a large FETCH.
+	tc.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	var sb strings.Builder
 	for {
 		line, err := tc.br.ReadString('\n')
