@@ -35,6 +35,21 @@ func sendLevel(s *Store, flags bool) <-chan syncLevel {
 	return ch
 }
 
+// deliverOne creates an account and delivers one message to its INBOX.
+func deliverOne(t *testing.T, s *Store) (store.Account, store.Delivered) {
+	t.Helper()
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, "a@example.org", "h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Deliver(ctx, []store.Target{{AccountID: a.ID}}, newMsg("one"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, d[0]
+}
+
 // TestFlagWritesSkipFsync: a batch of flag writes commits at
 // synchronous=NORMAL (no fsync in WAL mode) unless SyncFlagChanges; any
 // other write, and a batch that mixes the two, commits at FULL.
@@ -101,16 +116,9 @@ func TestFlagWritesKinds(t *testing.T) {
 				t.Errorf("NoSync %v: after %s synchronous=%s, want %s", noSync, what, s.wconnSync, want)
 			}
 		}
-		a, err := s.CreateAccount(ctx, "a@example.org", "h")
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := s.Deliver(ctx, []store.Target{{AccountID: a.ID}}, newMsg("one"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		a, d := deliverOne(t, s)
 		check("Deliver", "FULL")
-		if _, _, err := s.ClaimRecent(ctx, d[0].Ref()); err != nil {
+		if _, _, err := s.ClaimRecent(ctx, d.Ref()); err != nil {
 			t.Fatal(err)
 		}
 		check("ClaimRecent", "NORMAL")
@@ -118,11 +126,11 @@ func TestFlagWritesKinds(t *testing.T) {
 			t.Fatal(err)
 		}
 		check("Deliver", "FULL")
-		if _, _, err := s.UpdateFlags(ctx, d[0].Ref(), []uint32{d[0].UID}, store.FlagsAdd, []string{store.FlagSeen}, 0); err != nil {
+		if _, _, err := s.UpdateFlags(ctx, d.Ref(), []uint32{d.UID}, store.FlagsAdd, []string{store.FlagSeen}, 0); err != nil {
 			t.Fatal(err)
 		}
 		check("UpdateFlags", "NORMAL")
-		if _, _, err := s.Expunge(ctx, d[0].Ref(), nil, false); err != nil {
+		if _, _, err := s.Expunge(ctx, d.Ref(), nil, false); err != nil {
 			t.Fatal(err)
 		}
 		check("Expunge", "FULL")
@@ -141,15 +149,8 @@ func TestFlagChangeSurvivesKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	a, err := s.CreateAccount(ctx, "a@example.org", "h")
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := s.Deliver(ctx, []store.Target{{AccountID: a.ID}}, newMsg("one"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := s.UpdateFlags(ctx, d[0].Ref(), []uint32{d[0].UID}, store.FlagsAdd, []string{store.FlagSeen, "$Kept"}, 0); err != nil {
+	_, d := deliverOne(t, s)
+	if _, _, err := s.UpdateFlags(ctx, d.Ref(), []uint32{d.UID}, store.FlagsAdd, []string{store.FlagSeen, "$Kept"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	if s.wconnSync != "NORMAL" {
@@ -171,7 +172,7 @@ func TestFlagChangeSurvivesKill(t *testing.T) {
 	}
 	defer c.Close()
 	var metas []store.MessageMeta
-	if err := c.ListMessages(ctx, d[0].Ref(), nil, func(m store.MessageMeta) error { metas = append(metas, m); return nil }); err != nil {
+	if err := c.ListMessages(ctx, d.Ref(), nil, func(m store.MessageMeta) error { metas = append(metas, m); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if len(metas) != 1 || !metas[0].HasFlag(store.FlagSeen) || !metas[0].HasFlag("$Kept") {
