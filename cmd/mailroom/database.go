@@ -23,6 +23,14 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (store.
 	return openStoreWith(ctx, cfg, log, nil)
 }
 
+// flagSyncer is a store whose [store] sync_flag_changes a reload sets.
+type flagSyncer interface{ SetSyncFlagChanges(on bool) }
+
+var (
+	_ flagSyncer = (*sqlite.Store)(nil)
+	_ flagSyncer = (*postgres.Store)(nil)
+)
+
 // openStoreWith is openStore reporting store writes to m (nil: none).
 func openStoreWith(ctx context.Context, cfg config.Config, log *slog.Logger, m sqlite.Metrics) (store.Store, error) {
 	if cfg.UsesPostgres() {
@@ -33,6 +41,7 @@ func openStoreWith(ctx context.Context, cfg config.Config, log *slog.Logger, m s
 		if m != nil {
 			st.WithMetrics(m)
 		}
+		st.SetSyncFlagChanges(cfg.Store.SyncFlagChanges)
 		return st, nil
 	}
 	if cfg.Database != "" {
@@ -41,5 +50,5 @@ func openStoreWith(ctx context.Context, cfg config.Config, log *slog.Logger, m s
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, err
 	}
-	return sqlite.OpenWith(ctx, cfg.DBPath(), log, sqlite.Options{Metrics: m})
+	return sqlite.OpenWith(ctx, cfg.DBPath(), log, sqlite.Options{Metrics: m, SyncFlagChanges: cfg.Store.SyncFlagChanges})
 }

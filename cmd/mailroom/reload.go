@@ -91,6 +91,7 @@ var reloadable = []string{
 	"limits.max_connections", "limits.max_connections_per_ip", "limits.listener",
 	"limits.managesieve_idle_timeout", "limits.managesieve_max_line_length",
 	"limits.sieve_max_scripts", "limits.sieve_max_script_bytes",
+	"store.sync_flag_changes",
 }
 
 // reloader re-reads the config file on SIGHUP and applies what can change
@@ -109,6 +110,7 @@ type reloader struct {
 	authn    *auth.Authenticator
 	web      *httpserver.Server
 	tls      func() error // nil: no certificate files to reload
+	store    flagSyncer   // nil: a store without the setting
 
 	mu      sync.Mutex
 	cur     config.Config // what runs now
@@ -189,6 +191,7 @@ func (r *reloader) reload() error {
 	apply.Limits.ManageSieveMaxLineLength = next.Limits.ManageSieveMaxLineLength
 	apply.Limits.SieveMaxScripts = next.Limits.SieveMaxScripts
 	apply.Limits.SieveMaxScriptBytes = next.Limits.SieveMaxScriptBytes
+	apply.Store.SyncFlagChanges = next.Store.SyncFlagChanges
 	// The SMTP commit budget was sized for the limit at start: above it
 	// a message could never commit.
 	if next.Limits.MaxMessageBytes <= r.maxSize {
@@ -228,6 +231,9 @@ func (r *reloader) apply(cfg config.Config) {
 	}
 	r.queue.SetRelay(queue.Relay{Host: cfg.RelayHost, User: cfg.RelayUser, Password: cfg.RelayPassword})
 	r.authn.SetLimits(authLimits(cfg))
+	if r.store != nil {
+		r.store.SetSyncFlagChanges(cfg.Store.SyncFlagChanges)
+	}
 	allow, _ := cfg.MetricsPrefixes() // checked by Validate
 	r.web.SetMetricsAccess(allow, cfg.MetricsToken)
 }

@@ -138,11 +138,12 @@ func TestChangedKeys(t *testing.T) {
 	b.Limits.TLSHandshakeTimeout.Duration *= 2
 	b.Aliasing.Aliases = map[string][]string{"a@example.test": {"b@example.test"}}
 	b.Quota.Storage = 1 << 20
+	b.Store.SyncFlagChanges = true
 	got, err := changedKeys(a, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"aliases.a@example.test", "limits.max_recipients", "limits.smtp_command_timeout", "limits.tls_handshake_timeout", "quota.storage", "smtp"}
+	want := []string{"aliases.a@example.test", "limits.max_recipients", "limits.smtp_command_timeout", "limits.tls_handshake_timeout", "quota.storage", "smtp", "store.sync_flag_changes"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("changedKeys = %q, want %q", got, want)
 	}

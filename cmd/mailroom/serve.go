@@ -162,6 +162,7 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 		smtp: reloadable.smtp, imap: reloadable.imap, pop3: reloadable.pop3, msieve: reloadable.msieve, queue: q, authn: authn, web: reloadable.web, tls: reload,
 		cur: cfg, maxSize: cfg.Limits.MaxMessageBytes,
 	}
+	rl.store, _ = st.(flagSyncer)
 
 	// Bind every listener before the first account is created: a
 	// one-time password printed by a start that then fails would be lost.

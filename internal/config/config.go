@@ -53,6 +53,8 @@ type Config struct {
 	SRS    SRS    `toml:"srs"`   // sender rewriting for forwarded mail (srs.go)
 	// OutboundLimits bound each account's submissions (outboundlimits.go).
 	OutboundLimits OutboundLimits `toml:"outbound_limits"`
+	// Store is the [store] table: how the store commits (store.go).
+	Store StoreSettings `toml:"store"`
 
 	Outbound     // relay_host, dns_server, [queue] … (outbound.go)
 	Security     // smtps, pop3s, imaps, tls_cert, acme, allow_plaintext_auth … (security.go)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -134,6 +135,28 @@ func (r readDB) QueryRow(ctx context.Context, query string, args ...any) sqlcore
 
 func (s *Store) coreWrite(ctx context.Context, fn func(sqlcore.Tx) error) error {
 	return s.write(ctx, func(tx *wtx) error { return fn(tx) })
+}
+
+// coreWriteFlags writes a change a power loss may undo (flags, caches;
+// see sqlcore.WriteFunc): in a batch of only such writes, COMMIT returns
+// without waiting for the WAL flush (synchronous_commit = off), unless
+// SetSyncFlagChanges(true). PostgreSQL flushes its WAL in order, so a
+// crash of the database server loses at most the last such commits
+// (wal_writer_delay, 200 ms by default, at most three times that), never
+// one before a synchronous commit. A write that runs again alone
+// (writeAlone) commits synchronously.
+func (s *Store) coreWriteFlags(ctx context.Context, fn func(sqlcore.Tx) error) error {
+	return s.send(ctx, true, func(tx *wtx) error { return fn(tx) })
+}
+
+// SetSyncFlagChanges makes flag changes commit synchronously (true) or
+// not (false, the default) from the next batch on.
+func (s *Store) SetSyncFlagChanges(on bool) { s.syncFlags.Store(on) }
+
+// asyncCommit reports whether batch may commit with synchronous_commit
+// off: every job is a flag write, and SetSyncFlagChanges is off.
+func (s *Store) asyncCommit(batch []*job) bool {
+	return !s.syncFlags.Load() && !slices.ContainsFunc(batch, func(j *job) bool { return !j.flags })
 }
 
 // InsertMailbox takes the UIDVALIDITY from uidvalidity_seq.

@@ -9,7 +9,9 @@
 // With PostgreSQL's default synchronous_commit=on a commit is flushed to the
 // write-ahead log (fsynced) before the server acknowledges it. Do not turn
 // synchronous_commit off for mailroom's database: a crash could then lose
-// mail already acknowledged to an SMTP client.
+// mail already acknowledged to an SMTP client. The store turns it off
+// itself only for batches of flag changes (core.go, coreWriteFlags),
+// unless [store] sync_flag_changes.
 //
 // Concurrency across nodes: per-mailbox counters are taken with row locks.
 // A write that allocates UIDs and modseqs runs

@@ -48,6 +48,8 @@ type Store struct {
 	jobs     chan *job     // writes for the writer (writer.go); unbuffered
 	quit     chan struct{} // closed by Close: the writer stops
 	writerWG sync.WaitGroup
+	// syncFlags: flag changes commit synchronously too (core.go).
+	syncFlags atomic.Bool
 
 	stop      context.CancelFunc
 	listenWG  sync.WaitGroup
@@ -106,6 +108,7 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) (
 	}
 	s.pool = pool
 	s.Core = sqlcore.New(dialect{}, readDB{s}, s.coreWrite, func() int64 { return s.now() })
+	s.SetFlagWrite(s.coreWriteFlags)
 	if err := migrate(ctx, cfg.ConnConfig, schemaVersion); err != nil {
 		pool.Close()
 		return nil, err

@@ -171,9 +171,10 @@ func (r prefixedRow) Scan(dest ...any) error {
 }
 
 type job struct {
-	ctx  context.Context
-	fn   func(tx *wtx) error
-	done chan jobResult // buffered: the writer never waits for the caller
+	ctx   context.Context
+	fn    func(tx *wtx) error
+	done  chan jobResult // buffered: the writer never waits for the caller
+	flags bool           // writeFlags (core.go): may commit asynchronously
 }
 
 type jobResult struct {
@@ -188,12 +189,16 @@ type jobResult struct {
 // (PostgreSQL delivers them at COMMIT) and on the local feed after the
 // commit.
 func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
+	return s.send(ctx, false, fn)
+}
+
+func (s *Store) send(ctx context.Context, flags bool, fn func(tx *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	start := time.Now()
 	defer func() { s.m.StoreWrite(time.Since(start)) }()
-	j := &job{ctx: ctx, fn: fn, done: make(chan jobResult, 1)}
+	j := &job{ctx: ctx, fn: fn, done: make(chan jobResult, 1), flags: flags}
 	select {
 	case s.jobs <- j:
 	case <-ctx.Done():
@@ -357,6 +362,10 @@ func (s *Store) runBatch(batch []*job) {
 		c.Release()
 	}()
 	saved := len(batch) > 1
+	begin := []string{"BEGIN", "SET LOCAL lock_timeout = '" + batchLockTimeout + "'"}
+	if s.asyncCommit(batch) {
+		begin = append(begin, "SET LOCAL synchronous_commit = off")
+	}
 	var ran []store.Change
 	open := false  // a savepoint "job" exists
 	began := false // BEGIN was sent
@@ -370,7 +379,7 @@ func (s *Store) runBatch(batch []*job) {
 		// leaves no savepoint behind, and a batch that sends none
 		// no transaction.
 		if !began {
-			txs[i].prefix = append(txs[i].prefix, "BEGIN", "SET LOCAL lock_timeout = '"+batchLockTimeout+"'")
+			txs[i].prefix = append(txs[i].prefix, begin...)
 		}
 		if saved {
 			if open {

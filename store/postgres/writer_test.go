@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
 // lockMailbox holds the row lock of a mailbox from a connection of its
@@ -310,5 +312,68 @@ func TestGroupCommitRoundTrips(t *testing.T) {
 		if got := rt.n.Load() - before; got > int64(n)+1 {
 			t.Errorf("a batch of %d deliveries took %d round trips, want at most %d", n, got, n+1)
 		}
+	}
+}
+
+// TestFlagWritesCommitAsync: a batch of flag writes (UpdateFlags) commits
+// with synchronous_commit off unless SetSyncFlagChanges(true); other
+// writes, and a batch that mixes the two, keep it on.
+func TestFlagWritesCommitAsync(t *testing.T) {
+	t.Parallel()
+	// The test schemas commit asynchronously (pgtest.Schema); serve's
+	// database does not.
+	s := openDSN(t, strings.Replace(testDSN(t), "synchronous_commit=off", "synchronous_commit=on", 1))
+	level := func(flags bool) <-chan string {
+		ch := make(chan string, 1)
+		go func() {
+			var v string
+			if err := s.send(context.Background(), flags, func(tx *wtx) error {
+				return tx.queryRow("SHOW synchronous_commit").Scan(&v)
+			}); err != nil {
+				v = err.Error()
+			}
+			ch <- v
+		}()
+		return ch
+	}
+	if got := <-level(true); got != "off" {
+		t.Errorf("flag write: synchronous_commit %q, want off", got)
+	}
+	if got := <-level(false); got != "on" {
+		t.Errorf("write: synchronous_commit %q, want on", got)
+	}
+	release := blockWriter(t, s)
+	flag, full := level(true), level(false)
+	waitQueued()
+	release()
+	if f, w := <-flag, <-full; f != "on" || w != "on" {
+		t.Errorf("mixed batch: synchronous_commit %q and %q, want on for both", f, w)
+	}
+	s.SetSyncFlagChanges(true)
+	if got := <-level(true); got != "on" {
+		t.Errorf("flag write with SetSyncFlagChanges(true): synchronous_commit %q, want on", got)
+	}
+	s.SetSyncFlagChanges(false)
+	// UpdateFlags is a flag write: its batch commits asynchronously.
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, "flags@example.org", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := s.Deliver(ctx, []store.Target{{AccountID: a.ID}}, batchMsg(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetFlagWrite(func(ctx context.Context, fn func(sqlcore.Tx) error) error {
+		return s.coreWriteFlags(ctx, func(tx sqlcore.Tx) error {
+			var v string
+			if err := tx.QueryRow("SHOW synchronous_commit").Scan(&v); err != nil || v != "off" {
+				t.Errorf("UpdateFlags: synchronous_commit %q (%v), want off", v, err)
+			}
+			return fn(tx)
+		})
+	})
+	if _, _, err := s.UpdateFlags(ctx, d[0].Ref(), []uint32{d[0].UID}, store.FlagsAdd, []string{store.FlagSeen}, 0); err != nil {
+		t.Fatal(err)
 	}
 }

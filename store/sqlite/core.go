@@ -127,6 +127,10 @@ func (s *Store) coreWrite(ctx context.Context, fn func(sqlcore.Tx) error) error 
 	return s.write(ctx, func(tx *wtx) error { return fn(tx) })
 }
 
+func (s *Store) coreWriteFlags(ctx context.Context, fn func(sqlcore.Tx) error) error {
+	return s.writeFlags(ctx, func(tx *wtx) error { return fn(tx) })
+}
+
 // InsertMailbox takes the next value of the UIDVALIDITY counter in
 // settings, which is at least the current unix time in seconds: values
 // are unique and increasing over the life of the database, even across

@@ -24,7 +24,9 @@ func (s *Store) ClaimRecent(ctx context.Context, ref store.MailboxRef) (first, n
 	if first >= next {
 		return next, next, nil
 	}
-	err = s.write(ctx, func(tx *wtx) error {
+	// A flag change (\Recent): a power loss that undoes it shows the
+	// messages as recent again.
+	err = s.writeFlags(ctx, func(tx *wtx) error {
 		err := tx.queryRow("SELECT recent_uid, uidnext FROM mailboxes WHERE "+sqlcore.RefWhere, sqlcore.RefArgs(ref)...).Scan(&first, &next)
 		if errors.Is(err, sql.ErrNoRows) {
 			return sqlcore.RefNotFound(ref)

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers driver "sqlite"
@@ -42,12 +43,18 @@ type Store struct {
 	wconn *sql.Conn
 	// dataVersion is wconn's last PRAGMA data_version (writer goroutine only).
 	dataVersion int64
-	rdb         *sql.DB // read-only pool
-	wstmts      *stmtCache
-	rstmts      *stmtCache
-	feed        store.Feed
-	now         func() (unixNano int64)
-	m           Metrics
+	// commitSync is wconn's synchronous level for a batch that is not
+	// flags-only: FULL, or OFF with Options.NoSync; wconnSync is the
+	// level set on wconn now (writer goroutine only). A flags-only batch
+	// commits at NORMAL unless syncFlags (writer.go).
+	commitSync, wconnSync string
+	syncFlags             atomic.Bool
+	rdb                   *sql.DB // read-only pool
+	wstmts                *stmtCache
+	rstmts                *stmtCache
+	feed                  store.Feed
+	now                   func() (unixNano int64)
+	m                     Metrics
 
 	jobs      chan *job
 	idleJobs  chan *job // writeIdle
@@ -76,6 +83,10 @@ type Options struct {
 	NoSync bool
 	// Metrics hears of every write and group commit; nil reports nothing.
 	Metrics Metrics
+	// SyncFlagChanges fsyncs the commits of flag changes too (config
+	// [store] sync_flag_changes); by default they commit at
+	// synchronous=NORMAL (writer.go). SetSyncFlagChanges changes it later.
+	SyncFlagChanges bool
 
 	// noTextIndexer (tests) starts no text indexer: deliveries stay
 	// pending, as if the process died before indexing them.
@@ -106,9 +117,10 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	wsrc := dsn(path, false)
+	wsrc, commitSync := dsn(path, false), "FULL"
 	if opts.NoSync {
 		wsrc = strings.Replace(wsrc, url.QueryEscape("synchronous(FULL)"), url.QueryEscape("synchronous(OFF)"), 1)
+		commitSync = "OFF"
 	}
 	wdb, err := sql.Open("sqlite", wsrc)
 	if err != nil {
@@ -177,7 +189,10 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 	if s.m == nil {
 		s.m = nopMetrics{}
 	}
+	s.commitSync, s.wconnSync = commitSync, commitSync
+	s.syncFlags.Store(opts.SyncFlagChanges)
 	s.Core = sqlcore.New(dialect{}, readDB{s}, s.coreWrite, func() int64 { return s.now() })
+	s.SetFlagWrite(s.coreWriteFlags)
 	s.writerWG.Add(1)
 	go s.writer()
 	if !opts.noTextIndexer {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/mailroom/mailroom/store"
@@ -14,10 +15,11 @@ import (
 // job is one write: fn runs inside the batch transaction, in its own
 // savepoint.
 type job struct {
-	ctx  context.Context
-	fn   func(tx *wtx) error
-	done chan error
-	tx   wtx
+	ctx   context.Context
+	fn    func(tx *wtx) error
+	done  chan error
+	tx    wtx
+	flags bool // writeFlags: may commit without an fsync
 }
 
 // wtx is the transaction a write job runs in. Its statements use the
@@ -70,23 +72,38 @@ func (t *wtx) queryRow(query string, args ...any) *sql.Row {
 // has committed (or failed). Prepare everything expensive (parsing, JSON)
 // before calling write: fn holds the database's single write lock.
 func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
-	return s.send(ctx, s.jobs, fn)
+	return s.send(ctx, s.jobs, false, fn)
 }
+
+// writeFlags is write for a change a power loss may undo (flags, \Recent,
+// caches; see sqlcore.WriteFunc): a batch of such writes only commits
+// with synchronous=NORMAL, which in WAL mode writes the WAL but does not
+// fsync it, unless SyncFlagChanges. The commit is in the OS's cache, so
+// the process dying (kill -9) loses nothing; a power loss may lose the
+// last such batches, never a write before the last fsynced commit, which
+// flushes the WAL up to itself (a batch that mixes them with any other
+// write is fsynced whole).
+func (s *Store) writeFlags(ctx context.Context, fn func(tx *wtx) error) error {
+	return s.send(ctx, s.jobs, true, fn)
+}
+
+// SetSyncFlagChanges sets Options.SyncFlagChanges from the next batch on.
+func (s *Store) SetSyncFlagChanges(on bool) { s.syncFlags.Store(on) }
 
 // writeIdle is write at low priority: the writer takes fn only when no
 // other write waits, and runs it alone, so it never joins (and lengthens)
 // the transaction of a delivery. For the text indexer.
 func (s *Store) writeIdle(ctx context.Context, fn func(sqlcore.Tx) error) error {
-	return s.send(ctx, s.idleJobs, func(tx *wtx) error { return fn(tx) })
+	return s.send(ctx, s.idleJobs, false, func(tx *wtx) error { return fn(tx) })
 }
 
-func (s *Store) send(ctx context.Context, jobs chan<- *job, fn func(tx *wtx) error) error {
+func (s *Store) send(ctx context.Context, jobs chan<- *job, flags bool, fn func(tx *wtx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	start := time.Now()
 	defer func() { s.m.StoreWrite(time.Since(start)) }()
-	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	j := &job{ctx: ctx, fn: fn, done: make(chan error, 1), flags: flags}
 	select {
 	case jobs <- j:
 	case <-ctx.Done():
@@ -143,7 +160,11 @@ func (s *Store) writer() {
 func (s *Store) runBatch(batch []*job) {
 	s.m.StoreBatch(len(batch))
 	errs := make([]error, len(batch))
-	tx, err := s.wconn.BeginTx(context.Background(), nil)
+	err := s.setSync(batch)
+	var tx *sql.Tx
+	if err == nil {
+		tx, err = s.wconn.BeginTx(context.Background(), nil)
+	}
 	if err != nil {
 		err = fmt.Errorf("sqlite: begin: %w", err)
 		for _, j := range batch {
@@ -207,6 +228,24 @@ func (s *Store) runBatch(batch []*job) {
 	if pending {
 		s.wakeIndexer()
 	}
+}
+
+// setSync sets wconn's synchronous level for batch (SQLite refuses to
+// change it inside a transaction): NORMAL if every job is a writeFlags
+// and SyncFlagChanges is off, else commitSync.
+func (s *Store) setSync(batch []*job) error {
+	want := s.commitSync
+	if want == "FULL" && !s.syncFlags.Load() && !slices.ContainsFunc(batch, func(j *job) bool { return !j.flags }) {
+		want = "NORMAL"
+	}
+	if want == s.wconnSync {
+		return nil
+	}
+	if _, err := s.wconn.ExecContext(context.Background(), "PRAGMA synchronous = "+want); err != nil {
+		return fmt.Errorf("sqlite: synchronous = %s: %w", want, err)
+	}
+	s.wconnSync = want
+	return nil
 }
 
 // indexTexts writes the full-text index entries the jobs of a batch that

@@ -64,6 +64,13 @@ type DB interface {
 // its results at its start.
 type WriteFunc func(ctx context.Context, fn func(Tx) error) error
 
+// The writes of flag changes (UpdateFlags: IMAP STORE, FETCH's implicit
+// \Seen, an import's flags) and of caches (saveTrees) go through Core's
+// flag write, which a backend may commit without waiting for a flush to
+// disk (SetFlagWrite), as Dovecot does with its index: a power loss may
+// undo the last of them, never a message, and never one without the
+// writes committed before it (both databases flush their log in order).
+
 // Dialect is what differs in the SQL of the two databases.
 type Dialect interface {
 	// In returns a condition that col is one of the ids of the list
@@ -131,13 +138,18 @@ type Core struct {
 	pending PendingText // d, when it indexes text in the background; else nil
 	db      DB
 	write   WriteFunc
+	flags   WriteFunc // flag changes and caches; write unless SetFlagWrite
 	now     func() (unixNano int64)
 }
 
 // New returns a Core that reads through db, writes through write and
 // takes the time from now.
 func New(d Dialect, db DB, write WriteFunc, now func() int64) *Core {
-	c := &Core{d: d, db: db, write: write, now: now}
+	c := &Core{d: d, db: db, write: write, flags: write, now: now}
 	c.pending, _ = d.(PendingText)
 	return c
 }
+
+// SetFlagWrite makes w the write of flag changes and caches (see
+// WriteFunc). Call it before the Core is used.
+func (c *Core) SetFlagWrite(w WriteFunc) { c.flags = w }

@@ -435,7 +435,7 @@ func (c *Core) saveTrees(ctx context.Context, builds []builtTree) {
 	if len(builds) == 0 {
 		return
 	}
-	_ = c.write(ctx, func(tx Tx) error {
+	_ = c.flags(ctx, func(tx Tx) error {
 		for _, b := range builds {
 			if err := c.d.SaveTree(tx, b.blobID, b.tree); err != nil {
 				return err

@@ -37,7 +37,7 @@ func (c *Core) UpdateFlags(ctx context.Context, ref store.MailboxRef, uids []uin
 	if err != nil {
 		return nil, nil, err
 	}
-	err = c.write(ctx, func(tx Tx) error {
+	err = c.flags(ctx, func(tx Tx) error {
 		changed, failed = nil, nil
 		mailboxID := ref.MailboxID
 		mb, err := c.LockMailbox(tx, ref)
