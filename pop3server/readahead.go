@@ -125,9 +125,12 @@ func (d *maildrop) retrBody(ctx context.Context, n int, m *dropMessage, buf []by
 		}
 		d.startReadAhead(ctx, n)
 	}
-	raw, err = d.ahead.run.take(ctx, d.ahead.run.find(n))
+	p := d.ahead.run
+	raw, err = p.take(ctx, p.find(n))
 	if err != nil {
-		d.stopReadAhead()
+		if err != errMessageGone || p.cur.err != nil {
+			d.stopReadAhead() // the goroutine failed, or RETR gave up waiting
+		}
 		return nil, false, err
 	}
 	if m.size < 0 {
@@ -277,16 +280,30 @@ func (bt *batch) fill(ctx context.Context, b Backend, ref store.MailboxRef, plan
 		bt.uids = append(bt.uids, m.uid)
 	}
 	k := 0 // rows come in UID order, the plan's
-	bt.err = b.ListBodies(ctx, ref, bt.uids, func(meta store.MessageMeta, raw []byte) error {
-		for k < len(bt.uids) && bt.uids[k] < meta.UID {
+	add := func(id int64, uid uint32, raw []byte) error {
+		for k < len(bt.uids) && bt.uids[k] < uid {
 			k++
 		}
-		if k == len(bt.uids) || bt.uids[k] != meta.UID || plan[from+k].id != meta.ID {
+		if k == len(bt.uids) || bt.uids[k] != uid || plan[from+k].id != id {
 			return nil
 		}
 		bt.start[k] = len(bt.arena)
 		bt.arena = append(bt.arena, raw...)
 		bt.end[k] = len(bt.arena)
 		return nil
+	}
+	if rb, ok := b.(bodyStreamer); ok {
+		bt.err = rb.ReadBodies(ctx, ref, bt.uids, add)
+		return
+	}
+	bt.err = b.ListBodies(ctx, ref, bt.uids, func(meta store.MessageMeta, raw []byte) error {
+		return add(meta.ID, meta.UID, raw)
 	})
+}
+
+// bodyStreamer is a Backend that hands over a batch's bytes as it reads
+// them, without a copy of its own (ListBodies allocates one per message);
+// the read-ahead goroutine copies them into its batch (store/sqlite).
+type bodyStreamer interface {
+	ReadBodies(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(id int64, uid uint32, raw []byte) error) error
 }
