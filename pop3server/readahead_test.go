@@ -24,13 +24,7 @@ func TestRetrReadsAhead(t *testing.T) {
 	raws = append(raws, big)
 	ts.store.addMessage(ts.acct.ID, big)
 	c := ts.login(t)
-	retr := func(n int) {
-		t.Helper()
-		c.expect(fmt.Sprintf("RETR %d", n), fmt.Sprintf("+OK %d octets", len(raws[n-1])))
-		if got := unstuff(c.data()); got != raws[n-1] {
-			t.Fatalf("RETR %d sent %d bytes %.40q, want %d bytes %.40q", n, len(got), got, len(raws[n-1]), raws[n-1])
-		}
-	}
+	retr := func(n int) { c.retrExact(n, raws[n-1]) }
 	c.expect("DELE 7", "+OK message 7 deleted")
 	before := ts.store.reads()
 	for n := 1; n <= 6; n++ {
@@ -77,13 +71,7 @@ func TestRetrReadsNextBatchWhileSending(t *testing.T) {
 		ts.store.addMessage(ts.acct.ID, raw)
 	}
 	c := ts.login(t)
-	retr := func(n int) {
-		t.Helper()
-		c.expect(fmt.Sprintf("RETR %d", n), fmt.Sprintf("+OK %d octets", len(raws[n-1])))
-		if got := unstuff(c.data()); got != raws[n-1] {
-			t.Fatalf("RETR %d sent %d bytes, want %d", n, len(got), len(raws[n-1]))
-		}
-	}
+	retr := func(n int) { c.retrExact(n, raws[n-1]) }
 	before := ts.store.reads()
 	retr(1)
 	waitReads(t, ts.store, before+readAheadBatches)
@@ -126,13 +114,7 @@ func TestRetrReadAheadDeleAndExpunge(t *testing.T) {
 	}
 	ref := ts.store.inboxes[ts.acct.ID].mb.Ref()
 	c := ts.login(t)
-	retr := func(n int) {
-		t.Helper()
-		c.expect(fmt.Sprintf("RETR %d", n), fmt.Sprintf("+OK %d octets", len(raws[n-1])))
-		if got := unstuff(c.data()); got != raws[n-1] {
-			t.Fatalf("RETR %d sent %q, want %q", n, got, raws[n-1])
-		}
-	}
+	retr := func(n int) { c.retrExact(n, raws[n-1]) }
 	retr(1) // reads all 8 ahead
 	c.expect("DELE 2", "+OK message 2 deleted")
 	c.expect("RETR 2", "-ERR message 2 already deleted")
@@ -163,5 +145,14 @@ func TestRetrReadAheadDeleAndExpunge(t *testing.T) {
 	}
 	if got := ts.store.reads() - before; got != 1 {
 		t.Errorf("%d store reads, want 1: a message gone does not stop the read-ahead", got)
+	}
+}
+
+// retrExact requires RETR n to send raw, with its size in the status line.
+func (c *client) retrExact(n int, raw string) {
+	c.t.Helper()
+	c.expect(fmt.Sprintf("RETR %d", n), fmt.Sprintf("+OK %d octets", len(raw)))
+	if got := unstuff(c.data()); got != raw {
+		c.t.Fatalf("RETR %d sent %d bytes %.40q, want %d bytes %.40q", n, len(got), got, len(raw), raw)
 	}
 }

@@ -223,9 +223,6 @@ func TestSQLiteRetrReadAhead(t *testing.T) {
 			c.expect("RETR 30", "-ERR [SYS/TEMP] message no longer available")
 			continue
 		}
-		c.expect(fmt.Sprintf("RETR %d", n), fmt.Sprintf("+OK %d octets", len(raws[n-1])))
-		if got := unstuff(c.data()); got != raws[n-1] {
-			t.Fatalf("RETR %d sent %d bytes %.40q, want %d bytes %.40q", n, len(got), got, len(raws[n-1]), raws[n-1])
-		}
+		c.retrExact(n, raws[n-1])
 	}
 }
