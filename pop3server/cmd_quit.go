@@ -10,6 +10,7 @@ func (c *conn) cmdQuit(cmd command) error {
 		return nil
 	}
 	c.state = stateUpdate
+	c.drop.stopReadAhead() // nothing more to send
 	ctx, cancel := c.storeCtx()
 	defer cancel()
 	n, err := c.drop.commit(ctx)

@@ -3,6 +3,7 @@ package pop3server
 import (
 	"bufio"
 	"fmt"
+	"log/slog"
 )
 
 // cmdRetr handles RETR msg (RFC 1939 §5): the whole message, dot-stuffed.
@@ -77,8 +78,10 @@ func (c *conn) writeBody(raw []byte, bodyLines int) {
 		big.Reset(nil)
 		c.srv.retrBuffers.Put(big)
 	}
-	c.traceOut(fmt.Sprintf("<%d lines of message data>", n))
-	c.traceOut(".")
+	if c.log.Enabled(c.ctx, slog.LevelDebug) { // no formatting per message otherwise
+		c.traceOut(fmt.Sprintf("<%d lines of message data>", n))
+		c.traceOut(".")
+	}
 }
 
 // retrBufferSize is the size of the pooled buffers of writeBody.

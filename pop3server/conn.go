@@ -207,6 +207,9 @@ func (c *conn) close() {
 	if c.acctState.cancel != nil {
 		c.acctState.cancel()
 	}
+	if c.drop != nil {
+		c.drop.stopReadAhead()
+	}
 	c.unlock()
 	c.nc.Close()
 	c.log.Debug("connection closed")

@@ -30,6 +30,7 @@ func (c *conn) login(acct store.Account) error {
 		c.unlock()
 		return err
 	}
+	d.batches = &c.srv.batches
 	c.acct, c.drop, c.state, c.user = acct, d, stateTransaction, ""
 	c.watchAccount()
 	c.log = c.log.With("account", acct.Email)

@@ -17,6 +17,7 @@ type maildrop struct {
 	mailbox store.Mailbox
 	msgs    []*dropMessage // message n is msgs[n-1]
 	ahead   ahead          // bodies RETR read ahead (readahead.go)
+	batches *batchPool     // the server's, for read-ahead
 }
 
 type dropMessage struct {

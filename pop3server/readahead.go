@@ -3,6 +3,8 @@ package pop3server
 import (
 	"context"
 	"errors"
+	"sync"
+	"time"
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
@@ -10,113 +12,298 @@ import (
 
 // Clients download a maildrop with RETR 1, RETR 2, ... one message at a
 // time, each waiting for the previous one. One store query per RETR made
-// that round trip the cost of a small message, so RETR reads ahead: the
-// message asked for and the next ones not deleted, up to readAheadBytes
-// of stored size (at least the one asked for), in one ListBodies query,
-// and serves the following RETRs from what it read. Only a RETR that
-// follows the previous message (or is the first) reads ahead, so a client
-// that jumps around reads what it asks for alone.
+// that round trip the cost of a small message, so RETR reads ahead: a
+// RETR that follows the previous message (or is the first) starts a
+// goroutine that reads the message asked for and the next ones not
+// deleted in batches (up to readAheadBytes of stored size, readAheadMax
+// messages, one ListBodies query each), the next batch while the client
+// receives the messages of the current one. The following RETRs are
+// served from what it read. A client that jumps around reads what it asks
+// for alone; a message larger than readAheadBytes is always read alone.
+//
+// A session holds at most readAheadBatches batches: the one RETR serves
+// from and the one being read; the goroutine waits for the first to be
+// done with before reading a third. It stops when a RETR jumps ahead of
+// it and when the session ends.
 //
 // A message another protocol expunges after it was read ahead is still
-// served, as it would have been had the RETR come a moment earlier.
+// served, as it would have been had the RETR come a moment earlier; one
+// expunged before gets errMessageGone.
 
-// readAheadBytes bounds the bytes one session holds read ahead (stored
-// size of the messages read; a single message larger than this is read
-// alone, as without read-ahead).
+// readAheadBytes bounds the stored size of the messages one batch reads
+// (at least one message).
 const readAheadBytes = 256 << 10
 
 // readAheadMax bounds the messages read ahead in one query.
 const readAheadMax = 32
 
-// ahead holds bodies read ahead of RETR: message number n's bytes (a
-// slice of buf) at raws[n], for the numbers read.
+// readAheadBatches is how many batches a session holds read ahead.
+const readAheadBatches = 2
+
+// readAheadTimeout bounds one batch's store read, as storeCtx does a
+// command's.
+const readAheadTimeout = time.Minute
+
+// ahead is a session's read-ahead state; only the session's goroutine
+// touches it.
 type ahead struct {
-	raws map[int][]byte
-	buf  []byte // the bytes raws' slices are of, while any is left
-	last int    // the message number of the previous RETR, 0 before any
+	last int       // the message number of the previous RETR, 0 before any
+	run  *prefetch // the goroutine reading ahead, nil if none
+}
+
+// prefetch is one read-ahead goroutine and what RETR has taken from it.
+type prefetch struct {
+	plan   []planned // the messages it reads, in order; read-only
+	pos    int       // plan[pos] is the message the next RETR in order asks for
+	cur    *batch    // the batch plan[pos] is in (or the one before), nil before the first
+	out    chan *batch
+	free   chan *batch
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// planned is a message of the snapshot as the goroutine needs it, copied
+// so that it shares nothing the session changes (DELE).
+type planned struct {
+	num  int
+	uid  uint32
+	id   int64
+	size int64
+}
+
+// batchPool recycles batches (their buffers) across sessions; a nil
+// pool allocates.
+type batchPool struct{ p sync.Pool }
+
+func (bp *batchPool) get() *batch {
+	if bp != nil {
+		if b, ok := bp.p.Get().(*batch); ok {
+			return b
+		}
+	}
+	return &batch{}
+}
+
+func (bp *batchPool) put(b *batch) {
+	if bp != nil && cap(b.arena) <= 2*readAheadBytes {
+		b.err = nil
+		bp.p.Put(b)
+	}
+}
+
+// batch is the bytes of plan[from:to] as one query read them: the
+// message at plan[i] is arena[start[i-from]:end[i-from]], or absent
+// (expunged before the read) when start is -1. The buffers are reused
+// from batch to batch.
+type batch struct {
+	from, to   int
+	arena      []byte
+	start, end []int
+	uids       []uint32
+	err        error
 }
 
 // retrBody returns the bytes of message number n (m), from what was read
-// ahead, else by a read that also reads ahead when RETRs go in order,
+// ahead, else by a read that starts reading ahead when RETRs go in order,
 // else into buf as bodyInto (inBuf true: the caller's buffer holds them).
 // The bytes are valid until the next call.
 func (d *maildrop) retrBody(ctx context.Context, n int, m *dropMessage, buf []byte) (raw []byte, inBuf bool, err error) {
 	sequential := d.ahead.last == 0 || n == d.ahead.last+1
 	d.ahead.last = n
-	if raw, ok := d.ahead.raws[n]; ok {
-		delete(d.ahead.raws, n)
-		if len(d.ahead.raws) == 0 {
-			d.ahead.buf = nil // raw stays valid; the session holds no more
+	if p := d.ahead.run; p != nil && p.find(n) < 0 {
+		if p.pos < len(p.plan) && n < p.plan[p.pos].num {
+			// Behind the goroutine (again, or a message it skips): read alone.
+			raw, err := d.bodyInto(ctx, m, buf)
+			return raw, true, err
 		}
-		return raw, false, nil
+		d.stopReadAhead() // jumped ahead of it, or past its end
 	}
-	clear(d.ahead.raws)
-	if !sequential || m.meta.Size > readAheadBytes {
-		raw, err := d.bodyInto(ctx, m, buf)
-		return raw, true, err
-	}
-	// The message asked for and the next ones not deleted, within the
-	// byte budget.
-	byUID := map[uint32]int{m.meta.UID: n}
-	uids := []uint32{m.meta.UID}
-	total := m.meta.Size
-	for i := n; i < len(d.msgs) && len(uids) < readAheadMax; i++ { // d.msgs[i] is message i+1
-		next := d.msgs[i]
-		if next.deleted {
-			continue
+	if d.ahead.run == nil {
+		if !sequential || m.meta.Size > readAheadBytes {
+			raw, err := d.bodyInto(ctx, m, buf)
+			return raw, true, err
 		}
-		if total+next.meta.Size > readAheadBytes {
-			break
-		}
-		total += next.meta.Size
-		uids = append(uids, next.meta.UID)
-		byUID[next.meta.UID] = i + 1
+		d.startReadAhead(ctx, n)
 	}
-	if len(uids) == 1 {
-		raw, err := d.bodyInto(ctx, m, buf)
-		return raw, true, err
-	}
-	if d.ahead.raws == nil {
-		d.ahead.raws = make(map[int][]byte, readAheadMax)
-	}
-	// One arena for all (the store's bytes are valid only during fn),
-	// cut into slices once every message is in.
-	type span struct{ num, start, end int }
-	var spans []span
-	arena := make([]byte, 0, total)
-	err = d.backend.ListBodies(ctx, d.mailbox.Ref(), uids, func(meta store.MessageMeta, raw []byte) error {
-		num, ok := byUID[meta.UID]
-		if !ok || d.msgs[num-1].meta.ID != meta.ID {
-			return nil
-		}
-		start := len(arena)
-		arena = append(arena, raw...)
-		spans = append(spans, span{num, start, len(arena)})
-		return nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, false, errMessageGone
-	}
+	p := d.ahead.run
+	raw, err = p.take(ctx, p.find(n))
 	if err != nil {
+		if err != errMessageGone || p.cur.err != nil {
+			d.stopReadAhead() // the goroutine failed, or RETR gave up waiting
+		}
 		return nil, false, err
 	}
-	d.ahead.buf = arena
-	found := false
-	for _, s := range spans {
-		b := arena[s.start:s.end:s.end]
-		if dm := d.msgs[s.num-1]; dm.size < 0 {
-			dm.size = message.CRLFSize(b)
-		}
-		if s.num == n {
-			raw, found = b, true
-			continue
-		}
-		d.ahead.raws[s.num] = b
-	}
-	if !found {
-		clear(d.ahead.raws)
-		d.ahead.buf = nil
-		return nil, false, errMessageGone
+	if m.size < 0 {
+		m.size = message.CRLFSize(raw)
 	}
 	return raw, false, nil
+}
+
+// startReadAhead starts a goroutine reading message n and the next ones
+// not deleted and not larger than readAheadBytes. It runs until
+// stopReadAhead, not bound to ctx's deadline (each read has its own).
+func (d *maildrop) startReadAhead(ctx context.Context, n int) {
+	var plan []planned
+	for i := n - 1; i < len(d.msgs); i++ { // d.msgs[i] is message i+1
+		m := d.msgs[i]
+		if !m.deleted && m.meta.Size <= readAheadBytes {
+			plan = append(plan, planned{num: i + 1, uid: m.meta.UID, id: m.meta.ID, size: m.meta.Size})
+		}
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	p := &prefetch{
+		plan:   plan,
+		out:    make(chan *batch),
+		free:   make(chan *batch, readAheadBatches),
+		cancel: cancel,
+		done:   make(chan struct{}),
+	}
+	for range readAheadBatches {
+		p.free <- d.batches.get()
+	}
+	d.ahead.run = p
+	go p.read(ctx, d.backend, d.mailbox.Ref())
+}
+
+// stopReadAhead stops the read-ahead goroutine, if any, and waits for it
+// (a store read in progress is cancelled), so that the session holds no
+// store connection and no batch afterwards.
+func (d *maildrop) stopReadAhead() {
+	p := d.ahead.run
+	if p == nil {
+		return
+	}
+	d.ahead.run = nil
+	p.cancel()
+	<-p.done
+	if p.cur != nil {
+		d.batches.put(p.cur)
+	}
+	for {
+		select {
+		case b := <-p.free:
+			d.batches.put(b)
+		default:
+			return
+		}
+	}
+}
+
+// find returns the index in the plan of message n if it is the next one
+// in order, or further on in the current batch (skipping the messages
+// before it), else -1.
+func (p *prefetch) find(n int) int {
+	i := p.pos
+	for p.cur != nil && i < p.cur.to && i < len(p.plan) && p.plan[i].num < n {
+		i++
+	}
+	if i == len(p.plan) || p.plan[i].num != n {
+		return -1
+	}
+	return i
+}
+
+// take returns the bytes of plan[i] (i from find), waiting for the
+// goroutine to read them.
+func (p *prefetch) take(ctx context.Context, i int) ([]byte, error) {
+	p.pos = i + 1
+	if p.cur == nil || i >= p.cur.to {
+		var b *batch
+		select {
+		case b = <-p.out:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if p.cur != nil {
+			p.free <- p.cur // its bytes were the previous RETR's
+		}
+		p.cur = b
+		if b.err != nil {
+			if errors.Is(b.err, store.ErrNotFound) {
+				return nil, errMessageGone
+			}
+			return nil, b.err
+		}
+	}
+	b := p.cur
+	k := i - b.from
+	if b.start[k] < 0 {
+		return nil, errMessageGone // expunged before the goroutine read it
+	}
+	return b.arena[b.start[k]:b.end[k]:b.end[k]], nil
+}
+
+// read is the goroutine: it reads the plan batch by batch, each into a
+// free batch, and hands them over in order. It ends after the plan, after
+// a failed read and when ctx is cancelled.
+func (p *prefetch) read(ctx context.Context, b Backend, ref store.MailboxRef) {
+	defer close(p.done)
+	for from := 0; from < len(p.plan); {
+		var bt *batch
+		select {
+		case bt = <-p.free:
+		case <-ctx.Done():
+			return
+		}
+		to, total := from+1, p.plan[from].size
+		for to < len(p.plan) && to-from < readAheadMax && total+p.plan[to].size <= readAheadBytes {
+			total += p.plan[to].size
+			to++
+		}
+		bt.fill(ctx, b, ref, p.plan, from, to, total)
+		select {
+		case p.out <- bt:
+		case <-ctx.Done():
+			p.free <- bt // for stopReadAhead to recycle
+			return
+		}
+		if bt.err != nil {
+			return
+		}
+		from = to
+	}
+}
+
+// fill reads plan[from:to] (total stored bytes) into bt with one query.
+func (bt *batch) fill(ctx context.Context, b Backend, ref store.MailboxRef, plan []planned, from, to int, total int64) {
+	ctx, cancel := context.WithTimeout(ctx, readAheadTimeout)
+	defer cancel()
+	bt.from, bt.to, bt.err = from, to, nil
+	bt.arena = bt.arena[:0]
+	if int64(cap(bt.arena)) < total {
+		bt.arena = make([]byte, 0, total)
+	}
+	bt.start, bt.end, bt.uids = bt.start[:0], bt.end[:0], bt.uids[:0]
+	for _, m := range plan[from:to] {
+		bt.start = append(bt.start, -1)
+		bt.end = append(bt.end, -1)
+		bt.uids = append(bt.uids, m.uid)
+	}
+	k := 0 // rows come in UID order, the plan's
+	add := func(id int64, uid uint32, raw []byte) error {
+		for k < len(bt.uids) && bt.uids[k] < uid {
+			k++
+		}
+		if k == len(bt.uids) || bt.uids[k] != uid || plan[from+k].id != id {
+			return nil
+		}
+		bt.start[k] = len(bt.arena)
+		bt.arena = append(bt.arena, raw...)
+		bt.end[k] = len(bt.arena)
+		return nil
+	}
+	if rb, ok := b.(bodyStreamer); ok {
+		bt.err = rb.ReadBodies(ctx, ref, bt.uids, add)
+		return
+	}
+	bt.err = b.ListBodies(ctx, ref, bt.uids, func(meta store.MessageMeta, raw []byte) error {
+		return add(meta.ID, meta.UID, raw)
+	})
+}
+
+// bodyStreamer is a Backend that hands over a batch's bytes as it reads
+// them, without a copy of its own (ListBodies allocates one per message);
+// the read-ahead goroutine copies them into its batch (store/sqlite).
+type bodyStreamer interface {
+	ReadBodies(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(id int64, uid uint32, raw []byte) error) error
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestRetrReadsAhead: a client downloading the maildrop in order (RETR 1,
@@ -23,13 +24,7 @@ func TestRetrReadsAhead(t *testing.T) {
 	raws = append(raws, big)
 	ts.store.addMessage(ts.acct.ID, big)
 	c := ts.login(t)
-	retr := func(n int) {
-		t.Helper()
-		c.expect(fmt.Sprintf("RETR %d", n), fmt.Sprintf("+OK %d octets", len(raws[n-1])))
-		if got := unstuff(c.data()); got != raws[n-1] {
-			t.Fatalf("RETR %d sent %d bytes %.40q, want %d bytes %.40q", n, len(got), got, len(raws[n-1]), raws[n-1])
-		}
-	}
+	retr := func(n int) { c.retrExact(n, raws[n-1]) }
 	c.expect("DELE 7", "+OK message 7 deleted")
 	before := ts.store.reads()
 	for n := 1; n <= 6; n++ {
@@ -60,4 +55,104 @@ func totalLen(raws []string) int {
 		n += len(r)
 	}
 	return n
+}
+
+// TestRetrReadsNextBatchWhileSending: after a RETR in order, the next
+// batch is read from the store without waiting for the client's next
+// RETR, but no further (the session holds at most readAheadBatches
+// batches); every message still arrives exactly, each read once.
+func TestRetrReadsNextBatchWhileSending(t *testing.T) {
+	ts := newTestServer(t, nil)
+	var raws []string
+	for i := range 6 {
+		// Each more than half the batch budget: one message per batch.
+		raw := fmt.Sprintf("Subject: m%d\r\n\r\n%s", i, strings.Repeat(".dot line\r\n"+strings.Repeat("z", 988)+"\r\n", readAheadBytes/2000+1))
+		raws = append(raws, raw)
+		ts.store.addMessage(ts.acct.ID, raw)
+	}
+	c := ts.login(t)
+	retr := func(n int) { c.retrExact(n, raws[n-1]) }
+	before := ts.store.reads()
+	retr(1)
+	waitReads(t, ts.store, before+readAheadBatches)
+	time.Sleep(100 * time.Millisecond)
+	if got := ts.store.reads() - before; got != readAheadBatches {
+		t.Fatalf("after RETR 1 the store was read %d times, want %d (RETR 1's batch and the next)", got, readAheadBatches)
+	}
+	for n := 2; n <= len(raws); n++ {
+		retr(n)
+	}
+	if got := ts.store.reads() - before; got != len(raws) {
+		t.Errorf("%d store reads for %d messages in order, want one each", got, len(raws))
+	}
+}
+
+// waitReads waits until the store has been read want times.
+func waitReads(t *testing.T, f *fakeStore, want int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); f.reads() < want; {
+		if time.Now().After(deadline) {
+			t.Fatalf("store read %d times, want %d", f.reads(), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestRetrReadAheadDeleAndExpunge: a message read ahead and then marked
+// with DELE is refused like any deleted message, and served again after
+// RSET; one expunged by another protocol after it was read ahead is
+// still served (as had the RETR come a moment earlier), one expunged
+// before gets -ERR [SYS/TEMP] and the messages after it are served.
+func TestRetrReadAheadDeleAndExpunge(t *testing.T) {
+	ts := newTestServer(t, nil)
+	var raws []string
+	var uids []uint32
+	for i := range 8 {
+		raw := fmt.Sprintf("Subject: m%d\r\n\r\nbody %d\r\n", i, i)
+		raws = append(raws, raw)
+		uids = append(uids, ts.store.addMessage(ts.acct.ID, raw))
+	}
+	ref := ts.store.inboxes[ts.acct.ID].mb.Ref()
+	c := ts.login(t)
+	retr := func(n int) { c.retrExact(n, raws[n-1]) }
+	retr(1) // reads all 8 ahead
+	c.expect("DELE 2", "+OK message 2 deleted")
+	c.expect("RETR 2", "-ERR message 2 already deleted")
+	if _, _, err := ts.store.Expunge(t.Context(), ref, uids[2:3], false); err != nil {
+		t.Fatal(err)
+	}
+	retr(3) // expunged after it was read ahead
+	c.expect("RSET", fmt.Sprintf("+OK maildrop has 8 messages (%d octets)", totalLen(raws)))
+	retr(2)
+	c.expect("QUIT", "+OK pop.example.com POP3 server signing off")
+	c.closed()
+
+	// A new session, with message 4 (UID uids[3]) of the new snapshot
+	// expunged before anything is read.
+	raws = append(raws[:2], raws[3:]...)
+	uids = append(uids[:2], uids[3:]...)
+	c = ts.login(t)
+	if _, _, err := ts.store.Expunge(t.Context(), ref, uids[3:4], false); err != nil {
+		t.Fatal(err)
+	}
+	before := ts.store.reads()
+	for n := 1; n <= 3; n++ {
+		retr(n)
+	}
+	c.expect("RETR 4", "-ERR [SYS/TEMP] message no longer available")
+	for n := 5; n <= len(raws); n++ {
+		retr(n)
+	}
+	if got := ts.store.reads() - before; got != 1 {
+		t.Errorf("%d store reads, want 1: a message gone does not stop the read-ahead", got)
+	}
+}
+
+// retrExact requires RETR n to send raw, with its size in the status line.
+func (c *client) retrExact(n int, raw string) {
+	c.t.Helper()
+	c.expect(fmt.Sprintf("RETR %d", n), fmt.Sprintf("+OK %d octets", len(raw)))
+	if got := unstuff(c.data()); got != raw {
+		c.t.Fatalf("RETR %d sent %d bytes %.40q, want %d bytes %.40q", n, len(got), got, len(raw), raw)
+	}
 }

@@ -124,6 +124,8 @@ type Server struct {
 	retrBuffers sync.Pool
 	// bodyBufs holds *[]byte for message bytes (cmd_retr.go).
 	bodyBufs sync.Pool
+	// batches holds RETR's read-ahead batches (readahead.go).
+	batches batchPool
 }
 
 // ErrServerClosed is returned by Serve after Shutdown.

@@ -195,3 +195,34 @@ func TestSQLiteIndexListing(t *testing.T) {
 		t.Errorf("%d indexes cached, want the INBOX's", n)
 	}
 }
+
+var _ bodyStreamer = (*sqlite.Store)(nil)
+
+// TestSQLiteRetrReadAhead: downloading in order from SQLite (read ahead
+// through ReadBodies, in batches of readAheadBytes) gives every message
+// exactly, a message larger than a batch too, and -ERR [SYS/TEMP] for one
+// expunged before it was read.
+func TestSQLiteRetrReadAhead(t *testing.T) {
+	var raws []string
+	for i := range 40 {
+		raws = append(raws, fmt.Sprintf("Subject: m%d\r\n\r\n.dot\r\n%s\r\n", i, strings.Repeat("b", i*997)))
+	}
+	raws = append(raws, "Subject: big\r\n\r\n"+strings.Repeat(strings.Repeat("y", 998)+"\r\n", readAheadBytes/1000+10))
+	raws = append(raws, "Subject: last\r\n\r\nlast\r\n")
+	ts, st := newSQLiteServer(t, raws...)
+	c := ts.login(t)
+	inbox, err := st.MailboxByName(t.Context(), ts.acct.ID, store.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := st.Expunge(t.Context(), inbox.Ref(), []uint32{30}, false); err != nil {
+		t.Fatal(err)
+	}
+	for n := 1; n <= len(raws); n++ {
+		if n == 30 {
+			c.expect("RETR 30", "-ERR [SYS/TEMP] message no longer available")
+			continue
+		}
+		c.retrExact(n, raws[n-1])
+	}
+}
