@@ -53,7 +53,7 @@ type Store struct {
 	idleJobs  chan *job // writeIdle
 	quit      chan struct{}
 	writerWG  sync.WaitGroup
-	indexWake chan struct{} // textindexer.go
+	indexer   *sqlcore.TextIndexer // nil: none (Options.noTextIndexer)
 	indexStop context.CancelFunc
 	indexerWG sync.WaitGroup
 	closeOnce sync.Once
@@ -91,7 +91,7 @@ type Metrics interface {
 	// StoreBatch: one group commit of n writes.
 	StoreBatch(n int)
 	// TextIndexPending: n blobs wait for their full-text entry
-	// (textindexer.go), as the indexer last counted them.
+	// (sqlcore.TextIndexer), as the indexer last counted them.
 	TextIndexPending(n int64)
 }
 
@@ -167,7 +167,6 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 		jobs:      make(chan *job), // unbuffered: a job is either taken by the writer or not sent
 		idleJobs:  make(chan *job),
 		quit:      make(chan struct{}),
-		indexWake: make(chan struct{}, 1),
 		indexStop: func() {},
 	}
 	if err := wconn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&s.dataVersion); err != nil {
@@ -178,13 +177,20 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 		s.m = nopMetrics{}
 	}
 	s.Core = sqlcore.New(dialect{}, readDB{s}, s.coreWrite, func() int64 { return s.now() })
+	if !opts.noTextIndexer {
+		// Before the writer starts: it wakes the indexer after commits.
+		s.indexer = s.NewTextIndexer(s.writeIdle, logger, s.m.TextIndexPending, func(err error) bool { return errors.Is(err, ErrClosed) })
+	}
 	s.writerWG.Add(1)
 	go s.writer()
-	if !opts.noTextIndexer {
+	if s.indexer != nil {
 		var ictx context.Context
 		ictx, s.indexStop = context.WithCancel(context.Background())
 		s.indexerWG.Add(1)
-		go s.textIndexer(ictx)
+		go func() {
+			defer s.indexerWG.Done()
+			s.indexer.Run(ictx)
+		}()
 	}
 	return s, nil
 }

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
@@ -39,25 +38,6 @@ func indexedBlobs(t *testing.T, s *Store) int64 {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// waitIndexed waits until s's indexer has left nothing pending.
-func waitIndexed(t *testing.T, s *Store) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		n, err := s.TextPending(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d blobs still pending", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestTextIndexPendingRestart: a delivery commits without its full-text
@@ -113,7 +93,7 @@ func TestTextIndexPendingRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	waitIndexed(t, s)
+	storetest.WaitTextIndexed(t, s)
 	if got := indexedBlobs(t, s); got != int64(len(uids)) {
 		t.Fatalf("after restart: %d blobs indexed, want %d", got, len(uids))
 	}
@@ -136,7 +116,7 @@ func TestTextIndexPendingRestart(t *testing.T) {
 		}
 	}
 	search("just delivered")
-	waitIndexed(t, s)
+	storetest.WaitTextIndexed(t, s)
 	if got := indexedBlobs(t, s); got != int64(len(uids))+1 {
 		t.Fatalf("%d blobs indexed, want %d", got, len(uids)+1)
 	}

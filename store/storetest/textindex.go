@@ -1,11 +1,13 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
@@ -312,5 +314,30 @@ func CheckReindex(t *testing.T, s store.Store, unindex func(t *testing.T)) {
 	}
 	if last != [2]int64{0, 0} {
 		t.Errorf("second ReindexText: %d/%d, want 0/0", last[0], last[1])
+	}
+}
+
+// TextPender is a store whose full-text index is written in the
+// background (store/internal/sqlcore.TextIndexer).
+type TextPender interface {
+	TextPending(ctx context.Context) (int64, error)
+}
+
+// WaitTextIndexed waits until s's indexer has left nothing pending.
+func WaitTextIndexed(t testing.TB, s TextPender) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := s.TextPending(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d blobs still pending", n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
