@@ -24,8 +24,8 @@ type TextIndexer struct {
 	c      *Core
 	write  WriteFunc // low priority: after the deliveries waiting
 	logger *slog.Logger
-	report func(n int64)           // the backlog, as last counted (mailroom_text_index_pending)
-	closed func(err error) bool    // err means the store is closed: stop
+	report func(n int64)        // the backlog, as last counted (mailroom_text_index_pending)
+	closed func(err error) bool // err means the store is closed: stop
 	wake   chan struct{}
 }
 
