@@ -50,8 +50,7 @@ type Store struct {
 	writerWG sync.WaitGroup
 
 	indexer   *sqlcore.TextIndexer // nil: none (openOptions.noTextIndexer)
-	indexStop context.CancelFunc
-	indexerWG sync.WaitGroup
+	indexStop func()
 
 	stop      context.CancelFunc
 	listenWG  sync.WaitGroup
@@ -167,13 +166,7 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger, o
 	go s.writer()
 	s.indexStop = func() {}
 	if s.indexer != nil {
-		var ictx context.Context
-		ictx, s.indexStop = context.WithCancel(context.Background())
-		s.indexerWG.Add(1)
-		go func() {
-			defer s.indexerWG.Done()
-			s.indexer.Run(ictx)
-		}()
+		s.indexStop = s.indexer.Start()
 	}
 	return s, nil
 }
@@ -183,7 +176,6 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger, o
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.indexStop()
-		s.indexerWG.Wait()
 		close(s.quit)
 		s.writerWG.Wait()
 		s.stop()

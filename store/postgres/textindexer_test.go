@@ -16,21 +16,10 @@ import (
 // pendingMetrics records what the indexer reports.
 type pendingMetrics struct {
 	nopMetrics
-	mu   sync.Mutex
-	last []int64
+	storetest.PendingGauge
 }
 
-func (m *pendingMetrics) TextIndexPending(n int64) {
-	m.mu.Lock()
-	m.last = append(m.last, n)
-	m.mu.Unlock()
-}
-
-func (m *pendingMetrics) reported() []int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]int64(nil), m.last...)
-}
+func (m *pendingMetrics) TextIndexPending(n int64) { m.PendingGauge.TextIndexPending(n) }
 
 // openNoIndexer opens a node on dsn that runs no text indexer.
 func openNoIndexer(t *testing.T, dsn string) *Store {
@@ -141,9 +130,7 @@ func TestTextIndexPendingNodes(t *testing.T) {
 		t.Fatalf("%d blobs indexed, want %d", got, len(uids)+1)
 	}
 	search("indexed")
-	if r := m.reported(); len(r) == 0 || r[len(r)-1] != 0 {
-		t.Errorf("mailroom_text_index_pending reports %v, want ending at 0", r)
-	}
+	m.CheckDrained(t)
 }
 
 // TestTextIndexConcurrentIndexers: two nodes indexing the same pending

@@ -54,8 +54,7 @@ type Store struct {
 	quit      chan struct{}
 	writerWG  sync.WaitGroup
 	indexer   *sqlcore.TextIndexer // nil: none (Options.noTextIndexer)
-	indexStop context.CancelFunc
-	indexerWG sync.WaitGroup
+	indexStop func()
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -184,13 +183,7 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 	s.writerWG.Add(1)
 	go s.writer()
 	if s.indexer != nil {
-		var ictx context.Context
-		ictx, s.indexStop = context.WithCancel(context.Background())
-		s.indexerWG.Add(1)
-		go func() {
-			defer s.indexerWG.Done()
-			s.indexer.Run(ictx)
-		}()
+		s.indexStop = s.indexer.Start()
 	}
 	return s, nil
 }
@@ -229,7 +222,6 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.indexStop()
 		close(s.quit)
-		s.indexerWG.Wait()
 		s.writerWG.Wait()
 		s.closeErr = errors.Join(s.rstmts.close(), s.wstmts.close(), s.wconn.Close(), s.rdb.Close(), s.wdb.Close())
 	})

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 
 	"github.com/mailroom/mailroom/message"
@@ -14,21 +13,10 @@ import (
 // pendingMetrics records what the indexer reports.
 type pendingMetrics struct {
 	nopMetrics
-	mu   sync.Mutex
-	last []int64
+	storetest.PendingGauge
 }
 
-func (m *pendingMetrics) TextIndexPending(n int64) {
-	m.mu.Lock()
-	m.last = append(m.last, n)
-	m.mu.Unlock()
-}
-
-func (m *pendingMetrics) reported() []int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]int64(nil), m.last...)
-}
+func (m *pendingMetrics) TextIndexPending(n int64) { m.PendingGauge.TextIndexPending(n) }
 
 // indexedBlobs counts the blobs with a full-text entry.
 func indexedBlobs(t *testing.T, s *Store) int64 {
@@ -97,9 +85,7 @@ func TestTextIndexPendingRestart(t *testing.T) {
 	if got := indexedBlobs(t, s); got != int64(len(uids)) {
 		t.Fatalf("after restart: %d blobs indexed, want %d", got, len(uids))
 	}
-	if r := m.reported(); len(r) == 0 || r[len(r)-1] != 0 {
-		t.Errorf("mailroom_text_index_pending reports %v, want ending at 0", r)
-	}
+	m.CheckDrained(t)
 	storetest.CheckSearchText(t, s, inbox.Ref(), uids, true)
 
 	// A delivery now: found at once and after the indexer ran.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -339,5 +340,29 @@ func WaitTextIndexed(t testing.TB, s TextPender) {
 			t.Fatalf("%d blobs still pending", n)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// PendingGauge records what an indexer reports as its backlog
+// (TextIndexPending of the backends' Metrics).
+type PendingGauge struct {
+	mu   sync.Mutex
+	last []int64
+}
+
+// TextIndexPending records n.
+func (g *PendingGauge) TextIndexPending(n int64) {
+	g.mu.Lock()
+	g.last = append(g.last, n)
+	g.mu.Unlock()
+}
+
+// CheckDrained fails t unless the gauge was reported and last read 0.
+func (g *PendingGauge) CheckDrained(t testing.TB) {
+	t.Helper()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.last) == 0 || g.last[len(g.last)-1] != 0 {
+		t.Errorf("mailroom_text_index_pending reports %v, want ending at 0", g.last)
 	}
 }

@@ -61,9 +61,24 @@ func (x *TextIndexer) Wake() {
 	}
 }
 
-// Run indexes until ctx ends (Close). No wait at first: blobs the last
-// run left pending go at once.
-func (x *TextIndexer) Run(ctx context.Context) {
+// Start runs the indexer in a goroutine until stop, which waits for it
+// to end.
+func (x *TextIndexer) Start() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		x.run(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// run indexes until ctx ends. No wait at first: blobs the last run left
+// pending go at once.
+func (x *TextIndexer) run(ctx context.Context) {
 	pause := func(d time.Duration) bool {
 		t := time.NewTimer(d)
 		defer t.Stop()
