@@ -422,6 +422,29 @@ EXCEPTION WHEN feature_not_supported OR syntax_error THEN
 	RAISE NOTICE 'mailroom: lz4 compression not available, keeping pglz';
 END $$;
 `,
+	// 21: blobs whose full-text entry the background indexer has yet to
+	// write (sqlcore/textpending.go), as on SQLite (its migration 22): a
+	// delivery adds a row instead of the entry, and the trigram index
+	// is no longer maintained on the delivery path. A row goes with its
+	// blob. The commit-time check for entries older nodes did not write
+	// (migration 13) counts a pending blob as one that will have its
+	// entry.
+	`
+CREATE TABLE text_pending (
+	seq     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	blob_id bigint NOT NULL REFERENCES blobs(id) ON DELETE CASCADE
+);
+CREATE INDEX text_pending_blob ON text_pending(blob_id);
+CREATE OR REPLACE FUNCTION blob_text_missing() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM blobs WHERE id = NEW.id)
+		AND NOT EXISTS (SELECT 1 FROM blob_text WHERE blob_id = NEW.id)
+		AND NOT EXISTS (SELECT 1 FROM text_pending WHERE blob_id = NEW.id) THEN
+		UPDATE text_index_state SET unindexed_below = NEW.id + 1 WHERE unindexed_below <= NEW.id;
+	END IF;
+	RETURN NULL;
+END $$;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

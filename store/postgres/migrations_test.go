@@ -371,4 +371,7 @@ func init() {
 	seeds[18] = seeds[17]
 	// Version 20 (lz4 compression) keeps the stored values as they are.
 	seeds[19] = seeds[18]
+	// Version 21 (text_pending) starts empty: a blob has its entry, or
+	// is below unindexed_below as before.
+	seeds[20] = seeds[19]
 }

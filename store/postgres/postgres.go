@@ -40,7 +40,7 @@ type Store struct {
 
 	pids sync.Map // backend PIDs of the pool's connections: our own NOTIFYs
 
-	mu      sync.Mutex
+	mu      sync.Mutex    // watched, and m for the indexer (WithMetrics)
 	watched map[int64]int // subscriptions per account, to wake after a lost LISTEN
 
 	listenPID atomic.Uint32 // backend PID of the LISTEN connection (for tests)
@@ -50,6 +50,9 @@ type Store struct {
 	writerWG sync.WaitGroup
 	// syncFlags: flag changes commit synchronously too (core.go).
 	syncFlags atomic.Bool
+
+	indexer   *sqlcore.TextIndexer // nil: none (openOptions.noTextIndexer)
+	indexStop func()
 
 	stop      context.CancelFunc
 	listenWG  sync.WaitGroup
@@ -68,18 +71,33 @@ type Metrics interface {
 	StoreWrite(d time.Duration)
 	// StoreBatch: one group commit of n writes (writer.go).
 	StoreBatch(n int)
+	// TextIndexPending: n blobs wait for their full-text entry
+	// (sqlcore.TextIndexer), as this node's indexer last counted them.
+	TextIndexPending(n int64)
 }
 
 type nopMetrics struct{}
 
 func (nopMetrics) StoreWrite(time.Duration) {}
 func (nopMetrics) StoreBatch(int)           {}
+func (nopMetrics) TextIndexPending(int64)   {}
 
 // WithMetrics reports every write and every group commit to m. Call it
 // before the store is used.
 func (s *Store) WithMetrics(m Metrics) *Store {
+	s.mu.Lock()
 	s.m = m
+	s.mu.Unlock()
 	return s
+}
+
+// reportPending tells the metrics the indexer's count; under mu, as the
+// indexer runs from Open on, before WithMetrics.
+func (s *Store) reportPending(n int64) {
+	s.mu.Lock()
+	m := s.m
+	s.mu.Unlock()
+	m.TextIndexPending(n)
 }
 
 func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) {
@@ -87,11 +105,18 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("postgres: bad database URL: %w", err)
 	}
-	return openConfig(ctx, cfg, logger)
+	return openConfig(ctx, cfg, logger, openOptions{})
+}
+
+// openOptions change how openConfig opens a store (tests).
+type openOptions struct {
+	// noTextIndexer starts no text indexer: deliveries stay pending,
+	// as if the node died before indexing them.
+	noTextIndexer bool
 }
 
 // openConfig is Open with a parsed configuration (tests set a tracer).
-func openConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) (*Store, error) {
+func openConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger, opts openOptions) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -131,8 +156,21 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) (
 	s.stop = stop
 	s.listenWG.Add(1)
 	go s.listen(lctx, cfg.ConnConfig, conn)
+	if !opts.noTextIndexer {
+		// Before the writer starts: it wakes the indexer after commits.
+		// The indexer's transactions run beside the writer's (writeAlone):
+		// they touch only text_pending and blob_text, and the GIN inserts
+		// of a batch of entries must not hold up the node's deliveries.
+		s.indexer = s.NewTextIndexer(func(ctx context.Context, fn func(sqlcore.Tx) error) error {
+			return s.writeAlone(ctx, func(tx *wtx) error { return fn(tx) })
+		}, logger, s.reportPending, func(err error) bool { return errors.Is(err, ErrClosed) })
+	}
 	s.writerWG.Add(1)
 	go s.writer()
+	s.indexStop = func() {}
+	if s.indexer != nil {
+		s.indexStop = s.indexer.Start()
+	}
 	return s, nil
 }
 
@@ -140,6 +178,7 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) (
 // finish first.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		s.indexStop()
 		close(s.quit)
 		s.writerWG.Wait()
 		s.stop()

@@ -51,7 +51,10 @@ func TestIDsFromIdentityColumns(t *testing.T) {
 	}
 }
 
-type countingMetrics struct{ writes, batches, batched atomic.Int64 }
+type countingMetrics struct {
+	nopMetrics
+	writes, batches, batched atomic.Int64
+}
 
 func (m *countingMetrics) StoreBatch(n int) {
 	m.batches.Add(1)
@@ -108,6 +111,7 @@ func TestBlobsCompressedWithLZ4(t *testing.T) {
 	if _, err := s.Deliver(ctx, []store.Target{{AccountID: a.ID}}, store.NewMessage{Raw: []byte("Subject: lz4\r\n\r\n" + body)}); err != nil {
 		t.Fatal(err)
 	}
+	storetest.WaitTextIndexed(t, s) // the entry is written in the background
 	want := "pglz"
 	if lz4 {
 		want = "lz4"

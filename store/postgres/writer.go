@@ -78,6 +78,8 @@ type wtx struct {
 	// write's first statement, in the same round trip; nil once sent.
 	prefix    []string
 	prefixErr error // the prefix failed: the batch is broken
+
+	pending bool // a blob was left to the indexer (MarkPending, DeliverOne)
 }
 
 // takePrefix returns the statements still to send first.
@@ -220,11 +222,12 @@ func (s *Store) send(ctx context.Context, flags bool, fn func(tx *wtx) error) er
 // or serialization failure.
 func (s *Store) writeAlone(ctx context.Context, fn func(tx *wtx) error) error {
 	for attempt := 1; ; attempt++ {
-		changes, err := s.writeOnce(ctx, fn)
+		t, err := s.writeOnce(ctx, fn)
 		if err == nil {
-			for _, c := range changes {
+			for _, c := range t.Changes {
 				s.feed.Publish(c)
 			}
+			s.wakeIndexer(t.pending)
 			return nil
 		}
 		if !retryable(err) || attempt == maxAttempts || ctx.Err() != nil {
@@ -235,7 +238,7 @@ func (s *Store) writeAlone(ctx context.Context, fn func(tx *wtx) error) error {
 	}
 }
 
-func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) ([]store.Change, error) {
+func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) (*wtx, error) {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: begin: %w", err)
@@ -253,7 +256,14 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) ([]store.
 	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
 		return nil, fmt.Errorf("postgres: commit: %w", err)
 	}
-	return t.Changes, nil
+	return t, nil
+}
+
+// wakeIndexer tells the indexer that a commit left blobs pending.
+func (s *Store) wakeIndexer(pending bool) {
+	if pending && s.indexer != nil {
+		s.indexer.Wake()
+	}
 }
 
 // notifySQL sends the other nodes one notification per changed mailbox
@@ -332,6 +342,7 @@ func (s *Store) runBatch(batch []*job) {
 				for _, c := range txs[i].Changes {
 					s.feed.Publish(c)
 				}
+				s.wakeIndexer(txs[i].pending)
 			}
 			j.done <- results[i]
 		}

@@ -280,7 +280,7 @@ func TestGroupCommitRoundTrips(t *testing.T) {
 	}
 	rt := &roundTrips{}
 	cfg.ConnConfig.Tracer = rt
-	s, err := openConfig(context.Background(), cfg, nil)
+	s, err := openConfig(context.Background(), cfg, nil, openOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

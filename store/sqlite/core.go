@@ -224,7 +224,7 @@ func (dialect) IndexText(tx sqlcore.Tx, blobID int64, hdr, body string) error {
 
 var _ sqlcore.PendingText = dialect{}
 
-// MarkPending leaves the blob's entry to the indexer (textindexer.go).
+// MarkPending leaves the blob's entry to the indexer (sqlcore.TextIndexer).
 func (dialect) MarkPending(tx sqlcore.Tx, blobID int64) error {
 	t := tx.(*wtx)
 	if _, err := t.exec("INSERT INTO text_pending(blob_id) VALUES ($1)", blobID); err != nil {

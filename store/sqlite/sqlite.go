@@ -60,9 +60,8 @@ type Store struct {
 	idleJobs  chan *job // writeIdle
 	quit      chan struct{}
 	writerWG  sync.WaitGroup
-	indexWake chan struct{} // textindexer.go
-	indexStop context.CancelFunc
-	indexerWG sync.WaitGroup
+	indexer   *sqlcore.TextIndexer // nil: none (Options.noTextIndexer)
+	indexStop func()
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -102,7 +101,7 @@ type Metrics interface {
 	// StoreBatch: one group commit of n writes.
 	StoreBatch(n int)
 	// TextIndexPending: n blobs wait for their full-text entry
-	// (textindexer.go), as the indexer last counted them.
+	// (sqlcore.TextIndexer), as the indexer last counted them.
 	TextIndexPending(n int64)
 }
 
@@ -179,7 +178,6 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 		jobs:      make(chan *job), // unbuffered: a job is either taken by the writer or not sent
 		idleJobs:  make(chan *job),
 		quit:      make(chan struct{}),
-		indexWake: make(chan struct{}, 1),
 		indexStop: func() {},
 	}
 	if err := wconn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&s.dataVersion); err != nil {
@@ -193,13 +191,14 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 	s.syncFlags.Store(opts.SyncFlagChanges)
 	s.Core = sqlcore.New(dialect{}, readDB{s}, s.coreWrite, func() int64 { return s.now() })
 	s.SetFlagWrite(s.coreWriteFlags)
+	if !opts.noTextIndexer {
+		// Before the writer starts: it wakes the indexer after commits.
+		s.indexer = s.NewTextIndexer(s.writeIdle, logger, s.m.TextIndexPending, func(err error) bool { return errors.Is(err, ErrClosed) })
+	}
 	s.writerWG.Add(1)
 	go s.writer()
-	if !opts.noTextIndexer {
-		var ictx context.Context
-		ictx, s.indexStop = context.WithCancel(context.Background())
-		s.indexerWG.Add(1)
-		go s.textIndexer(ictx)
+	if s.indexer != nil {
+		s.indexStop = s.indexer.Start()
 	}
 	return s, nil
 }
@@ -238,7 +237,6 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		s.indexStop()
 		close(s.quit)
-		s.indexerWG.Wait()
 		s.writerWG.Wait()
 		s.closeErr = errors.Join(s.rstmts.close(), s.wstmts.close(), s.wconn.Close(), s.rdb.Close(), s.wdb.Close())
 	})

@@ -3,9 +3,7 @@ package sqlite
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
@@ -15,21 +13,10 @@ import (
 // pendingMetrics records what the indexer reports.
 type pendingMetrics struct {
 	nopMetrics
-	mu   sync.Mutex
-	last []int64
+	storetest.PendingGauge
 }
 
-func (m *pendingMetrics) TextIndexPending(n int64) {
-	m.mu.Lock()
-	m.last = append(m.last, n)
-	m.mu.Unlock()
-}
-
-func (m *pendingMetrics) reported() []int64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]int64(nil), m.last...)
-}
+func (m *pendingMetrics) TextIndexPending(n int64) { m.PendingGauge.TextIndexPending(n) }
 
 // indexedBlobs counts the blobs with a full-text entry.
 func indexedBlobs(t *testing.T, s *Store) int64 {
@@ -39,25 +26,6 @@ func indexedBlobs(t *testing.T, s *Store) int64 {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// waitIndexed waits until s's indexer has left nothing pending.
-func waitIndexed(t *testing.T, s *Store) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		n, err := s.TextPending(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d blobs still pending", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // TestTextIndexPendingRestart: a delivery commits without its full-text
@@ -113,13 +81,11 @@ func TestTextIndexPendingRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	waitIndexed(t, s)
+	storetest.WaitTextIndexed(t, s)
 	if got := indexedBlobs(t, s); got != int64(len(uids)) {
 		t.Fatalf("after restart: %d blobs indexed, want %d", got, len(uids))
 	}
-	if r := m.reported(); len(r) == 0 || r[len(r)-1] != 0 {
-		t.Errorf("mailroom_text_index_pending reports %v, want ending at 0", r)
-	}
+	m.CheckDrained(t)
 	storetest.CheckSearchText(t, s, inbox.Ref(), uids, true)
 
 	// A delivery now: found at once and after the indexer ran.
@@ -136,7 +102,7 @@ func TestTextIndexPendingRestart(t *testing.T) {
 		}
 	}
 	search("just delivered")
-	waitIndexed(t, s)
+	storetest.WaitTextIndexed(t, s)
 	if got := indexedBlobs(t, s); got != int64(len(uids))+1 {
 		t.Fatalf("%d blobs indexed, want %d", got, len(uids)+1)
 	}

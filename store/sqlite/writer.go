@@ -225,8 +225,8 @@ func (s *Store) runBatch(batch []*job) {
 		}
 		j.done <- errs[i]
 	}
-	if pending {
-		s.wakeIndexer()
+	if pending && s.indexer != nil {
+		s.indexer.Wake()
 	}
 }
 

@@ -1,11 +1,14 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
@@ -312,5 +315,54 @@ func CheckReindex(t *testing.T, s store.Store, unindex func(t *testing.T)) {
 	}
 	if last != [2]int64{0, 0} {
 		t.Errorf("second ReindexText: %d/%d, want 0/0", last[0], last[1])
+	}
+}
+
+// TextPender is a store whose full-text index is written in the
+// background (store/internal/sqlcore.TextIndexer).
+type TextPender interface {
+	TextPending(ctx context.Context) (int64, error)
+}
+
+// WaitTextIndexed waits until s's indexer has left nothing pending.
+func WaitTextIndexed(t testing.TB, s TextPender) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, err := s.TextPending(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d blobs still pending", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// PendingGauge records what an indexer reports as its backlog
+// (TextIndexPending of the backends' Metrics).
+type PendingGauge struct {
+	mu   sync.Mutex
+	last []int64
+}
+
+// TextIndexPending records n.
+func (g *PendingGauge) TextIndexPending(n int64) {
+	g.mu.Lock()
+	g.last = append(g.last, n)
+	g.mu.Unlock()
+}
+
+// CheckDrained fails t unless the gauge was reported and last read 0.
+func (g *PendingGauge) CheckDrained(t testing.TB) {
+	t.Helper()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if len(g.last) == 0 || g.last[len(g.last)-1] != 0 {
+		t.Errorf("mailroom_text_index_pending reports %v, want ending at 0", g.last)
 	}
 }
