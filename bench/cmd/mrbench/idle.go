@@ -60,23 +60,22 @@ func scenarioIdle(o *options, r *Result) error {
 	r.add("server PSS with idlers", pss/1e6, "MB", false)
 	r.add("server PSS per idler", (pss-pss0)/float64(max(open, 1))/1e3, "KB", false)
 
-	var lat []time.Duration
+	// The readers start (and block in their reads) before the delivery,
+	// so the time measured is the server's, not the client starting
+	// 10,000 goroutines: each records when it saw the EXISTS.
+	var seen []time.Time
 	var mu sync.Mutex
-	var profile func() ([]byte, error)
-	if o.cpuProfile != "" && o.pprofURL != "" {
-		// The server's CPU profile covers the delivery and the fan-out.
-		profile = startProfile(o, max(1, int(o.profileFor.Seconds())))
-		time.Sleep(100 * time.Millisecond)
-	}
-	send := time.Now()
+	var started sync.WaitGroup
 	for _, ic := range conns {
 		if ic == nil {
 			continue
 		}
 		wg.Add(1)
+		started.Add(1)
 		go func(ic *imapConn) {
 			defer wg.Done()
 			ic.c.SetDeadline(time.Now().Add(2 * time.Minute))
+			started.Done()
 			for {
 				l, err := ic.readLine()
 				if err != nil {
@@ -84,14 +83,24 @@ func scenarioIdle(o *options, r *Result) error {
 					return
 				}
 				if strings.HasSuffix(l, " EXISTS") {
+					at := time.Now()
 					mu.Lock()
-					lat = append(lat, time.Since(send))
+					seen = append(seen, at)
 					mu.Unlock()
 					return
 				}
 			}
 		}(ic)
 	}
+	started.Wait()
+	time.Sleep(200 * time.Millisecond) // let the readers block
+	var profile func() ([]byte, error)
+	if o.cpuProfile != "" && o.pprofURL != "" {
+		// The server's CPU profile covers the delivery and the fan-out.
+		profile = startProfile(o, max(1, int(o.profileFor.Seconds())))
+		time.Sleep(100 * time.Millisecond)
+	}
+	send := time.Now()
 	cl, err := dialSMTP(o.smtpAddrs[0])
 	if err != nil {
 		return err
@@ -103,6 +112,10 @@ func scenarioIdle(o *options, r *Result) error {
 	cl.Quit()
 	wg.Wait()
 	r.Errors = int(errs.Load())
+	lat := make([]time.Duration, len(seen))
+	for i, at := range seen {
+		lat[i] = at.Sub(send)
+	}
 	if profile != nil {
 		data, err := profile()
 		if err != nil {
