@@ -393,15 +393,7 @@ func TestIdleFanOutReadsOnce(t *testing.T) {
 	ts, cs := startCountingServer(t)
 	ts.deliver("INBOX", "Subject: first\n\nbody\n")
 	const n = 30
-	conns := make([]*testConn, n)
-	for i := range conns {
-		conns[i] = ts.login()
-		conns[i].transactf("ok", "select INBOX")
-		conns[i].writeLine("i%d IDLE", i)
-		if r := conns[i].readResponse(); !strings.HasPrefix(r, "+ ") {
-			t.Fatalf("IDLE %d: %q", i, r)
-		}
-	}
+	conns := idleOnInbox(t, ts, n)
 	for round := 2; round <= 3; round++ {
 		cs.take()
 		ts.deliver("INBOX", "Subject: next\n\nbody\n")
@@ -595,15 +587,7 @@ func TestIdleWakeQueuesWithoutBuffer(t *testing.T) {
 	t.Parallel()
 	ts, cs := startCountingServer(t)
 	const n = 20
-	conns := make([]*testConn, n)
-	for i := range conns {
-		conns[i] = ts.login()
-		conns[i].transactf("ok", "select INBOX")
-		conns[i].writeLine("i%d IDLE", i)
-		if r := conns[i].readResponse(); !strings.HasPrefix(r, "+ ") {
-			t.Fatalf("IDLE %d: %q", i, r)
-		}
-	}
+	conns := idleOnInbox(t, ts, n)
 	// The last session gives its buffer back just after "+ idling".
 	for deadline := time.Now().Add(10 * time.Second); ts.srv.writersOut.Load() != 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -655,4 +639,20 @@ func TestIdleWakeQueuesWithoutBuffer(t *testing.T) {
 	if recent != 1 {
 		t.Errorf("%d sessions got * 1 RECENT, want exactly 1", recent)
 	}
+}
+
+// idleOnInbox returns n sessions that selected the INBOX and idle (tags
+// i0, i1, ...).
+func idleOnInbox(t *testing.T, ts *testServer, n int) []*testConn {
+	t.Helper()
+	conns := make([]*testConn, n)
+	for i := range conns {
+		conns[i] = ts.login()
+		conns[i].transactf("ok", "select INBOX")
+		conns[i].writeLine("i%d IDLE", i)
+		if r := conns[i].readResponse(); !strings.HasPrefix(r, "+ ") {
+			t.Fatalf("IDLE %d: %q", i, r)
+		}
+	}
+	return conns
 }
