@@ -29,6 +29,7 @@ func (c *conn) getWriter() {
 	if c.bw != nil {
 		return
 	}
+	c.srv.writersOut.Add(1)
 	c.bw, _ = c.srv.writers.Get().(*bufio.Writer)
 	if c.bw == nil {
 		c.bw = bufio.NewWriterSize(c.out, bufSize)
@@ -56,6 +57,7 @@ func (c *conn) putWriter() {
 	}
 	c.bw.Reset(nil)
 	c.srv.writers.Put(c.bw)
+	c.srv.writersOut.Add(-1)
 	c.bw = nil
 	c.enc.SetWriter(nil)
 }

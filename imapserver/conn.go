@@ -151,6 +151,7 @@ func (c *conn) setIO(nc net.Conn) {
 	if c.bw != nil {
 		c.bw.Reset(nil)
 		s.writers.Put(c.bw)
+		s.writersOut.Add(-1)
 	}
 	c.br, c.bw = nil, nil
 	c.getReader()

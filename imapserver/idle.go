@@ -89,13 +89,17 @@ func (c *conn) idlePush() (pushed bool, err error) {
 	if (!changed || c.sel == nil) && !notify {
 		return false, nil
 	}
-	c.getWriter()
+	// The write buffer is borrowed only once the store and the index have
+	// answered (syncForce takes it before its first write): thousands of
+	// idlers woken by one delivery do not each hold one while they wait.
 	if changed && c.sel != nil && !c.notify.quietSelected() {
 		if err := c.syncForce(true, true); err != nil {
 			return true, err
 		}
+		c.getWriter()
 		c.reportHighestModSeq(false)
 	}
+	c.getWriter()
 	if err := c.notifyPush(); err != nil {
 		return true, err
 	}

@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"slices"
 	"sort"
 
 	"github.com/mailroom/mailroom/store"
@@ -26,13 +27,15 @@ func (v *view) isRecent(uid uint32) bool {
 
 // recentCount is the number of messages in the view that are recent.
 func (v *view) recentCount() uint32 {
-	n := uint32(0)
-	for _, u := range v.uids {
-		if v.isRecent(u) {
-			n++
-		}
+	// The ranges and the UIDs ascend: per range, two binary searches,
+	// not a look at every message for every idler a delivery wakes.
+	n := 0
+	for _, r := range v.recent {
+		lo, _ := slices.BinarySearch(v.uids, r.first)
+		hi, _ := slices.BinarySearch(v.uids, r.next)
+		n += hi - lo
 	}
-	return n
+	return uint32(n)
 }
 
 // startRecent sets up the selected view's recent ranges at SELECT or
@@ -51,12 +54,13 @@ func (c *conn) startRecent() error {
 		v.recent = append(v.recent, uidRange{max(first, 1), ^uint32(0)})
 		return nil
 	}
-	return c.claimRecent()
+	return c.claimRecent(v.maxUID())
 }
 
 // claimRecent takes the messages that arrived since the last claim, for a
-// read-write IMAP4rev1 session.
-func (c *conn) claimRecent() error {
+// read-write IMAP4rev1 session whose view holds UIDs up to upTo (sync
+// claims before it adds the new UIDs to the view).
+func (c *conn) claimRecent(upTo uint32) error {
 	v := c.sel
 	if v.recent == nil || v.readOnly {
 		return nil
@@ -71,7 +75,7 @@ func (c *conn) claimRecent() error {
 	// at least that.
 	var first, next uint32
 	err := v.index.Claim(func(mark uint32) (uint32, error) {
-		if mark > v.maxUID() {
+		if mark > upTo {
 			first, next = 0, 0
 			return mark, nil
 		}

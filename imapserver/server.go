@@ -264,8 +264,10 @@ type Server struct {
 	limits atomic.Pointer[Limits]
 
 	// Connections' buffered readers and writers (bufSize), lent out while
-	// a connection is not idling.
+	// a connection is not idling; writersOut counts the writers lent out
+	// (TestIdleWakeQueuesWithoutBuffer).
 	readers, writers sync.Pool
+	writersOut       atomic.Int64
 
 	// indexes holds the metadata of recently selected mailboxes, and the
 	// feed clock sessions take a tick of when the feed reports a change

@@ -20,6 +20,9 @@ type callCounter struct {
 	inner *sqlite.Store
 	mu    sync.Mutex
 	n     map[string]int
+	// claimGate, when set, is called (outside mu) before each
+	// ClaimRecent is passed on.
+	claimGate func()
 }
 
 var (
@@ -96,6 +99,12 @@ func (s *callCounter) MailboxStatus(ctx context.Context, m store.MailboxRef) (st
 }
 func (s *callCounter) ClaimRecent(ctx context.Context, m store.MailboxRef) (uint32, uint32, error) {
 	s.count("ClaimRecent")
+	s.mu.Lock()
+	gate := s.claimGate
+	s.mu.Unlock()
+	if gate != nil {
+		gate()
+	}
 	return s.inner.ClaimRecent(ctx, m)
 }
 func (s *callCounter) RecentCount(ctx context.Context, m store.MailboxRef) (uint32, uint32, error) {
@@ -384,15 +393,7 @@ func TestIdleFanOutReadsOnce(t *testing.T) {
 	ts, cs := startCountingServer(t)
 	ts.deliver("INBOX", "Subject: first\n\nbody\n")
 	const n = 30
-	conns := make([]*testConn, n)
-	for i := range conns {
-		conns[i] = ts.login()
-		conns[i].transactf("ok", "select INBOX")
-		conns[i].writeLine("i%d IDLE", i)
-		if r := conns[i].readResponse(); !strings.HasPrefix(r, "+ ") {
-			t.Fatalf("IDLE %d: %q", i, r)
-		}
-	}
+	conns := idleOnInbox(t, ts, n)
 	for round := 2; round <= 3; round++ {
 		cs.take()
 		ts.deliver("INBOX", "Subject: next\n\nbody\n")
@@ -574,4 +575,84 @@ func TestOwnMoveCopyAppendReadNothing(t *testing.T) {
 	if n := cs.take(); n["Changes"] != 1 || total(n) != 1 {
 		t.Errorf("NOOP in another session after the MOVEs made store calls %v, want one Changes", n)
 	}
+}
+
+// TestIdleWakeQueuesWithoutBuffer: when a delivery wakes many idlers and
+// one of them is held up claiming \Recent (a store write), the others
+// queue for the claim without a write buffer each (issue 15 target 3: at
+// 10,000 idlers those were 40 MB of fresh buffers, a quarter of the
+// fan-out's CPU); once the claim is done every idler gets EXISTS, and
+// exactly one of them RECENT 1.
+func TestIdleWakeQueuesWithoutBuffer(t *testing.T) {
+	t.Parallel()
+	ts, cs := startCountingServer(t)
+	const n = 20
+	conns := idleOnInbox(t, ts, n)
+	// The last session gives its buffer back just after "+ idling".
+	for deadline := time.Now().Add(10 * time.Second); ts.srv.writersOut.Load() != 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d write buffers lent out with every session idling, want 0", ts.srv.writersOut.Load())
+		}
+	}
+	entered, release := make(chan struct{}, n), make(chan struct{})
+	cs.mu.Lock()
+	cs.claimGate = func() { entered <- struct{}{}; <-release }
+	cs.mu.Unlock()
+	ts.deliver("INBOX", "Subject: wake\n\nbody\n")
+	<-entered
+	// Every session has taken its wake-up, so it is past the point where
+	// it used to borrow a buffer, and (but for the claimer) waits for the
+	// claim.
+	woken := func() bool {
+		ts.srv.mu.Lock()
+		defer ts.srv.mu.Unlock()
+		for c := range ts.srv.conns {
+			if c.pending.Load() != noChange {
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(10 * time.Second); !woken(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the idlers did not all wake up")
+		}
+	}
+	out := ts.srv.writersOut.Load()
+	close(release)
+	if out != 0 {
+		t.Errorf("%d write buffers lent out while %d woken idlers wait for the \\Recent claim, want 0", out, n)
+	}
+	recent := 0
+	for i, tc := range conns {
+		if r := strings.TrimRight(tc.readResponse(), "\r\n"); r != "* 1 EXISTS" {
+			t.Fatalf("session %d: %q, want * 1 EXISTS", i, r)
+		}
+		switch r := strings.TrimRight(tc.readResponse(), "\r\n"); r {
+		case "* 1 RECENT":
+			recent++
+		case "* 0 RECENT":
+		default:
+			t.Fatalf("session %d: %q after EXISTS, want RECENT", i, r)
+		}
+	}
+	if recent != 1 {
+		t.Errorf("%d sessions got * 1 RECENT, want exactly 1", recent)
+	}
+}
+
+// idleOnInbox returns n sessions that selected the INBOX and idle (tags
+// i0, i1, ...).
+func idleOnInbox(t *testing.T, ts *testServer, n int) []*testConn {
+	t.Helper()
+	conns := make([]*testConn, n)
+	for i := range conns {
+		conns[i] = ts.login()
+		conns[i].transactf("ok", "select INBOX")
+		conns[i].writeLine("i%d IDLE", i)
+		if r := conns[i].readResponse(); !strings.HasPrefix(r, "+ ") {
+			t.Fatalf("IDLE %d: %q", i, r)
+		}
+	}
+	return conns
 }

@@ -315,16 +315,28 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 			v.modseq = highest
 		}
 	}
+	// What may wait (the store, the index's locks, the \Recent claim) is
+	// done before the first write: an idler woken with thousands of others
+	// borrows a write buffer (idlePush) only to write, not to queue on the
+	// claim behind the session that writes it.
+	gone := make(map[uint32]bool, len(vanished))
+	for _, u := range vanished {
+		gone[u] = true
+	}
+	claimed := false
+	if upTo := newMaxUID(v, metas, gone); upTo > v.maxUID() {
+		if err := c.claimRecent(upTo); err != nil {
+			return err
+		}
+		claimed = true
+	}
+	c.getWriter()
 	if allowExpunge && len(v.expunged) > 0 {
 		c.announceExpunged(v.expunged)
 	}
 	slices.SortFunc(metas, func(a, b store.MessageMeta) int { return cmpUint32(a.UID, b.UID) })
 	var added []uint32
 	var flagChanges []store.MessageMeta
-	gone := make(map[uint32]bool, len(vanished))
-	for _, u := range vanished {
-		gone[u] = true
-	}
 	for _, m := range metas {
 		if gone[m.UID] {
 			continue
@@ -346,8 +358,10 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		}
 	}
 	if len(added) > 0 {
-		if err := c.claimRecent(); err != nil {
-			return err
+		if !claimed {
+			if err := c.claimRecent(v.maxUID()); err != nil {
+				return err
+			}
 		}
 		c.untagged().Number(uint32(len(v.uids))).Raw(" EXISTS\r\n")
 		if v.recent != nil {
@@ -364,6 +378,18 @@ func (c *conn) syncForce(changed, allowExpunge bool) error {
 		c.writeFlagsFetch(m, true, true, c.condstore)
 	}
 	return c.syncContexts(metas, gone)
+}
+
+// newMaxUID is the highest UID of metas that are not gone, or the view's
+// highest UID when that is higher.
+func newMaxUID(v *view, metas []store.MessageMeta, gone map[uint32]bool) uint32 {
+	upTo := v.maxUID()
+	for _, m := range metas {
+		if m.UID > upTo && !gone[m.UID] {
+			upTo = m.UID
+		}
+	}
+	return upTo
 }
 
 // changes returns what changed in the selected mailbox after the view's

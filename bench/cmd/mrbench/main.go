@@ -107,9 +107,9 @@ func cmdRun(args []string) error {
 	fs.StringVar(&o.jsonOut, "json", "", "append the result as a JSON line to this file")
 	fs.StringVar(&o.rssProcs, "pidfiles", "", "comma-separated pid files of the server processes whose memory (with their children) the idle scenario sums")
 	fs.StringVar(&o.only, "only", "", "imap-stay: comma-separated steps of the mix to run (e.g. \"SEARCH UNSEEN,NOOP\"); empty: all")
-	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "imap-stay: after the measured run, run each step alone and save the server's CPU profile in this directory (needs -pprof)")
-	fs.StringVar(&o.pprofURL, "pprof", "", "imap-stay: base URL of the server's Go /debug/pprof/ (mailroom: pprof = true, e.g. http://127.0.0.1:2080)")
-	fs.DurationVar(&o.profileFor, "profile-seconds", 5*time.Second, "imap-stay: length of each step's CPU profile")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "imap-stay: after the measured run, run each step alone and save the server's CPU profile in this directory; idle: profile the delivery and fan-out into DIR/idle-fanout.pprof (needs -pprof)")
+	fs.StringVar(&o.pprofURL, "pprof", "", "imap-stay, idle: base URL of the server's Go /debug/pprof/ (mailroom: pprof = true, e.g. http://127.0.0.1:2080)")
+	fs.DurationVar(&o.profileFor, "profile-seconds", 5*time.Second, "imap-stay: length of each step's CPU profile; idle: of the fan-out's")
 	fs.Parse(args)
 	o.smtpAddrs, o.imapAddrs = splitList(o.smtpAddr), splitList(o.imapAddr)
 	if len(o.smtpAddrs) == 0 || len(o.imapAddrs) == 0 {

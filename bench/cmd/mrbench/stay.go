@@ -197,6 +197,31 @@ func scenarioIMAPStay(o *options, r *Result) error {
 // profile, and saves it as DIR/<step>.pprof.
 func profileStep(o *options, ss []*staySession, st stayStep) error {
 	secs := max(1, int(o.profileFor.Seconds()))
+	wait := startProfile(o, secs)
+	times := &opTimes{by: map[string][]time.Duration{}}
+	runSteps(ss, []stayStep{st}, time.Duration(secs)*time.Second, times)
+	data, err := wait()
+	if err != nil {
+		return err
+	}
+	name := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '_'
+	}, st.op)
+	path := filepath.Join(o.cpuProfile, name+".pprof")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return err
+	}
+	fmt.Printf("%s: %d commands, p50 %.3g ms; CPU profile %s (go tool pprof -top %s)\n",
+		st.op, len(times.all), percentile(times.all, 50), path, path)
+	return nil
+}
+
+// startProfile asks the server for a CPU profile of secs seconds; the
+// function it returns waits for the profile's bytes.
+func startProfile(o *options, secs int) func() ([]byte, error) {
 	url := strings.TrimSuffix(o.pprofURL, "/") + fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs)
 	type result struct {
 		data []byte
@@ -217,23 +242,8 @@ func profileStep(o *options, ss []*staySession, st stayStep) error {
 		}
 		got <- result{data, err}
 	}()
-	times := &opTimes{by: map[string][]time.Duration{}}
-	runSteps(ss, []stayStep{st}, time.Duration(secs)*time.Second, times)
-	res := <-got
-	if res.err != nil {
-		return res.err
+	return func() ([]byte, error) {
+		res := <-got
+		return res.data, res.err
 	}
-	name := strings.Map(func(r rune) rune {
-		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' {
-			return r
-		}
-		return '_'
-	}, st.op)
-	path := filepath.Join(o.cpuProfile, name+".pprof")
-	if err := os.WriteFile(path, res.data, 0o644); err != nil {
-		return err
-	}
-	fmt.Printf("%s: %d commands, p50 %.3g ms; CPU profile %s (go tool pprof -top %s)\n",
-		st.op, len(times.all), percentile(times.all, 50), path, path)
-	return nil
 }
