@@ -412,8 +412,11 @@ func TestIdleFanOutReadsOnce(t *testing.T) {
 			}
 		}
 		calls := cs.take()
-		if calls["Changes"] > 2 || calls["ClaimRecent"] > 2 || total(calls) > 4 {
-			t.Errorf("delivery %d to %d idling sessions made store calls %v, want O(1) (at most 2 Changes, 2 ClaimRecent)", round, n, calls)
+		// O(1), not O(n): usually 1 Changes; under load a session woken
+		// after the index moved on takes a later feed tick and reads
+		// again, so allow a few, far below n.
+		if calls["Changes"] > 4 || calls["ClaimRecent"] > 2 || total(calls) > 6 {
+			t.Errorf("delivery %d to %d idling sessions made store calls %v, want O(1) (at most 4 Changes, 2 ClaimRecent)", round, n, calls)
 		}
 	}
 	// \Recent went to exactly one session per message.
