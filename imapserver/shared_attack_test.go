@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/store"
 )
 
 // Attacks on the shared namespace by bob, an account with a valid login
@@ -224,4 +225,35 @@ func TestSharedAttackRevokeUpdates(t *testing.T) {
 	ts.deliver("", simpleMsg)
 	exactly(t, "NOOP after re-grant", bob.transactf("ok", "noop"))
 	bob.transactf("no", "fetch 1 flags")
+}
+
+// TestSharedAttackListFlood: an account that grants "anyone" lookup on
+// more mailboxes than LIST shows (store.MaxSharedMailboxes) fills every
+// other account's shared/ listing, but does not hide the mailbox mjl
+// shares with bob by address: LIST still shows it, and stays bounded.
+func TestSharedAttackListFlood(t *testing.T) {
+	t.Parallel()
+	ts, owner, bob := sharedSetup(t)
+	ctx := context.Background()
+	spam, err := ts.st.CreateAccount(ctx, "aaa@example.org", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range store.MaxSharedMailboxes + 1 {
+		mb, err := ts.st.CreateMailbox(ctx, spam.ID, fmt.Sprintf("s%04d", i), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ts.st.SetMailboxACL(ctx, mb.Ref(), "anyone", "l"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner.transactf("ok", "setacl INBOX %s lr", bobUser)
+	hasLine(t, bob.transactf("ok", `list "" "shared/mjl@example.org/*"`), `* LIST (\HasNoChildren) "/" shared/mjl@example.org/INBOX`)
+	all := bob.transactf("ok", `list "" "shared/*"`)
+	hasLine(t, all, `* LIST (\HasNoChildren) "/" shared/mjl@example.org/INBOX`)
+	// The two owners' \Noselect parents and at most the bound of mailboxes.
+	if len(all) != store.MaxSharedMailboxes+2 {
+		t.Fatalf("LIST shared/*: %d entries", len(all))
+	}
 }

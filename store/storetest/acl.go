@@ -15,6 +15,7 @@ var aclTests = []test{
 	{"ACL/NoGrantNoAccess", testACLNoGrantNoAccess},
 	{"ACL/RevokeAtOnce", testACLRevokeAtOnce},
 	{"ACL/SharedMailboxes", testACLSharedMailboxes},
+	{"ACL/SharedMailboxesBound", testACLSharedMailboxesBound},
 	{"ACL/DeleteMailboxDropsRows", testACLDeleteMailbox},
 	{"ACL/DeleteAccountDropsRows", testACLDeleteAccount},
 	{"ACL/Scoped", testACLScoped},
@@ -298,5 +299,43 @@ func testACLSharedMailboxes(t *testing.T, s store.Store) {
 	mustSetACL(t, s, team.Ref(), "bob@example.org", "")
 	if got, err := s.SharedMailboxes(ctx(t), b.ID); err != nil || len(got) != 0 {
 		t.Fatalf("SharedMailboxes(bob) after revoke = %+v, %v", got, err)
+	}
+}
+
+// testACLSharedMailboxesBound: an account that grants "anyone" lookup
+// (or only read) on more than MaxSharedMailboxes mailboxes fills the
+// bound for every viewer, but never hides a mailbox granted to the
+// viewer by address, whatever the owners' names; the result stays
+// sorted by owner and name.
+func testACLSharedMailboxesBound(t *testing.T, s store.Store) {
+	spam := mustAccount(t, s, "aaa@example.org")
+	b := mustAccount(t, s, "bob@example.org")
+	z := mustAccount(t, s, "zed@example.org")
+	for i := range store.MaxSharedMailboxes + 1 {
+		m := mustCreate(t, s, spam.ID, fmt.Sprintf("s%04d", i))
+		mustSetACL(t, s, m.Ref(), "anyone", "l")
+	}
+	for i := range 5 {
+		m := mustCreate(t, s, spam.ID, fmt.Sprintf("r%d", i))
+		mustSetACL(t, s, m.Ref(), "anyone", "r") // no "l": never listed
+	}
+	team := mustCreate(t, s, z.ID, "Team")
+	mustSetACL(t, s, team.Ref(), "bob@example.org", "lr")
+	mustSetACL(t, s, team.Ref(), "authenticated", "s")
+	got, err := s.SharedMailboxes(ctx(t), b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != store.MaxSharedMailboxes {
+		t.Fatalf("SharedMailboxes(bob): %d mailboxes, want %d", len(got), store.MaxSharedMailboxes)
+	}
+	last := got[len(got)-1]
+	if last.Owner != "zed@example.org" || last.Mailbox.ID != team.ID || last.Rights != "lrs" {
+		t.Fatalf("SharedMailboxes(bob) ends with %+v, want zed's Team", last)
+	}
+	for i, m := range got[:len(got)-1] {
+		if want := fmt.Sprintf("s%04d", i); m.Owner != "aaa@example.org" || m.Mailbox.Name != want || m.Rights != "l" {
+			t.Fatalf("SharedMailboxes(bob)[%d] = %+v, want aaa's %s", i, m, want)
+		}
 	}
 }
