@@ -150,6 +150,12 @@ func TestSharedAttackExtensions(t *testing.T) {
 	if m["/shared/comment"] != "secret" {
 		t.Fatalf("owner's metadata: %v", m)
 	}
+	// Server entries, "/shared" ones too, are each account's own.
+	owner.transactf("ok", `setmetadata "" (/shared/comment "mjl's server note")`)
+	bob.transactf("ok", `setmetadata "" (/shared/comment "bob's" /shared/admin "mailto:bob@example.org")`)
+	if _, m := metadataOf(t, owner.transactf("ok", `getmetadata "" (/shared/comment /shared/admin)`)); m["/shared/comment"] != "mjl's server note" || m["/shared/admin"] != "NIL" {
+		t.Fatalf("owner's server metadata after bob's SETMETADATA: %v", m)
+	}
 
 	// URLs: mjl's signed URL with a forged token, his URL as bob's, and
 	// CATENATE of his message from bob, in every URL form.
@@ -256,4 +262,48 @@ func TestSharedAttackListFlood(t *testing.T) {
 	if len(all) != store.MaxSharedMailboxes+2 {
 		t.Fatalf("LIST shared/*: %d entries", len(all))
 	}
+}
+
+// TestSharedAttackExistence: a mailbox of mjl bob has no right on and
+// one that does not exist get the same answers from APPEND, COPY and
+// MOVE; a lookup-only grant lists the mailbox without STATUS; after a
+// revoke, a subscription bob made while granted shows nothing more of
+// it than of a name that never existed.
+func TestSharedAttackExistence(t *testing.T) {
+	t.Parallel()
+	_, owner, bob := sharedSetup(t)
+	owner.transactf("ok", "create Private")
+	owner.transactf("ok", "create Team")
+	appendf(bob, "ok", "INBOX", "Subject: bob's\r\n\r\nx\r\n")
+	bob.transactf("ok", "select INBOX")
+	answers := func(name string) []string {
+		var out []string
+		for _, cmd := range []string{"uid copy 1 %s", "uid move 1 %s", "append %s {11+}\r\nSubject: x\r\n", "append %s catenate (text {12+}\r\nSubject: x\r\n)"} {
+			lines := bob.transactf("no", cmd, name)
+			out = append(out, fmt.Sprint(lines, " ", strings.SplitN(bob.lastTagged, " ", 2)[1]))
+		}
+		return out
+	}
+	private, nosuch := answers(sharedPrivate), answers("shared/mjl@example.org/Nosuch")
+	if fmt.Sprint(private) != fmt.Sprint(nosuch) || !strings.Contains(private[0], "NONEXISTENT") {
+		t.Fatalf("existing %q, missing %q", private, nosuch)
+	}
+	bob.transactf("ok", "unselect")
+
+	const team = "shared/mjl@example.org/Team"
+	owner.transactf("ok", "setacl Team %s l", bobUser)
+	exactly(t, "LIST lookup only", bob.transactf("ok", `list "" %s return (myrights status (messages))`, team),
+		`* LIST (\HasNoChildren) "/" `+team, "* MYRIGHTS "+team+" l")
+	owner.transactf("ok", "setacl Team %s lr", bobUser)
+	bob.transactf("ok", "subscribe %s", team)
+	owner.transactf("ok", "deleteacl Team %s", bobUser)
+	owner.transactf("ok", "create Gone")
+	owner.transactf("ok", "setacl Gone %s lr", bobUser)
+	bob.transactf("ok", "subscribe shared/mjl@example.org/Gone")
+	owner.transactf("ok", "delete Gone")
+	exactly(t, "LIST (SUBSCRIBED) after revoke", bob.transactf("ok", `list (subscribed) "" "shared/*" return (myrights status (messages))`),
+		`* LIST (\NonExistent \HasNoChildren \Subscribed) "/" shared/mjl@example.org/Gone`,
+		`* LIST (\NonExistent \HasNoChildren \Subscribed) "/" `+team)
+	exactly(t, "LSUB after revoke", bob.transactf("ok", `lsub "" "shared/*"`),
+		`* LSUB (\Noselect) "/" shared/mjl@example.org/Gone`, `* LSUB (\Noselect) "/" `+team)
 }
