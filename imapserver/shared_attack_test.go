@@ -188,6 +188,15 @@ func TestSharedAttackExtensions(t *testing.T) {
 	owner.transactf("ok", "create Private/New")
 	owner.transactf("ok", "rename Private Private2")
 	exactly(t, "NOOP after mjl's changes", bob.transactf("ok", "noop"))
+	// With mjl's INBOX selected, bob's session hears mjl's feed, but
+	// NOTIFY still tells him only of his own mailboxes.
+	bob.transactf("ok", "examine shared/mjl@example.org/INBOX")
+	bob.transactf("ok", "notify set (selected (MessageNew MessageExpunge)) (personal (MailboxName SubscriptionChange MailboxMetadataChange))")
+	owner.transactf("ok", "create Secret")
+	owner.transactf("ok", "subscribe Secret")
+	owner.transactf("ok", `setmetadata INBOX (/private/comment "changed")`)
+	owner.transactf("ok", "rename Private2 Secret2")
+	exactly(t, "NOOP with mjl's INBOX selected", bob.transactf("ok", "noop"))
 }
 
 // TestSharedAttackRevokeUpdates: after a revoke, a session that has the
