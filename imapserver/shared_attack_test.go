@@ -244,8 +244,9 @@ func TestSharedAttackRevokeUpdates(t *testing.T) {
 
 // TestSharedAttackListFlood: an account that grants "anyone" lookup on
 // more mailboxes than LIST shows (store.MaxSharedMailboxes) fills every
-// other account's shared/ listing, but does not hide the mailbox mjl
-// shares with bob by address: LIST still shows it, and stays bounded.
+// other account's shared/ listing, but hides neither the mailbox mjl
+// shares with bob by address nor the one he shares with every account:
+// LIST still shows them, and stays bounded.
 func TestSharedAttackListFlood(t *testing.T) {
 	t.Parallel()
 	ts, owner, bob := sharedSetup(t)
@@ -264,9 +265,13 @@ func TestSharedAttackListFlood(t *testing.T) {
 		}
 	}
 	owner.transactf("ok", "setacl INBOX %s lr", bobUser)
-	hasLine(t, bob.transactf("ok", `list "" "shared/mjl@example.org/*"`), `* LIST (\HasNoChildren) "/" shared/mjl@example.org/INBOX`)
+	owner.transactf("ok", "create Team")
+	owner.transactf("ok", "setacl Team authenticated l") // as aaa's: owners take turns
+	exactly(t, "LIST mjl's", bob.transactf("ok", `list "" "shared/mjl@example.org/*"`),
+		`* LIST (\HasNoChildren) "/" shared/mjl@example.org/INBOX`, `* LIST (\HasNoChildren) "/" shared/mjl@example.org/Team`)
 	all := bob.transactf("ok", `list "" "shared/*"`)
 	hasLine(t, all, `* LIST (\HasNoChildren) "/" shared/mjl@example.org/INBOX`)
+	hasLine(t, all, `* LIST (\HasNoChildren) "/" shared/mjl@example.org/Team`)
 	// The two owners' \Noselect parents and at most the bound of mailboxes.
 	if len(all) != store.MaxSharedMailboxes+2 {
 		t.Fatalf("LIST shared/*: %d entries", len(all))

@@ -148,7 +148,8 @@ type ACLs interface {
 	// viewerID has the lookup right "l", with the rights MailboxRights
 	// would give, sorted by owner's email and mailbox name, at most
 	// MaxSharedMailboxes of them: when there are more, those with an
-	// entry naming the viewer's address are kept first (an "anyone"
-	// grant by another account must not hide them).
+	// entry naming the viewer's address are kept first, then the others,
+	// and within each the owners take turns (no owner's grants on many
+	// mailboxes hide another owner's).
 	SharedMailboxes(ctx context.Context, viewerID int64) ([]SharedMailbox, error)
 }

@@ -304,9 +304,10 @@ func testACLSharedMailboxes(t *testing.T, s store.Store) {
 
 // testACLSharedMailboxesBound: an account that grants "anyone" lookup
 // (or only read) on more than MaxSharedMailboxes mailboxes fills the
-// bound for every viewer, but never hides a mailbox granted to the
-// viewer by address, whatever the owners' names; the result stays
-// sorted by owner and name.
+// bound for every viewer, but hides neither a mailbox granted to the
+// viewer by address nor, as owners take turns, another owner's "anyone"
+// or "authenticated" grant, whatever the owners' names; the result
+// stays sorted by owner and name.
 func testACLSharedMailboxesBound(t *testing.T, s store.Store) {
 	spam := mustAccount(t, s, "aaa@example.org")
 	b := mustAccount(t, s, "bob@example.org")
@@ -322,20 +323,36 @@ func testACLSharedMailboxesBound(t *testing.T, s store.Store) {
 	team := mustCreate(t, s, z.ID, "Team")
 	mustSetACL(t, s, team.Ref(), "bob@example.org", "lr")
 	mustSetACL(t, s, team.Ref(), "authenticated", "s")
-	got, err := s.SharedMailboxes(ctx(t), b.ID)
+	all := mustCreate(t, s, z.ID, "All")
+	mustSetACL(t, s, all.Ref(), "authenticated", "l")
+	// bob: zed's Team (by address) first, zed's All by turns.
+	checkFlooded(t, s, b.ID, []string{"All", "Team"}, []string{"l", "lrs"})
+	// carol, granted nothing by address: zed's All by turns.
+	carol := mustAccount(t, s, "carol@example.org")
+	checkFlooded(t, s, carol.ID, []string{"All"}, []string{"l"})
+}
+
+// checkFlooded checks what SharedMailboxes gives viewer when aaa's
+// mailboxes s0000... flood it: exactly MaxSharedMailboxes, sorted, zed's
+// mailboxes names with rights and the rest aaa's first ones.
+func checkFlooded(t *testing.T, s store.Store, viewer int64, names, rights []string) {
+	t.Helper()
+	got, err := s.SharedMailboxes(ctx(t), viewer)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got) != store.MaxSharedMailboxes {
-		t.Fatalf("SharedMailboxes(bob): %d mailboxes, want %d", len(got), store.MaxSharedMailboxes)
+		t.Fatalf("SharedMailboxes: %d mailboxes, want %d", len(got), store.MaxSharedMailboxes)
 	}
-	last := got[len(got)-1]
-	if last.Owner != "zed@example.org" || last.Mailbox.ID != team.ID || last.Rights != "lrs" {
-		t.Fatalf("SharedMailboxes(bob) ends with %+v, want zed's Team", last)
+	spam, zed := got[:len(got)-len(names)], got[len(got)-len(names):]
+	for i, m := range zed {
+		if m.Owner != "zed@example.org" || m.Mailbox.Name != names[i] || m.Rights != rights[i] {
+			t.Fatalf("SharedMailboxes ends with %+v, want zed's %v %v", zed, names, rights)
+		}
 	}
-	for i, m := range got[:len(got)-1] {
+	for i, m := range spam {
 		if want := fmt.Sprintf("s%04d", i); m.Owner != "aaa@example.org" || m.Mailbox.Name != want || m.Rights != "l" {
-			t.Fatalf("SharedMailboxes(bob)[%d] = %+v, want aaa's %s", i, m, want)
+			t.Fatalf("SharedMailboxes[%d] = %+v, want aaa's %s", i, m, want)
 		}
 	}
 }

@@ -159,11 +159,11 @@ const sharedEntries = 3
 // SharedMailboxes implements store.ACLs: the entries that apply to the
 // viewer on other accounts' mailboxes, merged per mailbox like
 // MailboxRights merges them, in one snapshot of a bounded number of
-// rows. Mailboxes granted to the viewer's address come before those
-// granted to "anyone" or "authenticated" when there are more than
-// MaxSharedMailboxes: any account may grant "anyone" on all of its
-// mailboxes, which must not hide the ones shared with the viewer by
-// name (nor make every LIST read them all).
+// rows. When there are more than MaxSharedMailboxes, those granted to
+// the viewer's address come before those granted to "anyone" or
+// "authenticated", and the owners take turns: any account may grant on
+// thousands of its mailboxes, which must not hide the ones other
+// owners share (nor make every LIST read them all).
 func (c *Core) SharedMailboxes(ctx context.Context, viewerID int64) ([]store.SharedMailbox, error) {
 	const maxRows = sharedEntries * store.MaxSharedMailboxes
 	var out []store.SharedMailbox
@@ -171,14 +171,23 @@ func (c *Core) SharedMailboxes(ctx context.Context, viewerID int64) ([]store.Sha
 		out = nil
 		// At most sharedEntries rows apply to the viewer per mailbox, so
 		// the first maxRows rows hold the first MaxSharedMailboxes
-		// mailboxes whole: only mailboxes with "l" in some entry, those
-		// granted to the viewer's address first.
-		rows, err := r.Query(`SELECT m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highestmodseq, o.email, a.rights
-			FROM mailbox_acl a JOIN mailboxes m ON m.id = a.mailbox_id JOIN accounts o ON o.id = m.account_id
-			WHERE m.account_id <> $1 AND `+viewerEntries("a", "$1")+`
-			AND EXISTS (SELECT 1 FROM mailbox_acl l WHERE l.mailbox_id = m.id AND `+viewerEntries("l", "$1")+` AND l.rights LIKE '%l%')
-			ORDER BY CASE WHEN EXISTS (SELECT 1 FROM mailbox_acl d WHERE d.mailbox_id = m.id
-				AND d.identifier = (SELECT email FROM accounts WHERE id = $1)) THEN 0 ELSE 1 END, o.email, m.name
+		// mailboxes whole. Only mailboxes with "l" in some entry; those
+		// granted to the viewer's address first, then the others; within
+		// each, the owners take turns (each one's first mailbox, then
+		// each one's second, ...).
+		rows, err := r.Query(`WITH listed AS (
+				SELECT DISTINCT l.mailbox_id AS id FROM mailbox_acl l WHERE `+viewerEntries("l", "$1")+` AND l.rights LIKE '%l%'
+			), ranked AS (
+				SELECT m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highestmodseq,
+					CASE WHEN EXISTS (SELECT 1 FROM mailbox_acl d WHERE d.mailbox_id = m.id
+						AND d.identifier = (SELECT email FROM accounts WHERE id = $1)) THEN 0 ELSE 1 END AS indirect
+				FROM listed JOIN mailboxes m ON m.id = listed.id WHERE m.account_id <> $1
+			), turns AS (
+				SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY indirect, account_id ORDER BY name) AS turn FROM ranked
+			)
+			SELECT x.id, x.account_id, x.name, x.special_use, x.uidvalidity, x.uidnext, x.highestmodseq, o.email, a.rights
+			FROM turns x JOIN accounts o ON o.id = x.account_id JOIN mailbox_acl a ON a.mailbox_id = x.id AND `+viewerEntries("a", "$1")+`
+			ORDER BY x.indirect, x.turn, o.email, x.name
 			LIMIT `+strconv.Itoa(maxRows), viewerID)
 		if err != nil {
 			return err
