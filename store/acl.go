@@ -147,6 +147,9 @@ type ACLs interface {
 	// SharedMailboxes returns the mailboxes of other accounts on which
 	// viewerID has the lookup right "l", with the rights MailboxRights
 	// would give, sorted by owner's email and mailbox name, at most
-	// MaxSharedMailboxes of them.
+	// MaxSharedMailboxes of them: when there are more, those with an
+	// entry naming the viewer's address are kept first, then the others,
+	// and within each the owners take turns (no owner's grants on many
+	// mailboxes hide another owner's).
 	SharedMailboxes(ctx context.Context, viewerID int64) ([]SharedMailbox, error)
 }

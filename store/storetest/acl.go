@@ -15,6 +15,7 @@ var aclTests = []test{
 	{"ACL/NoGrantNoAccess", testACLNoGrantNoAccess},
 	{"ACL/RevokeAtOnce", testACLRevokeAtOnce},
 	{"ACL/SharedMailboxes", testACLSharedMailboxes},
+	{"ACL/SharedMailboxesBound", testACLSharedMailboxesBound},
 	{"ACL/DeleteMailboxDropsRows", testACLDeleteMailbox},
 	{"ACL/DeleteAccountDropsRows", testACLDeleteAccount},
 	{"ACL/Scoped", testACLScoped},
@@ -298,5 +299,60 @@ func testACLSharedMailboxes(t *testing.T, s store.Store) {
 	mustSetACL(t, s, team.Ref(), "bob@example.org", "")
 	if got, err := s.SharedMailboxes(ctx(t), b.ID); err != nil || len(got) != 0 {
 		t.Fatalf("SharedMailboxes(bob) after revoke = %+v, %v", got, err)
+	}
+}
+
+// testACLSharedMailboxesBound: an account that grants "anyone" lookup
+// (or only read) on more than MaxSharedMailboxes mailboxes fills the
+// bound for every viewer, but hides neither a mailbox granted to the
+// viewer by address nor, as owners take turns, another owner's "anyone"
+// or "authenticated" grant, whatever the owners' names; the result
+// stays sorted by owner and name.
+func testACLSharedMailboxesBound(t *testing.T, s store.Store) {
+	spam := mustAccount(t, s, "aaa@example.org")
+	b := mustAccount(t, s, "bob@example.org")
+	z := mustAccount(t, s, "zed@example.org")
+	for i := range store.MaxSharedMailboxes + 1 {
+		m := mustCreate(t, s, spam.ID, fmt.Sprintf("s%04d", i))
+		mustSetACL(t, s, m.Ref(), "anyone", "l")
+	}
+	for i := range 5 {
+		m := mustCreate(t, s, spam.ID, fmt.Sprintf("r%d", i))
+		mustSetACL(t, s, m.Ref(), "anyone", "r") // no "l": never listed
+	}
+	team := mustCreate(t, s, z.ID, "Team")
+	mustSetACL(t, s, team.Ref(), "bob@example.org", "lr")
+	mustSetACL(t, s, team.Ref(), "authenticated", "s")
+	all := mustCreate(t, s, z.ID, "All")
+	mustSetACL(t, s, all.Ref(), "authenticated", "l")
+	// bob: zed's Team (by address) first, zed's All by turns.
+	checkFlooded(t, s, b.ID, []string{"All", "Team"}, []string{"l", "lrs"})
+	// carol, granted nothing by address: zed's All by turns.
+	carol := mustAccount(t, s, "carol@example.org")
+	checkFlooded(t, s, carol.ID, []string{"All"}, []string{"l"})
+}
+
+// checkFlooded checks what SharedMailboxes gives viewer when aaa's
+// mailboxes s0000... flood it: exactly MaxSharedMailboxes, sorted, zed's
+// mailboxes names with rights and the rest aaa's first ones.
+func checkFlooded(t *testing.T, s store.Store, viewer int64, names, rights []string) {
+	t.Helper()
+	got, err := s.SharedMailboxes(ctx(t), viewer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != store.MaxSharedMailboxes {
+		t.Fatalf("SharedMailboxes: %d mailboxes, want %d", len(got), store.MaxSharedMailboxes)
+	}
+	spam, zed := got[:len(got)-len(names)], got[len(got)-len(names):]
+	for i, m := range zed {
+		if m.Owner != "zed@example.org" || m.Mailbox.Name != names[i] || m.Rights != rights[i] {
+			t.Fatalf("SharedMailboxes ends with %+v, want zed's %v %v", zed, names, rights)
+		}
+	}
+	for i, m := range spam {
+		if want := fmt.Sprintf("s%04d", i); m.Owner != "aaa@example.org" || m.Mailbox.Name != want || m.Rights != "l" {
+			t.Fatalf("SharedMailboxes[%d] = %+v, want aaa's %s", i, m, want)
+		}
 	}
 }

@@ -1,9 +1,12 @@
 package sqlcore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/mailroom/mailroom/store"
@@ -115,7 +118,7 @@ func (c *Core) MailboxRights(ctx context.Context, viewerID int64, ref store.Mail
 	}
 	rows, err := c.db.Query(ctx, `SELECT a.rights FROM mailbox_acl a JOIN mailboxes m ON m.id = a.mailbox_id
 		WHERE m.id = $1 AND m.account_id = $2 AND (CAST($3 AS bigint) = 0 OR m.uidvalidity = CAST($3 AS bigint))
-		AND `+viewerEntries("$4"),
+		AND `+viewerEntries("a", "$4"),
 		append(RefArgs(ref), viewerID)...)
 	if err != nil {
 		return "", err
@@ -142,24 +145,50 @@ func (c *Core) MailboxRights(ctx context.Context, viewerID int64, ref store.Mail
 	return rights, nil
 }
 
-// viewerEntries is the condition on mailbox_acl a that selects the
+// viewerEntries is the condition on mailbox_acl alias that selects the
 // entries applying to the account whose id is parameter p: its email,
 // "anyone" and "authenticated" (store.ACLs.MailboxRights).
-func viewerEntries(p string) string {
-	return `a.identifier IN ('` + store.IdentifierAnyone + `', '` + store.IdentifierAuthenticated + `', (SELECT email FROM accounts WHERE id = ` + p + `))`
+func viewerEntries(alias, p string) string {
+	return alias + `.identifier IN ('` + store.IdentifierAnyone + `', '` + store.IdentifierAuthenticated + `', (SELECT email FROM accounts WHERE id = ` + p + `))`
 }
+
+// sharedEntries is how many ACL entries apply to one viewer on one
+// mailbox: its address's, "anyone"'s and "authenticated"'s.
+const sharedEntries = 3
 
 // SharedMailboxes implements store.ACLs: the entries that apply to the
 // viewer on other accounts' mailboxes, merged per mailbox like
-// MailboxRights merges them, in one snapshot.
+// MailboxRights merges them, in one snapshot of a bounded number of
+// rows. When there are more than MaxSharedMailboxes, those granted to
+// the viewer's address come before those granted to "anyone" or
+// "authenticated", and the owners take turns: any account may grant on
+// thousands of its mailboxes, which must not hide the ones other
+// owners share (nor make every LIST read them all).
 func (c *Core) SharedMailboxes(ctx context.Context, viewerID int64) ([]store.SharedMailbox, error) {
+	const maxRows = sharedEntries * store.MaxSharedMailboxes
 	var out []store.SharedMailbox
 	err := c.db.Snapshot(ctx, func(r Reader) error {
 		out = nil
-		rows, err := r.Query(`SELECT m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highestmodseq, o.email, a.rights
-			FROM mailbox_acl a JOIN mailboxes m ON m.id = a.mailbox_id JOIN accounts o ON o.id = m.account_id
-			WHERE m.account_id <> $1 AND `+viewerEntries("$1")+`
-			ORDER BY o.email, m.name`, viewerID)
+		// At most sharedEntries rows apply to the viewer per mailbox, so
+		// the first maxRows rows hold the first MaxSharedMailboxes
+		// mailboxes whole. Only mailboxes with "l" in some entry; those
+		// granted to the viewer's address first, then the others; within
+		// each, the owners take turns (each one's first mailbox, then
+		// each one's second, ...).
+		rows, err := r.Query(`WITH listed AS (
+				SELECT DISTINCT l.mailbox_id AS id FROM mailbox_acl l WHERE `+viewerEntries("l", "$1")+` AND l.rights LIKE '%l%'
+			), ranked AS (
+				SELECT m.id, m.account_id, m.name, m.special_use, m.uidvalidity, m.uidnext, m.highestmodseq,
+					CASE WHEN EXISTS (SELECT 1 FROM mailbox_acl d WHERE d.mailbox_id = m.id
+						AND d.identifier = (SELECT email FROM accounts WHERE id = $1)) THEN 0 ELSE 1 END AS indirect
+				FROM listed JOIN mailboxes m ON m.id = listed.id WHERE m.account_id <> $1
+			), turns AS (
+				SELECT ranked.*, ROW_NUMBER() OVER (PARTITION BY indirect, account_id ORDER BY name) AS turn FROM ranked
+			)
+			SELECT x.id, x.account_id, x.name, x.special_use, x.uidvalidity, x.uidnext, x.highestmodseq, o.email, a.rights
+			FROM turns x JOIN accounts o ON o.id = x.account_id JOIN mailbox_acl a ON a.mailbox_id = x.id AND `+viewerEntries("a", "$1")+`
+			ORDER BY x.indirect, x.turn, o.email, x.name
+			LIMIT `+strconv.Itoa(maxRows), viewerID)
 		if err != nil {
 			return err
 		}
@@ -198,6 +227,9 @@ func (c *Core) SharedMailboxes(ctx context.Context, viewerID int64) ([]store.Sha
 			break
 		}
 	}
+	slices.SortFunc(kept, func(a, b store.SharedMailbox) int {
+		return cmp.Or(strings.Compare(a.Owner, b.Owner), strings.Compare(a.Mailbox.Name, b.Mailbox.Name))
+	})
 	return kept, nil
 }
 
