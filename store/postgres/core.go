@@ -203,6 +203,10 @@ func (dialect) TextMatch(bodyOnly bool) string {
 	return "SELECT blob_id FROM blob_text WHERE hdr LIKE $2 OR body LIKE $2"
 }
 
+// TextExact: LIKE rechecks every row the trigram index names, and the
+// pattern escapes its wildcards.
+func (dialect) TextExact(string) bool { return true }
+
 // TextPattern returns a LIKE pattern (escape character \) that matches
 // text containing the needle.
 func (dialect) TextPattern(folded string, bodyOnly bool) any {

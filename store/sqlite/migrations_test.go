@@ -381,4 +381,6 @@ func init() {
 	// Version 22 (text_pending) starts empty: blobs stored before wait
 	// for "mailroom reindex" as in version 21.
 	seeds[21] = seeds[20]
+	// Version 23 (full-text index detail=full) makes every blob pending.
+	seeds[22] = seeds[21]
 }
