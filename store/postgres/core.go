@@ -198,9 +198,9 @@ func (dialect) TextIndexed(col string) string {
 
 func (dialect) TextMatch(bodyOnly bool) string {
 	if bodyOnly {
-		return "SELECT blob_id FROM blob_text WHERE body LIKE $2"
+		return "SELECT blob_id AS id FROM blob_text WHERE body LIKE $2"
 	}
-	return "SELECT blob_id FROM blob_text WHERE hdr LIKE $2 OR body LIKE $2"
+	return "SELECT blob_id AS id FROM blob_text WHERE hdr LIKE $2 OR body LIKE $2"
 }
 
 // TextExact: LIKE rechecks every row the trigram index names, and the

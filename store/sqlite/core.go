@@ -263,7 +263,7 @@ func (dialect) TextIndexed(col string) string {
 }
 
 func (dialect) TextMatch(bool) string {
-	return "SELECT rowid FROM blob_text WHERE blob_text MATCH $2"
+	return "SELECT rowid AS id FROM blob_text WHERE blob_text MATCH $2"
 }
 
 func (dialect) TextExact(folded string) bool {

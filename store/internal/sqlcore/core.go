@@ -99,7 +99,7 @@ type Dialect interface {
 	// TextIndexed returns a condition that the blob whose id is col has
 	// an index entry.
 	TextIndexed(col string) string
-	// TextMatch returns a SELECT of the ids of the blobs whose entry may
+	// TextMatch returns a SELECT of the ids (column id) of the blobs whose entry may
 	// contain the needle bound at $2 as TextPattern makes it: in the body
 	// text only, or in either text. It may return more (see TextExact),
 	// never fewer.

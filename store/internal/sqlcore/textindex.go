@@ -116,7 +116,10 @@ func (c *Core) SearchText(ctx context.Context, ref store.MailboxRef, q store.Tex
 		if indexExact {
 			indexed = &exact
 		}
-		if err := readUIDs(indexed, "SELECT m.uid FROM messages m WHERE m.mailbox_id = $1 AND m.blob_id IN ("+c.d.TextMatch(q.BodyOnly)+")",
+		// The index's hits first, each looked up by blob (CROSS JOIN
+		// keeps SQLite to that order): as many lookups as hits, where
+		// "m.blob_id IN (...)" read every message of the mailbox.
+		if err := readUIDs(indexed, "SELECT m.uid FROM ("+c.d.TextMatch(q.BodyOnly)+") t CROSS JOIN messages m WHERE m.blob_id = t.id AND m.mailbox_id = $1",
 			ref.MailboxID, c.d.TextPattern(needle, q.BodyOnly)); err != nil {
 			return err
 		}
