@@ -264,25 +264,18 @@ func (c *conn) searchMatching(key imapmsg.Key, need readNeed, fn func(*searchMsg
 	// In UID order, runs of exact hits (matched with rest, reading only
 	// what rest needs) and of candidates (matched with key).
 	for len(exact) > 0 || len(cands) > 0 {
-		if len(cands) == 0 || len(exact) > 0 && exact[0] < cands[0] {
-			n := len(exact)
-			if len(cands) > 0 {
-				n, _ = slices.BinarySearch(exact, cands[0])
-			}
-			if err := c.searchMatchingIn(rest, need, exact[:n], fn); err != nil {
-				return err
-			}
-			exact = exact[n:]
-			continue
+		k, run, other := rest, &exact, cands
+		if len(exact) == 0 || len(cands) > 0 && cands[0] < exact[0] {
+			k, run, other = key, &cands, exact
 		}
-		n := len(cands)
-		if len(exact) > 0 {
-			n, _ = slices.BinarySearch(cands, exact[0])
+		n := len(*run)
+		if len(other) > 0 {
+			n, _ = slices.BinarySearch(*run, other[0])
 		}
-		if err := c.searchMatchingIn(key, need, cands[:n], fn); err != nil {
+		if err := c.searchMatchingIn(k, need, (*run)[:n], fn); err != nil {
 			return err
 		}
-		cands = cands[n:]
+		*run = (*run)[n:]
 	}
 	return nil
 }

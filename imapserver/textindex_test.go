@@ -22,6 +22,25 @@ func (scanOnlyStore) SearchText(context.Context, store.MailboxRef, store.TextQue
 	return store.TextHits{}, false, nil
 }
 
+// halfExactStore makes every other exact hit of the index a candidate,
+// so SEARCH alternates runs of both.
+type halfExactStore struct{ Store }
+
+func (s halfExactStore) SearchText(ctx context.Context, mbox store.MailboxRef, q store.TextQuery) (store.TextHits, bool, error) {
+	h, ok, err := s.Store.SearchText(ctx, mbox, q)
+	var exact []uint32
+	for i, u := range h.Exact {
+		if i%2 == 0 {
+			exact = append(exact, u)
+		} else {
+			h.Candidates = append(h.Candidates, u)
+		}
+	}
+	slices.Sort(h.Candidates)
+	h.Exact = exact
+	return h, ok, err
+}
+
 // bodyCountingStore counts the messages whose bytes SEARCH reads.
 type bodyCountingStore struct {
 	Store
@@ -55,17 +74,18 @@ func TestSearchTextIndexParity(t *testing.T) {
 	cs := &bodyCountingStore{}
 	idx := startTestServer(t, func(c *Config) { cs.Store = c.Store; c.Store = cs })
 	scan := startTestServer(t, func(c *Config) { c.Store = scanOnlyStore{c.Store} })
+	half := startTestServer(t, func(c *Config) { c.Store = halfExactStore{c.Store} })
 	corpus := storetest.TextCorpus()
-	for _, ts := range []*testServer{idx, scan} {
+	for _, ts := range []*testServer{idx, scan, half} {
 		for _, raw := range corpus {
 			deliverRaw(t, ts, raw)
 		}
 	}
-	ci, cn := idx.login(), scan.login()
-	ci.transactf("ok", "select INBOX")
-	cn.transactf("ok", "select INBOX")
-	ci.transactf("ok", "store 2,5 +flags (\\Seen)")
-	cn.transactf("ok", "store 2,5 +flags (\\Seen)")
+	ci, cn, ch := idx.login(), scan.login(), half.login()
+	for _, c := range []*testConn{ci, cn, ch} {
+		c.transactf("ok", "select INBOX")
+		c.transactf("ok", "store 2,5 +flags (\\Seen)")
+	}
 
 	var needles []string
 	for _, n := range storetest.TextNeedles() {
@@ -96,6 +116,9 @@ func TestSearchTextIndexParity(t *testing.T) {
 			got := parseResps(t, ci.transactf("ok", "%s", cmd))
 			if !reflect.DeepEqual(stripTags(got), stripTags(want)) {
 				t.Errorf("%q: index %q, scan %q", cmd, got, want)
+			}
+			if got := parseResps(t, ch.transactf("ok", "%s", cmd)); !reflect.DeepEqual(stripTags(got), stripTags(want)) {
+				t.Errorf("%q: half exact %q, scan %q", cmd, got, want)
 			}
 		}
 	}
