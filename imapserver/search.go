@@ -253,14 +253,31 @@ const (
 // another session meanwhile don't match. fn must not keep the *searchMsg
 // past its return: the next message reuses it.
 func (c *conn) searchMatching(key imapmsg.Key, need readNeed, fn func(*searchMsg) error) error {
-	uids := c.sel.uids
-	if imapmsg.NeedsBody(key) {
-		var err error
-		if uids, err = c.textCandidates(key); err != nil {
+	v := c.sel
+	if !imapmsg.NeedsBody(key) {
+		return c.searchMatchingIn(key, need, v.uids, fn)
+	}
+	exact, cands, rest, err := c.textHits(key)
+	if err != nil {
+		return err
+	}
+	// In UID order, runs of exact hits (matched with rest, reading only
+	// what rest needs) and of candidates (matched with key).
+	for len(exact) > 0 || len(cands) > 0 {
+		k, run, other := rest, &exact, cands
+		if len(exact) == 0 || len(cands) > 0 && cands[0] < exact[0] {
+			k, run, other = key, &cands, exact
+		}
+		n := len(*run)
+		if len(other) > 0 {
+			n, _ = slices.BinarySearch(*run, other[0])
+		}
+		if err := c.searchMatchingIn(k, need, (*run)[:n], fn); err != nil {
 			return err
 		}
+		*run = (*run)[n:]
 	}
-	return c.searchMatchingIn(key, need, uids, fn)
+	return nil
 }
 
 // searchMatchingIn is searchMatching over uids (ascending, in the view)
@@ -340,37 +357,42 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, need readNeed, uids []uint32, f
 	return nil
 }
 
-// textCandidates returns the UIDs of the selected mailbox that key may
-// match: those the store's full-text index names for a TEXT or BODY key
-// every match must satisfy (the longest needle, as the most selective),
-// or all of them when there is no such key or the index cannot look it
-// up. The caller still matches each candidate against key, so results
-// are those of reading every message.
-func (c *conn) textCandidates(key imapmsg.Key) ([]uint32, error) {
+// textHits asks the store's full-text index for a TEXT or BODY key every
+// match of key must satisfy (the longest needle, as the most selective).
+// It returns the session's UIDs the index names as matching that key
+// (exact) and as maybe matching it (cands), and rest: key with that TEXT
+// or BODY key taken out, all an exact hit must still match. Without such
+// a key, or when the index cannot look it up, every UID is a candidate.
+// Results are thus those of reading every message.
+func (c *conn) textHits(key imapmsg.Key) (exact, cands []uint32, rest imapmsg.Key, err error) {
 	v := c.sel
 	q, ok := indexQuery(key)
 	if !ok {
-		return v.uids, nil
+		return nil, v.uids, key, nil
 	}
-	cands, ok, err := c.srv.cfg.Store.SearchText(c.ctx, v.mbox.Ref(), q)
+	hits, ok, err := c.srv.cfg.Store.SearchText(c.ctx, v.mbox.Ref(), q)
 	if err != nil || !ok {
-		return v.uids, err
+		return nil, v.uids, key, err
 	}
-	// Both ascending: keep the session's UIDs the index names.
-	out := make([]uint32, 0, min(len(cands), len(v.uids)))
+	return inView(v.uids, hits.Exact), inView(v.uids, hits.Candidates), withoutText(key, q), nil
+}
+
+// inView returns the UIDs of uids (ascending) also in view (ascending).
+func inView(view, uids []uint32) []uint32 {
+	out := make([]uint32, 0, min(len(uids), len(view)))
 	i := 0
-	for _, u := range v.uids {
-		for i < len(cands) && cands[i] < u {
+	for _, u := range view {
+		for i < len(uids) && uids[i] < u {
 			i++
 		}
-		if i == len(cands) {
+		if i == len(uids) {
 			break
 		}
-		if cands[i] == u {
+		if uids[i] == u {
 			out = append(out, u)
 		}
 	}
-	return out, nil
+	return out
 }
 
 // indexQuery finds the TEXT or BODY key with the longest needle among k
@@ -379,7 +401,7 @@ func (c *conn) textCandidates(key imapmsg.Key) ([]uint32, error) {
 func indexQuery(k imapmsg.Key) (store.TextQuery, bool) {
 	switch k.Op {
 	case imapmsg.KeyText, imapmsg.KeyBody:
-		return store.TextQuery{Needle: k.Value, BodyOnly: k.Op == imapmsg.KeyBody}, true
+		return textQuery(k), true
 	case imapmsg.KeyAnd:
 		var best store.TextQuery
 		found := false
@@ -391,6 +413,30 @@ func indexQuery(k imapmsg.Key) (store.TextQuery, bool) {
 		return best, found
 	}
 	return store.TextQuery{}, false
+}
+
+func textQuery(k imapmsg.Key) store.TextQuery {
+	return store.TextQuery{Needle: k.Value, BodyOnly: k.Op == imapmsg.KeyBody}
+}
+
+// withoutText returns k with the TEXT or BODY keys that ask q, and that
+// k's matches must satisfy (indexQuery's), made ALL: what a message known
+// to match q must still match. k is left as it is.
+func withoutText(k imapmsg.Key, q store.TextQuery) imapmsg.Key {
+	switch k.Op {
+	case imapmsg.KeyText, imapmsg.KeyBody:
+		if textQuery(k) == q {
+			return imapmsg.Key{Op: imapmsg.KeyAll}
+		}
+	case imapmsg.KeyAnd:
+		and := k
+		and.Children = make([]imapmsg.Key, len(k.Children))
+		for i, ch := range k.Children {
+			and.Children[i] = withoutText(ch, q)
+		}
+		return and
+	}
+	return k
 }
 
 // checkCharset accepts the charsets search strings may be given in.

@@ -31,7 +31,8 @@ func (s *countingStore) ListBodies(ctx context.Context, mailboxID store.MailboxR
 	return s.Store.ListBodies(ctx, mailboxID, uids, fn)
 }
 
-// TestSearchReads: a flag search reads no bytes; a body search reads them
+// TestSearchReads: a flag search reads no bytes, nor does a body search
+// of the full-text index's exact hits; one of its candidates reads them
 // in batches (no per-message MessageBody) and parses them rather than
 // reading their stored tree; a 32 KB message matches too.
 func TestSearchReads(t *testing.T) {
@@ -54,7 +55,13 @@ func TestSearchReads(t *testing.T) {
 		t.Errorf("flag search made %d byte reads, want 0", n)
 	}
 
+	// The full-text index's exact hits are not read.
 	hasLine(t, tc.transactf("ok", "uid search body needle"), "* SEARCH 6 7")
+	if n := cs.bodies.Load() + cs.parts.Load() + cs.lists.Load(); n != 0 {
+		t.Errorf("body search of exact hits made %d byte reads, want 0", n)
+	}
+	// Its candidates (a needle with a space) are.
+	hasLine(t, tc.transactf("ok", "uid search body \"r needle\""), "* SEARCH 7")
 	if b, l := cs.bodies.Load(), cs.lists.Load(); b != 0 || l != 1 {
 		t.Errorf("body search: %d MessageBody and %d ListBodies calls, want 0 and 1", b, l)
 	}

@@ -59,7 +59,7 @@ type Store interface {
 	Replace(ctx context.Context, src store.MailboxRef, uid uint32, dst store.MailboxRef, msg store.NewMessage) (uint32, uint32, error) // replace.go
 	EmailIDs(ctx context.Context, mbox store.MailboxRef, uids []uint32) (map[uint32]int64, error)                                      // objectid.go
 	SaveDates(ctx context.Context, mbox store.MailboxRef, uids []uint32) (map[uint32]time.Time, error)                                 // savedate.go
-	SearchText(ctx context.Context, mbox store.MailboxRef, q store.TextQuery) ([]uint32, bool, error)                                  // search.go: the full-text index
+	SearchText(ctx context.Context, mbox store.MailboxRef, q store.TextQuery) (store.TextHits, bool, error)                            // search.go: the full-text index
 	UpdateFlags(ctx context.Context, mbox store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) (changed []store.MessageMeta, failed []uint32, err error)
 	Expunge(ctx context.Context, mbox store.MailboxRef, uids []uint32, onlyDeleted bool) (removed []uint32, highest uint64, err error)
 	Copy(ctx context.Context, src store.MailboxRef, uids []uint32, dst store.MailboxRef) (uint32, []store.UIDPair, error)

@@ -155,7 +155,7 @@ func (s *callCounter) SaveDates(ctx context.Context, m store.MailboxRef, uids []
 	s.count("SaveDates")
 	return s.inner.SaveDates(ctx, m, uids)
 }
-func (s *callCounter) SearchText(ctx context.Context, m store.MailboxRef, q store.TextQuery) ([]uint32, bool, error) {
+func (s *callCounter) SearchText(ctx context.Context, m store.MailboxRef, q store.TextQuery) (store.TextHits, bool, error) {
 	s.count("SearchText")
 	return s.inner.SearchText(ctx, m, q)
 }

@@ -33,6 +33,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/mailroom/mailroom/message"
@@ -161,6 +162,20 @@ type NewMessage struct {
 type TextQuery struct {
 	Needle   string // as the client gave it; matched case-insensitively
 	BodyOnly bool
+}
+
+// TextHits is Store.SearchText's answer: two ascending, disjoint UID
+// lists.
+type TextHits struct {
+	Exact      []uint32 // match q
+	Candidates []uint32 // may match q: the caller checks them
+}
+
+// All returns both lists merged, ascending.
+func (h TextHits) All() []uint32 {
+	all := append(slices.Clone(h.Exact), h.Candidates...)
+	slices.Sort(all)
+	return all
 }
 
 // MailboxRef names a mailbox in a store call: the mailbox id, the account
@@ -354,14 +369,18 @@ type Messages interface {
 	// ErrNotFound if src has no message uid. It returns dst's UIDVALIDITY
 	// and the new message's UID.
 	Replace(ctx context.Context, src MailboxRef, uid uint32, dst MailboxRef, msg NewMessage) (uidValidity, newUID uint32, err error)
-	// SearchText returns, ascending, a superset of the UIDs of the
-	// messages of mbox that contain q.Needle as IMAP SEARCH TEXT or BODY
-	// matches it (message.Fold of the decoded header and text parts), from
-	// the full-text index plus every message not indexed yet: the caller
-	// checks each candidate. ok is false, and nothing is read, when the
-	// index cannot answer q (a needle shorter than three characters, or
-	// with NUL or invalid UTF-8): the caller reads every message.
-	SearchText(ctx context.Context, mbox MailboxRef, q TextQuery) (candidates []uint32, ok bool, err error)
+	// SearchText returns, ascending, the UIDs of the messages of mbox
+	// that contain q.Needle as IMAP SEARCH TEXT or BODY matches it
+	// (message.Fold of the decoded header and text parts), from the
+	// full-text index plus every message not indexed yet: in hits.Exact
+	// those that match, as reading them would find; in hits.Candidates
+	// those that may (messages stored before the index without an entry
+	// yet, or every hit where the backend's lookup finds a superset), for
+	// the caller to check. A matching message is in one of the two. ok is
+	// false, and nothing is read, when the index cannot answer q (a needle
+	// shorter than three characters, or with NUL or invalid UTF-8): the
+	// caller reads every message.
+	SearchText(ctx context.Context, mbox MailboxRef, q TextQuery) (hits TextHits, ok bool, err error)
 	// ReindexText adds the full-text index entries messages stored before
 	// the index existed lack: of every account (accountID 0) or of one.
 	// It may run while the store is in use and again (it does only what is

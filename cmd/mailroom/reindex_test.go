@@ -81,9 +81,9 @@ func TestReindexCommand(t *testing.T) {
 	}
 	defer st.Close()
 	for email, ref := range inboxes {
-		got, ok, err := st.SearchText(ctx, ref, store.TextQuery{Needle: "message 2"})
-		if err != nil || !ok || len(got) != 1 || got[0] != 3 {
-			t.Errorf("%s: SearchText(message 2) = %v, %v, %v; want [3]", email, got, ok, err)
+		hits, ok, err := st.SearchText(ctx, ref, store.TextQuery{Needle: "message 2"})
+		if got := hits.All(); err != nil || !ok || len(got) != 1 || got[0] != 3 {
+			t.Errorf("%s: SearchText(message 2) = %+v, %v, %v; want [3]", email, hits, ok, err)
 		}
 	}
 }

@@ -259,10 +259,14 @@ func (dialect) TextIndexed(col string) string {
 
 func (dialect) TextMatch(bodyOnly bool) string {
 	if bodyOnly {
-		return "SELECT blob_id FROM blob_text WHERE body LIKE $2"
+		return "SELECT blob_id AS id FROM blob_text WHERE body LIKE $2"
 	}
-	return "SELECT blob_id FROM blob_text WHERE hdr LIKE $2 OR body LIKE $2"
+	return "SELECT blob_id AS id FROM blob_text WHERE hdr LIKE $2 OR body LIKE $2"
 }
+
+// TextExact: LIKE rechecks every row the trigram index names, and the
+// pattern escapes its wildcards.
+func (dialect) TextExact(string) bool { return true }
 
 // TextPattern returns a LIKE pattern (escape character \) that matches
 // text containing the needle.

@@ -55,7 +55,7 @@ func TestTextIndexOlderNodes(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("SearchText(%q): %v, %v", needle, ok, err)
 		}
-		return got
+		return got.All()
 	}
 	if got := search("old node"); !slices.Equal(got, []uint32{2}) {
 		t.Fatalf("before reindex: %v, want [2] (unindexed)", got)

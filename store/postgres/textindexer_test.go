@@ -119,7 +119,8 @@ func TestTextIndexPendingNodes(t *testing.T) {
 	}
 	search := func(when string) {
 		t.Helper()
-		got, ok, err := s.SearchText(ctx, inbox, store.TextQuery{Needle: "LATECOMER"})
+		hits, ok, err := s.SearchText(ctx, inbox, store.TextQuery{Needle: "LATECOMER"})
+		got := hits.All()
 		if err != nil || !ok || len(got) != 1 || got[0] != d[0].UID {
 			t.Fatalf("%s: SearchText = %v, %v, %v; want [%d]", when, got, ok, err, d[0].UID)
 		}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/internal/sqlcore"
@@ -205,12 +206,16 @@ func (t readTx) QueryRow(query string, args ...any) sqlcore.Row {
 }
 
 // The full-text index is a contentless FTS5 table with the trigram
-// tokenizer over already folded text (migration 15). detail=column keeps
-// it small and cheap to write but allows no phrase queries: a needle is
-// looked up as all of its trigrams (at most maxTrigrams, spread over it),
-// in any order, which finds a superset of the blobs that contain it.
+// tokenizer over already folded text (migration 15, detail=full since
+// 23). A needle of up to maxPhraseTrigrams trigrams is looked up as a
+// phrase, which is substring matching: exact. A longer one, whose phrase
+// would read as many position lists, is looked up as maxTrigrams of its
+// trigrams spread over it, in any order: a superset, for IMAP to check.
 
-const maxTrigrams = 16
+const (
+	maxPhraseTrigrams = 32
+	maxTrigrams       = 16
+)
 
 // IndexText defers the entry to the end of the batch transaction
 // (runBatch, indexTexts): FTS5 writes its pending entries out as a new
@@ -262,12 +267,31 @@ func (dialect) TextIndexed(col string) string {
 }
 
 func (dialect) TextMatch(bool) string {
-	return "SELECT rowid FROM blob_text WHERE blob_text MATCH $2"
+	return "SELECT rowid AS id FROM blob_text WHERE blob_text MATCH $2"
 }
 
-// TextPattern returns an FTS5 query: the needle's distinct trigrams, each
-// a quoted string, ANDed, limited to the body column for BODY.
-func (dialect) TextPattern(folded string, bodyOnly bool) any {
+func (dialect) TextExact(folded string) bool {
+	return utf8.RuneCountInString(folded)-2 <= maxPhraseTrigrams
+}
+
+// TextPattern returns an FTS5 query, limited to the body column for BODY:
+// the needle as a phrase, or past maxPhraseTrigrams, its distinct
+// trigrams (at most maxTrigrams), each a quoted string, ANDed.
+func (d dialect) TextPattern(folded string, bodyOnly bool) any {
+	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	q := quote(folded)
+	if !d.TextExact(folded) {
+		q = sampledTrigrams(folded, quote)
+	}
+	if bodyOnly {
+		return "body : (" + q + ")"
+	}
+	return q
+}
+
+// sampledTrigrams is a long needle's lookup: maxTrigrams of its distinct
+// trigrams, spread over it, and the last, ANDed.
+func sampledTrigrams(folded string, quote func(string) string) string {
 	rs := []rune(folded)
 	n := len(rs) - 2
 	step := 1
@@ -276,17 +300,13 @@ func (dialect) TextPattern(folded string, bodyOnly bool) any {
 	}
 	var terms []string
 	for i := 0; i < n; i += step {
-		t := `"` + strings.ReplaceAll(string(rs[i:i+3]), `"`, `""`) + `"`
+		t := quote(string(rs[i : i+3]))
 		if !slices.Contains(terms, t) {
 			terms = append(terms, t)
 		}
 	}
-	if last := `"` + strings.ReplaceAll(string(rs[n-1:]), `"`, `""`) + `"`; !slices.Contains(terms, last) {
+	if last := quote(string(rs[n-1:])); !slices.Contains(terms, last) {
 		terms = append(terms, last)
 	}
-	q := strings.Join(terms, " AND ")
-	if bodyOnly {
-		return "body : (" + q + ")"
-	}
-	return q
+	return strings.Join(terms, " AND ")
 }

@@ -515,6 +515,24 @@ CREATE TABLE text_pending (
 );
 CREATE INDEX text_pending_blob ON text_pending(blob_id);
 `,
+	// 23: the full-text index with detail=full, whose phrase queries
+	// match substrings exactly, so SEARCH TEXT reads no message the index
+	// names (sqlite/core.go TextPattern). The entries are rebuilt: every
+	// blob is pending (newest first), for the background indexer, and
+	// read by SearchText until then; none is left for "mailroom reindex".
+	// messages_blob also covers mailbox_id and uid, so SearchText turns
+	// the index's hits into UIDs without reading messages rows (10,000
+	// hits: ~0.1 s instead of ~0.6 s with a cold page cache).
+	`
+DROP INDEX messages_blob;
+CREATE INDEX messages_blob ON messages(blob_id, mailbox_id, uid);
+DROP TABLE blob_text;
+CREATE VIRTUAL TABLE blob_text USING fts5(hdr, body, content='', contentless_delete=1,
+	tokenize='trigram case_sensitive 1', detail=full);
+DELETE FROM text_pending;
+INSERT INTO text_pending(blob_id) SELECT id FROM blobs ORDER BY id DESC;
+UPDATE text_index_state SET unindexed_below = 0;
+`,
 }
 
 // schemaVersion is the version a database has after Open.

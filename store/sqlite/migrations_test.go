@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -381,4 +382,49 @@ func init() {
 	// Version 22 (text_pending) starts empty: blobs stored before wait
 	// for "mailroom reindex" as in version 21.
 	seeds[21] = seeds[20]
+	// Version 23 (full-text index detail=full) makes every blob pending.
+	seeds[22] = seeds[21]
+}
+
+// TestMigrate23RebuildsTextIndex: migration 23 replaces the detail=column
+// index, whose entries it cannot carry over, by a detail=full one and
+// queues every blob for the background indexer; SEARCH TEXT finds the
+// old message as an exact hit before and after the indexer ran.
+func TestMigrate23RebuildsTextIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	db, err := sql.Open("sqlite", dsn(path, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := migrate(ctx, db, 22); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(seeds[22] + "INSERT INTO blob_text(rowid, hdr, body) VALUES (700, 'subject: old', 'body');"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, err := Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	inbox := store.MailboxRef{AccountID: 7, MailboxID: 70}
+	search := func(when string) {
+		t.Helper()
+		for _, needle := range []string{"BODY", "SUBJECT:"} {
+			hits, ok, err := s.SearchText(ctx, inbox, store.TextQuery{Needle: needle})
+			if err != nil || !ok || !slices.Equal(hits.Exact, []uint32{3}) || len(hits.Candidates) != 0 {
+				t.Fatalf("%s: SearchText(%q) = %+v, %v, %v; want exact [3]", when, needle, hits, ok, err)
+			}
+		}
+	}
+	search("after migration")
+	storetest.WaitTextIndexed(t, s)
+	search("indexed")
+	var n int
+	if err := s.rdb.QueryRow(`SELECT count(*) FROM blob_text WHERE blob_text MATCH '"subject: old"'`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("phrase query: %d, %v; want 1 entry", n, err)
+	}
 }

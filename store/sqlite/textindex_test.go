@@ -35,7 +35,8 @@ func TestReindexText(t *testing.T) {
 }
 
 // FuzzSearchText: for any body and needle, the index never misses a
-// message the scan matches (storetest.ScanMatches).
+// message the scan matches (storetest.ScanMatches), and names none as an
+// exact hit that the scan does not match.
 func FuzzSearchText(f *testing.F) {
 	for _, seed := range [][2]string{
 		{"The QUICK brown fox", "quick b"},
@@ -43,6 +44,8 @@ func FuzzSearchText(f *testing.F) {
 		{"50%_off \"quoted\" words", "%_o"},
 		{"ΣΊΣΥΦΟΣ", "σίσυφος"},
 		{"a\x00bcd", "bcd"},
+		{"a\x00bcd", "a bcd"},
+		{"zebra brafi afish", "zebrafish"},
 	} {
 		f.Add(seed[0], seed[1], false)
 	}
@@ -66,8 +69,12 @@ func FuzzSearchText(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok && storetest.ScanMatches(raw, needle, bodyOnly) && !slices.Contains(got, uids[0]) {
+		match := storetest.ScanMatches(raw, needle, bodyOnly)
+		if ok && match && !slices.Contains(got.All(), uids[0]) {
 			t.Fatalf("SearchText(%q, body %v) misses %q", needle, bodyOnly, body)
+		}
+		if !match && slices.Contains(got.Exact, uids[0]) {
+			t.Fatalf("SearchText(%q, body %v): %q an exact hit", needle, bodyOnly, body)
 		}
 	})
 }

@@ -151,7 +151,7 @@ func testDumpLoad(t *testing.T, s store.Store, open func(*testing.T) store.Store
 		if err != nil || !ok {
 			t.Fatalf("SearchText(%q) after Load: %v, %v", needle, ok, err)
 		}
-		return got
+		return got.All()
 	}
 	loaded := uidsOf(t, dst, inbox)
 	wantUIDs(t, "unindexed after Load", textUIDs("nowhere to be found"), loaded)

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -34,6 +35,47 @@ func TextMessages(n int) []store.NewMessage {
 		msgs[i] = store.NewMessage{Raw: []byte(raw), Part: message.Parse([]byte(raw))}
 	}
 	return msgs
+}
+
+// LargeMailbox calls fn with n messages of 1-4 KB in batches of 1,000, as
+// mrbench's large scenario builds them: one in ten has "zebrafish", the
+// middle one "okapi"; the same messages every time.
+func LargeMailbox(n int, fn func(batch []store.NewMessage) error) error {
+	words := strings.Fields("alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu report meeting budget")
+	rng := rand.New(rand.NewPCG(1, 5))
+	batch := make([]store.NewMessage, 0, 1000)
+	for i := 0; i < n; i++ {
+		var sb strings.Builder
+		fmt.Fprintf(&sb, "From: Sender %d <sender%d@example.net>\r\nTo: <big@example.org>\r\nSubject: %s %s %d\r\nMessage-ID: <bench-%d@example.net>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
+			i%50, i%50, words[rng.IntN(len(words))], words[rng.IntN(len(words))], i, i)
+		if i%10 == 0 {
+			sb.WriteString("zebrafish ")
+		}
+		if i == n/2 {
+			sb.WriteString("okapi ")
+		}
+		size := 1024 + rng.IntN(3072)
+		for col := 0; sb.Len() < size; {
+			w := words[rng.IntN(len(words))]
+			sb.WriteString(w)
+			if col += len(w) + 1; col > 70 {
+				sb.WriteString("\r\n")
+				col = 0
+			} else {
+				sb.WriteByte(' ')
+			}
+		}
+		sb.WriteString("\r\n")
+		raw := []byte(sb.String())
+		batch = append(batch, store.NewMessage{Raw: raw, Part: message.Parse(raw)})
+		if len(batch) == cap(batch) || i == n-1 {
+			if err := fn(batch); err != nil {
+				return err
+			}
+			batch = batch[:0]
+		}
+	}
+	return nil
 }
 
 // BenchDeliverParallelText delivers TextMessages from 8 goroutines to 16

@@ -35,6 +35,11 @@ func TextCorpus() []string {
 		"From: h@example.org\r\nSubject: forward\r\nContent-Type: message/rfc822\r\n\r\nFrom: inner@example.net\r\nSubject: Inner Subject\r\n\r\nembedded body text\r\n",
 		"From: i@example.org\r\nSubject: nul\r\n\r\nbefore\x00after and \"quoted\" words\r\n",
 		"From: j@example.org\r\nSubject: greek\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nΣΊΣΥΦΟΣ ΚΑΙ ΟΔΥΣΣΕΑΣ\r\n",
+		// Every trigram of "zebrafish" and "größenwahn" but neither word:
+		// what a lookup of trigrams in any order would take for a hit.
+		"From: k@example.org\r\nSubject: trigram decoy\r\n\r\nzebra brafi afish; GRÖẞE größ ößen enwahn\r\n",
+		// A NUL in base64 text: the entry has a space there.
+		"From: l@example.org\r\nSubject: nul64\r\nContent-Transfer-Encoding: base64\r\n\r\nc3BhY2UAc3RhdGlvbg==\r\n",
 	}
 }
 
@@ -46,6 +51,8 @@ func TextNeedles() []string {
 		"réunion", "Réunion prévue", "50%_off", "%_o", "100%", "of_the", "inner subject", "embedded body",
 		"subject", "example.org", "\"quoted\"", "σίσυφος", "οδυσσεας", "nowhere to be found",
 		"brown fox jumps over 100% of_the lazy dogs.", "ox", "fo", "a", "before\x00after", "\xff\xfeabc",
+		"zebrafish", "GRÖSSENWAHN", "größe", "space station", "before after", "space", "AFISH",
+		"a needle of more than thirty-two characters: quick brown fox jumps",
 	}
 }
 
@@ -72,8 +79,11 @@ func corpusMessages() []store.NewMessage {
 
 // CheckSearchText checks SearchText on mbox, whose message with UID
 // uids[i] is corpus message i, against the scan for every needle: never a
-// match missed; and, when exact, no other corpus message either.
-func CheckSearchText(t *testing.T, s store.Store, mbox store.MailboxRef, uids []uint32, exact bool) {
+// match missed, and never an exact hit that the scan does not find; when
+// indexed (every message has its entry), for a needle without space
+// (which in an entry may stand for a NUL) of at most maxExactRunes, the
+// matches as exact hits and no candidates.
+func CheckSearchText(t *testing.T, s store.Store, mbox store.MailboxRef, uids []uint32, indexed bool) {
 	t.Helper()
 	corpus := TextCorpus()
 	for _, needle := range TextNeedles() {
@@ -84,34 +94,53 @@ func CheckSearchText(t *testing.T, s store.Store, mbox store.MailboxRef, uids []
 					want = append(want, uids[i])
 				}
 			}
-			got, ok, err := s.SearchText(ctx(t), mbox, store.TextQuery{Needle: needle, BodyOnly: bodyOnly})
+			hits, ok, err := s.SearchText(ctx(t), mbox, store.TextQuery{Needle: needle, BodyOnly: bodyOnly})
 			if err != nil {
 				t.Fatalf("SearchText(%q, body %v): %v", needle, bodyOnly, err)
 			}
 			what := fmt.Sprintf("SearchText(%q, body %v)", needle, bodyOnly)
-			short := len([]rune(message.Fold(needle))) < 3 || strings.ContainsRune(needle, 0) || !isUTF8(needle)
+			folded := message.Fold(needle)
+			short := len([]rune(folded)) < 3 || strings.ContainsRune(needle, 0) || !isUTF8(needle)
 			if ok == short {
 				t.Fatalf("%s: ok = %v", what, ok)
 			}
 			if !ok {
 				continue
 			}
-			if !slices.IsSorted(got) {
-				t.Fatalf("%s: %v not ascending", what, got)
+			// Other messages of mbox are not the test's.
+			ours := func(l []uint32) []uint32 {
+				return slices.DeleteFunc(slices.Clone(l), func(u uint32) bool { return !slices.Contains(uids, u) })
+			}
+			for _, l := range [][]uint32{hits.Exact, hits.Candidates} {
+				if !slices.IsSorted(l) || len(slices.Compact(slices.Clone(l))) != len(l) {
+					t.Fatalf("%s: %v not ascending", what, l)
+				}
+			}
+			got := hits.All()
+			if len(slices.Compact(slices.Clone(got))) != len(got) {
+				t.Fatalf("%s: exact %v and candidates %v overlap", what, hits.Exact, hits.Candidates)
 			}
 			for _, u := range want {
 				if !slices.Contains(got, u) {
-					t.Fatalf("%s = %v misses UID %d (scan: %v)", what, got, u, want)
+					t.Fatalf("%s = %+v misses UID %d (scan: %v)", what, hits, u, want)
 				}
 			}
-			if exact {
-				// Other messages of mbox are not the test's.
-				got = slices.DeleteFunc(got, func(u uint32) bool { return !slices.Contains(uids, u) })
-				wantUIDs(t, what, got, want)
+			for _, u := range ours(hits.Exact) {
+				if !slices.Contains(want, u) {
+					t.Fatalf("%s: exact hit %d is no match (scan: %v)", what, u, want)
+				}
+			}
+			if indexed && !strings.Contains(folded, " ") && len([]rune(folded)) <= maxExactRunes {
+				wantUIDs(t, what, ours(hits.Exact), want)
+				wantUIDs(t, what+" candidates", ours(hits.Candidates), nil)
 			}
 		}
 	}
 }
+
+// maxExactRunes is the longest needle every backend's index answers
+// exactly.
+const maxExactRunes = 32
 
 func isUTF8(s string) bool { return strings.ToValidUTF8(s, "") == s }
 
@@ -179,7 +208,7 @@ func testSearchTextExpunge(t *testing.T, s store.Store) {
 		if err != nil || !ok {
 			t.Fatalf("SearchText: %v, %v", ok, err)
 		}
-		return got
+		return got.All()
 	}
 	wantUIDs(t, "before expunge", search(inbox.Ref()), uids[:1])
 	if _, _, err := s.Expunge(ctx(t), inbox.Ref(), uids[:1], false); err != nil {
@@ -212,7 +241,7 @@ func testSearchTextIsolation(t *testing.T, s store.Store) {
 	if err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	wantUIDs(t, "bob's inbox", got, nil)
+	wantUIDs(t, "bob's inbox", got.All(), nil)
 	if err := s.ReindexText(ctx(t), 1<<40, nil); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("ReindexText of a missing account: %v, want ErrNotFound", err)
 	}
@@ -253,7 +282,7 @@ func CheckReindex(t *testing.T, s store.Store, unindex func(t *testing.T)) {
 		if err != nil || !ok {
 			t.Fatalf("SearchText(%q): %v, %v", needle, ok, err)
 		}
-		return got
+		return got.All()
 	}
 	wantUIDs(t, "unindexed messages are candidates", search(ia.Ref(), "nowhere to be found"), ua)
 	wantUIDs(t, "unindexed messages and the indexed match", search(ia.Ref(), "latecomer"), append(slices.Clone(ua), d[0].UID))

@@ -106,11 +106,15 @@ type Dialect interface {
 	// TextIndexed returns a condition that the blob whose id is col has
 	// an index entry.
 	TextIndexed(col string) string
-	// TextMatch returns a SELECT of the ids of the blobs whose entry may
+	// TextMatch returns a SELECT of the ids (column id) of the blobs whose entry may
 	// contain the needle bound at $2 as TextPattern makes it: in the body
-	// text only, or in either text. It may return more (the caller checks
-	// each message), never fewer.
+	// text only, or in either text. It may return more (see TextExact),
+	// never fewer.
 	TextMatch(bodyOnly bool) string
+	// TextExact reports whether TextMatch returns exactly the blobs whose
+	// entry contains the folded needle, no more: then SearchText's index
+	// hits need no check.
+	TextExact(folded string) bool
 	// TextPattern makes the argument of TextMatch from a folded needle of
 	// at least three characters.
 	TextPattern(folded string, bodyOnly bool) any

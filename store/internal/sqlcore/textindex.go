@@ -41,15 +41,26 @@ const pendingChunkBytes = 4 << 20
 
 // indexText is the header and body text a blob's index entry holds. NUL
 // (which PostgreSQL text cannot hold) becomes a space: a needle without
-// NUL matches the text the same, and needles with NUL are not looked up.
+// NUL or space matches the text the same, needles with NUL are not looked
+// up, and the hits of a needle with a space are only candidates
+// (exactNeedle).
 func indexText(raw []byte, p *message.Part) (hdr, body string) {
+	hdr, body = foldedText(raw, p)
+	return strings.ReplaceAll(hdr, "\x00", " "), strings.ReplaceAll(body, "\x00", " ")
+}
+
+// foldedText is the header and body text the IMAP matcher searches.
+func foldedText(raw []byte, p *message.Part) (hdr, body string) {
 	if p == nil {
 		p = message.Parse(raw)
 	}
-	hdr = message.Fold(p.HeaderText(raw))
-	body = message.Fold(p.TextForSearch(raw))
-	return strings.ReplaceAll(hdr, "\x00", " "), strings.ReplaceAll(body, "\x00", " ")
+	return message.Fold(p.HeaderText(raw)), message.Fold(p.TextForSearch(raw))
 }
+
+// exactNeedle reports whether an entry that contains the folded needle
+// is a message that contains it: unless the needle has a space, which in
+// the entry may stand for a NUL of the message.
+func exactNeedle(folded string) bool { return !strings.Contains(folded, " ") }
 
 // indexable reports whether the index can look up the folded needle.
 func indexable(folded string) bool {
@@ -74,30 +85,41 @@ func (c *Core) insertBlob(tx Tx, p *Prepared) (int64, error) {
 	return id, nil
 }
 
-// SearchText implements store.Store.
-func (c *Core) SearchText(ctx context.Context, ref store.MailboxRef, q store.TextQuery) ([]uint32, bool, error) {
+// SearchText implements store.Store: exact hits are the index's, where
+// the dialect's lookup is exact for the needle, and the pending blobs'
+// (matched here as the scan would); candidates are the blobs below
+// unindexed_below without an entry, and the index's otherwise.
+func (c *Core) SearchText(ctx context.Context, ref store.MailboxRef, q store.TextQuery) (store.TextHits, bool, error) {
 	needle := message.Fold(q.Needle)
 	if !indexable(needle) {
-		return nil, false, nil
+		return store.TextHits{}, false, nil
 	}
 	if _, err := c.MailboxByID(ctx, ref); err != nil {
-		return nil, false, err
+		return store.TextHits{}, false, err
 	}
-	var uids []uint32
+	indexExact := c.d.TextExact(needle) && exactNeedle(needle)
+	var exact, cands []uint32
 	// One snapshot: a reindex that commits between the two reads would
 	// otherwise move a message from the second list to the first unseen.
 	err := c.db.Snapshot(ctx, func(r Reader) error {
-		uids = uids[:0]
-		readUIDs := func(query string, args ...any) error {
+		exact, cands = exact[:0], cands[:0]
+		readUIDs := func(to *[]uint32, query string, args ...any) error {
 			rows, err := r.Query(query, args...)
 			if err != nil {
 				return err
 			}
 			got, err := CollectUIDs(rows)
-			uids = append(uids, got...)
+			*to = append(*to, got...)
 			return err
 		}
-		if err := readUIDs("SELECT m.uid FROM messages m WHERE m.mailbox_id = $1 AND m.blob_id IN ("+c.d.TextMatch(q.BodyOnly)+")",
+		indexed := &cands
+		if indexExact {
+			indexed = &exact
+		}
+		// The index's hits first, each looked up by blob (CROSS JOIN
+		// keeps SQLite to that order): as many lookups as hits, where
+		// "m.blob_id IN (...)" read every message of the mailbox.
+		if err := readUIDs(indexed, "SELECT m.uid FROM ("+c.d.TextMatch(q.BodyOnly)+") t CROSS JOIN messages m WHERE m.blob_id = t.id AND m.mailbox_id = $1",
 			ref.MailboxID, c.d.TextPattern(needle, q.BodyOnly)); err != nil {
 			return err
 		}
@@ -106,7 +128,7 @@ func (c *Core) SearchText(ctx context.Context, ref store.MailboxRef, q store.Tex
 			if err != nil {
 				return err
 			}
-			uids = append(uids, got...)
+			exact = append(exact, got...)
 		}
 		var below int64
 		if err := r.QueryRow("SELECT unindexed_below FROM text_index_state").Scan(&below); err != nil {
@@ -115,14 +137,28 @@ func (c *Core) SearchText(ctx context.Context, ref store.MailboxRef, q store.Tex
 		if below <= 1 {
 			return nil
 		}
-		return readUIDs("SELECT m.uid FROM messages m WHERE m.mailbox_id = $1 AND m.blob_id < $2 AND NOT "+c.d.TextIndexed("m.blob_id"),
+		return readUIDs(&cands, "SELECT m.uid FROM messages m WHERE m.mailbox_id = $1 AND m.blob_id < $2 AND NOT "+c.d.TextIndexed("m.blob_id"),
 			ref.MailboxID, below)
 	})
 	if err != nil {
-		return nil, false, fmt.Errorf("store: search text: %w", err)
+		return store.TextHits{}, false, fmt.Errorf("store: search text: %w", err)
 	}
-	slices.Sort(uids)
-	return slices.Compact(uids), true, nil
+	return textHits(exact, cands), true, nil
+}
+
+// textHits sorts both lists and leaves out of cands what exact has.
+func textHits(exact, cands []uint32) store.TextHits {
+	slices.Sort(exact)
+	exact = slices.Compact(exact)
+	slices.Sort(cands)
+	cands = slices.Compact(cands)
+	if len(exact) > 0 && len(cands) > 0 {
+		cands = slices.DeleteFunc(cands, func(u uint32) bool {
+			_, found := slices.BinarySearch(exact, u)
+			return found
+		})
+	}
+	return store.TextHits{Exact: exact, Candidates: cands}
 }
 
 // ReindexText implements store.Store: the blobs without an index entry,

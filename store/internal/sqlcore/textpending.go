@@ -111,8 +111,8 @@ func (c *Core) TextPending(ctx context.Context) (int64, error) {
 }
 
 // pendingMatches returns the UIDs of the messages of the mailbox whose
-// blob is pending and whose text contains the folded needle as the index
-// entry would: the UIDs the index will return for them once written.
+// blob is pending and whose text contains the folded needle, as the IMAP
+// matcher reads it: exact hits.
 func (c *Core) pendingMatches(r Reader, mailboxID int64, needle string, bodyOnly bool) ([]uint32, error) {
 	// CROSS JOIN: SQLite reads the few pending rows first, not every
 	// message of the mailbox.
@@ -128,7 +128,7 @@ func (c *Core) pendingMatches(r Reader, mailboxID int64, needle string, bodyOnly
 		if err := rows.Scan(&uid, &raw); err != nil {
 			return nil, err
 		}
-		hdr, body := indexText(raw, nil)
+		hdr, body := foldedText(raw, nil)
 		if strings.Contains(body, needle) || !bodyOnly && strings.Contains(hdr, needle) {
 			uids = append(uids, uint32(uid))
 		}
