@@ -80,7 +80,8 @@ func (c *conn) fetchMessages(cmd *command, uids []uint32, atts []fetchAtt, mods 
 	if err != nil {
 		return err
 	}
-	metas := make([]store.MessageMeta, 0, min(len(uids), fetchChunk))
+	metas := c.getMetas(min(len(uids), fetchChunk))
+	defer func() { c.putMetas(metas) }()
 	for len(uids) > 0 {
 		n := min(len(uids), fetchChunk)
 		batch := uids[:n]

@@ -266,6 +266,10 @@ type Server struct {
 	// Connections' buffered readers and writers (bufSize), lent out while
 	// a connection is not idling.
 	readers, writers sync.Pool
+	// metaBufs lends FETCH and SEARCH their slice of message metadata
+	// (*[]store.MessageMeta, up to fetchChunk entries), so that a command
+	// repeated by many sessions does not allocate and grow one each time.
+	metaBufs sync.Pool
 
 	// indexes holds the metadata of recently selected mailboxes, and the
 	// feed clock sessions take a tick of when the feed reports a change
