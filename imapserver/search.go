@@ -334,11 +334,19 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, need readNeed, uids []uint32, f
 						continue // expunged meanwhile
 					}
 				}
-				d := c.withBytes(&rest[i], raw, part)
-				if headersOnly {
-					d = c.withHeader(&rest[i], raw, nil)
+				if raws == nil && parts == nil && m.c == c && !m.haveRaw && !m.haveHdr && m.part == nil && m.top == nil {
+					// Metadata alone, and nothing loaded into m for the
+					// previous message: set what differs rather than
+					// rewrite all of m (SEARCH UNSEEN spent a fifth of
+					// its CPU there).
+					m.meta, m.seq, m.saved = &rest[i], seq(rest[i].UID), saved[rest[i].UID]
+				} else {
+					d := c.withBytes(&rest[i], raw, part)
+					if headersOnly {
+						d = c.withHeader(&rest[i], raw, nil)
+					}
+					m = searchMsg{msgData: d, seq: seq(rest[i].UID), saved: saved[rest[i].UID]}
 				}
-				m = searchMsg{msgData: d, seq: seq(rest[i].UID), saved: saved[rest[i].UID]}
 				ok, err := imapmsg.Match(key, &m, env)
 				if err == nil && ok {
 					err = fn(&m)
