@@ -293,20 +293,10 @@ func FuzzHeaderSections(f *testing.F) {
 // (they added about 90 when each header was parsed).
 func TestFetchHeaderFieldsAllocs(t *testing.T) {
 	ts := startTestServer(t)
-	ctx := context.Background()
-	inbox, err := ts.st.MailboxByName(ctx, ts.acct.ID, store.Inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
 	add := func(n int) {
-		var msgs []store.NewMessage
-		for i := range n {
-			raw := []byte(fmt.Sprintf("From: Alice <a@example.org>\r\nTo: b@example.org, \"C\" <c@example.org>\r\nSubject: message %d\r\n folded\r\nDate: Thu, 26 Nov 2026 09:00:00 +0000\r\nMessage-ID: <%d@example.org>\r\nReceived: from x by y\r\nMIME-Version: 1.0\r\n\r\nbody\r\n", i, i))
-			msgs = append(msgs, store.NewMessage{Raw: raw, Part: message.Parse(raw)})
-		}
-		if _, _, err := ts.st.Append(ctx, inbox.Ref(), msgs); err != nil {
-			t.Fatal(err)
-		}
+		ts.appendToInbox(n, func(i int) []byte {
+			return []byte(fmt.Sprintf("From: Alice <a@example.org>\r\nTo: b@example.org, \"C\" <c@example.org>\r\nSubject: message %d\r\n folded\r\nDate: Thu, 26 Nov 2026 09:00:00 +0000\r\nMessage-ID: <%d@example.org>\r\nReceived: from x by y\r\nMIME-Version: 1.0\r\n\r\nbody\r\n", i, i))
+		})
 	}
 	tc := ts.login()
 	const fetch = "FETCH 1:* (UID BODY.PEEK[HEADER.FIELDS (FROM TO SUBJECT DATE MESSAGE-ID)])"
