@@ -13,6 +13,15 @@ import (
 // batches, straight through the store.
 func (ts *testServer) fillInbox(n int) {
 	ts.t.Helper()
+	ts.appendToInbox(n, func(i int) []byte {
+		return []byte(fmt.Sprintf("From: a@example.org\r\nTo: b@example.org\r\nSubject: message %d\r\n\r\nbody of message %d with the word needle%d\r\n", i, i, i%1000))
+	})
+}
+
+// appendToInbox appends n messages, raw(i) the i-th, to the test
+// account's INBOX straight through the store, 1,000 per Append.
+func (ts *testServer) appendToInbox(n int, raw func(i int) []byte) {
+	ts.t.Helper()
 	ctx := context.Background()
 	inbox, err := ts.st.MailboxByName(ctx, ts.acct.ID, store.Inbox)
 	if err != nil {
@@ -23,8 +32,8 @@ func (ts *testServer) fillInbox(n int) {
 		k := min(batch, n-done)
 		msgs := make([]store.NewMessage, k)
 		for i := range msgs {
-			raw := []byte(fmt.Sprintf("From: a@example.org\r\nTo: b@example.org\r\nSubject: message %d\r\n\r\nbody of message %d with the word needle%d\r\n", done+i, done+i, (done+i)%1000))
-			msgs[i] = store.NewMessage{Raw: raw, Part: message.Parse(raw)}
+			b := raw(done + i)
+			msgs[i] = store.NewMessage{Raw: b, Part: message.Parse(b)}
 		}
 		if _, _, err := ts.st.Append(ctx, inbox.Ref(), msgs); err != nil {
 			ts.t.Fatal(err)

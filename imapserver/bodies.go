@@ -3,7 +3,6 @@ package imapserver
 import (
 	"context"
 
-	"github.com/mailroom/mailroom/imapserver/imapmsg"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
@@ -135,16 +134,13 @@ const (
 // headerOnly reports whether a needs no more than the message's top-level
 // header.
 func (a fetchAtt) headerOnly() bool {
-	switch a.kind {
-	case attEnvelope, attRFC822Header:
-		return true
-	case attSection:
-		switch a.section.Specifier {
-		case imapmsg.SpecHeader, imapmsg.SpecHeaderFields, imapmsg.SpecHeaderFieldsNot:
-			return len(a.section.Part) == 0
-		}
-	}
-	return false
+	return a.kind == attEnvelope || a.rootHeader()
+}
+
+// rootHeader reports whether a is a section of the top-level header
+// (RFC822.HEADER, BODY[HEADER], BODY[HEADER.FIELDS (...)] or .NOT).
+func (a fetchAtt) rootHeader() bool {
+	return a.kind == attRFC822Header || (a.kind == attSection && a.section.RootHeader())
 }
 
 // headerBatch is bodyBatch for headers: it returns how many messages at

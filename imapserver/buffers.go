@@ -1,6 +1,10 @@
 package imapserver
 
-import "bufio"
+import (
+	"bufio"
+
+	"github.com/mailroom/mailroom/store"
+)
 
 // bufSize is the size of a connection's read and write buffers. Lines and
 // literals longer than that are read in pieces.
@@ -60,4 +64,23 @@ func (c *conn) putWriter() {
 	c.srv.writersOut.Add(-1)
 	c.bw = nil
 	c.enc.SetWriter(nil)
+}
+
+// getMetas returns an empty slice with room for n (at most fetchChunk)
+// message metadata entries, from the server's pool when it has one;
+// putMetas gives it back when the command is done with it.
+func (c *conn) getMetas(n int) []store.MessageMeta {
+	if p, ok := c.srv.metaBufs.Get().(*[]store.MessageMeta); ok && cap(*p) >= n {
+		return (*p)[:0]
+	}
+	return make([]store.MessageMeta, 0, fetchChunk)
+}
+
+func (c *conn) putMetas(m []store.MessageMeta) {
+	if cap(m) != fetchChunk {
+		return
+	}
+	m = m[:cap(m)]
+	clear(m) // no flag slices kept alive by the pool
+	c.srv.metaBufs.Put(&m)
 }

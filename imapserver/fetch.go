@@ -80,7 +80,8 @@ func (c *conn) fetchMessages(cmd *command, uids []uint32, atts []fetchAtt, mods 
 	if err != nil {
 		return err
 	}
-	metas := make([]store.MessageMeta, 0, min(len(uids), fetchChunk))
+	metas := c.getMetas(min(len(uids), fetchChunk))
+	defer func() { c.putMetas(metas) }()
 	for len(uids) > 0 {
 		n := min(len(uids), fetchChunk)
 		batch := uids[:n]
@@ -342,6 +343,9 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, extras *rowE
 			if part, err = d.Part(); err != nil {
 				return err
 			}
+		case d.part == nil && d.top == nil && a.rootHeader():
+			// Header fields are cut from the header without parsing
+			// it (imapmsg.SectionBytes with no tree).
 		case a.needsPart():
 			if part, err = d.Top(); err != nil {
 				return err
@@ -399,7 +403,7 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, extras *rowE
 			if err != nil {
 				return err
 			}
-			add(a.section.ResponseName("BODY"), imapmsg.ApplyPartial(b, a.section.Partial), 1)
+			add(a.name, imapmsg.ApplyPartial(b, a.section.Partial), 1)
 		case attBinary:
 			b, err := imapmsg.BinaryBytes(raw, part, a.section.Part)
 			if errors.Is(err, imapmsg.ErrNoSuchPart) {
@@ -412,7 +416,7 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, extras *rowE
 			if bytes.IndexByte(b, 0) >= 0 {
 				lit = 8
 			}
-			add(a.section.ResponseName("BINARY"), imapmsg.ApplyPartial(b, a.section.Partial), lit)
+			add(a.name, imapmsg.ApplyPartial(b, a.section.Partial), lit)
 		case attBinarySize:
 			n, err := imapmsg.BinarySize(raw, part, a.section.Part)
 			if errors.Is(err, imapmsg.ErrNoSuchPart) {
@@ -421,7 +425,7 @@ func (c *conn) writeFetch(cmd *command, d msgData, atts []fetchAtt, extras *rowE
 			if err != nil {
 				return err
 			}
-			add("BINARY.SIZE["+a.section.String()+"]", strconv.AppendInt(nil, n, 10), 0)
+			add(a.name, strconv.AppendInt(nil, n, 10), 0)
 		case attPreview:
 			b, lit, err := c.fetchPreview(&d)
 			if err != nil {

@@ -36,6 +36,7 @@ type fetchAtt struct {
 	section imapmsg.Section
 	inner   string // section text as the client wrote it
 	peek    bool
+	name    string // response item name of a section (BODY[...]<n>, BINARY[...], BINARY.SIZE[...]), made once per command
 }
 
 // setsSeen reports whether fetching a sets \Seen (RFC 9051 §6.4.5).
@@ -201,6 +202,14 @@ func (c *conn) fetchAttNamed(name string) (fetchAtt, error) {
 		sec.Partial = &imapmsg.Partial{Offset: uint32(o), Count: uint32(n)}
 	}
 	a.section = sec
+	switch a.kind {
+	case attSection:
+		a.name = sec.ResponseName("BODY")
+	case attBinary:
+		a.name = sec.ResponseName("BINARY")
+	case attBinarySize:
+		a.name = "BINARY.SIZE[" + sec.String() + "]"
+	}
 	return a, nil
 }
 

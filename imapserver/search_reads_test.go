@@ -78,20 +78,10 @@ func TestSearchReads(t *testing.T) {
 // message was evaluated in a searchMsg of its own).
 func TestSearchFlagAllocsFlat(t *testing.T) {
 	ts := startTestServer(t)
-	ctx := context.Background()
-	inbox, err := ts.st.MailboxByName(ctx, ts.acct.ID, store.Inbox)
-	if err != nil {
-		t.Fatal(err)
-	}
 	add := func(n int) {
-		var msgs []store.NewMessage
-		for i := range n {
-			raw := []byte("From: a@example.org\r\nSubject: s" + strings.Repeat("x", i%7) + "\r\n\r\nbody\r\n")
-			msgs = append(msgs, store.NewMessage{Raw: raw, Part: message.Parse(raw)})
-		}
-		if _, _, err := ts.st.Append(ctx, inbox.Ref(), msgs); err != nil {
-			t.Fatal(err)
-		}
+		ts.appendToInbox(n, func(i int) []byte {
+			return []byte("From: a@example.org\r\nSubject: s" + strings.Repeat("x", i%7) + "\r\n\r\nbody\r\n")
+		})
 	}
 	tc := ts.login()
 	allocs := func(want int) float64 {

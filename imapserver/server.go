@@ -268,6 +268,10 @@ type Server struct {
 	// (TestIdleWakeQueuesWithoutBuffer).
 	readers, writers sync.Pool
 	writersOut       atomic.Int64
+	// metaBufs lends FETCH and SEARCH their slice of message metadata
+	// (*[]store.MessageMeta, up to fetchChunk entries), so that a command
+	// repeated by many sessions does not allocate and grow one each time.
+	metaBufs sync.Pool
 
 	// indexes holds the metadata of recently selected mailboxes, and the
 	// feed clock sessions take a tick of when the feed reports a change

@@ -42,8 +42,8 @@ func headerEnd(b []byte, start, end int) int {
 
 // validFieldName reports whether s (already stripped of trailing
 // whitespace) is an RFC 5322 field name: printable ASCII except colon.
-func validFieldName(s string) bool {
-	if s == "" {
+func validFieldName[T string | []byte](s T) bool {
+	if len(s) == 0 {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
@@ -59,6 +59,19 @@ func validFieldName(s string) bool {
 // stops at the blank line.
 func scanFields(h []byte) []field {
 	var fs []field
+	eachField(h, func(name, raw []byte, colon int) {
+		fs = append(fs, field{name: string(name), raw: raw, value: unfold(raw[colon+1:])})
+	})
+	return fs
+}
+
+// eachField calls fn with each field of the header section h, in order,
+// as scanFields finds them: its name as written without trailing
+// whitespace, the whole field (continuation lines and final line ending
+// included) and the offset of its colon in raw. It allocates nothing, for
+// callers that need neither the names as strings nor unfolded values
+// (HeaderFields).
+func eachField(h []byte, fn func(name, raw []byte, colon int)) {
 	for i := 0; i < len(h); {
 		ce, next := nextLine(h, i, len(h))
 		if ce == i {
@@ -78,13 +91,12 @@ func scanFields(h []byte) []field {
 		if colon < 0 {
 			continue
 		}
-		name := strings.TrimRight(string(line[:colon]), " \t")
+		name := bytes.TrimRight(line[:colon], " \t")
 		if !validFieldName(name) {
 			continue
 		}
-		fs = append(fs, field{name: name, raw: line, value: unfold(line[colon+1:])})
+		fn(name, line, colon)
 	}
-	return fs
 }
 
 // unfold removes the line breaks of a folded field value and trims
@@ -142,35 +154,38 @@ func HeaderValues(header []byte, name string) []string {
 // requires even when no field matched.
 func HeaderFields(header []byte, names []string, not bool) []byte {
 	var out []byte
-	for _, f := range scanFields(header) {
+	eachField(header, func(name, raw []byte, _ int) {
 		match := false
 		for _, n := range names {
-			if strings.EqualFold(f.name, n) {
+			// Names are short: the conversion takes no allocation.
+			if strings.EqualFold(string(name), n) {
 				match = true
 				break
 			}
 		}
-		if match == not {
-			continue
+		if match != not {
+			out = appendCRLF(out, raw)
 		}
-		out = appendCRLF(out, f.raw)
-	}
+	})
 	return append(out, '\r', '\n')
 }
 
 // appendCRLF appends b to out with every line ending written as CRLF and a
 // final CRLF added when b does not end in a line ending.
 func appendCRLF(out, b []byte) []byte {
-	for i := 0; i < len(b); i++ {
-		switch c := b[i]; {
-		case c == '\r' && i+1 < len(b) && b[i+1] == '\n':
-			out = append(out, '\r', '\n')
-			i++
-		case c == '\n':
-			out = append(out, '\r', '\n')
-		default:
-			out = append(out, c)
+	// Copy line by line: only a bare LF needs rewriting.
+	for len(b) > 0 {
+		k := bytes.IndexByte(b, '\n')
+		if k < 0 {
+			out = append(out, b...)
+			break
 		}
+		if k > 0 && b[k-1] == '\r' {
+			out = append(out, b[:k+1]...)
+		} else {
+			out = append(append(out, b[:k]...), '\r', '\n')
+		}
+		b = b[k+1:]
 	}
 	if n := len(out); n < 2 || out[n-2] != '\r' || out[n-1] != '\n' {
 		out = append(out, '\r', '\n')

@@ -87,6 +87,15 @@ func FuzzParseSection(f *testing.F) {
 		if err == nil {
 			ApplyPartial(b, sec.Partial)
 		}
+		if sec.RootHeader() {
+			// Cut from the message or from its header alone without a
+			// tree, the root's header sections are the same bytes.
+			for _, in := range [][]byte{raw, raw[:message.BodyStart(raw)]} {
+				if cut, err2 := SectionBytes(in, nil, sec); err2 != nil || string(cut) != string(b) || err != nil {
+					t.Fatalf("SectionBytes(%q, nil, %s) = %q, %v; with the tree %q, %v", in, sec, cut, err2, b, err)
+				}
+			}
+		}
 	})
 }
 

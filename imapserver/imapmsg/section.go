@@ -309,9 +309,17 @@ func ApplyPartial(b []byte, p *Partial) []byte {
 // need a MESSAGE/RFC822 part and refer to its embedded message. A part that
 // does not exist gives ErrNoSuchPart; most servers answer it with an empty
 // string.
+//
+// The root's header sections (HEADER, HEADER.FIELDS(.NOT) without part
+// numbers) need no tree: with root nil they are cut from the top-level
+// header that raw starts with (raw may be that header alone), which is
+// what FETCH of header fields does rather than parse the header.
 func SectionBytes(raw []byte, root *message.Part, s Section) ([]byte, error) {
 	if root == nil {
-		return nil, ErrNoSuchPart
+		if !s.RootHeader() {
+			return nil, ErrNoSuchPart
+		}
+		return headerSection(raw[:message.BodyStart(raw)], s), nil
 	}
 	target, err := root.Find(s.Part)
 	if err != nil {
@@ -333,14 +341,32 @@ func SectionBytes(raw []byte, root *message.Part, s Section) ([]byte, error) {
 		}
 	}
 	switch s.Specifier {
-	case SpecHeader:
-		return msg.Header(raw), nil
-	case SpecHeaderFields, SpecHeaderFieldsNot:
-		return message.HeaderFields(msg.Header(raw), s.Fields, s.Specifier == SpecHeaderFieldsNot), nil
+	case SpecHeader, SpecHeaderFields, SpecHeaderFieldsNot:
+		return headerSection(msg.Header(raw), s), nil
 	case SpecText:
 		return msg.Body(raw), nil
 	}
 	return nil, fmt.Errorf("%w: unknown section specifier %q", ErrSyntax, s.Specifier)
+}
+
+// RootHeader reports whether s is HEADER, HEADER.FIELDS or
+// HEADER.FIELDS.NOT of the message itself (no part numbers): bytes of its
+// top-level header only.
+func (s Section) RootHeader() bool {
+	switch s.Specifier {
+	case SpecHeader, SpecHeaderFields, SpecHeaderFieldsNot:
+		return len(s.Part) == 0
+	}
+	return false
+}
+
+// headerSection returns the bytes of the header section s (HEADER,
+// HEADER.FIELDS or HEADER.FIELDS.NOT) of a message whose header is hdr.
+func headerSection(hdr []byte, s Section) []byte {
+	if s.Specifier == SpecHeader {
+		return hdr
+	}
+	return message.HeaderFields(hdr, s.Fields, s.Specifier == SpecHeaderFieldsNot)
 }
 
 // BinaryBytes returns the bytes of BINARY[part] (RFC 3516 §4.2): the part's
