@@ -8,6 +8,7 @@ import (
 
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/storetest"
 )
 
 // countingStore counts the reads SEARCH makes of message bytes and trees.
@@ -44,6 +45,10 @@ func TestSearchReads(t *testing.T) {
 	ts.deliver("", "Subject: small\n\nthe needle\n")
 	big := "Subject: big\n\n" + strings.Repeat("hay hay hay hay\n", 2000) + "another needle\n"
 	ts.deliver("", big)
+	// Indexed: a pending blob is matched by the store itself (an exact
+	// hit whatever the needle), so the candidate case below needs the
+	// index to have answered.
+	storetest.WaitTextIndexed(t, ts.st)
 	tc := ts.login()
 	tc.transactf("ok", "select INBOX")
 	cs.bodies.Store(0)
