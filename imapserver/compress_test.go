@@ -87,10 +87,16 @@ func TestCompress(t *testing.T) {
 	// default), the stream is read on, the session goes on.
 	start := time.Now()
 	tc.nc.SetWriteDeadline(time.Now().Add(30 * time.Second))
+	wrote := make(chan struct{})
 	go func() {
+		defer close(wrote)
 		fmt.Fprintf(tc.nc, "b1 STATUS %s (MESSAGES)\r\n", strings.Repeat("a", 8<<20))
 	}()
 	tc.readUntilTagged("b1", "bad")
+	// The server may answer before the writer's Write has returned (it
+	// still updates the deflate state after the last bytes went out): the
+	// next command must not write to the stream concurrently.
+	<-wrote
 	if tc.lastTaggedResp().codeName() != "TOOBIG" {
 		t.Fatalf("bomb line: %q", tc.lastTagged)
 	}
