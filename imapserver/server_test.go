@@ -3,12 +3,14 @@ package imapserver
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -157,6 +159,7 @@ func (tc *testConn) readResponse() string {
 	for {
 		line, err := tc.br.ReadString('\n')
 		if err != nil {
+			dumpOnTimeout(tc.t, err)
 			tc.t.Fatalf("read: %v (have %q)", err, sb.String())
 		}
 		line = strings.TrimSuffix(line, "\r\n")
@@ -261,3 +264,16 @@ Content-Disposition: attachment; filename=foo.txt
 YmFy
 --x--
 `
+
+// dumpOnTimeout logs every goroutine's stack when a read timed out: a
+// response that never came is a hang in the server (or a machine too
+// loaded to answer within the guard), and the stacks tell which.
+func dumpOnTimeout(t testing.TB, err error) {
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		return
+	}
+	var b strings.Builder
+	pprof.Lookup("goroutine").WriteTo(&b, 1)
+	t.Logf("goroutines at the read timeout:\n%s", b.String())
+}
