@@ -378,3 +378,55 @@ func TestFlagWritesCommitAsync(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A delivery whose statement wrote but whose outcome is refused after
+// (the mailbox ran out of UIDs) in the middle of a pipelined batch leaves
+// nothing behind, and the deliveries before and after it in the batch
+// commit (pipeline.go runs them again alone).
+func TestPipelineRefusedDeliveryUndone(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	ctx := context.Background()
+	a, err := s.CreateAccount(ctx, "refused@example.org", "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := s.CreateMailbox(ctx, a.ID, "Full", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lastUID = 1<<32 - 1 // a UID whose UIDNEXT would not fit
+	if _, err := s.pool.Exec(ctx, "UPDATE mailboxes SET uidnext = $1 WHERE id = $2", int64(lastUID), full.ID); err != nil {
+		t.Fatal(err)
+	}
+	release := blockWriter(t, s)
+	good1 := deliverAsync(s, store.Target{AccountID: a.ID}, 1)
+	waitQueued()
+	refused := deliverAsync(s, store.Target{AccountID: a.ID, MailboxID: full.ID}, 2)
+	waitQueued()
+	good2 := deliverAsync(s, store.Target{AccountID: a.ID}, 3)
+	waitQueued()
+	release()
+	for _, ch := range []<-chan error{good1, good2} {
+		if err := <-ch; err != nil {
+			t.Fatalf("delivery in the refused one's batch: %v", err)
+		}
+	}
+	if err := <-refused; !errors.Is(err, store.ErrInvalid) {
+		t.Fatalf("delivery to a mailbox out of UIDs: %v, want ErrInvalid", err)
+	}
+	inbox, err := s.MailboxByName(ctx, a.ID, store.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs := listAll(t, s, store.MailboxRef{AccountID: a.ID, MailboxID: inbox.ID}); len(msgs) != 2 {
+		t.Fatalf("INBOX has %d messages, want 2", len(msgs))
+	}
+	if msgs := listAll(t, s, store.MailboxRef{AccountID: a.ID, MailboxID: full.ID}); len(msgs) != 0 {
+		t.Fatalf("Full has %d messages, want 0", len(msgs))
+	}
+	var next int64
+	if err := s.pool.QueryRow(ctx, "SELECT uidnext FROM mailboxes WHERE id = $1", full.ID).Scan(&next); err != nil || next != lastUID {
+		t.Fatalf("Full's uidnext %d (%v), want %d unchanged", next, err, int64(lastUID))
+	}
+}
