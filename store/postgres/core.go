@@ -60,15 +60,19 @@ var (
 	deliverToSQL    = fmt.Sprintf(deliverOneSQL, "id = $2")
 )
 
-func (dialect) DeliverOne(tx sqlcore.Tx, t store.Target, p *sqlcore.Prepared, saveDate int64) (store.Delivered, bool, error) {
+func (dialect) DeliverOne(t store.Target, p *sqlcore.Prepared, saveDate int64) (string, []any) {
 	query, mailbox := deliverToSQL, any(t.MailboxID)
 	if t.MailboxID == 0 {
 		query, mailbox = deliverInboxSQL, store.Inbox
 	}
+	return query, []any{t.AccountID, mailbox, p.Raw, p.Tree, len(p.Raw), p.Header,
+		p.Sys, p.Keywords, p.Date, p.TZ, p.WireSize, saveDate}
+}
+
+func (dialect) ScanDelivered(tx sqlcore.Tx, t store.Target, row sqlcore.Row) (store.Delivered, bool, error) {
 	d := store.Delivered{AccountID: t.AccountID}
 	var uidValidity, uid int64
-	err := tx.QueryRow(query, t.AccountID, mailbox, p.Raw, p.Tree, len(p.Raw), p.Header,
-		p.Sys, p.Keywords, p.Date, p.TZ, p.WireSize, saveDate).Scan(&d.MailboxID, &uidValidity, &uid)
+	err := row.Scan(&d.MailboxID, &uidValidity, &uid)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return d, false, nil
 	}

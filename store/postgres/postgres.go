@@ -134,6 +134,7 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger, o
 	s.pool = pool
 	s.Core = sqlcore.New(dialect{}, readDB{s}, s.coreWrite, func() int64 { return s.now() })
 	s.SetFlagWrite(s.coreWriteFlags)
+	s.SetStatementWrite(s.writeStatement)
 	if err := migrate(ctx, cfg.ConnConfig, schemaVersion); err != nil {
 		pool.Close()
 		return nil, err

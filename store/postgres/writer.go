@@ -177,6 +177,9 @@ type job struct {
 	fn    func(tx *wtx) error
 	done  chan jobResult // buffered: the writer never waits for the caller
 	flags bool           // writeFlags (core.go): may commit asynchronously
+	// stmt: fn is this one statement (writeStatement), which a batch
+	// sends together with its neighbours' (pipeline.go).
+	stmt *sqlcore.Statement
 }
 
 type jobResult struct {
@@ -195,12 +198,25 @@ func (s *Store) write(ctx context.Context, fn func(tx *wtx) error) error {
 }
 
 func (s *Store) send(ctx context.Context, flags bool, fn func(tx *wtx) error) error {
+	return s.submit(&job{ctx: ctx, fn: fn, flags: flags})
+}
+
+// writeStatement runs st as a write (sqlcore.StatementFunc): in a batch,
+// pipelined with the batch's other statements.
+func (s *Store) writeStatement(ctx context.Context, st sqlcore.Statement) error {
+	fn := func(tx *wtx) error { return st.Done(tx, tx.queryRow(st.Query, st.Args...)) }
+	return s.submit(&job{ctx: ctx, fn: fn, stmt: &st})
+}
+
+// submit sends j to the writer and waits for its outcome.
+func (s *Store) submit(j *job) error {
+	ctx, fn := j.ctx, j.fn
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	start := time.Now()
 	defer func() { s.m.StoreWrite(time.Since(start)) }()
-	j := &job{ctx: ctx, fn: fn, done: make(chan jobResult, 1), flags: flags}
+	j.done = make(chan jobResult, 1)
 	select {
 	case s.jobs <- j:
 	case <-ctx.Done():
@@ -324,110 +340,63 @@ func (s *Store) writer() {
 // run without the callers' contexts: cancelling one would break the
 // connection under the whole batch (a job's context is checked before it
 // starts). BEGIN goes with the first job's first statement and COMMIT
-// with the notifications, so a batch of n jobs of one statement each
-// (deliveries) takes n round trips to the server: a round trip is a
+// with the notifications, and the one-statement jobs (deliveries) next to
+// each other go in one round trip (pipeline.go), so a batch of n
+// deliveries takes two round trips to the server: a round trip is a
 // wake-up of the server process and of the writer, which a busy machine
 // pays for in scheduling delay, and the whole node's writes wait for it.
 func (s *Store) runBatch(batch []*job) {
 	s.m.StoreBatch(len(batch))
-	ctx := context.Background()
-	results := make([]jobResult, len(batch))
-	txs := make([]*wtx, len(batch))
-	// answer sends every job its result; ok jobs publish their changes
-	// first, so a caller that reads the mailbox after its write returns
-	// and watchers see the same order.
-	answer := func() {
-		for i, j := range batch {
-			if results[i].err == nil && !results[i].alone {
-				for _, c := range txs[i].Changes {
-					s.feed.Publish(c)
-				}
-				s.wakeIndexer(txs[i].pending)
-			}
-			j.done <- results[i]
-		}
+	r := &batchRun{
+		s:       s,
+		ctx:     context.Background(),
+		batch:   batch,
+		results: make([]jobResult, len(batch)),
+		txs:     make([]*wtx, len(batch)),
+		saved:   len(batch) > 1,
 	}
-	// fail answers every job that has not failed on its own with err:
-	// alone if nothing can have committed, so each runs again by itself.
-	fail := func(err error, alone bool) {
-		for i := range results {
-			if results[i].err == nil && !results[i].alone {
-				results[i] = jobResult{err: err, alone: alone}
-			}
-		}
-		answer()
-	}
-	c, err := s.pool.Acquire(ctx)
+	c, err := s.pool.Acquire(r.ctx)
 	if err != nil {
 		// The pool is closed or the database unreachable: each caller
 		// finds out for itself (and a retry may reach it).
-		fail(fmt.Errorf("postgres: begin: %w", err), true)
+		r.fail(fmt.Errorf("postgres: begin: %w", err), true)
 		return
 	}
+	r.c = c
 	defer func() {
 		// Release closes a connection left in a transaction (the
 		// ROLLBACK failed): the next batch gets a clean one.
 		if c.Conn().PgConn().TxStatus() != 'I' {
-			c.Exec(ctx, "ROLLBACK")
+			c.Exec(r.ctx, "ROLLBACK")
 		}
 		c.Release()
 	}()
-	saved := len(batch) > 1
-	begin := []string{"BEGIN", "SET LOCAL lock_timeout = '" + batchLockTimeout + "'"}
+	r.begin = []string{"BEGIN", "SET LOCAL lock_timeout = '" + batchLockTimeout + "'"}
 	if s.asyncCommit(batch) {
-		begin = append(begin, "SET LOCAL synchronous_commit = off")
+		r.begin = append(r.begin, "SET LOCAL synchronous_commit = off")
 	}
-	var ran []store.Change
-	open := false  // a savepoint "job" exists
-	began := false // BEGIN was sent
-	for i, j := range batch {
-		txs[i] = &wtx{ctx: ctx, tx: c}
-		if err := j.ctx.Err(); err != nil {
-			results[i].err = err
-			continue
-		}
-		// Sent with the job's first statement: a job that sends none
-		// leaves no savepoint behind, and a batch that sends none
-		// no transaction.
-		if !began {
-			txs[i].prefix = append(txs[i].prefix, begin...)
-		}
-		if saved {
-			if open {
-				txs[i].prefix = append(txs[i].prefix, "RELEASE SAVEPOINT job")
+	for i := range batch {
+		r.txs[i] = &wtx{ctx: r.ctx, tx: c}
+	}
+	for i := 0; i < len(batch); {
+		if batch[i].stmt != nil {
+			n := 1
+			for i+n < len(batch) && batch[i+n].stmt != nil {
+				n++
 			}
-			txs[i].prefix = append(txs[i].prefix, "SAVEPOINT job")
-		}
-		err := j.fn(txs[i])
-		if txs[i].prefixErr != nil {
-			fail(txs[i].prefixErr, true)
-			return
-		}
-		sent := txs[i].prefix == nil
-		if sent {
-			began = true
-			open = saved
-		}
-		if err == nil {
-			ran = append(ran, txs[i].Changes...)
+			if !r.pipeline(i, i+n) {
+				return
+			}
+			i += n
 			continue
 		}
-		results[i] = jobResult{err: err, alone: retryable(err) || lockTimeout(err)}
-		if !saved {
-			answer()
+		if !r.runJob(i) {
 			return
 		}
-		if !sent {
-			continue // nothing to undo
-		}
-		if _, rerr := c.Exec(ctx, "ROLLBACK TO SAVEPOINT job"); rerr != nil {
-			s.logger.Error("postgres: rollback to savepoint", "err", rerr)
-			fail(rerr, true)
-			return
-		}
+		i++
 	}
-	if began {
-		if err := s.commitBatch(ctx, c, ran); err != nil {
+	if r.began {
+		if err := s.commitBatch(r.ctx, c, r.ran); err != nil {
 			// The server refused the commit (or the notifications
 			// before it): nothing committed, every job runs again
 			// alone. A lost connection leaves the outcome unknown:
@@ -435,11 +404,120 @@ func (s *Store) runBatch(batch []*job) {
 			var pe *pgconn.PgError
 			refused := errors.As(err, &pe) || errors.Is(err, pgx.ErrTxCommitRollback)
 			s.logger.Error("postgres: commit failed", "err", err, "batch", len(batch), "rerun", refused)
-			fail(fmt.Errorf("postgres: commit: %w", err), refused)
+			r.fail(fmt.Errorf("postgres: commit: %w", err), refused)
 			return
 		}
 	}
-	answer()
+	r.answer()
+}
+
+// batchRun is the state of runBatch.
+type batchRun struct {
+	s       *Store
+	ctx     context.Context
+	c       *pgxpool.Conn
+	batch   []*job
+	results []jobResult
+	txs     []*wtx
+	saved   bool     // each job runs in a savepoint "job" (a batch of several)
+	begin   []string // BEGIN and the transaction's settings
+	ran     []store.Change
+	open    bool // a savepoint "job" exists
+	began   bool // BEGIN was sent
+}
+
+// prefix returns the statements to send before a job's first one: BEGIN
+// if not sent yet, and its savepoint.
+func (r *batchRun) prefix() []string {
+	var p []string
+	if !r.began {
+		p = append(p, r.begin...)
+	}
+	if r.saved {
+		if r.open {
+			p = append(p, "RELEASE SAVEPOINT job")
+		}
+		p = append(p, "SAVEPOINT job")
+	}
+	return p
+}
+
+// sentPrefix records that a prefix was sent.
+func (r *batchRun) sentPrefix() {
+	r.began = true
+	r.open = r.saved
+}
+
+// answer sends every job its result; ok jobs publish their changes first,
+// so a caller that reads the mailbox after its write returns and watchers
+// see the same order.
+func (r *batchRun) answer() {
+	for i, j := range r.batch {
+		if r.results[i].err == nil && !r.results[i].alone {
+			for _, c := range r.txs[i].Changes {
+				r.s.feed.Publish(c)
+			}
+			r.s.wakeIndexer(r.txs[i].pending)
+		}
+		j.done <- r.results[i]
+	}
+}
+
+// fail answers every job that has not failed on its own with err: alone
+// if nothing can have committed, so each runs again by itself.
+func (r *batchRun) fail(err error, alone bool) {
+	for i := range r.results {
+		if r.results[i].err == nil && !r.results[i].alone {
+			r.results[i] = jobResult{err: err, alone: alone}
+		}
+	}
+	r.answer()
+}
+
+// runJob runs job i's fn. It returns false if the batch ended (and was
+// answered).
+func (r *batchRun) runJob(i int) bool {
+	j, tx := r.batch[i], r.txs[i]
+	if err := j.ctx.Err(); err != nil {
+		r.results[i].err = err
+		return true
+	}
+	// Sent with the job's first statement: a job that sends none leaves
+	// no savepoint behind, and a batch that sends none no transaction.
+	tx.prefix = r.prefix()
+	err := j.fn(tx)
+	if tx.prefixErr != nil {
+		r.fail(tx.prefixErr, true)
+		return false
+	}
+	sent := tx.prefix == nil
+	if sent {
+		r.sentPrefix()
+	}
+	if err == nil {
+		r.ran = append(r.ran, tx.Changes...)
+		return true
+	}
+	return r.failed(i, err, sent)
+}
+
+// failed records job i's error and undoes what it did (sent: it sent
+// statements). It returns false if the batch ended (and was answered).
+func (r *batchRun) failed(i int, err error, sent bool) bool {
+	r.results[i] = jobResult{err: err, alone: retryable(err) || lockTimeout(err)}
+	if !r.saved {
+		r.answer()
+		return false
+	}
+	if !sent {
+		return true // nothing to undo
+	}
+	if _, rerr := r.c.Exec(r.ctx, "ROLLBACK TO SAVEPOINT job"); rerr != nil {
+		r.s.logger.Error("postgres: rollback to savepoint", "err", rerr)
+		r.fail(rerr, true)
+		return false
+	}
+	return true
 }
 
 // commitBatch sends the notifications of changes and COMMIT in one round

@@ -64,6 +64,22 @@ type DB interface {
 // its results at its start.
 type WriteFunc func(ctx context.Context, fn func(Tx) error) error
 
+// Statement is a write of one statement that returns at most one row,
+// and writes nothing when it returns none. Done reads the row (Scan
+// returns the statement's error, or the dialect's no-rows error) in the
+// transaction that ran it; an error from Done rolls the write back. Done
+// may run more than once, like a WriteFunc's fn.
+type Statement struct {
+	Query string
+	Args  []any
+	Done  func(tx Tx, row Row) error
+}
+
+// StatementFunc runs st as a write of its own. A backend may send it
+// together with other writes' statements (PostgreSQL pipelines a batch's
+// statements in one round trip), each still failing alone.
+type StatementFunc func(ctx context.Context, st Statement) error
+
 // The writes of flag changes (UpdateFlags: IMAP STORE, FETCH's implicit
 // \Seen, an import's flags) and of caches (saveTrees) go through Core's
 // flag write, which a backend may commit without waiting for a flush to
@@ -143,6 +159,7 @@ type Core struct {
 	db      DB
 	write   WriteFunc
 	flags   WriteFunc // flag changes and caches; write unless SetFlagWrite
+	stmt    StatementFunc
 	now     func() (unixNano int64)
 }
 
@@ -150,9 +167,16 @@ type Core struct {
 // takes the time from now.
 func New(d Dialect, db DB, write WriteFunc, now func() int64) *Core {
 	c := &Core{d: d, db: db, write: write, flags: write, now: now}
+	c.stmt = func(ctx context.Context, st Statement) error {
+		return write(ctx, func(tx Tx) error { return st.Done(tx, tx.QueryRow(st.Query, st.Args...)) })
+	}
 	c.pending, _ = d.(PendingText)
 	return c
 }
+
+// SetStatementWrite makes w the write of a Statement (by default, write
+// runs it). Call it before the Core is used.
+func (c *Core) SetStatementWrite(w StatementFunc) { c.stmt = w }
 
 // SetFlagWrite makes w the write of flag changes and caches (see
 // WriteFunc). Call it before the Core is used.

@@ -134,6 +134,10 @@ func (c *Core) DeliverBatch(ctx context.Context, copies []store.Copy, queued []s
 	if len(groups) == 0 && len(qs) == 0 {
 		return nil, nil, fmt.Errorf("%w: delivery without targets", store.ErrInvalid)
 	}
+	if one, ok := c.d.(OneStatementDeliverer); ok && len(qs) == 0 && len(groups) == 1 && len(groups[0].targets) == 1 {
+		out, err := c.deliverOne(ctx, one, groups[0].targets[0], &groups[0].p)
+		return out, nil, err
+	}
 	var out []store.Delivered
 	var qids []int64
 	err := c.write(ctx, func(tx Tx) error {
@@ -165,32 +169,63 @@ func (c *Core) DeliverBatch(ctx context.Context, copies []store.Copy, queued []s
 // OneStatementDeliverer is a Dialect that stores a message for one
 // target in a single statement: PostgreSQL, where every statement is a
 // round trip to the server, does it with data-modifying CTEs; SQLite runs
-// in process and has nothing to save.
+// in process and has nothing to save. A delivery of one message to one
+// target, alone, is a Statement (the backend's writer may pipeline it
+// with other deliveries).
 type OneStatementDeliverer interface {
-	// DeliverOne allocates the next UID and modseq of the target mailbox
+	// DeliverOne returns the statement, and its arguments, that
+	// allocates the next UID and modseq of the target mailbox
 	// (t.MailboxID, or the account's INBOX if 0), stores p and adds the
-	// message row, and returns where it went. found is false, and nothing
-	// is written, if there is no such mailbox. saveDate is the row's
-	// save_date (unix nanoseconds), as InsertMessageSQL sets it.
-	DeliverOne(tx Tx, t store.Target, p *Prepared, saveDate int64) (d store.Delivered, found bool, err error)
+	// message row. It returns no row, and writes nothing, if there is no
+	// such mailbox. saveDate is the row's save_date (unix nanoseconds),
+	// as InsertMessageSQL sets it.
+	DeliverOne(t store.Target, p *Prepared, saveDate int64) (query string, args []any)
+	// ScanDelivered reads the row of DeliverOne's statement, run in tx:
+	// found is false if it returned none.
+	ScanDelivered(tx Tx, t store.Target, row Row) (d store.Delivered, found bool, err error)
+}
+
+// deliverOne delivers p to t alone, in one Statement.
+func (c *Core) deliverOne(ctx context.Context, one OneStatementDeliverer, t store.Target, p *Prepared) ([]store.Delivered, error) {
+	q, args := one.DeliverOne(t, p, c.now())
+	var out []store.Delivered
+	err := c.stmt(ctx, Statement{Query: q, Args: args, Done: func(tx Tx, row Row) error {
+		d, err := c.delivered(one, tx, t, row)
+		out = []store.Delivered{d}
+		return err
+	}})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// delivered reads the outcome of one target's OneStatementDeliverer
+// statement.
+func (c *Core) delivered(one OneStatementDeliverer, tx Tx, t store.Target, row Row) (store.Delivered, error) {
+	d, found, err := one.ScanDelivered(tx, t, row)
+	switch {
+	case err != nil:
+		return d, err
+	case !found && t.MailboxID == 0:
+		return d, fmt.Errorf("%w: account %d", store.ErrNotFound, t.AccountID)
+	case !found:
+		return d, RefNotFound(store.MailboxRef{AccountID: t.AccountID, MailboxID: t.MailboxID})
+	case uint64(d.UID)+1 > math.MaxUint32:
+		return d, fmt.Errorf("%w: mailbox %d has run out of UIDs", store.ErrInvalid, d.MailboxID)
+	}
+	tx.Publish(d.AccountID, d.MailboxID)
+	return d, nil
 }
 
 // deliverTx stores p once and adds one message row per target.
 func (c *Core) deliverTx(tx Tx, targets []store.Target, p *Prepared, out []store.Delivered) ([]store.Delivered, error) {
 	if one, ok := c.d.(OneStatementDeliverer); ok && len(targets) == 1 {
-		t := targets[0]
-		d, found, err := one.DeliverOne(tx, t, p, c.now())
-		switch {
-		case err != nil:
+		q, args := one.DeliverOne(targets[0], p, c.now())
+		d, err := c.delivered(one, tx, targets[0], tx.QueryRow(q, args...))
+		if err != nil {
 			return nil, err
-		case !found && t.MailboxID == 0:
-			return nil, fmt.Errorf("%w: account %d", store.ErrNotFound, t.AccountID)
-		case !found:
-			return nil, RefNotFound(store.MailboxRef{AccountID: t.AccountID, MailboxID: t.MailboxID})
-		case uint64(d.UID)+1 > math.MaxUint32:
-			return nil, fmt.Errorf("%w: mailbox %d has run out of UIDs", store.ErrInvalid, d.MailboxID)
 		}
-		tx.Publish(d.AccountID, d.MailboxID)
 		return append(out, d), nil
 	}
 	ids := make([]int64, len(targets))
