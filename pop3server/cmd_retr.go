@@ -26,8 +26,7 @@ func (c *conn) cmdRetr(cmd command) error {
 	if inBuf {
 		*buf = raw // grown: keep the larger buffer pooled
 	}
-	c.ok("%d octets", m.size)
-	c.writeBody(raw, -1)
+	c.writeBody(fmt.Sprintf("%s %d octets", statusOK, m.size), raw, -1)
 	return nil
 }
 
@@ -54,30 +53,27 @@ func (c *conn) cmdTop(cmd command) error {
 		return err
 	}
 	*buf = raw
-	c.ok("top of message follows")
-	c.writeBody(raw, lines)
+	c.writeBody(statusOK+" top of message follows", raw, lines)
 	return nil
 }
 
-// writeBody sends message data; the trace shows only its line count. A
-// larger message goes through a pooled 64 KiB buffer in front of the
-// connection's (4 KiB) one, so that a message with many lines to change
-// (dot-stuffing, bare LFs) still leaves in large writes; runs of lines
-// that need no change bypass both buffers (writeWhole).
-func (c *conn) writeBody(raw []byte, bodyLines int) {
-	w := c.bw
-	var big *bufio.Writer
-	if len(raw) > retrBufferSize/4 {
-		big = c.srv.retrBuffers.Get().(*bufio.Writer)
-		big.Reset(c.bw)
-		w = big
-	}
-	n := writeMessage(w, raw, bodyLines)
-	if big != nil {
-		big.Flush() // an error is c.bw's too, and surfaces at its flush
-		big.Reset(nil)
-		c.srv.retrBuffers.Put(big)
-	}
+// writeBody sends the status line and message data; the trace shows
+// only the data's line count. Both go through a pooled 64 KiB buffer in
+// front of the connection's (4 KiB) one, so that a message up to 64 KiB
+// leaves with its status line in one write, and a larger one, or one
+// with many lines to change (dot-stuffing, bare LFs), in writes of 64 KiB
+// or more; runs of lines that need no change bypass both buffers once
+// the status line has gone (writeWhole).
+func (c *conn) writeBody(status string, raw []byte, bodyLines int) {
+	c.traceOut(status)
+	big := c.srv.retrBuffers.Get().(*bufio.Writer)
+	big.Reset(c.bw)
+	big.WriteString(status)
+	big.WriteString("\r\n")
+	n := writeMessage(big, raw, bodyLines)
+	big.Flush() // an error is c.bw's too, and surfaces at its flush
+	big.Reset(nil)
+	c.srv.retrBuffers.Put(big)
 	if c.log.Enabled(c.ctx, slog.LevelDebug) { // no formatting per message otherwise
 		c.traceOut(fmt.Sprintf("<%d lines of message data>", n))
 		c.traceOut(".")

@@ -16,15 +16,18 @@ import (
 // RETR that follows the previous message (or is the first) starts a
 // goroutine that reads the message asked for and the next ones not
 // deleted in batches (up to readAheadBytes of stored size, readAheadMax
-// messages, one ListBodies query each), the next batch while the client
-// receives the messages of the current one. The following RETRs are
-// served from what it read. A client that jumps around reads what it asks
-// for alone; a message larger than readAheadBytes is always read alone.
+// messages, one query each), the next batch while the client receives
+// the messages of the current one. The goroutine hands each message over
+// as soon as the query has copied it into the batch, so a RETR waits for
+// its own message, never for the rest of its batch. The following RETRs
+// are served from what it read. A client that jumps around reads what it
+// asks for alone; a message larger than readAheadBytes is always read
+// alone.
 //
 // A session holds at most readAheadBatches batches: the one RETR serves
-// from and the one being read; the goroutine waits for the first to be
-// done with before reading a third. It stops when a RETR jumps ahead of
-// it and when the session ends.
+// from and the one being read; the goroutine waits for RETR to be done
+// with the first before reading a third. It stops when a RETR jumps ahead
+// of it and when the session ends.
 //
 // A message another protocol expunges after it was read ahead is still
 // served, as it would have been had the RETR come a moment earlier; one
@@ -55,12 +58,31 @@ type ahead struct {
 type prefetch struct {
 	plan   []planned // the messages it reads, in order; read-only
 	pos    int       // plan[pos] is the message the next RETR in order asks for
-	cur    *batch    // the batch plan[pos] is in (or the one before), nil before the first
-	out    chan *batch
+	cur    *batch    // the batch of the last message taken, nil before the first
+	failed bool      // a read failed: nothing more comes
+	// out carries the plan's messages in order, each once. It holds
+	// every message of the batches not yet done with, so the goroutine
+	// never waits to hand one over (with a query in progress).
+	out    chan item
 	free   chan *batch
 	cancel context.CancelFunc
 	done   chan struct{}
 }
+
+// item is plan[i] as the goroutine hands it over: its bytes in batch b,
+// or err (errMessageGone: expunged before the read; fatal: the read
+// failed, and nothing comes after it).
+type item struct {
+	i     int
+	raw   []byte
+	b     *batch
+	err   error
+	fatal bool
+}
+
+// outCap is the capacity of prefetch.out: every message of the batches
+// held, and a failure.
+const outCap = readAheadBatches*readAheadMax + 1
 
 // planned is a message of the snapshot as the goroutine needs it, copied
 // so that it shares nothing the session changes (DELE).
@@ -86,21 +108,15 @@ func (bp *batchPool) get() *batch {
 
 func (bp *batchPool) put(b *batch) {
 	if bp != nil && cap(b.arena) <= 2*readAheadBytes {
-		b.err = nil
 		bp.p.Put(b)
 	}
 }
 
-// batch is the bytes of plan[from:to] as one query read them: the
-// message at plan[i] is arena[start[i-from]:end[i-from]], or absent
-// (expunged before the read) when start is -1. The buffers are reused
+// batch is the buffer the messages of one query are copied into, reused
 // from batch to batch.
 type batch struct {
-	from, to   int
-	arena      []byte
-	start, end []int
-	uids       []uint32
-	err        error
+	arena []byte
+	uids  []uint32
 }
 
 // retrBody returns the bytes of message number n (m), from what was read
@@ -128,7 +144,7 @@ func (d *maildrop) retrBody(ctx context.Context, n int, m *dropMessage, buf []by
 	p := d.ahead.run
 	raw, err = p.take(ctx, p.find(n))
 	if err != nil {
-		if err != errMessageGone || p.cur.err != nil {
+		if err != errMessageGone || p.failed {
 			d.stopReadAhead() // the goroutine failed, or RETR gave up waiting
 		}
 		return nil, false, err
@@ -153,7 +169,7 @@ func (d *maildrop) startReadAhead(ctx context.Context, n int) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	p := &prefetch{
 		plan:   plan,
-		out:    make(chan *batch),
+		out:    make(chan item, outCap),
 		free:   make(chan *batch, readAheadBatches),
 		cancel: cancel,
 		done:   make(chan struct{}),
@@ -167,7 +183,8 @@ func (d *maildrop) startReadAhead(ctx context.Context, n int) {
 
 // stopReadAhead stops the read-ahead goroutine, if any, and waits for it
 // (a store read in progress is cancelled), so that the session holds no
-// store connection and no batch afterwards.
+// store connection afterwards; the batches it can find go back to the
+// pool.
 func (d *maildrop) stopReadAhead() {
 	p := d.ahead.run
 	if p == nil {
@@ -176,13 +193,27 @@ func (d *maildrop) stopReadAhead() {
 	d.ahead.run = nil
 	p.cancel()
 	<-p.done
-	if p.cur != nil {
-		d.batches.put(p.cur)
+	var seen [readAheadBatches + 1]*batch // each batch once: it is in cur, out and free at most
+	n := 0
+	keep := func(b *batch) {
+		for _, s := range seen[:n] {
+			if b == nil || s == b {
+				return
+			}
+		}
+		if b != nil && n < len(seen) {
+			seen[n] = b
+			n++
+			d.batches.put(b)
+		}
 	}
+	keep(p.cur)
 	for {
 		select {
+		case it := <-p.out:
+			keep(it.b)
 		case b := <-p.free:
-			d.batches.put(b)
+			keep(b)
 		default:
 			return
 		}
@@ -190,52 +221,52 @@ func (d *maildrop) stopReadAhead() {
 }
 
 // find returns the index in the plan of message n if it is the next one
-// in order, or further on in the current batch (skipping the messages
+// in order or one of the readAheadMax after it (skipping the messages
 // before it), else -1.
 func (p *prefetch) find(n int) int {
-	i := p.pos
-	for p.cur != nil && i < p.cur.to && i < len(p.plan) && p.plan[i].num < n {
-		i++
+	for i := p.pos; i < len(p.plan) && i < p.pos+readAheadMax && p.plan[i].num <= n; i++ {
+		if p.plan[i].num == n {
+			return i
+		}
 	}
-	if i == len(p.plan) || p.plan[i].num != n {
-		return -1
-	}
-	return i
+	return -1
 }
 
 // take returns the bytes of plan[i] (i from find), waiting for the
-// goroutine to read them.
+// goroutine to hand them over; the messages before it are dropped. A
+// batch goes back to the goroutine when the first message of the next
+// one is taken: its bytes were the previous RETR's, which is done.
 func (p *prefetch) take(ctx context.Context, i int) ([]byte, error) {
 	p.pos = i + 1
-	if p.cur == nil || i >= p.cur.to {
-		var b *batch
+	for {
+		var it item
 		select {
-		case b = <-p.out:
+		case it = <-p.out:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
-		if p.cur != nil {
-			p.free <- p.cur // its bytes were the previous RETR's
+		if it.b != nil && it.b != p.cur {
+			if p.cur != nil {
+				p.free <- p.cur
+			}
+			p.cur = it.b
 		}
-		p.cur = b
-		if b.err != nil {
-			if errors.Is(b.err, store.ErrNotFound) {
+		if it.fatal {
+			p.failed = true
+			if errors.Is(it.err, store.ErrNotFound) {
 				return nil, errMessageGone
 			}
-			return nil, b.err
+			return nil, it.err
+		}
+		if it.i == i {
+			return it.raw, it.err
 		}
 	}
-	b := p.cur
-	k := i - b.from
-	if b.start[k] < 0 {
-		return nil, errMessageGone // expunged before the goroutine read it
-	}
-	return b.arena[b.start[k]:b.end[k]:b.end[k]], nil
 }
 
 // read is the goroutine: it reads the plan batch by batch, each into a
-// free batch, and hands them over in order. It ends after the plan, after
-// a failed read and when ctx is cancelled.
+// free batch, handing the messages over in order. It ends after the
+// plan, after a failed read and when ctx is cancelled.
 func (p *prefetch) read(ctx context.Context, b Backend, ref store.MailboxRef) {
 	defer close(p.done)
 	for from := 0; from < len(p.plan); {
@@ -250,55 +281,72 @@ func (p *prefetch) read(ctx context.Context, b Backend, ref store.MailboxRef) {
 			total += p.plan[to].size
 			to++
 		}
-		bt.fill(ctx, b, ref, p.plan, from, to, total)
-		select {
-		case p.out <- bt:
-		case <-ctx.Done():
-			p.free <- bt // for stopReadAhead to recycle
-			return
+		next, handed, err := bt.fill(ctx, b, ref, p.plan, from, to, total, p.out)
+		if handed == 0 {
+			// Nothing refers to it (every message expunged, or the read
+			// failed first): free again at once, as RETR would never
+			// give it back.
+			p.free <- bt
 		}
-		if bt.err != nil {
+		if err != nil {
+			p.out <- item{i: next, err: err, fatal: true}
 			return
 		}
 		from = to
 	}
 }
 
-// fill reads plan[from:to] (total stored bytes) into bt with one query.
-func (bt *batch) fill(ctx context.Context, b Backend, ref store.MailboxRef, plan []planned, from, to int, total int64) {
+// fill reads plan[from:to] (total stored bytes) into bt with one query
+// and hands each message over on out as soon as it is copied. It returns
+// how many messages it handed over with their bytes in bt, and on a
+// failed read the error and the index of the first message not handed
+// over.
+func (bt *batch) fill(ctx context.Context, b Backend, ref store.MailboxRef, plan []planned, from, to int, total int64, out chan<- item) (next, handed int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, readAheadTimeout)
 	defer cancel()
-	bt.from, bt.to, bt.err = from, to, nil
 	bt.arena = bt.arena[:0]
 	if int64(cap(bt.arena)) < total {
 		bt.arena = make([]byte, 0, total)
 	}
-	bt.start, bt.end, bt.uids = bt.start[:0], bt.end[:0], bt.uids[:0]
+	bt.uids = bt.uids[:0]
 	for _, m := range plan[from:to] {
-		bt.start = append(bt.start, -1)
-		bt.end = append(bt.end, -1)
 		bt.uids = append(bt.uids, m.uid)
 	}
-	k := 0 // rows come in UID order, the plan's
+	k := from // plan[k] is the next message to hand over; rows come in UID order, the plan's
 	add := func(id int64, uid uint32, raw []byte) error {
-		for k < len(bt.uids) && bt.uids[k] < uid {
+		for k < to && plan[k].uid < uid {
+			out <- item{i: k, err: errMessageGone} // expunged before this read
 			k++
 		}
-		if k == len(bt.uids) || bt.uids[k] != uid || plan[from+k].id != id {
+		if k == to || plan[k].uid != uid {
 			return nil
 		}
-		bt.start[k] = len(bt.arena)
+		if plan[k].id != id {
+			out <- item{i: k, err: errMessageGone}
+			k++
+			return nil
+		}
+		start := len(bt.arena)
 		bt.arena = append(bt.arena, raw...)
-		bt.end[k] = len(bt.arena)
+		out <- item{i: k, raw: bt.arena[start:len(bt.arena):len(bt.arena)], b: bt}
+		k++
+		handed++
 		return nil
 	}
 	if rb, ok := b.(bodyStreamer); ok {
-		bt.err = rb.ReadBodies(ctx, ref, bt.uids, add)
-		return
+		err = rb.ReadBodies(ctx, ref, bt.uids, add)
+	} else {
+		err = b.ListBodies(ctx, ref, bt.uids, func(meta store.MessageMeta, raw []byte) error {
+			return add(meta.ID, meta.UID, raw)
+		})
 	}
-	bt.err = b.ListBodies(ctx, ref, bt.uids, func(meta store.MessageMeta, raw []byte) error {
-		return add(meta.ID, meta.UID, raw)
-	})
+	if err != nil {
+		return k, handed, err
+	}
+	for ; k < to; k++ {
+		out <- item{i: k, err: errMessageGone}
+	}
+	return k, handed, nil
 }
 
 // bodyStreamer is a Backend that hands over a batch's bytes as it reads

@@ -1,10 +1,17 @@
 package pop3server
 
 import (
+	"bufio"
+	"context"
 	"fmt"
+	"net"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/mailroom/mailroom/store"
 )
 
 // TestRetrReadsAhead: a client downloading the maildrop in order (RETR 1,
@@ -155,4 +162,183 @@ func (c *client) retrExact(n int, raw string) {
 	if got := unstuff(c.data()); got != raw {
 		c.t.Fatalf("RETR %d sent %d bytes %.40q, want %d bytes %.40q", n, len(got), got, len(raw), raw)
 	}
+}
+
+// gatedStore is a fakeStore whose batch reads (ListBodies) stop after
+// their first message until gate is closed.
+type gatedStore struct {
+	*fakeStore
+	gate chan struct{}
+	once sync.Once
+}
+
+func (g *gatedStore) open() { g.once.Do(func() { close(g.gate) }) }
+
+func (g *gatedStore) ListBodies(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	first := true
+	return g.fakeStore.ListBodies(ctx, ref, uids, func(meta store.MessageMeta, raw []byte) error {
+		if !first {
+			select {
+			case <-g.gate:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		first = false
+		return fn(meta, raw)
+	})
+}
+
+// TestRetrServedBeforeBatchEnds: RETR gets its message as soon as the
+// read-ahead query has read it, without waiting for the rest of the
+// batch (here held back until the end of the test).
+func TestRetrServedBeforeBatchEnds(t *testing.T) {
+	fs := newFakeStore()
+	acct := fs.addAccount(t, testUser, testPass)
+	var raws []string
+	for i := range 5 {
+		raw := fmt.Sprintf("Subject: m%d\r\n\r\n.dot\r\nbody %d\r\n", i, i)
+		raws = append(raws, raw)
+		fs.addMessage(acct.ID, raw)
+	}
+	g := &gatedStore{fakeStore: fs, gate: make(chan struct{})}
+	ts := startServer(t, g, fs, acct, nil)
+	t.Cleanup(g.open) // before the server's Shutdown (cleanups run last first)
+	c := ts.login(t)
+	c.retrExact(1, raws[0]) // the rest of its batch is still being read
+	c.expect("DELE 1", "+OK message 1 deleted")
+	g.open()
+	for n := 2; n <= len(raws); n++ {
+		c.retrExact(n, raws[n-1])
+	}
+}
+
+// boundedStore is a fakeStore that checks, at every batch read, that no
+// session holds more than readAheadBatches batches of bytes it has not
+// sent: what the account's reads returned so far, plus this read, minus
+// what its client has received.
+type boundedStore struct {
+	*fakeStore
+	t    *testing.T
+	mu   sync.Mutex
+	read map[int64]int64         // stored bytes read, by mailbox id
+	sent map[int64]*atomic.Int64 // bytes its client received, by mailbox id
+	peak int64
+}
+
+func (b *boundedStore) ListBodies(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	var n int64
+	b.fakeStore.mu.Lock()
+	for _, m := range b.fakeStore.box(ref).msgs {
+		if containsUID(uids, m.meta.UID) {
+			n += m.meta.Size
+		}
+	}
+	b.fakeStore.mu.Unlock()
+	b.mu.Lock()
+	b.read[ref.MailboxID] += n
+	ahead := b.read[ref.MailboxID] - b.sent[ref.MailboxID].Load()
+	b.peak = max(b.peak, ahead)
+	b.mu.Unlock()
+	if ahead > readAheadBatches*readAheadBytes {
+		b.t.Errorf("mailbox %d: %d bytes read and not sent, bound %d", ref.MailboxID, ahead, readAheadBatches*readAheadBytes)
+	}
+	return b.fakeStore.ListBodies(ctx, ref, uids, fn)
+}
+
+// TestRetrReadAheadBoundedPerSession: many sessions downloading at once
+// each hold at most readAheadBatches batches of bytes read ahead of what
+// their client received, and every message arrives exactly.
+func TestRetrReadAheadBoundedPerSession(t *testing.T) {
+	const sessions, msgs = 8, 24
+	fs := newFakeStore()
+	b := &boundedStore{fakeStore: fs, t: t, read: map[int64]int64{}, sent: map[int64]*atomic.Int64{}}
+	var accts []store.Account
+	raws := make([]string, msgs)
+	for i := range raws {
+		// About 60 KB: four to a batch.
+		raws[i] = fmt.Sprintf("Subject: m%d\r\n\r\n%s", i, strings.Repeat(".dot line\r\n"+strings.Repeat("q", 988)+"\r\n", 60))
+	}
+	for s := range sessions {
+		a := fs.addAccount(t, fmt.Sprintf("u%d@example.com", s), testPass)
+		accts = append(accts, a)
+		for _, raw := range raws {
+			fs.addMessage(a.ID, raw)
+		}
+		b.sent[fs.inboxes[a.ID].mb.ID] = new(atomic.Int64)
+	}
+	ts := startServer(t, b, fs, accts[0], nil)
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions)
+	for _, a := range accts {
+		sent := b.sent[fs.inboxes[a.ID].mb.ID]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- downloadAll(ts.addr, a.Email, raws, sent)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if b.peak == 0 {
+		t.Error("nothing was read ahead")
+	}
+}
+
+// downloadAll logs in as email and RETRs every message in order,
+// requiring raws; sent counts the bytes received. It may run in a
+// goroutine of its own (no testing.T).
+func downloadAll(addr, email string, raws []string, sent *atomic.Int64) error {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(2 * time.Minute)) // a hang guard only
+	r := bufio.NewReader(conn)
+	line := func() (string, error) {
+		s, err := r.ReadString('\n')
+		return strings.TrimSuffix(s, "\r\n"), err
+	}
+	cmd := func(c string) (string, error) {
+		if _, err := conn.Write([]byte(c + "\r\n")); err != nil {
+			return "", err
+		}
+		return line()
+	}
+	if _, err := line(); err != nil {
+		return err
+	}
+	for _, c := range []string{"USER " + email, "PASS " + testPass} {
+		if l, err := cmd(c); err != nil || !strings.HasPrefix(l, "+OK") {
+			return fmt.Errorf("%s: %s: %q %v", email, c, l, err)
+		}
+	}
+	for n, raw := range raws {
+		if l, err := cmd(fmt.Sprintf("RETR %d", n+1)); err != nil || l != fmt.Sprintf("+OK %d octets", len(raw)) {
+			return fmt.Errorf("%s: RETR %d: %q %v", email, n+1, l, err)
+		}
+		var got strings.Builder
+		for {
+			l, err := line()
+			if err != nil {
+				return err
+			}
+			if l == "." {
+				break
+			}
+			got.WriteString(l + "\r\n")
+		}
+		if unstuff(got.String()) != raw {
+			return fmt.Errorf("%s: RETR %d: wrong bytes", email, n+1)
+		}
+		sent.Add(int64(len(raw)))
+	}
+	_, err = cmd("QUIT")
+	return err
 }

@@ -226,3 +226,46 @@ func TestSQLiteRetrReadAhead(t *testing.T) {
 		c.retrExact(n, raws[n-1])
 	}
 }
+
+// TestSQLiteRetrWhileExpunged: another protocol (IMAP EXPUNGE) removes
+// messages while a client downloads in order: every RETR sends either the
+// message's exact bytes (it was read ahead before the expunge) or -ERR
+// [SYS/TEMP], never other bytes; the messages left are all served
+// exactly, and the ones expunged before the download reached their batch
+// are refused.
+func TestSQLiteRetrWhileExpunged(t *testing.T) {
+	var raws []string
+	for i := range 60 {
+		raws = append(raws, fmt.Sprintf("Subject: m%d\r\n\r\n.dot\r\n%s\r\n", i, strings.Repeat(fmt.Sprintf("line %d\r\n", i), 2000)))
+	}
+	ts, st := newSQLiteServer(t, raws...)
+	inbox, err := st.MailboxByName(t.Context(), ts.acct.ID, store.Inbox)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ts.login(t)
+	var gone []uint32
+	for uid := uint32(12); uid <= 60; uid += 3 {
+		gone = append(gone, uid)
+	}
+	for n := 1; n <= len(raws); n++ {
+		if n == 5 {
+			// Batches of about 16 messages: the second is read ahead by
+			// now or being read, the later ones are not.
+			if _, _, err := st.Expunge(t.Context(), inbox.Ref(), gone, false); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !slices.Contains(gone, uint32(n)) {
+			c.retrExact(n, raws[n-1])
+			continue
+		}
+		if l := c.cmd(fmt.Sprintf("RETR %d", n)); l == fmt.Sprintf("+OK %d octets", len(raws[n-1])) {
+			if got := unstuff(c.data()); got != raws[n-1] || n > 40 {
+				t.Fatalf("RETR %d of a message expunged (before the download's batch, past 40) sent %d bytes", n, len(got))
+			}
+		} else if l != "-ERR [SYS/TEMP] message no longer available" {
+			t.Fatalf("RETR %d: %q", n, l)
+		}
+	}
+}
