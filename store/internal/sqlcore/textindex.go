@@ -159,9 +159,10 @@ func (c *Core) SearchText(ctx context.Context, ref store.MailboxRef, q store.Tex
 }
 
 // A Dialect that is a UIDConcat hands SearchText the UIDs of a query in
-// one row: stepping SQLite's rows inside the engine, where handing out
-// 10,000 rows one by one (database/sql, SQLite's API locks per call)
-// cost a third of a SEARCH TEXT with 10,000 hits.
+// one row: SQLite steps the rows inside the engine, where handing out
+// 10,000 rows one by one (database/sql's lock and scan, SQLite's API
+// mutex per call) was the largest cost outside SQLite's own work of a
+// SEARCH TEXT with 10,000 hits (docs/benchmarks.md).
 type UIDConcat interface {
 	// ConcatUIDs returns an aggregate of the UID column col: its values
 	// in decimal, separated by commas, "" for no rows.
