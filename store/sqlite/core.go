@@ -229,6 +229,11 @@ func (dialect) IndexText(tx sqlcore.Tx, blobID int64, hdr, body string) error {
 
 var _ sqlcore.PendingText = dialect{}
 
+var _ sqlcore.UIDConcat = dialect{}
+
+// ConcatUIDs: group_concat's separator is a comma.
+func (dialect) ConcatUIDs(col string) string { return "coalesce(group_concat(" + col + "), '')" }
+
 // MarkPending leaves the blob's entry to the indexer (sqlcore.TextIndexer).
 func (dialect) MarkPending(tx sqlcore.Tx, blobID int64) error {
 	t := tx.(*wtx)

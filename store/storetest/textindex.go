@@ -18,6 +18,7 @@ var textIndexTests = []test{
 	{"SearchTextCorpus", testSearchTextCorpus},
 	{"SearchTextExpunge", testSearchTextExpunge},
 	{"SearchTextIsolation", testSearchTextIsolation},
+	{"SearchTextManyHits", testSearchTextManyHits},
 }
 
 // TextCorpus is a varied set of messages for full-text search: encodings,
@@ -223,6 +224,47 @@ func testSearchTextExpunge(t *testing.T, s store.Store) {
 	// A new message gets a new UID and its own entry.
 	again := mustAppend(t, s, inbox.Ref(), m)
 	wantUIDs(t, "appended again", search(inbox.Ref()), again)
+}
+
+// testSearchTextManyHits: with every entry written, a needle in a third
+// of 1,500 messages comes back as exactly their UIDs, up to four digits
+// (SQLite hands the index's UIDs over as one string: sqlcore.UIDConcat),
+// and one in none as no UIDs; the mailbox's own UIDs only.
+func testSearchTextManyHits(t *testing.T, s store.Store) {
+	a := mustAccount(t, s, "alice@example.org")
+	inbox := mustMailbox(t, s, a.ID, "INBOX")
+	other := mustCreate(t, s, a.ID, "Other")
+	var msgs []store.NewMessage
+	for i := range 1500 {
+		text := fmt.Sprintf("Subject: m%d\r\n\r\nplain text %d\r\n", i, i)
+		if i%3 == 1 {
+			text = fmt.Sprintf("Subject: m%d\r\n\r\nsome needlework %d\r\n", i, i)
+		}
+		msgs = append(msgs, store.NewMessage{Raw: []byte(text), Part: message.Parse([]byte(text))})
+	}
+	uids := mustAppend(t, s, inbox.Ref(), msgs...)
+	mustAppend(t, s, other.Ref(), msgs[:10]...)
+	if err := s.ReindexText(ctx(t), 0, nil); err != nil { // the pending entries too
+		t.Fatal(err)
+	}
+	var want []uint32
+	for i, u := range uids {
+		if i%3 == 1 {
+			want = append(want, u)
+		}
+	}
+	for _, q := range []store.TextQuery{{Needle: "NeedleWork"}, {Needle: "needlework", BodyOnly: true}} {
+		hits, ok, err := s.SearchText(ctx(t), inbox.Ref(), q)
+		if err != nil || !ok {
+			t.Fatalf("SearchText(%+v): %v, %v", q, ok, err)
+		}
+		wantUIDs(t, fmt.Sprintf("SearchText(%+v)", q), hits.Exact, want)
+		wantUIDs(t, fmt.Sprintf("SearchText(%+v) candidates", q), hits.Candidates, nil)
+	}
+	hits, ok, err := s.SearchText(ctx(t), inbox.Ref(), store.TextQuery{Needle: "needlepoint"})
+	if err != nil || !ok || len(hits.All()) != 0 {
+		t.Fatalf("SearchText(needlepoint) = %+v, %v, %v; want no hits", hits, ok, err)
+	}
 }
 
 // testSearchTextIsolation: SearchText is scoped by account and mailbox.
