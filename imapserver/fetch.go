@@ -3,6 +3,7 @@ package imapserver
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"time"
@@ -90,12 +91,15 @@ func (c *conn) fetchMessages(cmd *command, uids []uint32, atts []fetchAtt, mods 
 		// more and get no response (announced at the next sync).
 		metas = idx.Lookup(metas[:0], batch)
 		seenNow := map[uint32]bool{}
+		var seen *seenWrite
 		if setsSeen {
-			if err := c.markSeen(metas, seenNow); err != nil {
-				return err
-			}
+			seen = c.startSeen(metas)
+			defer seen.wait() // an error return leaves no write behind
 		}
 		if mods.changedSince > 0 {
+			if err := c.finishSeen(&seen, metas, seenNow); err != nil {
+				return err
+			}
 			metas = slices.DeleteFunc(metas, func(m store.MessageMeta) bool { return m.ModSeq <= mods.changedSince })
 		}
 		extras, err := c.loadRowExtras(atts, metas)
@@ -114,6 +118,11 @@ func (c *conn) fetchMessages(cmd *command, uids []uint32, atts []fetchAtt, mods 
 			}
 			if err == nil && needsBytes && needsTree && raws != nil {
 				parts, err = c.partsFor(v.mbox.Ref(), rest[:n])
+			}
+			if err == nil {
+				// The chunk's first bytes were read while \Seen was
+				// written; its responses wait for the commit.
+				err = c.finishSeen(&seen, metas, seenNow)
 			}
 			if err != nil {
 				return err
@@ -155,8 +164,21 @@ func (c *conn) fetchMessages(cmd *command, uids []uint32, atts []fetchAtt, mods 
 	return nil
 }
 
-// markSeen sets \Seen on the messages of metas that lack it, updating metas.
-func (c *conn) markSeen(metas []store.MessageMeta, seenNow map[uint32]bool) error {
+// seenWrite is FETCH's implicit \Seen (RFC 9051 §6.4.5) of a chunk's
+// unseen messages, in flight while the chunk's bytes are read: the store
+// write and the read overlap instead of adding up. Nothing of the chunk
+// is sent before the write has returned, so each response carries the
+// committed FLAGS and MODSEQ, as when the write came first.
+type seenWrite struct {
+	mark    feedMark
+	done    chan struct{}
+	changed []store.MessageMeta
+	err     error
+}
+
+// startSeen starts setting \Seen on the messages of metas that lack it;
+// nil when all have it.
+func (c *conn) startSeen(metas []store.MessageMeta) *seenWrite {
 	var unseen []uint32
 	for i := range metas {
 		if !metas[i].HasFlag(store.FlagSeen) {
@@ -166,14 +188,42 @@ func (c *conn) markSeen(metas []store.MessageMeta, seenNow map[uint32]bool) erro
 	if len(unseen) == 0 {
 		return nil
 	}
-	mark := c.markFeed()
-	changed, _, err := c.srv.cfg.Store.UpdateFlags(c.ctx, c.sel.mbox.Ref(), unseen, store.FlagsAdd, []string{store.FlagSeen}, 0)
-	if err != nil {
-		return err
+	w := &seenWrite{mark: c.markFeed(), done: make(chan struct{})}
+	ctx, st, ref := c.ctx, c.srv.cfg.Store, c.sel.mbox.Ref()
+	go func() {
+		defer close(w.done)
+		defer func() {
+			if r := recover(); r != nil {
+				w.err = fmt.Errorf("FETCH \\Seen: panic: %v", r)
+			}
+		}()
+		w.changed, _, w.err = st.UpdateFlags(ctx, ref, unseen, store.FlagsAdd, []string{store.FlagSeen}, 0)
+	}()
+	return w
+}
+
+// wait waits for the write, if any, to return.
+func (w *seenWrite) wait() {
+	if w != nil {
+		<-w.done
 	}
-	c.tookOwnWrite(mark, changed)
+}
+
+// finishSeen waits for the write *wp started, if any, and takes its result
+// into metas (and the session's view); *wp is nil after.
+func (c *conn) finishSeen(wp **seenWrite, metas []store.MessageMeta, seenNow map[uint32]bool) error {
+	w := *wp
+	if w == nil {
+		return nil
+	}
+	*wp = nil
+	w.wait()
+	if w.err != nil {
+		return w.err
+	}
+	c.tookOwnWrite(w.mark, w.changed)
 	byUID := map[uint32]store.MessageMeta{}
-	for _, m := range changed {
+	for _, m := range w.changed {
 		byUID[m.UID] = m
 	}
 	for i := range metas {

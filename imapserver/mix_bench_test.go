@@ -51,4 +51,14 @@ func BenchmarkMixCommands(b *testing.B) {
 			}
 		})
 	}
+	// FETCH BODY[] of an unseen message, as the mix's FETCH BODY[] often
+	// is: the implicit \Seen is a flag write before the response.
+	b.Run("FETCH-BODY[]-unseen", func(b *testing.B) {
+		for b.Loop() {
+			b.StopTimer()
+			tc.transactf("ok", "STORE 17 -FLAGS.SILENT (\\Seen)")
+			b.StartTimer()
+			tc.transactf("ok", "FETCH 17 BODY[]")
+		}
+	})
 }

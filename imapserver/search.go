@@ -288,6 +288,7 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, need readNeed, uids []uint32, f
 	if v.recent != nil {
 		env.Recent = v.isRecent
 	}
+	matcher := imapmsg.NewMatcher(key, env)
 	idx, err := c.index()
 	if err != nil {
 		return err
@@ -364,7 +365,7 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, need readNeed, uids []uint32, f
 					}
 					m = searchMsg{msgData: d, seq: seq(rest[i].UID), saved: saved[rest[i].UID]}
 				}
-				ok, err := imapmsg.Match(key, &m, env)
+				ok, err := matcher.Match(&m)
 				if err == nil && ok {
 					err = fn(&m)
 				}

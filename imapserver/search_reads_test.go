@@ -87,6 +87,8 @@ func TestSearchFlagAllocsFlat(t *testing.T) {
 		ts.appendToInbox(n, func(i int) []byte {
 			return []byte("From: a@example.org\r\nSubject: s" + strings.Repeat("x", i%7) + "\r\n\r\nbody\r\n")
 		})
+		// The background indexer's allocations would count too.
+		storetest.WaitTextIndexed(t, ts.st)
 	}
 	tc := ts.login()
 	allocs := func(want int) float64 {

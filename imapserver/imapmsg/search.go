@@ -15,14 +15,43 @@ import (
 // is returned. Substring keys compare with Unicode case folding against
 // RFC 2047-decoded header values and CTE- and charset-decoded body text.
 func Match(k Key, m Message, env MatchEnv) (bool, error) {
-	mt := matcher{m: m, env: env}
+	mt := matcher{m: m, env: &env}
 	return mt.match(&k)
+}
+
+// Matcher is Match for the messages of one search: the key and the
+// environment are taken once, and a key that reads metadata alone (flags,
+// sizes, dates, numbers) matches each message without setting up a
+// per-message cache (SEARCH UNSEEN spent a sixth of its CPU doing so).
+type Matcher struct {
+	key      Key
+	env      MatchEnv
+	metaOnly bool
+	mt       matcher
+}
+
+// NewMatcher returns a Matcher of k in env.
+func NewMatcher(k Key, env MatchEnv) *Matcher {
+	x := &Matcher{key: k, env: env, metaOnly: !NeedsBody(k) && !NeedsHeader(k)}
+	x.mt.env = &x.env
+	return x
+}
+
+// Match reports whether m satisfies the key, as Match does. Not safe for
+// concurrent use.
+func (x *Matcher) Match(m Message) (bool, error) {
+	if x.metaOnly {
+		x.mt.m = m // nothing else of mt is read or set
+	} else {
+		x.mt = matcher{m: m, env: &x.env}
+	}
+	return x.mt.match(&x.key)
 }
 
 // matcher evaluates one message, caching what it loads.
 type matcher struct {
 	m        Message
-	env      MatchEnv
+	env      *MatchEnv
 	raw      []byte
 	part     *message.Part
 	header   []byte // the root header, once loaded

@@ -193,6 +193,20 @@ func TestMatch(t *testing.T) {
 		if m.heads > 1 || m.tops > 1 {
 			t.Errorf("%s: loaded the header %d times and its part %d times", tt.name, m.heads, m.tops)
 		}
+		// A Matcher reused across messages answers each as Match does:
+		// nothing loaded for one message is taken for the next.
+		other := &testMsg{seq: 1, meta: store.MessageMeta{UID: 7, Size: 9}, raw: []byte(crlf("Subject: other\n\nnothing\n"))}
+		wantOther, errOther := Match(tt.key, other, env)
+		mt := NewMatcher(tt.key, env)
+		for i, msg := range []*testMsg{newMsg(), other, newMsg(), other} {
+			want, wantErr := tt.want, error(nil)
+			if i%2 == 1 {
+				want, wantErr = wantOther, errOther
+			}
+			if got, err := mt.Match(msg); got != want || !errors.Is(err, wantErr) {
+				t.Errorf("%s: Matcher.Match of message %d = %v, %v; want %v, %v", tt.name, i, got, err, want, wantErr)
+			}
+		}
 	}
 }
 
