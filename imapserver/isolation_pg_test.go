@@ -32,7 +32,7 @@ func TestSessionsEndedFromOtherNode(t *testing.T) {
 	}
 	wantBye := func(tc *testConn, want string) {
 		t.Helper()
-		tc.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		tc.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 		line, err := tc.br.ReadString('\n')
 		if err != nil || line != want {
 			t.Fatalf("got %q, %v; want %q", line, err, want)

@@ -32,7 +32,7 @@ func TestSharedAcrossNodes(t *testing.T) {
 		t.Fatalf("idle: %q", r)
 	}
 	appendf(owner, "ok", "INBOX", "Subject: x\r\n\r\nx\r\n")
-	bob.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	bob.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if line, err := bob.br.ReadString('\n'); err != nil || line != "* 1 EXISTS\r\n" {
 		t.Fatalf("after APPEND on the other node: %q %v", line, err)
 	}

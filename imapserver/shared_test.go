@@ -268,7 +268,7 @@ func TestSharedIdle(t *testing.T) {
 			t.Fatalf("idle: %q", r)
 		}
 		ts.deliver("", simpleMsg)
-		bob.nc.SetReadDeadline(time.Now().Add(time.Second))
+		bob.nc.SetReadDeadline(time.Now().Add(30 * time.Second)) // a hang guard
 		if line, err := bob.br.ReadString('\n'); err != nil || line != "* 2 EXISTS\r\n" {
 			t.Fatalf("after delivery: %q %v", line, err)
 		}
