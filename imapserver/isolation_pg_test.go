@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/internal/pgtest"
 	"github.com/mailroom/mailroom/store/postgres"
 )
@@ -74,10 +75,7 @@ func pgNodes(t *testing.T, n int) ([]*postgres.Store, []*testServer) {
 		t.Cleanup(func() { st.Close() })
 		nodes = append(nodes, st)
 	}
-	hash, err := auth.HashPassword(testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPass)
 	acct, err := nodes[0].CreateAccount(ctx, testUser, hash)
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
@@ -23,10 +23,7 @@ const (
 // addBob creates a second account on the test server.
 func (ts *testServer) addBob() store.Account {
 	ts.t.Helper()
-	hash, err := auth.HashPassword(bobPass)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
+	hash := authtest.Credentials(bobPass)
 	a, err := ts.st.CreateAccount(context.Background(), bobUser, hash)
 	if err != nil {
 		ts.t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 )
 
 // TestSharedAcrossNodes: on PostgreSQL, bob idling in mjl's shared INBOX
@@ -15,10 +15,7 @@ import (
 func TestSharedAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	nodes, servers := pgNodes(t, 2)
-	hash, err := auth.HashPassword(testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPass)
 	if _, err := nodes[0].CreateAccount(ctx, bobUser, hash); err != nil {
 		t.Fatal(err)
 	}

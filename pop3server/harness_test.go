@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
@@ -48,10 +49,7 @@ func newFakeStore() *fakeStore {
 
 func (f *fakeStore) addAccount(t testing.TB, email, password string) store.Account {
 	t.Helper()
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(password)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.nextID++

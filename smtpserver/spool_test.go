@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -251,9 +251,6 @@ func heapInUse() int64 {
 
 func testPasswordHash(t *testing.T) string {
 	t.Helper()
-	hash, err := auth.HashPassword(testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPassword)
 	return hash
 }
