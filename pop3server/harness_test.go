@@ -350,7 +350,7 @@ func (c *client) send(line string) {
 // line reads one line without its CRLF, which it requires.
 func (c *client) line() string {
 	c.t.Helper()
-	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	s, err := c.r.ReadString('\n')
 	if err != nil {
 		c.t.Fatalf("read: %v (got %q)", err, s)
@@ -414,7 +414,7 @@ func (c *client) lines() []string {
 // closed requires the server to have closed the connection.
 func (c *client) closed() {
 	c.t.Helper()
-	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	rest, err := c.r.ReadString('\n')
 	if err == nil || rest != "" {
 		c.t.Fatalf("connection still open: read %q, %v", rest, err)
