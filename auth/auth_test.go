@@ -61,10 +61,10 @@ func (c *clock) add(d time.Duration) {
 }
 
 func newTestAuth(t *testing.T) (*Authenticator, *clock, *[]time.Duration) {
-	h, _ := HashPassword("pw")
+	h := cheapCredentials("pw")
 	ck := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	a := NewAuthenticator(fakeAccounts{"u@example.test": {ID: 1, Email: "u@example.test", PasswordHash: h}},
-		slog.New(slog.DiscardHandler), ck.now)
+	a := cheapDummy(NewAuthenticator(fakeAccounts{"u@example.test": {ID: 1, Email: "u@example.test", PasswordHash: h}},
+		slog.New(slog.DiscardHandler), ck.now))
 	var slept []time.Duration
 	a.sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return nil }
 	return a, ck, &slept

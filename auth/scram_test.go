@@ -21,10 +21,7 @@ import (
 // SCRAM existed).
 func scramAuth(t *testing.T) *Authenticator {
 	t.Helper()
-	h, err := HashPassword("pw")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := cheapCredentials("pw") // the real SCRAM line, a cheap argon2id one
 	old, _ := hashArgon2id("pw")
 	return NewAuthenticator(fakeAccounts{
 		"u@example.test":   {ID: 1, Email: "u@example.test", PasswordHash: h},

@@ -302,7 +302,7 @@ func (w *countingWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); 
 // The name is cut before any lookup, throttle keys are fixed-size hashes,
 // and the log shows a short escaped prefix.
 func TestLongUserNamesCostBoundedMemoryAndLog(t *testing.T) {
-	h, _ := HashPassword("pw")
+	h := cheapCredentials("pw")
 	logw := &countingWriter{}
 	var looked atomic.Int64
 	accounts := accountsFunc(func(_ context.Context, email string) (store.Account, error) {
@@ -312,7 +312,7 @@ func TestLongUserNamesCostBoundedMemoryAndLog(t *testing.T) {
 		}
 		return store.Account{ID: 1, Email: email, PasswordHash: h}, nil
 	})
-	a := NewAuthenticator(accounts, slog.New(slog.NewTextHandler(logw, nil)), nil)
+	a := cheapDummy(NewAuthenticator(accounts, slog.New(slog.NewTextHandler(logw, nil)), nil))
 	a.sleep = func(context.Context, time.Duration) error { return nil }
 	names := make([]string, 12)
 	for i := range names {

@@ -128,7 +128,7 @@ func TestGoIMAPClient(t *testing.T) {
 		if n != 2 {
 			t.Fatalf("EXISTS %d", n)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(30 * time.Second): // a hang guard
 		t.Fatal("no EXISTS during IDLE")
 	}
 	if err := idle.Close(); err != nil {

@@ -48,16 +48,18 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	tc := ts.dial()
 	tc.transactf("ok", "STARTTLS")
 
-	nettest.ExpectClosed(t, silent, silent, 5*time.Second, "silent IMAPS client")
-	nettest.ExpectClosed(t, partial, partial, 5*time.Second, "partial ClientHello")
-	nettest.ExpectClosed(t, tc.nc, tc.nc, 5*time.Second, "silent after STARTTLS")
+	nettest.ExpectClosed(t, silent, silent, 20*time.Second, "silent IMAPS client")
+	nettest.ExpectClosed(t, partial, partial, 20*time.Second, "partial ClientHello")
+	nettest.ExpectClosed(t, tc.nc, tc.nc, 20*time.Second, "silent after STARTTLS")
 }
 
 // Shutdown with a client that never starts its handshake returns within
-// the grace period (here: at once, as nothing is in progress).
+// the grace period (here: at once, as nothing is in progress), not after
+// the handshake timeout (set far beyond the bound checked, so a slow CI
+// machine cannot blur the two).
 func TestShutdownWithSilentTLSClient(t *testing.T) {
 	srvTLS, _ := testTLS(t)
-	ts := startTestServer(t, withTLS(srvTLS, false))
+	ts := startTestServer(t, withTLS(srvTLS, false), func(c *Config) { c.HandshakeTimeout = 10 * time.Minute })
 	imaps := ts.serveIMAPS(t)
 	var conns []net.Conn
 	for range 5 {
@@ -75,11 +77,11 @@ func TestShutdownWithSilentTLSClient(t *testing.T) {
 	defer cancel()
 	start := time.Now()
 	ts.srv.Shutdown(ctx)
-	if d := time.Since(start); d > grace+500*time.Millisecond {
+	if d := time.Since(start); d > grace+20*time.Second {
 		t.Fatalf("Shutdown took %v with a grace of %v", d, grace)
 	}
 	for _, nc := range conns {
-		nettest.ExpectClosed(t, nc, nc, 2*time.Second, "silent client after shutdown")
+		nettest.ExpectClosed(t, nc, nc, 20*time.Second, "silent client after shutdown")
 	}
 }
 

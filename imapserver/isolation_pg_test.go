@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/internal/pgtest"
 	"github.com/mailroom/mailroom/store/postgres"
 )
@@ -32,7 +33,7 @@ func TestSessionsEndedFromOtherNode(t *testing.T) {
 	}
 	wantBye := func(tc *testConn, want string) {
 		t.Helper()
-		tc.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+		tc.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 		line, err := tc.br.ReadString('\n')
 		if err != nil || line != want {
 			t.Fatalf("got %q, %v; want %q", line, err, want)
@@ -74,10 +75,7 @@ func pgNodes(t *testing.T, n int) ([]*postgres.Store, []*testServer) {
 		t.Cleanup(func() { st.Close() })
 		nodes = append(nodes, st)
 	}
-	hash, err := auth.HashPassword(testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPass)
 	acct, err := nodes[0].CreateAccount(ctx, testUser, hash)
 	if err != nil {
 		t.Fatal(err)

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
@@ -23,10 +23,7 @@ const (
 // addBob creates a second account on the test server.
 func (ts *testServer) addBob() store.Account {
 	ts.t.Helper()
-	hash, err := auth.HashPassword(bobPass)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
+	hash := authtest.Credentials(bobPass)
 	a, err := ts.st.CreateAccount(context.Background(), bobUser, hash)
 	if err != nil {
 		ts.t.Fatal(err)
@@ -40,7 +37,7 @@ func (ts *testServer) addBob() store.Account {
 // gone must see nothing of what took its place.
 func waitBye(t *testing.T, tc *testConn, wantText string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for n := 1; time.Now().Before(deadline); n++ {
 		tag := "w" + strconv.Itoa(n)
 		tc.writeLine("%s noop", tag)
@@ -51,7 +48,7 @@ func waitBye(t *testing.T, tc *testConn, wantText string) {
 				if !strings.Contains(r, wantText) {
 					t.Fatalf("BYE %q, want it to say %q", r, wantText)
 				}
-				tc.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+				tc.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 				if rest, err := tc.br.ReadString('\n'); !errors.Is(err, io.EOF) {
 					t.Fatalf("after BYE: %q, %v; want the connection closed", rest, err)
 				}
@@ -162,7 +159,7 @@ func TestAccountDeletedEndsSessions(t *testing.T) {
 	if err := ts.st.DeleteAccount(context.Background(), testUser); err != nil {
 		t.Fatal(err)
 	}
-	idler.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	idler.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	line, err := idler.br.ReadString('\n')
 	if err != nil || line != "* BYE account was deleted\r\n" {
 		t.Fatalf("idler after account deletion: %q, %v", line, err)

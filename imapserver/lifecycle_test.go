@@ -8,9 +8,11 @@ import (
 )
 
 func TestAutologout(t *testing.T) {
-	ts := startTestServer(t, func(c *Config) { c.IdleTimeout = 300 * time.Millisecond })
+	// The timeout must outlast the LOGIN exchange on a loaded machine under
+	// -race (it also runs between the greeting and LOGIN); readResponse
+	// waits for the BYE, no sleep needed.
+	ts := startTestServer(t, func(c *Config) { c.IdleTimeout = 2 * time.Second })
 	tc := ts.login()
-	time.Sleep(500 * time.Millisecond)
 	if r := tc.readResponse(); !strings.HasPrefix(r, "* BYE autologout") {
 		t.Fatalf("got %q", r)
 	}
@@ -28,14 +30,14 @@ func TestShutdown(t *testing.T) {
 	idle.writeLine("i idle")
 	idle.readResponse()
 	waiting := ts.login()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	// Neither client ever logs out: Shutdown returns nil (not the
+	// context's error, after which it force-closes without a BYE) only if
+	// the server ended both sessions itself. The deadline is a hang guard,
+	// not a speed bound (a slow CI machine under -race).
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	start := time.Now()
 	if err := ts.srv.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if time.Since(start) > time.Second {
-		t.Fatalf("shutdown took %v", time.Since(start))
+		t.Fatalf("shutdown did not end the idle sessions itself: %v", err)
 	}
 	for _, tc := range []*testConn{idle, waiting} {
 		if r := tc.readResponse(); r != "* BYE server shutting down" {

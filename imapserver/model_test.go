@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/imapserver/imapmsg"
+	"github.com/mailroom/mailroom/internal/authtest"
 )
 
 // TestConcurrencyModel: 10 clients on 5 accounts (two on each INBOX, one
@@ -41,10 +41,7 @@ func TestConcurrencyModel(t *testing.T) {
 	users := []string{testUser}
 	for i := 1; i < 5; i++ {
 		u := fmt.Sprintf("model%d@example.org", i)
-		hash, err := auth.HashPassword(testPass)
-		if err != nil {
-			t.Fatal(err)
-		}
+		hash := authtest.Credentials(testPass)
 		if _, err := ts.st.CreateAccount(context.Background(), u, hash); err != nil {
 			t.Fatal(err)
 		}

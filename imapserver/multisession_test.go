@@ -8,7 +8,9 @@ import (
 	"time"
 )
 
-// A delivery during IDLE is pushed within a second.
+// A delivery during IDLE is pushed. There is no poll to fall back on (the
+// store's own commits wake the feed), so a missed wake-up hangs until the
+// read deadline, a hang guard sized for -race on a loaded CI machine.
 func TestIdleSeesDelivery(t *testing.T) {
 	idleSeesDelivery(t, startTestServer(t))
 }
@@ -28,15 +30,11 @@ func idleSeesDelivery(t *testing.T, ts *testServer) {
 	if r := tc.readResponse(); r != "+ idling" {
 		t.Fatalf("idle: %q", r)
 	}
-	start := time.Now()
 	ts.deliver("", simpleMsg)
-	tc.nc.SetReadDeadline(time.Now().Add(time.Second))
+	tc.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	line, err := tc.br.ReadString('\n')
 	if err != nil || line != "* 1 EXISTS\r\n" {
 		t.Fatalf("after delivery: %q %v", line, err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Fatalf("EXISTS after %v", d)
 	}
 	tc.writeLine("DONE")
 	tc.readUntilTagged("i1", "ok")

@@ -163,7 +163,7 @@ func TestNotifyMetadata(t *testing.T) {
 	other.transactf("ok", `setmetadata "" (/shared/vendor/x "d")`)
 	want := []string{`INBOX|/private/comment /shared/comment`, `|/shared/vendor/x`}
 	var got []string
-	for deadline := time.Now().Add(5 * time.Second); len(got) < len(want) && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(30 * time.Second); len(got) < len(want) && time.Now().Before(deadline); {
 		got = append(got, notifiedMetadata(t, tc.transactf("ok", "noop"))...)
 	}
 	slices.Sort(got)

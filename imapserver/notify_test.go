@@ -113,7 +113,7 @@ func TestNotifyIdle(t *testing.T) {
 	tc.transactf("ok", "notify set (inboxes (MessageNew MessageExpunge))")
 	tc.idle(t)
 	ts.deliver("", simpleMsg)
-	tc.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	tc.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	r := tc.readResponse()
 	st := statusOf(t, []string{r})
 	if st["INBOX"]["MESSAGES"] != "1" {

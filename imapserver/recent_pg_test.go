@@ -37,7 +37,7 @@ func TestRecentAcrossNodes(t *testing.T) {
 		}
 	}
 	// Both sessions see all messages (b's node learns by LISTEN/NOTIFY).
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for _, tc := range []*testConn{a, b} {
 		for {
 			rs := parseResps(t, tc.transactf("ok", "fetch 1:* (uid flags)"))

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
@@ -52,10 +53,7 @@ func startTestServer(t testing.TB, opts ...serverOpt) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash, err := auth.HashPassword(testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPass)
 	acct, err := st.CreateAccount(ctx, testUser, hash)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +75,7 @@ func startTestServer(t testing.TB, opts ...serverOpt) *testServer {
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := srv.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
@@ -143,7 +141,7 @@ func (ts *testServer) login() *testConn {
 
 func (tc *testConn) writeLine(format string, args ...any) {
 	tc.t.Helper()
-	tc.nc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	tc.nc.SetWriteDeadline(time.Now().Add(30 * time.Second)) // a hang guard, like readResponse's
 	if _, err := fmt.Fprintf(tc.nc, format+"\r\n", args...); err != nil {
 		tc.t.Fatal(err)
 	}

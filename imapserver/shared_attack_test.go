@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/store"
 )
 
@@ -70,10 +70,7 @@ func TestSharedAttackNames(t *testing.T) {
 func TestSharedAttackEscalation(t *testing.T) {
 	t.Parallel()
 	ts, owner, bob := sharedSetup(t)
-	hash, err := auth.HashPassword(testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPass)
 	const carolUser = "carol@example.org"
 	if _, err := ts.st.CreateAccount(context.Background(), carolUser, hash); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 )
 
 // TestSharedAcrossNodes: on PostgreSQL, bob idling in mjl's shared INBOX
@@ -15,10 +15,7 @@ import (
 func TestSharedAcrossNodes(t *testing.T) {
 	ctx := context.Background()
 	nodes, servers := pgNodes(t, 2)
-	hash, err := auth.HashPassword(testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPass)
 	if _, err := nodes[0].CreateAccount(ctx, bobUser, hash); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +29,7 @@ func TestSharedAcrossNodes(t *testing.T) {
 		t.Fatalf("idle: %q", r)
 	}
 	appendf(owner, "ok", "INBOX", "Subject: x\r\n\r\nx\r\n")
-	bob.nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	bob.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if line, err := bob.br.ReadString('\n'); err != nil || line != "* 1 EXISTS\r\n" {
 		t.Fatalf("after APPEND on the other node: %q %v", line, err)
 	}

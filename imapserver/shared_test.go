@@ -9,7 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-sasl"
 
-	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 )
 
 // sharedSetup starts a server with mjl (the owner, logged in as owner)
@@ -18,10 +18,7 @@ func sharedSetup(t *testing.T, opts ...serverOpt) (ts *testServer, owner, bob *t
 	t.Helper()
 	ts = startTestServer(t, opts...)
 	ts.deliver("", simpleMsg)
-	hash, err := auth.HashPassword(testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPass)
 	if _, err := ts.st.CreateAccount(context.Background(), bobUser, hash); err != nil {
 		t.Fatal(err)
 	}
@@ -268,7 +265,7 @@ func TestSharedIdle(t *testing.T) {
 			t.Fatalf("idle: %q", r)
 		}
 		ts.deliver("", simpleMsg)
-		bob.nc.SetReadDeadline(time.Now().Add(time.Second))
+		bob.nc.SetReadDeadline(time.Now().Add(30 * time.Second)) // a hang guard
 		if line, err := bob.br.ReadString('\n'); err != nil || line != "* 2 EXISTS\r\n" {
 			t.Fatalf("after delivery: %q %v", line, err)
 		}

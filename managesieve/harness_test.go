@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/internal/tlsconfig"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
@@ -45,10 +46,7 @@ func startServer(t testing.TB, mod func(*Config)) *testServer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	hash, err := auth.HashPassword(testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPass)
 	acct, err := st.CreateAccount(t.Context(), testUser, hash)
 	if err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func TestDeleThenDropDeletesNothing(t *testing.T) {
 // account is still being torn down.
 func loginEventually(t testing.TB, ts *testServer) *client {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		c := ts.dial(t)
 		c.expect("USER "+testUser, "+OK send PASS")

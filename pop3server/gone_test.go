@@ -14,17 +14,16 @@ import (
 func TestAccountDeletedEndsSession(t *testing.T) {
 	ts, st := newSQLiteServer(t, msgFirst)
 	c := ts.login(t)
-	start := time.Now()
 	if err := st.DeleteAccount(t.Context(), testUser); err != nil {
 		t.Fatal(err)
 	}
 	if got := c.line(); got != "-ERR [SYS/PERM] account was deleted" {
 		t.Fatalf("after account deletion: %q", got)
 	}
+	// No command was sent, so goneCheckInterval's check cannot have
+	// answered: only the feed's wake-up sends this line (before the read
+	// deadline, a hang guard, where a 2 s bound could trip under -race).
 	c.closed()
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("session ended %v after the deletion", d)
-	}
 }
 
 // A change to the account that does not delete it (a mailbox created by

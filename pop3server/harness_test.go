@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 )
@@ -48,10 +49,7 @@ func newFakeStore() *fakeStore {
 
 func (f *fakeStore) addAccount(t testing.TB, email, password string) store.Account {
 	t.Helper()
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(password)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.nextID++
@@ -352,7 +350,7 @@ func (c *client) send(line string) {
 // line reads one line without its CRLF, which it requires.
 func (c *client) line() string {
 	c.t.Helper()
-	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	s, err := c.r.ReadString('\n')
 	if err != nil {
 		c.t.Fatalf("read: %v (got %q)", err, s)
@@ -416,7 +414,7 @@ func (c *client) lines() []string {
 // closed requires the server to have closed the connection.
 func (c *client) closed() {
 	c.t.Helper()
-	c.conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.conn.SetReadDeadline(time.Now().Add(30 * time.Second))
 	rest, err := c.r.ReadString('\n')
 	if err == nil || rest != "" {
 		c.t.Fatalf("connection still open: read %q, %v", rest, err)

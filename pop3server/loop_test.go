@@ -103,7 +103,9 @@ func TestPipelining(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	ts := newTestServer(t, func(cfg *Config) { cfg.IdleTimeout = 300 * time.Millisecond })
+	// Long enough that the USER/PASS exchange cannot run into it on a
+	// loaded machine.
+	ts := newTestServer(t, func(cfg *Config) { cfg.IdleTimeout = 2 * time.Second })
 	ts.store.addMessage(ts.acct.ID, msgShort)
 	c := ts.login(t)
 	c.expect("DELE 1", "+OK message 1 deleted")

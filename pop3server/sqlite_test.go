@@ -9,7 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/mboxindex"
@@ -32,10 +32,7 @@ func newSQLiteServerAt(t testing.TB, path string, msgs ...string) (*testServer, 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	hash, err := auth.HashPassword(testPass)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPass)
 	acct, err := st.CreateAccount(t.Context(), testUser, hash)
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/mailauth"
 	"github.com/mailroom/mailroom/smtpserver"
 	"github.com/mailroom/mailroom/store"
@@ -41,10 +42,7 @@ func serveSMTP(t *testing.T, cfg smtpserver.Config) string {
 func TestEndToEndSubmissionToSecondMailroom(t *testing.T) {
 	ctx := context.Background()
 	const pw = "secret pw"
-	hash, err := auth.HashPassword(pw)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(pw)
 	sender, _ := newStoreWith(t)
 	if _, err := sender.CreateAccount(ctx, "alice@example.org", hash); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 )
 
 // aliasMap is a lower-cased alias table, as config.AliasTable provides.
@@ -201,10 +201,7 @@ func TestPostmasterRouting(t *testing.T) {
 
 	// No postmaster account anywhere: the first account of the domain,
 	// and for the bare <postmaster> the first account of all.
-	hash, err := auth.HashPassword(testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPassword)
 	mem := newMemStore(hash, "zed@solo.test", "amy@solo.test", "bea@two.test")
 	h2 := startServer(t, mem, ModeMX)
 	h2.inboxFn = mem.inbox

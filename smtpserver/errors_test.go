@@ -11,6 +11,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 )
 
 func TestReplyFor(t *testing.T) {
@@ -55,10 +56,7 @@ func TestReplyFor(t *testing.T) {
 // A store failure during delivery is a temporary 451 without detail, and
 // the client may retry.
 func TestDeliveryFailure(t *testing.T) {
-	hash, err := auth.HashPassword(testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPassword)
 	mem := newMemStore(hash, testAccounts...)
 	mem.failNext = errors.New("sqlite: database is locked (secret detail)")
 	h := startServer(t, mem, ModeMX)

@@ -43,9 +43,9 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 	c.cmd("EHLO client.example", "250 ")
 	c.cmd("STARTTLS", "220 2.0.0")
 
-	nettest.ExpectClosed(t, silent, silent, 5*time.Second, "silent SMTPS client")
-	nettest.ExpectClosed(t, partial, partial, 5*time.Second, "partial ClientHello")
-	nettest.ExpectClosed(t, c.c, c.r, 5*time.Second, "silent after STARTTLS")
+	nettest.ExpectClosed(t, silent, silent, 20*time.Second, "silent SMTPS client")
+	nettest.ExpectClosed(t, partial, partial, 20*time.Second, "partial ClientHello")
+	nettest.ExpectClosed(t, c.c, c.r, 20*time.Second, "silent after STARTTLS")
 }
 
 // Issue 11 item 3: a silent SMTPS client kept the server alive 120 s after
@@ -54,7 +54,10 @@ func TestTLSHandshakeTimeout(t *testing.T) {
 // grace period, closing such clients without a reply.
 func TestShutdownWithSilentTLSClient(t *testing.T) {
 	srvTLS, cliTLS := testTLS(t)
-	h := newHarness(t, ModeSubmission, func(c *Config) { c.TLSConfig = srvTLS })
+	// The handshake timeout is set far beyond the bound checked, so a
+	// slow CI machine cannot blur "within the grace" and "after the
+	// handshakes timed out".
+	h := newHarness(t, ModeSubmission, func(c *Config) { c.TLSConfig = srvTLS; c.HandshakeTimeout = 10 * time.Minute })
 	smtps := h.serveSMTPS(t)
 	silent := nettest.Dial(t, smtps)
 	partial := nettest.Dial(t, smtps)
@@ -83,16 +86,16 @@ func TestShutdownWithSilentTLSClient(t *testing.T) {
 	}()
 	select {
 	case d := <-returned:
-		if d > grace+500*time.Millisecond {
+		if d > grace+20*time.Second {
 			t.Errorf("Shutdown took %v with a grace of %v", d, grace)
 		}
-	case <-time.After(grace + 3*time.Second):
+	case <-time.After(grace + 30*time.Second):
 		t.Fatalf("Shutdown still running %v after it began (grace %v)", time.Since(start), grace)
 	}
 	idle.expect("421 4.3.2")
-	nettest.ExpectClosed(t, silent, silent, 2*time.Second, "silent SMTPS client")
-	nettest.ExpectClosed(t, partial, partial, 2*time.Second, "partial ClientHello")
-	nettest.ExpectClosed(t, afterSTARTTLS.c, afterSTARTTLS.r, 2*time.Second, "silent after STARTTLS")
+	nettest.ExpectClosed(t, silent, silent, 20*time.Second, "silent SMTPS client")
+	nettest.ExpectClosed(t, partial, partial, 20*time.Second, "partial ClientHello")
+	nettest.ExpectClosed(t, afterSTARTTLS.c, afterSTARTTLS.r, 20*time.Second, "silent after STARTTLS")
 }
 
 // Issue 11 item 23: SCRAM-SHA-256-PLUS is advertised only with scram_plus

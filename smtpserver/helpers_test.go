@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
@@ -51,10 +52,7 @@ const testWithSQLite = true
 func newHarness(t *testing.T, mode Mode, tweak ...func(*Config)) *harness {
 	t.Helper()
 	ctx := context.Background()
-	hash, err := auth.HashPassword(testPassword)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(testPassword)
 	if !testWithSQLite {
 		mem := newMemStore(hash, testAccounts...)
 		h := startServer(t, mem, mode, tweak...)

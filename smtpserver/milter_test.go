@@ -400,7 +400,7 @@ func TestMilterAcceptDiscardQuarantine(t *testing.T) {
 		c.do("MAIL FROM:<s@sender.test>", 250, "2.0.0")
 		c.do("RSET", 250, "2.0.0")
 		c.do("NOOP", 250, "2.0.0")
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for f.snapshot().aborts == 0 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}

@@ -23,7 +23,7 @@ func TestShutdownWaitsForInFlightData(t *testing.T) {
 
 	done := make(chan error, 1)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second) // a hang guard
 		defer cancel()
 		done <- h.srv.Shutdown(ctx)
 	}()

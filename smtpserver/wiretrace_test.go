@@ -25,10 +25,10 @@ func (l *traceLog) Write(p []byte) (int, error) {
 }
 
 // exchanges returns the "smtp trace" records as [c, s] pairs, waiting
-// until there are at least n (at most 5 s), and the whole log.
+// until there are at least n (at most 30 s), and the whole log.
 func (l *traceLog) exchanges(t *testing.T, n int) ([][2]string, string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		l.mu.Lock()
 		raw := l.buf.String()

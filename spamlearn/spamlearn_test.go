@@ -18,6 +18,7 @@ import (
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/imapserver"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/sqlite"
@@ -97,10 +98,7 @@ func setup(t *testing.T, mod func(*Config)) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	hash, err := auth.HashPassword("testtest")
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials("testtest")
 	acct, err := st.CreateAccount(ctx, "u@example.org", hash)
 	if err != nil {
 		t.Fatal(err)

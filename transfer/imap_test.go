@@ -12,6 +12,7 @@ import (
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/imapserver"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/internal/tlsconfig"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/store"
@@ -55,10 +56,7 @@ func serveIMAP(t *testing.T, st store.Store, implicitTLS bool) string {
 
 func sourceAccount(t *testing.T, st store.Store, email string) store.Account {
 	t.Helper()
-	hash, err := auth.HashPassword(sourcePass)
-	if err != nil {
-		t.Fatal(err)
-	}
+	hash := authtest.Credentials(sourcePass)
 	a, err := st.CreateAccount(context.Background(), email, hash)
 	if err != nil {
 		t.Fatal(err)

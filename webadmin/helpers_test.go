@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/store/sqlite"
 	"github.com/mailroom/mailroom/webadmin"
 )
@@ -50,10 +51,7 @@ func newEnv(t *testing.T, mod func(*webadmin.Config)) *env {
 	}
 	t.Cleanup(func() { st.Close() })
 	for _, a := range [][2]string{{adminEmail, adminPW}, {userEmail, userPW}} {
-		h, err := auth.HashPassword(a[1])
-		if err != nil {
-			t.Fatal(err)
-		}
+		h := authtest.Credentials(a[1])
 		if _, err := st.CreateAccount(t.Context(), a[0], h); err != nil {
 			t.Fatal(err)
 		}

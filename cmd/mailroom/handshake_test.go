@@ -46,7 +46,9 @@ func TestServeTLSHandshakeTimeoutAndSIGTERM(t *testing.T) {
 	}
 	p := startServe(t, dir, "--config", "m.toml")
 	for i, c := range silentConns(t, p) {
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		// Below the 30 s default, which would mean the setting was lost;
+		// no tighter, for a loaded CI machine.
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
 		start := time.Now()
 		_, err := io.ReadAll(c)
 		var ne net.Error
@@ -68,10 +70,12 @@ func TestServeTLSHandshakeTimeoutAndSIGTERM(t *testing.T) {
 	}
 	select {
 	case <-p2.done:
-		if d := time.Since(start); d > 5*time.Second {
+		// Below the 30 s handshake timeout the server would otherwise
+		// wait out.
+		if d := time.Since(start); d > 20*time.Second {
 			t.Errorf("exit took %v after SIGTERM", d)
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatalf("still running 15 s after SIGTERM with silent TLS clients; log:\n%s", p2.log())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("still running 60 s after SIGTERM with silent TLS clients; log:\n%s", p2.log())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/auth"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/metrics"
 )
@@ -54,7 +55,7 @@ login_failures_per_ip = %d
 		t.Fatal(err)
 	}
 	defer st.Close()
-	hash, _ := auth.HashPassword("pw")
+	hash := authtest.Credentials("pw")
 	if _, err := st.CreateAccount(ctx, "dana@example.test", hash); err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/imapserver"
+	"github.com/mailroom/mailroom/internal/authtest"
 	"github.com/mailroom/mailroom/message"
 	"github.com/mailroom/mailroom/smtpserver"
 	"github.com/mailroom/mailroom/store"
@@ -70,7 +71,7 @@ func startBenchNodes(t *testing.T, nodes int) *benchNodes {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	h, _ := auth.HashPassword("benchpass")
+	h := authtest.Credentials("benchpass")
 	acct, err := st.CreateAccount(ctx, "mix@bench.test", h)
 	if err != nil {
 		t.Fatal(err)
