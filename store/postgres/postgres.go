@@ -46,6 +46,7 @@ type Store struct {
 	listenPID atomic.Uint32 // backend PID of the LISTEN connection (for tests)
 
 	jobs     chan *job     // writes for the writer (writer.go); unbuffered
+	offered  atomic.Int64  // writes waiting for the writer to take them (tests)
 	quit     chan struct{} // closed by Close: the writer stops
 	writerWG sync.WaitGroup
 	// syncFlags: flag changes commit synchronously too (core.go).

@@ -217,11 +217,15 @@ func (s *Store) submit(j *job) error {
 	start := time.Now()
 	defer func() { s.m.StoreWrite(time.Since(start)) }()
 	j.done = make(chan jobResult, 1)
+	s.offered.Add(1)
 	select {
 	case s.jobs <- j:
+		s.offered.Add(-1)
 	case <-ctx.Done():
+		s.offered.Add(-1)
 		return ctx.Err()
 	case <-s.quit:
+		s.offered.Add(-1)
 		return ErrClosed
 	}
 	// Once taken, wait for the outcome even if ctx ends: the caller must

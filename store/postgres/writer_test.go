@@ -39,9 +39,11 @@ func lockMailbox(t *testing.T, s *Store, mailboxID int64) (release func()) {
 // is called, so that the writes sent meanwhile wait for the next batch.
 func blockWriter(t *testing.T, s *Store) (release func()) {
 	t.Helper()
-	gate := make(chan struct{})
+	gate, running := make(chan struct{}), make(chan struct{})
 	done := make(chan error, 1)
-	go func() { done <- s.write(context.Background(), func(*wtx) error { <-gate; return nil }) }()
+	go func() {
+		done <- s.write(context.Background(), func(*wtx) error { close(running); <-gate; return nil })
+	}()
 	var once sync.Once
 	release = func() {
 		once.Do(func() {
@@ -52,7 +54,11 @@ func blockWriter(t *testing.T, s *Store) (release func()) {
 		})
 	}
 	t.Cleanup(release)
-	waitQueued() // the writer now runs it
+	select {
+	case <-running: // the writer now runs it
+	case <-time.After(30 * time.Second):
+		t.Fatal("the writer did not take the blocking write in 30 s")
+	}
 	return release
 }
 
@@ -71,10 +77,19 @@ func deliverAsync(s *Store, target store.Target, i int) <-chan error {
 	return ch
 }
 
-// waitQueued waits until writes sent in goroutines wait in the writer's
-// channel behind a batch that blocks: their senders are parked on s.jobs,
-// which the test cannot see, so it waits a bounded while.
-func waitQueued() { time.Sleep(300 * time.Millisecond) }
+// waitQueued waits until n writes sent in goroutines wait for the writer
+// (parked on s.jobs behind a batch that blocks), so they go in its next
+// batch together.
+func waitQueued(t *testing.T, s *Store, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for s.offered.Load() < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d writes waiting for the writer after 30 s, want %d", s.offered.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // Concurrent deliveries share transactions (group commit): while a write
 // waits for a lock, the deliveries that arrive meanwhile wait for the
@@ -97,7 +112,7 @@ func TestGroupCommitBatchesConcurrentDeliveries(t *testing.T) {
 	for i := range n {
 		results = append(results, deliverAsync(s, store.Target{AccountID: a.ID}, i+1))
 	}
-	waitQueued()
+	waitQueued(t, s, int64(n))
 	release()
 	for i, ch := range results {
 		if err := <-ch; err != nil {
@@ -145,7 +160,7 @@ func TestGroupCommitFailureIsolated(t *testing.T) {
 	good1 := deliverAsync(s, store.Target{AccountID: a.ID}, 1)
 	bad := deliverAsync(s, store.Target{AccountID: a.ID, MailboxID: other.ID + 1000}, 2)
 	good2 := deliverAsync(s, store.Target{AccountID: a.ID}, 3)
-	waitQueued()
+	waitQueued(t, s, 3)
 	release()
 	for _, ch := range []<-chan error{good1, good2} {
 		if err := <-ch; err != nil {
@@ -190,10 +205,16 @@ func TestGroupCommitLockedRowRunsAlone(t *testing.T) {
 		}
 		toHeld := deliverAsync(s, store.Target{AccountID: a.ID, MailboxID: held.ID}, 1)
 		waiting = append(waiting, toHeld)
-		waitQueued()
+		if batched {
+			waitQueued(t, s, 1)
+		} else {
+			// Ordering only (toHeld reaches the lock first); the
+			// assertions below hold either way.
+			time.Sleep(300 * time.Millisecond)
+		}
 		toInbox := deliverAsync(s, store.Target{AccountID: a.ID}, 2)
 		if batched {
-			waitQueued()
+			waitQueued(t, s, 2)
 			release()
 		}
 		select {
@@ -302,7 +323,7 @@ func TestGroupCommitRoundTrips(t *testing.T) {
 		for i := range n {
 			results = append(results, deliverAsync(s, store.Target{AccountID: a.ID}, i+1))
 		}
-		waitQueued()
+		waitQueued(t, s, int64(n))
 		before := rt.n.Load()
 		release()
 		for _, ch := range results {
@@ -345,7 +366,7 @@ func TestFlagWritesCommitAsync(t *testing.T) {
 	}
 	release := blockWriter(t, s)
 	flag, full := level(true), level(false)
-	waitQueued()
+	waitQueued(t, s, 2)
 	release()
 	if f, w := <-flag, <-full; f != "on" || w != "on" {
 		t.Errorf("mixed batch: synchronous_commit %q and %q, want on for both", f, w)
@@ -401,11 +422,11 @@ func TestPipelineRefusedDeliveryUndone(t *testing.T) {
 	}
 	release := blockWriter(t, s)
 	good1 := deliverAsync(s, store.Target{AccountID: a.ID}, 1)
-	waitQueued()
+	waitQueued(t, s, 1)
 	refused := deliverAsync(s, store.Target{AccountID: a.ID, MailboxID: full.ID}, 2)
-	waitQueued()
+	waitQueued(t, s, 2)
 	good2 := deliverAsync(s, store.Target{AccountID: a.ID}, 3)
-	waitQueued()
+	waitQueued(t, s, 3)
 	release()
 	for _, ch := range []<-chan error{good1, good2} {
 		if err := <-ch; err != nil {
