@@ -62,7 +62,7 @@ type options struct {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: mrbench run|fill-imap|fill-store|fill-maildir|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: mrbench run|fill-imap|fill-store|fill-maildir|report|hash|set-hash|wait-indexed [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -81,6 +81,8 @@ func main() {
 		err = cmdHash(os.Args[2:])
 	case "set-hash":
 		err = cmdSetHash(os.Args[2:])
+	case "wait-indexed":
+		err = cmdWaitIndexed(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}

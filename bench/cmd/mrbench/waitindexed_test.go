@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mailroom/mailroom/message"
+	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/sqlite"
+)
+
+// TestWaitIndexed: wait-indexed returns once text_pending is empty, and
+// gives up with the count left at its deadline.
+func TestWaitIndexed(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "pending.db")
+	d, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, q := range []string{
+		"CREATE TABLE text_pending (seq INTEGER PRIMARY KEY, blob_id INTEGER)",
+		"INSERT INTO text_pending (blob_id) VALUES (1), (2)",
+	} {
+		if _, err := d.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if n, _, err := waitIndexed(ctx, path, 10*time.Millisecond); n != 2 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("with 2 pending: %d, %v; want 2 and the deadline", n, err)
+	}
+	emptied := make(chan error, 1)
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		_, err := d.Exec("DELETE FROM text_pending")
+		emptied <- err
+	}()
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, waited, err := waitIndexed(ctx, path, 10*time.Millisecond)
+	if err := <-emptied; err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 || err != nil || waited < 100*time.Millisecond {
+		t.Fatalf("emptied after 100 ms: %d, %v after %v; want 0, nil, at least 100 ms", n, err, waited)
+	}
+}
+
+// TestWaitIndexedStore: against a real store whose indexer runs, the
+// wait ends (the table is the store's).
+func TestWaitIndexedStore(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "mailroom.db")
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	acct, err := st.CreateAccount(ctx, "big@example.org", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := []byte("Subject: zebrafish\r\n\r\nzebrafish body\r\n")
+	for range 3 {
+		if _, err := st.Deliver(ctx, []store.Target{{AccountID: acct.ID}}, store.NewMessage{Raw: raw, Part: message.Parse(raw)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if n, _, err := waitIndexed(wctx, path, 10*time.Millisecond); n != 0 || err != nil {
+		t.Fatalf("store with its indexer running: %d pending, %v", n, err)
+	}
+}
