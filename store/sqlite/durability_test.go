@@ -171,13 +171,4 @@ func TestCheckSettings(t *testing.T) {
 	if _, err := s.rdb.Exec("DELETE FROM accounts"); err == nil {
 		t.Fatal("read pool accepts writes")
 	}
-	// Reads map the file (sqlite.go readMmapBytes): SEARCH TEXT's index
-	// lookups otherwise pread most pages (docs/benchmarks.md).
-	var mmap int64
-	if err := s.rdb.QueryRow("PRAGMA mmap_size").Scan(&mmap); err != nil {
-		t.Fatal(err)
-	}
-	if mmap < 1<<30 {
-		t.Fatalf("read pool mmap_size %d, want at least 1 GiB", mmap)
-	}
 }

@@ -206,24 +206,16 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 // maxReadConns bounds the read connection pool (see Open).
 const maxReadConns = 32
 
-// readMmapBytes is how much of the database file read connections map
-// (PRAGMA mmap_size; SQLite's build caps it just under 2 GiB); pages past
-// it are read as before. Address space, not memory: the mapped pages are
-// the kernel's page cache, shared by every connection.
-const readMmapBytes = 2 << 30
-
 func dsn(path string, readOnly bool) string {
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeoutMS))
 	q.Add("_pragma", "foreign_keys(1)")
 	if readOnly {
 		q.Add("_pragma", "query_only(1)")
-		// Reads map the file instead of copying each page they miss into
-		// the connection's page cache (2 MiB, one per pooled connection)
-		// with a pread: SEARCH TEXT's 10,000 index lookups on a
-		// 100,000-message mailbox missed it on most pages, half of
-		// that search's CPU in syscalls (docs/benchmarks.md).
-		q.Add("_pragma", fmt.Sprintf("mmap_size(%d)", readMmapBytes))
+		// No mmap_size: mapping the file (2 GiB per read connection)
+		// made SEARCH TEXT on 100,000 messages faster but the logged-in
+		// IMAP mix a third slower on SQLite, measured side by side
+		// (docs/benchmarks.md "Full run, session 9").
 	} else {
 		q.Add("_pragma", "journal_mode(WAL)")
 		q.Add("_pragma", "synchronous(FULL)")
