@@ -3,7 +3,7 @@
 // 2 s per hash and per verification under -race on a loaded 2-core
 // machine, and every test server, account and login paid it: minutes per
 // package. The hashing itself is tested in package auth with the real
-// parameters. It is imported by tests only.
+// parameters. It is imported by tests and by the benchmark tool (mrbench hash -cheap), never by the server.
 package authtest
 
 import (
