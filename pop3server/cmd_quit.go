@@ -14,6 +14,11 @@ func (c *conn) cmdQuit(cmd command) error {
 	ctx, cancel := c.storeCtx()
 	defer cancel()
 	n, err := c.drop.commit(ctx)
+	// The maildrop is released before the reply: a client that reconnects
+	// as soon as it reads it (Python's poplib does) must not find it
+	// locked by the session it just ended (RFC 1939 §6: UPDATE releases
+	// the lock, then replies).
+	c.unlock()
 	if err != nil {
 		c.log.Error("UPDATE failed", "err", err)
 		c.err(codeSysTemp, "some deleted messages not removed")

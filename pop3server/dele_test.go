@@ -3,6 +3,7 @@ package pop3server
 import (
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -126,4 +127,52 @@ func TestUpdateFailure(t *testing.T) {
 	if strings.Contains(ts.logs.String(), "disk on fire") == false {
 		t.Fatal("the store error was not logged")
 	}
+}
+
+// slowCloseListener hands out connections whose Close waits for gate: the
+// server has answered QUIT but not yet torn the connection down.
+type slowCloseListener struct {
+	net.Listener
+	gate <-chan struct{}
+}
+
+func (l slowCloseListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return slowCloseConn{Conn: c, gate: l.gate}, nil
+}
+
+type slowCloseConn struct {
+	net.Conn
+	gate <-chan struct{}
+}
+
+func (c slowCloseConn) Close() error {
+	<-c.gate
+	return c.Conn.Close()
+}
+
+// A client that logs in again as soon as it has read QUIT's +OK finds the
+// maildrop free, however long the server takes to close the connection
+// (the interop run of Python's poplib met -ERR [IN-USE] there).
+func TestQuitReleasesLockBeforeReply(t *testing.T) {
+	gate := make(chan struct{})
+	defer close(gate)
+	fs := newFakeStore()
+	acct := fs.addAccount(t, testUser, testPass)
+	fs.addMessage(acct.ID, msgShort)
+	ts := startServerWrapped(t, fs, fs, acct, nil, func(l net.Listener) net.Listener {
+		return slowCloseListener{Listener: l, gate: gate}
+	})
+	c1 := ts.login(t)
+	c1.expect("DELE 1", "+OK message 1 deleted")
+	c1.expect("QUIT", "+OK pop.example.com POP3 server signing off")
+
+	c2 := ts.dial(t)
+	c2.expect("USER "+testUser, "+OK send PASS")
+	c2.expect("PASS "+testPass, "+OK maildrop locked and ready")
+	c2.expect("STAT", "+OK 0 0")
+	c2.expect("QUIT", "+OK pop.example.com POP3 server signing off")
 }

@@ -274,6 +274,13 @@ func newTestServer(t testing.TB, mod func(*Config)) *testServer {
 
 func startServer(t testing.TB, b Backend, accounts auth.Accounts, acct store.Account, mod func(*Config)) *testServer {
 	t.Helper()
+	return startServerWrapped(t, b, accounts, acct, mod, nil)
+}
+
+// startServerWrapped is startServer with the listener wrapped by wrap (if
+// not nil), for tests that interpose on the server's connections.
+func startServerWrapped(t testing.TB, b Backend, accounts auth.Accounts, acct store.Account, mod func(*Config), wrap func(net.Listener) net.Listener) *testServer {
+	t.Helper()
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	cfg := Config{
@@ -288,6 +295,9 @@ func startServer(t testing.TB, b Backend, accounts auth.Accounts, acct store.Acc
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		l = wrap(l)
 	}
 	srv := New(cfg)
 	done := make(chan error, 1)
