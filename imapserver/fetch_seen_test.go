@@ -30,6 +30,20 @@ func (s *seenOverlapStore) ListBodies(ctx context.Context, ref store.MailboxRef,
 	return s.Store.ListBodies(ctx, ref, uids, fn)
 }
 
+// FeedCoversOtherProcesses and WatchFunc pass the wrapped store's feed
+// through as the real stores offer it: complete, and calling back before
+// the write returns. Hidden by the wrapper, the server could not take its
+// own \Seen write in, and whether NOOP reported it again depended on when
+// the feed goroutine delivered the change (a flaky test).
+func (s *seenOverlapStore) FeedCoversOtherProcesses() bool {
+	fc, ok := s.Store.(completeFeed)
+	return ok && fc.FeedCoversOtherProcesses()
+}
+
+func (s *seenOverlapStore) WatchFunc(accountID int64, fn func(store.Change)) (cancel func()) {
+	return s.Store.(watchFuncer).WatchFunc(accountID, fn)
+}
+
 func (s *seenOverlapStore) UpdateFlags(ctx context.Context, ref store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) ([]store.MessageMeta, []uint32, error) {
 	if s.armed.Load() {
 		select {
