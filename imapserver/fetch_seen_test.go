@@ -30,6 +30,13 @@ func (s *seenOverlapStore) ListBodies(ctx context.Context, ref store.MailboxRef,
 	return s.Store.ListBodies(ctx, ref, uids, fn)
 }
 
+func (s *seenOverlapStore) ReadBodies(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(int64, uint32, []byte) error) error {
+	if s.armed.Load() {
+		s.once.Do(func() { close(s.reading) })
+	}
+	return s.Store.ReadBodies(ctx, ref, uids, fn)
+}
+
 func (s *seenOverlapStore) UpdateFlags(ctx context.Context, ref store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) ([]store.MessageMeta, []uint32, error) {
 	if s.armed.Load() {
 		select {
