@@ -302,17 +302,9 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, need readNeed, uids []uint32, f
 	// One searchMsg for all messages (fn must not keep it): not one
 	// allocation per message of the mailbox.
 	var m searchMsg
-	// Sequence numbers follow the view's UIDs, ascending as the messages
-	// come: a walk along v.uids, not a binary search per message.
-	seqAt := 0
-	seq := func(uid uint32) uint32 {
-		for seqAt < len(v.uids) && v.uids[seqAt] < uid {
-			seqAt++
-		}
-		if seqAt < len(v.uids) && v.uids[seqAt] == uid {
-			return uint32(seqAt + 1)
-		}
-		return 0
+	seq := v.seqWalker()
+	if !needsBytes && !headersOnly && !treesOnly && !imapmsg.NeedsSaveDate(key) {
+		return c.searchMetadata(idx, matcher, uids, metas, fn)
 	}
 	for start := 0; start < len(uids); start += chunk {
 		batch := uids[start:min(start+chunk, len(uids))]
@@ -353,10 +345,9 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, need readNeed, uids []uint32, f
 					}
 				}
 				if raws == nil && parts == nil && m.c == c && !m.haveRaw && !m.haveHdr && m.part == nil && m.top == nil {
-					// Metadata alone, and nothing loaded into m for the
-					// previous message: set what differs rather than
-					// rewrite all of m (SEARCH UNSEEN spent a fifth of
-					// its CPU there).
+					// Metadata alone (SAVEDATE), and nothing loaded into
+					// m for the previous message: set what differs
+					// rather than rewrite all of m.
 					m.meta, m.seq, m.saved = &rest[i], seq(rest[i].UID), saved[rest[i].UID]
 				} else {
 					d := c.withBytes(&rest[i], raw, part)
@@ -374,6 +365,46 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, need readNeed, uids []uint32, f
 				}
 			}
 			rest = rest[n:]
+		}
+	}
+	return nil
+}
+
+// searchMetadata is searchMatchingIn for a key that reads only what the
+// mailbox index holds (flags, sizes, dates, numbers): each chunk is
+// matched in place in the index, under its lock (mboxindex.Index.Each,
+// one state of the messages however other sessions change them), and
+// only the messages that match are copied out, into metas; fn runs on
+// them after the lock is let go. SEARCH UNSEEN copied all 500 messages
+// out first, a tenth of its CPU.
+func (c *conn) searchMetadata(idx mailboxIndex, matcher *imapmsg.Matcher, uids []uint32, metas []store.MessageMeta, fn func(*searchMsg) error) error {
+	m := searchMsg{msgData: msgData{c: c}}
+	inSeq, outSeq := c.sel.seqWalker(), c.sel.seqWalker()
+	for start := 0; start < len(uids); start += chunk {
+		batch := uids[start:min(start+chunk, len(uids))]
+		metas = metas[:0]
+		var failed error
+		idx.Each(batch, func(meta *store.MessageMeta) {
+			if failed != nil {
+				return
+			}
+			m.meta, m.seq = meta, inSeq(meta.UID)
+			ok, err := matcher.Match(&m)
+			switch {
+			case err != nil && !errors.Is(err, store.ErrNotFound):
+				failed = err
+			case err == nil && ok:
+				metas = append(metas, *meta)
+			}
+		})
+		if failed != nil {
+			return failed
+		}
+		for i := range metas {
+			m.meta, m.seq = &metas[i], outSeq(metas[i].UID)
+			if err := fn(&m); err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
 		}
 	}
 	return nil
