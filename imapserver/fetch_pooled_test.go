@@ -65,3 +65,50 @@ func TestFetchBodiesPooledBuffer(t *testing.T) {
 		t.Errorf("%d ReadBodies and %d ListBodies calls, want FETCH to read with ReadBodies only", bs.reads.Load(), bs.lists.Load())
 	}
 }
+
+// goneMailboxStore answers the reads of bytes as the stores do once the
+// mailbox is deleted: ReadBodies hands nothing (SQLite's query finds no
+// row), ListBodies and MessageBody say store.ErrNotFound.
+type goneMailboxStore struct {
+	Store
+	gone atomic.Bool
+}
+
+func (s *goneMailboxStore) ReadBodies(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(int64, uint32, []byte) error) error {
+	if s.gone.Load() {
+		return nil
+	}
+	return s.Store.ReadBodies(ctx, ref, uids, fn)
+}
+
+func (s *goneMailboxStore) ListBodies(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
+	if s.gone.Load() {
+		return store.ErrNotFound
+	}
+	return s.Store.ListBodies(ctx, ref, uids, fn)
+}
+
+func (s *goneMailboxStore) MessageBody(ctx context.Context, ref store.MailboxRef, id int64) ([]byte, error) {
+	if s.gone.Load() {
+		return nil, store.ErrNotFound
+	}
+	return s.Store.MessageBody(ctx, ref, id)
+}
+
+// TestFetchBodiesMailboxGone: a FETCH whose mailbox is deleted between
+// its metadata and its bytes ends NO [NONEXISTENT] with no response, as
+// when the bytes were read with ListBodies; not NO [EXPUNGEISSUED] as
+// though each message had been expunged.
+func TestFetchBodiesMailboxGone(t *testing.T) {
+	gs := &goneMailboxStore{}
+	ts := startTestServer(t, func(c *Config) { gs.Store = c.Store; c.Store = gs })
+	ts.deliver("", simpleMsg)
+	ts.deliver("", simpleMsg)
+	tc := ts.login()
+	tc.transactf("ok", "examine INBOX")
+	gs.gone.Store(true)
+	noLine(t, tc.transactf("no", "fetch 1:2 body[]"), "FETCH")
+	if code := tc.taggedCode(); code != "NONEXISTENT" {
+		t.Errorf("tagged %q, want NO [NONEXISTENT]", tc.lastTagged)
+	}
+}
