@@ -302,7 +302,8 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, need readNeed, uids []uint32, f
 	// One searchMsg for all messages (fn must not keep it): not one
 	// allocation per message of the mailbox.
 	var m searchMsg
-	seq := v.seqWalker()
+	walk := seqWalker{uids: v.uids}
+	seq := walk.seq
 	if !needsBytes && !headersOnly && !treesOnly && !imapmsg.NeedsSaveDate(key) {
 		return c.searchMetadata(idx, matcher, uids, metas, fn)
 	}
@@ -378,36 +379,49 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, need readNeed, uids []uint32, f
 // them after the lock is let go. SEARCH UNSEEN copied all 500 messages
 // out first, a tenth of its CPU.
 func (c *conn) searchMetadata(idx mailboxIndex, matcher *imapmsg.Matcher, uids []uint32, metas []store.MessageMeta, fn func(*searchMsg) error) error {
-	m := searchMsg{msgData: msgData{c: c}}
-	inSeq, outSeq := c.sel.seqWalker(), c.sel.seqWalker()
+	mm := &metaMatch{m: searchMsg{msgData: msgData{c: c}}, matcher: matcher, seqs: seqWalker{uids: c.sel.uids}}
+	visit := mm.visit
+	out := seqWalker{uids: c.sel.uids}
 	for start := 0; start < len(uids); start += chunk {
-		batch := uids[start:min(start+chunk, len(uids))]
-		metas = metas[:0]
-		var failed error
-		idx.Each(batch, func(meta *store.MessageMeta) {
-			if failed != nil {
-				return
-			}
-			m.meta, m.seq = meta, inSeq(meta.UID)
-			ok, err := matcher.Match(&m)
-			switch {
-			case err != nil && !errors.Is(err, store.ErrNotFound):
-				failed = err
-			case err == nil && ok:
-				metas = append(metas, *meta)
-			}
-		})
-		if failed != nil {
-			return failed
+		mm.out = metas[:0]
+		idx.Each(uids[start:min(start+chunk, len(uids))], visit)
+		if mm.err != nil {
+			return mm.err
 		}
+		metas = mm.out
 		for i := range metas {
-			m.meta, m.seq = &metas[i], outSeq(metas[i].UID)
-			if err := fn(&m); err != nil && !errors.Is(err, store.ErrNotFound) {
+			mm.m.meta, mm.m.seq = &metas[i], out.seq(metas[i].UID)
+			if err := fn(&mm.m); err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// metaMatch is searchMetadata's walk of a chunk in the index: the
+// matches go to out, the first error to err. One value per search, so
+// that the walk allocates nothing per chunk.
+type metaMatch struct {
+	m       searchMsg
+	matcher *imapmsg.Matcher
+	seqs    seqWalker
+	out     []store.MessageMeta
+	err     error
+}
+
+func (mm *metaMatch) visit(meta *store.MessageMeta) {
+	if mm.err != nil {
+		return
+	}
+	mm.m.meta, mm.m.seq = meta, mm.seqs.seq(meta.UID)
+	ok, err := mm.matcher.Match(&mm.m)
+	switch {
+	case err != nil && !errors.Is(err, store.ErrNotFound):
+		mm.err = err
+	case err == nil && ok:
+		mm.out = append(mm.out, *meta)
+	}
 }
 
 // textHits asks the store's full-text index for a TEXT or BODY key every

@@ -60,19 +60,21 @@ func (v *view) seq(uid uint32) uint32 {
 	return uint32(i + 1)
 }
 
-// seqWalker returns seq for UIDs asked in ascending order: a walk along
+// seqWalker is view.seq for UIDs asked in ascending order: a walk along
 // the view's UIDs, not a binary search per message.
-func (v *view) seqWalker() func(uid uint32) uint32 {
-	at := 0
-	return func(uid uint32) uint32 {
-		for at < len(v.uids) && v.uids[at] < uid {
-			at++
-		}
-		if at < len(v.uids) && v.uids[at] == uid {
-			return uint32(at + 1)
-		}
-		return 0
+type seqWalker struct {
+	uids []uint32
+	at   int
+}
+
+func (w *seqWalker) seq(uid uint32) uint32 {
+	for w.at < len(w.uids) && w.uids[w.at] < uid {
+		w.at++
 	}
+	if w.at < len(w.uids) && w.uids[w.at] == uid {
+		return uint32(w.at + 1)
+	}
+	return 0
 }
 
 func (v *view) maxUID() uint32 {
