@@ -43,7 +43,7 @@ func TestFetchBodiesBatched(t *testing.T) {
 	// 100 small ones in batches of 64 (2), the huge one alone (1, through
 	// MessageBody), six of 900 KiB four per 4 MiB batch (2).
 	if n, b := cs.lists.Load(), cs.bodies.Load(); n > 5 || b != 1 {
-		t.Errorf("%d ListBodies and %d MessageBody calls for %d messages, want <= 5 and 1", n, b, len(want))
+		t.Errorf("%d ReadBodies/ListBodies and %d MessageBody calls for %d messages, want <= 5 and 1", n, b, len(want))
 	}
 
 	cs.lists.Store(0)

@@ -84,3 +84,31 @@ func (c *conn) putMetas(m []store.MessageMeta) {
 	clear(m) // no flag slices kept alive by the pool
 	c.srv.metaBufs.Put(&m)
 }
+
+// Bounds of the body buffers FETCH reads batches into (bodyBatchInto):
+// at least minBodyBuf, so that one pooled buffer serves messages of
+// mixed sizes; one larger than maxPooledBodyBuf (a batch is at most
+// bodyBatchBytes, unless its messages grew past their recorded sizes)
+// is left to the garbage collector.
+const (
+	minBodyBuf       = 256 << 10
+	maxPooledBodyBuf = bodyBatchBytes
+)
+
+// getBodyBuf returns a buffer for bodyBatchInto from the server's pool
+// (or an empty one); putBodyBuf gives it back once the responses that
+// used it are written.
+func (c *conn) getBodyBuf() *[]byte {
+	if p, ok := c.srv.bodyBufs.Get().(*[]byte); ok {
+		return p
+	}
+	return new([]byte)
+}
+
+func (c *conn) putBodyBuf(p *[]byte) {
+	if cap(*p) == 0 || cap(*p) > maxPooledBodyBuf {
+		return
+	}
+	*p = (*p)[:0]
+	c.srv.bodyBufs.Put(p)
+}

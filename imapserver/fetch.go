@@ -83,6 +83,11 @@ func (c *conn) fetchMessages(cmd *command, uids []uint32, atts []fetchAtt, mods 
 	}
 	metas := c.getMetas(min(len(uids), fetchChunk))
 	defer func() { c.putMetas(metas) }()
+	var bodyBuf *[]byte
+	if needsBytes && !headerOnly {
+		bodyBuf = c.getBodyBuf()
+		defer c.putBodyBuf(bodyBuf)
+	}
 	for len(uids) > 0 {
 		n := min(len(uids), fetchChunk)
 		batch := uids[:n]
@@ -112,7 +117,9 @@ func (c *conn) fetchMessages(cmd *command, uids []uint32, atts []fetchAtt, mods 
 			case needsBytes && headerOnly:
 				n, raws, err = c.headerBatch(v.mbox.Ref(), rest)
 			case needsBytes:
-				n, raws, err = c.bodyBatch(v.mbox.Ref(), rest)
+				// Into bodyBuf: the previous batch's responses are
+				// written.
+				n, raws, err = c.bodyBatchInto(v.mbox.Ref(), rest, bodyBuf)
 			case needsTree:
 				n, parts, err = c.partBatch(v.mbox.Ref(), rest)
 			}

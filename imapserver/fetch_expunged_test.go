@@ -31,6 +31,15 @@ func (s *vanishingStore) ListBodies(ctx context.Context, mailboxID store.Mailbox
 	})
 }
 
+func (s *vanishingStore) ReadBodies(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(int64, uint32, []byte) error) error {
+	return s.Store.ReadBodies(ctx, mailboxID, uids, func(id int64, uid uint32, raw []byte) error {
+		if id == s.goneID {
+			return nil
+		}
+		return fn(id, uid, raw)
+	})
+}
+
 func (s *vanishingStore) MessagePart(ctx context.Context, mbox store.MailboxRef, id int64) (*message.Part, error) {
 	if id == s.goneID {
 		return nil, store.ErrNotFound

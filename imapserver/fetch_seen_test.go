@@ -44,6 +44,13 @@ func (s *seenOverlapStore) WatchFunc(accountID int64, fn func(store.Change)) (ca
 	return s.Store.(watchFuncer).WatchFunc(accountID, fn)
 }
 
+func (s *seenOverlapStore) ReadBodies(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(int64, uint32, []byte) error) error {
+	if s.armed.Load() {
+		s.once.Do(func() { close(s.reading) })
+	}
+	return s.Store.ReadBodies(ctx, ref, uids, fn)
+}
+
 func (s *seenOverlapStore) UpdateFlags(ctx context.Context, ref store.MailboxRef, uids []uint32, op store.FlagOp, flags []string, unchangedSince uint64) ([]store.MessageMeta, []uint32, error) {
 	if s.armed.Load() {
 		select {

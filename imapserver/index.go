@@ -19,6 +19,7 @@ type mailboxIndex interface {
 	UIDs() ([]uint32, uint64)
 	Keywords() []string
 	Lookup(dst []store.MessageMeta, uids []uint32) []store.MessageMeta
+	Each(uids []uint32, fn func(m *store.MessageMeta))
 	Claim(fn func(mark uint32) (uint32, error)) error
 }
 

@@ -32,6 +32,13 @@ func (s *countingStore) ListBodies(ctx context.Context, mailboxID store.MailboxR
 	return s.Store.ListBodies(ctx, mailboxID, uids, fn)
 }
 
+// ReadBodies counts as ListBodies: FETCH reads its batches of bytes
+// with it.
+func (s *countingStore) ReadBodies(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(int64, uint32, []byte) error) error {
+	s.lists.Add(1)
+	return s.Store.ReadBodies(ctx, mailboxID, uids, fn)
+}
+
 // TestSearchReads: a flag search reads no bytes, nor does a body search
 // of the full-text index's exact hits; one of its candidates reads them
 // in batches (no per-message MessageBody) and parses them rather than

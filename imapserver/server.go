@@ -52,6 +52,7 @@ type Store interface {
 	Append(ctx context.Context, mbox store.MailboxRef, msgs []store.NewMessage) (uidValidity uint32, uids []uint32, err error)
 	ListMessages(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta) error) error
 	ListBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
+	ReadBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(id int64, uid uint32, raw []byte) error) error // bodies.go: FETCH's bytes into a pooled buffer
 	ListHeaders(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
 	ListParts(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, *message.Part) error) error
 	MessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64) ([]byte, error)
@@ -272,6 +273,10 @@ type Server struct {
 	// (*[]store.MessageMeta, up to fetchChunk entries), so that a command
 	// repeated by many sessions does not allocate and grow one each time.
 	metaBufs sync.Pool
+	// bodyBufs lends FETCH the buffer it reads a batch of message bytes
+	// into (*[]byte, bodyBatchInto), so that the bytes are copied once
+	// between the store and the connection and leave no garbage.
+	bodyBufs sync.Pool
 
 	// indexes holds the metadata of recently selected mailboxes, and the
 	// feed clock sessions take a tick of when the feed reports a change

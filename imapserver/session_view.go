@@ -60,6 +60,23 @@ func (v *view) seq(uid uint32) uint32 {
 	return uint32(i + 1)
 }
 
+// seqWalker is view.seq for UIDs asked in ascending order: a walk along
+// the view's UIDs, not a binary search per message.
+type seqWalker struct {
+	uids []uint32
+	at   int
+}
+
+func (w *seqWalker) seq(uid uint32) uint32 {
+	for w.at < len(w.uids) && w.uids[w.at] < uid {
+		w.at++
+	}
+	if w.at < len(w.uids) && w.uids[w.at] == uid {
+		return uint32(w.at + 1)
+	}
+	return 0
+}
+
 func (v *view) maxUID() uint32 {
 	if len(v.uids) == 0 {
 		return 0

@@ -127,6 +127,10 @@ func (s *callCounter) ListBodies(ctx context.Context, m store.MailboxRef, uids [
 	s.count("ListBodies")
 	return s.inner.ListBodies(ctx, m, uids, fn)
 }
+func (s *callCounter) ReadBodies(ctx context.Context, m store.MailboxRef, uids []uint32, fn func(int64, uint32, []byte) error) error {
+	s.count("ReadBodies")
+	return s.inner.ReadBodies(ctx, m, uids, fn)
+}
 func (s *callCounter) ListParts(ctx context.Context, m store.MailboxRef, uids []uint32, fn func(store.MessageMeta, *message.Part) error) error {
 	s.count("ListParts")
 	return s.inner.ListParts(ctx, m, uids, fn)

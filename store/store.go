@@ -351,6 +351,14 @@ type Messages interface {
 	// read per batch of messages instead of one MessageBody call each.
 	// Messages expunged meanwhile are skipped.
 	ListBodies(ctx context.Context, mbox MailboxRef, uids []uint32, fn func(MessageMeta, []byte) error) error
+	// ReadBodies is ListBodies without a copy for the caller, in one read
+	// (the caller bounds uids, ascending): fn gets each message's id, UID
+	// and bytes, valid only until it returns, and must copy what it keeps
+	// and not wait for anything (SQLite hands the driver's buffer; a
+	// backend may hand a copy). Messages expunged meanwhile are skipped;
+	// so, when the mailbox is missing, may be all (no ErrNotFound
+	// promised).
+	ReadBodies(ctx context.Context, mbox MailboxRef, uids []uint32, fn func(id int64, uid uint32, raw []byte) error) error
 	// ListHeaders is ListBodies with only each message's top-level header
 	// (raw[:message.ParseTop(raw).BodyStart], blank line included): the
 	// backends keep it apart from the raw bytes, so listing the headers of

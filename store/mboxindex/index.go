@@ -313,12 +313,22 @@ func (x *Index) Keywords() []string {
 // Lookup appends to dst the metadata of each UID of uids (ascending) that
 // is in the index, in UID order. The Flags slices must not be modified.
 func (x *Index) Lookup(dst []store.MessageMeta, uids []uint32) []store.MessageMeta {
+	x.Each(uids, func(m *store.MessageMeta) { dst = append(dst, *m) })
+	return dst
+}
+
+// Each is Lookup without the copy: it calls fn with the metadata of each
+// UID of uids (ascending) that is in the index, in UID order, all under
+// the index's lock, so fn sees the messages in one state even while
+// sessions change flags. fn must not keep m or modify it, and must not
+// wait for anything (no store call, no network write): IMAP's SEARCH on
+// flags matches in place and copies only the messages that match.
+func (x *Index) Each(uids []uint32, fn func(m *store.MessageMeta)) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if len(uids) == 0 {
-		return dst
+		return
 	}
-	// Walk both ascending lists, starting at the first UID asked for.
 	j, _ := slices.BinarySearchFunc(x.metas, uids[0], func(e store.MessageMeta, uid uint32) int { return cmp.Compare(e.UID, uid) })
 	for _, u := range uids {
 		for j < len(x.metas) && x.metas[j].UID < u {
@@ -328,10 +338,9 @@ func (x *Index) Lookup(dst []store.MessageMeta, uids []uint32) []store.MessageMe
 			break
 		}
 		if x.metas[j].UID == u {
-			dst = append(dst, x.metas[j])
+			fn(&x.metas[j])
 		}
 	}
-	return dst
 }
 
 // Snapshot returns a copy of the metadata in the index, ascending by UID,

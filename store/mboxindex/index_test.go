@@ -302,3 +302,71 @@ func TestConcurrentWritersReaders(t *testing.T) {
 	}
 	same(t, f.st, x)
 }
+
+// TestEachOneState: Each hands every message of its walk in one state of
+// the index: a write that flags all of them at once (one Took) is seen by
+// all or by none, however the walk and the writes interleave; and it
+// walks only the UIDs asked for, in order.
+func TestEachOneState(t *testing.T) {
+	const n = 200
+	x := &Index{loaded: true}
+	all := make([]store.MessageMeta, n)
+	uids := make([]uint32, n)
+	for i := range all {
+		all[i] = store.MessageMeta{UID: uint32(2 * (i + 1)), ModSeq: 1}
+		uids[i] = all[i].UID
+	}
+	x.apply(all, nil)
+	x.modseq = 1
+
+	var got []uint32
+	x.Each([]uint32{1, 2, 3, 8, 400, 401}, func(m *store.MessageMeta) { got = append(got, m.UID) })
+	if want := []uint32{2, 8, 400}; !slices.Equal(got, want) {
+		t.Fatalf("Each walked %v, want %v", got, want)
+	}
+
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for modseq := uint64(2); ; modseq++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var flags []string
+			if modseq%2 == 0 {
+				flags = []string{store.FlagSeen}
+			}
+			changed := make([]store.MessageMeta, n)
+			for i := range changed {
+				changed[i] = store.MessageMeta{UID: all[i].UID, ModSeq: modseq, Flags: flags}
+			}
+			x.Took(modseq-1, modseq, changed, nil)
+		}
+	}()
+	for range 2000 {
+		seen, walked := 0, 0
+		var modseq uint64
+		x.Each(uids, func(m *store.MessageMeta) {
+			if walked == 0 {
+				modseq = m.ModSeq
+			}
+			walked++
+			if m.HasFlag(store.FlagSeen) {
+				seen++
+			}
+			if m.ModSeq != modseq {
+				t.Errorf("message %d at modseq %d, the first at %d", m.UID, m.ModSeq, modseq)
+			}
+		})
+		if walked != n || (seen != 0 && seen != n) {
+			close(stop)
+			<-done
+			t.Fatalf("walked %d messages, %d of them \\Seen: not one state", walked, seen)
+		}
+	}
+	close(stop)
+	<-done
+}

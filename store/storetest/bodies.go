@@ -73,6 +73,60 @@ func testListBodies(t *testing.T, s store.Store) {
 	wantErr(t, "ListBodies of missing mailbox", err, store.ErrNotFound)
 }
 
+// testReadBodies: ReadBodies hands fn the id, UID and exact bytes of
+// each message asked for that the mailbox has, in UID order, returns
+// fn's error as is, and hands nothing of a mailbox the ref does not name
+// (another account's, or one with another UIDVALIDITY).
+func testReadBodies(t *testing.T, s store.Store) {
+	a := mustAccount(t, s, "alice@example.org")
+	b := mustAccount(t, s, "bob@example.org")
+	inbox := mustMailbox(t, s, a.ID, "INBOX")
+	msgs := make([]store.NewMessage, 70)
+	for i := range msgs {
+		msgs[i] = testMessage(fmt.Sprintf("m%d %s", i, strings.Repeat("x", i*101)))
+	}
+	mustAppend(t, s, inbox.Ref(), msgs...)
+	ids := map[uint32]int64{}
+	for _, m := range metas(t, s, inbox.Ref(), nil) {
+		ids[m.UID] = m.ID
+	}
+	var got []uint32
+	err := s.ReadBodies(ctx(t), inbox.Ref(), []uint32{2, 4, 5, 64, 70, 5000}, func(id int64, uid uint32, raw []byte) error {
+		if id != ids[uid] || string(raw) != string(msgs[uid-1].Raw) {
+			return fmt.Errorf("UID %d: id %d, body %.40q; want id %d, body %.40q", uid, id, raw, ids[uid], msgs[uid-1].Raw)
+		}
+		got = append(got, uid)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantUIDs(t, "ReadBodies", got, []uint32{2, 4, 5, 64, 70})
+
+	stop := errors.New("stop")
+	calls := 0
+	err = s.ReadBodies(ctx(t), inbox.Ref(), []uint32{1, 2, 3}, func(int64, uint32, []byte) error {
+		calls++
+		return stop
+	})
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("callback error: err %v after %d calls", err, calls)
+	}
+
+	foreign := inbox.Ref()
+	foreign.AccountID = b.ID
+	stale := inbox.Ref()
+	stale.UIDValidity++
+	for what, ref := range map[string]store.MailboxRef{"another account's": foreign, "another UIDVALIDITY's": stale} {
+		err := s.ReadBodies(ctx(t), ref, []uint32{1, 2}, func(_ int64, uid uint32, _ []byte) error {
+			return fmt.Errorf("UID %d handed", uid)
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ReadBodies of %s mailbox: %v", what, err)
+		}
+	}
+}
+
 // testReadMessageBody: ReadMessageBody hands fn exactly MessageBody's
 // bytes (empty, large, any line endings), returns fn's error as is, and is
 // ErrNotFound for a message not in the mailbox.

@@ -15,6 +15,7 @@ var messageTests = []test{
 	{"Messages/ListMessages", testListMessages},
 	{"Messages/ListBodies", testListBodies},
 	{"Messages/ReadMessageBody", testReadMessageBody},
+	{"Messages/ReadBodies", testReadBodies},
 	{"Messages/ListHeaders", testListHeaders},
 	{"Messages/ListHeadersBatches", testListHeadersBatches},
 	{"Messages/ListParts", testListParts},

@@ -27,6 +27,12 @@ func (c *Core) ListBodies(ctx context.Context, ref store.MailboxRef, uids []uint
 	return c.listBytes(ctx, "bodies", "SELECT "+from, bodyChunk, ref, uids, fn)
 }
 
+// ReadBodies implements store.Store with ListBodies's copy (PostgreSQL;
+// store/sqlite reads without it).
+func (c *Core) ReadBodies(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(id int64, uid uint32, raw []byte) error) error {
+	return c.ListBodies(ctx, ref, uids, func(m store.MessageMeta, raw []byte) error { return fn(m.ID, m.UID, raw) })
+}
+
 // ListHeaders implements store.Store, reading where the dialect keeps
 // headers apart from the raw message (Dialect.HeadersFrom).
 func (c *Core) ListHeaders(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
