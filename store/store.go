@@ -313,6 +313,9 @@ type Mailboxes interface {
 	Subscriptions(ctx context.Context, accountID int64) ([]string, error) // may name non-existent mailboxes
 	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
 	MailboxStatus(ctx context.Context, mbox MailboxRef) (MailboxStatus, error)
+	// MailboxStatusByName is MailboxByName and MailboxStatus of the
+	// mailbox found, read together (one query: IMAP STATUS by name).
+	MailboxStatusByName(ctx context.Context, accountID int64, name string) (Mailbox, MailboxStatus, error)
 	// ClaimRecent takes the messages no session has taken as recent yet
 	// (IMAP4rev1 \Recent, RFC 3501 §2.3.2): it returns the UIDs
 	// [first, next) and moves the mailbox's first recent UID to next, in
