@@ -273,8 +273,10 @@ type Accounts interface {
 
 // Domains are the local domains and the aliases: global tables, not an
 // account's, that an admin edits while the server runs (CLI, web admin).
-// Nothing is cached: every lookup reads the store, so a change is
-// effective at once on every node.
+// A change is effective when its write returns on the node that made it;
+// PostgreSQL nodes cache IsLocalDomain, AliasTargets (and AccountByEmail,
+// ActiveSieveScript) and see another node's change when its notification
+// arrives (store/postgres/dircache.go).
 type Domains interface {
 	// IsLocalDomain reports whether domain (case-insensitive) was added
 	// with AddDomain, or an account or an alias key lives in it.
