@@ -273,9 +273,9 @@ type Accounts interface {
 
 // Domains are the local domains and the aliases: global tables, not an
 // account's, that an admin edits while the server runs (CLI, web admin).
-// A change is effective when its write returns on the node that made it;
-// PostgreSQL nodes cache IsLocalDomain, AliasTargets (and AccountByEmail,
-// ActiveSieveScript) and see another node's change when its notification
+// Every lookup reads the store, so a change is effective at once on every
+// node; PostgreSQL's Recipients (what delivery reads) answers from a
+// per-node cache and sees another node's change when its notification
 // arrives (store/postgres/dircache.go).
 type Domains interface {
 	// IsLocalDomain reports whether domain (case-insensitive) was added

@@ -13,14 +13,28 @@ import (
 
 // The recipient lookups of every delivery (is the domain local, the
 // account of the address, the alias's targets, the active Sieve script)
-// are answered from a per-node cache (s.dir, store/internal/dircache):
-// on PostgreSQL each is a round trip, and they change only when an
-// admin or the user edits them. Every write that changes one names its
-// keys (sqlcore.Tx.Invalidate); the node drops them after its commit and
-// sends them to the other nodes with the commit's notifications
-// (dirPayload), which drop them when the notification arrives. While
-// the LISTEN connection is down the cache is empty and keeps nothing
-// (listen.go): the node would not hear of other nodes' changes.
+// are answered from a per-node cache (s.dir, store/internal/dircache)
+// through Recipients: on PostgreSQL each is a round trip, and they
+// change only when an admin or the user edits them. Every write that
+// changes one names its keys (sqlcore.Tx.Invalidate); the node drops
+// them after its commit and sends them to the other nodes with the
+// commit's notifications (dirPayload), which drop them when the
+// notification arrives. While the LISTEN connection is down the cache is
+// empty and keeps nothing (listen.go): the node would not hear of other
+// nodes' changes.
+
+// Recipients returns the store with the lookups of a delivery
+// (IsLocalDomain, AccountByEmail, AliasTargets, ActiveSieveScript)
+// answered from the node's cache: a change made on another node reaches
+// them when its notification arrives, not at once. What is not delivery
+// reads the database, logins (AccountByEmail) included: a new password
+// or a deleted account is effective at once on every node, even one
+// whose LISTEN connection hangs without failing.
+func (s *Store) Recipients() store.Store { return recipients{s} }
+
+// recipients is Store with the cached lookups (every other method, the
+// optional ones too, is Store's).
+type recipients struct{ *Store }
 
 // keepNotFound: "not found" is an answer to keep (an unknown recipient
 // is looked up again by the next attempt), other errors are not.
@@ -29,22 +43,22 @@ func keepNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
 func noSize[T any](T) int { return 0 }
 
 // IsLocalDomain implements store.Store, from the node's cache.
-func (s *Store) IsLocalDomain(ctx context.Context, domain string) (bool, error) {
+func (r recipients) IsLocalDomain(ctx context.Context, domain string) (bool, error) {
 	k := dircache.Key{Kind: dircache.Domain, Name: strings.ToLower(strings.TrimSpace(domain))}
-	return dircache.Load(s.dir, k, func() (bool, error) { return s.Core.IsLocalDomain(ctx, domain) }, keepNotFound, noSize)
+	return dircache.Load(r.dir, k, func() (bool, error) { return r.Core.IsLocalDomain(ctx, domain) }, keepNotFound, noSize)
 }
 
 // AccountByEmail implements store.Store, from the node's cache.
-func (s *Store) AccountByEmail(ctx context.Context, email string) (store.Account, error) {
+func (r recipients) AccountByEmail(ctx context.Context, email string) (store.Account, error) {
 	k := dircache.Key{Kind: dircache.Account, Name: strings.ToLower(strings.TrimSpace(email))}
-	return dircache.Load(s.dir, k, func() (store.Account, error) { return s.Core.AccountByEmail(ctx, email) }, keepNotFound,
+	return dircache.Load(r.dir, k, func() (store.Account, error) { return r.Core.AccountByEmail(ctx, email) }, keepNotFound,
 		func(a store.Account) int { return len(a.Email) + len(a.PasswordHash) })
 }
 
 // AliasTargets implements store.Store, from the node's cache.
-func (s *Store) AliasTargets(ctx context.Context, address string) ([]string, error) {
+func (r recipients) AliasTargets(ctx context.Context, address string) ([]string, error) {
 	k := dircache.Key{Kind: dircache.Alias, Name: strings.ToLower(address)}
-	t, err := dircache.Load(s.dir, k, func() ([]string, error) { return s.Core.AliasTargets(ctx, address) }, keepNotFound,
+	t, err := dircache.Load(r.dir, k, func() ([]string, error) { return r.Core.AliasTargets(ctx, address) }, keepNotFound,
 		func(t []string) int {
 			n := 0
 			for _, x := range t {
@@ -56,8 +70,8 @@ func (s *Store) AliasTargets(ctx context.Context, address string) ([]string, err
 }
 
 // ActiveSieveScript implements store.Store, from the node's cache.
-func (s *Store) ActiveSieveScript(ctx context.Context, accountID int64) (store.SieveScript, error) {
-	sc, err := dircache.Load(s.dir, dircache.SieveKey(accountID), func() (store.SieveScript, error) { return s.Core.ActiveSieveScript(ctx, accountID) },
+func (r recipients) ActiveSieveScript(ctx context.Context, accountID int64) (store.SieveScript, error) {
+	sc, err := dircache.Load(r.dir, dircache.SieveKey(accountID), func() (store.SieveScript, error) { return r.Core.ActiveSieveScript(ctx, accountID) },
 		keepNotFound, func(sc store.SieveScript) int { return len(sc.Name) + len(sc.Source) })
 	if sc.Source != nil {
 		sc.Source = bytes.Clone(sc.Source)

@@ -32,8 +32,10 @@ func openCounting(t *testing.T, dsn string) (*Store, *roundTrips) {
 	return s, rt
 }
 
-// lookups is what a delivery to addr asks the store, as one string.
-func lookups(t *testing.T, s *Store, addr string) string {
+// lookups is what a delivery to addr asks node s (Recipients), as one
+// string.
+func lookups(t *testing.T, n *Store, addr string) string {
+	s := n.Recipients()
 	t.Helper()
 	ctx := context.Background()
 	_, domain, _ := strings.Cut(addr, "@")
@@ -97,7 +99,7 @@ func syncNodes(t *testing.T, n1, n2 *Store) {
 	t.Helper()
 	ctx := context.Background()
 	name := fmt.Sprintf("sync%d.example", time.Now().UnixNano())
-	if local, err := n2.IsLocalDomain(ctx, name); err != nil || local {
+	if local, err := n2.Recipients().IsLocalDomain(ctx, name); err != nil || local {
 		t.Fatalf("IsLocalDomain(%s) before: %v, %v", name, local, err)
 	}
 	if _, err := n1.AddDomain(ctx, name); err != nil {
@@ -105,7 +107,7 @@ func syncNodes(t *testing.T, n1, n2 *Store) {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		local, err := n2.IsLocalDomain(ctx, name)
+		local, err := n2.Recipients().IsLocalDomain(ctx, name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,8 +122,8 @@ func syncNodes(t *testing.T, n1, n2 *Store) {
 }
 
 // TestDirCacheAcrossNodes: node 2 answers a delivery's lookups (local
-// domain, account, active Sieve script, alias) from its cache, without a
-// round trip, and a change made on node 1 (an alias added, a script
+// domain, account, active Sieve script, alias; Recipients) from its
+// cache, without a round trip, and a change made on node 1 (an alias added, a script
 // activated or edited, a password set, an account deleted, a domain
 // added and removed) reaches node 2's answers with node 1's notification.
 // A node's own change is in its answers as soon as the write returns.
@@ -213,7 +215,7 @@ func TestDirCacheAcrossNodes(t *testing.T) {
 	if _, err := n2.AddAlias(ctx, "@example.org", []string{addr}); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := n2.AliasTargets(ctx, "@example.org"); err != nil || len(got) != 1 {
+	if got, err := n2.Recipients().AliasTargets(ctx, "@example.org"); err != nil || len(got) != 1 {
 		t.Fatalf("node 2 after its own AddAlias: %v, %v", got, err)
 	}
 	if err := n2.SetPassword(ctx, addr, "h4"); err != nil {
@@ -225,8 +227,9 @@ func TestDirCacheAcrossNodes(t *testing.T) {
 }
 
 // TestDirCacheListenLoss: a change made without a notification (here by
-// SQL behind the store's back) is not seen while node 2 answers from its
-// cache; once node 2's LISTEN connection is lost, it has emptied its
+// SQL behind the store's back) is not seen while node 2 answers a
+// delivery's lookups from its cache (the store's own AccountByEmail, which
+// logins use, sees it at once); once node 2's LISTEN connection is lost, it has emptied its
 // cache (it may have missed notifications) and reads the database again.
 func TestDirCacheListenLoss(t *testing.T) {
 	t.Parallel()
@@ -241,8 +244,12 @@ func TestDirCacheListenLoss(t *testing.T) {
 	if _, err := n1.pool.Exec(ctx, "UPDATE accounts SET password_hash = 'new' WHERE email = 'carol@example.org'"); err != nil {
 		t.Fatal(err)
 	}
-	if a, err := n2.AccountByEmail(ctx, "carol@example.org"); err != nil || a.PasswordHash != "old" {
+	if a, err := n2.Recipients().AccountByEmail(ctx, "carol@example.org"); err != nil || a.PasswordHash != "old" {
 		t.Fatalf("node 2 before the loss: %+v, %v; want the cached hash", a, err)
+	}
+	// Logins read the database: a new password is effective at once.
+	if a, err := n2.AccountByEmail(ctx, "carol@example.org"); err != nil || a.PasswordHash != "new" {
+		t.Fatalf("node 2's uncached AccountByEmail: %+v, %v; want the database's hash", a, err)
 	}
 	pid := n2.listenPID.Load()
 	var killed bool
@@ -257,7 +264,7 @@ func TestDirCacheListenLoss(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	if a, err := n2.AccountByEmail(ctx, "carol@example.org"); err != nil || a.PasswordHash != "new" {
+	if a, err := n2.Recipients().AccountByEmail(ctx, "carol@example.org"); err != nil || a.PasswordHash != "new" {
 		t.Fatalf("node 2 after the LISTEN connection was lost: %+v, %v; want the database's hash", a, err)
 	}
 }
