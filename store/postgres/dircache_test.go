@@ -8,29 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/internal/dircache"
 )
-
-// openCounting opens a node on dsn whose round trips rt counts (no text
-// indexer: its queries would count too).
-func openCounting(t *testing.T, dsn string) (*Store, *roundTrips) {
-	t.Helper()
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := &roundTrips{}
-	cfg.ConnConfig.Tracer = rt
-	s, err := openConfig(context.Background(), cfg, nil, openOptions{noTextIndexer: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s, rt
-}
 
 // lookups is what a delivery to addr asks node s (Recipients), as one
 // string.
@@ -228,9 +208,10 @@ func TestDirCacheAcrossNodes(t *testing.T) {
 
 // TestDirCacheListenLoss: a change made without a notification (here by
 // SQL behind the store's back) is not seen while node 2 answers a
-// delivery's lookups from its cache (the store's own AccountByEmail, which
-// logins use, sees it at once); once node 2's LISTEN connection is lost, it has emptied its
-// cache (it may have missed notifications) and reads the database again.
+// delivery's lookups from its cache (the store's own AccountByEmail,
+// which logins use, sees it at once); once node 2's LISTEN connection is
+// lost, it has emptied its cache (it may have missed notifications) and
+// reads the database again.
 func TestDirCacheListenLoss(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
