@@ -1,6 +1,7 @@
 package imapserver
 
 import (
+	"context"
 	"slices"
 	"strings"
 
@@ -50,6 +51,16 @@ func cmdStatus(c *conn, cmd *command) error {
 	if err := c.endArgs(); err != nil {
 		return err
 	}
+	if bn, ok := c.srv.cfg.Store.(statusByNamer); ok {
+		if _, _, shared := splitShared(name); !shared {
+			// The account's own mailbox (every right): one store call.
+			mb, st, err := bn.MailboxStatusByName(c.ctx, c.acct.ID, name)
+			if err != nil {
+				return err
+			}
+			return c.writeStatusResp(mb.Ref(), mb.Name, items, st)
+		}
+	}
 	t, err := c.resolveMailbox(name)
 	if err != nil {
 		return err
@@ -63,6 +74,16 @@ func cmdStatus(c *conn, cmd *command) error {
 	}
 	return c.writeStatusResp(t.mb.Ref(), t.name(), items, st)
 }
+
+// statusByNamer is implemented by a store that reads a mailbox and its
+// status by name together (store.Mailboxes.MailboxStatusByName): STATUS
+// of an own mailbox is then one query instead of resolveMailbox's and
+// MailboxStatus's two, which on PostgreSQL are two round trips.
+type statusByNamer interface {
+	MailboxStatusByName(ctx context.Context, accountID int64, name string) (store.Mailbox, store.MailboxStatus, error)
+}
+
+var _ statusByNamer = (store.Store)(nil)
 
 // writeStatusResp writes "* STATUS name (...)" for the mailbox mbox
 // names.

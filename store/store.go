@@ -273,8 +273,10 @@ type Accounts interface {
 
 // Domains are the local domains and the aliases: global tables, not an
 // account's, that an admin edits while the server runs (CLI, web admin).
-// Nothing is cached: every lookup reads the store, so a change is
-// effective at once on every node.
+// Every lookup reads the store, so a change is effective at once on every
+// node; PostgreSQL's Recipients (what delivery reads) answers from a
+// per-node cache and sees another node's change when its notification
+// arrives (store/postgres/dircache.go).
 type Domains interface {
 	// IsLocalDomain reports whether domain (case-insensitive) was added
 	// with AddDomain, or an account or an alias key lives in it.
@@ -313,6 +315,9 @@ type Mailboxes interface {
 	Subscriptions(ctx context.Context, accountID int64) ([]string, error) // may name non-existent mailboxes
 	SetSubscribed(ctx context.Context, accountID int64, name string, subscribed bool) error
 	MailboxStatus(ctx context.Context, mbox MailboxRef) (MailboxStatus, error)
+	// MailboxStatusByName is MailboxByName and MailboxStatus of the
+	// mailbox found, read together (one query: IMAP STATUS by name).
+	MailboxStatusByName(ctx context.Context, accountID int64, name string) (Mailbox, MailboxStatus, error)
 	// ClaimRecent takes the messages no session has taken as recent yet
 	// (IMAP4rev1 \Recent, RFC 3501 §2.3.2): it returns the UIDs
 	// [first, next) and moves the mailbox's first recent UID to next, in

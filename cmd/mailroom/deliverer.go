@@ -9,6 +9,7 @@ import (
 	"github.com/mailroom/mailroom/queue"
 	"github.com/mailroom/mailroom/sieve"
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/postgres"
 )
 
 // The [quota] and [aliases] policies are what the Deliverer applies.
@@ -16,6 +17,14 @@ var (
 	_ delivery.Quota   = (*config.Quota)(nil)
 	_ delivery.Aliases = (*config.AliasTable)(nil)
 )
+
+// recipientCache is a store that can answer a delivery's lookups from a
+// per-node cache (PostgreSQL: each lookup is otherwise a round trip).
+type recipientCache interface {
+	Recipients() store.Store
+}
+
+var _ recipientCache = (*postgres.Store)(nil)
 
 // newDeliverer builds the one delivery path of `serve` (package
 // delivery): SMTP (MX and submission) and the queue's DSNs go through
@@ -39,6 +48,9 @@ func newDeliverer(cfg config.Config, lv *live, st store.Store, q *queue.Queue, m
 	var j delivery.Journal
 	if rec != nil {
 		j = rec
+	}
+	if rc, ok := st.(recipientCache); ok {
+		st = rc.Recipients()
 	}
 	return delivery.New(delivery.Config{
 		Journal: j,

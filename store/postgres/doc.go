@@ -40,6 +40,11 @@
 // LISTEN needs a session of its own: connect directly or through a
 // session-mode pooler, not PgBouncer's transaction mode.
 //
+// Recipient lookups (dircache.go): Recipients answers a delivery's
+// IsLocalDomain, AccountByEmail, AliasTargets and ActiveSieveScript from a
+// per-node cache; writes that change them send "d:<kind>:<name>" on the
+// same channel, and the cache is empty and off while LISTEN is down.
+//
 // Schema (see migrations.go): the same tables as store/sqlite (accounts,
 // mailboxes, subscriptions, blobs, messages, expunged, queue, queue_rcpts)
 // plus schema_version. Blobs (bytea) are shared by the copies of a message;

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/dircache"
 	"github.com/mailroom/mailroom/store/internal/dumprow"
 )
 
@@ -172,5 +173,11 @@ func (s *Store) Load(ctx context.Context, next func() (store.DumpRow, bool, erro
 	if _, err := tx.Exec(ctx, "UPDATE text_index_state SET unindexed_below = (SELECT coalesce(max(id), 0) + 1 FROM blobs)"); err != nil {
 		return err
 	}
+	// Every node's directory cache may hold "not found" for what is
+	// loaded here.
+	if err := s.notify(ctx, tx, nil, []dircache.Key{dircache.All}); err != nil {
+		return err
+	}
+	defer s.dir.Invalidate(dircache.All)
 	return tx.Commit(ctx)
 }

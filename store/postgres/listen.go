@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/dircache"
 )
 
 // listenConn opens the dedicated connection that LISTENs on s.channel.
@@ -43,10 +44,12 @@ func retryDelay(backoff time.Duration) time.Duration {
 	return backoff - backoff/4 + rand.N(backoff/2+1)
 }
 
-// listen fans the notifications of other nodes out to the local feed until
-// ctx ends, reconnecting when the connection is lost. After a reconnect
-// every watcher is woken so that every open session re-syncs: the
-// notifications sent while the connection was down are lost.
+// listen fans the notifications of other nodes out to the local feed and
+// the directory cache until ctx ends, reconnecting when the connection is
+// lost. After a reconnect every watcher is woken so that every open
+// session re-syncs: the notifications sent while the connection was down
+// are lost. For the same reason the directory cache is emptied and keeps
+// nothing from the loss until the connection listens again.
 func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig, conn *pgx.Conn) {
 	defer s.listenWG.Done()
 	backoff := listenRetryMin
@@ -54,6 +57,7 @@ func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig, conn *pgx.Conn)
 		for conn != nil {
 			n, err := conn.WaitForNotification(ctx)
 			if err != nil {
+				s.dir.Disable()
 				conn.Close(context.Background())
 				conn = nil
 				if ctx.Err() != nil {
@@ -64,6 +68,15 @@ func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig, conn *pgx.Conn)
 			}
 			if _, own := s.pids.Load(n.PID); own {
 				continue // published locally after our commit
+			}
+			if k, isDir, ok := parseDirPayload(n.Payload); isDir {
+				if !ok {
+					// A kind this node does not know: drop everything.
+					s.logger.Warn("postgres: bad directory notification", "payload", n.Payload)
+					k = dircache.All
+				}
+				s.dir.Invalidate(k)
+				continue
 			}
 			c, ok := parsePayload(n.Payload)
 			if !ok {
@@ -84,6 +97,7 @@ func (s *Store) listen(ctx context.Context, cfg *pgx.ConnConfig, conn *pgx.Conn)
 			continue
 		}
 		backoff = listenRetryMin
+		s.dir.Enable() // empty: changes may have been missed
 		s.logger.Info("postgres: change feed reconnected; waking every session to re-sync")
 		s.wakeAll() // notifications may have been missed while disconnected
 	}

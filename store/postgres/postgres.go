@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/dircache"
 	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
@@ -39,6 +40,8 @@ type Store struct {
 	now     func() (unixNano int64)
 
 	pids sync.Map // backend PIDs of the pool's connections: our own NOTIFYs
+
+	dir *dircache.Cache // recipient lookups (dircache.go); enabled while listening
 
 	mu      sync.Mutex    // watched, and m for the indexer (WithMetrics)
 	watched map[int64]int // subscriptions per account, to wake after a lost LISTEN
@@ -122,7 +125,7 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger, o
 		logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{logger: logger, m: nopMetrics{}, now: nowNano, watched: map[int64]int{},
-		jobs: make(chan *job), quit: make(chan struct{})}
+		jobs: make(chan *job), quit: make(chan struct{}), dir: dircache.New()}
 	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
 		s.pids.Store(c.PgConn().PID(), struct{}{})
 		return nil
@@ -154,6 +157,7 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger, o
 		pool.Close()
 		return nil, err
 	}
+	s.dir.Enable() // listening from here on
 	lctx, stop := context.WithCancel(context.Background())
 	s.stop = stop
 	s.listenWG.Add(1)

@@ -31,6 +31,13 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t) })
 }
 
+// TestConformanceRecipients runs the suite on the store delivery reads
+// (Recipients: lookups from the node's cache): every write's own
+// invalidation makes its change visible when the write returns.
+func TestConformanceRecipients(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return openTest(t).Recipients() })
+}
+
 // Ids are never reused (issue 11 items 1 and 21): every id a session,
 // client or log holds comes from an identity column, whose sequence only
 // moves forward (a rolled-back or deleted row's id is never handed out

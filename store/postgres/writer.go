@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/dircache"
 	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
@@ -267,10 +268,13 @@ func (s *Store) writeOnce(ctx context.Context, fn func(tx *wtx) error) (*wtx, er
 	// caller must not believe a committed change failed.
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	t := &wtx{ctx: ctx, tx: tx}
+	// After the commit or the rollback (invalidating more than changed is
+	// harmless; a commit whose outcome is unknown may have changed it).
+	defer func() { s.dir.Invalidate(t.Dir...) }()
 	if err := fn(t); err != nil {
 		return nil, err
 	}
-	if err := s.notify(ctx, tx, t.Changes); err != nil {
+	if err := s.notify(ctx, tx, t.Changes, t.Dir); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(context.WithoutCancel(ctx)); err != nil {
@@ -286,13 +290,14 @@ func (s *Store) wakeIndexer(pending bool) {
 	}
 }
 
-// notifySQL sends the other nodes one notification per changed mailbox
-// and per metadata change ($2, the payloads), in one statement.
+// notifySQL sends the other nodes one notification per changed mailbox,
+// per metadata change and per directory key ($2, the payloads), in one
+// statement.
 const notifySQL = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p"
 
-// notify sends the notifications of changes (notifySQL), if any.
-func (s *Store) notify(ctx context.Context, tx pgx.Tx, changes []store.Change) error {
-	payloads := notifyPayloads(changes)
+// notify sends the notifications of changes and dir (notifySQL), if any.
+func (s *Store) notify(ctx context.Context, tx pgx.Tx, changes []store.Change, dir []dircache.Key) error {
+	payloads := notifyPayloads(changes, dir)
 	if len(payloads) == 0 {
 		return nil
 	}
@@ -300,16 +305,22 @@ func (s *Store) notify(ctx context.Context, tx pgx.Tx, changes []store.Change) e
 	return err
 }
 
-// notifyPayloads returns the payloads of the changes (changePayloads),
-// each once.
-func notifyPayloads(changes []store.Change) []string {
-	payloads := make([]string, 0, len(changes))
+// notifyPayloads returns the payloads of the changes (changePayloads)
+// and of the directory keys (dirPayload), each once.
+func notifyPayloads(changes []store.Change, dir []dircache.Key) []string {
+	payloads := make([]string, 0, len(changes)+len(dir))
+	add := func(p string) {
+		if !slices.Contains(payloads, p) {
+			payloads = append(payloads, p)
+		}
+	}
 	for _, c := range changes {
 		for _, p := range changePayloads(c) {
-			if !slices.Contains(payloads, p) {
-				payloads = append(payloads, p)
-			}
+			add(p)
 		}
+	}
+	for _, k := range dir {
+		add(dirPayload(k))
 	}
 	return payloads
 }
@@ -400,7 +411,7 @@ func (s *Store) runBatch(batch []*job) {
 		i++
 	}
 	if r.began {
-		if err := s.commitBatch(r.ctx, c, r.ran); err != nil {
+		if err := s.commitBatch(r.ctx, c, r.ran, r.dir); err != nil {
 			// The server refused the commit (or the notifications
 			// before it): nothing committed, every job runs again
 			// alone. A lost connection leaves the outcome unknown:
@@ -426,8 +437,9 @@ type batchRun struct {
 	saved   bool     // each job runs in a savepoint "job" (a batch of several)
 	begin   []string // BEGIN and the transaction's settings
 	ran     []store.Change
-	open    bool // a savepoint "job" exists
-	began   bool // BEGIN was sent
+	dir     []dircache.Key // directory keys of the jobs that ran (ran)
+	open    bool           // a savepoint "job" exists
+	began   bool           // BEGIN was sent
 }
 
 // prefix returns the statements to send before a job's first one: BEGIN
@@ -454,8 +466,11 @@ func (r *batchRun) sentPrefix() {
 
 // answer sends every job its result; ok jobs publish their changes first,
 // so a caller that reads the mailbox after its write returns and watchers
-// see the same order.
+// see the same order. The directory keys of the jobs that ran are
+// dropped from the node's cache first: the batch committed, or failed
+// (harmless), or its outcome is unknown.
 func (r *batchRun) answer() {
+	r.s.dir.Invalidate(r.dir...)
 	for i, j := range r.batch {
 		if r.results[i].err == nil && !r.results[i].alone {
 			for _, c := range r.txs[i].Changes {
@@ -500,6 +515,7 @@ func (r *batchRun) runJob(i int) bool {
 	}
 	if err == nil {
 		r.ran = append(r.ran, tx.Changes...)
+		r.dir = append(r.dir, tx.Dir...)
 		return true
 	}
 	return r.failed(i, err, sent)
@@ -524,11 +540,11 @@ func (r *batchRun) failed(i int, err error, sent bool) bool {
 	return true
 }
 
-// commitBatch sends the notifications of changes and COMMIT in one round
-// trip.
-func (s *Store) commitBatch(ctx context.Context, c *pgxpool.Conn, changes []store.Change) error {
+// commitBatch sends the notifications of changes and dir and COMMIT in
+// one round trip.
+func (s *Store) commitBatch(ctx context.Context, c *pgxpool.Conn, changes []store.Change, dir []dircache.Key) error {
 	b := &pgx.Batch{}
-	if payloads := notifyPayloads(changes); len(payloads) > 0 {
+	if payloads := notifyPayloads(changes, dir); len(payloads) > 0 {
 		b.Queue(notifySQL, s.channel, payloads)
 	}
 	b.Queue("COMMIT")

@@ -289,6 +289,24 @@ func (r *roundTrips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQ
 
 func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
+// openCounting opens a node on dsn whose round trips rt counts (no text
+// indexer: its queries would count too).
+func openCounting(t *testing.T, dsn string) (*Store, *roundTrips) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := &roundTrips{}
+	cfg.ConnConfig.Tracer = rt
+	s, err := openConfig(context.Background(), cfg, nil, openOptions{noTextIndexer: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, rt
+}
+
 // A batch of n deliveries takes two round trips to the server: BEGIN
 // and every delivery's savepoint and statement in one (pipeline.go), the
 // notifications and COMMIT in the other.
@@ -296,19 +314,7 @@ func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEnd
 // and holds up every write of the node meanwhile.
 func TestGroupCommitRoundTrips(t *testing.T) {
 	t.Parallel()
-	cfg, err := pgxpool.ParseConfig(testDSN(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rt := &roundTrips{}
-	cfg.ConnConfig.Tracer = rt
-	// No text indexer: it indexes the deliveries on its own connection
-	// beside the writer, and its queries would count here.
-	s, err := openConfig(context.Background(), cfg, nil, openOptions{noTextIndexer: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, rt := openCounting(t, testDSN(t))
 	ctx := context.Background()
 	a, err := s.CreateAccount(ctx, "trips@example.org", "pw")
 	if err != nil {

@@ -270,4 +270,21 @@ func testMailboxStatus(t *testing.T, s store.Store) {
 	}
 	_, err := s.MailboxStatus(ctx(t), store.MailboxRef{MailboxID: 987654})
 	wantErr(t, "status of missing mailbox", err, store.ErrNotFound)
+
+	mb, byName, err := s.MailboxStatusByName(ctx(t), a.ID, "inbox")
+	if err != nil || byName != want || mb != mustMailbox(t, s, a.ID, "INBOX") {
+		t.Fatalf("MailboxStatusByName(inbox) = %+v, %+v, %v; want %+v and the INBOX", mb, byName, err, want)
+	}
+	_, err = s.CreateMailbox(ctx(t), a.ID, "Work", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, st, err := s.MailboxStatusByName(ctx(t), a.ID, "Work"); err != nil || st.Messages != 0 || st.UIDNext != 1 {
+		t.Fatalf("MailboxStatusByName(Work) = %+v, %v", st, err)
+	}
+	_, _, err = s.MailboxStatusByName(ctx(t), a.ID, "work")
+	wantErr(t, "MailboxStatusByName is case-sensitive except INBOX", err, store.ErrNotFound)
+	b := mustAccount(t, s, "bob@example.org")
+	_, _, err = s.MailboxStatusByName(ctx(t), b.ID, "Work")
+	wantErr(t, "MailboxStatusByName of another account's mailbox", err, store.ErrNotFound)
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/dircache"
 )
 
 // CreateAccount implements store.Store.
@@ -39,6 +40,7 @@ func (c *Core) CreateAccount(ctx context.Context, email, passwordHash string) (s
 			}
 		}
 		tx.Publish(acc.ID, 0)
+		tx.Invalidate(dircache.Key{Kind: dircache.Account, Name: email}, dircache.Key{Kind: dircache.Domain, Name: domain})
 		return nil
 	})
 	if err != nil {
@@ -100,6 +102,7 @@ func (c *Core) SetPassword(ctx context.Context, email, passwordHash string) erro
 		if n == 0 {
 			return fmt.Errorf("%w: account %s", store.ErrNotFound, email)
 		}
+		tx.Invalidate(dircache.Key{Kind: dircache.Account, Name: email})
 		return nil
 	})
 }
@@ -123,6 +126,8 @@ func (c *Core) DeleteAccount(ctx context.Context, email string) error {
 			return err
 		}
 		tx.Publish(id, 0)
+		domain, _ := emailDomain(email)
+		tx.Invalidate(dircache.Key{Kind: dircache.Account, Name: email}, dircache.Key{Kind: dircache.Domain, Name: domain}, dircache.SieveKey(id))
 		return nil
 	})
 }

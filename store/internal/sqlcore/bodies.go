@@ -7,6 +7,7 @@ import (
 
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/internal/batch"
+	"github.com/mailroom/mailroom/store/internal/dircache"
 	"github.com/mailroom/mailroom/store/internal/flagset"
 )
 
@@ -124,6 +125,16 @@ func (c *Core) AccountUsage(ctx context.Context, accountID int64) (store.Usage, 
 // committed; a backend's Tx embeds it.
 type Pending struct {
 	Changes []store.Change
+	Dir     []dircache.Key // Invalidate
+}
+
+// Invalidate implements Tx.
+func (p *Pending) Invalidate(keys ...dircache.Key) {
+	for _, k := range keys {
+		if !slices.Contains(p.Dir, k) {
+			p.Dir = append(p.Dir, k)
+		}
+	}
 }
 
 // Publish implements Tx: each mailbox once per transaction.

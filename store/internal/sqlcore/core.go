@@ -15,6 +15,7 @@ import (
 	"context"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/dircache"
 )
 
 // Row is one result row (*sql.Row, pgx.Row).
@@ -48,6 +49,10 @@ type Tx interface {
 	// PublishMetadata records a change of METADATA entries names of
 	// a mailbox (0: the server's) to announce once committed.
 	PublishMetadata(accountID, mailboxID int64, names []string)
+	// Invalidate records that the transaction changes what the directory
+	// lookups of keys answer (a backend that caches them drops them once
+	// committed, and tells the other nodes).
+	Invalidate(keys ...dircache.Key)
 }
 
 // DB is the read side of a store: statements outside a write.

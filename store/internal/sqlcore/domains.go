@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/dircache"
 )
 
 // AddDomain implements store.Store.
@@ -24,6 +25,7 @@ func (c *Core) AddDomain(ctx context.Context, name string) (store.Domain, error)
 		if n == 0 {
 			return fmt.Errorf("%w: domain %s", store.ErrExists, name)
 		}
+		tx.Invalidate(dircache.Key{Kind: dircache.Domain, Name: name})
 		return nil
 	})
 	if err != nil {
@@ -43,6 +45,7 @@ func (c *Core) DeleteDomain(ctx context.Context, name string) error {
 		if n == 0 {
 			return fmt.Errorf("%w: domain %s", store.ErrNotFound, name)
 		}
+		tx.Invalidate(dircache.Key{Kind: dircache.Domain, Name: name})
 		return nil
 	})
 }
@@ -83,6 +86,7 @@ func (c *Core) AddAlias(ctx context.Context, address string, targets []string) (
 		if n == 0 {
 			return fmt.Errorf("%w: alias %s", store.ErrExists, key)
 		}
+		tx.Invalidate(aliasKeys(key)...)
 		return nil
 	})
 	if err != nil {
@@ -102,6 +106,7 @@ func (c *Core) DeleteAlias(ctx context.Context, address string) error {
 		if n == 0 {
 			return fmt.Errorf("%w: alias %s", store.ErrNotFound, key)
 		}
+		tx.Invalidate(aliasKeys(key)...)
 		return nil
 	})
 }
@@ -139,4 +144,10 @@ func (c *Core) AliasTargets(ctx context.Context, address string) ([]string, erro
 		return nil, err
 	}
 	return store.SplitTargets(targets), nil
+}
+
+// aliasKeys are the lookups an alias key's row answers: its targets, and
+// whether its domain is local (IsLocalDomain counts alias domains).
+func aliasKeys(key string) []dircache.Key {
+	return []dircache.Key{{Kind: dircache.Alias, Name: key}, {Kind: dircache.Domain, Name: store.AliasDomain(key)}}
 }

@@ -95,6 +95,24 @@ func (c *Core) MailboxByName(ctx context.Context, accountID int64, name string) 
 	return m, err
 }
 
+// MailboxStatusByName implements store.Store: MailboxByName and
+// MailboxStatus in one statement (one round trip on PostgreSQL).
+func (c *Core) MailboxStatusByName(ctx context.Context, accountID int64, name string) (store.Mailbox, store.MailboxStatus, error) {
+	name = store.CanonicalMailboxName(name)
+	var m store.Mailbox
+	var st store.MailboxStatus
+	err := c.db.QueryRow(ctx, "SELECT "+MailboxCols+", n_messages, n_unseen, n_deleted, total_size FROM mailboxes WHERE account_id = $1 AND name = $2", accountID, name).
+		Scan(&m.ID, &m.AccountID, &m.Name, &m.SpecialUse, &m.UIDValidity, &m.UIDNext, &m.HighestModSeq, &st.Messages, &st.Unseen, &st.Deleted, &st.Size)
+	if c.d.IsNoRows(err) {
+		return store.Mailbox{}, store.MailboxStatus{}, fmt.Errorf("%w: mailbox %q", store.ErrNotFound, name)
+	}
+	if err != nil {
+		return store.Mailbox{}, store.MailboxStatus{}, err
+	}
+	st.UIDNext, st.UIDValidity, st.HighestModSeq = m.UIDNext, m.UIDValidity, m.HighestModSeq
+	return m, st, nil
+}
+
 // MailboxByID implements store.Store.
 func (c *Core) MailboxByID(ctx context.Context, ref store.MailboxRef) (store.Mailbox, error) {
 	m, err := c.ScanMailbox(c.db.QueryRow(ctx, "SELECT "+MailboxCols+" FROM mailboxes WHERE "+RefWhere, RefArgs(ref)...))

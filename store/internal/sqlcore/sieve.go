@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mailroom/mailroom/store"
+	"github.com/mailroom/mailroom/store/internal/dircache"
 )
 
 const sieveCols = "id, account_id, name, active, updated"
@@ -65,6 +66,7 @@ func (c *Core) PutSieveScript(ctx context.Context, accountID int64, name string,
 			}
 		}
 		out, err = c.scanSieve(tx.QueryRow("SELECT "+sieveCols+", source FROM sieve_scripts WHERE account_id = $1 AND name = $2", accountID, name), true)
+		tx.Invalidate(dircache.SieveKey(accountID)) // the active script's source may have changed
 		return err
 	})
 	return out, err
@@ -113,6 +115,7 @@ func (c *Core) ActivateSieveScript(ctx context.Context, accountID int64, name st
 		if _, err := tx.Exec("UPDATE sieve_scripts SET active = 0 WHERE account_id = $1 AND active = 1", accountID); err != nil {
 			return err
 		}
+		tx.Invalidate(dircache.SieveKey(accountID))
 		if name == "" {
 			return nil
 		}
@@ -131,6 +134,7 @@ func (c *Core) DeleteSieveScript(ctx context.Context, accountID int64, name stri
 		if n == 0 {
 			return fmt.Errorf("%w: sieve script %q", store.ErrNotFound, name)
 		}
+		tx.Invalidate(dircache.SieveKey(accountID))
 		return nil
 	})
 }
@@ -156,6 +160,7 @@ func (c *Core) RenameSieveScript(ctx context.Context, accountID int64, oldName, 
 			return fmt.Errorf("%w: sieve script %q", store.ErrExists, newName)
 		}
 		_, err := tx.Exec("UPDATE sieve_scripts SET name = $1, updated = $2 WHERE account_id = $3 AND name = $4", newName, now, accountID, oldName)
+		tx.Invalidate(dircache.SieveKey(accountID))
 		return err
 	})
 }
