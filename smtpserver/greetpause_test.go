@@ -21,7 +21,7 @@ func TestGreetPauseEarlyTalker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
 	if _, err := nc.Write([]byte("EHLO spam.test\r\n")); err != nil {
 		t.Fatal(err)
 	}
