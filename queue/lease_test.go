@@ -27,9 +27,10 @@ func TestSlowDeliveryRenewsLease(t *testing.T) {
 	t.Cleanup(func() { st2.Close() })
 	const lease = 2 * time.Second
 	const renewals = 8 // lease/4 apart: two lease periods
-	rs := &renewCounter{Store: st1}
+	// Counted on both nodes: either may claim the item first.
+	var renewed atomic.Int64
 	sk := startSink(t, func(rcpt string, attempt int) error {
-		for deadline := time.Now().Add(60 * time.Second); rs.n.Load() < renewals && time.Now().Before(deadline); {
+		for deadline := time.Now().Add(60 * time.Second); renewed.Load() < renewals && time.Now().Before(deadline); {
 			time.Sleep(10 * time.Millisecond)
 		}
 		return nil
@@ -41,18 +42,20 @@ func TestSlowDeliveryRenewsLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, st := range []Store{rs, st2} {
-		cfg := fastConfig(st, res, ports)
+	for i, st := range []Store{st1, st2} {
+		cfg := fastConfig(&renewCounter{Store: st, n: &renewed}, res, ports)
 		cfg.Owner = fmt.Sprintf("node-%d", i+1)
 		cfg.Lease = lease
 		// One worker: a busy runner does not claim, so only the renewals
 		// keep its lease.
 		cfg.Workers = 1
+		// The destination holds RCPT for seconds: not a command timeout.
+		cfg.CommandTimeout = time.Minute
 		startQueue(t, cfg)
 	}
 	waitFor(t, "the delivery", func() bool { return len(sk.messages()) >= 1 })
 	waitFor(t, "the queue to empty", queueEmpty(t, st1))
-	if n := rs.n.Load(); n < renewals {
+	if n := renewed.Load(); n < renewals {
 		t.Fatalf("delivered after %d lease renewals; the destination waits for %d", n, renewals)
 	}
 	time.Sleep(lease / 2) // room for a duplicate to show
@@ -63,11 +66,11 @@ func TestSlowDeliveryRenewsLease(t *testing.T) {
 	}
 }
 
-// renewCounter counts the lease renewals of the items in flight that
-// the store granted.
+// renewCounter counts in n the lease renewals of the items in flight
+// that the store granted.
 type renewCounter struct {
 	Store
-	n atomic.Int64
+	n *atomic.Int64
 }
 
 func (s *renewCounter) RenewQueueLeases(ctx context.Context, owner string, ids []int64, until time.Time) ([]int64, error) {
