@@ -580,7 +580,7 @@ func TestServeTLSHandshakeFailure(t *testing.T) {
 		if p != "https" {
 			t.Errorf("protocol %q", p)
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Errorf("handshake failure not counted")
 	}
 }

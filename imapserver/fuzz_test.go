@@ -115,7 +115,7 @@ func FuzzCommandLoop(f *testing.F) {
 		ts.srv.mu.Unlock()
 		go c.serve(nil)
 		defer func() { // the connection ends (on whichever goroutine it moved to)
-			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 				ts.srv.mu.Lock()
 				_, live := ts.srv.conns[c]
 				ts.srv.mu.Unlock()
@@ -125,7 +125,7 @@ func FuzzCommandLoop(f *testing.F) {
 			}
 			t.Fatal("connection did not end")
 		}()
-		nc.SetDeadline(time.Now().Add(10 * time.Second))
+		nc.SetDeadline(time.Now().Add(30 * time.Second))
 		go func() {
 			io.WriteString(nc, "b select inbox\r\n"+s+"\r\nz logout\r\n")
 			nc.(*net.TCPConn).CloseWrite()

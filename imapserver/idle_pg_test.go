@@ -68,18 +68,19 @@ func TestIdleGoroutinesPostgres(t *testing.T) {
 	}
 }
 
-// settledGoroutines returns runtime.NumGoroutine once it stopped
-// changing (goroutines of earlier tests and logins wind down), or
-// after 2 seconds.
+// settledGoroutines returns runtime.NumGoroutine once it stayed the same
+// for 5 samples 50 ms apart (goroutines of earlier tests and logins wind
+// down, late on a loaded -race machine), or after 30 s.
 func settledGoroutines() int {
-	last := runtime.NumGoroutine()
-	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+	last, same := runtime.NumGoroutine(), 0
+	for deadline := time.Now().Add(30 * time.Second); same < 5 && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 		n := runtime.NumGoroutine()
 		if n == last {
-			return n
+			same++
+		} else {
+			last, same = n, 0
 		}
-		last = n
 	}
 	return last
 }

@@ -163,7 +163,7 @@ func (mc *modelClient) violate(format string, args ...any) {
 
 // read reads one response line, literals inline.
 func (mc *modelClient) read() (string, error) {
-	mc.nc.SetReadDeadline(time.Now().Add(20 * time.Second))
+	mc.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	var sb strings.Builder
 	for {
 		line, err := mc.br.ReadString('\n')

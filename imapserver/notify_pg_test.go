@@ -18,7 +18,7 @@ func TestNotifyAcrossNodesPostgres(t *testing.T) {
 	tc.idle(t)
 	other := servers[1].login()
 	other.transactf("ok", "append Archive {5+}\r\nhello")
-	tc.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	tc.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	r := tc.readResponse()
 	if st := statusOf(t, []string{r}); st["Archive"]["MESSAGES"] != "1" || st["Archive"]["UIDNEXT"] != "2" {
 		t.Fatalf("STATUS from the other node: %q", r)

@@ -596,7 +596,7 @@ func TestIdleWakeQueuesWithoutBuffer(t *testing.T) {
 	const n = 20
 	conns := idleOnInbox(t, ts, n)
 	// The last session gives its buffer back just after "+ idling".
-	for deadline := time.Now().Add(10 * time.Second); ts.srv.writersOut.Load() != 0; time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); ts.srv.writersOut.Load() != 0; time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%d write buffers lent out with every session idling, want 0", ts.srv.writersOut.Load())
 		}
@@ -620,7 +620,7 @@ func TestIdleWakeQueuesWithoutBuffer(t *testing.T) {
 		}
 		return true
 	}
-	for deadline := time.Now().Add(10 * time.Second); !woken(); time.Sleep(time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !woken(); time.Sleep(time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the idlers did not all wake up")
 		}

@@ -162,7 +162,7 @@ func TestSTARTTLSHandshakeAbandoned(t *testing.T) {
 		defer cancel()
 		ts.srv.Shutdown(ctx)
 	}()
-	tc.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	tc.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	rest, err := io.ReadAll(tc.br)
 	if len(rest) != 0 {
 		t.Fatalf("after STARTTLS's OK the server wrote %q in plaintext (err %v)", rest, err)

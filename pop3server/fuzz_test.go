@@ -108,7 +108,7 @@ func FuzzCommandLoop(f *testing.F) {
 		}()
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(30 * time.Second):
 			t.Fatal("session hangs")
 		}
 		if l := logs.String(); l != "" {

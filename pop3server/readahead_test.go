@@ -97,7 +97,7 @@ func TestRetrReadsNextBatchWhileSending(t *testing.T) {
 // waitReads waits until the store has been read want times.
 func waitReads(t *testing.T, f *fakeStore, want int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); f.reads() < want; {
+	for deadline := time.Now().Add(30 * time.Second); f.reads() < want; {
 		if time.Now().After(deadline) {
 			t.Fatalf("store read %d times, want %d", f.reads(), want)
 		}

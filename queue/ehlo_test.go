@@ -81,7 +81,7 @@ func (m *recordingMX) snapshot() [][]mxCmd {
 
 func (m *recordingMX) serve(nc net.Conn, i int) {
 	defer func() { nc.Close() }()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
 	br := bufio.NewReader(nc)
 	inTLS := false
 	reply := func(s string) { fmt.Fprintf(nc, "%s\r\n", s) }

@@ -75,7 +75,7 @@ func (s *scriptSink) snapshot() []sinkConn {
 
 func (s *scriptSink) serve(c net.Conn, sc *sinkConn) {
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.SetDeadline(time.Now().Add(30 * time.Second))
 	br := bufio.NewReader(c)
 	var pending []string // replies held back while pipelined commands arrive
 	reply := func(r string) { fmt.Fprintf(c, "%s\r\n", r) }

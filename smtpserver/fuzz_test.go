@@ -73,7 +73,7 @@ func FuzzCommandLoop(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.SetDeadline(time.Now().Add(30 * time.Second))
 		go func() {
 			c.Write(input)
 			c.(*net.TCPConn).CloseWrite()

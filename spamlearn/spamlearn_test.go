@@ -172,8 +172,8 @@ func waitIdle(t *testing.T, l *Learner) {
 	go func() { l.wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("submissions not finished after 10s")
+	case <-time.After(30 * time.Second):
+		t.Fatal("submissions not finished after 30 s")
 	}
 }
 

@@ -212,7 +212,7 @@ func qresyncSelect(t *testing.T, addr string, uidValidity uint32, modSeq uint64)
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.SetDeadline(time.Now().Add(30 * time.Second))
 	r := bufio.NewReader(c)
 	if _, err := r.ReadString('\n'); err != nil { // greeting
 		t.Fatal(err)

@@ -91,7 +91,7 @@ type client struct {
 
 func (e *env) client() *client {
 	jar, _ := cookiejar.New(nil)
-	return &client{e: e, jar: jar, hc: &http.Client{Jar: jar, Timeout: 10 * time.Second,
+	return &client{e: e, jar: jar, hc: &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 

@@ -128,11 +128,11 @@ func (p *serverProc) addr(t *testing.T, proto string) string {
 	return a
 }
 
-// waitRecord waits until n JSON log records match (at most 10 s) and
+// waitRecord waits until n JSON log records match (at most 30 s: a hang guard) and
 // returns the matching ones.
 func (p *serverProc) waitRecord(t *testing.T, n int, match func(map[string]any) bool) []map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var got []map[string]any
 		p.mu.Lock()

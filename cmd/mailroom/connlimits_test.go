@@ -38,7 +38,7 @@ max_connections_per_ip = 1
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		return line
 	}

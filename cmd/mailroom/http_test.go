@@ -28,7 +28,7 @@ func imapSession(t *testing.T, addr, user, pass string) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(10 * time.Second))
+	nc.SetDeadline(time.Now().Add(30 * time.Second))
 	br := bufio.NewReader(nc)
 	if l, _ := br.ReadString('\n'); !strings.HasPrefix(l, "* OK") {
 		t.Fatalf("imap greeting %q", l)
@@ -118,7 +118,7 @@ func TestServeHTTPEndpoints(t *testing.T) {
 		Status string
 		Checks map[string]struct{ OK bool }
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		resp, err := http.Get(base + "/readyz")
 		if err != nil {

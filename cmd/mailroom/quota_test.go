@@ -63,7 +63,7 @@ messages = 0
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.SetDeadline(time.Now().Add(30 * time.Second))
 	br := bufio.NewReader(c)
 	br.ReadString('\n')
 	fmt.Fprintf(c, "a login dana@example.test pw\r\nb getquota \"\"\r\n")

@@ -184,7 +184,7 @@ password = "` + password + `"
 		t.Fatal(err)
 	}
 
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		st := getRspamdStat(t, ctrl, password)
 		rev := st.revisions()
@@ -196,7 +196,7 @@ password = "` + password + `"
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	deadline = time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(30 * time.Second)
 	for {
 		m := scrapeMetrics(t, http.DefaultClient, "http://"+p.addr(t, "http")+"/metrics")
 		if m["mailroom_spam_learn_total{kind=spam,outcome=learned}"] == 1 && m["mailroom_spam_learn_total{kind=ham,outcome=learned}"] == 1 {

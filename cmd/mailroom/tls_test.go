@@ -80,7 +80,7 @@ func TestServeZeroConfigTLS(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", proto, err)
 		}
-		c.SetDeadline(time.Now().Add(10 * time.Second))
+		c.SetDeadline(time.Now().Add(30 * time.Second))
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		c.Close()
 		if !strings.HasPrefix(line, greet) {
@@ -100,7 +100,7 @@ func TestServeZeroConfigTLS(t *testing.T) {
 	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(p.log(), "tls certificates reloaded") {
 		if time.Now().After(deadline) {
 			t.Fatalf("no reload after SIGHUP:\n%s", p.log())

@@ -100,12 +100,12 @@ func TestUserDeleteEndsSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Neither client sends anything: only the server can end them.
-	imap.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	imap.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if l := imap.line(); l != "* BYE account was deleted" {
 		t.Errorf("imap: %q, want * BYE account was deleted", l)
 	}
 	imap.closed()
-	pop.nc.SetReadDeadline(time.Now().Add(10 * time.Second))
+	pop.nc.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if l := pop.line(); l != "-ERR [SYS/PERM] account was deleted" {
 		t.Errorf("pop3: %q, want -ERR [SYS/PERM] account was deleted", l)
 	}

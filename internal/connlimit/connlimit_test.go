@@ -34,7 +34,7 @@ func TestLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		return line, c
 	}
@@ -87,7 +87,7 @@ func TestSetLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { c.Close() })
-		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
 		line, _ := bufio.NewReader(c).ReadString('\n')
 		return line
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -106,11 +107,14 @@ func TestShutdownAbortsAfterGrace(t *testing.T) {
 	if err := tr.Shutdown(ctx, func() {}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Shutdown: %v, want DeadlineExceeded", err)
 	}
-	if d := time.Since(began); d > 2*time.Second {
+	// A hang guard far above the grace: a Shutdown waiting for the
+	// session would never return.
+	if d := time.Since(began); d > 30*time.Second {
 		t.Errorf("Shutdown took %v", d)
 	}
-	nc.SetReadDeadline(time.Now().Add(2 * time.Second))
-	if _, err := nc.Read(make([]byte, 1)); err == nil {
-		t.Error("the aborted session's connection still open")
+	// Closed: EOF at once; still open: the read waits for its deadline.
+	nc.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := nc.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the aborted session's connection still open: %v", err)
 	}
 }

@@ -47,7 +47,7 @@ func TestPartialFlushReadable(t *testing.T) {
 			if g != c.want {
 				t.Fatalf("read %q, want %q", g, c.want)
 			}
-		case <-time.After(5 * time.Second):
+		case <-time.After(30 * time.Second):
 			t.Fatalf("%q not readable after its partial flush", c.want)
 		}
 	}

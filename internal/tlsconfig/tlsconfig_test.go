@@ -188,7 +188,7 @@ func TestSNIAndReload(t *testing.T) {
 	}
 	live.Write([]byte("ping"))
 	buf := make([]byte, 4)
-	live.SetReadDeadline(time.Now().Add(5 * time.Second))
+	live.SetReadDeadline(time.Now().Add(30 * time.Second))
 	if _, err := io.ReadFull(live, buf); err != nil || string(buf) != "ping" {
 		t.Errorf("established connection after reload: %q %v", buf, err)
 	}

@@ -19,10 +19,11 @@ func newMsg(subject string) store.NewMessage {
 	return store.NewMessage{Raw: raw, Part: &message.Part{MediaType: "text", MediaSubtype: "plain", BodyEnd: int64(len(raw))}}
 }
 
-// waitFor waits up to 10 s for a change that ok accepts.
+// waitFor waits for a change that ok accepts, up to 30 s (a hang guard:
+// LISTEN on a loaded -race machine can be late by seconds).
 func waitFor(t *testing.T, ch <-chan store.Change, what string, ok func(store.Change) bool) {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(30 * time.Second)
 	for {
 		select {
 		case c := <-ch:
@@ -30,7 +31,7 @@ func waitFor(t *testing.T, ch <-chan store.Change, what string, ok func(store.Ch
 				return
 			}
 		case <-timeout:
-			t.Fatalf("no change notification for %s within 10s", what)
+			t.Fatalf("no change notification for %s within 30 s", what)
 		}
 	}
 }

@@ -18,10 +18,12 @@ var feedTests = []test{
 }
 
 // waitChange waits for a notification matching ok, skipping others (the
-// feed may coalesce or carry MailboxID 0 for "anything").
+// feed may coalesce or carry MailboxID 0 for "anything"), up to 30 s (a
+// hang guard: PostgreSQL's LISTEN on a loaded -race machine can be late
+// by seconds).
 func waitChange(t *testing.T, ch <-chan store.Change, ok func(store.Change) bool) {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
+	timeout := time.After(30 * time.Second)
 	for {
 		select {
 		case c, open := <-ch:
@@ -32,7 +34,7 @@ func waitChange(t *testing.T, ch <-chan store.Change, ok func(store.Change) bool
 				return
 			}
 		case <-timeout:
-			t.Fatal("no change notification within 10s")
+			t.Fatal("no change notification within 30 s")
 		}
 	}
 }

@@ -398,7 +398,7 @@ type TextPender interface {
 // WaitTextIndexed waits until s's indexer has left nothing pending.
 func WaitTextIndexed(t testing.TB, s TextPender) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(60 * time.Second) // a hang guard: a big batch under -race on a loaded machine
 	for {
 		n, err := s.TextPending(context.Background())
 		if err != nil {
