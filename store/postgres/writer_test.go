@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,15 +81,40 @@ func deliverAsync(s *Store, target store.Target, i int) <-chan error {
 // waitQueued waits until n writes sent in goroutines wait for the writer
 // (parked on s.jobs behind a batch that blocks), so they go in its next
 // batch together.
+// A write counts as offered just before its goroutine parks on s.jobs;
+// waitQueued also waits for n goroutines parked in submit's select, so
+// that the writer, once released, finds them all.
 func waitQueued(t *testing.T, s *Store, n int64) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for s.offered.Load() < n {
+	for s.offered.Load() < n || parkedSubmits(s) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d writes waiting for the writer after 30 s, want %d", s.offered.Load(), n)
+			t.Fatalf("%d writes offered, %d parked, after 30 s; want %d", s.offered.Load(), parkedSubmits(s), n)
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// parkedSubmits counts the goroutines blocked in s.submit's select (the
+// traceback names the receiver as submit's first argument).
+func parkedSubmits(s *Store) int64 {
+	frame := fmt.Sprintf("postgres.(*Store).submit(%p", s)
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	var parked int64
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, " [select") && strings.Contains(g, frame) {
+			parked++
+		}
+	}
+	return parked
 }
 
 // Concurrent deliveries share transactions (group commit): while a write
