@@ -9,6 +9,7 @@ import (
 
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/internal/dircache"
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
 // The recipient lookups of every delivery (is the domain local, the
@@ -44,20 +45,20 @@ func noSize[T any](T) int { return 0 }
 
 // IsLocalDomain implements store.Store, from the node's cache.
 func (r recipients) IsLocalDomain(ctx context.Context, domain string) (bool, error) {
-	k := dircache.Key{Kind: dircache.Domain, Name: strings.ToLower(strings.TrimSpace(domain))}
+	k := sqlcore.DomainKey(domain)
 	return dircache.Load(r.dir, k, func() (bool, error) { return r.Core.IsLocalDomain(ctx, domain) }, keepNotFound, noSize)
 }
 
 // AccountByEmail implements store.Store, from the node's cache.
 func (r recipients) AccountByEmail(ctx context.Context, email string) (store.Account, error) {
-	k := dircache.Key{Kind: dircache.Account, Name: strings.ToLower(strings.TrimSpace(email))}
+	k := sqlcore.AccountKey(email)
 	return dircache.Load(r.dir, k, func() (store.Account, error) { return r.Core.AccountByEmail(ctx, email) }, keepNotFound,
 		func(a store.Account) int { return len(a.Email) + len(a.PasswordHash) })
 }
 
 // AliasTargets implements store.Store, from the node's cache.
 func (r recipients) AliasTargets(ctx context.Context, address string) ([]string, error) {
-	k := dircache.Key{Kind: dircache.Alias, Name: strings.ToLower(address)}
+	k := sqlcore.AliasKey(address)
 	t, err := dircache.Load(r.dir, k, func() ([]string, error) { return r.Core.AliasTargets(ctx, address) }, keepNotFound,
 		func(t []string) int {
 			n := 0

@@ -40,7 +40,7 @@ func (c *Core) CreateAccount(ctx context.Context, email, passwordHash string) (s
 			}
 		}
 		tx.Publish(acc.ID, 0)
-		tx.Invalidate(dircache.Key{Kind: dircache.Account, Name: email}, dircache.Key{Kind: dircache.Domain, Name: domain})
+		tx.Invalidate(AccountKey(email), DomainKey(domain))
 		return nil
 	})
 	if err != nil {
@@ -102,7 +102,7 @@ func (c *Core) SetPassword(ctx context.Context, email, passwordHash string) erro
 		if n == 0 {
 			return fmt.Errorf("%w: account %s", store.ErrNotFound, email)
 		}
-		tx.Invalidate(dircache.Key{Kind: dircache.Account, Name: email})
+		tx.Invalidate(AccountKey(email))
 		return nil
 	})
 }
@@ -127,7 +127,7 @@ func (c *Core) DeleteAccount(ctx context.Context, email string) error {
 		}
 		tx.Publish(id, 0)
 		domain, _ := emailDomain(email)
-		tx.Invalidate(dircache.Key{Kind: dircache.Account, Name: email}, dircache.Key{Kind: dircache.Domain, Name: domain}, dircache.SieveKey(id))
+		tx.Invalidate(AccountKey(email), DomainKey(domain), dircache.SieveKey(id))
 		return nil
 	})
 }
@@ -140,7 +140,7 @@ func (c *Core) IsLocalDomain(ctx context.Context, domain string) (bool, error) {
 	err := c.db.QueryRow(ctx, `SELECT (SELECT count(*) FROM (SELECT 1 FROM accounts WHERE domain = $1 LIMIT 1) AS a)
 		+ (SELECT count(*) FROM (SELECT 1 FROM domains WHERE name = $1 LIMIT 1) AS d)
 		+ (SELECT count(*) FROM (SELECT 1 FROM aliases WHERE domain = $1 LIMIT 1) AS l)`,
-		strings.ToLower(strings.TrimSpace(domain))).Scan(&n)
+		normDomain(domain)).Scan(&n)
 	return n > 0, err
 }
 

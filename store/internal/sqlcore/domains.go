@@ -25,7 +25,7 @@ func (c *Core) AddDomain(ctx context.Context, name string) (store.Domain, error)
 		if n == 0 {
 			return fmt.Errorf("%w: domain %s", store.ErrExists, name)
 		}
-		tx.Invalidate(dircache.Key{Kind: dircache.Domain, Name: name})
+		tx.Invalidate(DomainKey(name))
 		return nil
 	})
 	if err != nil {
@@ -36,7 +36,7 @@ func (c *Core) AddDomain(ctx context.Context, name string) (store.Domain, error)
 
 // DeleteDomain implements store.Store.
 func (c *Core) DeleteDomain(ctx context.Context, name string) error {
-	name = strings.ToLower(strings.TrimSpace(name))
+	name = normDomain(name)
 	return c.write(ctx, func(tx Tx) error {
 		n, err := tx.Exec("DELETE FROM domains WHERE name = $1", name)
 		if err != nil {
@@ -45,7 +45,7 @@ func (c *Core) DeleteDomain(ctx context.Context, name string) error {
 		if n == 0 {
 			return fmt.Errorf("%w: domain %s", store.ErrNotFound, name)
 		}
-		tx.Invalidate(dircache.Key{Kind: dircache.Domain, Name: name})
+		tx.Invalidate(DomainKey(name))
 		return nil
 	})
 }
@@ -149,5 +149,5 @@ func (c *Core) AliasTargets(ctx context.Context, address string) ([]string, erro
 // aliasKeys are the lookups an alias key's row answers: its targets, and
 // whether its domain is local (IsLocalDomain counts alias domains).
 func aliasKeys(key string) []dircache.Key {
-	return []dircache.Key{{Kind: dircache.Alias, Name: key}, {Kind: dircache.Domain, Name: store.AliasDomain(key)}}
+	return []dircache.Key{AliasKey(key), DomainKey(store.AliasDomain(key))}
 }
