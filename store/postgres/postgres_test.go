@@ -13,7 +13,7 @@ import (
 
 func openDSN(t testing.TB, dsn string) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), dsn, nil)
+	s, err := Open(context.Background(), dsn, testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func openNoIndexer(t *testing.T, dsn string) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := openConfig(context.Background(), cfg, nil, openOptions{noTextIndexer: true})
+	s, err := openConfig(context.Background(), cfg, testLogger(t), openOptions{noTextIndexer: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -325,7 +325,7 @@ func openCounting(t *testing.T, dsn string) (*Store, *roundTrips) {
 	}
 	rt := &roundTrips{}
 	cfg.ConnConfig.Tracer = rt
-	s, err := openConfig(context.Background(), cfg, nil, openOptions{noTextIndexer: true})
+	s, err := openConfig(context.Background(), cfg, testLogger(t), openOptions{noTextIndexer: true})
 	if err != nil {
 		t.Fatal(err)
 	}

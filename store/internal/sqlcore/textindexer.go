@@ -21,12 +21,15 @@ import (
 // pending rows it read (IndexPending's DELETE … RETURNING), so a row two
 // nodes read gets one entry, written by whichever commits first.
 type TextIndexer struct {
-	c      *Core
-	write  WriteFunc // low priority: after the deliveries waiting
-	logger *slog.Logger
-	report func(n int64)        // the backlog, as last counted (mailroom_text_index_pending)
-	closed func(err error) bool // err means the store is closed: stop
-	wake   chan struct{}
+	// index writes a batch of entries (IndexPending through the
+	// backend's low-priority write path); pending counts the backlog
+	// (TextPending). Fields, so that tests can order them against Wake.
+	index   func(ctx context.Context) error
+	pending func(ctx context.Context) (int64, error)
+	logger  *slog.Logger
+	report  func(n int64)        // the backlog, as last counted (mailroom_text_index_pending)
+	closed  func(err error) bool // err means the store is closed: stop
+	wake    chan struct{}
 }
 
 const (
@@ -50,7 +53,17 @@ const (
 // through write. report hears the backlog; closed tells the error of a
 // closed store.
 func (c *Core) NewTextIndexer(write WriteFunc, logger *slog.Logger, report func(int64), closed func(error) bool) *TextIndexer {
-	return &TextIndexer{c: c, write: write, logger: logger, report: report, closed: closed, wake: make(chan struct{}, 1)}
+	return &TextIndexer{
+		index: func(ctx context.Context) error {
+			_, err := c.IndexPending(ctx, write, TextIndexBlobs, TextIndexBytes)
+			return err
+		},
+		pending: c.TextPending,
+		logger:  logger,
+		report:  report,
+		closed:  closed,
+		wake:    make(chan struct{}, 1),
+	}
 }
 
 // Wake tells the indexer that blobs are pending.
@@ -98,7 +111,7 @@ func (x *TextIndexer) run(ctx context.Context) {
 		}
 	}
 	for {
-		if _, err := x.c.IndexPending(ctx, x.write, TextIndexBlobs, TextIndexBytes); err != nil {
+		if err := x.index(ctx); err != nil {
 			if ctx.Err() != nil || x.closed(err) {
 				return
 			}
@@ -108,9 +121,15 @@ func (x *TextIndexer) run(ctx context.Context) {
 			}
 			continue
 		}
-		n := x.countPending(ctx)
+		// The wake is taken before the count: a commit that woke the
+		// indexer before this is in the count, and a wake after it
+		// stays for the select below. (Taken after the count, a commit
+		// the count did not see could have its wake taken here, and
+		// the indexer would wait for another delivery with a blob
+		// pending.)
 		busy := woken() // a delivery since the last batch
-		if n == 0 {
+		n := x.countPending(ctx)
+		if n == 0 && !busy {
 			select {
 			case <-x.wake:
 				busy = true
@@ -131,7 +150,7 @@ func (x *TextIndexer) run(ctx context.Context) {
 
 // countPending reads the backlog and reports it; 1 if it cannot tell.
 func (x *TextIndexer) countPending(ctx context.Context) int64 {
-	n, err := x.c.TextPending(ctx)
+	n, err := x.pending(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			x.logger.Error("store: text indexer", "err", err)
