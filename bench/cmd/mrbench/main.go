@@ -4,7 +4,7 @@
 // table and as JSON lines. bench/run starts the servers and calls it; see
 // docs/benchmarks.md.
 //
-//	mrbench run  -target NAME -scenario smtp|imap|imap-stay|large|pop3|idle [flags]
+//	mrbench run  -target NAME -scenario smtp|imap|imap-stay|imap-rate|large|pop3|idle [flags]
 //	mrbench fill-imap  -imap ADDR -user U -pass P -n N      (APPEND N messages)
 //	mrbench fill-store -db FILE -email U -n N               (mailroom store, server stopped)
 //	mrbench fill-maildir -dir DIR -n N                      (Dovecot Maildir files)
@@ -58,6 +58,7 @@ type options struct {
 	only                        string        // imap-stay: steps to run (stay.go)
 	cpuProfile, pprofURL        string        // imap-stay: per-step server CPU profiles
 	profileFor                  time.Duration // imap-stay: length of each profile
+	rate                        float64       // imap-rate: commands per second, all sessions together
 }
 
 func main() {
@@ -96,7 +97,7 @@ func cmdRun(args []string) error {
 	var o options
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	fs.StringVar(&o.target, "target", "mailroom", "name of the server under test (for the report)")
-	fs.StringVar(&o.scenario, "scenario", "smtp", "smtp, imap, imap-stay, large, pop3 or idle")
+	fs.StringVar(&o.scenario, "scenario", "smtp", "smtp, imap, imap-stay, imap-rate, large, pop3 or idle")
 	fs.StringVar(&o.smtpAddr, "smtp", "127.0.0.1:2525", "SMTP address (no AUTH); several, comma-separated: sessions round-robin over them")
 	fs.StringVar(&o.imapAddr, "imap", "127.0.0.1:2143", "IMAP address; several, comma-separated: clients round-robin over them")
 	fs.StringVar(&o.popAddr, "pop3", "127.0.0.1:2110", "POP3 address")
@@ -112,6 +113,7 @@ func cmdRun(args []string) error {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "imap-stay: after the measured run, run each step alone and save the server's CPU profile in this directory; idle: profile the delivery and fan-out into DIR/idle-fanout.pprof (needs -pprof)")
 	fs.StringVar(&o.pprofURL, "pprof", "", "imap-stay, idle: base URL of the server's Go /debug/pprof/ (mailroom: pprof = true, e.g. http://127.0.0.1:2080)")
 	fs.DurationVar(&o.profileFor, "profile-seconds", 5*time.Second, "imap-stay: length of each step's CPU profile; idle: of the fan-out's")
+	fs.Float64Var(&o.rate, "rate", 0, "imap-rate: commands per second sent by the -c clients together, open loop (latency counted from when each command was due)")
 	fs.Parse(args)
 	o.smtpAddrs, o.imapAddrs = splitList(o.smtpAddr), splitList(o.imapAddr)
 	if len(o.smtpAddrs) == 0 || len(o.imapAddrs) == 0 {
@@ -124,7 +126,7 @@ func cmdRun(args []string) error {
 		err = scenarioSMTP(&o, &res)
 	case "imap":
 		err = scenarioIMAP(&o, &res)
-	case "imap-stay":
+	case "imap-stay", "imap-rate":
 		err = scenarioIMAPStay(&o, &res)
 	case "large":
 		err = scenarioLarge(&o, &res)

@@ -15,6 +15,7 @@ var reportScenarios = []struct{ name, title string }{
 	{"smtp", "1. SMTP ingest until visible in the mailbox"},
 	{"imap", "2. IMAP session mix"},
 	{"imap-stay", "3. IMAP mix, logged in (per command)"},
+	{"imap-rate", "3b. IMAP mix, logged in, at one fixed rate (per command)"},
 	{"large", "4. Large mailbox"},
 	{"pop3", "5. POP3 download of a maildrop"},
 	{"idle", "6. Idle IMAP connections"},

@@ -42,6 +42,8 @@ func TestReportColumnsAndTargets(t *testing.T) {
 	add("dovecot-xapian", "large", 1, "messages in mailbox", 100300.0, "SEARCH TEXT", 500.0) // 12.5×: met
 	add("mailroom", "imap-stay", 1, "NOOP p50", 0.1, "NOOP p99", 2.0, "SEARCH UNSEEN p50", 0.3, "SEARCH UNSEEN p99", 1.0)
 	add("postfix+dovecot", "imap-stay", 1, "NOOP p50", 0.2, "NOOP p99", 1.0, "SEARCH UNSEEN p50", 0.4, "SEARCH UNSEEN p99", 3.0)
+	add("mailroom", "imap-rate", 1, "NOOP p50", 0.3, "NOOP p99", 0.5)
+	add("postfix+dovecot", "imap-rate", 1, "NOOP p50", 0.2, "NOOP p99", 0.9)
 	add("mailroom", "idle", 1, "idle connections", 100.0, "idlers that saw the delivery", 90.0, "delivery reached all idlers", 300.0)
 	add("mailroom", "pop3", 1, "RETR throughput", 120.0)
 	add("postfix+dovecot", "pop3", 1, "RETR throughput", 100.0)
@@ -67,6 +69,9 @@ func TestReportColumnsAndTargets(t *testing.T) {
 		"| PostgreSQL (two nodes) ingest ≥ 0.8× SQLite | 700 vs 1000 msg/s: 0.70× | not met |",
 		"| IMAP mix logged in: every command's p50 ≤ Dovecot's | all 2 commands | met |",
 		"| IMAP mix logged in: every command's p99 ≤ Dovecot's | 1 of 2 commands slower: NOOP 2 vs 1 ms | not met |",
+		"### 3b. IMAP mix, logged in, at one fixed rate (per command)",
+		"| IMAP mix logged in, fixed rate: every command's p50 ≤ Dovecot's | 1 of 1 commands slower: NOOP 0.3 vs 0.2 ms | not met |",
+		"| IMAP mix logged in, fixed rate: every command's p99 ≤ Dovecot's | all 1 commands | met |",
 	} {
 		if !strings.Contains(rep, want) {
 			t.Errorf("report lacks %q:\n%s", want, rep)

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -123,17 +124,30 @@ func closeStaySessions(ss []*staySession) {
 	}
 }
 
-// runSteps has every session repeat steps until d has passed.
-func runSteps(ss []*staySession, steps []stayStep, d time.Duration, times *opTimes) (elapsed time.Duration) {
-	stop := time.Now().Add(d)
+// runSteps has every session repeat steps until d has passed. With rate >
+// 0 the sessions together send rate commands per second (open loop: see
+// pace); otherwise each sends its next command as soon as its last is
+// answered (closed loop). late counts the commands sent more than a
+// millisecond after they were due.
+func runSteps(ss []*staySession, steps []stayStep, d time.Duration, rate float64, times *opTimes) (elapsed time.Duration, late int64) {
 	t0 := time.Now()
+	stop := t0.Add(d)
+	var lateN atomic.Int64
 	var wg sync.WaitGroup
-	for _, s := range ss {
+	for w, s := range ss {
 		wg.Go(func() {
+			k := 0 // commands this session sent
 			for time.Now().Before(stop) {
 				for _, st := range steps {
 					c := st.cmd(s.n, s.rng)
 					t := time.Now()
+					if rate > 0 {
+						t = pace(t0, k, w, len(ss), rate)
+						if time.Since(t) > time.Millisecond {
+							lateN.Add(1)
+						}
+						k++
+					}
 					lines, err := s.ic.cmd("%s", c)
 					times.record(st.op, time.Since(t), err)
 					s.n = messageCount(s.n, lines)
@@ -145,10 +159,34 @@ func runSteps(ss []*staySession, steps []stayStep, d time.Duration, times *opTim
 		})
 	}
 	wg.Wait()
-	return time.Since(t0)
+	return time.Since(t0), lateN.Load()
 }
 
+// pace waits until command k of session w of n is due, at t0 + (k·n +
+// w)/rate (the sessions' commands interleaved, rate per second in all),
+// and returns the time its latency counts from: when it is sent if that
+// is on time; when it was due if the session was still waiting for its
+// previous answer then. A server that falls behind is charged for the
+// wait, not spared by a client that slowed down with it (no coordinated
+// omission).
+func pace(t0 time.Time, k, w, n int, rate float64) time.Time {
+	due := t0.Add(time.Duration(float64(k*n+w) / rate * float64(time.Second)))
+	if wait := time.Until(due); wait > 0 {
+		time.Sleep(wait)
+		return time.Now()
+	}
+	return due
+}
+
+// scenarioIMAPStay runs the mix closed loop (imap-stay) or, with -rate,
+// open loop at that rate (imap-rate). In a closed loop a faster server is
+// sent more commands at once, which then wait for each other on the same
+// cores; at one fixed rate, below both servers' capacity, two servers'
+// per-command latencies compare under the same load.
 func scenarioIMAPStay(o *options, r *Result) error {
+	if (o.scenario == "imap-rate") != (o.rate > 0) {
+		return fmt.Errorf("-rate goes with scenario imap-rate, and only with it")
+	}
 	steps, err := pickSteps(o.only)
 	if err != nil {
 		return err
@@ -162,9 +200,14 @@ func scenarioIMAPStay(o *options, r *Result) error {
 	}
 	defer closeStaySessions(ss)
 	times := &opTimes{by: map[string][]time.Duration{}}
-	el := runSteps(ss, steps, o.duration, times).Seconds()
+	d, late := runSteps(ss, steps, o.duration, o.rate, times)
+	el := d.Seconds()
 	r.Errors = times.err
 	r.add("commands", float64(len(times.all))/el, "ops/s", true)
+	if o.rate > 0 {
+		r.add("offered rate", o.rate, "ops/s", true)
+		r.add("commands sent late", 100*float64(late)/float64(max(1, len(times.all))), "%", false)
+	}
 	r.add("command p50", percentile(times.all, 50), "ms", false)
 	r.add("command p99", percentile(times.all, 99), "ms", false)
 	ops := make([]string, 0, len(times.by))
@@ -199,7 +242,7 @@ func profileStep(o *options, ss []*staySession, st stayStep) error {
 	secs := max(1, int(o.profileFor.Seconds()))
 	wait := startProfile(o, secs)
 	times := &opTimes{by: map[string][]time.Duration{}}
-	runSteps(ss, []stayStep{st}, time.Duration(secs)*time.Second, times)
+	runSteps(ss, []stayStep{st}, time.Duration(secs)*time.Second, o.rate, times)
 	data, err := wait()
 	if err != nil {
 		return err

@@ -186,3 +186,51 @@ func TestScenariosSpreadOverNodes(t *testing.T) {
 		}
 	}
 }
+
+// imap-rate sends the mix at the rate asked, not as fast as the server
+// answers, and reports it; -rate belongs to imap-rate only.
+func TestScenarioIMAPRate(t *testing.T) {
+	t.Parallel()
+	b := startBenchNodes(t, 1)
+	o := &options{scenario: "imap-rate", imapAddrs: b.imap, domain: "bench.test", pass: "benchpass", c: 2,
+		duration: time.Second, rate: 100, only: "NOOP"}
+	var r Result
+	if err := scenarioIMAPStay(o, &r); err != nil || r.Errors != 0 {
+		t.Fatalf("imap-rate: %v, %d errors", err, r.Errors)
+	}
+	seen := map[string]float64{}
+	for _, m := range r.Metrics {
+		seen[m.Name] = m.Value
+	}
+	// At most rate·duration commands, plus one per session, in at least
+	// the duration: a closed loop would do thousands.
+	if got := seen["commands"]; got <= 0 || got > 102 {
+		t.Errorf("commands %v ops/s at rate 100, want at most 102", got)
+	}
+	if seen["offered rate"] != 100 {
+		t.Errorf("offered rate %v, want 100", seen["offered rate"])
+	}
+	if _, ok := seen["NOOP p50"]; !ok {
+		t.Errorf("no NOOP p50 in %v", seen)
+	}
+	o.scenario = "imap-stay"
+	if err := scenarioIMAPStay(o, &r); err == nil {
+		t.Error("imap-stay accepted -rate")
+	}
+}
+
+// pace: a command due later is sent then and timed from its sending; one
+// due earlier (its session was waiting for an answer) is timed from when
+// it was due.
+func TestPace(t *testing.T) {
+	t.Parallel()
+	t0 := time.Now().Add(-time.Hour)
+	if got, want := pace(t0, 3, 1, 2, 10), t0.Add(700*time.Millisecond); !got.Equal(want) {
+		t.Errorf("late command timed from %v, want its due time %v", got, want)
+	}
+	t0 = time.Now()
+	due := t0.Add(20 * time.Millisecond) // k·n+w = 2 at 100/s
+	if got := pace(t0, 1, 0, 2, 100); got.Before(due) {
+		t.Errorf("command due at %v sent at %v", due, got)
+	}
+}
