@@ -31,7 +31,9 @@ func TestWaitIndexed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	// Long enough for the first count on a loaded machine (CI: 200 ms
+	// was not, and the wait gave up before it had counted).
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if n, _, err := waitIndexed(ctx, path, 10*time.Millisecond); n != 2 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("with 2 pending: %d, %v; want 2 and the deadline", n, err)
