@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mailroom/mailroom/internal/gcfloor"
+
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
@@ -121,6 +123,9 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 		}
 		defer unlock()
 	}
+	// Held until serve returns: collections start past the floor.
+	floor := gcfloor.New(cfg.Limits.GCHeapFloorBytes)
+	defer floor.Release()
 	// One registry per process, handed to every server and the store.
 	m := metrics.New(buildInfo())
 	st, err := openStoreWith(ctx, cfg, log.With("component", "store"), m)

@@ -91,12 +91,17 @@ type Limits struct {
 	// SMTPMaxInFlightBytes bounds the message bytes all SMTP sessions
 	// (MX and submission together) hold at once: SIZE= announced at MAIL
 	// plus what is received beyond it. Over it: 452 4.3.1.
-	SMTPMaxInFlightBytes int64    `toml:"smtp_max_in_flight_bytes"`
-	POP3IdleTimeout      Duration `toml:"pop3_idle_timeout"` // RFC 1939 §3: at least 10 min
-	IMAPIdleTimeout      Duration `toml:"imap_idle_timeout"` // RFC 9051 §5.4: at least 30 min
-	IMAPMaxLineLength    int      `toml:"imap_max_line_length"`
-	IMAPLimits                    // imap_max_command_bytes, imap_max_append_* … (imaplimits.go)
-	ManageSieveLimits             // managesieve_idle_timeout, sieve_max_scripts … (managesieve.go)
+	SMTPMaxInFlightBytes int64 `toml:"smtp_max_in_flight_bytes"`
+	// GCHeapFloorBytes is the heap size below which no garbage collection
+	// starts (internal/gcfloor): reading message bodies makes garbage of
+	// their size, and a small live heap would collect every 4 MB. The
+	// heap holds at most about this much more garbage; 0 is off.
+	GCHeapFloorBytes  int64    `toml:"gc_heap_floor_bytes"`
+	POP3IdleTimeout   Duration `toml:"pop3_idle_timeout"` // RFC 1939 §3: at least 10 min
+	IMAPIdleTimeout   Duration `toml:"imap_idle_timeout"` // RFC 9051 §5.4: at least 30 min
+	IMAPMaxLineLength int      `toml:"imap_max_line_length"`
+	IMAPLimits                 // imap_max_command_bytes, imap_max_append_* … (imaplimits.go)
+	ManageSieveLimits          // managesieve_idle_timeout, sieve_max_scripts … (managesieve.go)
 	// Connections per listener, in total and from one client IP; more
 	// are answered with a temporary error and closed.
 	MaxConnections      int `toml:"max_connections"`
@@ -174,6 +179,7 @@ func Default() Config {
 			SMTPCommandTimeout:   Duration{5 * time.Minute},
 			SMTPDataTimeout:      Duration{10 * time.Minute},
 			SMTPMaxInFlightBytes: 1 << 30,
+			GCHeapFloorBytes:     32 << 20,
 			POP3IdleTimeout:      Duration{10 * time.Minute},
 			IMAPIdleTimeout:      Duration{30 * time.Minute},
 			IMAPMaxLineLength:    64 << 10,
@@ -269,6 +275,9 @@ func (c *Config) Validate() error {
 	}
 	if l.AuthCacheTTL.Duration < 0 || l.AuthCacheTTL.Duration > 24*time.Hour {
 		errs = append(errs, errors.New("limits.auth_cache_ttl must be between 0 (off) and 24h"))
+	}
+	if l.GCHeapFloorBytes < 0 || l.GCHeapFloorBytes > 4<<30 {
+		errs = append(errs, errors.New("limits.gc_heap_floor_bytes must be between 0 (off) and 4 GiB"))
 	}
 	if l.AuthCacheSize < 1 || l.AuthCacheSize > 1000000 {
 		errs = append(errs, errors.New("limits.auth_cache_size must be between 1 and 1000000"))
