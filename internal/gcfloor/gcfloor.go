@@ -14,7 +14,7 @@
 // garbage, but its pages are never touched and take no memory. The cost
 // is bounded: the heap holds at most about n bytes more garbage between
 // cycles, whatever the live heap. Raising GOGC instead would multiply
-// the live heap.
+// the live heap. The block counts against GOMEMLIMIT, if one is set.
 package gcfloor
 
 import "runtime"
