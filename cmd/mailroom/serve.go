@@ -15,11 +15,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/mailroom/mailroom/internal/gcfloor"
-
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
+	"github.com/mailroom/mailroom/internal/gcfloor"
 	"github.com/mailroom/mailroom/internal/metrics"
 	"github.com/mailroom/mailroom/internal/recent"
 	"github.com/mailroom/mailroom/store"

@@ -91,17 +91,12 @@ type Limits struct {
 	// SMTPMaxInFlightBytes bounds the message bytes all SMTP sessions
 	// (MX and submission together) hold at once: SIZE= announced at MAIL
 	// plus what is received beyond it. Over it: 452 4.3.1.
-	SMTPMaxInFlightBytes int64 `toml:"smtp_max_in_flight_bytes"`
-	// GCHeapFloorBytes is the heap size below which no garbage collection
-	// starts (internal/gcfloor): reading message bodies makes garbage of
-	// their size, and a small live heap would collect every 4 MB. The
-	// heap holds at most about this much more garbage; 0 is off.
-	GCHeapFloorBytes  int64    `toml:"gc_heap_floor_bytes"`
-	POP3IdleTimeout   Duration `toml:"pop3_idle_timeout"` // RFC 1939 §3: at least 10 min
-	IMAPIdleTimeout   Duration `toml:"imap_idle_timeout"` // RFC 9051 §5.4: at least 30 min
-	IMAPMaxLineLength int      `toml:"imap_max_line_length"`
-	IMAPLimits                 // imap_max_command_bytes, imap_max_append_* … (imaplimits.go)
-	ManageSieveLimits          // managesieve_idle_timeout, sieve_max_scripts … (managesieve.go)
+	SMTPMaxInFlightBytes int64    `toml:"smtp_max_in_flight_bytes"`
+	POP3IdleTimeout      Duration `toml:"pop3_idle_timeout"` // RFC 1939 §3: at least 10 min
+	IMAPIdleTimeout      Duration `toml:"imap_idle_timeout"` // RFC 9051 §5.4: at least 30 min
+	IMAPMaxLineLength    int      `toml:"imap_max_line_length"`
+	IMAPLimits                    // imap_max_command_bytes, imap_max_append_* … (imaplimits.go)
+	ManageSieveLimits             // managesieve_idle_timeout, sieve_max_scripts … (managesieve.go)
 	// Connections per listener, in total and from one client IP; more
 	// are answered with a temporary error and closed.
 	MaxConnections      int `toml:"max_connections"`
@@ -127,6 +122,12 @@ type Limits struct {
 	// (least recently used dropped first), so repeat logins skip argon2id.
 	AuthCacheTTL  Duration `toml:"auth_cache_ttl"`
 	AuthCacheSize int      `toml:"auth_cache_size"`
+
+	// GCHeapFloorBytes is the heap size below which no garbage collection
+	// starts (internal/gcfloor): reading message bodies makes garbage of
+	// their size, and a small live heap would collect every 4 MB. The
+	// heap holds at most about this much more garbage; 0 is off.
+	GCHeapFloorBytes int64 `toml:"gc_heap_floor_bytes"`
 }
 
 // Duration is a time.Duration written in TOML as a string ("10m", "30s").
