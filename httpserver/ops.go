@@ -159,6 +159,8 @@ func (s *Server) handlePprof(w http.ResponseWriter, r *http.Request) {
 	switch name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/"); name {
 	case "profile":
 		pprof.Profile(w, r)
+	case "trace": // runtime trace (go tool trace): where goroutines wait
+		pprof.Trace(w, r)
 	case "":
 		pprof.Index(w, r)
 	default:

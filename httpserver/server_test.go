@@ -623,6 +623,10 @@ func TestPprofAccess(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || len(body) < 2 || body[0] != 0x1f || body[1] != 0x8b {
 		t.Errorf("CPU profile: %d, %d bytes (want gzip)", resp.StatusCode, len(body))
 	}
+	// A runtime trace starts with its magic "go 1.NN trace".
+	if resp, body := do(t, "GET", base+"/debug/pprof/trace?seconds=0.1", "", nil); resp.StatusCode != http.StatusOK || !strings.HasPrefix(string(body), "go 1.") {
+		t.Errorf("trace: %d, %.20q", resp.StatusCode, body)
+	}
 	if resp, body := do(t, "GET", base+"/debug/pprof/heap?debug=1", "", nil); resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "heap profile") {
 		t.Errorf("heap profile: %d", resp.StatusCode)
 	}

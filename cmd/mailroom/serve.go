@@ -18,6 +18,7 @@ import (
 	"github.com/mailroom/mailroom/auth"
 	"github.com/mailroom/mailroom/internal/config"
 	"github.com/mailroom/mailroom/internal/connlimit"
+	"github.com/mailroom/mailroom/internal/gcfloor"
 	"github.com/mailroom/mailroom/internal/metrics"
 	"github.com/mailroom/mailroom/internal/recent"
 	"github.com/mailroom/mailroom/store"
@@ -121,6 +122,9 @@ func serve(ctx context.Context, cfg config.Config, configPath string, override f
 		}
 		defer unlock()
 	}
+	// Held until serve returns: collections start past the floor.
+	floor := gcfloor.New(cfg.Limits.GCHeapFloorBytes)
+	defer floor.Release()
 	// One registry per process, handed to every server and the store.
 	m := metrics.New(buildInfo())
 	st, err := openStoreWith(ctx, cfg, log.With("component", "store"), m)

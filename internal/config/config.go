@@ -122,6 +122,12 @@ type Limits struct {
 	// (least recently used dropped first), so repeat logins skip argon2id.
 	AuthCacheTTL  Duration `toml:"auth_cache_ttl"`
 	AuthCacheSize int      `toml:"auth_cache_size"`
+
+	// GCHeapFloorBytes is the heap size below which no garbage collection
+	// starts (internal/gcfloor): reading message bodies makes garbage of
+	// their size, and a small live heap would collect every 4 MB. The
+	// heap holds at most about this much more garbage; 0 is off.
+	GCHeapFloorBytes int64 `toml:"gc_heap_floor_bytes"`
 }
 
 // Duration is a time.Duration written in TOML as a string ("10m", "30s").
@@ -174,6 +180,7 @@ func Default() Config {
 			SMTPCommandTimeout:   Duration{5 * time.Minute},
 			SMTPDataTimeout:      Duration{10 * time.Minute},
 			SMTPMaxInFlightBytes: 1 << 30,
+			GCHeapFloorBytes:     32 << 20,
 			POP3IdleTimeout:      Duration{10 * time.Minute},
 			IMAPIdleTimeout:      Duration{30 * time.Minute},
 			IMAPMaxLineLength:    64 << 10,
@@ -269,6 +276,9 @@ func (c *Config) Validate() error {
 	}
 	if l.AuthCacheTTL.Duration < 0 || l.AuthCacheTTL.Duration > 24*time.Hour {
 		errs = append(errs, errors.New("limits.auth_cache_ttl must be between 0 (off) and 24h"))
+	}
+	if l.GCHeapFloorBytes < 0 || l.GCHeapFloorBytes > 4<<30 {
+		errs = append(errs, errors.New("limits.gc_heap_floor_bytes must be between 0 (off) and 4 GiB"))
 	}
 	if l.AuthCacheSize < 1 || l.AuthCacheSize > 1000000 {
 		errs = append(errs, errors.New("limits.auth_cache_size must be between 1 and 1000000"))

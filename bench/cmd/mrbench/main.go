@@ -59,6 +59,8 @@ type options struct {
 	cpuProfile, pprofURL        string        // imap-stay: per-step server CPU profiles
 	profileFor                  time.Duration // imap-stay: length of each profile
 	rate                        float64       // imap-rate: commands per second, all sessions together
+	passes                      int           // pop3: downloads of the maildrop, one session each
+	retrLog                     string        // pop3: file for every RETR's latency
 }
 
 func main() {
@@ -114,6 +116,8 @@ func cmdRun(args []string) error {
 	fs.StringVar(&o.pprofURL, "pprof", "", "imap-stay, idle: base URL of the server's Go /debug/pprof/ (mailroom: pprof = true, e.g. http://127.0.0.1:2080)")
 	fs.DurationVar(&o.profileFor, "profile-seconds", 5*time.Second, "imap-stay: length of each step's CPU profile; idle: of the fan-out's")
 	fs.Float64Var(&o.rate, "rate", 0, "imap-rate: commands per second sent by the -c clients together, open loop (latency counted from when each command was due)")
+	fs.IntVar(&o.passes, "passes", 1, "pop3: download the maildrop this many times, one session after the other; figures of the median pass, RETR percentiles over all")
+	fs.StringVar(&o.retrLog, "retr-log", "", "pop3: write every RETR (pass, message, bytes, start in Unix µs, latency in µs) to this file")
 	fs.Parse(args)
 	o.smtpAddrs, o.imapAddrs = splitList(o.smtpAddr), splitList(o.imapAddr)
 	if len(o.smtpAddrs) == 0 || len(o.imapAddrs) == 0 {
