@@ -58,7 +58,7 @@ func (c *Core) IndexPending(ctx context.Context, write WriteFunc, maxBlobs int, 
 	var err error
 	if claim := c.pending.ClaimPending(); claim != "" {
 		err = write(ctx, func(tx Tx) error {
-			seqs, entries, err := readPending(tx, claim, maxBlobs, maxBytes)
+			seqs, entries, err := c.claimPending(tx, claim, maxBlobs, maxBytes)
 			if n = len(seqs); err != nil || n == 0 {
 				return err
 			}
@@ -78,8 +78,8 @@ func (c *Core) IndexPending(ctx context.Context, write WriteFunc, maxBlobs int, 
 
 // readPending reads the oldest pending blobs (IndexPending's bounds) and
 // computes their entries.
-func readPending(r Reader, claim string, maxBlobs int, maxBytes int64) ([]int64, []TextEntry, error) {
-	rows, err := r.Query("SELECT p.seq, p.blob_id, b.raw FROM text_pending p JOIN blobs b ON b.id = p.blob_id ORDER BY p.seq LIMIT $1 "+claim, maxBlobs)
+func readPending(r Reader, maxBlobs int, maxBytes int64) ([]int64, []TextEntry, error) {
+	rows, err := r.Query("SELECT p.seq, p.blob_id, b.raw FROM text_pending p JOIN blobs b ON b.id = p.blob_id ORDER BY p.seq LIMIT $1", maxBlobs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -102,6 +102,47 @@ func readPending(r Reader, claim string, maxBlobs int, maxBytes int64) ([]int64,
 	return seqs, entries, rows.Err()
 }
 
+// claimPending locks the oldest pending rows no other indexer holds, up
+// to IndexPending's bounds (the sizes read first, so that no blob past
+// maxBytes is sent), and computes their entries.
+func (c *Core) claimPending(tx Tx, claim string, maxBlobs int, maxBytes int64) ([]int64, []TextEntry, error) {
+	type row struct{ seq, blob, size int64 }
+	rows, err := tx.Query("SELECT p.seq, p.blob_id, b.size FROM text_pending p JOIN blobs b ON b.id = p.blob_id ORDER BY p.seq LIMIT $1 "+claim, maxBlobs)
+	if err != nil {
+		return nil, nil, err
+	}
+	claimed, err := Collect(rows, func(r Row) (row, error) {
+		var x row
+		return x, r.Scan(&x.seq, &x.blob, &x.size)
+	})
+	if err != nil || len(claimed) == 0 {
+		return nil, nil, err
+	}
+	var seqs, blobs []int64
+	var size int64
+	for _, x := range claimed {
+		if size >= maxBytes {
+			break // locked until the commit, taken next time
+		}
+		size += x.size
+		seqs, blobs = append(seqs, x.seq), append(blobs, x.blob)
+	}
+	rows, err = tx.Query("SELECT id, raw FROM blobs WHERE "+c.d.In("id", 1), c.d.IDs(blobs))
+	if err != nil {
+		return nil, nil, err
+	}
+	entries, err := Collect(rows, func(r Row) (TextEntry, error) {
+		var e TextEntry
+		var raw []byte
+		if err := r.Scan(&e.BlobID, &raw); err != nil {
+			return e, err
+		}
+		e.Hdr, e.Body = indexText(raw, nil)
+		return e, nil
+	})
+	return seqs, entries, err
+}
+
 // indexRead is IndexPending without a claim: the entries are computed
 // from a read before the write transaction, which then writes those whose
 // rows are still pending.
@@ -110,7 +151,7 @@ func (c *Core) indexRead(ctx context.Context, write WriteFunc, maxBlobs int, max
 	var entries []TextEntry
 	err := c.db.Snapshot(ctx, func(r Reader) error {
 		var err error
-		seqs, entries, err = readPending(r, "", maxBlobs, maxBytes)
+		seqs, entries, err = readPending(r, maxBlobs, maxBytes)
 		return err
 	})
 	if err != nil || len(seqs) == 0 {
