@@ -131,7 +131,13 @@ func (c *Core) claimPending(tx Tx, claim string, maxBlobs int, maxBytes int64) (
 	if err != nil {
 		return nil, nil, err
 	}
-	entries, err := Collect(rows, func(r Row) (TextEntry, error) {
+	entries, err := foldBlobs(rows)
+	return seqs, entries, err
+}
+
+// foldBlobs reads rows of blob id and raw and computes their entries.
+func foldBlobs(rows Rows) ([]TextEntry, error) {
+	return Collect(rows, func(r Row) (TextEntry, error) {
 		var e TextEntry
 		var raw []byte
 		if err := r.Scan(&e.BlobID, &raw); err != nil {
@@ -140,7 +146,6 @@ func (c *Core) claimPending(tx Tx, claim string, maxBlobs int, maxBytes int64) (
 		e.Hdr, e.Body = indexText(raw, nil)
 		return e, nil
 	})
-	return seqs, entries, err
 }
 
 // indexRead is IndexPending without a claim: the entries are computed
