@@ -232,6 +232,12 @@ func (dialect) MarkPending(tx sqlcore.Tx, blobID int64) error {
 	return nil
 }
 
+// ClaimPending: the nodes' indexers each take rows no other one holds, so
+// a blob is read back and folded once (two nodes reading the same oldest
+// rows did it up to three times over during an ingest, one of them then
+// waiting on the other's DELETE).
+func (dialect) ClaimPending() string { return "FOR UPDATE OF p SKIP LOCKED" }
+
 // WriteTexts writes the entries in one statement.
 func (dialect) WriteTexts(tx sqlcore.Tx, entries []sqlcore.TextEntry) error {
 	return writeTexts(tx, entries)

@@ -126,7 +126,11 @@ func openConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger, o
 	}
 	s := &Store{logger: logger, m: nopMetrics{}, now: nowNano, watched: map[int64]int{},
 		jobs: make(chan *job), quit: make(chan struct{}), dir: dircache.New()}
-	cfg.AfterConnect = func(_ context.Context, c *pgx.Conn) error {
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		// A SET, not a startup parameter, which PgBouncer refuses.
+		if _, err := c.Exec(ctx, "SET "+textPendingParam+" = on"); err != nil {
+			return err
+		}
 		s.pids.Store(c.PgConn().PID(), struct{}{})
 		return nil
 	}

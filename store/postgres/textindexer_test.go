@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -177,5 +178,53 @@ func TestTextIndexConcurrentIndexers(t *testing.T) {
 	}
 	if got := indexedBlobs(t, nodes[0]); got != int64(total) {
 		t.Fatalf("%d blobs indexed, want %d (nodes read %v)", got, total, taken)
+	}
+	if taken[0]+taken[1] != total {
+		t.Fatalf("nodes took %v pending blobs, want %d in all: a blob read by both", taken, total)
+	}
+}
+
+// TestTextIndexClaimSkipsLocked: an indexer passes over the pending rows
+// another node's indexer holds, without waiting for it, and they stay
+// pending until that one is done.
+func TestTextIndexClaimSkipsLocked(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	dsn := testDSN(t)
+	s := openNoIndexer(t, dsn)
+	_, uids := deliverCorpus(t, s, "a@example.org")
+	const held = 2
+	// The other node's indexer, mid-batch: the two oldest rows locked.
+	other, err := s.pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Rollback(ctx)
+	if _, err := other.Exec(ctx, "SELECT seq FROM text_pending ORDER BY seq LIMIT $1 FOR UPDATE", held); err != nil {
+		t.Fatal(err)
+	}
+	write := func(ctx context.Context, fn func(sqlcore.Tx) error) error {
+		return s.writeAlone(ctx, func(tx *wtx) error { return fn(tx) })
+	}
+	n, err := s.IndexPending(ctx, write, 1000, 1<<30)
+	if err != nil || n != len(uids)-held {
+		t.Fatalf("IndexPending beside a held batch = %d, %v; want %d", n, err, len(uids)-held)
+	}
+	if p, err := s.TextPending(ctx); err != nil || p != held {
+		t.Fatalf("%d pending (%v), want the %d held", p, err, held)
+	}
+	if err := other.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// One byte's worth takes one blob: the bound holds for a claim too.
+	if n, err := s.IndexPending(ctx, write, 1000, 1); err != nil || n != 1 {
+		t.Fatalf("IndexPending of 1 byte = %d, %v; want 1", n, err)
+	}
+	if n, err := s.IndexPending(ctx, write, 1000, 1<<30); err != nil || n != held-1 {
+		t.Fatalf("IndexPending after = %d, %v; want %d", n, err, held-1)
+	}
+	if got := indexedBlobs(t, s); got != int64(len(uids)) {
+		t.Fatalf("%d blobs indexed, want %d", got, len(uids))
 	}
 }

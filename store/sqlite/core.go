@@ -244,6 +244,10 @@ func (dialect) MarkPending(tx sqlcore.Tx, blobID int64) error {
 	return nil
 }
 
+// ClaimPending: none, the one indexer reads before its write, so as not
+// to hold the store's one writer while it folds the text.
+func (dialect) ClaimPending() string { return "" }
+
 // WriteTexts writes the entries in one statement: one FTS5 segment.
 func (dialect) WriteTexts(tx sqlcore.Tx, entries []sqlcore.TextEntry) error {
 	if len(entries) == 0 {

@@ -234,10 +234,6 @@ func (c *Core) ReindexText(ctx context.Context, accountID int64, progress func(d
 	if progress != nil {
 		progress(0, total)
 	}
-	type entry struct {
-		id        int64
-		hdr, body string
-	}
 	limit := fmt.Sprintf(" ORDER BY b.id DESC LIMIT %d", reindexChunk)
 	// mark is unindexed_below as this run last saw or set it; lowering,
 	// whether it still is.
@@ -251,25 +247,17 @@ func (c *Core) ReindexText(ctx context.Context, accountID int64, progress func(d
 		if err != nil {
 			return fmt.Errorf("store: reindex: %w", err)
 		}
-		entries, err := Collect(rows, func(row Row) (entry, error) {
-			var e entry
-			var raw []byte
-			if err := row.Scan(&e.id, &raw); err != nil {
-				return e, err
-			}
-			e.hdr, e.body = indexText(raw, nil)
-			return e, nil
-		})
+		entries, err := foldBlobs(rows)
 		if err != nil {
 			return fmt.Errorf("store: reindex: %w", err)
 		}
 		if len(entries) == 0 {
 			break
 		}
-		cursor = entries[len(entries)-1].id
+		cursor = entries[len(entries)-1].BlobID
 		err = c.write(ctx, func(tx Tx) error {
 			for _, e := range entries {
-				if err := c.d.IndexText(tx, e.id, e.hdr, e.body); err != nil {
+				if err := c.d.IndexText(tx, e.BlobID, e.Hdr, e.Body); err != nil {
 					return err
 				}
 			}

@@ -27,6 +27,12 @@ type PendingText interface {
 	// WriteTexts adds the entries in tx, at once, except for blobs that
 	// have an entry already.
 	WriteTexts(tx Tx, entries []TextEntry) error
+	// ClaimPending is the clause that locks the pending rows the
+	// indexer reads and passes over those another indexer locked ("FOR
+	// UPDATE OF p SKIP LOCKED"), for a backend whose indexers run on
+	// several nodes beside the writer; "" for one whose indexer reads
+	// before its write transaction.
+	ClaimPending() string
 }
 
 // TextEntry is a blob's full-text index entry (indexText).
@@ -39,14 +45,45 @@ type TextEntry struct {
 // more once their bytes reach maxBytes (at least one), in one transaction
 // of write (the backend's low-priority path). It returns how many it took
 // off the pending list; 0 means none were pending.
+//
+// With a ClaimPending clause it reads, computes and writes in that one
+// transaction, so each pending blob is read and folded by one node only;
+// otherwise it reads before the write, and two indexers reading the same
+// rows write one entry (the DELETE … RETURNING below).
 func (c *Core) IndexPending(ctx context.Context, write WriteFunc, maxBlobs int, maxBytes int64) (int, error) {
 	if c.pending == nil {
 		return 0, nil
 	}
-	rows, err := c.db.Query(ctx, "SELECT p.seq, p.blob_id, b.raw FROM text_pending p JOIN blobs b ON b.id = p.blob_id ORDER BY p.seq LIMIT $1", maxBlobs)
+	var n int
+	var err error
+	if claim := c.pending.ClaimPending(); claim != "" {
+		err = write(ctx, func(tx Tx) error {
+			seqs, entries, err := c.claimPending(tx, claim, maxBlobs, maxBytes)
+			if n = len(seqs); err != nil || n == 0 {
+				return err
+			}
+			if _, err := tx.Exec("DELETE FROM text_pending WHERE "+c.d.In("seq", 1), c.d.IDs(seqs)); err != nil {
+				return err
+			}
+			return c.pending.WriteTexts(tx, entries)
+		})
+	} else {
+		n, err = c.indexRead(ctx, write, maxBlobs, maxBytes)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("store: index pending text: %w", err)
 	}
+	return n, nil
+}
+
+// readPending reads the oldest pending blobs (IndexPending's bounds) and
+// computes their entries.
+func readPending(r Reader, maxBlobs int, maxBytes int64) ([]int64, []TextEntry, error) {
+	rows, err := r.Query("SELECT p.seq, p.blob_id, b.raw FROM text_pending p JOIN blobs b ON b.id = p.blob_id ORDER BY p.seq LIMIT $1", maxBlobs)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
 	var seqs []int64
 	var entries []TextEntry
 	var size int64
@@ -55,21 +92,75 @@ func (c *Core) IndexPending(ctx context.Context, write WriteFunc, maxBlobs int, 
 		var e TextEntry
 		var raw []byte
 		if err := rows.Scan(&seq, &e.BlobID, &raw); err != nil {
-			rows.Close()
-			return 0, fmt.Errorf("store: index pending text: %w", err)
+			return nil, nil, err
 		}
 		e.Hdr, e.Body = indexText(raw, nil)
 		size += int64(len(raw))
 		seqs = append(seqs, seq)
 		entries = append(entries, e)
 	}
-	err = rows.Err()
-	rows.Close()
+	return seqs, entries, rows.Err()
+}
+
+// claimPending locks the oldest pending rows no other indexer holds, up
+// to IndexPending's bounds (the sizes read first, so that no blob past
+// maxBytes is sent), and computes their entries.
+func (c *Core) claimPending(tx Tx, claim string, maxBlobs int, maxBytes int64) ([]int64, []TextEntry, error) {
+	type row struct{ seq, blob, size int64 }
+	rows, err := tx.Query("SELECT p.seq, p.blob_id, b.size FROM text_pending p JOIN blobs b ON b.id = p.blob_id ORDER BY p.seq LIMIT $1 "+claim, maxBlobs)
 	if err != nil {
-		return 0, fmt.Errorf("store: index pending text: %w", err)
+		return nil, nil, err
 	}
-	if len(seqs) == 0 {
-		return 0, nil
+	claimed, err := Collect(rows, func(r Row) (row, error) {
+		var x row
+		return x, r.Scan(&x.seq, &x.blob, &x.size)
+	})
+	if err != nil || len(claimed) == 0 {
+		return nil, nil, err
+	}
+	var seqs, blobs []int64
+	var size int64
+	for _, x := range claimed {
+		if size >= maxBytes {
+			break // locked until the commit, taken next time
+		}
+		size += x.size
+		seqs, blobs = append(seqs, x.seq), append(blobs, x.blob)
+	}
+	rows, err = tx.Query("SELECT id, raw FROM blobs WHERE "+c.d.In("id", 1), c.d.IDs(blobs))
+	if err != nil {
+		return nil, nil, err
+	}
+	entries, err := foldBlobs(rows)
+	return seqs, entries, err
+}
+
+// foldBlobs reads rows of blob id and raw and computes their entries.
+func foldBlobs(rows Rows) ([]TextEntry, error) {
+	return Collect(rows, func(r Row) (TextEntry, error) {
+		var e TextEntry
+		var raw []byte
+		if err := r.Scan(&e.BlobID, &raw); err != nil {
+			return e, err
+		}
+		e.Hdr, e.Body = indexText(raw, nil)
+		return e, nil
+	})
+}
+
+// indexRead is IndexPending without a claim: the entries are computed
+// from a read before the write transaction, which then writes those whose
+// rows are still pending.
+func (c *Core) indexRead(ctx context.Context, write WriteFunc, maxBlobs int, maxBytes int64) (int, error) {
+	var seqs []int64
+	var entries []TextEntry
+	err := c.db.Snapshot(ctx, func(r Reader) error {
+		var err error
+		seqs, entries, err = readPending(r, maxBlobs, maxBytes)
+		return err
+	})
+	if err != nil || len(seqs) == 0 {
+		return 0, err
 	}
 	bySeq := make(map[int64]TextEntry, len(seqs))
 	for i, s := range seqs {
@@ -92,10 +183,7 @@ func (c *Core) IndexPending(ctx context.Context, write WriteFunc, maxBlobs int, 
 		}
 		return c.pending.WriteTexts(tx, kept)
 	})
-	if err != nil {
-		return 0, fmt.Errorf("store: index pending text: %w", err)
-	}
-	return len(seqs), nil
+	return len(seqs), err
 }
 
 // TextPending returns how many blobs wait for the indexer.
