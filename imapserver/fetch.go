@@ -81,8 +81,8 @@ func (c *conn) fetchMessages(cmd *command, uids []uint32, atts []fetchAtt, mods 
 	if err != nil {
 		return err
 	}
-	metas := c.getMetas(min(len(uids), fetchChunk))
-	defer func() { c.putMetas(metas) }()
+	mb, metas := c.getMetas(min(len(uids), fetchChunk))
+	defer c.putMetas(mb)
 	var bodyBuf *[]byte
 	if needsBytes && !headerOnly {
 		bodyBuf = c.getBodyBuf()

@@ -270,7 +270,7 @@ type Server struct {
 	readers, writers sync.Pool
 	writersOut       atomic.Int64
 	// metaBufs lends FETCH and SEARCH their slice of message metadata
-	// (*[]store.MessageMeta, up to fetchChunk entries), so that a command
+	// (*metaBuf, up to fetchChunk entries), so that a command
 	// repeated by many sessions does not allocate and grow one each time.
 	metaBufs sync.Pool
 	// bodyBufs lends FETCH the buffer it reads a batch of message bytes

@@ -142,7 +142,9 @@ type MessageMeta struct {
 // case-insensitively, as IMAP requires).
 func (m *MessageMeta) HasFlag(flag string) bool {
 	for _, f := range m.Flags {
-		if equalFold(f, flag) {
+		// Stored flags are canonical (CanonicalFlags), so a system flag
+		// asked for in its canonical case is found without folding.
+		if f == flag || equalFold(f, flag) {
 			return true
 		}
 	}
