@@ -245,15 +245,17 @@ func (w deadlineWriter) writeThen(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// literal writes data as an IMAP literal. One that does not fit in what
-// the write buffer has left goes to the network with the bytes buffered
-// before it (the response up to the literal's "{n}") in one writev:
-// through the buffered writer it took two writes, the buffer filled with
-// the literal's start and then the rest, so a FETCH BODY[] of a message
-// over 4 KiB took three with the tagged OK. Traced connections keep the
-// buffered path (the trace sees what is written).
+// literal writes data as an IMAP literal. One whose rest, after what the
+// write buffer has left, would not fit in the buffer either goes to the
+// network with the bytes buffered before it (the response up to the
+// literal's "{n}") in one writev: through the buffered writer it took two
+// writes, the buffer filled with the literal's start and then the rest,
+// so a FETCH BODY[] of a message over 4 KiB took three with the tagged
+// OK. A shorter one is buffered as before (one write, its end sent with
+// what follows). Traced connections keep the buffered path (the trace
+// sees what is written).
 func (c *conn) literal(data []byte) {
-	if _, direct := c.out.(deadlineWriter); !direct || len(data) <= c.bw.Available() {
+	if _, direct := c.out.(deadlineWriter); !direct || len(data)-c.bw.Available() < c.bw.Size() {
 		c.enc.Literal(data)
 		return
 	}
