@@ -229,6 +229,13 @@ func (w deadlineWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// buffersWriter is a connection that wraps a TCP connection and passes
+// net.Buffers on to it, so that they go out with one writev
+// (internal/connlimit's).
+type buffersWriter interface {
+	WriteBuffers(*net.Buffers) (int64, error)
+}
+
 // writeThen writes b and then the connection's pending literal (then)
 // with one writev; it reports b written only when both are.
 func (w deadlineWriter) writeThen(b []byte) (int, error) {
@@ -236,7 +243,13 @@ func (w deadlineWriter) writeThen(b []byte) (int, error) {
 	c.gather = [2][]byte{b, c.then}
 	c.then = nil
 	bufs := net.Buffers(c.gather[:])
-	n, err := bufs.WriteTo(c.nc)
+	var n int64
+	var err error
+	if bw, ok := c.nc.(buffersWriter); ok {
+		n, err = bw.WriteBuffers(&bufs)
+	} else {
+		n, err = bufs.WriteTo(c.nc) // writev on TCP; on TLS, one Write each
+	}
 	c.gather = [2][]byte{}
 	if err != nil {
 		c.ioErr = err
