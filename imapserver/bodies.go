@@ -60,17 +60,31 @@ func (c *conn) bodyBatchInto(mbox store.MailboxRef, metas []store.MessageMeta, b
 	if n == 0 {
 		return 1, nil, nil
 	}
+	out, found, err := c.readInto(c.srv.cfg.Store.ReadBodies, mbox, metas[:n], total, buf)
+	if err == nil && !found {
+		return c.bodyBatch(mbox, metas)
+	}
+	return n, out, err
+}
+
+// readInto reads the bytes of metas (ascending UIDs) with read
+// (Store.ReadBodies or Store.ReadHeaders), copied into *buf (at least
+// size bytes long, or grown) as the store hands them; out[i] stays nil
+// for a message the store no longer has, and found tells whether any
+// was.
+func (c *conn) readInto(read func(context.Context, store.MailboxRef, []uint32, func(int64, uint32, []byte) error) error, mbox store.MailboxRef, metas []store.MessageMeta, size int64, buf *[]byte) (out [][]byte, found bool, err error) {
+	n := len(metas)
 	uids := make([]uint32, n)
 	for i := range uids {
 		uids[i] = metas[i].UID
 	}
 	arena := (*buf)[:0]
-	if int64(cap(arena)) < total || arena == nil {
-		arena = make([]byte, 0, max(total, minBodyBuf))
+	if int64(cap(arena)) < size || arena == nil {
+		arena = make([]byte, 0, max(size, minBodyBuf))
 	}
-	out := make([][]byte, n)
-	j, found := 0, false
-	err := c.srv.cfg.Store.ReadBodies(c.ctx, mbox, uids, func(id int64, uid uint32, raw []byte) error {
+	out = make([][]byte, n)
+	j := 0
+	err = read(c.ctx, mbox, uids, func(id int64, uid uint32, raw []byte) error {
 		for j < n && metas[j].UID < uid {
 			j++
 		}
@@ -82,10 +96,7 @@ func (c *conn) bodyBatchInto(mbox store.MailboxRef, metas []store.MessageMeta, b
 		return nil
 	})
 	*buf = arena
-	if err == nil && !found {
-		return c.bodyBatch(mbox, metas)
-	}
-	return n, out, err
+	return out, found, err
 }
 
 // readBatch reads the bytes of metas (ascending UIDs) with one list call
@@ -193,16 +204,36 @@ func (a fetchAtt) rootHeader() bool {
 	return a.kind == attRFC822Header || (a.kind == attSection && a.section.RootHeader())
 }
 
-// headerBatch is bodyBatch for headers: it returns how many messages at
-// the start of metas form the next batch, and their headers (hdrs[i] is
-// nil for a message expunged meanwhile).
-func (c *conn) headerBatch(mbox store.MailboxRef, metas []store.MessageMeta) (int, [][]byte, error) {
+// headerBatchLen returns how many messages at the start of metas form
+// the next batch of headers.
+func (c *conn) headerBatchLen(metas []store.MessageMeta) int {
 	n, total := 1, metas[0].Size
 	for n < len(metas) && n < headerBatchCount && total+metas[n].Size <= c.srv.headerBatchBytes {
 		total += metas[n].Size
 		n++
 	}
+	return n
+}
+
+// headerBatch is bodyBatch for headers: it returns how many messages at
+// the start of metas form the next batch, and their headers (hdrs[i] is
+// nil for a message expunged meanwhile).
+func (c *conn) headerBatch(mbox store.MailboxRef, metas []store.MessageMeta) (int, [][]byte, error) {
+	n := c.headerBatchLen(metas)
 	hdrs, err := c.readBatch(c.srv.cfg.Store.ListHeaders, mbox, metas[:n])
+	return n, hdrs, err
+}
+
+// headerBatchInto is bodyBatchInto for headers (Store.ReadHeaders): no
+// metadata read again and decoded, no copy of database/sql's, about a
+// tenth of FETCH of header fields' CPU with the garbage it left. *buf
+// grows as needed (a header's size is not known before).
+func (c *conn) headerBatchInto(mbox store.MailboxRef, metas []store.MessageMeta, buf *[]byte) (int, [][]byte, error) {
+	n := c.headerBatchLen(metas)
+	hdrs, found, err := c.readInto(c.srv.cfg.Store.ReadHeaders, mbox, metas[:n], 0, buf)
+	if err == nil && !found {
+		return c.headerBatch(mbox, metas)
+	}
 	return n, hdrs, err
 }
 

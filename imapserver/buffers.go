@@ -66,23 +66,34 @@ func (c *conn) putWriter() {
 	c.enc.SetWriter(nil)
 }
 
-// getMetas returns an empty slice with room for n (at most fetchChunk)
-// message metadata entries, from the server's pool when it has one;
-// putMetas gives it back when the command is done with it.
-func (c *conn) getMetas(n int) []store.MessageMeta {
-	if p, ok := c.srv.metaBufs.Get().(*[]store.MessageMeta); ok && cap(*p) >= n {
-		return (*p)[:0]
-	}
-	return make([]store.MessageMeta, 0, fetchChunk)
+// metaBuf is a slice of message metadata lent by the server's pool
+// (getMetas) to one command; n is how many entries it may hold.
+type metaBuf struct {
+	all []store.MessageMeta // fetchChunk entries, zero beyond n
+	n   int
 }
 
-func (c *conn) putMetas(m []store.MessageMeta) {
-	if cap(m) != fetchChunk {
-		return
+// getMetas returns an empty slice with room for n (at most fetchChunk)
+// message metadata entries, from the server's pool when it has one, and
+// the buffer it is in; putMetas gives the buffer back when the command is
+// done with the slice. The slice's capacity is n: an append past it
+// reallocates instead of writing into the buffer beyond n.
+func (c *conn) getMetas(n int) (*metaBuf, []store.MessageMeta) {
+	b, ok := c.srv.metaBufs.Get().(*metaBuf)
+	if !ok {
+		b = &metaBuf{all: make([]store.MessageMeta, fetchChunk)}
 	}
-	m = m[:cap(m)]
-	clear(m) // no flag slices kept alive by the pool
-	c.srv.metaBufs.Put(&m)
+	b.n = min(n, fetchChunk)
+	return b, b.all[:0:b.n]
+}
+
+// putMetas clears the entries the command could have written (no flag
+// slices kept alive by the pool) and pools the buffer. Only those: FETCH
+// BODY[] of one message cleared all 1,024 entries (90 KB), 5 % of SEARCH
+// UNSEEN's CPU.
+func (c *conn) putMetas(b *metaBuf) {
+	clear(b.all[:b.n])
+	c.srv.metaBufs.Put(b)
 }
 
 // Bounds of the body buffers FETCH reads batches into (bodyBatchInto):

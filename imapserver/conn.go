@@ -60,6 +60,10 @@ type conn struct {
 	// ioErr is the last error of a read or write on the client
 	// connection (clientReader, deadlineWriter); reset at each command.
 	ioErr error
+	// then is a literal for deadlineWriter to send right after the bytes
+	// it is given, in one writev (literal); gather holds both meanwhile.
+	then   []byte
+	gather [2][]byte
 
 	// pendingMu orders the feed callback's updates of pending and events
 	// with tookOwnWrite's look at both; pending is read without it.
@@ -215,11 +219,66 @@ type deadlineWriter struct{ c *conn }
 
 func (w deadlineWriter) Write(b []byte) (int, error) {
 	w.c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if w.c.then != nil {
+		return w.writeThen(b)
+	}
 	n, err := w.c.nc.Write(b)
 	if err != nil {
 		w.c.ioErr = err
 	}
 	return n, err
+}
+
+// buffersWriter is a connection that wraps a TCP connection and passes
+// net.Buffers on to it, so that they go out with one writev
+// (internal/connlimit's).
+type buffersWriter interface {
+	WriteBuffers(*net.Buffers) (int64, error)
+}
+
+// writeThen writes b and then the connection's pending literal (then)
+// with one writev; it reports b written only when both are.
+func (w deadlineWriter) writeThen(b []byte) (int, error) {
+	c := w.c
+	c.gather = [2][]byte{b, c.then}
+	c.then = nil
+	bufs := net.Buffers(c.gather[:])
+	var n int64
+	var err error
+	if bw, ok := c.nc.(buffersWriter); ok {
+		n, err = bw.WriteBuffers(&bufs)
+	} else {
+		n, err = bufs.WriteTo(c.nc) // writev on TCP; on TLS, one Write each
+	}
+	c.gather = [2][]byte{}
+	if err != nil {
+		c.ioErr = err
+		return int(min(n, int64(len(b)))), err
+	}
+	return len(b), nil
+}
+
+// literal writes data as an IMAP literal. One whose rest, after what the
+// write buffer has left, would not fit in the buffer either goes to the
+// network with the bytes buffered before it (the response up to the
+// literal's "{n}") in one writev: through the buffered writer it took two
+// writes, the buffer filled with the literal's start and then the rest,
+// so a FETCH BODY[] of a message over 4 KiB took three with the tagged
+// OK. A shorter one is buffered as before (one write, its end sent with
+// what follows). Traced connections keep the buffered path (the trace
+// sees what is written).
+func (c *conn) literal(data []byte) {
+	if _, direct := c.out.(deadlineWriter); !direct || len(data)-c.bw.Available() < c.bw.Size() {
+		c.enc.Literal(data)
+		return
+	}
+	c.enc.LiteralPrefix(len(data))
+	c.then = data
+	c.enc.Flush()
+	if c.then != nil { // not written: an earlier error, or nothing buffered
+		c.then = nil
+		c.enc.RawBytes(data)
+	}
 }
 
 // clientReader is what the connection's buffered reader reads from: the

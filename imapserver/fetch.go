@@ -81,10 +81,10 @@ func (c *conn) fetchMessages(cmd *command, uids []uint32, atts []fetchAtt, mods 
 	if err != nil {
 		return err
 	}
-	metas := c.getMetas(min(len(uids), fetchChunk))
-	defer func() { c.putMetas(metas) }()
+	mb, metas := c.getMetas(min(len(uids), fetchChunk))
+	defer c.putMetas(mb)
 	var bodyBuf *[]byte
-	if needsBytes && !headerOnly {
+	if needsBytes {
 		bodyBuf = c.getBodyBuf()
 		defer c.putBodyBuf(bodyBuf)
 	}
@@ -115,7 +115,8 @@ func (c *conn) fetchMessages(cmd *command, uids []uint32, atts []fetchAtt, mods 
 			n, raws, parts := len(rest), [][]byte(nil), []*message.Part(nil)
 			switch {
 			case needsBytes && headerOnly:
-				n, raws, err = c.headerBatch(v.mbox.Ref(), rest)
+				// Into bodyBuf, as bodies below.
+				n, raws, err = c.headerBatchInto(v.mbox.Ref(), rest, bodyBuf)
 			case needsBytes:
 				// Into bodyBuf: the previous batch's responses are
 				// written.

@@ -51,6 +51,13 @@ func (s *headerReadStore) ListHeaders(ctx context.Context, mailboxID store.Mailb
 	return s.Store.ListHeaders(ctx, mailboxID, uids, fn)
 }
 
+// ReadHeaders counts as ListHeaders: FETCH reads its batches of headers
+// with it.
+func (s *headerReadStore) ReadHeaders(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(int64, uint32, []byte) error) error {
+	s.headers.Add(1)
+	return s.Store.ReadHeaders(ctx, mailboxID, uids, fn)
+}
+
 func (s *headerReadStore) reset() {
 	s.bodies.Store(0)
 	s.parts.Store(0)
@@ -224,6 +231,15 @@ func (s *vanishingStore) ListHeaders(ctx context.Context, mailboxID store.Mailbo
 			return nil
 		}
 		return fn(m, hdr)
+	})
+}
+
+func (s *vanishingStore) ReadHeaders(ctx context.Context, mailboxID store.MailboxRef, uids []uint32, fn func(int64, uint32, []byte) error) error {
+	return s.Store.ReadHeaders(ctx, mailboxID, uids, func(id int64, uid uint32, hdr []byte) error {
+		if id == s.goneID {
+			return nil
+		}
+		return fn(id, uid, hdr)
 	})
 }
 

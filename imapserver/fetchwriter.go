@@ -55,9 +55,10 @@ func (w *fetchWriter) Item(name string, data []byte, lit int) {
 	case 0:
 		w.c.enc.RawBytes(data)
 	case 1:
-		w.c.enc.Literal(data)
+		w.c.literal(data)
 	case 8:
-		w.c.enc.Literal8(data)
+		w.c.enc.Byte('~') // literal8
+		w.c.literal(data)
 	}
 }
 

@@ -297,8 +297,8 @@ func (c *conn) searchMatchingIn(key imapmsg.Key, need readNeed, uids []uint32, f
 	var saved map[uint32]time.Time
 	treesOnly := need == readEnvelope && !needsBytes && !imapmsg.NeedsHeader(key)
 	headersOnly := (need != readForKey || imapmsg.NeedsHeader(key)) && !needsBytes && !treesOnly
-	metas := c.getMetas(min(len(uids), chunk))
-	defer func() { c.putMetas(metas) }()
+	mb, metas := c.getMetas(min(len(uids), chunk))
+	defer c.putMetas(mb)
 	// One searchMsg for all messages (fn must not keep it): not one
 	// allocation per message of the mailbox.
 	var m searchMsg

@@ -54,6 +54,7 @@ type Store interface {
 	ListBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
 	ReadBodies(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(id int64, uid uint32, raw []byte) error) error // bodies.go: FETCH's bytes into a pooled buffer
 	ListHeaders(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error
+	ReadHeaders(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(id int64, uid uint32, hdr []byte) error) error // bodies.go: FETCH's headers into a pooled buffer
 	ListParts(ctx context.Context, mbox store.MailboxRef, uids []uint32, fn func(store.MessageMeta, *message.Part) error) error
 	MessageBody(ctx context.Context, mbox store.MailboxRef, messageID int64) ([]byte, error)
 	MessagePart(ctx context.Context, mbox store.MailboxRef, messageID int64) (*message.Part, error)
@@ -270,7 +271,7 @@ type Server struct {
 	readers, writers sync.Pool
 	writersOut       atomic.Int64
 	// metaBufs lends FETCH and SEARCH their slice of message metadata
-	// (*[]store.MessageMeta, up to fetchChunk entries), so that a command
+	// (*metaBuf, up to fetchChunk entries), so that a command
 	// repeated by many sessions does not allocate and grow one each time.
 	metaBufs sync.Pool
 	// bodyBufs lends FETCH the buffer it reads a batch of message bytes

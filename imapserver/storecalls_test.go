@@ -135,6 +135,10 @@ func (s *callCounter) ListParts(ctx context.Context, m store.MailboxRef, uids []
 	s.count("ListParts")
 	return s.inner.ListParts(ctx, m, uids, fn)
 }
+func (s *callCounter) ReadHeaders(ctx context.Context, m store.MailboxRef, uids []uint32, fn func(int64, uint32, []byte) error) error {
+	s.count("ReadHeaders")
+	return s.inner.ReadHeaders(ctx, m, uids, fn)
+}
 func (s *callCounter) ListHeaders(ctx context.Context, m store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
 	s.count("ListHeaders")
 	return s.inner.ListHeaders(ctx, m, uids, fn)

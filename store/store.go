@@ -142,7 +142,9 @@ type MessageMeta struct {
 // case-insensitively, as IMAP requires).
 func (m *MessageMeta) HasFlag(flag string) bool {
 	for _, f := range m.Flags {
-		if equalFold(f, flag) {
+		// Stored flags are canonical (CanonicalFlags), so a system flag
+		// asked for in its canonical case is found without folding.
+		if f == flag || equalFold(f, flag) {
 			return true
 		}
 	}
@@ -369,6 +371,10 @@ type Messages interface {
 	// backends keep it apart from the raw bytes, so listing the headers of
 	// messages with large attachments does not read the attachments.
 	ListHeaders(ctx context.Context, mbox MailboxRef, uids []uint32, fn func(MessageMeta, []byte) error) error
+	// ReadHeaders is ReadBodies for ListHeaders's headers: fn gets each
+	// message's id, UID and top-level header, valid only until it
+	// returns, on the terms of ReadBodies.
+	ReadHeaders(ctx context.Context, mbox MailboxRef, uids []uint32, fn func(id int64, uid uint32, hdr []byte) error) error
 	// MessageBody returns the raw bytes of a message exactly as received;
 	// the message must be in mbox (ErrNotFound otherwise).
 	MessageBody(ctx context.Context, mbox MailboxRef, messageID int64) ([]byte, error)

@@ -129,8 +129,13 @@ func (e *Encoder) AString(s string) *Encoder {
 
 // Literal writes b as a literal "{n}\r\n" followed by the bytes.
 func (e *Encoder) Literal(b []byte) *Encoder {
-	e.Byte('{').Number64(uint64(len(b))).Raw("}\r\n")
-	return e.RawBytes(b)
+	return e.LiteralPrefix(len(b)).RawBytes(b)
+}
+
+// LiteralPrefix writes the "{n}\r\n" of a literal of n bytes, for a
+// caller that writes the bytes itself.
+func (e *Encoder) LiteralPrefix(n int) *Encoder {
+	return e.Byte('{').Number64(uint64(n)).Raw("}\r\n")
 }
 
 // Literal8 writes b as a literal8 "~{n}\r\n" (RFC 3516 BINARY).

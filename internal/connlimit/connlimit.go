@@ -131,6 +131,12 @@ type conn struct {
 	once sync.Once
 }
 
+// WriteBuffers writes bufs as net.Buffers.WriteTo does on the
+// connection underneath: with one writev on TCP, which this wrapper
+// would otherwise hide from net.Buffers (IMAP FETCH sends a response and
+// its literal together).
+func (c *conn) WriteBuffers(bufs *net.Buffers) (int64, error) { return bufs.WriteTo(c.Conn) }
+
 func (c *conn) Close() error {
 	c.once.Do(func() { c.l.release(c.ip) })
 	return c.Conn.Close()

@@ -2,8 +2,10 @@ package connlimit
 
 import (
 	"bufio"
+	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -107,5 +109,47 @@ func TestSetLimits(t *testing.T) {
 	}
 	if st := l.Stats(); st.Active != 2 {
 		t.Errorf("active %d, want 2 (lowering a limit closes nothing)", st.Active)
+	}
+}
+
+// TestWriteBuffers: an accepted connection passes net.Buffers on to the
+// TCP connection (one writev), every byte in order.
+func TestWriteBuffers(t *testing.T) {
+	raw, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := New(raw, Config{Total: 3, PerIP: 2, Logger: slog.New(slog.DiscardHandler)})
+	defer l.Close()
+	got := make(chan string, 1)
+	go func() {
+		c, err := net.Dial("tcp", raw.Addr().String())
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		defer c.Close()
+		c.SetReadDeadline(time.Now().Add(30 * time.Second))
+		b, _ := io.ReadAll(c)
+		got <- string(b)
+	}()
+	c, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bw, ok := c.(interface {
+		WriteBuffers(*net.Buffers) (int64, error)
+	})
+	if !ok {
+		t.Fatalf("%T has no WriteBuffers", c)
+	}
+	big := strings.Repeat("x", 100<<10)
+	bufs := net.Buffers{[]byte("* 1 FETCH (BODY[] {102400}\r\n"), []byte(big)}
+	if n, err := bw.WriteBuffers(&bufs); err != nil || n != int64(28+len(big)) {
+		t.Fatalf("WriteBuffers: %d, %v", n, err)
+	}
+	c.Close()
+	if s := <-got; s != "* 1 FETCH (BODY[] {102400}\r\n"+big {
+		t.Fatalf("read %d bytes: %.40q", len(s), s)
 	}
 }

@@ -76,7 +76,8 @@ func testListBodies(t *testing.T, s store.Store) {
 // testReadBodies: ReadBodies hands fn the id, UID and exact bytes of
 // each message asked for that the mailbox has, in UID order, returns
 // fn's error as is, and hands nothing of a mailbox the ref does not name
-// (another account's, or one with another UIDVALIDITY).
+// (another account's, or one with another UIDVALIDITY); nor does
+// ReadHeaders, whose headers checkHeaders compares with ListHeaders's.
 func testReadBodies(t *testing.T, s store.Store) {
 	a := mustAccount(t, s, "alice@example.org")
 	b := mustAccount(t, s, "bob@example.org")
@@ -123,6 +124,12 @@ func testReadBodies(t *testing.T, s store.Store) {
 		})
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("ReadBodies of %s mailbox: %v", what, err)
+		}
+		err = s.ReadHeaders(ctx(t), ref, []uint32{1, 2}, func(_ int64, uid uint32, _ []byte) error {
+			return fmt.Errorf("UID %d header handed", uid)
+		})
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("ReadHeaders of %s mailbox: %v", what, err)
 		}
 	}
 }

@@ -3,7 +3,9 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -72,6 +74,20 @@ func checkHeaders(t *testing.T, what string, s store.Store, mailboxID store.Mail
 			t.Errorf("%s: UID %d header %q (present %v), want %q", what, uid, h, ok, wantHeader([]byte(raw)))
 		}
 	}
+	// ReadHeaders hands the same headers, in UID order.
+	uids := slices.Sorted(maps.Keys(raws))
+	var order []uint32
+	err := s.ReadHeaders(ctx(t), mailboxID, uids, func(_ int64, uid uint32, hdr []byte) error {
+		if raw, ok := raws[uid]; !ok || string(hdr) != wantHeader([]byte(raw)) {
+			t.Errorf("%s: ReadHeaders: UID %d header %q (asked for %v), want %q", what, uid, hdr, ok, wantHeader([]byte(raw)))
+		}
+		order = append(order, uid)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("%s: ReadHeaders: %v", what, err)
+	}
+	wantUIDs(t, what+": ReadHeaders", order, uids)
 }
 
 // testListHeaders: ListHeaders gives each message's top-level header

@@ -34,6 +34,12 @@ func (c *Core) ReadBodies(ctx context.Context, ref store.MailboxRef, uids []uint
 	return c.ListBodies(ctx, ref, uids, func(m store.MessageMeta, raw []byte) error { return fn(m.ID, m.UID, raw) })
 }
 
+// ReadHeaders implements store.Store with ListHeaders's copy (PostgreSQL;
+// store/sqlite reads without it).
+func (c *Core) ReadHeaders(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(id int64, uid uint32, hdr []byte) error) error {
+	return c.ListHeaders(ctx, ref, uids, func(m store.MessageMeta, hdr []byte) error { return fn(m.ID, m.UID, hdr) })
+}
+
 // ListHeaders implements store.Store, reading where the dialect keeps
 // headers apart from the raw message (Dialect.HeadersFrom).
 func (c *Core) ListHeaders(ctx context.Context, ref store.MailboxRef, uids []uint32, fn func(store.MessageMeta, []byte) error) error {
