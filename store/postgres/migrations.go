@@ -451,9 +451,10 @@ END $$;
 	// the same transaction (textPendingParam, set on each connection of
 	// its pool), and its deliveries no longer queue a trigger event and
 	// run three lookups in plpgsql at commit per blob (0.1 ms of
-	// execution per delivery in pg_stat_statements). The WHEN of a constraint trigger is read when the row
-	// is inserted; older nodes do not set the parameter and are checked
-	// as before.
+	// execution per delivery in pg_stat_statements). The WHEN of a
+	// constraint trigger is read when the row is inserted; older nodes
+	// do not set the parameter and are checked as before (and so is a
+	// session whose setting a transaction-mode pooler drops).
 	`
 DROP TRIGGER blobs_text_missing ON blobs;
 CREATE CONSTRAINT TRIGGER blobs_text_missing AFTER INSERT ON blobs
