@@ -183,7 +183,11 @@ func New(b BuildInfo) *Metrics {
 		m.imapCommands, m.imapLatency, m.idle, m.tlsFailures, m.queueAttempts, m.dsns, m.milterVerdicts, m.spamLearn, m.srsEvents, m.outboundLimits, build,
 		m.authVerdicts, m.storeWrites, m.storeBatch, m.textPending,
 		listenerCollector{m},
-		collectors.NewGoCollector(),
+		// The scheduler's too: go_sched_latencies_seconds (how long
+		// runnable goroutines waited for a core) and
+		// go_sched_goroutines_created_goroutines_total show a CPU-bound
+		// node (docs/operations.md).
+		collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(collectors.MetricsGC, collectors.MetricsScheduler)),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

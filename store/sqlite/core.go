@@ -117,7 +117,7 @@ func (r readDB) Query(ctx context.Context, query string, args ...any) (sqlcore.R
 	if err != nil {
 		return nil, err
 	}
-	return rows{rs}, nil
+	return rs, nil
 }
 
 func (r readDB) QueryRow(ctx context.Context, query string, args ...any) sqlcore.Row {
@@ -165,45 +165,55 @@ func (dialect) TreesFrom() string {
 	return "t.tree FROM messages m LEFT JOIN trees t ON t.blob_id = m.blob_id"
 }
 
-// Snapshot runs fn in a read transaction on the read pool. Every session
-// asks after each command whether anything changed (Changes): its
-// statements are the cached prepared ones, bound to the transaction
-// (preparing cost as much as running them; BenchmarkChangesNothingNew).
+// Snapshot runs fn in a read transaction on a connection of the
+// snapshot pool (readconns.go). Every session asks after each command
+// whether anything changed (Changes): its statements are prepared once
+// per connection (preparing cost as much as running them;
+// BenchmarkChangesNothingNew).
 func (r readDB) Snapshot(ctx context.Context, fn func(sqlcore.Reader) error) error {
-	tx, err := r.s.rdb.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	return fn(readTx{ctx, r.s, tx})
+	return r.s.snaps.snapshot(ctx, func(c *heldConn) error {
+		return fn(readTx{ctx, noCancel(ctx), c})
+	})
 }
 
-// readTx is a read transaction as a sqlcore.Reader.
+// readTx is a read transaction as a sqlcore.Reader: statements run under
+// qctx, ctx's values without its cancellation, and rows end once ctx
+// does.
 type readTx struct {
-	ctx context.Context
-	s   *Store
-	tx  *sql.Tx
+	ctx, qctx context.Context
+	c         *heldConn
 }
 
 func (t readTx) Query(query string, args ...any) (sqlcore.Rows, error) {
-	st, err := t.s.txStmt(t.ctx, t.tx, query)
+	if err := t.ctx.Err(); err != nil {
+		return nil, err
+	}
+	st, err := t.c.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := st.QueryContext(t.ctx, args...)
+	rs, err := st.QueryContext(t.qctx, args...)
 	if err != nil {
 		return nil, err
 	}
-	return rows{rs}, nil
+	return &ctxRows{Rows: rs, ctx: t.ctx}, nil
 }
 
 func (t readTx) QueryRow(query string, args ...any) sqlcore.Row {
-	st, err := t.s.txStmt(t.ctx, t.tx, query)
-	if err != nil {
-		return t.tx.QueryRowContext(t.ctx, query, args...) // reports the error on Scan
+	if err := t.ctx.Err(); err != nil {
+		return errRow{err}
 	}
-	return st.QueryRowContext(t.ctx, args...)
+	st, err := t.c.stmt(query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(t.qctx, args...)
 }
+
+// errRow is a sqlcore.Row whose Scan reports err.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // The full-text index is a contentless FTS5 table with the trigram
 // tokenizer over already folded text (migration 15, detail=full since

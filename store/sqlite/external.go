@@ -27,7 +27,7 @@ func (s *Store) pollExternal() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var v int64
-	if err := s.wconn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
+	if err := s.w.conn.QueryRowContext(ctx, "PRAGMA data_version").Scan(&v); err != nil {
 		s.logger.Warn("sqlite: data_version", "err", err)
 		return
 	}

@@ -14,7 +14,7 @@ import (
 // (0 OFF, 1 NORMAL, 2 FULL), and the transaction, to tell batches apart.
 type syncLevel struct {
 	level int
-	tx    any
+	batch uint64
 }
 
 // sendLevel runs a write (flags: writeFlags) that reads the synchronous
@@ -24,7 +24,7 @@ func sendLevel(s *Store, flags bool) <-chan syncLevel {
 	go func() {
 		var got syncLevel
 		err := s.send(context.Background(), s.jobs, flags, func(tx *wtx) error {
-			got.tx = tx.tx
+			got.batch = tx.batch
 			return tx.queryRow("PRAGMA synchronous").Scan(&got.level)
 		})
 		if err != nil {
@@ -74,7 +74,7 @@ func TestFlagWritesSkipFsync(t *testing.T) {
 			t.Fatal(err)
 		}
 		f, w := <-flag, <-full
-		if f.tx != w.tx {
+		if f.batch != w.batch {
 			if try < 10 {
 				continue // not one batch: the machine was slow
 			}

@@ -45,8 +45,7 @@ func (s *Store) SetMaxPageCount(ctx context.Context, pages int64) error {
 	// The writer's pinned connection gets it in a write job; the two
 	// others of wdb (statement preparation), held at once, get it each.
 	if err := s.write(ctx, func(tx *wtx) error {
-		_, err := tx.tx.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages))
-		return err
+		return tx.c.exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages))
 	}); err != nil {
 		return err
 	}

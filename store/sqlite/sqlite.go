@@ -37,10 +37,12 @@ type Store struct {
 	path   string // the database file (Backup opens its own connection)
 	logger *slog.Logger
 	wdb    *sql.DB // write connections, used only by the writer goroutine (and migrate)
-	// wconn is the one connection every write transaction runs on. The
-	// other connections of wdb never commit, so PRAGMA data_version on
-	// wconn changes only when another process commits (external.go).
-	wconn *sql.Conn
+	// w is wconn, the one connection every write transaction runs on,
+	// with the writer's prepared statements. The other connections of
+	// wdb never commit, so PRAGMA data_version on wconn changes only when
+	// another process commits (external.go).
+	w       *heldConn
+	batches uint64 // runBatch's count (writer goroutine only)
 	// dataVersion is wconn's last PRAGMA data_version (writer goroutine only).
 	dataVersion int64
 	// commitSync is wconn's synchronous level for a batch that is not
@@ -50,8 +52,8 @@ type Store struct {
 	commitSync, wconnSync string
 	syncFlags             atomic.Bool
 	rdb                   *sql.DB // read-only pool
-	wstmts                *stmtCache
 	rstmts                *stmtCache
+	snaps                 *readConns // rdb's connections for snapshots
 	feed                  store.Feed
 	now                   func() (unixNano int64)
 	m                     Metrics
@@ -125,11 +127,9 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	// Only the writer goroutine writes, so one transaction at a time. A
-	// second connection lets the statement cache prepare a statement while
-	// the writer's transaction holds the first; Tx.Stmt then re-prepares it
-	// once on the transaction's connection and reuses it from then on.
-	// A third: wconn is pinned for the writer (external.go).
+	// Only the writer goroutine writes, so one transaction at a time, on
+	// wconn, pinned for the writer (external.go), with its statements
+	// prepared on it. The two others serve PageCount and migrate.
 	wdb.SetMaxOpenConns(3)
 	wdb.SetMaxIdleConns(3)
 	wdb.SetConnMaxLifetime(0)
@@ -152,7 +152,8 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 	// connection while asking for another: ListMessages reads a chunk and
 	// closes its rows before running the callback (which may call
 	// MessageBody), and transactions use only their own connection.
-	rdb.SetMaxOpenConns(maxReadConns)
+	// Snapshots hold up to maxSnapshotConns of their own (readconns.go).
+	rdb.SetMaxOpenConns(maxReadConns + maxSnapshotConns)
 	rdb.SetMaxIdleConns(8)
 	if err := rdb.PingContext(ctx); err != nil {
 		wdb.Close()
@@ -166,13 +167,13 @@ func OpenWith(ctx context.Context, path string, logger *slog.Logger, opts Option
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	s := &Store{
-		wconn:     wconn,
+		w:         newHeldConn(wconn),
 		path:      path,
 		logger:    logger,
 		wdb:       wdb,
 		rdb:       rdb,
-		wstmts:    newStmtCache(wdb),
 		rstmts:    newStmtCache(rdb),
+		snaps:     newReadConns(rdb),
 		now:       nowNano,
 		m:         opts.Metrics,
 		jobs:      make(chan *job), // unbuffered: a job is either taken by the writer or not sent
@@ -242,7 +243,7 @@ func (s *Store) Close() error {
 		s.indexStop()
 		close(s.quit)
 		s.writerWG.Wait()
-		s.closeErr = errors.Join(s.rstmts.close(), s.wstmts.close(), s.wconn.Close(), s.rdb.Close(), s.wdb.Close())
+		s.closeErr = errors.Join(s.snaps.close(), s.rstmts.close(), s.w.close(false), s.rdb.Close(), s.wdb.Close())
 	})
 	return s.closeErr
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+
+	"github.com/mailroom/mailroom/store/internal/sqlcore"
 )
 
 // stmtCache keeps prepared statements by query text: preparing (parsing)
@@ -45,9 +47,14 @@ func (c *stmtCache) close() error {
 	return errors.Join(errs...)
 }
 
-// Read helpers on the read pool, with cached statements.
+// Read helpers on the read pool, with cached statements, run without a
+// goroutine of their own (readconns.go).
 
-func (s *Store) rQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+func (s *Store) rQueryRow(ctx context.Context, query string, args ...any) sqlcore.Row {
+	if err := ctx.Err(); err != nil {
+		return errRow{err}
+	}
+	ctx = noCancel(ctx)
 	st, err := s.rstmts.get(ctx, query)
 	if err != nil {
 		// Let Scan report the error, with the same text as an unprepared query.
@@ -56,21 +63,17 @@ func (s *Store) rQueryRow(ctx context.Context, query string, args ...any) *sql.R
 	return st.QueryRowContext(ctx, args...)
 }
 
-// txStmt returns the cached read statement for query bound to tx (a read
-// transaction on the read pool); database/sql reuses the statement already
-// prepared on tx's connection.
-func (s *Store) txStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	st, err := s.rstmts.get(ctx, query)
+func (s *Store) rQuery(ctx context.Context, query string, args ...any) (*ctxRows, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	st, err := s.rstmts.get(noCancel(ctx), query)
 	if err != nil {
 		return nil, err
 	}
-	return tx.StmtContext(ctx, st), nil
-}
-
-func (s *Store) rQuery(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	st, err := s.rstmts.get(ctx, query)
+	rs, err := st.QueryContext(noCancel(ctx), args...)
 	if err != nil {
 		return nil, err
 	}
-	return st.QueryContext(ctx, args...)
+	return &ctxRows{Rows: rs, ctx: ctx}, nil
 }

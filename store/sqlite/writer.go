@@ -22,50 +22,40 @@ type job struct {
 	flags bool // writeFlags: may commit without an fsync
 }
 
-// wtx is the transaction a write job runs in. Its statements use the
-// writer's background context: cancelling a statement interrupts SQLite,
-// which would roll back the whole batch, so a job's own context is only
-// checked before the job starts.
+// wtx is the transaction a write job runs in, on the writer's connection.
+// Its statements use the writer's background context: cancelling a
+// statement interrupts SQLite, which would roll back the whole batch, so
+// a job's own context is only checked before the job starts.
 type wtx struct {
-	tx    *sql.Tx
-	stmts *stmtCache
+	c     *heldConn
+	batch uint64 // the writer's count of batches: jobs with the same share one transaction
 	sqlcore.Pending
 	texts   []sqlcore.TextEntry // full-text index entries to write at the end (IndexText)
 	pending bool                // a blob was left to the indexer (MarkPending)
 }
 
-// stmt returns the cached prepared statement for query, bound to the
-// transaction.
-func (t *wtx) stmt(query string) (*sql.Stmt, error) {
-	st, err := t.stmts.get(context.Background(), query)
-	if err != nil {
-		return nil, err
-	}
-	return t.tx.Stmt(st), nil
-}
-
 func (t *wtx) exec(query string, args ...any) (sql.Result, error) {
-	st, err := t.stmt(query)
+	st, err := t.c.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	return st.Exec(args...)
+	return st.ExecContext(context.Background(), args...)
 }
 
 func (t *wtx) query(query string, args ...any) (*sql.Rows, error) {
-	st, err := t.stmt(query)
+	st, err := t.c.stmt(query)
 	if err != nil {
 		return nil, err
 	}
-	return st.Query(args...)
+	return st.QueryContext(context.Background(), args...)
 }
 
-func (t *wtx) queryRow(query string, args ...any) *sql.Row {
-	st, err := t.stmt(query)
+func (t *wtx) queryRow(query string, args ...any) sqlcore.Row {
+	st, err := t.c.stmt(query)
 	if err != nil {
-		return t.tx.QueryRow(query, args...) // reports the error on Scan
+		return errRow{err}
 	}
-	return st.QueryRow(args...)
+	return st.QueryRowContext(context.Background(), args...)
 }
 
 // write runs fn in the writer goroutine and returns once its transaction
@@ -160,10 +150,11 @@ func (s *Store) writer() {
 func (s *Store) runBatch(batch []*job) {
 	s.m.StoreBatch(len(batch))
 	errs := make([]error, len(batch))
+	w := s.w
+	s.batches++
 	err := s.setSync(batch)
-	var tx *sql.Tx
 	if err == nil {
-		tx, err = s.wconn.BeginTx(context.Background(), nil)
+		err = w.exec("BEGIN IMMEDIATE")
 	}
 	if err != nil {
 		err = fmt.Errorf("sqlite: begin: %w", err)
@@ -177,28 +168,30 @@ func (s *Store) runBatch(batch []*job) {
 			errs[i] = err
 			continue
 		}
-		j.tx = wtx{tx: tx, stmts: s.wstmts}
-		if _, err := tx.Exec("SAVEPOINT job"); err != nil {
+		j.tx = wtx{c: w, batch: s.batches}
+		if err := w.exec("SAVEPOINT job"); err != nil {
 			errs[i] = err
 			continue
 		}
 		if err := j.fn(&j.tx); err != nil {
 			errs[i] = err
-			if _, rerr := tx.Exec("ROLLBACK TO job"); rerr != nil {
+			if rerr := w.exec("ROLLBACK TO job"); rerr != nil {
 				s.logger.Error("sqlite: rollback to savepoint", "err", rerr)
 			}
 		}
-		if _, err := tx.Exec("RELEASE job"); err != nil && errs[i] == nil {
+		if err := w.exec("RELEASE job"); err != nil && errs[i] == nil {
 			errs[i] = err
 		}
 	}
-	err = s.indexTexts(tx, batch, errs)
+	err = s.indexTexts(w, batch, errs)
 	if err == nil {
-		err = tx.Commit()
-	} else {
-		tx.Rollback()
+		err = w.exec("COMMIT")
 	}
 	if err != nil {
+		// A failed COMMIT may leave the transaction open (SQLITE_BUSY),
+		// and SQLITE_FULL may have rolled it back already ("no
+		// transaction is active"): end it either way.
+		w.exec("ROLLBACK")
 		err = fmt.Errorf("sqlite: commit: %w", err)
 		// SQLITE_FULL in a statement rolls the whole transaction back,
 		// and the commit then fails with "no transaction is active":
@@ -241,7 +234,7 @@ func (s *Store) setSync(batch []*job) error {
 	if want == s.wconnSync {
 		return nil
 	}
-	if _, err := s.wconn.ExecContext(context.Background(), "PRAGMA synchronous = "+want); err != nil {
+	if _, err := s.w.conn.ExecContext(context.Background(), "PRAGMA synchronous = "+want); err != nil {
 		return fmt.Errorf("sqlite: synchronous = %s: %w", want, err)
 	}
 	s.wconnSync = want
@@ -255,7 +248,7 @@ func (s *Store) setSync(batch []*job) error {
 // A blob id may have been freed and taken again within the batch (SQLite
 // reuses the highest rowid): the last entry of an id is the blob's that
 // exists now.
-func (s *Store) indexTexts(tx *sql.Tx, batch []*job, errs []error) error {
+func (s *Store) indexTexts(w *heldConn, batch []*job, errs []error) error {
 	last := map[int64]sqlcore.TextEntry{}
 	var order []int64
 	for i, j := range batch {
@@ -272,15 +265,14 @@ func (s *Store) indexTexts(tx *sql.Tx, batch []*job, errs []error) error {
 	if len(order) == 0 {
 		return nil
 	}
-	check, err := s.wstmts.get(context.Background(), `SELECT EXISTS (SELECT 1 FROM blobs WHERE id = $1)`)
+	check, err := w.stmt(`SELECT EXISTS (SELECT 1 FROM blobs WHERE id = $1)`)
 	if err != nil {
 		return err
 	}
-	check = tx.Stmt(check)
 	entries := make([]sqlcore.TextEntry, 0, len(order))
 	for _, id := range order {
 		var ok bool
-		if err := check.QueryRow(id).Scan(&ok); err != nil {
+		if err := check.QueryRowContext(context.Background(), id).Scan(&ok); err != nil {
 			return fmt.Errorf("index message text: %w", err)
 		}
 		if ok {
@@ -290,7 +282,7 @@ func (s *Store) indexTexts(tx *sql.Tx, batch []*job, errs []error) error {
 	if len(entries) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(insertTexts, textsJSON(entries)); err != nil {
+	if _, err := (&wtx{c: w}).exec(insertTexts, textsJSON(entries)); err != nil {
 		return fmt.Errorf("index message text: %w", err)
 	}
 	return nil
