@@ -67,11 +67,12 @@ func (s *Store) rQuery(ctx context.Context, query string, args ...any) (*ctxRows
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	st, err := s.rstmts.get(noCancel(ctx), query)
+	qctx := noCancel(ctx)
+	st, err := s.rstmts.get(qctx, query)
 	if err != nil {
 		return nil, err
 	}
-	rs, err := st.QueryContext(noCancel(ctx), args...)
+	rs, err := st.QueryContext(qctx, args...)
 	if err != nil {
 		return nil, err
 	}
