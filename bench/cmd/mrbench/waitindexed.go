@@ -34,7 +34,9 @@ func cmdWaitIndexed(args []string) error {
 }
 
 // waitIndexed polls the store at path every poll until text_pending is
-// empty; it returns the last count and how long it waited.
+// empty; it returns the last count and how long it waited. A deadline
+// that ends a count in flight returns the count before it (-1 if none
+// completed), not the interrupted query's -1.
 func waitIndexed(ctx context.Context, path string, poll time.Duration) (int64, time.Duration, error) {
 	start := time.Now()
 	u := url.URL{Scheme: "file", Path: path, RawQuery: "mode=ro&_pragma=busy_timeout(5000)"}
@@ -43,11 +45,16 @@ func waitIndexed(ctx context.Context, path string, poll time.Duration) (int64, t
 		return -1, 0, err
 	}
 	defer d.Close()
+	last := int64(-1)
 	for {
 		var n int64
 		if err := d.QueryRowContext(ctx, "SELECT count(*) FROM text_pending").Scan(&n); err != nil {
-			return -1, time.Since(start), err
+			if ctx.Err() != nil {
+				return last, time.Since(start), ctx.Err()
+			}
+			return last, time.Since(start), err
 		}
+		last = n
 		if n == 0 {
 			return 0, time.Since(start), nil
 		}
