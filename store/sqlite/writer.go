@@ -163,7 +163,18 @@ func (s *Store) runBatch(batch []*job) {
 		}
 		return
 	}
+	// ended is set once the batch's transaction is gone: SQLite rolls
+	// the whole transaction back on some errors (SQLITE_FULL), and the
+	// job's savepoint goes with it. The jobs after it must not run: their
+	// SAVEPOINT would begin a transaction of its own, which their RELEASE
+	// would commit, and the batch then fails, so each would be committed
+	// yet reported failed.
+	var ended error
 	for i, j := range batch {
+		if ended != nil {
+			errs[i] = ended
+			continue
+		}
 		if err := j.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
@@ -176,14 +187,23 @@ func (s *Store) runBatch(batch []*job) {
 		if err := j.fn(&j.tx); err != nil {
 			errs[i] = err
 			if rerr := w.exec("ROLLBACK TO job"); rerr != nil {
+				// The job's writes would stay in the batch.
 				s.logger.Error("sqlite: rollback to savepoint", "err", rerr)
+				ended = fmt.Errorf("rollback to savepoint: %w (after %w)", rerr, err)
+				continue
 			}
 		}
-		if err := w.exec("RELEASE job"); err != nil && errs[i] == nil {
-			errs[i] = err
+		if err := w.exec("RELEASE job"); err != nil {
+			if errs[i] == nil {
+				errs[i] = err
+			}
+			ended = fmt.Errorf("release savepoint: %w", err)
 		}
 	}
-	err = s.indexTexts(w, batch, errs)
+	err = ended
+	if err == nil {
+		err = s.indexTexts(w, batch, errs)
+	}
 	if err == nil {
 		err = w.exec("COMMIT")
 	}

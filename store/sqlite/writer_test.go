@@ -3,8 +3,12 @@ package sqlite
 import (
 	"context"
 	"errors"
+	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mailroom/mailroom/store"
 	"github.com/mailroom/mailroom/store/storetest"
@@ -81,5 +85,92 @@ func TestCancelledContext(t *testing.T) {
 	}
 	if _, err := s.AccountByEmail(context.Background(), "a@example.org"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("account created despite cancelled context: %v", err)
+	}
+}
+
+// TestFullDatabaseEndsBatch: a job that fills the database (SQLITE_FULL)
+// makes SQLite roll the whole batch's transaction back. A job after it in
+// the same batch must then not run: its SAVEPOINT would begin a
+// transaction of its own and its RELEASE commit it, while the batch is
+// reported failed, so a write the caller was told failed was stored (a
+// delivery the sender retries, a duplicate). Every write reported failed
+// is absent, every one reported done is there, and once space is back
+// writes succeed.
+func TestFullDatabaseEndsBatch(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a hang guard
+	defer cancel()
+	s := openTest(t)
+	deliverOne(t, s)
+	pages, err := s.PageCount(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetMaxPageCount(ctx, pages+5); err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", 200000) // well beyond 5 pages
+	insert := func(key, value string) func(*wtx) error {
+		return func(tx *wtx) error {
+			_, err := tx.exec("INSERT INTO settings(key, value) VALUES ($1, $2)", key, value)
+			return err
+		}
+	}
+	stored := func(key string) bool {
+		var n int
+		if err := s.rdb.QueryRowContext(ctx, "SELECT count(*) FROM settings WHERE key = $1", key).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	shared := 0
+	for round := 0; round < 5; round++ {
+		// Hold the writer, queue the big write then the small one (the
+		// writer takes waiting senders in order), and let it go: one batch.
+		gate, running := make(chan struct{}), make(chan struct{})
+		held := make(chan error, 1)
+		go func() {
+			held <- s.write(ctx, func(*wtx) error { close(running); <-gate; return nil })
+		}()
+		<-running
+		key := fmt.Sprintf("small%d", round)
+		bigErr, smallErr := make(chan error, 1), make(chan error, 1)
+		started := make(chan struct{})
+		go func() { close(started); bigErr <- s.write(ctx, insert(key+"big", big)) }()
+		<-started
+		runtime.Gosched()
+		started = make(chan struct{})
+		go func() { close(started); smallErr <- s.write(ctx, insert(key, "1")) }()
+		<-started
+		runtime.Gosched()
+		close(gate)
+		if err := <-held; err != nil {
+			t.Fatal(err)
+		}
+		if err := <-bigErr; !errors.Is(err, store.ErrNoSpace) {
+			t.Fatalf("round %d: big write: %v, want store.ErrNoSpace", round, err)
+		}
+		serr := <-smallErr
+		if got := stored(key); got != (serr == nil) {
+			t.Fatalf("round %d: small write reported %v, stored %v", round, serr, got)
+		}
+		if stored(key + "big") {
+			t.Fatalf("round %d: the big write that failed is stored", round)
+		}
+		if serr != nil {
+			shared++ // it shared the batch of the write that filled the database
+		}
+	}
+	if shared == 0 {
+		t.Log("the small write never shared the full batch")
+	}
+	if err := s.SetMaxPageCount(ctx, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.write(ctx, insert("after", big)); err != nil {
+		t.Fatalf("write once space is back: %v", err)
+	}
+	if !stored("after") {
+		t.Fatal("the write after space came back is not stored")
 	}
 }
