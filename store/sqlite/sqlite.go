@@ -20,7 +20,8 @@ import (
 
 var _ store.Store = (*Store)(nil)
 
-// ErrClosed is returned by methods called after Close.
+// ErrClosed is returned by writes after Close (reads get database/sql's
+// closed-database error).
 var ErrClosed = errors.New("sqlite: store closed")
 
 // busyTimeoutMS is how long a connection waits for a lock held by another

@@ -157,6 +157,10 @@ func (s *Store) runBatch(batch []*job) {
 		err = w.exec("BEGIN IMMEDIATE")
 	}
 	if err != nil {
+		// The connection may be inside a transaction that a failed
+		// COMMIT and its failed ROLLBACK left open; every batch after
+		// would fail the same way. End it, so the next batch begins.
+		w.exec("ROLLBACK")
 		err = fmt.Errorf("sqlite: begin: %w", err)
 		for _, j := range batch {
 			j.done <- err

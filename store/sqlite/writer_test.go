@@ -174,3 +174,30 @@ func TestFullDatabaseEndsBatch(t *testing.T) {
 		t.Fatal("the write after space came back is not stored")
 	}
 }
+
+// TestWriterLeavesStuckTransaction: if the writer's connection is left
+// inside a transaction (a failed COMMIT whose ROLLBACK failed too), the
+// batch that cannot begin ends it, so writes fail once, not until a
+// restart.
+func TestWriterLeavesStuckTransaction(t *testing.T) {
+	t.Parallel()
+	s := openTest(t)
+	ctx := context.Background()
+	// The writer is idle: only its batches and its data_version poll
+	// (a read) use the connection.
+	if err := s.w.exec("BEGIN"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAccount(ctx, "a@example.org", "h"); err == nil {
+		t.Fatal("a write inside the stuck transaction succeeded")
+	}
+	if _, err := s.CreateAccount(ctx, "b@example.org", "h"); err != nil {
+		t.Fatalf("the write after: %v", err)
+	}
+	if _, err := s.AccountByEmail(ctx, "b@example.org"); err != nil {
+		t.Fatalf("the write after is not visible: %v", err)
+	}
+	if _, err := s.AccountByEmail(ctx, "a@example.org"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the failed write: %v, want not found", err)
+	}
+}
