@@ -131,7 +131,9 @@ func TestGlobStopsAtStepBudget(t *testing.T) {
 	if res.Steps > 10000+2 {
 		t.Errorf("steps %d", res.Steps)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	// Unbounded, the match would take len(body)×len(pattern) steps
+	// (hours); a loaded CI machine under -race takes well under this.
+	if d := time.Since(start); d > 20*time.Second {
 		t.Errorf("took %v", d)
 	}
 }
