@@ -1,6 +1,7 @@
 package managesieve
 
 import (
+	"encoding/base64"
 	"errors"
 	"io"
 	"os"
@@ -73,7 +74,9 @@ func TestIdleTimeout(t *testing.T) {
 	c := ts.session(t)
 	start := time.Now()
 	r := c.read()
-	if r.kind != "BYE" || time.Since(start) > 5*time.Second {
+	// Far below the 30 min default, far above 300 ms: a hang guard for a
+	// loaded -race machine, below the client's own 20 s deadline.
+	if r.kind != "BYE" || time.Since(start) > 15*time.Second {
 		t.Fatalf("idle: %v after %v", r, time.Since(start))
 	}
 }
@@ -84,11 +87,19 @@ func TestPreAuthIdleTimeout(t *testing.T) {
 	c := dial(t, ts.addr)
 	c.greet()
 	start := time.Now()
-	if r := c.read(); r.kind != "BYE" || time.Since(start) > 5*time.Second {
+	if r := c.read(); r.kind != "BYE" || time.Since(start) > 15*time.Second {
 		t.Fatalf("idle before login: %v after %v", r, time.Since(start))
 	}
-	// After login the longer IdleTimeout applies.
-	c = ts.session(t)
+	// After login the longer IdleTimeout applies. The login goes out
+	// with the connection, before the greeting is read: sent after it, on
+	// a loaded machine it could reach the server after the 200 ms.
+	c = dial(t, ts.addr)
+	ir := base64.StdEncoding.EncodeToString([]byte("\x00" + testUser + "\x00" + testPass))
+	c.send(`AUTHENTICATE "PLAIN" "` + ir + `"` + "\r\n")
+	c.greet()
+	if r := c.read(); r.kind != "OK" {
+		t.Fatalf("login: %v", r)
+	}
 	c.nc.SetReadDeadline(time.Now().Add(600 * time.Millisecond))
 	if _, err := c.br.ReadByte(); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("authenticated session: %v, want still open", err)
@@ -99,7 +110,7 @@ func TestShutdown(t *testing.T) {
 	t.Parallel()
 	ts := startServer(t, nil)
 	c := ts.session(t)
-	ctx, cancel := contextWithTimeout(5 * time.Second)
+	ctx, cancel := contextWithTimeout(30 * time.Second) // a hang guard: it fails the test when reached
 	defer cancel()
 	if err := ts.srv.Shutdown(ctx); err != nil {
 		t.Fatal(err)

@@ -176,7 +176,7 @@ func TestOneEHLOPerSession(t *testing.T) {
 				m.tlsCfg = selfSigned(t)
 			}
 			cfg := fastConfig(nil, newTestResolver(), nil)
-			cfg.CommandTimeout = 2 * time.Second
+			cfg.CommandTimeout = 30 * time.Second // a hang guard: every reply here comes at once
 			if tc.relay {
 				m.authUser = "relayuser"
 				cfg.RelayUser, cfg.RelayPassword = "relayuser", "pw"
@@ -288,7 +288,7 @@ func TestSTARTTLSInjectionAndAuthFailure(t *testing.T) {
 	m = &recordingMX{tlsCfg: selfSigned(t), authUser: "relayuser"}
 	startRecordingMX(t, m)
 	cfg := fastConfig(nil, newTestResolver(), nil)
-	cfg.CommandTimeout = 2 * time.Second
+	cfg.CommandTimeout = 30 * time.Second // a hang guard: every reply here comes at once
 	cfg.RelayHost, cfg.RelayUser, cfg.RelayPassword = m.addr, "relayuser", "wrong"
 	_, err = New(cfg).transaction(context.Background(), hop{host: "relay.test", port: m.port(), user: "relayuser", password: "wrong"}, "127.0.0.1",
 		"alice@example.org", []string{"a@remote.test"}, []byte(pipeMsg))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -131,7 +132,8 @@ func TestAttemptTimeoutDefersAndReleases(t *testing.T) {
 	_, port, _ := net.SplitHostPort(l.Addr().String())
 	res := newTestResolver()
 	res.addMX("remote.test", "mx.remote.test")
-	cfg := fastConfig(st, res, map[string]string{"mx.remote.test": port})
+	claims := &claimRecorder{Store: st}
+	cfg := fastConfig(claims, res, map[string]string{"mx.remote.test": port})
 	cfg.Owner = "node-a"
 	cfg.AttemptTimeout = 400 * time.Millisecond
 	// Far beyond the bound below, so a slow CI machine cannot blur the two.
@@ -144,15 +146,23 @@ func TestAttemptTimeoutDefersAndReleases(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "node-a to hold the item", func() bool {
-		it, err := st.QueueItem(ctx, id)
-		return err == nil && it.LeasedAt(time.Now()) == "node-a"
-	})
+	// node-a's claim is recorded as the store grants it: polling the item
+	// for node-a's lease could miss it, held only for the 400 ms of the
+	// attempt, which a poll late on a loaded machine overshoots (and then
+	// waits for a lease that never comes back).
 	var it store.QueueItem
 	waitFor(t, "the attempt to be cut off", func() bool {
 		it, err = st.QueueItem(ctx, id)
 		return err == nil && it.Recipients[0].Attempts == 1 && it.LeaseOwner == ""
 	})
+	if owners := claims.owners(id); len(owners) != 1 || owners[0] != "node-a" {
+		t.Fatalf("item claimed by %q, want node-a", owners)
+	}
+	mu.Lock()
+	if len(conns) == 0 {
+		t.Error("node-a's attempt never connected")
+	}
+	mu.Unlock()
 	if d := time.Since(start); d > time.Minute {
 		t.Fatalf("attempt ended after %v; CommandTimeout ended it, not AttemptTimeout", d)
 	}
@@ -179,4 +189,47 @@ func TestBusyWorkersClaimMoreWhenFree(t *testing.T) {
 	cfg.PollInterval = time.Hour
 	startQueue(t, cfg)
 	waitFor(t, "all three delivered without a poll", func() bool { return len(sk.messages()) == 3 })
+}
+
+// claimRecorder records the claims the store granted: by which owner and
+// at what time (the claim's now) each item was claimed.
+type claimRecorder struct {
+	Store
+	mu      sync.Mutex
+	claimed map[int64][]claim
+}
+
+type claim struct {
+	owner string
+	now   time.Time
+}
+
+func (s *claimRecorder) ClaimQueue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]store.QueueItem, error) {
+	items, err := s.Store.ClaimQueue(ctx, owner, now, lease, limit)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.claimed == nil {
+		s.claimed = map[int64][]claim{}
+	}
+	for _, it := range items {
+		s.claimed[it.ID] = append(s.claimed[it.ID], claim{owner, now})
+	}
+	return items, err
+}
+
+// claims returns the claims of item id, in order.
+func (s *claimRecorder) claims(id int64) []claim {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.claimed[id])
+}
+
+// owners returns the owners that claimed item id, in order, each once in
+// a row.
+func (s *claimRecorder) owners(id int64) []string {
+	var o []string
+	for _, c := range s.claims(id) {
+		o = append(o, c.owner)
+	}
+	return slices.Compact(o)
 }

@@ -60,7 +60,7 @@ func FuzzCommandLoop(f *testing.F) {
 		served := make(chan error, 1)
 		go func() { served <- srv.Serve(l) }()
 		defer func() {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a hang guard: its end fails the test
 			defer cancel()
 			if err := srv.Shutdown(ctx); err != nil {
 				t.Errorf("Shutdown: %v", err)

@@ -17,7 +17,11 @@ import (
 // stalled ones are dropped when the command timeout expires, after which
 // the server serves new clients again.
 func TestSlowlorisDropped(t *testing.T) {
-	const timeout = 300 * time.Millisecond
+	// Long enough for the fourth client to dial while the three stalled
+	// ones are still held, and for the client after recovery to send its
+	// EHLO, on a loaded -race machine: at 300 ms the first stalled client
+	// could be dropped before the fourth was refused.
+	const timeout = 2 * time.Second
 	h := newHarness(t, ModeMX, func(c *Config) { c.ReadTimeout = timeout })
 	raw, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

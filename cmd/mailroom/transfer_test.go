@@ -79,20 +79,23 @@ func TestImportExportWhileServing(t *testing.T) {
 	if s := parseSummary(t, out); s.messages != 2 || s.failed != 1 || s.skipped != 0 {
 		t.Fatalf("summary %+v: %q", s, out)
 	}
-	// The session that has INBOX selected learns of them at its next
-	// command once a second has passed (the import ran in another process,
-	// whose writes reach no change feed of serve's on SQLite).
-	time.Sleep(1100 * time.Millisecond)
-	if err := c.Noop().Wait(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case n := <-exists:
-		if n != 2 {
-			t.Fatalf("EXISTS %d, want 2", n)
+	// The session that has INBOX selected learns of them at a command
+	// after serve's store has noticed the other process's commits (its
+	// writer polls PRAGMA data_version once a second, between batches, so
+	// later on a loaded machine): NOOP until one reports them, with a hang
+	// guard. A sleep of just over the poll interval and one NOOP missed
+	// them when the poll came late.
+	for deadline := time.Now().Add(30 * time.Second); len(exists) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("no NOOP within 30 s reported EXISTS for the imported messages")
 		}
-	default:
-		t.Fatal("NOOP reported no EXISTS for the imported messages")
+		time.Sleep(100 * time.Millisecond)
+		if err := c.Noop().Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := <-exists; n != 2 {
+		t.Fatalf("EXISTS %d, want 2", n)
 	}
 	msgs, err := c.Fetch(imap.SeqSetNum(1, 2), &imap.FetchOptions{Flags: true, InternalDate: true, Envelope: true}).Collect()
 	if err != nil || len(msgs) != 2 {
