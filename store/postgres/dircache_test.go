@@ -222,6 +222,11 @@ func TestDirCacheListenLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, n2, "carol@example.org", "local=true account=old sieve=none alias=none", "node 1's setup")
+	// The notification of the setup may still be on its way, and would
+	// drop the entry the lookups above left (or the read it overlapped
+	// kept nothing): wait for it, then fill the cache.
+	syncNodes(t, n1, n2)
+	lookups(t, n2, "carol@example.org")
 	if _, err := n1.pool.Exec(ctx, "UPDATE accounts SET password_hash = 'new' WHERE email = 'carol@example.org'"); err != nil {
 		t.Fatal(err)
 	}
