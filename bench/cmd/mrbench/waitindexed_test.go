@@ -38,20 +38,26 @@ func TestWaitIndexed(t *testing.T) {
 	if n, _, err := waitIndexed(ctx, path, 10*time.Millisecond); n != 2 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("with 2 pending: %d, %v; want 2 and the deadline", n, err)
 	}
+	// The rows go 200 ms after the call (from a time taken before it,
+	// not in the goroutine: one that ran ahead of a caller delayed on a
+	// loaded machine could empty the table less than 100 ms after
+	// waitIndexed began); waited must cover at least 100 ms of that.
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	called := make(chan time.Time, 1)
 	emptied := make(chan error, 1)
 	go func() {
-		time.Sleep(100 * time.Millisecond)
+		time.Sleep(time.Until((<-called).Add(200 * time.Millisecond)))
 		_, err := d.Exec("DELETE FROM text_pending")
 		emptied <- err
 	}()
-	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	called <- time.Now()
 	n, waited, err := waitIndexed(ctx, path, 10*time.Millisecond)
 	if err := <-emptied; err != nil {
 		t.Fatal(err)
 	}
 	if n != 0 || err != nil || waited < 100*time.Millisecond {
-		t.Fatalf("emptied after 100 ms: %d, %v after %v; want 0, nil, at least 100 ms", n, err, waited)
+		t.Fatalf("emptied 200 ms after the call: %d, %v after %v; want 0, nil, at least 100 ms", n, err, waited)
 	}
 }
 
