@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -54,18 +55,44 @@ func startDovecotLayout(t *testing.T, dir, layout string) string {
 			}
 		}
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	for _, d := range []string{"run", "state"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
 	writeFile(t, filepath.Join(dir, "passwd"), "old:{PLAIN}"+sourcePass+"\n", time.Time{})
+	if os.Geteuid() == 0 {
+		chownTree(t, filepath.Join(dir, "mail"), mailUser)
+		if err := os.Chmod(filepath.Join(dir, "passwd"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The port is free when chosen, not when Dovecot binds it: another
+	// socket of this machine's parallel tests (a client's ephemeral port
+	// too) can take it in between. Dovecot then exits, and it is started
+	// again on another port.
+	for attempt := 1; ; attempt++ {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		l.Close()
+		addr, inUse := runDovecot(t, dir, dovecotConf(t, dir, layout, port, mailUser, loginUser, internalUser), port)
+		if !inUse {
+			return addr
+		}
+		if attempt == 5 {
+			t.Fatalf("Dovecot found its port taken %d times", attempt)
+		}
+		t.Logf("Dovecot's port %d was taken before it bound it; trying another", port)
+	}
+}
+
+// dovecotConf writes the configuration of startDovecotLayout for port
+// and returns its path.
+func dovecotConf(t *testing.T, dir, layout string, port int, mailUser, loginUser, internalUser string) string {
+	t.Helper()
 	conf := fmt.Sprintf(`base_dir = %[1]s/run
 state_dir = %[1]s/state
 log_path = %[1]s/dovecot.log
@@ -104,36 +131,68 @@ service auth {
 	if err := os.Chmod(confPath, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if os.Geteuid() == 0 {
-		chownTree(t, filepath.Join(dir, "mail"), mailUser)
-		if err := os.Chmod(filepath.Join(dir, "passwd"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return confPath
+}
+
+// runDovecot starts Dovecot on confPath and waits until it listens on
+// port; inUse reports that it exited because the port was taken.
+func runDovecot(t *testing.T, dir, confPath string, port int) (addr string, inUse bool) {
+	t.Helper()
 	cmd := exec.Command(dovecotBinary, "-F", "-c", confPath)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
-		cmd.Wait()
+		<-exited
 	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	logPath := filepath.Join(dir, "dovecot.log")
+	addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return addr
+		// Dovecot's greeting, not just a listener: what took the port
+		// would accept the connection too.
+		greeting, err := dialGreeting(addr)
+		if err == nil && strings.Contains(greeting, "Dovecot") {
+			return addr, false
+		}
+		select {
+		case <-exited: // out is complete
+			log, _ := os.ReadFile(logPath)
+			if strings.Contains(out.String()+string(log), "in use") {
+				os.Remove(logPath)
+				return "", true
+			}
+			t.Fatalf("Dovecot exited: %s\n%s\n%s", cmd.ProcessState, out.String(), log)
+		default:
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
+			cmd.Process.Kill()
+			<-exited
+			log, _ := os.ReadFile(logPath)
 			t.Fatalf("Dovecot did not listen on %s: %v\n%s\n%s", addr, err, out.String(), log)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// dialGreeting returns the first line the server on addr sends.
+func dialGreeting(addr string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return "", fmt.Errorf("greeting: %w", err)
+	}
+	return line, nil
 }
 
 func fileExists(p string) bool {
