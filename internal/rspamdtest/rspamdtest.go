@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -26,7 +27,8 @@ type Rspamd struct {
 
 // Start writes files (paths relative to the directory; "rspamd.conf" is
 // made by conf from the free port chosen) and starts rspamd on them,
-// then calls ready every 100 ms until it reports true, for at most wait.
+// then, once its log (at level info) tells that it bound its sockets,
+// calls ready every 100 ms until it reports true, for at most wait.
 // Without the binary the test is skipped, unless MAILROOM_REQUIRE_RSPAMD
 // is set (scripts/test-deps installs rspamd and sets it for make test).
 func Start(t testing.TB, conf func(port int) string, files map[string]string, ready func(*Rspamd) bool, wait time.Duration) *Rspamd {
@@ -38,11 +40,48 @@ func Start(t testing.TB, conf func(port int) string, files map[string]string, re
 		}
 		t.Skip("rspamd not installed (Debian package rspamd); set MAILROOM_REQUIRE_RSPAMD=1 to require it")
 	}
-	r := &Rspamd{Dir: t.TempDir(), done: make(chan struct{})}
+	r := &Rspamd{Dir: t.TempDir()}
 	local := filepath.Join(r.Dir, "local")
 	if err := os.MkdirAll(filepath.Join(local, "local.d"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// The port is free when chosen, not when rspamd binds it once its
+	// configuration is loaded (seconds, on a busy machine): a socket of
+	// the tests running meanwhile (a client's ephemeral port too) can
+	// take it in between. rspamd then exits, and is started again on
+	// another port; and ready is asked only once rspamd has bound its
+	// sockets, so that it cannot be answered by what took the port.
+	r.start(t, bin, local, conf, files)
+	t.Cleanup(r.Stop)
+	deadline := time.Now().Add(wait)
+	for attempt := 1; ; {
+		if log := r.log(); strings.Contains(log, "rspamd_fork_worker") && !strings.Contains(log, portTaken) && ready(r) {
+			return r
+		}
+		select {
+		case <-r.done:
+			if attempt < 5 && strings.Contains(r.log()+r.out.String(), portTaken) {
+				t.Logf("rspamd's port %d was taken before it bound it; trying another", r.Port)
+				attempt++
+				r.start(t, bin, local, conf, files)
+				continue
+			}
+			t.Fatalf("rspamd exited: %s\n%s\n%s", r.cmd.ProcessState, r.out.String(), r.logTail())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("rspamd not ready on port %d within %s:\n%s", r.Port, wait, r.logTail())
+		}
+	}
+}
+
+// portTaken is what rspamd logs when its port is taken.
+const portTaken = "Address already in use"
+
+// start writes the configuration for a port chosen free and starts
+// rspamd on it.
+func (r *Rspamd) start(t testing.TB, bin, local string, conf func(port int) string, files map[string]string) {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -58,31 +97,22 @@ func Start(t testing.TB, conf func(port int) string, files map[string]string, re
 			t.Fatal(err)
 		}
 	}
+	os.Remove(filepath.Join(r.Dir, "rspamd.log")) // a previous attempt's
 	args := []string{"-f", "-c", filepath.Join(r.Dir, "rspamd.conf"),
 		"--var", "DBDIR=" + r.Dir, "--var", "RUNDIR=" + r.Dir, "--var", "LOGDIR=" + r.Dir, "--var", "LOCAL_CONFDIR=" + local}
 	if os.Geteuid() == 0 {
 		args = append(args, "-i") // as root without dropping privileges
 	}
+	r.out.Reset()
+	r.done = make(chan struct{})
 	r.cmd = exec.Command(bin, args...)
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // workers die with the group
 	r.cmd.Stdout, r.cmd.Stderr = &r.out, &r.out
 	if err := r.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { r.cmd.Wait(); close(r.done) }()
-	t.Cleanup(r.Stop)
-	deadline := time.Now().Add(wait)
-	for !ready(r) {
-		select {
-		case <-r.done:
-			t.Fatalf("rspamd exited: %s\n%s\n%s", r.cmd.ProcessState, r.out.String(), r.logTail())
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rspamd not ready on port %d within %s:\n%s", r.Port, wait, r.logTail())
-		}
-	}
-	return r
+	cmd, done := r.cmd, r.done
+	go func() { cmd.Wait(); close(done) }()
 }
 
 // Listening reports whether something accepts connections on the port:
@@ -117,9 +147,15 @@ func (r *Rspamd) Stop() {
 	}
 }
 
+// log is rspamd.log.
+func (r *Rspamd) log() string {
+	b, _ := os.ReadFile(filepath.Join(r.Dir, "rspamd.log"))
+	return string(b)
+}
+
 // logTail is the end of rspamd.log, for a failure message.
 func (r *Rspamd) logTail() string {
-	b, _ := os.ReadFile(filepath.Join(r.Dir, "rspamd.log"))
+	b := []byte(r.log())
 	if len(b) > 4000 {
 		b = b[len(b)-4000:]
 	}
