@@ -8,15 +8,19 @@ import (
 )
 
 func TestAutologout(t *testing.T) {
+	t.Parallel() // it waits out the timeouts
 	// The timeout must outlast the LOGIN exchange on a loaded machine under
-	// -race (it also runs between the greeting and LOGIN); readResponse
-	// waits for the BYE, no sleep needed.
-	ts := startTestServer(t, func(c *Config) { c.IdleTimeout = 2 * time.Second })
+	// -race (it also runs between the greeting and LOGIN): 10 s, as a
+	// 2 s one could end before a LOGIN that a loaded machine held up;
+	// readResponse waits for the BYE, no sleep needed.
+	ts := startTestServer(t, func(c *Config) { c.IdleTimeout = 10 * time.Second })
 	tc := ts.login()
 	if r := tc.readResponse(); !strings.HasPrefix(r, "* BYE autologout") {
 		t.Fatalf("got %q", r)
 	}
-	// Before login too.
+	// Before login too, where nothing need happen in time: a short
+	// timeout for connections accepted from now on.
+	ts.srv.SetLimits(Limits{IdleTimeout: 500 * time.Millisecond})
 	tc = ts.dial()
 	if r := tc.readResponse(); !strings.HasPrefix(r, "* BYE") {
 		t.Fatalf("got %q", r)

@@ -45,7 +45,11 @@ func idleSeesDelivery(t *testing.T, ts *testServer) {
 // DONE is a BAD that leaves the connection usable; an idler is logged out
 // when the autologout timer runs out.
 func TestIdleDoneInPieces(t *testing.T) {
-	ts := startTestServer(t, func(c *Config) { c.IdleTimeout = 2 * time.Second })
+	t.Parallel() // it waits out the autologout timer
+	// The default autologout timer for all but the last IDLE: a short one
+	// runs from the start of each IDLE (and between commands), and ended
+	// an IDLE whose delivery and push a loaded machine held up.
+	ts := startTestServer(t)
 	tc := ts.login()
 	tc.transactf("ok", "select inbox")
 	tc.writeLine("i1 idle")
@@ -78,8 +82,17 @@ func TestIdleDoneInPieces(t *testing.T) {
 	tc.readUntilTagged("i2", "bad")
 	tc.transactf("ok", "noop")
 
+	// The autologout timer, on a session of its own (a session keeps the
+	// limits it started with): long enough for the login and the IDLE
+	// command to arrive on a loaded machine, as the timer runs between
+	// commands too.
+	ts.srv.SetLimits(Limits{IdleTimeout: 10 * time.Second})
+	tc = ts.login()
+	tc.transactf("ok", "select inbox")
 	tc.writeLine("i3 idle")
-	tc.readResponse()
+	if r := tc.readResponse(); r != "+ idling" {
+		t.Fatalf("idle: %q", r)
+	}
 	if r := tc.readResponse(); !strings.HasPrefix(r, "* BYE autologout") {
 		t.Fatalf("idle timeout: %q", r)
 	}
