@@ -29,7 +29,7 @@ func BenchmarkSearchTextLarge(b *testing.B) {
 	servers := []*testServer{idx}
 	var scan *testServer
 	if n <= 20_000 {
-		scan = startTestServer(b, func(c *Config) { c.Store = scanOnlyStore{c.Store} })
+		scan = startTestServer(b, func(c *Config) { c.Store = scanOnlyStore{realFeed{c.Store}} })
 		servers = append(servers, scan)
 	}
 	err := storetest.LargeMailbox(n, func(batch []store.NewMessage) error {
