@@ -87,10 +87,10 @@ func TestACMEFailuresLogged(t *testing.T) {
 		io.WriteString(w, `{"type":"urn:ietf:params:acme:error:unauthorized","detail":"test CA says no"}`)
 	}))
 	t.Cleanup(refusing.Close) // after the parallel subtests
-	// A CA that is gone: its port refuses connections.
-	gone := httptest.NewServer(http.NotFoundHandler())
-	goneURL := gone.URL + "/directory"
-	gone.Close()
+	// A CA that is gone: its port refuses connections. Port 1 on
+	// loopback, where nothing listens: the port of a test server just
+	// closed could be taken by another test's listener meanwhile.
+	const goneURL = "http://127.0.0.1:1/directory"
 
 	for _, tc := range []struct {
 		name, dir, sni string
@@ -107,8 +107,10 @@ func TestACMEFailuresLogged(t *testing.T) {
 			a, err := NewACME(ACMEConfig{
 				Hosts: []string{"mail.example.test", "other.example.test"}, DefaultHost: "mail.example.test",
 				CacheDir: t.TempDir(), DirectoryURL: tc.dir,
-				Logger:     slog.New(slog.NewJSONHandler(&log, nil)),
-				HTTPClient: &http.Client{Timeout: 5 * time.Second},
+				Logger: slog.New(slog.NewJSONHandler(&log, nil)),
+				// A hang guard: the refusing CA's answer must come
+				// within it, on a loaded machine too.
+				HTTPClient: &http.Client{Timeout: 30 * time.Second},
 			})
 			if err != nil {
 				t.Fatal(err)
