@@ -17,17 +17,21 @@ import (
 
 // outageProxy forwards TCP connections on a loopback port to PostgreSQL;
 // down closes every connection and refuses new ones until up.
+// Its listener stays open throughout, refusing by a reset at once: closed
+// for the outage, its port could be taken by a listener of the tests
+// running meanwhile, and the proxy could not come back up on it.
 type outageProxy struct {
 	t      *testing.T
 	addr   string // the proxy's address
 	target string
-	// accepted receives the time of each connection accepted (dropped
-	// when full).
+	// accepted receives the time of each connection accepted while up
+	// (dropped when full).
 	accepted chan time.Time
 
-	mu    sync.Mutex
-	l     net.Listener
-	conns map[net.Conn]bool
+	mu       sync.Mutex
+	l        net.Listener
+	refusing bool
+	conns    map[net.Conn]bool
 }
 
 func newOutageProxy(t *testing.T, target string) *outageProxy {
@@ -35,30 +39,33 @@ func newOutageProxy(t *testing.T, target string) *outageProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &outageProxy{t: t, addr: l.Addr().String(), target: target, conns: map[net.Conn]bool{},
+	p := &outageProxy{t: t, addr: l.Addr().String(), target: target, l: l, conns: map[net.Conn]bool{},
 		accepted: make(chan time.Time, 64)}
-	p.serve(l)
-	t.Cleanup(p.down)
+	go p.serve()
+	t.Cleanup(p.close)
 	return p
 }
 
-func (p *outageProxy) serve(l net.Listener) {
-	p.mu.Lock()
-	p.l = l
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			select {
-			case p.accepted <- time.Now():
-			default:
-			}
-			go p.forward(c)
+func (p *outageProxy) serve() {
+	for {
+		c, err := p.l.Accept()
+		if err != nil {
+			return
 		}
-	}()
+		p.mu.Lock()
+		refusing := p.refusing
+		p.mu.Unlock()
+		if refusing {
+			c.(*net.TCPConn).SetLinger(0) // a reset, as near a refusal as an accepted connection gets
+			c.Close()
+			continue
+		}
+		select {
+		case p.accepted <- time.Now():
+		default:
+		}
+		go p.forward(c)
+	}
 }
 
 func (p *outageProxy) forward(c net.Conn) {
@@ -68,7 +75,7 @@ func (p *outageProxy) forward(c net.Conn) {
 		return
 	}
 	p.mu.Lock()
-	if p.l == nil { // went down meanwhile
+	if p.refusing { // went down meanwhile
 		p.mu.Unlock()
 		c.Close()
 		s.Close()
@@ -81,35 +88,37 @@ func (p *outageProxy) forward(c net.Conn) {
 	c.Close()
 }
 
-// down closes the listener and every forwarded connection.
+// down closes every forwarded connection and refuses new ones.
 func (p *outageProxy) down() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.l != nil {
-		p.l.Close()
-		p.l = nil
-	}
+	p.refusing = true
 	for c := range p.conns {
 		c.Close()
 		delete(p.conns, c)
 	}
 }
 
-// up listens on the same address again; accepted holds only the
-// connections accepted from now on.
+// close ends the proxy: down, and the listener closed.
+func (p *outageProxy) close() {
+	p.down()
+	p.l.Close()
+}
+
+// up forwards connections again; accepted holds only the connections
+// accepted from now on.
 func (p *outageProxy) up() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	for len(p.accepted) > 0 {
 		<-p.accepted
 	}
-	l, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		p.t.Fatalf("proxy back up on %s: %v", p.addr, err)
-	}
-	p.serve(l)
+	p.refusing = false
 }
 
 // TestListenOutageResync: node 2 reaches PostgreSQL through a proxy that
-// goes down for 7 s (every connection refused, as in a database restart).
+// goes down for 7 s (every connection refused, as in a database restart:
+// reset as soon as accepted).
 // A delivery by node 1 during the outage is missed by node 2's LISTEN;
 // node 2 tries again within listenRetryMax (+25% jitter) of the database
 // coming back, reconnects and wakes its watchers (what IDLE sessions wait
