@@ -248,7 +248,7 @@ func TestGroupCommitLockedRowRunsAlone(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-		case <-time.After(10 * time.Second):
+		case <-time.After(30 * time.Second): // a hang guard: the lock is held until the end
 			t.Fatalf("batched %v: a delivery waited for a row lock another node holds for another write", batched)
 		}
 		select {
