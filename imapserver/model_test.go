@@ -385,7 +385,10 @@ func (mc *modelClient) keywords() string {
 // run issues random commands until the deadline.
 func (mc *modelClient) run(deadline time.Time) {
 	msg := strings.ReplaceAll(simpleMsg, "\n", "\r\n")
-	for n := 0; time.Now().Before(deadline) && n < 5000 && mc.err == nil; n++ {
+	// Until the deadline, and at least modelMinOps operations: on a
+	// loaded machine under -race a client may not get through many
+	// before it (the test wants 100 commands in all).
+	for n := 0; (time.Now().Before(deadline) || n < modelMinOps) && n < 5000 && mc.err == nil; n++ {
 		count := len(mc.uids)
 		seq := 1 + mc.rng.IntN(max(count, 1))
 		var err error
@@ -419,6 +422,11 @@ func (mc *modelClient) run(deadline time.Time) {
 		}
 	}
 }
+
+// modelMinOps is how many operations each client runs at least, deadline
+// or not: each is one command or more, so the 10 clients run at least the
+// 100 commands TestConcurrencyModel asks for.
+const modelMinOps = 10
 
 // learnUIDs fetches the UIDs of messages the view has without one (new
 // ones announced by EXISTS), so that a later VANISHED can be placed
