@@ -137,7 +137,9 @@ func runSteps(ss []*staySession, steps []stayStep, d time.Duration, rate float64
 	for w, s := range ss {
 		wg.Go(func() {
 			k := 0 // commands this session sent
-			for time.Now().Before(stop) {
+			// At least one round: a session whose goroutine started
+			// after stop (a loaded machine, a short run) still reports.
+			for first := true; first || time.Now().Before(stop); first = false {
 				for _, st := range steps {
 					c := st.cmd(s.n, s.rng)
 					t := time.Now()
