@@ -52,7 +52,9 @@ func TestPythonImaplib(t *testing.T) {
 		t.Fatal(err)
 	}
 	host, port, _ := strings.Cut(ts.addr, ":")
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// A hang guard: Python's start and its session under -race on a
+	// loaded machine must fit in it.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, py, script, host, port, testUser, testPass).CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "python ok") {

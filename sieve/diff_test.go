@@ -178,7 +178,10 @@ func TestDifferentialPigeonhole(t *testing.T) {
 // (sieve-test refuses root without a mail_uid, like a delivery agent it
 // runs unprivileged).
 func runPigeonhole(bin, runuser, dir, script, msg string) (decision, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	// A hang guard: a run killed by it leaves output that does not parse
+	// and fails the test, so it must outlast a sieve-test slowed down by
+	// a loaded machine.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	args := []string{"-x", "+editheader +vacation-seconds", "-f", "sender@example.org", "-a", "me@example.com", "-r", "me@example.com", script, msg}
 	cmd := exec.CommandContext(ctx, bin, args...)
