@@ -129,15 +129,7 @@ func TestReadyz(t *testing.T) {
 		{"queue", func(context.Context) error { return errors.New("secret internal detail") }},
 		{"listeners", ok},
 	}
-	base = start(t, cfg)
-	st = ReadyStatus{}
-	resp, body = do(t, "GET", base+"/readyz", "", nil)
-	if err := json.Unmarshal(body, &st); err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusServiceUnavailable || st.Status != "not ready" {
-		t.Fatalf("failing check: %d %s", resp.StatusCode, body)
-	}
+	st = notReady(t, "failing check", start(t, cfg))
 	if c := st.Checks["queue"]; c.OK || c.Error != "failed" {
 		t.Errorf("failing check: %+v", c)
 	}
@@ -154,18 +146,25 @@ func TestReadyz(t *testing.T) {
 	cfg.Ready = []Check{
 		{"store", func(ctx context.Context) error { <-make(chan struct{}); return nil }}, // hangs
 	}
-	base = start(t, cfg)
-	st = ReadyStatus{}
-	resp, body = do(t, "GET", base+"/readyz", "", nil)
-	if err := json.Unmarshal(body, &st); err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusServiceUnavailable || st.Status != "not ready" {
-		t.Fatalf("hanging check: %d %s", resp.StatusCode, body)
-	}
+	st = notReady(t, "hanging check", start(t, cfg))
 	if c := st.Checks["store"]; c.OK || c.Error != "timeout" {
 		t.Errorf("hanging check: %+v", c)
 	}
+}
+
+// notReady asks base's /readyz, which must answer 503 "not ready", and
+// returns the checks' status.
+func notReady(t *testing.T, what, base string) ReadyStatus {
+	t.Helper()
+	var st ReadyStatus
+	resp, body := do(t, "GET", base+"/readyz", "", nil)
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatalf("%s: %v: %s", what, err, body)
+	}
+	if resp.StatusCode != http.StatusServiceUnavailable || st.Status != "not ready" {
+		t.Fatalf("%s: %d %s", what, resp.StatusCode, body)
+	}
+	return st
 }
 
 func TestMetricsAccess(t *testing.T) {

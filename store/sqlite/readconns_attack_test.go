@@ -33,16 +33,7 @@ func waitOrFail(t *testing.T, wg *sync.WaitGroup, d time.Duration, what string) 
 // snapshot connections held, 15 idle", seen under -race -count=3).
 func openNoIndexer(t *testing.T) *Store {
 	t.Helper()
-	s, err := OpenWith(context.Background(), filepath.Join(t.TempDir(), "mail.db"), nil, Options{noTextIndexer: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Close(); err != nil {
-			t.Error(err)
-		}
-	})
-	return s
+	return openTestWith(t, Options{noTextIndexer: true})
 }
 
 // checkConnsHeld: every snapshot connection is back (idle), each outside
@@ -187,15 +178,7 @@ func TestSnapshotContextEnds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s := openNoIndexer(t)
-	_, d := deliverOne(t, s)
-	ref := d.Ref()
-	batch := make([]store.NewMessage, 3*ctxCheckRows)
-	for i := range batch {
-		batch[i] = newMsg("x")
-	}
-	if _, _, err := s.Append(ctx, ref, batch); err != nil {
-		t.Fatal(err)
-	}
+	ref := mailboxOfRows(ctx, t, s)
 	all, _, _, err := s.Changes(ctx, ref, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -296,15 +279,7 @@ func TestReadCallbackFails(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	s := openNoIndexer(t)
-	_, d := deliverOne(t, s)
-	ref := d.Ref()
-	batch := make([]store.NewMessage, 3*ctxCheckRows)
-	for i := range batch {
-		batch[i] = newMsg("x")
-	}
-	if _, _, err := s.Append(ctx, ref, batch); err != nil {
-		t.Fatal(err)
-	}
+	ref := mailboxOfRows(ctx, t, s)
 	st, err := s.MailboxStatus(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
@@ -421,4 +396,21 @@ func TestCloseWithCallsInFlight(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
+}
+
+// mailboxOfRows delivers a message and appends three times ctxCheckRows
+// more to its mailbox, so that reads of it check their context between
+// rows; it returns the mailbox.
+func mailboxOfRows(ctx context.Context, t *testing.T, s *Store) store.MailboxRef {
+	t.Helper()
+	_, d := deliverOne(t, s)
+	ref := d.Ref()
+	batch := make([]store.NewMessage, 3*ctxCheckRows)
+	for i := range batch {
+		batch[i] = newMsg("x")
+	}
+	if _, _, err := s.Append(ctx, ref, batch); err != nil {
+		t.Fatal(err)
+	}
+	return ref
 }

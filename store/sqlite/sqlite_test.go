@@ -12,7 +12,13 @@ import (
 
 func openTest(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "mail.db"), nil)
+	return openTestWith(t, Options{})
+}
+
+// openTestWith is openTest with opts; the store is closed at the test's end.
+func openTestWith(t testing.TB, opts Options) *Store {
+	t.Helper()
+	s, err := OpenWith(context.Background(), filepath.Join(t.TempDir(), "mail.db"), nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
