@@ -18,7 +18,10 @@ import (
 func TestWaitIndexed(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "pending.db")
-	d, err := sql.Open("sqlite", path)
+	// WAL and a busy timeout, as the store has: in a rollback journal the
+	// poll's read locks every 10 ms could keep the DELETE below from its
+	// write lock (SQLITE_BUSY, seen under load).
+	d, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
 	if err != nil {
 		t.Fatal(err)
 	}
